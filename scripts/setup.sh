@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything remusd needs on a Debian/Ubuntu machine, idempotently: a C compiler (the bundled
+# workload), CRIU >= 4.1 (scripts/install-criu.sh), the npm dependencies, and the compiled CLI (dist/).
+# Runs as root (CRIU needs it anyway). Each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "setup: $*" >&2; }
+die() { echo "setup: error: $*" >&2; exit 1; }
+
+apt_updated=0
+apt_install() {
+  [[ $(id -u) -eq 0 ]] || die "need root to apt-get install $*"
+  if [[ $apt_updated -eq 0 ]]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if (( $(node_major) < 20 )); then
+  log "installing Node.js (need >= 20)"
+  apt_install nodejs npm
+  (( $(node_major) >= 20 )) || die "Node.js >= 20 is required; this distribution's nodejs is $(node --version 2>/dev/null || echo missing)"
+fi
+
+need=()
+command -v cc >/dev/null || need+=(gcc libc6-dev)
+command -v getconf >/dev/null || need+=(libc-bin)
+command -v ip >/dev/null || need+=(iproute2)
+if (( ${#need[@]} > 0 )); then log "installing ${need[*]}"; apt_install "${need[@]}"; fi
+
+bash scripts/install-criu.sh >/dev/null
+
+# npm ci when node_modules is missing or older than the lock file.
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+# Rebuild dist/ when any source is newer than the last build.
+if [[ ! -f dist/cli/main.js ]] || [[ -n $(find src -newer dist/cli/main.js -print -quit) ]]; then
+  log "building"
+  npm run --silent build
+fi

@@ -1,0 +1,50 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { describeLocation, locateCriu } from '../../criu/locate.js';
+import { probeCapabilities, type Capabilities } from '../../criu/probe.js';
+import type { CheckpointMode } from '../../model/record.js';
+import { UserError } from '../errors.js';
+import { printJson, table } from '../format.js';
+
+interface CheckArgs {
+  json: boolean;
+  criu?: string;
+}
+
+const MODE_ORDER: CheckpointMode[] = ['pre-dump', 'dump', 'delta', 'full'];
+
+/** `remusd check`: what CRIU and the kernel allow here, and which checkpoint modes follow. */
+export const checkCommand: CommandModule<object, CheckArgs> = {
+  command: 'check',
+  describe: 'Report CRIU, the kernel, dirty tracking and the checkpoint modes available on this machine',
+  builder: (yargs: Argv) =>
+    yargs
+      .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
+      .option('criu', { type: 'string', describe: 'Path of the criu command to use' })
+      .example('$0 check --json', '') as unknown as Argv<CheckArgs>,
+  handler: async (args: ArgumentsCamelCase<CheckArgs>) => {
+    const location = await locateCriu({ flag: args.criu });
+    const capabilities = await probeCapabilities(location, describeLocation(location));
+    if (args.json) printJson(capabilities);
+    else process.stdout.write(`${humanReport(capabilities)}\n`);
+    if (!capabilities.modes.full.available) {
+      throw new UserError(
+        `CRIU cannot checkpoint here: ${capabilities.criu.checkOutput.split('\n').slice(-3).join(' / ') || 'criu check failed'}. ` +
+          'Fix: run scripts/install-criu.sh as root to install CRIU 4.1.1 (needed on kernels >= 6.13), and run remusd as root.',
+        3,
+      );
+    }
+  },
+};
+
+function humanReport(c: Capabilities): string {
+  const rows: string[][] = [
+    ['CRIU', `${c.criu.source}`],
+    ['version', `${c.criu.version ?? 'unknown'} (criu check: ${c.criu.checkOk ? 'ok' : 'FAILED'})`],
+    ['kernel', c.kernel],
+    ['page size', `${c.pageSize} bytes`],
+    ['dirty tracking', `${c.dirtyTracking.available ? 'available' : 'unavailable'}: ${c.dirtyTracking.detail}`],
+    ...MODE_ORDER.map((mode) => [`mode ${mode}`, `${c.modes[mode].available ? 'yes' : 'no '}  ${c.modes[mode].why}`]),
+    ['plug qdisc', `${c.plugQdisc.available ? 'available' : 'unavailable'}: ${c.plugQdisc.detail}`],
+  ];
+  return table(rows);
+}

@@ -1,0 +1,79 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { readStatsDir } from '../../criu/images/index.js';
+import { pageSize as machinePageSize } from '../../criu/probe.js';
+import { checkpointSizeBytes, type DumpStats, type RestoreStats } from '../../model/stats.js';
+import { UserError } from '../errors.js';
+import { printJson, table } from '../format.js';
+
+interface StatsArgs {
+  dir: string;
+  json: boolean;
+  pageSize?: number;
+}
+
+/** `remusd stats DIR`: decodes a checkpoint's stats-dump and stats-restore. */
+export const statsCommand: CommandModule<object, StatsArgs> = {
+  command: 'stats <dir>',
+  describe: "Decode a CRIU images directory's stats-dump and stats-restore",
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('dir', { type: 'string', demandOption: true, describe: 'CRIU images (or work) directory' })
+      .option('json', { type: 'boolean', default: false, describe: "Print podman's --print-stats shape as JSON" })
+      .option('page-size', { type: 'number', describe: 'Page size for checkpoint_size_bytes (default: this machine\'s)' })
+      .example('$0 stats /var/lib/remusd/images/latest --json', '') as unknown as Argv<StatsArgs>,
+  handler: async (args: ArgumentsCamelCase<StatsArgs>) => {
+    const { dump, restore } = await readStatsDir(args.dir);
+    if (dump === undefined && restore === undefined) {
+      throw new UserError(`${args.dir}: no stats-dump or stats-restore here (CRIU writes them into the work dir after a successful dump or restore)`);
+    }
+    const size = args.pageSize ?? (await machinePageSize());
+    if (args.json) printJson(statsJson(dump, restore, size));
+    else process.stdout.write(`${humanStats(dump, restore, size)}\n`);
+  },
+};
+
+/** The podman --print-stats shape, plus every other field CRIU wrote and the derived checkpoint size. */
+export function statsJson(dump: DumpStats | undefined, restore: RestoreStats | undefined, pageSize: number): Record<string, unknown> {
+  return {
+    criu_statistics: { ...dump, ...restore },
+    ...(dump === undefined ? {} : { checkpoint_size_bytes: checkpointSizeBytes(dump, pageSize) }),
+    page_size: pageSize,
+  };
+}
+
+const ms = (us: number | undefined) => (us === undefined ? '-' : `${(us / 1000).toFixed(3)} ms`);
+const pages = (n: number | undefined, size: number) => (n === undefined ? '-' : `${n} pages (${((n * size) / 2 ** 20).toFixed(2)} MiB)`);
+
+function humanStats(dump: DumpStats | undefined, restore: RestoreStats | undefined, size: number): string {
+  const rows: string[][] = [];
+  if (dump !== undefined) {
+    rows.push(
+      ['dump', ''],
+      ['  freezing_time', ms(dump.freezing_time)],
+      ['  frozen_time', ms(dump.frozen_time)],
+      ['  memdump_time', ms(dump.memdump_time)],
+      ['  memwrite_time', ms(dump.memwrite_time)],
+      ['  pages_scanned', pages(dump.pages_scanned, size)],
+      ['  pages_skipped_parent', pages(dump.pages_skipped_parent, size)],
+      ['  pages_written', pages(dump.pages_written, size)],
+    );
+    for (const key of ['pages_lazy', 'page_pipes', 'page_pipe_bufs', 'irmap_resolve'] as const) {
+      if (dump[key] !== undefined) rows.push([`  ${key}`, String(dump[key])]);
+    }
+    for (const key of ['shpages_scanned', 'shpages_skipped_parent', 'shpages_written'] as const) {
+      if (dump[key] !== undefined) rows.push([`  ${key}`, pages(dump[key], size)]);
+    }
+    rows.push(['  checkpoint size', `${((checkpointSizeBytes(dump, size)) / 2 ** 20).toFixed(2)} MiB (${checkpointSizeBytes(dump, size)} bytes)`]);
+  }
+  if (restore !== undefined) {
+    rows.push(
+      ['restore', ''],
+      ['  forking_time', ms(restore.forking_time)],
+      ['  restore_time', ms(restore.restore_time)],
+      ['  pages_compared', pages(restore.pages_compared, size)],
+      ['  pages_skipped_cow', pages(restore.pages_skipped_cow, size)],
+      ['  pages_restored', pages(restore.pages_restored, size)],
+    );
+  }
+  return table(rows);
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { CriuNotFoundError } from '../criu/locate.js';
+import { checkCommand } from './commands/check.js';
+import { statsCommand } from './commands/stats.js';
+import { UserError } from './errors.js';
+
+/** The remusd command line. Errors a user can act on are printed as one line; anything else with its stack. */
+export async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('remusd')
+    .usage('$0 <command> [options]\n\nAdaptive Remus-style checkpoint interval controller driving CRIU.')
+    .command(checkCommand)
+    .command(statsCommand)
+    .demandCommand(1, 'Name a command (see the list above).')
+    .strict()
+    .help()
+    .alias('help', 'h')
+    .version()
+    .fail((message, error, y) => {
+      if (error) throw error;
+      process.stderr.write(`${y.help()}\n\nremusd: ${message}\n`);
+      process.exit(2);
+    })
+    .parseAsync();
+}
+
+main(hideBin(process.argv)).catch((error: unknown) => {
+  if (error instanceof UserError || error instanceof CriuNotFoundError || (error as { name?: string }).name === 'ImageError') {
+    process.stderr.write(`remusd: error: ${(error as Error).message}\n`);
+    process.exit(error instanceof UserError ? error.exitCode : 1);
+  }
+  process.stderr.write(`remusd: internal error: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(70);
+});

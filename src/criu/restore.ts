@@ -1,0 +1,23 @@
+import { join } from 'node:path';
+import { runCriu, type CriuRun } from './exec.js';
+import type { CriuLocation } from './locate.js';
+
+export interface RestoreRequest {
+  imagesDir: string;
+  logLevel?: number;
+  extraArgs?: readonly string[];
+  /** Where CRIU writes the restored root's pid. */
+  pidFile?: string;
+}
+
+/** The argument vector of a detached restore (the restored tree outlives CRIU). */
+export function restoreArgv(request: RestoreRequest): string[] {
+  const argv = ['restore', '-D', request.imagesDir, '-d', `-v${request.logLevel ?? 2}`];
+  if (request.pidFile !== undefined) argv.push('--pidfile', request.pidFile);
+  return [...argv, ...(request.extraArgs ?? [])];
+}
+
+/** Restores the checkpoint in imagesDir (following its parent links); the log goes to restore.log there. */
+export async function restore(criu: CriuLocation, request: RestoreRequest): Promise<CriuRun> {
+  return runCriu(criu, restoreArgv(request), { logFile: join(request.imagesDir, 'restore.log') });
+}

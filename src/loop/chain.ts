@@ -1,0 +1,63 @@
+/** One checkpoint directory that exists on disk, as the chain planner sees it. */
+export interface StoredCheckpoint {
+  seq: number;
+  /** Directory name (not path) under the images root, e.g. "000012". */
+  name: string;
+  /** seq of the checkpoint this one's `parent` link points at, if any. */
+  parentSeq: number | undefined;
+  /** Bytes of this checkpoint's pages images. */
+  sizeBytes: number;
+}
+
+export interface ChainRules {
+  /** Start a new chain (no parent) when the current chain already has this many links. */
+  newChainEvery: number;
+  /** Start a new chain when the chain's pages on disk would pass this many bytes. */
+  maxChainBytes: number | undefined;
+  /** Keep this many newest checkpoints (and whatever their parent links need). */
+  keep: number;
+}
+
+/** The links of the chain ending at `seq`, newest first. */
+export function chainOf(checkpoints: readonly StoredCheckpoint[], seq: number): StoredCheckpoint[] {
+  const bySeq = new Map(checkpoints.map((c) => [c.seq, c]));
+  const chain: StoredCheckpoint[] = [];
+  for (let c = bySeq.get(seq); c !== undefined && !chain.includes(c); c = c.parentSeq === undefined ? undefined : bySeq.get(c.parentSeq)) {
+    chain.push(c);
+  }
+  return chain;
+}
+
+/**
+ * Whether the next checkpoint may use `previous` as its parent, and if not why: the chain is long enough,
+ * or big enough on disk, that a fresh full checkpoint is cheaper to keep and faster to restore.
+ */
+export function parentFor(
+  checkpoints: readonly StoredCheckpoint[],
+  previous: StoredCheckpoint | undefined,
+  rules: ChainRules,
+): { parent: StoredCheckpoint | undefined; reason: string } {
+  if (previous === undefined) return { parent: undefined, reason: 'first checkpoint of this run: new chain' };
+  const chain = chainOf(checkpoints, previous.seq);
+  if (chain.length >= rules.newChainEvery) {
+    return { parent: undefined, reason: `chain has ${chain.length} links (new_chain_every ${rules.newChainEvery}): new chain` };
+  }
+  const bytes = chain.reduce((sum, c) => sum + c.sizeBytes, 0);
+  if (rules.maxChainBytes !== undefined && bytes >= rules.maxChainBytes) {
+    return { parent: undefined, reason: `chain holds ${bytes} bytes (max_chain_bytes ${rules.maxChainBytes}): new chain` };
+  }
+  return { parent: previous, reason: `parent ${previous.name} (link ${chain.length + 1})` };
+}
+
+/**
+ * Which checkpoints may be deleted: all but the `keep` newest, except any that a kept checkpoint's parent
+ * chain reaches (deleting those would make a kept checkpoint unrestorable).
+ */
+export function removable(checkpoints: readonly StoredCheckpoint[], keep: number): StoredCheckpoint[] {
+  const newestFirst = [...checkpoints].sort((a, b) => b.seq - a.seq);
+  const needed = new Set<number>();
+  for (const kept of newestFirst.slice(0, Math.max(1, keep))) {
+    for (const link of chainOf(checkpoints, kept.seq)) needed.add(link.seq);
+  }
+  return newestFirst.filter((c) => !needed.has(c.seq)).reverse();
+}

@@ -1,0 +1,41 @@
+import type { Band, Decision, Observation, Policy } from '../model/policy.js';
+
+/** What the loop carries from one checkpoint to the next. */
+export interface LoopState {
+  /** Interval in force (ms, start-to-start). */
+  intervalMs: number;
+  policyState: unknown;
+}
+
+/** What one checkpoint produced, as the step sees it (times in ms on the supervisor's monotonic clock). */
+export interface CheckpointOutcome {
+  observation: Observation;
+  startedAtMs: number;
+  finishedAtMs: number;
+}
+
+export interface StepResult {
+  decision: Decision;
+  state: LoopState;
+  /** When the next checkpoint is due (monotonic ms): start + next interval, or now if that has passed. */
+  nextStartAtMs: number;
+  /** The checkpoint took longer than the interval in force: the next one starts at once. */
+  overrun: boolean;
+}
+
+/**
+ * The pure step of the supervisor: from the checkpoint that just finished and the state, the next interval
+ * and when to start. Level-based: the next start depends only on this checkpoint's start and the decision,
+ * so a missed tick or a slow checkpoint never accumulates drift.
+ */
+export function step(policy: Policy, state: LoopState, outcome: CheckpointOutcome, band: Band): StepResult {
+  const { decision, state: policyState } = policy.decide(state.policyState, outcome.observation, band);
+  const overrun = outcome.finishedAtMs - outcome.startedAtMs > state.intervalMs;
+  const due = outcome.startedAtMs + decision.nextIntervalMs;
+  return {
+    decision,
+    state: { intervalMs: decision.nextIntervalMs, policyState },
+    nextStartAtMs: Math.max(due, outcome.finishedAtMs),
+    overrun,
+  };
+}

@@ -1,0 +1,186 @@
+import type { DumpKind } from '../criu/dump.js';
+import type { CriuLocation } from '../criu/locate.js';
+import type { Band, Policy } from '../model/policy.js';
+import type { CheckpointMode, CheckpointRecord } from '../model/record.js';
+import { checkpointSizeBytes } from '../model/stats.js';
+import { parentFor, removable, type StoredCheckpoint } from './chain.js';
+import { takeCheckpoint } from './checkpointer.js';
+import type { Clock } from './clock.js';
+import type { RecordSink } from './records.js';
+import { step, type LoopState } from './step.js';
+import { markLatest, removeCheckpoints, removePartials, scanCheckpoints } from './store.js';
+
+/** What the supervisor needs from the (hot-reloadable) configuration, already resolved. */
+export interface SupervisorSettings {
+  band: Band;
+  /** Identifies the policy and its parameters: a change of key makes a fresh policy (and state). */
+  policyKey: string;
+  policy: Policy;
+  retention: { keep: number; newChainEvery: number; maxChainBytes: number | undefined };
+  criu: { logLevel: number; extraArgs: readonly string[]; timeoutMs: number };
+  failures: { maxConsecutive: number; backoffInitialMs: number; backoffMaxMs: number };
+}
+
+/** The workload being supervised. */
+export interface Target {
+  pid: number;
+  alive(): Promise<boolean>;
+  /** How it ended, once it has (for workloads we started: the exit code or signal). */
+  exitStatus(): string;
+}
+
+export interface SupervisorEvents {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  record(record: CheckpointRecord): void;
+}
+
+export interface SupervisorDeps {
+  criu: CriuLocation;
+  root: string;
+  mode: CheckpointMode;
+  /** The CRIU operation behind the mode. */
+  kind: DumpKind;
+  pageSize: number;
+  initialIntervalMs: number;
+  target: Target;
+  settings: () => SupervisorSettings;
+  records: RecordSink;
+  events: SupervisorEvents;
+  clock: Clock;
+  /** Aborting ends the loop after the checkpoint in progress (CRIU is never interrupted). */
+  signal: AbortSignal;
+}
+
+export type SupervisorExit =
+  | { reason: 'stopped'; checkpoints: number }
+  | { reason: 'workload-exited'; checkpoints: number; status: string }
+  | { reason: 'failures'; checkpoints: number; message: string };
+
+/**
+ * The adaptive checkpoint loop: wait until due → checkpoint → read stats → ask the policy → record.
+ * Deciding is the pure `step`; this function only carries decisions out.
+ */
+export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
+  const { root, clock, events, target, signal } = deps;
+  const leftovers = await removePartials(root);
+  if (leftovers.length > 0) events.warn(`removed ${leftovers.length} half-written checkpoint(s) left by a crash`, { leftovers });
+  let stored = await scanCheckpoints(root);
+  let seq = stored.reduce((max, c) => Math.max(max, c.seq), 0);
+  // A previous run's checkpoints are kept and numbered after, but never used as a parent: we cannot know
+  // what happened to the workload's dirty-tracking state in between.
+  let previous: StoredCheckpoint | undefined;
+  let settings = deps.settings();
+  let policyKey = settings.policyKey;
+  let state: LoopState = { intervalMs: deps.initialIntervalMs, policyState: settings.policy.initialState() };
+  let nextStartAtMs = clock.now();
+  let lastStartAtMs: number | undefined;
+  let consecutiveFailures = 0;
+  let checkpoints = 0;
+
+  while (!signal.aborted) {
+    await clock.sleep(nextStartAtMs - clock.now(), signal);
+    if (signal.aborted) break;
+    if (!(await target.alive())) return { reason: 'workload-exited', checkpoints, status: target.exitStatus() };
+
+    settings = deps.settings();
+    if (settings.policyKey !== policyKey) {
+      events.info(`policy changed to ${settings.policyKey}: starting it from a fresh state`);
+      policyKey = settings.policyKey;
+      state = { ...state, policyState: settings.policy.initialState() };
+    }
+    const startedAtMs = clock.now();
+    const startedWall = clock.wallNow();
+    seq += 1;
+    const chain = deps.kind === 'full' ? { parent: undefined, reason: 'full dump: no parent' } : parentFor(stored, previous, settings.retention);
+    const result = await takeCheckpoint(deps.criu, root, {
+      seq,
+      pid: target.pid,
+      kind: deps.kind,
+      parent: chain.parent,
+      logLevel: settings.criu.logLevel,
+      extraArgs: settings.criu.extraArgs,
+      timeoutMs: settings.criu.timeoutMs,
+    });
+
+    if (!result.ok) {
+      if (!(await target.alive())) return { reason: 'workload-exited', checkpoints, status: target.exitStatus() };
+      consecutiveFailures += 1;
+      previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
+      events.warn(`checkpoint ${seq} failed (${consecutiveFailures} in a row): ${result.reason}`, { logTail: result.logTail });
+      if (consecutiveFailures >= settings.failures.maxConsecutive) {
+        return {
+          reason: 'failures',
+          checkpoints,
+          message: `${consecutiveFailures} checkpoints failed in a row; last: ${result.reason}\n${result.logTail}`,
+        };
+      }
+      const backoff = Math.min(settings.failures.backoffInitialMs * 2 ** (consecutiveFailures - 1), settings.failures.backoffMaxMs);
+      nextStartAtMs = clock.now() + backoff;
+      continue;
+    }
+    consecutiveFailures = 0;
+    const criuDoneAtMs = clock.now();
+    const sizeBytes = checkpointSizeBytes(result.stats, deps.pageSize);
+    const outcome = step(
+      settings.policy,
+      state,
+      {
+        observation: {
+          seq,
+          intervalMs: state.intervalMs,
+          elapsedMs: lastStartAtMs === undefined ? state.intervalMs : startedAtMs - lastStartAtMs,
+          sizeBytes,
+          pagesWritten: result.stats.pages_written + (result.stats.shpages_written ?? 0),
+          frozenUs: result.stats.frozen_time,
+          pageSize: deps.pageSize,
+        },
+        startedAtMs,
+        finishedAtMs: criuDoneAtMs,
+      },
+      settings.band,
+    );
+    stored = [...stored, result.stored];
+    previous = result.stored;
+    await markLatest(root, result.stored.name);
+    const doomed = removable(stored, settings.retention.keep);
+    if (doomed.length > 0) {
+      await removeCheckpoints(root, doomed);
+      stored = stored.filter((c) => !doomed.includes(c));
+    }
+    const finishedAtMs = clock.now();
+    const record: CheckpointRecord = {
+      seq,
+      start: startedWall.toISOString(),
+      mode: deps.mode,
+      interval_ms: round(state.intervalMs),
+      next_interval_ms: round(outcome.decision.nextIntervalMs),
+      decision: outcome.decision.decision,
+      reason: outcome.decision.reason,
+      pages_scanned: result.stats.pages_scanned,
+      pages_written: result.stats.pages_written,
+      pages_skipped_parent: result.stats.pages_skipped_parent,
+      shpages_written: result.stats.shpages_written ?? 0,
+      size_bytes: sizeBytes,
+      frozen_us: result.stats.frozen_time,
+      criu_wall_ms: round(result.criuWallMs),
+      supervisor_overhead_ms: round(finishedAtMs - startedAtMs - result.criuWallMs),
+      overrun: outcome.overrun,
+      dir: result.dir,
+      parent: chain.parent?.name ?? null,
+      chain: chain.reason,
+      elapsed_ms: lastStartAtMs === undefined ? null : round(startedAtMs - lastStartAtMs),
+    };
+    deps.records.append(record);
+    events.record(record);
+    checkpoints += 1;
+    lastStartAtMs = startedAtMs;
+    state = outcome.state;
+    nextStartAtMs = outcome.nextStartAtMs;
+  }
+  return { reason: 'stopped', checkpoints };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,53 @@
+import { readFile } from 'node:fs/promises';
+
+/** One `progress` line of the bundled workload's output. */
+export interface Progress {
+  ticks: number;
+  writes: number;
+  /** CLOCK_MONOTONIC at the report, ns (as a number of ms for convenience: tMs). */
+  tMs: number;
+  /** Wall clock at the report, ms since the epoch. */
+  realMs: number;
+  /** Digest of every page's generation. */
+  sum: string;
+  phase: number;
+}
+
+export interface WorkloadOutput {
+  progress: Progress[];
+  corrupt: string[];
+  starts: { pid: number; pages: number; pageSize: number }[];
+}
+
+/** Parses the bundled workload's output (see dirtier.c for the line formats). */
+export function parseWorkloadOutput(text: string): WorkloadOutput {
+  const output: WorkloadOutput = { progress: [], corrupt: [], starts: [] };
+  for (const line of text.split('\n')) {
+    const fields = Object.fromEntries(
+      line
+        .split(' ')
+        .slice(1)
+        .map((pair) => pair.split('=') as [string, string]),
+    );
+    if (line.startsWith('progress ')) {
+      output.progress.push({
+        ticks: Number(fields.ticks),
+        writes: Number(fields.writes),
+        tMs: Number(fields.t_ns) / 1e6,
+        realMs: Number(fields.rt_ns) / 1e6,
+        sum: String(fields.sum),
+        phase: Number(fields.phase),
+      });
+    } else if (line.startsWith('CORRUPT')) {
+      output.corrupt.push(line);
+    } else if (line.startsWith('start ')) {
+      output.starts.push({ pid: Number(fields.pid), pages: Number(fields.pages), pageSize: Number(fields.page_size) });
+    }
+  }
+  return output;
+}
+
+/** Reads and parses a workload output file. */
+export async function readWorkloadOutput(path: string): Promise<WorkloadOutput> {
+  return parseWorkloadOutput(await readFile(path, 'utf8'));
+}

@@ -1,0 +1,57 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAlive } from '../../src/process/proc.js';
+import { startSessionLeader } from '../../src/process/session.js';
+import { ensureDirtierBinary } from '../../src/workload/build.js';
+import { readWorkloadOutput, type WorkloadOutput } from '../../src/workload/progress.js';
+
+export interface TestWorkload {
+  pid: number;
+  dir: string;
+  outputPath: string;
+  read(): Promise<WorkloadOutput>;
+  /** Waits until the workload has reported `count` more progress lines. */
+  waitForProgress(count?: number, timeoutMs?: number): Promise<WorkloadOutput>;
+  stop(): Promise<void>;
+}
+
+/** Starts the bundled dirtier workload as a session leader in a fresh temp dir. */
+export async function startWorkload(args: string[]): Promise<TestWorkload> {
+  const binary = await ensureDirtierBinary();
+  const dir = await mkdtemp(join(tmpdir(), 'remusd-test-'));
+  const outputPath = join(dir, 'workload.out');
+  const child = startSessionLeader(binary, args, outputPath);
+  const workload: TestWorkload = {
+    pid: child.pid,
+    dir,
+    outputPath,
+    read: () => readWorkloadOutput(outputPath),
+    async waitForProgress(count = 1, timeoutMs = 10_000) {
+      const before = (await workload.read()).progress.length;
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const output = await workload.read();
+        if (output.progress.length >= before + count) return output;
+        if (Date.now() > deadline) throw new Error(`workload ${child.pid} made no progress in ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop() {
+      await killAndWait(workload.pid);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await workload.waitForProgress(1);
+  return workload;
+}
+
+/** SIGKILLs a process (if alive) and waits until it is gone. */
+export async function killAndWait(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 200 && (await isAlive(pid)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
