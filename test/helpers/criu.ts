@@ -1,6 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { locateCriu, type CriuLocation } from '../../src/criu/locate.js';
 
 /**
@@ -12,7 +13,15 @@ export async function testCriu(): Promise<CriuLocation> {
   return locateCriu();
 }
 
-/** A fresh directory for images (under /tmp: tmpfs-like speed is not needed, only isolation). */
+const made: string[] = [];
+afterAll(async () => {
+  if (process.env.REMUSD_KEEP_TEST_IMAGES) return;
+  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** A fresh directory for images, removed after the test file (set REMUSD_KEEP_TEST_IMAGES=1 to keep them). */
 export async function imagesDir(prefix = 'remusd-images-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }

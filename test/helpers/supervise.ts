@@ -1,0 +1,70 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CriuLocation } from '../../src/criu/locate.js';
+import { systemClock } from '../../src/loop/clock.js';
+import { openRecordsFile } from '../../src/loop/records.js';
+import { supervise, type SupervisorExit, type SupervisorSettings } from '../../src/loop/supervisor.js';
+import { attachedTarget } from '../../src/loop/target.js';
+import type { Band } from '../../src/model/policy.js';
+import type { CheckpointRecord } from '../../src/model/record.js';
+import { ThresholdPolicy } from '../../src/policy/index.js';
+
+/** Settings for a supervisor under test: threshold policy, everything kept, quick failure handling. */
+export function testSettings(band: Band, overrides: Partial<SupervisorSettings> = {}): SupervisorSettings {
+  return {
+    band,
+    policyKey: 'threshold',
+    policy: new ThresholdPolicy({ shrink: 0.5, grow: 2 }),
+    retention: { keep: 1000, newChainEvery: 1000, maxChainBytes: undefined },
+    criu: { logLevel: 2, extraArgs: [], timeoutMs: 60_000 },
+    failures: { maxConsecutive: 3, backoffInitialMs: 50, backoffMaxMs: 200 },
+    ...overrides,
+  };
+}
+
+/** Supervises pid with real CRIU until `count` checkpoints are recorded, and returns the records. */
+export async function superviseFor(options: {
+  criu: CriuLocation;
+  pid: number;
+  root: string;
+  count: number;
+  initialIntervalMs: number;
+  settings: () => SupervisorSettings;
+  pageSize: number;
+  onRecord?: (record: CheckpointRecord) => void;
+}): Promise<{ exit: SupervisorExit; records: CheckpointRecord[] }> {
+  const controller = new AbortController();
+  const recordsPath = join(options.root, 'records.jsonl');
+  const sink = openRecordsFile(recordsPath);
+  let seen = 0;
+  try {
+    const exit = await supervise({
+      criu: options.criu,
+      root: options.root,
+      mode: 'full',
+      kind: 'full',
+      pageSize: options.pageSize,
+      initialIntervalMs: options.initialIntervalMs,
+      target: attachedTarget(options.pid),
+      settings: options.settings,
+      records: sink,
+      clock: systemClock,
+      signal: controller.signal,
+      events: {
+        info: () => undefined,
+        warn: (message, fields) => console.warn(message, fields ?? ''),
+        record(record) {
+          options.onRecord?.(record);
+          if (++seen >= options.count) controller.abort();
+        },
+      },
+    });
+    const records = (await readFile(recordsPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as CheckpointRecord);
+    return { exit, records };
+  } finally {
+    sink.close();
+  }
+}
