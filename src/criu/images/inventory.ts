@@ -1,0 +1,121 @@
+// inventory.img: the image set's version and global flags; decoded, and encoded back without loss.
+import { ImageError } from './errors.js';
+import { INVENTORY_FORMAT, decodeEntry, entryReader, joinEntries, readImageBytes, splitEntries } from './framing.js';
+import { has, types, u64Safe, type DecodedMessage } from './schema.js';
+
+/** Image set version 1: images without the common head magic (CRIU before 1.1). */
+export const CRIU_IMAGES_V1 = 1;
+/** Image set version 1.1: every image but inventory starts with IMG_COMMON_MAGIC; what CRIU 4.x writes. */
+export const CRIU_IMAGES_V1_1 = 2;
+
+/** lsmtype: no LSM labels were dumped. */
+export const NO_LSM = 0;
+/** lsmtype: SELinux labels were dumped. */
+export const SELINUX = 1;
+/** lsmtype: AppArmor profiles were dumped. */
+export const APPARMOR = 2;
+
+/** pre_dump_mode: pages were spliced out of the task (the default). */
+export const PRE_DUMP_SPLICE = 1;
+/** pre_dump_mode: pages were read with process_vm_readv. */
+export const PRE_DUMP_READ = 2;
+
+// inventory.img's one entry, with CRIU's field names in camelCase.
+export interface Inventory {
+  imgVersion: number;
+  fdinfoPerId?: boolean;
+  /** task_kobj_ids_entry of the root task, as its raw message bytes. */
+  rootIds?: Uint8Array;
+  nsPerId?: boolean;
+  rootCgSet?: number;
+  lsmtype?: number;
+  /** Uptime at dump time; CRIU 4.1.1 leaves it out of a plain dump (seen here). */
+  dumpUptime?: number;
+  preDumpMode?: number;
+  tcpClose?: boolean;
+  networkLockMethod?: number;
+  /** Plugins the dump used; [] (written, empty) differs from absent (not written). */
+  plugins?: string[];
+  dumpCriuRunId?: string;
+  allowUprobes?: boolean;
+  /** Whole fields (tag included) this schema does not know, written back verbatim after the known ones. */
+  unknownFields?: Uint8Array[];
+}
+
+type Scalar = 'bool' | 'u32' | 'u64' | 'bytes' | 'string';
+
+// Scalar fields: our name, the .proto name, the kind. plugins and unknownFields are handled apart.
+const FIELDS: readonly (readonly [keyof Inventory, string, Scalar])[] = [
+  ['imgVersion', 'img_version', 'u32'],
+  ['fdinfoPerId', 'fdinfo_per_id', 'bool'],
+  ['rootIds', 'root_ids', 'bytes'],
+  ['nsPerId', 'ns_per_id', 'bool'],
+  ['rootCgSet', 'root_cg_set', 'u32'],
+  ['lsmtype', 'lsmtype', 'u32'],
+  ['dumpUptime', 'dump_uptime', 'u64'],
+  ['preDumpMode', 'pre_dump_mode', 'u32'],
+  ['tcpClose', 'tcp_close', 'bool'],
+  ['networkLockMethod', 'network_lock_method', 'u32'],
+  ['dumpCriuRunId', 'dump_criu_run_id', 'string'],
+  ['allowUprobes', 'allow_uprobes', 'bool'],
+];
+
+// Unknown fields as protobufjs keeps them (a non-enumerable $unknowns), copied: they alias the input buffer.
+function unknownsOf(message: DecodedMessage): Uint8Array[] | undefined {
+  const raw = (message as { $unknowns?: Uint8Array[] }).$unknowns;
+  return raw && raw.length > 0 ? raw.map((u) => new Uint8Array(u)) : undefined;
+}
+
+// Decodes inventory.img; an img_version CRIU does not define is an 'unknown-version' ImageError.
+export function decodeInventory(bytes: Uint8Array, label: string): Inventory {
+  const span = splitEntries(bytes, label, INVENTORY_FORMAT)[0]!;
+  const m = decodeEntry(types.inventory, entryReader(bytes, true), span, label, 'inventory entry');
+  const version = m['img_version'] as number;
+  if (version !== CRIU_IMAGES_V1 && version !== CRIU_IMAGES_V1_1) {
+    const expected = `img_version ${CRIU_IMAGES_V1} or ${CRIU_IMAGES_V1_1}`;
+    throw new ImageError({ file: label, offset: span.start, expected, found: `${version}`, code: 'unknown-version' });
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, wire, kind] of FIELDS) {
+    if (!has(m, wire)) continue;
+    const value = m[wire];
+    if (kind === 'u64') out[name] = u64Safe(value, { file: label, offset: span.start, field: wire });
+    else if (kind === 'bytes') out[name] = new Uint8Array(value as Uint8Array);
+    else out[name] = value;
+  }
+  if (has(m, 'plugins_entry')) out['plugins'] = [...((m['plugins_entry'] as DecodedMessage)['plugins'] as string[] | undefined ?? [])];
+  const unknown = unknownsOf(m);
+  if (unknown) out['unknownFields'] = unknown;
+  return out as unknown as Inventory;
+}
+
+// Checks one scalar before encoding, so a bad value is an error here rather than wrapped bytes.
+function checkScalar(name: string, kind: Scalar, value: unknown): void {
+  const ok =
+    kind === 'bool' ? typeof value === 'boolean'
+    : kind === 'bytes' ? value instanceof Uint8Array
+    : kind === 'string' ? typeof value === 'string'
+    : typeof value === 'number' && Number.isInteger(value) && value >= 0 &&
+      value <= (kind === 'u32' ? 0xffffffff : Number.MAX_SAFE_INTEGER);
+  if (!ok) throw new RangeError(`Inventory.${name} is not a valid ${kind}: ${String(value)}`);
+}
+
+// Encodes inventory.img (INVENTORY_MAGIC, one entry), known fields in number order then unknown ones.
+export function encodeInventory(inventory: Inventory): Uint8Array {
+  const message: Record<string, unknown> = {};
+  for (const [name, wire, kind] of FIELDS) {
+    const value = inventory[name];
+    if (value === undefined) continue;
+    checkScalar(name, kind, value);
+    message[wire] = value;
+  }
+  if (!has(message, 'img_version')) throw new RangeError('Inventory.imgVersion is required');
+  if (inventory.plugins !== undefined) message['plugins_entry'] = { plugins: inventory.plugins };
+  if (inventory.unknownFields !== undefined && inventory.unknownFields.length > 0) message['$unknowns'] = inventory.unknownFields;
+  return joinEntries(INVENTORY_FORMAT, [types.inventory.encode(message).finish()]);
+}
+
+// Reads and decodes DIR/inventory.img (or any path to one).
+export async function readInventoryFile(path: string): Promise<Inventory> {
+  return decodeInventory(await readImageBytes(path), path);
+}
