@@ -3,6 +3,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CriuNotFoundError } from '../criu/locate.js';
 import { checkCommand } from './commands/check.js';
+import { configCommand } from './commands/config-check.js';
+import { runCommand } from './commands/run.js';
 import { statsCommand } from './commands/stats.js';
 import { UserError } from './errors.js';
 
@@ -13,6 +15,8 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command> [options]\n\nAdaptive Remus-style checkpoint interval controller driving CRIU.')
     .command(checkCommand)
     .command(statsCommand)
+    .command(runCommand)
+    .command(configCommand)
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .help()

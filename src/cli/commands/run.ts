@@ -1,0 +1,65 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { parseDuration } from '../../config/units.js';
+import { absolute, loadConfigOrDefaults } from '../config-source.js';
+import { UserError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { runSession } from '../session.js';
+
+interface RunArgs {
+  config?: string;
+  pid?: number;
+  criu?: string;
+  records?: string;
+  workloadLog?: string;
+  stopWorkload: boolean;
+  maxCheckpoints?: number;
+  duration?: string;
+  print: boolean;
+  '--'?: (string | number)[];
+}
+
+/** `remusd run`: supervise a workload with adaptive CRIU checkpoints for as long as it lives. */
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run',
+  describe: 'Supervise a workload: checkpoint it with CRIU again and again, adapting the interval to the checkpoint size',
+  builder: (yargs: Argv) =>
+    yargs
+      .usage('$0 run [--config FILE] (--pid PID | -- CMD [ARGS...])')
+      .option('config', { type: 'string', describe: 'YAML config file (see config/); watched and re-read on SIGHUP' })
+      .option('pid', { type: 'number', describe: 'Attach to a running process (a session leader) instead of starting one' })
+      .option('criu', { type: 'string', describe: 'criu command to use (overrides criu.path and REMUSD_CRIU)' })
+      .option('records', { type: 'string', describe: 'Records file (JSON lines; default: records.file of the config)' })
+      .option('workload-log', { type: 'string', describe: "Where a started workload's stdout/stderr go (default: workload.out in the images dir)" })
+      .option('stop-workload', { type: 'boolean', default: false, describe: 'Send SIGTERM to the workload when remusd stops' })
+      .option('max-checkpoints', { type: 'number', describe: 'Stop after this many checkpoints' })
+      .option('duration', { type: 'string', describe: 'Stop after this long (e.g. 30s, 10m)' })
+      .option('print', { type: 'boolean', default: false, describe: 'Print a status line per checkpoint on stdout' })
+      .parserConfiguration({ 'populate--': true })
+      .example('$0 run --config config/production.yaml --pid 4242', 'Attach to process 4242')
+      .example('$0 run --config config/demo.yaml -- ./my-server --port 8080', 'Start and supervise a command') as unknown as Argv<RunArgs>,
+  handler: async (args: ArgumentsCamelCase<RunArgs>) => {
+    const command = (args['--'] ?? []).map(String);
+    if ((args.pid === undefined) === (command.length === 0)) {
+      throw new UserError('name the workload: either --pid PID or -- CMD [ARGS...] (not both)', 2);
+    }
+    let durationMs: number | undefined;
+    if (args.duration !== undefined) {
+      const parsed = parseDuration(args.duration);
+      if (!parsed.ok) throw new UserError(`--duration ${JSON.stringify(args.duration)} ${parsed.error}`, 2);
+      durationMs = parsed.value;
+    }
+    const config = await loadConfigOrDefaults(args.config);
+    process.exitCode = await runSession({
+      config,
+      configPath: absolute(args.config),
+      criuFlag: args.criu,
+      workload: args.pid !== undefined ? { pid: args.pid } : { command: command[0]!, args: command.slice(1), logFile: absolute(args.workloadLog) },
+      recordsFile: absolute(args.records),
+      stopWorkload: args.stopWorkload,
+      maxCheckpoints: args.maxCheckpoints,
+      durationMs,
+      printRecords: args.print,
+      log: createLogger(),
+    });
+  },
+};

@@ -1,0 +1,35 @@
+import type { Config } from '../config/schema.js';
+import type { SupervisorSettings } from '../loop/supervisor.js';
+import { createPolicy } from '../policy/index.js';
+
+/** How long one CRIU run may take before it is stopped (a hung CRIU must not stall the loop forever). */
+const CRIU_TIMEOUT_MS = 120_000;
+
+/**
+ * Turns a validated config into what the supervisor reads at each checkpoint. The policy object is
+ * rebuilt only when its spec changes, so a reload that touches only thresholds keeps the policy's state.
+ */
+export function settingsSource(): (config: Config) => SupervisorSettings {
+  let cached: { key: string; policy: SupervisorSettings['policy'] } | undefined;
+  return (config) => {
+    const key = JSON.stringify(config.policy);
+    if (cached?.key !== key) cached = { key, policy: createPolicy(config.policy) };
+    return {
+      band: {
+        lminBytes: config.thresholds.lminBytes,
+        lmaxBytes: config.thresholds.lmaxBytes,
+        minMs: config.interval.minMs,
+        maxMs: config.interval.maxMs,
+      },
+      policyKey: key,
+      policy: cached.policy,
+      retention: {
+        keep: config.checkpoint.retention.keep,
+        newChainEvery: config.checkpoint.retention.newChainEvery,
+        maxChainBytes: config.checkpoint.retention.maxChainBytes ?? undefined,
+      },
+      criu: { logLevel: config.criu.logLevel, extraArgs: config.criu.extraArgs, timeoutMs: CRIU_TIMEOUT_MS },
+      failures: config.failures,
+    };
+  };
+}

@@ -1,0 +1,148 @@
+// One validator per kind of config value. Each turns what YAML gave into the normalized value, or into a
+// message that shows the value and says what is allowed (the key path and file are added by the caller).
+
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { PARAMETER_RULES, POLICY_DEFAULTS, type ParameterName, type PolicyParameters } from '../policy/defaults.js';
+import { showValue } from './errors.js';
+import { formatMs, parseDuration, parseSize, type Parsed } from './units.js';
+
+/** A host and port to listen on. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+// An optional key whose value `check` validates and converts; `what` completes "write …" for empty values.
+function field<T>(what: string, check: (value: unknown) => Parsed<T>) {
+  return z
+    .unknown()
+    .transform((value, ctx): T => {
+      if (value === null) {
+        ctx.addIssue({ code: 'custom', message: `has no value; write ${what}, or leave the key out`, input: value });
+        return z.NEVER;
+      }
+      const result = check(value);
+      if (!result.ok) {
+        ctx.addIssue({ code: 'custom', message: `${showValue(value)} ${result.error}`, input: value });
+        return z.NEVER;
+      }
+      return result.value;
+    })
+    .optional();
+}
+
+// A number as YAML gives it; a quoted number gets its own hint.
+function numberFrom(value: unknown, allowed: string): Parsed<number> {
+  if (typeof value === 'number' && Number.isFinite(value)) return { ok: true, value };
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
+    return { ok: false, error: 'is a string; write the number without quotes' };
+  }
+  return { ok: false, error: `is not a number; use ${allowed}` };
+}
+
+/** A size in bytes (`16MiB`, `4096`). */
+export const size = field('a size (e.g. 16MiB)', parseSize);
+
+/** A duration in ms (`200ms`, `1.5s`), at least `minMs`. */
+export function duration(minMs: number) {
+  return field('a duration (e.g. 200ms)', (value) => {
+    const parsed = parseDuration(value);
+    if (parsed.ok && parsed.value < minMs) return { ok: false, error: `is below the minimum of ${formatMs(minMs)}` };
+    return parsed;
+  });
+}
+
+/** A whole number in [min, max]. */
+export function integer(min: number, max = Number.POSITIVE_INFINITY) {
+  const allowed =
+    max === Number.POSITIVE_INFINITY ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
+  return field(allowed, (value) => {
+    const parsed = numberFrom(value, allowed);
+    if (!parsed.ok) return parsed;
+    if (!Number.isInteger(parsed.value) || parsed.value < min || parsed.value > max) {
+      return { ok: false, error: `is not allowed; use ${allowed}` };
+    }
+    return parsed;
+  });
+}
+
+/** One of a fixed list of words. */
+export function oneOf<const T extends string>(values: readonly T[]) {
+  const allowed = `one of ${values.join(', ')}`;
+  return field(allowed, (value): Parsed<T> => {
+    if (typeof value === 'string' && (values as readonly string[]).includes(value)) {
+      return { ok: true, value: value as T };
+    }
+    return { ok: false, error: `is not allowed; use ${allowed}` };
+  });
+}
+
+/** true or false (YAML 1.2: `yes`/`on` are strings, and rejected). */
+export const flag = field('true or false', (value): Parsed<boolean> =>
+  typeof value === 'boolean' ? { ok: true, value } : { ok: false, error: 'is not allowed; use true or false' },
+);
+
+/** A file system path; `~` is not expanded, so it is rejected rather than taken literally. */
+export const path = field('a path', (value): Parsed<string> => {
+  if (typeof value !== 'string' || value.trim() === '') {
+    return { ok: false, error: 'is not a path; use a non-empty string' };
+  }
+  if (value.includes('\0')) return { ok: false, error: 'contains a NUL byte' };
+  if (value.startsWith('~')) {
+    return {
+      ok: false,
+      error: 'starts with ~, which is not expanded; write an absolute path or one relative to this file',
+    };
+  }
+  return { ok: true, value };
+});
+
+/** A list of non-empty strings. */
+export const stringList = z
+  .array(
+    field('a string', (value): Parsed<string> =>
+      typeof value === 'string' && value !== ''
+        ? { ok: true, value }
+        : { ok: false, error: 'is not allowed; each item must be a non-empty string (quote numbers)' },
+    ),
+  )
+  .optional();
+
+/** `host:port`, `[v6]:port`; the host is an IP address or a host name. */
+export const listen = field('host:port (e.g. 127.0.0.1:9464)', (value): Parsed<ListenAddress> => {
+  const bad = { ok: false as const, error: 'is not host:port; use e.g. 127.0.0.1:9464 or [::1]:9464' };
+  if (typeof value !== 'string') return bad;
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]\s]+):(\d+)$/.exec(value);
+  if (!match) return bad;
+  const host = match[1] ?? '';
+  const port = Number(match[2]);
+  if (!(port >= 1 && port <= 65535)) return { ok: false, error: 'has a port outside 1..65535' };
+  if (value.startsWith('[') ? isIP(host) !== 6 : isIP(host) === 0 && !/^[a-zA-Z0-9.-]+$/.test(host)) return bad;
+  return { ok: true, value: { host, port } };
+});
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return /^::ffff:127\./i.test(host);
+}
+
+/** A policy parameter, checked against the policy's own rule (src/policy/defaults.ts). */
+export function policyParameter<N extends ParameterName>(name: N) {
+  const rule = PARAMETER_RULES[name];
+  const allowed = `${rule.allowed} (default ${showValue(POLICY_DEFAULTS[name])})`;
+  return field(rule.allowed, (value): Parsed<PolicyParameters[N]> => {
+    if (typeof value === 'string' && name !== 'target') {
+      const quoted = value.trim() !== '' && Number.isFinite(Number(value));
+      return {
+        ok: false,
+        error: quoted ? 'is a string; write the number without quotes' : `is not a number; use ${allowed}`,
+      };
+    }
+    return rule.check(value)
+      ? { ok: true, value: value as PolicyParameters[N] }
+      : { ok: false, error: `is not allowed; use ${allowed}` };
+  });
+}

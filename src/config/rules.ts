@@ -1,0 +1,202 @@
+// Rules that involve more than one key (lmin ≤ lmax, min ≤ initial ≤ max, …) and keys that would do
+// nothing where they are (a policy option the chosen kind ignores): those are errors, not silent no-ops.
+
+import { POLICY_OPTIONS } from '../policy/index.js';
+import { formatPath, type KeyPath } from './errors.js';
+import { isLoopback } from './fields.js';
+import type { Config, ConfigFile } from './schema.js';
+import { formatBytes, formatMs } from './units.js';
+
+/** A rule violation: where, what, and the value at fault. */
+export interface RuleViolation {
+  path: KeyPath;
+  message: string;
+  value?: unknown;
+}
+
+/** CRIU options remusd sets itself; passing them again in criu.extra_args would fight it. */
+export const MANAGED_CRIU_OPTIONS = [
+  '-D',
+  '--images-dir',
+  '-t',
+  '--tree',
+  '-W',
+  '--work-dir',
+  '--prev-images-dir',
+  '--leave-running',
+  '--track-mem',
+  '-o',
+  '--log-file',
+  '-v',
+  '--verbosity',
+] as const;
+
+// Policy option names as the file spells them, by the name the policies use.
+const FILE_NAMES: Record<string, string> = {
+  shrink: 'shrink',
+  grow: 'grow',
+  window: 'window',
+  maxStep: 'max_step',
+  target: 'target',
+  maxFitError: 'max_fit_error',
+};
+
+/** Every rule the normalized config breaks; `file` tells which values were written and which defaulted. */
+export function checkConfig(config: Config, file: ConfigFile): RuleViolation[] {
+  return [
+    ...bandRules(config, file),
+    ...intervalRules(config, file),
+    ...policyRules(config, file),
+    ...failureRules(config, file),
+    ...retentionRules(config, file),
+    ...criuRules(config),
+    ...metricsRules(config, file),
+  ];
+}
+
+// One side of an ordered pair of keys: where it is, what was written (undefined: defaulted), how to show it.
+interface Side {
+  path: KeyPath;
+  written: unknown;
+  text: string;
+}
+
+const said = (written: unknown) => (written === undefined ? ' (default)' : '');
+
+// "low > high", reported at the key the user wrote (low, unless only high was written), naming both values.
+function misordered(low: Side, high: Side, rule: string): RuleViolation {
+  const lowText = `${low.text}${said(low.written)}`;
+  const highText = `${high.text}${said(high.written)}`;
+  if (low.written === undefined) {
+    const message = `${highText} is less than ${formatPath(low.path)} ${lowText}; ${rule}`;
+    return { path: high.path, value: high.written, message };
+  }
+  const message = `${lowText} is greater than ${formatPath(high.path)} ${highText}; ${rule}`;
+  return { path: low.path, value: low.written, message };
+}
+
+function bandRules(config: Config, file: ConfigFile): RuleViolation[] {
+  const { lminBytes, lmaxBytes } = config.thresholds;
+  if (lminBytes <= lmaxBytes) return [];
+  return [
+    misordered(
+      { path: ['thresholds', 'lmin'], written: file.thresholds?.lmin, text: formatBytes(lminBytes) },
+      { path: ['thresholds', 'lmax'], written: file.thresholds?.lmax, text: formatBytes(lmaxBytes) },
+      'lmin must be ≤ lmax',
+    ),
+  ];
+}
+
+function intervalRules(config: Config, file: ConfigFile): RuleViolation[] {
+  const { initialMs, minMs, maxMs } = config.interval;
+  if (minMs > maxMs) {
+    return [
+      misordered(
+        { path: ['interval', 'min'], written: file.interval?.min, text: formatMs(minMs) },
+        { path: ['interval', 'max'], written: file.interval?.max, text: formatMs(maxMs) },
+        'min must be ≤ max',
+      ),
+    ];
+  }
+  if (initialMs >= minMs && initialMs <= maxMs) return [];
+  return [
+    {
+      path: ['interval', 'initial'],
+      value: file.interval?.initial,
+      message:
+        `${formatMs(initialMs)} is outside interval.min ${formatMs(minMs)}${said(file.interval?.min)} .. ` +
+        `interval.max ${formatMs(maxMs)}${said(file.interval?.max)}; initial must satisfy min ≤ initial ≤ max`,
+    },
+  ];
+}
+
+// A policy option the chosen kind ignores would be a silent no-op: an error instead.
+function policyRules(config: Config, file: ConfigFile): RuleViolation[] {
+  const kind = config.policy.kind;
+  const takes: readonly string[] = POLICY_OPTIONS[kind];
+  const out: RuleViolation[] = [];
+  for (const [option, fileName] of Object.entries(FILE_NAMES)) {
+    const written = (file.policy as Record<string, unknown> | undefined)?.[fileName];
+    if (written === undefined || takes.includes(option)) continue;
+    const users = Object.entries(POLICY_OPTIONS)
+      .filter(([, options]) => (options as readonly string[]).includes(option))
+      .map(([name]) => name);
+    out.push({
+      path: ['policy', fileName],
+      value: written,
+      message:
+        `has no effect with policy.kind ${kind}${said(file.policy?.kind)}; it applies to ${users.join(' and ')}: ` +
+        'remove it or change policy.kind',
+    });
+  }
+  return out;
+}
+
+function failureRules(config: Config, file: ConfigFile): RuleViolation[] {
+  const { backoffInitialMs, backoffMaxMs } = config.failures;
+  if (backoffInitialMs <= backoffMaxMs) return [];
+  return [
+    misordered(
+      {
+        path: ['failures', 'backoff_initial'],
+        written: file.failures?.backoff_initial,
+        text: formatMs(backoffInitialMs),
+      },
+      { path: ['failures', 'backoff_max'], written: file.failures?.backoff_max, text: formatMs(backoffMaxMs) },
+      'initial must be ≤ max',
+    ),
+  ];
+}
+
+function retentionRules(config: Config, file: ConfigFile): RuleViolation[] {
+  if (config.checkpoint.retention.maxChainBytes !== 0) return [];
+  return [
+    {
+      path: ['checkpoint', 'retention', 'max_chain_bytes'],
+      value: file.checkpoint?.retention?.max_chain_bytes,
+      message: '0 B would end every chain at once; use a positive size, or leave the key out for no limit',
+    },
+  ];
+}
+
+function criuRules(config: Config): RuleViolation[] {
+  const out: RuleViolation[] = [];
+  config.criu.extraArgs.forEach((arg, index) => {
+    const name = arg.split('=')[0] ?? arg;
+    const verbosity = /^-v+\d*$/.test(name) || name === '--verbosity';
+    if (!verbosity && !(MANAGED_CRIU_OPTIONS as readonly string[]).includes(name)) return;
+    out.push({
+      path: ['criu', 'extra_args', index],
+      value: arg,
+      message: verbosity
+        ? `${JSON.stringify(arg)} is set from criu.log_level; remove it and set criu.log_level (0-4)`
+        : `${JSON.stringify(arg)} is set by remusd itself; remove it`,
+    });
+  });
+  return out;
+}
+
+function metricsRules(config: Config, file: ConfigFile): RuleViolation[] {
+  const { listen, allowRemote } = config.metrics;
+  if (listen !== null && !allowRemote && !isLoopback(listen.host)) {
+    const address = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+    return [
+      {
+        path: ['metrics', 'listen'],
+        message:
+          `"${address}" is not a loopback address; the metrics endpoint has no authentication, ` +
+          'so use 127.0.0.1 or [::1], or set metrics.allow_remote: true',
+      },
+    ];
+  }
+  if (listen === null && file.metrics?.allow_remote !== undefined) {
+    return [
+      {
+        path: ['metrics', 'allow_remote'],
+        value: file.metrics.allow_remote,
+        message: 'has no effect without metrics.listen; remove it or set metrics.listen',
+      },
+    ];
+  }
+  return [];
+}

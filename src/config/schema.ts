@@ -1,0 +1,195 @@
+// The config file's shape (strict: unknown keys are errors), the normalized Config the rest of remusd uses,
+// and the defaults that turn one into the other.
+//
+// Relative paths (checkpoint.dir, records.file, criu.path when it contains a "/") are resolved against the
+// directory of the config file, never the working directory, so a config means the same thing wherever
+// remusd is started from. A criu.path without "/" is a command name looked up in PATH.
+
+import { isAbsolute, join, normalize, resolve } from 'node:path';
+import { z } from 'zod';
+import type { Band } from '../model/policy.js';
+import type { CheckpointMode } from '../model/record.js';
+import { POLICY_KINDS, resolvePolicySpec, type PolicySpec, type ResolvedPolicySpec } from '../policy/index.js';
+import * as field from './fields.js';
+import type { ListenAddress } from './fields.js';
+
+/** checkpoint.mode values: a CRIU checkpoint mode, or auto to let remusd choose from what the kernel offers. */
+export const CHECKPOINT_MODES = ['auto', 'pre-dump', 'dump', 'full', 'delta'] as const satisfies readonly (
+  | 'auto'
+  | CheckpointMode
+)[];
+
+/** A checkpoint.mode value. */
+export type CheckpointModeSetting = (typeof CHECKPOINT_MODES)[number];
+
+/** The file as written, after each value is checked and converted (sizes to bytes, durations to ms). */
+export const fileSchema = z.strictObject({
+  thresholds: z.strictObject({ lmin: field.size, lmax: field.size }).optional(),
+  interval: z
+    .strictObject({ initial: field.duration(1), min: field.duration(1), max: field.duration(1) })
+    .optional(),
+  policy: z
+    .strictObject({
+      kind: field.oneOf(POLICY_KINDS),
+      shrink: field.policyParameter('shrink'),
+      grow: field.policyParameter('grow'),
+      window: field.policyParameter('window'),
+      max_step: field.policyParameter('maxStep'),
+      target: field.policyParameter('target'),
+      max_fit_error: field.policyParameter('maxFitError'),
+    })
+    .optional(),
+  checkpoint: z
+    .strictObject({
+      mode: field.oneOf(CHECKPOINT_MODES),
+      dir: field.path,
+      retention: z
+        .strictObject({
+          keep: field.integer(1),
+          new_chain_every: field.integer(1),
+          max_chain_bytes: field.size,
+        })
+        .optional(),
+    })
+    .optional(),
+  criu: z
+    .strictObject({ path: field.path, extra_args: field.stringList, log_level: field.integer(0, 4) })
+    .optional(),
+  failures: z
+    .strictObject({
+      max_consecutive: field.integer(1),
+      backoff_initial: field.duration(0),
+      backoff_max: field.duration(0),
+    })
+    .optional(),
+  records: z.strictObject({ file: field.path }).optional(),
+  metrics: z.strictObject({ listen: field.listen, allow_remote: field.flag }).optional(),
+});
+
+/** The file after per-value checks, before defaults and cross-key rules. */
+export type ConfigFile = z.output<typeof fileSchema>;
+
+/** The normalized config: every default filled in, sizes in bytes, durations in ms, paths absolute. */
+export interface Config {
+  thresholds: { lminBytes: number; lmaxBytes: number };
+  interval: { initialMs: number; minMs: number; maxMs: number };
+  policy: ResolvedPolicySpec;
+  checkpoint: {
+    mode: CheckpointModeSetting;
+    /** Images directory, absolute. */
+    dir: string;
+    retention: {
+      /** Checkpoints kept on disk. */
+      keep: number;
+      /** Every N-th checkpoint starts a new chain with no parent. */
+      newChainEvery: number;
+      /** A chain reaching this many bytes starts a new one; null: no limit. */
+      maxChainBytes: number | null;
+    };
+  };
+  criu: {
+    /** The criu binary (absolute, or a command name for PATH); null: remusd's own lookup. */
+    path: string | null;
+    extraArgs: string[];
+    logLevel: number;
+  };
+  failures: { maxConsecutive: number; backoffInitialMs: number; backoffMaxMs: number };
+  records: { /** records.jsonl, absolute. */ file: string };
+  metrics: { listen: ListenAddress | null; allowRemote: boolean };
+}
+
+/** Defaults of every key that has one (policy options come from src/policy/defaults.ts). */
+export const CONFIG_DEFAULTS = Object.freeze({
+  lminBytes: 2 * 2 ** 20,
+  lmaxBytes: 16 * 2 ** 20,
+  /** Remus' own default epoch; when interval.min/max exclude it, initial defaults to the nearest of them. */
+  initialMs: 200,
+  minMs: 100,
+  maxMs: 5000,
+  policyKind: 'threshold' as const,
+  mode: 'auto' as const,
+  dir: './remusd-images',
+  keep: 5,
+  newChainEvery: 20,
+  logLevel: 2,
+  maxConsecutive: 5,
+  backoffInitialMs: 1000,
+  backoffMaxMs: 30_000,
+  /** records.file default: this name inside checkpoint.dir. */
+  recordsName: 'records.jsonl',
+});
+
+/** Fills in defaults, converts names to the normalized form and resolves paths against baseDir. */
+export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
+  const d = CONFIG_DEFAULTS;
+  const minMs = file.interval?.min ?? d.minMs;
+  const maxMs = file.interval?.max ?? d.maxMs;
+  const dir = resolveFrom(baseDir, file.checkpoint?.dir ?? d.dir);
+  const criuPath = file.criu?.path;
+  return {
+    thresholds: {
+      lminBytes: file.thresholds?.lmin ?? d.lminBytes,
+      lmaxBytes: file.thresholds?.lmax ?? d.lmaxBytes,
+    },
+    interval: { initialMs: file.interval?.initial ?? Math.min(Math.max(d.initialMs, minMs), maxMs), minMs, maxMs },
+    policy: resolvePolicySpec(policySpecOf(file.policy)),
+    checkpoint: {
+      mode: file.checkpoint?.mode ?? d.mode,
+      dir,
+      retention: {
+        keep: file.checkpoint?.retention?.keep ?? d.keep,
+        newChainEvery: file.checkpoint?.retention?.new_chain_every ?? d.newChainEvery,
+        maxChainBytes: file.checkpoint?.retention?.max_chain_bytes ?? null,
+      },
+    },
+    criu: {
+      path: criuPath === undefined ? null : criuPath.includes('/') ? resolveFrom(baseDir, criuPath) : criuPath,
+      extraArgs: file.criu?.extra_args?.filter((arg): arg is string => arg !== undefined) ?? [],
+      logLevel: file.criu?.log_level ?? d.logLevel,
+    },
+    failures: {
+      maxConsecutive: file.failures?.max_consecutive ?? d.maxConsecutive,
+      backoffInitialMs: file.failures?.backoff_initial ?? d.backoffInitialMs,
+      backoffMaxMs: file.failures?.backoff_max ?? d.backoffMaxMs,
+    },
+    records: {
+      file: file.records?.file === undefined ? join(dir, d.recordsName) : resolveFrom(baseDir, file.records.file),
+    },
+    metrics: { listen: file.metrics?.listen ?? null, allowRemote: file.metrics?.allow_remote ?? false },
+  };
+}
+
+// The policy section as a spec; options that do not apply to the kind are left for the rules to reject.
+function policySpecOf(policy: ConfigFile['policy']): PolicySpec {
+  const kind = policy?.kind ?? CONFIG_DEFAULTS.policyKind;
+  switch (kind) {
+    case 'fixed':
+      return { kind };
+    case 'threshold':
+      return { kind, shrink: policy?.shrink, grow: policy?.grow };
+    case 'predictive':
+      return {
+        kind,
+        shrink: policy?.shrink,
+        grow: policy?.grow,
+        window: policy?.window,
+        maxStep: policy?.max_step,
+        target: policy?.target,
+        maxFitError: policy?.max_fit_error,
+      };
+  }
+}
+
+function resolveFrom(baseDir: string, path: string): string {
+  return isAbsolute(path) ? normalize(path) : resolve(baseDir, path);
+}
+
+/** The band the policies work within, from a config. */
+export function bandOf(config: Config): Band {
+  return {
+    lminBytes: config.thresholds.lminBytes,
+    lmaxBytes: config.thresholds.lmaxBytes,
+    minMs: config.interval.minMs,
+    maxMs: config.interval.maxMs,
+  };
+}

@@ -1,0 +1,57 @@
+// The bookkeeping every policy shares: checking the band, bringing the interval in force into it, and
+// clamping and naming a proposed change. Policies write only their rule on top of these.
+
+import type { Band, DecisionKind, Observation } from '../model/policy.js';
+import { formatMs } from '../config/units.js';
+
+/** Throws a RangeError for a band no policy can work within; the config validator never produces one. */
+export function assertBand(band: Band): void {
+  const { lminBytes, lmaxBytes, minMs, maxMs } = band;
+  if (!(Number.isFinite(minMs) && Number.isFinite(maxMs) && minMs > 0 && minMs <= maxMs)) {
+    throw new RangeError(`band: interval bounds must satisfy 0 < minMs ≤ maxMs (got ${minMs}, ${maxMs})`);
+  }
+  if (!(Number.isFinite(lminBytes) && Number.isFinite(lmaxBytes) && lminBytes >= 0 && lminBytes <= lmaxBytes)) {
+    throw new RangeError(`band: sizes must satisfy 0 ≤ lminBytes ≤ lmaxBytes (got ${lminBytes}, ${lmaxBytes})`);
+  }
+}
+
+/** A value clamped into the band's interval bounds, and which bound stopped it, if any. */
+export interface Clamped {
+  ms: number;
+  clampedTo: 'min' | 'max' | null;
+}
+
+/** Clamps into [band.minMs, band.maxMs] (NaN counts as min: when in doubt, checkpoint more often). */
+export function clampToBand(ms: number, band: Band): Clamped {
+  if (Number.isNaN(ms) || ms < band.minMs) return { ms: band.minMs, clampedTo: 'min' };
+  if (ms > band.maxMs) return { ms: band.maxMs, clampedTo: 'max' };
+  return { ms, clampedTo: null };
+}
+
+/** The interval a policy starts from: the one in force, brought into the band, with a note when it was not. */
+export interface Start {
+  ms: number;
+  /** Empty, or " (interval in force 50 ms was below min 100 ms)": a reload can move the band under it. */
+  note: string;
+}
+
+/** The interval in force, brought into the band (NaN counts as min: when in doubt, checkpoint more often). */
+export function startingInterval(observation: Observation, band: Band): Start {
+  const raw = observation.intervalMs;
+  if (Number.isNaN(raw)) return { ms: band.minMs, note: ` (interval in force NaN, using min ${formatMs(band.minMs)})` };
+  if (raw < band.minMs) {
+    return { ms: band.minMs, note: ` (interval in force ${formatMs(raw)} was below min ${formatMs(band.minMs)})` };
+  }
+  if (raw > band.maxMs) {
+    return { ms: band.maxMs, note: ` (interval in force ${formatMs(raw)} was above max ${formatMs(band.maxMs)})` };
+  }
+  return { ms: raw, note: '' };
+}
+
+/** The decision kind is what happens to the interval in force: shorter is shrink, longer is grow. */
+export function directionOf(observation: Observation, start: Start, nextMs: number): DecisionKind {
+  const from = Number.isNaN(observation.intervalMs) ? start.ms : observation.intervalMs;
+  if (nextMs < from) return 'shrink';
+  if (nextMs > from) return 'grow';
+  return 'hold';
+}
