@@ -1,0 +1,148 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CheckpointRecord } from '../../src/model/record.js';
+import { isAlive, processState } from '../../src/process/proc.js';
+import { ensureDirtierBinary } from '../../src/workload/build.js';
+import { readWorkloadOutput } from '../../src/workload/progress.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
+import { imagesDir } from '../helpers/criu.js';
+import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function readRecords(path: string): Promise<CheckpointRecord[]> {
+  try {
+    const text = await readFile(path, 'utf8');
+    return text.trim() === '' ? [] : text.trim().split('\n').map((line) => JSON.parse(line) as CheckpointRecord);
+  } catch {
+    return [];
+  }
+}
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+let workload: TestWorkload | undefined;
+const pids: number[] = [];
+afterEach(async () => {
+  await workload?.stop();
+  workload = undefined;
+  await Promise.all(pids.splice(0).map(killAndWait));
+});
+
+async function writeConfig(dir: string, body: string): Promise<string> {
+  const path = join(dir, 'remusd.yaml');
+  await writeFile(path, body);
+  return path;
+}
+
+describe('remusd run (real CRIU)', () => {
+  it('kill -9 of the supervisor during a checkpoint leaves the workload running, and a new run --pid takes over', async () => {
+    workload = await startWorkload(['--mib', '192', '--phases', '2000:1000000', '--report-ms', '20']);
+    const root = await imagesDir();
+    const config = await writeConfig(root, 'interval: { initial: 200ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n');
+    const supervisor = spawnCli(['run', '--config', config, '--pid', String(workload.pid)]);
+    // Wait until CRIU is writing the second checkpoint, then kill remusd without warning.
+    const partial = await waitFor('a checkpoint in progress', async () =>
+      (await readdir(join(root, 'images')).catch(() => [] as string[])).find((name) => name === '.00000002.partial'),
+    );
+    expect(partial).toBeDefined();
+    process.kill(supervisor.pid!, 'SIGKILL');
+    await supervisor;
+
+    // The orphaned CRIU finishes on its own and thaws the workload; it must be running and making progress.
+    await sleep(1500);
+    expect(await isAlive(workload.pid)).toBe(true);
+    expect(['R', 'S']).toContain(await processState(workload.pid));
+    const before = (await workload.read()).progress.at(-1)!;
+    const after = (await workload.waitForProgress(5)).progress.at(-1)!;
+    expect(after.writes).toBeGreaterThan(before.writes);
+    expect(after.tMs - before.tMs).toBeLessThan(2000);
+
+    // A new supervisor attaches, cleans up what the killed one left, and numbers on from the last complete checkpoint.
+    const takeover = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '2']);
+    expect(takeover.exitCode, takeover.stderr).toBe(0);
+    const names = await readdir(join(root, 'images'));
+    expect(names.filter((name) => name.endsWith('.partial'))).toEqual([]);
+    const records = await readRecords(join(root, 'images', 'records.jsonl'));
+    const seqs = records.map((r) => r.seq);
+    expect(seqs.slice(-2)[1]! - seqs.slice(-2)[0]!).toBe(1);
+    expect(seqs.at(-1)).toBeGreaterThanOrEqual(3);
+    expect(new Set(seqs).size).toBe(seqs.length); // no number used twice
+    expect(await isAlive(workload.pid)).toBe(true); // and the workload still runs after remusd exits
+  });
+
+  it('hot reload: a new lmax applies at the next decision; an invalid file is refused and the loop goes on', async () => {
+    const binary = await ensureDirtierBinary();
+    const root = await imagesDir();
+    const base = 'interval: { initial: 200ms, min: 100ms, max: 400ms }\npolicy: { kind: threshold }\ncheckpoint: { mode: full, dir: ./images }\n';
+    // A full dump of 8 MiB is ~8.2 MiB: above lmax 4MiB (shrink), inside [1MiB, 64MiB] (hold).
+    const config = await writeConfig(root, `thresholds: { lmin: 1MiB, lmax: 4MiB }\n${base}`);
+    const supervisor = spawnCli(['run', '--config', config, '--stop-workload', '--', binary, '--mib', '8']);
+    let log = '';
+    supervisor.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const recordsPath = join(root, 'images', 'records.jsonl');
+    await waitFor('2 records', async () => ((await readRecords(recordsPath)).length >= 2 ? true : undefined));
+    await writeConfig(root, `thresholds: { lmin: 1MiB, lmax: 64MiB }\n${base}`);
+    const reloadedAt = await waitFor('a decision under the new lmax', async () => {
+      const held = (await readRecords(recordsPath)).find((r) => r.reason.includes('lmax 64.0 MiB'));
+      return held;
+    });
+    // The size (~8.2 MiB) is now inside [1 MiB, 64 MiB]: the interval holds where lmax 4 MiB had pushed it.
+    expect(reloadedAt.decision).toBe('hold');
+    expect(reloadedAt.reason).toContain('within');
+    const countAtInvalid = (await readRecords(recordsPath)).length;
+    await writeConfig(root, `thresholds: { lmin: 9MiB, lmax: 2MiB }\n${base}`); // lmin > lmax: refused
+    await waitFor('the refusal', async () => (log.includes('config reload refused') ? true : undefined));
+    const countAtRefusal = (await readRecords(recordsPath)).length;
+    await waitFor('3 more records', async () => ((await readRecords(recordsPath)).length >= countAtRefusal + 3 ? true : undefined));
+    process.kill(supervisor.pid!, 'SIGTERM');
+    const result = await supervisor;
+    expect(result.exitCode).toBe(0);
+    expect(log).toContain('config reloaded');
+    expect(log).toMatch(/config reload refused[^]*remusd\.yaml[^]*lmin/);
+    const after = (await readRecords(recordsPath)).slice(countAtInvalid);
+    expect(after.every((r) => r.reason.includes('lmax 64.0 MiB'))).toBe(true); // the last good config stayed in force
+  });
+
+  it('the workload exiting ends the supervisor with a message and the workload\'s status', async () => {
+    const binary = await ensureDirtierBinary();
+    const root = await imagesDir();
+    const config = await writeConfig(root, 'interval: { initial: 200ms }\ncheckpoint: { mode: full, dir: ./images }\n');
+    const result = await runCli(['run', '--config', config, '--', binary, '--mib', '4', '--quit-after-s', '1.5']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/workload \d+ ended \(exited with status 0\) after \d+ checkpoint/);
+    const records = await readRecords(join(root, 'images', 'records.jsonl'));
+    expect(records.length).toBeGreaterThanOrEqual(3);
+    const output = await readWorkloadOutput(join(root, 'images', 'workload.out'));
+    expect(output.progress.length).toBeGreaterThan(0); // stdout went to the file, appended
+  });
+
+  it('CRIU failing again and again: logged with CRIU\'s own words, retried, then exit 5; the workload is never left stopped', async () => {
+    // A process that is not a session leader: CRIU refuses it without --shell-job.
+    const { spawn } = await import('node:child_process');
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    pids.push(child.pid!);
+    const root = await imagesDir();
+    const config = await writeConfig(
+      root,
+      'checkpoint: { mode: full, dir: ./images }\nfailures: { max_consecutive: 3, backoff_initial: 50ms, backoff_max: 100ms }\n',
+    );
+    const result = await runCli(['run', '--config', config, '--pid', String(child.pid)]);
+    expect(result.exitCode).toBe(5);
+    expect(result.stderr).toContain('not a session leader');
+    expect(result.stderr).toMatch(/checkpoint 1 failed \(1 in a row\)/);
+    expect(result.stderr).toMatch(/3 checkpoints failed in a row; last: criu dump exited with 1/);
+    expect(result.stderr).toMatch(/Error|shell-job/); // the tail of CRIU's log is shown
+    expect(['S', 'R']).toContain(await processState(child.pid!));
+    const names = await readdir(join(root, 'images'));
+    expect(names.filter((n) => /^\.?\d{8}/.test(n))).toEqual([]); // nothing half-written left behind
+    expect(names).toContain('last-failure.log');
+  });
+});
