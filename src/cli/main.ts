@@ -4,6 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { CriuNotFoundError } from '../criu/locate.js';
 import { checkCommand } from './commands/check.js';
 import { configCommand } from './commands/config-check.js';
+import { demoCommand } from './commands/demo.js';
 import { runCommand } from './commands/run.js';
 import { statsCommand } from './commands/stats.js';
 import { UserError } from './errors.js';
@@ -17,6 +18,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(statsCommand)
     .command(runCommand)
     .command(configCommand)
+    .command(demoCommand)
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .help()

@@ -1,4 +1,4 @@
-import type { Config } from '../config/schema.js';
+import { bandOf, type Config } from '../config/schema.js';
 import type { SupervisorSettings } from '../loop/supervisor.js';
 import { createPolicy } from '../policy/index.js';
 
@@ -15,12 +15,7 @@ export function settingsSource(): (config: Config) => SupervisorSettings {
     const key = JSON.stringify(config.policy);
     if (cached?.key !== key) cached = { key, policy: createPolicy(config.policy) };
     return {
-      band: {
-        lminBytes: config.thresholds.lminBytes,
-        lmaxBytes: config.thresholds.lmaxBytes,
-        minMs: config.interval.minMs,
-        maxMs: config.interval.maxMs,
-      },
+      band: bandOf(config),
       policyKey: key,
       policy: cached.policy,
       retention: {

@@ -1,12 +1,12 @@
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dump, type DumpKind } from '../criu/dump.js';
 import { criuLogTail } from '../criu/exec.js';
-import { readStatsDir } from '../criu/images/index.js';
+import { readDumpStatsSync } from '../criu/images/index.js';
 import type { CriuLocation } from '../criu/locate.js';
 import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from './chain.js';
-import { checkpointName, describeCheckpoint, partialName } from './store.js';
+import { checkpointName, describeCheckpoint, freshDirectory, partialName, publish } from './store.js';
 
 export interface CheckpointRequest {
   seq: number;
@@ -31,8 +31,7 @@ export type CheckpointResult =
 export async function takeCheckpoint(criu: CriuLocation, root: string, request: CheckpointRequest): Promise<CheckpointResult> {
   const partial = join(root, partialName(request.seq));
   const name = checkpointName(request.seq);
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(partial);
+  freshDirectory(partial);
   const run = await dump(criu, {
     kind: request.kind,
     pid: request.pid,
@@ -51,7 +50,7 @@ export async function takeCheckpoint(criu: CriuLocation, root: string, request: 
   }
   let stats: DumpStats | undefined;
   try {
-    stats = (await readStatsDir(partial)).dump;
+    stats = readDumpStatsSync(partial);
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
     return { ok: false, criuWallMs: run.wallMs, reason: `CRIU succeeded but its stats are unreadable: ${(error as Error).message}`, logTail: '' };
@@ -61,6 +60,6 @@ export async function takeCheckpoint(criu: CriuLocation, root: string, request: 
     return { ok: false, criuWallMs: run.wallMs, reason: 'CRIU succeeded but wrote no stats-dump', logTail: '' };
   }
   const dir = join(root, name);
-  await rename(partial, dir);
-  return { ok: true, stored: await describeCheckpoint(root, name), dir, stats, criuWallMs: run.wallMs };
+  publish(partial, dir);
+  return { ok: true, stored: describeCheckpoint(root, name), dir, stats, criuWallMs: run.wallMs };
 }

@@ -1,3 +1,4 @@
+import { formatBytes } from '../config/units.js';
 import type { Band } from '../model/policy.js';
 import type { CheckpointRecord } from '../model/record.js';
 
@@ -7,15 +8,13 @@ export interface StatusTally {
   inBand: number;
 }
 
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
-
 /** One line: current interval, last size against the band, share of checkpoints in band, frozen time. */
 export function statusLine(record: CheckpointRecord, band: Band, tally: StatusTally): string {
   const where = record.size_bytes > band.lmaxBytes ? '> lmax' : record.size_bytes < band.lminBytes ? '< lmin' : 'in band';
   const share = tally.checkpoints === 0 ? 0 : (100 * tally.inBand) / tally.checkpoints;
   return (
     `#${record.seq} ${record.mode}  interval ${record.interval_ms.toFixed(0)}→${record.next_interval_ms.toFixed(0)} ms  ` +
-    `size ${mib(record.size_bytes)} ${where} [${mib(band.lminBytes)}, ${mib(band.lmaxBytes)}]  ` +
+    `size ${formatBytes(record.size_bytes)} ${where} [${formatBytes(band.lminBytes)}, ${formatBytes(band.lmaxBytes)}]  ` +
     `in band ${share.toFixed(0)}% of ${tally.checkpoints}  frozen ${(record.frozen_us / 1000).toFixed(1)} ms` +
     (record.overrun ? '  OVERRUN' : '')
   );

@@ -63,9 +63,9 @@ export type SupervisorExit =
  */
 export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
   const { root, clock, events, target, signal } = deps;
-  const leftovers = await removePartials(root);
+  const leftovers = removePartials(root);
   if (leftovers.length > 0) events.warn(`removed ${leftovers.length} half-written checkpoint(s) left by a crash`, { leftovers });
-  let stored = await scanCheckpoints(root);
+  let stored = scanCheckpoints(root);
   let seq = stored.reduce((max, c) => Math.max(max, c.seq), 0);
   // A previous run's checkpoints are kept and numbered after, but never used as a parent: we cannot know
   // what happened to the workload's dirty-tracking state in between.
@@ -77,9 +77,11 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
   let lastStartAtMs: number | undefined;
   let consecutiveFailures = 0;
   let checkpoints = 0;
+  // Deleting old checkpoints runs while the loop sleeps; it must finish before the next checkpoint starts.
+  let retention: Promise<void> = Promise.resolve();
 
   while (!signal.aborted) {
-    await clock.sleep(nextStartAtMs - clock.now(), signal);
+    await Promise.all([clock.sleep(nextStartAtMs - clock.now(), signal), retention]);
     if (signal.aborted) break;
     if (!(await target.alive())) return { reason: 'workload-exited', checkpoints, status: target.exitStatus() };
 
@@ -142,12 +144,9 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     );
     stored = [...stored, result.stored];
     previous = result.stored;
-    await markLatest(root, result.stored.name);
+    markLatest(root, result.stored.name);
     const doomed = removable(stored, settings.retention.keep);
-    if (doomed.length > 0) {
-      await removeCheckpoints(root, doomed);
-      stored = stored.filter((c) => !doomed.includes(c));
-    }
+    stored = stored.filter((c) => !doomed.includes(c));
     const finishedAtMs = clock.now();
     const record: CheckpointRecord = {
       seq,
@@ -173,11 +172,17 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     };
     deps.records.append(record);
     events.record(record);
+    if (doomed.length > 0) {
+      retention = removeCheckpoints(root, doomed).catch((error: Error) =>
+        events.warn(`could not delete old checkpoints: ${error.message}`, { checkpoints: doomed.map((c) => c.name) }),
+      );
+    }
     checkpoints += 1;
     lastStartAtMs = startedAtMs;
     state = outcome.state;
     nextStartAtMs = outcome.nextStartAtMs;
   }
+  await retention;
   return { reason: 'stopped', checkpoints };
 }
 

@@ -1,7 +1,8 @@
 // stats-dump / stats-restore: decode to the model's DumpStats / RestoreStats, encode back, read from a dump dir.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DumpStats, RestoreStats } from '../../model/stats.js';
-import { ImageError } from './errors.js';
+import { ImageError, ioError } from './errors.js';
 import { STATS_FORMAT, decodeEntry, entryReader, joinEntries, readImageBytes, splitEntries } from './framing.js';
 import { has, types, u64Safe, type DecodedMessage } from './schema.js';
 
@@ -144,4 +145,20 @@ export async function readStatsDir(dir: string): Promise<{ dump?: DumpStats; res
     out.restore = restore.restore;
   }
   return out;
+}
+
+// Reads DIR/stats-dump synchronously, for the supervisor's hot path: one small read costs less than a
+// thread-pool round trip. Undefined when CRIU wrote none; a corrupt or wrong-kind file throws ImageError.
+export function readDumpStatsSync(dir: string): DumpStats | undefined {
+  const path = join(dir, 'stats-dump');
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(path, err);
+  }
+  const image = decodeStats(bytes, path);
+  if (image.kind !== 'dump') throw wrongKind(path, 'dump', image.kind);
+  return image.dump;
 }

@@ -1,0 +1,79 @@
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { bandOf } from '../../config/schema.js';
+import { formatBytes, formatMs } from '../../config/units.js';
+import { summarize } from '../../loop/summary.js';
+import type { CheckpointRecord } from '../../model/record.js';
+import { packageRoot } from '../../paths.js';
+import { ensureDirtierBinary } from '../../workload/build.js';
+import { loadConfigOrDefaults } from '../config-source.js';
+import { printJson, table } from '../format.js';
+import { createLogger } from '../logger.js';
+import { runSession } from '../session.js';
+
+interface DemoArgs {
+  seconds: number;
+  config: string;
+  json: boolean;
+}
+
+// Three phases of 10 s: a burst of writes (~31 MiB/s), a quiet spell (~0.8 MiB/s), a moderate load
+// (~6 MiB/s), in a 64 MiB buffer. Against the demo band [1 MiB, 8 MiB] the interval has to shrink, then
+// grow, then settle: the adaptation is visible wherever the size is the dirty set (modes dump, pre-dump,
+// delta). In mode full every checkpoint is the whole 64 MiB and the interval simply goes to its minimum.
+const DEMO_WORKLOAD = ['--mib', '64', '--phases', '8000:10,200:10,1500:10'];
+
+/** `remusd demo`: supervises the bundled phased workload for a while with real CRIU and sums it up. */
+export const demoCommand: CommandModule<object, DemoArgs> = {
+  command: 'demo',
+  describe: 'Supervise the bundled phased workload with real CRIU for a while, then summarize',
+  builder: (yargs: Argv) =>
+    yargs
+      .option('seconds', { type: 'number', default: 30, describe: 'How long to run' })
+      .option('config', { type: 'string', default: join(packageRoot(), 'config', 'demo.yaml'), describe: 'Config file' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' }) as unknown as Argv<DemoArgs>,
+  handler: async (args: ArgumentsCamelCase<DemoArgs>) => {
+    const config = await loadConfigOrDefaults(args.config);
+    const binary = await ensureDirtierBinary();
+    // A fresh images directory each time, so the summary is about this run only.
+    await rm(config.checkpoint.dir, { recursive: true, force: true });
+    const log = createLogger();
+    log.info(`demo: ${args.seconds} s of ${DEMO_WORKLOAD.join(' ')}; band [${formatBytes(config.thresholds.lminBytes)}, ${formatBytes(config.thresholds.lmaxBytes)}]`);
+    const status = await runSession({
+      config,
+      configPath: args.config,
+      criuFlag: undefined,
+      workload: { command: binary, args: DEMO_WORKLOAD, logFile: undefined },
+      recordsFile: undefined,
+      stopWorkload: true,
+      maxCheckpoints: undefined,
+      durationMs: args.seconds * 1000,
+      printRecords: !process.stderr.isTTY,
+      log,
+    });
+    const records = (await readFile(config.records.file, 'utf8'))
+      .trim()
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as CheckpointRecord);
+    const summary = summarize(records, bandOf(config));
+    if (args.json) printJson({ records: config.records.file, mode: records[0]?.mode, summary });
+    else if (summary !== undefined) {
+      process.stdout.write(
+        `\n${table([
+          ['mode', String(records[0]?.mode)],
+          ['checkpoints', `${summary.checkpoints} (${summary.overruns} overran their interval)`],
+          ['in band', `${(summary.inBandShare * 100).toFixed(0)}% of checkpoints`],
+          ['interval', `mean ${formatMs(summary.intervalMs.mean)}, from ${formatMs(summary.intervalMs.min)} to ${formatMs(summary.intervalMs.max)}`],
+          ['size', `median ${formatBytes(summary.sizeBytes.median)}, p90 ${formatBytes(summary.sizeBytes.p90)}, max ${formatBytes(summary.sizeBytes.max)}`],
+          ['frozen', `median ${summary.frozenMs.median.toFixed(1)} ms, p90 ${summary.frozenMs.p90.toFixed(1)} ms`],
+          ['CRIU wall', `median ${summary.criuWallMs.median.toFixed(1)} ms`],
+          ['remusd overhead', `median ${summary.supervisorOverheadMs.median.toFixed(2)} ms per checkpoint`],
+          ['records', config.records.file],
+        ])}\n`,
+      );
+    }
+    process.exitCode = status;
+  },
+};
