@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node dist/cli/main.js demo "$@"
+exec dist/cli/main.js demo "$@"

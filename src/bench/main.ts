@@ -4,6 +4,7 @@ import { formatJson, formatTable, type BenchModule, type BenchRow } from './harn
 // Every bench, by name; add a module exporting run() and register it here.
 const BENCHES: Record<string, () => Promise<BenchModule>> = {
   'decode-stats': () => import('./decode-stats.js'),
+  supervisor: () => import('./supervisor.js'),
 };
 
 // Parses argv: --json, --help, and bench names; anything else is an error, not silently ignored.

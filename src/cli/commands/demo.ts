@@ -38,7 +38,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const binary = await ensureDirtierBinary();
     // A fresh images directory each time, so the summary is about this run only.
     await rm(config.checkpoint.dir, { recursive: true, force: true });
-    const log = createLogger();
+    const log = await createLogger();
     log.info(`demo: ${args.seconds} s of ${DEMO_WORKLOAD.join(' ')}; band [${formatBytes(config.thresholds.lminBytes)}, ${formatBytes(config.thresholds.lmaxBytes)}]`);
     const status = await runSession({
       config,

@@ -59,7 +59,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       maxCheckpoints: args.maxCheckpoints,
       durationMs,
       printRecords: args.print,
-      log: createLogger(),
+      log: await createLogger(),
     });
   },
 };
