@@ -5,6 +5,7 @@ import { formatJson, formatTable, type BenchModule, type BenchRow } from './harn
 const BENCHES: Record<string, () => Promise<BenchModule>> = {
   'decode-stats': () => import('./decode-stats.js'),
   supervisor: () => import('./supervisor.js'),
+  delta: () => import('./delta.js'),
 };
 
 // Parses argv: --json, --help, and bench names; anything else is an error, not silently ignored.

@@ -1,0 +1,21 @@
+// Software deltas: per-page hashes of a checkpoint and the rewrite of a full dump as a CRIU incremental one.
+export {
+  HashCursor,
+  PageHashes,
+  ProcessHashesBuilder,
+  checkState,
+  fileStamp,
+  loadHasher,
+  sameStamp,
+  type FileStamp,
+  type ProcessHashes,
+  type StateCheck,
+} from './page-hashes.js';
+export {
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_PAGE_SIZE,
+  rewriteAsDelta,
+  type RewriteOptions,
+  type RewriteResult,
+  type ShmemReport,
+} from './rewrite.js';
