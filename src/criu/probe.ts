@@ -60,7 +60,9 @@ export async function probeCapabilities(criu: CriuLocation, sourceDescription: s
     modes: {
       'pre-dump': dirtyAvailable ? { available: true, why: 'criu pre-dump --track-mem' } : { available: false, why: noCriu || noDirty },
       dump: dirtyAvailable ? { available: true, why: 'criu dump --leave-running --track-mem (incremental, restorable)' } : { available: false, why: noCriu || noDirty },
-      delta: { available: false, why: 'software deltas are not implemented yet' },
+      delta: checkOk
+        ? { available: true, why: 'criu dump --leave-running, rewritten by remusd as an incremental chain (pages compared by hash)' }
+        : { available: false, why: noCriu },
       full: checkOk ? { available: true, why: 'criu dump --leave-running (everything, restorable)' } : { available: false, why: noCriu },
     },
     plugQdisc: await probePlugQdisc(),
@@ -74,14 +76,19 @@ export async function probePlugQdisc(): Promise<{ available: boolean; detail: st
   const config = await kernelConfig(kernel);
   const setting = config === undefined ? undefined : /^CONFIG_NET_SCH_PLUG=(\w)/m.exec(config)?.[1];
   if (setting === 'y') return { available: true, detail: 'built into the kernel (CONFIG_NET_SCH_PLUG=y)' };
+  const dir = join('/lib/modules', kernel, 'kernel', 'net', 'sched');
+  const present = existsSync(dir) && readdirSync(dir).some((name) => name.startsWith('sch_plug.ko'));
   if (setting === 'm') {
-    const dir = join('/lib/modules', kernel, 'kernel', 'net', 'sched');
-    const present = existsSync(dir) && readdirSync(dir).some((name) => name.startsWith('sch_plug.ko'));
     return present
       ? { available: true, detail: 'loadable module (CONFIG_NET_SCH_PLUG=m)' }
       : { available: false, detail: `CONFIG_NET_SCH_PLUG=m but no sch_plug module under ${dir}` };
   }
-  if (config === undefined) return { available: false, detail: 'kernel config not readable (/proc/config.gz, /boot/config-*)' };
+  if (config === undefined) {
+    // No config to read (a kernel booted without its /boot/config-*, as in scripts/vm): the module decides.
+    return present
+      ? { available: true, detail: `loadable module (sch_plug.ko under ${dir}; kernel config not readable)` }
+      : { available: false, detail: 'kernel config not readable (/proc/config.gz, /boot/config-*) and no sch_plug module' };
+  }
   return { available: false, detail: 'not built (CONFIG_NET_SCH_PLUG is not set)' };
 }
 

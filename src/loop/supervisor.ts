@@ -1,5 +1,6 @@
 import type { DumpKind } from '../criu/dump.js';
 import type { CriuLocation } from '../criu/locate.js';
+import type { PageHashes } from '../delta/index.js';
 import type { Band, Policy } from '../model/policy.js';
 import type { CheckpointMode, CheckpointRecord } from '../model/record.js';
 import { checkpointSizeBytes } from '../model/stats.js';
@@ -70,6 +71,8 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
   // A previous run's checkpoints are kept and numbered after, but never used as a parent: we cannot know
   // what happened to the workload's dirty-tracking state in between.
   let previous: StoredCheckpoint | undefined;
+  // Delta mode: the page hashes of `previous`, held in memory only (a restart begins a new chain).
+  let heldHashes: PageHashes | undefined;
   let settings = deps.settings();
   let policyKey = settings.policyKey;
   let state: LoopState = { intervalMs: deps.initialIntervalMs, policyState: settings.policy.initialState() };
@@ -94,12 +97,13 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     const startedAtMs = clock.now();
     const startedWall = clock.wallNow();
     seq += 1;
-    const chain = deps.kind === 'full' ? { parent: undefined, reason: 'full dump: no parent' } : parentFor(stored, previous, settings.retention);
+    const chain = deps.mode === 'full' ? { parent: undefined, reason: 'full dump: no parent' } : parentFor(stored, previous, settings.retention);
     const result = await takeCheckpoint(deps.criu, root, {
       seq,
       pid: target.pid,
       kind: deps.kind,
       parent: chain.parent,
+      delta: deps.mode === 'delta' ? { previous: heldHashes, pageSize: deps.pageSize } : undefined,
       logLevel: settings.criu.logLevel,
       extraArgs: settings.criu.extraArgs,
       timeoutMs: settings.criu.timeoutMs,
@@ -123,7 +127,12 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     }
     consecutiveFailures = 0;
     const criuDoneAtMs = clock.now();
-    const sizeBytes = checkpointSizeBytes(result.stats, deps.pageSize);
+    const { delta } = result;
+    heldHashes = delta?.hashes;
+    // What this checkpoint had to store: CRIU's count, or in delta mode the pages that changed (shared
+    // memory stays as CRIU wrote it, so its pages count in full).
+    const pagesWritten = delta === undefined ? result.stats.pages_written : delta.changedPages;
+    const sizeBytes = checkpointSizeBytes({ ...result.stats, pages_written: pagesWritten }, deps.pageSize);
     const outcome = step(
       settings.policy,
       state,
@@ -133,12 +142,13 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
           intervalMs: state.intervalMs,
           elapsedMs: lastStartAtMs === undefined ? state.intervalMs : startedAtMs - lastStartAtMs,
           sizeBytes,
-          pagesWritten: result.stats.pages_written + (result.stats.shpages_written ?? 0),
+          pagesWritten: pagesWritten + (result.stats.shpages_written ?? 0),
           frozenUs: result.stats.frozen_time,
           pageSize: deps.pageSize,
         },
+        measuresDirtySet: deps.mode === 'full' || result.stored.parentSeq !== undefined,
         startedAtMs,
-        finishedAtMs: criuDoneAtMs,
+        finishedAtMs: criuDoneAtMs + (delta?.elapsedMs ?? 0),
       },
       settings.band,
     );
@@ -157,17 +167,25 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
       decision: outcome.decision.decision,
       reason: outcome.decision.reason,
       pages_scanned: result.stats.pages_scanned,
-      pages_written: result.stats.pages_written,
-      pages_skipped_parent: result.stats.pages_skipped_parent,
+      pages_written: pagesWritten,
+      pages_skipped_parent: delta === undefined ? result.stats.pages_skipped_parent : delta.totalPages - delta.changedPages,
       shpages_written: result.stats.shpages_written ?? 0,
       size_bytes: sizeBytes,
       frozen_us: result.stats.frozen_time,
       criu_wall_ms: round(result.criuWallMs),
-      supervisor_overhead_ms: round(finishedAtMs - startedAtMs - result.criuWallMs),
+      // remusd's own bookkeeping; a delta rewrite is checkpoint work like CRIU's and is recorded apart.
+      supervisor_overhead_ms: round(finishedAtMs - startedAtMs - result.criuWallMs - (delta?.elapsedMs ?? 0)),
       overrun: outcome.overrun,
       dir: result.dir,
-      parent: chain.parent?.name ?? null,
-      chain: chain.reason,
+      parent: result.stored.parentSeq === undefined ? null : String(result.stored.parentSeq).padStart(8, '0'),
+      chain: delta === undefined || delta.parentUsed ? chain.reason : `new chain: ${delta.reason}`,
+      ...(delta === undefined
+        ? {}
+        : {
+            criu_pages_written: result.stats.pages_written,
+            delta_ms: round(delta.elapsedMs),
+            shmem: delta.shmem.handling,
+          }),
       elapsed_ms: lastStartAtMs === undefined ? null : round(startedAtMs - lastStartAtMs),
     };
     deps.records.append(record);

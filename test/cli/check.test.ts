@@ -22,6 +22,7 @@ describe('remusd check', () => {
     expect(report.modes['pre-dump'].available).toBe(softDirty);
     expect(report.modes.dump.available).toBe(softDirty);
     expect(report.modes.full.available).toBe(true);
+    expect(report.modes.delta.available).toBe(true); // software deltas need only full dumps
     expect(typeof report.plugQdisc.available).toBe('boolean');
   });
 

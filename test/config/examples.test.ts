@@ -28,10 +28,10 @@ describe('config/*.yaml', () => {
     }
   });
 
-  it('demo.yaml: the 1..8 MiB band, 500 ms in 100 ms..5 s, threshold, images under .remusd/', async () => {
+  it('demo.yaml: the 1..8 MiB band, 500 ms in 200 ms..5 s, threshold, images under .remusd/', async () => {
     const config = await load('demo.yaml');
     expect(config.thresholds).toEqual({ lminBytes: 1 * MiB, lmaxBytes: 8 * MiB });
-    expect(config.interval).toEqual({ initialMs: 500, minMs: 100, maxMs: 5000 });
+    expect(config.interval).toEqual({ initialMs: 500, minMs: 200, maxMs: 5000 });
     expect(config.policy).toEqual({ kind: 'threshold', shrink: 0.5, grow: 1.5 });
     expect(config.checkpoint.mode).toBe('auto');
     expect(config.checkpoint.dir).toBe(join(REPO, '.remusd/demo-images'));

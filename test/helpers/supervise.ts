@@ -31,6 +31,7 @@ export async function superviseFor(options: {
   initialIntervalMs: number;
   settings: () => SupervisorSettings;
   pageSize: number;
+  mode?: 'full' | 'delta';
   onRecord?: (record: CheckpointRecord) => void;
 }): Promise<{ exit: SupervisorExit; records: CheckpointRecord[] }> {
   const controller = new AbortController();
@@ -41,7 +42,7 @@ export async function superviseFor(options: {
     const exit = await supervise({
       criu: options.criu,
       root: options.root,
-      mode: 'full',
+      mode: options.mode ?? 'full',
       kind: 'full',
       pageSize: options.pageSize,
       initialIntervalMs: options.initialIntervalMs,

@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { pageSize } from '../../src/criu/probe.js';
+import { restore } from '../../src/criu/restore.js';
+import { criuLogTail } from '../../src/criu/exec.js';
+import type { CheckpointRecord } from '../../src/model/record.js';
+import { isAlive } from '../../src/process/proc.js';
+import type { Progress } from '../../src/workload/progress.js';
+import { imagesDir, testCriu } from '../helpers/criu.js';
+import { superviseFor, testSettings } from '../helpers/supervise.js';
+import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
+
+const MiB = 2 ** 20;
+const RATES = [3000, 100]; // pages per second in phase 0 and phase 1 (see --phases below)
+let workload: TestWorkload | undefined;
+afterEach(async () => {
+  await workload?.stop();
+  workload = undefined;
+});
+
+// The workload's phase over the interval before a checkpoint, when one phase covered all of it.
+function phaseOver(record: CheckpointRecord, progress: Progress[]): number | undefined {
+  const end = Date.parse(record.start);
+  const begin = end - (record.elapsed_ms as number);
+  const inside = progress.filter((p) => p.realMs >= begin - 100 && p.realMs <= end + 100);
+  const phases = new Set(inside.map((p) => p.phase));
+  return inside.length >= 2 && phases.size === 1 ? inside[0]!.phase : undefined;
+}
+
+describe('supervisor in delta mode on real CRIU (no soft-dirty needed)', () => {
+  it('sizes are the pages the workload dirtied, the threshold policy follows the phases, and the chain restores', async () => {
+    const criu = await testCriu();
+    const size = await pageSize();
+    workload = await startWorkload(['--mib', '32', '--phases', `${RATES[0]}:4,${RATES[1]}:4`, '--report-ms', '25']);
+    const root = await imagesDir();
+    const band = { lminBytes: 1 * MiB, lmaxBytes: 4 * MiB, minMs: 100, maxMs: 2000 };
+    const { records } = await superviseFor({
+      criu, pid: workload.pid, root, count: 24, initialIntervalMs: 500, pageSize: size, mode: 'delta',
+      settings: () => testSettings(band, { retention: { keep: 1000, newChainEvery: 1000, maxChainBytes: undefined } }),
+    });
+    const progress = (await workload.read()).progress;
+    console.log(' seq  phase  elapsed  pages_written  expected  criu_pages  decision');
+    let checked = 0;
+    for (const record of records.slice(1)) {
+      const phase = phaseOver(record, progress);
+      const expected = phase === undefined ? undefined : (RATES[phase]! * (record.elapsed_ms as number)) / 1000;
+      console.log(
+        `${String(record.seq).padStart(4)}  ${String(phase ?? '-').padStart(5)}  ${String(record.elapsed_ms).padStart(7)}  ` +
+          `${String(record.pages_written).padStart(13)}  ${expected?.toFixed(0).padStart(8) ?? '       -'}  ${String(record.criu_pages_written).padStart(10)}  ${record.decision}`,
+      );
+      expect(record.mode).toBe('delta');
+      expect(record.parent).not.toBeNull(); // every link after the first builds on its predecessor
+      expect(record.size_bytes).toBe(record.pages_written * size);
+      expect(record.criu_pages_written as number).toBeGreaterThan((32 * MiB) / size); // CRIU itself wrote everything
+      if (expected === undefined) continue;
+      // The dirtier writes exactly rate × time; the freeze moments of two dumps jitter by some ms, and the
+      // runtime touches a few pages of its own (stack, libc): 16 pages + 5 % + 25 ms of writes.
+      const tolerance = 16 + 0.05 * expected + (RATES[phase!]! * 25) / 1000;
+      expect(Math.abs(record.pages_written - expected), `seq ${record.seq}`).toBeLessThanOrEqual(tolerance);
+      checked += 1;
+    }
+    expect(checked).toBeGreaterThanOrEqual(10);
+    // The threshold rule, on sizes that are real dirty sets: above lmax shrink (or at min), below lmin grow (or at max).
+    expect(records[0]!.decision).toBe('hold'); // the first checkpoint is full: no dirty set, no decision
+    expect(records[0]!.reason).toContain('chain start');
+    for (const record of records.slice(1)) {
+      if (record.size_bytes > band.lmaxBytes) expect(record.decision === 'shrink' || record.interval_ms === band.minMs).toBe(true);
+      if (record.size_bytes < band.lminBytes) expect(record.decision === 'grow' || record.interval_ms === band.maxMs).toBe(true);
+    }
+    expect(records.some((r) => r.decision === 'shrink' && phaseOver(r, progress) === 0)).toBe(true);
+    expect(records.some((r) => r.decision === 'grow' && phaseOver(r, progress) === 1)).toBe(true);
+
+    // The newest link of the chain, restored by CRIU alone, continues the workload's state exactly.
+    const newest = records.at(-1)!;
+    const reportedBefore = progress.filter((p) => p.realMs < Date.parse(newest.start)).at(-1)!;
+    const pid = workload.pid;
+    await killAndWait(pid);
+    const linesBefore = (await workload.read()).progress.length;
+    const restored = await restore(criu, { imagesDir: newest.dir });
+    expect(restored.exitCode, await criuLogTail(restored.logFile)).toBe(0);
+    expect(await isAlive(pid)).toBe(true);
+    const after = await workload.waitForProgress(4);
+    expect(after.corrupt).toEqual([]);
+    const resumed = after.progress.slice(linesBefore);
+    expect(resumed[0]!.writes).toBeGreaterThanOrEqual(reportedBefore.writes);
+    expect(resumed.at(-1)!.writes).toBeGreaterThan(resumed[0]!.writes);
+  });
+});
