@@ -178,7 +178,8 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
       overrun: outcome.overrun,
       dir: result.dir,
       parent: result.stored.parentSeq === undefined ? null : String(result.stored.parentSeq).padStart(8, '0'),
-      chain: delta === undefined || delta.parentUsed ? chain.reason : `new chain: ${delta.reason}`,
+      // The planner's word, unless the delta rewrite refused the planned parent (and then why).
+      chain: chain.parent !== undefined && delta !== undefined && !delta.parentUsed ? `new chain: ${delta.reason}` : chain.reason,
       ...(delta === undefined
         ? {}
         : {

@@ -1,4 +1,5 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { restore } from '../../src/criu/restore.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckpointRecord } from '../../src/model/record.js';
@@ -6,7 +7,7 @@ import { isAlive, processState } from '../../src/process/proc.js';
 import { ensureDirtierBinary } from '../../src/workload/build.js';
 import { readWorkloadOutput } from '../../src/workload/progress.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
-import { imagesDir } from '../helpers/criu.js';
+import { imagesDir, testCriu } from '../helpers/criu.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -144,5 +145,47 @@ describe('remusd run (real CRIU)', () => {
     const names = await readdir(join(root, 'images'));
     expect(names.filter((n) => /^\.?\d{8}/.test(n))).toEqual([]); // nothing half-written left behind
     expect(names).toContain('last-failure.log');
+  });
+
+  it('retention in delta mode: keeps the newest K and every parent they need, starts new chains, and the newest restores', async () => {
+    workload = await startWorkload(['--mib', '16', '--phases', '400:1000000']);
+    const root = await imagesDir();
+    const config = await writeConfig(
+      root,
+      'interval: { initial: 150ms, min: 100ms, max: 1s }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 2, new_chain_every: 3 } }\n',
+    );
+    const result = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '6']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const records = await readRecords(join(root, 'images', 'records.jsonl'));
+    expect(records.map((r) => r.parent)).toEqual([null, '00000001', '00000002', null, '00000004', '00000005']);
+    expect(records[3]!.chain).toContain('new_chain_every 3');
+    // keep 2 → 00000005 and 00000006, and 00000004 because 00000005's parent link needs it.
+    const names = (await readdir(join(root, 'images'))).filter((n) => /^\d{8}$/.test(n)).sort();
+    expect(names).toEqual(['00000004', '00000005', '00000006']);
+    const pid = workload.pid;
+    await killAndWait(pid);
+    const restored = await restore(await testCriu(), { imagesDir: join(root, 'images', 'latest') });
+    expect(restored.exitCode).toBe(0);
+    expect(await isAlive(pid)).toBe(true);
+    expect((await workload.waitForProgress(2)).corrupt).toEqual([]);
+  });
+
+  it('serves Prometheus metrics on loopback while it runs', async () => {
+    const binary = await ensureDirtierBinary();
+    const root = await imagesDir();
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const config = await writeConfig(root, `interval: { initial: 100ms }\ncheckpoint: { mode: full, dir: ./images }\nmetrics: { listen: "127.0.0.1:${port}" }\n`);
+    const supervisor = spawnCli(['run', '--config', config, '--stop-workload', '--', binary, '--mib', '4']);
+    const recordsPath = join(root, 'images', 'records.jsonl');
+    await waitFor('3 records', async () => ((await readRecords(recordsPath)).length >= 3 ? true : undefined));
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    process.kill(supervisor.pid!, 'SIGTERM');
+    await supervisor;
+    const total = Number(/^remusd_checkpoints_total (\d+)/m.exec(text)?.[1]);
+    expect(total).toBeGreaterThanOrEqual(3);
+    expect(text).toMatch(/^remusd_interval_seconds \d/m);
+    expect(text).toMatch(/^remusd_checkpoint_size_bytes_count \d+/m);
+    expect(text).toMatch(/^remusd_frozen_seconds_bucket\{le="0.1"\} \d+/m);
+    expect(text).toMatch(/^remusd_checkpoint_failures_total 0/m);
   });
 });
