@@ -1,0 +1,34 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dumpArgv } from '../../src/criu/dump.js';
+import { processState } from '../../src/process/proc.js';
+import { imagesDir, testCriu } from '../helpers/criu.js';
+import { startWorkload, type TestWorkload } from '../helpers/workload.js';
+
+let workload: TestWorkload;
+beforeAll(async () => {
+  workload = await startWorkload(['--mib', '128', '--phases', '2000:1000000', '--report-ms', '20']);
+});
+afterAll(() => workload?.stop());
+
+describe('kill -9 of CRIU in the middle of a dump', () => {
+  // A 128 MiB dump takes ~150-250 ms here: these moments fall in the freeze, the parasite's memory
+  // dump and the page writing.
+  it.each([10, 40, 80, 120, 160, 220])('at %i ms leaves the workload running, not stopped, with its memory intact', async (delayMs) => {
+    const criu = await testCriu();
+    const dir = await imagesDir();
+    const argv = dumpArgv({ kind: 'full', pid: workload.pid, imagesDir: dir });
+    const child = spawn(criu.command, [...argv, '-o', join(dir, 'criu.log')], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    child.kill('SIGKILL');
+    await exited;
+    const before = (await workload.read()).progress.length;
+    const output = await workload.waitForProgress(5, 5000);
+    expect(['R', 'S']).toContain(await processState(workload.pid));
+    expect(output.corrupt).toEqual([]);
+    const fresh = output.progress.slice(before);
+    expect(fresh.at(-1)!.writes).toBeGreaterThan(fresh[0]!.writes);
+  });
+});
