@@ -74,5 +74,11 @@ describe('real CRIU: full dump --leave-running and restore of the bundled worklo
     expect(afterRestore[0]!.writes).toBeGreaterThanOrEqual(beforeDump.writes);
     expect(afterRestore.at(-1)!.writes).toBeGreaterThan(afterRestore[0]!.writes);
     expect(afterRestore[0]!.ticks).toBeGreaterThanOrEqual(beforeDump.ticks);
+
+    // CRIU wrote stats-restore beside the images: every dumped page came back.
+    const { dump: dumped, restore: restoredStats } = await readStatsDir(dir);
+    expect(restoredStats).toBeDefined();
+    expect(restoredStats!.pages_restored).toBe(dumped!.pages_written);
+    expect(restoredStats!.restore_time).toBeGreaterThan(0);
   });
 });
