@@ -116,9 +116,13 @@ export async function runSession(options: SessionOptions): Promise<number> {
       events: {
         info: (message, fields) => log.info(fields ?? {}, message),
         warn: (message, fields) => {
-          if (message.includes('failed')) metrics?.failure();
           if (live) process.stderr.write('\r\x1b[K');
           log.warn(fields ?? {}, message);
+        },
+        failure: (_seq, message, logTail) => {
+          metrics?.failure();
+          if (live) process.stderr.write('\r\x1b[K');
+          log.warn({ logTail }, message);
         },
         record(record: CheckpointRecord) {
           const band = toSettings(config).band;

@@ -33,6 +33,8 @@ export interface Target {
 export interface SupervisorEvents {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** A checkpoint attempt failed (it will be retried unless too many failed in a row). */
+  failure(seq: number, reason: string, logTail: string): void;
   record(record: CheckpointRecord): void;
 }
 
@@ -113,7 +115,7 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
       if (!(await target.alive())) return { reason: 'workload-exited', checkpoints, status: target.exitStatus() };
       consecutiveFailures += 1;
       previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
-      events.warn(`checkpoint ${seq} failed (${consecutiveFailures} in a row): ${result.reason}`, { logTail: result.logTail });
+      events.failure(seq, `checkpoint ${seq} failed (${consecutiveFailures} in a row): ${result.reason}`, result.logTail);
       if (consecutiveFailures >= settings.failures.maxConsecutive) {
         return {
           reason: 'failures',

@@ -2,7 +2,8 @@
  * remusd-dirtier: the bundled workload. It keeps a buffer of pages resident and rewrites a known number of
  * them per second, in phases, so that the number of pages dirtied between two checkpoints is known exactly:
  * pages written per interval = min(rate × interval, buffer pages) (writes walk the buffer cyclically, so
- * the dirty set saturates at the buffer, like a real working set).
+ * the dirty set saturates at the buffer, like a real working set). The buffer is kept off transparent huge
+ * pages, so dirty tracking (soft-dirty) sees those 4 KiB pages and not whole 2 MiB huge pages.
  *
  * Each page holds [index, generation, mix(index, generation)] in its first three words. The process keeps
  * the sum of all generations (= total page writes) in memory; every report it checks every page against
@@ -101,6 +102,10 @@ int main(int argc, char **argv) {
   const size_t words_per_page = page_size / sizeof(uint64_t);
   uint64_t *buffer = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (buffer == MAP_FAILED) { dprintf(2, "remusd-dirtier: mmap: %s\n", strerror(errno)); return 1; }
+  // No transparent huge pages: with THP (the default on Debian's kernels: enabled=always) the kernel tracks
+  // soft-dirty per 2 MiB huge page, so one write would make 512 pages dirty for CRIU and the dirty set
+  // would no longer be rate × interval. Failing is harmless (no THP support means 4 KiB pages anyway).
+  (void)madvise(buffer, pages * page_size, MADV_NOHUGEPAGE);
 
   // Generation 1 everywhere: every page resident and distinct from the zero page.
   for (size_t i = 0; i < pages; i++) {

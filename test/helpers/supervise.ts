@@ -54,6 +54,7 @@ export async function superviseFor(options: {
       events: {
         info: () => undefined,
         warn: (message, fields) => console.warn(message, fields ?? ''),
+        failure: (_seq, message, logTail) => console.warn(message, logTail),
         record(record) {
           options.onRecord?.(record);
           if (++seen >= options.count) controller.abort();
