@@ -35,8 +35,8 @@ function buildDist() {
   const builtAt = fs.existsSync(cli) ? fs.statSync(cli).mtimeMs : -1;
   const configs = ['tsconfig.json', 'tsconfig.build.json'].map((f) => fs.statSync(path.join(ROOT, f)).mtimeMs);
   if (builtAt >= 0 && !newerThan(path.join(ROOT, 'src'), builtAt) && configs.every((t) => t <= builtAt)) return;
-  say('building dist/ (tsc -p tsconfig.build.json)');
-  const tsc = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  say('building dist/ (npm run build)');
+  const tsc = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
   if (tsc.status !== 0) {
     say(`the build failed (tsc exited with ${tsc.status ?? tsc.signal}): not booting the VM`);
     process.exit(1);

@@ -156,7 +156,8 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     );
     stored = [...stored, result.stored];
     previous = result.stored;
-    markLatest(root, result.stored.name);
+    // `latest` is what a restore or a shipper takes: a pre-dump is not a restorable checkpoint.
+    if (deps.kind !== 'pre-dump') markLatest(root, result.stored.name);
     const doomed = removable(stored, settings.retention.keep);
     stored = stored.filter((c) => !doomed.includes(c));
     const finishedAtMs = clock.now();
