@@ -49,7 +49,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       stopWorkload: true,
       maxCheckpoints: undefined,
       durationMs: args.seconds * 1000,
-      printRecords: !process.stderr.isTTY,
+      printRecords: !args.json && !process.stderr.isTTY, // with --json, stdout is the JSON alone
       log,
     });
     const records = (await readFile(config.records.file, 'utf8'))
