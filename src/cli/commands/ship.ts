@@ -1,0 +1,65 @@
+import { join, resolve } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { parseDuration, parseSize } from '../../config/units.js';
+import { parseEndpoint } from '../../replicate/address.js';
+import { openShipLog } from '../../replicate/ship-log.js';
+import { shipOnce, watchAndShip } from '../../replicate/sender.js';
+import { UserError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { replicationLog, stopSignal } from './replication-log.js';
+
+interface ShipArgs {
+  images: string;
+  to: string;
+  once: boolean;
+  records?: string;
+  maxRate?: string;
+  connectTimeout: string;
+}
+
+/** `remusd ship`: sends each new complete checkpoint of an images directory to a backup. */
+export const shipCommand: CommandModule<object, ShipArgs> = {
+  command: 'ship',
+  describe: 'Ship each new complete checkpoint (with the ancestors the backup lacks) to a `remusd backup`',
+  builder: (yargs: Argv) =>
+    yargs
+      .option('images', { type: 'string', demandOption: true, describe: "The supervisor's images directory (its checkpoint.dir)" })
+      .option('to', { type: 'string', demandOption: true, describe: 'The backup, HOST:PORT' })
+      .option('once', { type: 'boolean', default: false, describe: 'Ship the current latest chain, then exit' })
+      .option('records', { type: 'string', describe: 'Shipping records, JSON lines (default: ship.jsonl in the images dir)' })
+      .option('max-rate', { type: 'string', describe: 'Cap the file bytes sent per second (a size, e.g. 50MiB)' })
+      .option('connect-timeout', { type: 'string', default: '10s', describe: 'With --once: how long to keep retrying an unreachable backup' })
+      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070', 'Follow the images directory and ship as checkpoints appear') as unknown as Argv<ShipArgs>,
+  handler: async (args: ArgumentsCamelCase<ShipArgs>) => {
+    const to = parseEndpoint(args.to);
+    if (!to.ok) throw new UserError(`--to: ${to.error}`, 2);
+    let maxBytesPerSecond: number | undefined;
+    if (args.maxRate !== undefined) {
+      const rate = parseSize(args.maxRate);
+      if (!rate.ok || rate.value <= 0) throw new UserError(`--max-rate ${JSON.stringify(args.maxRate)}: ${rate.ok ? 'must be > 0' : rate.error}`, 2);
+      maxBytesPerSecond = rate.value;
+    }
+    const connectTimeout = parseDuration(args.connectTimeout);
+    if (!connectTimeout.ok) throw new UserError(`--connect-timeout ${JSON.stringify(args.connectTimeout)} ${connectTimeout.error}`, 2);
+    const images = resolve(args.images);
+    const shipLog = openShipLog(resolve(args.records ?? join(images, 'ship.jsonl')));
+    const log = replicationLog(await createLogger());
+    const options = { images, log, onShipped: shipLog.append, maxBytesPerSecond, to: to.value };
+    try {
+      if (args.once) {
+        try {
+          const shipped = await shipOnce({ ...options, connectTimeoutMs: connectTimeout.value });
+          log.info(shipped.length === 0 ? 'the backup has the latest checkpoint already' : `shipped ${shipped.length} checkpoint(s)`, {
+            bytes: shipped.reduce((sum, r) => sum + r.bytes, 0),
+          });
+        } catch (error) {
+          throw new UserError(`ship: ${(error as Error).message}`);
+        }
+      } else {
+        await watchAndShip({ ...options, signal: stopSignal() });
+      }
+    } finally {
+      shipLog.close();
+    }
+  },
+};

@@ -1,0 +1,145 @@
+import { open, rm, symlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freshDirectory, markLatest, publish } from '../loop/store.js';
+import { currentLatest } from './latest.js';
+import { createFileHasher } from './manifest.js';
+import type { ManifestFile } from './protocol.js';
+
+/** A checkpoint arrived damaged (wrong size or hash): it was discarded, nothing took its final name. */
+export class VerifyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerifyError';
+  }
+}
+
+/**
+ * One checkpoint being received into ROOT/.NAME.partial/. Bytes arrive in manifest order; each file is
+ * hashed as it is written and fsynced when full. Only finish() gives it its final name, after every file
+ * checked out: a dropped connection or a bad hash leaves at most the partial directory, which abort()
+ * (or the next receiver start) removes.
+ */
+export class Landing {
+  readonly partialDir: string;
+  private index = 0;
+  private written = 0;
+  private received = 0;
+  private handle: FileHandle | undefined;
+  private hasher: Awaited<ReturnType<typeof createFileHasher>> | undefined;
+  private failure: string | undefined;
+
+  constructor(
+    readonly root: string,
+    readonly name: string,
+    readonly parent: string | null,
+    readonly files: readonly ManifestFile[],
+  ) {
+    this.partialDir = join(root, `.${name}.partial`);
+  }
+
+  /** Creates the empty partial directory (replacing a stale one from a dropped transfer). */
+  begin(): void {
+    freshDirectory(this.partialDir);
+  }
+
+  /** Bytes received so far. */
+  get bytes(): number {
+    return this.received;
+  }
+
+  /**
+   * Writes the next received bytes. A problem (more bytes than the manifest, a hash mismatch, a disk
+   * error) is remembered and the rest of the stream is drained, so the connection stays in step and
+   * finish() can say what went wrong.
+   */
+  async write(bytes: Buffer): Promise<void> {
+    this.received += bytes.length;
+    if (this.failure !== undefined) return;
+    try {
+      let offset = 0;
+      while (offset < bytes.length) {
+        const file = await this.current();
+        if (file === undefined) {
+          this.failure = `${this.received} bytes received, more than the manifest's ${this.files.reduce((sum, f) => sum + f.size, 0)}`;
+          return;
+        }
+        const n = Math.min(file.size - this.written, bytes.length - offset);
+        const piece = bytes.subarray(offset, offset + n);
+        await this.handle!.write(piece);
+        this.hasher!.update(piece);
+        this.written += n;
+        offset += n;
+        if (this.written === file.size) await this.closeCurrent(file);
+      }
+    } catch (error) {
+      this.failure ??= error instanceof VerifyError ? error.message : `writing ${this.partialDir}: ${(error as Error).message}`;
+    }
+  }
+
+  /**
+   * Checks that every file arrived whole and matches its hash, links the parent, and renames the
+   * checkpoint into place; `latest` moves to it if it is the newest here. Throws VerifyError otherwise
+   * (the partial directory is removed).
+   */
+  async finish(): Promise<void> {
+    try {
+      if (this.failure === undefined) {
+        for (let file = await this.current(); file !== undefined; file = await this.current()) {
+          if (this.written !== file.size) throw new VerifyError(`${this.name}/${file.name}: ${this.written} of ${file.size} bytes arrived`);
+          await this.closeCurrent(file);
+        }
+      }
+      if (this.failure !== undefined) throw new VerifyError(`${this.name}: ${this.failure}`);
+      if (this.parent !== null) await symlink(`../${this.parent}`, join(this.partialDir, 'parent'));
+      await fsyncPath(this.partialDir);
+      publish(this.partialDir, join(this.root, this.name));
+      if (this.name > ((await currentLatest(this.root)) ?? '')) markLatest(this.root, this.name);
+      await fsyncPath(this.root);
+    } catch (error) {
+      await this.abort();
+      if (error instanceof VerifyError) throw error;
+      throw new VerifyError(`${this.name}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Discards the partial directory (a dropped connection or a failed check). */
+  async abort(): Promise<void> {
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    await rm(this.partialDir, { recursive: true, force: true });
+  }
+
+  /** The file being written (opened on first use), or undefined past the last one. */
+  private async current(): Promise<ManifestFile | undefined> {
+    const file = this.files[this.index];
+    if (file !== undefined && this.handle === undefined) {
+      this.handle = await open(join(this.partialDir, file.name), 'wx');
+      this.hasher = await createFileHasher();
+      this.written = 0;
+    }
+    return file;
+  }
+
+  private async closeCurrent(file: ManifestFile): Promise<void> {
+    const handle = this.handle!;
+    this.handle = undefined;
+    this.index++;
+    try {
+      const hash = this.hasher!.hex();
+      if (hash !== file.xxh64) throw new VerifyError(`${this.name}/${file.name}: xxh64 ${hash}, the manifest says ${file.xxh64}`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+// A rename or a new entry is durable only once its directory is fsynced.
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

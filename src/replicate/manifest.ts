@@ -1,0 +1,69 @@
+import { createReadStream } from 'node:fs';
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import xxhash from 'xxhash-wasm';
+import { CHECKPOINT_NAME, DATA_CHUNK_BYTES, type ManifestFile } from './protocol.js';
+
+// The xxhash-wasm instance, created once (WebAssembly compilation is async).
+let wasm: ReturnType<typeof xxhash> | undefined;
+
+/** A streaming xxh64 (seed 0) whose digest is 16 lowercase hex digits, as manifests carry it. */
+export async function createFileHasher(): Promise<{ update(bytes: Uint8Array): void; hex(): string }> {
+  wasm ??= xxhash();
+  const state = (await wasm).create64();
+  return {
+    update: (bytes) => void state.update(bytes),
+    hex: () => state.digest().toString(16).padStart(16, '0'),
+  };
+}
+
+/** What a sender offers for one checkpoint directory. */
+export interface LocalCheckpoint {
+  name: string;
+  dir: string;
+  parent: string | null;
+  files: ManifestFile[];
+  bytes: number;
+  /** When the checkpoint's directory was last written (just before the supervisor published it), ms. */
+  writtenMs: number;
+}
+
+/**
+ * Reads a complete checkpoint directory: its parent link and each regular file's size and xxh64. The
+ * files are read once here and again when streamed; the second read comes from the page cache.
+ */
+export async function readLocalCheckpoint(root: string, name: string): Promise<LocalCheckpoint> {
+  const dir = join(root, name);
+  const entries = await readdir(dir, { withFileTypes: true });
+  let parent: string | null = null;
+  const files: ManifestFile[] = [];
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (entry.name === 'parent') {
+      const target = basename(await readlink(join(dir, 'parent')));
+      if (!CHECKPOINT_NAME.test(target)) throw new Error(`${dir}/parent points at ${JSON.stringify(target)}, not a checkpoint of this directory`);
+      parent = target;
+    } else if (entry.isFile() && !entry.name.startsWith('.')) {
+      const path = join(dir, entry.name);
+      const hasher = await createFileHasher();
+      let size = 0;
+      for await (const chunk of createReadStream(path, { highWaterMark: DATA_CHUNK_BYTES })) {
+        hasher.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+      files.push({ name: entry.name, size, xxh64: hasher.hex() });
+    }
+  }
+  const { mtimeMs } = await stat(dir);
+  return { name, dir, parent, files, bytes: files.reduce((sum, f) => sum + f.size, 0), writtenMs: mtimeMs };
+}
+
+/** Streams one manifest file in chunks, failing if it no longer has the size the manifest gave. */
+export async function* fileChunks(dir: string, file: ManifestFile): AsyncGenerator<Buffer> {
+  let sent = 0;
+  for await (const chunk of createReadStream(join(dir, file.name), { highWaterMark: DATA_CHUNK_BYTES })) {
+    sent += (chunk as Buffer).length;
+    if (sent > file.size) throw new Error(`${dir}/${file.name} grew after its manifest was made`);
+    yield chunk as Buffer;
+  }
+  if (sent !== file.size) throw new Error(`${dir}/${file.name} has ${sent} bytes, its manifest said ${file.size}`);
+}

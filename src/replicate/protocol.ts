@@ -1,0 +1,202 @@
+// The replication wire format: a stream of frames over one TCP connection.
+//
+//   frame   = kind (u8) · length (u32, big-endian) · payload (length bytes)
+//   kind 1  = a control message: UTF-8 JSON, one of the Message types below
+//   kind 2  = file bytes: the next chunk of the file being streamed (files follow the offer's order)
+//
+// A conversation: the sender says hello, the receiver answers hello (or error and closes). Then, for each
+// checkpoint: offer → accept | have | refuse; after accept, the files' bytes as data frames, then done →
+// ack | reject. Heartbeats may come from the sender between checkpoints. Everything here is pure: the
+// socket side is channel.ts.
+
+/** Names the stream, so that a stray client (an HTTP probe, another protocol) fails with a clear message. */
+export const PROTOCOL_NAME = 'remusd-replicate';
+/** Bumped on any incompatible change; both sides must speak the same one. */
+export const PROTOCOL_VERSION = 1;
+
+export const FRAME_MESSAGE = 1;
+export const FRAME_DATA = 2;
+const HEADER_BYTES = 5;
+/** Largest control message: a manifest of a few dozen files is a few KiB. */
+export const MAX_MESSAGE_BYTES = 1 << 20;
+/** Largest data frame; the sender uses DATA_CHUNK_BYTES, the receiver accepts up to this. */
+export const MAX_DATA_BYTES = 4 << 20;
+/** The sender's file chunk: large enough that the per-frame cost is negligible, small enough to stream. */
+export const DATA_CHUNK_BYTES = 256 << 10;
+
+/** One file of a checkpoint, as the offer describes it. */
+export interface ManifestFile {
+  name: string;
+  size: number;
+  /** xxh64 (seed 0) of the content, 16 lowercase hex digits. */
+  xxh64: string;
+}
+
+export type Message =
+  | { type: 'hello'; protocol: string; version: number; role: 'sender' | 'receiver' }
+  | { type: 'offer'; name: string; parent: string | null; files: ManifestFile[] }
+  | { type: 'accept'; name: string }
+  | { type: 'have'; name: string }
+  | { type: 'refuse'; name: string; reason: 'missing-parent' | 'invalid'; message: string; have: string[] }
+  | { type: 'done'; name: string }
+  | { type: 'ack'; name: string; bytes: number }
+  | { type: 'reject'; name: string; message: string }
+  | { type: 'heartbeat'; at: string }
+  | { type: 'error'; message: string };
+
+export type Frame = { kind: 'message'; message: Message } | { kind: 'data'; bytes: Buffer };
+
+/** A malformed stream or message: the connection cannot go on. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Checkpoint directory names, as the supervisor writes them (src/loop/store.ts). */
+export const CHECKPOINT_NAME = /^\d{8}$/;
+/** File names a checkpoint may hold: plain names, never a path, a dot file or the parent link. */
+const FILE_NAME = /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]*$/;
+
+/** Encodes a control message as one frame. */
+export function encodeMessage(message: Message): Buffer {
+  const payload = Buffer.from(JSON.stringify(message), 'utf8');
+  if (payload.length > MAX_MESSAGE_BYTES) throw new ProtocolError(`message ${message.type} is ${payload.length} bytes (max ${MAX_MESSAGE_BYTES})`);
+  return Buffer.concat([header(FRAME_MESSAGE, payload.length), payload]);
+}
+
+/** The header of a data frame carrying `length` bytes (the bytes follow it unchanged). */
+export function dataHeader(length: number): Buffer {
+  if (length > MAX_DATA_BYTES) throw new ProtocolError(`data frame of ${length} bytes (max ${MAX_DATA_BYTES})`);
+  return header(FRAME_DATA, length);
+}
+
+function header(kind: number, length: number): Buffer {
+  const bytes = Buffer.alloc(HEADER_BYTES);
+  bytes.writeUInt8(kind, 0);
+  bytes.writeUInt32BE(length, 1);
+  return bytes;
+}
+
+/** Splits a byte stream into frames, whatever the chunk boundaries; throws ProtocolError on garbage. */
+export class FrameDecoder {
+  private buffered: Buffer[] = [];
+  private size = 0;
+
+  /** Adds received bytes and returns the frames completed by them. */
+  push(chunk: Buffer): Frame[] {
+    this.buffered.push(chunk);
+    this.size += chunk.length;
+    const frames: Frame[] = [];
+    for (;;) {
+      if (this.size < HEADER_BYTES) return frames;
+      const head = this.peek(HEADER_BYTES);
+      const kind = head.readUInt8(0);
+      const length = head.readUInt32BE(1);
+      if (kind !== FRAME_MESSAGE && kind !== FRAME_DATA) {
+        throw new ProtocolError(`not a ${PROTOCOL_NAME} stream (frame kind 0x${kind.toString(16)}; the first bytes were ${JSON.stringify(head.toString('latin1'))})`);
+      }
+      const max = kind === FRAME_MESSAGE ? MAX_MESSAGE_BYTES : MAX_DATA_BYTES;
+      if (length > max) throw new ProtocolError(`frame of ${length} bytes exceeds the limit of ${max}: not a ${PROTOCOL_NAME} stream, or a corrupt one`);
+      if (this.size < HEADER_BYTES + length) return frames;
+      const payload = this.take(HEADER_BYTES + length).subarray(HEADER_BYTES);
+      frames.push(kind === FRAME_DATA ? { kind: 'data', bytes: payload } : { kind: 'message', message: parseMessage(payload) });
+    }
+  }
+
+  /** Bytes received but not yet part of a whole frame. */
+  get pending(): number {
+    return this.size;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.buffered[0]!.length < n) this.buffered = [Buffer.concat(this.buffered)];
+    return this.buffered[0]!.subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const all = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered);
+    const taken = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.buffered = rest.length > 0 ? [rest] : [];
+    this.size = rest.length;
+    return taken;
+  }
+}
+
+/** Parses and validates a control message's JSON payload (untrusted input). */
+export function parseMessage(payload: Buffer): Message {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw new ProtocolError(`control frame is not JSON: ${JSON.stringify(payload.subarray(0, 60).toString('latin1'))}`);
+  }
+  const m = value as Record<string, unknown>;
+  if (typeof m !== 'object' || m === null || typeof m.type !== 'string') throw new ProtocolError('control message without a type');
+  const str = (key: string) => {
+    if (typeof m[key] !== 'string') throw new ProtocolError(`${m.type} message: ${key} must be a string`);
+    return m[key] as string;
+  };
+  const name = () => checkpointName(str('name'), m.type as string);
+  switch (m.type) {
+    case 'hello':
+      if (m.role !== 'sender' && m.role !== 'receiver') throw new ProtocolError('hello: role must be sender or receiver');
+      return { type: 'hello', protocol: str('protocol'), version: Number(m.version), role: m.role };
+    case 'offer': {
+      const parent = m.parent === null ? null : checkpointName(str('parent'), 'offer');
+      if (!Array.isArray(m.files)) throw new ProtocolError('offer: files must be a list');
+      return { type: 'offer', name: name(), parent, files: m.files.map(manifestFile) };
+    }
+    case 'accept':
+    case 'have':
+    case 'done':
+      return { type: m.type, name: name() };
+    case 'refuse':
+      if (m.reason !== 'missing-parent' && m.reason !== 'invalid') throw new ProtocolError('refuse: unknown reason');
+      if (!Array.isArray(m.have) || !m.have.every((n) => typeof n === 'string')) throw new ProtocolError('refuse: have must be a list of names');
+      return { type: 'refuse', name: name(), reason: m.reason, message: str('message'), have: m.have as string[] };
+    case 'ack':
+      if (!Number.isSafeInteger(m.bytes)) throw new ProtocolError('ack: bytes must be an integer');
+      return { type: 'ack', name: name(), bytes: m.bytes as number };
+    case 'reject':
+      return { type: 'reject', name: name(), message: str('message') };
+    case 'heartbeat':
+      return { type: 'heartbeat', at: str('at') };
+    case 'error':
+      return { type: 'error', message: str('message') };
+    default:
+      throw new ProtocolError(`unknown control message type ${JSON.stringify(m.type)}`);
+  }
+}
+
+function checkpointName(value: string, where: string): string {
+  if (!CHECKPOINT_NAME.test(value)) throw new ProtocolError(`${where}: ${JSON.stringify(value)} is not a checkpoint name (8 digits)`);
+  return value;
+}
+
+function manifestFile(value: unknown): ManifestFile {
+  const f = value as Record<string, unknown>;
+  if (typeof f !== 'object' || f === null) throw new ProtocolError('offer: a file entry is not an object');
+  if (typeof f.name !== 'string' || !FILE_NAME.test(f.name) || f.name === 'parent') {
+    throw new ProtocolError(`offer: ${JSON.stringify(f.name)} is not an acceptable file name (plain names only, no paths, no dot files, not "parent")`);
+  }
+  if (!Number.isSafeInteger(f.size) || (f.size as number) < 0) throw new ProtocolError(`offer: ${f.name}: size must be a non-negative integer`);
+  if (typeof f.xxh64 !== 'string' || !/^[0-9a-f]{16}$/.test(f.xxh64)) throw new ProtocolError(`offer: ${f.name}: xxh64 must be 16 hex digits`);
+  return { name: f.name, size: f.size as number, xxh64: f.xxh64 };
+}
+
+/** Whether a peer's hello speaks our protocol; the reason if not. */
+export function helloProblem(message: Message, expectedRole: 'sender' | 'receiver'): string | undefined {
+  if (message.type !== 'hello') return `expected hello first, got ${message.type}`;
+  if (message.protocol !== PROTOCOL_NAME) return `peer speaks ${JSON.stringify(message.protocol)}, not ${PROTOCOL_NAME}`;
+  if (message.version !== PROTOCOL_VERSION) return `peer speaks ${PROTOCOL_NAME} version ${message.version}; this remusd speaks version ${PROTOCOL_VERSION}`;
+  if (message.role !== expectedRole) return `peer says it is a ${message.role}, expected a ${expectedRole}`;
+  return undefined;
+}
+
+/** Our side's hello. */
+export function hello(role: 'sender' | 'receiver'): Message {
+  return { type: 'hello', protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION, role };
+}

@@ -1,0 +1,210 @@
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chainOf } from '../loop/chain.js';
+import { scanCheckpoints } from '../loop/store.js';
+import { formatEndpoint, type Endpoint } from './address.js';
+import { Channel, PeerError } from './channel.js';
+import { chainProblem } from './completeness.js';
+import type { ReplicationLog } from './events.js';
+import { currentLatest } from './latest.js';
+import { fileChunks, readLocalCheckpoint, type LocalCheckpoint } from './manifest.js';
+import { hello, helloProblem, ProtocolError, type Message } from './protocol.js';
+import type { ShipRecord } from './ship-log.js';
+
+/** The backup refused or rejected a checkpoint for a reason retrying the same bytes will not fix. */
+export class ShipError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShipError';
+  }
+}
+
+export interface ShipOptions {
+  /** The primary's images directory (the supervisor's checkpoint.dir). */
+  images: string;
+  log: ReplicationLog;
+  onShipped?: (record: ShipRecord) => void;
+  /** Bandwidth cap for file bytes, bytes per second (default: none). */
+  maxBytesPerSecond?: number;
+}
+
+/** Connects to a backup and exchanges hellos; a refusal (wrong protocol or version) throws PeerError. */
+export async function connectToBackup(to: Endpoint, timeoutMs = 5_000): Promise<Channel> {
+  const socket = connect({ host: to.host, port: to.port });
+  const channel = new Channel(socket);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no connection to ${formatEndpoint(to)} within ${timeoutMs} ms`)), timeoutMs);
+      socket.once('connect', () => (clearTimeout(timer), resolve()));
+      socket.once('error', (error) => (clearTimeout(timer), reject(error)));
+    });
+    socket.setNoDelay(true);
+    await channel.send(hello('sender'));
+    const answer = await channel.nextMessage();
+    const problem = helloProblem(answer, 'receiver');
+    if (problem !== undefined) throw new ProtocolError(`${formatEndpoint(to)}: ${problem}`);
+    return channel;
+  } catch (error) {
+    channel.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Ships checkpoint `name` and whatever ancestors the backup lacks: offers it; if the backup refuses it for
+ * a missing parent, sends the missing links of its chain oldest first, then offers it again. Returns what
+ * was sent (empty if the backup had it already).
+ */
+export async function shipChain(channel: Channel, name: string, options: ShipOptions): Promise<ShipRecord[]> {
+  const first = await offer(channel, name, options);
+  if (first.type !== 'refuse') return first.type === 'have' ? [] : [first.record];
+  if (first.reason !== 'missing-parent') throw new ShipError(`backup refused ${name}: ${first.message}`);
+  const local = scanCheckpoints(options.images);
+  const seq = Number(name);
+  const problem = chainProblem(local, seq);
+  if (problem !== undefined) throw new ShipError(`cannot ship ${name}: its chain is incomplete here too (${problem})`);
+  const have = new Set(first.have);
+  const missing = chainOf(local, seq).slice(1).reverse().filter((c) => !have.has(c.name));
+  options.log.info(`backup lacks ${missing.length} ancestor(s) of ${name}; sending them oldest first`, { ancestors: missing.map((c) => c.name) });
+  const shipped: ShipRecord[] = [];
+  for (const ancestor of [...missing.map((c) => c.name), name]) {
+    const outcome = await offer(channel, ancestor, options, ancestor === name ? undefined : name);
+    if (outcome.type === 'refuse') throw new ShipError(`backup refused ${ancestor}: ${outcome.message}`);
+    if (outcome.type === 'shipped') shipped.push(outcome.record);
+  }
+  return shipped;
+}
+
+type OfferOutcome = { type: 'shipped'; record: ShipRecord } | { type: 'have' } | Extract<Message, { type: 'refuse' }>;
+
+async function offer(channel: Channel, name: string, options: ShipOptions, ancestorOf?: string): Promise<OfferOutcome> {
+  const checkpoint = await readLocalCheckpoint(options.images, name);
+  const started = performance.now();
+  await channel.send({ type: 'offer', name, parent: checkpoint.parent, files: checkpoint.files });
+  const answer = await channel.nextMessage();
+  if (answer.type === 'have') return { type: 'have' };
+  if (answer.type === 'refuse') {
+    options.log.warn(`backup refused ${name}: ${answer.message}`);
+    return answer;
+  }
+  if (answer.type !== 'accept' || answer.name !== name) throw new ProtocolError(`expected accept for ${name}, got ${answer.type}`);
+  await streamFiles(channel, checkpoint, options.maxBytesPerSecond);
+  await channel.send({ type: 'done', name });
+  const result = await channel.nextMessage();
+  if (result.type === 'reject') throw new ShipError(`backup rejected ${name}: ${result.message}`);
+  if (result.type !== 'ack' || result.name !== name) throw new ProtocolError(`expected ack for ${name}, got ${result.type}`);
+  const acked = Date.now();
+  const record: ShipRecord = {
+    name,
+    parent: checkpoint.parent,
+    bytes: checkpoint.bytes,
+    files: checkpoint.files.length,
+    ms: Math.round(performance.now() - started),
+    lag_ms: Math.max(0, Math.round(acked - checkpoint.writtenMs)),
+    acked_at: new Date(acked).toISOString(),
+    ...(ancestorOf === undefined ? {} : { ancestor_of: ancestorOf }),
+  };
+  const { name: checkpointName, ...fields } = record;
+  options.log.info(`shipped ${name}`, { checkpoint: checkpointName, ...fields });
+  options.onShipped?.(record);
+  return { type: 'shipped', record };
+}
+
+async function streamFiles(channel: Channel, checkpoint: LocalCheckpoint, maxBytesPerSecond: number | undefined): Promise<void> {
+  const started = performance.now();
+  let sent = 0;
+  for (const file of checkpoint.files) {
+    for await (const chunk of fileChunks(checkpoint.dir, file)) {
+      await channel.sendData(chunk);
+      sent += chunk.length;
+      if (maxBytesPerSecond !== undefined) {
+        const ahead = (sent * 1000) / maxBytesPerSecond - (performance.now() - started);
+        if (ahead > 0) await sleep(ahead);
+      }
+    }
+  }
+}
+
+export interface WatchOptions extends ShipOptions {
+  to: Endpoint;
+  signal: AbortSignal;
+  /** How often `latest` is read. */
+  pollMs?: number;
+  /** A heartbeat goes out after this long without other traffic. */
+  heartbeatMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+}
+
+/**
+ * Ships every new complete checkpoint as `latest` moves, until the signal aborts. A backup that is down or
+ * drops the connection is retried with exponential back-off; a checkpoint that failed is not skipped:
+ * after reconnecting, the then newest checkpoint is shipped with every ancestor the backup lacks.
+ */
+export async function watchAndShip(options: WatchOptions): Promise<void> {
+  const { signal, log } = options;
+  const pollMs = options.pollMs ?? 200;
+  const heartbeatMs = options.heartbeatMs ?? 1_000;
+  let backoff = options.backoffInitialMs ?? 100;
+  let shipped: string | undefined;
+  while (!signal.aborted) {
+    let channel: Channel | undefined;
+    try {
+      channel = await connectToBackup(options.to);
+      log.info(`connected to backup ${formatEndpoint(options.to)}`);
+      backoff = options.backoffInitialMs ?? 100;
+      let quietSince = performance.now();
+      const onAbort = () => channel?.destroy();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        while (!signal.aborted) {
+          const latest = await currentLatest(options.images);
+          if (latest !== undefined && latest !== shipped) {
+            await shipChain(channel, latest, options);
+            shipped = latest;
+            quietSince = performance.now();
+          } else if (performance.now() - quietSince >= heartbeatMs) {
+            await channel.send({ type: 'heartbeat', at: new Date().toISOString() });
+            quietSince = performance.now();
+          }
+          await sleep(pollMs, undefined, { signal }).catch(() => undefined);
+        }
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    } catch (error) {
+      if (signal.aborted) break;
+      const why = error instanceof PeerError || error instanceof ShipError || error instanceof ProtocolError ? error.message : `${(error as Error).message}`;
+      log.warn(`shipping to ${formatEndpoint(options.to)} failed: ${why}; retrying in ${backoff} ms`);
+      await sleep(backoff, undefined, { signal }).catch(() => undefined);
+      backoff = Math.min(backoff * 2, options.backoffMaxMs ?? 5_000);
+    } finally {
+      channel?.socket.end();
+    }
+  }
+}
+
+/** Ships the current `latest` chain once, retrying the connection until the deadline. */
+export async function shipOnce(options: ShipOptions & { to: Endpoint; connectTimeoutMs?: number }): Promise<ShipRecord[]> {
+  const latest = await currentLatest(options.images);
+  if (latest === undefined) throw new ShipError(`${options.images} has no complete checkpoint yet (no latest link)`);
+  const deadline = Date.now() + (options.connectTimeoutMs ?? 10_000);
+  let backoff = 100;
+  for (;;) {
+    let channel: Channel;
+    try {
+      channel = await connectToBackup(options.to);
+    } catch (error) {
+      if (error instanceof ProtocolError || error instanceof PeerError || Date.now() + backoff > deadline) throw error;
+      options.log.warn(`backup ${formatEndpoint(options.to)} unreachable (${(error as Error).message}); retrying in ${backoff} ms`);
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, 2_000);
+      continue;
+    }
+    try {
+      return await shipChain(channel, latest, options);
+    } finally {
+      channel.socket.end();
+    }
+  }
+}
