@@ -2,10 +2,16 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CriuNotFoundError } from '../criu/locate.js';
+import { backupCommand } from './commands/backup.js';
 import { checkCommand } from './commands/check.js';
+import { compareCommand } from './commands/compare.js';
 import { configCommand } from './commands/config-check.js';
 import { demoCommand } from './commands/demo.js';
+import { failoverCommand } from './commands/failover.js';
+import { plotCommand } from './commands/plot.js';
 import { runCommand } from './commands/run.js';
+import { shipCommand } from './commands/ship.js';
+import { simulateCommand } from './commands/simulate.js';
 import { statsCommand } from './commands/stats.js';
 import { UserError } from './errors.js';
 
@@ -23,6 +29,12 @@ export async function main(argv: string[]): Promise<void> {
     .command(runCommand)
     .command(configCommand)
     .command(demoCommand)
+    .command(simulateCommand)
+    .command(compareCommand)
+    .command(plotCommand)
+    .command(shipCommand)
+    .command(backupCommand)
+    .command(failoverCommand)
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .help()

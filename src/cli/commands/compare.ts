@@ -1,0 +1,85 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { formatBytes, formatMs } from '../../config/units.js';
+import { POLICY_KINDS } from '../../policy/index.js';
+import { comparePolicies, type ComparisonRow } from '../../sim/compare.js';
+import { UserError } from '../errors.js';
+import { printJson, table } from '../format.js';
+import { guarded, policyOfKind, simOptions, simSetup, type SimArgs } from '../sim-options.js';
+
+interface CompareArgs extends SimArgs {
+  policies: string;
+  seeds: number;
+  json: boolean;
+}
+
+/** `remusd compare`: every policy over the same workload or trace (same seeds), one summary line each. */
+export const compareCommand: CommandModule<object, CompareArgs> = {
+  command: 'compare',
+  describe: 'Compare policies on the same simulated workload or replayed trace, one line per policy',
+  builder: (yargs: Argv) =>
+    simOptions(yargs)
+      .option('policies', { type: 'string', default: POLICY_KINDS.join(','), describe: "Policy kinds, comma-separated (options from the config for the config's kind, defaults for the others)" })
+      .option('seeds', { type: 'number', default: 1, describe: 'Runs per policy, with seeds --seed, --seed+1, …; their records are pooled' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the comparison as JSON' })
+      .example("$0 compare --workload '8000:10,200:10,1500:10' --noise 0.2 --seeds 10", '')
+      .example('$0 compare --trace .remusd/demo-images/records.jsonl', '') as unknown as Argv<CompareArgs>,
+  handler: async (args: ArgumentsCamelCase<CompareArgs>) => {
+    if (!Number.isInteger(args.seeds) || args.seeds < 1) throw new UserError(`--seeds ${args.seeds} must be a whole number ≥ 1`, 2);
+    const setup = await simSetup(args, { requireWorkload: true });
+    const kinds = args.policies.split(',').map((kind) => kind.trim()).filter((kind) => kind !== '');
+    if (kinds.length === 0) throw new UserError(`--policies: name at least one of ${POLICY_KINDS.join(', ')}`, 2);
+    const policies = kinds.map((kind) => policyOfKind(kind, setup.config));
+    const seeds = Array.from({ length: args.seeds }, (_, i) => args.seed + i);
+    const rows = guarded(() =>
+      comparePolicies({
+        policies,
+        seeds,
+        workloadFor: setup.workloadFor,
+        band: setup.band,
+        initialIntervalMs: setup.config.interval.initialMs,
+        cost: setup.cost,
+        durationMs: setup.durationMs,
+        pageSize: args.pageSize,
+      }),
+    );
+    const workload = setup.workloadFor(args.seed).description;
+    if (args.json) {
+      printJson({ workload, seeds, duration_ms: setup.durationMs, band: setup.band, cost: setup.cost, policies: rows });
+      return;
+    }
+    const b = setup.band;
+    process.stdout.write(
+      `${workload}\nband [${formatBytes(b.lminBytes)}, ${formatBytes(b.lmaxBytes)}], interval [${formatMs(b.minMs)}, ${formatMs(b.maxMs)}], ` +
+        `${formatMs(setup.durationMs)} simulated × ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds[0]}${seeds.length > 1 ? `..${seeds[seeds.length - 1]}` : ''})\n\n` +
+        `${comparisonTable(rows)}\n`,
+    );
+  },
+};
+
+const HEADER = ['policy', 'checkpoints', 'in band', 'mean interval', 'size median', 'size p90', 'frozen median', 'frozen share', 'overruns'];
+
+/** The comparison as a text table, one line per policy (checkpoints and overruns per run). */
+export function comparisonTable(rows: readonly ComparisonRow[]): string {
+  return table([
+    HEADER,
+    ...rows.map(({ policy, summary: s }) =>
+      s === undefined
+        ? [policy.kind, '0', '-', '-', '-', '-', '-', '-', '-']
+        : [
+            policy.kind,
+            perRun(s.checkpoints, s.runs),
+            `${(s.inBandShare * 100).toFixed(0)}%`,
+            formatMs(s.intervalMs.mean),
+            formatBytes(s.sizeBytes.median),
+            formatBytes(s.sizeBytes.p90),
+            `${s.frozenMs.median.toFixed(1)} ms`,
+            `${(s.frozenShare * 100).toFixed(2)}%`,
+            perRun(s.overruns, s.runs),
+          ],
+    ),
+  ]);
+}
+
+function perRun(total: number, runs: number): string {
+  return runs === 1 ? String(total) : (total / runs).toFixed(1);
+}

@@ -1,0 +1,50 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { bandOf } from '../../config/schema.js';
+import { packageRoot } from '../../paths.js';
+import { plotPoints, PlotInputError } from '../../plot/points.js';
+import { renderSvg } from '../../plot/render.js';
+import { runPlotSpec } from '../../plot/spec.js';
+import { loadConfigOrDefaults } from '../config-source.js';
+import { UserError } from '../errors.js';
+
+interface PlotArgs {
+  records: string;
+  out: string;
+  config: string;
+  title?: string;
+  spec: boolean;
+}
+
+/** `remusd plot`: interval and size over time of a records.jsonl (real or simulated), as SVG. */
+export const plotCommand: CommandModule<object, PlotArgs> = {
+  command: 'plot <records>',
+  describe: 'Plot interval and size over time from a records.jsonl (real or simulated) as SVG',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('records', { type: 'string', demandOption: true, describe: 'records.jsonl of remusd run, demo or simulate' })
+      .option('out', { type: 'string', demandOption: true, describe: 'SVG file to write' })
+      .option('config', { type: 'string', default: join(packageRoot(), 'config', 'demo.yaml'), describe: 'Config whose band and interval bounds to draw' })
+      .option('title', { type: 'string', describe: 'Plot title (default: the records file name)' })
+      .option('spec', { type: 'boolean', default: false, describe: 'Write the Vega-Lite spec (JSON) instead of the SVG' })
+      .example('$0 plot .remusd/demo-images/records.jsonl --out demo.svg', '') as unknown as Argv<PlotArgs>,
+  handler: async (args: ArgumentsCamelCase<PlotArgs>) => {
+    const config = await loadConfigOrDefaults(args.config);
+    const text = await readFile(args.records, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new UserError(`${args.records}: cannot read the records file (${error.code ?? error.message})`, 2);
+    });
+    let points;
+    try {
+      points = plotPoints(text, args.records);
+    } catch (error) {
+      throw error instanceof PlotInputError ? new UserError(error.message, 2) : error;
+    }
+    const spec = runPlotSpec(points, bandOf(config), args.title ?? basename(args.records));
+    const output = args.spec ? `${JSON.stringify(spec, null, 2)}\n` : await renderSvg(spec);
+    await writeFile(args.out, output).catch((error: NodeJS.ErrnoException) => {
+      throw new UserError(`--out ${args.out}: cannot write (${error.code ?? error.message})`);
+    });
+    process.stdout.write(`${args.out}: ${points.length} checkpoints over ${points[points.length - 1]!.t.toFixed(1)} s\n`);
+  },
+};

@@ -1,0 +1,135 @@
+// The options `remusd simulate` and `remusd compare` share: which config, which workload (synthetic
+// phases or a replayed trace), its noise and seed, and how long to run. Turns them into the sim inputs.
+
+import { join } from 'node:path';
+import type { Argv } from 'yargs';
+import { bandOf, type Config } from '../config/schema.js';
+import { parseDuration, parseSize } from '../config/units.js';
+import type { Band } from '../model/policy.js';
+import { POLICY_KINDS, resolvePolicySpec, type PolicyKind, type PolicySpec } from '../policy/index.js';
+import { packageRoot } from '../paths.js';
+import { DEFAULT_COST, type CostModel } from '../sim/cost.js';
+import { parseBursts, parsePhases } from '../sim/parse.js';
+import { scheduleOfPhases } from '../sim/rate.js';
+import { readTrace, TraceError, traceWorkload } from '../sim/trace.js';
+import { createWorkload, type Workload } from '../sim/workload.js';
+import { loadConfigOrDefaults } from './config-source.js';
+import { UserError } from './errors.js';
+
+/** The demo's workload (src/cli/commands/demo.ts): 64 MiB, a burst, a quiet spell, a moderate load. */
+export const DEMO_PHASES = '8000:10,200:10,1500:10';
+const DEMO_WORKING_SET = '64MiB';
+const DEFAULT_DURATION = '60s';
+
+/** The shared options as yargs parses them. */
+export interface SimArgs {
+  config: string;
+  workload?: string;
+  trace?: string;
+  workingSet?: string;
+  noise: number;
+  bursts?: string;
+  seed: number;
+  duration?: string;
+  pageSize: number;
+}
+
+/** Adds the shared options to a command's builder. */
+export function simOptions<T>(yargs: Argv<T>): Argv<T> {
+  return yargs
+    .option('config', { type: 'string', default: join(packageRoot(), 'config', 'demo.yaml'), describe: 'Config file: band, interval and policy' })
+    .option('workload', { type: 'string', describe: `Phases RATE:SECONDS,… (pages/s or like 32MiB/s; they cycle). Default for simulate: the demo's ${DEMO_PHASES}` })
+    .option('trace', { type: 'string', describe: 'Replay the dirty rate recorded in a records.jsonl (mode delta, dump or pre-dump)' })
+    .conflicts('workload', 'trace')
+    .option('working-set', { type: 'string', describe: `Working set W: the dirty set saturates there (default ${DEMO_WORKING_SET}; with --trace the largest pages_written)` })
+    .option('noise', { type: 'number', default: 0, describe: 'Multiplicative lognormal noise on the rate (log-sd, e.g. 0.1), per 100 ms slot' })
+    .option('bursts', { type: 'string', describe: "Random bursts RATE:DURATION:EVERY (e.g. '20000:200ms:5s')" })
+    .option('seed', { type: 'number', default: 1, describe: 'Seed of the noise and bursts (an integer)' })
+    .option('duration', { type: 'string', describe: `Simulated time (default ${DEFAULT_DURATION}; with --trace the trace's length)` })
+    .option('page-size', { type: 'number', default: 4096, describe: 'Page size in bytes' }) as unknown as Argv<T>;
+}
+
+/** What the shared options resolve to. */
+export interface SimSetup {
+  config: Config;
+  band: Band;
+  /** The workload for a seed (the same seed, the same workload). */
+  workloadFor(seed: number): Workload;
+  durationMs: number;
+  cost: CostModel;
+}
+
+/** Loads the config and builds the workload the options describe; throws UserError (status 2) on bad input. */
+export async function simSetup(args: SimArgs, options: { requireWorkload: boolean }): Promise<SimSetup> {
+  const config = await loadConfigOrDefaults(args.config);
+  if (!Number.isInteger(args.pageSize) || args.pageSize <= 0) throw new UserError(`--page-size ${args.pageSize} must be a positive whole number of bytes`, 2);
+  if (!Number.isInteger(args.seed)) throw new UserError(`--seed ${args.seed} must be an integer`, 2);
+  if (!(args.noise >= 0) || !Number.isFinite(args.noise)) throw new UserError(`--noise ${args.noise} must be a number ≥ 0 (the log-sd of the noise, e.g. 0.1)`, 2);
+  if (options.requireWorkload && args.workload === undefined && args.trace === undefined) {
+    throw new UserError('name the workload: --workload RATE:SECONDS,… or --trace records.jsonl', 2);
+  }
+  const workingSetPages = args.workingSet === undefined ? undefined : pagesOf('--working-set', args.workingSet, args.pageSize);
+  const bursts = args.bursts === undefined ? undefined : orUsage('--bursts', parseBursts(args.bursts, args.pageSize));
+  const cost = DEFAULT_COST;
+  let workloadFor: (seed: number) => Workload;
+  let naturalMs: number | undefined;
+  if (args.trace !== undefined) {
+    const trace = await readTrace(args.trace).catch((error: unknown) => {
+      throw error instanceof TraceError ? new UserError(error.message, 2) : error;
+    });
+    naturalMs = trace.durationMs;
+    workloadFor = (seed) => guarded(() => traceWorkload(trace, { workingSetPages, noise: args.noise, seed }));
+    if (bursts !== undefined) throw new UserError('--bursts applies to synthetic workloads (--workload), not to --trace', 2);
+  } else {
+    const text = args.workload ?? DEMO_PHASES;
+    const phases = orUsage('--workload', parsePhases(text, args.pageSize));
+    const cap = workingSetPages ?? pagesOf('--working-set', DEMO_WORKING_SET, args.pageSize);
+    const schedule = guarded(() => scheduleOfPhases(phases, true));
+    workloadFor = (seed) =>
+      guarded(() =>
+        createWorkload({
+          schedule,
+          workingSetPages: cap,
+          noise: args.noise,
+          bursts,
+          seed,
+          description: `phases ${text} (pages/s:s, cycling), W ${cap} pages${args.noise > 0 ? `, noise ${args.noise}` : ''}${args.bursts === undefined ? '' : `, bursts ${args.bursts}`}`,
+        }),
+      );
+  }
+  workloadFor(args.seed); // validates the parameters once, before any run
+  const durationMs =
+    args.duration === undefined ? (naturalMs ?? orUsage('--duration', parseDuration(DEFAULT_DURATION))) : orUsage('--duration', parseDuration(args.duration), args.duration);
+  if (!(durationMs > 0)) throw new UserError('--duration must be more than 0', 2);
+  return { config, band: bandOf(config), workloadFor, durationMs, cost };
+}
+
+/** The policy spec for a kind: the config's options when the config names that kind, else the defaults. */
+export function policyOfKind(kind: string, config: Config): PolicySpec {
+  if (!(POLICY_KINDS as readonly string[]).includes(kind)) {
+    throw new UserError(`unknown policy ${JSON.stringify(kind)}; use one of ${POLICY_KINDS.join(', ')}`, 2);
+  }
+  return config.policy.kind === kind ? config.policy : resolvePolicySpec({ kind: kind as PolicyKind } as PolicySpec);
+}
+
+/** Runs f, turning a RangeError (a model parameter out of range) into a usage error. */
+export function guarded<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (error) {
+    if (error instanceof RangeError) throw new UserError(error.message, 2);
+    throw error;
+  }
+}
+
+// The parsed value, or a usage error naming the option (and the value, for errors that follow it).
+function orUsage<T>(option: string, parsed: { ok: true; value: T } | { ok: false; error: string }, value?: string): T {
+  if (!parsed.ok) throw new UserError(`${option}${value === undefined ? ':' : ` ${JSON.stringify(value)}`} ${parsed.error}`, 2);
+  return parsed.value;
+}
+
+function pagesOf(option: string, text: string, pageSize: number): number {
+  const bytes = orUsage(option, parseSize(text), text);
+  if (bytes < pageSize) throw new UserError(`${option} ${text} is less than a page (${pageSize} B)`, 2);
+  return Math.floor(bytes / pageSize);
+}

@@ -1,0 +1,39 @@
+import type { Clock } from '../loop/clock.js';
+
+/**
+ * A virtual clock for simulations (implements the loop's Clock). Time starts at 0 and moves only when
+ * told: advance/advanceTo, or sleep, which moves it forward by the time slept and resolves at once (in a
+ * simulation the sleeper is the only actor). Wall time is the injected epoch plus the virtual time.
+ */
+export class VirtualClock implements Clock {
+  #nowMs = 0;
+
+  constructor(private readonly epoch: Date = new Date(0)) {}
+
+  // Monotonic virtual milliseconds since the clock was made.
+  now(): number {
+    return this.#nowMs;
+  }
+
+  // The injected epoch plus the virtual time.
+  wallNow(): Date {
+    return new Date(this.epoch.getTime() + this.#nowMs);
+  }
+
+  // Moves time forward by ms (unless aborted first) and resolves at once.
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (!signal?.aborted && ms > 0) this.advance(ms);
+    return Promise.resolve();
+  }
+
+  /** Moves time forward by ms (≥ 0). */
+  advance(ms: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`a virtual clock only moves forward by a finite amount, not ${ms} ms`);
+    this.#nowMs += ms;
+  }
+
+  /** Moves time to t, which must not be in the past. */
+  advanceTo(t: number): void {
+    this.advance(t - this.#nowMs);
+  }
+}

@@ -1,0 +1,96 @@
+// `remusd simulate` and `remusd compare` as a user runs them (the built CLI; no CRIU involved).
+
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { fixture } from './helpers.js';
+
+describe('remusd simulate', () => {
+  it('simulates the demo workload by default and writes sim records', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'remusd-sim-')), 'sim.jsonl');
+    const result = await runCli(['simulate', '--duration', '30s', '--noise', '0.1', '--seed', '3', '--records', out, '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json.policy.kind).toBe('threshold');
+    expect(json.summary.checkpoints).toBeGreaterThan(10);
+    const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(json.summary.checkpoints);
+    expect(lines.every((r) => r.mode === 'sim')).toBe(true);
+    const again = await runCli(['simulate', '--duration', '30s', '--noise', '0.1', '--seed', '3', '--json']);
+    expect(JSON.parse(again.stdout).summary).toEqual(json.summary);
+  });
+
+  it('prints a readable summary', async () => {
+    const result = await runCli(['simulate', '--workload', '2000:5', '--policy', 'predictive', '--duration', '10s']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^policy\s+predictive$/m);
+    expect(result.stdout).toMatch(/^in band\s+\d+% of checkpoints$/m);
+  });
+
+  it.each([
+    [['--workload', '8000'], /--workload: phase 1 \("8000"\) is not RATE:SECONDS/],
+    [['--working-set', '64MB'], /--working-set "64MB"/],
+    [['--duration', 'soon'], /--duration "soon" is not a duration/],
+    [['--noise', '-1'], /--noise -1 must be a number ≥ 0/],
+    [['--trace', fixture('malformed.records.jsonl')], /malformed\.records\.jsonl:3: not a JSON record/],
+    [['--workload', '1:1', '--trace', fixture('malformed.records.jsonl')], /mutually exclusive|conflict/i],
+  ])('refuses %j with a usage error', async (extra, message) => {
+    const result = await runCli(['simulate', ...extra]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/internal error/);
+  });
+});
+
+describe('remusd compare', () => {
+  it('compares every policy on a real trace, as a table', async () => {
+    const result = await runCli(['compare', '--trace', fixture('demo-delta-15s.records.jsonl')]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^policy\s+checkpoints\s+in band\s+mean interval\s+size median\s+size p90\s+frozen median\s+frozen share\s+overruns$/m);
+    for (const kind of ['fixed', 'threshold', 'predictive']) expect(result.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\s+\\d+%`, 'm'));
+  });
+
+  it('--json gives one summary per policy, over --seeds runs', async () => {
+    const result = await runCli(['compare', '--workload', '8000:10,200:10', '--noise', '0.2', '--seeds', '3', '--policies', 'threshold,fixed', '--duration', '20s', '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json.seeds).toEqual([1, 2, 3]);
+    expect(json.policies.map((p: { policy: { kind: string } }) => p.policy.kind)).toEqual(['threshold', 'fixed']);
+    expect(json.policies[0].summary.runs).toBe(3);
+  });
+
+  it.each([
+    [[], /name the workload: --workload RATE:SECONDS,… or --trace records\.jsonl/],
+    [['--workload', '1:1', '--policies', 'fixed,clever'], /unknown policy "clever"; use one of fixed, threshold, predictive/],
+    [['--workload', '1:1', '--seeds', '0'], /--seeds 0 must be a whole number ≥ 1/],
+    [['--trace', '/nonexistent.jsonl'], /\/nonexistent\.jsonl: cannot read the records file \(ENOENT\)/],
+  ])('refuses %j with a usage error', async (extra, message) => {
+    const result = await runCli(['compare', ...extra]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('--help describes the options', async () => {
+    const result = await runCli(['compare', '--help']);
+    expect(result.exitCode).toBe(0);
+    for (const option of ['--trace', '--workload', '--policies', '--seeds', '--noise', '--working-set', '--json']) expect(result.stdout).toContain(option);
+  });
+});
+
+describe('remusd plot', () => {
+  it('writes an SVG of a real records file', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'remusd-plot-')), 'demo.svg');
+    const result = await runCli(['plot', fixture('demo-delta-15s.records.jsonl'), '--out', out]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/55 checkpoints over 14\.1 s/);
+    expect((await readFile(out, 'utf8')).startsWith('<svg')).toBe(true);
+  });
+
+  it('refuses a malformed records file with file:line', async () => {
+    const result = await runCli(['plot', fixture('malformed.records.jsonl'), '--out', '/tmp/never.svg']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/malformed\.records\.jsonl:3: not a JSON record/);
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/sim/clock.js';
+
+describe('VirtualClock', () => {
+  it('starts at 0 and moves only when told', async () => {
+    const clock = new VirtualClock(new Date('2026-01-01T00:00:00Z'));
+    expect(clock.now()).toBe(0);
+    expect(clock.now()).toBe(0);
+    clock.advance(250);
+    clock.advanceTo(1000);
+    expect(clock.now()).toBe(1000);
+    expect(clock.wallNow().toISOString()).toBe('2026-01-01T00:00:01.000Z');
+    await clock.sleep(500);
+    expect(clock.now()).toBe(1500);
+  });
+
+  it('an aborted sleep does not move time', async () => {
+    const clock = new VirtualClock();
+    const controller = new AbortController();
+    controller.abort();
+    await clock.sleep(100, controller.signal);
+    expect(clock.now()).toBe(0);
+  });
+
+  it('refuses to go backwards or by a non-finite amount', () => {
+    const clock = new VirtualClock();
+    clock.advance(10);
+    expect(() => clock.advanceTo(5)).toThrow(RangeError);
+    expect(() => clock.advance(Number.NaN)).toThrow(RangeError);
+    expect(() => clock.advance(Number.POSITIVE_INFINITY)).toThrow(RangeError);
+    expect(clock.now()).toBe(10);
+  });
+});

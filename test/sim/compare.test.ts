@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { POLICY_KINDS, resolvePolicySpec, type PolicySpec } from '../../src/policy/index.js';
+import { comparePolicies, type ComparisonInput } from '../../src/sim/compare.js';
+import { DEFAULT_COST } from '../../src/sim/cost.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { summarizeSim } from '../../src/sim/summary.js';
+import { BAND, PAGE, phased } from './helpers.js';
+
+const policies = POLICY_KINDS.map((kind) => resolvePolicySpec({ kind } as PolicySpec));
+const input: ComparisonInput = {
+  policies,
+  seeds: [1, 2, 3],
+  workloadFor: (seed) => phased([[8000, 10], [200, 10], [1500, 10]], { workingSetPages: 16384, noise: 0.2, seed }),
+  band: BAND,
+  initialIntervalMs: 500,
+  cost: DEFAULT_COST,
+  durationMs: 30_000,
+  pageSize: PAGE,
+};
+
+describe('comparePolicies', () => {
+  const rows = comparePolicies(input);
+
+  it('runs every policy, in order, over every seed', () => {
+    expect(rows.map((r) => r.policy.kind)).toEqual([...POLICY_KINDS]);
+    for (const row of rows) expect(row.summary?.runs).toBe(3);
+  });
+
+  it('each summary is what simulating that policy on the same seeds gives', () => {
+    for (const row of rows) {
+      const runs = input.seeds.map((seed) => simulate({ ...input, policy: row.policy, workload: input.workloadFor(seed) }));
+      expect(row.summary).toEqual(summarizeSim(runs, BAND, input.durationMs));
+      expect(row.summary!.checkpoints).toBe(runs.reduce((n, r) => n + r.length, 0));
+      const frozenMs = runs.flat().reduce((s, r) => s + r.frozen_us / 1000, 0);
+      expect(row.summary!.frozenShare).toBeCloseTo(frozenMs / (3 * input.durationMs), 12);
+    }
+  });
+
+  it('summaries are consistent with each policy: fixed never moves, the adaptive ones keep more checkpoints in band', () => {
+    const [fixed, threshold, predictive] = rows.map((r) => r.summary!);
+    expect(fixed!.intervalMs).toEqual({ mean: 500, min: 500, max: 500 });
+    expect(threshold!.inBandShare).toBeGreaterThan(fixed!.inBandShare);
+    expect(predictive!.inBandShare).toBeGreaterThan(fixed!.inBandShare);
+    for (const s of [fixed, threshold, predictive]) {
+      expect(s!.inBandShare).toBeGreaterThanOrEqual(0);
+      expect(s!.inBandShare).toBeLessThanOrEqual(1);
+      expect(s!.intervalMs.min).toBeGreaterThanOrEqual(BAND.minMs);
+      expect(s!.intervalMs.max).toBeLessThanOrEqual(BAND.maxMs);
+      expect(s!.sizeBytes.median).toBeLessThanOrEqual(s!.sizeBytes.p90);
+      expect(s!.frozenShare).toBeGreaterThan(0);
+      expect(s!.frozenShare).toBeLessThan(0.1);
+    }
+  });
+
+  it('is deterministic', () => {
+    expect(JSON.stringify(comparePolicies(input))).toBe(JSON.stringify(rows));
+  });
+
+  it('refuses an empty list of seeds or policies', () => {
+    expect(() => comparePolicies({ ...input, seeds: [] })).toThrow(/at least one seed/);
+    expect(() => comparePolicies({ ...input, policies: [] })).toThrow(/at least one policy/);
+  });
+});

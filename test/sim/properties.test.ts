@@ -1,0 +1,82 @@
+// Properties of the simulator for any band, policy, workload and cost the inputs allow.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Band } from '../../src/model/policy.js';
+import type { PolicySpec } from '../../src/policy/index.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { PAGE, phased } from './helpers.js';
+
+const bandArb: fc.Arbitrary<Band> = fc
+  .record({
+    minMs: fc.integer({ min: 20, max: 2000 }),
+    spanMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 10_000 })),
+    lminBytes: fc.integer({ min: 0, max: 64 * 2 ** 20 }),
+    spanBytes: fc.integer({ min: 0, max: 64 * 2 ** 20 }),
+  })
+  .map(({ minMs, spanMs, lminBytes, spanBytes }) => ({ minMs, maxMs: minMs + spanMs, lminBytes, lmaxBytes: lminBytes + spanBytes }));
+
+const specArb: fc.Arbitrary<PolicySpec> = fc.oneof(
+  fc.constant({ kind: 'fixed' as const }),
+  fc.record({ kind: fc.constant('threshold' as const), shrink: fc.double({ min: 0.05, max: 0.95, noNaN: true }), grow: fc.double({ min: 1.05, max: 10, noNaN: true }) }),
+  fc.record({
+    kind: fc.constant('predictive' as const),
+    window: fc.integer({ min: 3, max: 16 }),
+    maxStep: fc.double({ min: 1.05, max: 20, noNaN: true }),
+    target: fc.constantFrom('geometric' as const, 'arithmetic' as const),
+  }),
+);
+
+const workloadArb = fc.record({
+  phases: fc.array(fc.tuple(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 100_000 })), fc.double({ min: 0.1, max: 10, noNaN: true })), { minLength: 1, maxLength: 4 }),
+  workingSetPages: fc.option(fc.integer({ min: 1, max: 100_000 }), { nil: undefined }),
+  noise: fc.constantFrom(0, 0.1, 0.5, 1.5),
+  seed: fc.integer(),
+  bursts: fc.option(fc.record({ pagesPerSecond: fc.integer({ min: 0, max: 100_000 }), durationMs: fc.integer({ min: 10, max: 1000 }), everyMs: fc.integer({ min: 1000, max: 10_000 }) }), { nil: undefined }),
+});
+
+const costArb = fc.record({
+  frozenBaseMs: fc.double({ min: 0, max: 50, noNaN: true }),
+  frozenPerPageUs: fc.double({ min: 0, max: 5, noNaN: true }),
+  wallBaseMs: fc.double({ min: 0, max: 500, noNaN: true }),
+  wallPerPageUs: fc.double({ min: 0, max: 5, noNaN: true }),
+});
+
+describe('simulate, for any input', () => {
+  it('keeps every interval within [min, max], schedules start to start and stays in the run', () => {
+    fc.assert(
+      fc.property(bandArb, specArb, workloadArb, costArb, fc.double({ min: 0, max: 1, noNaN: true }), (band, policy, w, cost, at) => {
+        const initialIntervalMs = band.minMs + at * (band.maxMs - band.minMs);
+        const durationMs = 10_000;
+        const workload = phased(w.phases, { workingSetPages: w.workingSetPages, noise: w.noise, seed: w.seed, bursts: w.bursts });
+        const records = simulate({ policy, band, initialIntervalMs, workload, cost, durationMs, pageSize: PAGE });
+        let previousAt = 0;
+        for (const r of records) {
+          for (const interval of [r.interval_ms, r.next_interval_ms]) {
+            expect(interval).toBeGreaterThanOrEqual(band.minMs - 1e-3);
+            expect(interval).toBeLessThanOrEqual(band.maxMs + 1e-3);
+          }
+          expect(r.at_ms).toBeGreaterThan(previousAt);
+          expect(r.at_ms).toBeLessThan(durationMs);
+          // Never earlier than the interval in force; later only by an overrun of the previous checkpoint.
+          expect(r.elapsed_ms).toBeGreaterThanOrEqual(r.interval_ms - 1e-3);
+          expect(r.pages_written).toBeLessThanOrEqual(w.workingSetPages ?? Number.POSITIVE_INFINITY);
+          expect(r.size_bytes).toBe(r.pages_written * PAGE);
+          previousAt = r.at_ms;
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('repeats exactly for the same input', () => {
+    fc.assert(
+      fc.property(bandArb, specArb, workloadArb, (band, policy, w) => {
+        const run = () =>
+          simulate({ policy, band, initialIntervalMs: band.minMs, workload: phased(w.phases, { noise: w.noise, seed: w.seed, bursts: w.bursts }), cost: { frozenBaseMs: 4, frozenPerPageUs: 1.65, wallBaseMs: 42, wallPerPageUs: 1.7 }, durationMs: 5000, pageSize: PAGE });
+        expect(run()).toEqual(run());
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

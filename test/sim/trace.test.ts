@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { median } from 'simple-statistics';
+import { describe, expect, it } from 'vitest';
+import { summarizeSim } from '../../src/sim/summary.js';
+import { DEFAULT_COST } from '../../src/sim/cost.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { readTrace, traceFromRecords, traceWorkload, TraceError } from '../../src/sim/trace.js';
+import { BAND, fixture, PAGE } from './helpers.js';
+
+const line = (fields: Record<string, unknown>) => JSON.stringify({ mode: 'delta', reason: 'size … held', ...fields });
+// A chain start, two windows, another chain start, one more window.
+const HAND = [
+  line({ seq: 1, start: '2026-01-01T00:00:00.000Z', reason: 'chain start: a full checkpoint (16000 pages) measures no dirty set; interval held', pages_written: 16000, elapsed_ms: null }),
+  line({ seq: 2, start: '2026-01-01T00:00:00.500Z', pages_written: 1000, elapsed_ms: 500 }),
+  line({ seq: 3, start: '2026-01-01T00:00:01.000Z', pages_written: 250, elapsed_ms: 500 }),
+  line({ seq: 4, start: '2026-01-01T00:00:01.500Z', reason: 'chain start: a full checkpoint (16000 pages) measures no dirty set; interval held', pages_written: 16000, elapsed_ms: 500 }),
+  line({ seq: 5, start: '2026-01-01T00:00:02.500Z', pages_written: 3000, elapsed_ms: 1000 }),
+  '',
+].join('\n');
+
+describe('trace replay', () => {
+  it('turns records into a piecewise-constant rate, skipping chain starts and holding the rate over gaps', () => {
+    const trace = traceFromRecords(HAND, 'hand.jsonl');
+    expect(trace).toMatchObject({ windows: 3, skipped: 2, maxPagesWritten: 16000, durationMs: 2500 });
+    expect(trace.schedule.segments).toEqual([
+      { startMs: 0, endMs: 500, pagesPerMs: 2 },
+      { startMs: 500, endMs: 1500, pagesPerMs: 0.5 }, // record 4's window held at record 3's rate
+      { startMs: 1500, endMs: 2500, pagesPerMs: 3 },
+    ]);
+    const w = traceWorkload(trace);
+    expect(w.pages(0, 500)).toBe(1000);
+    expect(w.pages(500, 1000)).toBe(250);
+    expect(w.pages(1500, 2500)).toBe(3000);
+    expect(w.pages(2500, 3500)).toBe(3000); // the last rate holds past the end
+    expect(w.pages(0, 100_000)).toBe(16000); // W = the largest pages_written
+    expect(w.naturalDurationMs).toBe(2500);
+    expect(traceWorkload(trace, { workingSetPages: 500 }).pages(0, 2500)).toBe(500);
+  });
+
+  it('a malformed file fails with file:line and what is wrong', async () => {
+    const path = fixture('malformed.records.jsonl');
+    await expect(readTrace(path)).rejects.toThrow(TraceError);
+    await expect(readTrace(path)).rejects.toThrow(new RegExp(`^${path.replace(/[.]/g, '\\.')}:3: not a JSON record`));
+  });
+
+  it.each([
+    [line({ seq: 1, start: 'yesterday', pages_written: 1, elapsed_ms: 5 }), /^f\.jsonl:1: start "yesterday" is not an ISO-8601 time/],
+    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: -3, elapsed_ms: 5 }), /^f\.jsonl:1: pages_written -3 is not a whole number/],
+    [line({ seq: 1, start: '2026-01-01T00:00:00Z', elapsed_ms: 5 }), /^f\.jsonl:1: pages_written \(missing\)/],
+    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: '5' }), /^f\.jsonl:1: elapsed_ms "5" is not a number of ms/],
+    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, mode: 'full' }), /^f\.jsonl:1: a mode full record stores the whole memory/],
+    ['\n[1,2]', /^f\.jsonl:2: expected a JSON object/],
+    [`${line({ seq: 1, start: '2026-01-01T00:00:01Z', pages_written: 1, elapsed_ms: 5 })}\n${line({ seq: 2, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5 })}`, /^f\.jsonl:2: start .* is not after the previous record's/],
+    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 100, elapsed_ms: null }), /^f\.jsonl: no record measures a dirty set \(1 chain start\)/],
+    ['', /^f\.jsonl: no record measures a dirty set \(0 chain starts\)/],
+  ])('rejects %s', (text, message) => {
+    expect(() => traceFromRecords(text, 'f.jsonl')).toThrow(message);
+  });
+
+  it('an unreadable file names the file', async () => {
+    await expect(readTrace('/nonexistent/records.jsonl')).rejects.toThrow(/^\/nonexistent\/records\.jsonl: cannot read the records file \(ENOENT\)/);
+  });
+
+  // A real records.jsonl: `remusd demo --seconds 15` (mode delta, threshold, band [1, 8] MiB, 200 ms..5 s)
+  // on the bundled dirtier at 8000 pages/s for 10 s, then 200 pages/s.
+  it('replays a real supervisor run, and the threshold rule on the replay behaves as it did for real', async () => {
+    const path = fixture('demo-delta-15s.records.jsonl');
+    const real = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pages_written: number; size_bytes: number; reason: string });
+    const trace = await readTrace(path);
+    expect(trace.skipped).toBe(real.filter((r) => r.reason.includes('chain start')).length);
+    expect(trace.windows + trace.skipped).toBe(real.length);
+    expect(trace.maxPagesWritten).toBeGreaterThanOrEqual(16384); // a chain start: the whole 64 MiB
+    // The busy phase's rate is the dirtier's 8000 pages/s, the quiet one's about 200.
+    expect(trace.schedule.segments[5]!.pagesPerMs * 1000).toBeGreaterThan(7000);
+    expect(trace.schedule.segments[5]!.pagesPerMs * 1000).toBeLessThan(9000);
+    const quiet = trace.schedule.segments[trace.schedule.segments.length - 1]!.pagesPerMs * 1000;
+    expect(quiet).toBeGreaterThan(150);
+    expect(quiet).toBeLessThan(250);
+
+    const records = simulate({ policy: { kind: 'threshold' }, band: BAND, initialIntervalMs: 500, workload: traceWorkload(trace), cost: DEFAULT_COST, durationMs: trace.durationMs, pageSize: PAGE });
+    const summary = summarizeSim([records], BAND, trace.durationMs)!;
+    const realSizes = real.filter((r) => !r.reason.includes('chain start')).map((r) => r.size_bytes);
+    expect(summary.sizeBytes.median / median(realSizes)).toBeGreaterThan(0.9);
+    expect(summary.sizeBytes.median / median(realSizes)).toBeLessThan(1.1);
+    expect(Math.abs(records.length - real.length)).toBeLessThanOrEqual(real.length * 0.15);
+    expect(summary.inBandShare).toBeGreaterThan(0.75);
+    expect(summary.intervalMs.min).toBe(200); // busy: shrunk to the minimum, as for real
+    expect(records[records.length - 1]!.decision).not.toBe('shrink'); // quiet: growing or holding
+  });
+});
