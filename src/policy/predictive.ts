@@ -40,8 +40,10 @@ export function targetBytes(band: Band, rule: TargetRule): number {
  *    intervals no longer raise the size, so only the overhead would change);
  * 4. limit the step to [interval ÷ maxStep, interval × maxStep], round to whole ms, clamp to [min, max];
  * 5. never move against the observed size (grow while size > lmax, shrink while size < lmin): that means
- *    the estimate is stale, so fall back to the threshold rule. Holding is allowed, which is what makes a
- *    single outlier harmless; a lasting change of rate moves the window's median within window/2 checkpoints.
+ *    the estimate is stale, so fall back to the threshold rule. Holding is allowed once, which is what makes
+ *    a single outlier harmless; but when the previous size was out of the band on the same side too, a hold
+ *    is not allowed either (fall back): a lasting change of rate must not leave the size out of the band for
+ *    the window/2 checkpoints the median needs to follow it.
  * Sizes are predicted as pages × page size, which is the Observation contract for sizeBytes.
  */
 export class PredictivePolicy implements Policy<PredictiveState> {
@@ -121,6 +123,14 @@ export class PredictivePolicy implements Policy<PredictiveState> {
       (verdict.intent === 'grow' && clamped.ms < start.ms)
     ) {
       return fallback(`prediction ${formatMs(clamped.ms)} goes against the observed ${verdict.rule}`);
+    }
+    const previous = window.at(-2);
+    const previousIntent =
+      previous === undefined
+        ? undefined
+        : judgeSize({ ...observation, pagesWritten: previous.pages, sizeBytes: previous.pages * observation.pageSize }, band).intent;
+    if (verdict.intent !== 'hold' && previousIntent === verdict.intent && clamped.ms === start.ms && !(clamped.clampedTo !== null)) {
+      return fallback(`two sizes in a row out of the band and the prediction holds; now ${verdict.rule}`);
     }
     return {
       decision: {

@@ -105,6 +105,23 @@ describe('PredictivePolicy robustness', () => {
     expect(decision.nextIntervalMs).toBe(200);
   });
 
+  it('does not hold twice in a row out of the band: a lasting rate change moves the interval at once', () => {
+    // Quiet observations (200 pages/s) have settled the interval at 3.62 s (target 2.8 MiB), then the rate
+    // jumps to 1500 pages/s: the median of the window still says 200 pages/s, so the prediction holds at
+    // 3.62 s with sizes far above lmax.
+    let state = policy.initialState();
+    for (const t of [2000, 2500, 3000, 3620, 3620, 3620]) {
+      state = policy.decide(state, observation(t, 200 * t / 1000 * PAGE, { pagesWritten: (200 * t) / 1000 }), BAND).state;
+    }
+    const busy = (t: number) => observation(t, (1500 * t / 1000) * PAGE, { pagesWritten: (1500 * t) / 1000 });
+    const first = policy.decide(state, busy(3620), BAND); // 21.2 MiB > lmax: one outlier may be held
+    expect(first.decision).toMatchObject({ nextIntervalMs: 3620, decision: 'hold' });
+    const second = policy.decide(first.state, busy(3620), BAND);
+    expect(second.decision.decision).toBe('shrink');
+    expect(second.decision.reason).toMatch(/^fallback to threshold: two sizes in a row out of the band/);
+    expect(second.decision.nextIntervalMs).toBe(1810);
+  });
+
   it('falls back with a reason: too few observations, one interval, poor fit, unusable input', () => {
     let state = policy.initialState();
     const first = policy.decide(state, observation(200, 24 * MiB), BAND);
