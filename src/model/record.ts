@@ -2,12 +2,15 @@ import type { DecisionKind } from './policy.js';
 
 export type CheckpointMode = 'pre-dump' | 'dump' | 'full' | 'delta';
 
+/** The mode a record names: a real checkpoint mode, or 'sim' for a simulated checkpoint (src/sim). */
+export type RecordMode = CheckpointMode | 'sim';
+
 /** One line of records.jsonl: everything known about one checkpoint and the decision taken after it. */
 export interface CheckpointRecord {
   seq: number;
   /** ISO-8601 wall-clock start of the checkpoint. */
   start: string;
-  mode: CheckpointMode;
+  mode: RecordMode;
   interval_ms: number;
   next_interval_ms: number;
   decision: DecisionKind;

@@ -11,7 +11,8 @@
 // starts as soon as it ends, exactly as step() schedules it.
 
 import { step, type LoopState } from '../loop/step.js';
-import type { Band, DecisionKind } from '../model/policy.js';
+import type { Band } from '../model/policy.js';
+import type { CheckpointRecord } from '../model/record.js';
 import { createPolicy, type PolicySpec } from '../policy/index.js';
 import { VirtualClock } from './clock.js';
 import { checkpointCost, validateCost, type CostModel } from './cost.js';
@@ -32,27 +33,11 @@ export interface SimulationInput {
 }
 
 /** One simulated checkpoint: a records.jsonl line as `remusd run` writes it, with mode 'sim'. */
-export interface SimRecord {
-  seq: number;
-  start: string;
+export interface SimRecord extends CheckpointRecord {
   mode: 'sim';
-  interval_ms: number;
-  next_interval_ms: number;
-  decision: DecisionKind;
-  reason: string;
-  pages_scanned: number;
-  pages_written: number;
-  pages_skipped_parent: number;
-  size_bytes: number;
-  frozen_us: number;
-  criu_wall_ms: number;
-  supervisor_overhead_ms: number;
-  overrun: boolean;
-  dir: string;
   elapsed_ms: number;
   /** Virtual ms since the workload started (sim only). */
   at_ms: number;
-  [extra: string]: unknown;
 }
 
 /** Runs the policy against the workload for durationMs of virtual time; throws a RangeError on bad input. */

@@ -3,7 +3,6 @@
 
 import { summarize, type RunSummary } from '../loop/summary.js';
 import type { Band } from '../model/policy.js';
-import type { CheckpointRecord } from '../model/record.js';
 import type { SimRecord } from './simulate.js';
 
 /** summarize() over simulated runs, with the frozen-time share of the run time. */
@@ -14,14 +13,10 @@ export interface SimSummary extends RunSummary {
   runs: number;
 }
 
-/**
- * Summarizes the records of one or more runs of `runMs` each (undefined when there are none).
- * summarize() reads only sizes, intervals, times and overruns, never `mode`, so sim records are passed as
- * they are (CheckpointRecord's mode type does not list 'sim').
- */
+/** Summarizes the records of one or more runs of `runMs` each (undefined when there are none). */
 export function summarizeSim(runs: readonly (readonly SimRecord[])[], band: Band, runMs: number): SimSummary | undefined {
   const pooled = runs.flat();
-  const summary = summarize(pooled as unknown as CheckpointRecord[], band);
+  const summary = summarize(pooled, band);
   if (summary === undefined) return undefined;
   const frozenMs = pooled.reduce((sum, r) => sum + r.frozen_us / 1000, 0);
   return { ...summary, frozenShare: frozenMs / (runMs * runs.length), runs: runs.length };
