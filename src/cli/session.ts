@@ -58,7 +58,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
   log.info(`supervising pid ${target.pid}; images in ${root}`);
 
   const recordsFile = options.recordsFile ?? config.records.file;
-  const records = openRecordsFile(recordsFile);
+  const records = openRecordsFile(recordsFile, config.records);
   const toSettings = settingsSource();
   let watcher: ConfigWatcher | undefined;
   if (options.configPath !== undefined) {

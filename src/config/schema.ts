@@ -62,7 +62,7 @@ export const fileSchema = z.strictObject({
       backoff_max: field.duration(0),
     })
     .optional(),
-  records: z.strictObject({ file: field.path }).optional(),
+  records: z.strictObject({ file: field.path, max_bytes: field.size, keep_files: field.integer(1, 100) }).optional(),
   metrics: z.strictObject({ listen: field.listen, allow_remote: field.flag }).optional(),
 });
 
@@ -94,7 +94,14 @@ export interface Config {
     logLevel: number;
   };
   failures: { maxConsecutive: number; backoffInitialMs: number; backoffMaxMs: number };
-  records: { /** records.jsonl, absolute. */ file: string };
+  records: {
+    /** records.jsonl, absolute. */
+    file: string;
+    /** Rotate the file (to file.1, file.2, …) once it passes this many bytes: months of records stay bounded. */
+    maxBytes: number;
+    /** Rotated files kept besides the current one. */
+    keepFiles: number;
+  };
   metrics: { listen: ListenAddress | null; allowRemote: boolean };
 }
 
@@ -117,6 +124,9 @@ export const CONFIG_DEFAULTS = Object.freeze({
   backoffMaxMs: 30_000,
   /** records.file default: this name inside checkpoint.dir. */
   recordsName: 'records.jsonl',
+  /** ~150,000 records of ~450 bytes: a few hours at 100 ms, weeks at 10 s. */
+  recordsMaxBytes: 64 * 2 ** 20,
+  recordsKeepFiles: 3,
 });
 
 /** Fills in defaults, converts names to the normalized form and resolves paths against baseDir. */
@@ -154,6 +164,8 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
     },
     records: {
       file: file.records?.file === undefined ? join(dir, d.recordsName) : resolveFrom(baseDir, file.records.file),
+      maxBytes: file.records?.max_bytes ?? d.recordsMaxBytes,
+      keepFiles: file.records?.keep_files ?? d.recordsKeepFiles,
     },
     metrics: { listen: file.metrics?.listen ?? null, allowRemote: file.metrics?.allow_remote ?? false },
   };

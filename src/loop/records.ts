@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CheckpointRecord } from '../model/record.js';
 
@@ -8,19 +8,49 @@ export interface RecordSink {
   close(): void;
 }
 
+/** When to rotate: past maxBytes the file becomes path.1 (path.1 becomes path.2, …, up to keepFiles). */
+export interface Rotation {
+  maxBytes: number;
+  keepFiles: number;
+}
+
 /**
  * Appends one JSON line per checkpoint to a file. Each line is handed to the kernel as it is written
  * (one write(2) of a whole line), so a killed supervisor loses no record and never leaves half a line.
+ * A supervisor runs for months: past rotation.maxBytes the file is rotated between two records, so no
+ * line is ever split across files.
  */
-export function openRecordsFile(path: string): RecordSink {
+export function openRecordsFile(path: string, rotation: Rotation = { maxBytes: Number.POSITIVE_INFINITY, keepFiles: 0 }): RecordSink {
   mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, 'a');
+  let fd = openSync(path, 'a');
+  let size = fstatSync(fd).size;
   return {
     append(record) {
-      writeSync(fd, `${JSON.stringify(record)}\n`);
+      const line = `${JSON.stringify(record)}\n`;
+      if (size > 0 && size + Buffer.byteLength(line) > rotation.maxBytes) {
+        closeSync(fd);
+        rotate(path, rotation.keepFiles);
+        fd = openSync(path, 'a');
+        size = 0;
+      }
+      size += writeSync(fd, line);
     },
     close() {
       closeSync(fd);
     },
   };
+}
+
+// path.(k-1) → path.k down to path → path.1; the oldest beyond keepFiles is dropped.
+function rotate(path: string, keepFiles: number): void {
+  rmSync(`${path}.${keepFiles}`, { force: true });
+  for (let k = keepFiles - 1; k >= 1; k--) {
+    try {
+      renameSync(`${path}.${k}`, `${path}.${k + 1}`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  if (keepFiles >= 1) renameSync(path, `${path}.1`);
+  else rmSync(path, { force: true });
 }
