@@ -1,40 +1,40 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CriuNotFoundError } from '../criu/locate.js';
-import { backupCommand } from './commands/backup.js';
-import { checkCommand } from './commands/check.js';
-import { compareCommand } from './commands/compare.js';
-import { configCommand } from './commands/config-check.js';
-import { demoCommand } from './commands/demo.js';
-import { failoverCommand } from './commands/failover.js';
-import { plotCommand } from './commands/plot.js';
-import { runCommand } from './commands/run.js';
-import { shipCommand } from './commands/ship.js';
-import { simulateCommand } from './commands/simulate.js';
-import { statsCommand } from './commands/stats.js';
 import { UserError } from './errors.js';
 
 // The shebang's flag: a supervisor lives for months doing little between checkpoints, and a 1 MiB young
-// generation keeps its resident memory near what it uses (88 → 77 MiB peak, `npm run bench supervisor`).
-// Run it as dist/cli/main.js (executable), not `node dist/cli/main.js`, to get it.
+// generation keeps its resident memory near what it uses (`npm run bench supervisor`). Run it as
+// dist/cli/main.js (executable), not `node dist/cli/main.js`, to get it.
+
+// Every command, loaded on demand: `remusd run` must not carry vega (plot), the simulator or the
+// replication code in its resident memory for months. Help without a command loads them all.
+// Each command has its own argument type; the registry only hands them to yargs, which erases it anyway.
+type AnyCommand = CommandModule<any, any>;
+const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
+  check: async () => (await import('./commands/check.js')).checkCommand,
+  stats: async () => (await import('./commands/stats.js')).statsCommand,
+  run: async () => (await import('./commands/run.js')).runCommand,
+  config: async () => (await import('./commands/config-check.js')).configCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+  simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
+  compare: async () => (await import('./commands/compare.js')).compareCommand,
+  plot: async () => (await import('./commands/plot.js')).plotCommand,
+  ship: async () => (await import('./commands/ship.js')).shipCommand,
+  backup: async () => (await import('./commands/backup.js')).backupCommand,
+  failover: async () => (await import('./commands/failover.js')).failoverCommand,
+};
 
 /** The remusd command line. Errors a user can act on are printed as one line; anything else with its stack. */
 export async function main(argv: string[]): Promise<void> {
-  await yargs(argv)
+  const named = argv.find((arg) => !arg.startsWith('-'));
+  const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+  const parser = yargs(argv)
     .scriptName('remusd')
-    .usage('$0 <command> [options]\n\nAdaptive Remus-style checkpoint interval controller driving CRIU.')
-    .command(checkCommand)
-    .command(statsCommand)
-    .command(runCommand)
-    .command(configCommand)
-    .command(demoCommand)
-    .command(simulateCommand)
-    .command(compareCommand)
-    .command(plotCommand)
-    .command(shipCommand)
-    .command(backupCommand)
-    .command(failoverCommand)
+    .usage('$0 <command> [options]\n\nAdaptive Remus-style checkpoint interval controller driving CRIU.');
+  for (const name of wanted) parser.command(await COMMANDS[name]!());
+  await parser
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .help()
