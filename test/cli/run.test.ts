@@ -188,4 +188,43 @@ describe('remusd run (real CRIU)', () => {
     expect(text).toMatch(/^remusd_frozen_seconds_bucket\{le="0.1"\} \d+/m);
     expect(text).toMatch(/^remusd_checkpoint_failures_total 0/m);
   });
+
+  it('kill -9 during a delta rewrite leaves the previous chain intact and restorable; the half-written one is removed', async () => {
+    workload = await startWorkload(['--mib', '192', '--phases', '3000:1000000', '--report-ms', '20']);
+    const root = await imagesDir();
+    const images = join(root, 'images');
+    const config = await writeConfig(root, 'interval: { initial: 300ms, min: 100ms, max: 1s }\ncheckpoint: { mode: delta, dir: ./images }\n');
+    const supervisor = spawnCli(['run', '--config', config, '--pid', String(workload.pid)]);
+    // Wait until the third checkpoint's rewrite has begun (its temporary files exist), then kill remusd.
+    await waitFor('a delta rewrite in progress', async () => {
+      const files = await readdir(join(images, '.00000003.partial')).catch(() => [] as string[]);
+      return files.some((f) => f.endsWith('.remusd-delta-tmp')) ? true : undefined;
+    });
+    process.kill(supervisor.pid!, 'SIGKILL');
+    await supervisor;
+    const names = await readdir(images);
+    expect(names).toContain('.00000003.partial'); // the half-written checkpoint, under its temporary name only
+    expect(names).not.toContain('00000003');
+    const records = await readRecords(join(images, 'records.jsonl'));
+    expect(records.map((r) => [r.seq, r.parent])).toEqual([[1, null], [2, '00000001']]);
+
+    // The previous chain is untouched: CRIU restores its newest link (00000002 on top of 00000001).
+    const pid = workload.pid;
+    await killAndWait(pid);
+    const linesBefore = (await workload.read()).progress.length;
+    const restored = await restore(await testCriu(), { imagesDir: join(images, 'latest') });
+    expect(restored.exitCode).toBe(0);
+    expect(await isAlive(pid)).toBe(true);
+    const after = await workload.waitForProgress(3);
+    expect(after.corrupt).toEqual([]);
+    expect(after.progress.length).toBeGreaterThan(linesBefore);
+
+    // A new supervisor removes the half-written directory and carries on (a new chain: no hashes survive).
+    const takeover = await runCli(['run', '--config', config, '--pid', String(pid), '--max-checkpoints', '2']);
+    expect(takeover.exitCode, takeover.stderr).toBe(0);
+    expect(takeover.stderr).toContain('half-written');
+    expect((await readdir(images)).filter((n) => n.endsWith('.partial'))).toEqual([]);
+    const resumed = (await readRecords(join(images, 'records.jsonl'))).slice(2);
+    expect(resumed.map((r) => [r.seq, r.parent])).toEqual([[3, null], [4, '00000003']]);
+  });
 });
