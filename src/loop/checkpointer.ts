@@ -53,7 +53,13 @@ export async function takeCheckpoint(criu: CriuLocation, root: string, request: 
   if (run.exitCode !== 0) {
     const logTail = await criuLogTail(run.logFile);
     await copyFile(run.logFile, join(root, 'last-failure.log')).catch(() => undefined);
-    const how = run.timedOut ? `timed out after ${request.timeoutMs} ms` : run.signal ? `was killed by ${run.signal}` : `exited with ${run.exitCode}`;
+    const how = run.startError
+      ? `could not be started (${run.startError})`
+      : run.timedOut
+        ? `timed out after ${request.timeoutMs} ms`
+        : run.signal
+          ? `was killed by ${run.signal}`
+          : `exited with ${run.exitCode}`;
     return fail(`criu ${request.kind === 'pre-dump' ? 'pre-dump' : 'dump'} ${how}`, logTail);
   }
   let stats: DumpStats | undefined;
