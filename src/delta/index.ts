@@ -19,3 +19,4 @@ export {
   type RewriteResult,
   type ShmemReport,
 } from './rewrite.js';
+export { HASHES_FILE, decodeHashes, encodeHashes, loadHashes, saveHashes } from './persist.js';

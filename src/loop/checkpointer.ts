@@ -4,7 +4,7 @@ import { dump, type DumpKind } from '../criu/dump.js';
 import { criuLogTail } from '../criu/exec.js';
 import { readDumpStatsSync } from '../criu/images/index.js';
 import type { CriuLocation } from '../criu/locate.js';
-import { rewriteAsDelta, type PageHashes, type RewriteResult } from '../delta/index.js';
+import { rewriteAsDelta, saveHashes, type PageHashes, type RewriteResult } from '../delta/index.js';
 import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from './chain.js';
 import { checkpointName, describeCheckpoint, freshDirectory, partialName, publish } from './store.js';
@@ -79,6 +79,8 @@ export async function takeCheckpoint(criu: CriuLocation, root: string, request: 
         previous: request.delta.previous,
         pageSize: request.delta.pageSize,
       });
+      // Saved with the images, so that a restarted supervisor can continue this chain.
+      await saveHashes(delta.hashes, partial);
     } catch (error) {
       return fail(`the delta rewrite failed: ${(error as Error).message}`);
     }

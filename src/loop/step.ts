@@ -11,12 +11,12 @@ export interface LoopState {
 export interface CheckpointOutcome {
   observation: Observation;
   /**
-   * False for a full checkpoint that starts a chain in an incremental mode (the first of a run, or a new
-   * chain): its size is the whole memory, not what the workload dirtied in the interval, so it says
-   * nothing about the interval and the policy is not asked. In mode full every checkpoint is what is
-   * stored and shipped, and the policy sees each one.
+   * Why this checkpoint's size says nothing about the interval, when it does not: a full checkpoint that
+   * starts a chain in an incremental mode (its size is the whole memory, not what the workload dirtied), or
+   * the first checkpoint of a run (its interval began before the run did). The policy is not asked then.
+   * In mode full every checkpoint is what is stored and shipped, and the policy sees each one.
    */
-  measuresDirtySet: boolean;
+  unmeasured: string | undefined;
   startedAtMs: number;
   finishedAtMs: number;
 }
@@ -36,16 +36,13 @@ export interface StepResult {
  * so a missed tick or a slow checkpoint never accumulates drift.
  */
 export function step(policy: Policy, state: LoopState, outcome: CheckpointOutcome, band: Band): StepResult {
-  const { decision, state: policyState } = outcome.measuresDirtySet
-    ? policy.decide(state.policyState, outcome.observation, band)
-    : {
-        decision: {
-          nextIntervalMs: state.intervalMs,
-          decision: 'hold' as const,
-          reason: `chain start: a full checkpoint (${outcome.observation.pagesWritten} pages) measures no dirty set; interval held`,
-        },
-        state: state.policyState,
-      };
+  const { decision, state: policyState } =
+    outcome.unmeasured === undefined
+      ? policy.decide(state.policyState, outcome.observation, band)
+      : {
+          decision: { nextIntervalMs: state.intervalMs, decision: 'hold' as const, reason: `${outcome.unmeasured}; interval held` },
+          state: state.policyState,
+        };
   const overrun = outcome.finishedAtMs - outcome.startedAtMs > state.intervalMs;
   const due = outcome.startedAtMs + decision.nextIntervalMs;
   return {

@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import type { DumpKind } from '../criu/dump.js';
 import type { CriuLocation } from '../criu/locate.js';
-import type { PageHashes } from '../delta/index.js';
+import { loadHashes, type PageHashes } from '../delta/index.js';
 import type { Band, Policy } from '../model/policy.js';
 import type { CheckpointMode, CheckpointRecord } from '../model/record.js';
 import { checkpointSizeBytes } from '../model/stats.js';
@@ -70,11 +71,23 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
   if (leftovers.length > 0) events.warn(`removed ${leftovers.length} half-written checkpoint(s) left by a crash`, { leftovers });
   let stored = scanCheckpoints(root);
   let seq = stored.reduce((max, c) => Math.max(max, c.seq), 0);
-  // A previous run's checkpoints are kept and numbered after, but never used as a parent: we cannot know
-  // what happened to the workload's dirty-tracking state in between.
+  // A previous run's checkpoints are kept and numbered after. With soft-dirty (pre-dump, dump) they are never
+  // a parent: what happened to the kernel's dirty bits in between is unknown. A delta compares content, so
+  // the chain continues from the newest checkpoint's saved hashes (checked against its directory before use).
   let previous: StoredCheckpoint | undefined;
-  // Delta mode: the page hashes of `previous`, held in memory only (a restart begins a new chain).
+  // Delta mode: the page hashes of `previous`.
   let heldHashes: PageHashes | undefined;
+  const newest = stored.at(-1);
+  if (deps.mode === 'delta' && newest !== undefined) {
+    const saved = await loadHashes(join(root, newest.name));
+    if (saved.ok) {
+      previous = newest;
+      heldHashes = saved.state;
+      events.info(`continuing the delta chain from checkpoint ${newest.name}`);
+    } else {
+      events.warn(`starting a new delta chain: ${saved.reason}`);
+    }
+  }
   let settings = deps.settings();
   let policyKey = settings.policyKey;
   let state: LoopState = { intervalMs: deps.initialIntervalMs, policyState: settings.policy.initialState() };
@@ -148,7 +161,14 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
           frozenUs: result.stats.frozen_time,
           pageSize: deps.pageSize,
         },
-        measuresDirtySet: deps.mode === 'full' || result.stored.parentSeq !== undefined,
+        unmeasured:
+          deps.mode === 'full'
+            ? undefined
+            : result.stored.parentSeq === undefined
+              ? `chain start: a full checkpoint (${pagesWritten} pages) measures no dirty set`
+              : lastStartAtMs === undefined
+                ? 'first checkpoint of this run: the pages it holds were dirtied over an unknown time'
+                : undefined,
         startedAtMs,
         finishedAtMs: criuDoneAtMs + (delta?.elapsedMs ?? 0),
       },

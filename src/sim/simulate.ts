@@ -73,7 +73,7 @@ export function simulate(input: SimulationInput): SimRecord[] {
           frozenUs,
           pageSize,
         },
-        measuresDirtySet: true,
+        unmeasured: undefined,
         startedAtMs,
         finishedAtMs: clock.now(),
       },

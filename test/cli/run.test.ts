@@ -219,12 +219,32 @@ describe('remusd run (real CRIU)', () => {
     expect(after.corrupt).toEqual([]);
     expect(after.progress.length).toBeGreaterThan(linesBefore);
 
-    // A new supervisor removes the half-written directory and carries on (a new chain: no hashes survive).
+    // A new supervisor removes the half-written directory and continues the chain from 00000002's saved hashes.
     const takeover = await runCli(['run', '--config', config, '--pid', String(pid), '--max-checkpoints', '2']);
     expect(takeover.exitCode, takeover.stderr).toBe(0);
     expect(takeover.stderr).toContain('half-written');
+    expect(takeover.stderr).toContain('continuing the delta chain from checkpoint 00000002');
     expect((await readdir(images)).filter((n) => n.endsWith('.partial'))).toEqual([]);
     const resumed = (await readRecords(join(images, 'records.jsonl'))).slice(2);
-    expect(resumed.map((r) => [r.seq, r.parent])).toEqual([[3, null], [4, '00000003']]);
+    expect(resumed.map((r) => [r.seq, r.parent])).toEqual([[3, '00000002'], [4, '00000003']]);
+    expect(resumed[0]!.reason).toContain('first checkpoint of this run');
+    // Only the changed pages: far below the 192 MiB the workload holds.
+    expect(resumed[0]!.size_bytes).toBeLessThan(64 * 2 ** 20);
+    expect(resumed[0]!.criu_pages_written as number).toBeGreaterThan((192 * 2 ** 20) / 4096);
+  });
+
+  it('a restarted supervisor in delta mode refuses corrupt saved hashes and starts a new chain, saying why', async () => {
+    workload = await startWorkload(['--mib', '16', '--phases', '400:1000000']);
+    const root = await imagesDir();
+    const images = join(root, 'images');
+    const config = await writeConfig(root, 'interval: { initial: 150ms }\ncheckpoint: { mode: delta, dir: ./images }\n');
+    const first = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '2']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    await writeFile(join(images, '00000002', 'remusd-page-hashes.bin'), 'garbage');
+    const second = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '2']);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/starting a new delta chain: .*remusd-page-hashes\.bin: not a remusd hash state/);
+    const records = await readRecords(join(images, 'records.jsonl'));
+    expect(records.map((r) => [r.seq, r.parent])).toEqual([[1, null], [2, '00000001'], [3, null], [4, '00000003']]);
   });
 });

@@ -74,7 +74,7 @@ describe('simulate', () => {
     let last = 0;
     for (const r of records) {
       const pages = workload.pages(last, r.at_ms);
-      const out = step(policy, state, { observation: { seq: r.seq, intervalMs: state.intervalMs, elapsedMs: r.at_ms - last, sizeBytes: pages * PAGE, pagesWritten: pages, frozenUs: 0, pageSize: PAGE }, measuresDirtySet: true, startedAtMs: r.at_ms, finishedAtMs: r.at_ms }, BAND);
+      const out = step(policy, state, { observation: { seq: r.seq, intervalMs: state.intervalMs, elapsedMs: r.at_ms - last, sizeBytes: pages * PAGE, pagesWritten: pages, frozenUs: 0, pageSize: PAGE }, unmeasured: undefined, startedAtMs: r.at_ms, finishedAtMs: r.at_ms }, BAND);
       expect(r.reason).toBe(out.decision.reason);
       expect(r.next_interval_ms).toBeCloseTo(out.decision.nextIntervalMs, 3);
       state = out.state;

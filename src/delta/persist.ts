@@ -1,0 +1,153 @@
+// The hash state of a delta checkpoint, saved beside its images so that a restarted supervisor can continue
+// the chain instead of starting a new one with a full checkpoint. Loading trusts nothing: the caller's
+// rewrite checks the loaded state against the directory (checkState) before using it as a parent.
+//
+// Layout of remusd-page-hashes.bin (little-endian):
+//   "RMSDHASH" | u32 version (1) | u32 header length | header (JSON) | padding to 8 | per process, in header
+//   order: runVaddr (f64 × runs) | runPages (u32 × runs, padded to 8) | hashes (u64 × pages)
+import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PageHashes, type ProcessHashes } from './page-hashes.js';
+
+/** The file name of a checkpoint's saved hash state. */
+export const HASHES_FILE = 'remusd-page-hashes.bin';
+const MAGIC = 'RMSDHASH';
+const VERSION = 1;
+
+interface Header {
+  name: string;
+  pageSize: number;
+  processes: {
+    pid: number;
+    runs: number;
+    pages: number;
+    pagemapDigest: string;
+    pagesId: number;
+    stamp: { dev: string; ino: string; size: string; mtimeNs: string };
+  }[];
+}
+
+const pad8 = (n: number) => (n + 7) & ~7;
+
+/** Encodes a hash state (pure). */
+export function encodeHashes(state: PageHashes): Uint8Array {
+  const header: Header = {
+    name: state.name,
+    pageSize: state.pageSize,
+    processes: state.processes.map((p) => ({
+      pid: p.pid,
+      runs: p.runVaddr.length,
+      pages: p.hashes.length,
+      pagemapDigest: p.pagemapDigest.toString(16),
+      pagesId: p.pages.pagesId,
+      stamp: {
+        dev: String(p.pages.stamp.dev),
+        ino: String(p.pages.stamp.ino),
+        size: String(p.pages.stamp.size),
+        mtimeNs: String(p.pages.stamp.mtimeNs),
+      },
+    })),
+  };
+  const json = Buffer.from(JSON.stringify(header));
+  const start = pad8(16 + json.length);
+  const total = state.processes.reduce((sum, p) => sum + p.runVaddr.byteLength + pad8(p.runPages.byteLength) + p.hashes.byteLength, start);
+  const out = Buffer.alloc(total);
+  out.write(MAGIC, 0, 'latin1');
+  out.writeUInt32LE(VERSION, 8);
+  out.writeUInt32LE(json.length, 12);
+  json.copy(out, 16);
+  let at = start;
+  for (const p of state.processes) {
+    for (const array of [p.runVaddr, p.runPages, p.hashes]) {
+      out.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), at);
+      at += pad8(array.byteLength);
+    }
+  }
+  return out;
+}
+
+/** Decodes a hash state; throws an Error naming what is wrong (the caller reports it as a reason). */
+export function decodeHashes(bytes: Uint8Array, label: string): PageHashes {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const fail = (what: string) => new Error(`${label}: ${what}`);
+  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== MAGIC) throw fail('not a remusd hash state (bad magic)');
+  if (buf.readUInt32LE(8) !== VERSION) throw fail(`unknown version ${buf.readUInt32LE(8)} (expected ${VERSION})`);
+  const jsonLength = buf.readUInt32LE(12);
+  if (16 + jsonLength > buf.length) throw fail('truncated header');
+  let header: Header;
+  try {
+    header = JSON.parse(buf.toString('utf8', 16, 16 + jsonLength)) as Header;
+  } catch (error) {
+    throw fail(`unreadable header (${(error as Error).message})`);
+  }
+  let at = pad8(16 + jsonLength);
+  // Copies out of the file's buffer: typed arrays need aligned offsets, and the state outlives the read.
+  const take = <T>(count: number, width: number, make: (b: ArrayBuffer) => T): T => {
+    const bytesWanted = count * width;
+    if (at + bytesWanted > buf.length) throw fail('truncated arrays');
+    const copy = new ArrayBuffer(bytesWanted);
+    new Uint8Array(copy).set(buf.subarray(at, at + bytesWanted));
+    at += pad8(bytesWanted);
+    return make(copy);
+  };
+  if (typeof header?.name !== 'string' || !Number.isInteger(header.pageSize) || !Array.isArray(header.processes)) {
+    throw fail('malformed header (name, pageSize, processes)');
+  }
+  const processes: ProcessHashes[] = header.processes.map((p, i) => {
+    if (![p?.pid, p?.runs, p?.pages, p?.pagesId].every((n) => Number.isInteger(n) && (n as number) >= 0)) {
+      throw fail(`malformed header: process ${i} needs whole numbers pid, runs, pages, pagesId`);
+    }
+    try {
+      return decodeProcess(p);
+    } catch (error) {
+      if ((error as Error).message.startsWith(`${label}: `)) throw error;
+      throw fail(`malformed header: process ${i}: ${(error as Error).message}`);
+    }
+  });
+  if (at !== buf.length) throw fail(`${buf.length - at} bytes of trailing data`);
+  return new PageHashes(header.name, header.pageSize, processes);
+
+  function decodeProcess(p: Header['processes'][number]): ProcessHashes {
+    return {
+      pid: p.pid,
+      runVaddr: take(p.runs, 8, (b) => new Float64Array(b)),
+      runPages: take(p.runs, 4, (b) => new Uint32Array(b)),
+      hashes: take(p.pages, 8, (b) => new BigUint64Array(b)),
+      pagemapDigest: BigInt(`0x${p.pagemapDigest}`),
+      pages: {
+        pagesId: p.pagesId,
+        stamp: { dev: BigInt(p.stamp.dev), ino: BigInt(p.stamp.ino), size: BigInt(p.stamp.size), mtimeNs: BigInt(p.stamp.mtimeNs) },
+      },
+    };
+  }
+}
+
+/** Saves a checkpoint's hash state into its directory (temporary name, fsync, rename). */
+export async function saveHashes(state: PageHashes, dir: string): Promise<void> {
+  const path = join(dir, HASHES_FILE);
+  const temp = `${path}.tmp`;
+  await writeFile(temp, encodeHashes(state));
+  const handle = await open(temp, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+}
+
+/** Loads a checkpoint's saved hash state, or says why there is none to use. */
+export async function loadHashes(dir: string): Promise<{ ok: true; state: PageHashes } | { ok: false; reason: string }> {
+  const path = join(dir, HASHES_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    return { ok: false, reason: `no saved page hashes in ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+  }
+  try {
+    return { ok: true, state: decodeHashes(bytes, path) };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+}
