@@ -50,6 +50,13 @@ fi
 command -v apt-get >/dev/null || die "no apt-get: install CRIU >= 4.1 yourself and set REMUSD_CRIU"
 [[ $(dpkg --print-architecture) == amd64 ]] || log "warning: only amd64 has been tried"
 
+# Debian's archive key signs trixie; Ubuntu machines need the package that ships it.
+if [[ ! -f /usr/share/keyrings/debian-archive-keyring.gpg ]]; then
+  log "installing debian-archive-keyring (to verify Debian 13's packages)"
+  apt-get update -qq >/dev/null && apt-get install -y -qq debian-archive-keyring >/dev/null ||
+    die "cannot install debian-archive-keyring; install CRIU >= 4.1 yourself and set REMUSD_CRIU"
+fi
+
 cleanup_sources() { rm -f "$SOURCES_ENTRY"; }
 trap cleanup_sources EXIT
 
