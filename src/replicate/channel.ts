@@ -62,6 +62,20 @@ export class Channel {
     this.socket.end();
   }
 
+  /**
+   * Says goodbye (the peer must not take the silence that follows for a failure) and closes the connection
+   * once everything queued is written. Safe at any moment: every frame is queued whole, so the goodbye
+   * lands between two frames, even in the middle of a transfer. A peer that never closes its side is cut
+   * off after `timeoutMs`.
+   */
+  farewell(reason: string, timeoutMs = 2_000): void {
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.write(encodeMessage({ type: 'goodbye', reason }));
+    socket.end();
+    setTimeout(() => socket.destroy(), timeoutMs).unref();
+  }
+
   /** Closes the connection at once. */
   destroy(): void {
     this.socket.destroy();

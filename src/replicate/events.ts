@@ -6,3 +6,22 @@ export interface ReplicationLog {
 
 /** A log that drops everything. */
 export const silentLog: ReplicationLog = { info: () => undefined, warn: () => undefined };
+
+/**
+ * What a receiver learns from its senders, for whoever decides on failover (trigger.ts). `peer` is the
+ * sender's address.
+ */
+export type SenderEvent =
+  /** A frame arrived (any frame, hello included): the sender is alive. `workload` when the frame carried it. */
+  | { type: 'heard'; peer: string; workload?: 'alive' | 'dead' }
+  /** The backup holds this checkpoint of the sender now: it just landed, or it was there already (have). */
+  | { type: 'holds'; peer: string; name: string; how: 'received' | 'had' }
+  /** The sender saw the protected workload dead (at: when, its clock). */
+  | { type: 'workload-dead'; peer: string; pid: number; at: string }
+  /**
+   * The receiver is busy with its own work for this sender (verifying, syncing and pruning a checkpoint
+   * after its last byte): the sender waits for the ack meanwhile, so its silence is no failure.
+   */
+  | { type: 'busy'; peer: string; busy: boolean }
+  /** The sender is stopping on purpose: its silence from now on is no failure. */
+  | { type: 'goodbye'; peer: string; reason: string };

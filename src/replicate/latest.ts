@@ -1,4 +1,4 @@
-import { readlink } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The checkpoint ROOT/latest names (the newest complete one), or undefined if there is none yet. */
@@ -8,4 +8,11 @@ export async function currentLatest(root: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Whether the supervisor is writing a checkpoint newer than `latest` (a `.NNNNNNNN.partial` directory). */
+export async function checkpointInProgress(root: string): Promise<boolean> {
+  const latest = Number((await currentLatest(root)) ?? 0);
+  const names = await readdir(root).catch(() => [] as string[]);
+  return names.some((name) => /^\.\d{8}\.partial$/.test(name) && Number(name.slice(1, 9)) > latest);
 }

@@ -6,13 +6,16 @@
 //
 // A conversation: the sender says hello, the receiver answers hello (or error and closes). Then, for each
 // checkpoint: offer → accept | have | refuse; after accept, the files' bytes as data frames, then done →
-// ack | reject. Heartbeats may come from the sender between checkpoints. Everything here is pure: the
-// socket side is channel.ts.
+// ack | reject. Between checkpoints the sender may send status messages, which need no answer: heartbeat
+// (after a second without other traffic), workload-dead (once, when the protected workload is seen dead)
+// and goodbye (it is stopping on purpose: its silence from now on is not a failure). A goodbye may also
+// come between two data frames, ending the transfer in progress. Heartbeats and offers carry the workload's
+// state when the sender watches it (ship --pid). Everything here is pure: the socket side is channel.ts.
 
 /** Names the stream, so that a stray client (an HTTP probe, another protocol) fails with a clear message. */
 export const PROTOCOL_NAME = 'remusd-replicate';
 /** Bumped on any incompatible change; both sides must speak the same one. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const FRAME_MESSAGE = 1;
 export const FRAME_DATA = 2;
@@ -32,16 +35,24 @@ export interface ManifestFile {
   xxh64: string;
 }
 
+/** The protected workload's state on the primary, as the sender last saw it. */
+export type WorkloadState = 'alive' | 'dead';
+
+/** Why an offer is refused: its parent is missing, it is invalid, or this backup has failed over already. */
+export type RefuseReason = 'missing-parent' | 'invalid' | 'failed-over';
+
 export type Message =
   | { type: 'hello'; protocol: string; version: number; role: 'sender' | 'receiver' }
-  | { type: 'offer'; name: string; parent: string | null; files: ManifestFile[] }
+  | { type: 'offer'; name: string; parent: string | null; files: ManifestFile[]; workload?: WorkloadState }
   | { type: 'accept'; name: string }
   | { type: 'have'; name: string }
-  | { type: 'refuse'; name: string; reason: 'missing-parent' | 'invalid'; message: string; have: string[] }
+  | { type: 'refuse'; name: string; reason: RefuseReason; message: string; have: string[] }
   | { type: 'done'; name: string }
   | { type: 'ack'; name: string; bytes: number }
   | { type: 'reject'; name: string; message: string }
-  | { type: 'heartbeat'; at: string }
+  | { type: 'heartbeat'; at: string; workload?: WorkloadState }
+  | { type: 'workload-dead'; pid: number; at: string }
+  | { type: 'goodbye'; reason: string }
   | { type: 'error'; message: string };
 
 export type Frame = { kind: 'message'; message: Message } | { kind: 'data'; bytes: Buffer };
@@ -147,14 +158,14 @@ export function parseMessage(payload: Buffer): Message {
     case 'offer': {
       const parent = m.parent === null ? null : checkpointName(str('parent'), 'offer');
       if (!Array.isArray(m.files)) throw new ProtocolError('offer: files must be a list');
-      return { type: 'offer', name: name(), parent, files: m.files.map(manifestFile) };
+      return { type: 'offer', name: name(), parent, files: m.files.map(manifestFile), ...workloadField(m) };
     }
     case 'accept':
     case 'have':
     case 'done':
       return { type: m.type, name: name() };
     case 'refuse':
-      if (m.reason !== 'missing-parent' && m.reason !== 'invalid') throw new ProtocolError('refuse: unknown reason');
+      if (m.reason !== 'missing-parent' && m.reason !== 'invalid' && m.reason !== 'failed-over') throw new ProtocolError('refuse: unknown reason');
       if (!Array.isArray(m.have) || !m.have.every((n) => typeof n === 'string')) throw new ProtocolError('refuse: have must be a list of names');
       return { type: 'refuse', name: name(), reason: m.reason, message: str('message'), have: m.have as string[] };
     case 'ack':
@@ -163,12 +174,24 @@ export function parseMessage(payload: Buffer): Message {
     case 'reject':
       return { type: 'reject', name: name(), message: str('message') };
     case 'heartbeat':
-      return { type: 'heartbeat', at: str('at') };
+      return { type: 'heartbeat', at: str('at'), ...workloadField(m) };
+    case 'workload-dead':
+      if (!Number.isSafeInteger(m.pid) || (m.pid as number) < 1) throw new ProtocolError('workload-dead: pid must be a positive integer');
+      return { type: 'workload-dead', pid: m.pid as number, at: str('at') };
+    case 'goodbye':
+      return { type: 'goodbye', reason: str('reason') };
     case 'error':
       return { type: 'error', message: str('message') };
     default:
       throw new ProtocolError(`unknown control message type ${JSON.stringify(m.type)}`);
   }
+}
+
+// The optional workload field of offers and heartbeats: absent when the sender watches no workload.
+function workloadField(m: Record<string, unknown>): { workload?: WorkloadState } {
+  if (m.workload === undefined) return {};
+  if (m.workload !== 'alive' && m.workload !== 'dead') throw new ProtocolError(`${m.type as string}: workload must be alive or dead`);
+  return { workload: m.workload };
 }
 
 function checkpointName(value: string, where: string): string {

@@ -6,10 +6,11 @@ import { formatEndpoint, type Endpoint } from './address.js';
 import { Channel, PeerError } from './channel.js';
 import { chainProblem } from './completeness.js';
 import type { ReplicationLog } from './events.js';
-import { currentLatest } from './latest.js';
+import { checkpointInProgress, currentLatest } from './latest.js';
 import { fileChunks, readLocalCheckpoint, type LocalCheckpoint } from './manifest.js';
 import { hello, helloProblem, ProtocolError, type Message } from './protocol.js';
 import type { ShipRecord } from './ship-log.js';
+import type { WorkloadWatch } from './workload-watch.js';
 
 /** The backup refused or rejected a checkpoint for a reason retrying the same bytes will not fix. */
 export class ShipError extends Error {
@@ -26,6 +27,8 @@ export interface ShipOptions {
   onShipped?: (record: ShipRecord) => void;
   /** Bandwidth cap for file bytes, bytes per second (default: none). */
   maxBytesPerSecond?: number;
+  /** The protected workload (ship --pid): offers and heartbeats carry its state. */
+  workload?: WorkloadWatch;
 }
 
 /** Connects to a backup and exchanges hellos; a refusal (wrong protocol or version) throws PeerError. */
@@ -80,7 +83,7 @@ type OfferOutcome = { type: 'shipped'; record: ShipRecord } | { type: 'have' } |
 async function offer(channel: Channel, name: string, options: ShipOptions, ancestorOf?: string): Promise<OfferOutcome> {
   const checkpoint = await readLocalCheckpoint(options.images, name);
   const started = performance.now();
-  await channel.send({ type: 'offer', name, parent: checkpoint.parent, files: checkpoint.files });
+  await channel.send({ type: 'offer', name, parent: checkpoint.parent, files: checkpoint.files, ...workloadField(options.workload) });
   const answer = await channel.nextMessage();
   if (answer.type === 'have') return { type: 'have' };
   if (answer.type === 'refuse') {
@@ -110,6 +113,10 @@ async function offer(channel: Channel, name: string, options: ShipOptions, ances
   return { type: 'shipped', record };
 }
 
+function workloadField(workload: WorkloadWatch | undefined): { workload?: WorkloadWatch['state'] } {
+  return workload === undefined ? {} : { workload: workload.state };
+}
+
 async function streamFiles(channel: Channel, checkpoint: LocalCheckpoint, maxBytesPerSecond: number | undefined): Promise<void> {
   const started = performance.now();
   let sent = 0;
@@ -134,15 +141,22 @@ export interface WatchOptions extends ShipOptions {
   heartbeatMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /** When the workload dies, how long to wait for a checkpoint the supervisor is still writing. */
+  deathGraceMs?: number;
 }
 
 /**
  * Ships every new complete checkpoint as `latest` moves, until the signal aborts. A backup that is down or
  * drops the connection is retried with exponential back-off; a checkpoint that failed is not skipped:
  * after reconnecting, the then newest checkpoint is shipped with every ancestor the backup lacks.
+ *
+ * With a workload to watch, the moment it is seen dead the newest complete checkpoint is shipped (a
+ * transfer in flight finishes first, and a checkpoint the supervisor is still writing gets deathGraceMs
+ * to appear), then workload-dead is sent, on this connection and again on any later one. The connection
+ * stays up. On abort the backup is told goodbye, so that it does not take the silence for a failure.
  */
 export async function watchAndShip(options: WatchOptions): Promise<void> {
-  const { signal, log } = options;
+  const { signal, log, workload } = options;
   const pollMs = options.pollMs ?? 200;
   const heartbeatMs = options.heartbeatMs ?? 1_000;
   let backoff = options.backoffInitialMs ?? 100;
@@ -154,20 +168,30 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
       log.info(`connected to backup ${formatEndpoint(options.to)}`);
       backoff = options.backoffInitialMs ?? 100;
       let quietSince = performance.now();
-      const onAbort = () => channel?.destroy();
+      let toldDead = false;
+      const onAbort = () => channel?.farewell(`the shipper is stopping (${describeAbort(signal)})`);
       signal.addEventListener('abort', onAbort, { once: true });
       try {
         while (!signal.aborted) {
+          const dying = workload?.state === 'dead' && !toldDead;
+          if (dying) await awaitCheckpointInProgress(options.images, options.deathGraceMs ?? 1_000, signal, log);
           const latest = await currentLatest(options.images);
           if (latest !== undefined && latest !== shipped) {
             await shipChain(channel, latest, options);
             shipped = latest;
             quietSince = performance.now();
+          }
+          if (dying) {
+            const at = workload.deadSince!.toISOString();
+            await channel.send({ type: 'workload-dead', pid: workload.pid, at });
+            toldDead = true;
+            quietSince = performance.now();
+            log.warn(`workload ${workload.pid} is dead (seen at ${at}); told the backup, after shipping ${shipped ?? 'nothing'}`);
           } else if (performance.now() - quietSince >= heartbeatMs) {
-            await channel.send({ type: 'heartbeat', at: new Date().toISOString() });
+            await channel.send({ type: 'heartbeat', at: new Date().toISOString(), ...workloadField(workload) });
             quietSince = performance.now();
           }
-          await sleep(pollMs, undefined, { signal }).catch(() => undefined);
+          await nap(pollMs, signal, toldDead ? undefined : workload);
         }
       } finally {
         signal.removeEventListener('abort', onAbort);
@@ -179,9 +203,39 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
       await sleep(backoff, undefined, { signal }).catch(() => undefined);
       backoff = Math.min(backoff * 2, options.backoffMaxMs ?? 5_000);
     } finally {
-      channel?.socket.end();
+      if (signal.aborted) channel?.farewell(`the shipper is stopping (${describeAbort(signal)})`);
+      else channel?.socket.end();
     }
   }
+}
+
+function describeAbort(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'stopped');
+}
+
+/** Sleeps ms, or less if the signal aborts or the workload dies. */
+function nap(ms: number, signal: AbortSignal, workload: WorkloadWatch | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    let unsubscribe: () => void = () => undefined;
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      unsubscribe();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    if (workload !== undefined) unsubscribe = workload.onDeath(done);
+  });
+}
+
+// A dump that started before the workload died can still be published just after (CRIU had its memory
+// already); one started after cannot exist, since CRIU needs the live process. Wait a little for it.
+async function awaitCheckpointInProgress(images: string, graceMs: number, signal: AbortSignal, log: WatchOptions['log']): Promise<void> {
+  const started = performance.now();
+  if (!(await checkpointInProgress(images))) return;
+  while (performance.now() - started < graceMs && !signal.aborted && (await checkpointInProgress(images))) await sleep(20);
+  log.info(`waited ${Math.round(performance.now() - started)} ms for the checkpoint in progress at the workload's death`);
 }
 
 /** Ships the current `latest` chain once, retrying the connection until the deadline. */
@@ -204,7 +258,7 @@ export async function shipOnce(options: ShipOptions & { to: Endpoint; connectTim
     try {
       return await shipChain(channel, latest, options);
     } finally {
-      channel.socket.end();
+      channel.farewell('ship --once is done');
     }
   }
 }

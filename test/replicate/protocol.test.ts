@@ -67,6 +67,22 @@ describe('framing', () => {
   });
 });
 
+describe('status messages', () => {
+  it('round-trip heartbeats and offers with the workload state, workload-dead and goodbye; refuse bad fields', () => {
+    const messages: Message[] = [
+      { type: 'heartbeat', at: '2025-01-01T00:00:00.000Z' },
+      { type: 'heartbeat', at: '2025-01-01T00:00:00.000Z', workload: 'dead' },
+      { type: 'offer', name: '00000001', parent: null, files: [], workload: 'alive' },
+      { type: 'workload-dead', pid: 4242, at: '2025-01-01T00:00:00.000Z' },
+      { type: 'goodbye', reason: 'SIGTERM' },
+      { type: 'refuse', name: '00000002', reason: 'failed-over', message: 'no more', have: [] },
+    ];
+    for (const message of messages) expect(new FrameDecoder().push(encodeMessage(message))).toEqual([{ kind: 'message', message }]);
+    expect(() => new FrameDecoder().push(encodeMessage({ type: 'heartbeat', at: 'x', workload: 'zombie' } as unknown as Message))).toThrow(/workload must be alive or dead/);
+    expect(() => new FrameDecoder().push(encodeMessage({ type: 'workload-dead', pid: -1, at: 'x' } as Message))).toThrow(/pid must be a positive integer/);
+  });
+});
+
 describe('receiver over loopback', () => {
   it('a hello of another version, or no hello at all, is refused with a message sent back and logged', async () => {
     const receiver = await receiverIn(await imagesDir('remusd-backup-'));

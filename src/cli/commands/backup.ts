@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { parseDuration } from '../../config/units.js';
+import { locateCriu } from '../../criu/locate.js';
 import { formatEndpoint, isLoopback, parseEndpoint } from '../../replicate/address.js';
+import { autoFailover, previousFailover, type AutoFailover, type FailoverReport } from '../../replicate/auto-failover.js';
 import { startReceiver } from '../../replicate/receiver.js';
 import { UserError } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -11,6 +14,9 @@ interface BackupArgs {
   listen: string;
   keep: number;
   allowRemote: boolean;
+  failoverAfter?: string;
+  criu?: string;
+  keepRunning: boolean;
 }
 
 /** `remusd backup`: receives checkpoints from `remusd ship` into a directory `remusd failover` restores from. */
@@ -23,7 +29,15 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
       .option('listen', { type: 'string', default: '127.0.0.1:7070', describe: 'HOST:PORT to listen on (port 0: any free port)' })
       .option('keep', { type: 'number', default: 5, describe: 'Complete checkpoints kept (plus every ancestor they need)' })
       .option('allow-remote', { type: 'boolean', default: false, describe: 'Allow listening on a non-loopback address (the protocol has no authentication)' })
-      .example('$0 backup --dir /var/lib/remusd/backup --listen 127.0.0.1:7070', '') as unknown as Argv<BackupArgs>,
+      .option('failover-after', {
+        type: 'string',
+        describe:
+          'Fail over on its own (at most once): when the shipper reports the workload dead, or when nothing is heard from it for this long (e.g. 2s) after a checkpoint arrived and without a goodbye',
+      })
+      .option('criu', { type: 'string', describe: 'With --failover-after: criu command to restore with (overrides REMUSD_CRIU)' })
+      .option('keep-running', { type: 'boolean', default: false, describe: 'With --failover-after: keep listening after the failover instead of exiting' })
+      .example('$0 backup --dir /var/lib/remusd/backup --listen 127.0.0.1:7070', '')
+      .example('$0 backup --dir /var/lib/remusd/backup --failover-after 2s', 'Restore automatically when the primary fails') as unknown as Argv<BackupArgs>,
   handler: async (args: ArgumentsCamelCase<BackupArgs>) => {
     const listen = parseEndpoint(args.listen);
     if (!listen.ok) throw new UserError(`--listen: ${listen.error}`, 2);
@@ -31,16 +45,63 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
       throw new UserError(`--listen ${args.listen} is not a loopback address; the protocol has no authentication or encryption, so pass --allow-remote to expose it (on a trusted network only)`, 2);
     }
     if (!Number.isInteger(args.keep) || args.keep < 1) throw new UserError('--keep must be an integer ≥ 1', 2);
+    let failoverAfterMs: number | undefined;
+    if (args.failoverAfter !== undefined) {
+      const after = parseDuration(args.failoverAfter);
+      if (!after.ok || after.value <= 0) throw new UserError(`--failover-after ${JSON.stringify(args.failoverAfter)}: ${after.ok ? 'must be > 0' : after.error}`, 2);
+      failoverAfterMs = after.value;
+    } else if (args.criu !== undefined || args.keepRunning) {
+      throw new UserError('--criu and --keep-running apply to the automatic failover: give --failover-after too', 2);
+    }
+    const dir = resolve(args.dir);
+    // At most once, across restarts too: a directory that was failed over from stays that way.
+    const previous = failoverAfterMs === undefined ? undefined : await previousFailover(dir);
+    if (previous?.ok === true) {
+      throw new UserError(
+        `${dir} was failed over from already (${previous.reason}, ${previous.checkpoint} restored as pid ${previous.pid} at ${previous.restored_at}); ` +
+          'move its failover.json away to arm the automatic failover again',
+        2,
+      );
+    }
     const logger = await createLogger();
     const log = replicationLog(logger);
     const signal = stopSignal();
-    const receiver = await startReceiver(listen.value, { root: resolve(args.dir), keep: args.keep, log }).catch((error: Error) => {
+    // Located before listening: a backup that could not restore when the time comes must not start.
+    const auto: AutoFailover | undefined =
+      failoverAfterMs === undefined ? undefined : autoFailover({ dir, criu: await locateCriu({ flag: args.criu }), afterMs: failoverAfterMs, log });
+    const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, log, onEvent: auto?.observe }).catch((error: Error) => {
       throw new UserError(`cannot listen on ${args.listen}: ${error.message}`);
     });
+    auto?.start(receiver);
     process.stdout.write(`listening on ${formatEndpoint(receiver.endpoint)}\n`);
-    log.info(`backup listening on ${formatEndpoint(receiver.endpoint)}`, { dir: resolve(args.dir), keep: args.keep });
-    await new Promise((resolveStop) => signal.addEventListener('abort', resolveStop, { once: true }));
+    log.info(`backup listening on ${formatEndpoint(receiver.endpoint)}`, {
+      dir,
+      keep: args.keep,
+      ...(failoverAfterMs === undefined ? {} : { failover_after_ms: failoverAfterMs }),
+    });
+    const stopped = new Promise<undefined>((resolveStop) => signal.addEventListener('abort', () => resolveStop(undefined), { once: true }));
+    let report = await Promise.race([stopped, auto?.attempted ?? stopped]);
+    if (report !== undefined) {
+      printReport(report);
+      if (args.keepRunning) {
+        log.info('--keep-running: still listening; new checkpoints are refused');
+        await stopped;
+        report = undefined;
+      }
+    }
+    auto?.stop();
     await receiver.close();
     log.info('backup stopped');
+    if (report !== undefined && !report.ok) throw new UserError(`automatic failover failed: ${report.error}`);
   },
 };
+
+function printReport(report: FailoverReport): void {
+  if (report.ok) {
+    process.stdout.write(
+      `failed over (${report.reason}): restored ${report.checkpoint} (chain of ${report.chain_length}) in ${report.trigger_to_restored_ms} ms from the trigger: pid ${report.pid}\n`,
+    );
+  } else {
+    process.stdout.write(`failover (${report.reason}) failed: see the log and failover.json\n`);
+  }
+}

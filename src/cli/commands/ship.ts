@@ -2,8 +2,10 @@ import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseDuration, parseSize } from '../../config/units.js';
 import { parseEndpoint } from '../../replicate/address.js';
+import { isAlive } from '../../process/proc.js';
 import { openShipLog } from '../../replicate/ship-log.js';
 import { shipOnce, watchAndShip } from '../../replicate/sender.js';
+import { WorkloadWatch } from '../../replicate/workload-watch.js';
 import { UserError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { replicationLog, stopSignal } from './replication-log.js';
@@ -15,6 +17,7 @@ interface ShipArgs {
   records?: string;
   maxRate?: string;
   connectTimeout: string;
+  pid?: number;
 }
 
 /** `remusd ship`: sends each new complete checkpoint of an images directory to a backup. */
@@ -29,7 +32,12 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       .option('records', { type: 'string', describe: 'Shipping records, JSON lines (default: ship.jsonl in the images dir)' })
       .option('max-rate', { type: 'string', describe: 'Cap the file bytes sent per second (a size, e.g. 50MiB)' })
       .option('connect-timeout', { type: 'string', default: '10s', describe: 'With --once: how long to keep retrying an unreachable backup' })
-      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070', 'Follow the images directory and ship as checkpoints appear') as unknown as Argv<ShipArgs>,
+      .option('pid', {
+        type: 'number',
+        describe: "The workload's pid on this machine: heartbeats and offers carry whether it is alive, and its death is reported to the backup at once (for backup --failover-after)",
+      })
+      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070', 'Follow the images directory and ship as checkpoints appear')
+      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --pid 4242', "Also report the workload's death to the backup") as unknown as Argv<ShipArgs>,
   handler: async (args: ArgumentsCamelCase<ShipArgs>) => {
     const to = parseEndpoint(args.to);
     if (!to.ok) throw new UserError(`--to: ${to.error}`, 2);
@@ -41,6 +49,14 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
     }
     const connectTimeout = parseDuration(args.connectTimeout);
     if (!connectTimeout.ok) throw new UserError(`--connect-timeout ${JSON.stringify(args.connectTimeout)} ${connectTimeout.error}`, 2);
+    let workload: WorkloadWatch | undefined;
+    if (args.pid !== undefined) {
+      if (args.once) throw new UserError('--pid watches the workload while shipping; it has no use with --once', 2);
+      if (!Number.isSafeInteger(args.pid) || args.pid < 1) throw new UserError(`--pid ${args.pid}: not a pid`, 2);
+      // A wrong pid must not read as a dead workload: that would make the backup fail over at once.
+      if (!(await isAlive(args.pid))) throw new UserError(`--pid ${args.pid}: no such process`, 2);
+      workload = new WorkloadWatch(args.pid).start();
+    }
     const images = resolve(args.images);
     const shipLog = openShipLog(resolve(args.records ?? join(images, 'ship.jsonl')));
     const log = replicationLog(await createLogger());
@@ -56,9 +72,10 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
           throw new UserError(`ship: ${(error as Error).message}`);
         }
       } else {
-        await watchAndShip({ ...options, signal: stopSignal() });
+        await watchAndShip({ ...options, workload, signal: stopSignal() });
       }
     } finally {
+      workload?.stop();
       shipLog.close();
     }
   },

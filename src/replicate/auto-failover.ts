@@ -1,0 +1,146 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CriuLocation } from '../criu/locate.js';
+import type { ReplicationLog, SenderEvent } from './events.js';
+import { failover, type FailoverResult } from './failover.js';
+import type { Receiver } from './receiver.js';
+import { FailoverTrigger, type FailoverReason, type TriggerDecision } from './trigger.js';
+
+/** failover.json, written in the backup directory after the automatic failover (restored or not). */
+export interface FailoverReport {
+  ok: boolean;
+  reason: FailoverReason;
+  /** Why, in words: who reported what, or how long the silence lasted. */
+  message: string;
+  /** For reason silence: how long nothing had been heard when it fired. */
+  silent_ms?: number;
+  triggered_at: string;
+  checkpoint?: string;
+  chain_length?: number;
+  pid?: number;
+  /** From the trigger to the restored process running (waiting for a transfer in flight included). */
+  trigger_to_restored_ms?: number;
+  /** criu restore's own wall time. */
+  restore_ms?: number;
+  restored_at?: string;
+  skipped?: FailoverResult['skipped'];
+  /** When ok is false: what went wrong (CRIU's log tail included). */
+  error?: string;
+}
+
+export interface AutoFailoverOptions {
+  dir: string;
+  criu: CriuLocation;
+  /** Silence from the senders that counts as the primary's death. */
+  afterMs: number;
+  log: ReplicationLog;
+  /** How often the silence is checked. */
+  tickMs?: number;
+}
+
+export interface AutoFailover {
+  /** Feed it the receiver's events (ReceiverOptions.onEvent). */
+  observe(event: SenderEvent): void;
+  /** Starts watching for silence; the receiver is where checkpoints stop being taken when it fires. */
+  start(receiver: Receiver): void;
+  /** Settles with the report once a failover has been attempted (never, if it is not triggered). */
+  readonly attempted: Promise<FailoverReport>;
+  stop(): void;
+}
+
+/**
+ * Restores the newest complete checkpoint on its own, at most once, when the trigger fires (trigger.ts):
+ * closes the receiver's intake first (a transfer in flight lands or is dropped), restores with
+ * failover(), and writes failover.json. A failed restore is reported and not retried.
+ */
+export function autoFailover(options: AutoFailoverOptions): AutoFailover {
+  const trigger = new FailoverTrigger(options.afterMs);
+  let receiver: Receiver | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let report!: (value: FailoverReport) => void;
+  const attempted = new Promise<FailoverReport>((resolve) => (report = resolve));
+
+  const decide = (decision: TriggerDecision | undefined, triggeredMs: number) => {
+    if (decision === undefined) return;
+    if (decision.type === 'ignored') {
+      options.log.warn(decision.message);
+      return;
+    }
+    if (timer !== undefined) clearInterval(timer);
+    run(decision, triggeredMs).then(report, (error: Error) =>
+      report({ ok: false, reason: decision.reason, message: decision.message, triggered_at: new Date().toISOString(), error: error.message }),
+    );
+  };
+
+  const run = async (decision: Extract<TriggerDecision, { type: 'failover' }>, triggeredMs: number): Promise<FailoverReport> => {
+    const { log, dir } = options;
+    const base = {
+      reason: decision.reason,
+      message: decision.message,
+      ...(decision.silentMs === undefined ? {} : { silent_ms: decision.silentMs }),
+      triggered_at: new Date().toISOString(), // run() is called in the tick that fired
+    };
+    log.warn(`failing over (${decision.reason}): ${decision.message}`);
+    // A silent sender's transfer in flight is stalled: drop it rather than wait for it. After a
+    // workload-dead message none is in flight on that connection (the sender finishes it first).
+    await receiver?.closeIntake(`it failed over (${decision.reason})`, { dropConnections: decision.reason === 'silence' });
+    log.info('this backup takes no more checkpoints: it is failing over');
+    let result: FailoverReport;
+    try {
+      const restored = await failover(options.criu, dir);
+      result = {
+        ok: true,
+        ...base,
+        checkpoint: restored.name,
+        chain_length: restored.chainLength,
+        pid: restored.pid,
+        trigger_to_restored_ms: Math.round(performance.now() - triggeredMs),
+        restore_ms: restored.wallMs,
+        restored_at: new Date().toISOString(),
+        skipped: restored.skipped,
+      };
+      for (const skip of restored.skipped) log.warn(`skipped ${skip.name}: ${skip.reason}; fell back to an older checkpoint`);
+      log.info(`restored ${restored.name} (chain of ${restored.chainLength}): pid ${restored.pid}`, { ms: result.trigger_to_restored_ms });
+    } catch (error) {
+      const why = splitBrainHint((error as Error).message, decision.reason);
+      result = { ok: false, ...base, error: why };
+      log.warn(`automatic failover failed; it will not be retried (run remusd failover by hand once the cause is fixed): ${why}`);
+    }
+    await writeReport(join(dir, 'failover.json'), result);
+    return result;
+  };
+
+  return {
+    observe: (event) => decide(trigger.observe(event, performance.now()), performance.now()),
+    start(target) {
+      receiver = target;
+      timer = setInterval(() => decide(trigger.tick(performance.now()), performance.now()), options.tickMs ?? 50);
+    },
+    attempted,
+    stop: () => clearInterval(timer),
+  };
+}
+
+// On one machine, a restore while the primary's workload still runs (silence from a dead shipper, not a
+// dead workload) collides with its pid: say so next to CRIU's own words.
+function splitBrainHint(message: string, reason: FailoverReason): string {
+  if (reason !== 'silence' || !/File exists|EEXIST|already (exists|in use)|Can't fork for/i.test(message)) return message;
+  return (
+    'the checkpoint\'s pid is in use on this machine: the primary\'s workload is probably still alive (only its shipper went silent), ' +
+    `so restoring here would be a split brain. CRIU said: ${message}`
+  );
+}
+
+/** The failover.json of an earlier automatic failover in dir, if there is one. */
+export async function previousFailover(dir: string): Promise<FailoverReport | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'failover.json'), 'utf8')) as FailoverReport;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeReport(path: string, report: FailoverReport): Promise<void> {
+  await writeFile(`${path}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+  await rename(`${path}.tmp`, path);
+}

@@ -1,0 +1,177 @@
+import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResultPromise } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CheckpointRecord } from '../../src/model/record.js';
+import { isAlive } from '../../src/process/proc.js';
+import type { FailoverReport } from '../../src/replicate/auto-failover.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
+import { imagesDir, testCriu } from '../helpers/criu.js';
+import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
+import { waitFor } from './helpers.js';
+
+// Automatic failover with real processes: the supervisor checkpoints a live workload with real CRIU in
+// delta mode, `remusd ship --pid` sends the checkpoints and the workload's state over TCP on 127.0.0.1 to
+// `remusd backup --failover-after 2s`, and the primary fails in different ways.
+
+const FAILOVER_AFTER_MS = 2_000;
+
+let workload: TestWorkload | undefined;
+const daemons: ResultPromise[] = [];
+afterEach(async () => {
+  for (const daemon of daemons.splice(0)) {
+    daemon.kill('SIGKILL');
+    await daemon;
+  }
+  await workload?.stop();
+  workload = undefined;
+});
+
+interface Daemon {
+  process: ResultPromise;
+  out: () => string;
+  log: () => string;
+  running: () => boolean;
+}
+
+function daemon(args: string[]): Daemon {
+  const child = spawnCli(args);
+  daemons.push(child);
+  let out = '';
+  let log = '';
+  let running = true;
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  void child.finally(() => (running = false));
+  return { process: child, out: () => out, log: () => log, running: () => running };
+}
+
+async function readJsonLines<T>(path: string): Promise<T[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.trim() === '' ? [] : text.trim().split('\n').map((line) => JSON.parse(line) as T);
+}
+
+const readReport = async (dir: string) => JSON.parse(await readFile(join(dir, 'failover.json'), 'utf8').catch(() => 'null')) as FailoverReport | null;
+
+/**
+ * A primary with a backup: workload, backup (auto failover on), shipper watching the workload, and four
+ * delta checkpoints made by the supervisor and shipped. Returns once the backup holds the newest one.
+ */
+async function primaryWithBackup() {
+  const criu = await testCriu();
+  workload = await startWorkload(['--mib', '32', '--phases', '500:1000000', '--report-ms', '50']);
+  const root = await imagesDir();
+  const images = join(root, 'images');
+  const backupDir = join(root, 'backup');
+  const backup = daemon(['backup', '--dir', backupDir, '--listen', '127.0.0.1:0', '--failover-after', `${FAILOVER_AFTER_MS}ms`, '--criu', criu.command]);
+  const port = await waitFor('the backup to listen', () => Number(/listening on 127\.0\.0\.1:(\d+)/.exec(backup.out())?.[1]) || undefined, 10_000);
+  const shipper = daemon(['ship', '--images', images, '--to', `127.0.0.1:${port}`, '--pid', String(workload.pid), '--records', join(root, 'ship.jsonl')]);
+  const config = join(root, 'remusd.yaml');
+  await writeFile(config, 'interval: { initial: 300ms, min: 200ms, max: 1s }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 5 } }\n');
+  const run = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '4']);
+  expect(run.exitCode, run.stderr).toBe(0);
+  const newest = await readlink(join(images, 'latest'));
+  await waitFor('the newest checkpoint on the backup', async () => ((await readlink(join(backupDir, 'latest')).catch(() => '')) === newest ? true : undefined), 10_000);
+  return { criu, images, backupDir, backup, shipper, newest, workload };
+}
+
+/** The workload's write count at the last progress line before checkpoint `name` started. */
+async function writesBefore(images: string, name: string, w: TestWorkload): Promise<number> {
+  const record = (await readJsonLines<CheckpointRecord>(join(images, 'records.jsonl'))).find((r) => r.seq === Number(name))!;
+  return (await w.read()).progress.filter((p) => p.realMs <= Date.parse(record.start)).at(-1)!.writes;
+}
+
+/** Waits for the backup's failover.json; returns it with the ms since `since` (Date.now()). */
+async function failoverReport(dir: string, since: number, timeoutMs = 10_000) {
+  const report = await waitFor('failover.json', () => readReport(dir).then((r) => r ?? undefined), timeoutMs);
+  return { report, ms: Date.now() - since };
+}
+
+/** The restored workload runs on from at least `floor` writes, with every page intact. */
+async function expectResumed(w: TestWorkload, linesAtDeath: number, floor: number) {
+  const after = await w.waitForProgress(3);
+  expect(after.corrupt).toEqual([]); // the dirtier checks every page of its restored memory
+  const resumed = after.progress.slice(linesAtDeath);
+  expect(resumed.length).toBeGreaterThanOrEqual(3);
+  expect(resumed[0]!.writes).toBeGreaterThanOrEqual(floor);
+  return resumed[0]!.writes;
+}
+
+describe('automatic failover (real CRIU, TCP on 127.0.0.1)', () => {
+  it('the workload is killed: the shipper reports it and the backup restores the newest checkpoint at once', async () => {
+    const { images, backupDir, backup, newest, workload: w } = await primaryWithBackup();
+    const floor = await writesBefore(images, newest, w);
+    const killed = Date.now();
+    await killAndWait(w.pid);
+    const linesAtDeath = (await w.read()).progress.length;
+
+    const { report, ms } = await failoverReport(backupDir, killed);
+    expect(report, backup.log()).toMatchObject({ ok: true, reason: 'workload-dead', checkpoint: newest, chain_length: 4, pid: w.pid });
+    expect(ms).toBeLessThan(5_000);
+    expect(report.message).toMatch(new RegExp(`reports the workload \\(pid ${w.pid}\\) dead`));
+    const resumedAt = await expectResumed(w, linesAtDeath, floor);
+    const exited = await backup.process;
+    expect(exited.exitCode, backup.log()).toBe(0);
+    expect(backup.out()).toMatch(new RegExp(`failed over \\(workload-dead\\): restored ${newest} \\(chain of 4\\) in \\d+ ms from the trigger: pid ${w.pid}`));
+    expect(backup.log()).toMatch(/failing over \(workload-dead\)/);
+    // At most once, across restarts too.
+    const again = await runCli(['backup', '--dir', backupDir, '--listen', '127.0.0.1:0', '--failover-after', '2s'], { timeoutMs: 10_000 });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/was failed over from already \(workload-dead/);
+    console.log(`workload-dead: kill → failover.json ${ms} ms (trigger → restored ${report.trigger_to_restored_ms} ms, criu restore ${report.restore_ms} ms); writes floor ${floor}, resumed at ${resumedAt}`);
+  });
+
+  it('the primary host dies (shipper and workload killed): the backup restores after the silence limit', async () => {
+    const { images, backupDir, backup, shipper, newest, workload: w } = await primaryWithBackup();
+    const floor = await writesBefore(images, newest, w);
+    const killed = Date.now();
+    process.kill(shipper.process.pid!, 'SIGKILL'); // first, so that it cannot report the workload's death
+    await shipper.process;
+    await killAndWait(w.pid);
+    const linesAtDeath = (await w.read()).progress.length;
+
+    const { report, ms } = await failoverReport(backupDir, killed);
+    expect(report, backup.log()).toMatchObject({ ok: true, reason: 'silence', checkpoint: newest, pid: w.pid });
+    expect(report.silent_ms).toBeGreaterThanOrEqual(FAILOVER_AFTER_MS);
+    expect(ms).toBeGreaterThan(FAILOVER_AFTER_MS - 1_300); // the last heartbeat came ≤ ~1.2 s before the kill
+    expect(ms).toBeLessThan(FAILOVER_AFTER_MS + 3_000);
+    expect(report.message).toMatch(/no message from the shipper for \d+ ms \(limit 2000 ms/);
+    const resumedAt = await expectResumed(w, linesAtDeath, floor);
+    expect((await backup.process).exitCode, backup.log()).toBe(0);
+    console.log(`silence: kill → failover.json ${ms} ms (silent ${report.silent_ms} ms, trigger → restored ${report.trigger_to_restored_ms} ms); writes floor ${floor}, resumed at ${resumedAt}`);
+  });
+
+  it('a shipper stopped with SIGTERM says goodbye: no failover, the workload is untouched', async () => {
+    const { backupDir, backup, shipper, workload: w } = await primaryWithBackup();
+    const before = (await w.read()).progress.length;
+    process.kill(shipper.process.pid!, 'SIGTERM');
+    expect((await shipper.process).exitCode, shipper.log()).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 2 * FAILOVER_AFTER_MS + 500));
+    expect(await readReport(backupDir)).toBeNull();
+    expect(backup.running(), backup.log()).toBe(true);
+    expect(backup.log()).toMatch(/said goodbye/);
+    expect(backup.log()).not.toMatch(/failing over/);
+    expect(await isAlive(w.pid)).toBe(true);
+    const after = await w.waitForProgress(2);
+    expect(after.corrupt).toEqual([]);
+    // Untouched: one unbroken run of progress lines (no restart from an older write count).
+    const writes = after.progress.slice(before - 1).map((p) => p.writes);
+    expect(writes).toEqual([...writes].sort((a, b) => a - b));
+  });
+
+  it('split brain on one machine: only the shipper dies, the restore collides with the live workload and fails clearly', async () => {
+    const { backupDir, backup, shipper, workload: w } = await primaryWithBackup();
+    process.kill(shipper.process.pid!, 'SIGKILL');
+    await shipper.process;
+
+    const { report } = await failoverReport(backupDir, Date.now());
+    expect(report).toMatchObject({ ok: false, reason: 'silence' });
+    expect(report.error).toMatch(/pid is in use on this machine.*split brain.*CRIU said: criu restore of .* failed/s);
+    const exited = await backup.process;
+    expect(exited.exitCode).toBe(1);
+    expect(backup.log()).toMatch(/automatic failover failed: .*split brain/);
+    expect(await isAlive(w.pid)).toBe(true);
+    expect((await w.waitForProgress(2)).corrupt).toEqual([]);
+    console.log(`split brain reported as: ${report.error!.split('\n').slice(0, 4).join(' | ')}`);
+  });
+});
