@@ -124,8 +124,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
           if (live) process.stderr.write('\r\x1b[K');
           log.warn({ logTail }, message);
         },
-        record(record: CheckpointRecord) {
-          const band = toSettings(config).band;
+        record(record: CheckpointRecord, band) {
           tally.checkpoints += 1;
           if (inBand(record.size_bytes, band)) tally.inBand += 1;
           metrics?.observe(record, band);

@@ -14,11 +14,10 @@ import { scheduleOfPhases } from '../sim/rate.js';
 import { readTrace, TraceError, traceWorkload } from '../sim/trace.js';
 import { createWorkload, type Workload } from '../sim/workload.js';
 import { loadConfigOrDefaults } from './config-source.js';
+import { DEMO_MIB, DEMO_PHASES } from './demo-workload.js';
 import { UserError } from './errors.js';
 
-/** The demo's workload (src/cli/commands/demo.ts): 64 MiB, a burst, a quiet spell, a moderate load. */
-export const DEMO_PHASES = '8000:10,200:10,1500:10';
-const DEMO_WORKING_SET = '64MiB';
+const DEMO_WORKING_SET = `${DEMO_MIB}MiB`;
 const DEFAULT_DURATION = '60s';
 
 /** The shared options as yargs parses them. */
@@ -74,12 +73,12 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
   let workloadFor: (seed: number) => Workload;
   let naturalMs: number | undefined;
   if (args.trace !== undefined) {
+    if (bursts !== undefined) throw new UserError('--bursts applies to synthetic workloads (--workload), not to --trace', 2);
     const trace = await readTrace(args.trace).catch((error: unknown) => {
       throw error instanceof TraceError ? new UserError(error.message, 2) : error;
     });
     naturalMs = trace.durationMs;
     workloadFor = (seed) => guarded(() => traceWorkload(trace, { workingSetPages, noise: args.noise, seed }));
-    if (bursts !== undefined) throw new UserError('--bursts applies to synthetic workloads (--workload), not to --trace', 2);
   } else {
     const text = args.workload ?? DEMO_PHASES;
     const phases = orUsage('--workload', parsePhases(text, args.pageSize));

@@ -1,4 +1,5 @@
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
+import { directionOf, startingInterval } from '../policy/bounds.js';
 
 /** What the loop carries from one checkpoint to the next. */
 export interface LoopState {
@@ -15,6 +16,7 @@ export interface CheckpointOutcome {
    * starts a chain in an incremental mode (its size is the whole memory, not what the workload dirtied), or
    * the first checkpoint of a run (its interval began before the run did). The policy is not asked then.
    * In mode full every checkpoint is what is stored and shipped, and the policy sees each one.
+   * The interval is held then, brought into [band.minMs, band.maxMs] if a reload moved the band under it.
    */
   unmeasured: string | undefined;
   startedAtMs: number;
@@ -39,10 +41,7 @@ export function step(policy: Policy, state: LoopState, outcome: CheckpointOutcom
   const { decision, state: policyState } =
     outcome.unmeasured === undefined
       ? policy.decide(state.policyState, outcome.observation, band)
-      : {
-          decision: { nextIntervalMs: state.intervalMs, decision: 'hold' as const, reason: `${outcome.unmeasured}; interval held` },
-          state: state.policyState,
-        };
+      : { decision: held(state.intervalMs, outcome, band), state: state.policyState };
   const overrun = outcome.finishedAtMs - outcome.startedAtMs > state.intervalMs;
   const due = outcome.startedAtMs + decision.nextIntervalMs;
   return {
@@ -50,5 +49,16 @@ export function step(policy: Policy, state: LoopState, outcome: CheckpointOutcom
     state: { intervalMs: decision.nextIntervalMs, policyState },
     nextStartAtMs: Math.max(due, outcome.finishedAtMs),
     overrun,
+  };
+}
+
+// The decision for an unmeasured checkpoint: the interval in force, clamped into the band like any policy's.
+function held(intervalMs: number, outcome: CheckpointOutcome, band: Band): Decision {
+  const observation = { ...outcome.observation, intervalMs };
+  const start = startingInterval(observation, band);
+  return {
+    nextIntervalMs: start.ms,
+    decision: directionOf(observation, start, start.ms),
+    reason: `${outcome.unmeasured}; interval held${start.note}`,
   };
 }

@@ -10,7 +10,7 @@ import { takeCheckpoint } from './checkpointer.js';
 import type { Clock } from './clock.js';
 import type { RecordSink } from './records.js';
 import { step, type LoopState } from './step.js';
-import { markLatest, removeCheckpoints, removePartials, scanCheckpoints } from './store.js';
+import { checkpointName, markLatest, removeCheckpoints, removePartials, scanCheckpoints } from './store.js';
 
 /** What the supervisor needs from the (hot-reloadable) configuration, already resolved. */
 export interface SupervisorSettings {
@@ -36,7 +36,8 @@ export interface SupervisorEvents {
   warn(message: string, fields?: Record<string, unknown>): void;
   /** A checkpoint attempt failed (it will be retried unless too many failed in a row). */
   failure(seq: number, reason: string, logTail: string): void;
-  record(record: CheckpointRecord): void;
+  /** A checkpoint was recorded; band is the one its decision was taken against. */
+  record(record: CheckpointRecord, band: Band): void;
 }
 
 export interface SupervisorDeps {
@@ -141,8 +142,11 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
       continue;
     }
     consecutiveFailures = 0;
-    const criuDoneAtMs = clock.now();
+    // The checkpoint is done: CRIU and, in delta mode, the rewrite (takeCheckpoint runs both).
+    const doneAtMs = clock.now();
     const { delta } = result;
+    const deltaMs = delta?.elapsedMs ?? 0;
+    const elapsedMs = lastStartAtMs === undefined ? undefined : startedAtMs - lastStartAtMs;
     heldHashes = delta?.hashes;
     // What this checkpoint had to store: CRIU's count, or in delta mode the pages that changed (shared
     // memory stays as CRIU wrote it, so its pages count in full).
@@ -155,22 +159,15 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
         observation: {
           seq,
           intervalMs: state.intervalMs,
-          elapsedMs: lastStartAtMs === undefined ? state.intervalMs : startedAtMs - lastStartAtMs,
+          elapsedMs: elapsedMs ?? state.intervalMs,
           sizeBytes,
           pagesWritten: pagesWritten + (result.stats.shpages_written ?? 0),
           frozenUs: result.stats.frozen_time,
           pageSize: deps.pageSize,
         },
-        unmeasured:
-          deps.mode === 'full'
-            ? undefined
-            : result.stored.parentSeq === undefined
-              ? `chain start: a full checkpoint (${pagesWritten} pages) measures no dirty set`
-              : lastStartAtMs === undefined
-                ? 'first checkpoint of this run: the pages it holds were dirtied over an unknown time'
-                : undefined,
+        unmeasured: unmeasured(deps.mode, result.stored, pagesWritten, elapsedMs === undefined),
         startedAtMs,
-        finishedAtMs: criuDoneAtMs + (delta?.elapsedMs ?? 0),
+        finishedAtMs: doneAtMs,
       },
       settings.band,
     );
@@ -197,23 +194,23 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
       frozen_us: result.stats.frozen_time,
       criu_wall_ms: round(result.criuWallMs),
       // remusd's own bookkeeping; a delta rewrite is checkpoint work like CRIU's and is recorded apart.
-      supervisor_overhead_ms: round(finishedAtMs - startedAtMs - result.criuWallMs - (delta?.elapsedMs ?? 0)),
+      supervisor_overhead_ms: round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs),
       overrun: outcome.overrun,
       dir: result.dir,
-      parent: result.stored.parentSeq === undefined ? null : String(result.stored.parentSeq).padStart(8, '0'),
+      parent: result.stored.parentSeq === undefined ? null : checkpointName(result.stored.parentSeq),
       // The planner's word, unless the delta rewrite refused the planned parent (and then why).
       chain: chain.parent !== undefined && delta !== undefined && !delta.parentUsed ? `new chain: ${delta.reason}` : chain.reason,
       ...(delta === undefined
         ? {}
         : {
             criu_pages_written: result.stats.pages_written,
-            delta_ms: round(delta.elapsedMs),
+            delta_ms: round(deltaMs),
             shmem: delta.shmem.handling,
           }),
-      elapsed_ms: lastStartAtMs === undefined ? null : round(startedAtMs - lastStartAtMs),
+      elapsed_ms: elapsedMs === undefined ? null : round(elapsedMs),
     };
     deps.records.append(record);
-    events.record(record);
+    events.record(record, settings.band);
     if (doomed.length > 0) {
       retention = removeCheckpoints(root, doomed).catch((error: Error) =>
         events.warn(`could not delete old checkpoints: ${error.message}`, { checkpoints: doomed.map((c) => c.name) }),
@@ -226,6 +223,14 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
   }
   await retention;
   return { reason: 'stopped', checkpoints };
+}
+
+// Why a checkpoint's size says nothing about the interval (see CheckpointOutcome.unmeasured), if it does not.
+function unmeasured(mode: CheckpointMode, stored: StoredCheckpoint, pagesWritten: number, firstOfRun: boolean): string | undefined {
+  if (mode === 'full') return undefined;
+  if (stored.parentSeq === undefined) return `chain start: a full checkpoint (${pagesWritten} pages) measures no dirty set`;
+  if (firstOfRun) return 'first checkpoint of this run: the pages it holds were dirtied over an unknown time';
+  return undefined;
 }
 
 function round(ms: number): number {

@@ -129,7 +129,7 @@ export class PredictivePolicy implements Policy<PredictiveState> {
       previous === undefined
         ? undefined
         : judgeSize({ ...observation, pagesWritten: previous.pages, sizeBytes: previous.pages * observation.pageSize }, band).intent;
-    if (verdict.intent !== 'hold' && previousIntent === verdict.intent && clamped.ms === start.ms && !(clamped.clampedTo !== null)) {
+    if (verdict.intent !== 'hold' && previousIntent === verdict.intent && clamped.ms === start.ms && clamped.clampedTo === null) {
       return fallback(`two sizes in a row out of the band and the prediction holds; now ${verdict.rule}`);
     }
     return {

@@ -38,4 +38,12 @@ describe('step', () => {
     expect(result.state).toEqual({ intervalMs: 300, policyState: 7 }); // the policy's state is untouched
     expect(result.nextStartAtMs).toBe(300);
   });
+
+  it('an unmeasured checkpoint still brings the interval into the band (after a reload moved it)', () => {
+    const result = step(constant(50), { intervalMs: 3000, policyState: 7 }, { observation, unmeasured: 'first checkpoint of this run', startedAtMs: 0, finishedAtMs: 40 }, band);
+    expect(result.decision).toMatchObject({ nextIntervalMs: 1000, decision: 'shrink' });
+    expect(result.decision.reason).toContain('was above max');
+    expect(result.state).toEqual({ intervalMs: 1000, policyState: 7 });
+    expect(result.nextStartAtMs).toBe(1000);
+  });
 });

@@ -9,6 +9,7 @@ import { packageRoot } from '../../paths.js';
 import { ensureDirtierBinary } from '../../workload/build.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { printJson, table } from '../format.js';
+import { DEMO_MIB, DEMO_PHASES } from '../demo-workload.js';
 import { createLogger } from '../logger.js';
 import { runSession } from '../session.js';
 
@@ -18,11 +19,10 @@ interface DemoArgs {
   json: boolean;
 }
 
-// Three phases of 10 s: a burst of writes (~31 MiB/s), a quiet spell (~0.8 MiB/s), a moderate load
-// (~6 MiB/s), in a 64 MiB buffer. Against the demo band [1 MiB, 8 MiB] the interval has to shrink, then
-// grow, then settle: the adaptation is visible wherever the size is the dirty set (modes dump, pre-dump,
-// delta). In mode full every checkpoint is the whole 64 MiB and the interval simply goes to its minimum.
-const DEMO_WORKLOAD = ['--mib', '64', '--phases', '8000:10,200:10,1500:10'];
+// Against the demo band [1 MiB, 8 MiB] the demo workload's interval has to shrink, then grow, then settle: the
+// adaptation is visible wherever the size is the dirty set (modes dump, pre-dump, delta). In mode full every
+// checkpoint is the whole 64 MiB and the interval simply goes to its minimum.
+const DEMO_WORKLOAD = ['--mib', String(DEMO_MIB), '--phases', DEMO_PHASES];
 
 /** `remusd demo`: supervises the bundled phased workload for a while with real CRIU and sums it up. */
 export const demoCommand: CommandModule<object, DemoArgs> = {
