@@ -19,7 +19,6 @@ export interface CriuRunOptions {
   /** CRIU's -o log, absolute. CRIU's own stdout/stderr are appended to `${logFile}.out`. */
   logFile: string;
   timeoutMs?: number;
-  cwd?: string;
 }
 
 /**
@@ -36,7 +35,7 @@ export async function runCriu(criu: CriuLocation, args: string[], options: CriuR
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 120_000;
   try {
-    const child = spawn(criu.command, [...args, '-o', options.logFile], { stdio: ['ignore', out, out], cwd: options.cwd });
+    const child = spawn(criu.command, [...args, '-o', options.logFile], { stdio: ['ignore', out, out] });
     let timedOut = false;
     let forceKill: NodeJS.Timeout | undefined;
     // A hung CRIU is asked to stop, then killed: the kernel detaches it and the workload runs on.

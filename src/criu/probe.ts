@@ -14,7 +14,7 @@ export interface Capabilities {
   kernel: string;
   pageSize: number;
   dirtyTracking: { available: boolean; detail: string };
-  /** Checkpoint modes usable here, best first. */
+  /** Each checkpoint mode: whether it is usable here, and why or why not (bestMode picks among them). */
   modes: Record<CheckpointMode, { available: boolean; why: string }>;
   plugQdisc: { available: boolean; detail: string };
 }

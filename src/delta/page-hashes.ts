@@ -3,7 +3,7 @@
 import { readdir, readlink, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import xxhash from 'xxhash-wasm';
-import { ImageError, PE_PARENT, PE_PRESENT, decodePagemap, listPagemapFiles, readImageBytes, type Pagemap } from '../criu/images/index.js';
+import { PE_PARENT, PE_PRESENT, decodePagemap, ioError, listPagemapFiles, readImageBytes, type Pagemap } from '../criu/images/index.js';
 
 /** What identifies one file's version: a replaced or rewritten file differs in at least one of these. */
 export interface FileStamp {
@@ -82,7 +82,7 @@ export async function fileStamp(path: string): Promise<FileStamp> {
   try {
     s = await stat(path, { bigint: true });
   } catch (err) {
-    throw new ImageError({ file: path, offset: 0, expected: 'a file that can be stat()ed', found: String((err as { code?: unknown }).code ?? err), code: 'io' }, { cause: err });
+    throw ioError(path, err, 'a file that can be stat()ed');
   }
   return { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs };
 }

@@ -5,7 +5,7 @@
 // Layout of remusd-page-hashes.bin (little-endian):
 //   "RMSDHASH" | u32 version (1) | u32 header length | header (JSON) | padding to 8 | per process, in header
 //   order: runVaddr (f64 × runs) | runPages (u32 × runs, padded to 8) | hashes (u64 × pages)
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PageHashes, type ProcessHashes } from './page-hashes.js';
 
@@ -97,38 +97,37 @@ export function decodeHashes(bytes: Uint8Array, label: string): PageHashes {
     if (![p?.pid, p?.runs, p?.pages, p?.pagesId].every((n) => Number.isInteger(n) && (n as number) >= 0)) {
       throw fail(`malformed header: process ${i} needs whole numbers pid, runs, pages, pagesId`);
     }
+    const runVaddr = take(p.runs, 8, (b) => new Float64Array(b));
+    const runPages = take(p.runs, 4, (b) => new Uint32Array(b));
+    const hashes = take(p.pages, 8, (b) => new BigUint64Array(b));
     try {
-      return decodeProcess(p);
+      return {
+        pid: p.pid,
+        runVaddr,
+        runPages,
+        hashes,
+        pagemapDigest: BigInt(`0x${p.pagemapDigest}`),
+        pages: {
+          pagesId: p.pagesId,
+          stamp: { dev: BigInt(p.stamp.dev), ino: BigInt(p.stamp.ino), size: BigInt(p.stamp.size), mtimeNs: BigInt(p.stamp.mtimeNs) },
+        },
+      };
     } catch (error) {
-      if ((error as Error).message.startsWith(`${label}: `)) throw error;
+      // A digest or stamp that is missing or not a number.
       throw fail(`malformed header: process ${i}: ${(error as Error).message}`);
     }
   });
   if (at !== buf.length) throw fail(`${buf.length - at} bytes of trailing data`);
   return new PageHashes(header.name, header.pageSize, processes);
-
-  function decodeProcess(p: Header['processes'][number]): ProcessHashes {
-    return {
-      pid: p.pid,
-      runVaddr: take(p.runs, 8, (b) => new Float64Array(b)),
-      runPages: take(p.runs, 4, (b) => new Uint32Array(b)),
-      hashes: take(p.pages, 8, (b) => new BigUint64Array(b)),
-      pagemapDigest: BigInt(`0x${p.pagemapDigest}`),
-      pages: {
-        pagesId: p.pagesId,
-        stamp: { dev: BigInt(p.stamp.dev), ino: BigInt(p.stamp.ino), size: BigInt(p.stamp.size), mtimeNs: BigInt(p.stamp.mtimeNs) },
-      },
-    };
-  }
 }
 
 /** Saves a checkpoint's hash state into its directory (temporary name, fsync, rename). */
 export async function saveHashes(state: PageHashes, dir: string): Promise<void> {
   const path = join(dir, HASHES_FILE);
   const temp = `${path}.tmp`;
-  await writeFile(temp, encodeHashes(state));
-  const handle = await open(temp, 'r');
+  const handle = await open(temp, 'w');
   try {
+    await handle.writeFile(encodeHashes(state));
     await handle.sync();
   } finally {
     await handle.close();

@@ -75,6 +75,7 @@ interface DumpedProcess {
 interface StreamedProcess {
   builder: ProcessHashesBuilder;
   entries: PagemapEntry[];
+  /** Pages the process stores in this directory: the changed ones with a previous state, all of them without. */
   changedPages: number;
 }
 
@@ -112,6 +113,7 @@ export async function rewriteAsDelta(options: RewriteOptions): Promise<RewriteRe
       if (out !== undefined) temps.push(out);
       streamed.push(await streamPages(proc, { h64, previous: state, out, pageSize, chunkBytes }));
     }
+    // = totalPages when there is no parent, or when every page changed (the parent is then dropped below).
     const changedPages = streamed.reduce((sum, s) => sum + s.changedPages, 0);
     let parentUsed = previous !== undefined;
     let reason = decision.ok ? '' : decision.reason;
@@ -143,13 +145,13 @@ export async function rewriteAsDelta(options: RewriteOptions): Promise<RewriteRe
     return {
       hashes: new PageHashes(options.name, pageSize, processes),
       totalPages,
-      changedPages: parentUsed ? changedPages : totalPages,
+      changedPages,
       parentUsed,
       reason,
-      processes: dumped.map((p, i) => ({ pid: p.pid, totalPages: p.pages, changedPages: parentUsed ? streamed[i]!.changedPages : p.pages })),
+      processes: dumped.map((p, i) => ({ pid: p.pid, totalPages: p.pages, changedPages: streamed[i]!.changedPages })),
       shmem,
       pagesBytesBefore,
-      pagesBytesAfter: (parentUsed ? changedPages : totalPages) * pageSize,
+      pagesBytesAfter: changedPages * pageSize,
       elapsedMs: performance.now() - started,
     };
   } finally {

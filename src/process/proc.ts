@@ -1,14 +1,19 @@
 import { readFile } from 'node:fs/promises';
 
-/** The one-letter state of a process from /proc/PID/stat (R, S, D, T, t, Z, X…), or undefined when it is gone. */
-export async function processState(pid: number): Promise<string | undefined> {
+/** The fields of /proc/PID/stat after the command name (state first), or undefined when the process is gone. */
+async function statFields(pid: number): Promise<string[] | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     // The command name is in parentheses and may contain spaces or parentheses: the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/** The one-letter state of a process from /proc/PID/stat (R, S, D, T, t, Z, X…), or undefined when it is gone. */
+export async function processState(pid: number): Promise<string | undefined> {
+  return (await statFields(pid))?.[0];
 }
 
 /** True while the process exists and is not a zombie. */
@@ -19,11 +24,6 @@ export async function isAlive(pid: number): Promise<boolean> {
 
 /** The session id of a process (field 6 of /proc/PID/stat), or undefined when it is gone. */
 export async function sessionId(pid: number): Promise<number | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[3]);
-  } catch {
-    return undefined;
-  }
+  const fields = await statFields(pid);
+  return fields === undefined ? undefined : Number(fields[3]);
 }

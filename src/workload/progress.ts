@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 export interface Progress {
   ticks: number;
   writes: number;
-  /** CLOCK_MONOTONIC at the report, ns (as a number of ms for convenience: tMs). */
+  /** CLOCK_MONOTONIC at the report, in ms (the line's t_ns / 1e6). */
   tMs: number;
-  /** Wall clock at the report, ms since the epoch. */
+  /** Wall clock at the report, ms since the epoch (the line's rt_ns / 1e6). */
   realMs: number;
   /** Digest of every page's generation. */
   sum: string;

@@ -2,7 +2,7 @@
 // buffer pages hold [index, generation, mix(index, generation)], and the sum of generations is its writes count.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PE_PRESENT, decodePagemap } from '../../src/criu/images/index.js';
+import { PE_PRESENT, readPagemapFile } from '../../src/criu/images/index.js';
 
 const M64 = (1n << 64n) - 1n;
 
@@ -25,7 +25,7 @@ export interface DumpedPage {
 
 /** Every PRESENT page of pid in dir (a full dump or a delta: only the pages stored in dir). */
 export async function presentPagesOf(dir: string, pid: number, pageSize = 4096): Promise<DumpedPage[]> {
-  const pagemap = decodePagemap(await readFile(join(dir, `pagemap-${pid}.img`)), dir);
+  const pagemap = await readPagemapFile(join(dir, `pagemap-${pid}.img`));
   const pages = await readFile(join(dir, `pages-${pagemap.pagesId}.img`));
   const out: DumpedPage[] = [];
   let slot = 0;

@@ -1,13 +1,13 @@
 // Software deltas against REAL CRIU 4.1.1 on this machine: full `dump --leave-running` checkpoints of the bundled
 // dirtier, each rewritten as a delta of the previous one, then `criu restore` of a later link of the chain.
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dump } from '../../src/criu/dump.js';
 import { criuLogTail } from '../../src/criu/exec.js';
-import { PE_PARENT, PE_PRESENT, decodePagemap, encodePagemap, readStatsDir, type PagemapEntry } from '../../src/criu/images/index.js';
+import { PE_PARENT, PE_PRESENT, encodePagemap, readPagemapFile, readStatsDir, type PagemapEntry } from '../../src/criu/images/index.js';
 import type { CriuLocation } from '../../src/criu/locate.js';
 import { restore } from '../../src/criu/restore.js';
 import { rewriteAsDelta, type PageHashes, type RewriteResult } from '../../src/delta/index.js';
@@ -252,7 +252,7 @@ describe('real CRIU: software deltas of the dirtier', () => {
 // (its stale version is in the parent): a deliberately wrong delta. Returns how many pages it marked.
 async function markBufferPagesAsParent(dir: string, pid: number, bufferPages: number): Promise<number> {
   const path = join(dir, `pagemap-${pid}.img`);
-  const pagemap = decodePagemap(await readFile(path), path);
+  const pagemap = await readPagemapFile(path);
   const present = await presentPagesOf(dir, pid);
   const stale = new Set(present.filter((p) => bufferGeneration(p.bytes, bufferPages) !== undefined).map((p) => p.vaddr));
   const entries: PagemapEntry[] = [];

@@ -2,7 +2,7 @@
 // parent links (written from CRIU's page-read.c behaviour, independent of the code under test).
 import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PE_PARENT, PE_PRESENT, decodePagemap, encodePagemap, type PagemapEntry } from '../../src/criu/images/index.js';
+import { PE_PARENT, PE_PRESENT, encodePagemap, readPagemapFile, type PagemapEntry } from '../../src/criu/images/index.js';
 
 export const PAGE = 4096;
 
@@ -50,7 +50,7 @@ export async function writeDump(dir: string, processes: readonly SynthProcess[])
 
 /** vaddr -> page bytes, as `criu restore -D dir` would put a process's dumped pages back. */
 export async function restoredMemory(dir: string, pid: number): Promise<Map<number, Buffer>> {
-  const pagemap = decodePagemap(await readFile(join(dir, `pagemap-${pid}.img`)), dir);
+  const pagemap = await readPagemapFile(join(dir, `pagemap-${pid}.img`));
   const pages = await readFile(join(dir, `pages-${pagemap.pagesId}.img`));
   const memory = new Map<number, Buffer>();
   let parent: Map<number, Buffer> | undefined;
@@ -87,7 +87,7 @@ export function memoryOf(proc: SynthProcess): Map<number, Buffer> {
 
 /** The entries of a directory's pagemap for pid, as [vaddr, nrPages, flags] triples (compact to compare). */
 export async function entriesOf(dir: string, pid: number): Promise<[number, number, number][]> {
-  const pagemap = decodePagemap(await readFile(join(dir, `pagemap-${pid}.img`)), dir);
+  const pagemap = await readPagemapFile(join(dir, `pagemap-${pid}.img`));
   return pagemap.entries.map((e) => [e.vaddr, e.nrPages, e.flags]);
 }
 

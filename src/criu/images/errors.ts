@@ -39,9 +39,9 @@ export class ImageError extends Error {
   }
 }
 
-// Wraps a failed read of an image file (ENOENT, EACCES, ...) as an 'io' ImageError.
-export function ioError(path: string, err: unknown): ImageError {
+// Wraps a failed read (or stat) of an image file (ENOENT, EACCES, ...) as an 'io' ImageError.
+export function ioError(path: string, err: unknown, expected = 'a readable file'): ImageError {
   const code = (err as { code?: unknown } | null)?.code;
   const found = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
-  return new ImageError({ file: path, offset: 0, expected: 'a readable file', found, code: 'io' }, { cause: err });
+  return new ImageError({ file: path, offset: 0, expected, found, code: 'io' }, { cause: err });
 }

@@ -1,5 +1,5 @@
 // Public surface of the CRIU image codecs: errors, framing constants, stats, pagemap, inventory.
-export { ImageError, type ImageErrorCode, type ImageErrorFields } from './errors.js';
+export { ImageError, ioError, type ImageErrorCode, type ImageErrorFields } from './errors.js';
 export {
   IMG_COMMON_MAGIC,
   IMG_SERVICE_MAGIC,
