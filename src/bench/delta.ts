@@ -3,6 +3,7 @@
 import { closeSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from 'simple-statistics';
 import { PE_LAZY, PE_PRESENT, encodePagemap, type PagemapEntry } from '../criu/images/pagemap.js';
 import { loadHasher } from '../delta/page-hashes.js';
 import { DEFAULT_CHUNK_BYTES, rewriteAsDelta } from '../delta/rewrite.js';
@@ -45,12 +46,6 @@ function writeDump(dir: string, changed: boolean): void {
   } finally {
     closeSync(fd);
   }
-}
-
-// The median of a list of times (ms).
-function median(times: readonly number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
 }
 
 // Times one call (ms).

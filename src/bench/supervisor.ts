@@ -34,11 +34,18 @@ export async function run(): Promise<BenchRow[]> {
     const sampler = setInterval(() => {
       peakRssMiB(supervisor.pid!).then((mib) => (peak = Math.max(peak, mib)), () => undefined);
     }, 50);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const idleRss = await peakRssMiB(idle.pid!);
-    const result = await supervisor;
-    clearInterval(sampler);
-    idle.kill();
+    let idleRss: number;
+    let result: Awaited<typeof supervisor>;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      idleRss = await peakRssMiB(idle.pid!);
+      result = await supervisor;
+    } finally {
+      // Also when reading the idle process's RSS failed: neither the sampler nor the two processes outlive the bench.
+      clearInterval(sampler);
+      idle.kill();
+      supervisor.kill();
+    }
     if (result.exitCode !== 0) throw new Error(`remusd run failed (${result.exitCode}): ${result.stderr.slice(-2000)}`);
     const records = (await readFile(join(dir, 'images', 'records.jsonl'), 'utf8'))
       .trim()

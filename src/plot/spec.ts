@@ -30,13 +30,8 @@ export function runPlotSpec(points: readonly PlotPoint[], band: Band, title: str
   // Every layer of a panel names the same title and scale, so the shared axis reads as one.
   const yInterval = (field: string) => ({ field, type: 'quantitative' as const, title: 'interval (ms)' });
   const sizeScale = { type: 'symlog' as const, constant: Math.max(lminMiB / 4, 1 / 1024) };
-  const ySize = (field: string) => ({
-    field,
-    type: 'quantitative' as const,
-    title: 'checkpoint size (MiB, symlog)',
-    scale: sizeScale,
-    axis: { format: '.3~g', values: sizeTicks(Math.max(...points.map((p) => p.sizeMiB), lmaxMiB), lminMiB, lmaxMiB) },
-  });
+  const sizeAxis = { format: '.3~g', values: sizeTicks(Math.max(...points.map((p) => p.sizeMiB), lmaxMiB), lminMiB, lmaxMiB) };
+  const ySize = (field: string) => ({ field, type: 'quantitative' as const, title: 'checkpoint size (MiB, symlog)', scale: sizeScale, axis: sizeAxis });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,

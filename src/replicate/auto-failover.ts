@@ -111,10 +111,16 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
   };
 
   return {
-    observe: (event) => decide(trigger.observe(event, performance.now()), performance.now()),
+    observe(event) {
+      const now = performance.now();
+      decide(trigger.observe(event, now), now);
+    },
     start(target) {
       receiver = target;
-      timer = setInterval(() => decide(trigger.tick(performance.now()), performance.now()), options.tickMs ?? 50);
+      timer = setInterval(() => {
+        const now = performance.now();
+        decide(trigger.tick(now), now);
+      }, options.tickMs ?? 50);
     },
     attempted,
     stop: () => clearInterval(timer),

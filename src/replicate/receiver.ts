@@ -18,8 +18,6 @@ export interface ReceiverOptions {
   log: ReplicationLog;
   /** A connection silent this long is dropped (the sender heartbeats every second when idle). */
   idleTimeoutMs?: number;
-  /** Called on every frame from a sender: it is alive. */
-  onActivity?: () => void;
   /** Told what the senders say and what the backup holds (for automatic failover). */
   onEvent?: (event: SenderEvent) => void;
 }
@@ -125,7 +123,6 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
 
 // A frame arrived: the sender is alive; status messages are reported and logged as they come.
 function heard(frame: Frame, peer: string, options: ReceiverOptions): void {
-  options.onActivity?.();
   const message = frame.kind === 'message' ? frame.message : undefined;
   const workload = message?.type === 'heartbeat' || message?.type === 'offer' ? message.workload : undefined;
   options.onEvent?.({ type: 'heard', peer, ...(workload === undefined ? {} : { workload }) });

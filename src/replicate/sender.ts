@@ -31,7 +31,7 @@ export interface ShipOptions {
   workload?: WorkloadWatch;
 }
 
-/** Connects to a backup and exchanges hellos; a refusal (wrong protocol or version) throws PeerError. */
+/** Connects to a backup and exchanges hellos: a backup that refuses us throws PeerError, a peer that is not one ProtocolError. */
 export async function connectToBackup(to: Endpoint, timeoutMs = 5_000): Promise<Channel> {
   const socket = connect({ host: to.host, port: to.port });
   const channel = new Channel(socket);
@@ -43,7 +43,15 @@ export async function connectToBackup(to: Endpoint, timeoutMs = 5_000): Promise<
     });
     socket.setNoDelay(true);
     await channel.send(hello('sender'));
-    const answer = await channel.nextMessage();
+    // The same limit for the answer: a peer that accepts connections but never says hello must not hold
+    // the shipper forever (destroying the channel in catch ends the pending read).
+    const answer = await new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${formatEndpoint(to)} did not answer hello within ${timeoutMs} ms`)), timeoutMs);
+      channel.nextMessage().then(
+        (message) => (clearTimeout(timer), resolve(message)),
+        (error: unknown) => (clearTimeout(timer), reject(error)),
+      );
+    });
     const problem = helloProblem(answer, 'receiver');
     if (problem !== undefined) throw new ProtocolError(`${formatEndpoint(to)}: ${problem}`);
     return channel;
@@ -198,8 +206,7 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
       }
     } catch (error) {
       if (signal.aborted) break;
-      const why = error instanceof PeerError || error instanceof ShipError || error instanceof ProtocolError ? error.message : `${(error as Error).message}`;
-      log.warn(`shipping to ${formatEndpoint(options.to)} failed: ${why}; retrying in ${backoff} ms`);
+      log.warn(`shipping to ${formatEndpoint(options.to)} failed: ${(error as Error).message}; retrying in ${backoff} ms`);
       await sleep(backoff, undefined, { signal }).catch(() => undefined);
       backoff = Math.min(backoff * 2, options.backoffMaxMs ?? 5_000);
     } finally {

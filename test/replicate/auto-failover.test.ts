@@ -1,14 +1,12 @@
-import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointRecord } from '../../src/model/record.js';
 import { isAlive } from '../../src/process/proc.js';
 import type { FailoverReport } from '../../src/replicate/auto-failover.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
-import { waitFor } from './helpers.js';
+import { daemon, expectResumed, startBackup, stopDaemons, waitFor, writeRunConfig, writesBefore } from './helpers.js';
 
 // Automatic failover with real processes: the supervisor checkpoints a live workload with real CRIU in
 // delta mode, `remusd ship --pid` sends the checkpoints and the workload's state over TCP on 127.0.0.1 to
@@ -17,39 +15,11 @@ import { waitFor } from './helpers.js';
 const FAILOVER_AFTER_MS = 2_000;
 
 let workload: TestWorkload | undefined;
-const daemons: ResultPromise[] = [];
 afterEach(async () => {
-  for (const daemon of daemons.splice(0)) {
-    daemon.kill('SIGKILL');
-    await daemon;
-  }
+  await stopDaemons();
   await workload?.stop();
   workload = undefined;
 });
-
-interface Daemon {
-  process: ResultPromise;
-  out: () => string;
-  log: () => string;
-  running: () => boolean;
-}
-
-function daemon(args: string[]): Daemon {
-  const child = spawnCli(args);
-  daemons.push(child);
-  let out = '';
-  let log = '';
-  let running = true;
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  void child.finally(() => (running = false));
-  return { process: child, out: () => out, log: () => log, running: () => running };
-}
-
-async function readJsonLines<T>(path: string): Promise<T[]> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text.trim() === '' ? [] : text.trim().split('\n').map((line) => JSON.parse(line) as T);
-}
 
 const readReport = async (dir: string) => JSON.parse(await readFile(join(dir, 'failover.json'), 'utf8').catch(() => 'null')) as FailoverReport | null;
 
@@ -63,38 +33,19 @@ async function primaryWithBackup() {
   const root = await imagesDir();
   const images = join(root, 'images');
   const backupDir = join(root, 'backup');
-  const backup = daemon(['backup', '--dir', backupDir, '--listen', '127.0.0.1:0', '--failover-after', `${FAILOVER_AFTER_MS}ms`, '--criu', criu.command]);
-  const port = await waitFor('the backup to listen', () => Number(/listening on 127\.0\.0\.1:(\d+)/.exec(backup.out())?.[1]) || undefined, 10_000);
-  const shipper = daemon(['ship', '--images', images, '--to', `127.0.0.1:${port}`, '--pid', String(workload.pid), '--records', join(root, 'ship.jsonl')]);
-  const config = join(root, 'remusd.yaml');
-  await writeFile(config, 'interval: { initial: 300ms, min: 200ms, max: 1s }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 5 } }\n');
-  const run = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '4']);
+  const backup = await startBackup(backupDir, ['--failover-after', `${FAILOVER_AFTER_MS}ms`, '--criu', criu.command]);
+  const shipper = daemon(['ship', '--images', images, '--to', `127.0.0.1:${backup.port}`, '--pid', String(workload.pid), '--records', join(root, 'ship.jsonl')]);
+  const run = await runCli(['run', '--config', await writeRunConfig(root, 'delta'), '--pid', String(workload.pid), '--max-checkpoints', '4']);
   expect(run.exitCode, run.stderr).toBe(0);
   const newest = await readlink(join(images, 'latest'));
   await waitFor('the newest checkpoint on the backup', async () => ((await readlink(join(backupDir, 'latest')).catch(() => '')) === newest ? true : undefined), 10_000);
   return { criu, images, backupDir, backup, shipper, newest, workload };
 }
 
-/** The workload's write count at the last progress line before checkpoint `name` started. */
-async function writesBefore(images: string, name: string, w: TestWorkload): Promise<number> {
-  const record = (await readJsonLines<CheckpointRecord>(join(images, 'records.jsonl'))).find((r) => r.seq === Number(name))!;
-  return (await w.read()).progress.filter((p) => p.realMs <= Date.parse(record.start)).at(-1)!.writes;
-}
-
 /** Waits for the backup's failover.json; returns it with the ms since `since` (Date.now()). */
 async function failoverReport(dir: string, since: number, timeoutMs = 10_000) {
   const report = await waitFor('failover.json', () => readReport(dir).then((r) => r ?? undefined), timeoutMs);
   return { report, ms: Date.now() - since };
-}
-
-/** The restored workload runs on from at least `floor` writes, with every page intact. */
-async function expectResumed(w: TestWorkload, linesAtDeath: number, floor: number) {
-  const after = await w.waitForProgress(3);
-  expect(after.corrupt).toEqual([]); // the dirtier checks every page of its restored memory
-  const resumed = after.progress.slice(linesAtDeath);
-  expect(resumed.length).toBeGreaterThanOrEqual(3);
-  expect(resumed[0]!.writes).toBeGreaterThanOrEqual(floor);
-  return resumed[0]!.writes;
 }
 
 describe('automatic failover (real CRIU, TCP on 127.0.0.1)', () => {

@@ -1,51 +1,22 @@
-import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointRecord } from '../../src/model/record.js';
 import type { ShipRecord } from '../../src/replicate/ship-log.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
-import { sameBytes, waitFor } from './helpers.js';
+import { daemon, expectResumed, readJsonLines, sameBytes, startBackup, stopDaemons, waitFor, writeRunConfig, writesBefore } from './helpers.js';
 
 // The whole path with real processes: the supervisor checkpoints a live workload with real CRIU, `remusd
 // ship` sends each checkpoint over TCP on 127.0.0.1 to `remusd backup`, the workload is killed (the primary
 // fails) and `remusd failover` brings it back from the backup's copy.
 
 let workload: TestWorkload | undefined;
-const daemons: ResultPromise[] = [];
 afterEach(async () => {
-  for (const daemon of daemons.splice(0)) {
-    daemon.kill('SIGKILL');
-    await daemon;
-  }
+  await stopDaemons();
   await workload?.stop();
   workload = undefined;
 });
-
-async function readJsonLines<T>(path: string): Promise<T[]> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text.trim() === '' ? [] : text.trim().split('\n').map((line) => JSON.parse(line) as T);
-}
-
-/** Starts `remusd backup` on an ephemeral loopback port; returns the port and its log so far. */
-async function startBackup(dir: string): Promise<{ port: number; log: () => string; process: ResultPromise }> {
-  const daemon = spawnCli(['backup', '--dir', dir, '--listen', '127.0.0.1:0']);
-  daemons.push(daemon);
-  let out = '';
-  let log = '';
-  daemon.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  daemon.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const port = await waitFor('the backup to listen', () => Number(/listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]) || undefined, 10_000);
-  return { port, log: () => log, process: daemon };
-}
-
-async function writeConfig(root: string, mode: 'delta' | 'full'): Promise<string> {
-  const path = join(root, 'remusd.yaml');
-  await writeFile(path, `interval: { initial: 300ms, min: 200ms, max: 1s }\ncheckpoint: { mode: ${mode}, dir: ./images, retention: { keep: 5 } }\n`);
-  return path;
-}
 
 describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
   it('delta checkpoints are shipped as they appear; after the primary dies, failover restores the newest one intact', async () => {
@@ -55,10 +26,9 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
     const images = join(root, 'images');
     const backupDir = join(root, 'backup');
     const backup = await startBackup(backupDir);
-    const shipper = spawnCli(['ship', '--images', images, '--to', `127.0.0.1:${backup.port}`, '--records', join(root, 'ship.jsonl')]);
-    daemons.push(shipper);
+    const shipper = daemon(['ship', '--images', images, '--to', `127.0.0.1:${backup.port}`, '--records', join(root, 'ship.jsonl')]);
 
-    const run = await runCli(['run', '--config', await writeConfig(root, 'delta'), '--pid', String(workload.pid), '--max-checkpoints', '6']);
+    const run = await runCli(['run', '--config', await writeRunConfig(root, 'delta'), '--pid', String(workload.pid), '--max-checkpoints', '6']);
     expect(run.exitCode, run.stderr).toBe(0);
     const newest = await readlink(join(images, 'latest'));
     const shipped = await waitFor('the newest checkpoint shipped', async () => {
@@ -69,10 +39,7 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
 
     // The primary fails: the workload dies. Its counter before the newest shipped checkpoint started is
     // the floor the restored process must be at or above.
-    const records = await readJsonLines<CheckpointRecord>(join(images, 'records.jsonl'));
-    const newestRecord = records.find((r) => r.seq === Number(newest))!;
-    const before = await workload.read();
-    const floor = before.progress.filter((p) => p.realMs <= Date.parse(newestRecord.start)).at(-1)!.writes;
+    const floor = await writesBefore(images, newest, workload);
     const pid = workload.pid;
     await killAndWait(pid);
     const linesAtDeath = (await workload.read()).progress.length;
@@ -81,11 +48,7 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
     expect(failover.exitCode, failover.stderr).toBe(0);
     const result = JSON.parse(failover.stdout) as { name: string; pid: number; chainLength: number; wallMs: number; skipped: unknown[] };
     expect(result).toMatchObject({ name: newest, pid, skipped: [] });
-    const after = await workload.waitForProgress(3);
-    expect(after.corrupt).toEqual([]); // the dirtier checked every page of the restored memory
-    const resumed = after.progress.slice(linesAtDeath);
-    expect(resumed.length).toBeGreaterThanOrEqual(3);
-    expect(resumed[0]!.writes).toBeGreaterThanOrEqual(floor);
+    const resumedAt = await expectResumed(workload, linesAtDeath, floor);
 
     const full = shipped.find((r) => r.parent === null)!;
     const deltas = shipped.filter((r) => r.parent !== null);
@@ -94,10 +57,10 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
     console.log(
       `shipped ${shipped.length} checkpoints; full ${full.bytes} B in ${full.ms} ms; deltas ${deltas.map((r) => r.bytes).join(', ')} B in ` +
         `${deltas.map((r) => r.ms).join(', ')} ms; lag ${shipped.map((r) => r.lag_ms).join(', ')} ms; ` +
-        `failover restored ${result.name} (chain of ${result.chainLength}) in ${result.wallMs} ms; writes floor ${floor}, resumed at ${resumed[0]!.writes}`,
+        `failover restored ${result.name} (chain of ${result.chainLength}) in ${result.wallMs} ms; writes floor ${floor}, resumed at ${resumedAt}`,
     );
-    shipper.kill('SIGTERM');
-    expect((await shipper).exitCode).toBe(0);
+    shipper.process.kill('SIGTERM');
+    expect((await shipper.process).exitCode).toBe(0);
   });
 
   it('a shipper killed with -9 mid-transfer leaves no half checkpoint under a final name; a restarted one completes', async () => {
@@ -106,20 +69,19 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
     const root = await imagesDir();
     const images = join(root, 'images');
     const backupDir = join(root, 'backup');
-    const run = await runCli(['run', '--config', await writeConfig(root, 'full'), '--pid', String(workload.pid), '--max-checkpoints', '1']);
+    const run = await runCli(['run', '--config', await writeRunConfig(root, 'full'), '--pid', String(workload.pid), '--max-checkpoints', '1']);
     expect(run.exitCode, run.stderr).toBe(0);
     const backup = await startBackup(backupDir);
     const to = `127.0.0.1:${backup.port}`;
 
     // 64 MiB at 32 MiB/s: about two seconds on the wire, time enough to kill the shipper in the middle.
-    const shipper = spawnCli(['ship', '--images', images, '--to', to, '--once', '--max-rate', '32MiB']);
-    daemons.push(shipper);
+    const shipper = daemon(['ship', '--images', images, '--to', to, '--once', '--max-rate', '32MiB']);
     await waitFor('bytes landing in the partial directory', async () => {
       const files = await readdir(join(backupDir, '.00000001.partial')).catch(() => [] as string[]);
       return files.some((f) => f.startsWith('pages-')) ? true : undefined;
     });
-    process.kill(shipper.pid!, 'SIGKILL');
-    await shipper;
+    process.kill(shipper.process.pid!, 'SIGKILL');
+    await shipper.process;
     await waitFor('the backup noticing the drop', () => (/closed the connection during 00000001.*discarded/.test(backup.log()) ? true : undefined), 5_000);
     expect((await readdir(backupDir)).filter((n) => !n.startsWith('.'))).toEqual([]); // no 00000001, no latest
     expect(await readdir(backupDir)).toEqual([]); // and the partial is gone too

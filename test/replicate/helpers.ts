@@ -1,9 +1,14 @@
 import { mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import type { ResultPromise } from 'execa';
+import { expect } from 'vitest';
+import type { CheckpointRecord } from '../../src/model/record.js';
 import { Channel } from '../../src/replicate/channel.js';
 import type { ReplicationLog } from '../../src/replicate/events.js';
 import { startReceiver, type Receiver } from '../../src/replicate/receiver.js';
+import { spawnCli } from '../helpers/cli.js';
+import type { TestWorkload } from '../helpers/workload.js';
 
 /** A log that keeps its lines, for assertions. */
 export function collectingLog(): ReplicationLog & { lines: string[] } {
@@ -60,4 +65,73 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Reads a JSON-lines file (records.jsonl, ship.jsonl); an empty or missing file gives []. */
+export async function readJsonLines<T>(path: string): Promise<T[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.trim() === '' ? [] : text.trim().split('\n').map((line) => JSON.parse(line) as T);
+}
+
+/** A remusd CLI process running in the background, with what it wrote so far. */
+export interface Daemon {
+  process: ResultPromise;
+  /** Its stdout so far. */
+  out: () => string;
+  /** Its stderr (the log) so far. */
+  log: () => string;
+  running: () => boolean;
+}
+
+const daemons: ResultPromise[] = [];
+
+/** Starts `remusd ARGS…` in the background; stopDaemons() kills it. */
+export function daemon(args: string[]): Daemon {
+  const child = spawnCli(args);
+  daemons.push(child);
+  let out = '';
+  let log = '';
+  let running = true;
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  void child.finally(() => (running = false));
+  return { process: child, out: () => out, log: () => log, running: () => running };
+}
+
+/** SIGKILLs every daemon started since the last call and waits for each (for afterEach). */
+export async function stopDaemons(): Promise<void> {
+  for (const child of daemons.splice(0)) {
+    child.kill('SIGKILL');
+    await child;
+  }
+}
+
+/** Starts `remusd backup --dir DIR ARGS…` on an ephemeral loopback port; returns once it listens. */
+export async function startBackup(dir: string, args: string[] = []): Promise<Daemon & { port: number }> {
+  const backup = daemon(['backup', '--dir', dir, '--listen', '127.0.0.1:0', ...args]);
+  const port = await waitFor('the backup to listen', () => Number(/listening on 127\.0\.0\.1:(\d+)/.exec(backup.out())?.[1]) || undefined, 10_000);
+  return { ...backup, port };
+}
+
+/** The workload's write count at its last progress line before checkpoint `name` (in images) started. */
+export async function writesBefore(images: string, name: string, workload: TestWorkload): Promise<number> {
+  const record = (await readJsonLines<CheckpointRecord>(join(images, 'records.jsonl'))).find((r) => r.seq === Number(name))!;
+  return (await workload.read()).progress.filter((p) => p.realMs <= Date.parse(record.start)).at(-1)!.writes;
+}
+
+/** The restored workload runs on from at least `floor` writes, with every page intact; returns where it resumed. */
+export async function expectResumed(workload: TestWorkload, linesAtDeath: number, floor: number): Promise<number> {
+  const after = await workload.waitForProgress(3);
+  expect(after.corrupt).toEqual([]); // the dirtier checks every page of its restored memory
+  const resumed = after.progress.slice(linesAtDeath);
+  expect(resumed.length).toBeGreaterThanOrEqual(3);
+  expect(resumed[0]!.writes).toBeGreaterThanOrEqual(floor);
+  return resumed[0]!.writes;
+}
+
+/** Writes ROOT/remusd.yaml for `remusd run`: interval 300 ms in [200 ms, 1 s], images in ROOT/images, keep 5. */
+export async function writeRunConfig(root: string, mode: 'delta' | 'full'): Promise<string> {
+  const path = join(root, 'remusd.yaml');
+  await writeFile(path, `interval: { initial: 300ms, min: 200ms, max: 1s }\ncheckpoint: { mode: ${mode}, dir: ./images, retention: { keep: 5 } }\n`);
+  return path;
 }

@@ -1,4 +1,5 @@
 import { readdir, readlink, rename, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Channel } from '../../src/replicate/channel.js';
@@ -229,5 +230,20 @@ describe('receiver over loopback', () => {
     await expect(shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint })).rejects.toThrow(ShipError);
     await expect(shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint })).rejects.toThrow(/00000007 needs its parent 00000006, which is missing/);
     expect(await readdir(backup)).toEqual([]);
+  });
+});
+
+describe('connecting to a backup', () => {
+  it('gives up on a peer that accepts the connection but never says hello', async () => {
+    const server = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const started = Date.now();
+      await expect(connectToBackup({ host: '127.0.0.1', port }, 300)).rejects.toThrow(`127.0.0.1:${port} did not answer hello within 300 ms`);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -55,12 +55,13 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       if (!Number.isSafeInteger(args.pid) || args.pid < 1) throw new UserError(`--pid ${args.pid}: not a pid`, 2);
       // A wrong pid must not read as a dead workload: that would make the backup fail over at once.
       if (!(await isAlive(args.pid))) throw new UserError(`--pid ${args.pid}: no such process`, 2);
-      workload = new WorkloadWatch(args.pid).start();
+      workload = new WorkloadWatch(args.pid);
     }
     const images = resolve(args.images);
     const shipLog = openShipLog(resolve(args.records ?? join(images, 'ship.jsonl')));
     const log = replicationLog(await createLogger());
     const options = { images, log, onShipped: shipLog.append, maxBytesPerSecond, to: to.value };
+    workload?.start(); // here, so that the finally below always stops its timer
     try {
       if (args.once) {
         try {
