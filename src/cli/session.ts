@@ -54,7 +54,21 @@ export async function runSession(options: SessionOptions): Promise<number> {
 
   const root = config.checkpoint.dir;
   await mkdir(root, { recursive: true });
-  const target = await acquireTarget(options, root);
+  // Before the workload is started: a metrics address that cannot be bound must fail with nothing started.
+  let metrics: LoopMetrics | undefined;
+  if (config.metrics.listen !== null) {
+    // prom-client is loaded only when metrics are asked for: it is a fifth of remusd's resident memory.
+    const { serveMetrics } = await import('../loop/metrics.js');
+    const { host, port } = config.metrics.listen;
+    metrics = await serveMetrics(host, port).catch((error: NodeJS.ErrnoException) => {
+      throw new UserError(`metrics.listen ${host}:${port}: cannot listen there (${error.code ?? error.message})`, 2);
+    });
+    log.info(`metrics on http://${metrics.address}/metrics`);
+  }
+  const target = await acquireTarget(options, root).catch(async (error: unknown) => {
+    await metrics?.close();
+    throw error;
+  });
   log.info(`supervising pid ${target.pid}; images in ${root}`);
 
   const recordsFile = options.recordsFile ?? config.records.file;
@@ -71,14 +85,6 @@ export async function runSession(options: SessionOptions): Promise<number> {
       }
     });
   }
-  let metrics: LoopMetrics | undefined;
-  if (config.metrics.listen !== null) {
-    // prom-client is loaded only when metrics are asked for: it is a fifth of remusd's resident memory.
-    const { serveMetrics } = await import('../loop/metrics.js');
-    metrics = await serveMetrics(config.metrics.listen.host, config.metrics.listen.port);
-    log.info(`metrics on http://${metrics.address}/metrics`);
-  }
-
   const controller = new AbortController();
   let signals = 0;
   const onStop = (signal: NodeJS.Signals) => {

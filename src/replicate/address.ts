@@ -14,12 +14,8 @@ export function parseEndpoint(text: string): { ok: true; value: Endpoint } | { o
   return { ok: true, value: { host: match[1] ?? match[2]!, port } };
 }
 
-/** Whether a host name or address stays on this machine. */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
-}
+// One rule for "stays on this machine", shared with metrics.listen in the config.
+export { isLoopback } from '../config/fields.js';
 
 /** HOST:PORT, with brackets around an IPv6 address. */
 export function formatEndpoint(endpoint: Endpoint): string {

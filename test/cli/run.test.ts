@@ -247,4 +247,22 @@ describe('remusd run (real CRIU)', () => {
     const records = await readRecords(join(images, 'records.jsonl'));
     expect(records.map((r) => [r.seq, r.parent])).toEqual([[1, null], [2, '00000001'], [3, null], [4, '00000003']]);
   });
+
+  it('a metrics address that cannot be bound fails with exit 2 before any workload is started', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const binary = await ensureDirtierBinary();
+      const root = await imagesDir();
+      const config = await writeConfig(root, `checkpoint: { mode: full, dir: ./images }\nmetrics: { listen: "127.0.0.1:${port}" }\n`);
+      const result = await runCli(['run', '--config', config, '--', binary, '--mib', '4']);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain(`metrics.listen 127.0.0.1:${port}: cannot listen there (EADDRINUSE)`);
+      expect(await readdir(join(root, 'images'))).not.toContain('workload.out'); // nothing was started
+    } finally {
+      blocker.close();
+    }
+  });
 });
