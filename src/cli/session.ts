@@ -161,7 +161,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
       return 0;
     case 'workload-exited':
       log.info(`workload ${target.pid} ended (${exit.status}) after ${exit.checkpoints} checkpoint(s); records in ${recordsFile}`);
-      return exit.status.includes('status 0') ? 0 : 4;
+      return exit.exitCode === 0 ? 0 : 4;
     case 'failures':
       log.error(exit.message);
       return 5;

@@ -29,6 +29,8 @@ export interface Target {
   alive(): Promise<boolean>;
   /** How it ended, once it has (for workloads we started: the exit code or signal). */
   exitStatus(): string;
+  /** Its exit code, when it exited by itself and we could see it (undefined: unknown, or killed by a signal). */
+  exitCode(): number | undefined;
 }
 
 export interface SupervisorEvents {
@@ -59,7 +61,7 @@ export interface SupervisorDeps {
 
 export type SupervisorExit =
   | { reason: 'stopped'; checkpoints: number }
-  | { reason: 'workload-exited'; checkpoints: number; status: string }
+  | { reason: 'workload-exited'; checkpoints: number; status: string; exitCode: number | undefined }
   | { reason: 'failures'; checkpoints: number; message: string };
 
 /**
@@ -102,7 +104,7 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
   while (!signal.aborted) {
     await Promise.all([clock.sleep(nextStartAtMs - clock.now(), signal), retention]);
     if (signal.aborted) break;
-    if (!(await target.alive())) return { reason: 'workload-exited', checkpoints, status: target.exitStatus() };
+    if (!(await target.alive())) return { reason: 'workload-exited', checkpoints, status: target.exitStatus(), exitCode: target.exitCode() };
 
     settings = deps.settings();
     if (settings.policyKey !== policyKey) {
@@ -126,7 +128,7 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     });
 
     if (!result.ok) {
-      if (!(await target.alive())) return { reason: 'workload-exited', checkpoints, status: target.exitStatus() };
+      if (!(await target.alive())) return { reason: 'workload-exited', checkpoints, status: target.exitStatus(), exitCode: target.exitCode() };
       consecutiveFailures += 1;
       previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
       events.failure(seq, `checkpoint ${seq} failed (${consecutiveFailures} in a row): ${result.reason}`, result.logTail);

@@ -5,14 +5,19 @@ import type { Target } from './supervisor.js';
 /** A workload remusd started itself: its exit is reported by the child's exit event. */
 export function startedTarget(child: SessionProcess): Target {
   let status: string | undefined;
+  let code: number | undefined;
   child.exited.then(
-    ({ code, signal }) => (status = signal ? `killed by ${signal}` : `exited with status ${code}`),
+    (exit) => {
+      status = exit.signal ? `killed by ${exit.signal}` : `exited with status ${exit.code}`;
+      code = exit.signal ? undefined : (exit.code ?? undefined);
+    },
     (error: Error) => (status = `could not start: ${error.message}`),
   );
   return {
     pid: child.pid,
     alive: async () => status === undefined && (await isAlive(child.pid)),
     exitStatus: () => status ?? 'gone (status unknown)',
+    exitCode: () => code,
   };
 }
 
@@ -22,5 +27,6 @@ export function attachedTarget(pid: number): Target {
     pid,
     alive: () => isAlive(pid),
     exitStatus: () => `process ${pid} is gone (not our child: exit status unknown)`,
+    exitCode: () => undefined,
   };
 }

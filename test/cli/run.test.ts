@@ -265,4 +265,12 @@ describe('remusd run (real CRIU)', () => {
       blocker.close();
     }
   });
+
+  it('a workload that exits non-zero ends the supervisor with exit status 4 and the workload\'s own status', async () => {
+    const root = await imagesDir();
+    const config = await writeConfig(root, 'interval: { initial: 200ms }\ncheckpoint: { mode: full, dir: ./images }\n');
+    const result = await runCli(['run', '--config', config, '--', 'sh', '-c', 'sleep 1.2; exit 3']);
+    expect(result.exitCode, result.stderr).toBe(4);
+    expect(result.stderr).toMatch(/workload \d+ ended \(exited with status 3\)/);
+  });
 });
