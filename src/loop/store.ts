@@ -11,8 +11,10 @@ import type { StoredCheckpoint } from './chain.js';
 // The small operations here are synchronous on purpose: they sit on the loop's critical path between two
 // checkpoints, and on these machines a thread-pool round trip costs ~0.4 ms, far more than the syscall.
 
-const COMPLETE = /^\d{8}$/;
-const PARTIAL = /^\.\d{8}\.partial$/;
+/** The name of a complete checkpoint directory (also what the replication protocol accepts). */
+export const COMPLETE = /^\d{8}$/;
+/** The name of a checkpoint being written. */
+export const PARTIAL = /^\.\d{8}\.partial$/;
 
 /** The directory name of checkpoint `seq`. */
 export function checkpointName(seq: number): string {

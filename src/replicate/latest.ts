@@ -1,5 +1,6 @@
 import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PARTIAL } from '../loop/store.js';
 
 /** The checkpoint ROOT/latest names (the newest complete one), or undefined if there is none yet. */
 export async function currentLatest(root: string): Promise<string | undefined> {
@@ -14,5 +15,5 @@ export async function currentLatest(root: string): Promise<string | undefined> {
 export async function checkpointInProgress(root: string): Promise<boolean> {
   const latest = Number((await currentLatest(root)) ?? 0);
   const names = await readdir(root).catch(() => [] as string[]);
-  return names.some((name) => /^\.\d{8}\.partial$/.test(name) && Number(name.slice(1, 9)) > latest);
+  return names.some((name) => PARTIAL.test(name) && Number(name.slice(1, 9)) > latest);
 }

@@ -12,6 +12,8 @@
 // come between two data frames, ending the transfer in progress. Heartbeats and offers carry the workload's
 // state when the sender watches it (ship --pid). Everything here is pure: the socket side is channel.ts.
 
+import { COMPLETE } from '../loop/store.js';
+
 /** Names the stream, so that a stray client (an HTTP probe, another protocol) fails with a clear message. */
 export const PROTOCOL_NAME = 'remusd-replicate';
 /** Bumped on any incompatible change; both sides must speak the same one. */
@@ -66,7 +68,7 @@ export class ProtocolError extends Error {
 }
 
 /** Checkpoint directory names, as the supervisor writes them (src/loop/store.ts). */
-export const CHECKPOINT_NAME = /^\d{8}$/;
+export const CHECKPOINT_NAME = COMPLETE;
 /** File names a checkpoint may hold: plain names, never a path, a dot file or the parent link. */
 const FILE_NAME = /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]*$/;
 
