@@ -45,7 +45,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
   let config = options.config;
   const criu = await locateCriu({ flag: options.criuFlag, configPath: config.criu.path ?? undefined });
   log.info(`CRIU: ${describeLocation(criu)}`);
-  const capabilities = await probeCapabilities(criu, describeLocation(criu));
+  const capabilities = await probeCapabilities(criu);
   if (!capabilities.modes.full.available) {
     throw new UserError(`CRIU cannot checkpoint here: ${capabilities.modes.full.why}. Run \`remusd check\` for details; fix: scripts/install-criu.sh as root.`, 3);
   }

@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import type { CheckpointMode } from '../model/record.js';
 import { queryCriu } from './exec.js';
-import type { CriuLocation } from './locate.js';
+import { describeLocation, type CriuLocation } from './locate.js';
 
 /** What this machine's CRIU and kernel can do, as `remusd check` reports it. */
 export interface Capabilities {
@@ -37,7 +37,7 @@ export async function pageSize(): Promise<number> {
 }
 
 /** Asks CRIU and the kernel what checkpoint modes work here. */
-export async function probeCapabilities(criu: CriuLocation, sourceDescription: string): Promise<Capabilities> {
+export async function probeCapabilities(criu: CriuLocation): Promise<Capabilities> {
   const [versionRun, checkRun, dirtyRun, size] = await Promise.all([
     queryCriu(criu, ['--version']),
     queryCriu(criu, ['check']),
@@ -53,7 +53,7 @@ export async function probeCapabilities(criu: CriuLocation, sourceDescription: s
   const noCriu = checkOk ? '' : 'CRIU cannot checkpoint here (see criu check)';
   const noDirty = 'needs the kernel\'s soft-dirty bits (CONFIG_MEM_SOFT_DIRTY), not available here';
   return {
-    criu: { command: criu.command, source: sourceDescription, version, checkOk, checkOutput: checkRun.output.trim() },
+    criu: { command: criu.command, source: describeLocation(criu), version, checkOk, checkOutput: checkRun.output.trim() },
     kernel: release(),
     pageSize: size,
     dirtyTracking: { available: dirtyAvailable, detail: dirtyDetail },

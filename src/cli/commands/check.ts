@@ -1,5 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { describeLocation, locateCriu } from '../../criu/locate.js';
+import { locateCriu } from '../../criu/locate.js';
 import { probeCapabilities, type Capabilities } from '../../criu/probe.js';
 import type { CheckpointMode } from '../../model/record.js';
 import { UserError } from '../errors.js';
@@ -23,7 +23,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .example('$0 check --json', '') as unknown as Argv<CheckArgs>,
   handler: async (args: ArgumentsCamelCase<CheckArgs>) => {
     const location = await locateCriu({ flag: args.criu });
-    const capabilities = await probeCapabilities(location, describeLocation(location));
+    const capabilities = await probeCapabilities(location);
     if (args.json) printJson(capabilities);
     else process.stdout.write(`${humanReport(capabilities)}\n`);
     if (!capabilities.modes.full.available) {
