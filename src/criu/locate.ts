@@ -66,7 +66,7 @@ export async function locateCriu(options: LocateOptions = {}): Promise<CriuLocat
   }
   throw new CriuNotFoundError(
     `no CRIU found (looked at --criu, criu.path, REMUSD_CRIU, ${prefixed}, PATH). ` +
-      'Fix: run scripts/install-criu.sh as root (installs CRIU 4.1.1 into a private prefix), or point REMUSD_CRIU at a CRIU >= 4.1.',
+      'Fix: run scripts/install-criu.sh as root (installs CRIU 4.2 into a private prefix), or point REMUSD_CRIU at a CRIU >= 4.2.',
   );
 }
 

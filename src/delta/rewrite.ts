@@ -128,7 +128,7 @@ export async function rewriteAsDelta(options: RewriteOptions): Promise<RewriteRe
       await symlink(`../${options.parentName!}`, join(options.dir, 'parent'));
       for (const [i, proc] of dumped.entries()) {
         const s = streamed[i]!;
-        const bytes = encodePagemap({ pagesId: proc.pagemap.pagesId, entries: s.entries });
+        const bytes = encodePagemap({ pagesId: proc.pagemap.pagesId, entries: s.entries, countField: proc.pagemap.countField });
         const pagemapTemp = tempPath(proc.pagemapPath);
         temps.push(pagemapTemp);
         await writeFile(pagemapTemp, bytes);

@@ -29,7 +29,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     if (!capabilities.modes.full.available) {
       throw new UserError(
         `CRIU cannot checkpoint here: ${capabilities.criu.checkOutput.split('\n').slice(-3).join(' / ') || 'criu check failed'}. ` +
-          'Fix: run scripts/install-criu.sh as root to install CRIU 4.1.1 (needed on kernels >= 6.13), and run remusd as root.',
+          'Fix: run scripts/install-criu.sh as root to install CRIU 4.2 (4.1 is needed on kernels >= 6.13, 4.2 for network workloads on >= 6.16), and run remusd as root.',
         3,
       );
     }

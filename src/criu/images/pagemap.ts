@@ -21,10 +21,15 @@ export interface PagemapEntry {
   flags: number;
 }
 
+/** Where an image keeps each run's page count: field 2 as a u32 (CRIU ≤ 4.1) or field 5 as a u64 (CRIU 4.2+). */
+export type PagemapCountField = 'u32' | 'u64';
+
 // A decoded pagemap image: the pages image it points to, and its runs in file order.
 export interface Pagemap {
   pagesId: number;
   entries: PagemapEntry[];
+  /** The layout the image was written in; encoding keeps it, so a rewritten image stays in its CRIU's dialect. Default 'u32'. */
+  countField?: PagemapCountField;
 }
 
 // Decodes a pagemap image (CRIU ≤ 4.1 and 4.2 count encodings); throws ImageError on anything malformed.
@@ -37,21 +42,24 @@ export function decodePagemap(bytes: Uint8Array, label: string): Pagemap {
   const reader = entryReader(bytes, false);
   const head = decodeEntry(types.pagemapHead, reader, headSpan, label, 'pagemap head');
   const entries: PagemapEntry[] = new Array(entrySpans.length);
+  let countField: PagemapCountField = 'u32';
   for (let i = 0; i < entrySpans.length; i++) {
     const span = entrySpans[i]!;
     const m = decodeEntry(types.pagemapEntry, reader, span, label, 'pagemap entry');
     const vaddr = u64Exact(m['vaddr'], { file: label, offset: span.start, field: 'vaddr' });
     let nrPages: number;
     // CRIU 4.2 writes the u64 count in field 5 and 0 in field 2: field 5 wins when present.
-    if (has(m, 'nr_pages_u64')) nrPages = u64Safe(m['nr_pages_u64'], { file: label, offset: span.start, field: 'nr_pages (field 5)' });
-    else if (has(m, 'nr_pages')) nrPages = m['nr_pages'] as number;
+    if (has(m, 'nr_pages_u64')) {
+      nrPages = u64Safe(m['nr_pages_u64'], { file: label, offset: span.start, field: 'nr_pages (field 5)' });
+      countField = 'u64';
+    } else if (has(m, 'nr_pages')) nrPages = m['nr_pages'] as number;
     else {
       throw new ImageError({ file: label, offset: span.start, expected: 'nr_pages (field 2 or 5) in the pagemap entry', found: 'neither', code: 'missing-field' });
     }
     const flags = has(m, 'flags') ? (m['flags'] as number) : m['in_parent'] === true ? PE_PARENT : PE_PRESENT;
     entries[i] = { vaddr, nrPages, flags };
   }
-  return { pagesId: head['pages_id'] as number, entries };
+  return { pagesId: head['pages_id'] as number, entries, countField };
 }
 
 // Checks a number fits an unsigned wire field before encoding (protobufjs would wrap it silently).
@@ -61,8 +69,10 @@ function checkUint(value: number, max: number, what: string): void {
   }
 }
 
-// Encodes a pagemap image the way CRIU 4.1 writes it (count in field 2, flags in 4, in_parent only on PE_PARENT runs).
+// Encodes a pagemap image the way CRIU writes it: flags in field 4, in_parent only on PE_PARENT runs, and the count
+// in field 2 (CRIU 4.1) or in field 5 with field 2 at 0 (CRIU 4.2), as pagemap.countField says.
 export function encodePagemap(pagemap: Pagemap): Uint8Array {
+  const u64Count = pagemap.countField === 'u64';
   checkUint(pagemap.pagesId, 0xffffffff, 'pagesId');
   const messages: Uint8Array[] = [types.pagemapHead.encode({ pages_id: pagemap.pagesId }).finish()];
   for (const [i, e] of pagemap.entries.entries()) {
@@ -70,9 +80,11 @@ export function encodePagemap(pagemap: Pagemap): Uint8Array {
       throw new RangeError(`entries[${i}].vaddr must be an integer in [0, 2^64), got ${e.vaddr}`);
     }
     // The ≤ 4.1 layout has only a u32 count; a bigger run must be split by the caller.
-    checkUint(e.nrPages, 0xffffffff, `entries[${i}].nrPages`);
+    checkUint(e.nrPages, u64Count ? Number.MAX_SAFE_INTEGER : 0xffffffff, `entries[${i}].nrPages`);
     checkUint(e.flags, 0xffffffff, `entries[${i}].flags`);
-    const fields: Record<string, number | boolean> = { vaddr: e.vaddr, nr_pages: e.nrPages, flags: e.flags };
+    const fields: Record<string, number | boolean> = u64Count
+      ? { vaddr: e.vaddr, nr_pages: 0, flags: e.flags, nr_pages_u64: e.nrPages }
+      : { vaddr: e.vaddr, nr_pages: e.nrPages, flags: e.flags };
     // CRIU 4.1 itself writes in_parent only on holes; readers older than flags rely on it.
     if ((e.flags & PE_PARENT) !== 0) fields['in_parent'] = true;
     messages.push(types.pagemapEntry.encode(fields).finish());

@@ -33,6 +33,7 @@ const REAL: Pagemap = {
     { vaddr: 0x5612_9209_3000, nrPages: 2, flags: PE_PRESENT },
     { vaddr: 0x5612_c4de_e000, nrPages: 4, flags: PE_PRESENT | PE_LAZY },
   ],
+  countField: 'u32',
 };
 
 // A pagemap built by hand from varint fields per entry.
@@ -58,7 +59,7 @@ describe('decodePagemap', () => {
 
   it('field 1 is vaddr, 2 nr_pages, 4 flags', () => {
     const got = decodePagemap(handPagemap(7, [[[1, 0x7000], [2, 3], [4, PE_PARENT]]]), 'p');
-    expect(got).toEqual({ pagesId: 7, entries: [{ vaddr: 0x7000, nrPages: 3, flags: PE_PARENT }] });
+    expect(got).toEqual({ pagesId: 7, entries: [{ vaddr: 0x7000, nrPages: 3, flags: PE_PARENT }], countField: 'u32' });
   });
 
   it('without flags, in_parent (field 3) picks PE_PARENT, else PE_PRESENT', () => {
@@ -101,7 +102,7 @@ describe('decodePagemap', () => {
   });
 
   it('a head and no entries is an empty pagemap', () => {
-    expect(decodePagemap(bytes(HEAD, entry(vfield(1, 3))), 'p')).toEqual({ pagesId: 3, entries: [] });
+    expect(decodePagemap(bytes(HEAD, entry(vfield(1, 3))), 'p')).toEqual({ pagesId: 3, entries: [], countField: 'u32' });
   });
 
   it('every truncation of the real bytes is a truncated ImageError (entries end on entry boundaries only)', () => {
@@ -138,8 +139,24 @@ describe('encodePagemap', () => {
         { vaddr: 0x7fff_ffff_f000, nrPages: 0xffffffff, flags: PE_PARENT | PE_LAZY },
         { vaddr: 0x4000, nrPages: 12, flags: PE_PRESENT },
       ],
+      countField: 'u32',
     };
     expect(decodePagemap(encodePagemap(p), 'x')).toEqual(p);
+  });
+
+  it('keeps CRIU 4.2 layout: field 2 at 0 and the count in field 5, counts above 2^32 included', () => {
+    const p: Pagemap = {
+      pagesId: 1,
+      entries: [
+        { vaddr: 0x1000, nrPages: 1, flags: PE_PRESENT },
+        { vaddr: 0x8000, nrPages: 2 ** 33, flags: PE_PRESENT | PE_LAZY },
+      ],
+      countField: 'u64',
+    };
+    const img = encodePagemap(p);
+    expect(decodePagemap(img, 'x')).toEqual(p);
+    // Bytes as CRIU 4.2.1 wrote them here: vaddr, nr_pages 0, flags 4, nr_pages_u64 1.
+    expect([...img.subarray(14, 14 + 4 + 8)]).toEqual([0x09, 0, 0, 0, 0x08, 0x80, 0x20, 0x10, 0x00, 0x20, 0x04, 0x28]);
   });
 
   it('refuses what the 4.1 layout cannot hold', () => {
