@@ -1,5 +1,4 @@
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readStatsDir } from '../../src/criu/images/index.js';
 import { pageSize } from '../../src/criu/probe.js';
