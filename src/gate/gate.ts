@@ -1,0 +1,42 @@
+import type { HoldHistogram } from './histogram.js';
+
+/** How outbound packets are held: a TUN device owned by remusd's helper, or the kernel's plug qdisc. */
+export type GateMechanism = 'tun' | 'plug';
+
+/** What barrier(N) closed: the packets read into epoch N since the previous barrier. */
+export interface EpochClosed {
+  epoch: number;
+  packets: number;
+  bytes: number;
+}
+
+/** What release(N) let out: every packet held up to barrier N, oldest first. */
+export interface EpochReleased {
+  epoch: number;
+  packets: number;
+  bytes: number;
+  /** Packets dropped since the last release because the held bytes reached the bound. */
+  dropped: number;
+  /** How long each released packet was held (µs buckets, see histogram.ts). */
+  holds: HoldHistogram;
+}
+
+/**
+ * Remus' output commit. The workload's outbound packets are held per epoch: barrier(N) ends epoch N (remusd
+ * calls it just before the dump of checkpoint N starts, so a packet read after it belongs to a later epoch),
+ * and release(N) lets out, in order and without loss, every packet up to barrier N once checkpoint N is safe.
+ * Releases are cumulative: releasing N releases every earlier epoch too, so a failed dump's epoch simply
+ * waits for the next checkpoint that covers it. Inbound packets are never held.
+ */
+export interface OutputGate {
+  readonly mechanism: GateMechanism;
+  barrier(epoch: number): Promise<EpochClosed>;
+  release(epoch: number): Promise<EpochReleased>;
+  /**
+   * A clean stop: releases everything still held and removes the gate, so the workload's output flows
+   * unprotected from then on (remusd never leaves a workload cut off on purpose).
+   */
+  open(): Promise<void>;
+  /** Tears the gate down WITHOUT releasing: what a crash does (held packets are lost, nothing leaks). */
+  destroy(): Promise<void>;
+}

@@ -1,0 +1,136 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
+import { ensureBundledBinary } from '../process/compile.js';
+import type { EpochClosed, EpochReleased } from './gate.js';
+import { parseHistogram } from './histogram.js';
+
+/** The answer lines are short except a release's histogram (≤ 544 buckets): anything longer is garbage. */
+const MAX_LINE = 64 << 10;
+
+/** Compiles src/gate/tun-gate.c once per source version. */
+export async function ensureGateBinary(): Promise<string> {
+  return ensureBundledBinary(join(packageRoot(), 'src', 'gate', 'tun-gate.c'), 'remusd-gate');
+}
+
+/**
+ * The remusd-gate helper process (src/gate/tun-gate.c): one command line out, one answer line back, in
+ * order. It holds packets in its own memory and dies with us (PR_SET_PDEATHSIG, EOF on its stdin).
+ */
+export class GateHelper {
+  private buffer = '';
+  private waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
+  private ended: Error | undefined;
+  private stderr = '';
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => this.onData(chunk));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (this.stderr = (this.stderr + chunk).slice(-2000)));
+    child.on('close', (code, signal) => this.fail(new Error(`remusd-gate exited (${signal ?? `code ${code}`})${this.stderr ? `: ${this.stderr.trim()}` : ''}`)));
+    child.on('error', (error) => this.fail(error));
+    child.stdin.on('error', () => undefined); // a dead helper is reported by 'exit'
+  }
+
+  /** Starts the helper with its TUN device `tun`; resolves once the device exists. */
+  static async start(tun: string, maxBytes: number): Promise<GateHelper> {
+    const binary = await ensureGateBinary();
+    const child = spawn(binary, ['--tun', tun, '--parent', String(process.pid), '--max-bytes', String(maxBytes)], { stdio: 'pipe' });
+    const helper = new GateHelper(child);
+    const ready = await helper.next();
+    if (ready !== `ready ${tun}`) {
+      helper.kill();
+      throw new Error(`remusd-gate did not start: ${ready}`);
+    }
+    return helper;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  async barrier(epoch: number): Promise<EpochClosed> {
+    const fields = await this.ask(`barrier ${epoch}`, 'barrier', 3);
+    return { epoch, packets: fields[1]!, bytes: fields[2]! };
+  }
+
+  async release(epoch: number): Promise<EpochReleased> {
+    const line = await this.request(`release ${epoch}`);
+    const match = /^ok release (\d+) (\d+) (\d+) (\d+) (\S+)$/.exec(line);
+    if (match === null || Number(match[1]) !== epoch) throw new Error(`remusd-gate: release ${epoch}: ${line}`);
+    return { epoch, packets: Number(match[2]), bytes: Number(match[3]), dropped: Number(match[4]), holds: parseHistogram(match[5]!) };
+  }
+
+  async stats(): Promise<{ heldPackets: number; heldBytes: number; dropped: number; pendingBarriers: number }> {
+    const [heldPackets, heldBytes, dropped, pendingBarriers] = await this.ask('stats', 'stats', 4);
+    return { heldPackets: heldPackets!, heldBytes: heldBytes!, dropped: dropped!, pendingBarriers: pendingBarriers! };
+  }
+
+  /** Ends the helper by closing its stdin (held packets die with it); resolves when it has exited. */
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.kill(), 2_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+
+  private async ask(command: string, word: string, count: number): Promise<number[]> {
+    const line = await this.request(command);
+    const parts = line.split(' ');
+    if (parts[0] !== 'ok' || parts[1] !== word || parts.length !== count + 2 || !parts.slice(2).every((p) => /^\d+$/.test(p))) {
+      throw new Error(`remusd-gate: ${command}: ${line}`);
+    }
+    return parts.slice(2).map(Number);
+  }
+
+  // Commands are serialized: the helper answers in order, one line each.
+  private request(command: string): Promise<string> {
+    const answer = this.queue.then(() => {
+      if (this.ended !== undefined) throw this.ended;
+      this.child.stdin.write(`${command}\n`);
+      return this.next();
+    });
+    this.queue = answer.catch(() => undefined);
+    return answer;
+  }
+
+  private next(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      if (this.ended !== undefined) return reject(this.ended);
+      this.waiting.push({ resolve, reject });
+      this.drain();
+    });
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    if (this.buffer.length > MAX_LINE && !this.buffer.includes('\n')) {
+      this.fail(new Error('remusd-gate: answer line too long'));
+      this.kill();
+      return;
+    }
+    this.drain();
+  }
+
+  private drain(): void {
+    let newline: number;
+    while (this.waiting.length > 0 && (newline = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, newline);
+      this.buffer = this.buffer.slice(newline + 1);
+      this.waiting.shift()!.resolve(line);
+    }
+  }
+
+  private fail(error: Error): void {
+    this.ended ??= error;
+    for (const waiter of this.waiting.splice(0)) waiter.reject(this.ended);
+  }
+}

@@ -1,0 +1,60 @@
+import { writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+
+// The tc plumbing of the TUN gate, in the host's network namespace. The workload's packets leave its
+// namespace through its veth and arrive at the host-side end's ingress; a u32 match-all filter with a mirred
+// action redirects every IPv4 and IPv6 packet from there into the gate's TUN device (ARP is left alone: it
+// carries no workload state, and the veth needs it). The filters use a fixed preference so that a restarted
+// remusd replaces a crashed one's filters instead of stacking new ones.
+
+/** The filter preference the gate's filters use on the host-side veth. */
+export const GATE_FILTER_PREF = { ip: 4901, ipv6: 4902 } as const;
+
+/** Sends the outbound packets arriving on `from` (the host-side veth) into the TUN device `tun`. */
+export async function installRedirect(from: string, tun: string): Promise<void> {
+  // clsact gives the ingress hook without claiming the root qdisc (which the plug gate or a shaper may use).
+  await tc(['qdisc', 'replace', 'dev', from, 'clsact']);
+  for (const [protocol, pref] of Object.entries(GATE_FILTER_PREF)) {
+    await tc(['filter', 'del', 'dev', from, 'ingress', 'pref', String(pref)]).catch(() => undefined);
+    await tc([
+      'filter', 'add', 'dev', from, 'ingress', 'pref', String(pref), 'protocol', protocol,
+      'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', tun,
+    ]);
+  }
+}
+
+/** Removes the redirect: packets arriving on `from` go up the host's stack directly again. */
+export async function removeRedirect(from: string): Promise<void> {
+  for (const pref of Object.values(GATE_FILTER_PREF)) {
+    await tc(['filter', 'del', 'dev', from, 'ingress', 'pref', String(pref)]).catch(() => undefined);
+  }
+}
+
+/**
+ * Brings the TUN device up as a pure conduit: no IPv6 (the host would send its own router solicitations
+ * into it), and no reverse-path filter (released packets carry the workload's address, whose route points
+ * at the veth, not at the TUN: a strict rp_filter would drop every one of them).
+ */
+export async function prepareTun(tun: string): Promise<void> {
+  await writeFile(`/proc/sys/net/ipv6/conf/${tun}/disable_ipv6`, '1').catch(() => undefined); // IPv6 may be off entirely
+  await writeFile(`/proc/sys/net/ipv4/conf/${tun}/rp_filter`, '0');
+  await execa('ip', ['link', 'set', 'dev', tun, 'up']);
+}
+
+/** The effective rp_filter is the larger of `all` and the device's: strict (1) on `all` breaks the gate. */
+export async function rpFilterProblem(): Promise<string | undefined> {
+  const { readFile } = await import('node:fs/promises');
+  const all = (await readFile('/proc/sys/net/ipv4/conf/all/rp_filter', 'utf8').catch(() => '0')).trim();
+  return all === '1'
+    ? 'net.ipv4.conf.all.rp_filter is 1 (strict): the host would drop every released packet; set it to 0 or 2 (loose)'
+    : undefined;
+}
+
+async function tc(args: string[]): Promise<void> {
+  try {
+    await execa('tc', args);
+  } catch (error) {
+    const detail = (error as { stderr?: string }).stderr?.trim() || (error as Error).message;
+    throw new Error(`tc ${args.join(' ')}: ${detail}`);
+  }
+}

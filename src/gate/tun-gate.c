@@ -1,0 +1,290 @@
+/*
+ * remusd-gate: the output-commit gate for kernels without sch_plug. It owns a TUN device. remusd redirects
+ * the workload's outbound packets into it (tc ingress on the host-side veth, u32 + mirred), and this helper
+ * HOLDS them, per epoch, until told to release an epoch; released packets are written back to the TUN, so
+ * the host stack receives them as if they had come straight from the veth. Nothing is ever released early.
+ *
+ * Control: one command per line on stdin, one answer per line on stdout (remusd keeps both ends).
+ *   barrier N   epoch N ends here (remusd says it just before the dump of checkpoint N). Packets already
+ *               queued on the TUN were sent before it and go to N; every packet read after the answer
+ *               belongs to a later epoch.            -> ok barrier N <packets> <bytes>
+ *   release N   write out every held packet up to barrier N, oldest first
+ *                                                   -> ok release N <packets> <bytes> <dropped> <hist>
+ *               hist: how long each released packet was held, as idx:count pairs (log-linear µs buckets,
+ *               16 per power of two: see src/gate/histogram.ts), or "-" when none.
+ *   stats                                           -> ok stats <held packets> <held bytes> <dropped> <pending barriers>
+ *   anything wrong                                  -> err <reason>
+ *
+ * Memory is bounded by --max-bytes: past it, new packets are DROPPED (counted, never released early); TCP
+ * retransmits them after a later release. The helper dies with remusd: PR_SET_PDEATHSIG, and EOF on stdin.
+ * Its TUN device is not persistent, so the kernel deletes it (and every packet queued on it) when the helper
+ * dies; the tc redirect then points at nothing and the workload's output goes nowhere, never straight out.
+ *
+ * Usage: remusd-gate --tun NAME --parent PID [--max-bytes N]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PACKET 65536
+#define MAX_BARRIERS 4096
+#define HIST_BUCKETS 544
+#define WRAP 0xFFFFFFFFu
+/* Packets read per wake-up before control gets a look: a flood cannot delay a barrier for long. */
+#define READ_BATCH 256
+
+struct record { uint32_t len; uint32_t pad; uint64_t arrival_us; };
+struct barrier { uint64_t epoch; uint64_t end; /* packet index: packets < end belong to epochs <= epoch */ };
+
+static unsigned char *ring;
+static size_t cap, head, tail, used; /* used: bytes between head and tail, wrap waste included */
+static uint64_t next_index, released_index; /* packet counters: read so far, released so far */
+static uint64_t held_bytes, dropped, dropped_reported;
+static struct barrier barriers[MAX_BARRIERS];
+static size_t nbarriers;
+static uint64_t epoch_start_index, epoch_bytes, last_barrier;
+static int tun_fd;
+
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void answer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void answer(const char *fmt, ...) {
+  static char line[16384];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n > sizeof line - 2) n = sizeof line - 2;
+  line[n++] = '\n';
+  for (int off = 0; off < n;) {
+    ssize_t w = write(1, line + off, (size_t)(n - off));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) _exit(1); /* remusd is gone */
+    off += (int)w;
+  }
+}
+
+static size_t aligned(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* Space for one record of `need` bytes, contiguous; NULL when the bound is reached. */
+static unsigned char *ring_reserve(size_t need) {
+  if (used == 0) head = tail = 0;
+  if (tail >= head) {
+    if (cap - tail >= need) return ring + tail;
+    if (head > need) { /* wrap: the end of the buffer is wasted until the reader passes it */
+      if (cap - tail >= sizeof(struct record)) ((struct record *)(ring + tail))->len = WRAP;
+      used += cap - tail;
+      tail = 0;
+      return ring;
+    }
+    return NULL;
+  }
+  return head - tail > need ? ring + tail : NULL;
+}
+
+static void hold(size_t len, uint64_t arrival) {
+  size_t need = aligned(sizeof(struct record) + len);
+  unsigned char *slot = ring_reserve(need);
+  if (slot == NULL) { dropped++; return; }
+  struct record *r = (struct record *)slot;
+  r->len = (uint32_t)len;
+  r->arrival_us = arrival;
+  /* the packet was read straight into the slot's data area by the caller */
+  tail += need;
+  used += need;
+  held_bytes += len;
+  epoch_bytes += len;
+  next_index++;
+}
+
+/* Reads what the TUN has queued (at most `limit` packets) straight into the ring. */
+static void read_packets(int limit) {
+  static unsigned char spill[MAX_PACKET];
+  for (int i = 0; i < limit; i++) {
+    unsigned char *slot = ring_reserve(aligned(sizeof(struct record) + MAX_PACKET));
+    unsigned char *into = slot == NULL ? spill : slot + sizeof(struct record);
+    ssize_t n = read(tun_fd, into, MAX_PACKET);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return;
+      dprintf(2, "remusd-gate: read from the TUN device failed: %s\n", strerror(errno));
+      _exit(1);
+    }
+    if (n == 0) return;
+    if (slot == NULL) {
+      /* Less than a maximal packet left: hold it only if this one fits. */
+      unsigned char *fit = ring_reserve(aligned(sizeof(struct record) + (size_t)n));
+      if (fit == NULL) { dropped++; continue; }
+      memcpy(fit + sizeof(struct record), spill, (size_t)n);
+    }
+    hold((size_t)n, now_us());
+  }
+}
+
+static unsigned hist_index(uint64_t us) {
+  if (us < 16) return (unsigned)us;
+  unsigned e = 63u - (unsigned)__builtin_clzll(us);
+  unsigned idx = 16u + (e - 4u) * 16u + (unsigned)((us >> (e - 4u)) - 16u);
+  return idx < HIST_BUCKETS ? idx : HIST_BUCKETS - 1;
+}
+
+static void release_to(uint64_t end, uint64_t *packets, uint64_t *bytes, uint32_t *hist) {
+  uint64_t now = now_us();
+  while (released_index < end) {
+    struct record *r = (struct record *)(ring + head);
+    if (cap - head < sizeof(struct record) || r->len == WRAP) {
+      used -= cap - head;
+      head = 0;
+      continue;
+    }
+    unsigned char *data = ring + head + sizeof(struct record);
+    for (;;) {
+      ssize_t w = write(tun_fd, data, r->len);
+      if (w >= 0 || errno != EINTR) break;
+    }
+    /* A write the kernel refuses (the stack dropped it) is like a loss on the wire: TCP recovers. */
+    *packets += 1;
+    *bytes += r->len;
+    hist[hist_index(now - r->arrival_us)]++;
+    held_bytes -= r->len;
+    size_t need = aligned(sizeof(struct record) + r->len);
+    head += need;
+    used -= need;
+    released_index++;
+  }
+}
+
+static void command(char *line) {
+  uint64_t n;
+  if (sscanf(line, "barrier %" SCNu64, &n) == 1) {
+    if (n <= last_barrier) { answer("err barrier %" PRIu64 ": barriers must increase (last %" PRIu64 ")", n, last_barrier); return; }
+    /* Everything queued now was sent before this command, hence before the dump: it belongs to epoch n. */
+    read_packets(65536);
+    if (nbarriers == MAX_BARRIERS) {
+      /* Merge the two oldest: their packets wait for the later release, which is always safe. */
+      memmove(barriers, barriers + 1, (MAX_BARRIERS - 1) * sizeof barriers[0]);
+      nbarriers--;
+    }
+    barriers[nbarriers++] = (struct barrier){ n, next_index };
+    answer("ok barrier %" PRIu64 " %" PRIu64 " %" PRIu64, n, next_index - epoch_start_index, epoch_bytes);
+    last_barrier = n;
+    epoch_start_index = next_index;
+    epoch_bytes = 0;
+    return;
+  }
+  if (sscanf(line, "release %" SCNu64, &n) == 1) {
+    if (n > last_barrier) { answer("err release %" PRIu64 ": no barrier %" PRIu64 " yet (last %" PRIu64 ")", n, n, last_barrier); return; }
+    uint64_t end = released_index;
+    size_t k = 0;
+    while (k < nbarriers && barriers[k].epoch <= n) end = barriers[k++].end;
+    memmove(barriers, barriers + k, (nbarriers - k) * sizeof barriers[0]);
+    nbarriers -= k;
+    static uint32_t hist[HIST_BUCKETS];
+    memset(hist, 0, sizeof hist);
+    uint64_t packets = 0, bytes = 0;
+    release_to(end, &packets, &bytes, hist);
+    static char text[12000];
+    size_t off = 0;
+    for (unsigned i = 0; i < HIST_BUCKETS && off < sizeof text - 32; i++) {
+      if (hist[i] != 0) off += (size_t)snprintf(text + off, sizeof text - off, "%s%u:%u", off == 0 ? "" : ",", i, hist[i]);
+    }
+    if (off == 0) strcpy(text, "-");
+    answer("ok release %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s", n, packets, bytes, dropped - dropped_reported, text);
+    dropped_reported = dropped;
+    return;
+  }
+  if (strcmp(line, "stats") == 0) {
+    answer("ok stats %" PRIu64 " %" PRIu64 " %" PRIu64 " %zu", next_index - released_index, held_bytes, dropped, nbarriers);
+    return;
+  }
+  answer("err unknown command");
+}
+
+static void usage_error(const char *what) {
+  dprintf(2, "remusd-gate: %s\nusage: remusd-gate --tun NAME --parent PID [--max-bytes N]\n", what);
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  const char *name = NULL;
+  long parent = -1;
+  unsigned long long max_bytes = 64ull << 20;
+  for (int i = 1; i < argc; i++) {
+    if (i + 1 >= argc) usage_error("an option lacks its value");
+    if (strcmp(argv[i], "--tun") == 0) name = argv[++i];
+    else if (strcmp(argv[i], "--parent") == 0) parent = strtol(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--max-bytes") == 0) max_bytes = strtoull(argv[++i], NULL, 10);
+    else usage_error("unknown option");
+  }
+  if (name == NULL || strlen(name) >= IFNAMSIZ) usage_error("--tun NAME (at most 15 characters) is required");
+  if (parent <= 0) usage_error("--parent PID is required");
+  if (max_bytes < 2 * MAX_PACKET + 64 || max_bytes > (1ull << 40)) usage_error("--max-bytes must be between 128 KiB and 1 TiB");
+  /* Die with remusd: held packets must never outlive the process that decides when they are safe. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != (pid_t)parent) {
+    dprintf(2, "remusd-gate: parent %ld is gone already\n", parent);
+    return 1;
+  }
+  signal(SIGINT, SIG_IGN); /* a terminal's ^C is for remusd, which ends us by closing stdin */
+  signal(SIGPIPE, SIG_IGN);
+  cap = (size_t)max_bytes;
+  ring = malloc(cap);
+  if (ring == NULL) { dprintf(2, "remusd-gate: cannot allocate %zu bytes\n", cap); return 1; }
+
+  tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (tun_fd < 0) { dprintf(2, "remusd-gate: open /dev/net/tun: %s\n", strerror(errno)); return 1; }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  if (ioctl(tun_fd, TUNSETIFF, &ifr) != 0) { dprintf(2, "remusd-gate: TUNSETIFF %s: %s\n", name, strerror(errno)); return 1; }
+  fcntl(tun_fd, F_SETFL, fcntl(tun_fd, F_GETFL) | O_NONBLOCK);
+  answer("ready %s", ifr.ifr_name);
+
+  static char input[4096];
+  size_t have = 0;
+  struct pollfd fds[2] = { { .fd = 0, .events = POLLIN }, { .fd = tun_fd, .events = POLLIN } };
+  for (;;) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    if (fds[0].revents != 0) {
+      ssize_t n = read(0, input + have, sizeof input - 1 - have);
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        return 0; /* remusd closed the channel or died: held packets die with us */
+      }
+      have += (size_t)n;
+      char *start = input, *nl;
+      while ((nl = memchr(start, '\n', (size_t)(input + have - start))) != NULL) {
+        *nl = '\0';
+        command(start);
+        start = nl + 1;
+      }
+      have = (size_t)(input + have - start);
+      memmove(input, start, have);
+      if (have == sizeof input - 1) { answer("err command line too long"); have = 0; }
+    }
+    if (fds[1].revents & POLLIN) read_packets(READ_BATCH);
+    else if (fds[1].revents & (POLLERR | POLLHUP)) return 1;
+  }
+}

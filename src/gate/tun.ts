@@ -1,0 +1,75 @@
+import type { EpochClosed, EpochReleased, OutputGate } from './gate.js';
+import { GateHelper } from './helper.js';
+import { installRedirect, prepareTun, removeRedirect, rpFilterProblem } from './redirect.js';
+
+export interface TunGateOptions {
+  /** The host-side end of the workload's veth: its ingress is the workload's output. */
+  hostInterface: string;
+  /** The TUN device to create (at most 15 characters). */
+  tun: string;
+  /** Bound on held bytes; past it new packets are dropped (never released early). */
+  maxHeldBytes: number;
+}
+
+/**
+ * The output gate for kernels without sch_plug: a helper process owns a TUN device, the workload's
+ * outbound packets are redirected into it and held there per epoch (see src/gate/tun-gate.c).
+ */
+export class TunGate implements OutputGate {
+  readonly mechanism = 'tun' as const;
+  private lastBarrier = 0;
+
+  private constructor(
+    private readonly helper: GateHelper,
+    readonly options: TunGateOptions,
+  ) {}
+
+  /** Creates the TUN device and redirects the workload's output into it. */
+  static async start(options: TunGateOptions): Promise<TunGate> {
+    const problem = await rpFilterProblem();
+    if (problem !== undefined) throw new Error(`the TUN output gate cannot work here: ${problem}`);
+    const helper = await GateHelper.start(options.tun, options.maxHeldBytes);
+    try {
+      await prepareTun(options.tun);
+      await installRedirect(options.hostInterface, options.tun);
+    } catch (error) {
+      await helper.close();
+      throw error;
+    }
+    return new TunGate(helper, options);
+  }
+
+  get helperPid(): number | undefined {
+    return this.helper.pid;
+  }
+
+  async barrier(epoch: number): Promise<EpochClosed> {
+    const closed = await this.helper.barrier(epoch);
+    this.lastBarrier = epoch;
+    return closed;
+  }
+
+  release(epoch: number): Promise<EpochReleased> {
+    return this.helper.release(epoch);
+  }
+
+  stats(): ReturnType<GateHelper['stats']> {
+    return this.helper.stats();
+  }
+
+  async open(): Promise<void> {
+    // Release what is held, take the redirect away, then release what slipped in meanwhile: packets stay in
+    // order except for that last instant's few, which TCP reorders.
+    const final = this.lastBarrier + 1;
+    await this.helper.barrier(final);
+    await this.helper.release(final);
+    await removeRedirect(this.options.hostInterface);
+    await this.helper.barrier(final + 1);
+    await this.helper.release(final + 1);
+    await this.helper.close();
+  }
+
+  async destroy(): Promise<void> {
+    await this.helper.close();
+  }
+}
