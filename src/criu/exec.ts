@@ -2,12 +2,15 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
+import { killTree } from '../process/tree.js';
 import type { CriuLocation } from './locate.js';
 
 export interface CriuRun {
   exitCode: number | undefined;
   signal: string | undefined;
   timedOut: boolean;
+  /** When it timed out: the pids killed with it (CRIU, its helpers, the tasks a restore had forked). */
+  killed?: number[];
   wallMs: number;
   /** Path of the file that holds CRIU's own log (-o) */
   logFile: string;
@@ -29,33 +32,33 @@ export interface CriuRunOptions {
  * This is Node's own spawn with a file descriptor, not execa: execa's `{file}` target (the only file target
  * its types allow) grew the long-lived supervisor's resident memory by ~14 MiB over a few hundred runs,
  * where a plain descriptor costs nothing (`npm run bench supervisor`).
+ *
+ * CRIU runs in its own session and process group (detached), and a timeout kills its whole tree at once
+ * with SIGKILL (src/process/tree.ts): CRIU blocks every other signal while it works (SigBlk in
+ * /proc/PID/status), and a restore's forked tasks leave its group. A dump's workload is not in the tree
+ * (ptrace does not change its parent) and is detached and thawed by the kernel, as after a kill -9.
  */
 export async function runCriu(criu: CriuLocation, args: string[], options: CriuRunOptions): Promise<CriuRun> {
   const out = openSync(`${options.logFile}.out`, 'a');
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 120_000;
   try {
-    const child = spawn(criu.command, [...args, '-o', options.logFile], { stdio: ['ignore', out, out] });
-    let timedOut = false;
-    let forceKill: NodeJS.Timeout | undefined;
-    // A hung CRIU is asked to stop, then killed: the kernel detaches it and the workload runs on.
+    const child = spawn(criu.command, [...args, '-o', options.logFile], { stdio: ['ignore', out, out], detached: true });
+    let killing: Promise<number[]> | undefined;
     const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGTERM');
-      forceKill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      if (child.pid !== undefined) killing = killTree(child.pid);
     }, timeoutMs);
     const { code, signal, startError } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; startError?: string }>((resolve) => {
       // A CRIU that cannot be started is a failed run like any other, not a crash of the supervisor.
       child.once('error', (error) => resolve({ code: null, signal: null, startError: error.message }));
       child.once('exit', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }));
-    }).finally(() => {
-      clearTimeout(timer);
-      clearTimeout(forceKill);
-    });
+    }).finally(() => clearTimeout(timer));
+    const killed = await killing;
     return {
       exitCode: code ?? undefined,
       signal: signal ?? undefined,
-      timedOut,
+      timedOut: killed !== undefined,
+      ...(killed === undefined ? {} : { killed }),
       wallMs: performance.now() - started,
       logFile: options.logFile,
       ...(startError === undefined ? {} : { startError }),
@@ -71,16 +74,43 @@ export async function queryCriu(criu: CriuLocation, args: string[]): Promise<{ e
   return { exitCode: result.exitCode ?? -1, output: result.all ?? '' };
 }
 
-/** The last lines of CRIU's log that say what went wrong (errors first), for error messages. */
+/** How a CRIU run that did not exit with 0 ended, in words ("timed out after 3000 ms; its whole tree was killed (…)"). */
+export function describeCriuEnd(run: CriuRun): string {
+  if (run.startError !== undefined) return `could not be started (${run.startError})`;
+  if (run.timedOut) {
+    const killed = run.killed ?? [];
+    return `timed out after ${Math.round(run.wallMs)} ms; its whole tree was killed (${killed.length} process${killed.length === 1 ? '' : 'es'}: pids ${killed.join(', ')})`;
+  }
+  if (run.signal !== undefined) return `was killed by ${run.signal}`;
+  return `exited with ${run.exitCode}`;
+}
+
+/**
+ * What CRIU said, for error messages: the error lines of its log (or, when it logged no error, as after a
+ * timeout, its last lines: where it was), then the last lines of its stdout and stderr. Never empty: a log
+ * with nothing in it is named and said to be empty.
+ */
 export async function criuLogTail(logFile: string, lines = 12): Promise<string> {
+  const log = await meaningfulLines(logFile);
+  const out = await meaningfulLines(`${logFile}.out`);
+  const parts: string[] = [];
+  if (log === undefined) parts.push(`(no CRIU log at ${logFile})`);
+  else if (log.length === 0) parts.push(`(CRIU's log ${logFile} is empty)`);
+  else {
+    const errors = log.filter((line) => /Error|BUG/.test(line));
+    parts.push((errors.length > 0 ? errors : log).slice(-lines).join('\n'));
+  }
+  if (out !== undefined && out.length > 0) parts.push(`CRIU's stdout/stderr (${logFile}.out):\n${out.slice(-lines).join('\n')}`);
+  return parts.join('\n');
+}
+
+// A file's non-empty lines, without the rlimit notice that every run with the private prefix logs; undefined if unreadable.
+async function meaningfulLines(path: string): Promise<string[] | undefined> {
   let text: string;
   try {
-    text = await readFile(logFile, 'utf8');
+    text = await readFile(path, 'utf8');
   } catch {
-    return `(no CRIU log at ${logFile})`;
+    return undefined;
   }
-  // The rlimit line appears on every run with the private prefix and is harmless: hide it.
-  const all = text.split('\n').filter((line) => line.trim() !== '' && !line.includes("rlimit: Can't setup RLIMIT_NOFILE"));
-  const errors = all.filter((line) => /Error|Warn|BUG/.test(line));
-  return (errors.length > 0 ? errors : all).slice(-lines).join('\n');
+  return text.split('\n').filter((line) => line.trim() !== '' && !line.includes("rlimit: Can't setup RLIMIT_NOFILE"));
 }

@@ -8,6 +8,8 @@ export interface RestoreRequest {
   extraArgs?: readonly string[];
   /** Where CRIU writes the restored root's pid. */
   pidFile?: string;
+  /** CRIU and everything it forked are killed past this (runCriu's default: 2 minutes). */
+  timeoutMs?: number;
 }
 
 /** The argument vector of a detached restore (the restored tree outlives CRIU). */
@@ -19,5 +21,5 @@ export function restoreArgv(request: RestoreRequest): string[] {
 
 /** Restores the checkpoint in imagesDir (following its parent links); the log goes to restore.log there. */
 export async function restore(criu: CriuLocation, request: RestoreRequest): Promise<CriuRun> {
-  return runCriu(criu, restoreArgv(request), { logFile: join(request.imagesDir, 'restore.log') });
+  return runCriu(criu, restoreArgv(request), { logFile: join(request.imagesDir, 'restore.log'), ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }) });
 }

@@ -1,7 +1,7 @@
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dump, type DumpKind } from '../criu/dump.js';
-import { criuLogTail } from '../criu/exec.js';
+import { criuLogTail, describeCriuEnd } from '../criu/exec.js';
 import { readDumpStatsSync } from '../criu/images/index.js';
 import type { CriuLocation } from '../criu/locate.js';
 import { rewriteAsDelta, saveHashes, type PageHashes, type RewriteResult } from '../delta/index.js';
@@ -53,14 +53,7 @@ export async function takeCheckpoint(criu: CriuLocation, root: string, request: 
   if (run.exitCode !== 0) {
     const logTail = await criuLogTail(run.logFile);
     await copyFile(run.logFile, join(root, 'last-failure.log')).catch(() => undefined);
-    const how = run.startError
-      ? `could not be started (${run.startError})`
-      : run.timedOut
-        ? `timed out after ${request.timeoutMs} ms`
-        : run.signal
-          ? `was killed by ${run.signal}`
-          : `exited with ${run.exitCode}`;
-    return fail(`criu ${request.kind === 'pre-dump' ? 'pre-dump' : 'dump'} ${how}`, logTail);
+    return fail(`criu ${request.kind === 'pre-dump' ? 'pre-dump' : 'dump'} ${describeCriuEnd(run)}`, logTail);
   }
   let stats: DumpStats | undefined;
   try {

@@ -1,7 +1,7 @@
 import { lstatSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { criuLogTail } from '../criu/exec.js';
+import { criuLogTail, describeCriuEnd } from '../criu/exec.js';
 import type { CriuLocation } from '../criu/locate.js';
 import { restore } from '../criu/restore.js';
 import { chainOf, type StoredCheckpoint } from '../loop/chain.js';
@@ -48,6 +48,12 @@ export class FailoverError extends Error {
   }
 }
 
+/**
+ * A restore that takes longer than this is killed with everything it forked. Restoring the tests' 64 MiB
+ * workload takes 0.1-0.3 s here; a minute leaves room for gigabytes on a slow disk.
+ */
+const RESTORE_TIMEOUT_MS = 60_000;
+
 /** Restores the newest checkpoint in dir whose chain is whole (criu restore -d); returns the restored pid. */
 export async function failover(criu: CriuLocation, dir: string): Promise<FailoverResult> {
   const checkpoints = scanCheckpoints(dir);
@@ -59,9 +65,11 @@ export async function failover(criu: CriuLocation, dir: string): Promise<Failove
   const pidFile = join(dir, '.failover.pid');
   await rm(pidFile, { force: true });
   const imagesDir = join(dir, chosen.name);
-  const run = await restore(criu, { imagesDir, pidFile });
+  // Log level 4: a restore is rare and its log is what explains a failure or a hang (the last lines say
+  // where CRIU was); at level 2 a hung restore logs nothing at all.
+  const run = await restore(criu, { imagesDir, pidFile, logLevel: 4, timeoutMs: RESTORE_TIMEOUT_MS });
   if (run.exitCode !== 0) {
-    throw new FailoverError(`criu restore of ${imagesDir} failed (exit ${run.exitCode ?? run.signal}):\n${await criuLogTail(run.logFile)}`);
+    throw new FailoverError(`criu restore of ${imagesDir} ${describeCriuEnd(run)}:\n${await criuLogTail(run.logFile)}`);
   }
   const pid = Number((await readFile(pidFile, 'utf8')).trim());
   await rm(pidFile, { force: true });
