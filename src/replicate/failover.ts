@@ -69,7 +69,7 @@ export async function failover(criu: CriuLocation, dir: string): Promise<Failove
   // where CRIU was); at level 2 a hung restore logs nothing at all.
   const run = await restore(criu, { imagesDir, pidFile, logLevel: 4, timeoutMs: RESTORE_TIMEOUT_MS });
   if (run.exitCode !== 0) {
-    throw new FailoverError(`criu restore of ${imagesDir} ${describeCriuEnd(run)}:\n${await criuLogTail(run.logFile)}`);
+    throw new FailoverError(`criu restore of ${imagesDir} failed: it ${describeCriuEnd(run)}:\n${await criuLogTail(run.logFile)}`);
   }
   const pid = Number((await readFile(pidFile, 'utf8')).trim());
   await rm(pidFile, { force: true });
