@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything remusd needs on a Debian/Ubuntu machine, idempotently: a C compiler (the bundled
-# workload), CRIU >= 4.2 (scripts/install-criu.sh), the npm dependencies, and the compiled CLI (dist/).
+# workload), CRIU >= 4.2 (scripts/install-criu.sh), etcd 3.4 for the fencing tests (scripts/install-etcd.sh),
+# the npm dependencies, and the compiled CLI (dist/).
 # Runs as root (CRIU needs it anyway). Each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,8 @@ if (( ${#need[@]} > 0 )); then log "installing ${need[*]}"; apt_install "${need[
 bash scripts/install-criu.sh >/dev/null
 # CRIU 4.1.1 beside it: the tests show what it cannot do (network workloads on Linux >= 6.16).
 bash scripts/install-criu.sh --legacy >/dev/null
+# etcd 3.4 for the fencing tests (unpacked into /opt/remusd/etcd; no system service is started).
+bash scripts/install-etcd.sh >/dev/null
 
 # npm ci when node_modules is missing or older than the lock file.
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then

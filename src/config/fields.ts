@@ -14,7 +14,7 @@ export interface ListenAddress {
 }
 
 // An optional key whose value `check` validates and converts; `what` completes "write …" for empty values.
-function field<T>(what: string, check: (value: unknown) => Parsed<T>) {
+export function field<T>(what: string, check: (value: unknown) => Parsed<T>) {
   return z
     .unknown()
     .transform((value, ctx): T => {
