@@ -49,7 +49,8 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 main(hideBin(process.argv)).catch((error: unknown) => {
-  if (error instanceof UserError || error instanceof CriuNotFoundError || (error as { name?: string }).name === 'ImageError') {
+  const name = (error as { name?: string }).name;
+  if (error instanceof UserError || error instanceof CriuNotFoundError || name === 'ImageError' || name === 'NetError') {
     process.stderr.write(`remusd: error: ${(error as Error).message}\n`);
     process.exit(error instanceof UserError ? error.exitCode : 1);
   }
