@@ -1,3 +1,5 @@
+import { writeStdout } from './stdout.js';
+
 /** Left-aligned two-column text table, for human output. */
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
@@ -7,5 +9,5 @@ export function table(rows: readonly (readonly string[])[]): string {
 
 /** Prints a value as pretty JSON on stdout. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  writeStdout(`${JSON.stringify(value, null, 2)}\n`);
 }

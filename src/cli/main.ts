@@ -1,8 +1,12 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { closest } from '../config/errors.js';
 import { CriuNotFoundError } from '../criu/locate.js';
 import { UserError } from './errors.js';
+import { EXIT } from './exit-codes.js';
+// Loaded first: an EPIPE on stdout (`remusd demo | head -1`) is a stop request, never a crash.
+import './stdout.js';
 
 // The shebang's flag: a supervisor lives for months doing little between checkpoints, and a 1 MiB young
 // generation keeps its resident memory near what it uses (`npm run bench supervisor`). Run it as
@@ -29,6 +33,10 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
 /** The remusd command line. Errors a user can act on are printed as one line; anything else with its stack. */
 export async function main(argv: string[]): Promise<void> {
   const named = argv.find((arg) => !arg.startsWith('-'));
+  if (named !== undefined && argv[0] === named && !(named in COMMANDS)) {
+    const hint = closest(named, Object.keys(COMMANDS));
+    throw new UserError(`unknown command ${JSON.stringify(named)}${hint ? `; did you mean ${hint}?` : ''} (remusd --help lists them)`, EXIT.usage);
+  }
   const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
   const parser = yargs(argv)
     .scriptName('remusd')
@@ -41,9 +49,11 @@ export async function main(argv: string[]): Promise<void> {
     .alias('help', 'h')
     .version()
     .fail((message, error, y) => {
+      // An option's own parser (src/cli/options.ts) failed: yargs rewraps its error as a YError.
+      if (error?.name === 'YError') throw new UserError(`${error.message} (see remusd ${named ?? ''} --help)`, EXIT.usage);
       if (error) throw error;
       process.stderr.write(`${y.help()}\n\nremusd: ${message}\n`);
-      process.exit(2);
+      process.exit(EXIT.usage);
     })
     .parseAsync();
 }
@@ -52,8 +62,8 @@ main(hideBin(process.argv)).catch((error: unknown) => {
   const name = (error as { name?: string }).name;
   if (error instanceof UserError || error instanceof CriuNotFoundError || name === 'ImageError' || name === 'NetError') {
     process.stderr.write(`remusd: error: ${(error as Error).message}\n`);
-    process.exit(error instanceof UserError ? error.exitCode : 1);
+    process.exit(error instanceof UserError ? error.exitCode : EXIT.error);
   }
   process.stderr.write(`remusd: internal error: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(70);
+  process.exit(EXIT.internal);
 });

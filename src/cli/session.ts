@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { formatConfigError } from '../config/errors.js';
@@ -9,8 +9,9 @@ import type { DumpKind } from '../criu/dump.js';
 import { describeLocation, locateCriu } from '../criu/locate.js';
 import { bestMode, probeCapabilities } from '../criu/probe.js';
 import { systemClock } from '../loop/clock.js';
+import { DirLockedError, LOCK_NAME, lockDirectory, type DirLock } from '../loop/dir-lock.js';
 import type { LoopMetrics } from '../loop/metrics.js';
-import { openRecordsFile } from '../loop/records.js';
+import { openRecordsFile, type RecordSink } from '../loop/records.js';
 import { inBand, statusLine, type StatusTally } from '../loop/status-line.js';
 import { supervise, type SupervisorExit, type Target } from '../loop/supervisor.js';
 import { attachedTarget, startedTarget } from '../loop/target.js';
@@ -18,7 +19,9 @@ import type { CheckpointMode, CheckpointRecord } from '../model/record.js';
 import { isAlive, sessionId } from '../process/proc.js';
 import { startSessionLeader } from '../process/session.js';
 import { UserError } from './errors.js';
+import { EXIT } from './exit-codes.js';
 import { settingsSource } from './settings.js';
+import { stdoutClosed, writeStdout } from './stdout.js';
 
 export interface SessionOptions {
   config: Config;
@@ -34,6 +37,8 @@ export interface SessionOptions {
   durationMs: number | undefined;
   /** Print every record as a line on stdout (in addition to the records file). */
   printRecords: boolean;
+  /** Empty the images directory first, once it is locked (the demo: a summary of this run only). */
+  fresh?: boolean;
   log: Logger;
 }
 
@@ -41,19 +46,55 @@ const KIND_OF_MODE: Record<CheckpointMode, DumpKind> = { 'pre-dump': 'pre-dump',
 
 /** Runs the supervisor for one workload with everything an operator expects around it; returns the exit status. */
 export async function runSession(options: SessionOptions): Promise<number> {
-  const { log } = options;
-  let config = options.config;
+  const { log, config } = options;
   const criu = await locateCriu({ flag: options.criuFlag, configPath: config.criu.path ?? undefined });
   log.info(`CRIU: ${describeLocation(criu)}`);
   const capabilities = await probeCapabilities(criu);
   if (!capabilities.modes.full.available) {
-    throw new UserError(`CRIU cannot checkpoint here: ${capabilities.modes.full.why}. Run \`remusd check\` for details; fix: scripts/install-criu.sh as root.`, 3);
+    throw new UserError(`CRIU cannot checkpoint here: ${capabilities.modes.full.why}. Run \`remusd check\` for details; fix: scripts/install-criu.sh as root.`, EXIT.criuUnavailable);
   }
   const mode = resolveMode(config.checkpoint.mode, capabilities);
   log.info(`checkpoint mode: ${mode}${config.checkpoint.mode === 'auto' ? ` (auto: dirty tracking ${capabilities.dirtyTracking.available ? 'available' : 'unavailable'})` : ''}`);
 
   const root = config.checkpoint.dir;
-  await mkdir(root, { recursive: true });
+  const lock = await takeImagesDir(root);
+  try {
+    if (options.fresh === true) await emptyDirectory(root, [LOCK_NAME]);
+    return await superviseLocked(options, { criu, capabilities, mode, root });
+  } finally {
+    lock.release();
+  }
+}
+
+// mkdir and lock the images directory: in use, unwritable or not a directory is a user error before anything starts.
+async function takeImagesDir(root: string): Promise<DirLock> {
+  try {
+    await mkdir(root, { recursive: true });
+    return await lockDirectory(root);
+  } catch (error) {
+    if (error instanceof DirLockedError) throw new UserError(`checkpoint.dir ${error.message}`, EXIT.usage);
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new UserError(`checkpoint.dir ${root}: cannot write there (${code ?? message})`, EXIT.usage);
+  }
+}
+
+async function emptyDirectory(dir: string, keep: readonly string[]): Promise<void> {
+  const names = (await readdir(dir)).filter((name) => !keep.includes(name));
+  await Promise.all(names.map((name) => rm(join(dir, name), { recursive: true, force: true })));
+}
+
+interface Resolved {
+  criu: Awaited<ReturnType<typeof locateCriu>>;
+  capabilities: Awaited<ReturnType<typeof probeCapabilities>>;
+  mode: CheckpointMode;
+  root: string;
+}
+
+async function superviseLocked(options: SessionOptions, { criu, capabilities, mode, root }: Resolved): Promise<number> {
+  const { log } = options;
+  let config = options.config;
+  const recordsFile = options.recordsFile ?? config.records.file;
+  const records = openRecords(recordsFile, config.records, log);
   // Before the workload is started: a metrics address that cannot be bound must fail with nothing started.
   let metrics: LoopMetrics | undefined;
   if (config.metrics.listen !== null) {
@@ -61,18 +102,18 @@ export async function runSession(options: SessionOptions): Promise<number> {
     const { serveMetrics } = await import('../loop/metrics.js');
     const { host, port } = config.metrics.listen;
     metrics = await serveMetrics(host, port).catch((error: NodeJS.ErrnoException) => {
-      throw new UserError(`metrics.listen ${host}:${port}: cannot listen there (${error.code ?? error.message})`, 2);
+      records.close();
+      throw new UserError(`metrics.listen ${host}:${port}: cannot listen there (${error.code ?? error.message})`, EXIT.usage);
     });
     log.info(`metrics on http://${metrics.address}/metrics`);
   }
   const target = await acquireTarget(options, root).catch(async (error: unknown) => {
     await metrics?.close();
+    records.close();
     throw error;
   });
   log.info(`supervising pid ${target.pid}; images in ${root}`);
 
-  const recordsFile = options.recordsFile ?? config.records.file;
-  const records = openRecordsFile(recordsFile, config.records);
   const toSettings = settingsSource();
   let watcher: ConfigWatcher | undefined;
   if (options.configPath !== undefined) {
@@ -92,16 +133,28 @@ export async function runSession(options: SessionOptions): Promise<number> {
     if (signals > 1) {
       // CRIU runs with its stdio in files and finishes on its own; the workload is thawed by it.
       log.warn(`${signal} again: exiting now`);
-      process.exit(130);
+      process.exit(EXIT.interrupted);
     }
     log.info(`${signal}: stopping after the checkpoint in progress`);
     controller.abort();
   };
+  // `remusd run --print | head -1`: the reader is gone; stop like on SIGTERM (the demo then stops its workload).
+  const onStdoutClosed = () => {
+    log.info('stdout was closed (EPIPE): stopping after the checkpoint in progress');
+    controller.abort();
+  };
+  stdoutClosed.addEventListener('abort', onStdoutClosed, { once: true });
   const onHangup = () => void watcher?.reload();
   process.on('SIGINT', onStop);
   process.on('SIGTERM', onStop);
   process.on('SIGHUP', onHangup);
-  const timer = options.durationMs === undefined ? undefined : setTimeout(() => controller.abort(), options.durationMs);
+  // --duration may be weeks: the clock sleeps past what one timer holds.
+  const durationTimer = new AbortController();
+  if (options.durationMs !== undefined) {
+    void systemClock.sleep(options.durationMs, durationTimer.signal).then(() => {
+      if (!durationTimer.signal.aborted) controller.abort();
+    });
+  }
 
   const tally: StatusTally = { checkpoints: 0, inBand: 0 };
   const live = process.stderr.isTTY && !options.printRecords;
@@ -134,18 +187,26 @@ export async function runSession(options: SessionOptions): Promise<number> {
           tally.checkpoints += 1;
           if (inBand(record.size_bytes, band)) tally.inBand += 1;
           metrics?.observe(record, band);
-          if (options.printRecords) process.stdout.write(`${statusLine(record, band, tally)}\n`);
+          if (options.printRecords) writeStdout(`${statusLine(record, band, tally)}\n`);
           else if (live) process.stderr.write(`\r\x1b[K${statusLine(record, band, tally)}`);
           if (options.maxCheckpoints !== undefined && tally.checkpoints >= options.maxCheckpoints) controller.abort();
         },
       },
     });
+  } catch (error) {
+    // An I/O error the loop could not survive (the images directory vanished, went read-only…): say what
+    // it was and that the workload now runs without checkpoints, rather than an internal error.
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === undefined) throw error;
+    const unprotected = (await target.alive()) && !options.stopWorkload ? `; workload ${target.pid} keeps running WITHOUT checkpoints` : '';
+    throw new UserError(`supervision stopped: ${(error as Error).message}${unprotected}`, EXIT.error);
   } finally {
     if (live) process.stderr.write('\n');
-    clearTimeout(timer);
+    durationTimer.abort();
     process.off('SIGINT', onStop);
     process.off('SIGTERM', onStop);
     process.off('SIGHUP', onHangup);
+    stdoutClosed.removeEventListener('abort', onStdoutClosed);
     watcher?.close();
     records.close();
     await metrics?.close();
@@ -158,25 +219,57 @@ export async function runSession(options: SessionOptions): Promise<number> {
   switch (exit.reason) {
     case 'stopped':
       log.info(`stopped after ${exit.checkpoints} checkpoint(s); records in ${recordsFile}`);
-      return 0;
+      if (!options.stopWorkload && (await target.alive())) log.warn(`workload ${target.pid} keeps running without checkpoints`);
+      return EXIT.ok;
     case 'workload-exited':
       log.info(`workload ${target.pid} ended (${exit.status}) after ${exit.checkpoints} checkpoint(s); records in ${recordsFile}`);
-      return exit.exitCode === 0 ? 0 : 4;
+      return exit.exitCode === 0 ? EXIT.ok : EXIT.workloadFailed;
     case 'failures':
-      log.error(exit.message);
-      return 5;
+      log.error(`${exit.message}\nworkload ${target.pid} keeps running WITHOUT checkpoints`);
+      return EXIT.criuFailures;
   }
+}
+
+// The records file, checked at the start (a directory, /dev/full or an unwritable path is a user error
+// then); a record that cannot be written later (a full disk) is logged and the loop goes on: losing a
+// record must not stop protecting the workload.
+function openRecords(path: string, rotation: Config['records'], log: Logger): RecordSink {
+  let sink: RecordSink;
+  try {
+    sink = openRecordsFile(path, rotation);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new UserError(`records file ${path}: cannot write there (${code === 'ENOTREG' ? message : (code ?? message)})`, EXIT.usage);
+  }
+  let lost = 0;
+  return {
+    append(record) {
+      try {
+        sink.append(record);
+        if (lost > 0) log.warn({ records_file: path, lost }, `records file writable again after ${lost} lost record(s)`);
+        lost = 0;
+      } catch (error) {
+        lost += 1;
+        const { code, message } = error as NodeJS.ErrnoException;
+        log.error(
+          { records_file: path, seq: record.seq, error: code ?? message, lost },
+          `RECORD LOST: cannot append checkpoint ${record.seq} to ${path} (${code ?? message}); checkpoints go on`,
+        );
+      }
+    },
+    close: () => sink.close(),
+  };
 }
 
 function resolveMode(setting: Config['checkpoint']['mode'], capabilities: Awaited<ReturnType<typeof probeCapabilities>>): CheckpointMode {
   if (setting === 'auto') {
     const mode = bestMode(capabilities);
-    if (mode === undefined) throw new UserError('no checkpoint mode is available here (see `remusd check`)', 3);
+    if (mode === undefined) throw new UserError('no checkpoint mode is available here (see `remusd check`)', EXIT.criuUnavailable);
     return mode;
   }
   const availability = capabilities.modes[setting];
   if (!availability.available) {
-    throw new UserError(`checkpoint.mode ${setting} is not available here: ${availability.why}. Use mode auto, or see \`remusd check\`.`, 3);
+    throw new UserError(`checkpoint.mode ${setting} is not available here: ${availability.why}. Use mode auto, or see \`remusd check\`.`, EXIT.criuUnavailable);
   }
   return setting;
 }

@@ -34,7 +34,10 @@ export function formatConfigError(error: ConfigError): string {
 
 /** A value as it appears in messages: strings quoted, numbers bare, anything else as short JSON. */
 export function showValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  // Long strings are cut: a file of garbage parses as one huge scalar, which must not be echoed back whole.
+  if (typeof value === 'string') {
+    return value.length > 60 ? `${JSON.stringify(value.slice(0, 57)).slice(0, -1)}..." (${value.length} characters)` : JSON.stringify(value);
+  }
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
     return String(value);
   }

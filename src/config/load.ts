@@ -1,10 +1,10 @@
 // parse → normalize → validate. Each step returns errors instead of throwing; only loadConfigFile touches
 // the disk, and what it reads stays `unknown` until fileSchema has checked it.
 
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { readRegularFile } from '../fs/regular-file.js';
 import { closest, formatPath, showValue, type ConfigError, type KeyPath } from './errors.js';
 import { checkConfig } from './rules.js';
 import { fileSchema, normalizeConfig, type Config } from './schema.js';
@@ -79,16 +79,27 @@ export function configFromText(text: string, fileLabel: string, baseDir: string)
   return validateConfig(parsed.raw, fileLabel, baseDir, { locate: parsed.locate });
 }
 
-/** Reads a config file's text; a read failure is a ConfigError naming the file. */
+/** The largest config file read: the longest example config is ~4 KiB. */
+export const CONFIG_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Reads a config file's text: a regular file (a FIFO or a device is refused without blocking), at most
+ * CONFIG_MAX_BYTES, and text (a NUL byte means a binary file, which is refused rather than echoed back).
+ * A failure is a ConfigError naming the file.
+ */
 export async function readConfigText(
   path: string,
 ): Promise<{ ok: true; text: string } | { ok: false; errors: ConfigError[] }> {
+  const failed = (message: string) => ({ ok: false as const, errors: [{ file: path, path: '', message }] });
+  let bytes: Buffer;
   try {
-    return { ok: true, text: await readFile(path, 'utf8') };
+    bytes = await readRegularFile(path, CONFIG_MAX_BYTES);
   } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    return { ok: false, errors: [{ file: path, path: '', message: `cannot read the file: ${code ?? message}` }] };
+    return failed(`cannot read the file: ${(error as { reason?: string }).reason ?? (error as Error).message}`);
   }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) return failed(`is not a text file (a NUL byte at byte ${nul}); a config is YAML text`);
+  return { ok: true, text: bytes.toString('utf8') };
 }
 
 /** Reads and validates a config file; errors name the file as given, relative paths resolve against its directory. */

@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { fileKind } from '../fs/regular-file.js';
 import { dirname } from 'node:path';
 import type { CheckpointRecord } from '../model/record.js';
 
@@ -22,23 +23,47 @@ export interface Rotation {
  */
 export function openRecordsFile(path: string, rotation: Rotation = { maxBytes: Number.POSITIVE_INFINITY, keepFiles: 0 }): RecordSink {
   mkdirSync(dirname(path), { recursive: true });
-  let fd = openSync(path, 'a');
+  let fd = openAppend(path);
   let size = fstatSync(fd).size;
   return {
     append(record) {
-      const line = `${JSON.stringify(record)}\n`;
-      if (size > 0 && size + Buffer.byteLength(line) > rotation.maxBytes) {
+      const line = Buffer.from(`${JSON.stringify(record)}\n`);
+      if (size > 0 && size + line.length > rotation.maxBytes) {
         closeSync(fd);
         rotate(path, rotation.keepFiles);
-        fd = openSync(path, 'a');
+        fd = openAppend(path);
         size = 0;
       }
-      size += writeSync(fd, line);
+      try {
+        let written = 0;
+        while (written < line.length) written += writeSync(fd, line, written);
+      } catch (error) {
+        // A full disk can take part of a line: cut the file back so that the next line starts clean.
+        try {
+          ftruncateSync(fd, size);
+        } catch {
+          // nothing more to do; the error below says what happened
+        }
+        throw error;
+      }
+      size += line.length;
     },
     close() {
       closeSync(fd);
     },
   };
+}
+
+// Opens for appending; only a regular file (or a new one) is taken: /dev/full or a FIFO as the records file
+// would fail or block at the first record rather than at the start.
+function openAppend(path: string): number {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY, 0o644);
+  const stats = fstatSync(fd);
+  if (!stats.isFile()) {
+    closeSync(fd);
+    throw Object.assign(new Error(`${path} is ${fileKind(stats)}, not a regular file`), { code: 'ENOTREG' });
+  }
+  return fd;
 }
 
 // path.(k-1) → path.k down to path → path.1; the oldest beyond keepFiles is dropped.

@@ -6,7 +6,7 @@ import type { Band, Policy } from '../model/policy.js';
 import type { CheckpointMode, CheckpointRecord } from '../model/record.js';
 import { checkpointSizeBytes } from '../model/stats.js';
 import { parentFor, removable, type StoredCheckpoint } from './chain.js';
-import { takeCheckpoint } from './checkpointer.js';
+import { takeCheckpoint, type CheckpointResult } from './checkpointer.js';
 import type { Clock } from './clock.js';
 import type { RecordSink } from './records.js';
 import { step, type LoopState } from './step.js';
@@ -125,7 +125,7 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
       logLevel: settings.criu.logLevel,
       extraArgs: settings.criu.extraArgs,
       timeoutMs: settings.criu.timeoutMs,
-    });
+    }).catch(asFailedAttempt);
 
     if (!result.ok) {
       if (!(await target.alive())) return { reason: 'workload-exited', checkpoints, status: target.exitStatus(), exitCode: target.exitCode() };
@@ -176,7 +176,13 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     stored = [...stored, result.stored];
     previous = result.stored;
     // `latest` is what a restore or a shipper takes: a pre-dump is not a restorable checkpoint.
-    if (deps.kind !== 'pre-dump') markLatest(root, result.stored.name);
+    if (deps.kind !== 'pre-dump') {
+      try {
+        markLatest(root, result.stored.name);
+      } catch (error) {
+        events.warn(`could not point latest at ${result.stored.name}: ${(error as Error).message}`, { checkpoint: result.stored.name });
+      }
+    }
     const doomed = removable(stored, settings.retention.keep);
     stored = stored.filter((c) => !doomed.includes(c));
     const finishedAtMs = clock.now();
@@ -233,6 +239,14 @@ function unmeasured(mode: CheckpointMode, stored: StoredCheckpoint, pagesWritten
   if (stored.parentSeq === undefined) return `chain start: a full checkpoint (${pagesWritten} pages) measures no dirty set`;
   if (firstOfRun) return 'first checkpoint of this run: the pages it holds were dirtied over an unknown time';
   return undefined;
+}
+
+// An I/O error around CRIU (creating the partial directory, renaming it into place on a full or read-only
+// disk) is a failed attempt like a failed CRIU run: retried with back-off, counted towards max_consecutive.
+function asFailedAttempt(error: unknown): CheckpointResult {
+  const { code } = error as NodeJS.ErrnoException;
+  if (code === undefined) throw error;
+  return { ok: false, criuWallMs: 0, reason: `I/O error: ${(error as Error).message}`, logTail: '' };
 }
 
 function round(ms: number): number {

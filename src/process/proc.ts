@@ -27,3 +27,12 @@ export async function sessionId(pid: number): Promise<number | undefined> {
   const fields = await statFields(pid);
   return fields === undefined ? undefined : Number(fields[3]);
 }
+
+/**
+ * When a process started, in clock ticks since boot (field 22 of /proc/PID/stat), or undefined when it is
+ * gone. A pid and its start time name one process for good: a recycled pid has a later start time.
+ */
+export async function startTime(pid: number): Promise<number | undefined> {
+  const fields = await statFields(pid);
+  return fields === undefined ? undefined : Number(fields[19]);
+}

@@ -21,7 +21,7 @@ describe('remusd config check', () => {
     const file = join(dir, 'bad.yaml');
     await writeFile(file, 'thresholds:\n  lmin: 16 MB\n  lmax: 8MiB\ninterval:\n  initial: 200ms\n  maxx: 5s\n');
     const result = await runCli(['config', 'check', file]);
-    expect(result.exitCode).toBe(1);
+    expect(result.exitCode).toBe(2); // a config error, like run --config on the same file
     expect(result.stderr).toContain(`${file}:2:9: thresholds.lmin: "16 MB" is not a size`);
     expect(result.stderr).toContain(`${file}:6:3: interval.maxx: is not a known key`);
     expect(result.stderr).toContain("(did you mean max?)");
@@ -32,7 +32,7 @@ describe('remusd config check', () => {
     const file = join(dir, 'inverted.yaml');
     await writeFile(file, 'thresholds: { lmin: 9MiB, lmax: 2MiB }\n');
     const result = await runCli(['config', 'check', file, '--json']);
-    expect(result.exitCode).toBe(1);
+    expect(result.exitCode).toBe(2);
     const json = JSON.parse(result.stdout);
     expect(json.ok).toBe(false);
     expect(JSON.stringify(json.errors)).toMatch(/9.*MiB.*2.*MiB|lmin.*lmax/);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/process/proc.js';
 import { readWorkloadOutput } from '../../src/workload/progress.js';
+import { execa } from 'execa';
+import { packageRoot } from '../../src/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { join, dirname } from 'node:path';
 
@@ -20,5 +22,18 @@ describe('remusd demo (the README\'s main command, shortened)', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await isAlive(pid)).toBe(false);
     expect(output.corrupt).toEqual([]);
+  });
+
+  it('demo | head -1: exits 0 quietly and stops its workload (it printed an EPIPE stack, exited 1 and left it running)', async () => {
+    const cli = join(packageRoot(), 'dist', 'cli', 'main.js');
+    const result = await execa('bash', ['-c', `set -o pipefail; ${cli} demo --seconds 60 | head -1`], { reject: false, timeout: 60_000 });
+    expect(result.exitCode, result.stderr).toBe(0); // pipefail: remusd's own status
+    expect(result.stdout.split('\n')).toHaveLength(1);
+    expect(result.stderr).not.toMatch(/EPIPE.*\n\s+at |internal error/);
+    expect(result.stderr).toContain('stdout was closed (EPIPE)');
+    const output = await readWorkloadOutput(join(packageRoot(), '.remusd', 'demo-images', 'workload.out'));
+    const pid = output.starts.at(-1)!.pid;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await isAlive(pid)).toBe(false);
   });
 });

@@ -275,7 +275,7 @@ describe('parseConfigText and loadConfigFile', () => {
     await writeFile(path, 'thresholds:\n  lmin: 16 MB\n');
     expect(errorLines(await loadConfigFile(path))[0]).toMatch(new RegExp(`^${path}:2:9: thresholds\\.lmin: "16 MB"`));
     expect(errorLines(await loadConfigFile(join(dir, 'missing.yaml')))).toEqual([
-      `${join(dir, 'missing.yaml')}: cannot read the file: ENOENT`,
+      `${join(dir, 'missing.yaml')}: cannot read the file: no such file (ENOENT)`,
     ]);
   });
 });

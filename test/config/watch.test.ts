@@ -90,7 +90,7 @@ describe('watchConfig', () => {
       await unlink(path);
       const gone = await seen.next();
       expect(gone.ok).toBe(false);
-      if (!gone.ok) expect(gone.errors[0]?.message).toBe('cannot read the file: ENOENT');
+      if (!gone.ok) expect(gone.errors[0]?.message).toBe('cannot read the file: no such file (ENOENT)');
       await writeFile(path, 'interval:\n  initial: 1s\n');
       const back = await seen.next();
       expect(back.ok && back.config.interval.initialMs).toBe(1000);

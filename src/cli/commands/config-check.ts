@@ -1,6 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { formatConfigError } from '../../config/errors.js';
 import { loadConfigFile } from '../../config/load.js';
+import { EXIT } from '../exit-codes.js';
 import { printJson } from '../format.js';
 
 interface ConfigCheckArgs {
@@ -26,7 +27,7 @@ export const configCommand: CommandModule = {
           if (args.json) printJson(result.ok ? { ok: true, config: result.config } : { ok: false, errors: result.errors });
           else if (result.ok) process.stdout.write(`${args.file}: ok\n${JSON.stringify(result.config, null, 2)}\n`);
           else process.stderr.write(`${result.errors.map(formatConfigError).join('\n')}\n`);
-          if (!result.ok) process.exitCode = 1;
+          if (!result.ok) process.exitCode = EXIT.usage; // like run --config with the same file
         },
       })
       .demandCommand(1, 'Name an action: check'),

@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { bandOf } from '../../config/schema.js';
@@ -9,6 +9,8 @@ import { packageRoot } from '../../paths.js';
 import { ensureDirtierBinary } from '../../workload/build.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { printJson, table } from '../format.js';
+import { writeStdout } from '../stdout.js';
+import { secondsOption } from '../options.js';
 import { DEMO_MIB, DEMO_PHASES } from '../demo-workload.js';
 import { createLogger } from '../logger.js';
 import { runSession } from '../session.js';
@@ -30,16 +32,14 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   describe: 'Supervise the bundled phased workload with real CRIU for a while, then summarize',
   builder: (yargs: Argv) =>
     yargs
-      .option('seconds', { type: 'number', default: 30, describe: 'How long to run' })
+      .option('seconds', { type: 'string', default: '30', coerce: secondsOption('seconds'), describe: 'How long to run: seconds, or a duration (90s, 2m)' })
       .option('config', { type: 'string', default: join(packageRoot(), 'config', 'demo.yaml'), describe: 'Config file' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' }) as unknown as Argv<DemoArgs>,
   handler: async (args: ArgumentsCamelCase<DemoArgs>) => {
     const config = await loadConfigOrDefaults(args.config);
     const binary = await ensureDirtierBinary();
-    // A fresh images directory each time, so the summary is about this run only.
-    await rm(config.checkpoint.dir, { recursive: true, force: true });
     const log = await createLogger();
-    log.info(`demo: ${args.seconds} s of ${DEMO_WORKLOAD.join(' ')}; band [${formatBytes(config.thresholds.lminBytes)}, ${formatBytes(config.thresholds.lmaxBytes)}]`);
+    log.info(`demo: ${formatMs(args.seconds)} of ${DEMO_WORKLOAD.join(' ')}; band [${formatBytes(config.thresholds.lminBytes)}, ${formatBytes(config.thresholds.lmaxBytes)}]`);
     const status = await runSession({
       config,
       configPath: args.config,
@@ -48,8 +48,9 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       recordsFile: undefined,
       stopWorkload: true,
       maxCheckpoints: undefined,
-      durationMs: args.seconds * 1000,
+      durationMs: args.seconds, // in ms: secondsOption converts
       printRecords: !args.json && !process.stderr.isTTY, // with --json, stdout is the JSON alone
+      fresh: true, // the summary is about this run only
       log,
     });
     const records = (await readFile(config.records.file, 'utf8'))
@@ -60,7 +61,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const summary = summarize(records, bandOf(config));
     if (args.json) printJson({ records: config.records.file, mode: records[0]?.mode, summary });
     else if (summary !== undefined) {
-      process.stdout.write(
+      writeStdout(
         `\n${table([
           ['mode', String(records[0]?.mode)],
           ['checkpoints', `${summary.checkpoints} (${summary.overruns} overran their interval)`],

@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { parseDuration } from '../../config/units.js';
 import { absolute, loadConfigOrDefaults } from '../config-source.js';
-import { UserError } from '../errors.js';
+import { usageError } from '../errors.js';
+import { countOption, durationOption, pidOption } from '../options.js';
 import { createLogger } from '../logger.js';
 import { runSession } from '../session.js';
 
@@ -13,7 +13,7 @@ interface RunArgs {
   workloadLog?: string;
   stopWorkload: boolean;
   maxCheckpoints?: number;
-  duration?: string;
+  duration?: number;
   print: boolean;
   '--'?: (string | number)[];
 }
@@ -26,13 +26,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
     yargs
       .usage('$0 run [--config FILE] (--pid PID | -- CMD [ARGS...])')
       .option('config', { type: 'string', describe: 'YAML config file (see config/); watched and re-read on SIGHUP' })
-      .option('pid', { type: 'number', describe: 'Attach to a running process (a session leader) instead of starting one' })
+      .option('pid', { type: 'string', coerce: pidOption('pid'), describe: 'Attach to a running process (a session leader) instead of starting one' })
       .option('criu', { type: 'string', describe: 'criu command to use (overrides criu.path and REMUSD_CRIU)' })
       .option('records', { type: 'string', describe: 'Records file (JSON lines; default: records.file of the config)' })
       .option('workload-log', { type: 'string', describe: "Where a started workload's stdout/stderr go (default: workload.out in the images dir)" })
       .option('stop-workload', { type: 'boolean', default: false, describe: 'Send SIGTERM to the workload when remusd stops' })
-      .option('max-checkpoints', { type: 'number', describe: 'Stop after this many checkpoints' })
-      .option('duration', { type: 'string', describe: 'Stop after this long (e.g. 30s, 10m)' })
+      .option('max-checkpoints', { type: 'string', coerce: countOption('max-checkpoints'), describe: 'Stop after this many checkpoints' })
+      .option('duration', { type: 'string', coerce: durationOption('duration', { minMs: 0, exclusiveMin: true }), describe: 'Stop after this long (e.g. 30s, 10m, 720h; a unit is required)' })
       .option('print', { type: 'boolean', default: false, describe: 'Print a status line per checkpoint on stdout' })
       .parserConfiguration({ 'populate--': true })
       .example('$0 run --config config/production.yaml --pid 4242', 'Attach to process 4242')
@@ -40,13 +40,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
     const command = (args['--'] ?? []).map(String);
     if ((args.pid === undefined) === (command.length === 0)) {
-      throw new UserError('name the workload: either --pid PID or -- CMD [ARGS...] (not both)', 2);
-    }
-    let durationMs: number | undefined;
-    if (args.duration !== undefined) {
-      const parsed = parseDuration(args.duration);
-      if (!parsed.ok) throw new UserError(`--duration ${JSON.stringify(args.duration)} ${parsed.error}`, 2);
-      durationMs = parsed.value;
+      throw usageError('name the workload: either --pid PID or -- CMD [ARGS...] (not both)');
     }
     const config = await loadConfigOrDefaults(args.config);
     process.exitCode = await runSession({
@@ -57,7 +51,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       recordsFile: absolute(args.records),
       stopWorkload: args.stopWorkload,
       maxCheckpoints: args.maxCheckpoints,
-      durationMs,
+      durationMs: args.duration,
       printRecords: args.print,
       log: await createLogger(),
     });

@@ -1,4 +1,6 @@
+import { stat } from 'node:fs/promises';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { fileKind } from '../../fs/regular-file.js';
 import { readStatsDir } from '../../criu/images/index.js';
 import { pageSize as machinePageSize } from '../../criu/probe.js';
 import { checkpointSizeBytes, type DumpStats, type RestoreStats } from '../../model/stats.js';
@@ -22,6 +24,7 @@ export const statsCommand: CommandModule<object, StatsArgs> = {
       .option('page-size', { type: 'number', describe: 'Page size for checkpoint_size_bytes (default: this machine\'s)' })
       .example('$0 stats /var/lib/remusd/images/latest --json', '') as unknown as Argv<StatsArgs>,
   handler: async (args: ArgumentsCamelCase<StatsArgs>) => {
+    await mustBeDirectory(args.dir);
     const { dump, restore } = await readStatsDir(args.dir);
     if (dump === undefined && restore === undefined) {
       throw new UserError(`${args.dir}: no stats-dump or stats-restore here (CRIU writes them into the work dir after a successful dump or restore)`);
@@ -31,6 +34,13 @@ export const statsCommand: CommandModule<object, StatsArgs> = {
     else process.stdout.write(`${humanStats(dump, restore, size)}\n`);
   },
 };
+
+async function mustBeDirectory(dir: string): Promise<void> {
+  const stats = await stat(dir).catch((error: NodeJS.ErrnoException) => {
+    throw new UserError(error.code === 'ENOENT' ? `${dir}: no such directory` : `${dir}: cannot read (${error.code ?? error.message})`);
+  });
+  if (!stats.isDirectory()) throw new UserError(`${dir} is ${fileKind(stats)}, not a directory; give the checkpoint's images directory`);
+}
 
 /** The podman --print-stats shape, plus every other field CRIU wrote and the derived checkpoint size. */
 export function statsJson(dump: DumpStats | undefined, restore: RestoreStats | undefined, pageSize: number): Record<string, unknown> {

@@ -1,6 +1,6 @@
 // CRIU's image container: leading magic words, then protobuf messages each behind a u32-LE length.
 // Pure byte work except readImageBytes, the one place a file is read.
-import { readFile } from 'node:fs/promises';
+import { FileReadError, readRegularFile } from '../../fs/regular-file.js';
 import protobuf from 'protobufjs';
 import { ImageError, ioError } from './errors.js';
 import type { DecodedMessage } from './schema.js';
@@ -169,11 +169,27 @@ export function joinEntries(format: ImageFormat, messages: readonly Uint8Array[]
   return out;
 }
 
-// Reads an image file whole; failures become 'io' ImageErrors naming the path.
-export async function readImageBytes(path: string): Promise<Uint8Array> {
+/** Cap on reading a stats-dump or stats-restore: CRIU's are under 100 bytes. */
+export const STATS_MAX_BYTES = 64 * 1024;
+/**
+ * Cap on reading any other image whole (pagemaps, inventory): a pagemap has one ~24-byte entry per run of
+ * pages, so even a 64 GiB process with every other page changed (16 M runs, ~400 MB) stays under it.
+ */
+export const IMAGE_MAX_BYTES = 1024 * 1024 * 1024;
+
+// Reads an image file whole (a regular file, at most maxBytes); failures become 'io' ImageErrors naming the path.
+export async function readImageBytes(path: string, maxBytes = IMAGE_MAX_BYTES): Promise<Uint8Array> {
   try {
-    return await readFile(path);
+    return await readRegularFile(path, maxBytes);
   } catch (err) {
-    throw ioError(path, err);
+    throw imageReadError(path, err);
   }
+}
+
+// A FileReadError as an 'io' ImageError: system errors keep their code (ENOENT, …) as what was found.
+export function imageReadError(path: string, err: unknown): ImageError {
+  if (err instanceof FileReadError && (err.code === 'not-regular' || err.code === 'too-large')) {
+    return new ImageError({ file: path, offset: 0, expected: 'a readable regular file', found: err.reason.replace(/^is /, ''), code: 'io' }, { cause: err });
+  }
+  return ioError(path, (err as { cause?: unknown }).cause ?? err);
 }

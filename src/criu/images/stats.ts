@@ -1,9 +1,9 @@
 // stats-dump / stats-restore: decode to the model's DumpStats / RestoreStats, encode back, read from a dump dir.
-import { readFileSync } from 'node:fs';
+import { readRegularFileSync } from '../../fs/regular-file.js';
 import { join } from 'node:path';
 import type { DumpStats, RestoreStats } from '../../model/stats.js';
-import { ImageError, ioError } from './errors.js';
-import { STATS_FORMAT, decodeEntry, entryReader, joinEntries, readImageBytes, splitEntries } from './framing.js';
+import { ImageError } from './errors.js';
+import { STATS_FORMAT, STATS_MAX_BYTES, decodeEntry, entryReader, imageReadError, joinEntries, readImageBytes, splitEntries } from './framing.js';
 import { has, types, u64Safe, type DecodedMessage } from './schema.js';
 
 // What one stats image holds: CRIU writes a dump entry after dump/pre-dump and a restore entry after restore.
@@ -112,7 +112,7 @@ export function encodeRestoreStats(stats: RestoreStats): Uint8Array {
 
 // Reads and decodes one stats file; a missing or unreadable file is an 'io' ImageError.
 export async function readStatsFile(path: string): Promise<StatsImage> {
-  return decodeStats(await readImageBytes(path), path);
+  return decodeStats(await readImageBytes(path, STATS_MAX_BYTES), path);
 }
 
 // Reads one stats file that may legitimately be absent (CRIU writes it only on success).
@@ -153,10 +153,10 @@ export function readDumpStatsSync(dir: string): DumpStats | undefined {
   const path = join(dir, 'stats-dump');
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFileSync(path, STATS_MAX_BYTES);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw ioError(path, err);
+    throw imageReadError(path, err);
   }
   const image = decodeStats(bytes, path);
   if (image.kind !== 'dump') throw wrongKind(path, 'dump', image.kind);

@@ -1,0 +1,87 @@
+// Parsers for command-line values, used as yargs `coerce` functions so that a bad value stops the command
+// before it starts with a message naming the option: `--pid abc` printed "--pid NaN" and `demo --seconds 10s`
+// ran with NaN when these were yargs numbers. Each returns undefined for an absent option.
+
+import { parseDuration, parseSize } from '../config/units.js';
+import { MAX_TIMER_MS } from '../loop/clock.js';
+import { usageError } from './errors.js';
+
+// The kernel's ceiling for pid_max (2^22).
+const PID_MAX = 4_194_304;
+
+/** A process id: a whole number from 1 to 2^22. */
+export function pidOption(option: string) {
+  return (value: unknown): number | undefined => {
+    if (value === undefined) return undefined;
+    const text = String(value).trim();
+    const pid = Number(text);
+    if (!/^\d+$/.test(text) || pid < 1 || pid > PID_MAX) {
+      throw usageError(`--${option} ${JSON.stringify(String(value))} is not a process id; use a whole number from 1 to ${PID_MAX}`);
+    }
+    return pid;
+  };
+}
+
+/** A whole number ≥ min. */
+export function countOption(option: string, min = 1) {
+  return (value: unknown): number | undefined => {
+    if (value === undefined) return undefined;
+    const text = String(value).trim();
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < min) {
+      throw usageError(`--${option} ${JSON.stringify(String(value))} is not allowed; use a whole number ≥ ${min}`);
+    }
+    return Number(text);
+  };
+}
+
+/**
+ * A duration with a unit, in ms (`30s`, `10m`, `200ms`). A bare number is refused: `--duration 10` meant
+ * 10 ms to the config parser, which is never what was meant on a command line. maxMs bounds durations
+ * that go straight into one Node timer (2^31-1 ms at most).
+ */
+export function durationOption(option: string, { minMs = 0, maxMs = Number.MAX_SAFE_INTEGER, exclusiveMin = false } = {}) {
+  return (value: unknown): number | undefined => {
+    if (value === undefined) return undefined;
+    const text = String(value).trim();
+    if (/^\d+(\.\d+)?$/.test(text)) {
+      throw usageError(`--${option} ${JSON.stringify(text)} has no unit; write e.g. ${text}s or ${text}ms (units: ms, s, m, h)`);
+    }
+    const parsed = parseDuration(text);
+    if (!parsed.ok) throw usageError(`--${option} ${JSON.stringify(text)} ${parsed.error}`);
+    if (exclusiveMin ? parsed.value <= minMs : parsed.value < minMs) {
+      throw usageError(`--${option} ${JSON.stringify(text)} must be ${exclusiveMin ? 'more than' : 'at least'} ${minMs} ms`);
+    }
+    if (parsed.value > maxMs) throw usageError(`--${option} ${JSON.stringify(text)} is too long; at most ${maxMs} ms`);
+    return parsed.value;
+  };
+}
+
+/** A duration for one Node timer: more than 0 and at most 2^31-1 ms (24.8 days). */
+export function timerDurationOption(option: string) {
+  return durationOption(option, { minMs: 0, exclusiveMin: true, maxMs: MAX_TIMER_MS });
+}
+
+/** In ms: a bare number of seconds (the option's name says the unit), or a duration with a unit (`10s`, `2m`). */
+export function secondsOption(option: string) {
+  const withUnit = durationOption(option, { minMs: 0, exclusiveMin: true });
+  return (value: unknown): number | undefined => {
+    if (value === undefined) return undefined;
+    const text = String(value).trim();
+    if (/^\d+(\.\d+)?$/.test(text)) {
+      if (!(Number(text) > 0)) throw usageError(`--${option} ${text} must be more than 0`);
+      return Number(text) * 1000;
+    }
+    return withUnit(text);
+  };
+}
+
+/** A size in bytes more than 0 (`50MiB`). */
+export function sizeOption(option: string) {
+  return (value: unknown): number | undefined => {
+    if (value === undefined) return undefined;
+    const parsed = parseSize(String(value));
+    if (!parsed.ok) throw usageError(`--${option} ${JSON.stringify(String(value))} ${parsed.error}`);
+    if (parsed.value <= 0) throw usageError(`--${option} ${JSON.stringify(String(value))} must be more than 0`);
+    return parsed.value;
+  };
+}
