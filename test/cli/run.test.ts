@@ -1,33 +1,16 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { restore } from '../../src/criu/restore.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointRecord } from '../../src/model/record.js';
 import { isAlive, processState } from '../../src/process/proc.js';
 import { ensureDirtierBinary } from '../../src/workload/build.js';
 import { readWorkloadOutput } from '../../src/workload/progress.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
+import { readRecords } from '../helpers/records.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function readRecords(path: string): Promise<CheckpointRecord[]> {
-  try {
-    const text = await readFile(path, 'utf8');
-    return text.trim() === '' ? [] : text.trim().split('\n').map((line) => JSON.parse(line) as CheckpointRecord);
-  } catch {
-    return [];
-  }
-}
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 let workload: TestWorkload | undefined;
 const pids: number[] = [];

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckpointRecord } from '../../src/model/record.js';
 import type { Progress } from '../../src/workload/progress.js';
@@ -15,11 +15,7 @@ export function requireVm(): void {
   }
 }
 
-/** Reads a records file (JSON lines); an empty or missing file gives []. */
-export async function readRecords(path: string): Promise<CheckpointRecord[]> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text.trim() === '' ? [] : text.trim().split('\n').map((line) => JSON.parse(line) as CheckpointRecord);
-}
+export { readRecords } from './records.js';
 
 /** Wall-clock start of a record, ms since the epoch. */
 export function startMs(record: CheckpointRecord): number {

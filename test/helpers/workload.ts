@@ -5,6 +5,7 @@ import { isAlive } from '../../src/process/proc.js';
 import { startSessionLeader } from '../../src/process/session.js';
 import { ensureDirtierBinary } from '../../src/workload/build.js';
 import { readWorkloadOutput, type WorkloadOutput } from '../../src/workload/progress.js';
+import { sleep, waitFor } from './wait.js';
 
 export interface TestWorkload {
   pid: number;
@@ -29,13 +30,11 @@ export async function startWorkload(args: string[]): Promise<TestWorkload> {
     read: () => readWorkloadOutput(outputPath),
     async waitForProgress(count = 1, timeoutMs = 10_000) {
       const before = (await workload.read()).progress.length;
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
+      const enough = async () => {
         const output = await workload.read();
-        if (output.progress.length >= before + count) return output;
-        if (Date.now() > deadline) throw new Error(`workload ${child.pid} made no progress in ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+        return output.progress.length >= before + count ? output : undefined;
+      };
+      return waitFor(`workload ${child.pid} to report ${count} more progress line(s)`, enough, timeoutMs, 50);
     },
     async stop() {
       await killAndWait(workload.pid);
@@ -53,5 +52,5 @@ export async function killAndWait(pid: number): Promise<void> {
   } catch {
     return;
   }
-  for (let i = 0; i < 200 && (await isAlive(pid)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 200 && (await isAlive(pid)); i++) await sleep(10);
 }

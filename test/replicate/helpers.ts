@@ -8,7 +8,9 @@ import { Channel } from '../../src/replicate/channel.js';
 import type { ReplicationLog } from '../../src/replicate/events.js';
 import { startReceiver, type Receiver } from '../../src/replicate/receiver.js';
 import { spawnCli } from '../helpers/cli.js';
+import { readJsonLines } from '../helpers/records.js';
 import type { TestWorkload } from '../helpers/workload.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** A log that keeps its lines, for assertions. */
 export function collectingLog(): ReplicationLog & { lines: string[] } {
@@ -56,22 +58,9 @@ export async function sameBytes(a: string, b: string): Promise<boolean> {
   return (await readFile(a)).equals(await readFile(b));
 }
 
-/** Polls until probe returns a value. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Reads a JSON-lines file (records.jsonl, ship.jsonl); an empty or missing file gives []. */
-export async function readJsonLines<T>(path: string): Promise<T[]> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text.trim() === '' ? [] : text.trim().split('\n').map((line) => JSON.parse(line) as T);
-}
+// The one wait helper and the one JSON-lines reader, re-exported for the replication tests' imports.
+export { waitFor } from '../helpers/wait.js';
+export { readJsonLines } from '../helpers/records.js';
 
 /** A remusd CLI process running in the background, with what it wrote so far. */
 export interface Daemon {
