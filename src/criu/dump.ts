@@ -15,6 +15,8 @@ export interface DumpRequest {
   logLevel?: number;
   extraArgs?: readonly string[];
   timeoutMs?: number;
+  /** Aborting it stops CRIU (see runCriu). */
+  signal?: AbortSignal;
 }
 
 /** The argument vector for one checkpoint (without -o, which runCriu adds). */
@@ -32,5 +34,5 @@ export function dumpArgv(request: DumpRequest): string[] {
 
 /** Runs one checkpoint of the process. The log goes to criu.log inside the images dir. */
 export async function dump(criu: CriuLocation, request: DumpRequest): Promise<CriuRun> {
-  return runCriu(criu, dumpArgv(request), { logFile: join(request.imagesDir, 'criu.log'), timeoutMs: request.timeoutMs });
+  return runCriu(criu, dumpArgv(request), { logFile: join(request.imagesDir, 'criu.log'), timeoutMs: request.timeoutMs, signal: request.signal });
 }

@@ -22,6 +22,10 @@ export interface CriuRunOptions {
   /** CRIU's -o log, absolute. CRIU's own stdout/stderr are appended to `${logFile}.out`. */
   logFile: string;
   timeoutMs?: number;
+  /** Aborting it ends CRIU as a timeout does (a caller that has seen enough in the log). */
+  signal?: AbortSignal;
+  /** Descriptors CRIU inherits as fd 3, 4, … (for --inherit-fd fd[3]:KEY). */
+  extraFds?: readonly number[];
 }
 
 /**
@@ -43,16 +47,22 @@ export async function runCriu(criu: CriuLocation, args: string[], options: CriuR
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 120_000;
   try {
-    const child = spawn(criu.command, [...args, '-o', options.logFile], { stdio: ['ignore', out, out], detached: true });
+    const stdio: ('ignore' | number)[] = ['ignore', out, out, ...(options.extraFds ?? [])];
+    const child = spawn(criu.command, [...args, '-o', options.logFile], { stdio, detached: true });
     let killing: Promise<number[]> | undefined;
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) killing = killTree(child.pid);
-    }, timeoutMs);
+    const kill = () => {
+      if (child.pid !== undefined && killing === undefined) killing = killTree(child.pid);
+    };
+    const timer = setTimeout(kill, timeoutMs);
+    options.signal?.addEventListener('abort', kill, { once: true });
     const { code, signal, startError } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; startError?: string }>((resolve) => {
       // A CRIU that cannot be started is a failed run like any other, not a crash of the supervisor.
       child.once('error', (error) => resolve({ code: null, signal: null, startError: error.message }));
       child.once('exit', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }));
-    }).finally(() => clearTimeout(timer));
+    }).finally(() => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', kill);
+    });
     const killed = await killing;
     return {
       exitCode: code ?? undefined,

@@ -6,3 +6,8 @@ import { ensureBundledBinary } from '../process/compile.js';
 export async function ensureDirtierBinary(cacheDir?: string): Promise<string> {
   return ensureBundledBinary(join(packageRoot(), 'src', 'workload', 'dirtier.c'), 'remusd-dirtier', cacheDir);
 }
+
+/** Compiles the network check's throwaway workload (tcp-holder.c) and returns the binary's path. */
+export async function ensureTcpHolderBinary(cacheDir?: string): Promise<string> {
+  return ensureBundledBinary(join(packageRoot(), 'src', 'workload', 'tcp-holder.c'), 'remusd-tcp-holder', cacheDir);
+}

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -24,6 +24,37 @@ describe('remusd check', () => {
     expect(report.modes.full.available).toBe(true);
     expect(report.modes.delta.available).toBe(true); // software deltas need only full dumps
     expect(typeof report.plugQdisc.available).toBe('boolean');
+  });
+
+  it('proves network workloads with a real dump of TCP sockets in a throwaway namespace, and cleans up', async () => {
+    const result = await runCli(['check', '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const { network } = JSON.parse(result.stdout);
+    expect(network.available, JSON.stringify(network)).toBe(true);
+    expect(network.detail).toContain('a listening and an established TCP socket in its own network namespace: ok');
+    expect(network.dumpMs).toBeGreaterThan(0);
+    expect((await readdir('/run/netns')).filter((name) => name.startsWith('remusd-check-'))).toEqual([]);
+  });
+
+  it('with CRIU 4.1.1 says network workloads cannot be checkpointed, why (CRIU\'s own line) and the fix', async () => {
+    const legacy = '/opt/remusd/criu-4.1/bin/criu';
+    await access(legacy).catch(() => {
+      throw new Error(`${legacy} is missing: run scripts/setup.sh (it installs CRIU 4.1.1 with scripts/install-criu.sh --legacy)`);
+    });
+    const json = await runCli(['check', '--json', '--criu', legacy]);
+    expect(json.exitCode, json.stderr).toBe(0); // process workloads still work with 4.1.1
+    const report = JSON.parse(json.stdout);
+    expect(report.criu.version).toMatch(/^4\.1\./);
+    expect(report.network.available).toBe(false);
+    expect(report.network.criuError).toContain("Can't get 1:16 opt: Operation not supported");
+    expect(report.network.detail).toContain('Linux >= 6.16');
+    expect(report.network.fix).toContain('scripts/install-criu.sh');
+
+    const text = await runCli(['check', '--criu', legacy]);
+    expect(text.stdout).toMatch(/network workloads +NO +CRIU 4\.1\.1 cannot dump INET sockets/);
+    expect(text.stdout).toContain("CRIU: Error (criu/sockets.c:628): sockets: Can't get 1:16 opt");
+    expect(text.stdout).toContain('fix: run scripts/install-criu.sh');
+    expect((await readdir('/run/netns')).filter((name) => name.startsWith('remusd-check-'))).toEqual([]);
   });
 
   it('exits 3 with the reason and the fix when CRIU cannot checkpoint', async () => {

@@ -1,5 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { locateCriu } from '../../criu/locate.js';
+import { probeNetworkDump, type NetworkCapability } from '../../criu/network-probe.js';
 import { probeCapabilities, type Capabilities } from '../../criu/probe.js';
 import type { CheckpointMode } from '../../model/record.js';
 import { UserError } from '../errors.js';
@@ -24,8 +25,12 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
   handler: async (args: ArgumentsCamelCase<CheckArgs>) => {
     const location = await locateCriu({ flag: args.criu });
     const capabilities = await probeCapabilities(location);
-    if (args.json) printJson(capabilities);
-    else process.stdout.write(`${humanReport(capabilities)}\n`);
+    // A real dump of a process with TCP sockets in its own namespace: only worth trying when CRIU works at all.
+    const network: NetworkCapability = capabilities.modes.full.available
+      ? await probeNetworkDump(location, capabilities.criu.version)
+      : { available: false, detail: 'CRIU cannot checkpoint here at all', fix: 'run scripts/install-criu.sh as root' };
+    if (args.json) printJson({ ...capabilities, network });
+    else process.stdout.write(`${humanReport(capabilities, network)}\n`);
     if (!capabilities.modes.full.available) {
       throw new UserError(
         `CRIU cannot checkpoint here: ${capabilities.criu.checkOutput.split('\n').slice(-3).join(' / ') || 'criu check failed'}. ` +
@@ -36,7 +41,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
   },
 };
 
-function humanReport(c: Capabilities): string {
+function humanReport(c: Capabilities, network: NetworkCapability): string {
   const rows: string[][] = [
     ['CRIU', `${c.criu.source}`],
     ['version', `${c.criu.version ?? 'unknown'} (criu check: ${c.criu.checkOk ? 'ok' : 'FAILED'})`],
@@ -45,6 +50,9 @@ function humanReport(c: Capabilities): string {
     ['dirty tracking', `${c.dirtyTracking.available ? 'available' : 'unavailable'}: ${c.dirtyTracking.detail}`],
     ...MODE_ORDER.map((mode) => [`mode ${mode}`, `${c.modes[mode].available ? 'yes' : 'no '}  ${c.modes[mode].why}`]),
     ['plug qdisc', `${c.plugQdisc.available ? 'available' : 'unavailable'}: ${c.plugQdisc.detail}`],
+    ['network workloads', `${network.available ? 'yes' : 'NO '}  ${network.detail}${network.dumpMs === undefined ? '' : ` (dump ${network.dumpMs} ms)`}`],
+    ...(network.fix === undefined ? [] : [['', `fix: ${network.fix}`]]),
+    ...(network.criuError === undefined ? [] : network.criuError.split('\n').map((line) => ['', `CRIU: ${line}`])),
   ];
   return table(rows);
 }
