@@ -18,6 +18,8 @@ import { attachedTarget, startedTarget } from '../loop/target.js';
 import type { CheckpointMode, CheckpointRecord } from '../model/record.js';
 import { isAlive, sessionId } from '../process/proc.js';
 import { startSessionLeader } from '../process/session.js';
+import type { Server } from 'node:net';
+import type { OutputCommit } from '../gate/commit.js';
 import { UserError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { settingsSource } from './settings.js';
@@ -107,7 +109,14 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
     });
     log.info(`metrics on http://${metrics.address}/metrics`);
   }
+  // The gate goes up before the workload starts: its very first packets belong to epoch 1.
+  const gateHolder = await startOutputCommit(config, root, capabilities.plugQdisc, log, metrics).catch(async (error: unknown) => {
+    await metrics?.close();
+    throw error;
+  });
   const target = await acquireTarget(options, root).catch(async (error: unknown) => {
+    await gateHolder?.output.gate.destroy();
+    gateHolder?.control?.close();
     await metrics?.close();
     records.close();
     throw error;
@@ -159,6 +168,7 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
   const tally: StatusTally = { checkpoints: 0, inBand: 0 };
   const live = process.stderr.isTTY && !options.printRecords;
   let exit: SupervisorExit;
+  let gate = gateHolder;
   try {
     exit = await supervise({
       criu,
@@ -172,6 +182,7 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
       records,
       clock: systemClock,
       signal: controller.signal,
+      output: gateHolder?.output,
       events: {
         info: (message, fields) => log.info(fields ?? {}, message),
         warn: (message, fields) => {
@@ -194,6 +205,13 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
       },
     });
   } catch (error) {
+    // A gate that failed keeps the workload's output held (nothing uncommitted may leak): say so.
+    if (gate !== undefined) {
+      log.error(`output commit failed; the workload's output stays blocked until remusd runs again (remusd run --pid ${target.pid})`);
+      await gate.output.gate.destroy().catch(() => undefined);
+      gate.control?.close();
+      gate = undefined;
+    }
     // An I/O error the loop could not survive (the images directory vanished, went read-only…): say what
     // it was and that the workload now runs without checkpoints, rather than an internal error.
     const { code } = error as NodeJS.ErrnoException;
@@ -209,6 +227,12 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
     stdoutClosed.removeEventListener('abort', onStdoutClosed);
     watcher?.close();
     records.close();
+    if (gate !== undefined) {
+      gate.control?.close();
+      await gate.output.stop().catch((error: Error) => log.error(`could not open the output gate: ${error.message}`));
+      log.info({ output: gate.output.summary() }, describeOutput(gate.output));
+      log.warn('output commit ended: the workload\'s output is no longer held (unprotected until remusd runs again)');
+    }
     await metrics?.close();
   }
 
@@ -291,4 +315,49 @@ async function acquireTarget(options: SessionOptions, root: string): Promise<Tar
   }
   log.info(`started ${workload.command} as pid ${child.pid} (session leader; output in ${logFile})`);
   return startedTarget(child);
+}
+
+/** Output commit, when enabled: the gate (and with backup-ack, the control socket remusd ship releases through). */
+async function startOutputCommit(
+  config: Config,
+  root: string,
+  plug: { available: boolean; detail: string },
+  log: Logger,
+  metrics: LoopMetrics | undefined,
+): Promise<{ output: OutputCommit; control: Server | undefined } | undefined> {
+  const settings = config.outputCommit;
+  if (!settings.enabled) return undefined;
+  const { chooseMechanism, startGate } = await import('../gate/start.js');
+  const { OutputCommit } = await import('../gate/commit.js');
+  const hostInterface = settings.interface;
+  if (hostInterface === null) throw new UserError('output_commit.enabled needs output_commit.interface (the host-side end of the workload\'s veth)', 2);
+  let choice;
+  try {
+    choice = chooseMechanism(settings.mechanism, plug);
+  } catch (error) {
+    throw new UserError((error as Error).message, 3);
+  }
+  const gate = await startGate(choice.mechanism, hostInterface, settings.maxHeldBytes).catch((error: Error) => {
+    throw new UserError(`output commit: cannot hold the output of ${hostInterface}: ${error.message}`, 3);
+  });
+  const output = new OutputCommit(gate, settings.releaseAfter, { released: (release, ms) => metrics?.released(release, ms) });
+  log.info(`output commit: ${choice.mechanism} gate on ${hostInterface} (${choice.why}); an epoch is released after ${settings.releaseAfter === 'fsync' ? 'its checkpoint is fsynced here' : "the backup's ack (remusd ship)"}`);
+  if (settings.releaseAfter === 'fsync') return { output, control: undefined };
+  const { controlSocketPath, serveControlSocket } = await import('../gate/control.js');
+  const path = controlSocketPath(root);
+  const control = await serveControlSocket(path, (seq) => output.releaseAcked(seq)).catch(async (error: Error) => {
+    await gate.destroy();
+    throw new UserError(`output commit: cannot listen on ${path}: ${error.message}`);
+  });
+  log.info(`output commit: remusd ship releases epochs through ${path}`);
+  return { output, control };
+}
+
+function describeOutput(output: OutputCommit): string {
+  const s = output.summary();
+  const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
+  return (
+    `output commit: ${s.packets} packets (${s.bytes} bytes) held and released, ${s.dropped} dropped at the bound; ` +
+    `added latency p50 ${ms(s.holdP50Ms)} p99 ${ms(s.holdP99Ms)}; release p50 ${ms(s.releaseP50Ms)} p99 ${ms(s.releaseP99Ms)}`
+  );
 }

@@ -83,6 +83,13 @@ export const flag = field('true or false', (value): Parsed<boolean> =>
   typeof value === 'boolean' ? { ok: true, value } : { ok: false, error: 'is not allowed; use true or false' },
 );
 
+/** A network interface name as the kernel allows it (at most 15 characters, no slash or space). */
+export const interfaceName = field('an interface name (e.g. veth-web)', (value): Parsed<string> =>
+  typeof value === 'string' && /^[A-Za-z0-9_.:-]{1,15}$/.test(value) && value !== '.' && value !== '..'
+    ? { ok: true, value }
+    : { ok: false, error: 'is not an interface name; use 1 to 15 letters, digits, or . _ : -' },
+);
+
 /** A file system path; `~` is not expanded, so it is rejected rather than taken literally. */
 export const path = field('a path', (value): Parsed<string> => {
   if (typeof value !== 'string' || value.trim() === '') {

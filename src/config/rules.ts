@@ -51,6 +51,7 @@ export function checkConfig(config: Config, file: ConfigFile): RuleViolation[] {
     ...retentionRules(config, file),
     ...criuRules(config),
     ...metricsRules(config, file),
+    ...outputCommitRules(config, file),
   ];
 }
 
@@ -200,3 +201,35 @@ function metricsRules(config: Config, file: ConfigFile): RuleViolation[] {
   }
   return [];
 }
+
+// The gate's own bound must hold at least two maximal packets; keys under a disabled output_commit do nothing.
+function outputCommitRules(config: Config, file: ConfigFile): RuleViolation[] {
+  const written = file.output_commit;
+  if (written === undefined) return [];
+  if (!config.outputCommit.enabled) {
+    const idle = Object.keys(written).filter((key) => key !== 'enabled');
+    return idle.map((key) => ({
+      path: ['output_commit', key],
+      value: (written as Record<string, unknown>)[key],
+      message: 'has no effect while output_commit.enabled is not true; remove it or set enabled: true',
+    }));
+  }
+  const violations: RuleViolation[] = [];
+  if (config.outputCommit.interface === null) {
+    violations.push({
+      path: ['output_commit', 'interface'],
+      message: "is required with output_commit.enabled: name the host-side end of the workload's veth (its ingress is the workload's output)",
+    });
+  }
+  if (config.outputCommit.maxHeldBytes < MIN_HELD_BYTES) {
+    violations.push({
+      path: ['output_commit', 'max_held'],
+      value: written.max_held,
+      message: `${formatBytes(config.outputCommit.maxHeldBytes)} is below the minimum of ${formatBytes(MIN_HELD_BYTES)} (two maximal packets)`,
+    });
+  }
+  return violations;
+}
+
+/** The TUN gate's smallest bound (src/gate/tun-gate.c: two 64 KiB packets and their headers). */
+export const MIN_HELD_BYTES = 2 * 65536 + 64;

@@ -19,6 +19,11 @@ export const CHECKPOINT_MODES = ['auto', 'pre-dump', 'dump', 'full', 'delta'] as
   | CheckpointMode
 )[];
 
+/** output_commit.release_after: what makes a checkpoint safe enough to let its epoch's output out. */
+export const RELEASE_AFTER = ['fsync', 'backup-ack'] as const;
+/** output_commit.mechanism: how packets are held (auto: the plug qdisc where the kernel has it, else tun). */
+export const GATE_MECHANISMS = ['auto', 'tun', 'plug'] as const;
+
 /** A checkpoint.mode value. */
 export type CheckpointModeSetting = (typeof CHECKPOINT_MODES)[number];
 
@@ -64,6 +69,15 @@ export const fileSchema = z.strictObject({
     .optional(),
   records: z.strictObject({ file: field.path, max_bytes: field.size, keep_files: field.integer(1, 100) }).optional(),
   metrics: z.strictObject({ listen: field.listen, allow_remote: field.flag }).optional(),
+  output_commit: z
+    .strictObject({
+      enabled: field.flag,
+      release_after: field.oneOf(RELEASE_AFTER),
+      mechanism: field.oneOf(GATE_MECHANISMS),
+      interface: field.interfaceName,
+      max_held: field.size,
+    })
+    .optional(),
 });
 
 /** The file after per-value checks, before defaults and cross-key rules. */
@@ -103,6 +117,17 @@ export interface Config {
     keepFiles: number;
   };
   metrics: { listen: ListenAddress | null; allowRemote: boolean };
+  /** Remus' output commit: the workload's outbound packets wait until the checkpoint covering them is safe. */
+  outputCommit: {
+    enabled: boolean;
+    /** fsync: the checkpoint is written and fsynced here; backup-ack: `remusd ship` got the backup's ack. */
+    releaseAfter: (typeof RELEASE_AFTER)[number];
+    mechanism: (typeof GATE_MECHANISMS)[number];
+    /** The host-side interface whose ingress carries the workload's output (its veth's host end). */
+    interface: string | null;
+    /** Bound on held bytes; past it new packets are dropped (TCP resends them), never released early. */
+    maxHeldBytes: number;
+  };
 }
 
 /** Defaults of every key that has one (policy options come from src/policy/defaults.ts). */
@@ -127,6 +152,10 @@ export const CONFIG_DEFAULTS = Object.freeze({
   /** ~150,000 records of ~450 bytes: a few hours at 100 ms, weeks at 10 s. */
   recordsMaxBytes: 64 * 2 ** 20,
   recordsKeepFiles: 3,
+  releaseAfter: 'fsync' as const,
+  gateMechanism: 'auto' as const,
+  /** About 45,000 full-size packets: a second of a 360 Mbit/s stream held at 200 ms epochs, with room to spare. */
+  maxHeldBytes: 64 * 2 ** 20,
 });
 
 /** Fills in defaults, converts names to the normalized form and resolves paths against baseDir. */
@@ -168,6 +197,13 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
       keepFiles: file.records?.keep_files ?? d.recordsKeepFiles,
     },
     metrics: { listen: file.metrics?.listen ?? null, allowRemote: file.metrics?.allow_remote ?? false },
+    outputCommit: {
+      enabled: file.output_commit?.enabled ?? false,
+      releaseAfter: file.output_commit?.release_after ?? d.releaseAfter,
+      mechanism: file.output_commit?.mechanism ?? d.gateMechanism,
+      interface: file.output_commit?.interface ?? null,
+      maxHeldBytes: file.output_commit?.max_held ?? d.maxHeldBytes,
+    },
   };
 }
 

@@ -50,7 +50,8 @@ export async function rpFilterProblem(): Promise<string | undefined> {
     : undefined;
 }
 
-async function tc(args: string[]): Promise<void> {
+/** Runs tc; a failure names the command and tc's own message. */
+export async function tc(args: string[]): Promise<void> {
   try {
     await execa('tc', args);
   } catch (error) {

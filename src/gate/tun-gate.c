@@ -243,7 +243,9 @@ int main(int argc, char **argv) {
     dprintf(2, "remusd-gate: parent %ld is gone already\n", parent);
     return 1;
   }
-  signal(SIGINT, SIG_IGN); /* a terminal's ^C is for remusd, which ends us by closing stdin */
+  /* A terminal's ^C or a service manager's SIGTERM is for remusd, which ends us by closing stdin. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   cap = (size_t)max_bytes;
   ring = malloc(cap);

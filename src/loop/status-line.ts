@@ -16,6 +16,7 @@ export function statusLine(record: CheckpointRecord, band: Band, tally: StatusTa
     `#${record.seq} ${record.mode}  interval ${record.interval_ms.toFixed(0)}→${record.next_interval_ms.toFixed(0)} ms  ` +
     `size ${formatBytes(record.size_bytes)} ${where} [${formatBytes(band.lminBytes)}, ${formatBytes(band.lmaxBytes)}]  ` +
     `in band ${share.toFixed(0)}% of ${tally.checkpoints}  frozen ${(record.frozen_us / 1000).toFixed(1)} ms` +
+    outputPart(record) +
     (record.overrun ? '  OVERRUN' : '')
   );
 }
@@ -23,4 +24,13 @@ export function statusLine(record: CheckpointRecord, band: Band, tally: StatusTa
 /** Whether a size lies in the band (edges included). */
 export function inBand(sizeBytes: number, band: Band): boolean {
   return sizeBytes >= band.lminBytes && sizeBytes <= band.lmaxBytes;
+}
+
+// Output commit: the latency the held epoch added for clients (packets released since the previous line).
+function outputPart(record: CheckpointRecord): string {
+  if (typeof record.output_packets !== 'number') return '';
+  const p50 = record.hold_p50_ms;
+  const p99 = record.hold_p99_ms;
+  const latency = typeof p50 === 'number' && typeof p99 === 'number' ? `  added latency p50 ${p50.toFixed(0)} p99 ${p99.toFixed(0)} ms` : '';
+  return `  held ${record.output_packets} pkts${latency}`;
 }

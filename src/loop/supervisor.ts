@@ -42,6 +42,14 @@ export interface SupervisorEvents {
   record(record: CheckpointRecord, band: Band): void;
 }
 
+/** Remus' output commit around each checkpoint (src/gate/commit.ts): a barrier before, a release when safe. */
+export interface OutputFence {
+  /** Just before the dump of checkpoint seq starts: the workload's output from now on belongs to a later epoch. */
+  beforeDump(seq: number): Promise<void>;
+  /** Checkpoint seq is complete in dir: make it safe and release (or leave that to the backup's ack); returns record fields. */
+  afterCheckpoint(seq: number, root: string, dir: string): Promise<Record<string, unknown>>;
+}
+
 export interface SupervisorDeps {
   criu: CriuLocation;
   root: string;
@@ -57,6 +65,8 @@ export interface SupervisorDeps {
   clock: Clock;
   /** Aborting ends the loop after the checkpoint in progress (CRIU is never interrupted). */
   signal: AbortSignal;
+  /** Output commit, when enabled. A failure of the gate ends the loop (the workload's output stays held). */
+  output?: OutputFence | undefined;
 }
 
 export type SupervisorExit =
@@ -116,6 +126,8 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     const startedWall = clock.wallNow();
     seq += 1;
     const chain = deps.mode === 'full' ? { parent: undefined, reason: 'full dump: no parent' } : parentFor(stored, previous, settings.retention);
+    // The barrier comes first: output sent once CRIU may have started belongs to the next epoch.
+    await deps.output?.beforeDump(seq);
     const result = await takeCheckpoint(deps.criu, root, {
       seq,
       pid: target.pid,
@@ -185,6 +197,8 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     }
     const doomed = removable(stored, settings.retention.keep);
     stored = stored.filter((c) => !doomed.includes(c));
+    // fsync and release (output commit) are part of making the checkpoint safe: counted as remusd's overhead.
+    const outputFields = (await deps.output?.afterCheckpoint(seq, root, result.dir)) ?? {};
     const finishedAtMs = clock.now();
     const record: CheckpointRecord = {
       seq,
@@ -216,6 +230,7 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
             shmem: delta.shmem.handling,
           }),
       elapsed_ms: elapsedMs === undefined ? null : round(elapsedMs),
+      ...outputFields,
     };
     deps.records.append(record);
     events.record(record, settings.band);

@@ -25,6 +25,8 @@ export interface ShipOptions {
   images: string;
   log: ReplicationLog;
   onShipped?: (record: ShipRecord) => void;
+  /** The backup holds checkpoint `name` and its whole chain (just shipped, or it had it): output commit releases on this. */
+  onAcknowledged?: (name: string) => Promise<void>;
   /** Bandwidth cap for file bytes, bytes per second (default: none). */
   maxBytesPerSecond?: number;
   /** The protected workload (ship --pid): offers and heartbeats carry its state. */
@@ -186,6 +188,7 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
           const latest = await currentLatest(options.images);
           if (latest !== undefined && latest !== shipped) {
             await shipChain(channel, latest, options);
+            await options.onAcknowledged?.(latest);
             shipped = latest;
             quietSince = performance.now();
           }
@@ -263,7 +266,9 @@ export async function shipOnce(options: ShipOptions & { to: Endpoint; connectTim
       continue;
     }
     try {
-      return await shipChain(channel, latest, options);
+      const shipped = await shipChain(channel, latest, options);
+      await options.onAcknowledged?.(latest);
+      return shipped;
     } finally {
       channel.farewell('ship --once is done');
     }

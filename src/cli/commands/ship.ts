@@ -6,6 +6,7 @@ import { isAlive } from '../../process/proc.js';
 import { openShipLog } from '../../replicate/ship-log.js';
 import { shipOnce, watchAndShip } from '../../replicate/sender.js';
 import { WorkloadWatch } from '../../replicate/workload-watch.js';
+import { controlSocketPath, GateReleaser } from '../../gate/control.js';
 import { UserError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { replicationLog, stopSignal } from './replication-log.js';
@@ -17,6 +18,7 @@ interface ShipArgs {
   records?: string;
   maxRate?: string;
   connectTimeout: string;
+  poll: string;
   pid?: number;
 }
 
@@ -31,6 +33,11 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       .option('once', { type: 'boolean', default: false, describe: 'Ship the current latest chain, then exit' })
       .option('records', { type: 'string', describe: 'Shipping records, JSON lines (default: ship.jsonl in the images dir)' })
       .option('max-rate', { type: 'string', describe: 'Cap the file bytes sent per second (a size, e.g. 50MiB)' })
+      .option('poll', {
+        type: 'string',
+        default: '20ms',
+        describe: "How often to look for a new checkpoint (with output commit, the client's added latency includes up to this)",
+      })
       .option('connect-timeout', { type: 'string', default: '10s', describe: 'With --once: how long to keep retrying an unreachable backup' })
       .option('pid', {
         type: 'number',
@@ -47,6 +54,8 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       if (!rate.ok || rate.value <= 0) throw new UserError(`--max-rate ${JSON.stringify(args.maxRate)}: ${rate.ok ? 'must be > 0' : rate.error}`, 2);
       maxBytesPerSecond = rate.value;
     }
+    const poll = parseDuration(args.poll);
+    if (!poll.ok || poll.value < 1) throw new UserError(`--poll ${JSON.stringify(args.poll)} ${poll.ok ? 'must be at least 1ms' : poll.error}`, 2);
     const connectTimeout = parseDuration(args.connectTimeout);
     if (!connectTimeout.ok) throw new UserError(`--connect-timeout ${JSON.stringify(args.connectTimeout)} ${connectTimeout.error}`, 2);
     let workload: WorkloadWatch | undefined;
@@ -60,7 +69,13 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
     const images = resolve(args.images);
     const shipLog = openShipLog(resolve(args.records ?? join(images, 'ship.jsonl')));
     const log = replicationLog(await createLogger());
-    const options = { images, log, onShipped: shipLog.append, maxBytesPerSecond, to: to.value };
+    // Output commit with release_after: backup-ack: each acknowledged checkpoint releases its epoch's output.
+    const gate = new GateReleaser(controlSocketPath(images), (message) => log.warn(message));
+    const onAcknowledged = async (name: string) => {
+      const released = await gate.release(name);
+      if (released !== undefined) log.info(`released the output of epochs up to ${name}`, { packets: released.packets, bytes: released.bytes });
+    };
+    const options = { images, log, onShipped: shipLog.append, onAcknowledged, maxBytesPerSecond, to: to.value };
     workload?.start(); // here, so that the finally below always stops its timer
     try {
       if (args.once) {
@@ -73,10 +88,12 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
           throw new UserError(`ship: ${(error as Error).message}`);
         }
       } else {
-        await watchAndShip({ ...options, workload, signal: stopSignal() });
+        // Held output waits for this loop to notice each checkpoint: look often (a readlink per look).
+        await watchAndShip({ ...options, workload, signal: stopSignal(), pollMs: poll.value });
       }
     } finally {
       workload?.stop();
+      gate.close();
       shipLog.close();
     }
   },

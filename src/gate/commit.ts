@@ -1,0 +1,151 @@
+import { fsyncCheckpoint } from '../loop/store.js';
+import type { OutputFence } from '../loop/supervisor.js';
+import type { EpochReleased, OutputGate } from './gate.js';
+import { countOf, mergeInto, quantileMs, type HoldHistogram } from './histogram.js';
+
+/** What makes checkpoint N safe enough to release epoch N's output. */
+export type ReleaseAfter = 'fsync' | 'backup-ack';
+
+/** Output-commit fields of a checkpoint record. */
+// A type, not an interface: records take it as Record<string, unknown>.
+export type OutputRecordFields = {
+  /** Packets and bytes the workload sent during this checkpoint's epoch (held until it was safe). */
+  output_packets: number;
+  output_bytes: number;
+  /** The newest epoch released so far (with backup-ack, usually an earlier checkpoint's). */
+  released_through: number | null;
+  /** Barrier to release of that epoch: how long its last packet waited. */
+  release_ms: number | null;
+  /** How long the packets released since the previous record were held. */
+  hold_p50_ms: number | null;
+  hold_p99_ms: number | null;
+  /** Packets dropped at the bound since the previous record. */
+  output_dropped: number;
+};
+
+/** Run-wide totals: what output commit cost the clients. */
+export interface OutputSummary {
+  packets: number;
+  bytes: number;
+  dropped: number;
+  holdP50Ms: number | undefined;
+  holdP99Ms: number | undefined;
+  releaseP50Ms: number | undefined;
+  releaseP99Ms: number | undefined;
+}
+
+export interface OutputCommitEvents {
+  /** An epoch was released (for metrics). */
+  released?(release: EpochReleased, releaseMs: number): void;
+}
+
+/**
+ * Remus' output commit around each checkpoint: a barrier just before the dump, and the release of that
+ * epoch once the checkpoint is safe — after its fsync here, or when `remusd ship` reports the backup's ack
+ * (releaseAcked, through the gate's control socket). A failed dump releases nothing: its epoch waits for a
+ * later checkpoint, which covers it (releases are cumulative).
+ */
+export class OutputCommit implements OutputFence {
+  private readonly barriers = new Map<number, { atMs: number; packets: number; bytes: number }>();
+  private lastReleased: { epoch: number; releaseMs: number } | undefined;
+  private readonly sinceRecord: HoldHistogram = new Map();
+  private droppedSinceRecord = 0;
+  private readonly holds: HoldHistogram = new Map();
+  private readonly releaseTimes: number[] = [];
+  private totals = { packets: 0, bytes: 0, dropped: 0 };
+  private releasing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly gate: OutputGate,
+    readonly releaseAfter: ReleaseAfter,
+    private readonly events: OutputCommitEvents = {},
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  async beforeDump(seq: number): Promise<void> {
+    const closed = await this.gate.barrier(seq);
+    this.barriers.set(seq, { atMs: this.now(), packets: closed.packets, bytes: closed.bytes });
+  }
+
+  async afterCheckpoint(seq: number, root: string, dir: string): Promise<OutputRecordFields> {
+    const epoch = this.barriers.get(seq) ?? { packets: 0, bytes: 0 }; // read before the release forgets it
+    if (this.releaseAfter === 'fsync') {
+      await fsyncCheckpoint(root, dir);
+      await this.release(seq);
+    }
+    return this.recordFields(epoch);
+  }
+
+  /** Checkpoint seq is safe (the backup acknowledged it): release every epoch up to it. */
+  releaseAcked(seq: number): Promise<EpochReleased> {
+    return this.release(seq);
+  }
+
+  summary(): OutputSummary {
+    const sorted = [...this.releaseTimes].sort((a, b) => a - b);
+    const at = (q: number) => (sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
+    return {
+      ...this.totals,
+      holdP50Ms: quantileMs(this.holds, 0.5),
+      holdP99Ms: quantileMs(this.holds, 0.99),
+      releaseP50Ms: at(0.5),
+      releaseP99Ms: at(0.99),
+    };
+  }
+
+  /** A clean stop: release everything and remove the gate (the workload's output flows unprotected). */
+  async stop(): Promise<void> {
+    await this.releasing;
+    await this.gate.open();
+  }
+
+  private release(seq: number): Promise<EpochReleased> {
+    // One release at a time, in the order asked (the gate answers in order anyway).
+    const done = this.releasing.then(async () => {
+      const released = await this.gate.release(seq);
+      const barrier = this.barriers.get(seq);
+      for (const epoch of this.barriers.keys()) if (epoch <= seq) this.barriers.delete(epoch);
+      mergeInto(this.sinceRecord, released.holds);
+      mergeInto(this.holds, released.holds);
+      this.droppedSinceRecord += released.dropped;
+      this.totals = {
+        packets: this.totals.packets + released.packets,
+        bytes: this.totals.bytes + released.bytes,
+        dropped: this.totals.dropped + released.dropped,
+      };
+      if (barrier !== undefined) {
+        const releaseMs = this.now() - barrier.atMs;
+        this.lastReleased = { epoch: seq, releaseMs };
+        this.releaseTimes.push(releaseMs);
+        if (this.releaseTimes.length > 100_000) this.releaseTimes.splice(0, 50_000); // bounded over a long run
+        this.events.released?.(released, releaseMs);
+      }
+      return released;
+    });
+    this.releasing = done.catch(() => undefined);
+    return done;
+  }
+
+  private recordFields(epoch: { packets: number; bytes: number }): OutputRecordFields {
+    const fields: OutputRecordFields = {
+      output_packets: epoch.packets,
+      output_bytes: epoch.bytes,
+      released_through: this.lastReleased?.epoch ?? null,
+      release_ms: this.lastReleased === undefined ? null : round(this.lastReleased.releaseMs),
+      hold_p50_ms: nullable(quantileMs(this.sinceRecord, 0.5)),
+      hold_p99_ms: nullable(quantileMs(this.sinceRecord, 0.99)),
+      output_dropped: this.droppedSinceRecord,
+    };
+    if (countOf(this.sinceRecord) > 0) this.sinceRecord.clear();
+    this.droppedSinceRecord = 0;
+    return fields;
+  }
+}
+
+function nullable(value: number | undefined): number | null {
+  return value === undefined ? null : round(value);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,150 @@
+import { chmodSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+
+// The gate's control socket: how `remusd ship` tells `remusd run` that the backup acknowledged checkpoint N,
+// so that epoch N's output may go out. A Unix socket in the images directory, mode 0600: only its owner
+// (and root) can connect, and whoever can write the images directory could forge checkpoints anyway.
+//
+//   client: release 00000012\n          server: ok 00000012 <packets> <bytes>\n | err <reason>\n
+
+/** The control socket's path inside an images directory. */
+export function controlSocketPath(images: string): string {
+  return join(images, 'gate.sock');
+}
+
+/** Longest command line accepted; anything longer closes the connection. */
+const MAX_LINE = 64;
+
+/** Serves release requests: `release(seq)` does the work and returns what went out. */
+export async function serveControlSocket(path: string, release: (seq: number) => Promise<{ packets: number; bytes: number }>): Promise<Server> {
+  rmSync(path, { force: true }); // a crashed run's socket
+  const server = createServer((socket) => handle(socket, release));
+  const previous = process.umask(0o177); // created 0600: no window in which others could connect
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, resolve);
+    });
+  } finally {
+    process.umask(previous);
+  }
+  chmodSync(path, 0o600);
+  return server;
+}
+
+function handle(socket: Socket, release: (seq: number) => Promise<{ packets: number; bytes: number }>): void {
+  let buffer = '';
+  let chain: Promise<void> = Promise.resolve();
+  socket.setEncoding('utf8');
+  socket.on('error', () => undefined);
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      chain = chain.then(() => answer(line));
+    }
+    if (buffer.length > MAX_LINE) socket.destroy();
+  });
+  const answer = async (line: string) => {
+    const match = /^release (\d{8})$/.exec(line);
+    if (match === null) {
+      socket.write(`err expected "release NNNNNNNN"\n`);
+      return;
+    }
+    try {
+      const released = await release(Number(match[1]));
+      socket.write(`ok ${match[1]} ${released.packets} ${released.bytes}\n`);
+    } catch (error) {
+      socket.write(`err ${(error as Error).message.replace(/\n/g, ' ')}\n`);
+    }
+  };
+}
+
+/** The shipper's end: one connection, one release at a time. */
+export class ControlClient {
+  private buffer = '';
+  private waiting: ((line: string | Error) => void)[] = [];
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let newline: number;
+      while ((newline = this.buffer.indexOf('\n')) >= 0 && this.waiting.length > 0) {
+        const line = this.buffer.slice(0, newline);
+        this.buffer = this.buffer.slice(newline + 1);
+        this.waiting.shift()!(line);
+      }
+      if (this.buffer.length > 4096) socket.destroy(new Error('gate control socket: answer too long'));
+    });
+    const fail = (error?: Error) => {
+      for (const waiter of this.waiting.splice(0)) waiter(error ?? new Error('gate control socket closed'));
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail());
+  }
+
+  static connect(path: string): Promise<ControlClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(path);
+      socket.once('connect', () => resolve(new ControlClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Asks the supervisor to release every epoch up to checkpoint `name`; returns what went out. */
+  release(name: string): Promise<{ packets: number; bytes: number }> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push((line) => {
+        if (line instanceof Error) return reject(line);
+        const match = /^ok \d{8} (\d+) (\d+)$/.exec(line);
+        if (match === null) return reject(new Error(`gate: release ${name}: ${line}`));
+        resolve({ packets: Number(match[1]), bytes: Number(match[2]) });
+      });
+      this.socket.write(`release ${name}\n`);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/**
+ * The shipper's releases, to whichever `remusd run` currently serves the images directory's control socket:
+ * connects on first use and again after a supervisor restart. No socket means no output commit waiting for
+ * acks (release_after: fsync, or none at all): nothing to do.
+ */
+export class GateReleaser {
+  private client: ControlClient | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  async release(name: string): Promise<{ packets: number; bytes: number } | undefined> {
+    try {
+      this.client ??= await ControlClient.connect(this.path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') this.warn(`cannot reach the output gate at ${this.path} (${code ?? (error as Error).message}); epoch ${name} stays held`);
+      return undefined;
+    }
+    try {
+      return await this.client.release(name);
+    } catch (error) {
+      this.client.close();
+      this.client = undefined;
+      this.warn(`output gate: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  close(): void {
+    this.client?.close();
+  }
+}

@@ -1,0 +1,90 @@
+import { execa } from 'execa';
+import type { EpochClosed, EpochReleased, OutputGate } from './gate.js';
+import { installRedirect, removeRedirect, tc } from './redirect.js';
+
+export interface PlugGateOptions {
+  /** The host-side end of the workload's veth: its ingress is the workload's output. */
+  hostInterface: string;
+  /** The plug qdisc's limit, in bytes. */
+  maxHeldBytes: number;
+}
+
+/**
+ * The output gate on kernels with sch_plug, as xl remus builds it: the workload's output (the host-side veth's
+ * ingress) is redirected into an IFB device whose root qdisc is a plug. `block` closes an epoch, `release`
+ * (release_one) lets out the oldest closed one; IFB then hands each packet to the stack as received on the
+ * veth. The plug remembers ONE closed epoch only (a second `block` overwrites the first's packet count), so
+ * a barrier waits until the previous epoch is released: with backup-ack the next dump waits for the ack,
+ * exactly as in Remus. The plug counts no per-epoch packets: barrier reads the backlog instead, and there is
+ * no per-packet hold time (release latency is measured by the caller).
+ */
+export class PlugGate implements OutputGate {
+  readonly mechanism = 'plug' as const;
+  private outstanding: { epoch: number; released: Promise<void>; resolve: () => void } | undefined;
+  private lastBarrier = 0;
+
+  private constructor(
+    readonly ifb: string,
+    readonly options: PlugGateOptions,
+  ) {}
+
+  static async start(options: PlugGateOptions): Promise<PlugGate> {
+    const ifb = `${options.hostInterface.slice(0, 13)}.p`;
+    await execa('modprobe', ['-q', 'sch_plug']).catch(() => undefined);
+    await execa('ip', ['link', 'del', ifb]).catch(() => undefined); // a crashed run's plug, with what it held
+    await execa('ip', ['link', 'add', ifb, 'type', 'ifb']);
+    try {
+      // A new plug holds everything until the first release: epoch 1 starts now.
+      await tc(['qdisc', 'add', 'dev', ifb, 'root', 'plug', 'limit', String(options.maxHeldBytes)]);
+      await execa('ip', ['link', 'set', 'dev', ifb, 'up']);
+      await installRedirect(options.hostInterface, ifb);
+    } catch (error) {
+      await execa('ip', ['link', 'del', ifb]).catch(() => undefined);
+      throw error;
+    }
+    return new PlugGate(ifb, options);
+  }
+
+  async barrier(epoch: number): Promise<EpochClosed> {
+    if (epoch <= this.lastBarrier) throw new Error(`barrier ${epoch}: barriers must increase (last ${this.lastBarrier})`);
+    await this.outstanding?.released;
+    const backlog = await this.backlog();
+    await tc(['qdisc', 'change', 'dev', this.ifb, 'root', 'plug', 'block']);
+    let resolve = () => undefined as void;
+    const released = new Promise<void>((r) => (resolve = r));
+    this.outstanding = { epoch, released, resolve };
+    this.lastBarrier = epoch;
+    return { epoch, packets: backlog.packets, bytes: backlog.bytes };
+  }
+
+  async release(epoch: number): Promise<EpochReleased> {
+    if (epoch > this.lastBarrier) throw new Error(`release ${epoch}: no barrier ${epoch} yet (last ${this.lastBarrier})`);
+    const pending = this.outstanding;
+    if (pending === undefined || pending.epoch > epoch) return { epoch, packets: 0, bytes: 0, dropped: 0, holds: new Map() };
+    const before = await this.backlog();
+    await tc(['qdisc', 'change', 'dev', this.ifb, 'root', 'plug', 'release']);
+    this.outstanding = undefined;
+    pending.resolve();
+    // The plug tells no per-epoch numbers: these are its whole backlog just before (the open epoch included).
+    return { epoch, packets: before.packets, bytes: before.bytes, dropped: before.dropped, holds: new Map() };
+  }
+
+  async open(): Promise<void> {
+    await tc(['qdisc', 'change', 'dev', this.ifb, 'root', 'plug', 'release_indefinite']);
+    this.outstanding?.resolve();
+    await removeRedirect(this.options.hostInterface);
+    await execa('ip', ['link', 'del', this.ifb]).catch(() => undefined);
+  }
+
+  async destroy(): Promise<void> {
+    this.outstanding?.resolve();
+    await execa('ip', ['link', 'del', this.ifb]).catch(() => undefined); // held packets go with the device
+  }
+
+  // The plug's queue: what it holds now (one closed epoch plus the open one).
+  private async backlog(): Promise<{ packets: number; bytes: number; dropped: number }> {
+    const { stdout } = await execa('tc', ['-s', '-j', 'qdisc', 'show', 'dev', this.ifb, 'root']);
+    const [q] = JSON.parse(stdout) as { qlen?: number; backlog?: number; drops?: number }[];
+    return { packets: q?.qlen ?? 0, bytes: q?.backlog ?? 0, dropped: q?.drops ?? 0 };
+  }
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { configFromText } from '../../src/config/load.js';
+import { errorLines } from '../config/helpers.js';
+
+const check = (text: string) => configFromText(text, 'config/demo.yaml', '/etc/remusd');
+
+describe('output_commit config', () => {
+  it('normalizes with defaults', () => {
+    const result = check('output_commit:\n  enabled: true\n  interface: veth-web\n');
+    expect(result.ok && result.config.outputCommit).toEqual({
+      enabled: true,
+      releaseAfter: 'fsync',
+      mechanism: 'auto',
+      interface: 'veth-web',
+      maxHeldBytes: 64 * 2 ** 20,
+    });
+    const off = check('interval: { initial: 1s }\n');
+    expect(off.ok && off.config.outputCommit.enabled).toBe(false);
+  });
+
+  it('names each bad key with what is allowed', () => {
+    expect(errorLines(check('output_commit:\n  enabled: true\n  release_after: ack\n  interface: "a/b"\n  max_held: 4KiB\n  plug: yes\n'))).toEqual([
+      'config/demo.yaml:3:18: output_commit.release_after: "ack" is not allowed; use one of fsync, backup-ack',
+      'config/demo.yaml:4:14: output_commit.interface: "a/b" is not an interface name; use 1 to 15 letters, digits, or . _ : -',
+      'config/demo.yaml:6:3: output_commit.plug: is not a known key; allowed keys under output_commit: enabled, release_after, mechanism, interface, max_held',
+    ]);
+    expect(errorLines(check('output_commit:\n  enabled: true\n  interface: v0\n  max_held: 64KiB\n'))).toEqual([
+      'config/demo.yaml:4:13: output_commit.max_held: 64.0 KiB is below the minimum of 128.1 KiB (two maximal packets)',
+    ]);
+  });
+
+  it('refuses keys that would do nothing, and a gate with no interface', () => {
+    expect(errorLines(check('output_commit:\n  release_after: backup-ack\n'))).toEqual([
+      'config/demo.yaml:2:18: output_commit.release_after: has no effect while output_commit.enabled is not true; remove it or set enabled: true',
+    ]);
+    expect(errorLines(check('output_commit:\n  enabled: true\n'))[0]).toMatch(/output_commit.interface: is required with output_commit.enabled/);
+  });
+});
