@@ -23,6 +23,8 @@ export const UNIT_TESTS = [
   'test/criu/images/schema.test.ts',
   'test/criu/images/stats.test.ts',
   'test/delta/page-hashes.test.ts',
+  'test/gate/config.test.ts',
+  'test/gate/histogram.test.ts',
   'test/delta/persist.test.ts',
   'test/delta/rewrite.test.ts',
   'test/loop/chain.test.ts',
