@@ -14,7 +14,6 @@ export const UNIT_TESTS = [
   'test/config/examples.test.ts',
   'test/config/load.test.ts',
   'test/config/properties.test.ts',
-  'test/config/units.test.ts',
   'test/criu/images/errors.test.ts',
   'test/criu/images/framing.test.ts',
   'test/criu/images/fuzz.test.ts',
@@ -49,6 +48,7 @@ export const UNIT_TESTS = [
   'test/sim/simulate.test.ts',
   'test/sim/trace.test.ts',
   'test/sim/workload.test.ts',
+  'test/units/units.test.ts',
 ];
 
 export default defineConfig({

@@ -1,4 +1,4 @@
-import { formatBytes } from '../config/units.js';
+import { formatBytes } from '../units/units.js';
 import type { Band } from '../model/policy.js';
 import type { CheckpointRecord } from '../model/record.js';
 

@@ -2,7 +2,7 @@
 // clamping and naming a proposed change. Policies write only their rule on top of these.
 
 import type { Band, DecisionKind, Observation } from '../model/policy.js';
-import { formatMs } from '../config/units.js';
+import { formatMs } from '../units/units.js';
 
 /** Throws a RangeError for a band no policy can work within; the config validator never produces one. */
 export function assertBand(band: Band): void {

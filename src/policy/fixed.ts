@@ -1,7 +1,7 @@
 // The Remus baseline: checkpoint at one fixed epoch (Remus' `-i`, 200 ms by default) whatever the size.
 
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
-import { formatMs } from '../config/units.js';
+import { formatMs } from '../units/units.js';
 import { assertBand, directionOf, startingInterval } from './bounds.js';
 
 /**

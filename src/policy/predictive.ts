@@ -2,7 +2,7 @@
 // (and working set) from recent checkpoints, then pick the interval whose predicted size hits the target.
 
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
-import { formatBytes, formatMs } from '../config/units.js';
+import { formatBytes, formatMs } from '../units/units.js';
 import { assertBand, clampToBand, directionOf, startingInterval } from './bounds.js';
 import { checkedParameter, type TargetRule } from './defaults.js';
 import { fitDirtyModel, type DirtyModel, type Sample } from './fit.js';

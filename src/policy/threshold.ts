@@ -2,7 +2,7 @@
 // checkpoint's size breaks Lmax, reduce the interval; if it does not reach Lmin, increase it.
 
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
-import { formatBytes, formatMs } from '../config/units.js';
+import { formatBytes, formatMs } from '../units/units.js';
 import { assertBand, clampToBand, directionOf, startingInterval } from './bounds.js';
 import { checkedParameter } from './defaults.js';
 

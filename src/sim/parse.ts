@@ -6,7 +6,7 @@
 //   RATE     pages per second (`8000`, as the dirtier takes it) or a size per second (`32MiB/s`)
 //   DURATION seconds (`10`, as the dirtier takes it) or a duration with a unit (`500ms`, `1.5s`, `2m`)
 
-import { parseDuration, parseSize, type Parsed } from '../config/units.js';
+import { parseDuration, parseSize, type Parsed } from '../units/units.js';
 
 /** One phase of a synthetic workload. */
 export interface Phase {

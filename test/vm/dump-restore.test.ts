@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatBytes } from '../../src/config/units.js';
+import { formatBytes } from '../../src/units/units.js';
 import { criuLogTail } from '../../src/criu/exec.js';
 import { restore } from '../../src/criu/restore.js';
 import { isAlive } from '../../src/process/proc.js';

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatBytes } from '../../src/config/units.js';
+import { formatBytes } from '../../src/units/units.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';
 import { formatTable, keepResult, median, readRecords, requireVm } from '../helpers/vm.js';

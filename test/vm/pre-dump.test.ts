@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatBytes } from '../../src/config/units.js';
+import { formatBytes } from '../../src/units/units.js';
 import type { CheckpointRecord } from '../../src/model/record.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';

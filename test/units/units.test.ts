@@ -7,7 +7,7 @@ import {
   formatSize,
   parseDuration,
   parseSize,
-} from '../../src/config/units.js';
+} from '../../src/units/units.js';
 
 const ok = (value: number) => ({ ok: true, value });
 
