@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { connect, type Socket } from 'node:net';
 
 /** A client keeping ONE TCP connection to the counter server, recording every acknowledged value. */
@@ -70,4 +71,10 @@ export class CounterClient {
 export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** No value lost or repeated on the one connection, and it never broke. */
+export function expectConsecutive(client: CounterClient): void {
+  expect(client.values).toEqual(client.values.map((_, i) => client.values[0]! + i));
+  expect(client.events).toEqual([]);
 }
