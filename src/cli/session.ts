@@ -16,7 +16,7 @@ import { inBand, statusLine, type StatusTally } from '../loop/status-line.js';
 import { supervise, type SupervisorExit, type Target } from '../loop/supervisor.js';
 import { attachedTarget, startedTarget } from '../loop/target.js';
 import type { CheckpointMode, CheckpointRecord } from '../model/record.js';
-import { isAlive, sessionId } from '../process/proc.js';
+import { isAlive } from '../process/proc.js';
 import { startSessionLeader } from '../process/session.js';
 import type { Server } from 'node:net';
 import type { OutputCommit } from '../gate/commit.js';
@@ -301,10 +301,8 @@ function resolveMode(setting: Config['checkpoint']['mode'], capabilities: Awaite
 async function acquireTarget(options: SessionOptions, root: string): Promise<Target> {
   const { workload, log } = options;
   if ('pid' in workload) {
+    // `remusd run` refused unfit targets already (src/process/attach-check.ts); this catches one that died since.
     if (!(await isAlive(workload.pid))) throw new UserError(`--pid ${workload.pid}: no such process`);
-    if ((await sessionId(workload.pid)) !== workload.pid) {
-      log.warn(`pid ${workload.pid} is not a session leader: CRIU will refuse it unless criu.extra_args has --shell-job`);
-    }
     return attachedTarget(workload.pid);
   }
   const logFile = workload.logFile ?? join(root, 'workload.out');

@@ -36,3 +36,38 @@ export async function startTime(pid: number): Promise<number | undefined> {
   const fields = await statFields(pid);
   return fields === undefined ? undefined : Number(fields[19]);
 }
+
+/** What /proc/PID/stat says about a process's place: state, parent, session, and whether it is a kernel thread. */
+export interface ProcessPlace {
+  state: string;
+  parent: number;
+  sessionId: number;
+  kernelThread: boolean;
+}
+
+// PF_KTHREAD in the flags field (field 9) of /proc/PID/stat.
+const PF_KTHREAD = 0x00200000;
+
+/** The process's place (see ProcessPlace), or undefined when it is gone. */
+export async function processPlace(pid: number): Promise<ProcessPlace | undefined> {
+  const fields = await statFields(pid);
+  if (fields === undefined) return undefined;
+  return {
+    state: fields[0] ?? '?',
+    parent: Number(fields[1]),
+    sessionId: Number(fields[3]),
+    kernelThread: (Number(fields[6]) & PF_KTHREAD) !== 0,
+  };
+}
+
+/** The pids from `pid` up to init, following parents (pid first). */
+export async function ancestry(pid: number): Promise<number[]> {
+  const chain: number[] = [];
+  for (let current = pid; current > 0 && !chain.includes(current) && chain.length < 4096; ) {
+    chain.push(current);
+    const place = await processPlace(current);
+    if (place === undefined) break;
+    current = place.parent;
+  }
+  return chain;
+}

@@ -1,4 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { attachFacts, attachRefusal } from '../../process/attach-check.js';
 import { absolute, loadConfigOrDefaults } from '../config-source.js';
 import { usageError } from '../errors.js';
 import { countOption, durationOption, pidOption } from '../options.js';
@@ -43,6 +44,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
       throw usageError('name the workload: either --pid PID or -- CMD [ARGS...] (not both)');
     }
     const config = await loadConfigOrDefaults(args.config);
+    if (args.pid !== undefined) {
+      // Refused here, before CRIU is even located: a target that cannot work fails in a second, not after five dumps.
+      const refusal = attachRefusal(await attachFacts(args.pid, config.criu.extraArgs.includes('--shell-job')));
+      if (refusal !== undefined) throw usageError(`--pid ${args.pid} ${refusal}`);
+    }
     process.exitCode = await runSession({
       config,
       configPath: absolute(args.config),
