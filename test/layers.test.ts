@@ -39,11 +39,6 @@ const LAYERS: readonly (readonly string[])[] = [
  * Keep this list short: an entry is a debt, not a rule.
  */
 const KNOWN_EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
-  {
-    from: 'gate',
-    to: 'loop',
-    why: "the output gate's commit step uses loop/store.ts (fsyncCheckpoint) and a type of loop/supervisor.ts; it goes away when the checkpoint store moves to src/store/ and the type to gate/ or model/",
-  },
 ];
 
 /** The layer of a folder of src/ ('' for files directly in src/, which sit at the bottom). */

@@ -1,6 +1,5 @@
-import { fsyncCheckpoint } from '../loop/store.js';
-import type { OutputFence } from '../loop/supervisor.js';
-import type { EpochReleased, OutputGate } from './gate.js';
+import { fsyncCheckpoint } from '../fs/fsync.js';
+import type { EpochReleased, OutputFence, OutputGate } from './gate.js';
 import { countOf, mergeInto, quantileMs, type HoldHistogram } from './histogram.js';
 
 /** What makes checkpoint N safe enough to release epoch N's output. */

@@ -40,3 +40,11 @@ export interface OutputGate {
   /** Tears the gate down WITHOUT releasing: what a crash does (held packets are lost, nothing leaks). */
   destroy(): Promise<void>;
 }
+
+/** Remus' output commit around each checkpoint (src/gate/commit.ts): a barrier before, a release when safe. */
+export interface OutputFence {
+  /** Just before the dump of checkpoint seq starts: the workload's output from now on belongs to a later epoch. */
+  beforeDump(seq: number): Promise<void>;
+  /** Checkpoint seq is complete in dir: make it safe and release (or leave that to the backup's ack); returns record fields. */
+  afterCheckpoint(seq: number, root: string, dir: string): Promise<Record<string, unknown>>;
+}

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { DumpKind } from '../criu/dump.js';
+import type { OutputFence } from '../gate/gate.js';
 import type { CriuLocation } from '../criu/locate.js';
 import { loadHashes, type PageHashes } from '../delta/index.js';
 import type { Band, Policy } from '../model/policy.js';
@@ -40,14 +41,6 @@ export interface SupervisorEvents {
   failure(seq: number, reason: string, logTail: string): void;
   /** A checkpoint was recorded; band is the one its decision was taken against. */
   record(record: CheckpointRecord, band: Band): void;
-}
-
-/** Remus' output commit around each checkpoint (src/gate/commit.ts): a barrier before, a release when safe. */
-export interface OutputFence {
-  /** Just before the dump of checkpoint seq starts: the workload's output from now on belongs to a later epoch. */
-  beforeDump(seq: number): Promise<void>;
-  /** Checkpoint seq is complete in dir: make it safe and release (or leave that to the backup's ack); returns record fields. */
-  afterCheckpoint(seq: number, root: string, dir: string): Promise<Record<string, unknown>>;
 }
 
 export interface SupervisorDeps {
