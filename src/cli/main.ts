@@ -28,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   ship: async () => (await import('./commands/ship.js')).shipCommand,
   backup: async () => (await import('./commands/backup.js')).backupCommand,
   failover: async () => (await import('./commands/failover.js')).failoverCommand,
+  keys: async () => (await import('./commands/keys.js')).keysCommand,
 };
 
 /** The remusd command line. Errors a user can act on are printed as one line; anything else with its stack. */

@@ -17,10 +17,14 @@ export class PeerError extends Error {
 export class Channel {
   private readonly frames: AsyncGenerator<Frame>;
 
-  constructor(readonly socket: Socket) {
+  /** firstFrameMaxBytes: see FrameDecoder (the receiver bounds what it buffers before the hello). */
+  constructor(
+    readonly socket: Socket,
+    { firstFrameMaxBytes }: { firstFrameMaxBytes?: number } = {},
+  ) {
     // Errors surface through next() and the writes; without a listener an ECONNRESET would crash the process.
     socket.on('error', () => undefined);
-    this.frames = readFrames(socket);
+    this.frames = readFrames(socket, new FrameDecoder(firstFrameMaxBytes));
   }
 
   /** The next frame, or undefined when the peer closed the connection cleanly between frames. */
@@ -100,8 +104,7 @@ export class Channel {
   }
 }
 
-async function* readFrames(socket: Socket): AsyncGenerator<Frame> {
-  const decoder = new FrameDecoder();
+async function* readFrames(socket: Socket, decoder: FrameDecoder): AsyncGenerator<Frame> {
   // Not destroyed when a garbled frame ends the loop: fail() still has to tell the peer why.
   for await (const chunk of socket.iterator({ destroyOnReturn: false })) yield* decoder.push(chunk as Buffer);
   if (decoder.pending > 0) throw new PeerError(`the connection closed in the middle of a frame (${decoder.pending} bytes of it received)`);

@@ -96,6 +96,13 @@ function header(kind: number, length: number): Buffer {
 export class FrameDecoder {
   private buffered: Buffer[] = [];
   private size = 0;
+  private decoded = 0;
+
+  /**
+   * firstFrameMaxBytes: a smaller limit for the first frame (the hello, ~80 bytes), so that a peer that
+   * has said nothing yet cannot make the receiver buffer a full-size frame.
+   */
+  constructor(private readonly firstFrameMaxBytes?: number) {}
 
   /** Adds received bytes and returns the frames completed by them. */
   push(chunk: Buffer): Frame[] {
@@ -110,10 +117,11 @@ export class FrameDecoder {
       if (kind !== FRAME_MESSAGE && kind !== FRAME_DATA) {
         throw new ProtocolError(`not a ${PROTOCOL_NAME} stream (frame kind 0x${kind.toString(16)}; the first bytes were ${JSON.stringify(head.toString('latin1'))})`);
       }
-      const max = kind === FRAME_MESSAGE ? MAX_MESSAGE_BYTES : MAX_DATA_BYTES;
+      const max = this.decoded === 0 && this.firstFrameMaxBytes !== undefined ? this.firstFrameMaxBytes : kind === FRAME_MESSAGE ? MAX_MESSAGE_BYTES : MAX_DATA_BYTES;
       if (length > max) throw new ProtocolError(`frame of ${length} bytes exceeds the limit of ${max}: not a ${PROTOCOL_NAME} stream, or a corrupt one`);
       if (this.size < HEADER_BYTES + length) return frames;
       const payload = this.take(HEADER_BYTES + length).subarray(HEADER_BYTES);
+      this.decoded++;
       frames.push(kind === FRAME_DATA ? { kind: 'data', bytes: payload } : { kind: 'message', message: parseMessage(payload) });
     }
   }

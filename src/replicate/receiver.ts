@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { removable } from '../loop/chain.js';
 import { removeCheckpoints, removePartials, scanCheckpoints } from '../loop/store.js';
@@ -7,8 +6,25 @@ import type { Endpoint } from './address.js';
 import { Channel, PeerError } from './channel.js';
 import { completeNames } from './completeness.js';
 import type { ReplicationLog, SenderEvent } from './events.js';
+import { InFlight } from './in-flight.js';
 import { Landing, VerifyError } from './landing.js';
+import { DEFAULT_LISTENER_LIMITS, listenAuthenticated, type ListenerLimits } from './listener.js';
 import { hello, helloProblem, ProtocolError, type Frame, type Message } from './protocol.js';
+import type { Credentials } from './tls/files.js';
+import { DEFAULT_TRANSFER_LIMITS, TransferClock, type TransferLimits } from './transfer-clock.js';
+
+/** Every limit a receiver puts on its peers (each has a default). */
+export interface ReceiverLimits extends ListenerLimits, TransferLimits {
+  /** After the handshake, the peer's hello must arrive within this. */
+  helloTimeoutMs: number;
+  /** A connection silent this long between transfers is dropped (the sender heartbeats every second when idle). */
+  idleTimeoutMs: number;
+}
+
+export const DEFAULT_RECEIVER_LIMITS: ReceiverLimits = { ...DEFAULT_LISTENER_LIMITS, ...DEFAULT_TRANSFER_LIMITS, helloTimeoutMs: 5_000, idleTimeoutMs: 30_000 };
+
+/** The largest hello a receiver reads before knowing who speaks: ours is ~80 bytes. */
+const HELLO_MAX_BYTES = 4 << 10;
 
 export interface ReceiverOptions {
   /** The backup's own images directory. */
@@ -16,8 +32,9 @@ export interface ReceiverOptions {
   /** Keep this many newest complete checkpoints (and every ancestor they need). */
   keep: number;
   log: ReplicationLog;
-  /** A connection silent this long is dropped (the sender heartbeats every second when idle). */
-  idleTimeoutMs?: number;
+  /** The backup's side of its pair's key material: only the pair's primary gets past the handshake. */
+  credentials: Credentials;
+  limits?: Partial<ReceiverLimits>;
   /** Told what the senders say and what the backup holds (for automatic failover). */
   onEvent?: (event: SenderEvent) => void;
 }
@@ -27,64 +44,57 @@ export interface Receiver {
   endpoint: Endpoint;
   /**
    * Stops taking checkpoints: later offers are refused (reason failed-over, with `why`). Resolves once the
-   * transfer in progress, if any, has landed or been dropped. With dropConnections every sender connection
-   * is closed at once, which discards a transfer in progress instead of waiting for it.
+   * transfers in progress, if any, have landed or been dropped. With dropConnections every sender
+   * connection is closed at once, which discards the transfers in progress instead of waiting for them.
    */
   closeIntake(why: string, options?: { dropConnections?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
-// What serve() and receiveOffer() share: the options, the transfer queue and whether intake is closed.
+// What serve() and receiveOffer() share: the options, the transfers in progress and whether intake is closed.
 interface Intake {
   options: ReceiverOptions;
-  serialized: <T>(work: () => Promise<T>) => Promise<T>;
+  limits: ReceiverLimits;
+  transfers: InFlight;
+  /** Retention in progress: a transfer starts only after it, so its parent cannot vanish under it. */
+  pruning: Promise<void>;
   closed: string | undefined;
 }
 
 /**
- * Listens for senders and lands their checkpoints in root. Transfers are serialized (one checkpoint at a
- * time, whatever the number of connections), so a reconnecting sender never races the one it replaces.
+ * Listens for the pair's primary (mutual TLS, listener.ts) and lands its checkpoints in root. Each
+ * connection's transfers run on their own, bounded in time and rate (transfer-clock.ts); two transfers
+ * of the same name never run at once (in-flight.ts).
  */
 export async function startReceiver(listen: Endpoint, options: ReceiverOptions): Promise<Receiver> {
   mkdirSync(options.root, { recursive: true });
   const stale = removePartials(options.root);
   if (stale.length > 0) options.log.warn('removed partial checkpoints left by a dropped transfer', { removed: stale });
-  const sockets = new Set<Socket>();
-  let queue: Promise<unknown> = Promise.resolve();
-  const serialized = <T>(work: () => Promise<T>): Promise<T> => {
-    const result = queue.then(work);
-    queue = result.catch(() => undefined);
-    return result;
-  };
-  const intake: Intake = { options, serialized, closed: undefined };
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.setKeepAlive(true, 5_000);
-    socket.setTimeout(options.idleTimeoutMs ?? 30_000, () => socket.destroy(new Error('idle timeout')));
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    serve(new Channel(socket), peer, intake).catch((error: Error) => {
-      options.log.warn(`connection from ${peer} ended: ${error.message}`);
-      socket.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : listen.port;
+  const limits: ReceiverLimits = { ...DEFAULT_RECEIVER_LIMITS, ...options.limits };
+  const intake: Intake = { options, limits, transfers: new InFlight(), pruning: Promise.resolve(), closed: undefined };
+  const listener = await listenAuthenticated(
+    listen,
+    options.credentials,
+    options.log,
+    (socket, peer) => {
+      socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy(new Error('idle timeout')));
+      serve(new Channel(socket, { firstFrameMaxBytes: HELLO_MAX_BYTES }), peer, intake).catch((error: Error) => {
+        options.log.warn(`connection from ${peer} ended: ${error.message}`);
+        socket.destroy();
+      });
+    },
+    limits,
+  );
   return {
-    endpoint: { host: listen.host, port },
+    endpoint: listener.endpoint,
     closeIntake: async (why, { dropConnections = false } = {}) => {
       intake.closed = why;
-      if (dropConnections) for (const socket of sockets) socket.destroy();
-      await serialized(async () => undefined);
+      if (dropConnections) listener.dropAll();
+      await intake.transfers.settled();
     },
     close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await queue;
+      await listener.close();
+      await intake.transfers.settled();
     },
   };
 }
@@ -93,7 +103,7 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
   const { options } = intake;
   let first: Message;
   try {
-    first = await channel.nextMessage();
+    first = await withTimeout(channel.nextMessage(), intake.limits.helloTimeoutMs, `no hello within ${intake.limits.helloTimeoutMs} ms`);
   } catch (error) {
     if (error instanceof ProtocolError) await channel.fail(error.message);
     throw error;
@@ -117,7 +127,23 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
     const message = frame.message;
     if (isStatus(message)) continue;
     if (message.type !== 'offer') throw await failed(channel, `unexpected ${message.type} message (expected offer, heartbeat, workload-dead or goodbye)`);
-    await intake.serialized(() => receiveOffer(channel, peer, message, intake));
+    await intake.pruning;
+    await intake.transfers.run(message.name, channel, () => receiveOffer(channel, peer, message, intake), () =>
+      options.log.warn(`${peer} offers ${message.name} again: closing the older connection that was transferring it`),
+    );
+    if (intake.transfers.size === 0) {
+      await (intake.pruning = prune(options).catch((error: Error) => options.log.warn(`retention failed: ${error.message}`)));
+    }
+  }
+}
+
+// Rejects with `message` if the promise has not settled within ms.
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ProtocolError(message)), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -171,13 +197,19 @@ async function receiveOffer(channel: Channel, peer: string, offer: Extract<Messa
   const started = performance.now();
   const landing = new Landing(root, offer.name, offer.parent, offer.files);
   landing.begin();
+  const cut = watchTransfer(channel, offer, intake.limits, started);
   try {
     await channel.send({ type: 'accept', name: offer.name });
     for (;;) {
-      const frame = await channel.next();
-      if (frame === undefined) throw new PeerError(`the sender closed the connection during ${offer.name} (${landing.bytes} bytes received); discarded`);
+      const frame = await channel.next().catch((error: Error) => {
+        throw cut.reason === undefined ? error : new PeerError(cut.reason);
+      });
+      if (frame === undefined) throw new PeerError(cut.reason ?? `the sender closed the connection during ${offer.name} (${landing.bytes} bytes received); discarded`);
       heard(frame, peer, options);
-      if (frame.kind === 'data') await landing.write(frame.bytes);
+      if (frame.kind === 'data') {
+        cut.clock.data(frame.bytes.length);
+        await landing.write(frame.bytes);
+      }
       else if (frame.message.type === 'done' && frame.message.name === offer.name) break;
       else if (frame.message.type === 'goodbye') {
         await landing.abort();
@@ -188,6 +220,8 @@ async function receiveOffer(channel: Channel, peer: string, offer: Extract<Messa
   } catch (error) {
     await landing.abort();
     throw error;
+  } finally {
+    cut.stop();
   }
   options.onEvent?.({ type: 'busy', peer, busy: true });
   try {
@@ -202,13 +236,28 @@ async function receiveOffer(channel: Channel, peer: string, offer: Extract<Messa
     await channel.send({ type: 'ack', name: offer.name, bytes: landing.bytes });
     options.onEvent?.({ type: 'holds', peer, name: offer.name, how: 'received' });
     log.info(`received ${offer.name}`, { parent: offer.parent, bytes: landing.bytes, files: offer.files.length, ms: Math.round(performance.now() - started) });
-    await prune(options);
   } finally {
     options.onEvent?.({ type: 'busy', peer, busy: false });
   }
 }
 
-// Retention: the same rule as the supervisor's (src/loop/chain.ts), on the backup's own directory.
+// Checks the transfer's clock every 100 ms; once it is over its limits, tells the sender why and closes
+// the connection (the receive loop then discards the partial copy, with that reason).
+function watchTransfer(channel: Channel, offer: Extract<Message, { type: 'offer' }>, limits: TransferLimits, startMs: number) {
+  const clock = new TransferClock(offer.files.reduce((sum, f) => sum + f.size, 0), limits, startMs);
+  const state: { clock: TransferClock; reason: string | undefined; stop: () => void } = { clock, reason: undefined, stop: () => clearInterval(timer) };
+  const timer = setInterval(() => {
+    const why = clock.check(performance.now());
+    if (why === undefined) return;
+    clearInterval(timer);
+    state.reason = `the transfer of ${offer.name} was cut: ${why}; discarded`;
+    void channel.fail(state.reason).finally(() => channel.destroy());
+  }, 100);
+  return state;
+}
+
+// Retention (only while no transfer is in progress, so that none loses the parent it is landing on):
+// the same rule as the supervisor's (src/loop/chain.ts), on the backup's own directory.
 async function prune({ root, keep, log }: ReceiverOptions): Promise<void> {
   const doomed = removable(scanCheckpoints(root), keep);
   if (doomed.length === 0) return;

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chainOf } from '../loop/chain.js';
 import { scanCheckpoints } from '../loop/store.js';
@@ -10,6 +10,8 @@ import { checkpointInProgress, currentLatest } from './latest.js';
 import { fileChunks, readLocalCheckpoint, type LocalCheckpoint } from './manifest.js';
 import { hello, helloProblem, ProtocolError, type Message } from './protocol.js';
 import type { ShipRecord } from './ship-log.js';
+import type { Credentials } from './tls/files.js';
+import { clientTlsOptions, peerProblem } from './tls/options.js';
 import type { WorkloadWatch } from './workload-watch.js';
 
 /** The backup refused or rejected a checkpoint for a reason retrying the same bytes will not fix. */
@@ -33,16 +35,22 @@ export interface ShipOptions {
   workload?: WorkloadWatch;
 }
 
-/** Connects to a backup and exchanges hellos: a backup that refuses us throws PeerError, a peer that is not one ProtocolError. */
-export async function connectToBackup(to: Endpoint, timeoutMs = 5_000): Promise<Channel> {
-  const socket = connect({ host: to.host, port: to.port });
+/**
+ * Connects to a backup over mutual TLS and exchanges hellos: nothing is sent before the handshake proved
+ * the peer holds this pair's backup key. A backup that refuses us throws PeerError, a peer that is not
+ * one ProtocolError (or a TLS error, for one that is not this pair's backup).
+ */
+export async function connectToBackup(to: Endpoint, credentials: Credentials, timeoutMs = 5_000): Promise<Channel> {
+  const socket = connect({ host: to.host, port: to.port, ...clientTlsOptions(credentials) });
   const channel = new Channel(socket);
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no connection to ${formatEndpoint(to)} within ${timeoutMs} ms`)), timeoutMs);
-      socket.once('connect', () => (clearTimeout(timer), resolve()));
-      socket.once('error', (error) => (clearTimeout(timer), reject(error)));
+      const timer = setTimeout(() => reject(new Error(`no TLS connection to ${formatEndpoint(to)} within ${timeoutMs} ms`)), timeoutMs);
+      socket.once('secureConnect', () => (clearTimeout(timer), resolve()));
+      socket.once('error', (error) => (clearTimeout(timer), reject(new Error(`${formatEndpoint(to)}: ${error.message}`))));
     });
+    const impostor = peerProblem(socket, credentials);
+    if (impostor !== undefined) throw new ProtocolError(`${formatEndpoint(to)}: ${impostor.message}`);
     socket.setNoDelay(true);
     await channel.send(hello('sender'));
     // The same limit for the answer: a peer that accepts connections but never says hello must not hold
@@ -142,8 +150,13 @@ async function streamFiles(channel: Channel, checkpoint: LocalCheckpoint, maxByt
   }
 }
 
-export interface WatchOptions extends ShipOptions {
+/** Where the backup is, and this primary's key material to prove itself to it. */
+export interface BackupAddress {
   to: Endpoint;
+  credentials: Credentials;
+}
+
+export interface WatchOptions extends ShipOptions, BackupAddress {
   signal: AbortSignal;
   /** How often `latest` is read. */
   pollMs?: number;
@@ -174,7 +187,7 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
   while (!signal.aborted) {
     let channel: Channel | undefined;
     try {
-      channel = await connectToBackup(options.to);
+      channel = await connectToBackup(options.to, options.credentials);
       log.info(`connected to backup ${formatEndpoint(options.to)}`);
       backoff = options.backoffInitialMs ?? 100;
       let quietSince = performance.now();
@@ -249,7 +262,7 @@ async function awaitCheckpointInProgress(images: string, graceMs: number, signal
 }
 
 /** Ships the current `latest` chain once, retrying the connection until the deadline. */
-export async function shipOnce(options: ShipOptions & { to: Endpoint; connectTimeoutMs?: number }): Promise<ShipRecord[]> {
+export async function shipOnce(options: ShipOptions & BackupAddress & { connectTimeoutMs?: number }): Promise<ShipRecord[]> {
   const latest = await currentLatest(options.images);
   if (latest === undefined) throw new ShipError(`${options.images} has no complete checkpoint yet (no latest link)`);
   const deadline = Date.now() + (options.connectTimeoutMs ?? 10_000);
@@ -257,7 +270,7 @@ export async function shipOnce(options: ShipOptions & { to: Endpoint; connectTim
   for (;;) {
     let channel: Channel;
     try {
-      channel = await connectToBackup(options.to);
+      channel = await connectToBackup(options.to, options.credentials);
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof PeerError || Date.now() + backoff > deadline) throw error;
       options.log.warn(`backup ${formatEndpoint(options.to)} unreachable (${(error as Error).message}); retrying in ${backoff} ms`);

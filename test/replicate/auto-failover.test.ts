@@ -6,7 +6,7 @@ import type { FailoverReport } from '../../src/replicate/auto-failover.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
-import { daemon, expectResumed, startBackup, stopDaemons, waitFor, writeRunConfig, writesBefore } from './helpers.js';
+import { daemon, expectResumed, startBackup, stopDaemons, waitFor, testPair, writeRunConfig, writesBefore } from './helpers.js';
 
 // Automatic failover with real processes: the supervisor checkpoints a live workload with real CRIU in
 // delta mode, `remusd ship --pid` sends the checkpoints and the workload's state over TCP on 127.0.0.1 to
@@ -34,7 +34,7 @@ async function primaryWithBackup() {
   const images = join(root, 'images');
   const backupDir = join(root, 'backup');
   const backup = await startBackup(backupDir, ['--failover-after', `${FAILOVER_AFTER_MS}ms`, '--criu', criu.command]);
-  const shipper = daemon(['ship', '--images', images, '--to', `127.0.0.1:${backup.port}`, '--pid', String(workload.pid), '--records', join(root, 'ship.jsonl')]);
+  const shipper = daemon(['ship', '--images', images, '--keys', (await testPair()).primaryDir, '--to', `127.0.0.1:${backup.port}`, '--pid', String(workload.pid), '--records', join(root, 'ship.jsonl')]);
   const run = await runCli(['run', '--config', await writeRunConfig(root, 'delta'), '--pid', String(workload.pid), '--max-checkpoints', '4']);
   expect(run.exitCode, run.stderr).toBe(0);
   const newest = await readlink(join(images, 'latest'));
@@ -66,7 +66,7 @@ describe('automatic failover (real CRIU, TCP on 127.0.0.1)', () => {
     expect(backup.out()).toMatch(new RegExp(`failed over \\(workload-dead\\): restored ${newest} \\(chain of 4\\) in \\d+ ms from the trigger: pid ${w.pid}`));
     expect(backup.log()).toMatch(/failing over \(workload-dead\)/);
     // At most once, across restarts too.
-    const again = await runCli(['backup', '--dir', backupDir, '--listen', '127.0.0.1:0', '--failover-after', '2s'], { timeoutMs: 10_000 });
+    const again = await runCli(['backup', '--dir', backupDir, '--listen', '127.0.0.1:0', '--keys', (await testPair()).backupDir, '--failover-after', '2s'], { timeoutMs: 10_000 });
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toMatch(/was failed over from already \(workload-dead/);
     console.log(`workload-dead: kill → failover.json ${ms} ms (trigger → restored ${report.trigger_to_restored_ms} ms, criu restore ${report.restore_ms} ms); writes floor ${floor}, resumed at ${resumedAt}`);

@@ -5,7 +5,7 @@ import type { ShipRecord } from '../../src/replicate/ship-log.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
-import { daemon, expectResumed, readJsonLines, sameBytes, startBackup, stopDaemons, waitFor, writeRunConfig, writesBefore } from './helpers.js';
+import { daemon, expectResumed, readJsonLines, sameBytes, startBackup, stopDaemons, waitFor, testPair, writeRunConfig, writesBefore } from './helpers.js';
 
 // The whole path with real processes: the supervisor checkpoints a live workload with real CRIU, `remusd
 // ship` sends each checkpoint over TCP on 127.0.0.1 to `remusd backup`, the workload is killed (the primary
@@ -26,7 +26,7 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
     const images = join(root, 'images');
     const backupDir = join(root, 'backup');
     const backup = await startBackup(backupDir);
-    const shipper = daemon(['ship', '--images', images, '--to', `127.0.0.1:${backup.port}`, '--records', join(root, 'ship.jsonl')]);
+    const shipper = daemon(['ship', '--images', images, '--keys', (await testPair()).primaryDir, '--to', `127.0.0.1:${backup.port}`, '--records', join(root, 'ship.jsonl')]);
 
     const run = await runCli(['run', '--config', await writeRunConfig(root, 'delta'), '--pid', String(workload.pid), '--max-checkpoints', '6']);
     expect(run.exitCode, run.stderr).toBe(0);
@@ -75,7 +75,7 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
     const to = `127.0.0.1:${backup.port}`;
 
     // 64 MiB at 32 MiB/s: about two seconds on the wire, time enough to kill the shipper in the middle.
-    const shipper = daemon(['ship', '--images', images, '--to', to, '--once', '--max-rate', '32MiB']);
+    const shipper = daemon(['ship', '--images', images, '--keys', (await testPair()).primaryDir, '--to', to, '--once', '--max-rate', '32MiB']);
     await waitFor('bytes landing in the partial directory', async () => {
       const files = await readdir(join(backupDir, '.00000001.partial')).catch(() => [] as string[]);
       return files.some((f) => f.startsWith('pages-')) ? true : undefined;
@@ -86,7 +86,7 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
     expect((await readdir(backupDir)).filter((n) => !n.startsWith('.'))).toEqual([]); // no 00000001, no latest
     expect(await readdir(backupDir)).toEqual([]); // and the partial is gone too
 
-    const again = await runCli(['ship', '--images', images, '--to', to, '--once']);
+    const again = await runCli(['ship', '--images', images, '--keys', (await testPair()).primaryDir, '--to', to, '--once']);
     expect(again.exitCode, again.stderr).toBe(0);
     expect(await readlink(join(backupDir, 'latest'))).toBe('00000001');
     const pages = (await readdir(join(images, '00000001'))).filter((f) => f.startsWith('pages-'));

@@ -1,13 +1,17 @@
 import { mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect } from 'node:tls';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
 import { expect } from 'vitest';
 import type { CheckpointRecord } from '../../src/model/record.js';
 import { Channel } from '../../src/replicate/channel.js';
 import type { ReplicationLog } from '../../src/replicate/events.js';
-import { startReceiver, type Receiver } from '../../src/replicate/receiver.js';
+import { startReceiver, type Receiver, type ReceiverLimits } from '../../src/replicate/receiver.js';
+import { loadCredentials, writePair, type Credentials } from '../../src/replicate/tls/files.js';
+import { generatePair } from '../../src/replicate/tls/generate.js';
+import { clientTlsOptions } from '../../src/replicate/tls/options.js';
 import { spawnCli } from '../helpers/cli.js';
+import { imagesDir } from '../helpers/criu.js';
 import { readJsonLines } from '../helpers/records.js';
 import type { TestWorkload } from '../helpers/workload.js';
 import { waitFor } from '../helpers/wait.js';
@@ -39,17 +43,37 @@ export async function fakeCheckpoint(root: string, name: string, parent: string 
   await rename(join(root, '.latest.tmp'), join(root, 'latest'));
 }
 
-/** A receiver on an ephemeral loopback port. */
-export async function loopbackReceiver(root: string, keep = 5): Promise<Receiver & { log: ReturnType<typeof collectingLog> }> {
+/** A pair's key material as `remusd keys init` writes it: DIRS for the CLI, loaded credentials for the API. */
+export interface TestPair {
+  primaryDir: string;
+  backupDir: string;
+  primary: Credentials;
+  backup: Credentials;
+}
+
+/** A new pair of keys in a temporary directory. */
+export async function makePair(): Promise<TestPair> {
+  const dirs = writePair(join(await imagesDir('remusd-keys-'), 'keys'), await generatePair(1));
+  return { primaryDir: dirs.primary, backupDir: dirs.backup, primary: loadCredentials(dirs.primary, 'primary'), backup: loadCredentials(dirs.backup, 'backup') };
+}
+
+let shared: Promise<TestPair> | undefined;
+/** The pair a test file's primaries and backups share (made once per file). */
+export function testPair(): Promise<TestPair> {
+  return (shared ??= makePair());
+}
+
+/** A receiver on an ephemeral loopback port, with the test pair's backup keys. */
+export async function loopbackReceiver(root: string, keep = 5, limits: Partial<ReceiverLimits> = {}): Promise<Receiver & { log: ReturnType<typeof collectingLog> }> {
   const log = collectingLog();
-  const receiver = await startReceiver({ host: '127.0.0.1', port: 0 }, { root, keep, log });
+  const receiver = await startReceiver({ host: '127.0.0.1', port: 0 }, { root, keep, log, credentials: (await testPair()).backup, limits });
   return Object.assign(receiver, { log });
 }
 
-/** A raw channel to a receiver, with no hello sent (tests speak the protocol by hand). */
-export async function rawChannel(port: number): Promise<Channel> {
-  const socket = connect({ host: '127.0.0.1', port });
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+/** An authenticated channel to a receiver (the test pair's primary), with no hello sent: tests speak the protocol by hand. */
+export async function rawChannel(port: number, credentials?: Credentials): Promise<Channel> {
+  const socket = connect({ host: '127.0.0.1', port, ...clientTlsOptions(credentials ?? (await testPair()).primary) });
+  await new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
   return new Channel(socket);
 }
 
@@ -95,9 +119,9 @@ export async function stopDaemons(): Promise<void> {
   }
 }
 
-/** Starts `remusd backup --dir DIR ARGS…` on an ephemeral loopback port; returns once it listens. */
+/** Starts `remusd backup --dir DIR ARGS…` on an ephemeral loopback port, with the test pair's keys; returns once it listens. */
 export async function startBackup(dir: string, args: string[] = []): Promise<Daemon & { port: number }> {
-  const backup = daemon(['backup', '--dir', dir, '--listen', '127.0.0.1:0', ...args]);
+  const backup = daemon(['backup', '--dir', dir, '--listen', '127.0.0.1:0', '--keys', (await testPair()).backupDir, ...args]);
   const port = await waitFor('the backup to listen', () => Number(/listening on 127\.0\.0\.1:(\d+)/.exec(backup.out())?.[1]) || undefined, 10_000);
   return { ...backup, port };
 }

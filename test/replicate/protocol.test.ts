@@ -1,5 +1,6 @@
 import { readdir, readlink, rename, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Channel } from '../../src/replicate/channel.js';
@@ -16,8 +17,9 @@ import {
 } from '../../src/replicate/protocol.js';
 import type { Receiver } from '../../src/replicate/receiver.js';
 import { connectToBackup, shipChain, shipOnce, ShipError } from '../../src/replicate/sender.js';
+import { serverTlsOptions } from '../../src/replicate/tls/options.js';
 import { imagesDir } from '../helpers/criu.js';
-import { collectingLog, fakeCheckpoint, loopbackReceiver, rawChannel, sameBytes, waitFor } from './helpers.js';
+import { collectingLog, fakeCheckpoint, loopbackReceiver, rawChannel, sameBytes, testPair, waitFor } from './helpers.js';
 
 const receivers: Receiver[] = [];
 const channels: Channel[] = [];
@@ -134,7 +136,7 @@ describe('receiver over loopback', () => {
     const receiver = await receiverIn(backup);
     const log = collectingLog();
     // Ship only 00000001 first, then ask for 00000003: the backup must refuse it and get 00000002 first.
-    const channel = await connectToBackup(receiver.endpoint);
+    const channel = await connectToBackup(receiver.endpoint, (await testPair()).primary);
     channels.push(channel);
     expect((await shipChain(channel, '00000001', { images: primary, log })).map((r) => r.name)).toEqual(['00000001']);
     const shipped = await shipChain(channel, '00000003', { images: primary, log });
@@ -153,7 +155,7 @@ describe('receiver over loopback', () => {
     // From nothing: the whole chain goes, oldest first.
     const empty = await imagesDir('remusd-backup-');
     const second = await receiverIn(empty);
-    const all = await shipOnce({ images: primary, log, to: second.endpoint });
+    const all = await shipOnce({ images: primary, log, to: second.endpoint, credentials: (await testPair()).primary });
     expect(all.map((r) => r.name)).toEqual(['00000001', '00000002', '00000003']);
   });
 
@@ -173,7 +175,7 @@ describe('receiver over loopback', () => {
     channel.destroy();
     await waitFor('the drop noticed', () => (receiver.log.lines.some((l) => l.includes('discarded')) ? true : undefined));
     expect(await readdir(backup)).toEqual([]);
-    const shipped = await shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint });
+    const shipped = await shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary });
     expect(shipped.map((r) => r.bytes)).toEqual([1_000_000]);
     expect(await names(backup)).toEqual(['00000001']);
   });
@@ -211,7 +213,7 @@ describe('receiver over loopback', () => {
     ];
     for (const [i, [name, parent]] of chainParents.entries()) {
       await fakeCheckpoint(primary, name, parent, { 'pages-1.img': 1000 });
-      await shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint });
+      await shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary });
       const want = JSON.stringify(expected[i]);
       const got = await waitFor(`backup holding ${want}`, async () => {
         const listing = JSON.stringify(await names(backup));
@@ -227,23 +229,30 @@ describe('receiver over loopback', () => {
     const backup = await imagesDir('remusd-backup-');
     await fakeCheckpoint(primary, '00000007', '00000006', { 'pages-1.img': 10 });
     const receiver = await receiverIn(backup);
-    await expect(shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint })).rejects.toThrow(ShipError);
-    await expect(shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint })).rejects.toThrow(/00000007 needs its parent 00000006, which is missing/);
+    await expect(shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary })).rejects.toThrow(ShipError);
+    await expect(shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary })).rejects.toThrow(/00000007 needs its parent 00000006, which is missing/);
     expect(await readdir(backup)).toEqual([]);
   });
 });
 
 describe('connecting to a backup', () => {
-  it('gives up on a peer that accepts the connection but never says hello', async () => {
+  it('gives up on a peer that accepts the connection but never completes a TLS handshake, or never says hello after it', async () => {
     const server = createServer(() => undefined); // accepts, never answers
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
+    const pair = await testPair();
+    // This pair's backup key, but no remusd behind it: the handshake completes, no hello ever comes.
+    const mute = createTlsServer({ ...serverTlsOptions(pair.backup, 5_000) }, () => undefined);
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const mutePort = (mute.address() as { port: number }).port;
     try {
       const started = Date.now();
-      await expect(connectToBackup({ host: '127.0.0.1', port }, 300)).rejects.toThrow(`127.0.0.1:${port} did not answer hello within 300 ms`);
+      await expect(connectToBackup({ host: '127.0.0.1', port }, pair.primary, 300)).rejects.toThrow(`no TLS connection to 127.0.0.1:${port} within 300 ms`);
+      await expect(connectToBackup({ host: '127.0.0.1', port: mutePort }, pair.primary, 300)).rejects.toThrow(`127.0.0.1:${mutePort} did not answer hello within 300 ms`);
       expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       server.close();
+      mute.close();
     }
   });
 });

@@ -7,7 +7,7 @@ import { startReceiver, type Receiver } from '../../src/replicate/receiver.js';
 import { watchAndShip } from '../../src/replicate/sender.js';
 import { WorkloadWatch } from '../../src/replicate/workload-watch.js';
 import { imagesDir } from '../helpers/criu.js';
-import { collectingLog, fakeCheckpoint, waitFor } from './helpers.js';
+import { collectingLog, fakeCheckpoint, testPair, waitFor } from './helpers.js';
 
 // The shipper's side of automatic failover, with fake checkpoints and a `sleep` as the workload: the
 // workload's death is reported only after the transfer in flight has landed, and a stopping shipper says
@@ -24,6 +24,7 @@ async function setup() {
   const log = collectingLog();
   const receiver: Receiver = await startReceiver({ host: '127.0.0.1', port: 0 }, {
     root: join(root, 'backup'),
+    credentials: (await testPair()).backup,
     keep: 5,
     log,
     onEvent: (event) => events.push({ at: performance.now(), event }),
@@ -37,7 +38,7 @@ async function setup() {
   const images = join(root, 'images');
   // 8 MiB at 8 MiB/s: a transfer of about a second, time enough to act in the middle of it.
   await fakeCheckpoint(images, '00000001', null, { 'pages-1.img': 8 << 20, 'core-1.img': 100 });
-  const shipping = watchAndShip({ images, to: receiver.endpoint, log: collectingLog(), signal: controller.signal, workload: watch, maxBytesPerSecond: 8 << 20 });
+  const shipping = watchAndShip({ images, to: receiver.endpoint, credentials: (await testPair()).primary, log: collectingLog(), signal: controller.signal, workload: watch, maxBytesPerSecond: 8 << 20 });
   cleanups.push(() => (controller.abort(), shipping));
   const transferring = () =>
     waitFor('bytes landing', async () => ((await readdir(join(root, 'backup', '.00000001.partial')).catch(() => [])).length > 0 ? true : undefined));

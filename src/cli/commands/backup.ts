@@ -2,18 +2,19 @@ import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseDuration } from '../../config/units.js';
 import { locateCriu } from '../../criu/locate.js';
-import { formatEndpoint, isLoopback, parseEndpoint } from '../../replicate/address.js';
+import { formatEndpoint, parseEndpoint } from '../../replicate/address.js';
 import { autoFailover, previousFailover, type AutoFailover, type FailoverReport } from '../../replicate/auto-failover.js';
 import { startReceiver } from '../../replicate/receiver.js';
 import { UserError } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { keysOption, loadKeysOption } from './key-option.js';
 import { replicationLog, stopSignal } from './replication-log.js';
 
 interface BackupArgs {
   dir: string;
   listen: string;
+  keys: string;
   keep: number;
-  allowRemote: boolean;
   failoverAfter?: string;
   criu?: string;
   keepRunning: boolean;
@@ -27,8 +28,8 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     yargs
       .option('dir', { type: 'string', demandOption: true, describe: "The backup's images directory" })
       .option('listen', { type: 'string', default: '127.0.0.1:7070', describe: 'HOST:PORT to listen on (port 0: any free port)' })
+      .option('keys', keysOption('backup'))
       .option('keep', { type: 'number', default: 5, describe: 'Complete checkpoints kept (plus every ancestor they need)' })
-      .option('allow-remote', { type: 'boolean', default: false, describe: 'Allow listening on a non-loopback address (the protocol has no authentication)' })
       .option('failover-after', {
         type: 'string',
         describe:
@@ -36,14 +37,13 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
       })
       .option('criu', { type: 'string', describe: 'With --failover-after: criu command to restore with (overrides REMUSD_CRIU)' })
       .option('keep-running', { type: 'boolean', default: false, describe: 'With --failover-after: keep listening after the failover instead of exiting' })
-      .example('$0 backup --dir /var/lib/remusd/backup --listen 127.0.0.1:7070', '')
-      .example('$0 backup --dir /var/lib/remusd/backup --failover-after 2s', 'Restore automatically when the primary fails') as unknown as Argv<BackupArgs>,
+      .example('$0 backup --dir /var/lib/remusd/backup --listen 127.0.0.1:7070 --keys /etc/remusd/keys/backup', '')
+      .example('$0 backup --dir /var/lib/remusd/backup --keys /etc/remusd/keys/backup --failover-after 2s', 'Restore automatically when the primary fails') as unknown as Argv<BackupArgs>,
   handler: async (args: ArgumentsCamelCase<BackupArgs>) => {
     const listen = parseEndpoint(args.listen);
     if (!listen.ok) throw new UserError(`--listen: ${listen.error}`, 2);
-    if (!isLoopback(listen.value.host) && !args.allowRemote) {
-      throw new UserError(`--listen ${args.listen} is not a loopback address; the protocol has no authentication or encryption, so pass --allow-remote to expose it (on a trusted network only)`, 2);
-    }
+    // Any address: only the pair's primary gets past the TLS handshake, whichever network it comes from.
+    const credentials = loadKeysOption(args.keys, 'backup');
     if (!Number.isInteger(args.keep) || args.keep < 1) throw new UserError('--keep must be an integer ≥ 1', 2);
     let failoverAfterMs: number | undefined;
     if (args.failoverAfter !== undefined) {
@@ -69,7 +69,7 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     // Located before listening: a backup that could not restore when the time comes must not start.
     const auto: AutoFailover | undefined =
       failoverAfterMs === undefined ? undefined : autoFailover({ dir, criu: await locateCriu({ flag: args.criu }), afterMs: failoverAfterMs, log });
-    const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, log, onEvent: auto?.observe }).catch((error: Error) => {
+    const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, log, credentials, onEvent: auto?.observe }).catch((error: Error) => {
       throw new UserError(`cannot listen on ${args.listen}: ${error.message}`);
     });
     auto?.start(receiver);

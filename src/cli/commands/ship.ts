@@ -9,11 +9,13 @@ import { WorkloadWatch } from '../../replicate/workload-watch.js';
 import { controlSocketPath, GateReleaser } from '../../gate/control.js';
 import { UserError } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { keysOption, loadKeysOption } from './key-option.js';
 import { replicationLog, stopSignal } from './replication-log.js';
 
 interface ShipArgs {
   images: string;
   to: string;
+  keys: string;
   once: boolean;
   records?: string;
   maxRate?: string;
@@ -30,6 +32,7 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
     yargs
       .option('images', { type: 'string', demandOption: true, describe: "The supervisor's images directory (its checkpoint.dir)" })
       .option('to', { type: 'string', demandOption: true, describe: 'The backup, HOST:PORT' })
+      .option('keys', keysOption('primary'))
       .option('once', { type: 'boolean', default: false, describe: 'Ship the current latest chain, then exit' })
       .option('records', { type: 'string', describe: 'Shipping records, JSON lines (default: ship.jsonl in the images dir)' })
       .option('max-rate', { type: 'string', describe: 'Cap the file bytes sent per second (a size, e.g. 50MiB)' })
@@ -43,8 +46,8 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
         type: 'number',
         describe: "The workload's pid on this machine: heartbeats and offers carry whether it is alive, and its death is reported to the backup at once (for backup --failover-after)",
       })
-      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070', 'Follow the images directory and ship as checkpoints appear')
-      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --pid 4242', "Also report the workload's death to the backup") as unknown as Argv<ShipArgs>,
+      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary', 'Follow the images directory and ship as checkpoints appear')
+      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary --pid 4242', "Also report the workload's death to the backup") as unknown as Argv<ShipArgs>,
   handler: async (args: ArgumentsCamelCase<ShipArgs>) => {
     const to = parseEndpoint(args.to);
     if (!to.ok) throw new UserError(`--to: ${to.error}`, 2);
@@ -66,6 +69,7 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       if (!(await isAlive(args.pid))) throw new UserError(`--pid ${args.pid}: no such process`, 2);
       workload = new WorkloadWatch(args.pid);
     }
+    const credentials = loadKeysOption(args.keys, 'primary');
     const images = resolve(args.images);
     const shipLog = openShipLog(resolve(args.records ?? join(images, 'ship.jsonl')));
     const log = replicationLog(await createLogger());
@@ -75,7 +79,7 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       const released = await gate.release(name);
       if (released !== undefined) log.info(`released the output of epochs up to ${name}`, { packets: released.packets, bytes: released.bytes });
     };
-    const options = { images, log, onShipped: shipLog.append, onAcknowledged, maxBytesPerSecond, to: to.value };
+    const options = { images, log, onShipped: shipLog.append, onAcknowledged, maxBytesPerSecond, to: to.value, credentials };
     workload?.start(); // here, so that the finally below always stops its timer
     try {
       if (args.once) {
