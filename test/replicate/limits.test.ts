@@ -32,9 +32,10 @@ async function stalledSender(port: number, name: string, size: number, first: nu
   cleanups.push(() => channel.destroy());
   await channel.send(hello('sender'));
   await channel.nextMessage();
+  // Times are measured from sending the offer: the receiver's clock for the transfer starts after it.
+  const accepted = performance.now();
   await channel.send({ type: 'offer', name, parent: null, files: [{ name: 'pages-1.img', size, xxh64: '0000000000000000' }] });
   expect(await channel.nextMessage()).toEqual({ type: 'accept', name });
-  const accepted = performance.now();
   if (first > 0) await channel.sendData(Buffer.alloc(first, 7));
   const beat = setInterval(() => {
     const sent = then === 'heartbeat' ? channel.send({ type: 'heartbeat', at: new Date().toISOString(), workload: 'alive' }) : channel.sendData(Buffer.alloc(1024, 7));
