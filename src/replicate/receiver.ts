@@ -202,7 +202,10 @@ async function receiveOffer(channel: Channel, peer: string, offer: Extract<Messa
     await channel.send({ type: 'accept', name: offer.name });
     for (;;) {
       const frame = await channel.next().catch((error: Error) => {
-        throw cut.reason === undefined ? error : new PeerError(cut.reason);
+        if (cut.reason !== undefined) throw new PeerError(cut.reason);
+        if (error instanceof ProtocolError) throw error;
+        // A reset, or an end in the middle of a frame (likelier over TLS, whose records split each frame).
+        throw new PeerError(`the sender closed the connection during ${offer.name} (${landing.bytes} bytes received; ${error.message}); discarded`);
       });
       if (frame === undefined) throw new PeerError(cut.reason ?? `the sender closed the connection during ${offer.name} (${landing.bytes} bytes received); discarded`);
       heard(frame, peer, options);
