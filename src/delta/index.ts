@@ -17,6 +17,6 @@ export {
   rewriteAsDelta,
   type RewriteOptions,
   type RewriteResult,
-  type ShmemReport,
 } from './rewrite.js';
+export type { ShmemReport } from './dump-images.js';
 export { HASHES_FILE, decodeHashes, encodeHashes, loadHashes, saveHashes } from './persist.js';
