@@ -38,8 +38,7 @@ const LAYERS: readonly (readonly string[])[] = [
  * Imports against the order that are known and still to be broken, folder to folder, each with its reason.
  * Keep this list short: an entry is a debt, not a rule.
  */
-const KNOWN_EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
-];
+const KNOWN_EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [];
 
 /** The layer of a folder of src/ ('' for files directly in src/, which sit at the bottom). */
 function layerOf(folder: string): number | undefined {
