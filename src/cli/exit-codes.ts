@@ -15,6 +15,10 @@ export const EXIT = Object.freeze({
   workloadFailed: 4,
   /** Too many CRIU failures in a row. */
   criuFailures: 5,
+  /** The lease was lost while running: the workload was frozen or killed (fencing.on_fence). */
+  fenced: 6,
+  /** The lease could not be acquired at start (held by another host, or etcd unreachable): nothing was started. */
+  noLease: 7,
   /** A bug in remusd: reported with its stack. */
   internal: 70,
   /** A second SIGINT/SIGTERM: exited at once. */

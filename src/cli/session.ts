@@ -1,5 +1,5 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { formatConfigError } from '../config/errors.js';
 import type { ConfigResult } from '../config/load.js';
@@ -22,6 +22,8 @@ import type { Server } from 'node:net';
 import type { OutputCommit } from '../gate/commit.js';
 import { UserError } from './errors.js';
 import { EXIT } from './exit-codes.js';
+import type { FenceGuard } from '../fence/guard.js';
+import { guardPrimary } from './fencing.js';
 import { settingsSource } from './settings.js';
 import { stdoutClosed, writeStdout } from './stdout.js';
 
@@ -109,18 +111,28 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
     });
     log.info(`metrics on http://${metrics.address}/metrics`);
   }
+  // The lease comes before the workload: a host that is not the leader must not start (or protect) it.
+  const guard = await guardPrimary(config.fencing, root, log, metrics?.registry).catch(async (error: unknown) => {
+    await metrics?.close();
+    records.close();
+    throw error;
+  });
   // The gate goes up before the workload starts: its very first packets belong to epoch 1.
   const gateHolder = await startOutputCommit(config, root, capabilities.plugQdisc, log, metrics).catch(async (error: unknown) => {
+    await guard?.end('lapse');
     await metrics?.close();
+    records.close();
     throw error;
   });
   const target = await acquireTarget(options, root).catch(async (error: unknown) => {
     await gateHolder?.output.gate.destroy();
     gateHolder?.control?.close();
+    await guard?.end('lapse');
     await metrics?.close();
     records.close();
     throw error;
   });
+  guard?.protect(target.pid);
   log.info(`supervising pid ${target.pid}; images in ${root}`);
 
   const toSettings = settingsSource();
@@ -169,6 +181,15 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
   const live = process.stderr.isTTY && !options.printRecords;
   let exit: SupervisorExit;
   let gate = gateHolder;
+  // Fenced: checkpointing stops, and the gate releases nothing more (destroyed, never opened: what it holds
+  // was not acknowledged, and the host that takes over may already answer for it).
+  guard?.onFenced(() => {
+    controller.abort();
+    const fencedGate = gate;
+    gate = undefined;
+    fencedGate?.control?.close();
+    void fencedGate?.output.gate.destroy().catch(() => undefined);
+  });
   try {
     exit = await supervise({
       criu,
@@ -183,6 +204,7 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
       clock: systemClock,
       signal: controller.signal,
       output: gateHolder?.output,
+      mayPublish: () => guard?.fenced !== true,
       events: {
         info: (message, fields) => log.info(fields ?? {}, message),
         warn: (message, fields) => {
@@ -198,6 +220,7 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
           tally.checkpoints += 1;
           if (inBand(record.size_bytes, band)) tally.inBand += 1;
           metrics?.observe(record, band);
+          guard?.note(checkpointNameOf(record));
           if (options.printRecords) writeStdout(`${statusLine(record, band, tally)}\n`);
           else if (live) process.stderr.write(`\r\x1b[K${statusLine(record, band, tally)}`);
           if (options.maxCheckpoints !== undefined && tally.checkpoints >= options.maxCheckpoints) controller.abort();
@@ -205,6 +228,8 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
       },
     });
   } catch (error) {
+    // The fence destroyed the gate under a checkpoint in progress: the fence is the outcome, not the gate.
+    if (guard?.fenced === true) return fencedExit(guard);
     // A gate that failed keeps the workload's output held (nothing uncommitted may leak): say so.
     if (gate !== undefined) {
       log.error(`output commit failed; the workload's output stays blocked until remusd runs again (remusd run --pid ${target.pid})`);
@@ -217,6 +242,7 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
     const { code } = error as NodeJS.ErrnoException;
     if (code === undefined) throw error;
     const unprotected = (await target.alive()) && !options.stopWorkload ? `; workload ${target.pid} keeps running WITHOUT checkpoints` : '';
+    await guard?.end('lapse');
     throw new UserError(`supervision stopped: ${(error as Error).message}${unprotected}`, EXIT.error);
   } finally {
     if (live) process.stderr.write('\n');
@@ -236,6 +262,9 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
     await metrics?.close();
   }
 
+  if (guard?.fenced === true) return fencedExit(guard);
+  // A workload that is gone needs no lease: revoking it lets the backup take over at once.
+  await guard?.end(exit.reason === 'workload-exited' ? 'release' : 'lapse');
   if (options.stopWorkload && (await target.alive())) {
     log.info(`--stop-workload: sending SIGTERM to ${target.pid}`);
     process.kill(target.pid, 'SIGTERM');
@@ -358,4 +387,13 @@ function describeOutput(output: OutputCommit): string {
     `output commit: ${s.packets} packets (${s.bytes} bytes) held and released, ${s.dropped} dropped at the bound; ` +
     `added latency p50 ${ms(s.holdP50Ms)} p99 ${ms(s.holdP99Ms)}; release p50 ${ms(s.releaseP50Ms)} p99 ${ms(s.releaseP99Ms)}`
   );
+}
+
+async function fencedExit(guard: FenceGuard): Promise<number> {
+  await guard.outcome();
+  return EXIT.fenced;
+}
+
+function checkpointNameOf(record: CheckpointRecord): string {
+  return basename(record.dir);
 }

@@ -3,6 +3,7 @@
 
 import { POLICY_OPTIONS } from '../policy/index.js';
 import { formatPath, type KeyPath } from './errors.js';
+import { fencingRules } from './fencing.js';
 import { isLoopback } from './fields.js';
 import type { Config, ConfigFile } from './schema.js';
 import { formatBytes, formatMs } from './units.js';
@@ -52,6 +53,7 @@ export function checkConfig(config: Config, file: ConfigFile): RuleViolation[] {
     ...criuRules(config),
     ...metricsRules(config, file),
     ...outputCommitRules(config, file),
+    ...fencingRules(config.fencing, file.fencing),
   ];
 }
 

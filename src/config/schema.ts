@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Band } from '../model/policy.js';
 import type { CheckpointMode } from '../model/record.js';
 import { POLICY_KINDS, resolvePolicySpec, type PolicySpec, type ResolvedPolicySpec } from '../policy/index.js';
+import { fencingSection, normalizeFencing, type FencingConfig } from './fencing.js';
 import * as field from './fields.js';
 import type { ListenAddress } from './fields.js';
 
@@ -78,6 +79,7 @@ export const fileSchema = z.strictObject({
       max_held: field.size,
     })
     .optional(),
+  fencing: fencingSection,
 });
 
 /** The file after per-value checks, before defaults and cross-key rules. */
@@ -128,6 +130,8 @@ export interface Config {
     /** Bound on held bytes; past it new packets are dropped (TCP resends them), never released early. */
     maxHeldBytes: number;
   };
+  /** The lease that keeps two hosts from both running the workload (src/fence/). */
+  fencing: FencingConfig;
 }
 
 /** Defaults of every key that has one (policy options come from src/policy/defaults.ts). */
@@ -204,6 +208,7 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
       interface: file.output_commit?.interface ?? null,
       maxHeldBytes: file.output_commit?.max_held ?? d.maxHeldBytes,
     },
+    fencing: normalizeFencing(file.fencing, baseDir),
   };
 }
 

@@ -14,6 +14,8 @@ export interface LoopMetrics {
   released(release: EpochReleased, releaseMs: number): void;
   close(): Promise<void>;
   address: string;
+  /** Where other parts (the lease, src/fence/metrics.ts) register their metrics. */
+  registry: Registry;
 }
 
 /** Starts a /metrics endpoint on host:port. */
@@ -60,6 +62,7 @@ export async function serveMetrics(host: string, port: number): Promise<LoopMetr
   const address = typeof bound === 'object' && bound !== null ? `${bound.address}:${bound.port}` : `${host}:${port}`;
   return {
     address,
+    registry,
     observe(record, band) {
       interval.set(record.next_interval_ms / 1000);
       size.observe(record.size_bytes);

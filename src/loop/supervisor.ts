@@ -60,6 +60,11 @@ export interface SupervisorDeps {
   signal: AbortSignal;
   /** Output commit, when enabled. A failure of the gate ends the loop (the workload's output stays held). */
   output?: OutputFence | undefined;
+  /**
+   * False once the workload is fenced (src/fence/): a checkpoint that finishes after the fence is not
+   * published (its images may hold the fence's pending SIGSTOP), and the loop ends.
+   */
+  mayPublish?: () => boolean;
 }
 
 export type SupervisorExit =
@@ -149,6 +154,11 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
       continue;
     }
     consecutiveFailures = 0;
+    if (deps.mayPublish?.() === false) {
+      events.warn(`checkpoint ${result.stored.name} finished after the fence: not published`);
+      await removeCheckpoints(root, [result.stored]);
+      break;
+    }
     // The checkpoint is done: CRIU and, in delta mode, the rewrite (takeCheckpoint runs both).
     const doneAtMs = clock.now();
     const { delta } = result;

@@ -1,0 +1,169 @@
+// A workload under a lease: the side that runs it (remusd run on the primary, or a backup after its failover)
+// holds PREFIX/NAME/leader, and if the lease is lost or cannot be proven held it fences: the workload is
+// frozen (SIGSTOP) or killed, fenced.json is written beside the checkpoints, and the owner is told so it can
+// stop checkpointing, shipping and releasing output. This is the one case where remusd stops a workload on
+// purpose: a workload that runs on without the lease may run twice.
+
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { leaderKey, type FenceAction } from '../config/fencing.js';
+import type { Clock } from '../loop/clock.js';
+import type { EtcdFencing, LeaderValue } from './etcd.js';
+import { stopWorkload } from './fence-action.js';
+import { LeaseHolder } from './holder.js';
+import type { FenceMetrics } from './metrics.js';
+
+/** fenced.json: what the fence did and why. */
+export interface FenceReport {
+  reason: string;
+  at: string;
+  key: string;
+  holder: string;
+  lease: string;
+  action: FenceAction;
+  /** The workload's root pid (undefined: fenced before there was one). */
+  pid?: number;
+  /** Every pid signalled. */
+  pids: number[];
+  /** From the decision to the last signal sent. */
+  stop_ms: number;
+}
+
+export const FENCED_FILE = 'fenced.json';
+
+export interface GuardOptions {
+  config: EtcdFencing;
+  role: LeaderValue['role'];
+  /** Where fenced.json goes (the images or backup directory). */
+  dir: string;
+  clock: Clock;
+  log: { info(message: string): void; warn(message: string): void; error(message: string): void };
+  metrics?: FenceMetrics;
+  signal?: AbortSignal;
+  /** How long to wait for a lease someone else holds (default: the config's acquire_timeout). */
+  waitMs?: number;
+}
+
+/** The lease, and the fence when it is lost. */
+export class FenceGuard {
+  private pid: number | undefined;
+  private fencing: Promise<FenceReport> | undefined;
+  private fenceReason: string | undefined;
+  private readonly listeners: ((reason: string) => void)[] = [];
+
+  private constructor(
+    private readonly options: GuardOptions,
+    private holder: LeaseHolder | undefined,
+  ) {}
+
+  /** Acquires the lease (waiting up to acquire_timeout); throws LeaseUnavailableError when it cannot. */
+  static async acquire(options: GuardOptions, value: Omit<LeaderValue, 'holder' | 'role' | 'since'>): Promise<FenceGuard> {
+    const guard = new FenceGuard(options, undefined);
+    const { config } = options;
+    guard.holder = await LeaseHolder.acquire(
+      config,
+      { holder: config.holder, role: options.role, since: new Date().toISOString(), ...value },
+      {
+        waitMs: options.waitMs ?? config.acquireTimeoutMs,
+        clock: options.clock,
+        log: options.log.warn,
+        signal: options.signal,
+        events: {
+          renewed: (ms) => options.metrics?.renewed(ms),
+          renewFailed: (error, msToFence) => {
+            options.metrics?.renewFailed(msToFence);
+            options.log.warn(`lease renewal failed (${error}); fencing in ${Math.round(msToFence)} ms unless a renewal succeeds`);
+          },
+          fenced: (reason) => void guard.fence(reason),
+        },
+      },
+    );
+    options.metrics?.held(true);
+    options.log.info(`holding ${leaderKey(config)} as ${config.holder} (lease ${guard.holder.leaseId}, ttl ${config.timing.ttlMs} ms)`);
+    return guard;
+  }
+
+  get leaseId(): string {
+    return this.holder!.leaseId;
+  }
+
+  /** Whether the fence was decided (the workload may still be being stopped). */
+  get fenced(): boolean {
+    return this.fenceReason !== undefined;
+  }
+
+  /** The fence's report once the workload is stopped and fenced.json written (undefined: not fenced). */
+  async outcome(): Promise<FenceReport | undefined> {
+    return this.fencing;
+  }
+
+  /** Names the workload to fence; fences it at once if the lease was lost already. */
+  protect(pid: number): void {
+    this.pid = pid;
+    if (this.fencing !== undefined) void stopWorkload(pid, this.options.config.onFence);
+    else void this.holder?.publish({ pid });
+  }
+
+  /** Calls listener the moment the fence is decided, before the workload is stopped (at once if it was). */
+  onFenced(listener: (reason: string) => void): void {
+    if (this.fenceReason !== undefined) listener(this.fenceReason);
+    else this.listeners.push(listener);
+  }
+
+  /** Records a checkpoint in the key's value (for status); best effort. */
+  note(checkpoint: string): void {
+    void this.holder?.publish({ checkpoint });
+  }
+
+  /**
+   * Ends the guard without a fence. `released`: the workload is gone, so the lease is revoked and a backup may
+   * take over at once; otherwise it is left to run out (the workload still runs: nobody may take over sooner).
+   */
+  async end(how: 'release' | 'lapse'): Promise<void> {
+    if (this.holder === undefined || this.fencing !== undefined) return;
+    if (how === 'release') {
+      const ok = await this.holder.release();
+      this.options.log.info(ok ? `released ${leaderKey(this.options.config)}: the workload is gone` : 'could not revoke the lease; it runs out by itself');
+    } else {
+      await this.holder.stop();
+      this.options.log.warn(
+        `stopped renewing ${leaderKey(this.options.config)}; the lease runs out in ≤ ${this.options.config.timing.ttlMs} ms while the workload keeps running unfenced`,
+      );
+    }
+    this.options.metrics?.held(false);
+  }
+
+  private fence(reason: string): Promise<FenceReport> {
+    this.fencing ??= (async () => {
+      const started = performance.now();
+      const { config, log } = this.options;
+      // First the owner (stop checkpointing, shipping and releasing output), then the workload.
+      this.fenceReason = reason;
+      for (const listener of this.listeners.splice(0)) listener(reason);
+      const outcome = this.pid === undefined ? undefined : await stopWorkload(this.pid, config.onFence);
+      const report: FenceReport = {
+        reason,
+        at: new Date().toISOString(),
+        key: leaderKey(config),
+        holder: config.holder,
+        lease: this.holder?.leaseId ?? '',
+        action: config.onFence,
+        ...(this.pid === undefined ? {} : { pid: this.pid }),
+        pids: outcome?.pids ?? [],
+        stop_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      };
+      this.options.metrics?.fenced(config.onFence);
+      const did = this.pid === undefined ? 'there was no workload yet' : `${config.onFence === 'freeze' ? 'FROZE (SIGSTOP)' : 'KILLED'} the workload (pid ${this.pid}, ${report.pids.length} process(es)) in ${report.stop_ms} ms`;
+      log.error(
+        `FENCED: ${reason}. ${did}. This host no longer runs the workload: another host may take it over. ` +
+          (config.onFence === 'freeze' ? 'Do not SIGCONT it; kill it once the other host has taken over.' : ''),
+      );
+      await writeFile(join(this.options.dir, `.${FENCED_FILE}.tmp`), `${JSON.stringify(report, null, 2)}\n`)
+        .then(() => rename(join(this.options.dir, `.${FENCED_FILE}.tmp`), join(this.options.dir, FENCED_FILE)))
+        .catch((error: Error) => log.error(`could not write ${FENCED_FILE}: ${error.message}`));
+      await this.holder?.stop();
+      return report;
+    })();
+    return this.fencing;
+  }
+}
