@@ -4,7 +4,7 @@ import { parseDuration } from '../../config/units.js';
 import { locateCriu } from '../../criu/locate.js';
 import { formatEndpoint, parseEndpoint } from '../../replicate/address.js';
 import { autoFailover, previousFailover, type AutoFailover, type FailoverReport } from '../../replicate/auto-failover.js';
-import { startReceiver } from '../../replicate/receiver.js';
+import { DEFAULT_RECEIVER_LIMITS, startReceiver } from '../../replicate/receiver.js';
 import { UserError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { keysOption, loadKeysOption } from './key-option.js';
@@ -15,6 +15,7 @@ interface BackupArgs {
   listen: string;
   keys: string;
   keep: number;
+  maxHandshakes: number;
   failoverAfter?: string;
   criu?: string;
   keepRunning: boolean;
@@ -30,6 +31,11 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
       .option('listen', { type: 'string', default: '127.0.0.1:7070', describe: 'HOST:PORT to listen on (port 0: any free port)' })
       .option('keys', keysOption('backup'))
       .option('keep', { type: 'number', default: 5, describe: 'Complete checkpoints kept (plus every ancestor they need)' })
+      .option('max-handshakes', {
+        type: 'number',
+        default: DEFAULT_RECEIVER_LIMITS.maxPending,
+        describe: 'TLS handshakes in progress at once; past that a new connection evicts the oldest (bounds what unauthenticated peers cost)',
+      })
       .option('failover-after', {
         type: 'string',
         describe:
@@ -45,6 +51,7 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     // Any address: only the pair's primary gets past the TLS handshake, whichever network it comes from.
     const credentials = loadKeysOption(args.keys, 'backup');
     if (!Number.isInteger(args.keep) || args.keep < 1) throw new UserError('--keep must be an integer ≥ 1', 2);
+    if (!Number.isInteger(args.maxHandshakes) || args.maxHandshakes < 1) throw new UserError('--max-handshakes must be an integer ≥ 1', 2);
     let failoverAfterMs: number | undefined;
     if (args.failoverAfter !== undefined) {
       const after = parseDuration(args.failoverAfter);
@@ -69,7 +76,7 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     // Located before listening: a backup that could not restore when the time comes must not start.
     const auto: AutoFailover | undefined =
       failoverAfterMs === undefined ? undefined : autoFailover({ dir, criu: await locateCriu({ flag: args.criu }), afterMs: failoverAfterMs, log });
-    const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, log, credentials, onEvent: auto?.observe }).catch((error: Error) => {
+    const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, log, credentials, limits: { maxPending: args.maxHandshakes }, onEvent: auto?.observe }).catch((error: Error) => {
       throw new UserError(`cannot listen on ${args.listen}: ${error.message}`);
     });
     auto?.start(receiver);
