@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   'decode-stats': () => import('./decode-stats.js'),
   supervisor: () => import('./supervisor.js'),
   delta: () => import('./delta.js'),
+  'output-commit': () => import('./output-commit.js'),
 };
 
 // Parses argv: --json, --help, and bench names; anything else is an error, not silently ignored.

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli } from '../helpers/cli.js';
 import { killAndWait } from '../helpers/workload.js';
-import { expectConsecutive, quantile } from './client.js';
+import { quantile } from '../../src/bench/counter-client.js';
+import { expectConsecutive } from './client.js';
 import { createTestNamespace, type TestNamespace } from './netns.js';
 import { startCounterService, waitForLines, writeGateConfig } from './service.js';
 

@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../../src/paths.js';
 import { ensureBundledBinary } from '../../src/process/compile.js';
 import { startSessionLeader, type SessionProcess } from '../../src/process/session.js';
-import { CounterClient } from './client.js';
+import { CounterClient } from '../../src/bench/counter-client.js';
+import { networkDumpArgs } from '../../src/criu/network.js';
 import type { TestNamespace } from './netns.js';
 
 /**
@@ -14,7 +15,7 @@ import type { TestNamespace } from './netns.js';
  * machine is busy), which would slow a handshake down.
  */
 export async function startCounterService(ns: TestNamespace, dir: string, port = 7400): Promise<{ service: SessionProcess; client: CounterClient }> {
-  const server = await ensureBundledBinary(join(packageRoot(), 'test', 'gate', 'counter-server.c'), 'rg-counter-server');
+  const server = await ensureBundledBinary(join(packageRoot(), 'src', 'workload', 'counter-server.c'), 'remusd-counter-server');
   const service = startSessionLeader('nsenter', [`--net=/run/netns/${ns.name}`, server, String(port)], join(dir, 'service.out'));
   for (let i = 0; i < 50; i++) {
     const client = await CounterClient.connect(ns.address, port, 2_000).catch(() => undefined);
@@ -33,7 +34,7 @@ export async function writeGateConfig(path: string, ns: TestNamespace, images: s
       'policy: { kind: fixed }',
       `checkpoint: { mode: full, dir: ${images} }`,
       // What CRIU needs for a TCP service in its own namespace.
-      `criu: { extra_args: [--tcp-established, --network-lock, nftables, --external, "net[${inode}]:rgnet"] }`,
+      `criu: { extra_args: ${JSON.stringify(networkDumpArgs(inode))} }`,
       ...extra,
     ].join('\n'),
   );

@@ -1,4 +1,4 @@
-/* A tiny TCP service for the output-commit tests: every line a client sends increments one counter, and
+/* remusd-counter-server: a tiny TCP service for the output-commit tests and bench: every line a client sends increments one counter, and
  * the reply is the new value ("INCR" as a number service). Single-threaded (poll), small: quick to dump.
  * Usage: counter-server PORT */
 #include <netinet/in.h>
