@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
 //
 // UNIT_TESTS is an explicit list of files, not a glob: a NEW test file lands in the serial `criu` project by
 // default, which is always safe. Add a file here only when it is pure (see CONTRIBUTING.md).
+// Not here although they need no root: test/config/watch.test.ts (polls real files against time bounds, kept
+// serial so a busy machine cannot starve it) and test/sim/cli.test.ts (runs the built CLI).
 export const UNIT_TESTS = [
   'test/layers.test.ts',
   'test/config/examples.test.ts',
