@@ -30,7 +30,8 @@ export class PlugGate implements OutputGate {
 
   static async start(options: PlugGateOptions): Promise<PlugGate> {
     const ifb = `${options.hostInterface.slice(0, 13)}.p`;
-    await execa('modprobe', ['-q', 'sch_plug']).catch(() => undefined);
+    // Where these are modules (Debian's kernels), load them: the kernel does not always do it on demand.
+    await execa('modprobe', ['-qa', 'sch_plug', 'ifb', 'sch_ingress', 'cls_u32', 'act_mirred']).catch(() => undefined);
     await execa('ip', ['link', 'del', ifb]).catch(() => undefined); // a crashed run's plug, with what it held
     await execa('ip', ['link', 'add', ifb, 'type', 'ifb']);
     try {

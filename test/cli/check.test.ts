@@ -24,6 +24,8 @@ describe('remusd check', () => {
     expect(report.modes.full.available).toBe(true);
     expect(report.modes.delta.available).toBe(true); // software deltas need only full dumps
     expect(typeof report.plugQdisc.available).toBe('boolean');
+    // Which output-commit mechanism auto picks: the plug qdisc where it exists, remusd's TUN gate otherwise.
+    expect(report.outputCommit.mechanism).toBe(report.plugQdisc.available ? 'plug' : 'tun');
   });
 
   it('proves network workloads with a real dump of TCP sockets in a throwaway namespace, and cleans up', async () => {

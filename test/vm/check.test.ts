@@ -17,5 +17,6 @@ describe('remusd check in the soft-dirty VM', () => {
     expect(report.modes.full.available).toBe(true);
     // Debian's 6.1 kernel builds sch_plug as a module; the VM has its modules but no /boot/config-*.
     expect(report.plugQdisc, JSON.stringify(report.plugQdisc)).toMatchObject({ available: true });
+    expect(report.outputCommit.mechanism).toBe('plug');
   });
 });

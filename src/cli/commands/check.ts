@@ -2,6 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { locateCriu } from '../../criu/locate.js';
 import { probeNetworkDump, type NetworkCapability } from '../../criu/network-probe.js';
 import { probeCapabilities, type Capabilities } from '../../criu/probe.js';
+import { probeOutputCommit, type OutputCommitCapability } from '../../gate/probe.js';
 import type { CheckpointMode } from '../../model/record.js';
 import { UserError } from '../errors.js';
 import { printJson, table } from '../format.js';
@@ -29,8 +30,9 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     const network: NetworkCapability = capabilities.modes.full.available
       ? await probeNetworkDump(location, capabilities.criu.version)
       : { available: false, detail: 'CRIU cannot checkpoint here at all', fix: 'run scripts/install-criu.sh as root' };
-    if (args.json) printJson({ ...capabilities, network });
-    else process.stdout.write(`${humanReport(capabilities, network)}\n`);
+    const outputCommit = await probeOutputCommit(capabilities.plugQdisc);
+    if (args.json) printJson({ ...capabilities, network, outputCommit });
+    else process.stdout.write(`${humanReport(capabilities, network, outputCommit)}\n`);
     if (!capabilities.modes.full.available) {
       throw new UserError(
         `CRIU cannot checkpoint here: ${capabilities.criu.checkOutput.split('\n').slice(-3).join(' / ') || 'criu check failed'}. ` +
@@ -41,7 +43,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
   },
 };
 
-function humanReport(c: Capabilities, network: NetworkCapability): string {
+function humanReport(c: Capabilities, network: NetworkCapability, outputCommit: OutputCommitCapability): string {
   const rows: string[][] = [
     ['CRIU', `${c.criu.source}`],
     ['version', `${c.criu.version ?? 'unknown'} (criu check: ${c.criu.checkOk ? 'ok' : 'FAILED'})`],
@@ -50,6 +52,7 @@ function humanReport(c: Capabilities, network: NetworkCapability): string {
     ['dirty tracking', `${c.dirtyTracking.available ? 'available' : 'unavailable'}: ${c.dirtyTracking.detail}`],
     ...MODE_ORDER.map((mode) => [`mode ${mode}`, `${c.modes[mode].available ? 'yes' : 'no '}  ${c.modes[mode].why}`]),
     ['plug qdisc', `${c.plugQdisc.available ? 'available' : 'unavailable'}: ${c.plugQdisc.detail}`],
+    ['output commit', `${outputCommit.mechanism ?? 'NONE'}: ${outputCommit.detail}`],
     ['network workloads', `${network.available ? 'yes' : 'NO '}  ${network.detail}${network.dumpMs === undefined ? '' : ` (dump ${network.dumpMs} ms)`}`],
     ...(network.fix === undefined ? [] : [['', `fix: ${network.fix}`]]),
     ...(network.criuError === undefined ? [] : network.criuError.split('\n').map((line) => ['', `CRIU: ${line}`])),
