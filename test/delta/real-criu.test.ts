@@ -16,6 +16,7 @@ import { startSessionLeader } from '../../src/process/session.js';
 import { ensureDirtierBinary } from '../../src/workload/build.js';
 import { readWorkloadOutput } from '../../src/workload/progress.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
+import { waitFor } from '../helpers/wait.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
 import { bufferGeneration, presentPagesOf, writesAtDump } from './dirtier-images.js';
 
@@ -72,8 +73,7 @@ async function checkpoint(
 
 // Waits until no process has this pid (a restore needs the pid free; a zombie still holds it).
 async function waitPidFree(pid: number): Promise<void> {
-  for (let i = 0; i < 500 && existsSync(`/proc/${pid}`); i++) await sleep(10);
-  expect(existsSync(`/proc/${pid}`), `pid ${pid} still exists`).toBe(false);
+  await waitFor(`pid ${pid} to be free`, () => (existsSync(`/proc/${pid}`) ? undefined : true), 5_000);
 }
 
 describe('real CRIU: software deltas of the dirtier', () => {
@@ -121,7 +121,10 @@ describe('real CRIU: software deltas of the dirtier', () => {
       // Against wall time: rate × (time between the two dumps' starts), within 16 pages + 5 % (CRIU's start-up
       // before the freeze varies by a few ms per dump; the dirtier writes in 10 ms ticks).
       expect(Math.abs(result.changedPages - expected)).toBeLessThanOrEqual(16 + 0.05 * expected);
-      expect(result.changedPages).toBeLessThan(result.totalPages / 20);
+      // Most of the buffer is unchanged, so the delta is not a full dump in disguise. Relative to the link's own
+      // spacing, not a fixed share: at the intended 750 ms a link holds ~2 % of the pages, but at load average 17
+      // the links were 2.8-3.9 s apart and held up to 2,001 of 16,410 pages (12 %), with both bounds above holding.
+      expect(result.changedPages).toBeLessThan(((result.totalPages / 20) * Math.max(elapsedS, 0.75)) / 0.75);
     }
     console.log(table.join('\n'));
 
@@ -211,11 +214,10 @@ describe('real CRIU: software deltas of the dirtier', () => {
         // Already gone.
       }
     });
-    let children: number[] = [];
-    for (let i = 0; i < 200 && children.length < 2; i++) {
-      await sleep(25);
-      children = (await readWorkloadOutput(outputPath)).starts.map((s) => s.pid);
-    }
+    const children = await waitFor('both dirtiers to start', async () => {
+      const pids = (await readWorkloadOutput(outputPath)).starts.map((s) => s.pid);
+      return pids.length >= 2 ? pids : undefined;
+    }, 5_000, 25);
     expect(children).toHaveLength(2);
     await sleep(300);
 
