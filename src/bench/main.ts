@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   supervisor: () => import('./supervisor.js'),
   delta: () => import('./delta.js'),
   'output-commit': () => import('./output-commit.js'),
+  replication: () => import('./replication.js'),
 };
 
 // Parses argv: --json, --help, and bench names; anything else is an error, not silently ignored.

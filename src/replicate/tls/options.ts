@@ -6,7 +6,13 @@
 import type { ConnectionOptions, PeerCertificate, TLSSocket, TlsOptions } from 'node:tls';
 import type { Credentials } from './files.js';
 
-const VERSION = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const;
+// AES-128-GCM first: with AES-NI it moves bulk data ~1.3× faster than OpenSSL's default AES-256-GCM
+// (npm run bench replication), and 128-bit keys are not the weak point of anything here.
+const VERSION = {
+  minVersion: 'TLSv1.3',
+  maxVersion: 'TLSv1.3',
+  ciphers: 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
+} as const;
 
 /** The backup's server options: a client without a certificate of this pair's primary fails the handshake. */
 export function serverTlsOptions(credentials: Credentials, handshakeTimeoutMs: number): TlsOptions {

@@ -1,0 +1,91 @@
+// The receiving side of `npm run bench replication`, in its own thread as the backup is in its own
+// process: a plain TCP copy server, a raw TLS copy server and a real replication receiver. The bench's
+// main thread tells it where the next copy goes and hears back when the last byte is written.
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
+import { parentPort, workerData } from 'node:worker_threads';
+import { silentLog } from '../replicate/events.js';
+import { DATA_CHUNK_BYTES } from '../replicate/protocol.js';
+import { startReceiver } from '../replicate/receiver.js';
+import { loadCredentials } from '../replicate/tls/files.js';
+import { serverTlsOptions } from '../replicate/tls/options.js';
+
+/** What the main thread asks: the next connection on `kind` is a copy of `files` into `into`. */
+export interface ExpectCopy {
+  kind: 'tcp' | 'tls';
+  into: string;
+  files: [string, number][];
+}
+
+const { backupKeys, backupDir } = workerData as { backupKeys: string; backupDir: string };
+const port = parentPort!;
+const backup = loadCredentials(backupKeys, 'backup');
+const servers = { tcp: createTcpServer(), tls: createTlsServer(serverTlsOptions(backup, 5_000)) };
+let expected: ExpectCopy | undefined;
+
+const onCopy = (socket: Socket) => {
+  const copy = expected!;
+  expected = undefined;
+  receiveFiles(socket, copy.into, copy.files).then(
+    () => port.postMessage({ type: 'copied' }),
+    (error: Error) => port.postMessage({ type: 'failed', message: error.message }),
+  );
+};
+servers.tcp.on('connection', onCopy);
+servers.tls.on('secureConnection', onCopy);
+
+// Writes each file as its bytes arrive, in writes of up to 256 KiB whatever the socket's chunk size (TLS
+// hands over 16 KiB records, TCP up to 64 KiB), as the replication receiver writes its 256 KiB frames.
+async function receiveFiles(socket: Socket, into: string, files: [string, number][]): Promise<void> {
+  mkdirSync(into, { recursive: true });
+  let index = 0;
+  let left = files[0]![1];
+  let out = createWriteStream(join(into, files[0]![0]));
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const bytes = Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    if (!out.write(bytes)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  };
+  for await (const chunk of socket) {
+    let data = chunk as Buffer;
+    while (data.length > 0) {
+      const n = Math.min(left, data.length);
+      pending.push(data.subarray(0, n));
+      pendingBytes += n;
+      data = data.subarray(n);
+      left -= n;
+      if (pendingBytes >= DATA_CHUNK_BYTES || left === 0) await flush();
+      if (left === 0) {
+        await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+        if (++index === files.length) return void socket.end();
+        left = files[index]![1];
+        out = createWriteStream(join(into, files[index]![0]));
+      }
+    }
+  }
+  throw new Error('the copy ended early');
+}
+
+async function listening(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as { port: number }).port;
+}
+
+const receiver = await startReceiver({ host: '127.0.0.1', port: 0 }, { root: backupDir, keep: 1, log: silentLog, credentials: backup });
+port.on('message', (message: ExpectCopy | { type: 'close' }) => {
+  if ('type' in message) {
+    servers.tcp.close();
+    servers.tls.close();
+    void receiver.close().then(() => port.close());
+    return;
+  }
+  expected = message;
+  port.postMessage({ type: 'expecting' });
+});
+port.postMessage({ type: 'ports', tcp: await listening(servers.tcp), tls: await listening(servers.tls), receiver: receiver.endpoint.port });
