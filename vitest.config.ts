@@ -15,6 +15,7 @@ export const UNIT_TESTS = [
   'test/layers.test.ts',
   'test/config/examples.test.ts',
   'test/config/load.test.ts',
+  'test/config/network.test.ts',
   'test/config/properties.test.ts',
   'test/criu/images/errors.test.ts',
   'test/criu/images/framing.test.ts',
@@ -29,7 +30,6 @@ export const UNIT_TESTS = [
   'test/delta/persist.test.ts',
   'test/delta/rewrite.test.ts',
   'test/loop/chain.test.ts',
-  'test/net/ipv4.test.ts',
   'test/loop/records.test.ts',
   'test/loop/step.test.ts',
   'test/policy/fit.test.ts',
@@ -52,6 +52,7 @@ export const UNIT_TESTS = [
   'test/sim/simulate.test.ts',
   'test/sim/trace.test.ts',
   'test/sim/workload.test.ts',
+  'test/units/ipv4.test.ts',
   'test/units/units.test.ts',
 ];
 

@@ -27,6 +27,8 @@ need=()
 command -v cc >/dev/null || need+=(gcc libc6-dev)
 command -v getconf >/dev/null || need+=(libc-bin)
 command -v ip >/dev/null || need+=(iproute2)
+command -v nsenter >/dev/null || need+=(util-linux)
+[[ -x /usr/bin/python3 ]] || need+=(python3) # the HTTP server of test/net/http-server.test.ts
 if (( ${#need[@]} > 0 )); then log "installing ${need[*]}"; apt_install "${need[@]}"; fi
 
 bash scripts/install-criu.sh >/dev/null
@@ -34,6 +36,8 @@ bash scripts/install-criu.sh >/dev/null
 bash scripts/install-criu.sh --legacy >/dev/null
 # etcd 3.4 for the fencing tests (unpacked into /opt/remusd/etcd; no system service is started).
 bash scripts/install-etcd.sh >/dev/null
+# redis-server 7.0 for the network-service tests (unpacked into /opt/remusd/redis; no system service).
+bash scripts/install-redis.sh >/dev/null
 
 # npm ci when node_modules is missing or older than the lock file.
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then

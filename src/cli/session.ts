@@ -13,7 +13,7 @@ import { DirLockedError, LOCK_NAME, lockDirectory, type DirLock } from '../loop/
 import type { LoopMetrics } from '../loop/metrics.js';
 import { openRecordsFile, type RecordSink } from '../loop/records.js';
 import { inBand, statusLine, type StatusTally } from '../loop/status-line.js';
-import { supervise, type SupervisorExit, type Target } from '../loop/supervisor.js';
+import { supervise, type SupervisorExit, type SupervisorSettings, type Target } from '../loop/supervisor.js';
 import { attachedTarget, startedTarget } from '../loop/target.js';
 import type { CheckpointMode, CheckpointRecord } from '../model/record.js';
 import { isAlive } from '../process/proc.js';
@@ -24,6 +24,7 @@ import { UserError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import type { FenceGuard } from '../fence/guard.js';
 import { guardPrimary } from './fencing.js';
+import { prepareRunNetwork, type RunNetwork } from './run-network.js';
 import { settingsSource } from './settings.js';
 import { stdoutClosed, writeStdout } from './stdout.js';
 
@@ -117,17 +118,26 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
     records.close();
     throw error;
   });
-  // The gate goes up before the workload starts: its very first packets belong to epoch 1.
-  const gateHolder = await startOutputCommit(config, root, capabilities.plugQdisc, log, metrics).catch(async (error: unknown) => {
+  // The namespace and its veth next: the gate sits on the veth, and the workload starts inside.
+  const network = config.network === null ? undefined : await prepareRunNetwork(config.network, options.workload, log).catch(async (error: unknown) => {
     await guard?.end('lapse');
     await metrics?.close();
     records.close();
     throw error;
   });
-  const target = await acquireTarget(options, root).catch(async (error: unknown) => {
+  // The gate goes up before the workload starts: its very first packets belong to epoch 1.
+  const gateHolder = await startOutputCommit(config, root, capabilities.plugQdisc, log, metrics).catch(async (error: unknown) => {
+    await guard?.end('lapse');
+    await network?.close();
+    await metrics?.close();
+    records.close();
+    throw error;
+  });
+  const target = await acquireTarget(options, root, network).catch(async (error: unknown) => {
     await gateHolder?.output.gate.destroy();
     gateHolder?.control?.close();
     await guard?.end('lapse');
+    await network?.close();
     await metrics?.close();
     records.close();
     throw error;
@@ -140,6 +150,9 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
   if (options.configPath !== undefined) {
     watcher = watchConfig(options.configPath, (result: ConfigResult) => {
       if (result.ok) {
+        if (JSON.stringify(result.config.network) !== JSON.stringify(config.network)) {
+          log.warn('the network section changed: that takes a restart of remusd (and of the workload); the namespace stays as it is');
+        }
         config = result.config;
         log.info(`config reloaded from ${options.configPath}: lmin ${config.thresholds.lminBytes} B, lmax ${config.thresholds.lmaxBytes} B, policy ${config.policy.kind}`);
       } else {
@@ -199,7 +212,7 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
       pageSize: capabilities.pageSize,
       initialIntervalMs: config.interval.initialMs,
       target,
-      settings: () => toSettings(config),
+      settings: () => withNetworkArgs(toSettings(config), network),
       records,
       clock: systemClock,
       signal: controller.signal,
@@ -268,7 +281,9 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
   if (options.stopWorkload && (await target.alive())) {
     log.info(`--stop-workload: sending SIGTERM to ${target.pid}`);
     process.kill(target.pid, 'SIGTERM');
+    if (network !== undefined) await waitForExit(target, STOP_GRACE_MS);
   }
+  await network?.close();
   switch (exit.reason) {
     case 'stopped':
       log.info(`stopped after ${exit.checkpoints} checkpoint(s); records in ${recordsFile}`);
@@ -327,7 +342,21 @@ function resolveMode(setting: Config['checkpoint']['mode'], capabilities: Awaite
   return setting;
 }
 
-async function acquireTarget(options: SessionOptions, root: string): Promise<Target> {
+// How long --stop-workload waits for the workload to exit before its network namespace is closed (kept if it still runs).
+const STOP_GRACE_MS = 5000;
+
+async function waitForExit(target: Target, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while ((await target.alive()) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+// The supervisor's settings with the network section's dump options after the config's own extra_args.
+function withNetworkArgs(settings: SupervisorSettings, network: RunNetwork | undefined): SupervisorSettings {
+  if (network === undefined) return settings;
+  return { ...settings, criu: { ...settings.criu, extraArgs: [...settings.criu.extraArgs, ...network.dumpArgs] } };
+}
+
+async function acquireTarget(options: SessionOptions, root: string, network: RunNetwork | undefined): Promise<Target> {
   const { workload, log } = options;
   if ('pid' in workload) {
     // `remusd run` refused unfit targets already (src/process/attach-check.ts); this catches one that died since.
@@ -335,7 +364,8 @@ async function acquireTarget(options: SessionOptions, root: string): Promise<Tar
     return attachedTarget(workload.pid);
   }
   const logFile = workload.logFile ?? join(root, 'workload.out');
-  const child = startSessionLeader(workload.command, workload.args, logFile);
+  const { command, args } = network?.wrap(workload.command, workload.args) ?? workload;
+  const child = startSessionLeader(command, args, logFile);
   if (child.pid < 0) {
     const failure = await child.exited.catch((error: Error) => error);
     throw new UserError(`cannot start ${workload.command}: ${(failure as Error).message ?? 'unknown error'}`);

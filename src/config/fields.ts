@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PARAMETER_RULES, POLICY_DEFAULTS, type ParameterName, type PolicyParameters } from '../policy/defaults.js';
+import { ipv4ToNumber, parseIpv4Cidr, type Ipv4Cidr } from '../units/ipv4.js';
 import { showValue } from './errors.js';
 import { formatMs, parseDuration, parseSize, type Parsed } from './units.js';
 
@@ -88,6 +89,25 @@ export const interfaceName = field('an interface name (e.g. veth-web)', (value):
   typeof value === 'string' && /^[A-Za-z0-9_.:-]{1,15}$/.test(value) && value !== '.' && value !== '..'
     ? { ok: true, value }
     : { ok: false, error: 'is not an interface name; use 1 to 15 letters, digits, or . _ : -' },
+);
+
+/** A network namespace name (a file name under /run/netns). */
+export const namespaceName = field('a namespace name (e.g. remusd-web)', (value): Parsed<string> =>
+  typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(value)
+    ? { ok: true, value }
+    : { ok: false, error: 'is not a namespace name; use 1 to 64 letters, digits, or . _ - (starting with a letter or digit)' },
+);
+
+/** An IPv4 host address with its subnet's prefix length (`10.88.0.2/24`). */
+export const ipv4Cidr = field('an IPv4 address with its prefix length (e.g. 10.88.0.2/24)', (value): Parsed<Ipv4Cidr> =>
+  typeof value === 'string' ? parseIpv4Cidr(value) : { ok: false, error: 'is not an IPv4 address with a prefix length; write e.g. 10.88.0.2/24' },
+);
+
+/** An IPv4 address (`10.88.0.1`). */
+export const ipv4Address = field('an IPv4 address (e.g. 10.88.0.1)', (value): Parsed<string> =>
+  typeof value === 'string' && ipv4ToNumber(value) !== undefined
+    ? { ok: true, value }
+    : { ok: false, error: 'is not an IPv4 address; write e.g. 10.88.0.1' },
 );
 
 /** A file system path; `~` is not expanded, so it is rejected rather than taken literally. */

@@ -2,6 +2,7 @@
 // nothing where they are (a policy option the chosen kind ignores): those are errors, not silent no-ops.
 
 import { POLICY_OPTIONS } from '../policy/index.js';
+import { firstHostAddress, isHostInSubnet, subnetOf } from '../units/ipv4.js';
 import { formatPath, type KeyPath } from './errors.js';
 import { fencingRules } from './fencing.js';
 import { isLoopback } from './fields.js';
@@ -54,6 +55,7 @@ export function checkConfig(config: Config, file: ConfigFile): RuleViolation[] {
     ...metricsRules(config, file),
     ...outputCommitRules(config, file),
     ...fencingRules(config.fencing, file.fencing),
+    ...networkRules(config, file),
   ];
 }
 
@@ -235,3 +237,42 @@ function outputCommitRules(config: Config, file: ConfigFile): RuleViolation[] {
 
 /** The TUN gate's smallest bound (src/gate/tun-gate.c: two 64 KiB packets and their headers). */
 export const MIN_HELD_BYTES = 2 * 65536 + 64;
+
+/** CRIU options remusd sets itself for a workload with a network section (src/criu/network.ts). */
+export const NETWORK_CRIU_OPTIONS = ['--tcp-established', '--network-lock', '--external', '--inherit-fd'] as const;
+
+// The host address must be another host of the service's subnet; the default host interface (the
+// namespace's name) must fit an interface name; CRIU's network options come from the section, not extra_args.
+function networkRules(config: Config, file: ConfigFile): RuleViolation[] {
+  const network = config.network;
+  if (network === null) return [];
+  const out: RuleViolation[] = [];
+  const { address, hostAddress } = network;
+  if (!isHostInSubnet(hostAddress, address) || hostAddress === address.address) {
+    out.push({
+      path: ['network', 'host_address'],
+      value: file.network?.host_address,
+      message:
+        hostAddress === address.address
+          ? `${hostAddress} is the service address itself; the host side needs another address of ${subnetOf(address)}`
+          : `${hostAddress} is not a host address of ${subnetOf(address)} (network.address ${address.address}/${address.prefixLength}); use one of that subnet, or leave it out for ${firstHostAddress(address)}`,
+    });
+  }
+  if (file.network?.host_interface === undefined && network.hostInterface.length > 15) {
+    out.push({
+      path: ['network', 'namespace'],
+      value: network.namespace,
+      message: `${JSON.stringify(network.namespace)} is longer than 15 characters, too long for the host-side interface that takes its name by default; set network.host_interface`,
+    });
+  }
+  config.criu.extraArgs.forEach((arg, index) => {
+    const name = arg.split('=')[0] ?? arg;
+    if (!(NETWORK_CRIU_OPTIONS as readonly string[]).includes(name)) return;
+    out.push({
+      path: ['criu', 'extra_args', index],
+      value: arg,
+      message: `${JSON.stringify(arg)} is set by remusd itself for the network section (network.namespace ${network.namespace}); remove it`,
+    });
+  });
+  return out;
+}

@@ -7,10 +7,12 @@
 
 import { isAbsolute, join, normalize, resolve } from 'node:path';
 import { z } from 'zod';
+import type { NetworkConfig } from '../model/network.js';
 import type { Band } from '../model/policy.js';
 import type { CheckpointMode } from '../model/record.js';
 import { POLICY_KINDS, resolvePolicySpec, type PolicySpec, type ResolvedPolicySpec } from '../policy/index.js';
 import { fencingSection, normalizeFencing, type FencingConfig } from './fencing.js';
+import { firstHostAddress } from '../units/ipv4.js';
 import * as field from './fields.js';
 import type { ListenAddress } from './fields.js';
 
@@ -70,6 +72,20 @@ export const fileSchema = z.strictObject({
     .optional(),
   records: z.strictObject({ file: field.path, max_bytes: field.size, keep_files: field.integer(1, 100) }).optional(),
   metrics: z.strictObject({ listen: field.listen, allow_remote: field.flag }).optional(),
+  network: z
+    .strictObject({
+      namespace: field.namespaceName,
+      address: field.ipv4Cidr,
+      host_address: field.ipv4Address,
+      host_interface: field.interfaceName,
+    })
+    .superRefine((network, ctx) => {
+      const required = { namespace: 'the network namespace\'s name, e.g. remusd-web', address: 'the service address with its prefix length, e.g. 10.88.0.2/24' };
+      for (const [key, what] of Object.entries(required)) {
+        if ((network as Record<string, unknown>)[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is required in the network section: write ${what}` });
+      }
+    })
+    .optional(),
   output_commit: z
     .strictObject({
       enabled: field.flag,
@@ -119,6 +135,8 @@ export interface Config {
     keepFiles: number;
   };
   metrics: { listen: ListenAddress | null; allowRemote: boolean };
+  /** The workload's own network namespace with a veth to the host; null: the workload shares the host's. */
+  network: NetworkConfig | null;
   /** Remus' output commit: the workload's outbound packets wait until the checkpoint covering them is safe. */
   outputCommit: {
     enabled: boolean;
@@ -169,6 +187,7 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
   const maxMs = file.interval?.max ?? d.maxMs;
   const dir = resolveFrom(baseDir, file.checkpoint?.dir ?? d.dir);
   const criuPath = file.criu?.path;
+  const network = networkOf(file.network);
   return {
     thresholds: {
       lminBytes: file.thresholds?.lmin ?? d.lminBytes,
@@ -201,14 +220,27 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
       keepFiles: file.records?.keep_files ?? d.recordsKeepFiles,
     },
     metrics: { listen: file.metrics?.listen ?? null, allowRemote: file.metrics?.allow_remote ?? false },
+    network,
     outputCommit: {
       enabled: file.output_commit?.enabled ?? false,
       releaseAfter: file.output_commit?.release_after ?? d.releaseAfter,
       mechanism: file.output_commit?.mechanism ?? d.gateMechanism,
-      interface: file.output_commit?.interface ?? null,
+      // The workload's output enters the host at its veth's host side: the network section names it.
+      interface: file.output_commit?.interface ?? network?.hostInterface ?? null,
       maxHeldBytes: file.output_commit?.max_held ?? d.maxHeldBytes,
     },
     fencing: normalizeFencing(file.fencing, baseDir),
+  };
+}
+
+// The network section with its defaults (validation made namespace and address present).
+function networkOf(network: ConfigFile['network']): NetworkConfig | null {
+  if (network?.namespace === undefined || network.address === undefined) return null;
+  return {
+    namespace: network.namespace,
+    address: network.address,
+    hostAddress: network.host_address ?? firstHostAddress(network.address),
+    hostInterface: network.host_interface ?? network.namespace,
   };
 }
 

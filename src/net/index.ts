@@ -10,9 +10,10 @@
 //
 // Everything runs `ip` (iproute2) as root; failures throw NetError with ip's own words.
 
+export type { NetworkConfig } from '../model/network.js';
 export { inNamespace } from './enter.js';
 export { NetError } from './ip.js';
-export { firstHostAddress, isHostInSubnet, parseIpv4Cidr, subnetOf, type Ipv4Cidr } from './ipv4.js';
+export { firstHostAddress, isHostInSubnet, parseIpv4Cidr, subnetOf, type Ipv4Cidr } from '../units/ipv4.js';
 export { namespaceInode, netnsPath, processesInNamespace, processNamespaceInode } from './namespace.js';
 export { routeTo } from './route.js';
 export {
@@ -21,7 +22,6 @@ export {
   NAMESPACE_INTERFACE,
   openServiceNetwork,
   routeToServiceNetwork,
-  type NetworkConfig,
   type NetworkLog,
   type ServiceNetwork,
 } from './service-network.js';

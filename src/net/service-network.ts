@@ -3,23 +3,11 @@
 // host side. On the host: the host side with the host address as a /32, and a /32 route for the service
 // address. Used by `remusd run` (open), and by restores (fresh) that then take the route over.
 
-import type { Ipv4Cidr } from './ipv4.js';
+import type { NetworkConfig } from '../model/network.js';
 import { ipIn, NetError } from './ip.js';
 import { addressAndUp, createVethPair, deleteLink, isVethPair, linkInfo } from './link.js';
 import { createdByRemusd, createNamespace, deleteNamespace, namespaceInode, namespaceState, netnsPath, processesInNamespace } from './namespace.js';
 import { routeServiceAddress } from './route.js';
-
-/** The normalized `network` section. */
-export interface NetworkConfig {
-  /** The network namespace's name (/run/netns/NAME). */
-  namespace: string;
-  /** The service address inside it, with its subnet. */
-  address: Ipv4Cidr;
-  /** The host side's address (default: the subnet's first address); the host's clients use it as source. */
-  hostAddress: string;
-  /** The host side's interface name (default: the namespace's name). */
-  hostInterface: string;
-}
 
 /** The veth end inside the namespace: every namespace has its own, so one fixed name serves all. */
 export const NAMESPACE_INTERFACE = 'eth0';

@@ -2,7 +2,9 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CriuLocation } from '../criu/locate.js';
 import type { ReplicationLog, SenderEvent } from './events.js';
+import type { NetworkConfig } from '../model/network.js';
 import { failover, type FailoverResult } from './failover.js';
+import type { RestoredNetwork } from './restore-network.js';
 import type { Receiver } from './receiver.js';
 import { FailoverTrigger, type FailoverReason, type TriggerDecision } from './trigger.js';
 
@@ -22,6 +24,8 @@ export interface FailoverReport {
   trigger_to_restored_ms?: number;
   /** criu restore's own wall time. */
   restore_ms?: number;
+  /** With a network section: the namespace restored into, and how long moving the route took. */
+  network?: RestoredNetwork;
   restored_at?: string;
   skipped?: FailoverResult['skipped'];
   /** When ok is false: what went wrong (CRIU's log tail included). */
@@ -34,6 +38,8 @@ export interface AutoFailoverOptions {
   /** Silence from the senders that counts as the primary's death. */
   afterMs: number;
   log: ReplicationLog;
+  /** Restore into a namespace of the backup's own with this service address (the config's network section). */
+  network?: NetworkConfig | undefined;
   /** How often the silence is checked. */
   tickMs?: number;
 }
@@ -87,7 +93,7 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
     log.info('this backup takes no more checkpoints: it is failing over');
     let result: FailoverReport;
     try {
-      const restored = await failover(options.criu, dir);
+      const restored = await failover(options.criu, dir, { network: options.network, log: { info: (message) => log.info(message) } });
       result = {
         ok: true,
         ...base,
@@ -98,6 +104,7 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
         restore_ms: restored.wallMs,
         restored_at: new Date().toISOString(),
         skipped: restored.skipped,
+        ...(restored.network === undefined ? {} : { network: restored.network }),
       };
       for (const skip of restored.skipped) log.warn(`skipped ${skip.name}: ${skip.reason}; fell back to an older checkpoint`);
       log.info(`restored ${restored.name} (chain of ${restored.chainLength}): pid ${restored.pid}`, { ms: result.trigger_to_restored_ms });

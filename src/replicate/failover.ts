@@ -6,7 +6,10 @@ import type { CriuLocation } from '../criu/locate.js';
 import { restore } from '../criu/restore.js';
 import { chainOf, type StoredCheckpoint } from '../loop/chain.js';
 import { scanCheckpoints } from '../loop/store.js';
+import type { NetworkConfig } from '../model/network.js';
+import type { NetworkLog } from '../net/index.js';
 import { chainProblem } from './completeness.js';
+import { prepareRestoreNetwork, type RestoredNetwork } from './restore-network.js';
 
 /** The checkpoint to restore and the newer ones passed over, each with why. */
 export interface FailoverChoice {
@@ -38,6 +41,15 @@ export interface FailoverResult {
   skipped: FailoverChoice['skipped'];
   chainLength: number;
   wallMs: number;
+  /** With a network section: the namespace restored into and the route moved to it. */
+  network?: RestoredNetwork;
+}
+
+export interface FailoverOptions {
+  /** Restore into a namespace of its own with this service address, then route the address to it. */
+  network?: NetworkConfig | undefined;
+  /** Where the network side says what it did with a leftover namespace. */
+  log?: NetworkLog;
 }
 
 /** A failover that could not restore anything; the message says why (CRIU's log tail included). */
@@ -55,7 +67,7 @@ export class FailoverError extends Error {
 const RESTORE_TIMEOUT_MS = 60_000;
 
 /** Restores the newest checkpoint in dir whose chain is whole (criu restore -d); returns the restored pid. */
-export async function failover(criu: CriuLocation, dir: string): Promise<FailoverResult> {
+export async function failover(criu: CriuLocation, dir: string, options: FailoverOptions = {}): Promise<FailoverResult> {
   const checkpoints = scanCheckpoints(dir);
   const { chosen, skipped } = chooseRestorable(checkpoints, (c) => hasEntry(join(dir, c.name, 'parent')));
   if (chosen === undefined) {
@@ -67,13 +79,26 @@ export async function failover(criu: CriuLocation, dir: string): Promise<Failove
   const imagesDir = join(dir, chosen.name);
   // Log level 4: a restore is rare and its log is what explains a failure or a hang (the last lines say
   // where CRIU was); at level 2 a hung restore logs nothing at all.
-  const run = await restore(criu, { imagesDir, pidFile, logLevel: 4, timeoutMs: RESTORE_TIMEOUT_MS });
+  const network = options.network === undefined ? undefined : await prepareRestoreNetwork(options.network, options.log ?? { info: () => undefined });
+  const run = await restore(criu, { imagesDir, pidFile, logLevel: 4, timeoutMs: RESTORE_TIMEOUT_MS, namespaceFd: network?.fd }).catch(async (error: unknown) => {
+    await network?.discard();
+    throw error;
+  });
   if (run.exitCode !== 0) {
+    await network?.discard();
     throw new FailoverError(`criu restore of ${imagesDir} failed: it ${describeCriuEnd(run)}:\n${await criuLogTail(run.logFile)}`);
   }
   const pid = Number((await readFile(pidFile, 'utf8')).trim());
   await rm(pidFile, { force: true });
-  return { name: chosen.name, pid, skipped, chainLength: chainOf(checkpoints, chosen.seq).length, wallMs: Math.round(run.wallMs) };
+  const restoredNetwork = await network?.takeOver();
+  return {
+    name: chosen.name,
+    pid,
+    skipped,
+    chainLength: chainOf(checkpoints, chosen.seq).length,
+    wallMs: Math.round(run.wallMs),
+    ...(restoredNetwork === undefined ? {} : { network: restoredNetwork }),
+  };
 }
 
 function hasEntry(path: string): boolean {

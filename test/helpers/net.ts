@@ -4,7 +4,7 @@
 import { execa } from 'execa';
 import { afterAll } from 'vitest';
 import { processesInNamespace, namespaceInode, type NetworkConfig } from '../../src/net/index.js';
-import { parseIpv4Cidr } from '../../src/net/ipv4.js';
+import { parseIpv4Cidr } from '../../src/units/ipv4.js';
 import { killAndWait } from './workload.js';
 
 export interface NetworkPlan {

@@ -5,6 +5,7 @@ import { locateCriu } from '../../criu/locate.js';
 import { formatEndpoint, parseEndpoint } from '../../replicate/address.js';
 import { autoFailover, previousFailover, type AutoFailover, type FailoverReport } from '../../replicate/auto-failover.js';
 import { DEFAULT_RECEIVER_LIMITS, startReceiver } from '../../replicate/receiver.js';
+import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { keysOption, loadKeysOption } from './key-option.js';
@@ -18,6 +19,7 @@ interface BackupArgs {
   maxHandshakes: number;
   failoverAfter?: string;
   criu?: string;
+  config?: string;
   keepRunning: boolean;
 }
 
@@ -42,6 +44,10 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
           'Fail over on its own (at most once): when the shipper reports the workload dead, or when nothing is heard from it for this long (e.g. 2s) after a checkpoint arrived and without a goodbye',
       })
       .option('criu', { type: 'string', describe: 'With --failover-after: criu command to restore with (overrides REMUSD_CRIU)' })
+      .option('config', {
+        type: 'string',
+        describe: "With --failover-after: a config whose network section gives the restore a namespace of the backup's own with the service address (the host's route moves to it); criu.path is used too",
+      })
       .option('keep-running', { type: 'boolean', default: false, describe: 'With --failover-after: keep listening after the failover instead of exiting' })
       .example('$0 backup --dir /var/lib/remusd/backup --listen 127.0.0.1:7070 --keys /etc/remusd/keys/backup', '')
       .example('$0 backup --dir /var/lib/remusd/backup --keys /etc/remusd/keys/backup --failover-after 2s', 'Restore automatically when the primary fails') as unknown as Argv<BackupArgs>,
@@ -57,9 +63,10 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
       const after = parseDuration(args.failoverAfter);
       if (!after.ok || after.value <= 0) throw new UserError(`--failover-after ${JSON.stringify(args.failoverAfter)}: ${after.ok ? 'must be > 0' : after.error}`, 2);
       failoverAfterMs = after.value;
-    } else if (args.criu !== undefined || args.keepRunning) {
-      throw new UserError('--criu and --keep-running apply to the automatic failover: give --failover-after too', 2);
+    } else if (args.criu !== undefined || args.keepRunning || args.config !== undefined) {
+      throw new UserError('--criu, --config and --keep-running apply to the automatic failover: give --failover-after too', 2);
     }
+    const config = args.config === undefined ? undefined : await loadConfigOrDefaults(args.config);
     const dir = resolve(args.dir);
     // At most once, across restarts too: a directory that was failed over from stays that way.
     const previous = failoverAfterMs === undefined ? undefined : await previousFailover(dir);
@@ -75,7 +82,13 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     const signal = stopSignal();
     // Located before listening: a backup that could not restore when the time comes must not start.
     const auto: AutoFailover | undefined =
-      failoverAfterMs === undefined ? undefined : autoFailover({ dir, criu: await locateCriu({ flag: args.criu }), afterMs: failoverAfterMs, log });
+      failoverAfterMs === undefined ? undefined : autoFailover({
+            dir,
+            criu: await locateCriu({ flag: args.criu, configPath: config?.criu.path ?? undefined }),
+            afterMs: failoverAfterMs,
+            log,
+            network: config?.network ?? undefined,
+          });
     const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, log, credentials, limits: { maxPending: args.maxHandshakes }, onEvent: auto?.observe }).catch((error: Error) => {
       throw new UserError(`cannot listen on ${args.listen}: ${error.message}`);
     });

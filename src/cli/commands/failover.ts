@@ -2,12 +2,14 @@ import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { describeLocation, locateCriu } from '../../criu/locate.js';
 import { failover, FailoverError } from '../../replicate/failover.js';
+import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
 import { printJson } from '../format.js';
 
 interface FailoverArgs {
   dir: string;
   criu?: string;
+  config?: string;
   json: boolean;
 }
 
@@ -18,14 +20,21 @@ export const failoverCommand: CommandModule<object, FailoverArgs> = {
   builder: (yargs: Argv) =>
     yargs
       .option('dir', { type: 'string', demandOption: true, describe: 'The backup (or any images) directory' })
-      .option('criu', { type: 'string', describe: 'criu command to use (overrides REMUSD_CRIU)' })
+      .option('criu', { type: 'string', describe: 'criu command to use (overrides criu.path and REMUSD_CRIU)' })
+      .option('config', {
+        type: 'string',
+        describe: "A config whose network section says where to restore: a namespace of this restore's own with the service address; the host's route to it moves there after the restore (criu.path is used too)",
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
-      .example('$0 failover --dir /var/lib/remusd/backup', '') as unknown as Argv<FailoverArgs>,
+      .example('$0 failover --dir /var/lib/remusd/backup', '')
+      .example('$0 failover --dir /var/lib/remusd/backup --config backup.yaml', 'Restore a network service into the namespace of backup.yaml') as unknown as Argv<FailoverArgs>,
   handler: async (args: ArgumentsCamelCase<FailoverArgs>) => {
-    const criu = await locateCriu({ flag: args.criu });
+    const config = args.config === undefined ? undefined : await loadConfigOrDefaults(args.config);
+    const criu = await locateCriu({ flag: args.criu, configPath: config?.criu.path ?? undefined });
+    const log = { info: (message: string) => void process.stderr.write(`remusd: ${message}\n`) };
     let result;
     try {
-      result = await failover(criu, resolve(args.dir));
+      result = await failover(criu, resolve(args.dir), { network: config?.network ?? undefined, log });
     } catch (error) {
       if (error instanceof FailoverError) throw new UserError(error.message);
       throw error;
@@ -34,6 +43,9 @@ export const failoverCommand: CommandModule<object, FailoverArgs> = {
       process.stderr.write(`remusd: skipping ${skip.name}: ${skip.reason}; falling back to an older checkpoint\n`);
     }
     if (args.json) printJson({ ...result, criu: describeLocation(criu) });
-    else process.stdout.write(`restored ${result.name} (chain of ${result.chainLength}) in ${result.wallMs} ms: pid ${result.pid}\n`);
+    else {
+      const where = result.network === undefined ? '' : ` in network namespace ${result.network.namespace} (${result.network.address} now routed to ${result.network.host_interface})`;
+      process.stdout.write(`restored ${result.name} (chain of ${result.chainLength}) in ${result.wallMs} ms: pid ${result.pid}${where}\n`);
+    }
   },
 };

@@ -1,4 +1,4 @@
-// IPv4 addresses and subnets as the network section writes them (10.88.0.2/24). Pure.
+// IPv4 addresses and subnets as the network section writes them (10.88.0.2/24). Pure; imports nothing.
 
 /** An IPv4 address with the prefix length of its subnet. */
 export interface Ipv4Cidr {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs redis-server 7.0 (Debian 12's package) into /opt/remusd/redis for the network-service tests,
+# idempotently.
+#
+# Debian's redis-server package starts and enables a system redis on 127.0.0.1:6379 from its postinst; the
+# tests start their own servers inside network namespaces instead, so the .debs (redis-server, redis-tools
+# and the two libraries they need beyond a base system, libjemalloc2 and liblzf1) are only unpacked
+# (`apt-get download` + `dpkg -x`), never installed: no service, no user, no port taken.
+# $PREFIX/bin/redis-server is a wrapper that sets LD_LIBRARY_PATH and execs the server (same pid).
+#
+# Prints the wrapper's path on its last line of stdout.
+set -euo pipefail
+
+PREFIX="${REMUSD_REDIS_PREFIX:-/opt/remusd/redis}"
+SERVER="$PREFIX/bin/redis-server"
+PACKAGES=(redis-server redis-tools libjemalloc2 liblzf1)
+
+log() { echo "install-redis: $*" >&2; }
+die() { echo "install-redis: error: $*" >&2; exit 1; }
+
+works() { [[ -x "$SERVER" ]] && "$SERVER" --version 2>/dev/null | grep -q '^Redis server v=7\.'; }
+
+if works; then
+  echo "$SERVER"; exit 0
+fi
+
+[[ $(id -u) -eq 0 ]] || die "must run as root to install redis (apt-get download); or unpack ${PACKAGES[*]} into $PREFIX"
+command -v apt-get >/dev/null || die "no apt-get: put a redis-server 7.x at $SERVER yourself"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 755 "$work" # apt's download user (_apt) must be able to write here
+log "downloading Debian's ${PACKAGES[*]}"
+if ! (cd "$work" && apt-get download -qq "${PACKAGES[@]}" >/dev/null 2>&1); then
+  apt-get update -qq >/dev/null
+  (cd "$work" && apt-get download -qq "${PACKAGES[@]}" >/dev/null) || die "apt-get download ${PACKAGES[*]} failed"
+fi
+rm -rf "$PREFIX.new"
+mkdir -p "$PREFIX.new/bin"
+for deb in "$work"/*.deb; do dpkg -x "$deb" "$PREFIX.new"; done
+libs="$PREFIX/usr/lib/$(uname -m)-linux-gnu"
+cat > "$PREFIX.new/bin/redis-server" <<WRAPPER
+#!/bin/sh
+# redis-server from Debian's package, unpacked here by scripts/install-redis.sh; exec keeps the pid.
+LD_LIBRARY_PATH="$libs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$PREFIX/usr/bin/redis-server" "\$@"
+WRAPPER
+chmod 755 "$PREFIX.new/bin/redis-server"
+missing=$(LD_LIBRARY_PATH="${libs/$PREFIX/$PREFIX.new}" ldd "$PREFIX.new/usr/bin/redis-check-rdb" | sed -n 's/^\s*\(\S*\) => not found/\1/p' | tr '\n' ' ')
+[[ -z $missing ]] || die "redis-server needs libraries this system lacks: $missing(apt-get install the packages that provide them)"
+rm -rf "$PREFIX"
+mv "$PREFIX.new" "$PREFIX"
+works || die "the unpacked redis-server does not run: $("$SERVER" --version 2>&1 | head -n1)"
+log "$("$SERVER" --version) installed at $SERVER"
+echo "$SERVER"
