@@ -9,6 +9,14 @@ export class PeerError extends Error {
   }
 }
 
+/** The peer closed the connection where a message was expected. */
+export class PeerClosedError extends PeerError {
+  constructor() {
+    super('the peer closed the connection');
+    this.name = 'PeerClosedError';
+  }
+}
+
 /**
  * Frames over one socket: read them one at a time (the socket is only read as fast as they are consumed,
  * so a slow disk on the receiver slows the sender instead of filling memory), write them honouring
@@ -36,7 +44,7 @@ export class Channel {
   /** The next control message; a peer's error message or a closed connection throws PeerError. */
   async nextMessage(): Promise<Message> {
     const frame = await this.next();
-    if (frame === undefined) throw new PeerError('the peer closed the connection');
+    if (frame === undefined) throw new PeerClosedError();
     if (frame.kind !== 'message') throw new ProtocolError('expected a control message, got file bytes');
     if (frame.message.type === 'error') throw new PeerError(`peer says: ${frame.message.message}`);
     return frame.message;

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { chainOf } from '../loop/chain.js';
 import { scanCheckpoints } from '../loop/store.js';
 import { formatEndpoint, type Endpoint } from './address.js';
-import { Channel, PeerError } from './channel.js';
+import { Channel, PeerClosedError, PeerError } from './channel.js';
 import { chainProblem } from './completeness.js';
 import type { ReplicationLog } from './events.js';
 import { checkpointInProgress, currentLatest } from './latest.js';
@@ -47,7 +47,7 @@ export async function connectToBackup(to: Endpoint, credentials: Credentials, ti
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no TLS connection to ${formatEndpoint(to)} within ${timeoutMs} ms`)), timeoutMs);
       socket.once('secureConnect', () => (clearTimeout(timer), resolve()));
-      socket.once('error', (error) => (clearTimeout(timer), reject(new Error(`${formatEndpoint(to)}: ${error.message}`))));
+      socket.once('error', (error) => (clearTimeout(timer), reject(authError(to, error) ?? new Error(`${formatEndpoint(to)}: ${error.message}`))));
     });
     const impostor = peerProblem(socket, credentials);
     if (impostor !== undefined) throw new ProtocolError(`${formatEndpoint(to)}: ${impostor.message}`);
@@ -59,7 +59,9 @@ export async function connectToBackup(to: Endpoint, credentials: Credentials, ti
       const timer = setTimeout(() => reject(new Error(`${formatEndpoint(to)} did not answer hello within ${timeoutMs} ms`)), timeoutMs);
       channel.nextMessage().then(
         (message) => (clearTimeout(timer), resolve(message)),
-        (error: unknown) => (clearTimeout(timer), reject(error)),
+        // In TLS 1.3 the backup checks our certificate after our side of the handshake is done: its refusal
+        // arrives as an alert, or as the connection closing, on the first read.
+        (error: Error) => (clearTimeout(timer), reject(authError(to, error, error instanceof PeerClosedError) ?? error)),
       );
     });
     const problem = helloProblem(answer, 'receiver');
@@ -69,6 +71,17 @@ export async function connectToBackup(to: Endpoint, credentials: Credentials, ti
     channel.destroy();
     throw error;
   }
+}
+
+// A TLS verification failure, with what to do about it; ProtocolError, so that `ship --once` does not retry
+// what retrying cannot fix. undefined for any other error.
+function authError(to: Endpoint, error: Error, closedAfterHandshake = false): ProtocolError | undefined {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (!closedAfterHandshake && !/^ERR_SSL_|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code)) return undefined;
+  const what = closedAfterHandshake ? 'closed the connection right after the TLS handshake (it refused this primary\'s certificate?)' : `failed TLS authentication: ${error.message}`;
+  return new ProtocolError(
+    `${formatEndpoint(to)} ${what}; both sides need the keys of one \`remusd keys init DIR\`: DIR/primary here, DIR/backup on the backup`,
+  );
 }
 
 /**

@@ -105,6 +105,20 @@ describe('unauthenticated peers (mutual TLS)', () => {
     expect(log.lines.join('\n')).not.toMatch(/99999999|workload \(pid 1\)/);
   });
 
+  it('a shipper with the wrong keys fails at once, saying so (no retrying until the connect timeout)', async () => {
+    const pair = await testPair();
+    const other = await makePair();
+    const { images, backupDir, receiver } = await backupWithOneCheckpoint(pair);
+    for (const credentials of [other.primary, pair.backup]) {
+      const started = performance.now();
+      await expect(shipOnce({ images, log: collectingLog(), to: receiver.endpoint, credentials, connectTimeoutMs: 20_000 })).rejects.toThrow(
+        /failed TLS authentication: .*; both sides need the keys of one `remusd keys init DIR`/,
+      );
+      expect(performance.now() - started).toBeLessThan(5_000);
+    }
+    expect(await readdir(backupDir)).toEqual([]);
+  });
+
   it("a forger's heartbeats do not hide the primary's silence: the silence trigger still fires", async () => {
     const pair = await testPair();
     const other = await makePair();

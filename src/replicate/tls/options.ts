@@ -48,5 +48,6 @@ export function peerProblem(socket: TLSSocket, credentials: Credentials): Error 
 
 function roleProblem(cert: PeerCertificate, expected: string): Error | undefined {
   const name = cert.subject?.CN;
-  return name === expected ? undefined : new Error(`the peer's certificate is ${JSON.stringify(name)}, expected ${JSON.stringify(expected)}`);
+  if (name === expected) return undefined;
+  return Object.assign(new Error(`the peer's certificate is ${JSON.stringify(name)}, expected ${JSON.stringify(expected)}`), { code: 'ERR_REMUSD_CERT_ROLE' });
 }
