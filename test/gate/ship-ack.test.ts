@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli } from '../helpers/cli.js';
 import { killAndWait } from '../helpers/workload.js';
+import { testPair } from '../replicate/helpers.js';
 import { expectConsecutive } from './client.js';
 import { createTestNamespace, type TestNamespace } from './netns.js';
 import { startCounterService, waitForLines, writeGateConfig } from './service.js';
@@ -50,14 +51,15 @@ describe('output commit released by the backup acknowledgement', () => {
       const run = spawnCli(['run', '--config', config, '--pid', String(service.pid)]);
       processes.push(run);
       await waitForLines(join(images, 'records.jsonl'), 1);
-      const ship = spawnCli(['ship', '--images', images, '--to', `127.0.0.1:${port}`]);
+      const keys = await testPair();
+      const ship = spawnCli(['ship', '--images', images, '--to', `127.0.0.1:${port}`, '--keys', keys.primaryDir]);
       processes.push(ship);
       const before = client.values.length;
       const pending = client.increment();
       await waitForLines(join(images, 'records.jsonl'), 5);
       expect(client.values.length).toBe(before); // four checkpoints later, still no reply: no ack, no release
 
-      processes.push(spawnCli(['backup', '--dir', join(dir, 'backup'), '--listen', `127.0.0.1:${port}`]));
+      processes.push(spawnCli(['backup', '--dir', join(dir, 'backup'), '--listen', `127.0.0.1:${port}`, '--keys', keys.backupDir]));
       await pending; // the backup acknowledged: the reply goes out
       for (let i = 0; i < 3; i++) await client.increment();
       expectConsecutive(client);
