@@ -1,0 +1,102 @@
+// Real service, real client, real failover: redis-server 7.0 (Debian's) under `remusd run` with a network
+// section, replicated by `remusd ship --pid` to `remusd backup --failover-after … --config` whose own
+// network section is the "backup host". A client in the host namespace holds ONE TCP connection and sends
+// INCR. Without output commit (the gate's tests cover it), a connection survives a failover only if the
+// client saw nothing the restored checkpoint does not cover, so here the client pauses and waits until a
+// checkpoint taken after its last reply is on the backup; then the primary host crashes (link cut, then
+// supervisor, shipper and redis killed with -9), the backup restores redis into its own namespace and
+// moves the route, and the client's SAME connection gets the next value.
+
+import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { namespaceInode, processNamespaceInode, routeTo } from '../../src/net/index.js';
+import type { FailoverReport } from '../../src/replicate/auto-failover.js';
+import { imagesDir } from '../helpers/criu.js';
+import { cutLink, killNamespaceProcesses, networkPlan, networkYaml } from '../helpers/net.js';
+import { readRecords } from '../helpers/records.js';
+import { redisArgs, redisServer } from '../helpers/redis.js';
+import { connectRedis, type RespClient } from '../helpers/resp-client.js';
+import { waitFor } from '../helpers/wait.js';
+import { daemon, startBackup, stopDaemons, testPair } from '../replicate/helpers.js';
+
+let client: RespClient | undefined;
+afterEach(async () => {
+  client?.close();
+  client = undefined;
+  await stopDaemons();
+});
+
+async function failoverKeepsTheConnection(mode: 'full' | 'delta') {
+  const redis = await redisServer();
+  const { primary, backup } = networkPlan('rn', '10.71');
+  const root = await imagesDir();
+  const images = join(root, 'images');
+  const backupDir = join(root, 'backup');
+  const address = primary.address.address;
+  const port = 6000 + (process.pid % 1000);
+  await writeFile(
+    join(root, 'primary.yaml'),
+    `policy: { kind: fixed }\ninterval: { initial: 300ms, min: 300ms, max: 300ms }\ncheckpoint: { mode: ${mode}, dir: ./images, retention: { keep: 4 } }\n${networkYaml(primary)}`,
+  );
+  await writeFile(join(root, 'backup.yaml'), networkYaml(backup));
+
+  const backupDaemon = await startBackup(backupDir, ['--failover-after', '3s', '--config', join(root, 'backup.yaml')]);
+  const run = daemon(['run', '--config', join(root, 'primary.yaml'), '--', redis, ...redisArgs(address, port, root)]);
+  const pid = await waitFor('redis to be started', () => Number(/started \S+ as pid (\d+)/.exec(run.log())?.[1]) || undefined, 30_000);
+  const shipper = daemon(['ship', '--images', images, '--keys', (await testPair()).primaryDir, '--to', `127.0.0.1:${backupDaemon.port}`, '--pid', String(pid)]);
+  client = await connectRedis(address, port);
+  const connection = client.local;
+
+  // INCRs while remusd checkpoints (each dump holds the network lock for a moment: TCP resends).
+  const until = performance.now() + 4000;
+  while (performance.now() < until) await client.incr('counter');
+  const lastAckWall = Date.now();
+  const lastValue = client.acknowledged.at(-1)!;
+
+  // The client pauses until the backup holds a checkpoint that began after its last reply.
+  const covering = await waitFor(
+    'a checkpoint taken after the last reply, on the backup',
+    async () => {
+      const name = await readlink(join(backupDir, 'latest')).catch(() => undefined);
+      if (name === undefined) return undefined;
+      const record = (await readRecords(join(images, 'records.jsonl'))).find((r) => r.seq === Number(name));
+      return record !== undefined && Date.parse(record.start) > lastAckWall ? name : undefined;
+    },
+    30_000,
+    50,
+  );
+
+  // The primary host crashes: its link first (the dying kernel's FIN/RST must not reach the client), then everything.
+  await cutLink(primary);
+  for (const process_ of [run.process, shipper.process]) process_.kill('SIGKILL');
+  await killNamespaceProcesses(primary.namespace);
+
+  const report = await waitFor('failover.json', async () => {
+    const text = await readFile(join(backupDir, 'failover.json'), 'utf8').catch(() => undefined);
+    return text === undefined ? undefined : (JSON.parse(text) as FailoverReport);
+  }, 30_000);
+  expect(report, backupDaemon.log()).toMatchObject({ ok: true, network: { namespace: backup.namespace, address, host_interface: backup.hostInterface } });
+  expect(Number(report.checkpoint)).toBeGreaterThanOrEqual(Number(covering));
+  expect(await processNamespaceInode(report.pid!)).toBe(await namespaceInode(backup.namespace));
+  expect(await routeTo(address)).toEqual({ dev: backup.hostInterface, prefsrc: backup.hostAddress });
+
+  // The same connection goes on with the next value: no reset, no reconnect, nothing lost or repeated.
+  const resumed = performance.now();
+  const next = await client.incr('counter', 30_000);
+  const resumeMs = Math.round(performance.now() - resumed);
+  expect(next).toBe(lastValue + 1);
+  for (let i = 0; i < 20; i++) await client.incr('counter');
+  expect(client.local).toBe(connection);
+  expect(client.events).toEqual([]);
+  expect(client.acknowledged).toEqual(Array.from({ length: client.acknowledged.length }, (_, i) => i + 1));
+  console.log(
+    `redis ${mode}: ${lastValue} INCRs before the crash, restored ${report.checkpoint} (${report.reason}) in ${report.trigger_to_restored_ms} ms ` +
+      `from the trigger (criu restore ${report.restore_ms} ms, route ${report.network?.route_ms} ms); first INCR after it answered in ${resumeMs} ms`,
+  );
+}
+
+describe('redis under remusd run, failed over to the backup namespace: the client keeps its connection', () => {
+  it('mode full', { timeout: 180_000 }, () => failoverKeepsTheConnection('full'));
+  it('mode delta', { timeout: 180_000 }, () => failoverKeepsTheConnection('delta'));
+});
