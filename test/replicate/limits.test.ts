@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hello, type Message } from '../../src/replicate/protocol.js';
 import type { Receiver } from '../../src/replicate/receiver.js';
-import { watchAndShip } from '../../src/replicate/sender.js';
+import { shipOnce, watchAndShip } from '../../src/replicate/sender.js';
 import { imagesDir } from '../helpers/criu.js';
 import { collectingLog, fakeCheckpoint, loopbackReceiver, rawChannel, testPair, waitFor } from './helpers.js';
 
@@ -89,6 +89,22 @@ describe('transfer limits', () => {
     expect(await readdir(backup)).not.toContain('00000500');
     expect(receiver.log.lines.join('\n')).toMatch(/connection from primary 127\.0\.0\.1:\d+ ended: the transfer of 00000500 was cut/);
     console.log(`stalled transfer cut after ${Math.round(cut.ms)} ms; meanwhile landed ${landed.map((l) => `${l.name}@${Math.round(l.ms)}ms`).join(', ')}`);
+  });
+
+  it('a restarted shipper offering the checkpoint a stalled connection holds takes it over at once', async () => {
+    const { receiver, backup } = await receiverWith({});
+    const images = join(await imagesDir(), 'images');
+    await fakeCheckpoint(images, '00000001', null, { 'pages-1.img': 300_000 });
+    // The predecessor: accepted for 00000001, sent a little, then stuck (its default deadline is 10 s away).
+    const stalled = await stalledSender(receiver.endpoint.port, '00000001', 300_000, 1_000);
+    await waitFor('the stalled partial copy', async () => ((await readdir(backup)).includes('.00000001.partial') ? true : undefined), 5_000);
+    const started = performance.now();
+    const shipped = await shipOnce({ images, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary });
+    expect(shipped.map((r) => r.name)).toEqual(['00000001']);
+    expect(performance.now() - started).toBeLessThan(5_000); // not after the stalled transfer's 10 s deadline
+    expect((await stalled.told).message).toMatch(/closed/);
+    expect(receiver.log.lines.join('\n')).toMatch(/offers 00000001 again: closing the older connection that was transferring it/);
+    expect(await readdir(backup)).toEqual(['00000001', 'latest']);
   });
 
   it('a transfer that trickles is cut by the minimum rate, long before its deadline', async () => {
