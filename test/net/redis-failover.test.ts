@@ -27,7 +27,12 @@ afterEach(async () => {
   await stopDaemons();
 });
 
-async function failoverKeepsTheConnection(mode: 'full' | 'delta') {
+/**
+ * Runs the scenario up to the failover and returns the client with the last value it saw. `uncovered`
+ * INCRs are sent after the covering checkpoint reached the backup, just before the crash: replies that no
+ * checkpoint on the backup covers (0 in the real test; more in the negative control).
+ */
+async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number) {
   const redis = await redisServer();
   const { primary, backup } = networkPlan('rn', '10.71');
   const root = await imagesDir();
@@ -52,7 +57,6 @@ async function failoverKeepsTheConnection(mode: 'full' | 'delta') {
   const until = performance.now() + 4000;
   while (performance.now() < until) await client.incr('counter');
   const lastAckWall = Date.now();
-  const lastValue = client.acknowledged.at(-1)!;
 
   // The client pauses until the backup holds a checkpoint that began after its last reply.
   const covering = await waitFor(
@@ -67,6 +71,8 @@ async function failoverKeepsTheConnection(mode: 'full' | 'delta') {
     50,
   );
 
+  for (let i = 0; i < uncovered; i++) await client.incr('counter');
+  const lastSeen = client.acknowledged.at(-1)!;
   // The primary host crashes: its link first (the dying kernel's FIN/RST must not reach the client), then everything.
   await cutLink(primary);
   for (const process_ of [run.process, shipper.process]) process_.kill('SIGKILL');
@@ -81,6 +87,11 @@ async function failoverKeepsTheConnection(mode: 'full' | 'delta') {
   expect(await processNamespaceInode(report.pid!)).toBe(await namespaceInode(backup.namespace));
   expect(await routeTo(address)).toEqual({ dev: backup.hostInterface, prefsrc: backup.hostAddress });
 
+  return { client, connection, lastValue: lastSeen, report };
+}
+
+async function failoverKeepsTheConnection(mode: 'full' | 'delta') {
+  const { client, connection, lastValue, report } = await crashAfterCheckpoint(mode, 0);
   // The same connection goes on with the next value: no reset, no reconnect, nothing lost or repeated.
   const resumed = performance.now();
   const next = await client.incr('counter', 30_000);
@@ -99,4 +110,17 @@ async function failoverKeepsTheConnection(mode: 'full' | 'delta') {
 describe('redis under remusd run, failed over to the backup namespace: the client keeps its connection', () => {
   it('mode full', { timeout: 180_000 }, () => failoverKeepsTheConnection('full'));
   it('mode delta', { timeout: 180_000 }, () => failoverKeepsTheConnection('delta'));
+
+  // Negative control: the same crash, but the client saw 5 replies that no checkpoint on the backup covers
+  // (what output commit exists to prevent). The restored socket is behind what the client acknowledged, so
+  // the connection cannot go on as if nothing happened: it stalls, breaks, or answers a stale value.
+  it('control: replies seen after the newest shipped checkpoint break the continuation', { timeout: 180_000 }, async () => {
+    const { client, lastValue } = await crashAfterCheckpoint('full', 5);
+    const outcome = await client.incr('counter', 10_000).then(
+      (value) => (value === lastValue + 1 ? 'continued' : `stale value ${value} after ${lastValue}`),
+      (error: Error) => `failed: ${error.message}`,
+    );
+    console.log(`redis control: after seeing ${lastValue}, the next INCR ${outcome}; socket events ${JSON.stringify(client.events.map((e) => e.what))}`);
+    expect(outcome).not.toBe('continued');
+  });
 });
