@@ -5,6 +5,9 @@
 # Runs as root (CRIU needs it anyway). Each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Everything this prints goes to stderr: `bash scripts/demo.sh --json | jq` must see only remusd's JSON,
+# also on the first run, when npm and the build have things to say.
+exec 1>&2
 
 log() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
@@ -48,4 +51,13 @@ fi
 if [[ ! -f dist/cli/main.js ]] || [[ -n $(find src -newer dist/cli/main.js -print -quit) ]]; then
   log "building"
   npm run --silent build
+fi
+
+# `remusd` on PATH: a symlink to this checkout's CLI (REMUSD_BIN_DIR, default /usr/local/bin).
+bin_dir=${REMUSD_BIN_DIR:-/usr/local/bin}
+cli="$PWD/dist/cli/main.js"
+if [[ $(readlink "$bin_dir/remusd" 2>/dev/null) != "$cli" ]]; then
+  log "linking $bin_dir/remusd -> $cli"
+  mkdir -p "$bin_dir"
+  ln -sfn "$cli" "$bin_dir/remusd"
 fi

@@ -1,5 +1,3 @@
-import { writeStdout } from './stdout.js';
-
 /** Left-aligned two-column text table, for human output. */
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
@@ -7,7 +5,3 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
-/** Prints a value as pretty JSON on stdout. */
-export function printJson(value: unknown): void {
-  writeStdout(`${JSON.stringify(value, null, 2)}\n`);
-}

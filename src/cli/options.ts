@@ -2,7 +2,7 @@
 // before it starts with a message naming the option: `--pid abc` printed "--pid NaN" and `demo --seconds 10s`
 // ran with NaN when these were yargs numbers. Each returns undefined for an absent option.
 
-import { parseDuration, parseSize } from '../config/units.js';
+import { parseDuration, parseSize } from '../units/units.js';
 import { MAX_TIMER_MS } from '../loop/clock.js';
 import { usageError } from './errors.js';
 
@@ -83,5 +83,28 @@ export function sizeOption(option: string) {
     if (!parsed.ok) throw usageError(`--${option} ${JSON.stringify(String(value))} ${parsed.error}`);
     if (parsed.value <= 0) throw usageError(`--${option} ${JSON.stringify(String(value))} must be more than 0`);
     return parsed.value;
+  };
+}
+
+/** A decimal number ≥ min (`0.1`). */
+export function numberOption(option: string, min = Number.NEGATIVE_INFINITY) {
+  return (value: unknown): number | undefined => {
+    if (value === undefined) return undefined;
+    const text = String(value).trim();
+    const number = Number(text);
+    if (text === '' || !Number.isFinite(number) || number < min) {
+      throw usageError(`--${option} ${JSON.stringify(String(value))} is not allowed; use a number${min > Number.NEGATIVE_INFINITY ? ` ≥ ${min}` : ''}`);
+    }
+    return number;
+  };
+}
+
+/** A whole number, possibly negative (a seed). */
+export function integerOption(option: string) {
+  return (value: unknown): number | undefined => {
+    if (value === undefined) return undefined;
+    const text = String(value).trim();
+    if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw usageError(`--${option} ${JSON.stringify(String(value))} is not a whole number`);
+    return Number(text);
   };
 }

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { bandOf, type Config } from '../config/schema.js';
-import { parseDuration, parseSize } from '../config/units.js';
+import { parseSize } from '../config/units.js';
 import type { Band } from '../model/policy.js';
 import { POLICY_KINDS, resolvePolicySpec, type PolicyKind, type PolicySpec } from '../policy/index.js';
 import { packageRoot } from '../paths.js';
@@ -16,9 +16,11 @@ import { createWorkload, type Workload } from '../sim/workload.js';
 import { loadConfigOrDefaults } from './config-source.js';
 import { DEMO_MIB, DEMO_PHASES } from './demo-workload.js';
 import { UserError } from './errors.js';
+import { EXIT } from './exit-codes.js';
+import { countOption, durationOption, integerOption, numberOption } from './options.js';
 
 const DEMO_WORKING_SET = `${DEMO_MIB}MiB`;
-const DEFAULT_DURATION = '60s';
+const DEFAULT_DURATION_MS = 60_000;
 
 /** The shared options as yargs parses them. */
 export interface SimArgs {
@@ -29,7 +31,7 @@ export interface SimArgs {
   noise: number;
   bursts?: string;
   seed: number;
-  duration?: string;
+  duration?: number;
   pageSize: number;
 }
 
@@ -41,11 +43,11 @@ export function simOptions<T>(yargs: Argv<T>): Argv<T> {
     .option('trace', { type: 'string', describe: 'Replay the dirty rate recorded in a records.jsonl (mode delta, dump or pre-dump)' })
     .conflicts('workload', 'trace')
     .option('working-set', { type: 'string', describe: `Working set W: the dirty set saturates there (default ${DEMO_WORKING_SET}; with --trace the largest pages_written)` })
-    .option('noise', { type: 'number', default: 0, describe: 'Multiplicative lognormal noise on the rate (log-sd, e.g. 0.1), per 100 ms slot' })
+    .option('noise', { type: 'string', default: '0', coerce: numberOption('noise', 0), describe: 'Multiplicative lognormal noise on the rate (log-sd, e.g. 0.1), per 100 ms slot' })
     .option('bursts', { type: 'string', describe: "Random bursts RATE:DURATION:EVERY (e.g. '20000:200ms:5s')" })
-    .option('seed', { type: 'number', default: 1, describe: 'Seed of the noise and bursts (an integer)' })
-    .option('duration', { type: 'string', describe: `Simulated time (default ${DEFAULT_DURATION}; with --trace the trace's length)` })
-    .option('page-size', { type: 'number', default: 4096, describe: 'Page size in bytes' }) as unknown as Argv<T>;
+    .option('seed', { type: 'string', default: '1', coerce: integerOption('seed'), describe: 'Seed of the noise and bursts (an integer)' })
+    .option('duration', { type: 'string', coerce: durationOption('duration', { minMs: 0, exclusiveMin: true }), describe: `Simulated time (default 60s; with --trace the trace's length)` })
+    .option('page-size', { type: 'string', default: '4096', coerce: countOption('page-size'), describe: 'Page size in bytes' }) as unknown as Argv<T>;
 }
 
 /** What the shared options resolve to. */
@@ -61,11 +63,8 @@ export interface SimSetup {
 /** Loads the config and builds the workload the options describe; throws UserError (status 2) on bad input. */
 export async function simSetup(args: SimArgs, options: { requireWorkload: boolean }): Promise<SimSetup> {
   const config = await loadConfigOrDefaults(args.config);
-  if (!Number.isInteger(args.pageSize) || args.pageSize <= 0) throw new UserError(`--page-size ${args.pageSize} must be a positive whole number of bytes`, 2);
-  if (!Number.isInteger(args.seed)) throw new UserError(`--seed ${args.seed} must be an integer`, 2);
-  if (!(args.noise >= 0) || !Number.isFinite(args.noise)) throw new UserError(`--noise ${args.noise} must be a number ≥ 0 (the log-sd of the noise, e.g. 0.1)`, 2);
   if (options.requireWorkload && args.workload === undefined && args.trace === undefined) {
-    throw new UserError('name the workload: --workload RATE:SECONDS,… or --trace records.jsonl', 2);
+    throw new UserError('name the workload: --workload RATE:SECONDS,… or --trace records.jsonl', EXIT.usage);
   }
   const workingSetPages = args.workingSet === undefined ? undefined : pagesOf('--working-set', args.workingSet, args.pageSize);
   const bursts = args.bursts === undefined ? undefined : orUsage('--bursts', parseBursts(args.bursts, args.pageSize));
@@ -73,9 +72,9 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
   let workloadFor: (seed: number) => Workload;
   let naturalMs: number | undefined;
   if (args.trace !== undefined) {
-    if (bursts !== undefined) throw new UserError('--bursts applies to synthetic workloads (--workload), not to --trace', 2);
+    if (bursts !== undefined) throw new UserError('--bursts applies to synthetic workloads (--workload), not to --trace', EXIT.usage);
     const trace = await readTrace(args.trace).catch((error: unknown) => {
-      throw error instanceof TraceError ? new UserError(error.message, 2) : error;
+      throw error instanceof TraceError ? new UserError(error.message, EXIT.usage) : error;
     });
     naturalMs = trace.durationMs;
     workloadFor = (seed) => guarded(() => traceWorkload(trace, { workingSetPages, noise: args.noise, seed }));
@@ -97,16 +96,14 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
       );
   }
   workloadFor(args.seed); // validates the parameters once, before any run
-  const durationMs =
-    args.duration === undefined ? (naturalMs ?? orUsage('--duration', parseDuration(DEFAULT_DURATION))) : orUsage('--duration', parseDuration(args.duration), args.duration);
-  if (!(durationMs > 0)) throw new UserError('--duration must be more than 0', 2);
+  const durationMs = args.duration ?? naturalMs ?? DEFAULT_DURATION_MS;
   return { config, band: bandOf(config), workloadFor, durationMs, cost };
 }
 
 /** The policy spec for a kind: the config's options when the config names that kind, else the defaults. */
 export function policyOfKind(kind: string, config: Config): PolicySpec {
   if (!(POLICY_KINDS as readonly string[]).includes(kind)) {
-    throw new UserError(`unknown policy ${JSON.stringify(kind)}; use one of ${POLICY_KINDS.join(', ')}`, 2);
+    throw new UserError(`unknown policy ${JSON.stringify(kind)}; use one of ${POLICY_KINDS.join(', ')}`, EXIT.usage);
   }
   return config.policy.kind === kind ? config.policy : resolvePolicySpec({ kind: kind as PolicyKind } as PolicySpec);
 }
@@ -116,19 +113,19 @@ export function guarded<T>(f: () => T): T {
   try {
     return f();
   } catch (error) {
-    if (error instanceof RangeError) throw new UserError(error.message, 2);
+    if (error instanceof RangeError) throw new UserError(error.message, EXIT.usage);
     throw error;
   }
 }
 
 // The parsed value, or a usage error naming the option (and the value, for errors that follow it).
 function orUsage<T>(option: string, parsed: { ok: true; value: T } | { ok: false; error: string }, value?: string): T {
-  if (!parsed.ok) throw new UserError(`${option}${value === undefined ? ':' : ` ${JSON.stringify(value)}`} ${parsed.error}`, 2);
+  if (!parsed.ok) throw new UserError(`${option}${value === undefined ? ':' : ` ${JSON.stringify(value)}`} ${parsed.error}`, EXIT.usage);
   return parsed.value;
 }
 
 function pagesOf(option: string, text: string, pageSize: number): number {
   const bytes = orUsage(option, parseSize(text), text);
-  if (bytes < pageSize) throw new UserError(`${option} ${text} is less than a page (${pageSize} B)`, 2);
+  if (bytes < pageSize) throw new UserError(`${option} ${text} is less than a page (${pageSize} B)`, EXIT.usage);
   return Math.floor(bytes / pageSize);
 }

@@ -81,7 +81,7 @@ export async function probeNetworkDump(criu: CriuLocation, criuVersion: string |
       return {
         available: false,
         detail: known ? known.why(criuVersion ?? '(unknown version)') : `${what} failed: CRIU ${describeCriuEnd(run)}`,
-        fix: known?.fix ?? 'run scripts/install-criu.sh as root (CRIU 4.2); see criuError for what CRIU said',
+        fix: known?.fix ?? 'run scripts/install-criu.sh as root (CRIU 4.2); see criu_error for what CRIU said',
         criuError,
         dumpMs: Math.round(run.wallMs),
       };

@@ -15,17 +15,17 @@ describe('remusd check', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
     expect(report.criu.version).toMatch(/^4\.\d+/);
-    expect(report.criu.checkOk).toBe(true);
-    expect(report.pageSize).toBe(4096);
+    expect(report.criu.check_ok).toBe(true);
+    expect(report.page_size).toBe(4096);
     const softDirty = await kernelHasSoftDirty();
-    expect(report.dirtyTracking.available).toBe(softDirty);
+    expect(report.dirty_tracking.available).toBe(softDirty);
     expect(report.modes['pre-dump'].available).toBe(softDirty);
     expect(report.modes.dump.available).toBe(softDirty);
     expect(report.modes.full.available).toBe(true);
     expect(report.modes.delta.available).toBe(true); // software deltas need only full dumps
-    expect(typeof report.plugQdisc.available).toBe('boolean');
+    expect(typeof report.plug_qdisc.available).toBe('boolean');
     // Which output-commit mechanism auto picks: the plug qdisc where it exists, remusd's TUN gate otherwise.
-    expect(report.outputCommit.mechanism).toBe(report.plugQdisc.available ? 'plug' : 'tun');
+    expect(report.output_commit.mechanism).toBe(report.plug_qdisc.available ? 'plug' : 'tun');
   });
 
   it('proves network workloads with a real dump of TCP sockets in a throwaway namespace, and cleans up', async () => {
@@ -34,7 +34,7 @@ describe('remusd check', () => {
     const { network } = JSON.parse(result.stdout);
     expect(network.available, JSON.stringify(network)).toBe(true);
     expect(network.detail).toContain('a listening and an established TCP socket in its own network namespace: ok');
-    expect(network.dumpMs).toBeGreaterThan(0);
+    expect(network.dump_ms).toBeGreaterThan(0);
     expect((await readdir('/run/netns')).filter((name) => name.startsWith('remusd-check-'))).toEqual([]);
   });
 
@@ -48,7 +48,7 @@ describe('remusd check', () => {
     const report = JSON.parse(json.stdout);
     expect(report.criu.version).toMatch(/^4\.1\./);
     expect(report.network.available).toBe(false);
-    expect(report.network.criuError).toContain("Can't get 1:16 opt: Operation not supported");
+    expect(report.network.criu_error).toContain("Can't get 1:16 opt: Operation not supported");
     expect(report.network.detail).toContain('Linux >= 6.16');
     expect(report.network.fix).toContain('scripts/install-criu.sh');
 

@@ -12,7 +12,7 @@ describe('remusd config check', () => {
       expect(result.exitCode, `${name}: ${result.stdout}`).toBe(0);
       const json = JSON.parse(result.stdout);
       expect(json.ok).toBe(true);
-      expect(json.config.thresholds.lminBytes).toBeLessThanOrEqual(json.config.thresholds.lmaxBytes);
+      expect(json.config.thresholds.lmin_bytes).toBeLessThanOrEqual(json.config.thresholds.lmax_bytes);
     }
   });
 

@@ -4,18 +4,19 @@ import { readWorkloadOutput } from '../../src/workload/progress.js';
 import { execa } from 'execa';
 import { packageRoot } from '../../src/paths.js';
 import { runCli } from '../helpers/cli.js';
+import { demoOutput } from '../../src/cli/json-schemas.js';
 import { join, dirname } from 'node:path';
 
 describe('remusd demo (the README\'s main command, shortened)', () => {
   it('supervises the phased workload in the best mode here, adapts the interval, leaves records and stops the workload', async () => {
     const result = await runCli(['demo', '--seconds', '6', '--json'], { timeoutMs: 60_000 });
     expect(result.exitCode, result.stderr).toBe(0);
-    const json = JSON.parse(result.stdout); // stdout is the JSON alone
+    const json = demoOutput.parse(JSON.parse(result.stdout)); // stdout is the JSON alone, in its documented shape
     expect(json.mode).toBe('delta'); // no soft-dirty on these machines: the software deltas
-    expect(json.summary.checkpoints).toBeGreaterThanOrEqual(8);
+    expect(json.summary!.checkpoints).toBeGreaterThanOrEqual(8);
     // 8000 pages/s (31 MiB/s) against lmax 8 MiB from 500 ms: the interval must have come down.
-    expect(json.summary.intervalMs.min).toBeLessThan(500);
-    expect(json.summary.inBandShare).toBeGreaterThan(0.5);
+    expect(json.summary!.interval_ms.min).toBeLessThan(500);
+    expect(json.summary!.in_band_share).toBeGreaterThan(0.5);
     // The workload was stopped at the end (--stop-workload is part of the demo).
     const output = await readWorkloadOutput(join(dirname(json.records), 'workload.out'));
     const pid = output.starts.at(-1)!.pid;

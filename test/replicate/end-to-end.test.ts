@@ -6,6 +6,7 @@ import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
 import { daemon, expectResumed, readJsonLines, sameBytes, startBackup, stopDaemons, waitFor, testPair, writeRunConfig, writesBefore } from './helpers.js';
+import { failoverOutput } from '../../src/cli/json-schemas.js';
 
 // The whole path with real processes: the supervisor checkpoints a live workload with real CRIU, `remusd
 // ship` sends each checkpoint over TCP on 127.0.0.1 to `remusd backup`, the workload is killed (the primary
@@ -46,7 +47,7 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
 
     const failover = await runCli(['failover', '--dir', backupDir, '--criu', criu.command, '--json']);
     expect(failover.exitCode, failover.stderr).toBe(0);
-    const result = JSON.parse(failover.stdout) as { name: string; pid: number; chainLength: number; wallMs: number; skipped: unknown[] };
+    const result = failoverOutput.parse(JSON.parse(failover.stdout)); // the documented --json shape
     expect(result).toMatchObject({ name: newest, pid, skipped: [] });
     const resumedAt = await expectResumed(workload, linesAtDeath, floor);
 
@@ -57,7 +58,7 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
     console.log(
       `shipped ${shipped.length} checkpoints; full ${full.bytes} B in ${full.ms} ms; deltas ${deltas.map((r) => r.bytes).join(', ')} B in ` +
         `${deltas.map((r) => r.ms).join(', ')} ms; lag ${shipped.map((r) => r.lag_ms).join(', ')} ms; ` +
-        `failover restored ${result.name} (chain of ${result.chainLength}) in ${result.wallMs} ms; writes floor ${floor}, resumed at ${resumedAt}`,
+        `failover restored ${result.name} (chain of ${result.chain_length}) in ${result.wall_ms} ms; writes floor ${floor}, resumed at ${resumedAt}`,
     );
     shipper.process.kill('SIGTERM');
     expect((await shipper.process).exitCode).toBe(0);

@@ -33,7 +33,7 @@ describe('remusd simulate', () => {
     [['--workload', '8000'], /--workload: phase 1 \("8000"\) is not RATE:SECONDS/],
     [['--working-set', '64MB'], /--working-set "64MB"/],
     [['--duration', 'soon'], /--duration "soon" is not a duration/],
-    [['--noise', '-1'], /--noise -1 must be a number ≥ 0/],
+    [['--noise', '-1'], /--noise "-1" is not allowed; use a number ≥ 0/],
     [['--trace', fixture('malformed.records.jsonl')], /malformed\.records\.jsonl:3: not a JSON record/],
     [['--workload', '1:1', '--trace', fixture('malformed.records.jsonl')], /mutually exclusive|conflict/i],
   ])('refuses %j with a usage error', async (extra, message) => {
@@ -64,7 +64,7 @@ describe('remusd compare', () => {
   it.each([
     [[], /name the workload: --workload RATE:SECONDS,… or --trace records\.jsonl/],
     [['--workload', '1:1', '--policies', 'fixed,clever'], /unknown policy "clever"; use one of fixed, threshold, predictive/],
-    [['--workload', '1:1', '--seeds', '0'], /--seeds 0 must be a whole number ≥ 1/],
+    [['--workload', '1:1', '--seeds', '0'], /--seeds "0" is not allowed; use a whole number ≥ 1/],
     [['--trace', '/nonexistent.jsonl'], /\/nonexistent\.jsonl: cannot read the records file \(ENOENT\)/],
   ])('refuses %j with a usage error', async (extra, message) => {
     const result = await runCli(['compare', ...extra]);

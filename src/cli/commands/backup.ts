@@ -7,6 +7,7 @@ import { autoFailover, previousFailover, type AutoFailover, type FailoverReport 
 import { DEFAULT_RECEIVER_LIMITS, startReceiver } from '../../replicate/receiver.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 import { createLogger } from '../logger.js';
 import { keysOption, loadKeysOption } from './key-option.js';
 import { replicationLog, stopSignal } from './replication-log.js';
@@ -53,18 +54,18 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
       .example('$0 backup --dir /var/lib/remusd/backup --keys /etc/remusd/keys/backup --failover-after 2s', 'Restore automatically when the primary fails') as unknown as Argv<BackupArgs>,
   handler: async (args: ArgumentsCamelCase<BackupArgs>) => {
     const listen = parseEndpoint(args.listen);
-    if (!listen.ok) throw new UserError(`--listen: ${listen.error}`, 2);
+    if (!listen.ok) throw new UserError(`--listen: ${listen.error}`, EXIT.usage);
     // Any address: only the pair's primary gets past the TLS handshake, whichever network it comes from.
     const credentials = loadKeysOption(args.keys, 'backup');
-    if (!Number.isInteger(args.keep) || args.keep < 1) throw new UserError('--keep must be an integer ≥ 1', 2);
-    if (!Number.isInteger(args.maxHandshakes) || args.maxHandshakes < 1) throw new UserError('--max-handshakes must be an integer ≥ 1', 2);
+    if (!Number.isInteger(args.keep) || args.keep < 1) throw new UserError('--keep must be an integer ≥ 1', EXIT.usage);
+    if (!Number.isInteger(args.maxHandshakes) || args.maxHandshakes < 1) throw new UserError('--max-handshakes must be an integer ≥ 1', EXIT.usage);
     let failoverAfterMs: number | undefined;
     if (args.failoverAfter !== undefined) {
       const after = parseDuration(args.failoverAfter);
-      if (!after.ok || after.value <= 0) throw new UserError(`--failover-after ${JSON.stringify(args.failoverAfter)}: ${after.ok ? 'must be > 0' : after.error}`, 2);
+      if (!after.ok || after.value <= 0) throw new UserError(`--failover-after ${JSON.stringify(args.failoverAfter)}: ${after.ok ? 'must be > 0' : after.error}`, EXIT.usage);
       failoverAfterMs = after.value;
     } else if (args.criu !== undefined || args.keepRunning || args.config !== undefined) {
-      throw new UserError('--criu, --config and --keep-running apply to the automatic failover: give --failover-after too', 2);
+      throw new UserError('--criu, --config and --keep-running apply to the automatic failover: give --failover-after too', EXIT.usage);
     }
     const config = args.config === undefined ? undefined : await loadConfigOrDefaults(args.config);
     const dir = resolve(args.dir);
@@ -73,9 +74,7 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     if (previous?.ok === true) {
       throw new UserError(
         `${dir} was failed over from already (${previous.reason}, ${previous.checkpoint} restored as pid ${previous.pid} at ${previous.restored_at}); ` +
-          'move its failover.json away to arm the automatic failover again',
-        2,
-      );
+          'move its failover.json away to arm the automatic failover again', EXIT.usage);
     }
     const logger = await createLogger();
     const log = replicationLog(logger);

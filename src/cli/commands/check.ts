@@ -5,7 +5,9 @@ import { probeCapabilities, type Capabilities } from '../../criu/probe.js';
 import { probeOutputCommit, type OutputCommitCapability } from '../../gate/probe.js';
 import type { CheckpointMode } from '../../model/record.js';
 import { UserError } from '../errors.js';
-import { printJson, table } from '../format.js';
+import { EXIT } from '../exit-codes.js';
+import { table } from '../format.js';
+import { printJson } from '../json.js';
 
 interface CheckArgs {
   json: boolean;
@@ -37,7 +39,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       throw new UserError(
         `CRIU cannot checkpoint here: ${capabilities.criu.checkOutput.split('\n').slice(-3).join(' / ') || 'criu check failed'}. ` +
           'Fix: run scripts/install-criu.sh as root to install CRIU 4.2 (4.1 is needed on kernels >= 6.13, 4.2 for network workloads on >= 6.16), and run remusd as root.',
-        3,
+        EXIT.criuUnavailable,
       );
     }
   },

@@ -3,7 +3,10 @@ import { formatBytes, formatMs } from '../../config/units.js';
 import { POLICY_KINDS } from '../../policy/index.js';
 import { comparePolicies, type ComparisonRow } from '../../sim/compare.js';
 import { UserError } from '../errors.js';
-import { printJson, table } from '../format.js';
+import { EXIT } from '../exit-codes.js';
+import { table } from '../format.js';
+import { printJson } from '../json.js';
+import { countOption } from '../options.js';
 import { guarded, policyOfKind, simOptions, simSetup, type SimArgs } from '../sim-options.js';
 
 interface CompareArgs extends SimArgs {
@@ -19,15 +22,14 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
   builder: (yargs: Argv) =>
     simOptions(yargs)
       .option('policies', { type: 'string', default: POLICY_KINDS.join(','), describe: "Policy kinds, comma-separated (options from the config for the config's kind, defaults for the others)" })
-      .option('seeds', { type: 'number', default: 1, describe: 'Runs per policy, with seeds --seed, --seed+1, …; their records are pooled' })
+      .option('seeds', { type: 'string', default: '1', coerce: countOption('seeds'), describe: 'Runs per policy, with seeds --seed, --seed+1, …; their records are pooled' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the comparison as JSON' })
       .example("$0 compare --workload '8000:10,200:10,1500:10' --noise 0.2 --seeds 10", '')
       .example('$0 compare --trace .remusd/demo-images/records.jsonl', '') as unknown as Argv<CompareArgs>,
   handler: async (args: ArgumentsCamelCase<CompareArgs>) => {
-    if (!Number.isInteger(args.seeds) || args.seeds < 1) throw new UserError(`--seeds ${args.seeds} must be a whole number ≥ 1`, 2);
     const setup = await simSetup(args, { requireWorkload: true });
     const kinds = args.policies.split(',').map((kind) => kind.trim()).filter((kind) => kind !== '');
-    if (kinds.length === 0) throw new UserError(`--policies: name at least one of ${POLICY_KINDS.join(', ')}`, 2);
+    if (kinds.length === 0) throw new UserError(`--policies: name at least one of ${POLICY_KINDS.join(', ')}`, EXIT.usage);
     const policies = kinds.map((kind) => policyOfKind(kind, setup.config));
     const seeds = Array.from({ length: args.seeds }, (_, i) => args.seed + i);
     const rows = guarded(() =>

@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { formatConfigError } from '../../config/errors.js';
 import { loadConfigFile } from '../../config/load.js';
 import { EXIT } from '../exit-codes.js';
-import { printJson } from '../format.js';
+import { printJson } from '../json.js';
 
 interface ConfigCheckArgs {
   file: string;

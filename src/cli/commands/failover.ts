@@ -4,7 +4,7 @@ import { describeLocation, locateCriu } from '../../criu/locate.js';
 import { failover, FailoverError } from '../../replicate/failover.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
-import { printJson } from '../format.js';
+import { printJson } from '../json.js';
 
 interface FailoverArgs {
   dir: string;

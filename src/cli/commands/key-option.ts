@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { KeyError, loadCredentials, type Credentials } from '../../replicate/tls/files.js';
 import type { PairRole } from '../../replicate/tls/generate.js';
 import { UserError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 
 /** The --keys option of ship and backup: required, there is no unauthenticated mode. */
 export const keysOption = (role: PairRole) =>
@@ -16,7 +17,7 @@ export function loadKeysOption(dir: string, role: PairRole): Credentials {
   try {
     return loadCredentials(resolve(dir), role);
   } catch (error) {
-    if (error instanceof KeyError) throw new UserError(`--keys: ${error.message}`, 2);
+    if (error instanceof KeyError) throw new UserError(`--keys: ${error.message}`, EXIT.usage);
     throw error;
   }
 }

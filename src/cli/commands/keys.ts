@@ -4,7 +4,8 @@ import { generatePair } from '../../replicate/tls/generate.js';
 import { KeyError, loadCredentials, writePair } from '../../replicate/tls/files.js';
 import type { PairRole } from '../../replicate/tls/generate.js';
 import { UserError } from '../errors.js';
-import { printJson } from '../format.js';
+import { EXIT } from '../exit-codes.js';
+import { printJson } from '../json.js';
 
 interface KeysInitArgs {
   dir: string;
@@ -33,7 +34,7 @@ export const keysCommand: CommandModule<object, object> = {
 };
 
 async function keysInit(args: ArgumentsCamelCase<KeysInitArgs>): Promise<void> {
-  if (!Number.isInteger(args.days) || args.days < 1) throw new UserError(`--days ${args.days}: must be an integer ≥ 1`, 2);
+  if (!Number.isInteger(args.days) || args.days < 1) throw new UserError(`--days ${args.days}: must be an integer ≥ 1`, EXIT.usage);
   const dir = resolve(args.dir);
   const pair = await generatePair(args.days);
   let written;
@@ -42,7 +43,7 @@ async function keysInit(args: ArgumentsCamelCase<KeysInitArgs>): Promise<void> {
     // What was written loads back as each side will load it (the same checks ship and backup make).
     for (const role of ['primary', 'backup'] as PairRole[]) loadCredentials(written[role], role);
   } catch (error) {
-    if (error instanceof KeyError) throw new UserError(error.message, 2);
+    if (error instanceof KeyError) throw new UserError(error.message, EXIT.usage);
     throw error;
   }
   if (args.json) {

@@ -8,6 +8,7 @@ import { renderSvg } from '../../plot/render.js';
 import { runPlotSpec } from '../../plot/spec.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 
 interface PlotArgs {
   records: string;
@@ -32,13 +33,13 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
   handler: async (args: ArgumentsCamelCase<PlotArgs>) => {
     const config = await loadConfigOrDefaults(args.config);
     const text = await readFile(args.records, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new UserError(`${args.records}: cannot read the records file (${error.code ?? error.message})`, 2);
+      throw new UserError(`${args.records}: cannot read the records file (${error.code ?? error.message})`, EXIT.usage);
     });
     let points;
     try {
       points = plotPoints(text, args.records);
     } catch (error) {
-      throw error instanceof PlotInputError ? new UserError(error.message, 2) : error;
+      throw error instanceof PlotInputError ? new UserError(error.message, EXIT.usage) : error;
     }
     const spec = runPlotSpec(points, bandOf(config), args.title ?? basename(args.records));
     const output = args.spec ? `${JSON.stringify(spec, null, 2)}\n` : await renderSvg(spec);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ReplicationLog } from '../../replicate/events.js';
+import { EXIT } from '../exit-codes.js';
 
 /** The replication code's log, written through the CLI's logger (message plus structured fields). */
 export function replicationLog(log: Logger): ReplicationLog {
@@ -13,7 +14,7 @@ export function replicationLog(log: Logger): ReplicationLog {
 export function stopSignal(): AbortSignal {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
     controller.abort(new Error(name));
   };
   process.on('SIGINT', onSignal);

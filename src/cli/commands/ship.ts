@@ -8,6 +8,7 @@ import { shipOnce, watchAndShip } from '../../replicate/sender.js';
 import { WorkloadWatch } from '../../replicate/workload-watch.js';
 import { controlSocketPath, GateReleaser } from '../../gate/control.js';
 import { UserError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 import { createLogger } from '../logger.js';
 import { keysOption, loadKeysOption } from './key-option.js';
 import { replicationLog, stopSignal } from './replication-log.js';
@@ -50,23 +51,23 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary --pid 4242', "Also report the workload's death to the backup") as unknown as Argv<ShipArgs>,
   handler: async (args: ArgumentsCamelCase<ShipArgs>) => {
     const to = parseEndpoint(args.to);
-    if (!to.ok) throw new UserError(`--to: ${to.error}`, 2);
+    if (!to.ok) throw new UserError(`--to: ${to.error}`, EXIT.usage);
     let maxBytesPerSecond: number | undefined;
     if (args.maxRate !== undefined) {
       const rate = parseSize(args.maxRate);
-      if (!rate.ok || rate.value <= 0) throw new UserError(`--max-rate ${JSON.stringify(args.maxRate)}: ${rate.ok ? 'must be > 0' : rate.error}`, 2);
+      if (!rate.ok || rate.value <= 0) throw new UserError(`--max-rate ${JSON.stringify(args.maxRate)}: ${rate.ok ? 'must be > 0' : rate.error}`, EXIT.usage);
       maxBytesPerSecond = rate.value;
     }
     const poll = parseDuration(args.poll);
-    if (!poll.ok || poll.value < 1) throw new UserError(`--poll ${JSON.stringify(args.poll)} ${poll.ok ? 'must be at least 1ms' : poll.error}`, 2);
+    if (!poll.ok || poll.value < 1) throw new UserError(`--poll ${JSON.stringify(args.poll)} ${poll.ok ? 'must be at least 1ms' : poll.error}`, EXIT.usage);
     const connectTimeout = parseDuration(args.connectTimeout);
-    if (!connectTimeout.ok) throw new UserError(`--connect-timeout ${JSON.stringify(args.connectTimeout)} ${connectTimeout.error}`, 2);
+    if (!connectTimeout.ok) throw new UserError(`--connect-timeout ${JSON.stringify(args.connectTimeout)} ${connectTimeout.error}`, EXIT.usage);
     let workload: WorkloadWatch | undefined;
     if (args.pid !== undefined) {
-      if (args.once) throw new UserError('--pid watches the workload while shipping; it has no use with --once', 2);
-      if (!Number.isSafeInteger(args.pid) || args.pid < 1) throw new UserError(`--pid ${args.pid}: not a pid`, 2);
+      if (args.once) throw new UserError('--pid watches the workload while shipping; it has no use with --once', EXIT.usage);
+      if (!Number.isSafeInteger(args.pid) || args.pid < 1) throw new UserError(`--pid ${args.pid}: not a pid`, EXIT.usage);
       // A wrong pid must not read as a dead workload: that would make the backup fail over at once.
-      if (!(await isAlive(args.pid))) throw new UserError(`--pid ${args.pid}: no such process`, 2);
+      if (!(await isAlive(args.pid))) throw new UserError(`--pid ${args.pid}: no such process`, EXIT.usage);
       workload = new WorkloadWatch(args.pid);
     }
     const credentials = loadKeysOption(args.keys, 'primary');

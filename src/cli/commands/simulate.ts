@@ -6,7 +6,8 @@ import { simulate } from '../../sim/simulate.js';
 import { summarizeSim, type SimSummary } from '../../sim/summary.js';
 import { absolute } from '../config-source.js';
 import { UserError } from '../errors.js';
-import { printJson, table } from '../format.js';
+import { table } from '../format.js';
+import { printJson } from '../json.js';
 import { guarded, policyOfKind, simOptions, simSetup, type SimArgs } from '../sim-options.js';
 
 interface SimulateArgs extends SimArgs {

@@ -1,11 +1,15 @@
-import { stat } from 'node:fs/promises';
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { fileKind } from '../../fs/regular-file.js';
 import { readStatsDir } from '../../criu/images/index.js';
 import { pageSize as machinePageSize } from '../../criu/probe.js';
 import { checkpointSizeBytes, type DumpStats, type RestoreStats } from '../../model/stats.js';
 import { UserError } from '../errors.js';
-import { printJson, table } from '../format.js';
+import { countOption } from '../options.js';
+import { table } from '../format.js';
+import { printJson } from '../json.js';
+import { writeStdout } from '../stdout.js';
 
 interface StatsArgs {
   dir: string;
@@ -21,7 +25,7 @@ export const statsCommand: CommandModule<object, StatsArgs> = {
     yargs
       .positional('dir', { type: 'string', demandOption: true, describe: 'CRIU images (or work) directory' })
       .option('json', { type: 'boolean', default: false, describe: "Print podman's --print-stats shape as JSON" })
-      .option('page-size', { type: 'number', describe: 'Page size for checkpoint_size_bytes (default: this machine\'s)' })
+      .option('page-size', { type: 'string', coerce: countOption('page-size'), describe: 'Page size for checkpoint_size_bytes (default: this machine\'s)' })
       .example('$0 stats /var/lib/remusd/images/latest --json', '') as unknown as Argv<StatsArgs>,
   handler: async (args: ArgumentsCamelCase<StatsArgs>) => {
     await mustBeDirectory(args.dir);
@@ -30,8 +34,9 @@ export const statsCommand: CommandModule<object, StatsArgs> = {
       throw new UserError(`${args.dir}: no stats-dump or stats-restore here (CRIU writes them into the work dir after a successful dump or restore)`);
     }
     const size = args.pageSize ?? (await machinePageSize());
-    if (args.json) printJson(statsJson(dump, restore, size));
-    else process.stdout.write(`${humanStats(dump, restore, size)}\n`);
+    const stored = await storedPages(args.dir);
+    if (args.json) printJson({ ...statsJson(dump, restore, size), ...(stored === undefined ? {} : { stored }) });
+    else writeStdout(`${humanStats(dump, restore, size)}${stored === undefined ? '' : `\n${humanStored(stored)}`}\n`);
   },
 };
 
@@ -40,6 +45,32 @@ async function mustBeDirectory(dir: string): Promise<void> {
     throw new UserError(error.code === 'ENOENT' ? `${dir}: no such directory` : `${dir}: cannot read (${error.code ?? error.message})`);
   });
   if (!stats.isDirectory()) throw new UserError(`${dir} is ${fileKind(stats)}, not a directory; give the checkpoint's images directory`);
+}
+
+/** What the directory really stores: after a delta rewrite, far less than CRIU's stats-dump counted. */
+export interface StoredPages {
+  /** Bytes of page data in pages-*.img (only the changed pages, in a delta or incremental checkpoint). */
+  pagesBytes: number;
+  /** The parent checkpoint the rest of the pages come from (the `parent` link), or null for a full one. */
+  parent: string | null;
+}
+
+async function storedPages(dir: string): Promise<StoredPages | undefined> {
+  const pages = (await readdir(dir)).filter((name) => /^pages-\d+\.img$/.test(name));
+  if (pages.length === 0) return undefined;
+  let pagesBytes = 0;
+  for (const name of pages) pagesBytes += (await stat(join(dir, name))).size;
+  const parent = await readlink(join(dir, 'parent')).catch(() => null);
+  return { pagesBytes, parent };
+}
+
+function humanStored(stored: StoredPages): string {
+  const mib = (stored.pagesBytes / 2 ** 20).toFixed(2);
+  return table([
+    ['stored', ''],
+    ['  pages-*.img', `${mib} MiB (${stored.pagesBytes} bytes)`],
+    ['  parent', stored.parent === null ? 'none (a full checkpoint)' : `${stored.parent} (the pages CRIU counted but this directory does not hold come from there)`],
+  ]);
 }
 
 /** The podman --print-stats shape, plus every other field CRIU wrote and the derived checkpoint size. */
@@ -73,7 +104,7 @@ function humanStats(dump: DumpStats | undefined, restore: RestoreStats | undefin
     for (const key of ['shpages_scanned', 'shpages_skipped_parent', 'shpages_written'] as const) {
       if (dump[key] !== undefined) rows.push([`  ${key}`, pages(dump[key], size)]);
     }
-    rows.push(['  checkpoint size', `${((checkpointSizeBytes(dump, size)) / 2 ** 20).toFixed(2)} MiB (${checkpointSizeBytes(dump, size)} bytes)`]);
+    rows.push(['  checkpoint size (CRIU)', `${((checkpointSizeBytes(dump, size)) / 2 ** 20).toFixed(2)} MiB (${checkpointSizeBytes(dump, size)} bytes)`]);
   }
   if (restore !== undefined) {
     rows.push(

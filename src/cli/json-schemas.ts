@@ -1,0 +1,116 @@
+// The --json output of every command, one zod schema each: the documentation of what a script may rely on
+// (keys are snake_case; see src/cli/json.ts), and what test/cli/json-schemas.test.ts checks each real
+// output against. Objects are strict: a field added to an output without being added here fails the tests.
+
+import { z } from 'zod';
+
+const count = z.number().int().nonnegative();
+const real = z.number();
+const availability = (detail: 'why' | 'detail') => z.strictObject({ available: z.boolean(), [detail]: z.string() });
+
+/** `remusd check --json`: CRIU, the kernel and the checkpoint modes available here. */
+export const checkOutput = z.strictObject({
+  criu: z.strictObject({ command: z.string(), source: z.string(), version: z.string().optional(), check_ok: z.boolean(), check_output: z.string() }),
+  kernel: z.string(),
+  page_size: count,
+  dirty_tracking: availability('detail'),
+  modes: z.strictObject({ 'pre-dump': availability('why'), dump: availability('why'), delta: availability('why'), full: availability('why') }),
+  plug_qdisc: availability('detail'),
+  /** Whether a workload with TCP sockets can be dumped here, proved by a real dump (src/criu/network-probe.ts). */
+  network: z.strictObject({ available: z.boolean(), detail: z.string(), fix: z.string().optional(), criu_error: z.string().optional(), dump_ms: real.optional() }),
+  /** The output-commit mechanism `auto` picks here (src/gate/probe.ts), or null when none works. */
+  output_commit: z.strictObject({ mechanism: z.enum(['plug', 'tun']).nullable(), detail: z.string() }),
+});
+
+/** `remusd stats DIR --json`: podman's --print-stats shape, plus what the directory really stores. */
+export const statsOutput = z.strictObject({
+  /** Every field CRIU wrote in stats-dump and stats-restore, by CRIU's names. */
+  criu_statistics: z.record(z.string(), real),
+  /** pages_written × page size, as CRIU counted them (before any delta rewrite). */
+  checkpoint_size_bytes: count.optional(),
+  page_size: count,
+  /** Present when the directory holds page images: after a delta rewrite, only the changed pages. */
+  stored: z.strictObject({ pages_bytes: count, parent: z.string().nullable() }).optional(),
+});
+
+const configError = z.strictObject({
+  file: z.string(),
+  path: z.string(),
+  message: z.string(),
+  value: z.unknown().optional(),
+  line: count.optional(),
+  column: count.optional(),
+});
+
+/** `remusd config check FILE --json`: the normalized config (bytes, ms, absolute paths), or every error. */
+export const configCheckOutput = z.discriminatedUnion('ok', [
+  z.strictObject({ ok: z.literal(true), config: z.record(z.string(), z.unknown()) }),
+  z.strictObject({ ok: z.literal(false), errors: z.array(configError).min(1) }),
+]);
+
+const band = z.strictObject({ lmin_bytes: count, lmax_bytes: count, min_ms: real, max_ms: real });
+const cost = z.strictObject({ frozen_base_ms: real, frozen_per_page_us: real, wall_base_ms: real, wall_per_page_us: real });
+const spread = { median: real, p90: real, max: real };
+
+/** What a run of checkpoints amounted to (src/loop/summary.ts). */
+export const runSummary = z.strictObject({
+  checkpoints: count,
+  in_band_share: real,
+  overruns: count,
+  interval_ms: z.strictObject({ mean: real, min: real, max: real }),
+  size_bytes: z.strictObject(spread),
+  frozen_ms: z.strictObject(spread),
+  criu_wall_ms: z.strictObject({ median: real }),
+  supervisor_overhead_ms: z.strictObject({ median: real, max: real }),
+});
+
+/** A simulated run's summary: the run summary, the share of time frozen, and how many runs were pooled. */
+export const simSummary = runSummary.extend({ frozen_share: real, runs: count });
+
+/** `remusd demo --json`. */
+export const demoOutput = z.strictObject({ records: z.string(), mode: z.string().optional(), summary: runSummary.optional() });
+
+const policySpec = z.looseObject({ kind: z.string() });
+
+/** `remusd simulate --json`. */
+export const simulateOutput = z.strictObject({
+  policy: policySpec,
+  workload: z.string(),
+  seed: z.number().int(),
+  duration_ms: real,
+  band,
+  cost,
+  summary: simSummary.optional(),
+  records: z.string().nullable(),
+});
+
+/** `remusd compare --json`: one row per policy, its seeds' runs pooled. */
+export const compareOutput = z.strictObject({
+  workload: z.string(),
+  seeds: z.array(z.number().int()),
+  duration_ms: real,
+  band,
+  cost,
+  policies: z.array(z.strictObject({ policy: policySpec, summary: simSummary.optional() })),
+});
+
+/** `remusd failover --dir DIR --json`. */
+export const failoverOutput = z.strictObject({
+  name: z.string(),
+  pid: count,
+  skipped: z.array(z.strictObject({ name: z.string(), reason: z.string() })),
+  chain_length: count,
+  wall_ms: real,
+  criu: z.string(),
+});
+
+/** Every command's --json schema, by command. */
+export const JSON_OUTPUTS = {
+  check: checkOutput,
+  stats: statsOutput,
+  'config check': configCheckOutput,
+  demo: demoOutput,
+  simulate: simulateOutput,
+  compare: compareOutput,
+  failover: failoverOutput,
+} as const;
