@@ -19,6 +19,7 @@ export const UNIT_TESTS = [
   'test/config/load.test.ts',
   'test/config/network.test.ts',
   'test/config/properties.test.ts',
+  'test/config/reload.test.ts',
   'test/criu/images/errors.test.ts',
   'test/criu/images/framing.test.ts',
   'test/criu/images/fuzz.test.ts',

@@ -1,7 +1,6 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
-import { formatConfigError } from '../config/errors.js';
 import type { ConfigResult } from '../config/load.js';
 import { watchConfig, type ConfigWatcher } from '../config/watch.js';
 import type { Config } from '../config/schema.js';
@@ -11,7 +10,6 @@ import { bestMode, probeCapabilities } from '../criu/probe.js';
 import { systemClock } from '../loop/clock.js';
 import { DirLockedError, LOCK_NAME, lockDirectory, type DirLock } from '../loop/dir-lock.js';
 import type { LoopMetrics } from '../loop/metrics.js';
-import { openRecordsFile, type RecordSink } from '../loop/records.js';
 import { inBand, statusLine, type StatusTally } from '../loop/status-line.js';
 import { supervise, type SupervisorExit, type SupervisorSettings, type Target } from '../loop/supervisor.js';
 import { attachedTarget, startedTarget } from '../loop/target.js';
@@ -25,6 +23,9 @@ import { EXIT } from './exit-codes.js';
 import type { FenceGuard } from '../fence/guard.js';
 import { guardPrimary } from './fencing.js';
 import { prepareRunNetwork, type RunNetwork } from './run-network.js';
+import { packageVersion } from './version.js';
+import { openRecords } from './records-sink.js';
+import { applyReload } from './reload.js';
 import { settingsSource } from './settings.js';
 import { stdoutClosed, writeStdout } from './stdout.js';
 
@@ -99,14 +100,14 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
   const { log } = options;
   let config = options.config;
   const recordsFile = options.recordsFile ?? config.records.file;
-  const records = openRecords(recordsFile, config.records, log);
-  // Before the workload is started: a metrics address that cannot be bound must fail with nothing started.
   let metrics: LoopMetrics | undefined;
+  const records = openRecords(recordsFile, config.records, log, () => metrics?.recordLost());
+  // Before the workload is started: a metrics address that cannot be bound must fail with nothing started.
   if (config.metrics.listen !== null) {
     // prom-client is loaded only when metrics are asked for: it is a fifth of remusd's resident memory.
     const { serveMetrics } = await import('../loop/metrics.js');
     const { host, port } = config.metrics.listen;
-    metrics = await serveMetrics(host, port).catch((error: NodeJS.ErrnoException) => {
+    metrics = await serveMetrics(host, port, { version: packageVersion(), criuVersion: capabilities.criu.version ?? 'unknown', mode }).catch((error: NodeJS.ErrnoException) => {
       records.close();
       throw new UserError(`metrics.listen ${host}:${port}: cannot listen there (${error.code ?? error.message})`, EXIT.usage);
     });
@@ -148,16 +149,10 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
   const toSettings = settingsSource();
   let watcher: ConfigWatcher | undefined;
   if (options.configPath !== undefined) {
-    watcher = watchConfig(options.configPath, (result: ConfigResult) => {
-      if (result.ok) {
-        if (JSON.stringify(result.config.network) !== JSON.stringify(config.network)) {
-          log.warn('the network section changed: that takes a restart of remusd (and of the workload); the namespace stays as it is');
-        }
-        config = result.config;
-        log.info(`config reloaded from ${options.configPath}: lmin ${config.thresholds.lminBytes} B, lmax ${config.thresholds.lmaxBytes} B, policy ${config.policy.kind}`);
-      } else {
-        log.error(`config reload refused; keeping the last good config:\n${result.errors.map(formatConfigError).join('\n')}`);
-      }
+    // A changed network section is refused like every key read only at the start (src/config/reload.ts).
+    const file = options.configPath;
+    watcher = watchConfig(file, (result: ConfigResult) => {
+      config = applyReload(config, result, file, log, metrics);
     });
   }
   const controller = new AbortController();
@@ -298,36 +293,6 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
   }
 }
 
-// The records file, checked at the start (a directory, /dev/full or an unwritable path is a user error
-// then); a record that cannot be written later (a full disk) is logged and the loop goes on: losing a
-// record must not stop protecting the workload.
-function openRecords(path: string, rotation: Config['records'], log: Logger): RecordSink {
-  let sink: RecordSink;
-  try {
-    sink = openRecordsFile(path, rotation);
-  } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    throw new UserError(`records file ${path}: cannot write there (${code === 'ENOTREG' ? message : (code ?? message)})`, EXIT.usage);
-  }
-  let lost = 0;
-  return {
-    append(record) {
-      try {
-        sink.append(record);
-        if (lost > 0) log.warn({ records_file: path, lost }, `records file writable again after ${lost} lost record(s)`);
-        lost = 0;
-      } catch (error) {
-        lost += 1;
-        const { code, message } = error as NodeJS.ErrnoException;
-        log.error(
-          { records_file: path, seq: record.seq, error: code ?? message, lost },
-          `RECORD LOST: cannot append checkpoint ${record.seq} to ${path} (${code ?? message}); checkpoints go on`,
-        );
-      }
-    },
-    close: () => sink.close(),
-  };
-}
 
 function resolveMode(setting: Config['checkpoint']['mode'], capabilities: Awaited<ReturnType<typeof probeCapabilities>>): CheckpointMode {
   if (setting === 'auto') {
@@ -387,15 +352,15 @@ async function startOutputCommit(
   const { chooseMechanism, startGate } = await import('../gate/start.js');
   const { OutputCommit } = await import('../gate/commit.js');
   const hostInterface = settings.interface;
-  if (hostInterface === null) throw new UserError('output_commit.enabled needs output_commit.interface (the host-side end of the workload\'s veth)', 2);
+  if (hostInterface === null) throw new UserError('output_commit.enabled needs output_commit.interface (the host-side end of the workload\'s veth)', EXIT.usage);
   let choice;
   try {
     choice = chooseMechanism(settings.mechanism, plug);
   } catch (error) {
-    throw new UserError((error as Error).message, 3);
+    throw new UserError((error as Error).message, EXIT.criuUnavailable);
   }
   const gate = await startGate(choice.mechanism, hostInterface, settings.maxHeldBytes).catch((error: Error) => {
-    throw new UserError(`output commit: cannot hold the output of ${hostInterface}: ${error.message}`, 3);
+    throw new UserError(`output commit: cannot hold the output of ${hostInterface}: ${error.message}`, EXIT.criuUnavailable);
   });
   const output = new OutputCommit(gate, settings.releaseAfter, { released: (release, ms) => metrics?.released(release, ms) });
   log.info(`output commit: ${choice.mechanism} gate on ${hostInterface} (${choice.why}); an epoch is released after ${settings.releaseAfter === 'fsync' ? 'its checkpoint is fsynced here' : "the backup's ack (remusd ship)"}`);
