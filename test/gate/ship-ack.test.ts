@@ -1,5 +1,4 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +9,7 @@ import { testPair } from '../replicate/helpers.js';
 import { expectConsecutive } from './client.js';
 import { createTestNamespace, type TestNamespace } from './netns.js';
 import { startCounterService, waitForLines, writeGateConfig } from './service.js';
+import { freePort } from '../helpers/ports.js';
 
 // release_after: backup-ack on real processes: remusd run holds the output, remusd ship releases an epoch
 // only once remusd backup has acknowledged its checkpoint. With no backup, nothing goes out at all.
@@ -27,13 +27,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('output commit released by the backup acknowledgement', () => {
   it('holds every reply while the backup is down, and releases once it acknowledges', async () => {
