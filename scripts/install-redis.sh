@@ -6,7 +6,8 @@
 # tests start their own servers inside network namespaces instead, so the .debs (redis-server, redis-tools
 # and the two libraries they need beyond a base system, libjemalloc2 and liblzf1) are only unpacked
 # (`apt-get download` + `dpkg -x`), never installed: no service, no user, no port taken.
-# $PREFIX/bin/redis-server is a wrapper that sets LD_LIBRARY_PATH and execs the server (same pid).
+# $PREFIX/bin/redis-server and $PREFIX/bin/redis-cli are wrappers that set LD_LIBRARY_PATH and exec the
+# program (same pid).
 #
 # Prints the wrapper's path on its last line of stdout.
 set -euo pipefail
@@ -18,7 +19,7 @@ PACKAGES=(redis-server redis-tools libjemalloc2 liblzf1)
 log() { echo "install-redis: $*" >&2; }
 die() { echo "install-redis: error: $*" >&2; exit 1; }
 
-works() { [[ -x "$SERVER" ]] && "$SERVER" --version 2>/dev/null | grep -q '^Redis server v=7\.'; }
+works() { [[ -x "$SERVER" ]] && "$SERVER" --version 2>/dev/null | grep -q '^Redis server v=7\.' && "$PREFIX/bin/redis-cli" --version >/dev/null 2>&1; }
 
 if works; then
   echo "$SERVER"; exit 0
@@ -39,12 +40,14 @@ rm -rf "$PREFIX.new"
 mkdir -p "$PREFIX.new/bin"
 for deb in "$work"/*.deb; do dpkg -x "$deb" "$PREFIX.new"; done
 libs="$PREFIX/usr/lib/$(uname -m)-linux-gnu"
-cat > "$PREFIX.new/bin/redis-server" <<WRAPPER
+for program in redis-server redis-cli; do
+  cat > "$PREFIX.new/bin/$program" <<WRAPPER
 #!/bin/sh
-# redis-server from Debian's package, unpacked here by scripts/install-redis.sh; exec keeps the pid.
-LD_LIBRARY_PATH="$libs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$PREFIX/usr/bin/redis-server" "\$@"
+# $program from Debian's package, unpacked here by scripts/install-redis.sh; exec keeps the pid.
+LD_LIBRARY_PATH="$libs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$PREFIX/usr/bin/$program" "\$@"
 WRAPPER
-chmod 755 "$PREFIX.new/bin/redis-server"
+  chmod 755 "$PREFIX.new/bin/$program"
+done
 missing=$(LD_LIBRARY_PATH="${libs/$PREFIX/$PREFIX.new}" ldd "$PREFIX.new/usr/bin/redis-check-rdb" | sed -n 's/^\s*\(\S*\) => not found/\1/p' | tr '\n' ' ')
 [[ -z $missing ]] || die "redis-server needs libraries this system lacks: $missing(apt-get install the packages that provide them)"
 rm -rf "$PREFIX"
