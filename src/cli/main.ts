@@ -5,6 +5,7 @@ import { closest } from '../config/errors.js';
 import { CriuNotFoundError } from '../criu/locate.js';
 import { UserError } from './errors.js';
 import { EXIT } from './exit-codes.js';
+import { LOG_FORMATS, LOG_LEVELS } from './logger.js';
 // Loaded first: an EPIPE on stdout (`remusd demo | head -1`) is a stop request, never a crash.
 import './stdout.js';
 
@@ -44,6 +45,17 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command> [options]\n\nAdaptive Remus-style checkpoint interval controller driving CRIU.');
   for (const name of wanted) parser.command(await COMMANDS[name]!());
   await parser
+    .option('log-level', { type: 'string', choices: LOG_LEVELS, global: true, describe: 'Log level (stderr); default info, or $REMUSD_LOG_LEVEL' })
+    .option('log-format', {
+      type: 'string',
+      choices: LOG_FORMATS,
+      global: true,
+      describe: 'Log format: auto (pretty on a terminal, journal priorities under systemd, else JSON lines), json, pretty, journal',
+    })
+    .middleware((args) => {
+      if (typeof args.logLevel === 'string') process.env.REMUSD_LOG_LEVEL = args.logLevel;
+      if (typeof args.logFormat === 'string') process.env.REMUSD_LOG_FORMAT = args.logFormat;
+    })
     .demandCommand(1, 'Name a command (see the list above).')
     .strict()
     .help()

@@ -144,7 +144,7 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
     throw error;
   });
   guard?.protect(target.pid);
-  log.info(`supervising pid ${target.pid}; images in ${root}`);
+  log.info({ pid: target.pid, images: root, mode }, `supervising pid ${target.pid}; images in ${root}`);
 
   const toSettings = settingsSource();
   let watcher: ConfigWatcher | undefined;
@@ -228,6 +228,7 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
           tally.checkpoints += 1;
           if (inBand(record.size_bytes, band)) tally.inBand += 1;
           metrics?.observe(record, band);
+          logCheckpoint(log, record);
           guard?.note(checkpointNameOf(record));
           if (options.printRecords) writeStdout(`${statusLine(record, band, tally)}\n`);
           else if (live) process.stderr.write(`\r\x1b[K${statusLine(record, band, tally)}`);
@@ -391,4 +392,23 @@ async function fencedExit(guard: FenceGuard): Promise<number> {
 
 function checkpointNameOf(record: CheckpointRecord): string {
   return basename(record.dir);
+}
+
+// One line per checkpoint at debug, with its numbers as fields; one at info when the interval changes.
+function logCheckpoint(log: Logger, record: CheckpointRecord): void {
+  const fields = {
+    seq: record.seq,
+    mode: record.mode,
+    size_bytes: record.size_bytes,
+    interval_ms: record.interval_ms,
+    next_interval_ms: record.next_interval_ms,
+    decision: record.decision,
+    frozen_us: record.frozen_us,
+    criu_wall_ms: record.criu_wall_ms,
+    overrun: record.overrun,
+  };
+  log.debug(fields, `checkpoint ${record.seq}: ${record.reason}`);
+  if (record.next_interval_ms !== record.interval_ms) {
+    log.info({ ...fields, reason: record.reason }, `interval ${record.interval_ms} ms → ${record.next_interval_ms} ms (${record.decision}): ${record.reason}`);
+  }
 }
