@@ -104,6 +104,9 @@ export const failoverOutput = z.strictObject({
   criu: z.string(),
 });
 
+/** `remusd keys init DIR --json`: the pair's id, where each side's directory went, and until when it is valid. */
+export const keysInitOutput = z.strictObject({ pair: z.string().regex(/^[0-9a-f]{16}$/), primary: z.string(), backup: z.string(), not_after: z.string() });
+
 /** Every command's --json schema, by command. */
 export const JSON_OUTPUTS = {
   check: checkOutput,
@@ -113,4 +116,5 @@ export const JSON_OUTPUTS = {
   simulate: simulateOutput,
   compare: compareOutput,
   failover: failoverOutput,
+  'keys init': keysInitOutput,
 } as const;

@@ -1,6 +1,7 @@
 import { chmod, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { JSON_OUTPUTS } from '../../src/cli/json-schemas.js';
 import { loadCredentials } from '../../src/replicate/tls/files.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';
@@ -12,7 +13,7 @@ describe('remusd keys init', () => {
     const dir = join(await imagesDir('remusd-keys-'), 'pair');
     const made = await runCli(['keys', 'init', dir, '--json']);
     expect(made.exitCode, made.stderr).toBe(0);
-    const out = JSON.parse(made.stdout) as { pair: string; primary: string; backup: string };
+    const out = JSON_OUTPUTS['keys init'].parse(JSON.parse(made.stdout));
     expect(out.primary).toBe(join(dir, 'primary'));
     expect(await readdir(join(dir, 'primary'))).toEqual(['ca.crt', 'primary.crt', 'primary.key']);
     expect(await readdir(join(dir, 'backup'))).toEqual(['backup.crt', 'backup.key', 'ca.crt']);
