@@ -42,7 +42,7 @@ export const UNIT_TESTS = [
   'test/policy/properties.test.ts',
   'test/policy/threshold.test.ts',
   'test/process/attach-check.test.ts',
-  'test/replicate/failover.test.ts',
+  'test/replicate/run-choice.test.ts',
   'test/replicate/trigger.test.ts',
   'test/sim/clock.test.ts',
   'test/sim/compare.test.ts',

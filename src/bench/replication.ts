@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { median } from 'simple-statistics';
+import { newRunIdentity, writeRunIdentity } from '../loop/run-identity.js';
 import { silentLog } from '../replicate/events.js';
 import { readLocalCheckpoint } from '../replicate/manifest.js';
 import { DATA_CHUNK_BYTES } from '../replicate/protocol.js';
@@ -86,6 +87,8 @@ export async function run(): Promise<BenchRow[]> {
     const primary: Credentials = loadCredentials(pair.primary, 'primary');
     const images = join(root, 'images');
     const sizes = writeCheckpoint(join(images, '00000001'));
+    const run = newRunIdentity(new Date());
+    writeRunIdentity(images, run);
     const bytes = Object.values(sizes).reduce((a, b) => a + b, 0);
 
     const backupDir = join(root, 'backup');
@@ -107,10 +110,10 @@ export async function run(): Promise<BenchRow[]> {
         rmSync(backupDir, { recursive: true, force: true }); // so that the backup does not "have" it already
         mkdirSync(backupDir);
         const replicated = await timed(async () => {
-          const channel = await connectToBackup({ host: '127.0.0.1', port: ports.receiver! }, primary);
+          const channel = await connectToBackup({ host: '127.0.0.1', port: ports.receiver! }, primary, run);
           cipher ||= (channel.socket as TLSSocket).getCipher().name;
           try {
-            const shipped = await shipChain(channel, '00000001', { images, log: silentLog });
+            const shipped = await shipChain(channel, '00000001', { images, log: silentLog, run });
             if (shipped[0]?.bytes !== checkpoint.bytes) throw new Error(`bench replication shipped ${JSON.stringify(shipped)}`);
           } finally {
             channel.destroy();

@@ -96,10 +96,16 @@ export const compareOutput = z.strictObject({
 
 /** `remusd failover --dir DIR --json`. */
 export const failoverOutput = z.strictObject({
+  /** The run restored from (absent: a plain images directory without run.json), and why that run. */
+  run: z.string().optional(),
+  run_reason: z.string(),
   name: z.string(),
   pid: count,
+  /** Newer checkpoints of the run passed over, each with the check it failed (naming the file). */
   skipped: z.array(z.strictObject({ name: z.string(), reason: z.string() })),
   chain_length: count,
+  /** manifests: every file checked against the manifest kept beside it; structure: a plain images directory, no manifests. */
+  verified: z.enum(['manifests', 'structure']),
   wall_ms: real,
   criu: z.string(),
 });

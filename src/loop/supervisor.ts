@@ -9,6 +9,7 @@ import { checkpointSizeBytes } from '../model/stats.js';
 import { parentFor, removable, type StoredCheckpoint } from './chain.js';
 import { takeCheckpoint, type CheckpointResult } from './checkpointer.js';
 import type { Clock } from './clock.js';
+import { openRun } from './run-identity.js';
 import type { RecordSink } from './records.js';
 import { step, type LoopState } from './step.js';
 import { checkpointName, markLatest, removeCheckpoints, removePartials, scanCheckpoints } from './store.js';
@@ -82,6 +83,8 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
   if (leftovers.length > 0) events.warn(`removed ${leftovers.length} half-written checkpoint(s) left by a crash`, { leftovers });
   let stored = scanCheckpoints(root);
   let seq = stored.reduce((max, c) => Math.max(max, c.seq), 0);
+  // The directory's run (run.json): what tells a backup these checkpoints from another life's of the same names.
+  events.info(`run: ${openRun(root, stored.length > 0, clock.wallNow()).reason}`);
   // A previous run's checkpoints are kept and numbered after. With soft-dirty (pre-dump, dump) they are never
   // a parent: what happened to the kernel's dirty bits in between is unknown. A delta compares content, so
   // the chain continues from the newest checkpoint's saved hashes (checked against its directory before use).

@@ -17,6 +17,9 @@ export interface FailoverReport {
   /** For reason silence: how long nothing had been heard when it fired. */
   silent_ms?: number;
   triggered_at: string;
+  /** The run restored from, and why that one (the newest by the primary's clock, or the only one). */
+  run?: string;
+  run_reason?: string;
   checkpoint?: string;
   chain_length?: number;
   pid?: number;
@@ -97,6 +100,8 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
       result = {
         ok: true,
         ...base,
+        ...(restored.run === undefined ? {} : { run: restored.run }),
+        run_reason: restored.runReason,
         checkpoint: restored.name,
         chain_length: restored.chainLength,
         pid: restored.pid,
@@ -107,7 +112,7 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
         ...(restored.network === undefined ? {} : { network: restored.network }),
       };
       for (const skip of restored.skipped) log.warn(`skipped ${skip.name}: ${skip.reason}; fell back to an older checkpoint`);
-      log.info(`restored ${restored.name} (chain of ${restored.chainLength}): pid ${restored.pid}`, { ms: result.trigger_to_restored_ms });
+      log.info(`restored ${restored.name} (chain of ${restored.chainLength}): pid ${restored.pid}`, { ms: result.trigger_to_restored_ms, run: restored.run, why: restored.runReason });
     } catch (error) {
       const why = splitBrainHint((error as Error).message, decision.reason);
       result = { ok: false, ...base, error: why };

@@ -9,19 +9,19 @@ export const silentLog: ReplicationLog = { info: () => undefined, warn: () => un
 
 /**
  * What a receiver learns from its senders, for whoever decides on failover (trigger.ts). `peer` is the
- * sender's address.
+ * sender's address, `run` the run id its hello named (every event comes from a connection past its hello).
  */
 export type SenderEvent =
   /** A frame arrived (any frame, hello included): the sender is alive. `workload` when the frame carried it. */
-  | { type: 'heard'; peer: string; workload?: 'alive' | 'dead' }
-  /** The backup holds this checkpoint of the sender now: it just landed, or it was there already (have). */
-  | { type: 'holds'; peer: string; name: string; how: 'received' | 'had' }
+  | { type: 'heard'; peer: string; run: string; workload?: 'alive' | 'dead' }
+  /** The backup holds this checkpoint of the sender's run now: it just landed, or it was there already (have). */
+  | { type: 'holds'; peer: string; run: string; name: string; how: 'received' | 'had' }
   /** The sender saw the protected workload dead (at: when, its clock). */
-  | { type: 'workload-dead'; peer: string; pid: number; at: string }
+  | { type: 'workload-dead'; peer: string; run: string; pid: number; at: string }
   /**
    * The receiver is busy with its own work for this sender (verifying, syncing and pruning a checkpoint
    * after its last byte): the sender waits for the ack meanwhile, so its silence is no failure.
    */
-  | { type: 'busy'; peer: string; busy: boolean }
+  | { type: 'busy'; peer: string; run: string; busy: boolean }
   /** The sender is stopping on purpose: its silence from now on is no failure. */
-  | { type: 'goodbye'; peer: string; reason: string };
+  | { type: 'goodbye'; peer: string; run: string; reason: string };

@@ -1,51 +1,39 @@
-import { lstatSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { criuLogTail, describeCriuEnd } from '../criu/exec.js';
 import type { CriuLocation } from '../criu/locate.js';
+import { pageSize } from '../criu/probe.js';
 import { restore } from '../criu/restore.js';
-import { chainOf, type StoredCheckpoint } from '../loop/chain.js';
+import { readRunIdentity } from '../loop/run-identity.js';
 import { scanCheckpoints } from '../loop/store.js';
 import type { NetworkConfig } from '../model/network.js';
 import type { NetworkLog } from '../net/index.js';
-import { chainProblem } from './completeness.js';
+import { listRunDirectories, readBackupRun, readManifest, RUNS_DIR } from './backup-runs.js';
 import { prepareRestoreNetwork, type RestoredNetwork } from './restore-network.js';
-
-/** The checkpoint to restore and the newer ones passed over, each with why. */
-export interface FailoverChoice {
-  chosen: StoredCheckpoint | undefined;
-  skipped: { name: string; reason: string }[];
-}
-
-/**
- * The newest checkpoint whose whole chain is present, and the newer ones passed over with why.
- * `hasParentEntry` tells whether a checkpoint directory has a `parent` entry at all: a chain's oldest link
- * must have none (scanCheckpoints reads a link to something that is not a checkpoint as "no parent").
- */
-export function chooseRestorable(checkpoints: readonly StoredCheckpoint[], hasParentEntry: (c: StoredCheckpoint) => boolean): FailoverChoice {
-  const skipped: FailoverChoice['skipped'] = [];
-  for (const candidate of [...checkpoints].sort((a, b) => b.seq - a.seq)) {
-    const oldest = chainOf(checkpoints, candidate.seq).at(-1)!;
-    const reason =
-      chainProblem(checkpoints, candidate.seq) ??
-      (hasParentEntry(oldest) ? `${oldest.name}/parent does not point at a checkpoint of this directory` : undefined);
-    if (reason === undefined) return { chosen: candidate, skipped };
-    skipped.push({ name: candidate.name, reason });
-  }
-  return { chosen: undefined, skipped };
-}
+import { chooseRun, type RunView } from './run-choice.js';
+import { verifyChain, type VerifyContext } from './verify.js';
 
 export interface FailoverResult {
+  /** The run restored from (undefined: a plain images directory without a run.json). */
+  run: string | undefined;
+  /** Why that run: the newest by the primary's clock, the only one, or the one asked for. */
+  runReason: string;
   name: string;
   pid: number;
-  skipped: FailoverChoice['skipped'];
+  /** Newer checkpoints of the run passed over, each with the check it failed (naming the file). */
+  skipped: { name: string; reason: string }[];
   chainLength: number;
+  /** manifests: every file's size and hash checked against the manifest; structure: no manifests here (a plain images directory). */
+  verified: 'manifests' | 'structure';
   wallMs: number;
   /** With a network section: the namespace restored into and the route moved to it. */
   network?: RestoredNetwork;
 }
 
 export interface FailoverOptions {
+  /** Restore from this run (its id) instead of the newest one. */
+  run?: string | undefined;
   /** Restore into a namespace of its own with this service address, then route the address to it. */
   network?: NetworkConfig | undefined;
   /** Where the network side says what it did with a leftover namespace. */
@@ -66,46 +54,89 @@ export class FailoverError extends Error {
  */
 const RESTORE_TIMEOUT_MS = 60_000;
 
-/** Restores the newest checkpoint in dir whose chain is whole (criu restore -d); returns the restored pid. */
+/**
+ * Restores (criu restore -d) the newest checkpoint that verifies, of the newest run in dir (or of
+ * `run`), and returns the restored pid. Every link of its chain is verified first (verify.ts); a
+ * checkpoint that fails is skipped for the next older one of the same run, and the reason kept. Other
+ * runs are never fallen back to: that would resurrect an older life of the workload; `run` picks one.
+ */
 export async function failover(criu: CriuLocation, dir: string, options: FailoverOptions = {}): Promise<FailoverResult> {
-  const checkpoints = scanCheckpoints(dir);
-  const { chosen, skipped } = chooseRestorable(checkpoints, (c) => hasEntry(join(dir, c.name, 'parent')));
+  const runs = readRuns(dir);
+  const choice = chooseRun(runs, options.run);
+  if (!choice.ok) throw new FailoverError(`nothing to restore in ${dir}: ${choice.problem}`);
+  const { run, why } = choice;
+  const plain = !existsSync(join(dir, RUNS_DIR));
+  const context: VerifyContext = { runDir: run.dir, run: plain ? undefined : run.id, pageSize: await pageSize() };
+  const skipped: FailoverResult['skipped'] = [];
+  let chosen: { name: string; links: string[] } | undefined;
+  for (const candidate of [...run.checkpoints].reverse()) {
+    const verdict = await verifyChain(context, candidate.name);
+    if (verdict.ok) {
+      chosen = { name: candidate.name, links: verdict.links };
+      break;
+    }
+    skipped.push({ name: candidate.name, reason: verdict.problem });
+  }
   if (chosen === undefined) {
-    const why = skipped.length === 0 ? 'there are no complete checkpoints' : skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-    throw new FailoverError(`nothing to restore in ${dir}: ${why}`);
+    const why = skipped.length === 0 ? 'it has no complete checkpoints' : skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+    const others = runs.length > 1 ? ` (other runs are not fallen back to; pick one with --run: ${runs.filter((r) => r !== run).map((r) => r.id).join(', ')})` : '';
+    throw new FailoverError(`nothing in run ${run.id ?? dir} verifies, refusing to restore: ${why}${others}`);
   }
   const pidFile = join(dir, '.failover.pid');
   await rm(pidFile, { force: true });
-  const imagesDir = join(dir, chosen.name);
+  const imagesDir = join(run.dir, chosen.name);
   // Log level 4: a restore is rare and its log is what explains a failure or a hang (the last lines say
   // where CRIU was); at level 2 a hung restore logs nothing at all.
   const network = options.network === undefined ? undefined : await prepareRestoreNetwork(options.network, options.log ?? { info: () => undefined });
-  const run = await restore(criu, { imagesDir, pidFile, logLevel: 4, timeoutMs: RESTORE_TIMEOUT_MS, namespaceFd: network?.fd }).catch(async (error: unknown) => {
+  const restored = await restore(criu, { imagesDir, pidFile, logLevel: 4, timeoutMs: RESTORE_TIMEOUT_MS, namespaceFd: network?.fd }).catch(async (error: unknown) => {
     await network?.discard();
     throw error;
   });
-  if (run.exitCode !== 0) {
+  if (restored.exitCode !== 0) {
     await network?.discard();
-    throw new FailoverError(`criu restore of ${imagesDir} failed: it ${describeCriuEnd(run)}:\n${await criuLogTail(run.logFile)}`);
+    throw new FailoverError(`criu restore of ${imagesDir} failed: it ${describeCriuEnd(restored)}:\n${await criuLogTail(restored.logFile)}`);
   }
   const pid = Number((await readFile(pidFile, 'utf8')).trim());
   await rm(pidFile, { force: true });
   const restoredNetwork = await network?.takeOver();
   return {
+    run: run.id,
+    runReason: why,
     name: chosen.name,
     pid,
     skipped,
-    chainLength: chainOf(checkpoints, chosen.seq).length,
-    wallMs: Math.round(run.wallMs),
+    chainLength: chosen.links.length,
+    verified: plain ? 'structure' : 'manifests',
+    wallMs: Math.round(restored.wallMs),
     ...(restoredNetwork === undefined ? {} : { network: restoredNetwork }),
   };
 }
 
-function hasEntry(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
+/** The runs in dir: a backup's runs/ directories, or (a plain images directory) dir itself as one run. */
+export function readRuns(dir: string): RunView[] {
+  if (!existsSync(join(dir, RUNS_DIR))) {
+    const identity = readRunIdentity(dir);
+    const checkpoints = scanCheckpoints(dir);
+    const takenAtMs = new Map(checkpoints.map((c) => [c.name, statSync(join(dir, c.name)).mtimeMs]));
+    return [{ id: identity?.id, dir, ...(identity === undefined ? {} : { host: identity.host, started: identity.started }), checkpoints, takenAtMs }];
   }
+  return listRunDirectories(dir).map(({ id, dir: runDir }) => {
+    let about: { host?: string; started?: string } = {};
+    try {
+      const known = readBackupRun(runDir);
+      about = { host: known.host, started: known.started };
+    } catch {
+      // a run without its run.json still has checkpoints to offer; each is verified on its own
+    }
+    const checkpoints = scanCheckpoints(runDir);
+    const takenAtMs = new Map<string, number>();
+    for (const c of checkpoints) {
+      try {
+        takenAtMs.set(c.name, Date.parse(readManifest(join(runDir, c.name)).taken_at));
+      } catch {
+        // no readable manifest: verification will say so; its time is unknown
+      }
+    }
+    return { id, dir: runDir, ...about, checkpoints, takenAtMs };
+  });
 }

@@ -1,9 +1,10 @@
 import { open, rm, symlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freshDirectory, markLatest, publish } from '../loop/store.js';
+import { recordLanded } from './backup-runs.js';
 import { currentLatest } from './latest.js';
 import { createFileHasher } from './manifest.js';
-import type { ManifestFile } from './protocol.js';
+import { MANIFEST_FILE, type Manifest, type ManifestFile } from './messages.js';
 
 /** A checkpoint arrived damaged (wrong size or hash): it was discarded, nothing took its final name. */
 export class VerifyError extends Error {
@@ -14,10 +15,11 @@ export class VerifyError extends Error {
 }
 
 /**
- * One checkpoint being received into ROOT/.NAME.partial/. Bytes arrive in manifest order; each file is
- * hashed as it is written and fsynced when full. Only finish() gives it its final name, after every file
- * checked out: a dropped connection or a bad hash leaves at most the partial directory, which abort()
- * (or the next receiver start) removes.
+ * One checkpoint being received into RUNDIR/.NAME.partial/ (RUNDIR: the backup's directory of the
+ * sender's run, backup-runs.ts). Bytes arrive in manifest order; each file is hashed as it is written and
+ * fsynced when full. Only finish() gives it its final name, after every file checked out, with its
+ * manifest beside it (what a failover verifies against later): a dropped connection or a bad hash leaves
+ * at most the partial directory, which abort() (or the next receiver start) removes.
  */
 export class Landing {
   readonly partialDir: string;
@@ -27,14 +29,16 @@ export class Landing {
   private handle: FileHandle | undefined;
   private hasher: Awaited<ReturnType<typeof createFileHasher>> | undefined;
   private failure: string | undefined;
+  readonly name: string;
+  readonly files: readonly ManifestFile[];
 
   constructor(
     readonly root: string,
-    readonly name: string,
-    readonly parent: string | null,
-    readonly files: readonly ManifestFile[],
+    readonly manifest: Manifest,
   ) {
-    this.partialDir = join(root, `.${name}.partial`);
+    this.name = manifest.name;
+    this.files = manifest.files;
+    this.partialDir = join(root, `.${manifest.name}.partial`);
   }
 
   /** Creates the empty partial directory (replacing a stale one from a dropped transfer). */
@@ -90,10 +94,12 @@ export class Landing {
         }
       }
       if (this.failure !== undefined) throw new VerifyError(`${this.name}: ${this.failure}`);
-      if (this.parent !== null) await symlink(`../${this.parent}`, join(this.partialDir, 'parent'));
+      await writeManifest(join(this.partialDir, MANIFEST_FILE), this.manifest);
+      if (this.manifest.parent !== null) await symlink(`../${this.manifest.parent}`, join(this.partialDir, 'parent'));
       await fsyncPath(this.partialDir);
       publish(this.partialDir, join(this.root, this.name));
       if (this.name > ((await currentLatest(this.root)) ?? '')) markLatest(this.root, this.name);
+      recordLanded(this.root, this.name);
       await fsyncPath(this.root);
     } catch (error) {
       await this.abort();
@@ -131,6 +137,16 @@ export class Landing {
     } finally {
       await handle.close();
     }
+  }
+}
+
+async function writeManifest(path: string, manifest: Manifest): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    await handle.writeFile(`${JSON.stringify(manifest)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

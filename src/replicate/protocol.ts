@@ -12,12 +12,14 @@
 // come between two data frames, ending the transfer in progress. Heartbeats and offers carry the workload's
 // state when the sender watches it (ship --pid). Everything here is pure: the socket side is channel.ts.
 
+import type { RunIdentity } from '../loop/run-identity.js';
 import { COMPLETE } from '../loop/store.js';
+import { checkMessage, type Message } from './messages.js';
 
 /** Names the stream, so that a stray client (an HTTP probe, another protocol) fails with a clear message. */
 export const PROTOCOL_NAME = 'remusd-replicate';
 /** Bumped on any incompatible change; both sides must speak the same one. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export const FRAME_MESSAGE = 1;
 export const FRAME_DATA = 2;
@@ -29,33 +31,13 @@ export const MAX_DATA_BYTES = 4 << 20;
 /** The sender's file chunk: large enough that the per-frame cost is negligible, small enough to stream. */
 export const DATA_CHUNK_BYTES = 256 << 10;
 
-/** One file of a checkpoint, as the offer describes it. */
-export interface ManifestFile {
-  name: string;
-  size: number;
-  /** xxh64 (seed 0) of the content, 16 lowercase hex digits. */
-  xxh64: string;
-}
+export type { Manifest, ManifestFile, Message } from './messages.js';
 
 /** The protected workload's state on the primary, as the sender last saw it. */
 export type WorkloadState = 'alive' | 'dead';
 
 /** Why an offer is refused: its parent is missing, it is invalid, or this backup has failed over already. */
-export type RefuseReason = 'missing-parent' | 'invalid' | 'failed-over';
-
-export type Message =
-  | { type: 'hello'; protocol: string; version: number; role: 'sender' | 'receiver' }
-  | { type: 'offer'; name: string; parent: string | null; files: ManifestFile[]; workload?: WorkloadState }
-  | { type: 'accept'; name: string }
-  | { type: 'have'; name: string }
-  | { type: 'refuse'; name: string; reason: RefuseReason; message: string; have: string[] }
-  | { type: 'done'; name: string }
-  | { type: 'ack'; name: string; bytes: number }
-  | { type: 'reject'; name: string; message: string }
-  | { type: 'heartbeat'; at: string; workload?: WorkloadState }
-  | { type: 'workload-dead'; pid: number; at: string }
-  | { type: 'goodbye'; reason: string }
-  | { type: 'error'; message: string };
+export type RefuseReason = Extract<Message, { type: 'refuse' }>['reason'];
 
 export type Frame = { kind: 'message'; message: Message } | { kind: 'data'; bytes: Buffer };
 
@@ -69,8 +51,6 @@ export class ProtocolError extends Error {
 
 /** Checkpoint directory names, as the supervisor writes them (src/loop/store.ts). */
 export const CHECKPOINT_NAME = COMPLETE;
-/** File names a checkpoint may hold: plain names, never a path, a dot file or the parent link. */
-const FILE_NAME = /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]*$/;
 
 /** Encodes a control message as one frame. */
 export function encodeMessage(message: Message): Buffer {
@@ -146,7 +126,7 @@ export class FrameDecoder {
   }
 }
 
-/** Parses and validates a control message's JSON payload (untrusted input). */
+/** Parses and validates a control message's JSON payload (untrusted input; messages.ts says what is allowed). */
 export function parseMessage(payload: Buffer): Message {
   let value: unknown;
   try {
@@ -154,70 +134,9 @@ export function parseMessage(payload: Buffer): Message {
   } catch {
     throw new ProtocolError(`control frame is not JSON: ${JSON.stringify(payload.subarray(0, 60).toString('latin1'))}`);
   }
-  const m = value as Record<string, unknown>;
-  if (typeof m !== 'object' || m === null || typeof m.type !== 'string') throw new ProtocolError('control message without a type');
-  const str = (key: string) => {
-    if (typeof m[key] !== 'string') throw new ProtocolError(`${m.type} message: ${key} must be a string`);
-    return m[key] as string;
-  };
-  const name = () => checkpointName(str('name'), m.type as string);
-  switch (m.type) {
-    case 'hello':
-      if (m.role !== 'sender' && m.role !== 'receiver') throw new ProtocolError('hello: role must be sender or receiver');
-      return { type: 'hello', protocol: str('protocol'), version: Number(m.version), role: m.role };
-    case 'offer': {
-      const parent = m.parent === null ? null : checkpointName(str('parent'), 'offer');
-      if (!Array.isArray(m.files)) throw new ProtocolError('offer: files must be a list');
-      return { type: 'offer', name: name(), parent, files: m.files.map(manifestFile), ...workloadField(m) };
-    }
-    case 'accept':
-    case 'have':
-    case 'done':
-      return { type: m.type, name: name() };
-    case 'refuse':
-      if (m.reason !== 'missing-parent' && m.reason !== 'invalid' && m.reason !== 'failed-over') throw new ProtocolError('refuse: unknown reason');
-      if (!Array.isArray(m.have) || !m.have.every((n) => typeof n === 'string')) throw new ProtocolError('refuse: have must be a list of names');
-      return { type: 'refuse', name: name(), reason: m.reason, message: str('message'), have: m.have as string[] };
-    case 'ack':
-      if (!Number.isSafeInteger(m.bytes)) throw new ProtocolError('ack: bytes must be an integer');
-      return { type: 'ack', name: name(), bytes: m.bytes as number };
-    case 'reject':
-      return { type: 'reject', name: name(), message: str('message') };
-    case 'heartbeat':
-      return { type: 'heartbeat', at: str('at'), ...workloadField(m) };
-    case 'workload-dead':
-      if (!Number.isSafeInteger(m.pid) || (m.pid as number) < 1) throw new ProtocolError('workload-dead: pid must be a positive integer');
-      return { type: 'workload-dead', pid: m.pid as number, at: str('at') };
-    case 'goodbye':
-      return { type: 'goodbye', reason: str('reason') };
-    case 'error':
-      return { type: 'error', message: str('message') };
-    default:
-      throw new ProtocolError(`unknown control message type ${JSON.stringify(m.type)}`);
-  }
-}
-
-// The optional workload field of offers and heartbeats: absent when the sender watches no workload.
-function workloadField(m: Record<string, unknown>): { workload?: WorkloadState } {
-  if (m.workload === undefined) return {};
-  if (m.workload !== 'alive' && m.workload !== 'dead') throw new ProtocolError(`${m.type as string}: workload must be alive or dead`);
-  return { workload: m.workload };
-}
-
-function checkpointName(value: string, where: string): string {
-  if (!CHECKPOINT_NAME.test(value)) throw new ProtocolError(`${where}: ${JSON.stringify(value)} is not a checkpoint name (8 digits)`);
-  return value;
-}
-
-function manifestFile(value: unknown): ManifestFile {
-  const f = value as Record<string, unknown>;
-  if (typeof f !== 'object' || f === null) throw new ProtocolError('offer: a file entry is not an object');
-  if (typeof f.name !== 'string' || !FILE_NAME.test(f.name) || f.name === 'parent') {
-    throw new ProtocolError(`offer: ${JSON.stringify(f.name)} is not an acceptable file name (plain names only, no paths, no dot files, not "parent")`);
-  }
-  if (!Number.isSafeInteger(f.size) || (f.size as number) < 0) throw new ProtocolError(`offer: ${f.name}: size must be a non-negative integer`);
-  if (typeof f.xxh64 !== 'string' || !/^[0-9a-f]{16}$/.test(f.xxh64)) throw new ProtocolError(`offer: ${f.name}: xxh64 must be 16 hex digits`);
-  return { name: f.name, size: f.size as number, xxh64: f.xxh64 };
+  const checked = checkMessage(value);
+  if (!checked.ok) throw new ProtocolError(checked.error);
+  return checked.message;
 }
 
 /** Whether a peer's hello speaks our protocol; the reason if not. */
@@ -226,10 +145,19 @@ export function helloProblem(message: Message, expectedRole: 'sender' | 'receive
   if (message.protocol !== PROTOCOL_NAME) return `peer speaks ${JSON.stringify(message.protocol)}, not ${PROTOCOL_NAME}`;
   if (message.version !== PROTOCOL_VERSION) return `peer speaks ${PROTOCOL_NAME} version ${message.version}; this remusd speaks version ${PROTOCOL_VERSION}`;
   if (message.role !== expectedRole) return `peer says it is a ${message.role}, expected a ${expectedRole}`;
+  if (expectedRole === 'sender' && message.run === undefined) return 'the sender\'s hello names no run';
   return undefined;
 }
 
-/** Our side's hello. */
-export function hello(role: 'sender' | 'receiver'): Message {
-  return { type: 'hello', protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION, role };
+/** A receiver's hello, or a sender's, which names the run its offers belong to. */
+export function hello(role: 'receiver'): Message;
+export function hello(role: 'sender', run: RunIdentity): Message;
+export function hello(role: 'sender' | 'receiver', run?: RunIdentity): Message {
+  return { type: 'hello', protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION, role, ...(run === undefined ? {} : { run }) };
+}
+
+/** The run a sender's hello names (helloProblem has checked that there is one). */
+export function helloRun(message: Extract<Message, { type: 'hello' }>): RunIdentity {
+  if (message.run === undefined) throw new ProtocolError('the sender\'s hello names no run');
+  return message.run;
 }

@@ -1,15 +1,15 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { removable } from '../loop/chain.js';
 import { removeCheckpoints, removePartials, scanCheckpoints } from '../loop/store.js';
 import type { Endpoint } from './address.js';
 import { Channel, PeerError } from './channel.js';
-import { completeNames } from './completeness.js';
+import { holdingsOf, listRunDirectories, openBackupRun } from './backup-runs.js';
+import { judgeOffer } from './intake.js';
 import type { ReplicationLog, SenderEvent } from './events.js';
 import { InFlight } from './in-flight.js';
 import { Landing, VerifyError } from './landing.js';
 import { DEFAULT_LISTENER_LIMITS, listenAuthenticated, type ListenerLimits } from './listener.js';
-import { hello, helloProblem, ProtocolError, type Frame, type Message } from './protocol.js';
+import { hello, helloProblem, helloRun, ProtocolError, type Frame, type Message } from './protocol.js';
 import type { Credentials } from './tls/files.js';
 import { DEFAULT_TRANSFER_LIMITS, TransferClock, type TransferLimits } from './transfer-clock.js';
 
@@ -68,7 +68,7 @@ interface Intake {
  */
 export async function startReceiver(listen: Endpoint, options: ReceiverOptions): Promise<Receiver> {
   mkdirSync(options.root, { recursive: true });
-  const stale = removePartials(options.root);
+  const stale = [options.root, ...listRunDirectories(options.root).map((r) => r.dir)].flatMap(removePartials);
   if (stale.length > 0) options.log.warn('removed partial checkpoints left by a dropped transfer', { removed: stale });
   const limits: ReceiverLimits = { ...DEFAULT_RECEIVER_LIMITS, ...options.limits };
   const intake: Intake = { options, limits, transfers: new InFlight(), pruning: Promise.resolve(), closed: undefined };
@@ -113,26 +113,36 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
     await channel.fail(problem);
     throw new ProtocolError(`refused: ${problem}`);
   }
+  // The sender's run: every offer on this connection must belong to it, and lands in its own directory.
+  const run = helloRun(first as Extract<Message, { type: 'hello' }>);
+  const opened = openBackupRun(options.root, run, new Date());
+  if (!opened.ok) {
+    await channel.fail(opened.problem);
+    throw new ProtocolError(`refused: ${opened.problem}`);
+  }
+  const sender: Sender = { peer, run: run.id, dir: opened.dir };
   await channel.send(hello('receiver'));
-  options.onEvent?.({ type: 'heard', peer });
-  options.log.info(`sender ${peer} connected`);
+  options.onEvent?.({ type: 'heard', peer, run: run.id });
+  options.log.info(`sender ${peer} connected`, { run: run.id, host: run.host, started: run.started });
   for (;;) {
     const frame = await channel.next();
     if (frame === undefined) {
       options.log.info(`sender ${peer} disconnected`);
       return;
     }
-    heard(frame, peer, options);
+    heard(frame, sender, options);
     if (frame.kind === 'data') throw await failed(channel, 'file bytes outside a transfer');
     const message = frame.message;
     if (isStatus(message)) continue;
     if (message.type !== 'offer') throw await failed(channel, `unexpected ${message.type} message (expected offer, heartbeat, workload-dead or goodbye)`);
     await intake.pruning;
-    await intake.transfers.run(message.name, channel, () => receiveOffer(channel, peer, message, intake), () =>
-      options.log.warn(`${peer} offers ${message.name} again: closing the older connection that was transferring it`),
+    // One transfer per checkpoint of a run: two runs' 00000001 are different checkpoints.
+    const key = `${sender.run}/${message.manifest.name}`;
+    await intake.transfers.run(key, channel, () => receiveOffer(channel, sender, message, intake), () =>
+      options.log.warn(`${peer} offers ${message.manifest.name} of run ${sender.run} again: closing the older connection that was transferring it`),
     );
     if (intake.transfers.size === 0) {
-      await (intake.pruning = prune(options).catch((error: Error) => options.log.warn(`retention failed: ${error.message}`)));
+      await (intake.pruning = prune(sender.dir, options).catch((error: Error) => options.log.warn(`retention failed: ${error.message}`)));
     }
   }
 }
@@ -147,17 +157,25 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   }
 }
 
+/** One sender connection after its hello: where it is, its run, and the backup's directory for that run. */
+interface Sender {
+  peer: string;
+  /** The run id its hello named (events carry it: liveness belongs to a run). */
+  run: string;
+  dir: string;
+}
+
 // A frame arrived: the sender is alive; status messages are reported and logged as they come.
-function heard(frame: Frame, peer: string, options: ReceiverOptions): void {
+function heard(frame: Frame, { peer, run }: Sender, options: ReceiverOptions): void {
   const message = frame.kind === 'message' ? frame.message : undefined;
   const workload = message?.type === 'heartbeat' || message?.type === 'offer' ? message.workload : undefined;
-  options.onEvent?.({ type: 'heard', peer, ...(workload === undefined ? {} : { workload }) });
+  options.onEvent?.({ type: 'heard', peer, run, ...(workload === undefined ? {} : { workload }) });
   if (message?.type === 'workload-dead') {
-    options.log.warn(`sender ${peer} reports the workload (pid ${message.pid}) dead since ${message.at}`);
-    options.onEvent?.({ type: 'workload-dead', peer, pid: message.pid, at: message.at });
+    options.log.warn(`sender ${peer} reports the workload (pid ${message.pid}) dead since ${message.at}`, { run });
+    options.onEvent?.({ type: 'workload-dead', peer, run, pid: message.pid, at: message.at });
   } else if (message?.type === 'goodbye') {
-    options.log.info(`sender ${peer} said goodbye (${message.reason}): it is stopping on purpose`);
-    options.onEvent?.({ type: 'goodbye', peer, reason: message.reason });
+    options.log.info(`sender ${peer} said goodbye (${message.reason}): it is stopping on purpose`, { run });
+    options.onEvent?.({ type: 'goodbye', peer, run, reason: message.reason });
   }
 }
 
@@ -171,54 +189,55 @@ async function failed(channel: Channel, message: string): Promise<ProtocolError>
   return new ProtocolError(message);
 }
 
-async function receiveOffer(channel: Channel, peer: string, offer: Extract<Message, { type: 'offer' }>, intake: Intake): Promise<void> {
+async function receiveOffer(channel: Channel, sender: Sender, offer: Extract<Message, { type: 'offer' }>, intake: Intake): Promise<void> {
   const { options } = intake;
-  const { root, log } = options;
+  const { log } = options;
+  const { peer, run } = sender;
+  const { name, parent } = offer.manifest;
+  if (offer.manifest.run !== run) throw await failed(channel, `offer of ${name} names run ${offer.manifest.run} on a connection of run ${run}`);
   if (intake.closed !== undefined) {
-    const message = `refusing ${offer.name}: this backup takes no more checkpoints (${intake.closed})`;
+    const message = `refusing ${name}: this backup takes no more checkpoints (${intake.closed})`;
     log.warn(message);
-    await channel.send({ type: 'refuse', name: offer.name, reason: 'failed-over', message, have: [] });
+    await channel.send({ type: 'refuse', name, reason: 'failed-over', message, have: [] });
     return;
   }
-  if (existsSync(join(root, offer.name))) {
-    await channel.send({ type: 'have', name: offer.name });
-    options.onEvent?.({ type: 'holds', peer, name: offer.name, how: 'had' });
+  const holdings = holdingsOf(sender.dir, name);
+  const verdict = judgeOffer(offer.manifest, holdings, Date.now());
+  if (verdict.type === 'have') {
+    await channel.send({ type: 'have', name });
+    options.onEvent?.({ type: 'holds', peer, run, name, how: 'had' });
     return;
   }
-  if (offer.parent !== null) {
-    const complete = completeNames(scanCheckpoints(root));
-    if (!complete.includes(offer.parent)) {
-      const message = `refusing ${offer.name}: its parent ${offer.parent} is not complete on this backup (send the missing ancestors first, oldest first)`;
-      log.warn(message, { have: complete });
-      await channel.send({ type: 'refuse', name: offer.name, reason: 'missing-parent', message, have: complete });
-      return;
-    }
+  if (verdict.type === 'refuse') {
+    log.warn(verdict.message, { run, have: holdings.complete });
+    await channel.send({ type: 'refuse', name, reason: verdict.reason, message: verdict.message, have: [...holdings.complete] });
+    return;
   }
   const started = performance.now();
-  const landing = new Landing(root, offer.name, offer.parent, offer.files);
+  const landing = new Landing(sender.dir, offer.manifest);
   landing.begin();
   const cut = watchTransfer(channel, offer, intake.limits, started);
   try {
-    await channel.send({ type: 'accept', name: offer.name });
+    await channel.send({ type: 'accept', name });
     for (;;) {
       const frame = await channel.next().catch((error: Error) => {
         if (cut.reason !== undefined) throw new PeerError(cut.reason);
         if (error instanceof ProtocolError) throw error;
         // A reset, or an end in the middle of a frame (likelier over TLS, whose records split each frame).
-        throw new PeerError(`the sender closed the connection during ${offer.name} (${landing.bytes} bytes received; ${error.message}); discarded`);
+        throw new PeerError(`the sender closed the connection during ${name} (${landing.bytes} bytes received; ${error.message}); discarded`);
       });
-      if (frame === undefined) throw new PeerError(cut.reason ?? `the sender closed the connection during ${offer.name} (${landing.bytes} bytes received); discarded`);
-      heard(frame, peer, options);
+      if (frame === undefined) throw new PeerError(cut.reason ?? `the sender closed the connection during ${name} (${landing.bytes} bytes received); discarded`);
+      heard(frame, sender, options);
       if (frame.kind === 'data') {
         cut.clock.data(frame.bytes.length);
         await landing.write(frame.bytes);
       }
-      else if (frame.message.type === 'done' && frame.message.name === offer.name) break;
+      else if (frame.message.type === 'done' && frame.message.name === name) break;
       else if (frame.message.type === 'goodbye') {
         await landing.abort();
-        log.info(`the transfer of ${offer.name} ended with the sender's goodbye (${landing.bytes} bytes received); discarded`);
+        log.info(`the transfer of ${name} ended with the sender's goodbye (${landing.bytes} bytes received); discarded`);
         return;
-      } else if (!isStatus(frame.message)) throw await failed(channel, `unexpected ${frame.message.type} message during the transfer of ${offer.name}`);
+      } else if (!isStatus(frame.message)) throw await failed(channel, `unexpected ${frame.message.type} message during the transfer of ${name}`);
     }
   } catch (error) {
     await landing.abort();
@@ -226,44 +245,45 @@ async function receiveOffer(channel: Channel, peer: string, offer: Extract<Messa
   } finally {
     cut.stop();
   }
-  options.onEvent?.({ type: 'busy', peer, busy: true });
+  options.onEvent?.({ type: 'busy', peer, run, busy: true });
   try {
     try {
       await landing.finish();
     } catch (error) {
       if (!(error instanceof VerifyError)) throw error;
-      log.warn(`rejected ${offer.name}: ${error.message}`);
-      await channel.send({ type: 'reject', name: offer.name, message: error.message });
+      log.warn(`rejected ${name}: ${error.message}`);
+      await channel.send({ type: 'reject', name, message: error.message });
       return;
     }
-    await channel.send({ type: 'ack', name: offer.name, bytes: landing.bytes });
-    options.onEvent?.({ type: 'holds', peer, name: offer.name, how: 'received' });
-    log.info(`received ${offer.name}`, { parent: offer.parent, bytes: landing.bytes, files: offer.files.length, ms: Math.round(performance.now() - started) });
+    await channel.send({ type: 'ack', name, bytes: landing.bytes });
+    options.onEvent?.({ type: 'holds', peer, run, name, how: 'received' });
+    log.info(`received ${name}`, { run, parent, bytes: landing.bytes, files: offer.manifest.files.length, ms: Math.round(performance.now() - started) });
   } finally {
-    options.onEvent?.({ type: 'busy', peer, busy: false });
+    options.onEvent?.({ type: 'busy', peer, run, busy: false });
   }
 }
 
 // Checks the transfer's clock every 100 ms; once it is over its limits, tells the sender why and closes
 // the connection (the receive loop then discards the partial copy, with that reason).
 function watchTransfer(channel: Channel, offer: Extract<Message, { type: 'offer' }>, limits: TransferLimits, startMs: number) {
-  const clock = new TransferClock(offer.files.reduce((sum, f) => sum + f.size, 0), limits, startMs);
+  const clock = new TransferClock(offer.manifest.files.reduce((sum, f) => sum + f.size, 0), limits, startMs);
   const state: { clock: TransferClock; reason: string | undefined; stop: () => void } = { clock, reason: undefined, stop: () => clearInterval(timer) };
   const timer = setInterval(() => {
     const why = clock.check(performance.now());
     if (why === undefined) return;
     clearInterval(timer);
-    state.reason = `the transfer of ${offer.name} was cut: ${why}; discarded`;
+    state.reason = `the transfer of ${offer.manifest.name} was cut: ${why}; discarded`;
     void channel.fail(state.reason).finally(() => channel.destroy());
   }, 100);
   return state;
 }
 
 // Retention (only while no transfer is in progress, so that none loses the parent it is landing on):
-// the same rule as the supervisor's (src/loop/chain.ts), on the backup's own directory.
-async function prune({ root, keep, log }: ReceiverOptions): Promise<void> {
-  const doomed = removable(scanCheckpoints(root), keep);
+// the same rule as the supervisor's (src/loop/chain.ts), within one run's directory: no run's
+// checkpoints ever push out another's.
+async function prune(dir: string, { keep, log }: ReceiverOptions): Promise<void> {
+  const doomed = removable(scanCheckpoints(dir), keep);
   if (doomed.length === 0) return;
-  await removeCheckpoints(root, doomed);
+  await removeCheckpoints(dir, doomed);
   log.info('retention removed checkpoints', { removed: doomed.map((c) => c.name), keep });
 }

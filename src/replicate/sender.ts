@@ -1,6 +1,7 @@
 import { connect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chainOf } from '../loop/chain.js';
+import { readRunIdentity, RUN_FILE, type RunIdentity } from '../loop/run-identity.js';
 import { scanCheckpoints } from '../loop/store.js';
 import { formatEndpoint, type Endpoint } from './address.js';
 import { Channel, PeerClosedError, PeerError } from './channel.js';
@@ -8,7 +9,7 @@ import { chainProblem } from './completeness.js';
 import type { ReplicationLog } from './events.js';
 import { checkpointInProgress, currentLatest } from './latest.js';
 import { fileChunks, readLocalCheckpoint, type LocalCheckpoint } from './manifest.js';
-import { hello, helloProblem, ProtocolError, type Message } from './protocol.js';
+import { hello, helloProblem, ProtocolError, type Manifest, type Message } from './protocol.js';
 import type { ShipRecord } from './ship-log.js';
 import type { Credentials } from './tls/files.js';
 import { clientTlsOptions, peerProblem } from './tls/options.js';
@@ -35,12 +36,20 @@ export interface ShipOptions {
   workload?: WorkloadWatch;
 }
 
+/** The run of an images directory (its run.json, written by remusd run); a directory without one cannot be shipped. */
+export function imagesRun(images: string): RunIdentity {
+  const run = readRunIdentity(images);
+  if (run === undefined) throw new ShipError(`${images}/${RUN_FILE} is missing: remusd run writes it when it starts on the directory`);
+  return run;
+}
+
 /**
- * Connects to a backup over mutual TLS and exchanges hellos: nothing is sent before the handshake proved
- * the peer holds this pair's backup key. A backup that refuses us throws PeerError, a peer that is not
- * one ProtocolError (or a TLS error, for one that is not this pair's backup).
+ * Connects to a backup over mutual TLS and exchanges hellos, ours naming the run whose checkpoints this
+ * connection carries: nothing is sent before the handshake proved the peer holds this pair's backup key.
+ * A backup that refuses us throws PeerError, a peer that is not one ProtocolError (or a TLS error, for
+ * one that is not this pair's backup).
  */
-export async function connectToBackup(to: Endpoint, credentials: Credentials, timeoutMs = 5_000): Promise<Channel> {
+export async function connectToBackup(to: Endpoint, credentials: Credentials, run: RunIdentity, timeoutMs = 5_000): Promise<Channel> {
   const socket = connect({ host: to.host, port: to.port, ...clientTlsOptions(credentials) });
   const channel = new Channel(socket);
   try {
@@ -52,7 +61,7 @@ export async function connectToBackup(to: Endpoint, credentials: Credentials, ti
     const impostor = peerProblem(socket, credentials);
     if (impostor !== undefined) throw new ProtocolError(`${formatEndpoint(to)}: ${impostor.message}`);
     socket.setNoDelay(true);
-    await channel.send(hello('sender'));
+    await channel.send(hello('sender', run));
     // The same limit for the answer: a peer that accepts connections but never says hello must not hold
     // the shipper forever (destroying the channel in catch ends the pending read).
     const answer = await new Promise<Message>((resolve, reject) => {
@@ -84,12 +93,15 @@ function authError(to: Endpoint, error: Error, closedAfterHandshake = false): Pr
   );
 }
 
+/** What shipping on one connection needs: the run its hello named, which every offer's manifest names too. */
+export type RunShipOptions = ShipOptions & { run: RunIdentity };
+
 /**
  * Ships checkpoint `name` and whatever ancestors the backup lacks: offers it; if the backup refuses it for
  * a missing parent, sends the missing links of its chain oldest first, then offers it again. Returns what
  * was sent (empty if the backup had it already).
  */
-export async function shipChain(channel: Channel, name: string, options: ShipOptions): Promise<ShipRecord[]> {
+export async function shipChain(channel: Channel, name: string, options: RunShipOptions): Promise<ShipRecord[]> {
   const first = await offer(channel, name, options);
   if (first.type !== 'refuse') return first.type === 'have' ? [] : [first.record];
   if (first.reason !== 'missing-parent') throw new ShipError(`backup refused ${name}: ${first.message}`);
@@ -111,10 +123,21 @@ export async function shipChain(channel: Channel, name: string, options: ShipOpt
 
 type OfferOutcome = { type: 'shipped'; record: ShipRecord } | { type: 'have' } | Extract<Message, { type: 'refuse' }>;
 
-async function offer(channel: Channel, name: string, options: ShipOptions, ancestorOf?: string): Promise<OfferOutcome> {
+async function offer(channel: Channel, name: string, options: RunShipOptions, ancestorOf?: string): Promise<OfferOutcome> {
   const checkpoint = await readLocalCheckpoint(options.images, name);
+  // A supervisor restarted on an emptied directory begins a new run, numbered from 00000001 again: its
+  // checkpoints must not go out under the old run's id (the caller reconnects with the new one).
+  if (imagesRun(options.images).id !== options.run.id) throw new PeerError(`${options.images} began a new run; reconnecting to name it`);
+  const manifest: Manifest = {
+    format: 1,
+    run: options.run.id,
+    name,
+    parent: checkpoint.parent,
+    taken_at: new Date(checkpoint.writtenMs).toISOString(),
+    files: checkpoint.files,
+  };
   const started = performance.now();
-  await channel.send({ type: 'offer', name, parent: checkpoint.parent, files: checkpoint.files, ...workloadField(options.workload) });
+  await channel.send({ type: 'offer', manifest, ...workloadField(options.workload) });
   const answer = await channel.nextMessage();
   if (answer.type === 'have') return { type: 'have' };
   if (answer.type === 'refuse') {
@@ -200,8 +223,9 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
   while (!signal.aborted) {
     let channel: Channel | undefined;
     try {
-      channel = await connectToBackup(options.to, options.credentials);
-      log.info(`connected to backup ${formatEndpoint(options.to)}`);
+      const run = imagesRun(options.images);
+      channel = await connectToBackup(options.to, options.credentials, run);
+      log.info(`connected to backup ${formatEndpoint(options.to)}`, { run: run.id });
       backoff = options.backoffInitialMs ?? 100;
       let quietSince = performance.now();
       let toldDead = false;
@@ -213,7 +237,7 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
           if (dying) await awaitCheckpointInProgress(options.images, options.deathGraceMs ?? 1_000, signal, log);
           const latest = await currentLatest(options.images);
           if (latest !== undefined && latest !== shipped) {
-            await shipChain(channel, latest, options);
+            await shipChain(channel, latest, { ...options, run });
             await options.onAcknowledged?.(latest);
             shipped = latest;
             quietSince = performance.now();
@@ -278,12 +302,13 @@ async function awaitCheckpointInProgress(images: string, graceMs: number, signal
 export async function shipOnce(options: ShipOptions & BackupAddress & { connectTimeoutMs?: number }): Promise<ShipRecord[]> {
   const latest = await currentLatest(options.images);
   if (latest === undefined) throw new ShipError(`${options.images} has no complete checkpoint yet (no latest link)`);
+  const run = imagesRun(options.images);
   const deadline = Date.now() + (options.connectTimeoutMs ?? 10_000);
   let backoff = 100;
   for (;;) {
     let channel: Channel;
     try {
-      channel = await connectToBackup(options.to, options.credentials);
+      channel = await connectToBackup(options.to, options.credentials, run);
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof PeerError || Date.now() + backoff > deadline) throw error;
       options.log.warn(`backup ${formatEndpoint(options.to)} unreachable (${(error as Error).message}); retrying in ${backoff} ms`);
@@ -292,7 +317,7 @@ export async function shipOnce(options: ShipOptions & BackupAddress & { connectT
       continue;
     }
     try {
-      const shipped = await shipChain(channel, latest, options);
+      const shipped = await shipChain(channel, latest, { ...options, run });
       await options.onAcknowledged?.(latest);
       return shipped;
     } finally {

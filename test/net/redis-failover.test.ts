@@ -7,7 +7,7 @@
 // supervisor, shipper and redis killed with -9), the backup restores redis into its own namespace and
 // moves the route, and the client's SAME connection gets the next value.
 
-import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { namespaceInode, processNamespaceInode, routeTo } from '../../src/net/index.js';
@@ -18,7 +18,7 @@ import { readRecords } from '../helpers/records.js';
 import { redisArgs, redisServer } from '../helpers/redis.js';
 import { connectRedis, type RespClient } from '../helpers/resp-client.js';
 import { waitFor } from '../helpers/wait.js';
-import { daemon, startBackup, stopDaemons, testPair } from '../replicate/helpers.js';
+import { backupLatest, daemon, startBackup, stopDaemons, testPair } from '../replicate/helpers.js';
 
 let client: RespClient | undefined;
 afterEach(async () => {
@@ -62,8 +62,8 @@ async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number) {
   const covering = await waitFor(
     'a checkpoint taken after the last reply, on the backup',
     async () => {
-      const name = await readlink(join(backupDir, 'latest')).catch(() => undefined);
-      if (name === undefined) return undefined;
+      const name = await backupLatest(backupDir);
+      if (name === '') return undefined;
       const record = (await readRecords(join(images, 'records.jsonl'))).find((r) => r.seq === Number(name));
       return record !== undefined && Date.parse(record.start) > lastAckWall ? name : undefined;
     },

@@ -6,7 +6,7 @@ import type { FailoverReport } from '../../src/replicate/auto-failover.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
-import { daemon, expectResumed, startBackup, stopDaemons, waitFor, testPair, writeRunConfig, writesBefore } from './helpers.js';
+import { backupLatest, daemon, expectResumed, startBackup, stopDaemons, waitFor, testPair, writeRunConfig, writesBefore } from './helpers.js';
 
 // Automatic failover with real processes: the supervisor checkpoints a live workload with real CRIU in
 // delta mode, `remusd ship --pid` sends the checkpoints and the workload's state over TCP on 127.0.0.1 to
@@ -38,7 +38,7 @@ async function primaryWithBackup() {
   const run = await runCli(['run', '--config', await writeRunConfig(root, 'delta'), '--pid', String(workload.pid), '--max-checkpoints', '4']);
   expect(run.exitCode, run.stderr).toBe(0);
   const newest = await readlink(join(images, 'latest'));
-  await waitFor('the newest checkpoint on the backup', async () => ((await readlink(join(backupDir, 'latest')).catch(() => '')) === newest ? true : undefined), 10_000);
+  await waitFor('the newest checkpoint on the backup', async () => ((await backupLatest(backupDir)) === newest ? true : undefined), 10_000);
   return { criu, images, backupDir, backup, shipper, newest, workload };
 }
 

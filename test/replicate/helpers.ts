@@ -1,9 +1,13 @@
-import { mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { mkdir, readdir, readFile, readlink, rename, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import { newRunIdentity, readRunIdentity, writeRunIdentity, type RunIdentity } from '../../src/loop/run-identity.js';
 import type { CheckpointRecord } from '../../src/model/record.js';
+import { RUNS_DIR } from '../../src/replicate/backup-runs.js';
+import type { Manifest, ManifestFile } from '../../src/replicate/messages.js';
 import { Channel } from '../../src/replicate/channel.js';
 import type { ReplicationLog } from '../../src/replicate/events.js';
 import { startReceiver, type Receiver, type ReceiverLimits } from '../../src/replicate/receiver.js';
@@ -26,11 +30,22 @@ export function collectingLog(): ReplicationLog & { lines: string[] } {
   };
 }
 
+/** The run of a primary images directory, made as a starting supervisor would if it has none yet. */
+export function primaryRun(root: string): RunIdentity {
+  mkdirSync(root, { recursive: true });
+  const existing = readRunIdentity(root);
+  if (existing !== undefined) return existing;
+  const run = newRunIdentity(new Date());
+  writeRunIdentity(root, run);
+  return run;
+}
+
 /**
  * Writes a fake checkpoint ROOT/NAME (files of pseudo-random bytes, an optional parent link) as the
- * supervisor would publish it, and points latest at it.
+ * supervisor would publish it, and points latest at it (ROOT gets a run.json if it has none).
  */
 export async function fakeCheckpoint(root: string, name: string, parent: string | null, sizes: Record<string, number>): Promise<void> {
+  primaryRun(root);
   const dir = join(root, name);
   await mkdir(dir, { recursive: true });
   for (const [file, size] of Object.entries(sizes)) {
@@ -41,6 +56,24 @@ export async function fakeCheckpoint(root: string, name: string, parent: string 
   if (parent !== null) await symlink(`../${parent}`, join(dir, 'parent'));
   await symlink(name, join(root, `.latest.tmp`));
   await rename(join(root, '.latest.tmp'), join(root, 'latest'));
+}
+
+/** A manifest for hand-made offers (taken now unless `takenAt`). */
+export function manifestOf(run: string, name: string, parent: string | null, files: ManifestFile[], takenAt = new Date()): Manifest {
+  return { format: 1, run, name, parent, taken_at: takenAt.toISOString(), files };
+}
+
+/** The backup's directory of run `id` (or of its only run). */
+export async function backupRunDir(backup: string, id?: string): Promise<string> {
+  if (id !== undefined) return join(backup, RUNS_DIR, id);
+  const runs = await readdir(join(backup, RUNS_DIR));
+  if (runs.length !== 1) throw new Error(`${backup} holds ${runs.length} runs, not one: ${runs.join(', ')}`);
+  return join(backup, RUNS_DIR, runs[0]!);
+}
+
+/** The newest checkpoint of the backup's only run ('' if there is none yet). */
+export async function backupLatest(backup: string): Promise<string> {
+  return readlink(join(await backupRunDir(backup).catch(() => backup), 'latest')).catch(() => '');
 }
 
 /** A pair's key material as `remusd keys init` writes it: DIRS for the CLI, loaded credentials for the API. */
@@ -68,6 +101,30 @@ export async function loopbackReceiver(root: string, keep = 5, limits: Partial<R
   const log = collectingLog();
   const receiver = await startReceiver({ host: '127.0.0.1', port: 0 }, { root, keep, log, credentials: (await testPair()).backup, limits });
   return Object.assign(receiver, { log });
+}
+
+/**
+ * Receivers and channels that a test file opens, each closed after its test: call once at the top of the
+ * file (it registers the afterEach).
+ */
+export function closedAfterEach(): { receiver(root: string, keep?: number): Promise<Receiver & { log: ReturnType<typeof collectingLog> }>; channel(channel: Channel): Channel } {
+  const receivers: Receiver[] = [];
+  const channels: Channel[] = [];
+  afterEach(async () => {
+    for (const channel of channels.splice(0)) channel.destroy();
+    await Promise.all(receivers.splice(0).map((r) => r.close()));
+  });
+  return {
+    async receiver(root, keep = 5) {
+      const receiver = await loopbackReceiver(root, keep);
+      receivers.push(receiver);
+      return receiver;
+    },
+    channel(channel) {
+      channels.push(channel);
+      return channel;
+    },
+  };
 }
 
 /** An authenticated channel to a receiver (the test pair's primary), with no hello sent: tests speak the protocol by hand. */

@@ -5,7 +5,8 @@ import { hello, type Message } from '../../src/replicate/protocol.js';
 import type { Receiver } from '../../src/replicate/receiver.js';
 import { shipOnce, watchAndShip } from '../../src/replicate/sender.js';
 import { imagesDir } from '../helpers/criu.js';
-import { collectingLog, fakeCheckpoint, loopbackReceiver, rawChannel, testPair, waitFor } from './helpers.js';
+import { newRunIdentity } from '../../src/loop/run-identity.js';
+import { collectingLog, fakeCheckpoint, loopbackReceiver, manifestOf, primaryRun, rawChannel, testPair, waitFor } from './helpers.js';
 
 // Time and rate limits on transfers, with real TLS connections on 127.0.0.1. Before them, one receive
 // queue served every connection and heartbeats extended a transfer's idle timer: a peer that was
@@ -27,14 +28,14 @@ async function receiverWith(limits: Parameters<typeof loopbackReceiver>[2]): Pro
  * A sender holding the pair's primary key that offers `name` (size bytes) and sends `first` bytes; then,
  * every 100 ms, a heartbeat (`heartbeat`) or 1 KiB of the file (`trickle`).
  */
-async function stalledSender(port: number, name: string, size: number, first: number, then: 'heartbeat' | 'trickle' = 'heartbeat') {
+async function stalledSender(port: number, name: string, size: number, first: number, then: 'heartbeat' | 'trickle' = 'heartbeat', run = newRunIdentity(new Date())) {
   const channel = await rawChannel(port);
   cleanups.push(() => channel.destroy());
-  await channel.send(hello('sender'));
+  await channel.send(hello('sender', run));
   await channel.nextMessage();
   // Times are measured from sending the offer: the receiver's clock for the transfer starts after it.
   const accepted = performance.now();
-  await channel.send({ type: 'offer', name, parent: null, files: [{ name: 'pages-1.img', size, xxh64: '0000000000000000' }] });
+  await channel.send({ type: 'offer', manifest: manifestOf(run.id, name, null, [{ name: 'pages-1.img', size, xxh64: '0000000000000000' }]) });
   expect(await channel.nextMessage()).toEqual({ type: 'accept', name });
   if (first > 0) await channel.sendData(Buffer.alloc(first, 7));
   const beat = setInterval(() => {
@@ -47,7 +48,7 @@ async function stalledSender(port: number, name: string, size: number, first: nu
     (message: Message) => ({ message: JSON.stringify(message), ms: performance.now() - accepted }),
     (error: Error) => ({ message: error.message, ms: performance.now() - accepted }),
   );
-  return { told, accepted };
+  return { told, accepted, run };
 }
 
 describe('transfer limits', () => {
@@ -85,8 +86,9 @@ describe('transfer limits', () => {
     expect(cut.ms).toBeLessThan(5_000 + 2_000); // checked every 100 ms; generous for a loaded machine
     // The good primary was not held up: all of its checkpoints landed before the stalled transfer ended.
     expect(landed.filter((l) => l.ms < cut.ms).map((l) => l.name)).toContain('00000008');
-    await waitFor('the stalled copy discarded', async () => ((await readdir(backup)).includes('.00000500.partial') ? undefined : true), 5_000);
-    expect(await readdir(backup)).not.toContain('00000500');
+    const runDir = join(backup, 'runs', stalled.run.id);
+    await waitFor('the stalled copy discarded', async () => ((await readdir(runDir)).includes('.00000500.partial') ? undefined : true), 5_000);
+    expect(await readdir(runDir)).not.toContain('00000500');
     expect(receiver.log.lines.join('\n')).toMatch(/connection from primary 127\.0\.0\.1:\d+ ended: the transfer of 00000500 was cut/);
     console.log(`stalled transfer cut after ${Math.round(cut.ms)} ms; meanwhile landed ${landed.map((l) => `${l.name}@${Math.round(l.ms)}ms`).join(', ')}`);
   });
@@ -96,15 +98,17 @@ describe('transfer limits', () => {
     const images = join(await imagesDir(), 'images');
     await fakeCheckpoint(images, '00000001', null, { 'pages-1.img': 300_000 });
     // The predecessor: accepted for 00000001, sent a little, then stuck (its default deadline is 10 s away).
-    const stalled = await stalledSender(receiver.endpoint.port, '00000001', 300_000, 1_000);
-    await waitFor('the stalled partial copy', async () => ((await readdir(backup)).includes('.00000001.partial') ? true : undefined), 5_000);
+    // The same run as the images directory: the shipper it stands for was shipping that directory.
+    const stalled = await stalledSender(receiver.endpoint.port, '00000001', 300_000, 1_000, 'heartbeat', primaryRun(images));
+    const runDir = join(backup, 'runs', stalled.run.id);
+    await waitFor('the stalled partial copy', async () => ((await readdir(runDir)).includes('.00000001.partial') ? true : undefined), 5_000);
     const started = performance.now();
     const shipped = await shipOnce({ images, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary });
     expect(shipped.map((r) => r.name)).toEqual(['00000001']);
     expect(performance.now() - started).toBeLessThan(5_000); // not after the stalled transfer's 10 s deadline
     expect((await stalled.told).message).toMatch(/closed/);
-    expect(receiver.log.lines.join('\n')).toMatch(/offers 00000001 again: closing the older connection that was transferring it/);
-    expect(await readdir(backup)).toEqual(['00000001', 'latest']);
+    expect(receiver.log.lines.join('\n')).toMatch(/offers 00000001 of run [0-9a-f-]{36} again: closing the older connection that was transferring it/);
+    expect(await readdir(runDir)).toEqual(['00000001', 'latest', 'run.json']);
   });
 
   it('a transfer that trickles is cut by the minimum rate, long before its deadline', async () => {
@@ -114,6 +118,6 @@ describe('transfer limits', () => {
     const cut = await stalled.told;
     expect(cut.message).toMatch(/the transfer of 00000007 was cut: [1-9]\d* bytes of file data in the last \d+ ms, below the minimum rate of 1048576 B\/s \(\d+ bytes\)/);
     expect(cut.ms).toBeLessThan(3_000);
-    await waitFor('the trickled copy discarded', async () => ((await readdir(backup)).length === 0 ? true : undefined), 5_000);
+    await waitFor('the trickled copy discarded', async () => ((await readdir(join(backup, 'runs', stalled.run.id))).join() === 'run.json' ? true : undefined), 5_000);
   });
 });

@@ -19,7 +19,8 @@ import type { Receiver } from '../../src/replicate/receiver.js';
 import { connectToBackup, shipChain, shipOnce, ShipError } from '../../src/replicate/sender.js';
 import { serverTlsOptions } from '../../src/replicate/tls/options.js';
 import { imagesDir } from '../helpers/criu.js';
-import { collectingLog, fakeCheckpoint, loopbackReceiver, rawChannel, sameBytes, testPair, waitFor } from './helpers.js';
+import { newRunIdentity } from '../../src/loop/run-identity.js';
+import { backupRunDir, collectingLog, fakeCheckpoint, loopbackReceiver, manifestOf, primaryRun, rawChannel, sameBytes, testPair, waitFor } from './helpers.js';
 
 const receivers: Receiver[] = [];
 const channels: Channel[] = [];
@@ -37,12 +38,13 @@ async function raw(port: number) {
   channels.push(channel);
   return channel;
 }
-const names = async (root: string) => (await readdir(root)).filter((n) => n !== 'latest').sort();
+const names = async (backup: string) => (await readdir(await backupRunDir(backup))).filter((n) => n !== 'latest' && n !== 'run.json').sort();
+const RUN = newRunIdentity(new Date('2026-01-01T00:00:00Z'));
 
 describe('framing', () => {
   it('decodes messages and data split at every possible byte boundary', () => {
-    const offer: Message = { type: 'offer', name: '00000002', parent: '00000001', files: [{ name: 'pages-1.img', size: 3, xxh64: '0123456789abcdef' }] };
-    const stream = Buffer.concat([encodeMessage(hello('sender')), encodeMessage(offer), dataHeader(3), Buffer.from([7, 8, 9]), encodeMessage({ type: 'done', name: '00000002' })]);
+    const offer: Message = { type: 'offer', manifest: manifestOf(RUN.id, '00000002', '00000001', [{ name: 'pages-1.img', size: 3, xxh64: '0123456789abcdef' }]) };
+    const stream = Buffer.concat([encodeMessage(hello('sender', RUN)), encodeMessage(offer), dataHeader(3), Buffer.from([7, 8, 9]), encodeMessage({ type: 'done', name: '00000002' })]);
     for (let split = 0; split <= stream.length; split++) {
       const decoder = new FrameDecoder();
       const frames = [...decoder.push(stream.subarray(0, split)), ...decoder.push(stream.subarray(split))];
@@ -62,7 +64,7 @@ describe('framing', () => {
     huge.writeUInt32BE(MAX_MESSAGE_BYTES + 1, 1);
     expect(() => new FrameDecoder().push(huge)).toThrow(/exceeds the limit/);
     for (const name of ['../evil', 'parent', '.hidden', 'a/b', '']) {
-      const bad = encodeMessage({ type: 'offer', name: '00000001', parent: null, files: [{ name, size: 1, xxh64: '0000000000000000' }] });
+      const bad = encodeMessage({ type: 'offer', manifest: manifestOf(RUN.id, '00000001', null, [{ name, size: 1, xxh64: '0000000000000000' }]) });
       expect(() => new FrameDecoder().push(bad)).toThrow(ProtocolError);
     }
     const badName = encodeMessage({ type: 'accept', name: '../../etc' } as Message);
@@ -75,14 +77,14 @@ describe('status messages', () => {
     const messages: Message[] = [
       { type: 'heartbeat', at: '2025-01-01T00:00:00.000Z' },
       { type: 'heartbeat', at: '2025-01-01T00:00:00.000Z', workload: 'dead' },
-      { type: 'offer', name: '00000001', parent: null, files: [], workload: 'alive' },
+      { type: 'offer', manifest: manifestOf(RUN.id, '00000001', null, []), workload: 'alive' },
       { type: 'workload-dead', pid: 4242, at: '2025-01-01T00:00:00.000Z' },
       { type: 'goodbye', reason: 'SIGTERM' },
       { type: 'refuse', name: '00000002', reason: 'failed-over', message: 'no more', have: [] },
     ];
     for (const message of messages) expect(new FrameDecoder().push(encodeMessage(message))).toEqual([{ kind: 'message', message }]);
-    expect(() => new FrameDecoder().push(encodeMessage({ type: 'heartbeat', at: 'x', workload: 'zombie' } as unknown as Message))).toThrow(/workload must be alive or dead/);
-    expect(() => new FrameDecoder().push(encodeMessage({ type: 'workload-dead', pid: -1, at: 'x' } as Message))).toThrow(/pid must be a positive integer/);
+    expect(() => new FrameDecoder().push(encodeMessage({ type: 'heartbeat', at: '2025-01-01T00:00:00.000Z', workload: 'zombie' } as unknown as Message))).toThrow(/workload must be alive or dead/);
+    expect(() => new FrameDecoder().push(encodeMessage({ type: 'workload-dead', pid: -1, at: '2025-01-01T00:00:00.000Z' } as Message))).toThrow(/pid must be a positive integer/);
   });
 });
 
@@ -90,13 +92,13 @@ describe('receiver over loopback', () => {
   it('a hello of another version, or no hello at all, is refused with a message sent back and logged', async () => {
     const receiver = await receiverIn(await imagesDir('remusd-backup-'));
     const old = await raw(receiver.endpoint.port);
-    await old.send({ ...hello('sender'), version: PROTOCOL_VERSION + 1 } as Message);
+    await old.send({ ...hello('sender', RUN), version: PROTOCOL_VERSION + 1 } as Message);
     await expect(old.nextMessage()).rejects.toThrow(`peer speaks remusd-replicate version ${PROTOCOL_VERSION + 1}; this remusd speaks version ${PROTOCOL_VERSION}`);
     const http = await raw(receiver.endpoint.port);
     http.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     await expect(http.nextMessage()).rejects.toThrow(/not a remusd-replicate stream/);
     const offerFirst = await raw(receiver.endpoint.port);
-    await offerFirst.send({ type: 'offer', name: '00000001', parent: null, files: [] });
+    await offerFirst.send({ type: 'offer', manifest: manifestOf(RUN.id, '00000001', null, []) });
     await expect(offerFirst.nextMessage()).rejects.toThrow(/expected hello first, got offer/);
     await waitFor('3 refusals logged', () => (receiver.log.lines.filter((l) => l.includes('refused') || l.includes('not a remusd')).length >= 3 ? true : undefined));
     expect(receiver.log.lines.join('\n')).toContain(`version ${PROTOCOL_VERSION + 1}`);
@@ -108,23 +110,24 @@ describe('receiver over loopback', () => {
     await fakeCheckpoint(primary, '00000001', null, { 'pages-1.img': 300_000, 'inventory.img': 40 });
     const receiver = await receiverIn(backup);
     const channel = await raw(receiver.endpoint.port);
-    await channel.send(hello('sender'));
+    const run = primaryRun(primary);
+    await channel.send(hello('sender', run));
     expect((await channel.nextMessage()).type).toBe('hello');
     const local = await readLocalCheckpoint(primary, '00000001');
     const lying = local.files.map((f) => (f.name === 'pages-1.img' ? { ...f, xxh64: 'ffffffffffffffff' } : f));
-    await channel.send({ type: 'offer', name: '00000001', parent: null, files: lying });
+    await channel.send({ type: 'offer', manifest: manifestOf(run.id, '00000001', null, lying) });
     expect(await channel.nextMessage()).toEqual({ type: 'accept', name: '00000001' });
     for (const file of local.files) for await (const chunk of fileChunks(local.dir, file)) await channel.sendData(chunk);
     await channel.send({ type: 'done', name: '00000001' });
     const answer = await channel.nextMessage();
     expect(answer.type).toBe('reject');
     expect((answer as { message: string }).message).toMatch(/00000001\/pages-1\.img: xxh64 [0-9a-f]{16}, the manifest says ffffffffffffffff/);
-    expect(await readdir(backup)).toEqual([]);
+    expect(await names(backup)).toEqual([]);
     expect(receiver.log.lines.some((l) => l.startsWith('warn rejected 00000001'))).toBe(true);
     // The same connection goes on: the honest offer is accepted.
-    const shipped = await shipChain(channel, '00000001', { images: primary, log: collectingLog() });
+    const shipped = await shipChain(channel, '00000001', { images: primary, log: collectingLog(), run });
     expect(shipped.map((r) => r.name)).toEqual(['00000001']);
-    expect(await sameBytes(join(primary, '00000001', 'pages-1.img'), join(backup, '00000001', 'pages-1.img'))).toBe(true);
+    expect(await sameBytes(join(primary, '00000001', 'pages-1.img'), join(await backupRunDir(backup), '00000001', 'pages-1.img'))).toBe(true);
   });
 
   it('a checkpoint whose parent the backup lacks is refused; the sender sends the missing ancestors oldest first', async () => {
@@ -136,22 +139,24 @@ describe('receiver over loopback', () => {
     const receiver = await receiverIn(backup);
     const log = collectingLog();
     // Ship only 00000001 first, then ask for 00000003: the backup must refuse it and get 00000002 first.
-    const channel = await connectToBackup(receiver.endpoint, (await testPair()).primary);
+    const run = primaryRun(primary);
+    const channel = await connectToBackup(receiver.endpoint, (await testPair()).primary, run);
     channels.push(channel);
-    expect((await shipChain(channel, '00000001', { images: primary, log })).map((r) => r.name)).toEqual(['00000001']);
-    const shipped = await shipChain(channel, '00000003', { images: primary, log });
+    expect((await shipChain(channel, '00000001', { images: primary, log, run })).map((r) => r.name)).toEqual(['00000001']);
+    const shipped = await shipChain(channel, '00000003', { images: primary, log, run });
     expect(shipped.map((r) => [r.name, r.ancestor_of ?? null])).toEqual([
       ['00000002', '00000003'],
       ['00000003', null],
     ]);
-    expect(receiver.log.lines.join('\n')).toMatch(/refusing 00000003: its parent 00000002 is not complete on this backup/);
+    expect(receiver.log.lines.join('\n')).toMatch(/refusing 00000003: its parent 00000002 of run [0-9a-f-]{36} is not complete on this backup/);
     expect(log.lines.join('\n')).toMatch(/backup refused 00000003: refusing 00000003: its parent 00000002/);
     expect(await names(backup)).toEqual(['00000001', '00000002', '00000003']);
-    expect(await readlink(join(backup, '00000003', 'parent'))).toBe('../00000002');
-    expect(await readlink(join(backup, 'latest'))).toBe('00000003');
-    for (const file of ['pages-1.img', 'pagemap-1.img', 'empty.img']) expect(await sameBytes(join(primary, '00000003', file), join(backup, '00000003', file))).toBe(true);
+    const runDir = await backupRunDir(backup);
+    expect(await readlink(join(runDir, '00000003', 'parent'))).toBe('../00000002');
+    expect(await readlink(join(runDir, 'latest'))).toBe('00000003');
+    for (const file of ['pages-1.img', 'pagemap-1.img', 'empty.img']) expect(await sameBytes(join(primary, '00000003', file), join(runDir, '00000003', file))).toBe(true);
     // Offering what the backup has already costs one round trip and sends nothing.
-    expect(await shipChain(channel, '00000003', { images: primary, log })).toEqual([]);
+    expect(await shipChain(channel, '00000003', { images: primary, log, run })).toEqual([]);
     // From nothing: the whole chain goes, oldest first.
     const empty = await imagesDir('remusd-backup-');
     const second = await receiverIn(empty);
@@ -165,16 +170,18 @@ describe('receiver over loopback', () => {
     await fakeCheckpoint(primary, '00000001', null, { 'pages-1.img': 1_000_000 });
     const receiver = await receiverIn(backup);
     const channel = await raw(receiver.endpoint.port);
-    await channel.send(hello('sender'));
+    const run = primaryRun(primary);
+    await channel.send(hello('sender', run));
     await channel.nextMessage();
     const local = await readLocalCheckpoint(primary, '00000001');
-    await channel.send({ type: 'offer', name: '00000001', parent: null, files: local.files });
+    await channel.send({ type: 'offer', manifest: manifestOf(run.id, '00000001', null, local.files) });
     await channel.nextMessage();
     await channel.sendData(Buffer.alloc(300_000, 1));
-    await waitFor('the partial directory', async () => ((await readdir(backup)).includes('.00000001.partial') ? true : undefined));
+    const runDir = await backupRunDir(backup);
+    await waitFor('the partial directory', async () => ((await readdir(runDir)).includes('.00000001.partial') ? true : undefined));
     channel.destroy();
     await waitFor('the drop noticed', () => (receiver.log.lines.some((l) => l.includes('discarded')) ? true : undefined));
-    expect(await readdir(backup)).toEqual([]);
+    expect(await readdir(runDir)).toEqual(['run.json']);
     const shipped = await shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary });
     expect(shipped.map((r) => r.bytes)).toEqual([1_000_000]);
     expect(await names(backup)).toEqual(['00000001']);
@@ -182,11 +189,12 @@ describe('receiver over loopback', () => {
 
   it('a partial directory left by a crashed receiver is removed when it starts', async () => {
     const backup = await imagesDir('remusd-backup-');
-    await fakeCheckpoint(backup, '00000001', null, { 'pages-1.img': 10 });
-    await rename(join(backup, '00000001'), join(backup, '.00000002.partial'));
-    await rm(join(backup, 'latest'));
+    const runDir = join(backup, 'runs', RUN.id);
+    await fakeCheckpoint(runDir, '00000001', null, { 'pages-1.img': 10 });
+    await rename(join(runDir, '00000001'), join(runDir, '.00000002.partial'));
+    await rm(join(runDir, 'latest'));
     const receiver = await receiverIn(backup);
-    expect(await readdir(backup)).toEqual([]);
+    expect(await readdir(runDir)).toEqual(['run.json']);
     expect(receiver.log.lines[0]).toMatch(/removed partial checkpoints.*\.00000002\.partial/);
   });
 
@@ -231,7 +239,7 @@ describe('receiver over loopback', () => {
     const receiver = await receiverIn(backup);
     await expect(shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary })).rejects.toThrow(ShipError);
     await expect(shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary })).rejects.toThrow(/00000007 needs its parent 00000006, which is missing/);
-    expect(await readdir(backup)).toEqual([]);
+    expect(await names(backup)).toEqual([]);
   });
 });
 
@@ -247,8 +255,8 @@ describe('connecting to a backup', () => {
     const mutePort = (mute.address() as { port: number }).port;
     try {
       const started = Date.now();
-      await expect(connectToBackup({ host: '127.0.0.1', port }, pair.primary, 300)).rejects.toThrow(`no TLS connection to 127.0.0.1:${port} within 300 ms`);
-      await expect(connectToBackup({ host: '127.0.0.1', port: mutePort }, pair.primary, 300)).rejects.toThrow(`127.0.0.1:${mutePort} did not answer hello within 300 ms`);
+      await expect(connectToBackup({ host: '127.0.0.1', port }, pair.primary, RUN, 300)).rejects.toThrow(`no TLS connection to 127.0.0.1:${port} within 300 ms`);
+      await expect(connectToBackup({ host: '127.0.0.1', port: mutePort }, pair.primary, RUN, 300)).rejects.toThrow(`127.0.0.1:${mutePort} did not answer hello within 300 ms`);
       expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       server.close();

@@ -3,10 +3,11 @@ import type { SenderEvent } from '../../src/replicate/events.js';
 import { FailoverTrigger } from '../../src/replicate/trigger.js';
 
 const peer = '127.0.0.1:40000';
-const heard = (workload?: 'alive' | 'dead'): SenderEvent => ({ type: 'heard', peer, ...(workload ? { workload } : {}) });
-const holds: SenderEvent = { type: 'holds', peer, name: '00000003', how: 'received' };
-const dead: SenderEvent = { type: 'workload-dead', peer, pid: 4242, at: '2025-01-01T00:00:00.000Z' };
-const goodbye: SenderEvent = { type: 'goodbye', peer, reason: 'SIGTERM' };
+const run = '0b7e1c52-4a7f-4d3c-9e55-1f0a2b3c4d5e';
+const heard = (workload?: 'alive' | 'dead'): SenderEvent => ({ type: 'heard', peer, run, ...(workload ? { workload } : {}) });
+const holds: SenderEvent = { type: 'holds', peer, run, name: '00000003', how: 'received' };
+const dead: SenderEvent = { type: 'workload-dead', peer, run, pid: 4242, at: '2025-01-01T00:00:00.000Z' };
+const goodbye: SenderEvent = { type: 'goodbye', peer, run, reason: 'SIGTERM' };
 
 describe('FailoverTrigger', () => {
   it('fails over when the shipper reports the workload dead, once a checkpoint is held; at most once', () => {
@@ -64,9 +65,9 @@ describe('FailoverTrigger', () => {
     const trigger = new FailoverTrigger(2_000);
     trigger.observe(holds, 0);
     trigger.observe(heard(), 0);
-    trigger.observe({ type: 'busy', peer, busy: true }, 100);
+    trigger.observe({ type: 'busy', peer, run, busy: true }, 100);
     expect(trigger.tick(5_000)).toBeUndefined();
-    trigger.observe({ type: 'busy', peer, busy: false }, 5_000);
+    trigger.observe({ type: 'busy', peer, run, busy: false }, 5_000);
     expect(trigger.tick(6_999)).toBeUndefined();
     expect(trigger.tick(7_000)).toMatchObject({ type: 'failover', reason: 'silence' });
   });

@@ -9,7 +9,8 @@ import { startReceiver, type Receiver } from '../../src/replicate/receiver.js';
 import { shipChain, shipOnce } from '../../src/replicate/sender.js';
 import { FailoverTrigger } from '../../src/replicate/trigger.js';
 import { imagesDir } from '../helpers/criu.js';
-import { collectingLog, fakeCheckpoint, makePair, rawChannel, testPair, waitFor, type TestPair } from './helpers.js';
+import { newRunIdentity } from '../../src/loop/run-identity.js';
+import { backupRunDir, collectingLog, fakeCheckpoint, makePair, manifestOf, primaryRun, rawChannel, testPair, waitFor, type TestPair } from './helpers.js';
 
 // Hostile peers against a backup (in-process receiver, real TLS on 127.0.0.1). Before mutual TLS, any
 // local process could connect, ship a checkpoint of its choosing and send workload-dead, and the backup
@@ -38,9 +39,10 @@ async function backupWithOneCheckpoint(pair: TestPair) {
 /** What a forger sends: its own checkpoint 99999999, then workload-dead and heartbeats. */
 function forgery(): Buffer {
   const content = Buffer.alloc(1000, 0xcc);
+  const run = newRunIdentity(new Date());
   return Buffer.concat([
-    encodeMessage(hello('sender')),
-    encodeMessage({ type: 'offer', name: '99999999', parent: null, files: [{ name: 'core-1.img', size: 1000, xxh64: '0000000000000000' }] }),
+    encodeMessage(hello('sender', run)),
+    encodeMessage({ type: 'offer', manifest: manifestOf(run.id, '99999999', null, [{ name: 'core-1.img', size: 1000, xxh64: '0000000000000000' }]) }),
     dataHeader(content.length),
     content,
     encodeMessage({ type: 'done', name: '99999999' }),
@@ -100,7 +102,7 @@ describe('unauthenticated peers (mutual TLS)', () => {
     expect(events.slice(heardBefore), 'events from unauthenticated peers').toEqual([]);
     expect(trigger.done).toBe(false);
     expect(await snapshot(backupDir)).toBe(before);
-    expect(await readdir(backupDir)).toEqual(['00000001', 'latest']);
+    expect(await readdir(await backupRunDir(backupDir))).toEqual(['00000001', 'latest', 'run.json']); // one run: the primary's
     await waitFor('the refusals logged', () => (log.lines.some((l) => /refused \d+ unauthenticated connection/.test(l)) ? true : undefined));
     expect(log.lines.join('\n')).not.toMatch(/99999999|workload \(pid 1\)/);
   });
@@ -125,9 +127,10 @@ describe('unauthenticated peers (mutual TLS)', () => {
     const { images, events, receiver } = await backupWithOneCheckpoint(pair);
     // The genuine primary ships one checkpoint, then dies without a goodbye (its connection just drops).
     const channel = await rawChannel(receiver.endpoint.port, pair.primary);
-    await channel.send(hello('sender'));
+    const run = primaryRun(images);
+    await channel.send(hello('sender', run));
     await channel.nextMessage();
-    await shipChain(channel, '00000001', { images, log: collectingLog() });
+    await shipChain(channel, '00000001', { images, log: collectingLog(), run });
     channel.destroy();
     const died = performance.now();
     const trigger = new FailoverTrigger(1_000);
@@ -136,7 +139,7 @@ describe('unauthenticated peers (mutual TLS)', () => {
     const forger = connectTls({ host: '127.0.0.1', port: receiver.endpoint.port, rejectUnauthorized: false, key: other.primary.keyPem, cert: other.primary.certPem });
     forger.on('error', () => undefined);
     const beat = setInterval(() => forger.writable && forger.write(encodeMessage({ type: 'heartbeat', at: new Date().toISOString(), workload: 'alive' })), 100);
-    forger.once('secureConnect', () => forger.write(encodeMessage(hello('sender'))));
+    forger.once('secureConnect', () => forger.write(encodeMessage(hello('sender', newRunIdentity(new Date())))));
     try {
       const heard = events.length;
       const decision = await waitFor('the silence trigger', () => {

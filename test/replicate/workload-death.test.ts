@@ -7,7 +7,7 @@ import { startReceiver, type Receiver } from '../../src/replicate/receiver.js';
 import { watchAndShip } from '../../src/replicate/sender.js';
 import { WorkloadWatch } from '../../src/replicate/workload-watch.js';
 import { imagesDir } from '../helpers/criu.js';
-import { collectingLog, fakeCheckpoint, testPair, waitFor } from './helpers.js';
+import { backupRunDir, collectingLog, fakeCheckpoint, testPair, waitFor } from './helpers.js';
 
 // The shipper's side of automatic failover, with fake checkpoints and a `sleep` as the workload: the
 // workload's death is reported only after the transfer in flight has landed, and a stopping shipper says
@@ -41,7 +41,7 @@ async function setup() {
   const shipping = watchAndShip({ images, to: receiver.endpoint, credentials: (await testPair()).primary, log: collectingLog(), signal: controller.signal, workload: watch, maxBytesPerSecond: 8 << 20 });
   cleanups.push(() => (controller.abort(), shipping));
   const transferring = () =>
-    waitFor('bytes landing', async () => ((await readdir(join(root, 'backup', '.00000001.partial')).catch(() => [])).length > 0 ? true : undefined));
+    waitFor('bytes landing', async () => ((await readdir(join(await backupRunDir(join(root, 'backup')).catch(() => root), '.00000001.partial')).catch(() => [])).length > 0 ? true : undefined));
   return { root, images, events, log, workload, controller, shipping, transferring };
 }
 
@@ -93,7 +93,7 @@ describe('the shipper watching the workload', () => {
     await shipping;
     await waitFor('the goodbye', () => events.find((e) => e.event.type === 'goodbye'), 5_000);
     await waitFor('the transfer dropped', () => (log.lines.some((l) => /ended with the sender's goodbye/.test(l)) ? true : undefined), 5_000);
-    expect(await readdir(join(root, 'backup'))).toEqual([]);
+    expect(await readdir(await backupRunDir(join(root, 'backup')))).toEqual(['run.json']);
     expect(events.some((e) => e.event.type === 'holds')).toBe(false);
   });
 });

@@ -8,18 +8,20 @@ import { printJson } from '../json.js';
 
 interface FailoverArgs {
   dir: string;
+  run?: string;
   criu?: string;
   config?: string;
   json: boolean;
 }
 
-/** `remusd failover`: restores the newest checkpoint of a backup directory whose whole chain is present. */
+/** `remusd failover`: restores the newest checkpoint that verifies, of the newest run of a backup directory. */
 export const failoverCommand: CommandModule<object, FailoverArgs> = {
   command: 'failover',
-  describe: 'Restore the newest checkpoint whose whole parent chain is present (criu restore -d) and print its pid',
+  describe: 'Verify, then restore (criu restore -d) the newest checkpoint of the newest run whose whole chain verifies, and print its pid',
   builder: (yargs: Argv) =>
     yargs
       .option('dir', { type: 'string', demandOption: true, describe: 'The backup (or any images) directory' })
+      .option('run', { type: 'string', describe: 'Restore from this run (its id) instead of the newest one' })
       .option('criu', { type: 'string', describe: 'criu command to use (overrides criu.path and REMUSD_CRIU)' })
       .option('config', {
         type: 'string',
@@ -34,18 +36,20 @@ export const failoverCommand: CommandModule<object, FailoverArgs> = {
     const log = { info: (message: string) => void process.stderr.write(`remusd: ${message}\n`) };
     let result;
     try {
-      result = await failover(criu, resolve(args.dir), { network: config?.network ?? undefined, log });
+      result = await failover(criu, resolve(args.dir), { network: config?.network ?? undefined, log, run: args.run });
     } catch (error) {
       if (error instanceof FailoverError) throw new UserError(error.message);
       throw error;
     }
+    process.stderr.write(`remusd: restoring from ${result.runReason}\n`);
     for (const skip of result.skipped) {
       process.stderr.write(`remusd: skipping ${skip.name}: ${skip.reason}; falling back to an older checkpoint\n`);
     }
+    if (result.verified === 'structure') process.stderr.write('remusd: a plain images directory has no manifests: file hashes were not verified, only the images\' structure\n');
     if (args.json) printJson({ ...result, criu: describeLocation(criu) });
     else {
       const where = result.network === undefined ? '' : ` in network namespace ${result.network.namespace} (${result.network.address} now routed to ${result.network.host_interface})`;
-      process.stdout.write(`restored ${result.name} (chain of ${result.chainLength}) in ${result.wallMs} ms: pid ${result.pid}${where}\n`);
+      process.stdout.write(`restored ${result.name} (chain of ${result.chainLength}) in ${result.wallMs} ms: pid ${result.pid}${where}\nrun ${result.run ?? '(unnamed)'}\n`);
     }
   },
 };

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+// A run is one life of an images directory: the checkpoints numbered 00000001, 00000002… by supervisors
+// that continue each other there. Its id, random, is what tells a backup that two checkpoints named
+// 00000001 are not the same one: a primary started on a fresh directory (which numbers from 00000001
+// again) or a second primary is a new run, never mixed with the old one.
+//
+//   IMAGES/run.json   {"id": "…uuid…", "started": "2026-12-01T13:40:00.000Z", "host": "primary-1"}
+
+/** The file in the images directory that names its run. */
+export const RUN_FILE = 'run.json';
+
+/** A run id: a random UUID in lowercase, also used as a directory name on the backup. */
+export const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const runIdentitySchema = z.strictObject({
+  id: z.string().regex(RUN_ID, 'must be a lowercase UUID'),
+  /** When the run's first supervisor started, by the primary's clock. */
+  started: z.iso.datetime({ offset: true }),
+  /** The primary's host name, for people reading logs: it proves nothing. */
+  host: z.string().min(1).max(255),
+});
+
+export type RunIdentity = z.infer<typeof runIdentitySchema>;
+
+/** A new run's identity. */
+export function newRunIdentity(now: Date): RunIdentity {
+  return { id: randomUUID(), started: now.toISOString(), host: hostname() };
+}
+
+/** The run named in ROOT/run.json; undefined if there is none; throws with the file named if it is not valid. */
+export function readRunIdentity(root: string): RunIdentity | undefined {
+  const path = join(root, RUN_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return parseRunIdentity(text, path);
+}
+
+/** Parses a run.json text; the error names `where`. */
+export function parseRunIdentity(text: string, where: string): RunIdentity {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`${where}: not JSON`);
+  }
+  const parsed = runIdentitySchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${where}: ${issue.path.join('.') || '(top)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Writes ROOT/run.json atomically (a reader sees the old run or the new one), readable by its owner only. */
+export function writeRunIdentity(root: string, identity: RunIdentity): void {
+  const path = join(root, RUN_FILE);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(identity)}\n`, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+/**
+ * The run a supervisor starting on ROOT belongs to, and why. With checkpoints there, it continues their
+ * run (it numbers on after them, and a delta chain may continue). Without any, it numbers from 00000001:
+ * a new run. A missing or unreadable run.json also starts a new one (the numbering still goes on, so no
+ * name repeats within a run).
+ */
+export function openRun(root: string, hasCheckpoints: boolean, now: Date): { identity: RunIdentity; reason: string } {
+  let why = 'no checkpoints here: a new run';
+  if (hasCheckpoints) {
+    try {
+      const existing = readRunIdentity(root);
+      if (existing !== undefined) return { identity: existing, reason: `continuing run ${existing.id} (started ${existing.started})` };
+      why = `checkpoints but no ${RUN_FILE} here: a new run`;
+    } catch (error) {
+      why = `${(error as Error).message}: a new run`;
+    }
+  }
+  const identity = newRunIdentity(now);
+  writeRunIdentity(root, identity);
+  return { identity, reason: `${why} ${identity.id}` };
+}
