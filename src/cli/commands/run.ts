@@ -3,12 +3,14 @@ import { attachFacts, attachRefusal } from '../../process/attach-check.js';
 import { absolute, loadConfigOrDefaults } from '../config-source.js';
 import { usageError } from '../errors.js';
 import { countOption, durationOption, pidOption } from '../options.js';
+import { readPidFile } from '../../process/pid-file.js';
 import { createLogger } from '../logger.js';
 import { runSession } from '../session.js';
 
 interface RunArgs {
   config?: string;
   pid?: number;
+  pidFile?: string;
   criu?: string;
   records?: string;
   workloadLog?: string;
@@ -25,9 +27,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
   describe: 'Supervise a workload: checkpoint it with CRIU again and again, adapting the interval to the checkpoint size',
   builder: (yargs: Argv) =>
     yargs
-      .usage('$0 run [--config FILE] (--pid PID | -- CMD [ARGS...])')
+      .usage('$0 run [--config FILE] (--pid PID | --pid-file FILE | -- CMD [ARGS...])')
       .option('config', { type: 'string', describe: 'YAML config file (see config/); watched and re-read on SIGHUP' })
       .option('pid', { type: 'string', coerce: pidOption('pid'), describe: 'Attach to a running process (a session leader) instead of starting one' })
+      .option('pid-file', { type: 'string', describe: "Attach to the process a pidfile names; refused if that process started after the file was written (a reused pid)" })
       .option('criu', { type: 'string', describe: 'criu command to use (overrides criu.path and REMUSD_CRIU)' })
       .option('records', { type: 'string', describe: 'Records file (JSON lines; default: records.file of the config)' })
       .option('workload-log', { type: 'string', describe: "Where a started workload's stdout/stderr go (default: workload.out in the images dir)" })
@@ -40,8 +43,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .example('$0 run --config config/demo.yaml -- ./my-server --port 8080', 'Start and supervise a command') as unknown as Argv<RunArgs>,
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
     const command = (args['--'] ?? []).map(String);
-    if ((args.pid === undefined) === (command.length === 0)) {
-      throw usageError('name the workload: either --pid PID or -- CMD [ARGS...] (not both)');
+    if ([args.pid !== undefined, args.pidFile !== undefined, command.length > 0].filter(Boolean).length !== 1) {
+      throw usageError('name the workload: one of --pid PID, --pid-file FILE or -- CMD [ARGS...]');
+    }
+    if (args.pidFile !== undefined) {
+      const named = await readPidFile(args.pidFile);
+      if (!named.ok) throw usageError(`--pid-file ${args.pidFile} ${named.error}`);
+      args.pid = named.pid;
     }
     const config = await loadConfigOrDefaults(args.config);
     if (args.pid !== undefined) {
