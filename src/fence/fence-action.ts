@@ -8,7 +8,7 @@
 // (it is a session leader) and every descendant, rescanned until a pass finds nothing new, so a fork racing
 // the walk is caught on the next pass (a stopped parent forks no more).
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { FenceAction } from '../config/fencing.js';
 
 /** A process as the tree walk needs it. */
@@ -36,12 +36,15 @@ export function treeOf(procs: readonly ProcEntry[], root: number): number[] {
   return [...inTree];
 }
 
-async function scanProcs(): Promise<ProcEntry[]> {
+// Synchronous on purpose: the async fs calls queue behind libuv's 4 threads, which a checkpoint in progress
+// keeps busy writing and fsyncing images (measured: a fence took 1.6 s to stop the workload that way; a
+// synchronous pass over /proc takes a few ms here).
+function scanProcs(): ProcEntry[] {
   const out: ProcEntry[] = [];
-  for (const name of await readdir('/proc')) {
+  for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       out.push({ pid: Number(name), ppid: Number(fields[1]), sid: Number(fields[3]) });
     } catch {
@@ -63,7 +66,7 @@ export interface FenceOutcome {
  * Freezes (SIGSTOP) or kills (SIGKILL) root's process tree. Kill freezes first and then kills every pid
  * found: killing the root first would reparent its children to init and hide them from the walk.
  */
-export async function stopWorkload(root: number, action: FenceAction): Promise<FenceOutcome> {
+export function stopWorkload(root: number, action: FenceAction): FenceOutcome {
   const started = performance.now();
   const signalled = new Set<number>();
   const send = (pid: number, signal: NodeJS.Signals) => {
@@ -79,7 +82,7 @@ export async function stopWorkload(root: number, action: FenceAction): Promise<F
   };
   stop(root); // first: a stopped root forks no more children
   for (let pass = 0; pass < 10; pass++) {
-    const fresh = treeOf(await scanProcs(), root).filter((pid) => !signalled.has(pid));
+    const fresh = treeOf(scanProcs(), root).filter((pid) => !signalled.has(pid));
     if (fresh.length === 0 && pass > 0) break;
     fresh.forEach(stop);
   }

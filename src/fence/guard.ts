@@ -6,30 +6,14 @@
 
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { leaderKey, type FenceAction } from '../config/fencing.js';
+import { leaderKey } from '../config/fencing.js';
 import type { Clock } from '../loop/clock.js';
 import type { EtcdFencing, LeaderValue } from './etcd.js';
 import { stopWorkload } from './fence-action.js';
 import { LeaseHolder } from './holder.js';
+import { clearFenceReport, FENCED_FILE, type FenceReport } from './marker.js';
 import type { FenceMetrics } from './metrics.js';
 
-/** fenced.json: what the fence did and why. */
-export interface FenceReport {
-  reason: string;
-  at: string;
-  key: string;
-  holder: string;
-  lease: string;
-  action: FenceAction;
-  /** The workload's root pid (undefined: fenced before there was one). */
-  pid?: number;
-  /** Every pid signalled. */
-  pids: number[];
-  /** From the decision to the last signal sent. */
-  stop_ms: number;
-}
-
-export const FENCED_FILE = 'fenced.json';
 
 export interface GuardOptions {
   config: EtcdFencing;
@@ -78,6 +62,7 @@ export class FenceGuard {
         },
       },
     );
+    await clearFenceReport(options.dir);
     options.metrics?.held(true);
     options.log.info(`holding ${leaderKey(config)} as ${config.holder} (lease ${guard.holder.leaseId}, ttl ${config.timing.ttlMs} ms)`);
     return guard;
@@ -100,7 +85,7 @@ export class FenceGuard {
   /** Names the workload to fence; fences it at once if the lease was lost already. */
   protect(pid: number): void {
     this.pid = pid;
-    if (this.fencing !== undefined) void stopWorkload(pid, this.options.config.onFence);
+    if (this.fencing !== undefined) stopWorkload(pid, this.options.config.onFence);
     else void this.holder?.publish({ pid });
   }
 
@@ -140,10 +125,11 @@ export class FenceGuard {
       // First the owner (stop checkpointing, shipping and releasing output), then the workload.
       this.fenceReason = reason;
       for (const listener of this.listeners.splice(0)) listener(reason);
-      const outcome = this.pid === undefined ? undefined : await stopWorkload(this.pid, config.onFence);
+      const decidedAt = new Date().toISOString();
+      const outcome = this.pid === undefined ? undefined : stopWorkload(this.pid, config.onFence);
       const report: FenceReport = {
         reason,
-        at: new Date().toISOString(),
+        at: decidedAt,
         key: leaderKey(config),
         holder: config.holder,
         lease: this.holder?.leaseId ?? '',

@@ -97,7 +97,7 @@ export class LeaseHolder {
         if (error instanceof LeaseUnavailableError) throw error;
         failure = new LeaseUnavailableError(`cannot reach etcd at ${config.endpoints.join(', ')}: ${etcdErrorText(error)}`, 'unreachable');
       }
-      if (failure.message !== told) options.log?.(`${failure.message}; waiting up to ${Math.round(Math.max(0, giveUpAt - clock.now()))} ms for the lease`);
+      if (failure.message !== told && options.waitMs > 0) options.log?.(`${failure.message}; waiting up to ${Math.round(Math.max(0, giveUpAt - clock.now()))} ms for the lease`);
       told = failure.message;
       if (clock.now() >= giveUpAt || options.signal?.aborted) {
         client.close();

@@ -35,6 +35,20 @@ export interface FailoverReport {
   error?: string;
 }
 
+/**
+ * What must agree before this backup restores: with fencing, the etcd lease (src/fence/, wired in by the CLI).
+ * tryAcquire is called again and again (every retryMs) while the failover waits; the backup restores only
+ * once it says ok. A refusal says why (the primary still holds the lease; etcd cannot be reached).
+ */
+export interface RestoreGate {
+  tryAcquire(): Promise<{ ok: true } | { ok: false; why: string }>;
+  /** The restore succeeded: the gate now guards the restored workload. */
+  restored(pid: number, checkpoint: string): void;
+  /** The restore failed: nothing runs here, the gate may let go. */
+  failed(): Promise<void>;
+  retryMs?: number;
+}
+
 export interface AutoFailoverOptions {
   dir: string;
   criu: CriuLocation;
@@ -45,6 +59,8 @@ export interface AutoFailoverOptions {
   network?: NetworkConfig | undefined;
   /** How often the silence is checked. */
   tickMs?: number;
+  /** Asked before restoring (fencing); without one the trigger alone decides. */
+  gate?: RestoreGate;
 }
 
 export interface AutoFailover {
@@ -69,6 +85,14 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
   let report!: (value: FailoverReport) => void;
   const attempted = new Promise<FailoverReport>((resolve) => (report = resolve));
 
+  // While the gate is asked: set; a shipper heard again calls off a silence failover.
+  let waiting: { reason: FailoverReason; cancelled: boolean } | undefined;
+  let halted = false;
+  const tick = () => {
+    const now = performance.now();
+    decide(trigger.tick(now), now);
+  };
+
   const decide = (decision: TriggerDecision | undefined, triggeredMs: number) => {
     if (decision === undefined) return;
     if (decision.type === 'ignored') {
@@ -76,9 +100,45 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
       return;
     }
     if (timer !== undefined) clearInterval(timer);
-    run(decision, triggeredMs).then(report, (error: Error) =>
-      report({ ok: false, reason: decision.reason, message: decision.message, triggered_at: new Date().toISOString(), error: error.message }),
-    );
+    const fail = (error: Error) =>
+      report({ ok: false, reason: decision.reason, message: decision.message, triggered_at: new Date().toISOString(), error: error.message });
+    if (options.gate === undefined) {
+      run(decision, triggeredMs).then(report, fail);
+      return;
+    }
+    awaitGate(options.gate, decision).then((go) => {
+      if (go) run(decision, triggeredMs).then(report, fail);
+    }, fail);
+  };
+
+  // Asks the gate until it agrees (true), or until the shipper is heard again after a silence (false: the
+  // trigger is armed again). A workload-dead failover waits for the gate as long as it takes.
+  const awaitGate = async (gate: RestoreGate, decision: Extract<TriggerDecision, { type: 'failover' }>): Promise<boolean> => {
+    const { log } = options;
+    waiting = { reason: decision.reason, cancelled: false };
+    let told = '';
+    try {
+      for (;;) {
+        const answer = await gate.tryAcquire();
+        if (halted) {
+          if (answer.ok) await gate.failed();
+          return false;
+        }
+        if (answer.ok) return true;
+        if (answer.why !== told) log.warn(`not failing over (${decision.reason}) yet: ${answer.why}`);
+        told = answer.why;
+        await new Promise((resolve) => setTimeout(resolve, gate.retryMs ?? 250));
+        if (halted) return false;
+        if (waiting.cancelled) {
+          log.info(`the shipper is heard again: not failing over (${told}); watching for silence again`);
+          trigger.rearm(performance.now());
+          timer = setInterval(tick, options.tickMs ?? 50);
+          return false;
+        }
+      }
+    } finally {
+      waiting = undefined;
+    }
   };
 
   const run = async (decision: Extract<TriggerDecision, { type: 'failover' }>, triggeredMs: number): Promise<FailoverReport> => {
@@ -112,10 +172,12 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
         ...(restored.network === undefined ? {} : { network: restored.network }),
       };
       for (const skip of restored.skipped) log.warn(`skipped ${skip.name}: ${skip.reason}; fell back to an older checkpoint`);
+      options.gate?.restored(restored.pid, restored.name);
       log.info(`restored ${restored.name} (chain of ${restored.chainLength}): pid ${restored.pid}`, { ms: result.trigger_to_restored_ms, run: restored.run, why: restored.runReason });
     } catch (error) {
       const why = splitBrainHint((error as Error).message, decision.reason);
       result = { ok: false, ...base, error: why };
+      await options.gate?.failed();
       log.warn(`automatic failover failed; it will not be retried (run remusd failover by hand once the cause is fixed): ${why}`);
     }
     await writeReport(join(dir, 'failover.json'), result);
@@ -125,17 +187,18 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
   return {
     observe(event) {
       const now = performance.now();
+      if (waiting !== undefined && waiting.reason === 'silence' && event.type === 'heard') waiting.cancelled = true;
       decide(trigger.observe(event, now), now);
     },
     start(target) {
       receiver = target;
-      timer = setInterval(() => {
-        const now = performance.now();
-        decide(trigger.tick(now), now);
-      }, options.tickMs ?? 50);
+      timer = setInterval(tick, options.tickMs ?? 50);
     },
     attempted,
-    stop: () => clearInterval(timer),
+    stop: () => {
+      halted = true;
+      clearInterval(timer);
+    },
   };
 }
 

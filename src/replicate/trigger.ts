@@ -39,6 +39,15 @@ export class FailoverTrigger {
     return this.fired;
   }
 
+  /**
+   * Arms it again after a failover that did not happen (the fencing lease was not to be had and the shipper
+   * is heard again): silence counts afresh from nowMs.
+   */
+  rearm(nowMs: number): void {
+    this.fired = false;
+    this.lastHeardMs = nowMs;
+  }
+
   /** Takes in what a sender said or what the backup now holds. */
   observe(event: SenderEvent, nowMs: number): TriggerDecision | undefined {
     if (this.fired) return undefined;

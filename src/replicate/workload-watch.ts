@@ -4,6 +4,8 @@ import type { WorkloadState } from './protocol.js';
 /**
  * Watches the protected workload on the primary by polling its pid. Once seen dead it stays dead: a
  * process with the same pid later is another one (pid reuse, or a restore on this very machine).
+ * `gone`, when given, is asked too: a fenced workload (frozen by remusd run, src/fence/) is alive by its pid
+ * but will never run here again, so it counts as dead.
  */
 export class WorkloadWatch {
   private current: WorkloadState = 'alive';
@@ -15,6 +17,7 @@ export class WorkloadWatch {
   constructor(
     readonly pid: number,
     private readonly pollMs = 100,
+    private readonly gone: () => Promise<boolean> = async () => false,
   ) {}
 
   /** Polls until stop() or the death; the first poll runs at once. */
@@ -23,7 +26,7 @@ export class WorkloadWatch {
       if (this.polling || this.current === 'dead') return;
       this.polling = true;
       try {
-        if (!(await isAlive(this.pid))) this.died();
+        if (!(await isAlive(this.pid)) || (await this.gone())) this.died();
       } finally {
         this.polling = false;
       }

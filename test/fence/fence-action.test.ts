@@ -33,10 +33,10 @@ describe('stopWorkload on real processes', () => {
   it('freeze stops every process of the tree (state T), kill ends them all', async () => {
     const pids = await tree();
     expect(pids.length).toBe(3);
-    const frozen = await stopWorkload(pids[0]!, 'freeze');
+    const frozen = stopWorkload(pids[0]!, 'freeze');
     expect(frozen.pids.sort()).toEqual([...pids].sort());
     for (const pid of pids) expect(await processState(pid)).toBe('T');
-    const killed = await stopWorkload(pids[0]!, 'kill');
+    const killed = stopWorkload(pids[0]!, 'kill');
     expect(killed.pids.sort()).toEqual([...pids].sort());
     // SIGKILL is delivered at once, but reaping (by init or by us) takes a moment on a busy machine.
     const deadline = performance.now() + 5000;

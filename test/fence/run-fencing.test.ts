@@ -2,7 +2,7 @@ import { access, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LeaderValue } from '../../src/fence/etcd.js';
-import type { FenceReport } from '../../src/fence/guard.js';
+import type { FenceReport } from '../../src/fence/marker.js';
 import { LeaseHolder, whoLeads } from '../../src/fence/holder.js';
 import { systemClock } from '../../src/loop/clock.js';
 import { processState } from '../../src/process/proc.js';

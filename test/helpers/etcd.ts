@@ -56,12 +56,12 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /**
- * Starts etcd on loopback (free ports), or with `netns` inside /run/netns/NETNS on `host` (ports 2379/2380 are
- * then the namespace's own). Resolves once `etcdctl endpoint health` says so.
+ * Starts etcd on loopback (free ports), or with `netns` inside /run/netns/NETNS on every address of the
+ * namespace (ports 2379/2380 are then the namespace's own). Resolves once `etcdctl endpoint health` says so.
  */
-export async function startEtcd(options: { netns?: string; host?: string } = {}): Promise<TestEtcd> {
+export async function startEtcd(options: { netns?: string } = {}): Promise<TestEtcd> {
   await requireEtcd();
-  const host = options.host ?? '127.0.0.1';
+  const host = '127.0.0.1';
   const inNetns = options.netns !== undefined;
   const [clientPort, peerPort] = inNetns ? [2379, 2380] : [await freePort(host), await freePort(host)];
   const dataDir = await mkdtemp(join(tmpdir(), 'remusd-etcd-'));
@@ -70,7 +70,7 @@ export async function startEtcd(options: { netns?: string; host?: string } = {})
   const args = [
     '--name', 'test',
     '--data-dir', dataDir,
-    '--listen-client-urls', client,
+    '--listen-client-urls', inNetns ? `http://0.0.0.0:${clientPort}` : client,
     '--advertise-client-urls', client,
     '--listen-peer-urls', peer,
     '--initial-advertise-peer-urls', peer,

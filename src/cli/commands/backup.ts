@@ -8,6 +8,7 @@ import { DEFAULT_RECEIVER_LIMITS, startReceiver } from '../../replicate/receiver
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { holdRestored, leaseRestoreGate } from '../fencing.js';
 import { createLogger } from '../logger.js';
 import { keysOption, loadKeysOption } from './key-option.js';
 import { replicationLog, stopSignal } from './replication-log.js';
@@ -47,7 +48,9 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
       .option('criu', { type: 'string', describe: 'With --failover-after: criu command to restore with (overrides REMUSD_CRIU)' })
       .option('config', {
         type: 'string',
-        describe: "With --failover-after: a config whose network section gives the restore a namespace of the backup's own with the service address (the host's route moves to it); criu.path is used too",
+        describe:
+          "With --failover-after: a config whose network section gives the restore a namespace of the backup's own with the service address (the host's route moves to it); criu.path is used too. " +
+          'Its fencing section (etcd lease) gates the failover: no restore without the lease',
       })
       .option('keep-running', { type: 'boolean', default: false, describe: 'With --failover-after: keep listening after the failover instead of exiting' })
       .example('$0 backup --dir /var/lib/remusd/backup --listen 127.0.0.1:7070 --keys /etc/remusd/keys/backup', '')
@@ -68,6 +71,10 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
       throw new UserError('--criu, --config and --keep-running apply to the automatic failover: give --failover-after too', EXIT.usage);
     }
     const config = args.config === undefined ? undefined : await loadConfigOrDefaults(args.config);
+    const fencing = config?.fencing ?? { kind: 'none' as const };
+    if (fencing.kind !== 'none' && failoverAfterMs === undefined) {
+      throw new UserError('fencing gates the automatic failover: give --failover-after too (or leave fencing out of the config)', 2);
+    }
     const dir = resolve(args.dir);
     // At most once, across restarts too: a directory that was failed over from stays that way.
     const previous = failoverAfterMs === undefined ? undefined : await previousFailover(dir);
@@ -80,6 +87,7 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     const log = replicationLog(logger);
     const signal = stopSignal();
     // Located before listening: a backup that could not restore when the time comes must not start.
+    const gate = leaseRestoreGate(fencing, dir, logger);
     const auto: AutoFailover | undefined =
       failoverAfterMs === undefined ? undefined : autoFailover({
             dir,
@@ -87,6 +95,7 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
             afterMs: failoverAfterMs,
             log,
             network: config?.network ?? undefined,
+            gate,
           });
     const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, log, credentials, limits: { maxPending: args.maxHandshakes }, onEvent: auto?.observe }).catch((error: Error) => {
       throw new UserError(`cannot listen on ${args.listen}: ${error.message}`);
@@ -100,9 +109,14 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     });
     const stopped = new Promise<undefined>((resolveStop) => signal.addEventListener('abort', () => resolveStop(undefined), { once: true }));
     let report = await Promise.race([stopped, auto?.attempted ?? stopped]);
+    const guard = gate?.guard();
     if (report !== undefined) {
       printReport(report);
-      if (args.keepRunning) {
+      if (report.ok && guard !== undefined) {
+        // Fenced failover: this backup is the primary now, for as long as it holds the lease.
+        process.exitCode = await holdRestored(guard, report.pid!, signal, logger);
+        report = undefined;
+      } else if (args.keepRunning) {
         log.info('--keep-running: still listening; new checkpoints are refused');
         await stopped;
         report = undefined;

@@ -5,6 +5,9 @@ import { failover, FailoverError } from '../../replicate/failover.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
 import { printJson } from '../json.js';
+import { acquireGuard, holdRestored } from '../fencing.js';
+import { createLogger } from '../logger.js';
+import { stopSignal } from './replication-log.js';
 
 interface FailoverArgs {
   dir: string;
@@ -25,7 +28,9 @@ export const failoverCommand: CommandModule<object, FailoverArgs> = {
       .option('criu', { type: 'string', describe: 'criu command to use (overrides criu.path and REMUSD_CRIU)' })
       .option('config', {
         type: 'string',
-        describe: "A config whose network section says where to restore: a namespace of this restore's own with the service address; the host's route to it moves there after the restore (criu.path is used too)",
+        describe:
+          "A config whose network section says where to restore: a namespace of this restore's own with the service address; the host's route to it moves there after the restore (criu.path is used too). " +
+          'With a fencing section, restore only once the etcd lease is held, then hold it for the restored workload',
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
       .example('$0 failover --dir /var/lib/remusd/backup', '')
@@ -34,10 +39,16 @@ export const failoverCommand: CommandModule<object, FailoverArgs> = {
     const config = args.config === undefined ? undefined : await loadConfigOrDefaults(args.config);
     const criu = await locateCriu({ flag: args.criu, configPath: config?.criu.path ?? undefined });
     const log = { info: (message: string) => void process.stderr.write(`remusd: ${message}\n`) };
+    const dir = resolve(args.dir);
+    // Never a restore without the lease: with fencing, wait (up to acquire_timeout) until this host holds it.
+    const fencing = config?.fencing ?? { kind: 'none' as const };
+    const logger = fencing.kind === 'none' ? undefined : await createLogger();
+    const guard = logger === undefined ? undefined : await acquireGuard(fencing, { dir, role: 'failed-over', log: logger });
     let result;
     try {
-      result = await failover(criu, resolve(args.dir), { network: config?.network ?? undefined, log, run: args.run });
+      result = await failover(criu, dir, { network: config?.network ?? undefined, log, run: args.run });
     } catch (error) {
+      await guard?.end('release');
       if (error instanceof FailoverError) throw new UserError(error.message);
       throw error;
     }
@@ -50,6 +61,11 @@ export const failoverCommand: CommandModule<object, FailoverArgs> = {
     else {
       const where = result.network === undefined ? '' : ` in network namespace ${result.network.namespace} (${result.network.address} now routed to ${result.network.host_interface})`;
       process.stdout.write(`restored ${result.name} (chain of ${result.chainLength}) in ${result.wallMs} ms: pid ${result.pid}${where}\nrun ${result.run ?? '(unnamed)'}\n`);
+    }
+    if (guard !== undefined && logger !== undefined) {
+      guard.protect(result.pid);
+      guard.note(result.name);
+      process.exitCode = await holdRestored(guard, result.pid, stopSignal(), logger);
     }
   },
 };

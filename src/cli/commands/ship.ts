@@ -1,6 +1,8 @@
+import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseDuration, parseSize } from '../../config/units.js';
+import { FENCED_FILE } from '../../fence/marker.js';
 import { parseEndpoint } from '../../replicate/address.js';
 import { isAlive } from '../../process/proc.js';
 import { openShipLog } from '../../replicate/ship-log.js';
@@ -68,7 +70,10 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       if (!Number.isSafeInteger(args.pid) || args.pid < 1) throw new UserError(`--pid ${args.pid}: not a pid`, EXIT.usage);
       // A wrong pid must not read as a dead workload: that would make the backup fail over at once.
       if (!(await isAlive(args.pid))) throw new UserError(`--pid ${args.pid}: no such process`, EXIT.usage);
-      workload = new WorkloadWatch(args.pid);
+      // A workload fenced by remusd run (fenced.json beside the checkpoints) is reported dead: the backup may then
+      // take over as soon as it holds the lease.
+      const fencedMarker = join(resolve(args.images), FENCED_FILE);
+      workload = new WorkloadWatch(args.pid, 100, () => access(fencedMarker).then(() => true, () => false));
     }
     const credentials = loadKeysOption(args.keys, 'primary');
     const images = resolve(args.images);
