@@ -109,21 +109,23 @@ describe('remusd run (real CRIU)', () => {
   });
 
   it('CRIU failing again and again: logged with CRIU\'s own words, retried, then exit 5; the workload is never left stopped', async () => {
-    // A process that is not a session leader: CRIU refuses it without --shell-job.
+    // A fit target (a session leader: remusd refuses others before any dump), and a CRIU action script
+    // that fails: CRIU then fails every dump in its own words ("Pre dump script failed").
     const { spawn } = await import('node:child_process');
-    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const child = spawn('sleep', ['60'], { stdio: 'ignore', detached: true });
     pids.push(child.pid!);
     const root = await imagesDir();
     const config = await writeConfig(
       root,
-      'checkpoint: { mode: full, dir: ./images }\nfailures: { max_consecutive: 3, backoff_initial: 50ms, backoff_max: 100ms }\n',
+      'checkpoint: { mode: full, dir: ./images }\ncriu: { extra_args: [--action-script, /bin/false] }\n' +
+        'failures: { max_consecutive: 3, backoff_initial: 50ms, backoff_max: 100ms }\n',
     );
     const result = await runCli(['run', '--config', config, '--pid', String(child.pid)]);
-    expect(result.exitCode).toBe(5);
-    expect(result.stderr).toContain('not a session leader');
+    expect(result.exitCode, result.stderr).toBe(5);
+    expect(result.stderr).toContain('Pre dump script failed');
     expect(result.stderr).toMatch(/checkpoint 1 failed \(1 in a row\)/);
     expect(result.stderr).toMatch(/3 checkpoints failed in a row; last: criu dump exited with 1/);
-    expect(result.stderr).toMatch(/Error|shell-job/); // the tail of CRIU's log is shown
+    expect(result.stderr).toMatch(/Error \(criu\/action-scripts\.c/); // the tail of CRIU's log is shown
     expect(['S', 'R']).toContain(await processState(child.pid!));
     const names = await readdir(join(root, 'images'));
     expect(names.filter((n) => /^\.?\d{8}/.test(n))).toEqual([]); // nothing half-written left behind
