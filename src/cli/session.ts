@@ -8,6 +8,7 @@ import type { DumpKind } from '../criu/dump.js';
 import { describeLocation, locateCriu } from '../criu/locate.js';
 import { bestMode, probeCapabilities } from '../criu/probe.js';
 import { systemClock } from '../loop/clock.js';
+import { criuCheckpointer } from '../loop/criu-checkpointer.js';
 import { DirLockedError, LOCK_NAME, lockDirectory, type DirLock } from '../loop/dir-lock.js';
 import type { LoopMetrics } from '../loop/metrics.js';
 import { inBand, statusLine, type StatusTally } from '../loop/status-line.js';
@@ -198,12 +199,17 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
     fencedGate?.control?.close();
     void fencedGate?.output.gate.destroy().catch(() => undefined);
   });
+  const events = {
+    info: (message: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, message),
+    warn: (message: string, fields?: Record<string, unknown>) => {
+      if (live) process.stderr.write('\r\x1b[K');
+      log.warn(fields ?? {}, message);
+    },
+  };
   try {
     exit = await supervise({
-      criu,
-      root,
+      checkpointer: criuCheckpointer({ criu, root, pid: target.pid, kind: KIND_OF_MODE[mode], delta: mode === 'delta', pageSize: capabilities.pageSize, log: events }),
       mode,
-      kind: KIND_OF_MODE[mode],
       pageSize: capabilities.pageSize,
       initialIntervalMs: config.interval.initialMs,
       target,
@@ -214,11 +220,7 @@ async function superviseLocked(options: SessionOptions, { criu, capabilities, mo
       output: gateHolder?.output,
       mayPublish: () => guard?.fenced !== true,
       events: {
-        info: (message, fields) => log.info(fields ?? {}, message),
-        warn: (message, fields) => {
-          if (live) process.stderr.write('\r\x1b[K');
-          log.warn(fields ?? {}, message);
-        },
+        ...events,
         failure: (_seq, message, logTail) => {
           metrics?.failure();
           if (live) process.stderr.write('\r\x1b[K');

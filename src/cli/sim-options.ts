@@ -11,6 +11,7 @@ import { packageRoot } from '../paths.js';
 import { DEFAULT_COST, type CostModel } from '../sim/cost.js';
 import { parseBursts, parsePhases } from '../sim/parse.js';
 import { scheduleOfPhases } from '../sim/rate.js';
+import type { SimRetention } from '../sim/simulate.js';
 import { readTrace, TraceError, traceWorkload } from '../sim/trace.js';
 import { createWorkload, type Workload } from '../sim/workload.js';
 import { loadConfigOrDefaults } from './config-source.js';
@@ -58,6 +59,8 @@ export interface SimSetup {
   workloadFor(seed: number): Workload;
   durationMs: number;
   cost: CostModel;
+  /** The config's chain rules: the simulated loop starts chains as `remusd run` would. */
+  retention: SimRetention;
 }
 
 /** Loads the config and builds the workload the options describe; throws UserError (status 2) on bad input. */
@@ -97,7 +100,8 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
   }
   workloadFor(args.seed); // validates the parameters once, before any run
   const durationMs = args.duration ?? naturalMs ?? DEFAULT_DURATION_MS;
-  return { config, band: bandOf(config), workloadFor, durationMs, cost };
+  const { keep, newChainEvery, maxChainBytes } = config.checkpoint.retention;
+  return { config, band: bandOf(config), workloadFor, durationMs, cost, retention: { keep, newChainEvery, maxChainBytes: maxChainBytes ?? undefined } };
 }
 
 /** The policy spec for a kind: the config's options when the config names that kind, else the defaults. */
@@ -106,6 +110,16 @@ export function policyOfKind(kind: string, config: Config): PolicySpec {
     throw new UserError(`unknown policy ${JSON.stringify(kind)}; use one of ${POLICY_KINDS.join(', ')}`, EXIT.usage);
   }
   return config.policy.kind === kind ? config.policy : resolvePolicySpec({ kind: kind as PolicyKind } as PolicySpec);
+}
+
+/** Awaits f(), turning a RangeError (a model parameter out of range) into a usage error. */
+export async function guardedAsync<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (error) {
+    if (error instanceof RangeError) throw new UserError(error.message, EXIT.usage);
+    throw error;
+  }
 }
 
 /** Runs f, turning a RangeError (a model parameter out of range) into a usage error. */

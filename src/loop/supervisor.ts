@@ -1,18 +1,14 @@
-import { join } from 'node:path';
-import type { DumpKind } from '../criu/dump.js';
+import { dirname } from 'node:path';
 import type { OutputFence } from '../gate/gate.js';
-import type { CriuLocation } from '../criu/locate.js';
-import { loadHashes, type PageHashes } from '../delta/index.js';
 import type { Band, Policy } from '../model/policy.js';
-import type { CheckpointMode, CheckpointRecord } from '../model/record.js';
+import { RECORD_SCHEMA, type CheckpointRecord, type RecordMode } from '../model/record.js';
 import { checkpointSizeBytes } from '../model/stats.js';
 import { parentFor, removable, type StoredCheckpoint } from './chain.js';
-import { takeCheckpoint, type CheckpointResult } from './checkpointer.js';
+import type { CheckpointResult, Checkpointer } from './checkpointer.js';
 import type { Clock } from './clock.js';
-import { openRun } from './run-identity.js';
 import type { RecordSink } from './records.js';
 import { step, type LoopState } from './step.js';
-import { checkpointName, markLatest, removeCheckpoints, removePartials, scanCheckpoints } from './store.js';
+import { checkpointName } from './store.js';
 
 /** What the supervisor needs from the (hot-reloadable) configuration, already resolved. */
 export interface SupervisorSettings {
@@ -45,16 +41,16 @@ export interface SupervisorEvents {
 }
 
 export interface SupervisorDeps {
-  criu: CriuLocation;
-  root: string;
-  mode: CheckpointMode;
-  /** The CRIU operation behind the mode. */
-  kind: DumpKind;
+  /** Takes the checkpoints: CRIU (criu-checkpointer.ts) or a workload model (src/sim). */
+  checkpointer: Checkpointer;
+  /** What the records call the mode; 'full' means every checkpoint is the whole memory (never a chain). */
+  mode: RecordMode;
   pageSize: number;
   initialIntervalMs: number;
   target: Target;
   settings: () => SupervisorSettings;
-  records: RecordSink;
+  /** Where records go; undefined: only to events.record. */
+  records: RecordSink | undefined;
   events: SupervisorEvents;
   clock: Clock;
   /** Aborting ends the loop after the checkpoint in progress (CRIU is never interrupted). */
@@ -75,33 +71,15 @@ export type SupervisorExit =
 
 /**
  * The adaptive checkpoint loop: wait until due → checkpoint → read stats → ask the policy → record.
- * Deciding is the pure `step`; this function only carries decisions out.
+ * Deciding is the pure `step`; this function only carries decisions out, through the injected checkpointer
+ * and clock, so `remusd run` and `remusd simulate` run this same code.
  */
 export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
-  const { root, clock, events, target, signal } = deps;
-  const leftovers = removePartials(root);
-  if (leftovers.length > 0) events.warn(`removed ${leftovers.length} half-written checkpoint(s) left by a crash`, { leftovers });
-  let stored = scanCheckpoints(root);
+  const { clock, events, target, signal, checkpointer } = deps;
+  const opened = await checkpointer.open();
+  let stored: StoredCheckpoint[] = opened.stored;
+  let previous = opened.previous;
   let seq = stored.reduce((max, c) => Math.max(max, c.seq), 0);
-  // The directory's run (run.json): what tells a backup these checkpoints from another life's of the same names.
-  events.info(`run: ${openRun(root, stored.length > 0, clock.wallNow()).reason}`);
-  // A previous run's checkpoints are kept and numbered after. With soft-dirty (pre-dump, dump) they are never
-  // a parent: what happened to the kernel's dirty bits in between is unknown. A delta compares content, so
-  // the chain continues from the newest checkpoint's saved hashes (checked against its directory before use).
-  let previous: StoredCheckpoint | undefined;
-  // Delta mode: the page hashes of `previous`.
-  let heldHashes: PageHashes | undefined;
-  const newest = stored.at(-1);
-  if (deps.mode === 'delta' && newest !== undefined) {
-    const saved = await loadHashes(join(root, newest.name));
-    if (saved.ok) {
-      previous = newest;
-      heldHashes = saved.state;
-      events.info(`continuing the delta chain from checkpoint ${newest.name}`);
-    } else {
-      events.warn(`starting a new delta chain: ${saved.reason}`);
-    }
-  }
   let settings = deps.settings();
   let policyKey = settings.policyKey;
   let state: LoopState = { intervalMs: deps.initialIntervalMs, policyState: settings.policy.initialState() };
@@ -110,12 +88,15 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
   let consecutiveFailures = 0;
   let checkpoints = 0;
   // Deleting old checkpoints runs while the loop sleeps; it must finish before the next checkpoint starts.
-  let retention: Promise<void> = Promise.resolve();
+  let retention: Promise<void> | undefined;
+  const exited = () => ({ reason: 'workload-exited' as const, checkpoints, status: target.exitStatus(), exitCode: target.exitCode() });
 
   while (!signal.aborted) {
-    await Promise.all([clock.sleep(nextStartAtMs - clock.now(), signal), retention]);
+    await clock.sleep(nextStartAtMs - clock.now(), signal);
+    if (retention !== undefined) await retention;
+    retention = undefined;
     if (signal.aborted) break;
-    if (!(await target.alive())) return { reason: 'workload-exited', checkpoints, status: target.exitStatus(), exitCode: target.exitCode() };
+    if (!(await target.alive())) return exited();
 
     settings = deps.settings();
     if (settings.policyKey !== policyKey) {
@@ -129,19 +110,18 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     const chain = deps.mode === 'full' ? { parent: undefined, reason: 'full dump: no parent' } : parentFor(stored, previous, settings.retention);
     // The barrier comes first: output sent once CRIU may have started belongs to the next epoch.
     await deps.output?.beforeDump(seq);
-    const result = await takeCheckpoint(deps.criu, root, {
-      seq,
-      pid: target.pid,
-      kind: deps.kind,
-      parent: chain.parent,
-      delta: deps.mode === 'delta' ? { previous: heldHashes, pageSize: deps.pageSize } : undefined,
-      logLevel: settings.criu.logLevel,
-      extraArgs: settings.criu.extraArgs,
-      timeoutMs: settings.criu.timeoutMs,
-    }).catch(asFailedAttempt);
+    const result = await checkpointer
+      .take({
+        seq,
+        parent: chain.parent,
+        logLevel: settings.criu.logLevel,
+        extraArgs: settings.criu.extraArgs,
+        timeoutMs: settings.criu.timeoutMs,
+      })
+      .catch(asFailedAttempt);
 
     if (!result.ok) {
-      if (!(await target.alive())) return { reason: 'workload-exited', checkpoints, status: target.exitStatus(), exitCode: target.exitCode() };
+      if (!(await target.alive())) return exited();
       consecutiveFailures += 1;
       previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
       events.failure(seq, `checkpoint ${seq} failed (${consecutiveFailures} in a row): ${result.reason}`, result.logTail);
@@ -152,26 +132,25 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
           message: `${consecutiveFailures} checkpoints failed in a row; last: ${result.reason}\n${result.logTail}`,
         };
       }
-      const backoff = Math.min(settings.failures.backoffInitialMs * 2 ** (consecutiveFailures - 1), settings.failures.backoffMaxMs);
-      nextStartAtMs = clock.now() + backoff;
+      nextStartAtMs = clock.now() + backoffMs(consecutiveFailures, settings.failures);
       continue;
     }
     consecutiveFailures = 0;
     if (deps.mayPublish?.() === false) {
       events.warn(`checkpoint ${result.stored.name} finished after the fence: not published`);
-      await removeCheckpoints(root, [result.stored]);
+      await checkpointer.remove([result.stored]);
       break;
     }
-    // The checkpoint is done: CRIU and, in delta mode, the rewrite (takeCheckpoint runs both).
+    // The checkpoint is done: CRIU and, in delta mode, the rewrite.
     const doneAtMs = clock.now();
     const { delta } = result;
     const deltaMs = delta?.elapsedMs ?? 0;
     const elapsedMs = lastStartAtMs === undefined ? undefined : startedAtMs - lastStartAtMs;
-    heldHashes = delta?.hashes;
     // What this checkpoint had to store: CRIU's count, or in delta mode the pages that changed (shared
     // memory stays as CRIU wrote it, so its pages count in full).
     const pagesWritten = delta === undefined ? result.stats.pages_written : delta.changedPages;
     const sizeBytes = checkpointSizeBytes({ ...result.stats, pages_written: pagesWritten }, deps.pageSize);
+    const chainStart = deps.mode !== 'full' && result.stored.parentSeq === undefined;
     const outcome = step(
       settings.policy,
       state,
@@ -185,33 +164,31 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
           frozenUs: result.stats.frozen_time,
           pageSize: deps.pageSize,
         },
-        unmeasured: unmeasured(deps.mode, result.stored, pagesWritten, elapsedMs === undefined),
+        unmeasured: unmeasured(deps.mode, chainStart, pagesWritten, elapsedMs === undefined),
         startedAtMs,
         finishedAtMs: doneAtMs,
       },
       settings.band,
     );
-    stored = [...stored, result.stored];
+    stored.push(result.stored);
     previous = result.stored;
-    // `latest` is what a restore or a shipper takes: a pre-dump is not a restorable checkpoint.
-    if (deps.kind !== 'pre-dump') {
-      try {
-        markLatest(root, result.stored.name);
-      } catch (error) {
-        events.warn(`could not point latest at ${result.stored.name}: ${(error as Error).message}`, { checkpoint: result.stored.name });
-      }
-    }
     const doomed = removable(stored, settings.retention.keep);
-    stored = stored.filter((c) => !doomed.includes(c));
+    if (doomed.length > 0) stored = stored.filter((c) => !doomed.includes(c));
     // fsync and release (output commit) are part of making the checkpoint safe: counted as remusd's overhead.
-    const outputFields = (await deps.output?.afterCheckpoint(seq, root, result.dir)) ?? {};
+    const outputFields = (await deps.output?.afterCheckpoint(seq, dirname(result.dir), result.dir)) ?? {};
     const finishedAtMs = clock.now();
+    const { band } = settings;
     const record: CheckpointRecord = {
+      schema: RECORD_SCHEMA,
       seq,
       start: startedWall.toISOString(),
       mode: deps.mode,
+      policy: settings.policy.kind,
+      band: { lmin_bytes: band.lminBytes, lmax_bytes: band.lmaxBytes, min_ms: band.minMs, max_ms: band.maxMs },
+      chain_start: chainStart,
       interval_ms: round(state.intervalMs),
       next_interval_ms: round(outcome.decision.nextIntervalMs),
+      elapsed_ms: elapsedMs === undefined ? null : round(elapsedMs),
       decision: outcome.decision.decision,
       reason: outcome.decision.reason,
       pages_scanned: result.stats.pages_scanned,
@@ -228,20 +205,13 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
       parent: result.stored.parentSeq === undefined ? null : checkpointName(result.stored.parentSeq),
       // The planner's word, unless the delta rewrite refused the planned parent (and then why).
       chain: chain.parent !== undefined && delta !== undefined && !delta.parentUsed ? `new chain: ${delta.reason}` : chain.reason,
-      ...(delta === undefined
-        ? {}
-        : {
-            criu_pages_written: result.stats.pages_written,
-            delta_ms: round(deltaMs),
-            shmem: delta.shmem.handling,
-          }),
-      elapsed_ms: elapsedMs === undefined ? null : round(elapsedMs),
+      ...(delta === undefined ? {} : { criu_pages_written: result.stats.pages_written, delta_ms: round(deltaMs), shmem: delta.shmem }),
       ...outputFields,
     };
-    deps.records.append(record);
-    events.record(record, settings.band);
+    deps.records?.append(record);
+    events.record(record, band);
     if (doomed.length > 0) {
-      retention = removeCheckpoints(root, doomed).catch((error: Error) =>
+      retention = checkpointer.remove(doomed).catch((error: Error) =>
         events.warn(`could not delete old checkpoints: ${error.message}`, { checkpoints: doomed.map((c) => c.name) }),
       );
     }
@@ -250,14 +220,20 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     state = outcome.state;
     nextStartAtMs = outcome.nextStartAtMs;
   }
-  await retention;
+  if (retention !== undefined) await retention;
   return { reason: 'stopped', checkpoints };
 }
 
+/** The wait after the n-th failure in a row (n ≥ 1): initial × 2^(n−1), at most max. */
+export function backoffMs(failuresInARow: number, failures: SupervisorSettings['failures']): number {
+  return Math.min(failures.backoffInitialMs * 2 ** (failuresInARow - 1), failures.backoffMaxMs);
+}
+
 // Why a checkpoint's size says nothing about the interval (see CheckpointOutcome.unmeasured), if it does not.
-function unmeasured(mode: CheckpointMode, stored: StoredCheckpoint, pagesWritten: number, firstOfRun: boolean): string | undefined {
+// In mode full every checkpoint is what is stored and shipped: the policy sees each one, the first included.
+function unmeasured(mode: RecordMode, chainStart: boolean, pagesWritten: number, firstOfRun: boolean): string | undefined {
   if (mode === 'full') return undefined;
-  if (stored.parentSeq === undefined) return `chain start: a full checkpoint (${pagesWritten} pages) measures no dirty set`;
+  if (chainStart) return `chain start: a full checkpoint (${pagesWritten} pages) measures no dirty set`;
   if (firstOfRun) return 'first checkpoint of this run: the pages it holds were dirtied over an unknown time';
   return undefined;
 }

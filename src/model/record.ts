@@ -5,24 +5,56 @@ export type CheckpointMode = 'pre-dump' | 'dump' | 'full' | 'delta';
 /** The mode a record names: a real checkpoint mode, or 'sim' for a simulated checkpoint (src/sim). */
 export type RecordMode = CheckpointMode | 'sim';
 
+/**
+ * The records.jsonl format version. 2 added `schema`, `policy`, `band` and `chain_start`; version 1 lines
+ * (no `schema` key) are still read (src/loop/record-reader.ts).
+ */
+export const RECORD_SCHEMA = 2;
+
+/** The band a decision was taken against, as a record carries it (a reload can change it mid-run). */
+export interface RecordBand {
+  lmin_bytes: number;
+  lmax_bytes: number;
+  min_ms: number;
+  max_ms: number;
+}
+
 /** One line of records.jsonl: everything known about one checkpoint and the decision taken after it. */
 export interface CheckpointRecord {
+  schema: typeof RECORD_SCHEMA;
   seq: number;
   /** ISO-8601 wall-clock start of the checkpoint. */
   start: string;
   mode: RecordMode;
+  /** The policy kind that took the decision. */
+  policy: string;
+  band: RecordBand;
+  /**
+   * The first link of a chain in an incremental mode: a full checkpoint that measures no dirty set, so its
+   * size is not shown to the policy (never true in mode full, where every checkpoint is the whole memory).
+   */
+  chain_start: boolean;
   interval_ms: number;
   next_interval_ms: number;
+  /** Start to start since the previous checkpoint of this run; null for the run's first. */
+  elapsed_ms: number | null;
   decision: DecisionKind;
   reason: string;
   pages_scanned: number;
   pages_written: number;
   pages_skipped_parent: number;
+  shpages_written: number;
   size_bytes: number;
   frozen_us: number;
   criu_wall_ms: number;
   supervisor_overhead_ms: number;
   overrun: boolean;
   dir: string;
+  parent: string | null;
+  chain: string;
+  /** Delta mode: what CRIU itself wrote, the rewrite's time and how shared memory was handled. */
+  criu_pages_written?: number;
+  delta_ms?: number;
+  shmem?: string;
   [extra: string]: unknown;
 }

@@ -3,8 +3,8 @@
 import type { Band } from '../model/policy.js';
 import type { PolicySpec } from '../policy/index.js';
 import type { CostModel } from './cost.js';
-import { simulate } from './simulate.js';
-import { summarizeSim, type SimSummary } from './summary.js';
+import { runSimulation, type SimRetention } from './simulate.js';
+import { SimTally, type SimSummary } from './summary.js';
 import type { Workload } from './workload.js';
 
 /** What a comparison runs: each policy × each seed's workload, everything else shared. */
@@ -18,6 +18,7 @@ export interface ComparisonInput {
   cost: CostModel;
   durationMs: number;
   pageSize: number;
+  retention?: SimRetention;
 }
 
 /** One policy's result: its spec and the summary of its runs (undefined if no checkpoint fitted in). */
@@ -26,23 +27,18 @@ export interface ComparisonRow {
   summary: SimSummary | undefined;
 }
 
-/** Runs every policy on every seed's workload and summarizes each policy's runs together. */
-export function comparePolicies(input: ComparisonInput): ComparisonRow[] {
+/** Runs every policy on every seed's workload and summarizes each policy's runs together (streamed). */
+export async function comparePolicies(input: ComparisonInput): Promise<ComparisonRow[]> {
   if (input.seeds.length === 0) throw new RangeError('a comparison needs at least one seed');
   if (input.policies.length === 0) throw new RangeError('a comparison needs at least one policy');
-  const workloads = input.seeds.map((seed) => input.workloadFor(seed));
-  return input.policies.map((policy) => {
-    const runs = workloads.map((workload) =>
-      simulate({
-        policy,
-        band: input.band,
-        initialIntervalMs: input.initialIntervalMs,
-        workload,
-        cost: input.cost,
-        durationMs: input.durationMs,
-        pageSize: input.pageSize,
-      }),
-    );
-    return { policy, summary: summarizeSim(runs, input.band, input.durationMs) };
-  });
+  const rows: ComparisonRow[] = [];
+  for (const policy of input.policies) {
+    const tally = new SimTally(input.durationMs);
+    for (const seed of input.seeds) {
+      tally.startRun();
+      await runSimulation({ ...input, policy, workload: input.workloadFor(seed) }, (record) => tally.add(record));
+    }
+    rows.push({ policy, summary: tally.summary() });
+  }
+  return rows;
 }

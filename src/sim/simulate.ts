@@ -1,22 +1,27 @@
-// The simulator: the supervisor's loop with CRIU replaced by a workload model and a cost model, and the
-// real clock by a virtual one. It drives the same pure step (src/loop/step.ts) and the same policies
-// (src/policy/) as `remusd run`, so what it shows is what the supervisor would decide. Pure: the same
-// input (including the workload's seed) gives the same records, byte for byte.
+// The simulator: the supervisor's own loop (src/loop/supervisor.ts) with CRIU replaced by a workload model
+// and a cost model (model-checkpointer.ts), and the real clock by a virtual one. What it shows is what the
+// supervisor would decide: chain planning, retention, the unmeasured first checkpoint and chain starts, the
+// policy and the step are the same code. Deterministic: the same input (including the workload's seed) gives
+// the same records, byte for byte.
 //
-// Timeline: the workload starts at virtual time 0 and the first checkpoint starts one initial interval
-// later. Every checkpoint stores the pages dirtied since the previous checkpoint's start (the first: since
-// 0), as in modes dump and delta after a chain's first link; chain starts are not modelled. The workload
-// keeps dirtying while it is frozen (the dirtier catches up on wall time), so sizes depend on start-to-
-// start times only. A checkpoint that takes longer than the interval in force overruns: the next one
-// starts as soon as it ends, exactly as step() schedules it.
+// Timeline: the workload starts at virtual time 0, and so does the first checkpoint (a chain start, as in
+// `remusd run`). A checkpoint that takes longer than the interval in force overruns: the next one starts as
+// soon as it ends. The simulated workload "exits" at durationMs: checkpoints start strictly before it.
 
-import { step, type LoopState } from '../loop/step.js';
+import { supervise, type SupervisorSettings } from '../loop/supervisor.js';
 import type { Band } from '../model/policy.js';
 import type { CheckpointRecord } from '../model/record.js';
 import { createPolicy, type PolicySpec } from '../policy/index.js';
 import { VirtualClock } from './clock.js';
-import { checkpointCost, validateCost, type CostModel } from './cost.js';
+import { validateCost, type CostModel } from './cost.js';
+import { modelCheckpointer } from './model-checkpointer.js';
 import type { Workload } from './workload.js';
+
+/** Chain and retention rules of a simulation (the config's checkpoint.retention). */
+export type SimRetention = SupervisorSettings['retention'];
+
+/** The config's defaults: keep 5, a new chain every 20 checkpoints. */
+export const DEFAULT_SIM_RETENTION: Readonly<SimRetention> = Object.freeze({ keep: 5, newChainEvery: 20, maxChainBytes: undefined });
 
 /** Everything a simulation depends on. */
 export interface SimulationInput {
@@ -28,87 +33,61 @@ export interface SimulationInput {
   /** Simulated time; checkpoints start strictly before it. */
   durationMs: number;
   pageSize: number;
+  /** Chain rules; default DEFAULT_SIM_RETENTION. */
+  retention?: SimRetention;
+  /** Pages a chain start writes; default the workload's working set (0 when it has none). */
+  memoryPages?: number;
   /** Wall-clock time of virtual 0, for the records' `start`; default 1970-01-01T00:00:00Z. */
   epoch?: Date;
 }
 
-/** One simulated checkpoint: a records.jsonl line as `remusd run` writes it, with mode 'sim'. */
-export interface SimRecord extends CheckpointRecord {
-  mode: 'sim';
-  elapsed_ms: number;
-  /** Virtual ms since the workload started (sim only). */
-  at_ms: number;
-}
-
-/** Runs the policy against the workload for durationMs of virtual time; throws a RangeError on bad input. */
-export function simulate(input: SimulationInput): SimRecord[] {
+/** Runs the policy against the workload for durationMs of virtual time, handing each record to onRecord. */
+export async function runSimulation(input: SimulationInput, onRecord: (record: CheckpointRecord) => void): Promise<number> {
   const { band, workload, pageSize, durationMs, initialIntervalMs } = input;
   if (!Number.isInteger(pageSize) || pageSize <= 0) throw new RangeError(`page size ${pageSize} must be a positive integer`);
   if (!(durationMs > 0) || !Number.isFinite(durationMs)) throw new RangeError(`duration ${durationMs} ms must be finite and > 0`);
   if (!(initialIntervalMs > 0) || !Number.isFinite(initialIntervalMs)) throw new RangeError(`initial interval ${initialIntervalMs} ms must be finite and > 0`);
+  const memoryPages = input.memoryPages ?? (Number.isFinite(workload.workingSetPages) ? workload.workingSetPages : 0);
+  if (!(memoryPages >= 0) || !Number.isFinite(memoryPages)) throw new RangeError(`memory ${memoryPages} pages must be a finite number ≥ 0`);
   const cost = validateCost(input.cost);
   const policy = createPolicy(input.policy);
   const clock = new VirtualClock(input.epoch);
-  const records: SimRecord[] = [];
-  let state: LoopState = { intervalMs: initialIntervalMs, policyState: policy.initialState() };
-  let lastStartAtMs = 0;
-  let nextStartAtMs = initialIntervalMs;
-  for (let seq = 1; nextStartAtMs < durationMs; seq++) {
-    clock.advanceTo(nextStartAtMs);
-    const startedAtMs = clock.now();
-    const start = clock.wallNow().toISOString();
-    const pages = workload.pages(lastStartAtMs, startedAtMs);
-    const { frozenUs, criuWallMs } = checkpointCost(cost, pages);
-    clock.advance(criuWallMs);
-    const outcome = step(
-      policy,
-      state,
-      {
-        observation: {
-          seq,
-          intervalMs: state.intervalMs,
-          elapsedMs: startedAtMs - lastStartAtMs,
-          sizeBytes: pages * pageSize,
-          pagesWritten: pages,
-          frozenUs,
-          pageSize,
-        },
-        unmeasured: undefined,
-        startedAtMs,
-        finishedAtMs: clock.now(),
-      },
-      band,
-    );
-    records.push({
-      seq,
-      start,
-      mode: 'sim',
-      interval_ms: round(state.intervalMs),
-      next_interval_ms: round(outcome.decision.nextIntervalMs),
-      decision: outcome.decision.decision,
-      reason: outcome.decision.reason,
-      pages_scanned: pages,
-      pages_written: pages,
-      pages_skipped_parent: 0,
-      size_bytes: pages * pageSize,
-      frozen_us: frozenUs,
-      criu_wall_ms: round(criuWallMs),
-      supervisor_overhead_ms: 0,
-      overrun: outcome.overrun,
-      dir: '',
-      elapsed_ms: round(startedAtMs - lastStartAtMs),
-      at_ms: round(startedAtMs),
-    });
-    if (!(outcome.nextStartAtMs > startedAtMs)) {
-      throw new RangeError(`policy ${policy.kind} scheduled checkpoint ${seq + 1} at ${outcome.nextStartAtMs} ms, not after ${startedAtMs} ms`);
-    }
-    lastStartAtMs = startedAtMs;
-    state = outcome.state;
-    nextStartAtMs = outcome.nextStartAtMs;
-  }
-  return records;
+  const settings: SupervisorSettings = {
+    band,
+    policyKey: policy.kind,
+    policy,
+    retention: input.retention ?? DEFAULT_SIM_RETENTION,
+    criu: { logLevel: 0, extraArgs: [], timeoutMs: Number.POSITIVE_INFINITY },
+    failures: { maxConsecutive: 1, backoffInitialMs: 0, backoffMaxMs: 0 },
+  };
+  const exit = await supervise({
+    checkpointer: modelCheckpointer({ workload, cost, clock, pageSize, memoryPages }),
+    mode: 'sim',
+    pageSize,
+    initialIntervalMs,
+    target: {
+      pid: 0,
+      alive: () => Promise.resolve(clock.now() < durationMs),
+      exitStatus: () => `simulated for ${durationMs} ms`,
+      exitCode: () => 0,
+    },
+    settings: () => settings,
+    records: undefined,
+    events: {
+      info: () => undefined,
+      warn: () => undefined,
+      failure: () => undefined,
+      record: (record) => onRecord(record),
+    },
+    clock,
+    signal: new AbortController().signal,
+  });
+  return exit.checkpoints;
 }
 
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
+/** runSimulation, with the records collected (for small runs and tests; long runs should stream). */
+export async function simulate(input: SimulationInput): Promise<CheckpointRecord[]> {
+  const records: CheckpointRecord[] = [];
+  await runSimulation(input, (record) => records.push(record));
+  return records;
 }

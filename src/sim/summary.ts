@@ -1,11 +1,10 @@
 // The numbers a simulation is judged by: the supervisor's own RunSummary, plus the share of run time the
-// workload spent frozen.
+// workload spent frozen. Computed as the records stream by (constant memory, however long the run).
 
-import { summarize, type RunSummary } from '../loop/summary.js';
-import type { Band } from '../model/policy.js';
-import type { SimRecord } from './simulate.js';
+import { RunTally, type RunSummary } from '../loop/summary.js';
+import type { CheckpointRecord } from '../model/record.js';
 
-/** summarize() over simulated runs, with the frozen-time share of the run time. */
+/** The RunSummary of simulated runs, with the frozen-time share of the run time. */
 export interface SimSummary extends RunSummary {
   /** Σ frozen time / Σ run time, over every run summarized. */
   frozenShare: number;
@@ -13,11 +12,35 @@ export interface SimSummary extends RunSummary {
   runs: number;
 }
 
+/** Pools the records of runs of `runMs` each. */
+export class SimTally {
+  readonly #tally = new RunTally();
+  #runs = 0;
+
+  constructor(private readonly runMs: number) {}
+
+  /** Call once per run, before its records. */
+  startRun(): void {
+    this.#runs += 1;
+  }
+
+  add(record: CheckpointRecord): void {
+    this.#tally.add(record);
+  }
+
+  summary(): SimSummary | undefined {
+    const summary = this.#tally.summary();
+    if (summary === undefined) return undefined;
+    return { ...summary, frozenShare: this.#tally.frozenMsTotal / (this.runMs * this.#runs), runs: this.#runs };
+  }
+}
+
 /** Summarizes the records of one or more runs of `runMs` each (undefined when there are none). */
-export function summarizeSim(runs: readonly (readonly SimRecord[])[], band: Band, runMs: number): SimSummary | undefined {
-  const pooled = runs.flat();
-  const summary = summarize(pooled, band);
-  if (summary === undefined) return undefined;
-  const frozenMs = pooled.reduce((sum, r) => sum + r.frozen_us / 1000, 0);
-  return { ...summary, frozenShare: frozenMs / (runMs * runs.length), runs: runs.length };
+export function summarizeSim(runs: readonly (readonly CheckpointRecord[])[], runMs: number): SimSummary | undefined {
+  const tally = new SimTally(runMs);
+  for (const run of runs) {
+    tally.startRun();
+    for (const record of run) tally.add(record);
+  }
+  return tally.summary();
 }

@@ -2,13 +2,13 @@
 //
 // Each record that measured a dirty set says: `pages_written` pages were dirtied in the window
 // [start − elapsed_ms, start). Its rate is pages_written / elapsed_ms over that window. The first record
-// of a chain (reason containing "chain start", or no elapsed_ms: the first of a run) stored the whole
-// memory, not a dirty set, so it gives no rate and is skipped; its pages_written still counts towards the
-// working set, since a full dump is the best bound on it there is. Time 0 is the start of the first
-// window; a gap between windows holds the previous rate, and past the end the last rate holds.
-// Records of mode full are refused: every one of them is the whole memory.
+// of a chain (chain_start) stored the whole memory, not a dirty set, so it gives no rate and is skipped, as
+// is the first of a run (no elapsed_ms); a chain start's pages_written still counts towards the working set,
+// since a full dump is the best bound on it there is. Time 0 is the start of the first window; a gap between
+// windows holds the previous rate, and past the end the last rate holds. Records of mode full are refused:
+// every one of them is the whole memory. The records are read by src/loop/record-reader.ts.
 
-import { readFile } from 'node:fs/promises';
+import { readRecords, RecordsError, type ReadRecord } from '../loop/record-reader.js';
 import type { RateSchedule, RateSegment } from './rate.js';
 import { createWorkload, type Workload } from './workload.js';
 
@@ -29,7 +29,7 @@ export interface Trace {
   maxPagesWritten: number;
   /** Length of the trace: first window's start to last window's end, ms. */
   durationMs: number;
-  /** Records that gave a rate, and records skipped as chain starts. */
+  /** Records that gave a rate, and records skipped as chain starts or firsts of a run. */
   windows: number;
   skipped: number;
 }
@@ -40,27 +40,27 @@ interface Window {
   pages: number;
 }
 
-/** Parses records.jsonl text (named `source` in errors) into a trace; throws TraceError. */
-export function traceFromRecords(text: string, source: string): Trace {
+/** Turns records (named `source` in errors) into a trace; throws TraceError. */
+export function traceFromRecords(records: readonly ReadRecord[], source: string): Trace {
   const windows: Window[] = [];
   let maxPagesWritten = 0;
   let skipped = 0;
   let previousStart: number | undefined;
-  text.split('\n').forEach((line, index) => {
-    if (line.trim() === '') return;
-    const where = `${source}:${index + 1}`;
-    const record = parseLine(line, where);
+  for (const record of records) {
+    if (record.mode === 'full') {
+      throw new TraceError(`${record.where}: a mode full record stores the whole memory, not a dirty set; record the trace in mode delta, dump or pre-dump`);
+    }
     if (previousStart !== undefined && record.startMs <= previousStart) {
-      throw new TraceError(`${where}: start ${record.start} is not after the previous record's; records must be in the order remusd wrote them`);
+      throw new TraceError(`${record.where}: start ${new Date(record.startMs).toISOString()} is not after the previous record's; records must be in the order remusd wrote them`);
     }
     previousStart = record.startMs;
-    maxPagesWritten = Math.max(maxPagesWritten, record.pages);
-    if (record.elapsedMs === undefined || record.reason.includes('chain start')) {
+    maxPagesWritten = Math.max(maxPagesWritten, record.pagesWritten);
+    if (record.elapsedMs === undefined || record.chainStart) {
       skipped += 1;
-      return;
+      continue;
     }
-    windows.push({ beginMs: record.startMs - record.elapsedMs, endMs: record.startMs, pages: record.pages });
-  });
+    windows.push({ beginMs: record.startMs - record.elapsedMs, endMs: record.startMs, pages: record.pagesWritten });
+  }
   if (windows.length === 0) {
     throw new TraceError(
       `${source}: no record measures a dirty set (${skipped} chain start${skipped === 1 ? '' : 's'}); a trace needs records after the first of a chain`,
@@ -83,15 +83,12 @@ export function traceFromRecords(text: string, source: string): Trace {
   };
 }
 
-/** Reads a records.jsonl file into a trace; throws TraceError (unreadable file or bad line). */
+/** Reads a records.jsonl file into a trace; throws TraceError (unreadable file, bad line, no dirty sets). */
 export async function readTrace(path: string): Promise<Trace> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new TraceError(`${path}: cannot read the records file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  return traceFromRecords(text, path);
+  const records = await readRecords(path).catch((error: unknown) => {
+    throw error instanceof RecordsError ? new TraceError(error.message) : error;
+  });
+  return traceFromRecords(records, path);
 }
 
 /** Options for replaying a trace as a workload. */
@@ -113,47 +110,4 @@ export function traceWorkload(trace: Trace, options: TraceWorkloadOptions = {}):
     naturalDurationMs: trace.durationMs,
     description: `trace ${trace.source} (${trace.windows} windows over ${(trace.durationMs / 1000).toFixed(1)} s, W ${workingSetPages} pages)`,
   });
-}
-
-interface ParsedRecord {
-  start: string;
-  startMs: number;
-  elapsedMs: number | undefined;
-  pages: number;
-  reason: string;
-}
-
-// One line to the fields a trace needs, or a TraceError naming `where` (file:line) and the field.
-function parseLine(line: string, where: string): ParsedRecord {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (error) {
-    throw new TraceError(`${where}: not a JSON record (${(error as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TraceError(`${where}: expected a JSON object (one remusd record), got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
-  }
-  const r = value as Record<string, unknown>;
-  if (r.mode === 'full') {
-    throw new TraceError(`${where}: a mode full record stores the whole memory, not a dirty set; record the trace in mode delta, dump or pre-dump`);
-  }
-  const start = r.start;
-  const startMs = typeof start === 'string' ? Date.parse(start) : Number.NaN;
-  if (!Number.isFinite(startMs)) throw new TraceError(`${where}: start ${show(start)} is not an ISO-8601 time`);
-  const pages = r.pages_written;
-  if (typeof pages !== 'number' || !Number.isInteger(pages) || pages < 0) {
-    throw new TraceError(`${where}: pages_written ${show(pages)} is not a whole number ≥ 0`);
-  }
-  const elapsed = r.elapsed_ms;
-  if (elapsed !== undefined && elapsed !== null && (typeof elapsed !== 'number' || !(elapsed > 0) || !Number.isFinite(elapsed))) {
-    throw new TraceError(`${where}: elapsed_ms ${show(elapsed)} is not a number of ms > 0 (or null for the first record of a run)`);
-  }
-  const reason = r.reason ?? '';
-  if (typeof reason !== 'string') throw new TraceError(`${where}: reason ${show(reason)} is not a string`);
-  return { start: start as string, startMs, elapsedMs: typeof elapsed === 'number' ? elapsed : undefined, pages, reason };
-}
-
-function show(value: unknown): string {
-  return value === undefined ? '(missing)' : JSON.stringify(value);
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CriuLocation } from '../../src/criu/locate.js';
 import { systemClock } from '../../src/loop/clock.js';
+import { criuCheckpointer } from '../../src/loop/criu-checkpointer.js';
 import { openRecordsFile } from '../../src/loop/records.js';
 import { supervise, type SupervisorExit, type SupervisorSettings } from '../../src/loop/supervisor.js';
 import { attachedTarget } from '../../src/loop/target.js';
@@ -22,6 +23,8 @@ export function testSettings(band: Band, overrides: Partial<SupervisorSettings> 
   };
 }
 
+const quiet = { info: () => undefined, warn: (message: string, fields?: Record<string, unknown>) => console.warn(message, fields ?? '') };
+
 /** Supervises pid with real CRIU until `count` checkpoints are recorded, and returns the records. */
 export async function superviseFor(options: {
   criu: CriuLocation;
@@ -40,10 +43,8 @@ export async function superviseFor(options: {
   let seen = 0;
   try {
     const exit = await supervise({
-      criu: options.criu,
-      root: options.root,
+      checkpointer: criuCheckpointer({ criu: options.criu, root: options.root, pid: options.pid, kind: 'full', delta: options.mode === 'delta', pageSize: options.pageSize, log: quiet }),
       mode: options.mode ?? 'full',
-      kind: 'full',
       pageSize: options.pageSize,
       initialIntervalMs: options.initialIntervalMs,
       target: attachedTarget(options.pid),
@@ -52,8 +53,7 @@ export async function superviseFor(options: {
       clock: systemClock,
       signal: controller.signal,
       events: {
-        info: () => undefined,
-        warn: (message, fields) => console.warn(message, fields ?? ''),
+        ...quiet,
         failure: (_seq, message, logTail) => console.warn(message, logTail),
         record(record) {
           options.onRecord?.(record);

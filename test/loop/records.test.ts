@@ -6,7 +6,8 @@ import type { CheckpointRecord } from '../../src/model/record.js';
 import { imagesDir } from '../helpers/criu.js';
 
 const record = (seq: number): CheckpointRecord => ({
-  seq, start: new Date(seq * 1000).toISOString(), mode: 'delta', interval_ms: 200, next_interval_ms: 200, decision: 'hold',
+  schema: 2, seq, start: new Date(seq * 1000).toISOString(), mode: 'delta', policy: 'threshold', band: { lmin_bytes: 1, lmax_bytes: 2, min_ms: 100, max_ms: 1000 },
+  chain_start: false, elapsed_ms: 200, shpages_written: 0, parent: null, chain: 'parent', interval_ms: 200, next_interval_ms: 200, decision: 'hold',
   reason: 'size 6.2 MiB within [lmin 1.0 MiB, lmax 8.0 MiB]: hold at 200 ms', pages_scanned: 1, pages_written: 1,
   pages_skipped_parent: 0, size_bytes: 4096, frozen_us: 1, criu_wall_ms: 1, supervisor_overhead_ms: 1, overrun: false, dir: `/x/${seq}`,
 });

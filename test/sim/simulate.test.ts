@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { step, type LoopState } from '../../src/loop/step.js';
+import type { CheckpointRecord } from '../../src/model/record.js';
 import { createPolicy } from '../../src/policy/index.js';
 import { DEFAULT_COST } from '../../src/sim/cost.js';
 import { simulate, type SimulationInput } from '../../src/sim/simulate.js';
@@ -15,26 +16,44 @@ const base = (extra: Partial<SimulationInput>): SimulationInput => ({
   pageSize: PAGE,
   ...extra,
 });
+const atMs = (r: CheckpointRecord) => Date.parse(r.start);
+// The measured checkpoints: not the first of the run, not a chain start.
+const measured = (records: readonly CheckpointRecord[]) => records.filter((r) => !r.chain_start && r.elapsed_ms !== null);
 
-describe('simulate', () => {
-  it('is deterministic: the same seed gives identical records, another seed different ones', () => {
+describe('simulate (the supervisor loop on a workload model and a virtual clock)', () => {
+  it('is deterministic: the same seed gives identical records, another seed different ones', async () => {
     const run = (seed: number) =>
       simulate(base({ policy: { kind: 'predictive' }, workload: phased([[8000, 10], [200, 10], [1500, 10]], { workingSetPages: 16384, noise: 0.3, seed, bursts: { pagesPerSecond: 20_000, durationMs: 200, everyMs: 3000 } }) }));
-    expect(JSON.stringify(run(7))).toBe(JSON.stringify(run(7)));
-    expect(JSON.stringify(run(7))).not.toBe(JSON.stringify(run(8)));
+    expect(JSON.stringify(await run(7))).toBe(JSON.stringify(await run(7)));
+    expect(JSON.stringify(await run(7))).not.toBe(JSON.stringify(await run(8)));
   });
 
-  it('writes records.jsonl-shaped records with mode sim, virtual times and the policy reasons', () => {
-    const records = simulate(base({ durationMs: 2000, epoch: new Date('2026-01-01T00:00:00Z') }));
-    expect(records[0]).toMatchObject({ seq: 1, mode: 'sim', start: '2026-01-01T00:00:00.500Z', at_ms: 500, elapsed_ms: 500, interval_ms: 500, pages_written: 1000, size_bytes: 1000 * PAGE, overrun: false });
-    expect(records[0]!.reason).toMatch(/within \[lmin/);
+  it('writes the records `remusd run` writes, with mode sim, virtual times, the band and the policy', async () => {
+    const records = await simulate(base({ durationMs: 2000, epoch: new Date('2026-01-01T00:00:00Z'), workload: phased([[2000, 1000]], { workingSetPages: 16384 }) }));
+    // The first checkpoint starts with the workload, starts a chain and is not shown to the policy.
+    expect(records[0]).toMatchObject({ schema: 2, seq: 1, mode: 'sim', policy: 'threshold', start: '2026-01-01T00:00:00.000Z', chain_start: true, elapsed_ms: null, pages_written: 16384, decision: 'hold', parent: null });
+    expect(records[0]!.band).toEqual({ lmin_bytes: BAND.lminBytes, lmax_bytes: BAND.lmaxBytes, min_ms: BAND.minMs, max_ms: BAND.maxMs });
+    expect(records[0]!.reason).toMatch(/^chain start: a full checkpoint \(16384 pages\) measures no dirty set; interval held/);
+    expect(records[1]).toMatchObject({ seq: 2, start: '2026-01-01T00:00:00.500Z', chain_start: false, elapsed_ms: 500, interval_ms: 500, pages_written: 1000, size_bytes: 1000 * PAGE, parent: '00000001', overrun: false });
+    expect(records[1]!.reason).toMatch(/within \[lmin/);
     expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i + 1));
-    expect(records.every((r) => r.at_ms < 2000)).toBe(true);
+    expect(records.every((r) => atMs(r) - Date.parse('2026-01-01T00:00:00Z') < 2000)).toBe(true);
   });
 
-  it('on a linear workload the threshold rule brings the interval into the band and holds it there', () => {
+  it('starts a new chain every new_chain_every checkpoints, and the chain start is held, not shown to the policy', async () => {
+    const records = await simulate(base({ workload: phased([[2000, 1000]], { workingSetPages: 16384 }), retention: { keep: 3, newChainEvery: 5, maxChainBytes: undefined } }));
+    const starts = records.filter((r) => r.chain_start).map((r) => r.seq);
+    expect(starts.slice(0, 4)).toEqual([1, 6, 11, 16]);
+    for (const r of records.filter((x) => x.chain_start)) {
+      expect(r.pages_written).toBe(16384);
+      expect(r.decision).toBe('hold');
+      expect(r.next_interval_ms).toBe(r.interval_ms);
+    }
+  });
+
+  it('on a linear workload the threshold rule brings the interval into the band and holds it there', async () => {
     // 2000 pages/s = 7.8 MiB/s: the band [1, 8] MiB is [134 ms, 1074 ms] of interval.
-    const down = simulate(base({ initialIntervalMs: 5000 }));
+    const down = measured(await simulate(base({ initialIntervalMs: 5000 })));
     expect(down.slice(0, 4).map((r) => r.decision)).toEqual(['shrink', 'shrink', 'shrink', 'hold']);
     expect(down[3]!.interval_ms).toBe(625);
     for (const r of down.slice(3)) {
@@ -43,14 +62,14 @@ describe('simulate', () => {
       expect(r.decision).toBe('hold');
     }
     // 500 pages/s from the bottom: 200 → 300 → 450 → 675 ms (1.3 MiB) and hold.
-    const up = simulate(base({ initialIntervalMs: 200, workload: phased([[500, 1000]]) }));
+    const up = measured(await simulate(base({ initialIntervalMs: 200, workload: phased([[500, 1000]]) })));
     expect(up.slice(0, 4).map((r) => r.interval_ms)).toEqual([200, 300, 450, 675]);
     expect(up.slice(3).every((r) => r.decision === 'hold')).toBe(true);
   });
 
-  it('on a workload saturating below lmin the interval goes to max and stays there', () => {
+  it('on a workload saturating below lmin the interval goes to max and stays there', async () => {
     // W = 128 pages = 0.5 MiB < lmin: no interval makes a checkpoint big enough.
-    const records = simulate(base({ workload: phased([[50_000, 1000]], { workingSetPages: 128 }), durationMs: 60_000 }));
+    const records = await simulate(base({ workload: phased([[50_000, 1000]], { workingSetPages: 128 }), durationMs: 60_000 }));
     expect(records.every((r) => r.pages_written <= 128)).toBe(true);
     expect(records.every((r) => r.decision !== 'shrink')).toBe(true);
     const last = records[records.length - 1]!;
@@ -58,51 +77,53 @@ describe('simulate', () => {
     expect(last.next_interval_ms).toBe(BAND.maxMs);
   });
 
-  it('schedules start to start, like step(): next start = start + next interval', () => {
-    const records = simulate(base({ workload: phased([[8000, 5], [300, 5]], { workingSetPages: 16384 }) }));
+  it('schedules start to start, like step(): next start = start + next interval', async () => {
+    const records = await simulate(base({ workload: phased([[8000, 5], [300, 5]], { workingSetPages: 16384 }), cost: FREE }));
     for (let i = 1; i < records.length; i++) {
-      expect(records[i]!.at_ms).toBeCloseTo(records[i - 1]!.at_ms + records[i - 1]!.next_interval_ms, 6);
+      expect(atMs(records[i]!)).toBeCloseTo(atMs(records[i - 1]!) + records[i - 1]!.next_interval_ms, 0);
       expect(records[i]!.elapsed_ms).toBeCloseTo(records[i - 1]!.next_interval_ms, 6);
     }
   });
 
-  it('decides exactly what the step and the policy decide for the same observations', () => {
+  it('decides exactly what the step and the policy decide for the same observations', async () => {
     const workload = phased([[8000, 3], [100, 3]], { noise: 0.2, seed: 4 });
-    const records = simulate(base({ policy: { kind: 'predictive' }, workload, cost: FREE }));
+    const records = await simulate(base({ policy: { kind: 'predictive' }, workload, cost: FREE, retention: { keep: 5, newChainEvery: 1000, maxChainBytes: undefined } }));
     const policy = createPolicy({ kind: 'predictive' });
     let state: LoopState = { intervalMs: 500, policyState: policy.initialState() };
     let last = 0;
     for (const r of records) {
-      const pages = workload.pages(last, r.at_ms);
-      const out = step(policy, state, { observation: { seq: r.seq, intervalMs: state.intervalMs, elapsedMs: r.at_ms - last, sizeBytes: pages * PAGE, pagesWritten: pages, frozenUs: 0, pageSize: PAGE }, unmeasured: undefined, startedAtMs: r.at_ms, finishedAtMs: r.at_ms }, BAND);
+      const at = atMs(r);
+      const pages = workload.pages(last, at);
+      const unmeasured = r.seq === 1 ? 'chain start: a full checkpoint (0 pages) measures no dirty set' : undefined;
+      const out = step(policy, state, { observation: { seq: r.seq, intervalMs: state.intervalMs, elapsedMs: r.seq === 1 ? 500 : at - last, sizeBytes: pages * PAGE, pagesWritten: pages, frozenUs: 0, pageSize: PAGE }, unmeasured, startedAtMs: at, finishedAtMs: at }, BAND);
       expect(r.reason).toBe(out.decision.reason);
       expect(r.next_interval_ms).toBeCloseTo(out.decision.nextIntervalMs, 3);
       state = out.state;
-      last = r.at_ms;
+      last = at;
     }
   });
 
-  it('a checkpoint longer than the interval overruns and the next starts when it ends', () => {
+  it('a checkpoint longer than the interval overruns and the next starts when it ends', async () => {
     const slow = { frozenBaseMs: 50, frozenPerPageUs: 0, wallBaseMs: 300, wallPerPageUs: 0 };
-    const records = simulate(base({ policy: { kind: 'fixed' }, initialIntervalMs: 200, cost: slow, durationMs: 3000 }));
+    const records = await simulate(base({ policy: { kind: 'fixed' }, initialIntervalMs: 200, cost: slow, durationMs: 3000 }));
     expect(records.every((r) => r.overrun)).toBe(true);
     expect(records.slice(1).every((r) => r.elapsed_ms === 300)).toBe(true);
     expect(records[0]!.frozen_us).toBe(50_000);
     expect(records[0]!.criu_wall_ms).toBe(300);
   });
 
-  it('costs follow the cost model and sizes the page size', () => {
-    const [r] = simulate(base({ durationMs: 600, pageSize: 16384 }));
+  it('costs follow the cost model and sizes the page size', async () => {
+    const [, r] = await simulate(base({ durationMs: 600, pageSize: 16384 }));
     expect(r!.size_bytes).toBe(1000 * 16384);
     expect(r!.frozen_us).toBe(Math.round(4000 + 1.65 * 1000));
     expect(r!.size_bytes / MiB).toBeCloseTo(15.6, 1);
   });
 
-  it('rejects bad input with a RangeError', () => {
-    expect(() => simulate(base({ durationMs: 0 }))).toThrow(/duration 0/);
-    expect(() => simulate(base({ pageSize: 0 }))).toThrow(/page size 0/);
-    expect(() => simulate(base({ initialIntervalMs: -1 }))).toThrow(/initial interval/);
-    expect(() => simulate(base({ cost: { ...FREE, wallBaseMs: -5 } }))).toThrow(/wallBaseMs/);
-    expect(() => simulate(base({ policy: { kind: 'threshold', shrink: 2 } }))).toThrow(RangeError);
+  it('rejects bad input with a RangeError', async () => {
+    await expect(simulate(base({ durationMs: 0 }))).rejects.toThrow(/duration 0/);
+    await expect(simulate(base({ pageSize: 0 }))).rejects.toThrow(/page size 0/);
+    await expect(simulate(base({ initialIntervalMs: -1 }))).rejects.toThrow(/initial interval/);
+    await expect(simulate(base({ cost: { ...FREE, wallBaseMs: -5 } }))).rejects.toThrow(/wallBaseMs/);
+    await expect(simulate(base({ policy: { kind: 'threshold', shrink: 2 } }))).rejects.toThrow(RangeError);
   });
 });

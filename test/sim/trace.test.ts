@@ -1,26 +1,30 @@
 import { readFileSync } from 'node:fs';
 import { median } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
+import { parseRecords } from '../../src/loop/record-reader.js';
 import { summarizeSim } from '../../src/sim/summary.js';
 import { DEFAULT_COST } from '../../src/sim/cost.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { readTrace, traceFromRecords, traceWorkload, TraceError } from '../../src/sim/trace.js';
 import { BAND, fixture, PAGE } from './helpers.js';
 
-const line = (fields: Record<string, unknown>) => JSON.stringify({ mode: 'delta', reason: 'size … held', ...fields });
+const line = (fields: Record<string, unknown>) =>
+  JSON.stringify({ schema: 2, mode: 'delta', chain_start: false, interval_ms: 500, next_interval_ms: 500, size_bytes: 0, reason: 'whatever the reason says, chain start or not', ...fields });
+// Records text to a trace, through the one records reader.
+const traceOf = (text: string, source: string) => traceFromRecords(parseRecords(text, source), source);
 // A chain start, two windows, another chain start, one more window.
 const HAND = [
-  line({ seq: 1, start: '2026-01-01T00:00:00.000Z', reason: 'chain start: a full checkpoint (16000 pages) measures no dirty set; interval held', pages_written: 16000, elapsed_ms: null }),
-  line({ seq: 2, start: '2026-01-01T00:00:00.500Z', pages_written: 1000, elapsed_ms: 500 }),
+  line({ seq: 1, start: '2026-01-01T00:00:00.000Z', chain_start: true, pages_written: 16000, elapsed_ms: null }),
+  line({ seq: 2, start: '2026-01-01T00:00:00.500Z', pages_written: 1000, elapsed_ms: 500, reason: 'not a chain start' }),
   line({ seq: 3, start: '2026-01-01T00:00:01.000Z', pages_written: 250, elapsed_ms: 500 }),
-  line({ seq: 4, start: '2026-01-01T00:00:01.500Z', reason: 'chain start: a full checkpoint (16000 pages) measures no dirty set; interval held', pages_written: 16000, elapsed_ms: 500 }),
+  line({ seq: 4, start: '2026-01-01T00:00:01.500Z', chain_start: true, pages_written: 16000, elapsed_ms: 500 }),
   line({ seq: 5, start: '2026-01-01T00:00:02.500Z', pages_written: 3000, elapsed_ms: 1000 }),
   '',
 ].join('\n');
 
 describe('trace replay', () => {
   it('turns records into a piecewise-constant rate, skipping chain starts and holding the rate over gaps', () => {
-    const trace = traceFromRecords(HAND, 'hand.jsonl');
+    const trace = traceOf(HAND, 'hand.jsonl');
     expect(trace).toMatchObject({ windows: 3, skipped: 2, maxPagesWritten: 16000, durationMs: 2500 });
     expect(trace.schedule.segments).toEqual([
       { startMs: 0, endMs: 500, pagesPerMs: 2 },
@@ -44,6 +48,8 @@ describe('trace replay', () => {
   });
 
   it.each([
+    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, chain_start: undefined }), /^f\.jsonl:1: chain_start \(missing\) is not true or false/],
+    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, schema: 3 }), /^f\.jsonl:1: schema 3 is not a records schema this remusd reads/],
     [line({ seq: 1, start: 'yesterday', pages_written: 1, elapsed_ms: 5 }), /^f\.jsonl:1: start "yesterday" is not an ISO-8601 time/],
     [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: -3, elapsed_ms: 5 }), /^f\.jsonl:1: pages_written -3 is not a whole number/],
     [line({ seq: 1, start: '2026-01-01T00:00:00Z', elapsed_ms: 5 }), /^f\.jsonl:1: pages_written \(missing\)/],
@@ -54,7 +60,7 @@ describe('trace replay', () => {
     [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 100, elapsed_ms: null }), /^f\.jsonl: no record measures a dirty set \(1 chain start\)/],
     ['', /^f\.jsonl: no record measures a dirty set \(0 chain starts\)/],
   ])('rejects %s', (text, message) => {
-    expect(() => traceFromRecords(text, 'f.jsonl')).toThrow(message);
+    expect(() => traceOf(text, 'f.jsonl')).toThrow(message);
   });
 
   it('an unreadable file names the file', async () => {
@@ -65,8 +71,10 @@ describe('trace replay', () => {
   // on the bundled dirtier at 8000 pages/s for 10 s, then 200 pages/s.
   it('replays a real supervisor run, and the threshold rule on the replay behaves as it did for real', async () => {
     const path = fixture('demo-delta-15s.records.jsonl');
-    const real = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pages_written: number; size_bytes: number; reason: string });
+    const real = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pages_written: number; size_bytes: number; reason: string; parent: string | null });
     const trace = await readTrace(path);
+    // Version 1 records: a chain start is a record with no parent.
+    expect(trace.skipped).toBe(real.filter((r) => r.parent === null).length);
     expect(trace.skipped).toBe(real.filter((r) => r.reason.includes('chain start')).length);
     expect(trace.windows + trace.skipped).toBe(real.length);
     expect(trace.maxPagesWritten).toBeGreaterThanOrEqual(16384); // a chain start: the whole 64 MiB
@@ -77,12 +85,13 @@ describe('trace replay', () => {
     expect(quiet).toBeGreaterThan(150);
     expect(quiet).toBeLessThan(250);
 
-    const records = simulate({ policy: { kind: 'threshold' }, band: BAND, initialIntervalMs: 500, workload: traceWorkload(trace), cost: DEFAULT_COST, durationMs: trace.durationMs, pageSize: PAGE });
-    const summary = summarizeSim([records], BAND, trace.durationMs)!;
-    const realSizes = real.filter((r) => !r.reason.includes('chain start')).map((r) => r.size_bytes);
+    const all = await simulate({ policy: { kind: 'threshold' }, band: BAND, initialIntervalMs: 500, workload: traceWorkload(trace), cost: DEFAULT_COST, durationMs: trace.durationMs, pageSize: PAGE });
+    const records = all.filter((r) => !r.chain_start);
+    const summary = summarizeSim([records], trace.durationMs)!;
+    const realSizes = real.filter((r) => r.parent !== null).map((r) => r.size_bytes);
     expect(summary.sizeBytes.median / median(realSizes)).toBeGreaterThan(0.9);
     expect(summary.sizeBytes.median / median(realSizes)).toBeLessThan(1.1);
-    expect(Math.abs(records.length - real.length)).toBeLessThanOrEqual(real.length * 0.15);
+    expect(Math.abs(all.length - real.length)).toBeLessThanOrEqual(real.length * 0.15);
     expect(summary.inBandShare).toBeGreaterThan(0.75);
     expect(summary.intervalMs.min).toBe(200); // busy: shrunk to the minimum, as for real
     expect(records[records.length - 1]!.decision).not.toBe('shrink'); // quiet: growing or holding

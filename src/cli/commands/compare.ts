@@ -7,7 +7,7 @@ import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { printJson } from '../json.js';
 import { countOption } from '../options.js';
-import { guarded, policyOfKind, simOptions, simSetup, type SimArgs } from '../sim-options.js';
+import { guardedAsync, policyOfKind, simOptions, simSetup, type SimArgs } from '../sim-options.js';
 
 interface CompareArgs extends SimArgs {
   policies: string;
@@ -32,7 +32,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     if (kinds.length === 0) throw new UserError(`--policies: name at least one of ${POLICY_KINDS.join(', ')}`, EXIT.usage);
     const policies = kinds.map((kind) => policyOfKind(kind, setup.config));
     const seeds = Array.from({ length: args.seeds }, (_, i) => args.seed + i);
-    const rows = guarded(() =>
+    const rows = await guardedAsync(() =>
       comparePolicies({
         policies,
         seeds,
@@ -42,6 +42,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
         cost: setup.cost,
         durationMs: setup.durationMs,
         pageSize: args.pageSize,
+        retention: setup.retention,
       }),
     );
     const workload = setup.workloadFor(args.seed).description;

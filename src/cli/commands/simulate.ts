@@ -1,14 +1,15 @@
-import { writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { formatBytes, formatMs } from '../../config/units.js';
 import { POLICY_KINDS } from '../../policy/index.js';
-import { simulate } from '../../sim/simulate.js';
-import { summarizeSim, type SimSummary } from '../../sim/summary.js';
+import { openRecordsFile, type RecordSink } from '../../loop/records.js';
+import { runSimulation } from '../../sim/simulate.js';
+import { SimTally, type SimSummary } from '../../sim/summary.js';
 import { absolute } from '../config-source.js';
 import { UserError } from '../errors.js';
 import { table } from '../format.js';
 import { printJson } from '../json.js';
-import { guarded, policyOfKind, simOptions, simSetup, type SimArgs } from '../sim-options.js';
+import { guardedAsync, policyOfKind, simOptions, simSetup, type SimArgs } from '../sim-options.js';
 
 interface SimulateArgs extends SimArgs {
   policy?: string;
@@ -31,24 +32,43 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
     const setup = await simSetup(args, { requireWorkload: false });
     const policy = args.policy === undefined ? setup.config.policy : policyOfKind(args.policy, setup.config);
     const workload = setup.workloadFor(args.seed);
-    const records = guarded(() =>
-      simulate({
-        policy,
-        band: setup.band,
-        initialIntervalMs: setup.config.interval.initialMs,
-        workload,
-        cost: setup.cost,
-        durationMs: setup.durationMs,
-        pageSize: args.pageSize,
-      }),
-    );
     const recordsFile = absolute(args.records);
+    let sink: RecordSink | undefined;
     if (recordsFile !== undefined) {
-      await writeFile(recordsFile, records.map((r) => `${JSON.stringify(r)}\n`).join('')).catch((error: NodeJS.ErrnoException) => {
-        throw new UserError(`--records ${recordsFile}: cannot write (${error.code ?? error.message})`);
-      });
+      try {
+        writeFileSync(recordsFile, '');
+        sink = openRecordsFile(recordsFile);
+      } catch (error) {
+        throw new UserError(`--records ${recordsFile}: cannot write (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
     }
-    const summary = summarizeSim([records], setup.band, setup.durationMs);
+    // Streamed: the summary is computed as the run goes and records go straight to the file, so a day of
+    // simulated checkpoints runs in constant memory.
+    const tally = new SimTally(setup.durationMs);
+    tally.startRun();
+    try {
+      await guardedAsync(() =>
+        runSimulation(
+          {
+            policy,
+            band: setup.band,
+            initialIntervalMs: setup.config.interval.initialMs,
+            workload,
+            cost: setup.cost,
+            durationMs: setup.durationMs,
+            pageSize: args.pageSize,
+            retention: setup.retention,
+          },
+          (record) => {
+            tally.add(record);
+            sink?.append(record);
+          },
+        ),
+      );
+    } finally {
+      sink?.close();
+    }
+    const summary = tally.summary();
     if (args.json) {
       printJson({ policy, workload: workload.description, seed: args.seed, duration_ms: setup.durationMs, band: setup.band, cost: setup.cost, summary, records: recordsFile ?? null });
       return;

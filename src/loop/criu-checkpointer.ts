@@ -1,0 +1,155 @@
+// The checkpointer of `remusd run`: real CRIU on a real process tree, images in a directory (store.ts).
+
+import { copyFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dump, type DumpKind } from '../criu/dump.js';
+import { criuLogTail, describeCriuEnd } from '../criu/exec.js';
+import { readDumpStatsSync } from '../criu/images/index.js';
+import type { CriuLocation } from '../criu/locate.js';
+import { loadHashes, rewriteAsDelta, saveHashes, type PageHashes, type RewriteResult } from '../delta/index.js';
+import type { DumpStats } from '../model/stats.js';
+import type { StoredCheckpoint } from './chain.js';
+import { openRun } from './run-identity.js';
+import type { CheckpointRequest, CheckpointResult, Checkpointer } from './checkpointer.js';
+import { checkpointName, describeCheckpoint, freshDirectory, markLatest, partialName, publish, removeCheckpoints, removePartials, scanCheckpoints } from './store.js';
+
+/** What the CRIU checkpointer works on. */
+export interface CriuCheckpointerOptions {
+  criu: CriuLocation;
+  /** The images directory. */
+  root: string;
+  pid: number;
+  /** The CRIU operation behind the mode. */
+  kind: DumpKind;
+  /** Software deltas: each full dump is rewritten against the previous checkpoint's page hashes. */
+  delta: boolean;
+  pageSize: number;
+  log: { info(message: string, fields?: Record<string, unknown>): void; warn(message: string, fields?: Record<string, unknown>): void };
+}
+
+/**
+ * CRIU behind the Checkpointer interface. In delta mode it holds the newest checkpoint's page hashes (8 bytes a
+ * page) from one checkpoint to the next, and starts from the saved hashes of a previous run when they still
+ * match their directory.
+ */
+export function criuCheckpointer(options: CriuCheckpointerOptions): Checkpointer {
+  const { root } = options;
+  // Delta mode: the page hashes of the newest checkpoint.
+  let held: PageHashes | undefined;
+  return {
+    async open() {
+      const leftovers = removePartials(root);
+      if (leftovers.length > 0) options.log.warn(`removed ${leftovers.length} half-written checkpoint(s) left by a crash`, { leftovers });
+      const stored = scanCheckpoints(root);
+      // The directory's run (run.json): what tells a backup these checkpoints from another life's of the same names.
+      options.log.info(`run: ${openRun(root, stored.length > 0, new Date()).reason}`);
+      // A previous run's checkpoints are kept and numbered after. With soft-dirty (pre-dump, dump) they are never
+      // a parent: what happened to the kernel's dirty bits in between is unknown. A delta compares content, so
+      // the chain continues from the newest checkpoint's saved hashes (checked against its directory before use).
+      const newest = stored.at(-1);
+      if (!options.delta || newest === undefined) return { stored, previous: undefined };
+      const saved = await loadHashes(join(root, newest.name));
+      if (!saved.ok) {
+        options.log.warn(`starting a new delta chain: ${saved.reason}`);
+        return { stored, previous: undefined };
+      }
+      held = saved.state;
+      options.log.info(`continuing the delta chain from checkpoint ${newest.name}`);
+      return { stored, previous: newest };
+    },
+    async take(request) {
+      const result = await takeCheckpoint(options, request, held);
+      if (!result.ok) return result;
+      held = result.rewrite?.hashes;
+      // `latest` is what a restore or a shipper takes: a pre-dump is not a restorable checkpoint.
+      if (options.kind !== 'pre-dump') {
+        try {
+          markLatest(root, result.stored.name);
+        } catch (error) {
+          options.log.warn(`could not point latest at ${result.stored.name}: ${(error as Error).message}`, { checkpoint: result.stored.name });
+        }
+      }
+      const { rewrite, ...rest } = result;
+      return {
+        ...rest,
+        delta:
+          rewrite === undefined
+            ? undefined
+            : {
+                changedPages: rewrite.changedPages,
+                totalPages: rewrite.totalPages,
+                elapsedMs: rewrite.elapsedMs,
+                parentUsed: rewrite.parentUsed,
+                reason: rewrite.reason,
+                shmem: rewrite.shmem.handling,
+              },
+      };
+    },
+    remove: (checkpoints: readonly StoredCheckpoint[]) => removeCheckpoints(root, checkpoints),
+  };
+}
+
+type TakeResult =
+  | { ok: true; stored: StoredCheckpoint; dir: string; stats: DumpStats; criuWallMs: number; rewrite: RewriteResult | undefined }
+  | Extract<CheckpointResult, { ok: false }>;
+
+/**
+ * Takes one checkpoint into root: CRIU writes into a hidden partial directory (and a delta rewrite runs
+ * there), which is renamed to its final name only when everything succeeded, so a crash at any point
+ * leaves either a complete checkpoint or a partial one that the next start removes. A failed attempt's
+ * CRIU log is kept as root/last-failure.log.
+ */
+async function takeCheckpoint(options: CriuCheckpointerOptions, request: CheckpointRequest, previous: PageHashes | undefined): Promise<TakeResult> {
+  const { root } = options;
+  const partial = join(root, partialName(request.seq));
+  const name = checkpointName(request.seq);
+  freshDirectory(partial);
+  const run = await dump(options.criu, {
+    kind: options.kind,
+    pid: options.pid,
+    imagesDir: partial,
+    // A delta's parent is linked by the rewrite, not by CRIU.
+    parent: request.parent === undefined || options.delta ? undefined : `../${request.parent.name}`,
+    logLevel: request.logLevel,
+    extraArgs: request.extraArgs,
+    timeoutMs: request.timeoutMs,
+  });
+  const fail = async (reason: string, logTail = '') => {
+    await rm(partial, { recursive: true, force: true });
+    return { ok: false as const, criuWallMs: run.wallMs, reason, logTail };
+  };
+  if (run.exitCode !== 0) {
+    const logTail = await criuLogTail(run.logFile);
+    await copyFile(run.logFile, join(root, 'last-failure.log')).catch(() => undefined);
+    return fail(`criu ${options.kind === 'pre-dump' ? 'pre-dump' : 'dump'} ${describeCriuEnd(run)}`, logTail);
+  }
+  let stats: DumpStats | undefined;
+  try {
+    stats = readDumpStatsSync(partial);
+  } catch (error) {
+    return fail(`CRIU succeeded but its stats are unreadable: ${(error as Error).message}`);
+  }
+  if (stats === undefined) return fail('CRIU succeeded but wrote no stats-dump');
+  let rewrite: RewriteResult | undefined;
+  if (options.delta) {
+    try {
+      rewrite = await rewriteAsDelta({
+        dir: partial,
+        name,
+        parentName: request.parent?.name,
+        previous,
+        pageSize: options.pageSize,
+      });
+      // Saved with the images, so that a restarted supervisor can continue this chain. It is delta work
+      // (fsync included), so its time counts in the delta's elapsed time, not in remusd's own overhead.
+      const savingSince = performance.now();
+      await saveHashes(rewrite.hashes, partial);
+      rewrite = { ...rewrite, elapsedMs: rewrite.elapsedMs + (performance.now() - savingSince) };
+    } catch (error) {
+      return fail(`the delta rewrite failed: ${(error as Error).message}`);
+    }
+  }
+  const dir = join(root, name);
+  publish(partial, dir);
+  return { ok: true, stored: describeCheckpoint(root, name), dir, stats, criuWallMs: run.wallMs, rewrite };
+}

@@ -1,0 +1,135 @@
+// The one reader of records.jsonl (real or simulated): trace replay, the plot and calibration all read
+// records through it. Each line is checked field by field; a bad one fails with file:line, the field, the
+// value and what was expected. Which records start a chain is a field (`chain_start`, schema 2); for
+// version 1 lines it is derived from the structure (no parent in an incremental mode), never from reason text.
+
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { DecisionKind } from '../model/policy.js';
+import { RECORD_SCHEMA, type RecordMode } from '../model/record.js';
+
+/** A bad records file: the message names the file and, when it is about one line, the line. */
+export class RecordsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordsError';
+  }
+}
+
+/** One record as its readers use it (times in ms, the band when the record carries it). */
+export interface ReadRecord {
+  /** file:line, for messages. */
+  where: string;
+  seq: number;
+  /** Wall-clock start, ms since the epoch. */
+  startMs: number;
+  mode: RecordMode;
+  policy: string | undefined;
+  band: { lminBytes: number; lmaxBytes: number; minMs: number; maxMs: number } | undefined;
+  chainStart: boolean;
+  intervalMs: number;
+  nextIntervalMs: number;
+  /** Start to start since the previous checkpoint; undefined for the first of a run. */
+  elapsedMs: number | undefined;
+  decision: DecisionKind | undefined;
+  pagesScanned: number | undefined;
+  pagesWritten: number;
+  sizeBytes: number;
+  frozenUs: number | undefined;
+  criuWallMs: number | undefined;
+  /** Mode delta: the rewrite's time. */
+  deltaMs: number | undefined;
+  overrun: boolean;
+}
+
+const MODES = ['pre-dump', 'dump', 'full', 'delta', 'sim'] as const;
+const count = z.number({ error: 'is not a whole number ≥ 0' }).int({ error: 'is not a whole number ≥ 0' }).min(0, { error: 'is not a whole number ≥ 0' });
+const ms = z.number({ error: 'is not a number of ms ≥ 0' }).min(0, { error: 'is not a number of ms ≥ 0' }).finite();
+const lineSchema = z.object({
+  schema: z.union([z.literal(1), z.literal(RECORD_SCHEMA)], { error: `is not a records schema this remusd reads (1 or ${RECORD_SCHEMA})` }).optional(),
+  seq: count,
+  start: z.string({ error: 'is not an ISO-8601 time' }).refine((s) => Number.isFinite(Date.parse(s)), { error: 'is not an ISO-8601 time' }),
+  mode: z.enum(MODES, { error: `is not one of ${MODES.join(', ')}` }),
+  policy: z.string({ error: 'is not a policy kind' }).optional(),
+  band: z
+    .object({ lmin_bytes: count, lmax_bytes: count, min_ms: ms, max_ms: ms }, { error: 'is not a band {lmin_bytes, lmax_bytes, min_ms, max_ms}' })
+    .optional(),
+  chain_start: z.boolean({ error: 'is not true or false' }).optional(),
+  parent: z.string({ error: 'is not a checkpoint name or null' }).nullable().optional(),
+  interval_ms: ms,
+  next_interval_ms: ms,
+  elapsed_ms: z.number({ error: 'is not a number of ms > 0 (or null for the first record of a run)' }).positive({ error: 'is not a number of ms > 0 (or null for the first record of a run)' }).finite().nullable().optional(),
+  decision: z.enum(['shrink', 'grow', 'hold'], { error: 'is not shrink, grow or hold' }).optional(),
+  pages_scanned: count.optional(),
+  pages_written: count,
+  size_bytes: count,
+  frozen_us: count.optional(),
+  criu_wall_ms: ms.optional(),
+  delta_ms: ms.optional(),
+  overrun: z.boolean({ error: 'is not true or false' }).optional(),
+});
+
+/** Parses records.jsonl text (named `source` in errors); throws RecordsError. Blank lines are skipped. */
+export function parseRecords(text: string, source: string): ReadRecord[] {
+  const records: ReadRecord[] = [];
+  let index = 0;
+  for (const line of text.split('\n')) {
+    index += 1;
+    if (line.trim() === '') continue;
+    records.push(parseLine(line, `${source}:${index}`));
+  }
+  return records;
+}
+
+/** Reads a records.jsonl file; throws RecordsError (unreadable file or bad line). */
+export async function readRecords(path: string): Promise<ReadRecord[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new RecordsError(`${path}: cannot read the records file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return parseRecords(text, path);
+}
+
+function parseLine(line: string, where: string): ReadRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    throw new RecordsError(`${where}: not a JSON record (${(error as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RecordsError(`${where}: expected a JSON object (one remusd record), got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+  }
+  const parsed = lineSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.join('.');
+    const shown = issue.path.reduce<unknown>((at, k) => (at as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], value);
+    throw new RecordsError(`${where}: ${key} ${shown === undefined ? '(missing)' : JSON.stringify(shown)} ${issue.message}`);
+  }
+  const r = parsed.data;
+  if (r.schema === RECORD_SCHEMA && r.chain_start === undefined) throw new RecordsError(`${where}: chain_start (missing) is not true or false`);
+  return {
+    where,
+    seq: r.seq,
+    startMs: Date.parse(r.start),
+    mode: r.mode,
+    policy: r.policy,
+    band: r.band === undefined ? undefined : { lminBytes: r.band.lmin_bytes, lmaxBytes: r.band.lmax_bytes, minMs: r.band.min_ms, maxMs: r.band.max_ms },
+    // Version 1 had no chain_start: a checkpoint with no parent in an incremental mode started a chain.
+    chainStart: r.chain_start ?? (r.mode !== 'full' && r.parent === null),
+    intervalMs: r.interval_ms,
+    nextIntervalMs: r.next_interval_ms,
+    elapsedMs: r.elapsed_ms ?? undefined,
+    decision: r.decision,
+    pagesScanned: r.pages_scanned,
+    pagesWritten: r.pages_written,
+    sizeBytes: r.size_bytes,
+    frozenUs: r.frozen_us,
+    criuWallMs: r.criu_wall_ms,
+    deltaMs: r.delta_ms,
+    overrun: r.overrun ?? false,
+  };
+}
