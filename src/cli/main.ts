@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
   compare: async () => (await import('./commands/compare.js')).compareCommand,
   plot: async () => (await import('./commands/plot.js')).plotCommand,
+  score: async () => (await import('./commands/score.js')).scoreCommand,
   ship: async () => (await import('./commands/ship.js')).shipCommand,
   backup: async () => (await import('./commands/backup.js')).backupCommand,
   failover: async () => (await import('./commands/failover.js')).failoverCommand,

@@ -38,9 +38,9 @@ const FILE_NAMES: Record<string, string> = {
   shrink: 'shrink',
   grow: 'grow',
   window: 'window',
-  maxStep: 'max_step',
+  change: 'change',
+  deadband: 'deadband',
   target: 'target',
-  maxFitError: 'max_fit_error',
 };
 
 /** Every rule the normalized config breaks; `file` tells which values were written and which defaulted. */

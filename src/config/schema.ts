@@ -42,9 +42,9 @@ export const fileSchema = z.strictObject({
       shrink: field.policyParameter('shrink'),
       grow: field.policyParameter('grow'),
       window: field.policyParameter('window'),
-      max_step: field.policyParameter('maxStep'),
+      change: field.policyParameter('change'),
+      deadband: field.policyParameter('deadband'),
       target: field.policyParameter('target'),
-      max_fit_error: field.policyParameter('maxFitError'),
     })
     .optional(),
   checkpoint: z
@@ -160,7 +160,12 @@ export const CONFIG_DEFAULTS = Object.freeze({
   initialMs: 200,
   minMs: 100,
   maxMs: 5000,
-  policyKind: 'threshold' as const,
+  /**
+   * Predictive v2 beats the threshold rule in `remusd compare` (band [1, 4] MiB, 10× steps every 20 s, noise
+   * 0.2, bursts, 20 seeds): 93.8 % in band against 86.9 %, back in band after 1.74 checkpoints against 3.79,
+   * reversals 0.7 % against 1.1 %, no overruns either (see README, Policies).
+   */
+  policyKind: 'predictive' as const,
   mode: 'auto' as const,
   dir: './remusd-images',
   keep: 5,
@@ -253,15 +258,7 @@ function policySpecOf(policy: ConfigFile['policy']): PolicySpec {
     case 'threshold':
       return { kind, shrink: policy?.shrink, grow: policy?.grow };
     case 'predictive':
-      return {
-        kind,
-        shrink: policy?.shrink,
-        grow: policy?.grow,
-        window: policy?.window,
-        maxStep: policy?.max_step,
-        target: policy?.target,
-        maxFitError: policy?.max_fit_error,
-      };
+      return { kind, window: policy?.window, change: policy?.change, deadband: policy?.deadband, target: policy?.target };
   }
 }
 

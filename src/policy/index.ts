@@ -1,7 +1,7 @@
 // Choosing a policy by name: the one place that knows every kind, for the config and the CLI.
 
 import type { Policy } from '../model/policy.js';
-import { POLICY_DEFAULTS } from './defaults.js';
+import { POLICY_DEFAULTS, type ParameterName } from './defaults.js';
 import { FixedPolicy } from './fixed.js';
 import { PredictivePolicy, type PredictiveOptions } from './predictive.js';
 import { ThresholdPolicy, type ThresholdOptions } from './threshold.js';
@@ -31,10 +31,10 @@ export type ResolvedPolicySpec =
   | ({ kind: 'predictive' } & Required<PredictiveOptions>);
 
 /** The option names each kind takes (anything else set for that kind has no effect). */
-export const POLICY_OPTIONS: Readonly<Record<PolicyKind, readonly (keyof PredictiveOptions)[]>> = Object.freeze({
+export const POLICY_OPTIONS: Readonly<Record<PolicyKind, readonly ParameterName[]>> = Object.freeze({
   fixed: [],
   threshold: ['shrink', 'grow'],
-  predictive: ['shrink', 'grow', 'window', 'maxStep', 'target', 'maxFitError'],
+  predictive: ['window', 'change', 'deadband', 'target'],
 });
 
 /** Fills in defaults; does not validate (createPolicy does). */
@@ -48,12 +48,10 @@ export function resolvePolicySpec(spec: PolicySpec): ResolvedPolicySpec {
     case 'predictive':
       return {
         kind: 'predictive',
-        shrink: spec.shrink ?? d.shrink,
-        grow: spec.grow ?? d.grow,
         window: spec.window ?? d.window,
-        maxStep: spec.maxStep ?? d.maxStep,
+        change: spec.change ?? d.change,
+        deadband: spec.deadband ?? d.deadband,
         target: spec.target ?? d.target,
-        maxFitError: spec.maxFitError ?? d.maxFitError,
       };
   }
 }
@@ -66,14 +64,7 @@ export function createPolicy(spec: PolicySpec): Policy {
     case 'threshold':
       return new ThresholdPolicy({ shrink: spec.shrink, grow: spec.grow });
     case 'predictive':
-      return new PredictivePolicy({
-        shrink: spec.shrink,
-        grow: spec.grow,
-        window: spec.window,
-        maxStep: spec.maxStep,
-        target: spec.target,
-        maxFitError: spec.maxFitError,
-      });
+      return new PredictivePolicy({ window: spec.window, change: spec.change, deadband: spec.deadband, target: spec.target });
     default: {
       const kind: unknown = (spec as { kind: unknown }).kind;
       throw new RangeError(`unknown policy kind ${JSON.stringify(kind)}; use one of ${POLICY_KINDS.join(', ')}`);

@@ -1,29 +1,42 @@
 // Aims straight at the middle of the band instead of stepping towards it: estimate the workload's dirty rate
-// (and working set) from recent checkpoints, then pick the interval whose predicted size hits the target.
+// from the newest checkpoints (and the working set where the size stops growing), then pick the interval
+// whose predicted size hits the target.
 
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
 import { formatBytes, formatMs } from '../units/units.js';
-import { assertBand, clampToBand, directionOf, startingInterval } from './bounds.js';
+import { assertBand, clampToBand, directionOf, startingInterval, type Start } from './bounds.js';
 import { checkedParameter, type TargetRule } from './defaults.js';
-import { fitDirtyModel, type DirtyModel, type Sample } from './fit.js';
-import { judgeSize, ThresholdPolicy, type ThresholdOptions } from './threshold.js';
+import { judgeSize, ThresholdPolicy } from './threshold.js';
 
-/** Options of the predictive policy; shrink and grow are for its threshold fallback. */
-export interface PredictiveOptions extends ThresholdOptions {
-  /** How many recent observations the estimate uses (3..64). */
+/** The rule v2 falls back to when its estimate points against the size just seen (see the class doc, 6). */
+const SAFETY_NET = new ThresholdPolicy();
+
+/** Options of the predictive policy; defaults in POLICY_DEFAULTS. */
+export interface PredictiveOptions {
+  /** How many of the newest rates since the last change the estimate averages (1..64). */
   window?: number;
-  /** Largest change per decision, as a factor (the interval moves at most ×maxStep or ÷maxStep). */
-  maxStep?: number;
+  /** A rate further than ×change from the estimate is a change of rate: the old rate is forgotten. */
+  change?: number;
+  /** In the band, hold while the size predicted for the interval in force is within ×deadband of the target. */
+  deadband?: number;
   /** Where in the band to aim: geometric sqrt(lmin·lmax) or arithmetic (lmin+lmax)/2. */
   target?: TargetRule;
-  /** The fit is refused when the median observation is further than this (relative) from it. */
-  maxFitError?: number;
 }
 
-/** The policy's memory: the most recent usable observations, oldest first. */
+/** The policy's memory. */
 export interface PredictiveState {
-  readonly window: readonly Sample[];
+  /** ln of the rates (pages/ms) seen since the last change of rate, oldest first, at most `window`. */
+  readonly logRates: readonly number[];
+  /** A change seen while the size was in band waits for one confirmation: the estimate from before it. */
+  readonly pending: readonly number[] | null;
+  /** Pages at which the dirty set was seen to saturate (the working set), when it was. */
+  readonly workingSetPages: number | null;
+  /** The two previous usable observations, oldest first, for the saturation test. */
+  readonly recent: readonly { elapsedMs: number; pages: number }[];
 }
+
+/** Page counts within this ratio of each other are "the same size" for the saturation test. */
+const SAME_SIZE = 1.1;
 
 /** The size to aim at: geometric middle (arithmetic when lmin is 0, where the geometric one is 0). */
 export function targetBytes(band: Band, rule: TargetRule): number {
@@ -32,154 +45,198 @@ export function targetBytes(band: Band, rule: TargetRule): number {
 }
 
 /**
- * Predictive rule, each decision:
- * 1. add the observation (elapsedMs, pagesWritten) to the window of the last `window` observations;
- * 2. fit pages(t) = min(rate·t, W) robustly (see fitDirtyModel); with fewer than 3 observations, all at one
- *    interval, or a poor fit, FALL BACK to the threshold rule and say why;
- * 3. target pages P = target size / page size; next = P / rate, or max when the working set W < P (longer
- *    intervals no longer raise the size, so only the overhead would change);
- * 4. limit the step to [interval ÷ maxStep, interval × maxStep], round to whole ms, clamp to [min, max];
- * 5. never move against the observed size (grow while size > lmax, shrink while size < lmin): that means
- *    the estimate is stale, so fall back to the threshold rule. Holding is allowed once, which is what makes
- *    a single outlier harmless; but when the previous size was out of the band on the same side too, a hold
- *    is not allowed either (fall back): a lasting change of rate must not leave the size out of the band for
- *    the window/2 checkpoints the median needs to follow it.
- * Sizes are predicted as pages × page size, which is the Observation contract for sizeBytes.
+ * Predictive rule (v2), each decision, with r = max(pages, ½) / elapsed (pages/ms) of the newest observation:
+ * 1. change: if ln r is further than ln(change) from the estimate, the rate changed and the old rates are
+ *    forgotten at once (estimate = r). Only when the size is still in band does a change wait one
+ *    checkpoint for confirmation (hold): a lone burst then moves nothing; the next rate either confirms
+ *    the change or matches the old estimate, which is restored (the burst was an outlier).
+ * 2. estimate: r̂ = exp(mean of ln r over the newest `window` rates since the last change). A size out of
+ *    band with no change of rate means the estimate failed (it lags a drift, or the size saturated above
+ *    lmax): it restarts from r alone.
+ * 3. working set: when three sizes in a row stay within ×1.1 while the elapsed time grew by ≥ ×change², the
+ *    dirty set has saturated at W = the largest of them. While sizes stay at W and W·page ≤ lmax, longer intervals no
+ *    longer raise the size: aim at max (the least overhead). A size above W·1.1 forgets W.
+ * 4. deadband: if the size is in band and the predicted size r̂·interval lies within
+ *    [max(lmin, T/deadband), min(lmax, T·deadband)], hold (T = target size).
+ * 5. aim: on the observation that revealed a change, if one interval keeps the sizes predicted from both the
+ *    old estimate and the newest rate within the deadband, take that interval (their geometric middle): the
+ *    next checkpoint tells which rate holds, and a burst costs no move back. Otherwise (a step too large to
+ *    hedge) and in every other case: next = A / (r̂ · page size), rounded to whole ms and clamped to [min, max], with A = T, except on
+ *    the observation that revealed a change: its window may have begun at the old rate, so r̂ errs towards
+ *    the old rate, and A lies halfway (geometrically) from T to the deadband edge that error pushes the next
+ *    size away from (the low edge max(lmin, T/deadband) after a rise, the high one after a fall): far enough
+ *    to absorb a part of that error, and inside the deadband, so that a right guess is then held. No step limit: the estimate comes from
+ *    one regime of rate, so the first decision after a change is already about the new rate.
+ * 6. safety: a decision never goes against the size just seen (longer while it is above lmax, shorter while it
+ *    is below lmin): the estimate is then wrong (a band too narrow for the ×change tolerance, a working set
+ *    just outgrown), and the threshold rule with its default factors decides instead.
+ * Pure: all it remembers is in PredictiveState.
  */
 export class PredictivePolicy implements Policy<PredictiveState> {
   readonly kind = 'predictive';
   readonly window: number;
-  readonly maxStep: number;
+  readonly change: number;
+  readonly deadband: number;
   readonly target: TargetRule;
-  readonly maxFitError: number;
-  /** The fallback, with this policy's shrink and grow. */
-  readonly threshold: ThresholdPolicy;
+  readonly #logChange: number;
 
   constructor(options: PredictiveOptions = {}) {
     this.window = checkedParameter('predictive', 'window', options.window);
-    this.maxStep = checkedParameter('predictive', 'maxStep', options.maxStep);
+    this.change = checkedParameter('predictive', 'change', options.change);
+    this.deadband = checkedParameter('predictive', 'deadband', options.deadband);
     this.target = checkedParameter('predictive', 'target', options.target);
-    this.maxFitError = checkedParameter('predictive', 'maxFitError', options.maxFitError);
-    this.threshold = new ThresholdPolicy({
-      shrink: checkedParameter('predictive', 'shrink', options.shrink),
-      grow: checkedParameter('predictive', 'grow', options.grow),
-    });
+    this.#logChange = Math.log(this.change);
   }
 
   initialState(): PredictiveState {
-    return { window: [] };
+    return { logRates: [], pending: null, workingSetPages: null, recent: [] };
   }
 
-  decide(
-    state: PredictiveState,
-    observation: Observation,
-    band: Band,
-  ): { decision: Decision; state: PredictiveState } {
+  decide(state: PredictiveState, observation: Observation, band: Band): { decision: Decision; state: PredictiveState } {
+    const out = this.#aim(state, observation, band);
+    const intent = judgeSize(observation, band).intent;
+    const from = startingInterval(observation, band).ms;
+    const next = out.decision.nextIntervalMs;
+    if ((intent === 'shrink' && next > from) || (intent === 'grow' && next < from)) {
+      const fallback = SAFETY_NET.evaluate(observation, band);
+      return { decision: { ...fallback, reason: `the estimate pointed against the size (${out.decision.reason}); threshold rule: ${fallback.reason}` }, state: out.state };
+    }
+    return out;
+  }
+
+  // Steps 1 to 5.
+  #aim(state: PredictiveState, observation: Observation, band: Band): { decision: Decision; state: PredictiveState } {
     assertBand(band);
-    const usable = isUsable(observation);
-    const window = usable
-      ? [...state.window, { elapsedMs: observation.elapsedMs, pages: observation.pagesWritten }].slice(-this.window)
-      : state.window;
-    const next = { window };
-    const fallback = (why: string) => {
-      const decision = this.threshold.evaluate(observation, band);
-      return { decision: { ...decision, reason: `fallback to threshold: ${why}; ${decision.reason}` }, state: next };
-    };
-
-    if (!usable) {
-      const { elapsedMs, pagesWritten } = observation;
-      return fallback(`observation not usable (elapsed ${elapsedMs} ms, ${pagesWritten} pages)`);
-    }
-    if (!(Number.isFinite(observation.pageSize) && observation.pageSize > 0)) {
-      return fallback(`page size ${observation.pageSize} not usable`);
-    }
-    const fit = fitDirtyModel(window, { maxFitError: this.maxFitError });
-    if (!fit.ok) return fallback(fit.why);
-
     const start = startingInterval(observation, band);
+    const { elapsedMs, pagesWritten: pages, pageSize } = observation;
+    if (!(Number.isFinite(elapsedMs) && elapsedMs > 0 && Number.isFinite(pages) && pages >= 0 && Number.isFinite(pageSize) && pageSize > 0)) {
+      const why = `observation not usable (elapsed ${elapsedMs} ms, ${pages} pages, page size ${pageSize} B)`;
+      return { decision: hold(observation, start, `${why}: hold at ${formatMs(start.ms)}`), state };
+    }
+    const logRate = Math.log(Math.max(pages, 0.5) / elapsedMs);
+    const inBand = judgeSize(observation, band).intent === 'hold' && observation.sizeBytes > 0;
+    const workingSetPages = this.#workingSet(state, elapsedMs, pages);
+    const recent = [...state.recent, { elapsedMs, pages }].slice(-2);
+
+    // Steps 1 and 2: which rates the estimate is made of.
+    const far = (rates: readonly number[]) => rates.length > 0 && Math.abs(logRate - mean(rates)) > this.#logChange;
+    let rates: readonly number[];
+    let note = '';
+    // A change first seen in this observation (its window may hold some of the old rate too), and the rate before it.
+    let changed: 'up' | 'down' | undefined;
+    let before = 0;
+    if (state.pending !== null) {
+      if (!far(state.logRates)) {
+        rates = [...state.logRates, logRate];
+        note = 'change confirmed; ';
+      } else if (!far(state.pending)) {
+        rates = [...state.pending, logRate];
+        note = `the previous rate ${formatRate(Math.exp(state.logRates.at(-1)!))} was an outlier; `;
+      } else {
+        before = Math.exp(mean(state.logRates));
+        changed = logRate > mean(state.logRates) ? 'up' : 'down';
+        rates = [logRate];
+        note = 'rate changed again: old rates forgotten; ';
+      }
+    } else if (far(state.logRates)) {
+      const from = formatRate(Math.exp(mean(state.logRates)));
+      if (inBand) {
+        const reason = `rate ${formatRate(Math.exp(logRate))} is beyond ×${this.change} of the estimate ${from}, size ${formatBytes(observation.sizeBytes)} in band: hold at ${formatMs(start.ms)} until the next checkpoint confirms`;
+        return {
+          decision: hold(observation, start, reason),
+          state: { logRates: [logRate], pending: state.logRates, workingSetPages, recent },
+        };
+      }
+      before = Math.exp(mean(state.logRates));
+      changed = logRate > mean(state.logRates) ? 'up' : 'down';
+      rates = [logRate];
+      note = `rate changed ${from} → ${formatRate(Math.exp(logRate))}: old rates forgotten; `;
+    } else if (!inBand && state.logRates.length > 0) {
+      // Out of band without a change of rate: the estimate failed (it lags a drift, or the size saturated
+      // above lmax), so it starts over from the newest rate.
+      rates = [logRate];
+      note = `size ${formatBytes(observation.sizeBytes)} out of band: estimate restarted; `;
+    } else {
+      rates = [...state.logRates, logRate];
+    }
+    rates = rates.slice(-this.window);
+    const next: PredictiveState = { logRates: rates, pending: null, workingSetPages, recent };
+    const ratePerMs = Math.exp(mean(rates));
+    const estimate = `${note}rate ${formatRate(ratePerMs)} (${rates.length === 1 ? 'newest observation' : `mean of ${rates.length} since the last change`})`;
     const goalBytes = targetBytes(band, this.target);
-    const { desiredMs, story } = this.aim(fit.model, goalBytes, observation.pageSize, band);
 
-    const low = start.ms / this.maxStep;
-    const high = start.ms * this.maxStep;
-    const stepped = Math.min(Math.max(desiredMs, low), high);
-    const rounded = Math.round(stepped);
-    let reason = story;
-    if (stepped !== desiredMs) {
-      const limit = `${desiredMs > high ? '×' : '÷'}${this.maxStep}`;
-      reason += `, limited to ${limit} per step: ${formatMs(start.ms)} → ${formatMs(rounded)}`;
+    // Step 3: a saturated working set no larger than lmax: the longest interval costs least.
+    if (workingSetPages !== null && workingSetPages * pageSize <= band.lmaxBytes && pages * SAME_SIZE >= workingSetPages) {
+      const reason =
+        `working set saturates at ${workingSetPages} pages (${formatBytes(workingSetPages * pageSize)} ≤ lmax): ` +
+        `longer intervals no longer raise the size → max ${formatMs(band.maxMs)}`;
+      return { decision: move(observation, start, band.maxMs, reason), state: next };
     }
-    const clamped = clampToBand(rounded, band);
-    if (clamped.clampedTo !== null && clamped.ms !== rounded) {
-      reason +=
-        clamped.ms === start.ms
-          ? `, already at ${clamped.clampedTo} ${formatMs(clamped.ms)}, hold`
-          : `, clamped to ${clamped.clampedTo} ${formatMs(clamped.ms)}`;
+    // Step 4: the deadband.
+    const predictedBytes = ratePerMs * start.ms * pageSize;
+    const low = Math.max(band.lminBytes, goalBytes / this.deadband);
+    const high = Math.min(band.lmaxBytes, goalBytes * this.deadband);
+    if (inBand && predictedBytes >= low && predictedBytes <= high) {
+      const reason = `${estimate}: ${formatBytes(predictedBytes)} predicted at ${formatMs(start.ms)}, within [${formatBytes(low)}, ${formatBytes(high)}] around target ${formatBytes(goalBytes)}: hold`;
+      return { decision: hold(observation, start, reason), state: next };
     }
-
-    const verdict = judgeSize(observation, band);
-    if (
-      (verdict.intent === 'shrink' && clamped.ms > start.ms) ||
-      (verdict.intent === 'grow' && clamped.ms < start.ms)
-    ) {
-      return fallback(`prediction ${formatMs(clamped.ms)} goes against the observed ${verdict.rule}`);
+    // Step 5 just after a change: if one interval keeps both the old and the newest rate inside the deadband,
+    // take it (the next checkpoint tells which rate holds; a burst then costs no move back).
+    if (changed !== undefined) {
+      const fromMs = low / (Math.min(before, ratePerMs) * pageSize);
+      const toMs = high / (Math.max(before, ratePerMs) * pageSize);
+      if (fromMs <= toMs) {
+        const hedged = clampToBand(Math.round(Math.sqrt(fromMs * toMs)), band);
+        const reason =
+          `${estimate}: ${formatMs(hedged.ms)} keeps both it and the previous ${formatRate(before)} within ` +
+          `[${formatBytes(low)}, ${formatBytes(high)}] around target ${formatBytes(goalBytes)}, until the next checkpoint tells which holds`;
+        return { decision: move(observation, start, hedged.ms, reason), state: next };
+      }
     }
-    const previous = window.at(-2);
-    const previousIntent =
-      previous === undefined
-        ? undefined
-        : judgeSize({ ...observation, pagesWritten: previous.pages, sizeBytes: previous.pages * observation.pageSize }, band).intent;
-    if (verdict.intent !== 'hold' && previousIntent === verdict.intent && clamped.ms === start.ms && clamped.clampedTo === null) {
-      return fallback(`two sizes in a row out of the band and the prediction holds; now ${verdict.rule}`);
-    }
-    return {
-      decision: {
-        nextIntervalMs: clamped.ms,
-        decision: directionOf(observation, start, clamped.ms),
-        reason: reason + start.note,
-      },
-      state: next,
-    };
+    // Step 5: aim; just after a change, towards the deadband's edge on the side the newest rate errs towards.
+    const aimBytes = changed === 'up' ? Math.sqrt(low * goalBytes) : changed === 'down' ? Math.sqrt(high * goalBytes) : goalBytes;
+    const aimed =
+      changed === undefined
+        ? `target ${formatBytes(goalBytes)}`
+        : `${formatBytes(aimBytes)}, halfway to the deadband's ${changed === 'up' ? 'low' : 'high'} edge (the change may have come within the interval)`;
+    const desiredMs = aimBytes / (ratePerMs * pageSize);
+    const clamped = clampToBand(Math.round(desiredMs), band);
+    let reason = `${estimate} → ${formatMs(desiredMs)} for ${aimed}`;
+    if (clamped.clampedTo !== null) reason += `, clamped to ${clamped.clampedTo} ${formatMs(clamped.ms)}`;
+    return { decision: move(observation, start, clamped.ms, reason), state: next };
   }
 
-  // Step 3: the interval the model says hits the target, and the sentence that says so.
-  private aim(
-    model: DirtyModel,
-    goalBytes: number,
-    pageSize: number,
-    band: Band,
-  ): { desiredMs: number; story: string } {
-    const goalPages = goalBytes / pageSize;
-    const fitFrom = `fit from ${model.samples} obs`;
-    const rate = `predicted rate ${formatRate(model.ratePerMs)}`;
-    if (model.capPages !== null && model.capPages < goalPages) {
-      return {
-        desiredMs: band.maxMs,
-        story:
-          `working set saturates at ${Math.round(model.capPages)} pages (${formatBytes(model.capPages * pageSize)}, ` +
-          `${model.plateauCount} of ${model.samples} obs on the plateau) below target ${formatBytes(goalBytes)}: ` +
-          `longer intervals no longer raise the size → max ${formatMs(band.maxMs)}`,
-      };
+  // Step 3's bookkeeping: the working set after this observation. Saturation needs three sizes in a row
+  // within ×1.1 while the elapsed time grew by ≥ ×change²: two alone are also what a fall of the rate by
+  // the factor the interval grew looks like (the first interval after a step down).
+  #workingSet(state: PredictiveState, elapsedMs: number, pages: number): number | null {
+    let known = state.workingSetPages;
+    if (known !== null && pages > known * SAME_SIZE) known = null; // the working set grew
+    const [first, second] = state.recent;
+    if (first === undefined || second === undefined || !(pages > 0)) return known;
+    const sizes = [first.pages, second.pages, pages];
+    const flat = Math.max(...sizes) <= Math.min(...sizes) * SAME_SIZE;
+    if (flat && first.elapsedMs < second.elapsedMs && second.elapsedMs < elapsedMs && elapsedMs >= first.elapsedMs * this.change ** 2) {
+      known = Math.max(...sizes);
     }
-    if (model.ratePerMs <= 0) {
-      return { desiredMs: band.maxMs, story: `${rate} (${fitFrom}): nothing to bound → max ${formatMs(band.maxMs)}` };
-    }
-    const desiredMs = goalPages / model.ratePerMs;
-    const cap =
-      model.capPages === null
-        ? ''
-        : ` up to a working set of ${Math.round(model.capPages)} pages (${formatBytes(model.capPages * pageSize)})`;
-    return {
-      desiredMs,
-      story: `${rate}${cap} (${fitFrom}) → ${formatMs(desiredMs)} for target ${formatBytes(goalBytes)}`,
-    };
+    return known;
   }
 }
 
-// An observation the estimate can use: some time passed and a page count was read.
-function isUsable(observation: Observation): boolean {
-  const { elapsedMs, pagesWritten } = observation;
-  return Number.isFinite(elapsedMs) && elapsedMs > 0 && Number.isFinite(pagesWritten) && pagesWritten >= 0;
+// The interval in force, held.
+function hold(observation: Observation, start: Start, reason: string): Decision {
+  return { nextIntervalMs: start.ms, decision: directionOf(observation, start, start.ms), reason: reason + start.note };
+}
+
+// A new interval (already within [min, max]).
+function move(observation: Observation, start: Start, nextMs: number, reason: string): Decision {
+  return { nextIntervalMs: nextMs, decision: directionOf(observation, start, nextMs), reason: reason + start.note };
+}
+
+function mean(values: readonly number[]): number {
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
 }
 
 function formatRate(pagesPerMs: number): string {

@@ -4,6 +4,7 @@ import type { Band } from '../model/policy.js';
 import type { PolicySpec } from '../policy/index.js';
 import type { CostModel } from './cost.js';
 import { runSimulation, type SimRetention } from './simulate.js';
+import { Scorecard, type PolicyScore } from './scorecard.js';
 import { SimTally, type SimSummary } from './summary.js';
 import type { Workload } from './workload.js';
 
@@ -21,10 +22,11 @@ export interface ComparisonInput {
   retention?: SimRetention;
 }
 
-/** One policy's result: its spec and the summary of its runs (undefined if no checkpoint fitted in). */
+/** One policy's result: its spec, the summary of its runs (undefined if no checkpoint fitted in), its score. */
 export interface ComparisonRow {
   policy: PolicySpec;
   summary: SimSummary | undefined;
+  score: PolicyScore;
 }
 
 /** Runs every policy on every seed's workload and summarizes each policy's runs together (streamed). */
@@ -34,11 +36,17 @@ export async function comparePolicies(input: ComparisonInput): Promise<Compariso
   const rows: ComparisonRow[] = [];
   for (const policy of input.policies) {
     const tally = new SimTally(input.durationMs);
+    const scorecard = new Scorecard();
     for (const seed of input.seeds) {
+      const workload = input.workloadFor(seed);
       tally.startRun();
-      await runSimulation({ ...input, policy, workload: input.workloadFor(seed) }, (record) => tally.add(record));
+      scorecard.startRun(workload.nextStep ?? (() => undefined), workload.nextChange);
+      await runSimulation({ ...input, policy, workload }, (record) => {
+        tally.add(record);
+        scorecard.add(record);
+      });
     }
-    rows.push({ policy, summary: tally.summary() });
+    rows.push({ policy, summary: tally.summary(), score: scorecard.score() });
   }
   return rows;
 }

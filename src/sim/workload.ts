@@ -12,6 +12,7 @@
 // Times are ms since the workload started; nothing here reads a clock.
 
 import { writesBetween, type RateSchedule } from './rate.js';
+import { stepsOfSchedule, type NextStep } from './scorecard.js';
 import { deriveSeed, lognormalFactorAt, uniformAt } from './random.js';
 
 /** A dirty-page model: the simulation asks it what a checkpoint at t1 would find dirty since t0. */
@@ -24,6 +25,10 @@ export interface Workload {
   readonly naturalDurationMs: number | undefined;
   /** One line for people: what this workload is. */
   readonly description: string;
+  /** The steps of its base rate (×2 or more), for the scorecard; noise and bursts are not steps. */
+  readonly nextStep?: NextStep;
+  /** Every change of its rate: the steps, and where bursts begin and end (noise is not a change). */
+  readonly nextChange?: NextStep;
 }
 
 /** Occasional bursts of extra writes. */
@@ -84,11 +89,27 @@ export function createWorkload(spec: WorkloadSpec): Workload {
           uniformAt(burstSeed, k) < bursts.durationMs / bursts.everyMs ? (bursts.pagesPerSecond / 1000) * (b - a) : 0,
         );
 
+  const nextStep = stepsOfSchedule(spec.schedule);
+  // The next start or end of a burst after t (bursts are whole slots of burst.durationMs).
+  const nextBurstEdge = (t: number): number | undefined => {
+    if (bursts === undefined) return undefined;
+    const isBurst = (k: number) => k >= 0 && uniformAt(burstSeed, k) < bursts.durationMs / bursts.everyMs;
+    const slot = bursts.durationMs;
+    // Edges are slot boundaries k·slot where burst-ness changes; a burst comes on average every everyMs.
+    const limit = Math.ceil((bursts.everyMs / slot) * 64);
+    for (let k = Math.max(1, Math.floor(Math.max(t, 0) / slot) + 1), n = 0; n < limit; k++, n++) {
+      if (k * slot > t && isBurst(k) !== isBurst(k - 1)) return k * slot;
+    }
+    return undefined;
+  };
+
   return {
     pages: (t0, t1) => Math.min(Math.round(baseWrites(Math.max(0, t0), t1) + burstWrites(Math.max(0, t0), t1)), cap),
     workingSetPages: cap,
     naturalDurationMs: spec.naturalDurationMs,
     description: spec.description ?? 'synthetic workload',
+    nextStep,
+    nextChange: bursts === undefined ? nextStep : (t) => earliest(nextStep(t), nextBurstEdge(t)),
   };
 }
 
@@ -101,4 +122,10 @@ function overSlots(t0: number, t1: number, slot: number, f: (k: number, a: numbe
     if (b > a) sum += f(k, a, b);
   }
   return sum;
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
 }

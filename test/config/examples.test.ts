@@ -52,11 +52,9 @@ describe('config/*.yaml', () => {
     expect(config.policy).toEqual({
       kind: 'predictive',
       window: 8,
+      change: 1.5,
+      deadband: 1.7,
       target: 'geometric',
-      maxStep: 4,
-      maxFitError: 0.3,
-      shrink: 0.5,
-      grow: 1.5,
     });
     expect(config.records.file).toBe(join(REPO, '.remusd/research-records.jsonl'));
   });

@@ -33,8 +33,11 @@ describe('defaults', () => {
 
   it('takes policy defaults from src/policy (one source of truth)', () => {
     const result = check('policy:\n  kind: predictive\n');
-    expect(result.ok && result.config.policy).toEqual({ kind: 'predictive', ...POLICY_DEFAULTS });
-    const threshold = check('');
+    const { window, change, deadband, target } = POLICY_DEFAULTS;
+    expect(result.ok && result.config.policy).toEqual({ kind: 'predictive', window, change, deadband, target });
+    // The default kind is predictive (v2 beat the threshold rule); threshold takes its own defaults.
+    expect(check('').ok && (check('') as { config: { policy: unknown } }).config.policy).toEqual({ kind: 'predictive', window, change, deadband, target });
+    const threshold = check('policy:\n  kind: threshold\n');
     expect(threshold.ok && threshold.config.policy).toEqual({
       kind: 'threshold',
       shrink: POLICY_DEFAULTS.shrink,
@@ -117,10 +120,11 @@ describe('errors name the file, the line, the key path, the value and what is al
   });
 
   it('predictive options checked by the policy rules', () => {
-    expect(errorLines(check('policy:\n  kind: predictive\n  window: 2\n  target: median\n  max_step: 1\n'))).toEqual([
-      'config/demo.yaml:3:11: policy.window: 2 is not allowed; use a whole number from 3 to 64 (default 8)',
+    expect(errorLines(check('policy:\n  kind: predictive\n  window: 0\n  target: median\n  change: 1\n  deadband: 0.9\n'))).toEqual([
+      'config/demo.yaml:3:11: policy.window: 0 is not allowed; use a whole number from 1 to 64 (default 8)',
       'config/demo.yaml:4:11: policy.target: "median" is not allowed; use "geometric" or "arithmetic" (default "geometric")',
-      'config/demo.yaml:5:13: policy.max_step: 1 is not allowed; use a number above 1 and at most 100 (default 4)',
+      'config/demo.yaml:5:11: policy.change: 1 is not allowed; use a number above 1 and at most 10 (default 1.5)',
+      'config/demo.yaml:6:13: policy.deadband: 0.9 is not allowed; use a number from 1 to 10 (default 1.7)',
     ]);
   });
 
@@ -134,7 +138,7 @@ describe('errors name the file, the line, the key path, the value and what is al
       'config/demo.yaml:7:17: metrics.allow_remote: "yes" is not allowed; use true or false',
     ]);
     expect(errorLines(check('policy:\n'))).toEqual([
-      'config/demo.yaml:1:1: policy: has no value; write its keys (kind, shrink, grow, window, max_step, target, max_fit_error) under it, or leave it out',
+      'config/demo.yaml:1:1: policy: has no value; write its keys (kind, shrink, grow, window, change, deadband, target) under it, or leave it out',
     ]);
     expect(errorLines(check('- thresholds\n'))[0]).toMatch(/^config\/demo\.yaml:1:1: the file must be a mapping of sections \(thresholds, interval/);
   });
@@ -172,22 +176,22 @@ describe('unknown keys are errors, at every level', () => {
   it('top level, nested, deeply nested, with a suggestion', () => {
     expect(
       errorLines(
-        check('treshold:\n  lmin: 1MiB\nthresholds:\n  lmni: 1MiB\ncheckpoint:\n  retention:\n    keep_last: 3\npolicy:\n  max-step: 3\n'),
+        check('treshold:\n  lmin: 1MiB\nthresholds:\n  lmni: 1MiB\ncheckpoint:\n  retention:\n    keep_last: 3\npolicy:\n  dead-band: 3\n'),
       ),
     ).toEqual([
       'config/demo.yaml:1:1: treshold: is not a known key; allowed sections: thresholds, interval, policy, checkpoint, criu, failures, records, metrics, network, output_commit, fencing (did you mean thresholds?)',
       'config/demo.yaml:4:3: thresholds.lmni: is not a known key; allowed keys under thresholds: lmin, lmax (did you mean lmin?)',
       'config/demo.yaml:7:5: checkpoint.retention.keep_last: is not a known key; allowed keys under checkpoint.retention: keep, new_chain_every, max_chain_bytes',
-      'config/demo.yaml:9:3: policy.max-step: is not a known key; allowed keys under policy: kind, shrink, grow, window, max_step, target, max_fit_error (did you mean max_step?)',
+      'config/demo.yaml:9:3: policy.dead-band: is not a known key; allowed keys under policy: kind, shrink, grow, window, change, deadband, target (did you mean deadband?)',
     ]);
   });
 
   it('a policy option the kind ignores is an error too, not a silent no-op', () => {
-    expect(errorLines(check('policy:\n  window: 8\n'))).toEqual([
-      'config/demo.yaml:2:11: policy.window: has no effect with policy.kind threshold (default); it applies to predictive: remove it or change policy.kind',
+    expect(errorLines(check('policy:\n  grow: 2\n'))).toEqual([
+      'config/demo.yaml:2:9: policy.grow: has no effect with policy.kind predictive (default); it applies to threshold: remove it or change policy.kind',
     ]);
     expect(errorLines(check('policy:\n  kind: fixed\n  shrink: 0.5\n'))[0]).toContain(
-      'policy.shrink: has no effect with policy.kind fixed; it applies to threshold and predictive',
+      'policy.shrink: has no effect with policy.kind fixed; it applies to threshold',
     );
   });
 });

@@ -45,8 +45,8 @@ describe('validateConfig over generated configs', () => {
     );
     const known = new Set([
       ...sections,
-      ...['lmin', 'lmax', 'initial', 'min', 'max', 'kind', 'shrink', 'grow', 'window', 'max_step', 'target'],
-      ...['max_fit_error', 'mode', 'dir', 'retention', 'keep', 'new_chain_every', 'max_chain_bytes', 'path'],
+      ...['lmin', 'lmax', 'initial', 'min', 'max', 'kind', 'shrink', 'grow', 'window', 'change', 'deadband', 'target'],
+      ...['mode', 'dir', 'retention', 'keep', 'new_chain_every', 'max_chain_bytes', 'path'],
       ...['extra_args', 'log_level', 'max_consecutive', 'backoff_initial', 'backoff_max', 'file', 'listen'],
       'allow_remote',
     ]);

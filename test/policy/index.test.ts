@@ -24,7 +24,7 @@ describe('createPolicy', () => {
     expect(threshold).toMatchObject({ kind: 'threshold', shrink: 0.25, grow: POLICY_DEFAULTS.grow });
     const predictive = createPolicy({ kind: 'predictive', window: 16, target: 'arithmetic' });
     expect(predictive).toBeInstanceOf(PredictivePolicy);
-    expect(predictive).toMatchObject({ kind: 'predictive', window: 16, target: 'arithmetic', maxStep: 4 });
+    expect(predictive).toMatchObject({ kind: 'predictive', window: 16, target: 'arithmetic', deadband: POLICY_DEFAULTS.deadband });
   });
 
   it('throws a clear error for options out of range and for an unknown kind', () => {
@@ -36,15 +36,7 @@ describe('createPolicy', () => {
 
   it('resolves a spec to one with every option, from the defaults', () => {
     expect(resolvePolicySpec({ kind: 'threshold' })).toEqual({ kind: 'threshold', shrink: 0.5, grow: 1.5 });
-    expect(resolvePolicySpec({ kind: 'predictive', grow: 2 })).toEqual({
-      kind: 'predictive',
-      shrink: 0.5,
-      grow: 2,
-      window: 8,
-      maxStep: 4,
-      target: 'geometric',
-      maxFitError: 0.3,
-    });
+    expect(resolvePolicySpec({ kind: 'predictive', change: 2 })).toEqual({ kind: 'predictive', window: 8, change: 2, deadband: 1.7, target: 'geometric' });
     expect(resolvePolicySpec({ kind: 'fixed' })).toEqual({ kind: 'fixed' });
   });
 });

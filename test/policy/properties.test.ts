@@ -52,12 +52,10 @@ const specArb: fc.Arbitrary<PolicySpec> = fc.oneof(
   }),
   fc.record({
     kind: fc.constant('predictive' as const),
-    shrink: fc.double({ min: 0.01, max: 0.99, noNaN: true }),
-    grow: fc.double({ min: 1.01, max: 10, noNaN: true }),
-    window: fc.integer({ min: 3, max: 64 }),
-    maxStep: fc.double({ min: 1.01, max: 100, noNaN: true }),
+    window: fc.integer({ min: 1, max: 64 }),
+    change: fc.double({ min: 1.01, max: 10, noNaN: true }),
+    deadband: fc.double({ min: 1, max: 10, noNaN: true }),
     target: fc.constantFrom('geometric' as const, 'arithmetic' as const),
-    maxFitError: fc.double({ min: 0.01, max: 10, noNaN: true }),
   }),
 );
 

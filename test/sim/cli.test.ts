@@ -48,8 +48,8 @@ describe('remusd compare', () => {
   it('compares every policy on a real trace, as a table', async () => {
     const result = await runCli(['compare', '--trace', fixture('demo-delta-15s.records.jsonl')]);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^policy\s+checkpoints\s+in band\s+mean interval\s+size median\s+size p90\s+frozen median\s+frozen share\s+overruns$/m);
-    for (const kind of ['fixed', 'threshold', 'predictive']) expect(result.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\s+\\d+%`, 'm'));
+    expect(result.stdout).toMatch(/^policy\s+in band\s+back in band\s+reversals\s+overruns\s+checkpoints\s+mean interval\s+size median\s+size p90\s+frozen median\s+frozen share$/m);
+    for (const kind of ['fixed', 'threshold', 'predictive']) expect(result.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\.\\d%`, 'm'));
   });
 
   it('--json gives one summary per policy, over --seeds runs', async () => {
@@ -76,6 +76,29 @@ describe('remusd compare', () => {
     const result = await runCli(['compare', '--help']);
     expect(result.exitCode).toBe(0);
     for (const option of ['--trace', '--workload', '--policies', '--seeds', '--noise', '--working-set', '--json']) expect(result.stdout).toContain(option);
+  });
+});
+
+describe('remusd score', () => {
+  it('scores a simulated run from its records exactly as compare scored it', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'remusd-score-')), 'sim.jsonl');
+    const common = ['--workload', '2000:20,200:20', '--working-set', '64MiB', '--noise', '0.2', '--duration', '120s'];
+    expect((await runCli(['simulate', ...common, '--policy', 'predictive', '--records', out])).exitCode).toBe(0);
+    const compared = JSON.parse((await runCli(['compare', ...common, '--policies', 'predictive', '--json'])).stdout);
+    const scored = await runCli(['score', out, '--workload', '2000:20,200:20', '--json']);
+    expect(scored.exitCode, scored.stderr).toBe(0);
+    const [row] = JSON.parse(scored.stdout);
+    expect(row.policy).toBe('predictive');
+    expect(row.score).toEqual(compared.policies[0].score);
+    expect(row.score.steps).toBeGreaterThanOrEqual(5);
+    const table = await runCli(['score', out, '--workload', '2000:20,200:20']);
+    expect(table.stdout).toMatch(/^records\s+policy\s+in band\s+back in band\s+reversals\s+overruns\s+checkpoints\s+frozen median$/m);
+  });
+
+  it('refuses records without a band (schema 1) with file:line', async () => {
+    const result = await runCli(['score', fixture('demo-delta-15s.records.jsonl')]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/demo-delta-15s\.records\.jsonl:1: the record carries no band \(records before schema 2\)/);
   });
 });
 

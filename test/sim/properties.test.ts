@@ -21,8 +21,9 @@ const specArb: fc.Arbitrary<PolicySpec> = fc.oneof(
   fc.record({ kind: fc.constant('threshold' as const), shrink: fc.double({ min: 0.05, max: 0.95, noNaN: true }), grow: fc.double({ min: 1.05, max: 10, noNaN: true }) }),
   fc.record({
     kind: fc.constant('predictive' as const),
-    window: fc.integer({ min: 3, max: 16 }),
-    maxStep: fc.double({ min: 1.05, max: 20, noNaN: true }),
+    window: fc.integer({ min: 1, max: 16 }),
+    change: fc.double({ min: 1.05, max: 10, noNaN: true }),
+    deadband: fc.double({ min: 1, max: 10, noNaN: true }),
     target: fc.constantFrom('geometric' as const, 'arithmetic' as const),
   }),
 );
@@ -67,7 +68,7 @@ describe('simulate, for any input', () => {
           previousAt = atMs;
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 

@@ -59,25 +59,34 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
   },
 };
 
-const HEADER = ['policy', 'checkpoints', 'in band', 'mean interval', 'size median', 'size p90', 'frozen median', 'frozen share', 'overruns'];
+const HEADER = ['policy', 'in band', 'back in band', 'reversals', 'overruns', 'checkpoints', 'mean interval', 'size median', 'size p90', 'frozen median', 'frozen share'];
 
-/** The comparison as a text table, one line per policy (checkpoints and overruns per run). */
+/**
+ * The comparison as a text table, one line per policy (checkpoints and overruns per run). "in band" leaves
+ * out chain starts and each run's first 3 checkpoints; "back in band" is the mean and worst number of
+ * checkpoints after a step of the rate (×2 or more) until the size was in band again, "never" counting
+ * steps it did not get back before the next; reversals are a share of decisions (see src/sim/scorecard.ts).
+ */
 export function comparisonTable(rows: readonly ComparisonRow[]): string {
   return table([
     HEADER,
-    ...rows.map(({ policy, summary: s }) =>
+    ...rows.map(({ policy, summary: s, score }) =>
       s === undefined
-        ? [policy.kind, '0', '-', '-', '-', '-', '-', '-', '-']
+        ? [policy.kind, '-', '-', '-', '-', '0', '-', '-', '-', '-', '-']
         : [
             policy.kind,
+            `${(score.inBandShare * 100).toFixed(1)}%`,
+            score.steps === 0
+              ? '-'
+              : `${score.backInBand.mean.toFixed(2)}, max ${score.backInBand.max}${score.backInBand.never > 0 ? `, never ${score.backInBand.never}` : ''}`,
+            `${(score.reversalShare * 100).toFixed(1)}%`,
+            perRun(s.overruns, s.runs),
             perRun(s.checkpoints, s.runs),
-            `${(s.inBandShare * 100).toFixed(0)}%`,
             formatMs(s.intervalMs.mean),
             formatBytes(s.sizeBytes.median),
             formatBytes(s.sizeBytes.p90),
             `${s.frozenMs.median.toFixed(1)} ms`,
             `${(s.frozenShare * 100).toFixed(2)}%`,
-            perRun(s.overruns, s.runs),
           ],
     ),
   ]);

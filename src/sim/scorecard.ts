@@ -1,0 +1,158 @@
+// How well a policy kept the size in the band, by the four measures of issue 11, from records as they
+// stream by (constant memory). Steps of the workload's rate are given from outside: the phases of a
+// synthetic workload or of the bundled dirtier (see stepsOfSchedule), never guessed from the sizes.
+//
+//   in band      share of the measured checkpoints whose size was in their band: chain starts and the
+//                first `warmup` checkpoints of a run are not counted
+//   back in band after each step of the rate: the checkpoints it took, counting those whose window
+//                [start − elapsed, start) began after the step, up to the first in band (1 = at once)
+//   reversals    moves (shrink/grow) opposite to the previous move, as a share of the decisions; the first
+//                move after a change of the workload's rate (a step, or a burst beginning or ending) is not
+//                counted: the workload changed, not the policy's mind
+//   overruns     checkpoints that took longer than their interval
+
+import type { CheckpointRecord } from '../model/record.js';
+import { bandOfRecord } from '../loop/summary.js';
+import { inBand } from '../loop/status-line.js';
+import type { RateSchedule } from './rate.js';
+
+/** When the next step of the workload's rate comes after t (ms since the run started), or undefined. */
+export type NextStep = (t: number) => number | undefined;
+
+/** What the scorecard says about one or more runs. */
+export interface PolicyScore {
+  /** Measured checkpoints: not chain starts, not among the first `warmup` of a run. */
+  measured: number;
+  inBandShare: number;
+  /** Steps of the rate seen, and after how many checkpoints the size was back in band for each. */
+  steps: number;
+  backInBand: { mean: number; max: number; withinTwo: number; never: number };
+  decisions: number;
+  reversals: number;
+  reversalShare: number;
+  overruns: number;
+}
+
+/** Scores records as they arrive; one instance per policy, startRun() before each run's records. */
+export class Scorecard {
+  #measured = 0;
+  #inBand = 0;
+  #decisions = 0;
+  #reversals = 0;
+  #overruns = 0;
+  #recoveries: number[] = [];
+  #never = 0;
+  // Per run:
+  #nextStep: NextStep = () => undefined;
+  #nextChange: NextStep = () => undefined;
+  #origin = 0;
+  #index = 0;
+  #lastMove: 'shrink' | 'grow' | undefined;
+  #stepForMoves: number | undefined;
+  #stepForRecovery: number | undefined;
+  #firstMovePending = false;
+  #tracking: number | undefined; // checkpoints counted since the step being tracked
+
+  constructor(private readonly warmup = 3) {}
+
+  /**
+   * Starts a run whose rate steps are given by nextStep, and every change of rate (steps and bursts) by
+   * nextChange (ms since the run's first checkpoint).
+   */
+  startRun(nextStep: NextStep, nextChange: NextStep = nextStep): void {
+    this.#closeTracking();
+    this.#nextStep = nextStep;
+    this.#nextChange = nextChange;
+    this.#index = 0;
+    this.#lastMove = undefined;
+    this.#firstMovePending = false;
+    this.#stepForMoves = nextChange(Number.NEGATIVE_INFINITY);
+    this.#stepForRecovery = nextStep(Number.NEGATIVE_INFINITY);
+  }
+
+  add(record: CheckpointRecord): void {
+    const startMs = Date.parse(record.start);
+    if (this.#index === 0) this.#origin = startMs;
+    this.#index += 1;
+    const t = startMs - this.#origin;
+    if (record.overrun) this.#overruns += 1;
+    while (this.#stepForMoves !== undefined && this.#stepForMoves < t) {
+      this.#firstMovePending = true;
+      this.#stepForMoves = this.#nextChange(this.#stepForMoves);
+    }
+    if (record.chain_start || record.elapsed_ms === null) return; // no dirty set, no decision of the policy's
+    const windowStart = t - record.elapsed_ms;
+    while (this.#stepForRecovery !== undefined && this.#stepForRecovery <= windowStart) {
+      this.#closeTracking();
+      this.#tracking = 0;
+      this.#stepForRecovery = this.#nextStep(this.#stepForRecovery);
+    }
+    const sizeInBand = inBand(record.size_bytes, bandOfRecord(record));
+    if (this.#index > this.warmup) {
+      this.#measured += 1;
+      if (sizeInBand) this.#inBand += 1;
+    }
+    if (this.#tracking !== undefined) {
+      this.#tracking += 1;
+      if (sizeInBand) {
+        this.#recoveries.push(this.#tracking);
+        this.#tracking = undefined;
+      }
+    }
+    this.#decisions += 1;
+    if (record.decision === 'hold') return;
+    if (this.#firstMovePending) this.#firstMovePending = false;
+    else if (this.#lastMove !== undefined && record.decision !== this.#lastMove) this.#reversals += 1;
+    this.#lastMove = record.decision;
+  }
+
+  score(): PolicyScore {
+    this.#closeTracking();
+    const r = this.#recoveries;
+    const steps = r.length + this.#never;
+    return {
+      measured: this.#measured,
+      inBandShare: this.#measured === 0 ? Number.NaN : this.#inBand / this.#measured,
+      steps,
+      backInBand: {
+        mean: r.length === 0 ? Number.NaN : r.reduce((a, b) => a + b, 0) / r.length,
+        max: r.reduce((a, b) => Math.max(a, b), 0),
+        withinTwo: r.filter((k) => k <= 2).length,
+        never: this.#never,
+      },
+      decisions: this.#decisions,
+      reversals: this.#reversals,
+      reversalShare: this.#decisions === 0 ? 0 : this.#reversals / this.#decisions,
+      overruns: this.#overruns,
+    };
+  }
+
+  // A step still tracked when the next one (or the end of the run) comes was never back in band.
+  #closeTracking(): void {
+    if (this.#tracking !== undefined) this.#never += 1;
+    this.#tracking = undefined;
+  }
+}
+
+/**
+ * The steps of a schedule: the boundaries where the rate changes by at least ×factor either way (cycling
+ * schedules step at their wrap too, when the last and first rates differ that much).
+ */
+export function stepsOfSchedule(schedule: RateSchedule, factor = 2): NextStep {
+  const { segments } = schedule;
+  const boundaries: number[] = [];
+  const differs = (a: number, b: number) => Math.max(a, b) >= factor * Math.min(a, b) && Math.max(a, b) > 0;
+  for (let i = 1; i < segments.length; i++) if (differs(segments[i - 1]!.pagesPerMs, segments[i]!.pagesPerMs)) boundaries.push(segments[i]!.startMs);
+  const period = segments[segments.length - 1]!.endMs;
+  if (schedule.cycle && segments.length > 1 && differs(segments[segments.length - 1]!.pagesPerMs, segments[0]!.pagesPerMs)) boundaries.push(period);
+  if (boundaries.length === 0) return () => undefined;
+  return (t) => {
+    if (!schedule.cycle) return boundaries.find((b) => b > t);
+    const base = Number.isFinite(t) ? Math.max(0, Math.floor(t / period)) * period : 0;
+    for (let k = 0; k < 2; k++) {
+      const found = boundaries.find((b) => base + k * period + b > t);
+      if (found !== undefined) return base + k * period + found;
+    }
+    return undefined;
+  };
+}
