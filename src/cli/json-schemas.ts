@@ -106,6 +106,7 @@ export const failoverOutput = z.strictObject({
   chain_length: count,
   /** manifests: every file checked against the manifest kept beside it; structure: a plain images directory, no manifests. */
   verified: z.enum(['manifests', 'structure']),
+  verify_ms: real,
   wall_ms: real,
   criu: z.string(),
 });

@@ -1,6 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CriuLocation } from '../criu/locate.js';
+import { pageSize } from '../criu/probe.js';
 import type { ReplicationLog, SenderEvent } from './events.js';
 import type { NetworkConfig } from '../model/network.js';
 import { failover, type FailoverResult } from './failover.js';
@@ -25,6 +26,8 @@ export interface FailoverReport {
   pid?: number;
   /** From the trigger to the restored process running (waiting for a transfer in flight included). */
   trigger_to_restored_ms?: number;
+  /** Verifying the chain before the restore (every file hashed again against its manifest). */
+  verify_ms?: number;
   /** criu restore's own wall time. */
   restore_ms?: number;
   /** With a network section: the namespace restored into, and how long moving the route took. */
@@ -80,6 +83,9 @@ export interface AutoFailover {
  */
 export function autoFailover(options: AutoFailoverOptions): AutoFailover {
   const trigger = new FailoverTrigger(options.afterMs);
+  // Found now, off the failover's critical path.
+  const knownPageSize = pageSize();
+  knownPageSize.catch(() => undefined);
   let receiver: Receiver | undefined;
   let timer: NodeJS.Timeout | undefined;
   let report!: (value: FailoverReport) => void;
@@ -156,7 +162,7 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
     log.info('this backup takes no more checkpoints: it is failing over');
     let result: FailoverReport;
     try {
-      const restored = await failover(options.criu, dir, { network: options.network, log: { info: (message) => log.info(message) } });
+      const restored = await failover(options.criu, dir, { network: options.network, log: { info: (message) => log.info(message) }, pageSize: knownPageSize });
       result = {
         ok: true,
         ...base,
@@ -166,6 +172,7 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
         chain_length: restored.chainLength,
         pid: restored.pid,
         trigger_to_restored_ms: Math.round(performance.now() - triggeredMs),
+        verify_ms: restored.verifyMs,
         restore_ms: restored.wallMs,
         restored_at: new Date().toISOString(),
         skipped: restored.skipped,

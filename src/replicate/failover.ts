@@ -26,6 +26,8 @@ export interface FailoverResult {
   chainLength: number;
   /** manifests: every file's size and hash checked against the manifest; structure: no manifests here (a plain images directory). */
   verified: 'manifests' | 'structure';
+  /** How long verifying took (every link read and hashed again), ms. */
+  verifyMs: number;
   wallMs: number;
   /** With a network section: the namespace restored into and the route moved to it. */
   network?: RestoredNetwork;
@@ -38,6 +40,8 @@ export interface FailoverOptions {
   network?: NetworkConfig | undefined;
   /** Where the network side says what it did with a leftover namespace. */
   log?: NetworkLog;
+  /** The page size, if known already (finding it runs getconf: ~0.1-0.3 s on a loaded machine). */
+  pageSize?: Promise<number>;
 }
 
 /** A failover that could not restore anything; the message says why (CRIU's log tail included). */
@@ -66,7 +70,8 @@ export async function failover(criu: CriuLocation, dir: string, options: Failove
   if (!choice.ok) throw new FailoverError(`nothing to restore in ${dir}: ${choice.problem}`);
   const { run, why } = choice;
   const plain = !existsSync(join(dir, RUNS_DIR));
-  const context: VerifyContext = { runDir: run.dir, run: plain ? undefined : run.id, pageSize: await pageSize() };
+  const verifyStarted = performance.now();
+  const context: VerifyContext = { runDir: run.dir, run: plain ? undefined : run.id, pageSize: await (options.pageSize ?? pageSize()) };
   const skipped: FailoverResult['skipped'] = [];
   let chosen: { name: string; links: string[] } | undefined;
   for (const candidate of [...run.checkpoints].reverse()) {
@@ -77,6 +82,7 @@ export async function failover(criu: CriuLocation, dir: string, options: Failove
     }
     skipped.push({ name: candidate.name, reason: verdict.problem });
   }
+  const verifyMs = Math.round(performance.now() - verifyStarted);
   if (chosen === undefined) {
     const why = skipped.length === 0 ? 'it has no complete checkpoints' : skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
     const others = runs.length > 1 ? ` (other runs are not fallen back to; pick one with --run: ${runs.filter((r) => r !== run).map((r) => r.id).join(', ')})` : '';
@@ -107,6 +113,7 @@ export async function failover(criu: CriuLocation, dir: string, options: Failove
     skipped,
     chainLength: chosen.links.length,
     verified: plain ? 'structure' : 'manifests',
+    verifyMs,
     wallMs: Math.round(restored.wallMs),
     ...(restoredNetwork === undefined ? {} : { network: restoredNetwork }),
   };
