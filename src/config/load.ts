@@ -55,7 +55,8 @@ export function validateConfig(
     file: fileLabel,
     path: formatPath(path),
     message,
-    ...(value === undefined ? {} : { value }),
+    // A long string (a binary file parses as one huge scalar) is kept short: --json must not echo it back.
+    ...(value === undefined ? {} : { value: typeof value === 'string' && value.length > 200 ? `${value.slice(0, 200)}...` : value }),
     ...(locate?.(path, at) ?? {}),
   });
 

@@ -59,6 +59,9 @@ describe('hostile config files', () => {
     expect(long.exitCode).toBe(2);
     expect(long.stderr).toContain('(100000 characters)');
     expect(long.stderr.length).toBeLessThan(1000);
+    const json = await runCli(['config', 'check', scalar, '--json']);
+    expect(json.exitCode).toBe(2);
+    expect(json.stdout.length).toBeLessThan(1000);
   });
 });
 
