@@ -30,6 +30,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   ship: async () => (await import('./commands/ship.js')).shipCommand,
   backup: async () => (await import('./commands/backup.js')).backupCommand,
   failover: async () => (await import('./commands/failover.js')).failoverCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
   keys: async () => (await import('./commands/keys.js')).keysCommand,
 };
 

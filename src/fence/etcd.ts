@@ -137,3 +137,9 @@ export function etcdErrorText(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0]!.slice(0, 300);
 }
+
+/** Seconds the lease has left in etcd (-1: it has expired or does not exist). */
+export async function leaseSecondsLeft(client: Etcd3, leaseId: string, timeoutMs: number): Promise<number> {
+  const answer = await withDeadline(client.leaseClient.leaseTimeToLive({ ID: leaseId }), timeoutMs, 'reading the lease TTL');
+  return Number(answer.TTL);
+}

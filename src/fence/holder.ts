@@ -10,6 +10,7 @@ import {
   etcdErrorText,
   grantLease,
   keepAlive,
+  leaseSecondsLeft,
   readLeader,
   revokeLease,
   updateLeader,
@@ -202,9 +203,16 @@ function callTimeout(config: EtcdFencing): number {
 
 /** Reads who holds the key (status, and the backup's messages); closes its own client. */
 export async function whoLeads(config: EtcdFencing): Promise<Leader> {
+  return (await leaderStatus(config)).leader;
+}
+
+/** Who holds the key and how long its lease has left in etcd (seconds; undefined when free). */
+export async function leaderStatus(config: EtcdFencing): Promise<{ leader: Leader; ttlLeftSeconds: number | undefined }> {
   const client = etcdClient(config, callTimeout(config));
   try {
-    return await readLeader(client, leaderKey(config), callTimeout(config));
+    const leader = await readLeader(client, leaderKey(config), callTimeout(config));
+    const ttlLeftSeconds = leader.held ? await leaseSecondsLeft(client, leader.leaseId, callTimeout(config)) : undefined;
+    return { leader, ttlLeftSeconds };
   } finally {
     client.close();
   }

@@ -36,6 +36,13 @@ describe('remusd run holds the lease while it protects the workload', () => {
     await waitFor('two checkpoints', async () => ((await readlink(join(images, 'latest')).catch(() => '')) >= '00000002' ? true : undefined), 20_000);
     const leader = await whoLeads(fencingOf(yaml));
     expect(leader.held && 'holder' in leader.value && leader.value).toMatchObject({ holder: 'host-a', role: 'primary', pid: workload.pid });
+    const status = await runCli(['status', '--config', config, '--images', images, '--json'], { timeoutMs: 30_000 });
+    expect(status.exitCode, status.stderr).toBe(0);
+    const shown = JSON.parse(status.stdout) as { lease: Record<string, unknown>; primary: { latest: string } };
+    expect(shown.lease).toMatchObject({ key: `/remusd-test/${name}/leader`, held: true, holder: 'host-a', role: 'primary', pid: workload.pid });
+    expect(shown.lease.ttl_left_s as number).toBeGreaterThan(0);
+    expect(shown.lease.since as string).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(shown.primary.latest).toMatch(/^\d{8}$/);
 
     const paused = performance.now();
     etcd.pause();
