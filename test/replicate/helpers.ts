@@ -179,7 +179,9 @@ export async function stopDaemons(): Promise<void> {
 /** Starts `remusd backup --dir DIR ARGS…` on an ephemeral loopback port, with the test pair's keys; returns once it listens. */
 export async function startBackup(dir: string, args: string[] = []): Promise<Daemon & { port: number }> {
   const backup = daemon(['backup', '--dir', dir, '--listen', '127.0.0.1:0', '--keys', (await testPair()).backupDir, ...args]);
-  const port = await waitFor('the backup to listen', () => Number(/listening on 127\.0\.0\.1:(\d+)/.exec(backup.out())?.[1]) || undefined, 10_000);
+  // 30 s only bounds a hung start: at load average ~19 the CLI alone took 3-4 s to start, and a redis
+  // failover test once failed here at 10 s.
+  const port = await waitFor('the backup to listen', () => Number(/listening on 127\.0\.0\.1:(\d+)/.exec(backup.out())?.[1]) || undefined, 30_000);
   return { ...backup, port };
 }
 
