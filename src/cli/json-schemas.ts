@@ -84,6 +84,18 @@ export const simulateOutput = z.strictObject({
   records: z.string().nullable(),
 });
 
+/** How a policy did on the issue's measures (src/sim/scorecard.ts); a mean over nothing is null. */
+const policyScore = z.strictObject({
+  measured: count,
+  in_band_share: real,
+  steps: count,
+  back_in_band: z.strictObject({ mean: real.nullable(), max: real, within_two: count, never: count }),
+  decisions: count,
+  reversals: count,
+  reversal_share: real,
+  overruns: count,
+});
+
 /** `remusd compare --json`: one row per policy, its seeds' runs pooled. */
 export const compareOutput = z.strictObject({
   workload: z.string(),
@@ -91,7 +103,7 @@ export const compareOutput = z.strictObject({
   duration_ms: real,
   band,
   cost,
-  policies: z.array(z.strictObject({ policy: policySpec, summary: simSummary.optional() })),
+  policies: z.array(z.strictObject({ policy: policySpec, summary: simSummary.optional(), score: policyScore })),
 });
 
 /** `remusd failover --dir DIR --json`. */
