@@ -22,6 +22,8 @@ export type TriggerDecision =
 
 export class FailoverTrigger {
   private holds: string | undefined;
+  /** The run of the checkpoint held last: the run a failover would restore, so the run being protected. */
+  private holdsRun: string | undefined;
   private lastHeardMs: number | undefined;
   private lastPeer: string | undefined;
   private farewell = false;
@@ -59,9 +61,20 @@ export class FailoverTrigger {
         return undefined;
       case 'holds':
         this.holds = event.name;
+        this.holdsRun = event.run;
         return undefined;
       case 'workload-dead':
-        return this.dead(`the shipper at ${event.peer} reports the workload (pid ${event.pid}) dead since ${event.at}`);
+        // Only the run being protected may say its workload died: a death in another run (a restarted
+        // primary that has shipped nothing yet) must not restore this run's older process.
+        if (this.holdsRun !== undefined && event.run !== this.holdsRun) {
+          return {
+            type: 'ignored',
+            message:
+              `the shipper at ${event.peer} reports the workload of run ${event.run} dead, but this backup's checkpoints are of run ` +
+              `${this.holdsRun}: not restoring another run's process`,
+          };
+        }
+        return this.dead(`the shipper at ${event.peer} reports the workload (pid ${event.pid}) dead since ${event.at} (run ${event.run})`);
       case 'busy':
         this.busy = Math.max(0, this.busy + (event.busy ? 1 : -1));
         if (!event.busy) this.lastHeardMs = nowMs;

@@ -88,7 +88,9 @@ describe('automatic failover (real CRIU, TCP on 127.0.0.1)', () => {
     expect(report, backup.log()).toMatchObject({ ok: true, reason: 'silence', checkpoint: newest, pid: w.pid });
     expect(report.silent_ms).toBeGreaterThanOrEqual(FAILOVER_AFTER_MS);
     expect(ms).toBeGreaterThan(FAILOVER_AFTER_MS - 1_300); // the last heartbeat came ≤ ~1.2 s before the kill
-    expect(ms - report.verify_ms!).toBeLessThan(FAILOVER_AFTER_MS + 3_000); // verification excluded, as above
+    // Detection, not verification and CRIU's restore (0.7–5.5 s at a load average of 16–20): the trigger fired
+    // within the limit plus the 1 s heartbeat and scheduling slack.
+    expect(ms - report.trigger_to_restored_ms!).toBeLessThan(FAILOVER_AFTER_MS + 2_000);
     expect(report.message).toMatch(/no message from the shipper for \d+ ms \(limit 2000 ms/);
     const resumedAt = await expectResumed(w, linesAtDeath, floor);
     expect((await backup.process).exitCode, backup.log()).toBe(0);

@@ -20,6 +20,15 @@ describe('FailoverTrigger', () => {
     expect(trigger.tick(10_000)).toBeUndefined();
   });
 
+  it('workload-dead counts only from the run being protected (the run of the checkpoints held)', () => {
+    const trigger = new FailoverTrigger(2_000);
+    trigger.observe(holds, 0);
+    const otherRun = { ...dead, run: '9f0e1d2c-3b4a-4596-8877-66554433aa11' };
+    expect(trigger.observe(otherRun, 10)).toMatchObject({ type: 'ignored', message: expect.stringMatching(/of run 9f0e1d2c.*dead, but this backup's checkpoints are of run 0b7e1c52.*not restoring another run's process/) });
+    expect(trigger.done).toBe(false);
+    expect(trigger.observe(dead, 20)).toMatchObject({ type: 'failover', reason: 'workload-dead', message: expect.stringMatching(/dead since .* \(run 0b7e1c52/) });
+  });
+
   it('an offer or heartbeat saying dead does not fire by itself: the newest checkpoint may still be on its way', () => {
     const trigger = new FailoverTrigger(2_000);
     trigger.observe(holds, 0);
