@@ -19,8 +19,7 @@ export interface ChainRules {
 }
 
 /** The links of the chain ending at `seq`, newest first. */
-export function chainOf(checkpoints: readonly StoredCheckpoint[], seq: number): StoredCheckpoint[] {
-  const bySeq = new Map(checkpoints.map((c) => [c.seq, c]));
+export function chainOf(checkpoints: readonly StoredCheckpoint[], seq: number, bySeq = indexBySeq(checkpoints)): StoredCheckpoint[] {
   const chain: StoredCheckpoint[] = [];
   for (let c = bySeq.get(seq); c !== undefined && !chain.includes(c); c = c.parentSeq === undefined ? undefined : bySeq.get(c.parentSeq)) {
     chain.push(c);
@@ -56,8 +55,14 @@ export function parentFor(
 export function removable(checkpoints: readonly StoredCheckpoint[], keep: number): StoredCheckpoint[] {
   const newestFirst = [...checkpoints].sort((a, b) => b.seq - a.seq);
   const needed = new Set<number>();
+  // One index for every kept checkpoint's walk: the simulator calls this once per checkpoint.
+  const bySeq = indexBySeq(checkpoints);
   for (const kept of newestFirst.slice(0, Math.max(1, keep))) {
-    for (const link of chainOf(checkpoints, kept.seq)) needed.add(link.seq);
+    for (const link of chainOf(checkpoints, kept.seq, bySeq)) needed.add(link.seq);
   }
   return newestFirst.filter((c) => !needed.has(c.seq)).reverse();
+}
+
+function indexBySeq(checkpoints: readonly StoredCheckpoint[]): Map<number, StoredCheckpoint> {
+  return new Map(checkpoints.map((c) => [c.seq, c]));
 }
