@@ -138,8 +138,8 @@ describe('partitions between primary, backup and etcd (network namespaces, real 
     expect(Date.parse(fence.at) + fence.stop_ms - down, p.run.log()).toBeLessThanOrEqual(TTL_MS + 500);
     expect(Date.parse(fence.at) - down).toBeGreaterThanOrEqual(TTL_MS - TTL_MS / 5 - TTL_MS / 3 - 200); // it served until its deadline
     // The shipper reports the fenced workload dead; the backup cannot reach etcd, so it does not restore.
-    await waitFor('the backup to refuse', () => (/not failing over \(workload-dead\) yet: .*cannot reach etcd .*a backup that cannot reach etcd never restores/.test(p.backup.log()) ? true : undefined), 15_000).catch((error: Error) => {
-      throw new Error(`${error.message}\n${p.backup.log()}`);
+    await waitFor('the backup to refuse', () => (/not failing over \(workload-dead\) yet: .*cannot reach etcd .*a backup that cannot reach etcd never restores/.test(p.backup.log()) ? true : undefined), 40_000).catch((error: Error) => {
+      throw new Error(`${error.message}\nSHIP:\n${p.ship.log()}\nBACKUP:\n${p.backup.log().slice(-3000)}`);
     });
     await new Promise((resolve) => setTimeout(resolve, 3 * TTL_MS));
     expect(await readJson(join(p.backupDir, 'failover.json'))).toBeNull();
