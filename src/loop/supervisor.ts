@@ -57,10 +57,7 @@ export interface SupervisorDeps {
   signal: AbortSignal;
   /** Output commit, when enabled. A failure of the gate ends the loop (the workload's output stays held). */
   output?: OutputFence | undefined;
-  /**
-   * False once the workload is fenced (src/fence/): a checkpoint that finishes after the fence is not
-   * published (its images may hold the fence's pending SIGSTOP), and the loop ends.
-   */
+  /** False once the workload is fenced (src/fence/): the loop ends after the checkpoint in progress. */
   mayPublish?: () => boolean;
 }
 
@@ -137,8 +134,9 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
     }
     consecutiveFailures = 0;
     if (deps.mayPublish?.() === false) {
-      events.warn(`checkpoint ${result.stored.name} finished after the fence: not published`);
-      await checkpointer.remove([result.stored]);
+      // The checkpointer has pointed latest at it already; removing it would leave latest dangling (and the
+      // shipper retrying a missing checkpoint). Its dump began before the fence; no other starts.
+      events.warn(`checkpoint ${result.stored.name} finished after the fence; no checkpoint starts after it`);
       break;
     }
     // The checkpoint is done: CRIU and, in delta mode, the rewrite.

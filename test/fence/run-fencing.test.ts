@@ -1,4 +1,4 @@
-import { access, readFile, readlink, stat } from 'node:fs/promises';
+import { access, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LeaderValue } from '../../src/fence/etcd.js';
@@ -59,9 +59,13 @@ describe('remusd run holds the lease while it protects the workload', () => {
     expect(report.reason).toMatch(/could not renew lease \d+ for \d+ ms/);
     expect(run.log()).toMatch(/FENCED: could not renew lease/);
     expect(run.log()).toMatch(/FROZE \(SIGSTOP\) the workload/);
-    // Nothing was published after the fence.
+    // latest points at a complete checkpoint, and no checkpoint starts after the fence.
     const latest = await readlink(join(images, 'latest'));
-    expect((await stat(join(images, latest))).mtimeMs).toBeLessThanOrEqual(Date.parse(report.at));
+    expect((await stat(join(images, latest))).isDirectory()).toBe(true);
+    const count = async () => (await readdir(images)).filter((n) => /^\d{8}$/.test(n)).length;
+    const afterFence = await count();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await count()).toBe(afterFence);
     etcd.resume();
     console.log(`etcd paused → run exited 6 after ${Math.round(fencedAfterMs)} ms (ttl 3 s); workload frozen in ${report.stop_ms} ms`);
   });
