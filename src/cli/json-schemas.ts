@@ -120,6 +120,10 @@ export const failoverOutput = z.strictObject({
   verified: z.enum(['manifests', 'structure']),
   verify_ms: real,
   wall_ms: real,
+  /** With --config and a network section: the namespace restored into, and the route moved to its veth. */
+  network: z
+    .strictObject({ namespace: z.string(), address: z.string(), host_interface: z.string(), origin: z.string(), route_ms: real })
+    .optional(),
   criu: z.string(),
 });
 
