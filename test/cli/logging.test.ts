@@ -37,7 +37,8 @@ describe('remusd run logs (real CRIU)', () => {
       const dir = await imagesDir('remusd-logs-');
       // A full dump of 4 MiB is far above lmax 256KiB: the interval shrinks at once.
       const config = join(dir, 'remusd.yaml');
-      await writeFile(config, 'thresholds: { lmin: 64KiB, lmax: 256KiB }\ninterval: { initial: 400ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n');
+      // threshold halves the interval (predictive, the default, would aim straight at the band).
+      await writeFile(config, 'thresholds: { lmin: 64KiB, lmax: 256KiB }\ninterval: { initial: 400ms, min: 100ms, max: 1s }\npolicy: { kind: threshold }\ncheckpoint: { mode: full, dir: ./images }\n');
       const run = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '3', '--log-level', 'debug', '--log-format', 'json']);
       expect(run.exitCode, run.stderr).toBe(0);
       const lines = run.stderr.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);

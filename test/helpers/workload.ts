@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,4 +54,7 @@ export async function killAndWait(pid: number): Promise<void> {
     return;
   }
   for (let i = 0; i < 200 && (await isAlive(pid)); i++) await sleep(10);
+  // Dead is not yet free: an orphan's zombie keeps its pid until PID 1 reaps it, which took 1-4 s here, and a
+  // restore of that pid fails meanwhile ("Can't fork for PID: File exists"). Wait until /proc has no trace of it.
+  for (let i = 0; i < 1000 && existsSync(`/proc/${pid}`); i++) await sleep(10);
 }

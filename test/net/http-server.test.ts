@@ -42,7 +42,9 @@ describe('python3 -m http.server in a namespace: 20 checkpoints, then restored i
     await mkdir(site);
     const content = randomBytes(3 * 2 ** 20 + 17); // larger than a socket buffer: the transfer spans many packets
     await writeFile(join(site, 'data.bin'), content);
-    const common = 'interval: { initial: 100ms, min: 100ms, max: 400ms }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 3 } }\n';
+    // The first checkpoint comes 2 s after start, once python is serving; then every 500 ms, so 20 checkpoints last
+    // >= 10 s and downloads overlap them even on an idle machine.
+    const common = 'interval: { initial: 2s, min: 500ms, max: 2s }\npolicy: { kind: fixed }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 3 } }\n';
     await writeFile(join(root, 'primary.yaml'), common + networkYaml(primary));
     await writeFile(join(root, 'backup.yaml'), networkYaml(backup));
     const address = primary.address.address;
@@ -52,6 +54,9 @@ describe('python3 -m http.server in a namespace: 20 checkpoints, then restored i
     let stderr = '';
     run.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     // Downloads while remusd checkpoints: each one must be whole (the network lock is lifted after each dump).
+    // Never a packet before the host routes the service address into the namespace: until then it would follow the
+    // default route off this machine.
+    await waitFor('the route into the namespace', async () => ((await routeTo(address).catch(() => undefined))?.dev === primary.hostInterface ? true : undefined), 30_000, 50);
     const first = await waitFor('the server to answer', () => download(address, port, 'data.bin').catch(() => undefined), 30_000, 200);
     expect(first.equals(content)).toBe(true);
     let during = 0;
