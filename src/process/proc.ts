@@ -17,6 +17,21 @@ export async function processState(pid: number): Promise<string | undefined> {
 }
 
 /** True while the process exists and is not a zombie. */
+/**
+ * Waits, at most timeoutMs, while any of pids is a zombie: dead, but its pid not yet released. An orphan's
+ * zombie waits for PID 1, which reaped after 1-4 s here, and CRIU cannot restore over it meanwhile ("Can't
+ * fork for PID: File exists"). Returns the pids still held when time ran out.
+ */
+export async function waitWhileZombies(pids: readonly number[], timeoutMs: number): Promise<number[]> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const held: number[] = [];
+    for (const pid of pids) if ((await processState(pid)) === 'Z') held.push(pid);
+    if (held.length === 0 || performance.now() >= deadline) return held;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export async function isAlive(pid: number): Promise<boolean> {
   const state = await processState(pid);
   return state !== undefined && state !== 'Z' && state !== 'X';

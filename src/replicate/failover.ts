@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { criuLogTail, describeCriuEnd } from '../criu/exec.js';
 import type { CriuLocation } from '../criu/locate.js';
 import { pageSize } from '../criu/probe.js';
+import { listPagemapFiles } from '../criu/images/pagemap.js';
 import { restore } from '../criu/restore.js';
 import { readRunIdentity } from '../loop/run-identity.js';
 import { scanCheckpoints } from '../loop/store.js';
 import type { NetworkConfig } from '../model/network.js';
 import type { NetworkLog } from '../net/index.js';
+import { waitWhileZombies } from '../process/proc.js';
 import { listRunDirectories, readBackupRun, readManifest, RUNS_DIR } from './backup-runs.js';
 import { prepareRestoreNetwork, type RestoredNetwork } from './restore-network.js';
 import { chooseRun, type RunView } from './run-choice.js';
@@ -56,6 +58,8 @@ export class FailoverError extends Error {
  * A restore that takes longer than this is killed with everything it forked. Restoring the tests' 64 MiB
  * workload takes 0.1-0.3 s here; a minute leaves room for gigabytes on a slow disk.
  */
+/** How long a restore waits for the checkpoint's pids to be released by dead (zombie) processes. */
+const ZOMBIE_WAIT_MS = 10_000;
 const RESTORE_TIMEOUT_MS = 60_000;
 
 /**
@@ -93,6 +97,9 @@ export async function failover(criu: CriuLocation, dir: string, options: Failove
   const imagesDir = join(run.dir, chosen.name);
   // Log level 4: a restore is rare and its log is what explains a failure or a hang (the last lines say
   // where CRIU was); at level 2 a hung restore logs nothing at all.
+  // A primary killed on this very machine may still be a zombie holding the pids CRIU must restore: a dead
+  // process, so wait for its pid to be released (bounded) rather than fail the restore as if it lived.
+  await waitWhileZombies((await listPagemapFiles(imagesDir)).map((file) => file.pid), ZOMBIE_WAIT_MS);
   const network = options.network === undefined ? undefined : await prepareRestoreNetwork(options.network, options.log ?? { info: () => undefined });
   const restored = await restore(criu, { imagesDir, pidFile, logLevel: 4, timeoutMs: RESTORE_TIMEOUT_MS, namespaceFd: network?.fd }).catch(async (error: unknown) => {
     await network?.discard();
