@@ -55,6 +55,7 @@ export const UNIT_TESTS = [
   'test/sim/simulate.test.ts',
   'test/sim/trace.test.ts',
   'test/sim/workload.test.ts',
+  'test/units/endpoint.test.ts',
   'test/units/ipv4.test.ts',
   'test/units/units.test.ts',
 ];

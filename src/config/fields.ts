@@ -1,18 +1,12 @@
 // One validator per kind of config value. Each turns what YAML gave into the normalized value, or into a
 // message that shows the value and says what is allowed (the key path and file are added by the caller).
 
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PARAMETER_RULES, POLICY_DEFAULTS, type ParameterName, type PolicyParameters } from '../policy/defaults.js';
+import { parseEndpoint, type Endpoint } from '../units/endpoint.js';
 import { ipv4ToNumber, parseIpv4Cidr, type Ipv4Cidr } from '../units/ipv4.js';
 import { showValue } from './errors.js';
 import { formatMs, parseDuration, parseSize, type Parsed } from './units.js';
-
-/** A host and port to listen on. */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
 
 // An optional key whose value `check` validates and converts; `what` completes "write …" for empty values.
 export function field<T>(what: string, check: (value: unknown) => Parsed<T>) {
@@ -136,25 +130,10 @@ export const stringList = z
   )
   .optional();
 
-/** `host:port`, `[v6]:port`; the host is an IP address or a host name. */
-export const listen = field('host:port (e.g. 127.0.0.1:9464)', (value): Parsed<ListenAddress> => {
-  const bad = { ok: false as const, error: 'is not host:port; use e.g. 127.0.0.1:9464 or [::1]:9464' };
-  if (typeof value !== 'string') return bad;
-  const match = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]\s]+):(\d+)$/.exec(value);
-  if (!match) return bad;
-  const host = match[1] ?? '';
-  const port = Number(match[2]);
-  if (!(port >= 1 && port <= 65535)) return { ok: false, error: 'has a port outside 1..65535' };
-  if (value.startsWith('[') ? isIP(host) !== 6 : isIP(host) === 0 && !/^[a-zA-Z0-9.-]+$/.test(host)) return bad;
-  return { ok: true, value: { host, port } };
-});
-
-/** True for addresses only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost' || host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return /^::ffff:127\./i.test(host);
-}
+/** `host:port`, `[v6]:port` (the one endpoint parser, src/units/endpoint.ts), port 1..65535. */
+export const listen = field('host:port (e.g. 127.0.0.1:9464)', (value): Parsed<Endpoint> =>
+  typeof value === 'string' ? parseEndpoint(value) : { ok: false, error: 'is not host:port; use e.g. 127.0.0.1:9464 or [::1]:9464' },
+);
 
 /** A policy parameter, checked against the policy's own rule (src/policy/defaults.ts). */
 export function policyParameter<N extends ParameterName>(name: N) {

@@ -5,7 +5,7 @@ import { POLICY_OPTIONS } from '../policy/index.js';
 import { firstHostAddress, isHostInSubnet, subnetOf } from '../units/ipv4.js';
 import { formatPath, type KeyPath } from './errors.js';
 import { fencingRules } from './fencing.js';
-import { isLoopback } from './fields.js';
+import { isLoopback } from '../units/endpoint.js';
 import type { Config, ConfigFile } from './schema.js';
 import { formatBytes, formatMs } from './units.js';
 

@@ -14,7 +14,7 @@ import { POLICY_KINDS, resolvePolicySpec, type PolicySpec, type ResolvedPolicySp
 import { fencingSection, normalizeFencing, type FencingConfig } from './fencing.js';
 import { firstHostAddress } from '../units/ipv4.js';
 import * as field from './fields.js';
-import type { ListenAddress } from './fields.js';
+import type { Endpoint } from '../units/endpoint.js';
 
 /** checkpoint.mode values: a CRIU checkpoint mode, or auto to let remusd choose from what the kernel offers. */
 export const CHECKPOINT_MODES = ['auto', 'pre-dump', 'dump', 'full', 'delta'] as const satisfies readonly (
@@ -134,7 +134,7 @@ export interface Config {
     /** Rotated files kept besides the current one. */
     keepFiles: number;
   };
-  metrics: { listen: ListenAddress | null; allowRemote: boolean };
+  metrics: { listen: Endpoint | null; allowRemote: boolean };
   /** The workload's own network namespace with a veth to the host; null: the workload shares the host's. */
   network: NetworkConfig | null;
   /** Remus' output commit: the workload's outbound packets wait until the checkpoint covering them is safe. */

@@ -9,7 +9,7 @@
 // Nothing is read from a connection as remusd protocol before its handshake verified the certificate.
 import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { Endpoint } from './address.js';
+import type { Endpoint } from '../units/endpoint.js';
 import type { ReplicationLog } from './events.js';
 import type { Credentials } from './tls/files.js';
 import { peerProblem, serverTlsOptions } from './tls/options.js';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { removable } from '../loop/chain.js';
 import { removeCheckpoints, removePartials, scanCheckpoints } from '../loop/store.js';
-import type { Endpoint } from './address.js';
+import type { Endpoint } from '../units/endpoint.js';
 import { Channel, PeerError } from './channel.js';
 import { holdingsOf, listRunDirectories, openBackupRun } from './backup-runs.js';
 import { judgeOffer } from './intake.js';

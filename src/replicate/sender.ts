@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { chainOf } from '../loop/chain.js';
 import { readRunIdentity, RUN_FILE, type RunIdentity } from '../loop/run-identity.js';
 import { scanCheckpoints } from '../loop/store.js';
-import { formatEndpoint, type Endpoint } from './address.js';
+import { formatEndpoint, type Endpoint } from '../units/endpoint.js';
 import { Channel, PeerClosedError, PeerError } from './channel.js';
 import { chainProblem } from './completeness.js';
 import type { ReplicationLog } from './events.js';

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseDuration } from '../../config/units.js';
 import { locateCriu } from '../../criu/locate.js';
-import { formatEndpoint, parseEndpoint } from '../../replicate/address.js';
+import { formatEndpoint, parseEndpoint } from '../../units/endpoint.js';
 import { autoFailover, previousFailover, type AutoFailover, type FailoverReport } from '../../replicate/auto-failover.js';
 import { DEFAULT_RECEIVER_LIMITS, startReceiver } from '../../replicate/receiver.js';
 import { loadConfigOrDefaults } from '../config-source.js';
@@ -56,8 +56,8 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
       .example('$0 backup --dir /var/lib/remusd/backup --listen 127.0.0.1:7070 --keys /etc/remusd/keys/backup', '')
       .example('$0 backup --dir /var/lib/remusd/backup --keys /etc/remusd/keys/backup --failover-after 2s', 'Restore automatically when the primary fails') as unknown as Argv<BackupArgs>,
   handler: async (args: ArgumentsCamelCase<BackupArgs>) => {
-    const listen = parseEndpoint(args.listen);
-    if (!listen.ok) throw new UserError(`--listen: ${listen.error}`, EXIT.usage);
+    const listen = parseEndpoint(args.listen, { allowAnyPort: true });
+    if (!listen.ok) throw new UserError(`--listen ${JSON.stringify(args.listen)} ${listen.error}`, EXIT.usage);
     // Any address: only the pair's primary gets past the TLS handshake, whichever network it comes from.
     const credentials = loadKeysOption(args.keys, 'backup');
     if (!Number.isInteger(args.keep) || args.keep < 1) throw new UserError('--keep must be an integer ≥ 1', EXIT.usage);

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseDuration, parseSize } from '../../config/units.js';
 import { FENCED_FILE } from '../../fence/marker.js';
-import { parseEndpoint } from '../../replicate/address.js';
+import { parseEndpoint } from '../../units/endpoint.js';
 import { isAlive } from '../../process/proc.js';
 import { openShipLog } from '../../replicate/ship-log.js';
 import { shipOnce, watchAndShip } from '../../replicate/sender.js';
@@ -53,7 +53,7 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary --pid 4242', "Also report the workload's death to the backup") as unknown as Argv<ShipArgs>,
   handler: async (args: ArgumentsCamelCase<ShipArgs>) => {
     const to = parseEndpoint(args.to);
-    if (!to.ok) throw new UserError(`--to: ${to.error}`, EXIT.usage);
+    if (!to.ok) throw new UserError(`--to ${JSON.stringify(args.to)} ${to.error}`, EXIT.usage);
     let maxBytesPerSecond: number | undefined;
     if (args.maxRate !== undefined) {
       const rate = parseSize(args.maxRate);
