@@ -32,7 +32,7 @@ export const UNIT_TESTS = [
   'test/gate/histogram.test.ts',
   'test/delta/persist.test.ts',
   'test/delta/rewrite.test.ts',
-  'test/loop/chain.test.ts',
+  'test/store/chain.test.ts',
   'test/loop/records.test.ts',
   'test/loop/step.test.ts',
   'test/policy/fit.test.ts',

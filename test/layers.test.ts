@@ -15,8 +15,8 @@ const SRC = resolve(import.meta.dirname, '../src');
 const LAYERS: readonly (readonly string[])[] = [
   // 0: types and plain helpers that import nothing of ours. Files directly in src/ (paths.ts) count as this.
   ['model', 'units', 'fs'],
-  // 1: pure policies; starting processes and reading /proc; the checkpoint store (planned: store, chain,
-  //    manifests, used by loop/ and replicate/).
+  // 1: pure policies; starting processes and reading /proc; the checkpoint store (directories, chains, run
+  //    identity, file digests), used by loop/ and replicate/.
   ['policy', 'process', 'store'],
   // 2: the config (builds policies); the bundled workloads (build with process/).
   ['config', 'workload'],

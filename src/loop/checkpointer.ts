@@ -2,7 +2,7 @@
 // workload model in virtual time (src/sim/model-checkpointer.ts). The loop decides, the checkpointer does.
 
 import type { DumpStats } from '../model/stats.js';
-import type { StoredCheckpoint } from './chain.js';
+import type { StoredCheckpoint } from '../store/chain.js';
 
 /** One checkpoint the loop asks for. */
 export interface CheckpointRequest {

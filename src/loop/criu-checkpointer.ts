@@ -1,4 +1,4 @@
-// The checkpointer of `remusd run`: real CRIU on a real process tree, images in a directory (store.ts).
+// The checkpointer of `remusd run`: real CRIU on a real process tree, images in a directory (src/store/).
 
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,10 +8,10 @@ import { readDumpStatsSync } from '../criu/images/index.js';
 import type { CriuLocation } from '../criu/locate.js';
 import { loadHashes, rewriteAsDelta, saveHashes, type PageHashes, type RewriteResult } from '../delta/index.js';
 import type { DumpStats } from '../model/stats.js';
-import type { StoredCheckpoint } from './chain.js';
-import { openRun } from './run-identity.js';
+import type { StoredCheckpoint } from '../store/chain.js';
+import { openRun } from '../store/run-identity.js';
 import type { CheckpointRequest, CheckpointResult, Checkpointer } from './checkpointer.js';
-import { checkpointName, describeCheckpoint, freshDirectory, markLatest, partialName, publish, removeCheckpoints, removePartials, scanCheckpoints } from './store.js';
+import { checkpointName, describeCheckpoint, freshDirectory, markLatest, partialName, publish, removeCheckpoints, removePartials, scanCheckpoints } from '../store/checkpoints.js';
 
 /** What the CRIU checkpointer works on. */
 export interface CriuCheckpointerOptions {

@@ -3,12 +3,12 @@ import type { OutputFence } from '../gate/gate.js';
 import type { Band, Policy } from '../model/policy.js';
 import { RECORD_SCHEMA, type CheckpointRecord, type RecordMode } from '../model/record.js';
 import { checkpointSizeBytes } from '../model/stats.js';
-import { parentFor, removable, type StoredCheckpoint } from './chain.js';
+import { parentFor, removable, type StoredCheckpoint } from '../store/chain.js';
 import type { CheckpointResult, Checkpointer } from './checkpointer.js';
 import type { Clock } from './clock.js';
 import type { RecordSink } from './records.js';
 import { step, type LoopState } from './step.js';
-import { checkpointName } from './store.js';
+import { checkpointName } from '../store/checkpoints.js';
 
 /** What the supervisor needs from the (hot-reloadable) configuration, already resolved. */
 export interface SupervisorSettings {

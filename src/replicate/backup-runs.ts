@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { RUN_FILE, RUN_ID, runIdentitySchema, type RunIdentity } from '../loop/run-identity.js';
-import { COMPLETE, scanCheckpoints } from '../loop/store.js';
+import { RUN_FILE, RUN_ID, runIdentitySchema, type RunIdentity } from '../store/run-identity.js';
+import { COMPLETE, scanCheckpoints } from '../store/checkpoints.js';
 import { completeNames } from './completeness.js';
 import type { RunHoldings } from './intake.js';
 import { describeIssue, MANIFEST_FILE, manifestSchema, type Manifest } from './messages.js';

@@ -1,5 +1,5 @@
-import { chainOf, type StoredCheckpoint } from '../loop/chain.js';
-import { checkpointName } from '../loop/store.js';
+import { chainOf, type StoredCheckpoint } from '../store/chain.js';
+import { checkpointName } from '../store/checkpoints.js';
 
 // A checkpoint in delta or dump mode holds only changed pages: it restores only if every ancestor its
 // parent links reach is present. "Complete" here means exactly that, down to a link with no parent.

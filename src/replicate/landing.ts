@@ -1,9 +1,9 @@
 import { open, rm, symlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freshDirectory, markLatest, publish } from '../loop/store.js';
+import { freshDirectory, markLatest, publish } from '../store/checkpoints.js';
 import { recordLanded } from './backup-runs.js';
 import { currentLatest } from './latest.js';
-import { createFileHasher } from './manifest.js';
+import { createFileHasher } from '../store/manifest.js';
 import { MANIFEST_FILE, type Manifest, type ManifestFile } from './messages.js';
 
 /** A checkpoint arrived damaged (wrong size or hash): it was discarded, nothing took its final name. */

@@ -1,6 +1,6 @@
 import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PARTIAL } from '../loop/store.js';
+import { PARTIAL } from '../store/checkpoints.js';
 
 /** The checkpoint ROOT/latest names (the newest complete one), or undefined if there is none yet. */
 export async function currentLatest(root: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { runIdentitySchema } from '../loop/run-identity.js';
-import { COMPLETE } from '../loop/store.js';
+import { runIdentitySchema } from '../store/run-identity.js';
+import { COMPLETE } from '../store/checkpoints.js';
 
 // What the control messages of the replication protocol may contain (protocol.ts frames them). Every
 // message from a peer is untrusted: each field is checked here, with bounds on every string and list.

@@ -12,8 +12,9 @@
 // come between two data frames, ending the transfer in progress. Heartbeats and offers carry the workload's
 // state when the sender watches it (ship --pid). Everything here is pure: the socket side is channel.ts.
 
-import type { RunIdentity } from '../loop/run-identity.js';
-import { COMPLETE } from '../loop/store.js';
+import type { RunIdentity } from '../store/run-identity.js';
+import { COMPLETE } from '../store/checkpoints.js';
+import { FILE_CHUNK_BYTES } from '../store/manifest.js';
 import { checkMessage, type Message } from './messages.js';
 
 /** Names the stream, so that a stray client (an HTTP probe, another protocol) fails with a clear message. */
@@ -29,7 +30,7 @@ export const MAX_MESSAGE_BYTES = 1 << 20;
 /** Largest data frame; the sender uses DATA_CHUNK_BYTES, the receiver accepts up to this. */
 export const MAX_DATA_BYTES = 4 << 20;
 /** The sender's file chunk: large enough that the per-frame cost is negligible, small enough to stream. */
-export const DATA_CHUNK_BYTES = 256 << 10;
+export const DATA_CHUNK_BYTES = FILE_CHUNK_BYTES;
 
 export type { Manifest, ManifestFile, Message } from './messages.js';
 
@@ -49,7 +50,7 @@ export class ProtocolError extends Error {
   }
 }
 
-/** Checkpoint directory names, as the supervisor writes them (src/loop/store.ts). */
+/** Checkpoint directory names, as the supervisor writes them (src/store/checkpoints.ts). */
 export const CHECKPOINT_NAME = COMPLETE;
 
 /** Encodes a control message as one frame. */

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { removable } from '../loop/chain.js';
-import { removeCheckpoints, removePartials, scanCheckpoints } from '../loop/store.js';
+import { removable } from '../store/chain.js';
+import { removeCheckpoints, removePartials, scanCheckpoints } from '../store/checkpoints.js';
 import type { Endpoint } from '../units/endpoint.js';
 import { Channel, PeerError } from './channel.js';
 import { holdingsOf, listRunDirectories, openBackupRun } from './backup-runs.js';
@@ -279,7 +279,7 @@ function watchTransfer(channel: Channel, offer: Extract<Message, { type: 'offer'
 }
 
 // Retention (only while no transfer is in progress, so that none loses the parent it is landing on):
-// the same rule as the supervisor's (src/loop/chain.ts), within one run's directory: no run's
+// the same rule as the supervisor's (src/store/chain.ts), within one run's directory: no run's
 // checkpoints ever push out another's.
 async function prune(dir: string, { keep, log }: ReceiverOptions): Promise<void> {
   const doomed = removable(scanCheckpoints(dir), keep);

@@ -1,4 +1,4 @@
-import type { StoredCheckpoint } from '../loop/chain.js';
+import type { StoredCheckpoint } from '../store/chain.js';
 
 // Which run a failover restores, as a pure function of what the backup holds. A run's checkpoints are
 // ordered by the primary's own sequence (their names, which never go backwards within a run); runs are

@@ -1,14 +1,14 @@
 import { connect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chainOf } from '../loop/chain.js';
-import { readRunIdentity, RUN_FILE, type RunIdentity } from '../loop/run-identity.js';
-import { scanCheckpoints } from '../loop/store.js';
+import { chainOf } from '../store/chain.js';
+import { readRunIdentity, RUN_FILE, type RunIdentity } from '../store/run-identity.js';
+import { scanCheckpoints } from '../store/checkpoints.js';
 import { formatEndpoint, type Endpoint } from '../units/endpoint.js';
 import { Channel, PeerClosedError, PeerError } from './channel.js';
 import { chainProblem } from './completeness.js';
 import type { ReplicationLog } from './events.js';
 import { checkpointInProgress, currentLatest } from './latest.js';
-import { fileChunks, readLocalCheckpoint, type LocalCheckpoint } from './manifest.js';
+import { fileChunks, readLocalCheckpoint, type LocalCheckpoint } from '../store/manifest.js';
 import { hello, helloProblem, ProtocolError, type Manifest, type Message } from './protocol.js';
 import type { ShipRecord } from './ship-log.js';
 import type { Credentials } from './tls/files.js';

@@ -2,9 +2,9 @@ import { createReadStream, type Dirent } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodePagemap, PE_PARENT, presentPages, readImageBytes, readInventoryFile } from '../criu/images/index.js';
-import { COMPLETE } from '../loop/store.js';
+import { COMPLETE } from '../store/checkpoints.js';
 import { readManifest } from './backup-runs.js';
-import { createFileHasher } from './manifest.js';
+import { createFileHasher } from '../store/manifest.js';
 import { DATA_CHUNK_BYTES } from './protocol.js';
 import { MANIFEST_FILE, type Manifest } from './messages.js';
 

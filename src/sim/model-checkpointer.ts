@@ -2,9 +2,9 @@
 // The loop (src/loop/supervisor.ts) cannot tell it from CRIU: it plans chains, applies retention and asks the
 // policy exactly as in `remusd run`.
 
-import type { StoredCheckpoint } from '../loop/chain.js';
+import type { StoredCheckpoint } from '../store/chain.js';
 import type { Checkpointer } from '../loop/checkpointer.js';
-import { checkpointName } from '../loop/store.js';
+import { checkpointName } from '../store/checkpoints.js';
 import type { Clock } from '../loop/clock.js';
 import { checkpointCost, type CostModel } from './cost.js';
 import type { Workload } from './workload.js';

@@ -2,9 +2,9 @@
 // CRIU and time (the real-CRIU behaviour is tested in supervisor.test.ts and supervisor-delta.test.ts).
 
 import { describe, expect, it } from 'vitest';
-import type { StoredCheckpoint } from '../../src/loop/chain.js';
+import type { StoredCheckpoint } from '../../src/store/chain.js';
 import type { CheckpointRequest, CheckpointResult, Checkpointer } from '../../src/loop/checkpointer.js';
-import { checkpointName } from '../../src/loop/store.js';
+import { checkpointName } from '../../src/store/checkpoints.js';
 import { backoffMs, supervise, type SupervisorExit, type SupervisorSettings } from '../../src/loop/supervisor.js';
 import type { Band, Observation, Policy } from '../../src/model/policy.js';
 import type { CheckpointRecord, RecordMode } from '../../src/model/record.js';

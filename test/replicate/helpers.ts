@@ -4,7 +4,7 @@ import { connect } from 'node:tls';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
 import { afterEach, expect } from 'vitest';
-import { newRunIdentity, readRunIdentity, writeRunIdentity, type RunIdentity } from '../../src/loop/run-identity.js';
+import { newRunIdentity, readRunIdentity, writeRunIdentity, type RunIdentity } from '../../src/store/run-identity.js';
 import type { CheckpointRecord } from '../../src/model/record.js';
 import { RUNS_DIR } from '../../src/replicate/backup-runs.js';
 import type { Manifest, ManifestFile } from '../../src/replicate/messages.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Channel } from '../../src/replicate/channel.js';
 import { readRuns } from '../../src/replicate/failover.js';
 import type { Receiver } from '../../src/replicate/receiver.js';
-import { readLocalCheckpoint } from '../../src/replicate/manifest.js';
+import { readLocalCheckpoint } from '../../src/store/manifest.js';
 import type { Message } from '../../src/replicate/protocol.js';
 import { chooseRun } from '../../src/replicate/run-choice.js';
 import { connectToBackup, shipOnce } from '../../src/replicate/sender.js';

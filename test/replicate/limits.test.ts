@@ -5,7 +5,7 @@ import { hello, type Message } from '../../src/replicate/protocol.js';
 import type { Receiver } from '../../src/replicate/receiver.js';
 import { shipOnce, watchAndShip } from '../../src/replicate/sender.js';
 import { imagesDir } from '../helpers/criu.js';
-import { newRunIdentity } from '../../src/loop/run-identity.js';
+import { newRunIdentity } from '../../src/store/run-identity.js';
 import { collectingLog, fakeCheckpoint, loopbackReceiver, manifestOf, primaryRun, rawChannel, testPair, waitFor } from './helpers.js';
 
 // Time and rate limits on transfers, with real TLS connections on 127.0.0.1. Before them, one receive

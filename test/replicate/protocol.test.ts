@@ -4,7 +4,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Channel } from '../../src/replicate/channel.js';
-import { fileChunks, readLocalCheckpoint } from '../../src/replicate/manifest.js';
+import { fileChunks, readLocalCheckpoint } from '../../src/store/manifest.js';
 import {
   dataHeader,
   encodeMessage,
@@ -19,7 +19,7 @@ import type { Receiver } from '../../src/replicate/receiver.js';
 import { connectToBackup, shipChain, shipOnce, ShipError } from '../../src/replicate/sender.js';
 import { serverTlsOptions } from '../../src/replicate/tls/options.js';
 import { imagesDir } from '../helpers/criu.js';
-import { newRunIdentity } from '../../src/loop/run-identity.js';
+import { newRunIdentity } from '../../src/store/run-identity.js';
 import { backupRunDir, collectingLog, fakeCheckpoint, loopbackReceiver, manifestOf, primaryRun, rawChannel, sameBytes, testPair, waitFor } from './helpers.js';
 
 const receivers: Receiver[] = [];

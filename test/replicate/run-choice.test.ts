@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredCheckpoint } from '../../src/loop/chain.js';
+import type { StoredCheckpoint } from '../../src/store/chain.js';
 import { chooseRun, type RunView } from '../../src/replicate/run-choice.js';
 
 const c = (seq: number, parentSeq?: number): StoredCheckpoint => ({ seq, name: String(seq).padStart(8, '0'), parentSeq, sizeBytes: 0 });

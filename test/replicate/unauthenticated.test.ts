@@ -9,7 +9,7 @@ import { startReceiver, type Receiver } from '../../src/replicate/receiver.js';
 import { shipChain, shipOnce } from '../../src/replicate/sender.js';
 import { FailoverTrigger } from '../../src/replicate/trigger.js';
 import { imagesDir } from '../helpers/criu.js';
-import { newRunIdentity } from '../../src/loop/run-identity.js';
+import { newRunIdentity } from '../../src/store/run-identity.js';
 import { backupRunDir, collectingLog, fakeCheckpoint, makePair, manifestOf, primaryRun, rawChannel, testPair, waitFor, type TestPair } from './helpers.js';
 
 // Hostile peers against a backup (in-process receiver, real TLS on 127.0.0.1). Before mutual TLS, any

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chainOf, parentFor, removable, type StoredCheckpoint } from '../../src/loop/chain.js';
+import { chainOf, parentFor, removable, type StoredCheckpoint } from '../../src/store/chain.js';
 
 const cp = (seq: number, parentSeq?: number, sizeBytes = 100): StoredCheckpoint => ({
   seq,

@@ -2,7 +2,20 @@ import { createReadStream } from 'node:fs';
 import { readdir, readlink, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import xxhash from 'xxhash-wasm';
-import { CHECKPOINT_NAME, DATA_CHUNK_BYTES, type ManifestFile } from './protocol.js';
+import { COMPLETE } from './checkpoints.js';
+
+// What a checkpoint directory holds, file by file (size and xxh64): what a shipper offers in its manifest,
+// what a backup verifies before a restore, and what a compaction writes for the base it merged.
+
+/** One file of a checkpoint: its plain name, size and xxh64 (seed 0, 16 lowercase hex digits). */
+export interface FileDigest {
+  name: string;
+  size: number;
+  xxh64: string;
+}
+
+/** The chunk files are read (and shipped) in: large enough that the per-chunk cost is negligible. */
+export const FILE_CHUNK_BYTES = 256 << 10;
 
 // The xxhash-wasm instance, created once (WebAssembly compilation is async).
 let wasm: ReturnType<typeof xxhash> | undefined;
@@ -22,7 +35,7 @@ export interface LocalCheckpoint {
   name: string;
   dir: string;
   parent: string | null;
-  files: ManifestFile[];
+  files: FileDigest[];
   bytes: number;
   /** When the checkpoint's directory was last written (just before the supervisor published it), ms. */
   writtenMs: number;
@@ -36,17 +49,17 @@ export async function readLocalCheckpoint(root: string, name: string): Promise<L
   const dir = join(root, name);
   const entries = await readdir(dir, { withFileTypes: true });
   let parent: string | null = null;
-  const files: ManifestFile[] = [];
+  const files: FileDigest[] = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (entry.name === 'parent') {
       const target = basename(await readlink(join(dir, 'parent')));
-      if (!CHECKPOINT_NAME.test(target)) throw new Error(`${dir}/parent points at ${JSON.stringify(target)}, not a checkpoint of this directory`);
+      if (!COMPLETE.test(target)) throw new Error(`${dir}/parent points at ${JSON.stringify(target)}, not a checkpoint of this directory`);
       parent = target;
     } else if (entry.isFile() && !entry.name.startsWith('.')) {
       const path = join(dir, entry.name);
       const hasher = await createFileHasher();
       let size = 0;
-      for await (const chunk of createReadStream(path, { highWaterMark: DATA_CHUNK_BYTES })) {
+      for await (const chunk of createReadStream(path, { highWaterMark: FILE_CHUNK_BYTES })) {
         hasher.update(chunk as Buffer);
         size += (chunk as Buffer).length;
       }
@@ -58,9 +71,9 @@ export async function readLocalCheckpoint(root: string, name: string): Promise<L
 }
 
 /** Streams one manifest file in chunks, failing if it no longer has the size the manifest gave. */
-export async function* fileChunks(dir: string, file: ManifestFile): AsyncGenerator<Buffer> {
+export async function* fileChunks(dir: string, file: FileDigest): AsyncGenerator<Buffer> {
   let sent = 0;
-  for await (const chunk of createReadStream(join(dir, file.name), { highWaterMark: DATA_CHUNK_BYTES })) {
+  for await (const chunk of createReadStream(join(dir, file.name), { highWaterMark: FILE_CHUNK_BYTES })) {
     sent += (chunk as Buffer).length;
     if (sent > file.size) throw new Error(`${dir}/${file.name} grew after its manifest was made`);
     yield chunk as Buffer;
