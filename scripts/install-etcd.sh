@@ -8,6 +8,8 @@
 #
 # Prints the etcd binary's path on its last line of stdout.
 set -euo pipefail
+# shellcheck source=lib/unpack-debs.sh
+source "$(dirname "$0")/lib/unpack-debs.sh"
 
 PREFIX="${REMUSD_ETCD_PREFIX:-/opt/remusd/etcd}"
 ETCD="$PREFIX/usr/bin/etcd"
@@ -25,17 +27,8 @@ fi
 [[ $(id -u) -eq 0 ]] || die "must run as root to install etcd (apt-get download); or unpack etcd-server and etcd-client into $PREFIX"
 command -v apt-get >/dev/null || die "no apt-get: unpack etcd >= 3.4 (etcd and etcdctl) into $PREFIX/usr/bin yourself"
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work" # apt's download user (_apt) must be able to write here
 log "downloading Debian's etcd-server and etcd-client"
-if ! (cd "$work" && apt-get download -qq etcd-server etcd-client >/dev/null 2>&1); then
-  apt-get update -qq >/dev/null
-  (cd "$work" && apt-get download -qq etcd-server etcd-client >/dev/null) || die "apt-get download etcd-server etcd-client failed"
-fi
-rm -rf "$PREFIX.new"
-mkdir -p "$PREFIX.new"
-for deb in "$work"/*.deb; do dpkg -x "$deb" "$PREFIX.new"; done
+unpack_debs "$PREFIX.new" etcd-server etcd-client
 rm -rf "$PREFIX"
 mv "$PREFIX.new" "$PREFIX"
 works || die "the unpacked etcd does not run: $("$ETCD" --version 2>&1 | head -n1)"

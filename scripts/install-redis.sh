@@ -11,6 +11,8 @@
 #
 # Prints the wrapper's path on its last line of stdout.
 set -euo pipefail
+# shellcheck source=lib/unpack-debs.sh
+source "$(dirname "$0")/lib/unpack-debs.sh"
 
 PREFIX="${REMUSD_REDIS_PREFIX:-/opt/remusd/redis}"
 SERVER="$PREFIX/bin/redis-server"
@@ -28,17 +30,9 @@ fi
 [[ $(id -u) -eq 0 ]] || die "must run as root to install redis (apt-get download); or unpack ${PACKAGES[*]} into $PREFIX"
 command -v apt-get >/dev/null || die "no apt-get: put a redis-server 7.x at $SERVER yourself"
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work" # apt's download user (_apt) must be able to write here
 log "downloading Debian's ${PACKAGES[*]}"
-if ! (cd "$work" && apt-get download -qq "${PACKAGES[@]}" >/dev/null 2>&1); then
-  apt-get update -qq >/dev/null
-  (cd "$work" && apt-get download -qq "${PACKAGES[@]}" >/dev/null) || die "apt-get download ${PACKAGES[*]} failed"
-fi
-rm -rf "$PREFIX.new"
+unpack_debs "$PREFIX.new" "${PACKAGES[@]}"
 mkdir -p "$PREFIX.new/bin"
-for deb in "$work"/*.deb; do dpkg -x "$deb" "$PREFIX.new"; done
 libs="$PREFIX/usr/lib/$(uname -m)-linux-gnu"
 for program in redis-server redis-cli; do
   cat > "$PREFIX.new/bin/$program" <<WRAPPER
