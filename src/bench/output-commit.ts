@@ -4,21 +4,19 @@
 //    with real CRIU: output commit at 50 ms and at 200 ms epochs, against the epoch-buffering bound
 //    interval/2 + checkpoint wall time (the median CRIU wall time of the same run), and the same service
 //    with output commit off (baseline: the same requests before remusd attached).
-// 2. Gate throughput: 1500-byte packets (UDP, 1472-byte payloads) from the namespace to the host through the
-//    TUN gate releasing every 20 ms, against the plain veth path, in the same run (goal ≥ 0.5×).
-import { createSocket } from 'node:dgram';
+// 2. Gate throughput against the plain veth path at 1500-byte packets (src/bench/gate-throughput.ts).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { networkDumpArgs } from '../criu/network.js';
-import { TunGate } from '../gate/tun.js';
 import { closeServiceNetwork, openServiceNetwork, parseIpv4Cidr, routeToServiceNetwork, type NetworkConfig, type ServiceNetwork } from '../net/index.js';
 import { packageRoot } from '../paths.js';
 import { ensureBundledBinary } from '../process/compile.js';
 import { startSessionLeader } from '../process/session.js';
 import { CounterClient, quantile } from './counter-client.js';
+import { gateThroughput } from './gate-throughput.js';
 import { compareRow, type BenchRow } from './harness.js';
 
 const BENCH = 'output-commit';
@@ -26,10 +24,10 @@ const CLI = join(packageRoot(), 'dist', 'cli', 'main.js');
 const CLIENT_SECONDS = 6;
 
 export async function run(): Promise<BenchRow[]> {
-  const cidr = parseIpv4Cidr('10.72.251.2/24');
+  const cidr = parseIpv4Cidr('10.102.251.2/24');
   if (!cidr.ok) throw new Error(cidr.error);
   const name = `rgbench${process.pid % 100000}`;
-  const config: NetworkConfig = { namespace: name, address: cidr.value, hostAddress: '10.72.251.1', hostInterface: name };
+  const config: NetworkConfig = { namespace: name, address: cidr.value, hostAddress: '10.102.251.1', hostInterface: name };
   const dir = await mkdtemp(join(tmpdir(), 'remusd-bench-oc-'));
   const network = await openServiceNetwork(config, { info: () => undefined });
   try {
@@ -42,7 +40,7 @@ export async function run(): Promise<BenchRow[]> {
     ] as const) {
       rows.push(...(await latency(network, dir, label, intervalMs, enabled)));
     }
-    rows.push(await throughput(network));
+    rows.push(await gateThroughput(BENCH, network));
     return rows;
   } finally {
     await closeServiceNetwork(config).catch(() => undefined);
@@ -101,54 +99,6 @@ async function latency(network: ServiceNetwork, dir: string, label: string, inte
     }
     await sleep(200);
   }
-}
-
-/** Gate vs plain veth throughput (exported for a quick look: node -e with the built module). */
-export async function throughput(network: ServiceNetwork): Promise<BenchRow> {
-  const plain = await blast(network, undefined);
-  const gate = await TunGate.start({ hostInterface: network.config.hostInterface, tun: `${network.config.hostInterface.slice(0, 13)}.g`, maxHeldBytes: 64 << 20 });
-  let epoch = 0;
-  let stop = false;
-  const releasing = (async () => {
-    while (!stop) {
-      epoch += 1;
-      await gate.barrier(epoch);
-      await gate.release(epoch);
-      await sleep(20);
-    }
-  })();
-  let gated: number;
-  try {
-    gated = await blast(network, gate);
-  } finally {
-    stop = true;
-    await releasing;
-    await gate.open();
-  }
-  return {
-    ...compareRow({ bench: BENCH, name: 'throughput through the TUN gate, 1500-byte packets', unit: 'MB/s', value: gated, baseline: { name: 'plain veth', value: plain } }),
-    target: '≥ 0.5× plain veth',
-    pass: gated / plain >= 0.5,
-  };
-}
-
-// Datagrams from inside the namespace to the host for 2 s; returns the receiving rate (MB/s, IP bytes)
-// between the first and the last datagram that arrived (the sender's start-up is not counted).
-async function blast(network: ServiceNetwork, gate: TunGate | undefined): Promise<number> {
-  const receiver = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
-  let bytes = 0;
-  let first = 0;
-  let last = 0;
-  receiver.on('message', (message) => {
-    last = performance.now();
-    if (first === 0) first = last;
-    else bytes += message.length + 28;
-  });
-  await new Promise<void>((resolve) => receiver.bind(0, network.config.hostAddress, resolve));
-  await execa('nsenter', [`--net=${network.path}`, process.execPath, join(packageRoot(), 'dist', 'bench', 'udp-blast.js'), network.config.hostAddress, String(receiver.address().port), '2000', '1472']);
-  await sleep(gate === undefined ? 100 : 150); // the last epoch's release
-  receiver.close();
-  return last > first ? bytes / ((last - first) / 1000) / 1e6 : 0;
 }
 
 async function waitForFile(path: string): Promise<void> {

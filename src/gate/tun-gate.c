@@ -37,21 +37,34 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_PACKET 65536
 #define MAX_BARRIERS 4096
 #define HIST_BUCKETS 544
-#define WRAP 0xFFFFFFFFu
 /* Packets read per wake-up before control gets a look: a flood cannot delay a barrier for long. */
 #define READ_BATCH 256
+/* The TUN device's queue (txqueuelen; the kernel's default is 500). While the helper writes out a release it
+ * does not read, and a queue of 500 overflowed within one 20 ms release of a 1500-byte UDP flood here: the
+ * kernel drops what does not fit. The queue holds pointers only; the packets' memory is the senders'. */
+#define TUN_QUEUE 8192
+/* How long the TUN rests after a read: 1 ms is ~70 packets at 100 MB/s, far below TUN_QUEUE. */
+#define READ_REST_US 1000
+/* While a release is written out, the TUN is read again after every this many packets. */
+#define WRITE_BATCH 256
 
 struct record { uint32_t len; uint32_t pad; uint64_t arrival_us; };
 struct barrier { uint64_t epoch; uint64_t end; /* packet index: packets < end belong to epochs <= epoch */ };
 
-static unsigned char *ring;
-static size_t cap, head, tail, used; /* used: bytes between head and tail, wrap waste included */
+/* Held packets live in a queue of chunks, oldest first; a released chunk goes to a free list and is reused
+ * warm (most recently freed first). A single 64 MiB ring walked through all of its memory before wrapping:
+ * zeroing fresh pages was 22% of the helper's time in a flood, and its RSS grew to the whole bound however
+ * little was ever held at once. Now RSS follows the most ever held, rounded up to chunks. */
+struct chunk { struct chunk *next; size_t fill, read; unsigned char data[]; };
+static struct chunk *oldest, *newest, *spare;
+static size_t chunk_size, chunks, max_chunks;
 static uint64_t next_index, released_index; /* packet counters: read so far, released so far */
 static uint64_t held_bytes, dropped, dropped_reported;
 static struct barrier barriers[MAX_BARRIERS];
@@ -85,43 +98,43 @@ static void answer(const char *fmt, ...) {
 
 static size_t aligned(size_t n) { return (n + 7) & ~(size_t)7; }
 
+/* Free space at the end of the newest chunk. */
+static size_t room(void) { return newest == NULL ? 0 : chunk_size - newest->fill; }
+
 /* Space for one record of `need` bytes, contiguous; NULL when the bound is reached. */
-static unsigned char *ring_reserve(size_t need) {
-  if (used == 0) head = tail = 0;
-  if (tail >= head) {
-    if (cap - tail >= need) return ring + tail;
-    if (head > need) { /* wrap: the end of the buffer is wasted until the reader passes it */
-      if (cap - tail >= sizeof(struct record)) ((struct record *)(ring + tail))->len = WRAP;
-      used += cap - tail;
-      tail = 0;
-      return ring;
-    }
-    return NULL;
-  }
-  return head - tail > need ? ring + tail : NULL;
+static unsigned char *reserve(size_t need) {
+  if (room() >= need) return newest->data + newest->fill;
+  struct chunk *c = spare;
+  if (c != NULL) spare = c->next;
+  else if (chunks < max_chunks && (c = malloc(sizeof *c + chunk_size)) != NULL) chunks++;
+  else return NULL;
+  c->next = NULL;
+  c->fill = c->read = 0;
+  if (newest != NULL) newest->next = c;
+  else oldest = c;
+  newest = c;
+  return c->data;
 }
 
+/* Records a packet whose bytes the caller put after the record header at reserve()'s slot. */
 static void hold(size_t len, uint64_t arrival) {
   size_t need = aligned(sizeof(struct record) + len);
-  unsigned char *slot = ring_reserve(need);
-  if (slot == NULL) { dropped++; return; }
-  struct record *r = (struct record *)slot;
+  struct record *r = (struct record *)(newest->data + newest->fill);
   r->len = (uint32_t)len;
   r->arrival_us = arrival;
-  /* the packet was read straight into the slot's data area by the caller */
-  tail += need;
-  used += need;
+  newest->fill += need;
   held_bytes += len;
   epoch_bytes += len;
   next_index++;
 }
 
-/* Reads what the TUN has queued (at most `limit` packets) straight into the ring. */
+/* Reads what the TUN has queued (at most `limit` packets) into the held queue. */
 static void read_packets(int limit) {
   static unsigned char spill[MAX_PACKET];
   for (int i = 0; i < limit; i++) {
-    unsigned char *slot = ring_reserve(aligned(sizeof(struct record) + MAX_PACKET));
-    unsigned char *into = slot == NULL ? spill : slot + sizeof(struct record);
+    /* Straight into the newest chunk when a maximal packet fits there, else via spill and a copy. */
+    int direct = room() >= aligned(sizeof(struct record) + MAX_PACKET);
+    unsigned char *into = direct ? newest->data + newest->fill + sizeof(struct record) : spill;
     ssize_t n = read(tun_fd, into, MAX_PACKET);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -130,14 +143,25 @@ static void read_packets(int limit) {
       _exit(1);
     }
     if (n == 0) return;
-    if (slot == NULL) {
-      /* Less than a maximal packet left: hold it only if this one fits. */
-      unsigned char *fit = ring_reserve(aligned(sizeof(struct record) + (size_t)n));
-      if (fit == NULL) { dropped++; continue; }
-      memcpy(fit + sizeof(struct record), spill, (size_t)n);
+    if (!direct) {
+      unsigned char *slot = reserve(aligned(sizeof(struct record) + (size_t)n));
+      if (slot == NULL) { dropped++; continue; }
+      memcpy(slot + sizeof(struct record), spill, (size_t)n);
     }
     hold((size_t)n, now_us());
   }
+}
+
+/* The oldest held record (NULL when nothing is held); exhausted chunks go to the free list. */
+static struct record *oldest_record(void) {
+  while (oldest != NULL && oldest->read == oldest->fill) {
+    if (oldest == newest) { oldest->fill = oldest->read = 0; return NULL; }
+    struct chunk *done = oldest;
+    oldest = done->next;
+    done->next = spare;
+    spare = done;
+  }
+  return oldest == NULL ? NULL : (struct record *)(oldest->data + oldest->read);
 }
 
 static unsigned hist_index(uint64_t us) {
@@ -149,14 +173,9 @@ static unsigned hist_index(uint64_t us) {
 
 static void release_to(uint64_t end, uint64_t *packets, uint64_t *bytes, uint32_t *hist) {
   uint64_t now = now_us();
-  while (released_index < end) {
-    struct record *r = (struct record *)(ring + head);
-    if (cap - head < sizeof(struct record) || r->len == WRAP) {
-      used -= cap - head;
-      head = 0;
-      continue;
-    }
-    unsigned char *data = ring + head + sizeof(struct record);
+  struct record *r;
+  while (released_index < end && (r = oldest_record()) != NULL) {
+    unsigned char *data = (unsigned char *)r + sizeof(struct record);
     for (;;) {
       ssize_t w = write(tun_fd, data, r->len);
       if (w >= 0 || errno != EINTR) break;
@@ -166,10 +185,10 @@ static void release_to(uint64_t end, uint64_t *packets, uint64_t *bytes, uint32_
     *bytes += r->len;
     hist[hist_index(now - r->arrival_us)]++;
     held_bytes -= r->len;
-    size_t need = aligned(sizeof(struct record) + r->len);
-    head += need;
-    used -= need;
+    oldest->read += aligned(sizeof(struct record) + r->len);
     released_index++;
+    /* Keep the TUN's queue from overflowing during a long release: what arrives now is a later epoch's. */
+    if (*packets % WRITE_BATCH == 0) read_packets(WRITE_BATCH);
   }
 }
 
@@ -177,8 +196,11 @@ static void command(char *line) {
   uint64_t n;
   if (sscanf(line, "barrier %" SCNu64, &n) == 1) {
     if (n <= last_barrier) { answer("err barrier %" PRIu64 ": barriers must increase (last %" PRIu64 ")", n, last_barrier); return; }
-    /* Everything queued now was sent before this command, hence before the dump: it belongs to epoch n. */
-    read_packets(65536);
+    /* Everything queued now was sent before this command, hence before the dump: it belongs to epoch n. The
+     * queue holds at most TUN_QUEUE packets, so reading that many takes all of them; reading on until the
+     * queue is empty never ended under a flood (each read made room for another packet). Packets read here
+     * were all sent before the dump starts (remusd starts CRIU after our answer), so epoch n may have them. */
+    read_packets(TUN_QUEUE);
     if (nbarriers == MAX_BARRIERS) {
       /* Merge the two oldest: their packets wait for the later release, which is always safe. */
       memmove(barriers, barriers + 1, (MAX_BARRIERS - 1) * sizeof barriers[0]);
@@ -219,6 +241,19 @@ static void command(char *line) {
   answer("err unknown command");
 }
 
+/* Sets a device's txqueuelen (for TUN and TAP devices: how many packets the kernel queues for the reader). */
+static int set_queue_length(const char *device, int length) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", device);
+  ifr.ifr_qlen = length;
+  int ok = sock >= 0 && ioctl(sock, SIOCSIFTXQLEN, &ifr) == 0;
+  if (!ok) dprintf(2, "remusd-gate: cannot set the queue length of %s: %s\n", device, strerror(errno));
+  if (sock >= 0) close(sock);
+  return ok ? 0 : -1;
+}
+
 static void usage_error(const char *what) {
   dprintf(2, "remusd-gate: %s\nusage: remusd-gate --tun NAME --parent PID [--max-bytes N]\n", what);
   exit(2);
@@ -247,9 +282,10 @@ int main(int argc, char **argv) {
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
-  cap = (size_t)max_bytes;
-  ring = malloc(cap);
-  if (ring == NULL) { dprintf(2, "remusd-gate: cannot allocate %zu bytes\n", cap); return 1; }
+  /* 1 MiB chunks (a packet that does not fit whole at a chunk's end is copied once more: ~6% of 1500-byte
+   * packets); a small bound is split in two chunks, each still holding a maximal packet. */
+  chunk_size = max_bytes >= (4u << 20) ? (1u << 20) : (size_t)max_bytes / 2;
+  max_chunks = (size_t)(max_bytes / chunk_size);
 
   tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (tun_fd < 0) { dprintf(2, "remusd-gate: open /dev/net/tun: %s\n", strerror(errno)); return 1; }
@@ -259,13 +295,21 @@ int main(int argc, char **argv) {
   strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
   if (ioctl(tun_fd, TUNSETIFF, &ifr) != 0) { dprintf(2, "remusd-gate: TUNSETIFF %s: %s\n", name, strerror(errno)); return 1; }
   fcntl(tun_fd, F_SETFL, fcntl(tun_fd, F_GETFL) | O_NONBLOCK);
+  if (set_queue_length(ifr.ifr_name, TUN_QUEUE) != 0) return 1;
   answer("ready %s", ifr.ifr_name);
 
   static char input[4096];
   size_t have = 0;
   struct pollfd fds[2] = { { .fd = 0, .events = POLLIN }, { .fd = tun_fd, .events = POLLIN } };
+  uint64_t rest_until = 0;
   for (;;) {
-    if (poll(fds, 2, -1) < 0) {
+    /* Held packets need not be read promptly (a barrier reads the queue itself), only before the TUN's
+     * queue fills: after a read the TUN rests for READ_REST_US, so a flood is read in batches instead of
+     * waking us (a context switch) for every packet or two. */
+    uint64_t now = now_us();
+    int resting = now < rest_until;
+    fds[1].revents = 0;
+    if (poll(fds, resting ? 1 : 2, resting ? (int)((rest_until - now + 999) / 1000) : -1) < 0) {
       if (errno == EINTR) continue;
       return 1;
     }
@@ -286,7 +330,9 @@ int main(int argc, char **argv) {
       memmove(input, start, have);
       if (have == sizeof input - 1) { answer("err command line too long"); have = 0; }
     }
-    if (fds[1].revents & POLLIN) read_packets(READ_BATCH);
-    else if (fds[1].revents & (POLLERR | POLLHUP)) return 1;
+    if (fds[1].revents & POLLIN) {
+      read_packets(READ_BATCH);
+      rest_until = now_us() + READ_REST_US;
+    } else if (fds[1].revents & (POLLERR | POLLHUP)) return 1;
   }
 }

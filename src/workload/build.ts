@@ -11,3 +11,8 @@ export async function ensureDirtierBinary(cacheDir?: string): Promise<string> {
 export async function ensureTcpHolderBinary(cacheDir?: string): Promise<string> {
   return ensureBundledBinary(join(packageRoot(), 'src', 'workload', 'tcp-holder.c'), 'remusd-tcp-holder', cacheDir);
 }
+
+/** Compiles the numbered-UDP sender and receiver (udp-stream.c) of the gate's bench and lossless-lock test. */
+export async function ensureUdpStreamBinary(cacheDir?: string): Promise<string> {
+  return ensureBundledBinary(join(packageRoot(), 'src', 'workload', 'udp-stream.c'), 'remusd-udp-stream', cacheDir);
+}
