@@ -14,7 +14,7 @@ import { networkDumpArgs } from '../criu/network.js';
 import { closeServiceNetwork, openServiceNetwork, parseIpv4Cidr, routeToServiceNetwork, type NetworkConfig, type ServiceNetwork } from '../net/index.js';
 import { packageRoot } from '../paths.js';
 import { ensureBundledBinary } from '../process/compile.js';
-import { startSessionLeader } from '../process/session.js';
+import { startSessionLeader } from '../process/session-leader.js';
 import { CounterClient, quantile } from './counter-client.js';
 import { gateThroughput } from './gate-throughput.js';
 import { compareRow, type BenchRow } from './harness.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { inNamespace } from '../net/enter.js';
 import { createNamespace, deleteNamespace, processNamespaceInode } from '../net/namespace.js';
 import { isAlive } from '../process/proc.js';
-import { startSessionLeader } from '../process/session.js';
+import { startSessionLeader } from '../process/session-leader.js';
 import { ensureTcpHolderBinary } from '../workload/build.js';
 import { dump } from './dump.js';
 import { criuLogTail, describeCriuEnd } from './exec.js';

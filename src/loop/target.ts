@@ -1,5 +1,5 @@
 import { isAlive } from '../process/proc.js';
-import type { SessionProcess } from '../process/session.js';
+import type { SessionProcess } from '../process/session-leader.js';
 import type { Target } from './supervisor.js';
 
 /** A workload remusd started itself: its exit is reported by the child's exit event. */

@@ -12,7 +12,7 @@ import type { CriuLocation } from '../../src/criu/locate.js';
 import { restore } from '../../src/criu/restore.js';
 import { rewriteAsDelta, type PageHashes, type RewriteResult } from '../../src/delta/index.js';
 import { isAlive } from '../../src/process/proc.js';
-import { startSessionLeader } from '../../src/process/session.js';
+import { startSessionLeader } from '../../src/process/session-leader.js';
 import { ensureDirtierBinary } from '../../src/workload/build.js';
 import { readWorkloadOutput } from '../../src/workload/progress.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';

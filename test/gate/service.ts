@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../../src/paths.js';
 import { ensureBundledBinary } from '../../src/process/compile.js';
-import { startSessionLeader, type SessionProcess } from '../../src/process/session.js';
+import { startSessionLeader, type SessionProcess } from '../../src/process/session-leader.js';
 import { CounterClient } from '../../src/bench/counter-client.js';
 import { networkDumpArgs } from '../../src/criu/network.js';
 import type { TestNamespace } from './netns.js';

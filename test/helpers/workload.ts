@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive } from '../../src/process/proc.js';
-import { startSessionLeader } from '../../src/process/session.js';
+import { startSessionLeader } from '../../src/process/session-leader.js';
 import { ensureDirtierBinary } from '../../src/workload/build.js';
 import { readWorkloadOutput, type WorkloadOutput } from '../../src/workload/progress.js';
 import { sleep, waitFor } from './wait.js';

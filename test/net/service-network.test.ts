@@ -12,7 +12,7 @@ import {
   routeTo,
   routeToServiceNetwork,
 } from '../../src/net/index.js';
-import { startSessionLeader } from '../../src/process/session.js';
+import { startSessionLeader } from '../../src/process/session-leader.js';
 import { networkPlan } from '../helpers/net.js';
 import { killAndWait } from '../helpers/workload.js';
 

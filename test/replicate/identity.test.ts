@@ -7,7 +7,8 @@ import type { Receiver } from '../../src/replicate/receiver.js';
 import { readLocalCheckpoint } from '../../src/store/manifest.js';
 import type { Message } from '../../src/replicate/protocol.js';
 import { chooseRun } from '../../src/replicate/run-choice.js';
-import { connectToBackup, shipOnce } from '../../src/replicate/sender.js';
+import { connectToBackup } from '../../src/replicate/backup-connection.js';
+import { shipOnce } from '../../src/replicate/sender.js';
 import { imagesDir } from '../helpers/criu.js';
 import { backupRunDir, closedAfterEach, collectingLog, fakeCheckpoint, manifestOf, primaryRun, sameBytes, testPair } from './helpers.js';
 

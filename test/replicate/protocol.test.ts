@@ -16,7 +16,9 @@ import {
   type Message,
 } from '../../src/replicate/protocol.js';
 import type { Receiver } from '../../src/replicate/receiver.js';
-import { connectToBackup, shipChain, shipOnce, ShipError } from '../../src/replicate/sender.js';
+import { connectToBackup } from '../../src/replicate/backup-connection.js';
+import { shipOnce } from '../../src/replicate/sender.js';
+import { shipChain, ShipError } from '../../src/replicate/ship-chain.js';
 import { serverTlsOptions } from '../../src/replicate/tls/options.js';
 import { imagesDir } from '../helpers/criu.js';
 import { newRunIdentity } from '../../src/store/run-identity.js';

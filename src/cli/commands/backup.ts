@@ -11,7 +11,8 @@ import { EXIT } from '../exit-codes.js';
 import { holdRestored, leaseRestoreGate } from '../fencing.js';
 import { createLogger } from '../logger.js';
 import { keysOption, loadKeysOption } from './key-option.js';
-import { replicationLog, stopSignal } from './replication-log.js';
+import { replicationLog } from './replication-log.js';
+import { stopSignal } from '../stop-signals.js';
 
 interface BackupArgs {
   dir: string;

@@ -14,7 +14,7 @@ import { writeStdout } from '../stdout.js';
 import { secondsOption } from '../options.js';
 import { DEMO_MIB, DEMO_PHASES } from '../demo-workload.js';
 import { createLogger } from '../logger.js';
-import { runSession } from '../session.js';
+import { runWorkload } from '../run/run-workload.js';
 
 interface DemoArgs {
   seconds: number;
@@ -41,7 +41,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const binary = await ensureDirtierBinary();
     const log = await createLogger();
     log.info(`demo: ${formatMs(args.seconds)} of ${DEMO_WORKLOAD.join(' ')}; band [${formatBytes(config.thresholds.lminBytes)}, ${formatBytes(config.thresholds.lmaxBytes)}]`);
-    const status = await runSession({
+    const status = await runWorkload({
       config,
       configPath: args.config,
       criuFlag: undefined,

@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import { printJson } from '../json.js';
 import { acquireGuard, holdRestored } from '../fencing.js';
 import { createLogger } from '../logger.js';
-import { stopSignal } from './replication-log.js';
+import { stopSignal } from '../stop-signals.js';
 
 interface FailoverArgs {
   dir: string;

@@ -5,7 +5,7 @@ import { usageError } from '../errors.js';
 import { countOption, durationOption, pidOption } from '../options.js';
 import { readPidFile } from '../../process/pid-file.js';
 import { createLogger } from '../logger.js';
-import { runSession } from '../session.js';
+import { runWorkload } from '../run/run-workload.js';
 
 interface RunArgs {
   config?: string;
@@ -57,7 +57,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const refusal = attachRefusal(await attachFacts(args.pid, config.criu.extraArgs.includes('--shell-job')));
       if (refusal !== undefined) throw usageError(`--pid ${args.pid} ${refusal}`);
     }
-    process.exitCode = await runSession({
+    process.exitCode = await runWorkload({
       config,
       configPath: absolute(args.config),
       criuFlag: args.criu,

@@ -13,7 +13,8 @@ import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { createLogger } from '../logger.js';
 import { keysOption, loadKeysOption } from './key-option.js';
-import { replicationLog, stopSignal } from './replication-log.js';
+import { replicationLog } from './replication-log.js';
+import { stopSignal } from '../stop-signals.js';
 
 interface ShipArgs {
   images: string;

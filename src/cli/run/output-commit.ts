@@ -1,0 +1,72 @@
+import type { Server } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
+import type { OutputCommit } from '../../gate/commit.js';
+import type { LoopMetrics } from '../../loop/metrics.js';
+import { UserError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+
+/** The output gate of a run, and with release_after backup-ack the control socket remusd ship releases through. */
+export interface OutputCommitHolder {
+  output: OutputCommit;
+  control: Server | undefined;
+}
+
+/** Output commit, when enabled: the gate goes up (holding everything) before the workload starts. */
+export async function startOutputCommit(
+  config: Config,
+  root: string,
+  plug: { available: boolean; detail: string },
+  log: Logger,
+  metrics: LoopMetrics | undefined,
+): Promise<OutputCommitHolder | undefined> {
+  const settings = config.outputCommit;
+  if (!settings.enabled) return undefined;
+  const { chooseMechanism, startGate } = await import('../../gate/start.js');
+  const { OutputCommit } = await import('../../gate/commit.js');
+  const hostInterface = settings.interface;
+  if (hostInterface === null) throw new UserError('output_commit.enabled needs output_commit.interface (the host-side end of the workload\'s veth)', EXIT.usage);
+  let choice;
+  try {
+    choice = chooseMechanism(settings.mechanism, plug);
+  } catch (error) {
+    throw new UserError((error as Error).message, EXIT.criuUnavailable);
+  }
+  const gate = await startGate(choice.mechanism, hostInterface, settings.maxHeldBytes).catch((error: Error) => {
+    throw new UserError(`output commit: cannot hold the output of ${hostInterface}: ${error.message}`, EXIT.criuUnavailable);
+  });
+  const output = new OutputCommit(gate, settings.releaseAfter, { released: (release, ms) => metrics?.released(release, ms) });
+  log.info(`output commit: ${choice.mechanism} gate on ${hostInterface} (${choice.why}); an epoch is released after ${settings.releaseAfter === 'fsync' ? 'its checkpoint is fsynced here' : "the backup's ack (remusd ship)"}`);
+  if (settings.releaseAfter === 'fsync') return { output, control: undefined };
+  const { controlSocketPath, serveControlSocket } = await import('../../gate/control.js');
+  const path = controlSocketPath(root);
+  const control = await serveControlSocket(path, (seq) => output.releaseAcked(seq)).catch(async (error: Error) => {
+    await gate.destroy();
+    throw new UserError(`output commit: cannot listen on ${path}: ${error.message}`);
+  });
+  log.info(`output commit: remusd ship releases epochs through ${path}`);
+  return { output, control };
+}
+
+/** Destroys the gate without opening it: what it holds was not acknowledged and must never leave. */
+export async function discardOutputCommit(holder: OutputCommitHolder | undefined): Promise<void> {
+  holder?.control?.close();
+  await holder?.output.gate.destroy().catch(() => undefined);
+}
+
+/** Ends output commit at a normal stop: the gate opens (everything held leaves) and its numbers are logged. */
+export async function endOutputCommit(holder: OutputCommitHolder, log: Logger): Promise<void> {
+  holder.control?.close();
+  await holder.output.stop().catch((error: Error) => log.error(`could not open the output gate: ${error.message}`));
+  log.info({ output: holder.output.summary() }, describeOutput(holder.output));
+  log.warn('output commit ended: the workload\'s output is no longer held (unprotected until remusd runs again)');
+}
+
+function describeOutput(output: OutputCommit): string {
+  const s = output.summary();
+  const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
+  return (
+    `output commit: ${s.packets} packets (${s.bytes} bytes) held and released, ${s.dropped} dropped at the bound; ` +
+    `added latency p50 ${ms(s.holdP50Ms)} p99 ${ms(s.holdP99Ms)}; release p50 ${ms(s.releaseP50Ms)} p99 ${ms(s.releaseP99Ms)}`
+  );
+}

@@ -1,0 +1,172 @@
+import { basename } from 'node:path';
+import type { Logger } from 'pino';
+import type { ConfigResult } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import { watchConfig, type ConfigWatcher } from '../../config/watch.js';
+import { systemClock } from '../../loop/clock.js';
+import { criuCheckpointer } from '../../loop/criu-checkpointer.js';
+import { supervise, type SupervisorExit, type SupervisorSettings } from '../../loop/supervisor.js';
+import type { locateCriu } from '../../criu/locate.js';
+import type { CheckpointMode, CheckpointRecord } from '../../model/record.js';
+import { UserError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { applyReload } from '../reload.js';
+import type { RunNetwork } from '../run-network.js';
+import { settingsSource } from '../settings.js';
+import { stopOnSignals } from '../stop-signals.js';
+import { stdoutClosed } from '../stdout.js';
+import { KIND_OF_MODE, type Capabilities } from './checkpoint-mode.js';
+import { checkpointReport } from './checkpoint-report.js';
+import { discardOutputCommit, endOutputCommit } from './output-commit.js';
+import { fencedExit, runExitCode } from './run-exit.js';
+import type { Protection } from './start-protection.js';
+import { stopWorkload } from './workload-target.js';
+
+/** What `remusd run` was asked to do beyond the config. */
+export interface RunRequest {
+  config: Config;
+  /** The config file, when there is one: watched for changes and re-read on SIGHUP. */
+  configPath: string | undefined;
+  recordsFile: string;
+  stopWorkload: boolean;
+  /** Stop after this many checkpoints (tests, benchmarks, the demo). */
+  maxCheckpoints: number | undefined;
+  /** Stop after this long (ms). */
+  durationMs: number | undefined;
+  /** Print every record as a line on stdout (in addition to the records file). */
+  printRecords: boolean;
+  log: Logger;
+}
+
+export interface CheckpointingSetup {
+  criu: Awaited<ReturnType<typeof locateCriu>>;
+  capabilities: Capabilities;
+  mode: CheckpointMode;
+  root: string;
+}
+
+/**
+ * Checkpoints the protected workload until asked to stop (a signal, --duration, --max-checkpoints, a closed
+ * stdout), until it exits, or until it is fenced; then tears the protection down and returns the exit status.
+ */
+export async function protectUntilStopped(request: RunRequest, protection: Protection, { criu, capabilities, mode, root }: CheckpointingSetup): Promise<number> {
+  const { log } = request;
+  const { records, metrics, guard, network, target } = protection;
+  let config = request.config;
+  guard?.protect(target.pid);
+  log.info({ pid: target.pid, images: root, mode }, `supervising pid ${target.pid}; images in ${root}`);
+
+  const toSettings = settingsSource();
+  let watcher: ConfigWatcher | undefined;
+  if (request.configPath !== undefined) {
+    // A changed network section is refused like every key read only at the start (src/config/reload.ts).
+    const file = request.configPath;
+    watcher = watchConfig(file, (result: ConfigResult) => {
+      config = applyReload(config, result, file, log, metrics);
+    });
+  }
+  const controller = new AbortController();
+  const detachSignals = stopOnSignals(controller, log, 'the checkpoint in progress');
+  // `remusd run --print | head -1`: the reader is gone; stop like on SIGTERM (the demo then stops its workload).
+  const onStdoutClosed = () => {
+    log.info('stdout was closed (EPIPE): stopping after the checkpoint in progress');
+    controller.abort();
+  };
+  stdoutClosed.addEventListener('abort', onStdoutClosed, { once: true });
+  const onHangup = () => void watcher?.reload();
+  process.on('SIGHUP', onHangup);
+  // --duration may be weeks: the clock sleeps past what one timer holds.
+  const durationTimer = new AbortController();
+  if (request.durationMs !== undefined) {
+    void systemClock.sleep(request.durationMs, durationTimer.signal).then(() => {
+      if (!durationTimer.signal.aborted) controller.abort();
+    });
+  }
+
+  const report = checkpointReport(log, request.printRecords);
+  let exit: SupervisorExit;
+  let gate = protection.gate;
+  // Fenced: checkpointing stops, and the gate releases nothing more (destroyed, never opened: what it holds
+  // was not acknowledged, and the host that takes over may already answer for it).
+  guard?.onFenced(() => {
+    controller.abort();
+    const fencedGate = gate;
+    gate = undefined;
+    void discardOutputCommit(fencedGate);
+  });
+  const events = {
+    info: (message: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, message),
+    warn: (message: string, fields?: Record<string, unknown>) => {
+      report.beforeLogLine();
+      log.warn(fields ?? {}, message);
+    },
+  };
+  try {
+    exit = await supervise({
+      checkpointer: criuCheckpointer({ criu, root, pid: target.pid, kind: KIND_OF_MODE[mode], delta: mode === 'delta', pageSize: capabilities.pageSize, log: events }),
+      mode,
+      pageSize: capabilities.pageSize,
+      initialIntervalMs: config.interval.initialMs,
+      target,
+      settings: () => withNetworkArgs(toSettings(config), network),
+      records,
+      clock: systemClock,
+      signal: controller.signal,
+      output: gate?.output,
+      mayPublish: () => guard?.fenced !== true,
+      events: {
+        ...events,
+        failure: (_seq, message, logTail) => {
+          metrics?.failure();
+          report.beforeLogLine();
+          log.warn({ logTail }, message);
+        },
+        record(record: CheckpointRecord, band) {
+          metrics?.observe(record, band);
+          guard?.note(basename(record.dir));
+          const checkpoints = report.record(record, band);
+          if (request.maxCheckpoints !== undefined && checkpoints >= request.maxCheckpoints) controller.abort();
+        },
+      },
+    });
+  } catch (error) {
+    // The fence destroyed the gate under a checkpoint in progress: the fence is the outcome, not the gate.
+    if (guard?.fenced === true) return fencedExit(guard);
+    // A gate that failed keeps the workload's output held (nothing uncommitted may leak): say so.
+    if (gate !== undefined) {
+      log.error(`output commit failed; the workload's output stays blocked until remusd runs again (remusd run --pid ${target.pid})`);
+      await discardOutputCommit(gate);
+      gate = undefined;
+    }
+    // An I/O error the loop could not survive (the images directory vanished, went read-only…): say what
+    // it was and that the workload now runs without checkpoints, rather than an internal error.
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === undefined) throw error;
+    const unprotected = (await target.alive()) && !request.stopWorkload ? `; workload ${target.pid} keeps running WITHOUT checkpoints` : '';
+    await guard?.end('lapse');
+    throw new UserError(`supervision stopped: ${(error as Error).message}${unprotected}`, EXIT.error);
+  } finally {
+    report.end();
+    durationTimer.abort();
+    detachSignals();
+    process.off('SIGHUP', onHangup);
+    stdoutClosed.removeEventListener('abort', onStdoutClosed);
+    watcher?.close();
+    records.close();
+    if (gate !== undefined) await endOutputCommit(gate, log);
+    await metrics?.close();
+  }
+
+  if (guard?.fenced === true) return fencedExit(guard);
+  // A workload that is gone needs no lease: revoking it lets the backup take over at once.
+  await guard?.end(exit.reason === 'workload-exited' ? 'release' : 'lapse');
+  if (request.stopWorkload) await stopWorkload(target, network, log);
+  await network?.close();
+  return runExitCode(exit, target, request.stopWorkload, request.recordsFile, log);
+}
+
+// The supervisor's settings with the network section's dump options after the config's own extra_args.
+function withNetworkArgs(settings: SupervisorSettings, network: RunNetwork | undefined): SupervisorSettings {
+  if (network === undefined) return settings;
+  return { ...settings, criu: { ...settings.criu, extraArgs: [...settings.criu.extraArgs, ...network.dumpArgs] } };
+}

@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
+import { describeLocation, locateCriu } from '../../criu/locate.js';
+import { probeCapabilities } from '../../criu/probe.js';
+import { LOCK_NAME } from '../../loop/dir-lock.js';
+import { UserError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { resolveMode } from './checkpoint-mode.js';
+import { emptyDirectory, takeImagesDir } from './images-dir.js';
+import { protectUntilStopped } from './protect.js';
+import { startProtection } from './start-protection.js';
+import type { WorkloadSpec } from './workload-target.js';
+
+export interface RunOptions {
+  config: Config;
+  /** The config file, when there is one: watched for changes and re-read on SIGHUP. */
+  configPath: string | undefined;
+  criuFlag: string | undefined;
+  workload: WorkloadSpec;
+  recordsFile: string | undefined;
+  stopWorkload: boolean;
+  /** Stop after this many checkpoints (tests, benchmarks, the demo). */
+  maxCheckpoints: number | undefined;
+  /** Stop after this long (ms). */
+  durationMs: number | undefined;
+  /** Print every record as a line on stdout (in addition to the records file). */
+  printRecords: boolean;
+  /** Empty the images directory first, once it is locked (the demo: a summary of this run only). */
+  fresh?: boolean;
+  log: Logger;
+}
+
+/** `remusd run` and the demo: protects one workload with everything an operator expects around it; returns the exit status. */
+export async function runWorkload(options: RunOptions): Promise<number> {
+  const { log, config } = options;
+  const criu = await locateCriu({ flag: options.criuFlag, configPath: config.criu.path ?? undefined });
+  log.info(`CRIU: ${describeLocation(criu)}`);
+  const capabilities = await probeCapabilities(criu);
+  if (!capabilities.modes.full.available) {
+    throw new UserError(`CRIU cannot checkpoint here: ${capabilities.modes.full.why}. Run \`remusd check\` for details; fix: scripts/install-criu.sh as root.`, EXIT.criuUnavailable);
+  }
+  const mode = resolveMode(config.checkpoint.mode, capabilities);
+  log.info(`checkpoint mode: ${mode}${config.checkpoint.mode === 'auto' ? ` (auto: dirty tracking ${capabilities.dirtyTracking.available ? 'available' : 'unavailable'})` : ''}`);
+
+  const root = config.checkpoint.dir;
+  const lock = await takeImagesDir(root);
+  try {
+    if (options.fresh === true) await emptyDirectory(root, [LOCK_NAME]);
+    const recordsFile = options.recordsFile ?? config.records.file;
+    const protection = await startProtection({ config, recordsFile, workload: options.workload, capabilities, mode, root, log });
+    return await protectUntilStopped({ ...options, recordsFile }, protection, { criu, capabilities, mode, root });
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,42 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Target } from '../../loop/supervisor.js';
+import { attachedTarget, startedTarget } from '../../loop/target.js';
+import { isAlive } from '../../process/proc.js';
+import { startSessionLeader } from '../../process/session-leader.js';
+import { UserError } from '../errors.js';
+import type { RunNetwork } from '../run-network.js';
+
+/** The workload of `remusd run`: a running process to attach to, or a command to start. */
+export type WorkloadSpec = { pid: number } | { command: string; args: string[]; logFile: string | undefined };
+
+/** Attaches to the workload or starts it (inside the run's network namespace, when there is one). */
+export async function acquireTarget(workload: WorkloadSpec, root: string, network: RunNetwork | undefined, log: Logger): Promise<Target> {
+  if ('pid' in workload) {
+    // `remusd run` refused unfit targets already (src/process/attach-check.ts); this catches one that died since.
+    if (!(await isAlive(workload.pid))) throw new UserError(`--pid ${workload.pid}: no such process`);
+    return attachedTarget(workload.pid);
+  }
+  const logFile = workload.logFile ?? join(root, 'workload.out');
+  const { command, args } = network?.wrap(workload.command, workload.args) ?? workload;
+  const child = startSessionLeader(command, args, logFile);
+  if (child.pid < 0) {
+    const failure = await child.exited.catch((error: Error) => error);
+    throw new UserError(`cannot start ${workload.command}: ${(failure as Error).message ?? 'unknown error'}`);
+  }
+  log.info(`started ${workload.command} as pid ${child.pid} (session leader; output in ${logFile})`);
+  return startedTarget(child);
+}
+
+// How long --stop-workload waits for the workload to exit before its network namespace is closed (kept if it still runs).
+const STOP_GRACE_MS = 5000;
+
+/** --stop-workload: SIGTERM, and with a network namespace to close afterwards, a short wait for the exit. */
+export async function stopWorkload(target: Target, network: RunNetwork | undefined, log: Logger): Promise<void> {
+  if (!(await target.alive())) return;
+  log.info(`--stop-workload: sending SIGTERM to ${target.pid}`);
+  process.kill(target.pid, 'SIGTERM');
+  if (network === undefined) return;
+  const deadline = performance.now() + STOP_GRACE_MS;
+  while ((await target.alive()) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
