@@ -49,6 +49,7 @@ export const UNIT_TESTS = [
   'test/sim/cost.test.ts',
   'test/sim/parse.test.ts',
   'test/sim/plot.test.ts',
+  'test/plot/formats.test.ts',
   'test/sim/properties.test.ts',
   'test/sim/random.test.ts',
   'test/sim/rate.test.ts',

@@ -2,8 +2,11 @@
 
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/paths.js';
+import { PLOT_CSV_COLUMNS } from '../../src/plot/csv.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from './helpers.js';
 
@@ -103,12 +106,67 @@ describe('remusd score', () => {
 });
 
 describe('remusd plot', () => {
-  it('writes an SVG of a real records file', async () => {
-    const out = join(await mkdtemp(join(tmpdir(), 'remusd-plot-')), 'demo.svg');
-    const result = await runCli(['plot', fixture('demo-delta-15s.records.jsonl'), '--out', out]);
+  const tmp = () => mkdtemp(join(tmpdir(), 'remusd-plot-'));
+  const simRecords = async (dir: string) => {
+    const records = join(dir, 'records.jsonl');
+    const sim = await runCli(['simulate', '--workload', '2000:10,200:10', '--policy', 'predictive', '--duration', '40s', '--records', records]);
+    expect(sim.exitCode, sim.stderr).toBe(0);
+    return records;
+  };
+
+  it('writes SVG, PNG and PDF by extension, titled from the records (mode, policy, band)', async () => {
+    const dir = await tmp();
+    const records = await simRecords(dir);
+    const n = (await readFile(records, 'utf8')).trim().split('\n').length;
+    for (const name of ['run.svg', 'run.png', 'run.PDF']) {
+      const result = await runCli(['plot', records, '--out', join(dir, name)]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).toContain(`${join(dir, name)}: ${n} checkpoints over`);
+    }
+    const svg = await readFile(join(dir, 'run.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    // The demo config's band, which the simulated records carry: not the band of any --config.
+    expect(svg).toContain(`${basename(dir)} · simulated · predictive · band 1MiB–8MiB, 200 ms–5.00 s`);
+    expect((await readFile(join(dir, 'run.png'))).subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect((await readFile(join(dir, 'run.PDF'))).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+  }, 180_000); // four CLI starts; one took 42 s at load 13 on the shared 2-core machine
+
+  it("--config overrides the records' band; records without one (schema 1) need it", async () => {
+    const dir = await tmp();
+    const old = fixture('demo-delta-15s.records.jsonl');
+    const refused = await runCli(['plot', old, '--out', join(dir, 'old.svg')]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/demo-delta-15s\.records\.jsonl:1: the record carries no band \(records before schema 2\); name the run's config with --config FILE/);
+    const drawn = await runCli(['plot', old, '--out', join(dir, 'old.svg'), '--config', join(packageRoot(), 'config', 'demo.yaml'), '--title', 'an old run']);
+    expect(drawn.exitCode, drawn.stderr).toBe(0);
+    expect(drawn.stdout).toMatch(/55 checkpoints over 14\.1 s/);
+    expect(await readFile(join(dir, 'old.svg'), 'utf8')).toContain('an old run');
+  });
+
+  it('--csv - writes the plotted rows as CSV on stdout, parsed back to the records', async () => {
+    const dir = await tmp();
+    const records = await simRecords(dir);
+    const result = await runCli(['plot', records, '--csv', '-']);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/55 checkpoints over 14\.1 s/);
-    expect((await readFile(out, 'utf8')).startsWith('<svg')).toBe(true);
+    expect(result.stderr).toMatch(/checkpoints over/);
+    const rows = parse(result.stdout, { columns: true }) as Record<string, string>[];
+    const lines = (await readFile(records, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { seq: number; size_bytes: number; band: { lmax_bytes: number }; policy: string; chain_start: boolean });
+    expect(Object.keys(rows[0]!)).toEqual([...PLOT_CSV_COLUMNS]);
+    expect(rows.map((r) => Number(r.seq))).toEqual(lines.map((l) => l.seq));
+    expect(rows.map((r) => Number(r.size_bytes))).toEqual(lines.map((l) => l.size_bytes));
+    expect(rows.map((r) => Number(r.lmax_bytes))).toEqual(lines.map((l) => l.band.lmax_bytes));
+    expect(rows.map((r) => r.chain_start)).toEqual(lines.map((l) => String(l.chain_start)));
+    expect(new Set(rows.map((r) => r.policy))).toEqual(new Set(['predictive']));
+  });
+
+  it.each([
+    [['--out', '/tmp/x.jpg'], /--out \/tmp\/x\.jpg: not a format plot writes; name a file ending in \.svg, \.png, \.pdf/],
+    [['--out', '/tmp/noext'], /name a file ending in \.svg, \.png, \.pdf/],
+    [[], /name what to write: --out FILE \(\.svg, \.png, \.pdf\) and\/or --csv FILE/],
+  ])('refuses %j with a usage error before reading anything', async (extra, message) => {
+    const result = await runCli(['plot', '/nonexistent.jsonl', ...extra]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(message);
   });
 
   it('refuses a malformed records file with file:line', async () => {
