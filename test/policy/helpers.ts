@@ -39,10 +39,10 @@ export const saturating =
 export function replay<S>(
   policy: Policy<S>,
   workload: Workload,
-  options: { band?: Band; startMs: number; steps: number; perturb?: (o: Observation, i: number) => Observation },
+  options: { band?: Band; startMs: number; steps: number; perturb?: (o: Observation, i: number) => Observation; state?: S },
 ): { intervals: number[]; decisions: Decision[]; state: S } {
   const band = options.band ?? BAND;
-  let state = policy.initialState();
+  let state = options.state ?? policy.initialState();
   let interval = options.startMs;
   const intervals = [interval];
   const decisions: Decision[] = [];

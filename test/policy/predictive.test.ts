@@ -89,6 +89,44 @@ describe('PredictivePolicy v2 after a change of rate', () => {
   });
 });
 
+describe('PredictivePolicy v2 and bursts (extra writes: they raise a size, never lower one)', () => {
+  // Band [1, 4] MiB, target 2 MiB; settled at 200 pages/s (2.56 s for 512 pages).
+  const band = { ...BAND, lmaxBytes: 4 * MiB, maxMs: 8000 };
+  const settledSlow = () => replay(policy, linear(200), { band, startMs: 2560, steps: 6 });
+
+  it('a fall of the rate in band is acted on at once: a burst cannot explain it', () => {
+    const settledFast = replay(policy, linear(2000), { band, startMs: 256, steps: 6 });
+    // 1000 pages/s for 256 ms: 256 pages = 1 MiB, still in band, but half the estimate.
+    const out = policy.decide(settledFast.state, observation(256, 256 * PAGE, { pagesWritten: 256 }), band);
+    expect(out.decision.decision).toBe('grow');
+    expect(out.decision.reason).toMatch(/^rate changed 2000 pages\/s → 1000 pages\/s: old rates forgotten/);
+  });
+
+  it('a burst out of band is recognised when the old rate comes back, and the aim then leaves room for it', () => {
+    const { state } = settledSlow();
+    // 800 extra pages in one 2.56 s interval: 1312 pages = 5.1 MiB, above lmax.
+    const burst = policy.decide(state, observation(2560, 1312 * PAGE, { pagesWritten: 1312 }), band);
+    expect(burst.decision.decision).toBe('shrink');
+    const at = burst.decision.nextIntervalMs;
+    const back = policy.decide(burst.state, observation(at, linear(200)(at) * PAGE, { pagesWritten: linear(200)(at) }), band);
+    expect(back.decision.reason).toMatch(/^the previous rate 513 pages\/s was an outlier; rate 200 pages\/s/);
+    expect(back.state.burstPages).toBeCloseTo(800, -1);
+    // 4 MiB − 800 pages is below sqrt(lmin · target) = 1.41 MiB: the aim stops there, not at lmin, and the
+    // deadband's high edge comes down with it (1.41 × 1.7 = 2.4 MiB).
+    expect(back.decision.reason).toMatch(/within \[1\.2 MiB, 2\.4 MiB\] around target 1\.4 MiB: hold$/);
+    expect(settledSlow().decisions.at(-1)!.reason).toMatch(/around target 2\.0 MiB: hold$/); // before the burst
+  });
+
+  it('forgets a burst it stops seeing: the aim returns to the target', () => {
+    const { state } = settledSlow();
+    const remembered = { ...state, burstPages: 800 };
+    // It halves every 64 decisions: after 700, less than a page is left.
+    const run = replay(policy, linear(200), { band, startMs: 1810, steps: 700, state: remembered });
+    expect(run.state.burstPages).toBeLessThan(1);
+    expect(run.decisions.at(-1)!.reason).toMatch(/around target 2\.0 MiB: hold$/);
+  });
+});
+
 describe('PredictivePolicy v2 on a saturating workload (size = min(rate × interval, W))', () => {
   it('goes to max once three sizes stay flat while the interval grew, when W ≤ lmax', () => {
     const run = replay(policy, saturating(2000, 150), { startMs: 500, steps: 8 });
