@@ -104,7 +104,8 @@ export function createWorkload(spec: WorkloadSpec): Workload {
   };
 
   return {
-    pages: (t0, t1) => Math.min(Math.round(baseWrites(Math.max(0, t0), t1) + burstWrites(Math.max(0, t0), t1)), cap),
+    // Never below +0: the integral's rounding error can make an empty window -1e-12 pages, which rounds to -0.
+    pages: (t0, t1) => Math.min(Math.max(0, Math.round(baseWrites(Math.max(0, t0), t1) + burstWrites(Math.max(0, t0), t1))), cap),
     workingSetPages: cap,
     naturalDurationMs: spec.naturalDurationMs,
     description: spec.description ?? 'synthetic workload',
