@@ -10,7 +10,8 @@ export function stopOnSignals(controller: AbortController, log?: Logger, inProgr
   const onStop = (signal: NodeJS.Signals) => {
     signals += 1;
     if (signals > 1) {
-      // CRIU runs with its stdio in files and finishes on its own; the workload is thawed by it.
+      // CRIU runs with its stdio in files and finishes on its own; the workload is thawed by it. A lease held
+      // is not released: the fence's watchdog sees remusd gone and fences the workload (src/fence/watchdog.c).
       log?.warn(`${signal} again: exiting now`);
       process.exit(EXIT.interrupted);
     }

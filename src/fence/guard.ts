@@ -13,7 +13,7 @@ import { stopWorkload } from './fence-action.js';
 import { LeaseHolder } from './holder.js';
 import { clearFenceReport, FENCED_FILE, type FenceReport } from './marker.js';
 import type { FenceMetrics } from './metrics.js';
-
+import { ensureWatchdogBinary, Watchdog } from './watchdog.js';
 
 export interface GuardOptions {
   config: EtcdFencing;
@@ -34,6 +34,7 @@ export class FenceGuard {
   private fencing: Promise<FenceReport> | undefined;
   private fenceReason: string | undefined;
   private readonly listeners: ((reason: string) => void)[] = [];
+  private watchdog: Promise<Watchdog | undefined> | undefined;
 
   private constructor(
     private readonly options: GuardOptions,
@@ -44,6 +45,8 @@ export class FenceGuard {
   static async acquire(options: GuardOptions, value: Omit<LeaderValue, 'holder' | 'role' | 'since'>): Promise<FenceGuard> {
     const guard = new FenceGuard(options, undefined);
     const { config } = options;
+    // Built before the lease is taken: a host that cannot run the watchdog must fail before any workload starts.
+    await ensureWatchdogBinary();
     guard.holder = await LeaseHolder.acquire(
       config,
       { holder: config.holder, role: options.role, since: new Date().toISOString(), ...value },
@@ -53,7 +56,10 @@ export class FenceGuard {
         log: options.log.warn,
         signal: options.signal,
         events: {
-          renewed: (ms) => options.metrics?.renewed(ms),
+          renewed: (ms) => {
+            options.metrics?.renewed(ms);
+            guard.armWatchdog();
+          },
           renewFailed: (error, msToFence) => {
             options.metrics?.renewFailed(msToFence);
             options.log.warn(`lease renewal failed (${error}); fencing in ${Math.round(msToFence)} ms unless a renewal succeeds`);
@@ -86,7 +92,60 @@ export class FenceGuard {
   protect(pid: number): void {
     this.pid = pid;
     if (this.fencing !== undefined) stopWorkload(pid, this.options.config.onFence);
-    else void this.holder?.publish({ pid });
+    else {
+      void this.holder?.publish({ pid });
+      this.watchdog = this.startWatchdog(pid);
+    }
+  }
+
+  /** The watchdog's pid once it runs (tests). */
+  async watchdogPid(): Promise<number | undefined> {
+    return (await this.watchdog)?.pid;
+  }
+
+  // The watchdog fences the workload if this process dies or stops renewing: it is told, after each renewal, to
+  // act half a margin after our own fence would (so that normally we fence first and it only when we cannot),
+  // which is still half a margin before the lease could expire in etcd.
+  private async startWatchdog(pid: number): Promise<Watchdog | undefined> {
+    const { config, log } = this.options;
+    try {
+      const watchdog = await Watchdog.start({
+        pid,
+        action: config.onFence,
+        report: join(this.options.dir, FENCED_FILE),
+        fields: { key: leaderKey(config), holder: config.holder, lease: this.holder?.leaseId ?? '', action: config.onFence, pid },
+        lost: (why) => log.error(`${why}: if remusd dies now, nothing fences workload ${pid} before the lease runs out`),
+      });
+      if (this.fencing !== undefined) watchdog.disarm();
+      else watchdog.arm(this.watchdogBudgetMs());
+      log.info(`watchdog ${watchdog.pid} fences workload ${pid} (${config.onFence}) if remusd dies or stops renewing the lease`);
+      return watchdog;
+    } catch (error) {
+      log.error(`${(error as Error).message}: if remusd dies, nothing fences workload ${pid} before the lease runs out`);
+      return undefined;
+    }
+  }
+
+  private watchdogBudgetMs(): number {
+    return (this.holder?.msToFence() ?? 0) + this.options.config.timing.marginMs / 2;
+  }
+
+  private armWatchdog(): void {
+    void this.watchdog?.then((watchdog) => watchdog?.arm(this.watchdogBudgetMs()));
+  }
+
+  private async disarmWatchdog(): Promise<void> {
+    (await this.watchdog)?.disarm();
+  }
+
+  /**
+   * After a fence, once the checkpoint in progress has ended: stops the workload's tree again. A CRIU dump that
+   * was running when the fence froze the workload resumes the tasks it seized when it finishes (--leave-running),
+   * which can undo a SIGSTOP sent meanwhile (seen: the workload running again after the fence).
+   */
+  async reassert(): Promise<void> {
+    if ((await this.fencing) === undefined || this.pid === undefined) return;
+    stopWorkload(this.pid, this.options.config.onFence);
   }
 
   /** Calls listener the moment the fence is decided, before the workload is stopped (at once if it was). */
@@ -106,6 +165,7 @@ export class FenceGuard {
    */
   async end(how: 'release' | 'lapse'): Promise<void> {
     if (this.holder === undefined || this.fencing !== undefined) return;
+    await this.disarmWatchdog();
     if (how === 'release') {
       const ok = await this.holder.release();
       this.options.log.info(ok ? `released ${leaderKey(this.options.config)}: the workload is gone` : 'could not revoke the lease; it runs out by itself');
@@ -127,6 +187,7 @@ export class FenceGuard {
       for (const listener of this.listeners.splice(0)) listener(reason);
       const decidedAt = new Date().toISOString();
       const outcome = this.pid === undefined ? undefined : stopWorkload(this.pid, config.onFence);
+      await this.disarmWatchdog();
       const report: FenceReport = {
         reason,
         at: decidedAt,
@@ -136,6 +197,7 @@ export class FenceGuard {
         action: config.onFence,
         ...(this.pid === undefined ? {} : { pid: this.pid }),
         pids: outcome?.pids ?? [],
+        by: 'remusd',
         stop_ms: Math.round((performance.now() - started) * 1000) / 1000,
       };
       this.options.metrics?.fenced(config.onFence);

@@ -22,6 +22,8 @@ export interface FenceReport {
   pids: number[];
   /** From the decision to the last signal sent. */
   stop_ms: number;
+  /** Who fenced: remusd itself (lease lost), or its watchdog (remusd died or stopped renewing). */
+  by?: 'remusd' | 'watchdog';
 }
 
 /** The fence report in dir, if any (a file that does not parse counts as none). */

@@ -101,4 +101,56 @@ describe('remusd run holds the lease while it protects the workload', () => {
     expect((await whoLeads(fencingOf(yaml))).held).toBe(false); // well before the 10 s TTL
     expect(run.log()).toMatch(/released \/remusd-test\/gone\d+\/leader: the workload is gone/);
   });
+
+  // The fence that outlives remusd: kill -9 (or SIGSTOP) of `remusd run` alone. Its lease is no longer renewed;
+  // without the watchdog the workload would run on while the lease runs out and a backup takes over.
+  const cases = {
+    killed: 'remusd run is killed with SIGKILL: its watchdog freezes the workload well before the lease could expire',
+    hung: 'remusd run hangs (SIGSTOP): its watchdog freezes the workload at the renewal deadline, before the lease expires',
+    unguarded: 'negative control, the watchdog killed with remusd: the workload runs on after the lease has expired',
+  } as const;
+  for (const [how, title] of Object.entries(cases) as [keyof typeof cases, string][]) {
+    it(title, async () => {
+      await testCriu();
+      const etcd = await startEtcd();
+      const root = await imagesDir();
+      const ttlMs = 3000;
+      const name = `dog${process.pid}${how}`;
+      const yaml = fencingYaml(etcd.endpoint, 'host-a', { name, ttl: `${ttlMs}ms` });
+      const config = await writeFencedConfig(root, 'a.yaml', yaml);
+      workload = await startWorkload(['--mib', '8', '--phases', '100:1000000', '--report-ms', '50']);
+      const run = daemon(['run', '--config', config, '--pid', String(workload.pid)]);
+      const watchdog = await waitFor('the watchdog', () => Number(/watchdog (\d+) fences workload/.exec(run.log())?.[1]) || undefined, 20_000);
+      await waitFor('a checkpoint', async () => ((await readlink(join(root, 'images', 'latest')).catch(() => '')) !== '' ? true : undefined), 20_000);
+      const struck = Date.now();
+      process.kill(run.process.pid!, how === 'hung' ? 'SIGSTOP' : 'SIGKILL');
+      if (how === 'unguarded') process.kill(watchdog, 'SIGKILL');
+      if (how !== 'unguarded') {
+        await waitFor('the workload to be frozen', async () => ((await processState(workload!.pid)) === 'T' ? true : undefined), 10_000, 5);
+        if (how === 'killed') expect((await whoLeads(fencingOf(yaml))).held, 'frozen while the lease is still held').toBe(true);
+        // It writes fenced.json after the workload is stopped; `at` is its own clock (no polling latency in it).
+        const report = await waitFor('fenced.json', () => readFile(join(root, 'images', 'fenced.json'), 'utf8').then((text) => JSON.parse(text) as FenceReport, () => undefined), 5000);
+        expect(report).toMatchObject({ by: 'watchdog', action: 'freeze', pid: workload.pid, holder: 'host-a', key: `/remusd-test/${name}/leader` });
+        expect(report.reason).toMatch(how === 'killed' ? /remusd \(pid \d+\) died while it held the lease/ : /sent no lease renewal before the deadline/);
+        expect(report.pids).toContain(workload.pid);
+        const frozenAfterMs = Date.parse(report.at) + report.stop_ms - struck;
+        // The budget: the lease lives ≥ ttl − renew_every after remusd's last renewal (sent ≤ the strike). On
+        // remusd's death the watchdog acts on the pipe's EOF at once (measured: 15-30 ms, a /proc walk); on a
+        // hang, half a margin after remusd's own fence deadline (≤ ttl − margin/2 after the strike). These bounds
+        // are that requirement, not speed targets.
+        expect(frozenAfterMs).toBeLessThan(how === 'killed' ? ttlMs - ttlMs / 3 : ttlMs - ttlMs / 5 / 2 + 20);
+        console.log(`remusd run ${how}: watchdog froze the workload after ${Math.round(frozenAfterMs)} ms (its own stop_ms ${report.stop_ms}; ttl ${ttlMs} ms)`);
+      }
+      await waitFor('the lease to run out', async () => ((await whoLeads(fencingOf(yaml))).held ? undefined : true), 3 * ttlMs);
+      const state = await processState(workload.pid);
+      if (how !== 'unguarded') expect(state).toBe('T');
+      else expect(state, 'without the watchdog the workload runs on after its lease has expired').toMatch(/^[RSD]$/);
+      if (how === 'hung') {
+        // remusd wakes up, finds its lease past the deadline and fences itself (status 6): it never resumes the workload.
+        process.kill(run.process.pid!, 'SIGCONT');
+        expect((await run.process).exitCode, run.log()).toBe(6);
+        expect(await processState(workload.pid)).toBe('T');
+      }
+    });
+  }
 });

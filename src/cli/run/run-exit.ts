@@ -22,5 +22,6 @@ export async function runExitCode(exit: SupervisorExit, target: Target, stoppedW
 /** Fenced: the exit waits for the fence's outcome (the action it ran on the workload). */
 export async function fencedExit(guard: FenceGuard): Promise<ExitCode> {
   await guard.outcome();
+  await guard.reassert();
   return EXIT.fenced;
 }
