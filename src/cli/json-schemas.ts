@@ -3,6 +3,7 @@
 // output against. Objects are strict: a field added to an output without being added here fails the tests.
 
 import { z } from 'zod';
+import { MEASURES } from '../sim/measures.js';
 
 const count = z.number().int().nonnegative();
 const real = z.number();
@@ -96,14 +97,22 @@ const policyScore = z.strictObject({
   overruns: count,
 });
 
-/** `remusd compare --json`: one row per policy, its seeds' runs pooled. */
+/**
+ * Each measure of src/sim/measures.ts across the seeds, each seed's run alone: median, p10 and p90 (linear
+ * interpolation), n the seeds that had a value; null when none had one (no step of the rate: no back in band).
+ */
+const spreadAcrossSeeds = z.strictObject(
+  Object.fromEntries(MEASURES.map((m) => [m.name, z.strictObject({ median: real, p10: real, p90: real, n: count }).nullable()])),
+);
+
+/** `remusd compare --json`: one row per policy, its seeds' runs pooled, and the spread across seeds. */
 export const compareOutput = z.strictObject({
   workload: z.string(),
   seeds: z.array(z.number().int()),
   duration_ms: real,
   band,
   cost,
-  policies: z.array(z.strictObject({ policy: policySpec, summary: simSummary.optional(), score: policyScore })),
+  policies: z.array(z.strictObject({ policy: policySpec, summary: simSummary.optional(), score: policyScore, spread: spreadAcrossSeeds })),
 });
 
 /** `remusd failover --dir DIR --json`. */

@@ -47,7 +47,7 @@ export function runPlotSpec(points: readonly PlotPoint[], title: string): TopLev
   const sizeScale = { type: 'symlog' as const, constant: Math.max(lowestMiB / 4, 1 / 1024) };
   const sizeAxis = { format: '.3~g', values: sizeTicks(Math.max(...points.map((p) => p.sizeMiB), ...edgesMiB), lowestMiB, edgesMiB) };
   const ySize = (field: string) => ({ field, type: 'quantitative' as const, title: 'checkpoint size (MiB, symlog)', scale: sizeScale, axis: sizeAxis });
-  const bandEdge = (y: { field: string }, stroke: string) => ({ mark: { type: 'line', interpolate: 'step-after', strokeDash: [4, 4], color: stroke }, encoding: { x, y } });
+  const bandEdge = (y: { field: string }, stroke: string) => ({ mark: { type: 'line', interpolate: 'step-after', strokeDash: [4, 4], strokeWidth: 1, color: stroke }, encoding: { x, y } });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,

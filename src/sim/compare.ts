@@ -5,6 +5,7 @@ import type { PolicySpec } from '../policy/index.js';
 import type { CostModel } from './cost.js';
 import { runSimulation, type SimRetention } from './simulate.js';
 import { Scorecard, type PolicyScore } from './scorecard.js';
+import type { RunResult } from './measures.js';
 import { SimTally, type SimSummary } from './summary.js';
 import type { Workload } from './workload.js';
 
@@ -27,9 +28,16 @@ export interface ComparisonRow {
   policy: PolicySpec;
   summary: SimSummary | undefined;
   score: PolicyScore;
+  /** Each seed's run on its own, in seed order: what the spread across seeds is taken over. */
+  perSeed: SeedResult[];
 }
 
-/** Runs every policy on every seed's workload and summarizes each policy's runs together (streamed). */
+/** One seed's run of one policy. */
+export interface SeedResult extends RunResult {
+  seed: number;
+}
+
+/** Runs every policy on every seed's workload and summarizes each policy's runs together and each run alone (streamed). */
 export async function comparePolicies(input: ComparisonInput): Promise<ComparisonRow[]> {
   if (input.seeds.length === 0) throw new RangeError('a comparison needs at least one seed');
   if (input.policies.length === 0) throw new RangeError('a comparison needs at least one policy');
@@ -37,16 +45,25 @@ export async function comparePolicies(input: ComparisonInput): Promise<Compariso
   for (const policy of input.policies) {
     const tally = new SimTally(input.durationMs);
     const scorecard = new Scorecard();
+    const perSeed: SeedResult[] = [];
     for (const seed of input.seeds) {
       const workload = input.workloadFor(seed);
+      const nextStep = workload.nextStep ?? (() => undefined);
+      const seedTally = new SimTally(input.durationMs);
+      const seedScorecard = new Scorecard();
       tally.startRun();
-      scorecard.startRun(workload.nextStep ?? (() => undefined), workload.nextChange);
+      seedTally.startRun();
+      scorecard.startRun(nextStep, workload.nextChange);
+      seedScorecard.startRun(nextStep, workload.nextChange);
       await runSimulation({ ...input, policy, workload }, (record) => {
         tally.add(record);
         scorecard.add(record);
+        seedTally.add(record);
+        seedScorecard.add(record);
       });
+      perSeed.push({ seed, summary: seedTally.summary(), score: seedScorecard.score(), runs: 1 });
     }
-    rows.push({ policy, summary: tally.summary(), score: scorecard.score() });
+    rows.push({ policy, summary: tally.summary(), score: scorecard.score(), perSeed });
   }
   return rows;
 }

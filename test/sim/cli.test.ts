@@ -6,7 +6,10 @@ import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
+import { COMPARE_CSV_COLUMNS } from '../../src/cli/commands/compare.js';
+import { SIMULATE_CSV_COLUMNS } from '../../src/cli/commands/simulate.js';
 import { PLOT_CSV_COLUMNS } from '../../src/plot/csv.js';
+import { MEASURES } from '../../src/sim/measures.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from './helpers.js';
 
@@ -30,6 +33,21 @@ describe('remusd simulate', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^policy\s+predictive$/m);
     expect(result.stdout).toMatch(/^in band\s+\d+% of checkpoints$/m);
+  });
+
+  it('--csv - writes the run\'s measures as CSV, the same numbers as --json', async () => {
+    const args = ['simulate', '--workload', '2000:10,200:10', '--noise', '0.2', '--seed', '4', '--duration', '40s'];
+    const csv = await runCli([...args, '--csv', '-']);
+    expect(csv.exitCode, csv.stderr).toBe(0);
+    const rows = parse(csv.stdout, { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!)).toEqual([...SIMULATE_CSV_COLUMNS]);
+    expect(rows.map((r) => r.measure)).toEqual(MEASURES.map((m) => m.name));
+    const json = JSON.parse((await runCli([...args, '--json'])).stdout);
+    const value = (measure: string) => Number(rows.find((r) => r.measure === measure)!.value);
+    expect(value('checkpoints_per_run')).toBe(json.summary.checkpoints);
+    expect(value('size_median_bytes')).toBe(json.summary.size_bytes.median);
+    expect(value('frozen_share')).toBe(json.summary.frozen_share);
+    expect(rows.every((r) => r.policy === 'threshold' && r.seed === '4')).toBe(true);
   });
 
   it.each([
@@ -62,6 +80,42 @@ describe('remusd compare', () => {
     expect(json.seeds).toEqual([1, 2, 3]);
     expect(json.policies.map((p: { policy: { kind: string } }) => p.policy.kind)).toEqual(['threshold', 'fixed']);
     expect(json.policies[0].summary.runs).toBe(3);
+  });
+
+  it('--seeds N: the spread across seeds in the table, the --json and the --csv, the same numbers in each', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'remusd-compare-'));
+    const common = ['compare', '--workload', '4000:10,200:10', '--noise', '0.3', '--seeds', '5', '--policies', 'threshold,predictive', '--duration', '40s'];
+    const json = JSON.parse((await runCli([...common, '--json', '--csv', join(dir, 'c.csv')])).stdout);
+    const rows = parse(await readFile(join(dir, 'c.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!)).toEqual([...COMPARE_CSV_COLUMNS]);
+    expect(rows).toHaveLength(2 * MEASURES.length);
+    for (const [i, policy] of json.policies.entries()) {
+      for (const m of MEASURES) {
+        const row = rows.find((r) => r.policy === policy.policy.kind && r.measure === m.name)!;
+        const spread = policy.spread[m.name];
+        expect([Number(row.median), Number(row.p10), Number(row.p90), Number(row.seeds)], `${policy.policy.kind} ${m.name}`).toEqual([spread.median, spread.p10, spread.p90, spread.n]);
+        expect(spread.p10 <= spread.median && spread.median <= spread.p90).toBe(true);
+      }
+      const pooled = (measure: string) => Number(rows.find((r) => r.policy === policy.policy.kind && r.measure === measure)!.pooled);
+      expect(pooled('in_band_share')).toBe(json.policies[i].score.in_band_share);
+      expect(pooled('size_p90_bytes')).toBe(json.policies[i].summary.size_bytes.p90);
+      expect(pooled('checkpoints_per_run')).toBe(json.policies[i].summary.checkpoints / 5);
+    }
+    const text = await runCli(common);
+    expect(text.stdout).toMatch(/^Across the 5 seeds, each seed's run alone: median \[p10, p90\]$/m);
+    const median = (json.policies[0].spread.in_band_share.median * 100).toFixed(1);
+    expect(text.stdout).toMatch(new RegExp(`^in_band_share\\s+${median.replace('.', '\\.')}% \\[[\\d.]+%, [\\d.]+%\\]\\s+[\\d.]+% \\[`, 'm'));
+  }, 180_000); // three CLI runs of 10 simulations each on a shared, loaded machine
+
+  it('--csv - writes only the CSV; with --json it is refused (both would go to stdout)', async () => {
+    const csv = await runCli(['compare', '--workload', '2000:5', '--duration', '10s', '--policies', 'fixed', '--csv', '-']);
+    expect(csv.exitCode, csv.stderr).toBe(0);
+    const rows = parse(csv.stdout, { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r.measure)).toEqual(MEASURES.map((m) => m.name));
+    expect(rows.every((r) => r.policy === 'fixed' && r.seeds !== undefined)).toBe(true);
+    const both = await runCli(['compare', '--workload', '2000:5', '--json', '--csv', '-']);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toMatch(/--json and --csv - both write to stdout/);
   });
 
   it.each([

@@ -4,9 +4,13 @@ import { formatBytes, formatMs } from '../../config/units.js';
 import { POLICY_KINDS } from '../../policy/index.js';
 import { openRecordsFile, type RecordSink } from '../../loop/records.js';
 import { runSimulation } from '../../sim/simulate.js';
+import { MEASURES } from '../../sim/measures.js';
+import { Scorecard } from '../../sim/scorecard.js';
 import { SimTally, type SimSummary } from '../../sim/summary.js';
 import { absolute } from '../config-source.js';
+import { csvOption, writeCsv } from '../csv.js';
 import { UserError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { printJson } from '../json.js';
 import { guardedAsync, policyOfKind, simOptions, simSetup, type SimArgs } from '../sim-options.js';
@@ -15,6 +19,7 @@ interface SimulateArgs extends SimArgs {
   policy?: string;
   records?: string;
   json: boolean;
+  csv?: string;
 }
 
 /** `remusd simulate`: runs the config's policy against a modelled workload in virtual time and sums it up. */
@@ -26,9 +31,11 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
       .option('policy', { type: 'string', choices: POLICY_KINDS, describe: "Policy kind (default the config's; options from the config when it names the same kind)" })
       .option('records', { type: 'string', describe: 'Write the simulated records (records.jsonl lines, mode sim) to this file' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' })
+      .option('csv', csvOption('Write the run\'s measures as CSV, one row each (policy, seed, measure, unit, value)'))
       .example("$0 simulate --workload '8000:10,200:10' --working-set 64MiB --noise 0.1 --seed 7", '')
       .example('$0 simulate --trace .remusd/demo-images/records.jsonl --policy predictive', '') as unknown as Argv<SimulateArgs>,
   handler: async (args: ArgumentsCamelCase<SimulateArgs>) => {
+    if (args.json && args.csv === '-') throw new UserError('--json and --csv - both write to stdout; give --csv a file name', EXIT.usage);
     const setup = await simSetup(args, { requireWorkload: false });
     const policy = args.policy === undefined ? setup.config.policy : policyOfKind(args.policy, setup.config);
     const workload = setup.workloadFor(args.seed);
@@ -46,6 +53,9 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
     // simulated checkpoints runs in constant memory.
     const tally = new SimTally(setup.durationMs);
     tally.startRun();
+    // The scorecard's measures (in band after warm-up, back in band, reversals) are for --csv.
+    const scorecard = new Scorecard();
+    scorecard.startRun(workload.nextStep ?? (() => undefined), workload.nextChange);
     try {
       await guardedAsync(() =>
         runSimulation(
@@ -61,6 +71,7 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
           },
           (record) => {
             tally.add(record);
+            scorecard.add(record);
             sink?.append(record);
           },
         ),
@@ -69,6 +80,11 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
       sink?.close();
     }
     const summary = tally.summary();
+    if (args.csv !== undefined) {
+      const result = { summary, score: scorecard.score(), runs: 1 };
+      await writeCsv(args.csv, { columns: SIMULATE_CSV_COLUMNS, rows: MEASURES.map((m) => [policy.kind, args.seed, m.name, m.unit, m.of(result)]) });
+      if (args.csv === '-') return;
+    }
     if (args.json) {
       printJson({ policy, workload: workload.description, seed: args.seed, duration_ms: setup.durationMs, band: setup.band, cost: setup.cost, summary, records: recordsFile ?? null });
       return;
@@ -76,6 +92,9 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
     process.stdout.write(`${simulationReport(policy.kind, workload.description, setup.durationMs, summary, recordsFile)}\n`);
   },
 };
+
+/** The columns of `simulate --csv`: one row per measure of src/sim/measures.ts. */
+export const SIMULATE_CSV_COLUMNS = ['policy', 'seed', 'measure', 'unit', 'value'] as const;
 
 // The human summary of one simulated run.
 function simulationReport(policy: string, workload: string, durationMs: number, summary: SimSummary | undefined, recordsFile: string | undefined): string {
