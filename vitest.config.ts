@@ -13,6 +13,7 @@ import { defineConfig } from 'vitest/config';
 // serial so a busy machine cannot starve it) and test/sim/cli.test.ts (runs the built CLI).
 export const UNIT_TESTS = [
   'test/layers.test.ts',
+  'test/loop/loop-health.test.ts',
   'test/cli/exit-codes.test.ts',
   'test/cli/options.test.ts',
   'test/cli/csv.test.ts',

@@ -25,6 +25,10 @@ describe('config/remusd@.service', () => {
     expect(unit).toContain('--config /etc/remusd/%i.yaml --pid-file ${REMUSD_PIDFILE}');
     expect(unit).toMatch(/^StateDirectory=remusd\/%i$/m);
     expect(unit).toMatch(/^KillMode=process$/m);
+    // Readiness, reload and stop over NOTIFY_SOCKET, and the watchdog (test/cli/service-notify.test.ts).
+    expect(unit).toMatch(/^Type=notify$/m);
+    expect(unit).toMatch(/^NotifyAccess=main$/m);
+    expect(Number(/^WatchdogSec=(\d+)$/m.exec(unit)?.[1])).toBeGreaterThan(120); // above criu.timeout's default
   });
 
   it('systemd-analyze verify catches a broken unit (the check above can fail)', async () => {

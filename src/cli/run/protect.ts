@@ -4,6 +4,7 @@ import type { ConfigResult } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { watchConfig, type ConfigWatcher } from '../../config/watch.js';
 import { systemClock } from '../../loop/clock.js';
+import type { Clock } from '../../loop/clock.js';
 import { criuCheckpointer } from '../../loop/criu-checkpointer.js';
 import { supervise, type SupervisorExit, type SupervisorSettings } from '../../loop/supervisor.js';
 import type { locateCriu } from '../../criu/locate.js';
@@ -13,6 +14,7 @@ import { EXIT } from '../exit-codes.js';
 import { applyReload } from '../reload.js';
 import type { RunNetwork } from '../run-network.js';
 import { settingsSource } from '../settings.js';
+import type { ServiceManagerLink } from './service-manager.js';
 import { stopOnSignals } from '../stop-signals.js';
 import { stdoutClosed } from '../stdout.js';
 import { KIND_OF_MODE, type Capabilities } from './checkpoint-mode.js';
@@ -43,43 +45,59 @@ export interface CheckpointingSetup {
   capabilities: Capabilities;
   mode: CheckpointMode;
   root: string;
+  /** The supervisor's clock: its sleeps tell the watchdog that the loop is idle, not stuck. */
+  clock: Clock;
+  service: ServiceManagerLink;
 }
 
 /**
  * Checkpoints the protected workload until asked to stop (a signal, --duration, --max-checkpoints, a closed
  * stdout), until it exits, or until it is fenced; then tears the protection down and returns the exit status.
  */
-export async function protectUntilStopped(request: RunRequest, protection: Protection, { criu, capabilities, mode, root }: CheckpointingSetup): Promise<number> {
+export async function protectUntilStopped(request: RunRequest, protection: Protection, { criu, capabilities, mode, root, clock, service }: CheckpointingSetup): Promise<number> {
   const { log } = request;
   const { records, metrics, guard, network, target } = protection;
   let config = request.config;
   guard?.protect(target.pid);
   log.info({ pid: target.pid, images: root, mode }, `supervising pid ${target.pid}; images in ${root}`);
+  service.starting(target.pid);
 
   const toSettings = settingsSource();
   let watcher: ConfigWatcher | undefined;
   if (request.configPath !== undefined) {
     // A changed network section is refused like every key read only at the start (src/config/reload.ts).
     const file = request.configPath;
+    const observer = {
+      configReloaded(ok: boolean, at: Date) {
+        metrics?.configReloaded(ok, at);
+        service.reloaded(ok);
+      },
+    };
     watcher = watchConfig(file, (result: ConfigResult) => {
-      config = applyReload(config, result, file, log, metrics);
+      service.reloading(); // a changed file is a reload too (SIGHUP said so already)
+      config = applyReload(config, result, file, log, observer);
     });
   }
   const controller = new AbortController();
+  controller.signal.addEventListener('abort', () => service.stopping(stopReason(controller.signal)), { once: true });
   const detachSignals = stopOnSignals(controller, log, 'the checkpoint in progress');
   // `remusd run --print | head -1`: the reader is gone; stop like on SIGTERM (the demo then stops its workload).
   const onStdoutClosed = () => {
     log.info('stdout was closed (EPIPE): stopping after the checkpoint in progress');
-    controller.abort();
+    controller.abort(new Error('stdout was closed'));
   };
   stdoutClosed.addEventListener('abort', onStdoutClosed, { once: true });
-  const onHangup = () => void watcher?.reload();
+  const onHangup = () => {
+    if (watcher === undefined) return;
+    service.reloading();
+    void watcher.reload();
+  };
   process.on('SIGHUP', onHangup);
   // --duration may be weeks: the clock sleeps past what one timer holds.
   const durationTimer = new AbortController();
   if (request.durationMs !== undefined) {
     void systemClock.sleep(request.durationMs, durationTimer.signal).then(() => {
-      if (!durationTimer.signal.aborted) controller.abort();
+      if (!durationTimer.signal.aborted) controller.abort(new Error('--duration reached'));
     });
   }
 
@@ -89,7 +107,7 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
   // Fenced: checkpointing stops, and the gate releases nothing more (destroyed, never opened: what it holds
   // was not acknowledged, and the host that takes over may already answer for it).
   guard?.onFenced(() => {
-    controller.abort();
+    controller.abort(new Error('fenced: the lease was lost'));
     const fencedGate = gate;
     gate = undefined;
     void discardOutputCommit(fencedGate);
@@ -110,7 +128,7 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
       target,
       settings: () => withNetworkArgs(toSettings(config), network),
       records,
-      clock: systemClock,
+      clock,
       signal: controller.signal,
       output: gate?.output,
       mayPublish: () => guard?.fenced !== true,
@@ -118,14 +136,16 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
         ...events,
         failure: (_seq, message, logTail) => {
           metrics?.failure();
+          service.failed(message);
           report.beforeLogLine();
           log.warn({ logTail }, message);
         },
         record(record: CheckpointRecord, band) {
           metrics?.observe(record, band);
           guard?.note(basename(record.dir));
+          service.checkpointed(record, target.pid);
           const checkpoints = report.record(record, band);
-          if (request.maxCheckpoints !== undefined && checkpoints >= request.maxCheckpoints) controller.abort();
+          if (request.maxCheckpoints !== undefined && checkpoints >= request.maxCheckpoints) controller.abort(new Error('--max-checkpoints reached'));
         },
       },
     });
@@ -146,6 +166,7 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
     await guard?.end('lapse');
     throw new UserError(`supervision stopped: ${(error as Error).message}${unprotected}`, EXIT.error);
   } finally {
+    service.stopping(controller.signal.aborted ? stopReason(controller.signal) : 'the supervisor loop ended');
     report.end();
     durationTimer.abort();
     detachSignals();
@@ -163,6 +184,10 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
   if (request.stopWorkload) await stopWorkload(target, network, log);
   await network?.close();
   return runExitCode(exit, target, request.stopWorkload, request.recordsFile, log);
+}
+
+function stopReason(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : 'asked to stop';
 }
 
 // The supervisor's settings with the network section's dump options after the config's own extra_args.

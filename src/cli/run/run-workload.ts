@@ -2,12 +2,16 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import { describeLocation, locateCriu } from '../../criu/locate.js';
 import { probeCapabilities } from '../../criu/probe.js';
+import { systemClock } from '../../loop/clock.js';
 import { LOCK_NAME } from '../../loop/dir-lock.js';
+import { watchedClock } from '../../loop/loop-health.js';
+import { startServiceNotifier } from '../../process/service-notify.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { resolveMode } from './checkpoint-mode.js';
 import { emptyDirectory, takeImagesDir } from './images-dir.js';
-import { protectUntilStopped } from './protect.js';
+import { protectUntilStopped, type CheckpointingSetup } from './protect.js';
+import { serviceManagerLink } from './service-manager.js';
 import { startProtection } from './start-protection.js';
 import type { WorkloadSpec } from './workload-target.js';
 
@@ -32,6 +36,20 @@ export interface RunOptions {
 
 /** `remusd run` and the demo: protects one workload with everything an operator expects around it; returns the exit status. */
 export async function runWorkload(options: RunOptions): Promise<number> {
+  const { log } = options;
+  const notifier = await startServiceNotifier(process.env, (line) => log.warn(`service manager notification: ${line}`));
+  const service = serviceManagerLink(notifier, log);
+  // A step of the loop that takes longer than the watchdog timeout is stuck: the pings stop (loop-health.ts).
+  const { clock, health } = watchedClock(systemClock, notifier.watchdogMs ?? Infinity);
+  service.watch(health);
+  try {
+    return await lockAndProtect(options, { service, clock });
+  } finally {
+    service.close();
+  }
+}
+
+async function lockAndProtect(options: RunOptions, around: Pick<CheckpointingSetup, 'service' | 'clock'>): Promise<number> {
   const { log, config } = options;
   const criu = await locateCriu({ flag: options.criuFlag, configPath: config.criu.path ?? undefined });
   log.info(`CRIU: ${describeLocation(criu)}`);
@@ -48,7 +66,7 @@ export async function runWorkload(options: RunOptions): Promise<number> {
     if (options.fresh === true) await emptyDirectory(root, [LOCK_NAME]);
     const recordsFile = options.recordsFile ?? config.records.file;
     const protection = await startProtection({ config, recordsFile, workload: options.workload, capabilities, mode, root, log });
-    return await protectUntilStopped({ ...options, recordsFile }, protection, { criu, capabilities, mode, root });
+    return await protectUntilStopped({ ...options, recordsFile }, protection, { criu, capabilities, mode, root, ...around });
   } finally {
     lock.release();
   }
