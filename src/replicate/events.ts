@@ -25,3 +25,21 @@ export type SenderEvent =
   | { type: 'busy'; peer: string; run: string; busy: boolean }
   /** The sender is stopping on purpose: its silence from now on is no failure. */
   | { type: 'goodbye'; peer: string; run: string; reason: string };
+
+/** What the shipper reports besides its records. */
+export interface ShipObserver {
+  /** Connected to the backup (its hello answered), or not any more. */
+  connection(up: boolean): void;
+  /** A connection attempt or a transfer failed (it is retried). */
+  failed(): void;
+}
+
+/** What the receiver reports. */
+export interface ReceiveObserver {
+  /** A sender connected (+1, after its hello) or went away (-1). */
+  senders(delta: 1 | -1): void;
+  /** A checkpoint landed and was acknowledged: its bytes, and when the primary took it (its clock). */
+  received(bytes: number, takenAt: string): void;
+  /** A transfer was discarded: cut, dropped by the sender, or rejected on verification. */
+  failed(): void;
+}

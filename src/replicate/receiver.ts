@@ -5,7 +5,7 @@ import type { Endpoint } from '../units/endpoint.js';
 import { Channel, PeerError } from './channel.js';
 import { holdingsOf, listRunDirectories, openBackupRun } from './backup-runs.js';
 import { judgeOffer } from './intake.js';
-import type { ReplicationLog, SenderEvent } from './events.js';
+import type { ReceiveObserver, ReplicationLog, SenderEvent } from './events.js';
 import { InFlight } from './in-flight.js';
 import { Landing, VerifyError } from './landing.js';
 import { DEFAULT_LISTENER_LIMITS, listenAuthenticated, type ListenerLimits } from './listener.js';
@@ -37,6 +37,8 @@ export interface ReceiverOptions {
   limits?: Partial<ReceiverLimits>;
   /** Told what the senders say and what the backup holds (for automatic failover). */
   onEvent?: (event: SenderEvent) => void;
+  /** Told of connected senders, received bytes and failed transfers (the metrics). */
+  observer?: ReceiveObserver;
 }
 
 export interface Receiver {
@@ -122,6 +124,8 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
   }
   const sender: Sender = { peer, run: run.id, dir: opened.dir };
   await channel.send(hello('receiver'));
+  options.observer?.senders(1);
+  channel.socket.once('close', () => options.observer?.senders(-1));
   options.onEvent?.({ type: 'heard', peer, run: run.id });
   options.log.info(`sender ${peer} connected`, { run: run.id, host: run.host, started: run.started });
   for (;;) {
@@ -234,12 +238,14 @@ async function receiveOffer(channel: Channel, sender: Sender, offer: Extract<Mes
       }
       else if (frame.message.type === 'done' && frame.message.name === name) break;
       else if (frame.message.type === 'goodbye') {
+        options.observer?.failed();
         await landing.abort();
         log.info(`the transfer of ${name} ended with the sender's goodbye (${landing.bytes} bytes received); discarded`);
         return;
       } else if (!isStatus(frame.message)) throw await failed(channel, `unexpected ${frame.message.type} message during the transfer of ${name}`);
     }
   } catch (error) {
+    options.observer?.failed();
     await landing.abort();
     throw error;
   } finally {
@@ -251,11 +257,13 @@ async function receiveOffer(channel: Channel, sender: Sender, offer: Extract<Mes
       await landing.finish();
     } catch (error) {
       if (!(error instanceof VerifyError)) throw error;
+      options.observer?.failed();
       log.warn(`rejected ${name}: ${error.message}`);
       await channel.send({ type: 'reject', name, message: error.message });
       return;
     }
     await channel.send({ type: 'ack', name, bytes: landing.bytes });
+    options.observer?.received(landing.bytes, offer.manifest.taken_at);
     options.onEvent?.({ type: 'holds', peer, run, name, how: 'received' });
     log.info(`received ${name}`, { run, parent, bytes: landing.bytes, files: offer.manifest.files.length, ms: Math.round(performance.now() - started) });
   } finally {

@@ -6,6 +6,7 @@ import { checkpointInProgress, currentLatest } from './latest.js';
 import { ProtocolError } from './protocol.js';
 import type { ShipRecord } from './ship-log.js';
 import { imagesRun, shipChain, ShipError, workloadField, type ShipOptions } from './ship-chain.js';
+import type { ShipObserver } from './events.js';
 import type { WorkloadWatch } from './workload-watch.js';
 
 export interface WatchOptions extends ShipOptions, BackupAddress {
@@ -18,6 +19,8 @@ export interface WatchOptions extends ShipOptions, BackupAddress {
   backoffMaxMs?: number;
   /** When the workload dies, how long to wait for a checkpoint the supervisor is still writing. */
   deathGraceMs?: number;
+  /** Told when the connection comes up or goes down, and of each failure (the metrics). */
+  observer?: ShipObserver;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
       const run = imagesRun(options.images);
       channel = await connectToBackup(options.to, options.credentials, run);
       log.info(`connected to backup ${formatEndpoint(options.to)}`, { run: run.id });
+      options.observer?.connection(true);
       backoff = options.backoffInitialMs ?? 100;
       let quietSince = performance.now();
       let toldDead = false;
@@ -75,10 +79,12 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
       }
     } catch (error) {
       if (signal.aborted) break;
+      options.observer?.failed();
       log.warn(`shipping to ${formatEndpoint(options.to)} failed: ${(error as Error).message}; retrying in ${backoff} ms`);
       await sleep(backoff, undefined, { signal }).catch(() => undefined);
       backoff = Math.min(backoff * 2, options.backoffMaxMs ?? 5_000);
     } finally {
+      options.observer?.connection(false);
       if (signal.aborted) channel?.farewell(`the shipper is stopping (${describeAbort(signal)})`);
       else channel?.socket.end();
     }

@@ -11,6 +11,8 @@ import { EXIT } from '../exit-codes.js';
 import { holdRestored, leaseRestoreGate } from '../fencing.js';
 import { createLogger } from '../logger.js';
 import { keysOption, loadKeysOption } from './key-option.js';
+import { metricsEndpoint, metricsOptions, startMetrics } from './metrics-option.js';
+import { packageVersion } from '../version.js';
 import { replicationLog } from './replication-log.js';
 import { stopSignal } from '../stop-signals.js';
 
@@ -24,6 +26,8 @@ interface BackupArgs {
   criu?: string;
   config?: string;
   keepRunning: boolean;
+  metrics?: string;
+  metricsAllowRemote: boolean;
 }
 
 /** `remusd backup`: receives checkpoints from `remusd ship` into a directory `remusd failover` restores from. */
@@ -54,12 +58,14 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
           'Its fencing section (etcd lease) gates the failover: no restore without the lease',
       })
       .option('keep-running', { type: 'boolean', default: false, describe: 'With --failover-after: keep listening after the failover instead of exiting' })
+      .options(metricsOptions)
       .example('$0 backup --dir /var/lib/remusd/backup --listen 127.0.0.1:7070 --keys /etc/remusd/keys/backup', '')
       .example('$0 backup --dir /var/lib/remusd/backup --keys /etc/remusd/keys/backup --failover-after 2s', 'Restore automatically when the primary fails') as unknown as Argv<BackupArgs>,
   handler: async (args: ArgumentsCamelCase<BackupArgs>) => {
     const listen = parseEndpoint(args.listen, { allowAnyPort: true });
     if (!listen.ok) throw new UserError(`--listen ${JSON.stringify(args.listen)} ${listen.error}`, EXIT.usage);
     // Any address: only the pair's primary gets past the TLS handshake, whichever network it comes from.
+    const metricsAt = metricsEndpoint(args.metrics, args.metricsAllowRemote);
     const credentials = loadKeysOption(args.keys, 'backup');
     if (!Number.isInteger(args.keep) || args.keep < 1) throw new UserError('--keep must be an integer ≥ 1', EXIT.usage);
     if (!Number.isInteger(args.maxHandshakes) || args.maxHandshakes < 1) throw new UserError('--max-handshakes must be an integer ≥ 1', EXIT.usage);
@@ -98,7 +104,11 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
             network: config?.network ?? undefined,
             gate,
           });
-    const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, log, credentials, limits: { maxPending: args.maxHandshakes }, onEvent: auto?.observe }).catch((error: Error) => {
+    // Before listening for the primary: a metrics address that cannot be bound fails with nothing started.
+    const metrics = metricsAt === undefined ? undefined : await startMetrics(metricsAt, async (host, port) => (await import('../../replicate/metrics.js')).serveBackupMetrics(host, port, packageVersion()));
+    if (metrics !== undefined) logger.info(`metrics on http://${metrics.address}/metrics`);
+    const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, log, credentials, limits: { maxPending: args.maxHandshakes }, onEvent: auto?.observe, observer: metrics }).catch(async (error: Error) => {
+      await metrics?.close();
       throw new UserError(`cannot listen on ${args.listen}: ${error.message}`);
     });
     auto?.start(receiver);
@@ -125,6 +135,7 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     }
     auto?.stop();
     await receiver.close();
+    await metrics?.close();
     log.info('backup stopped');
     if (report !== undefined && !report.ok) throw new UserError(`automatic failover failed: ${report.error}`);
   },

@@ -5,7 +5,7 @@ import { parseDuration, parseSize } from '../../config/units.js';
 import { FENCED_FILE } from '../../fence/marker.js';
 import { parseEndpoint } from '../../units/endpoint.js';
 import { isAlive } from '../../process/proc.js';
-import { openShipLog } from '../../replicate/ship-log.js';
+import { openShipLog, type ShipRecord } from '../../replicate/ship-log.js';
 import { shipOnce, watchAndShip } from '../../replicate/sender.js';
 import { WorkloadWatch } from '../../replicate/workload-watch.js';
 import { controlSocketPath, GateReleaser } from '../../gate/control.js';
@@ -13,6 +13,8 @@ import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { createLogger } from '../logger.js';
 import { keysOption, loadKeysOption } from './key-option.js';
+import { metricsEndpoint, metricsOptions, startMetrics } from './metrics-option.js';
+import { packageVersion } from '../version.js';
 import { replicationLog } from './replication-log.js';
 import { stopSignal } from '../stop-signals.js';
 
@@ -26,6 +28,8 @@ interface ShipArgs {
   connectTimeout: string;
   poll: string;
   pid?: number;
+  metrics?: string;
+  metricsAllowRemote: boolean;
 }
 
 /** `remusd ship`: sends each new complete checkpoint of an images directory to a backup. */
@@ -50,6 +54,7 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
         type: 'number',
         describe: "The workload's pid on this machine: heartbeats and offers carry whether it is alive, and its death is reported to the backup at once (for backup --failover-after)",
       })
+      .options(metricsOptions)
       .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary', 'Follow the images directory and ship as checkpoints appear')
       .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary --pid 4242', "Also report the workload's death to the backup") as unknown as Argv<ShipArgs>,
   handler: async (args: ArgumentsCamelCase<ShipArgs>) => {
@@ -76,17 +81,27 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       const fencedMarker = join(resolve(args.images), FENCED_FILE);
       workload = new WorkloadWatch(args.pid, 100, () => access(fencedMarker).then(() => true, () => false));
     }
+    const metricsAt = metricsEndpoint(args.metrics, args.metricsAllowRemote);
+    if (metricsAt !== undefined && args.once) throw new UserError('--metrics is for a shipper that keeps running; it has no use with --once', EXIT.usage);
     const credentials = loadKeysOption(args.keys, 'primary');
     const images = resolve(args.images);
     const shipLog = openShipLog(resolve(args.records ?? join(images, 'ship.jsonl')));
-    const log = replicationLog(await createLogger());
+    const logger = await createLogger();
+    const log = replicationLog(logger);
+    // prom-client is loaded only when metrics are asked for (as in remusd run).
+    const metrics = metricsAt === undefined ? undefined : await startMetrics(metricsAt, async (host, port) => (await import('../../replicate/metrics.js')).serveShipMetrics(host, port, packageVersion()));
+    if (metrics !== undefined) logger.info(`metrics on http://${metrics.address}/metrics`);
     // Output commit with release_after: backup-ack: each acknowledged checkpoint releases its epoch's output.
     const gate = new GateReleaser(controlSocketPath(images), (message) => log.warn(message));
     const onAcknowledged = async (name: string) => {
       const released = await gate.release(name);
       if (released !== undefined) log.info(`released the output of epochs up to ${name}`, { packets: released.packets, bytes: released.bytes });
     };
-    const options = { images, log, onShipped: shipLog.append, onAcknowledged, maxBytesPerSecond, to: to.value, credentials };
+    const onShipped = (record: ShipRecord) => {
+      shipLog.append(record);
+      metrics?.shipped(record);
+    };
+    const options = { images, log, onShipped, onAcknowledged, maxBytesPerSecond, to: to.value, credentials };
     workload?.start(); // here, so that the finally below always stops its timer
     try {
       if (args.once) {
@@ -100,12 +115,13 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
         }
       } else {
         // Held output waits for this loop to notice each checkpoint: look often (a readlink per look).
-        await watchAndShip({ ...options, workload, signal: stopSignal(), pollMs: poll.value });
+        await watchAndShip({ ...options, workload, signal: stopSignal(), pollMs: poll.value, observer: metrics });
       }
     } finally {
       workload?.stop();
       gate.close();
       shipLog.close();
+      await metrics?.close();
     }
   },
 };
