@@ -3,8 +3,8 @@
 // value and what was expected. Which records start a chain is a field (`chain_start`, schema 2); for
 // version 1 lines it is derived from the structure (no parent in an incremental mode), never from reason text.
 
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { FileReadError, readRegularFile } from '../fs/regular-file.js';
 import type { DecisionKind } from '../model/policy.js';
 import { RECORD_SCHEMA, type RecordMode } from '../model/record.js';
 
@@ -81,15 +81,29 @@ export function parseRecords(text: string, source: string): ReadRecord[] {
   return records;
 }
 
+/**
+ * The most a records file may hold: a day of 200 ms checkpoints is ~430,000 lines of ~700 bytes (~300 MB).
+ * The file is read whole into one string, and V8 caps a string at 2^29 − 24 characters (~512 MiB).
+ */
+export const RECORDS_MAX_BYTES = 500 * 2 ** 20;
+
+/**
+ * A records file's text; throws RecordsError. Regular files only, opened without blocking and read up to
+ * RECORDS_MAX_BYTES: a FIFO would hang the read and /dev/zero would grow the process without bound.
+ */
+export async function readRecordsText(path: string): Promise<string> {
+  try {
+    return (await readRegularFile(path, RECORDS_MAX_BYTES)).toString('utf8');
+  } catch (error) {
+    if (!(error instanceof FileReadError)) throw error;
+    const why = error.code === 'not-regular' || error.code === 'too-large' ? error.reason : error.code;
+    throw new RecordsError(`${path}: cannot read the records file (${why})`);
+  }
+}
+
 /** Reads a records.jsonl file; throws RecordsError (unreadable file or bad line). */
 export async function readRecords(path: string): Promise<ReadRecord[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new RecordsError(`${path}: cannot read the records file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  return parseRecords(text, path);
+  return parseRecords(await readRecordsText(path), path);
 }
 
 function parseLine(line: string, where: string): ReadRecord {

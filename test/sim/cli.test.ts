@@ -1,10 +1,12 @@
 // `remusd simulate` and `remusd compare` as a user runs them (the built CLI; no CRIU involved).
 
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
+import { RECORDS_MAX_BYTES } from '../../src/loop/record-reader.js';
 import { packageRoot } from '../../src/paths.js';
 import { COMPARE_CSV_COLUMNS } from '../../src/cli/commands/compare.js';
 import { SIMULATE_CSV_COLUMNS } from '../../src/cli/commands/simulate.js';
@@ -228,4 +230,38 @@ describe('remusd plot', () => {
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/malformed\.records\.jsonl:3: not a JSON record/);
   });
+});
+
+describe('hostile records files', () => {
+  // A FIFO read the old way waited forever for a writer, and /dev/zero grew the process without bound: the
+  // timeout only keeps such a regression from hanging the suite (a refusal is one CLI start).
+  const HANG = { timeoutMs: 30_000 };
+  const commands = (file: string) => [
+    ['plot', file, '--out', '/tmp/never.svg'],
+    ['score', file],
+    ['compare', '--trace', file],
+  ];
+
+  it('a FIFO, /dev/zero, a directory and a file over the size cap are refused at once by plot, score and compare --trace', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'remusd-hostile-records-'));
+    const fifo = join(dir, 'records.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    const huge = join(dir, 'huge.jsonl');
+    await writeFile(huge, '');
+    await truncate(huge, RECORDS_MAX_BYTES + 1); // sparse: refused by its size, never read
+    const cases: [string, string][] = [
+      [fifo, 'is a FIFO, not a regular file'],
+      ['/dev/zero', 'is a character device, not a regular file'],
+      [dir, 'is a directory, not a regular file'],
+      [huge, `is larger than the ${RECORDS_MAX_BYTES} byte limit`],
+    ];
+    for (const [file, why] of cases) {
+      for (const args of commands(file)) {
+        const result = await runCli(args, HANG);
+        expect(result.timedOut, `${args.join(' ')}`).toBe(false);
+        expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+        expect(result.stderr).toContain(`${file}: cannot read the records file (${why}`);
+      }
+    }
+  }, 300_000); // 12 CLI starts on a shared, loaded machine
 });

@@ -1,6 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { readFile } from 'node:fs/promises';
-import { parseRecords, RecordsError } from '../../loop/record-reader.js';
+import { parseRecords, readRecordsText, RecordsError } from '../../loop/record-reader.js';
 import { RunTally } from '../../loop/summary.js';
 import type { CheckpointRecord } from '../../model/record.js';
 import { parsePhases } from '../../sim/parse.js';
@@ -39,10 +38,9 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
     }
     const rows = [];
     for (const file of args.records) {
-      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        throw new UserError(`${file}: cannot read the records file (${error.code ?? error.message})`, EXIT.usage);
-      });
+      let text: string;
       try {
+        text = await readRecordsText(file);
         // Checks every line and field the scorecard and the tally use; the band is in schema 2 records only.
         const old = parseRecords(text, file).find((r) => r.band === undefined);
         if (old !== undefined) throw new UserError(`${old.where}: the record carries no band (records before schema 2); score needs the band each decision was taken against`, EXIT.usage);
