@@ -21,12 +21,16 @@ INIT_SRC="$HERE/init"
 # Modules the initramfs loads (with their dependencies, dependencies first, as modprobe --show-depends
 # orders them). BOOT_MODULES are needed to mount the root; CRIU_MODULES are loaded too (a failure is only
 # a warning): nf_tables because CRIU's kernel-feature detection fails without it, the *_diag modules
-# because CRIU dumps sockets through sock_diag ("Diag module missing"), tun and veth for `criu check`.
+# because CRIU dumps sockets through sock_diag ("Diag module missing"), tun and veth for `criu check`,
+# nf_conntrack_netlink because CRIU dumps a network namespace's conntrack table even when the namespace is
+# external (--external net[…]): without it every dump of a network workload fails with "-22 reported by
+# netlink: Invalid argument". The kernel would load it on demand, but its modprobe runs in the initramfs,
+# which holds only the modules listed here.
 # Loading them here with busybox insmod is much faster than a modprobe from the 9p root under TCG.
 BOOT_MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet
   9pnet_virtio 9p overlay virtio_console)
 CRIU_MODULES=(nfnetlink nf_tables unix_diag inet_diag tcp_diag udp_diag raw_diag netlink_diag af_packet_diag
-  tun veth)
+  tun veth nf_conntrack_netlink)
 # Host packages: qemu, busybox for the initramfs, kmod for depmod/modprobe here and for modprobe inside the
 # guest (the guest's root file system is the host's), cpio/gzip to pack the initramfs.
 # xz-utils to unpack the kernel ELF from the bzImage.

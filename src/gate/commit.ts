@@ -53,6 +53,9 @@ export class OutputCommit implements OutputFence {
   private readonly releaseTimes: number[] = [];
   private totals = { packets: 0, bytes: 0, dropped: 0 };
   private releasing: Promise<unknown> = Promise.resolve();
+  /** The newest barrier, and the newest checkpoint that completed (a failed one never does). */
+  private lastBarrier: number | undefined;
+  private lastCompleted: number | undefined;
 
   constructor(
     readonly gate: OutputGate,
@@ -62,11 +65,15 @@ export class OutputCommit implements OutputFence {
   ) {}
 
   async beforeDump(seq: number): Promise<void> {
+    // The previous barrier's checkpoint never completed: it failed, and nothing will release its epoch alone.
+    if (this.lastBarrier !== undefined && this.lastBarrier !== this.lastCompleted) await this.gate.abandon(this.lastBarrier);
+    this.lastBarrier = seq;
     const closed = await this.gate.barrier(seq);
     this.barriers.set(seq, { atMs: this.now(), packets: closed.packets, bytes: closed.bytes });
   }
 
   async afterCheckpoint(seq: number, root: string, dir: string): Promise<OutputRecordFields> {
+    this.lastCompleted = seq;
     const epoch = this.barriers.get(seq) ?? { packets: 0, bytes: 0 }; // read before the release forgets it
     if (this.releaseAfter === 'fsync') {
       await fsyncCheckpoint(root, dir);

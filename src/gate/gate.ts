@@ -33,6 +33,12 @@ export interface OutputGate {
   barrier(epoch: number): Promise<EpochClosed>;
   release(epoch: number): Promise<EpochReleased>;
   /**
+   * Checkpoint `epoch` failed: no release of its own will come, and its packets wait for a later one that
+   * covers them. The next barrier must not wait for it (a gate that keeps one closed epoch would otherwise
+   * wait forever, and with it the supervisor and the workload's clients).
+   */
+  abandon(epoch: number): Promise<void>;
+  /**
    * A clean stop: releases everything still held and removes the gate, so the workload's output flows
    * unprotected from then on (remusd never leaves a workload cut off on purpose).
    */

@@ -9,18 +9,27 @@ export interface PlugGateOptions {
   maxHeldBytes: number;
 }
 
+/** The IFB device a plug gate on `hostInterface` holds packets in (interface names have at most 15 characters). */
+export function plugIfbName(hostInterface: string): string {
+  return `${hostInterface.slice(0, 13)}.p`;
+}
+
 /**
  * The output gate on kernels with sch_plug, as xl remus builds it: the workload's output (the host-side veth's
  * ingress) is redirected into an IFB device whose root qdisc is a plug. `block` closes an epoch, `release`
  * (release_one) lets out the oldest closed one; IFB then hands each packet to the stack as received on the
  * veth. The plug remembers ONE closed epoch only (a second `block` overwrites the first's packet count), so
  * a barrier waits until the previous epoch is released: with backup-ack the next dump waits for the ack,
- * exactly as in Remus. The plug counts no per-epoch packets: barrier reads the backlog instead, and there is
- * no per-packet hold time (release latency is measured by the caller).
+ * exactly as in Remus. When the previous epoch's checkpoint failed (abandon), no release will come for it:
+ * the next barrier then leaves it closed without a second `block`, and its release lets the abandoned epoch
+ * out; the packets sent in between stay in the open epoch and go with the next block (one epoch later than
+ * they could, never earlier). The plug counts no per-epoch packets: barrier reads the backlog instead, and
+ * there is no per-packet hold time (release latency is measured by the caller).
  */
 export class PlugGate implements OutputGate {
   readonly mechanism = 'plug' as const;
-  private outstanding: { epoch: number; released: Promise<void>; resolve: () => void } | undefined;
+  /** The closed epoch the plug holds, until released; abandoned: its checkpoint failed. */
+  private outstanding: { epoch: number; released: Promise<void>; resolve: () => void; abandoned: boolean } | undefined;
   private lastBarrier = 0;
 
   private constructor(
@@ -29,7 +38,7 @@ export class PlugGate implements OutputGate {
   ) {}
 
   static async start(options: PlugGateOptions): Promise<PlugGate> {
-    const ifb = `${options.hostInterface.slice(0, 13)}.p`;
+    const ifb = plugIfbName(options.hostInterface);
     // Where these are modules (Debian's kernels), load them: the kernel does not always do it on demand.
     await execa('modprobe', ['-qa', 'sch_plug', 'ifb', 'sch_ingress', 'cls_u32', 'act_mirred']).catch(() => undefined);
     await execa('ip', ['link', 'del', ifb]).catch(() => undefined); // a crashed run's plug, with what it held
@@ -48,14 +57,27 @@ export class PlugGate implements OutputGate {
 
   async barrier(epoch: number): Promise<EpochClosed> {
     if (epoch <= this.lastBarrier) throw new Error(`barrier ${epoch}: barriers must increase (last ${this.lastBarrier})`);
-    await this.outstanding?.released;
+    const pending = this.outstanding;
+    if (pending?.abandoned === true) {
+      // A second block would overwrite the closed epoch's count and leave its packets behind for good.
+      // Epoch `epoch` takes the abandoned one over: releasing it lets the closed packets out.
+      this.outstanding = { ...pending, epoch, abandoned: false };
+      this.lastBarrier = epoch;
+      const backlog = await this.backlog();
+      return { epoch, packets: backlog.packets, bytes: backlog.bytes };
+    }
+    await pending?.released;
     const backlog = await this.backlog();
     await tc(['qdisc', 'change', 'dev', this.ifb, 'root', 'plug', 'block']);
     let resolve = () => undefined as void;
     const released = new Promise<void>((r) => (resolve = r));
-    this.outstanding = { epoch, released, resolve };
+    this.outstanding = { epoch, released, resolve, abandoned: false };
     this.lastBarrier = epoch;
     return { epoch, packets: backlog.packets, bytes: backlog.bytes };
+  }
+
+  async abandon(epoch: number): Promise<void> {
+    if (this.outstanding?.epoch === epoch) this.outstanding.abandoned = true;
   }
 
   async release(epoch: number): Promise<EpochReleased> {

@@ -3,6 +3,7 @@
 
 import { execa } from 'execa';
 import { afterAll } from 'vitest';
+import { plugIfbName } from '../../src/gate/plug.js';
 import { processesInNamespace, namespaceInode, type NetworkConfig } from '../../src/net/index.js';
 import { parseIpv4Cidr } from '../../src/units/ipv4.js';
 import { killAndWait } from './workload.js';
@@ -56,11 +57,16 @@ export async function cutLink(config: NetworkConfig): Promise<void> {
   await execa('ip', ['link', 'set', 'dev', config.hostInterface, 'down']);
 }
 
-/** Removes every namespace and veth networkPlan() handed out (and kills what runs inside). */
+/**
+ * Removes every namespace and veth networkPlan() handed out (and kills what runs inside), and the IFB device
+ * of a plug gate on it: a SIGKILLed `remusd run` leaves its plug behind, holding what it held (the TUN gate's
+ * device dies with its helper).
+ */
 export async function removeTestNetworks(): Promise<void> {
   for (const config of created.splice(0)) {
     await killNamespaceProcesses(config.namespace);
     await execa('ip', ['link', 'del', 'dev', config.hostInterface], { reject: false });
+    await execa('ip', ['link', 'del', 'dev', plugIfbName(config.hostInterface)], { reject: false });
     await execa('ip', ['netns', 'delete', config.namespace], { reject: false });
     await execa('rm', ['-f', `/run/remusd/netns/${config.namespace}`], { reject: false });
   }
