@@ -22,6 +22,8 @@ export function settingsSource(): (config: Config) => SupervisorSettings {
         keep: config.checkpoint.retention.keep,
         newChainEvery: config.checkpoint.retention.newChainEvery,
         maxChainBytes: config.checkpoint.retention.maxChainBytes ?? undefined,
+        compact: config.checkpoint.retention.compact,
+        compactAt: config.checkpoint.retention.compactAt,
       },
       criu: { logLevel: config.criu.logLevel, extraArgs: config.criu.extraArgs, timeoutMs: CRIU_TIMEOUT_MS },
       failures: config.failures,

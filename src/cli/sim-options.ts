@@ -100,8 +100,8 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
   }
   workloadFor(args.seed); // validates the parameters once, before any run
   const durationMs = args.duration ?? naturalMs ?? DEFAULT_DURATION_MS;
-  const { keep, newChainEvery, maxChainBytes } = config.checkpoint.retention;
-  return { config, band: bandOf(config), workloadFor, durationMs, cost, retention: { keep, newChainEvery, maxChainBytes: maxChainBytes ?? undefined } };
+  const { maxChainBytes, ...retention } = config.checkpoint.retention;
+  return { config, band: bandOf(config), workloadFor, durationMs, cost, retention: { ...retention, maxChainBytes: maxChainBytes ?? undefined } };
 }
 
 /** The policy spec for a kind: the config's options when the config names that kind, else the defaults. */

@@ -56,6 +56,8 @@ export const fileSchema = z.strictObject({
           keep: field.integer(1),
           new_chain_every: field.integer(1),
           max_chain_bytes: field.size,
+          compact: field.flag,
+          compact_at: field.integer(4),
         })
         .optional(),
     })
@@ -117,6 +119,10 @@ export interface Config {
       newChainEvery: number;
       /** A chain reaching this many bytes starts a new one; null: no limit. */
       maxChainBytes: number | null;
+      /** Mode delta: flatten old links in the background instead of starting new chains. */
+      compact: boolean;
+      /** With compact: a chain this long is compacted (new_chain_every is then only the hard bound). */
+      compactAt: number;
     };
   };
   criu: {
@@ -170,6 +176,13 @@ export const CONFIG_DEFAULTS = Object.freeze({
   dir: './remusd-images',
   keep: 5,
   newChainEvery: 20,
+  /**
+   * A compaction rewrites the whole memory once (locally, in the background) every compactAt − 3 checkpoints:
+   * 16 keeps chains under 16 links while writing a base about as often as new chains every 13 did, with
+   * nothing dumped or shipped in full.
+   */
+  compact: true,
+  compactAt: 16,
   logLevel: 2,
   maxConsecutive: 5,
   backoffInitialMs: 1000,
@@ -207,6 +220,8 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
         keep: file.checkpoint?.retention?.keep ?? d.keep,
         newChainEvery: file.checkpoint?.retention?.new_chain_every ?? d.newChainEvery,
         maxChainBytes: file.checkpoint?.retention?.max_chain_bytes ?? null,
+        compact: file.checkpoint?.retention?.compact ?? d.compact,
+        compactAt: file.checkpoint?.retention?.compact_at ?? d.compactAt,
       },
     },
     criu: {

@@ -20,3 +20,4 @@ export {
 } from './rewrite.js';
 export type { ShmemReport } from './dump-images.js';
 export { HASHES_FILE, decodeHashes, encodeHashes, loadHashes, saveHashes } from './persist.js';
+export { compactCheckpoint, type CompactOptions, type CompactResult } from './compact.js';

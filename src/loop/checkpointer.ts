@@ -12,6 +12,8 @@ export interface CheckpointRequest {
   logLevel: number;
   extraArgs: readonly string[];
   timeoutMs: number;
+  /** Called once CRIU has let go of the workload (it is frozen no more), before any rewrite of the dump. */
+  onDumped?: () => void;
 }
 
 /** What a software delta did to CRIU's full dump (mode delta only). */
@@ -33,6 +35,11 @@ export type CheckpointResult =
   | { ok: true; stored: StoredCheckpoint; dir: string; stats: DumpStats; criuWallMs: number; delta: DeltaSummary | undefined }
   | { ok: false; criuWallMs: number; reason: string; logTail: string };
 
+/** How a compaction ended: the flattened link as it is now stored, or why nothing changed. */
+export type CompactionOutcome =
+  | { ok: true; target: StoredCheckpoint; compacted: StoredCheckpoint; links: number; bytesWritten: number; elapsedMs: number }
+  | { ok: false; target: StoredCheckpoint; reason: string };
+
 /** Where the loop's checkpoints come from and go to. */
 export interface Checkpointer {
   /**
@@ -44,4 +51,9 @@ export interface Checkpointer {
   take(request: CheckpointRequest): Promise<CheckpointResult>;
   /** Deletes checkpoints retention no longer needs (off the critical path; done before the next take). */
   remove(checkpoints: readonly StoredCheckpoint[]): Promise<void>;
+  /**
+   * Mode delta: flattens `target` (an old link of the current chain) into a base, atomically, awaiting `step`
+   * between steps of the merge. Absent: this checkpointer cannot compact, and chains restart instead.
+   */
+  compact?(target: StoredCheckpoint, step: () => Promise<void>): Promise<CompactionOutcome>;
 }

@@ -6,7 +6,7 @@ import { dump, type DumpKind } from '../criu/dump.js';
 import { criuLogTail, describeCriuEnd } from '../criu/exec.js';
 import { readDumpStatsSync } from '../criu/images/index.js';
 import type { CriuLocation } from '../criu/locate.js';
-import { loadHashes, rewriteAsDelta, saveHashes, type PageHashes, type RewriteResult } from '../delta/index.js';
+import { compactCheckpoint, loadHashes, rewriteAsDelta, saveHashes, type PageHashes, type RewriteResult } from '../delta/index.js';
 import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import { openRun } from '../store/run-identity.js';
@@ -86,6 +86,14 @@ export function criuCheckpointer(options: CriuCheckpointerOptions): Checkpointer
       };
     },
     remove: (checkpoints: readonly StoredCheckpoint[]) => removeCheckpoints(root, checkpoints),
+    ...(options.delta
+      ? {
+          async compact(target: StoredCheckpoint, step: () => Promise<void>) {
+            const done = await compactCheckpoint({ root, name: target.name, pageSize: options.pageSize, step });
+            return { ok: true as const, target, compacted: describeCheckpoint(root, target.name), links: done.links, bytesWritten: done.bytesWritten, elapsedMs: done.elapsedMs };
+          },
+        }
+      : {}),
   };
 }
 
@@ -114,6 +122,7 @@ async function takeCheckpoint(options: CriuCheckpointerOptions, request: Checkpo
     extraArgs: request.extraArgs,
     timeoutMs: request.timeoutMs,
   });
+  request.onDumped?.();
   const fail = async (reason: string, logTail = '') => {
     await rm(partial, { recursive: true, force: true });
     return { ok: false as const, criuWallMs: run.wallMs, reason, logTail };

@@ -3,9 +3,10 @@ import type { OutputFence } from '../gate/gate.js';
 import type { Band, Policy } from '../model/policy.js';
 import { RECORD_SCHEMA, type CheckpointRecord, type RecordMode } from '../model/record.js';
 import { checkpointSizeBytes } from '../model/stats.js';
-import { parentFor, removable, type StoredCheckpoint } from '../store/chain.js';
+import { compactionTarget, parentFor, removable, type StoredCheckpoint } from '../store/chain.js';
 import type { CheckpointResult, Checkpointer } from './checkpointer.js';
 import type { Clock } from './clock.js';
+import { Compactor } from './compactor.js';
 import type { RecordSink } from './records.js';
 import { step, type LoopState } from './step.js';
 import { checkpointName } from '../store/checkpoints.js';
@@ -16,7 +17,8 @@ export interface SupervisorSettings {
   /** Identifies the policy and its parameters: a change of key makes a fresh policy (and state). */
   policyKey: string;
   policy: Policy;
-  retention: { keep: number; newChainEvery: number; maxChainBytes: number | undefined };
+  /** compact: mode delta flattens old links in the background once a chain has compactAt links (absent: off). */
+  retention: { keep: number; newChainEvery: number; maxChainBytes: number | undefined; compact?: boolean; compactAt?: number };
   criu: { logLevel: number; extraArgs: readonly string[]; timeoutMs: number };
   failures: { maxConsecutive: number; backoffInitialMs: number; backoffMaxMs: number };
 }
@@ -86,140 +88,174 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
   let checkpoints = 0;
   // Deleting old checkpoints runs while the loop sleeps; it must finish before the next checkpoint starts.
   let retention: Promise<void> | undefined;
+  // Compaction runs while the loop sleeps too, but may take several intervals: it is paused, not awaited.
+  const compactor = deps.mode === 'delta' && checkpointer.compact !== undefined ? new Compactor(checkpointer.compact.bind(checkpointer)) : undefined;
+  let compacted: CheckpointRecord['compacted'];
   const exited = () => ({ reason: 'workload-exited' as const, checkpoints, status: target.exitStatus(), exitCode: target.exitCode() });
-
-  while (!signal.aborted) {
-    await clock.sleep(nextStartAtMs - clock.now(), signal);
-    if (retention !== undefined) await retention;
-    retention = undefined;
-    if (signal.aborted) break;
-    if (!(await target.alive())) return exited();
-
-    settings = deps.settings();
-    if (settings.policyKey !== policyKey) {
-      events.info(`policy changed to ${settings.policyKey}: starting it from a fresh state`);
-      policyKey = settings.policyKey;
-      state = { ...state, policyState: settings.policy.initialState() };
-    }
-    const startedAtMs = clock.now();
-    const startedWall = clock.wallNow();
-    seq += 1;
-    const chain = deps.mode === 'full' ? { parent: undefined, reason: 'full dump: no parent' } : parentFor(stored, previous, settings.retention);
-    // The barrier comes first: output sent once CRIU may have started belongs to the next epoch.
-    await deps.output?.beforeDump(seq);
-    const result = await checkpointer
-      .take({
-        seq,
-        parent: chain.parent,
-        logLevel: settings.criu.logLevel,
-        extraArgs: settings.criu.extraArgs,
-        timeoutMs: settings.criu.timeoutMs,
-      })
-      .catch(asFailedAttempt);
-
-    if (!result.ok) {
-      if (!(await target.alive())) return exited();
-      consecutiveFailures += 1;
-      previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
-      events.failure(seq, `checkpoint ${seq} failed (${consecutiveFailures} in a row): ${result.reason}`, result.logTail);
-      if (consecutiveFailures >= settings.failures.maxConsecutive) {
-        return {
-          reason: 'failures',
-          checkpoints,
-          message: `${consecutiveFailures} checkpoints failed in a row; last: ${result.reason}\n${result.logTail}`,
-        };
-      }
-      nextStartAtMs = clock.now() + backoffMs(consecutiveFailures, settings.failures);
-      continue;
-    }
-    consecutiveFailures = 0;
-    if (deps.mayPublish?.() === false) {
-      // The checkpointer has pointed latest at it already; removing it would leave latest dangling (and the
-      // shipper retrying a missing checkpoint). Its dump began before the fence; no other starts.
-      events.warn(`checkpoint ${result.stored.name} finished after the fence; no checkpoint starts after it`);
-      break;
-    }
-    // The checkpoint is done: CRIU and, in delta mode, the rewrite.
-    const doneAtMs = clock.now();
-    const { delta } = result;
-    const deltaMs = delta?.elapsedMs ?? 0;
-    const elapsedMs = lastStartAtMs === undefined ? undefined : startedAtMs - lastStartAtMs;
-    // What this checkpoint had to store: CRIU's count, or in delta mode the pages that changed (shared
-    // memory stays as CRIU wrote it, so its pages count in full).
-    const pagesWritten = delta === undefined ? result.stats.pages_written : delta.changedPages;
-    const sizeBytes = checkpointSizeBytes({ ...result.stats, pages_written: pagesWritten }, deps.pageSize);
-    const chainStart = deps.mode !== 'full' && result.stored.parentSeq === undefined;
-    const outcome = step(
-      settings.policy,
-      state,
-      {
-        observation: {
-          seq,
-          intervalMs: state.intervalMs,
-          elapsedMs: elapsedMs ?? state.intervalMs,
-          sizeBytes,
-          pagesWritten: pagesWritten + (result.stats.shpages_written ?? 0),
-          frozenUs: result.stats.frozen_time,
-          pageSize: deps.pageSize,
-        },
-        unmeasured: unmeasured(deps.mode, chainStart, pagesWritten, elapsedMs === undefined),
-        startedAtMs,
-        finishedAtMs: doneAtMs,
-      },
-      settings.band,
-    );
-    stored.push(result.stored);
-    previous = result.stored;
-    const doomed = removable(stored, settings.retention.keep);
-    if (doomed.length > 0) stored = stored.filter((c) => !doomed.includes(c));
-    // fsync and release (output commit) are part of making the checkpoint safe: counted as remusd's overhead.
-    const outputFields = (await deps.output?.afterCheckpoint(seq, dirname(result.dir), result.dir)) ?? {};
-    const finishedAtMs = clock.now();
-    const { band } = settings;
-    const record: CheckpointRecord = {
-      schema: RECORD_SCHEMA,
-      seq,
-      start: startedWall.toISOString(),
-      mode: deps.mode,
-      policy: settings.policy.kind,
-      band: { lmin_bytes: band.lminBytes, lmax_bytes: band.lmaxBytes, min_ms: band.minMs, max_ms: band.maxMs },
-      chain_start: chainStart,
-      interval_ms: round(state.intervalMs),
-      next_interval_ms: round(outcome.decision.nextIntervalMs),
-      elapsed_ms: elapsedMs === undefined ? null : round(elapsedMs),
-      decision: outcome.decision.decision,
-      reason: outcome.decision.reason,
-      pages_scanned: result.stats.pages_scanned,
-      pages_written: pagesWritten,
-      pages_skipped_parent: delta === undefined ? result.stats.pages_skipped_parent : delta.totalPages - delta.changedPages,
-      shpages_written: result.stats.shpages_written ?? 0,
-      size_bytes: sizeBytes,
-      frozen_us: result.stats.frozen_time,
-      criu_wall_ms: round(result.criuWallMs),
-      // remusd's own bookkeeping; a delta rewrite is checkpoint work like CRIU's and is recorded apart.
-      supervisor_overhead_ms: round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs),
-      overrun: outcome.overrun,
-      dir: result.dir,
-      parent: result.stored.parentSeq === undefined ? null : checkpointName(result.stored.parentSeq),
-      // The planner's word, unless the delta rewrite refused the planned parent (and then why).
-      chain: chain.parent !== undefined && delta !== undefined && !delta.parentUsed ? `new chain: ${delta.reason}` : chain.reason,
-      ...(delta === undefined ? {} : { criu_pages_written: result.stats.pages_written, delta_ms: round(deltaMs), shmem: delta.shmem }),
-      ...outputFields,
-    };
-    deps.records?.append(record);
-    events.record(record, band);
-    if (doomed.length > 0) {
-      retention = checkpointer.remove(doomed).catch((error: Error) =>
-        events.warn(`could not delete old checkpoints: ${error.message}`, { checkpoints: doomed.map((c) => c.name) }),
-      );
-    }
-    checkpoints += 1;
-    lastStartAtMs = startedAtMs;
-    state = outcome.state;
-    nextStartAtMs = outcome.nextStartAtMs;
+  try {
+    return await loop();
+  } finally {
+    // A compaction in progress is abandoned at its next step: its copy is removed, its chain left as it was.
+    await compactor?.stop();
   }
-  if (retention !== undefined) await retention;
-  return { reason: 'stopped', checkpoints };
+
+  async function loop(): Promise<SupervisorExit> {
+    while (!signal.aborted) {
+      compactor?.resume();
+      await clock.sleep(nextStartAtMs - clock.now(), signal);
+      if (retention !== undefined) await retention;
+      retention = undefined;
+      // Never while the workload is frozen: held from here until CRIU has let go of it.
+      await compactor?.pause();
+      const finished = compactor?.takeOutcome();
+      if (finished?.ok === true) {
+        stored = stored.map((c) => (c.seq === finished.compacted.seq ? finished.compacted : c));
+        compacted = { name: finished.target.name, links: finished.links, bytes_written: finished.bytesWritten, ms: round(finished.elapsedMs) };
+        events.info(`compacted ${compacted.name}: ${compacted.links} links flattened into a base (${compacted.bytes_written} bytes written, ${compacted.ms} ms)`, {
+          checkpoint: compacted.name,
+          links: compacted.links,
+          bytes_written: compacted.bytes_written,
+        });
+      } else if (finished !== undefined) {
+        events.warn(`could not compact ${finished.target.name} (its chain is left as it was): ${finished.reason}`, { checkpoint: finished.target.name });
+      }
+      if (signal.aborted) break;
+      if (!(await target.alive())) return exited();
+
+      settings = deps.settings();
+      if (settings.policyKey !== policyKey) {
+        events.info(`policy changed to ${settings.policyKey}: starting it from a fresh state`);
+        policyKey = settings.policyKey;
+        state = { ...state, policyState: settings.policy.initialState() };
+      }
+      const startedAtMs = clock.now();
+      const startedWall = clock.wallNow();
+      seq += 1;
+      const compactAt = compactor !== undefined && settings.retention.compact === true ? settings.retention.compactAt : undefined;
+      const chain = deps.mode === 'full' ? { parent: undefined, reason: 'full dump: no parent' } : parentFor(stored, previous, { ...settings.retention, compactAt });
+      // The barrier comes first: output sent once CRIU may have started belongs to the next epoch.
+      await deps.output?.beforeDump(seq);
+      const result = await checkpointer
+        .take({
+          seq,
+          parent: chain.parent,
+          logLevel: settings.criu.logLevel,
+          extraArgs: settings.criu.extraArgs,
+          timeoutMs: settings.criu.timeoutMs,
+          onDumped: () => compactor?.resume(),
+        })
+        .catch(asFailedAttempt);
+
+      if (!result.ok) {
+        if (!(await target.alive())) return exited();
+        consecutiveFailures += 1;
+        previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
+        events.failure(seq, `checkpoint ${seq} failed (${consecutiveFailures} in a row): ${result.reason}`, result.logTail);
+        if (consecutiveFailures >= settings.failures.maxConsecutive) {
+          return {
+            reason: 'failures',
+            checkpoints,
+            message: `${consecutiveFailures} checkpoints failed in a row; last: ${result.reason}\n${result.logTail}`,
+          };
+        }
+        nextStartAtMs = clock.now() + backoffMs(consecutiveFailures, settings.failures);
+        continue;
+      }
+      consecutiveFailures = 0;
+      if (deps.mayPublish?.() === false) {
+        // The checkpointer has pointed latest at it already; removing it would leave latest dangling (and the
+        // shipper retrying a missing checkpoint). Its dump began before the fence; no other starts.
+        events.warn(`checkpoint ${result.stored.name} finished after the fence; no checkpoint starts after it`);
+        break;
+      }
+      // The checkpoint is done: CRIU and, in delta mode, the rewrite.
+      const doneAtMs = clock.now();
+      const { delta } = result;
+      const deltaMs = delta?.elapsedMs ?? 0;
+      const elapsedMs = lastStartAtMs === undefined ? undefined : startedAtMs - lastStartAtMs;
+      // What this checkpoint had to store: CRIU's count, or in delta mode the pages that changed (shared
+      // memory stays as CRIU wrote it, so its pages count in full).
+      const pagesWritten = delta === undefined ? result.stats.pages_written : delta.changedPages;
+      const sizeBytes = checkpointSizeBytes({ ...result.stats, pages_written: pagesWritten }, deps.pageSize);
+      const chainStart = deps.mode !== 'full' && result.stored.parentSeq === undefined;
+      const outcome = step(
+        settings.policy,
+        state,
+        {
+          observation: {
+            seq,
+            intervalMs: state.intervalMs,
+            elapsedMs: elapsedMs ?? state.intervalMs,
+            sizeBytes,
+            pagesWritten: pagesWritten + (result.stats.shpages_written ?? 0),
+            frozenUs: result.stats.frozen_time,
+            pageSize: deps.pageSize,
+          },
+          unmeasured: unmeasured(deps.mode, chainStart, pagesWritten, elapsedMs === undefined),
+          startedAtMs,
+          finishedAtMs: doneAtMs,
+        },
+        settings.band,
+      );
+      stored.push(result.stored);
+      previous = result.stored;
+      const doomed = removable(stored, settings.retention.keep);
+      if (doomed.length > 0) stored = stored.filter((c) => !doomed.includes(c));
+      // fsync and release (output commit) are part of making the checkpoint safe: counted as remusd's overhead.
+      const outputFields = (await deps.output?.afterCheckpoint(seq, dirname(result.dir), result.dir)) ?? {};
+      const finishedAtMs = clock.now();
+      const { band } = settings;
+      const record: CheckpointRecord = {
+        schema: RECORD_SCHEMA,
+        seq,
+        start: startedWall.toISOString(),
+        mode: deps.mode,
+        policy: settings.policy.kind,
+        band: { lmin_bytes: band.lminBytes, lmax_bytes: band.lmaxBytes, min_ms: band.minMs, max_ms: band.maxMs },
+        chain_start: chainStart,
+        interval_ms: round(state.intervalMs),
+        next_interval_ms: round(outcome.decision.nextIntervalMs),
+        elapsed_ms: elapsedMs === undefined ? null : round(elapsedMs),
+        decision: outcome.decision.decision,
+        reason: outcome.decision.reason,
+        pages_scanned: result.stats.pages_scanned,
+        pages_written: pagesWritten,
+        pages_skipped_parent: delta === undefined ? result.stats.pages_skipped_parent : delta.totalPages - delta.changedPages,
+        shpages_written: result.stats.shpages_written ?? 0,
+        size_bytes: sizeBytes,
+        frozen_us: result.stats.frozen_time,
+        criu_wall_ms: round(result.criuWallMs),
+        // remusd's own bookkeeping; a delta rewrite is checkpoint work like CRIU's and is recorded apart.
+        supervisor_overhead_ms: round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs),
+        overrun: outcome.overrun,
+        dir: result.dir,
+        parent: result.stored.parentSeq === undefined ? null : checkpointName(result.stored.parentSeq),
+        // The planner's word, unless the delta rewrite refused the planned parent (and then why).
+        chain: chain.parent !== undefined && delta !== undefined && !delta.parentUsed ? `new chain: ${delta.reason}` : chain.reason,
+        ...(delta === undefined ? {} : { criu_pages_written: result.stats.pages_written, delta_ms: round(deltaMs), shmem: delta.shmem }),
+        ...(compacted === undefined ? {} : { compacted }),
+        ...outputFields,
+      };
+      compacted = undefined;
+      deps.records?.append(record);
+      events.record(record, band);
+      if (doomed.length > 0) {
+        retention = checkpointer.remove(doomed).catch((error: Error) =>
+          events.warn(`could not delete old checkpoints: ${error.message}`, { checkpoints: doomed.map((c) => c.name) }),
+        );
+      }
+      // The next compaction, if the chain is long enough and none runs (links retention deletes are never targets:
+      // the target is two links behind the newest, which keep() ≥ 1 keeps through its chain).
+      const flatten = compactAt === undefined || compactor === undefined || compactor.busy ? undefined : compactionTarget(stored, result.stored.seq, compactAt);
+      if (flatten !== undefined) compactor!.start(flatten);
+      checkpoints += 1;
+      lastStartAtMs = startedAtMs;
+      state = outcome.state;
+      nextStartAtMs = outcome.nextStartAtMs;
+    }
+    if (retention !== undefined) await retention;
+    return { reason: 'stopped', checkpoints };
+  }
 }
 
 /** The wait after the n-th failure in a row (n ≥ 1): initial × 2^(n−1), at most max. */

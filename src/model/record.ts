@@ -56,5 +56,10 @@ export interface CheckpointRecord {
   criu_pages_written?: number;
   delta_ms?: number;
   shmem?: string;
+  /**
+   * Delta mode with compaction: the compaction that finished since the previous checkpoint (in the background,
+   * while the workload ran): the link flattened, how many links it replaced, the bytes it wrote and its time.
+   */
+  compacted?: { name: string; links: number; bytes_written: number; ms: number };
   [extra: string]: unknown;
 }

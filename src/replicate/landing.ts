@@ -140,7 +140,8 @@ export class Landing {
   }
 }
 
-async function writeManifest(path: string, manifest: Manifest): Promise<void> {
+/** Writes a manifest file (it must not exist yet) and fsyncs it. */
+export async function writeManifest(path: string, manifest: Manifest): Promise<void> {
   const handle = await open(path, 'wx');
   try {
     await handle.writeFile(`${JSON.stringify(manifest)}\n`);

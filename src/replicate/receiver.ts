@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { removable } from '../store/chain.js';
-import { removeCheckpoints, removePartials, scanCheckpoints } from '../store/checkpoints.js';
+import { removePartials } from '../store/checkpoints.js';
 import type { Endpoint } from '../units/endpoint.js';
 import { Channel, PeerError } from './channel.js';
+import { BackupCompactor } from './compaction.js';
+import { prune } from './retention.js';
 import { holdingsOf, listRunDirectories, openBackupRun } from './backup-runs.js';
 import { judgeOffer } from './intake.js';
 import type { ReceiveObserver, ReplicationLog, SenderEvent } from './events.js';
@@ -31,6 +32,8 @@ export interface ReceiverOptions {
   root: string;
   /** Keep this many newest complete checkpoints (and every ancestor they need). */
   keep: number;
+  /** Flatten a run's chain at compactAt links (compaction.ts); pageSize is this machine's. Undefined: never. */
+  compaction?: { compactAt: number; pageSize: number };
   log: ReplicationLog;
   /** The backup's side of its pair's key material: only the pair's primary gets past the handshake. */
   credentials: Credentials;
@@ -60,6 +63,8 @@ interface Intake {
   transfers: InFlight;
   /** Retention in progress: a transfer starts only after it, so its parent cannot vanish under it. */
   pruning: Promise<void>;
+  /** Compactions of the runs' chains (one at a time; transfers go on beside it). */
+  compactor: BackupCompactor;
   closed: string | undefined;
 }
 
@@ -73,7 +78,7 @@ export async function startReceiver(listen: Endpoint, options: ReceiverOptions):
   const stale = [options.root, ...listRunDirectories(options.root).map((r) => r.dir)].flatMap(removePartials);
   if (stale.length > 0) options.log.warn('removed partial checkpoints left by a dropped transfer', { removed: stale });
   const limits: ReceiverLimits = { ...DEFAULT_RECEIVER_LIMITS, ...options.limits };
-  const intake: Intake = { options, limits, transfers: new InFlight(), pruning: Promise.resolve(), closed: undefined };
+  const intake: Intake = { options, limits, transfers: new InFlight(), pruning: Promise.resolve(), compactor: new BackupCompactor(options.compaction, options.log), closed: undefined };
   const listener = await listenAuthenticated(
     listen,
     options.credentials,
@@ -93,10 +98,13 @@ export async function startReceiver(listen: Endpoint, options: ReceiverOptions):
       intake.closed = why;
       if (dropConnections) listener.dropAll();
       await intake.transfers.settled();
+      // A failover verifies and restores the chain next: not while a compaction swaps one of its links.
+      await intake.compactor.settled();
     },
     close: async () => {
       await listener.close();
       await intake.transfers.settled();
+      await intake.compactor.settled();
     },
   };
 }
@@ -146,7 +154,8 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
       options.log.warn(`${peer} offers ${message.manifest.name} of run ${sender.run} again: closing the older connection that was transferring it`),
     );
     if (intake.transfers.size === 0) {
-      await (intake.pruning = prune(sender.dir, options).catch((error: Error) => options.log.warn(`retention failed: ${error.message}`)));
+      await (intake.pruning = prune(sender.dir, options.keep, options.log).catch((error: Error) => options.log.warn(`retention failed: ${error.message}`)));
+      if (intake.closed === undefined) intake.compactor.start(sender.dir, sender.run);
     }
   }
 }
@@ -284,14 +293,4 @@ function watchTransfer(channel: Channel, offer: Extract<Message, { type: 'offer'
     void channel.fail(state.reason).finally(() => channel.destroy());
   }, 100);
   return state;
-}
-
-// Retention (only while no transfer is in progress, so that none loses the parent it is landing on):
-// the same rule as the supervisor's (src/store/chain.ts), within one run's directory: no run's
-// checkpoints ever push out another's.
-async function prune(dir: string, { keep, log }: ReceiverOptions): Promise<void> {
-  const doomed = removable(scanCheckpoints(dir), keep);
-  if (doomed.length === 0) return;
-  await removeCheckpoints(dir, doomed);
-  log.info('retention removed checkpoints', { removed: doomed.map((c) => c.name), keep });
 }

@@ -21,7 +21,7 @@ import type { Workload } from './workload.js';
 export type SimRetention = SupervisorSettings['retention'];
 
 /** The config's defaults: keep 5, a new chain every 20 checkpoints. */
-export const DEFAULT_SIM_RETENTION: Readonly<SimRetention> = Object.freeze({ keep: 5, newChainEvery: 20, maxChainBytes: undefined });
+export const DEFAULT_SIM_RETENTION: Readonly<SimRetention> = Object.freeze({ keep: 5, newChainEvery: 20, maxChainBytes: undefined, compact: true, compactAt: 16 });
 
 /** Everything a simulation depends on. */
 export interface SimulationInput {

@@ -7,6 +7,8 @@ import type { StoredCheckpoint } from './chain.js';
 //   00000012/            a complete checkpoint (renamed into place only after CRIU succeeded)
 //   .00000013.partial/   a checkpoint being written; left over only by a crash, removed at the next start
 //   latest -> 00000012   the newest complete checkpoint (what a restore or a shipper should take)
+//   .00000009.compact/   a compaction's flattened copy of 00000009, swapped in atomically when complete (or,
+//                        after the swap, the old 00000009 being deleted); a leftover is removed at the next start
 //
 // The small operations here are synchronous on purpose: they sit on the loop's critical path between two
 // checkpoints, and on these machines a thread-pool round trip costs ~0.4 ms, far more than the syscall.
@@ -16,6 +18,9 @@ export const COMPLETE = /^\d{8}$/;
 /** The name of a checkpoint being written. */
 export const PARTIAL = /^\.\d{8}\.partial$/;
 
+/** The name a compaction of a checkpoint works under. */
+export const COMPACTING = /^\.\d{8}\.compact$/;
+
 /** The directory name of checkpoint `seq`. */
 export function checkpointName(seq: number): string {
   return String(seq).padStart(8, '0');
@@ -24,6 +29,11 @@ export function checkpointName(seq: number): string {
 /** The temporary name CRIU writes checkpoint `seq` under. */
 export function partialName(seq: number): string {
   return `.${checkpointName(seq)}.partial`;
+}
+
+/** The name a compaction writes checkpoint `seq`'s flattened copy under. */
+export function compactingName(seq: number): string {
+  return `.${checkpointName(seq)}.compact`;
 }
 
 /** Lists the complete checkpoints under root with their parent links and page sizes, oldest first. */
@@ -62,9 +72,12 @@ export function freshDirectory(path: string): void {
   }
 }
 
-/** Removes checkpoints half-written by a crashed run; returns their names. */
+/**
+ * Removes checkpoints half-written by a crashed run, and what a crashed compaction left beside its chain (its
+ * unfinished copy, or the replaced directory it had not deleted yet); returns their names.
+ */
 export function removePartials(root: string): string[] {
-  const partials = readdirSync(root).filter((name) => PARTIAL.test(name));
+  const partials = readdirSync(root).filter((name) => PARTIAL.test(name) || COMPACTING.test(name));
   for (const name of partials) rmSync(join(root, name), { recursive: true, force: true });
   return partials;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chainOf, parentFor, removable, type StoredCheckpoint } from '../../src/store/chain.js';
+import { chainOf, COMPACTION_LAG, compactionTarget, parentFor, removable, type StoredCheckpoint } from '../../src/store/chain.js';
 
 const cp = (seq: number, parentSeq?: number, sizeBytes = 100): StoredCheckpoint => ({
   seq,
@@ -52,5 +52,29 @@ describe('removable', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('compactionTarget', () => {
+  const chainOfLength = (n: number, from = 1) => Array.from({ length: n }, (_, i) => cp(from + i, i === 0 ? undefined : from + i - 1));
+  it('flattens the link COMPACTION_LAG behind the newest once the chain has compact_at links, never the newest or its parent', () => {
+    expect(compactionTarget(chainOfLength(4), 4, 5)).toBeUndefined();
+    expect(compactionTarget(chainOfLength(5), 5, 5)?.seq).toBe(5 - COMPACTION_LAG);
+    expect(compactionTarget(chainOfLength(16), 16, 16)?.seq).toBe(14);
+    // After that compaction the chain is the flattened link and two deltas: nothing due until it grows again.
+    const compacted = [...chainOfLength(5).slice(0, 2), cp(3), cp(4, 3), cp(5, 4)];
+    expect(compactionTarget(compacted, 5, 5)).toBeUndefined();
+  });
+
+  it('leaves alone a chain that is incomplete here, and a chain of another base', () => {
+    expect(compactionTarget(chainOfLength(6, 2).map((c, i) => (i === 0 ? cp(2, 1) : c)), 7, 5)).toBeUndefined();
+    const twoChains = [...chainOfLength(6), ...chainOfLength(3, 7)];
+    expect(compactionTarget(twoChains, 9, 5)).toBeUndefined();
+    expect(compactionTarget(twoChains, 6, 5)?.seq).toBe(4);
+  });
+
+  it('with compaction on, new_chain_every is only the hard bound, and says compaction fell behind', () => {
+    const long = chainOfLength(20);
+    expect(parentFor(long, long.at(-1), { newChainEvery: 20, maxChainBytes: undefined, keep: 5, compactAt: 16 }).reason).toContain('compaction fell behind');
   });
 });

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseDuration } from '../../config/units.js';
+import { CONFIG_DEFAULTS } from '../../config/schema.js';
 import { locateCriu } from '../../criu/locate.js';
+import { pageSize } from '../../criu/probe.js';
 import { formatEndpoint, parseEndpoint } from '../../units/endpoint.js';
 import { autoFailover, previousFailover, type AutoFailover, type FailoverReport } from '../../replicate/auto-failover.js';
 import { DEFAULT_RECEIVER_LIMITS, startReceiver } from '../../replicate/receiver.js';
@@ -21,6 +23,7 @@ interface BackupArgs {
   listen: string;
   keys: string;
   keep: number;
+  compactAt: number;
   maxHandshakes: number;
   failoverAfter?: string;
   criu?: string;
@@ -40,6 +43,11 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
       .option('listen', { type: 'string', default: '127.0.0.1:7070', describe: 'HOST:PORT to listen on (port 0: any free port)' })
       .option('keys', keysOption('backup'))
       .option('keep', { type: 'number', default: 5, describe: 'Complete checkpoints kept (plus every ancestor they need)' })
+      .option('compact-at', {
+        type: 'number',
+        default: CONFIG_DEFAULTS.compactAt,
+        describe: "Flatten a run's delta chain here once it has this many links, as the primary does (0: never)",
+      })
       .option('max-handshakes', {
         type: 'number',
         default: DEFAULT_RECEIVER_LIMITS.maxPending,
@@ -68,6 +76,7 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     const metricsAt = metricsEndpoint(args.metrics, args.metricsAllowRemote);
     const credentials = loadKeysOption(args.keys, 'backup');
     if (!Number.isInteger(args.keep) || args.keep < 1) throw new UserError('--keep must be an integer ≥ 1', EXIT.usage);
+    if (!Number.isInteger(args.compactAt) || (args.compactAt !== 0 && args.compactAt < 4)) throw new UserError('--compact-at must be 0 (never) or an integer ≥ 4', EXIT.usage);
     if (!Number.isInteger(args.maxHandshakes) || args.maxHandshakes < 1) throw new UserError('--max-handshakes must be an integer ≥ 1', EXIT.usage);
     let failoverAfterMs: number | undefined;
     if (args.failoverAfter !== undefined) {
@@ -107,7 +116,8 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     // Before listening for the primary: a metrics address that cannot be bound fails with nothing started.
     const metrics = metricsAt === undefined ? undefined : await startMetrics(metricsAt, async (host, port) => (await import('../../replicate/metrics.js')).serveBackupMetrics(host, port, packageVersion()));
     if (metrics !== undefined) logger.info(`metrics on http://${metrics.address}/metrics`);
-    const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, log, credentials, limits: { maxPending: args.maxHandshakes }, onEvent: auto?.observe, observer: metrics }).catch(async (error: Error) => {
+    const compaction = args.compactAt === 0 ? undefined : { compactAt: args.compactAt, pageSize: await pageSize() };
+    const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, compaction, log, credentials, limits: { maxPending: args.maxHandshakes }, onEvent: auto?.observe, observer: metrics }).catch(async (error: Error) => {
       await metrics?.close();
       throw new UserError(`cannot listen on ${args.listen}: ${error.message}`);
     });
