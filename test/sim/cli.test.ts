@@ -219,6 +219,7 @@ describe('remusd plot', () => {
     [['--out', '/tmp/x.jpg'], /--out \/tmp\/x\.jpg: not a format plot writes; name a file ending in \.svg, \.png, \.pdf/],
     [['--out', '/tmp/noext'], /name a file ending in \.svg, \.png, \.pdf/],
     [[], /name what to write: --out FILE \(\.svg, \.png, \.pdf\) and\/or --csv FILE/],
+    [['--csv', '-', '--spec'], /--spec writes the Vega-Lite spec to --out FILE: name one/],
   ])('refuses %j with a usage error before reading anything', async (extra, message) => {
     const result = await runCli(['plot', '/nonexistent.jsonl', ...extra]);
     expect(result.exitCode).toBe(2);

@@ -42,6 +42,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
       .example('$0 plot sim.jsonl --out sim.pdf --csv sim.csv', '') as unknown as Argv<PlotArgs>,
   handler: async (args: ArgumentsCamelCase<PlotArgs>) => {
     if (args.out === undefined && args.csv === undefined) throw usageError(`name what to write: --out FILE (${FORMATS_TEXT}) and/or --csv FILE`);
+    if (args.spec && args.out === undefined) throw usageError('--spec writes the Vega-Lite spec to --out FILE: name one');
     const format = args.out === undefined || args.spec ? undefined : formatOf(args.out);
     const override = args.config === undefined ? undefined : bandOf(await loadConfigOrDefaults(args.config));
     const records = await readRecords(args.records).catch((error: unknown) => {
