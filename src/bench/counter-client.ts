@@ -1,6 +1,18 @@
 import { connect, type Socket } from 'node:net';
 
-/** A client of src/workload/counter-server.c keeping ONE TCP connection, recording every acknowledged value. */
+/** How a counter service is asked to count, and how its reply line reads. */
+export interface CounterProtocol {
+  request: string;
+  /** The value in one reply line (without its \n); NaN when it is not a count. */
+  parse(line: string): number;
+}
+
+/** src/workload/counter-server.c: "INCR\n" → "N\n". */
+export const COUNTER_SERVER: CounterProtocol = { request: 'INCR\n', parse: Number };
+/** redis (RESP): the inline command "INCR counter" → an integer reply ":N\r\n". */
+export const REDIS_INCR: CounterProtocol = { request: 'INCR counter\r\n', parse: (line) => (line.startsWith(':') ? Number(line.slice(1).trimEnd()) : Number.NaN) };
+
+/** A client of a counter service (counter-server.c, or redis) keeping ONE TCP connection, recording every acknowledged value. */
 export class CounterClient {
   readonly values: number[] = [];
   readonly rttMs: number[] = [];
@@ -10,13 +22,16 @@ export class CounterClient {
   private running = false;
   private loop: Promise<void> | undefined;
 
-  private constructor(readonly socket: Socket) {
+  private constructor(
+    readonly socket: Socket,
+    private readonly protocol: CounterProtocol,
+  ) {
     socket.setNoDelay(true);
     socket.on('data', (data) => {
       this.buffer += data.toString();
       let newline: number;
       while ((newline = this.buffer.indexOf('\n')) >= 0) {
-        const value = Number(this.buffer.slice(0, newline));
+        const value = this.protocol.parse(this.buffer.slice(0, newline));
         this.buffer = this.buffer.slice(newline + 1);
         this.pending?.(value);
       }
@@ -25,11 +40,11 @@ export class CounterClient {
     socket.on('close', () => this.events.push('close'));
   }
 
-  static connect(host: string, port: number, timeoutMs = 10_000): Promise<CounterClient> {
+  static connect(host: string, port: number, timeoutMs = 10_000, protocol = COUNTER_SERVER): Promise<CounterClient> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host, port });
       const timer = setTimeout(() => (socket.destroy(), reject(new Error(`no connection to ${host}:${port} in ${timeoutMs} ms`))), timeoutMs);
-      socket.once('connect', () => (clearTimeout(timer), resolve(new CounterClient(socket))));
+      socket.once('connect', () => (clearTimeout(timer), resolve(new CounterClient(socket, protocol))));
       socket.once('error', (error) => (clearTimeout(timer), reject(error)));
     });
   }
@@ -44,7 +59,7 @@ export class CounterClient {
         this.rttMs.push(performance.now() - sent);
         resolve(value);
       };
-      this.socket.write('INCR\n');
+      this.socket.write(this.protocol.request);
     });
   }
 

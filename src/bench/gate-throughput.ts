@@ -65,7 +65,9 @@ export async function gateThroughput(bench: string, network: ServiceNetwork): Pr
 // Datagrams from inside the namespace to the host for SECONDS, unpaced or at `rate` (bytes/s); returns what
 // reached the receiver (IP bytes per second of sending) and the share of the numbered datagrams never seen.
 async function stream(binary: string, network: ServiceNetwork, rate: number | undefined): Promise<{ rate: number; loss: number }> {
-  const receiver = execa(binary, ['recv', network.config.hostAddress, '0', '1000']);
+  // It ends at the sender's end marker; 5 s of silence is only the fallback (a starved gate's release can
+  // come a second late at load 20 here, which a 1 s fallback counted as the end of the stream).
+  const receiver = execa(binary, ['recv', network.config.hostAddress, '0', '5000']);
   const port = await new Promise<string>((resolve, reject) => {
     receiver.stdout!.once('data', (data: Buffer) => {
       const match = /^ready (\d+)/.exec(data.toString());

@@ -3,7 +3,7 @@
 // namespace is removed once the workload is gone.
 
 import type { Logger } from 'pino';
-import { networkDumpArgs } from '../criu/network.js';
+import { networkDumpArgs, type DumpNetworkLock } from '../criu/network.js';
 import type { NetworkConfig } from '../model/network.js';
 import { closeServiceNetwork, inNamespace, namespaceInode, openServiceNetwork, processNamespaceInode, routeToServiceNetwork } from '../net/index.js';
 import { namespaceState } from '../net/namespace.js';
@@ -11,8 +11,8 @@ import { usageError } from './errors.js';
 
 /** The network side of one `remusd run`. */
 export interface RunNetwork {
-  /** CRIU options every dump adds (src/criu/network.ts). */
-  dumpArgs: readonly string[];
+  /** CRIU options every dump adds (src/criu/network.ts), with the network lock remusd's gate leaves to CRIU or takes on. */
+  dumpArgs(lock: DumpNetworkLock): readonly string[];
   /** The command line that starts the workload inside the namespace. */
   wrap(command: string, args: readonly string[]): { command: string; args: string[] };
   /** Removes the namespace and veth if remusd made them and nothing runs inside any more; logs what it did. */
@@ -47,7 +47,7 @@ export async function prepareRunNetwork(config: NetworkConfig, workload: { pid: 
     );
   }
   return {
-    dumpArgs: networkDumpArgs(inode),
+    dumpArgs: (lock) => networkDumpArgs(inode, lock),
     wrap: (command, args) => inNamespace(config.namespace, command, args),
     async close() {
       const closed = await closeServiceNetwork(config);

@@ -225,6 +225,20 @@ function outputCommitRules(config: Config, file: ConfigFile): RuleViolation[] {
       message: "is required with output_commit.enabled: name the host-side end of the workload's veth (its ingress is the workload's output)",
     });
   }
+  if (config.outputCommit.inboundDuringDump === 'hold' && config.network === null) {
+    violations.push({
+      path: ['output_commit', 'inbound_during_dump'],
+      value: written.inbound_during_dump,
+      message: "hold needs a network section: only there does remusd choose CRIU's --network-lock (with criu.extra_args alone, CRIU's own lock stays); add one or use drop",
+    });
+  }
+  if (config.outputCommit.inboundDuringDump === 'hold' && config.outputCommit.mechanism === 'plug') {
+    violations.push({
+      path: ['output_commit', 'inbound_during_dump'],
+      value: written.inbound_during_dump,
+      message: 'hold needs the TUN gate (mechanism tun or auto); the plug gate cannot hold inbound packets',
+    });
+  }
   if (config.outputCommit.maxHeldBytes < MIN_HELD_BYTES) {
     violations.push({
       path: ['output_commit', 'max_held'],

@@ -26,6 +26,13 @@ export const CHECKPOINT_MODES = ['auto', 'pre-dump', 'dump', 'full', 'delta'] as
 export const RELEASE_AFTER = ['fsync', 'backup-ack'] as const;
 /** output_commit.mechanism: how packets are held (auto: the plug qdisc where the kernel has it, else tun). */
 export const GATE_MECHANISMS = ['auto', 'tun', 'plug'] as const;
+/**
+ * output_commit.inbound_during_dump: what happens to packets for the workload while CRIU dumps it. hold: the
+ * TUN gate queues them and lets them in after the dump (remusd's lossless lock; CRIU runs with
+ * --network-lock skip); drop: CRIU's nftables lock drops them and the clients resend. auto: hold with the TUN
+ * gate and a network section, else drop.
+ */
+export const INBOUND_DURING_DUMP = ['auto', 'hold', 'drop'] as const;
 
 /** A checkpoint.mode value. */
 export type CheckpointModeSetting = (typeof CHECKPOINT_MODES)[number];
@@ -95,6 +102,7 @@ export const fileSchema = z.strictObject({
       mechanism: field.oneOf(GATE_MECHANISMS),
       interface: field.interfaceName,
       max_held: field.size,
+      inbound_during_dump: field.oneOf(INBOUND_DURING_DUMP),
     })
     .optional(),
   fencing: fencingSection,
@@ -153,6 +161,7 @@ export interface Config {
     interface: string | null;
     /** Bound on held bytes; past it new packets are dropped (TCP resends them), never released early. */
     maxHeldBytes: number;
+    inboundDuringDump: (typeof INBOUND_DURING_DUMP)[number];
   };
   /** The lease that keeps two hosts from both running the workload (src/fence/). */
   fencing: FencingConfig;
@@ -248,6 +257,7 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
       // The workload's output enters the host at its veth's host side: the network section names it.
       interface: file.output_commit?.interface ?? network?.hostInterface ?? null,
       maxHeldBytes: file.output_commit?.max_held ?? d.maxHeldBytes,
+      inboundDuringDump: file.output_commit?.inbound_during_dump ?? 'auto',
     },
     fencing: normalizeFencing(file.fencing, baseDir),
   };

@@ -3,14 +3,22 @@
 /** The key that names the workload's network namespace in the images and at restore. */
 export const NETNS_KEY = 'remusd-netns';
 
+/** Who keeps the workload's network still while CRIU dumps its TCP sockets (see networkDumpArgs). */
+export type DumpNetworkLock = 'nftables' | 'skip';
+
 /**
  * Dump options for a workload in the network namespace with this inode: its TCP connections are dumped
- * (--tcp-established) under a network lock that needs no iptables binary (CRIU links libnftables; this
- * host has neither `iptables` nor `nft`, and the default iptables lock fails), and the namespace itself is
- * external: CRIU records it as KEY instead of dumping it, so a restore can put the workload into another one.
+ * (--tcp-established) under a network lock, and the namespace itself is external: CRIU records it as KEY
+ * instead of dumping it, so a restore can put the workload into another one.
+ * - `nftables`: CRIU's lock, which needs no iptables binary (CRIU links libnftables; this host has neither
+ *   `iptables` nor `nft`, and the default iptables lock fails). It DROPS every packet during the dump.
+ * - `skip`: remusd holds the namespace's traffic itself for the dump's length (src/gate/, the TUN gate's
+ *   inbound hold), queueing instead of dropping. CRIU's documentation: with skip "the network must be locked
+ *   externally to allow CRIU to dump TCP connections"; the README's output-commit section says why the hold
+ *   is such a lock.
  */
-export function networkDumpArgs(netnsInode: number): string[] {
-  return ['--tcp-established', '--network-lock', 'nftables', '--external', `net[${netnsInode}]:${NETNS_KEY}`];
+export function networkDumpArgs(netnsInode: number, lock: DumpNetworkLock = 'nftables'): string[] {
+  return ['--tcp-established', '--network-lock', lock, '--external', `net[${netnsInode}]:${NETNS_KEY}`];
 }
 
 /**

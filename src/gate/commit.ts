@@ -20,6 +20,8 @@ export type OutputRecordFields = {
   hold_p99_ms: number | null;
   /** Packets dropped at the bound since the previous record. */
   output_dropped: number;
+  /** Packets for the workload that arrived during this checkpoint's dump, held and let in after it (null: no inbound hold, CRIU's lock dropped them). */
+  input_held: number | null;
 };
 
 /** Run-wide totals: what output commit cost the clients. */
@@ -56,6 +58,9 @@ export class OutputCommit implements OutputFence {
   /** The newest barrier, and the newest checkpoint that completed (a failed one never does). */
   private lastBarrier: number | undefined;
   private lastCompleted: number | undefined;
+  /** The inbound hold in force (one dump's), and what the last one let in. */
+  private inboundHeld = false;
+  private lastInput: number | null = null;
 
   constructor(
     readonly gate: OutputGate,
@@ -64,12 +69,27 @@ export class OutputCommit implements OutputFence {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
+  /** Whether dumps run under remusd's lossless network lock (so CRIU's own may be skipped). */
+  get holdsInbound(): boolean {
+    return this.gate.inbound !== undefined;
+  }
+
   async beforeDump(seq: number): Promise<void> {
     // The previous barrier's checkpoint never completed: it failed, and nothing will release its epoch alone.
     if (this.lastBarrier !== undefined && this.lastBarrier !== this.lastCompleted) await this.gate.abandon(this.lastBarrier);
     this.lastBarrier = seq;
     const closed = await this.gate.barrier(seq);
     this.barriers.set(seq, { atMs: this.now(), packets: closed.packets, bytes: closed.bytes });
+    if (this.gate.inbound !== undefined) {
+      await this.gate.inbound.hold();
+      this.inboundHeld = true;
+    }
+  }
+
+  async afterDump(): Promise<void> {
+    if (!this.inboundHeld || this.gate.inbound === undefined) return;
+    this.inboundHeld = false;
+    this.lastInput = (await this.gate.inbound.release()).packets;
   }
 
   async afterCheckpoint(seq: number, root: string, dir: string): Promise<OutputRecordFields> {
@@ -141,7 +161,9 @@ export class OutputCommit implements OutputFence {
       hold_p50_ms: nullable(quantileMs(this.sinceRecord, 0.5)),
       hold_p99_ms: nullable(quantileMs(this.sinceRecord, 0.99)),
       output_dropped: this.droppedSinceRecord,
+      input_held: this.lastInput,
     };
+    this.lastInput = null;
     if (countOf(this.sinceRecord) > 0) this.sinceRecord.clear();
     this.droppedSinceRecord = 0;
     return fields;

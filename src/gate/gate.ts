@@ -21,15 +21,38 @@ export interface EpochReleased {
   holds: HoldHistogram;
 }
 
+/** What an inbound hold let through at its end: the packets that arrived for the workload during the dump. */
+export interface InboundReleased {
+  packets: number;
+  bytes: number;
+  /** Packets the hold's queue could not take (full), counted since the gate started. */
+  droppedTotal: number;
+}
+
+/**
+ * remusd's lossless network lock: every packet for the workload is held (queued, never dropped) while one
+ * CRIU dump runs, so that CRIU can dump TCP sockets with `--network-lock skip`. CRIU's own nftables lock
+ * DROPS those packets, and the clients' retransmission timeouts (200 ms+, 1 s for a SYN) then dominate
+ * their latency. Why this is safe for CRIU's TCP repair: README, "Output commit", the network lock.
+ */
+export interface InboundHold {
+  /** From now until release(), packets for the workload are queued (remusd calls it before CRIU starts). */
+  hold(): Promise<void>;
+  /** Lets the held packets in, in order (remusd calls it once CRIU has exited, sockets out of repair mode). */
+  release(): Promise<InboundReleased>;
+}
+
 /**
  * Remus' output commit. The workload's outbound packets are held per epoch: barrier(N) ends epoch N (remusd
  * calls it just before the dump of checkpoint N starts, so a packet read after it belongs to a later epoch),
  * and release(N) lets out, in order and without loss, every packet up to barrier N once checkpoint N is safe.
  * Releases are cumulative: releasing N releases every earlier epoch too, so a failed dump's epoch simply
- * waits for the next checkpoint that covers it. Inbound packets are never held.
+ * waits for the next checkpoint that covers it. Inbound packets are held only by `inbound`, during dumps.
  */
 export interface OutputGate {
   readonly mechanism: GateMechanism;
+  /** The lossless network lock, when this gate provides one (the TUN gate, asked for it). */
+  readonly inbound: InboundHold | undefined;
   barrier(epoch: number): Promise<EpochClosed>;
   release(epoch: number): Promise<EpochReleased>;
   /**
@@ -49,8 +72,10 @@ export interface OutputGate {
 
 /** Remus' output commit around each checkpoint (src/gate/commit.ts): a barrier before, a release when safe. */
 export interface OutputFence {
-  /** Just before the dump of checkpoint seq starts: the workload's output from now on belongs to a later epoch. */
+  /** Just before the dump of checkpoint seq starts: the workload's output from now on belongs to a later epoch (and with an inbound hold, its input waits). */
   beforeDump(seq: number): Promise<void>;
+  /** As soon as CRIU has exited (success or not): held input goes in. Idempotent. */
+  afterDump(): Promise<void>;
   /** Checkpoint seq is complete in dir: make it safe and release (or leave that to the backup's ack); returns record fields. */
   afterCheckpoint(seq: number, root: string, dir: string): Promise<Record<string, unknown>>;
 }

@@ -34,10 +34,12 @@ export class GateHelper {
     child.stdin.on('error', () => undefined); // a dead helper is reported by 'exit'
   }
 
-  /** Starts the helper with its TUN device `tun`; resolves once the device exists. */
-  static async start(tun: string, maxBytes: number): Promise<GateHelper> {
+  /** Starts the helper with its TUN device `tun` (and the inbound TAP `inbound.tap`, sending on to `inbound.to`); resolves once the devices exist. */
+  static async start(tun: string, maxBytes: number, inbound?: { tap: string; to: string }): Promise<GateHelper> {
     const binary = await ensureGateBinary();
-    const child = spawn(binary, ['--tun', tun, '--parent', String(process.pid), '--max-bytes', String(maxBytes)], { stdio: 'pipe' });
+    const args = ['--tun', tun, '--parent', String(process.pid), '--max-bytes', String(maxBytes)];
+    if (inbound !== undefined) args.push('--inbound-tap', inbound.tap, '--inbound-to', inbound.to);
+    const child = spawn(binary, args, { stdio: 'pipe' });
     const helper = new GateHelper(child);
     const ready = await helper.next();
     if (ready !== `ready ${tun}`) {
@@ -61,6 +63,17 @@ export class GateHelper {
     const match = /^ok release (\d+) (\d+) (\d+) (\d+) (\S+)$/.exec(line);
     if (match === null || Number(match[1]) !== epoch) throw new Error(`remusd-gate: release ${epoch}: ${line}`);
     return { epoch, packets: Number(match[2]), bytes: Number(match[3]), dropped: Number(match[4]), holds: parseHistogram(match[5]!) };
+  }
+
+  /** Holds every inbound packet from now on (the TAP queues them) until unhold(). */
+  async hold(): Promise<void> {
+    await this.ask('hold', 'hold', 0);
+  }
+
+  /** Sends the inbound packets held since hold(), in order; later ones pass straight through again. */
+  async unhold(): Promise<{ packets: number; bytes: number }> {
+    const [packets, bytes] = await this.ask('unhold', 'unhold', 2);
+    return { packets: packets!, bytes: bytes! };
   }
 
   async stats(): Promise<{ heldPackets: number; heldBytes: number; dropped: number; pendingBarriers: number }> {

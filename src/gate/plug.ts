@@ -28,6 +28,8 @@ export function plugIfbName(hostInterface: string): string {
  */
 export class PlugGate implements OutputGate {
   readonly mechanism = 'plug' as const;
+  /** The plug gate holds no inbound packets: dumps keep CRIU's nftables lock. */
+  readonly inbound = undefined;
   /** The closed epoch the plug holds, until released; abandoned: its checkpoint failed. */
   private outstanding: { epoch: number; released: Promise<void>; resolve: () => void; abandoned: boolean } | undefined;
   private lastBarrier = 0;

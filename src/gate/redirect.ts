@@ -6,28 +6,53 @@ import { execa } from 'execa';
 // action redirects every IPv4 and IPv6 packet from there into the gate's TUN device (ARP is left alone: it
 // carries no workload state, and the veth needs it). The filters use a fixed preference so that a restarted
 // remusd replaces a crashed one's filters instead of stacking new ones.
+//
+// With the inbound hold (remusd's lossless network lock during dumps), the same kind of filter on the veth's
+// EGRESS sends what the host transmits towards the workload into the helper's TAP device; the helper sends
+// it on through a packet socket that bypasses this hook.
 
 /** The filter preference the gate's filters use on the host-side veth. */
 export const GATE_FILTER_PREF = { ip: 4901, ipv6: 4902 } as const;
+/** The same for the inbound filters, on the veth's egress. */
+export const INBOUND_FILTER_PREF = { ip: 4903, ipv6: 4904 } as const;
 
-/** Sends the outbound packets arriving on `from` (the host-side veth) into the TUN device `tun`. */
-export async function installRedirect(from: string, tun: string): Promise<void> {
-  // clsact gives the ingress hook without claiming the root qdisc (which the plug gate or a shaper may use).
+/** Sends the outbound packets arriving on `from` (the host-side veth) into the TUN device `tun`, and with `tap`, the inbound ones leaving through it into that TAP device. */
+export async function installRedirect(from: string, tun: string, tap?: string): Promise<void> {
+  // clsact gives the ingress and egress hooks without claiming the root qdisc (which the plug gate or a shaper may use).
   await tc(['qdisc', 'replace', 'dev', from, 'clsact']);
-  for (const [protocol, pref] of Object.entries(GATE_FILTER_PREF)) {
-    await tc(['filter', 'del', 'dev', from, 'ingress', 'pref', String(pref)]).catch(() => undefined);
+  await redirectHook(from, 'ingress', GATE_FILTER_PREF, tun);
+  if (tap !== undefined) await redirectHook(from, 'egress', INBOUND_FILTER_PREF, tap);
+}
+
+async function redirectHook(from: string, hook: 'ingress' | 'egress', prefs: Record<string, number>, into: string): Promise<void> {
+  for (const [protocol, pref] of Object.entries(prefs)) {
+    await tc(['filter', 'del', 'dev', from, hook, 'pref', String(pref)]).catch(() => undefined);
     await tc([
-      'filter', 'add', 'dev', from, 'ingress', 'pref', String(pref), 'protocol', protocol,
-      'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', tun,
+      'filter', 'add', 'dev', from, hook, 'pref', String(pref), 'protocol', protocol,
+      'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', into,
     ]);
   }
 }
 
-/** Removes the redirect: packets arriving on `from` go up the host's stack directly again. */
+/** Removes the redirects: packets arriving on `from` go up the host's stack directly again, and those for the workload straight to it. */
 export async function removeRedirect(from: string): Promise<void> {
-  for (const pref of Object.values(GATE_FILTER_PREF)) {
-    await tc(['filter', 'del', 'dev', from, 'ingress', 'pref', String(pref)]).catch(() => undefined);
+  for (const [hook, prefs] of [['ingress', GATE_FILTER_PREF], ['egress', INBOUND_FILTER_PREF]] as const) {
+    for (const pref of Object.values(prefs)) {
+      await tc(['filter', 'del', 'dev', from, hook, 'pref', String(pref)]).catch(() => undefined);
+    }
   }
+}
+
+/** Brings the inbound TAP device up as a pure conduit: no IPv6 (the host would send its own packets into it). */
+export async function prepareTap(tap: string): Promise<void> {
+  await writeFile(`/proc/sys/net/ipv6/conf/${tap}/disable_ipv6`, '1').catch(() => undefined);
+  await execa('ip', ['link', 'set', 'dev', tap, 'up']);
+}
+
+/** Inbound frames the kernel dropped at the TAP's queue (full during a hold), from its statistics. */
+export async function tapDrops(tap: string): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  return Number((await readFile(`/sys/class/net/${tap}/statistics/tx_dropped`, 'utf8')).trim());
 }
 
 /**

@@ -19,11 +19,20 @@ export function gateTunName(hostInterface: string): string {
   return `${hostInterface.slice(0, 13)}.g`;
 }
 
-/** Starts the output gate on the host-side interface of the workload's veth. */
-export async function startGate(mechanism: GateMechanism, hostInterface: string, maxHeldBytes: number): Promise<OutputGate> {
+/** The TAP device name for the inbound hold on `hostInterface`. */
+export function gateTapName(hostInterface: string): string {
+  return `${hostInterface.slice(0, 13)}.i`;
+}
+
+/**
+ * Starts the output gate on the host-side interface of the workload's veth; with `holdInbound` (TUN gate
+ * only), also remusd's lossless network lock (OutputGate.inbound).
+ */
+export async function startGate(mechanism: GateMechanism, hostInterface: string, maxHeldBytes: number, holdInbound = false): Promise<OutputGate> {
   if (mechanism === 'plug') {
+    if (holdInbound) throw new Error('the plug gate cannot hold inbound packets; dumps use the nftables lock with it');
     const { PlugGate } = await import('./plug.js');
     return PlugGate.start({ hostInterface, maxHeldBytes });
   }
-  return TunGate.start({ hostInterface, tun: gateTunName(hostInterface), maxHeldBytes });
+  return TunGate.start({ hostInterface, tun: gateTunName(hostInterface), maxHeldBytes, inboundTap: holdInbound ? gateTapName(hostInterface) : undefined });
 }

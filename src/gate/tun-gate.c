@@ -13,20 +13,32 @@
  *               hist: how long each released packet was held, as idx:count pairs (log-linear µs buckets,
  *               16 per power of two: see src/gate/histogram.ts), or "-" when none.
  *   stats                                           -> ok stats <held packets> <held bytes> <dropped> <pending barriers>
+ *   hold        (with --inbound-tap) hold every packet INBOUND to the workload from now on: remusd's lossless
+ *               network lock for the length of one CRIU dump   -> ok hold
+ *   unhold      send the inbound packets held since `hold` on, in order, and pass later ones straight through
+ *                                                   -> ok unhold <packets> <bytes>
  *   anything wrong                                  -> err <reason>
+ *
+ * Inbound (--inbound-tap TAP --inbound-to VETH): remusd redirects what the host sends into the workload's
+ * namespace (tc egress on the host-side veth, u32 + mirred) into the TAP device TAP, and this helper sends
+ * each frame on to VETH through a packet socket that bypasses the qdisc layer, hence the redirect (it would
+ * loop otherwise). Outside a hold that costs a read and a send per inbound packet; during a hold the helper
+ * stops reading the TAP and the kernel queues the frames there (INBOUND_QUEUE of them, then it drops). CRIU
+ * runs with `--network-lock skip` meanwhile: see the README's output-commit section for why that is safe.
  *
  * Memory is bounded by --max-bytes: past it, new packets are DROPPED (counted, never released early); TCP
  * retransmits them after a later release. The helper dies with remusd: PR_SET_PDEATHSIG, and EOF on stdin.
  * Its TUN device is not persistent, so the kernel deletes it (and every packet queued on it) when the helper
  * dies; the tc redirect then points at nothing and the workload's output goes nowhere, never straight out.
  *
- * Usage: remusd-gate --tun NAME --parent PID [--max-bytes N]
+ * Usage: remusd-gate --tun NAME --parent PID [--max-bytes N] [--inbound-tap TAP --inbound-to VETH]
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/if.h>
+#include <net/if.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <signal.h>
@@ -50,6 +62,10 @@
  * does not read, and a queue of 500 overflowed within one 20 ms release of a 1500-byte UDP flood here: the
  * kernel drops what does not fit. The queue holds pointers only; the packets' memory is the senders'. */
 #define TUN_QUEUE 8192
+/* Inbound frames the TAP's queue holds during a dump (pointers; the frames are the senders' memory). At 1 s
+ * of dump that is ~16 k requests per second held without loss; past it the kernel drops, as CRIU's own
+ * lock would have dropped everything. */
+#define INBOUND_QUEUE 16384
 /* How long the TUN rests after a read: 1 ms is ~70 packets at 100 MB/s, far below TUN_QUEUE. */
 #define READ_REST_US 1000
 /* While a release is written out, the TUN is read again after every this many packets. */
@@ -71,6 +87,9 @@ static struct barrier barriers[MAX_BARRIERS];
 static size_t nbarriers;
 static uint64_t epoch_start_index, epoch_bytes, last_barrier;
 static int tun_fd;
+/* Inbound: the TAP the host's packets for the workload are redirected into, and the packet socket they go on
+ * through; holding: a dump is running, so the TAP is not read. */
+static int tap_fd = -1, onward_fd = -1, holding;
 
 static uint64_t now_us(void) {
   struct timespec ts;
@@ -192,6 +211,28 @@ static void release_to(uint64_t end, uint64_t *packets, uint64_t *bytes, uint32_
   }
 }
 
+/* Sends on what the TAP has queued (at most `limit` frames), in order; returns packets and bytes sent. */
+static void forward_inbound(int limit, uint64_t *packets, uint64_t *bytes) {
+  static unsigned char frame[MAX_PACKET];
+  for (int i = 0; i < limit; i++) {
+    ssize_t n = read(tap_fd, frame, sizeof frame);
+    if (n < 0 && errno == EINTR) { i--; continue; }
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      dprintf(2, "remusd-gate: read from the TAP device failed: %s\n", n < 0 ? strerror(errno) : "end of file");
+      _exit(1);
+    }
+    /* The veth's peer queue can be full for a moment (ENOBUFS) when a held burst goes out: retry briefly; a
+     * frame the kernel still refuses is lost as on a wire, and TCP resends it. */
+    for (int attempt = 0; attempt < 100; attempt++) {
+      if (send(onward_fd, frame, (size_t)n, 0) >= 0 || (errno != ENOBUFS && errno != EAGAIN && errno != EINTR)) break;
+      usleep(100);
+    }
+    *packets += 1;
+    *bytes += (uint64_t)n;
+  }
+}
+
 static void command(char *line) {
   uint64_t n;
   if (sscanf(line, "barrier %" SCNu64, &n) == 1) {
@@ -234,6 +275,16 @@ static void command(char *line) {
     dropped_reported = dropped;
     return;
   }
+  if (strcmp(line, "hold") == 0 || strcmp(line, "unhold") == 0) {
+    if (tap_fd < 0) { answer("err no inbound hold (start with --inbound-tap)"); return; }
+    uint64_t packets = 0, bytes = 0;
+    /* Frames queued before a hold arrived before the dump: they go on now (CRIU has not started yet). */
+    forward_inbound(INBOUND_QUEUE, &packets, &bytes);
+    holding = line[0] == 'h';
+    if (holding) answer("ok hold");
+    else answer("ok unhold %" PRIu64 " %" PRIu64, packets, bytes);
+    return;
+  }
   if (strcmp(line, "stats") == 0) {
     answer("ok stats %" PRIu64 " %" PRIu64 " %" PRIu64 " %zu", next_index - released_index, held_bytes, dropped, nbarriers);
     return;
@@ -255,12 +306,38 @@ static int set_queue_length(const char *device, int length) {
 }
 
 static void usage_error(const char *what) {
-  dprintf(2, "remusd-gate: %s\nusage: remusd-gate --tun NAME --parent PID [--max-bytes N]\n", what);
+  dprintf(2, "remusd-gate: %s\nusage: remusd-gate --tun NAME --parent PID [--max-bytes N] [--inbound-tap TAP --inbound-to VETH]\n", what);
   exit(2);
 }
 
+/* Opens a TUN (IFF_TUN) or TAP (IFF_TAP) device NAME, non-blocking, with a queue of `queue` packets. */
+static int open_tun(const char *name, short kind, int queue) {
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) { dprintf(2, "remusd-gate: open /dev/net/tun: %s\n", strerror(errno)); return -1; }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = kind | IFF_NO_PI;
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0) { dprintf(2, "remusd-gate: TUNSETIFF %s: %s\n", name, strerror(errno)); return -1; }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return set_queue_length(name, queue) == 0 ? fd : -1;
+}
+
+/* A packet socket that transmits whole Ethernet frames on DEVICE, past its qdisc and tc egress hook. */
+static int open_onward(const char *device) {
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0); /* protocol 0: it receives nothing */
+  int one = 1;
+  struct sockaddr_ll at = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex(device) };
+  if (fd < 0 || at.sll_ifindex == 0 || setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) != 0 ||
+      bind(fd, (struct sockaddr *)&at, sizeof at) != 0) {
+    dprintf(2, "remusd-gate: cannot send on %s: %s\n", device, strerror(errno));
+    return -1;
+  }
+  return fd;
+}
+
 int main(int argc, char **argv) {
-  const char *name = NULL;
+  const char *name = NULL, *inbound_tap = NULL, *inbound_to = NULL;
   long parent = -1;
   unsigned long long max_bytes = 64ull << 20;
   for (int i = 1; i < argc; i++) {
@@ -268,8 +345,12 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--tun") == 0) name = argv[++i];
     else if (strcmp(argv[i], "--parent") == 0) parent = strtol(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--max-bytes") == 0) max_bytes = strtoull(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--inbound-tap") == 0) inbound_tap = argv[++i];
+    else if (strcmp(argv[i], "--inbound-to") == 0) inbound_to = argv[++i];
     else usage_error("unknown option");
   }
+  if ((inbound_tap == NULL) != (inbound_to == NULL)) usage_error("--inbound-tap and --inbound-to go together");
+  if (inbound_tap != NULL && (strlen(inbound_tap) >= IFNAMSIZ || strlen(inbound_to) >= IFNAMSIZ)) usage_error("interface names have at most 15 characters");
   if (name == NULL || strlen(name) >= IFNAMSIZ) usage_error("--tun NAME (at most 15 characters) is required");
   if (parent <= 0) usage_error("--parent PID is required");
   if (max_bytes < 2 * MAX_PACKET + 64 || max_bytes > (1ull << 40)) usage_error("--max-bytes must be between 128 KiB and 1 TiB");
@@ -287,20 +368,13 @@ int main(int argc, char **argv) {
   chunk_size = max_bytes >= (4u << 20) ? (1u << 20) : (size_t)max_bytes / 2;
   max_chunks = (size_t)(max_bytes / chunk_size);
 
-  tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-  if (tun_fd < 0) { dprintf(2, "remusd-gate: open /dev/net/tun: %s\n", strerror(errno)); return 1; }
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-  strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-  if (ioctl(tun_fd, TUNSETIFF, &ifr) != 0) { dprintf(2, "remusd-gate: TUNSETIFF %s: %s\n", name, strerror(errno)); return 1; }
-  fcntl(tun_fd, F_SETFL, fcntl(tun_fd, F_GETFL) | O_NONBLOCK);
-  if (set_queue_length(ifr.ifr_name, TUN_QUEUE) != 0) return 1;
-  answer("ready %s", ifr.ifr_name);
+  if ((tun_fd = open_tun(name, IFF_TUN, TUN_QUEUE)) < 0) return 1;
+  if (inbound_tap != NULL && ((tap_fd = open_tun(inbound_tap, IFF_TAP, INBOUND_QUEUE)) < 0 || (onward_fd = open_onward(inbound_to)) < 0)) return 1;
+  answer("ready %s", name);
 
   static char input[4096];
   size_t have = 0;
-  struct pollfd fds[2] = { { .fd = 0, .events = POLLIN }, { .fd = tun_fd, .events = POLLIN } };
+  struct pollfd fds[3] = { { .fd = 0, .events = POLLIN }, { .fd = tun_fd, .events = POLLIN }, { .fd = tap_fd, .events = POLLIN } };
   uint64_t rest_until = 0;
   for (;;) {
     /* Held packets need not be read promptly (a barrier reads the queue itself), only before the TUN's
@@ -308,8 +382,11 @@ int main(int argc, char **argv) {
      * waking us (a context switch) for every packet or two. */
     uint64_t now = now_us();
     int resting = now < rest_until;
-    fds[1].revents = 0;
-    if (poll(fds, resting ? 1 : 2, resting ? (int)((rest_until - now + 999) / 1000) : -1) < 0) {
+    /* fds[1] (the TUN) is left out while it rests; fds[2] (the TAP) while it holds, and the kernel queues. */
+    fds[1].fd = resting ? -1 : tun_fd;
+    fds[2].fd = holding ? -1 : tap_fd;
+    fds[1].revents = fds[2].revents = 0;
+    if (poll(fds, 3, resting ? (int)((rest_until - now + 999) / 1000) : -1) < 0) {
       if (errno == EINTR) continue;
       return 1;
     }
@@ -334,5 +411,9 @@ int main(int argc, char **argv) {
       read_packets(READ_BATCH);
       rest_until = now_us() + READ_REST_US;
     } else if (fds[1].revents & (POLLERR | POLLHUP)) return 1;
+    if (fds[2].revents & POLLIN) {
+      uint64_t packets = 0, bytes = 0; /* inbound outside a hold: straight on, uncounted */
+      forward_inbound(READ_BATCH, &packets, &bytes);
+    } else if (fds[2].revents & (POLLERR | POLLHUP)) return 1;
   }
 }

@@ -1,6 +1,6 @@
-import type { EpochClosed, EpochReleased, OutputGate } from './gate.js';
+import type { EpochClosed, EpochReleased, InboundHold, InboundReleased, OutputGate } from './gate.js';
 import { GateHelper } from './helper.js';
-import { installRedirect, prepareTun, removeRedirect, rpFilterProblem } from './redirect.js';
+import { installRedirect, prepareTap, prepareTun, removeRedirect, rpFilterProblem, tapDrops } from './redirect.js';
 
 export interface TunGateOptions {
   /** The host-side end of the workload's veth: its ingress is the workload's output. */
@@ -9,6 +9,8 @@ export interface TunGateOptions {
   tun: string;
   /** Bound on held bytes; past it new packets are dropped (never released early). */
   maxHeldBytes: number;
+  /** The TAP device for the inbound hold (remusd's lossless network lock); none: inbound is never touched. */
+  inboundTap?: string | undefined;
 }
 
 /**
@@ -17,21 +19,33 @@ export interface TunGateOptions {
  */
 export class TunGate implements OutputGate {
   readonly mechanism = 'tun' as const;
+  readonly inbound: InboundHold | undefined;
   private lastBarrier = 0;
 
   private constructor(
     private readonly helper: GateHelper,
     readonly options: TunGateOptions,
-  ) {}
+  ) {
+    const tap = options.inboundTap;
+    this.inbound =
+      tap === undefined
+        ? undefined
+        : {
+            hold: () => helper.hold(),
+            release: async (): Promise<InboundReleased> => ({ ...(await helper.unhold()), droppedTotal: await tapDrops(tap).catch(() => 0) }),
+          };
+  }
 
   /** Creates the TUN device and redirects the workload's output into it. */
   static async start(options: TunGateOptions): Promise<TunGate> {
     const problem = await rpFilterProblem();
     if (problem !== undefined) throw new Error(`the TUN output gate cannot work here: ${problem}`);
-    const helper = await GateHelper.start(options.tun, options.maxHeldBytes);
+    const tap = options.inboundTap;
+    const helper = await GateHelper.start(options.tun, options.maxHeldBytes, tap === undefined ? undefined : { tap, to: options.hostInterface });
     try {
       await prepareTun(options.tun);
-      await installRedirect(options.hostInterface, options.tun);
+      if (tap !== undefined) await prepareTap(tap);
+      await installRedirect(options.hostInterface, options.tun, tap);
     } catch (error) {
       await helper.close();
       throw error;
@@ -61,14 +75,17 @@ export class TunGate implements OutputGate {
   }
 
   async open(): Promise<void> {
-    // Release what is held, take the redirect away, then release what slipped in meanwhile: packets stay in
-    // order except for that last instant's few, which TCP reorders.
+    // Release what is held, take the redirects away, then release what slipped in meanwhile: packets stay in
+    // order except for that last instant's few, which TCP reorders. Inbound is never left held (a hold lasts
+    // one dump); frames still queued on the TAP go on before the helper, and its TAP, are gone.
     const final = this.lastBarrier + 1;
+    if (this.inbound !== undefined) await this.helper.unhold();
     await this.helper.barrier(final);
     await this.helper.release(final);
     await removeRedirect(this.options.hostInterface);
     await this.helper.barrier(final + 1);
     await this.helper.release(final + 1);
+    if (this.inbound !== undefined) await this.helper.unhold();
     await this.helper.close();
   }
 

@@ -12,8 +12,11 @@ export interface CheckpointRequest {
   logLevel: number;
   extraArgs: readonly string[];
   timeoutMs: number;
-  /** Called once CRIU has let go of the workload (it is frozen no more), before any rewrite of the dump. */
-  onDumped?: () => void;
+  /**
+   * Called once CRIU has let go of the workload (it is frozen no more, its sockets are out of repair mode),
+   * before any rewrite of the dump: compaction resumes and the inbound hold ends there.
+   */
+  onDumped?: () => void | Promise<void>;
 }
 
 /** What a software delta did to CRIU's full dump (mode delta only). */

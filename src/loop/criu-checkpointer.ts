@@ -122,7 +122,7 @@ async function takeCheckpoint(options: CriuCheckpointerOptions, request: Checkpo
     extraArgs: request.extraArgs,
     timeoutMs: request.timeoutMs,
   });
-  request.onDumped?.();
+  await request.onDumped?.();
   const fail = async (reason: string, logTail = '') => {
     await rm(partial, { recursive: true, force: true });
     return { ok: false as const, criuWallMs: run.wallMs, reason, logTail };

@@ -142,9 +142,14 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
           logLevel: settings.criu.logLevel,
           extraArgs: settings.criu.extraArgs,
           timeoutMs: settings.criu.timeoutMs,
-          onDumped: () => compactor?.resume(),
+          onDumped: async () => {
+            compactor?.resume();
+            await deps.output?.afterDump();
+          },
         })
         .catch(asFailedAttempt);
+      // However the attempt ended, the workload's input is never left held (afterDump is idempotent).
+      await deps.output?.afterDump();
 
       if (!result.ok) {
         if (!(await target.alive())) return exited();

@@ -131,9 +131,18 @@ static int receive_stream(int argc, char **argv) {
   int ended = 0;
   while (!ended) {
     struct pollfd pfd = { .fd = fd, .events = POLLIN };
-    int ready = poll(&pfd, 1, received == 0 ? -1 : idle_ms);
+    /* The idle time counts from the last datagram, not from this poll: a checkpoint (CRIU's ptrace) can
+     * interrupt the poll every 100 ms, which would otherwise start the wait over each time. */
+    int wait_ms = -1;
+    if (received > 0) {
+      uint64_t idle_us = now_us() - last;
+      if (idle_us >= (uint64_t)idle_ms * 1000u) break;
+      wait_ms = (int)(((uint64_t)idle_ms * 1000u - idle_us + 999) / 1000);
+    }
+    int ready = poll(&pfd, 1, wait_ms);
     if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) break;
+    if (ready < 0) break;
+    if (ready == 0) continue;
     memset(msgs, 0, sizeof msgs);
     for (int i = 0; i < BATCH; i++) {
       iov[i] = (struct iovec){ data[i], sizeof data[i] };

@@ -13,6 +13,7 @@ describe('output_commit config', () => {
       mechanism: 'auto',
       interface: 'veth-web',
       maxHeldBytes: 64 * 2 ** 20,
+      inboundDuringDump: 'auto',
     });
     const off = check('interval: { initial: 1s }\n');
     expect(off.ok && off.config.outputCommit.enabled).toBe(false);
@@ -22,7 +23,7 @@ describe('output_commit config', () => {
     expect(errorLines(check('output_commit:\n  enabled: true\n  release_after: ack\n  interface: "a/b"\n  max_held: 4KiB\n  plug: yes\n'))).toEqual([
       'config/demo.yaml:3:18: output_commit.release_after: "ack" is not allowed; use one of fsync, backup-ack',
       'config/demo.yaml:4:14: output_commit.interface: "a/b" is not an interface name; use 1 to 15 letters, digits, or . _ : -',
-      'config/demo.yaml:6:3: output_commit.plug: is not a known key; allowed keys under output_commit: enabled, release_after, mechanism, interface, max_held',
+      'config/demo.yaml:6:3: output_commit.plug: is not a known key; allowed keys under output_commit: enabled, release_after, mechanism, interface, max_held, inbound_during_dump',
     ]);
     expect(errorLines(check('output_commit:\n  enabled: true\n  interface: v0\n  max_held: 64KiB\n'))).toEqual([
       'config/demo.yaml:4:13: output_commit.max_held: 64.0 KiB is below the minimum of 128.1 KiB (two maximal packets)',
@@ -34,5 +35,17 @@ describe('output_commit config', () => {
       'config/demo.yaml:2:18: output_commit.release_after: has no effect while output_commit.enabled is not true; remove it or set enabled: true',
     ]);
     expect(errorLines(check('output_commit:\n  enabled: true\n'))[0]).toMatch(/output_commit.interface: is required with output_commit.enabled/);
+  });
+
+  it('holds inbound packets during dumps only where remusd picks the network lock, with the TUN gate', () => {
+    expect(errorLines(check('output_commit:\n  enabled: true\n  interface: v0\n  inbound_during_dump: hold\n'))).toEqual([
+      "config/demo.yaml:4:24: output_commit.inbound_during_dump: hold needs a network section: only there does remusd choose CRIU's --network-lock (with criu.extra_args alone, CRIU's own lock stays); add one or use drop",
+    ]);
+    const network = 'network: { namespace: web, address: 10.88.0.2/24 }\n';
+    expect(errorLines(check(`${network}output_commit:\n  enabled: true\n  mechanism: plug\n  inbound_during_dump: hold\n`))).toEqual([
+      'config/demo.yaml:5:24: output_commit.inbound_during_dump: hold needs the TUN gate (mechanism tun or auto); the plug gate cannot hold inbound packets',
+    ]);
+    const held = check(`${network}output_commit:\n  enabled: true\n  inbound_during_dump: drop\n`);
+    expect(held.ok && held.config.outputCommit.inboundDuringDump).toBe('drop');
   });
 });

@@ -32,11 +32,17 @@ export async function startOutputCommit(
   } catch (error) {
     throw new UserError((error as Error).message, EXIT.criuUnavailable);
   }
-  const gate = await startGate(choice.mechanism, hostInterface, settings.maxHeldBytes).catch((error: Error) => {
+  const holdInbound = inboundHold(settings.inboundDuringDump, choice.mechanism, config.network !== null);
+  const gate = await startGate(choice.mechanism, hostInterface, settings.maxHeldBytes, holdInbound).catch((error: Error) => {
     throw new UserError(`output commit: cannot hold the output of ${hostInterface}: ${error.message}`, EXIT.criuUnavailable);
   });
   const output = new OutputCommit(gate, settings.releaseAfter, { released: (release, ms) => metrics?.released(release, ms) });
   log.info(`output commit: ${choice.mechanism} gate on ${hostInterface} (${choice.why}); an epoch is released after ${settings.releaseAfter === 'fsync' ? 'its checkpoint is fsynced here' : "the backup's ack (remusd ship)"}`);
+  log.info(
+    holdInbound
+      ? 'network lock during dumps: remusd holds packets for the workload and lets them in after each dump (CRIU: --network-lock skip)'
+      : "network lock during dumps: CRIU's nftables lock (packets for the workload are dropped; clients resend)",
+  );
   if (settings.releaseAfter === 'fsync') return { output, control: undefined };
   const { controlSocketPath, serveControlSocket } = await import('../../gate/control.js');
   const path = controlSocketPath(root);
@@ -46,6 +52,14 @@ export async function startOutputCommit(
   });
   log.info(`output commit: remusd ship releases epochs through ${path}`);
   return { output, control };
+}
+
+/** Whether the gate holds inbound packets during dumps (output_commit.inbound_during_dump; rules.ts refuses hold without a network section or with plug). */
+function inboundHold(setting: Config['outputCommit']['inboundDuringDump'], mechanism: 'tun' | 'plug', hasNetwork: boolean): boolean {
+  if (setting === 'hold' && mechanism === 'plug') {
+    throw new UserError('output_commit.inbound_during_dump hold: the plug gate (chosen by mechanism auto here) cannot hold inbound packets; use mechanism tun, or drop', EXIT.usage);
+  }
+  return setting === 'hold' || (setting === 'auto' && mechanism === 'tun' && hasNetwork);
 }
 
 /** Destroys the gate without opening it: what it holds was not acknowledged and must never leave. */

@@ -8,6 +8,7 @@ import type { Clock } from '../../loop/clock.js';
 import { criuCheckpointer } from '../../loop/criu-checkpointer.js';
 import { supervise, type SupervisorExit, type SupervisorSettings } from '../../loop/supervisor.js';
 import type { locateCriu } from '../../criu/locate.js';
+import type { DumpNetworkLock } from '../../criu/network.js';
 import type { CheckpointMode, CheckpointRecord } from '../../model/record.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -104,6 +105,8 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
   const report = checkpointReport(log, request.printRecords);
   let exit: SupervisorExit;
   let gate = protection.gate;
+  // remusd's inbound hold replaces CRIU's dropping network lock when the gate has one (src/criu/network.ts).
+  const lock: DumpNetworkLock = protection.gate?.output.holdsInbound === true ? 'skip' : 'nftables';
   // Fenced: checkpointing stops, and the gate releases nothing more (destroyed, never opened: what it holds
   // was not acknowledged, and the host that takes over may already answer for it).
   guard?.onFenced(() => {
@@ -126,7 +129,7 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
       pageSize: capabilities.pageSize,
       initialIntervalMs: config.interval.initialMs,
       target,
-      settings: () => withNetworkArgs(toSettings(config), network),
+      settings: () => withNetworkArgs(toSettings(config), network, lock),
       records,
       clock,
       signal: controller.signal,
@@ -190,8 +193,9 @@ function stopReason(signal: AbortSignal): string {
   return signal.reason instanceof Error ? signal.reason.message : 'asked to stop';
 }
 
-// The supervisor's settings with the network section's dump options after the config's own extra_args.
-function withNetworkArgs(settings: SupervisorSettings, network: RunNetwork | undefined): SupervisorSettings {
+// The supervisor's settings with the network section's dump options (and the network lock) after the
+// config's own extra_args.
+function withNetworkArgs(settings: SupervisorSettings, network: RunNetwork | undefined, lock: DumpNetworkLock): SupervisorSettings {
   if (network === undefined) return settings;
-  return { ...settings, criu: { ...settings.criu, extraArgs: [...settings.criu.extraArgs, ...network.dumpArgs] } };
+  return { ...settings, criu: { ...settings.criu, extraArgs: [...settings.criu.extraArgs, ...network.dumpArgs(lock)] } };
 }
