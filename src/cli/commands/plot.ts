@@ -5,7 +5,6 @@ import { readRecords, RecordsError } from '../../loop/record-reader.js';
 import { PLOT_CSV_COLUMNS, plotCsvRows } from '../../plot/csv.js';
 import { PLOT_FORMATS, plotFormatOf, type PlotFormat } from '../../plot/formats.js';
 import { plotPoints } from '../../plot/points.js';
-import { renderSvg } from '../../plot/render.js';
 import { runPlotSpec } from '../../plot/spec.js';
 import { defaultTitle } from '../../plot/title.js';
 import { loadConfigOrDefaults } from '../config-source.js';
@@ -54,7 +53,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
     if (args.out !== undefined) {
       const title = args.title ?? defaultTitle(records, points, { source: args.records, bandFromConfig: override !== undefined });
       const spec = runPlotSpec(points, title);
-      const output = args.spec ? `${JSON.stringify(spec, null, 2)}\n` : await figure(await renderSvg(spec), format!, title);
+      const output = args.spec ? `${JSON.stringify(spec, null, 2)}\n` : await figure(await (await import('../../plot/render.js')).renderSvg(spec), format!, title);
       await writeFile(args.out, output).catch((error: NodeJS.ErrnoException) => {
         throw new UserError(`--out ${args.out}: cannot write (${error.code ?? error.message})`);
       });
@@ -72,8 +71,8 @@ function formatOf(out: string): PlotFormat {
   return format;
 }
 
-// The PNG and PDF renderers are imported only when asked for: resvg and PDFKit cost memory that no
-// other command (and no SVG plot) should carry.
+// The renderers are imported only when asked for: vega (for any figure), resvg and PDFKit cost memory that
+// no other command, and no plot that does not draw that format, should carry.
 async function figure(svg: string, format: PlotFormat, title: string): Promise<string | Buffer> {
   if (format === 'svg') return svg;
   if (format === 'png') return (await import('../../plot/png.js')).svgToPng(svg);
