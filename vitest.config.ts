@@ -14,6 +14,7 @@ import { defineConfig } from 'vitest/config';
 export const UNIT_TESTS = [
   'test/layers.test.ts',
   'test/loop/loop-health.test.ts',
+  'test/config/workload.test.ts',
   'test/cli/exit-codes.test.ts',
   'test/cli/options.test.ts',
   'test/cli/csv.test.ts',

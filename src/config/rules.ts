@@ -5,6 +5,7 @@ import { POLICY_OPTIONS } from '../policy/index.js';
 import { firstHostAddress, isHostInSubnet, subnetOf } from '../units/ipv4.js';
 import { formatPath, type KeyPath } from './errors.js';
 import { fencingRules } from './fencing.js';
+import { workloadRules } from './workload.js';
 import { isLoopback } from '../units/endpoint.js';
 import type { Config, ConfigFile } from './schema.js';
 import { formatBytes, formatMs } from './units.js';
@@ -56,6 +57,7 @@ export function checkConfig(config: Config, file: ConfigFile): RuleViolation[] {
     ...outputCommitRules(config, file),
     ...fencingRules(config.fencing, file.fencing),
     ...networkRules(config, file),
+    ...workloadRules(file.workload),
   ];
 }
 

@@ -12,6 +12,7 @@ import type { Band } from '../model/policy.js';
 import type { CheckpointMode } from '../model/record.js';
 import { POLICY_KINDS, resolvePolicySpec, type PolicySpec, type ResolvedPolicySpec } from '../policy/index.js';
 import { fencingSection, normalizeFencing, type FencingConfig } from './fencing.js';
+import { normalizeWorkload, workloadSection, type WorkloadConfig } from './workload.js';
 import { firstHostAddress } from '../units/ipv4.js';
 import * as field from './fields.js';
 import type { Endpoint } from '../units/endpoint.js';
@@ -106,6 +107,7 @@ export const fileSchema = z.strictObject({
     })
     .optional(),
   fencing: fencingSection,
+  workload: workloadSection,
 });
 
 /** The file after per-value checks, before defaults and cross-key rules. */
@@ -165,6 +167,8 @@ export interface Config {
   };
   /** The lease that keeps two hosts from both running the workload (src/fence/). */
   fencing: FencingConfig;
+  /** The workload `remusd run` protects, when the config names it (src/config/workload.ts). */
+  workload: WorkloadConfig;
 }
 
 /** Defaults of every key that has one (policy options come from src/policy/defaults.ts). */
@@ -260,6 +264,7 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
       inboundDuringDump: file.output_commit?.inbound_during_dump ?? 'auto',
     },
     fencing: normalizeFencing(file.fencing, baseDir),
+    workload: normalizeWorkload(file.workload, baseDir),
   };
 }
 

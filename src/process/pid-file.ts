@@ -3,7 +3,7 @@
 // checkpoint (and later restore over). A process that started after the file was written is not the one
 // the file names.
 
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { readRegularFile } from '../fs/regular-file.js';
 import { startTime } from './proc.js';
 
@@ -23,7 +23,12 @@ export async function processStartedAtMs(pid: number): Promise<number | undefine
   return btime * 1000 + (ticks * 1000) / USER_HZ;
 }
 
-/** Reads a pidfile (a regular file of at most 64 bytes holding one pid) and checks its process predates it. */
+/**
+ * Reads a pidfile (a regular file of at most 64 bytes) and checks that its process is the one meant. A file
+ * remusd wrote holds "PID STARTTIME" (/proc/PID/stat's start time in clock ticks): the process must have
+ * exactly that start time. A file with a pid alone (a daemon's) is checked by time: its process must have
+ * started before the file was written.
+ */
 export async function readPidFile(path: string): Promise<PidFileResult> {
   let text: string;
   try {
@@ -31,8 +36,15 @@ export async function readPidFile(path: string): Promise<PidFileResult> {
   } catch (error) {
     return { ok: false, error: (error as { reason?: string }).reason ?? (error as Error).message };
   }
-  if (!/^\d+$/.test(text) || Number(text) < 1) return { ok: false, error: `does not hold a pid (${JSON.stringify(text.slice(0, 20))})` };
-  const pid = Number(text);
+  const match = /^(\d+)(?: (\d+))?$/.exec(text);
+  if (match === null || Number(match[1]) < 1) return { ok: false, error: `does not hold a pid (${JSON.stringify(text.slice(0, 20))})` };
+  const pid = Number(match[1]);
+  if (match[2] !== undefined) {
+    const ticks = await startTime(pid);
+    if (ticks === undefined) return { ok: false, error: `names pid ${pid}, which does not exist (a stale pidfile)` };
+    if (ticks !== Number(match[2])) return { ok: false, error: `names pid ${pid}, but that process started at tick ${ticks}, not ${match[2]} as recorded: the pid was reused` };
+    return { ok: true, pid };
+  }
   const startedAt = await processStartedAtMs(pid);
   if (startedAt === undefined) return { ok: false, error: `names pid ${pid}, which does not exist (a stale pidfile)` };
   const writtenAt = (await stat(path)).mtimeMs;
@@ -43,4 +55,13 @@ export async function readPidFile(path: string): Promise<PidFileResult> {
     };
   }
   return { ok: true, pid };
+}
+
+/** Writes "PID STARTTIME" atomically (rename), so that readPidFile can tell the process from a later one with its pid. */
+export async function writePidFile(path: string, pid: number): Promise<void> {
+  const ticks = await startTime(pid);
+  if (ticks === undefined) throw new Error(`pid ${pid} is gone`);
+  const partial = `${path}.${process.pid}.partial`;
+  await writeFile(partial, `${pid} ${ticks}\n`);
+  await rename(partial, path);
 }

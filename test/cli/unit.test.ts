@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';
-import { startWorkload } from '../helpers/workload.js';
+import { isAlive, startTime } from '../../src/process/proc.js';
+import { ensureDirtierBinary } from '../../src/workload/build.js';
+import { killAndWait, startWorkload } from '../helpers/workload.js';
 
 describe('config/remusd@.service', () => {
   it('needs systemd-analyze to verify the unit', async () => {
@@ -22,7 +24,8 @@ describe('config/remusd@.service', () => {
     expect(install.exitCode, install.stderr).toBe(0);
     expect(install.stdout).toBe('');
     const unit = await readFile(join(unitDir, 'remusd@.service'), 'utf8');
-    expect(unit).toContain('--config /etc/remusd/%i.yaml --pid-file ${REMUSD_PIDFILE}');
+    // The config names the workload (workload.command or workload.pid_file): nothing else does.
+    expect(unit).toMatch(/^ExecStart=\/usr\/local\/bin\/remusd run --config \/etc\/remusd\/%i\.yaml$/m);
     expect(unit).toMatch(/^StateDirectory=remusd\/%i$/m);
     expect(unit).toMatch(/^KillMode=process$/m);
     // Readiness, reload and stop over NOTIFY_SOCKET, and the watchdog (test/cli/service-notify.test.ts).
@@ -71,6 +74,70 @@ describe('remusd run --pid-file', () => {
       const blocked = await runCli(['run', '--config', config, '--pid-file', fifo], { timeoutMs: 20_000 });
       expect(blocked.exitCode).toBe(2);
       expect(blocked.stderr).toContain('is a FIFO, not a regular file');
+    } finally {
+      await workload.stop();
+    }
+  });
+});
+
+describe('the workload named by the config (remusd@NAME runs NAME.yaml\'s workload)', () => {
+  it('workload.command: started and recorded with its start time; a restarted remusd supervises it again, never a recycled pid', async () => {
+    const dir = await imagesDir('remusd-config-workload-');
+    const config = join(dir, 'remusd.yaml');
+    const dirtier = await ensureDirtierBinary();
+    await writeFile(config, `checkpoint: { mode: full, dir: ./images }\nworkload:\n  command: [${dirtier}, --mib, "4"]\n  log: workload.out\n`);
+    const first = await runCli(['run', '--config', config, '--max-checkpoints', '1']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const pid = Number(/started \S+ as pid (\d+)/.exec(first.stderr)?.[1]);
+    try {
+      expect(await isAlive(pid)).toBe(true); // not stopped: the unit's KillMode=process keeps it too
+      const recorded = (await readFile(join(dir, 'images', 'workload.pid'), 'utf8')).trim();
+      expect(recorded).toBe(`${pid} ${await startTime(pid)}`);
+      expect((await readFile(join(dir, 'workload.out'), 'utf8')).length).toBeGreaterThan(0); // workload.log, from the file's dir
+
+      // remusd restarted (Restart=on-failure): the same process, not a second copy.
+      const again = await runCli(['run', '--config', config, '--max-checkpoints', '1']);
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(again.stderr).toContain(`pid ${pid}, started by an earlier remusd on ${join(dir, 'images')}, still runs: supervising it instead of starting another`);
+      expect(again.stderr).not.toMatch(/started \S+ as pid/);
+
+      // The recorded pid with another start time: a recycled pid is not attached to; a new copy starts.
+      await writeFile(join(dir, 'images', 'workload.pid'), `${pid} 1\n`);
+      const recycled = await runCli(['run', '--config', config, '--max-checkpoints', '1', '--stop-workload']);
+      expect(recycled.exitCode, recycled.stderr).toBe(0);
+      const fresh = Number(/started \S+ as pid (\d+)/.exec(recycled.stderr)?.[1]);
+      expect(fresh).not.toBe(pid);
+      expect(fresh).toBeGreaterThan(0);
+    } finally {
+      await killAndWait(pid);
+    }
+  });
+
+  it('workload.pid_file attaches like --pid-file; naming the workload twice is refused with the file named', async () => {
+    const workload = await startWorkload(['--mib', '4']);
+    try {
+      const dir = await imagesDir('remusd-config-pidfile-');
+      const config = join(dir, 'remusd.yaml');
+      await writeFile(join(dir, 'w.pid'), `${workload.pid}\n`);
+      await writeFile(config, 'checkpoint: { mode: full, dir: ./images }\nworkload: { pid_file: w.pid }\n');
+      const ok = await runCli(['run', '--config', config, '--max-checkpoints', '1']);
+      expect(ok.exitCode, ok.stderr).toBe(0);
+      expect(ok.stderr).toContain(`supervising pid ${workload.pid}`);
+
+      const twice = await runCli(['run', '--config', config, '--pid', String(workload.pid)]);
+      expect(twice.exitCode).toBe(2);
+      expect(twice.stderr).toContain(`${config}: workload names the workload already`);
+
+      await writeFile(join(dir, 'w.pid'), '99999999\n');
+      const stale = await runCli(['run', '--config', config]);
+      expect(stale.exitCode).toBe(2);
+      expect(stale.stderr).toContain(`${config}: workload.pid_file ${join(dir, 'w.pid')} names pid 99999999, which does not exist`);
+
+      const bare = join(dir, 'bare.yaml');
+      await writeFile(bare, 'checkpoint: { mode: full, dir: ./images }\n');
+      const unnamed = await runCli(['run', '--config', bare]);
+      expect(unnamed.exitCode).toBe(2);
+      expect(unnamed.stderr).toContain('or workload.command / workload.pid_file in --config');
     } finally {
       await workload.stop();
     }

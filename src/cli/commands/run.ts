@@ -5,7 +5,9 @@ import { usageError } from '../errors.js';
 import { countOption, durationOption, pidOption } from '../options.js';
 import { readPidFile } from '../../process/pid-file.js';
 import { createLogger } from '../logger.js';
+import type { Config } from '../../config/schema.js';
 import { runWorkload } from '../run/run-workload.js';
+import type { WorkloadSpec } from '../run/workload-target.js';
 
 interface RunArgs {
   config?: string;
@@ -43,25 +45,20 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .example('$0 run --config config/demo.yaml -- ./my-server --port 8080', 'Start and supervise a command') as unknown as Argv<RunArgs>,
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
     const command = (args['--'] ?? []).map(String);
-    if ([args.pid !== undefined, args.pidFile !== undefined, command.length > 0].filter(Boolean).length !== 1) {
-      throw usageError('name the workload: one of --pid PID, --pid-file FILE or -- CMD [ARGS...]');
-    }
-    if (args.pidFile !== undefined) {
-      const named = await readPidFile(args.pidFile);
-      if (!named.ok) throw usageError(`--pid-file ${args.pidFile} ${named.error}`);
-      args.pid = named.pid;
-    }
+    const named = [args.pid !== undefined, args.pidFile !== undefined, command.length > 0].filter(Boolean).length;
+    if (named > 1) throw usageError('name the workload once: one of --pid PID, --pid-file FILE or -- CMD [ARGS...]');
     const config = await loadConfigOrDefaults(args.config);
-    if (args.pid !== undefined) {
+    const workload = await workloadOf(args, command, config, named === 0);
+    if ('pid' in workload) {
       // Refused here, before CRIU is even located: a target that cannot work fails in a second, not after five dumps.
-      const refusal = attachRefusal(await attachFacts(args.pid, config.criu.extraArgs.includes('--shell-job')));
-      if (refusal !== undefined) throw usageError(`--pid ${args.pid} ${refusal}`);
+      const refusal = attachRefusal(await attachFacts(workload.pid, config.criu.extraArgs.includes('--shell-job')));
+      if (refusal !== undefined) throw usageError(`${args.pid !== undefined ? '--pid' : 'the workload, pid'} ${workload.pid} ${refusal}`);
     }
     process.exitCode = await runWorkload({
       config,
       configPath: absolute(args.config),
       criuFlag: args.criu,
-      workload: args.pid !== undefined ? { pid: args.pid } : { command: command[0]!, args: command.slice(1), logFile: absolute(args.workloadLog) },
+      workload,
       recordsFile: absolute(args.records),
       stopWorkload: args.stopWorkload,
       maxCheckpoints: args.maxCheckpoints,
@@ -71,3 +68,26 @@ export const runCommand: CommandModule<object, RunArgs> = {
     });
   },
 };
+
+// The workload from the command line, or from the config's workload section when the command line names none.
+async function workloadOf(args: ArgumentsCamelCase<RunArgs>, command: string[], config: Config, fromConfig: boolean): Promise<WorkloadSpec> {
+  const where = `${args.config ?? 'the config'}: workload`;
+  if (!fromConfig && config.workload !== null) {
+    throw usageError(`${where} names the workload already; leave out --pid, --pid-file and -- CMD, or remove the workload section`);
+  }
+  if (fromConfig && config.workload === null) {
+    throw usageError('name the workload: one of --pid PID, --pid-file FILE or -- CMD [ARGS...], or workload.command / workload.pid_file in --config');
+  }
+  if (config.workload?.kind === 'command') {
+    const { command: program, args: argv, log } = config.workload;
+    return { command: program, args: argv, logFile: log ?? absolute(args.workloadLog), resume: true };
+  }
+  const pidFile = config.workload?.kind === 'pid-file' ? config.workload.pidFile : args.pidFile;
+  if (pidFile !== undefined) {
+    const named = await readPidFile(pidFile);
+    if (!named.ok) throw usageError(`${config.workload === null ? '--pid-file' : `${where}.pid_file`} ${pidFile} ${named.error}`);
+    return { pid: named.pid };
+  }
+  if (args.pid !== undefined) return { pid: args.pid };
+  return { command: command[0]!, args: command.slice(1), logFile: absolute(args.workloadLog) };
+}

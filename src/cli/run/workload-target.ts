@@ -2,13 +2,21 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Target } from '../../loop/supervisor.js';
 import { attachedTarget, startedTarget } from '../../loop/target.js';
+import { readPidFile, writePidFile } from '../../process/pid-file.js';
 import { isAlive } from '../../process/proc.js';
 import { startSessionLeader } from '../../process/session-leader.js';
 import { UserError } from '../errors.js';
 import type { RunNetwork } from '../run-network.js';
 
-/** The workload of `remusd run`: a running process to attach to, or a command to start. */
-export type WorkloadSpec = { pid: number } | { command: string; args: string[]; logFile: string | undefined };
+/**
+ * The workload of `remusd run`: a running process to attach to, or a command to start. With `resume` (the
+ * config's workload.command), a process that an earlier remusd started on this images directory and that
+ * still runs is supervised again instead of starting a second copy (remusd restarted by its unit).
+ */
+export type WorkloadSpec = { pid: number } | { command: string; args: string[]; logFile: string | undefined; resume?: boolean };
+
+/** Where remusd records the workload it started ("PID STARTTIME"), in the images directory. */
+export const STARTED_WORKLOAD_FILE = 'workload.pid';
 
 /** Attaches to the workload or starts it (inside the run's network namespace, when there is one). */
 export async function acquireTarget(workload: WorkloadSpec, root: string, network: RunNetwork | undefined, log: Logger): Promise<Target> {
@@ -16,6 +24,15 @@ export async function acquireTarget(workload: WorkloadSpec, root: string, networ
     // `remusd run` refused unfit targets already (src/process/attach-check.ts); this catches one that died since.
     if (!(await isAlive(workload.pid))) throw new UserError(`--pid ${workload.pid}: no such process`);
     return attachedTarget(workload.pid);
+  }
+  const started = join(root, STARTED_WORKLOAD_FILE);
+  if (workload.resume === true) {
+    // The start time recorded beside the pid: a process that merely got the same pid is not ours.
+    const earlier = await readPidFile(started);
+    if (earlier.ok) {
+      log.info(`workload.command: pid ${earlier.pid}, started by an earlier remusd on ${root}, still runs: supervising it instead of starting another`);
+      return attachedTarget(earlier.pid);
+    }
   }
   const logFile = workload.logFile ?? join(root, 'workload.out');
   const { command, args } = network?.wrap(workload.command, workload.args) ?? workload;
@@ -25,6 +42,9 @@ export async function acquireTarget(workload: WorkloadSpec, root: string, networ
     throw new UserError(`cannot start ${workload.command}: ${(failure as Error).message ?? 'unknown error'}`);
   }
   log.info(`started ${workload.command} as pid ${child.pid} (session leader; output in ${logFile})`);
+  if (workload.resume === true) {
+    await writePidFile(started, child.pid).catch((error: Error) => log.warn(`could not record the workload's pid in ${started} (${error.message}): a restarted remusd would start another copy`));
+  }
   return startedTarget(child);
 }
 
