@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   delta: () => import('./delta.js'),
   'output-commit': () => import('./output-commit.js'),
   replication: () => import('./replication.js'),
+  compaction: () => import('./compaction.js'),
 };
 
 // Parses argv: --json, --help, and bench names; anything else is an error, not silently ignored.

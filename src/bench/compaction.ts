@@ -1,0 +1,160 @@
+// Bench: compaction against new chains every 20, in the same run, on real CRIU (mode delta) with the bundled
+// dirtier (64 MiB, ~3 MiB dirtied per 1 s interval, as in issue 11): frozen time p50/p99, and the bytes the
+// checkpoints store per minute, which is also what `remusd ship` sends per minute (it sends each new
+// checkpoint's files; with compaction the backup flattens its own copy, so nothing more goes over). Goals
+// (issue 11): bytes per minute within 10 % of the sum of the deltas; frozen p99 ≤ 1.5× its median.
+// REMUSD_BENCH_COMPACTION_CHECKPOINTS sets the checkpoints per variant (default 60, ~1.5 min each; the
+// issue's goal is stated over 10 minutes: 600).
+import { readdirSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { quantile } from 'simple-statistics';
+import { locateCriu } from '../criu/locate.js';
+import { pageSize } from '../criu/probe.js';
+import { systemClock } from '../loop/clock.js';
+import { criuCheckpointer } from '../loop/criu-checkpointer.js';
+import { supervise, type SupervisorSettings } from '../loop/supervisor.js';
+import { attachedTarget } from '../loop/target.js';
+import type { CheckpointRecord } from '../model/record.js';
+import { FixedPolicy } from '../policy/index.js';
+import { startSessionLeader } from '../process/session-leader.js';
+import { ensureDirtierBinary } from '../workload/build.js';
+import type { BenchRow } from './harness.js';
+
+const BENCH = 'compaction';
+const INTERVAL_MS = 1000;
+/** 768 pages/s of 4 KiB: ~3 MiB per 1 s interval, against a 64 MiB workload. */
+const DIRTY_PAGES_PER_S = 768;
+/** Start-up (first dumps, JIT) and the first, full checkpoint are not steady state. */
+const SKIP = 3;
+
+interface Variant {
+  name: string;
+  retention: SupervisorSettings['retention'];
+}
+
+interface Measured {
+  frozenP50Ms: number;
+  frozenP99Ms: number;
+  /** Bytes of the checkpoints' directories (what is stored and shipped), per minute of run. */
+  storedPerMin: number;
+  /** Bytes of the deltas (pages that changed, non-chain-start checkpoints) per minute. */
+  deltasPerMin: number;
+  /** Bytes compaction wrote locally per minute (never frozen, never shipped). */
+  compactionPerMin: number;
+  chainStarts: number;
+  compactions: number;
+}
+
+function directoryBytes(dir: string): number {
+  return readdirSync(dir)
+    .map((name) => statSync(join(dir, name)))
+    .filter((s) => s.isFile())
+    .reduce((sum, s) => sum + s.size, 0);
+}
+
+async function measure(variant: Variant, checkpoints: number): Promise<Measured> {
+  const root = await mkdtemp(join(tmpdir(), `remusd-bench-compaction-`));
+  const binary = await ensureDirtierBinary();
+  const workload = startSessionLeader(binary, ['--mib', '64', '--phases', `${DIRTY_PAGES_PER_S}:1000000`], join(root, 'workload.out'));
+  // Let it map and touch its 64 MiB before the first dump.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const controller = new AbortController();
+  const records: { record: CheckpointRecord; dirBytes: number }[] = [];
+  try {
+    const size = await pageSize();
+    const images = join(root, 'images');
+    await mkdir(images);
+    const quiet = { info: () => undefined, warn: (message: string) => process.stderr.write(`${variant.name}: ${message}\n`) };
+    await supervise({
+      checkpointer: criuCheckpointer({ criu: await locateCriu({}), root: images, pid: workload.pid, kind: 'full', delta: true, pageSize: size, log: quiet }),
+      mode: 'delta',
+      pageSize: size,
+      initialIntervalMs: INTERVAL_MS,
+      target: attachedTarget(workload.pid),
+      settings: () => ({
+        band: { lminBytes: 1, lmaxBytes: 2 ** 40, minMs: INTERVAL_MS, maxMs: INTERVAL_MS },
+        policyKey: 'fixed',
+        policy: new FixedPolicy(),
+        retention: variant.retention,
+        criu: { logLevel: 2, extraArgs: [], timeoutMs: 120_000 },
+        failures: { maxConsecutive: 3, backoffInitialMs: 200, backoffMaxMs: 1000 },
+      }),
+      records: undefined,
+      clock: systemClock,
+      signal: controller.signal,
+      events: {
+        ...quiet,
+        failure: (_seq, message) => process.stderr.write(`${variant.name}: ${message}\n`),
+        record(record) {
+          // Measured at once: retention may delete the directory before the next checkpoint.
+          records.push({ record, dirBytes: directoryBytes(record.dir) });
+          if (records.length >= checkpoints) controller.abort();
+        },
+      },
+    });
+  } finally {
+    try {
+      process.kill(workload.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await rm(root, { recursive: true, force: true });
+  }
+  const steady = records.slice(SKIP);
+  const minutes = (Date.parse(records.at(-1)!.record.start) - Date.parse(steady[0]!.record.start)) / 60_000;
+  const frozen = steady.map((r) => r.record.frozen_us / 1000);
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  return {
+    frozenP50Ms: quantile(frozen, 0.5),
+    frozenP99Ms: quantile(frozen, 0.99),
+    storedPerMin: sum(steady.map((r) => r.dirBytes)) / minutes,
+    deltasPerMin: sum(steady.filter((r) => !r.record.chain_start).map((r) => r.record.size_bytes)) / minutes,
+    compactionPerMin: sum(steady.map((r) => r.record.compacted?.bytes_written ?? 0)) / minutes,
+    chainStarts: steady.filter((r) => r.record.chain_start).length,
+    compactions: steady.filter((r) => r.record.compacted !== undefined).length,
+  };
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const checkpoints = Number(process.env.REMUSD_BENCH_COMPACTION_CHECKPOINTS ?? 60);
+  const base = { keep: 5, newChainEvery: 20, maxChainBytes: undefined };
+  const chains = await measure({ name: 'new chains every 20', retention: { ...base, compact: false } }, checkpoints);
+  const compacted = await measure({ name: 'compaction', retention: { ...base, compact: true, compactAt: 16 } }, checkpoints);
+  const MiB = 2 ** 20;
+  const rows: BenchRow[] = [];
+  for (const [label, m] of [
+    ['compaction (compact_at 16)', compacted],
+    ['new chains every 20', chains],
+  ] as const) {
+    const what = `${label}, ${checkpoints - SKIP} checkpoints at 1 s, 64 MiB`;
+    rows.push(
+      { bench: BENCH, name: `${what}: frozen p50`, unit: 'ms', value: m.frozenP50Ms },
+      {
+        bench: BENCH,
+        name: `${what}: frozen p99 (${m.chainStarts} chain starts, ${m.compactions} compactions)`,
+        unit: 'ms',
+        value: m.frozenP99Ms,
+        baseline: { name: 'its p50', value: m.frozenP50Ms },
+        ratio: m.frozenP99Ms / m.frozenP50Ms,
+        target: 'p99 ≤ 1.5× p50',
+        pass: m.frozenP99Ms <= 1.5 * m.frozenP50Ms,
+      },
+      {
+        bench: BENCH,
+        name: `${what}: bytes stored = shipped per minute`,
+        unit: 'MiB/min',
+        value: m.storedPerMin / MiB,
+        baseline: { name: 'sum of the deltas', value: m.deltasPerMin / MiB },
+        ratio: m.storedPerMin / m.deltasPerMin,
+        target: '≤ 1.1× the deltas',
+        pass: m.storedPerMin <= 1.1 * m.deltasPerMin,
+      },
+    );
+    if (m === compacted) {
+      rows.push({ bench: BENCH, name: `${what}: written locally by compaction (not frozen, not shipped)`, unit: 'MiB/min', value: m.compactionPerMin / MiB });
+    }
+  }
+  return rows;
+}
