@@ -1,5 +1,5 @@
 // The config file's shape (strict: unknown keys are errors), the normalized Config the rest of remusd uses,
-// and the defaults that turn one into the other.
+// and how the defaults (defaults.ts) turn one into the other.
 //
 // Relative paths (checkpoint.dir, records.file, criu.path when it contains a "/") are resolved against the
 // directory of the config file, never the working directory, so a config means the same thing wherever
@@ -14,6 +14,7 @@ import { POLICY_KINDS, resolvePolicySpec, type PolicySpec, type ResolvedPolicySp
 import { fencingSection, normalizeFencing, type FencingConfig } from './fencing.js';
 import { normalizeWorkload, workloadSection, type WorkloadConfig } from './workload.js';
 import { firstHostAddress } from '../units/ipv4.js';
+import { CONFIG_DEFAULTS } from './defaults.js';
 import * as field from './fields.js';
 import type { Endpoint } from '../units/endpoint.js';
 
@@ -170,46 +171,6 @@ export interface Config {
   /** The workload `remusd run` protects, when the config names it (src/config/workload.ts). */
   workload: WorkloadConfig;
 }
-
-/** Defaults of every key that has one (policy options come from src/policy/defaults.ts). */
-export const CONFIG_DEFAULTS = Object.freeze({
-  lminBytes: 2 * 2 ** 20,
-  lmaxBytes: 16 * 2 ** 20,
-  /** Remus' own default epoch; when interval.min/max exclude it, initial defaults to the nearest of them. */
-  initialMs: 200,
-  minMs: 100,
-  maxMs: 5000,
-  /**
-   * Predictive v2 beats the threshold rule in `remusd compare` (band [1, 4] MiB, 10× steps every 20 s, noise
-   * 0.2, bursts, 20 seeds): 93.8 % in band against 86.9 %, back in band after 1.74 checkpoints against 3.79,
-   * reversals 0.7 % against 1.1 %, no overruns either (see README, Policies).
-   */
-  policyKind: 'predictive' as const,
-  mode: 'auto' as const,
-  dir: './remusd-images',
-  keep: 5,
-  newChainEvery: 20,
-  /**
-   * A compaction rewrites the whole memory once (locally, in the background) every compactAt − 3 checkpoints:
-   * 16 keeps chains under 16 links while writing a base about as often as new chains every 13 did, with
-   * nothing dumped or shipped in full.
-   */
-  compact: true,
-  compactAt: 16,
-  logLevel: 2,
-  maxConsecutive: 5,
-  backoffInitialMs: 1000,
-  backoffMaxMs: 30_000,
-  /** records.file default: this name inside checkpoint.dir. */
-  recordsName: 'records.jsonl',
-  /** ~150,000 records of ~450 bytes: a few hours at 100 ms, weeks at 10 s. */
-  recordsMaxBytes: 64 * 2 ** 20,
-  recordsKeepFiles: 3,
-  releaseAfter: 'fsync' as const,
-  gateMechanism: 'auto' as const,
-  /** About 45,000 full-size packets: a second of a 360 Mbit/s stream held at 200 ms epochs, with room to spare. */
-  maxHeldBytes: 64 * 2 ** 20,
-});
 
 /** Fills in defaults, converts names to the normalized form and resolves paths against baseDir. */
 export function normalizeConfig(file: ConfigFile, baseDir: string): Config {

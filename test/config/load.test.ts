@@ -2,7 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configFromText, loadConfigFile, parseConfigText, validateConfig } from '../../src/config/load.js';
-import { bandOf, CONFIG_DEFAULTS } from '../../src/config/schema.js';
+import { CONFIG_DEFAULTS } from '../../src/config/defaults.js';
+import { bandOf } from '../../src/config/schema.js';
 import { POLICY_DEFAULTS } from '../../src/policy/defaults.js';
 import { errorLines, useTempDir } from './helpers.js';
 

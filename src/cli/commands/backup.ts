@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { parseDuration } from '../../config/units.js';
-import { CONFIG_DEFAULTS } from '../../config/schema.js';
+import { CONFIG_DEFAULTS } from '../../config/defaults.js';
 import { locateCriu } from '../../criu/locate.js';
 import { pageSize } from '../../criu/probe.js';
 import { formatEndpoint, parseEndpoint } from '../../units/endpoint.js';
