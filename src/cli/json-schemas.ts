@@ -50,7 +50,18 @@ export const configCheckOutput = z.discriminatedUnion('ok', [
 ]);
 
 const band = z.strictObject({ lmin_bytes: count, lmax_bytes: count, min_ms: real, max_ms: real });
-const cost = z.strictObject({ frozen_base_ms: real, frozen_per_page_us: real, wall_base_ms: real, wall_per_page_us: real });
+// A fitted cost (src/sim/cost.ts): ms = base + µs per page scanned and written; with its fit when fitted.
+const fit = z.strictObject({
+  samples: count,
+  r2: real.nullable(),
+  residual_p50_ms: real,
+  residual_p90_ms: real,
+  outliers: count,
+  predictors: z.array(z.enum(['scanned', 'written'])),
+});
+const linearCost = z.strictObject({ base_ms: real, per_scanned_page_us: real, per_written_page_us: real, fit: fit.optional() });
+/** The cost model a simulation charged: the mode modelled and its costs (the rewrite is zero outside delta). */
+const cost = z.strictObject({ mode: z.enum(['full', 'delta', 'dump', 'pre-dump']), frozen: linearCost, criu_wall: linearCost, rewrite: linearCost });
 const spread = { median: real, p90: real, max: real };
 
 /** What a run of checkpoints amounted to (src/loop/summary.ts). */
@@ -139,6 +150,16 @@ export const failoverOutput = z.strictObject({
 /** `remusd keys init DIR --json`: the pair's id, where each side's directory went, and until when it is valid. */
 export const keysInitOutput = z.strictObject({ pair: z.string().regex(/^[0-9a-f]{16}$/), primary: z.string(), backup: z.string(), not_after: z.string() });
 
+/** `remusd calibrate --json`: the cost profile (the file `--out` wrote, when given). */
+export const calibrateOutput = z.strictObject({
+  out: z.string().nullable(),
+  profile: z.strictObject({
+    remusd_cost_profile: z.literal(1),
+    measured: z.strictObject({ host: z.string(), kernel: z.string(), criu: z.string(), at: z.string(), records: z.array(z.string()), note: z.string() }),
+    modes: z.partialRecord(z.enum(['full', 'delta', 'dump', 'pre-dump']), z.strictObject({ frozen: linearCost, criu_wall: linearCost, rewrite: linearCost })),
+  }),
+});
+
 /** Every command's --json schema, by command. */
 export const JSON_OUTPUTS = {
   check: checkOutput,
@@ -147,6 +168,7 @@ export const JSON_OUTPUTS = {
   demo: demoOutput,
   simulate: simulateOutput,
   compare: compareOutput,
+  calibrate: calibrateOutput,
   failover: failoverOutput,
   'keys init': keysInitOutput,
 } as const;

@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   compare: async () => (await import('./commands/compare.js')).compareCommand,
   plot: async () => (await import('./commands/plot.js')).plotCommand,
   score: async () => (await import('./commands/score.js')).scoreCommand,
+  calibrate: async () => (await import('./commands/calibrate.js')).calibrateCommand,
   ship: async () => (await import('./commands/ship.js')).shipCommand,
   backup: async () => (await import('./commands/backup.js')).backupCommand,
   failover: async () => (await import('./commands/failover.js')).failoverCommand,

@@ -8,7 +8,10 @@ import { parseSize } from '../config/units.js';
 import type { Band } from '../model/policy.js';
 import { POLICY_KINDS, resolvePolicySpec, type PolicyKind, type PolicySpec } from '../policy/index.js';
 import { packageRoot } from '../paths.js';
-import { DEFAULT_COST, type CostModel } from '../sim/cost.js';
+import type { CheckpointMode } from '../model/record.js';
+import type { CostModel } from '../sim/cost.js';
+import { CostProfileError, loadCostProfile, modelForMode } from '../sim/cost-profile.js';
+import { DEFAULT_COST_PROFILE } from '../sim/default-cost.js';
 import { parseBursts, parsePhases } from '../sim/parse.js';
 import { scheduleOfPhases } from '../sim/rate.js';
 import type { SimRetention } from '../sim/simulate.js';
@@ -34,7 +37,11 @@ export interface SimArgs {
   seed: number;
   duration?: number;
   pageSize: number;
+  cost?: string;
+  mode?: CheckpointMode;
 }
+
+const SIM_MODES = ['delta', 'full', 'dump', 'pre-dump'] as const;
 
 /** Adds the shared options to a command's builder. */
 export function simOptions<T>(yargs: Argv<T>): Argv<T> {
@@ -48,7 +55,13 @@ export function simOptions<T>(yargs: Argv<T>): Argv<T> {
     .option('bursts', { type: 'string', describe: "Random bursts RATE:DURATION:EVERY (e.g. '20000:200ms:5s')" })
     .option('seed', { type: 'string', default: '1', coerce: integerOption('seed'), describe: 'Seed of the noise and bursts (an integer)' })
     .option('duration', { type: 'string', coerce: durationOption('duration', { minMs: 0, exclusiveMin: true }), describe: `Simulated time (default 60s; with --trace the trace's length)` })
-    .option('page-size', { type: 'string', default: '4096', coerce: countOption('page-size'), describe: 'Page size in bytes' }) as unknown as Argv<T>;
+    .option('page-size', { type: 'string', default: '4096', coerce: countOption('page-size'), describe: 'Page size in bytes' })
+    .option('cost', { type: 'string', describe: 'Cost profile written by `remusd calibrate` (default: the one measured on this project\'s machine)' })
+    .option('mode', {
+      type: 'string',
+      choices: SIM_MODES,
+      describe: "Checkpoint mode to model (what CRIU scans and writes, and whose costs apply). Default: the trace's mode, else the config's unless auto, else delta",
+    }) as unknown as Argv<T>;
 }
 
 /** What the shared options resolve to. */
@@ -71,15 +84,16 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
   }
   const workingSetPages = args.workingSet === undefined ? undefined : pagesOf('--working-set', args.workingSet, args.pageSize);
   const bursts = args.bursts === undefined ? undefined : orUsage('--bursts', parseBursts(args.bursts, args.pageSize));
-  const cost = DEFAULT_COST;
   let workloadFor: (seed: number) => Workload;
   let naturalMs: number | undefined;
+  let traceMode: CheckpointMode | undefined;
   if (args.trace !== undefined) {
     if (bursts !== undefined) throw new UserError('--bursts applies to synthetic workloads (--workload), not to --trace', EXIT.usage);
     const trace = await readTrace(args.trace).catch((error: unknown) => {
       throw error instanceof TraceError ? new UserError(error.message, EXIT.usage) : error;
     });
     naturalMs = trace.durationMs;
+    traceMode = trace.mode;
     workloadFor = (seed) => guarded(() => traceWorkload(trace, { workingSetPages, noise: args.noise, seed }));
   } else {
     const text = args.workload ?? DEMO_PHASES;
@@ -99,9 +113,22 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
       );
   }
   workloadFor(args.seed); // validates the parameters once, before any run
+  const configMode = config.checkpoint.mode === 'auto' ? undefined : config.checkpoint.mode;
+  const cost = await costFor(args.cost, args.mode ?? traceMode ?? configMode ?? 'delta');
   const durationMs = args.duration ?? naturalMs ?? DEFAULT_DURATION_MS;
   const { maxChainBytes, ...retention } = config.checkpoint.retention;
   return { config, band: bandOf(config), workloadFor, durationMs, cost, retention: { ...retention, maxChainBytes: maxChainBytes ?? undefined } };
+}
+
+// The cost model of a mode: from --cost FILE, or the default profile.
+async function costFor(file: string | undefined, mode: CheckpointMode): Promise<CostModel> {
+  try {
+    const profile = file === undefined ? DEFAULT_COST_PROFILE : await loadCostProfile(file);
+    return modelForMode(profile, mode, file ?? 'the default cost profile');
+  } catch (error) {
+    if (error instanceof CostProfileError) throw new UserError(`--cost ${error.message}`, EXIT.usage);
+    throw error;
+  }
 }
 
 /** The policy spec for a kind: the config's options when the config names that kind, else the defaults. */

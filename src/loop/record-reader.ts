@@ -37,6 +37,8 @@ export interface ReadRecord {
   sizeBytes: number;
   frozenUs: number | undefined;
   criuWallMs: number | undefined;
+  /** Mode delta: the pages CRIU itself wrote (a full dump) before the rewrite kept only the changed ones. */
+  criuPagesWritten: number | undefined;
   /** Mode delta: the rewrite's time. */
   deltaMs: number | undefined;
   overrun: boolean;
@@ -65,6 +67,7 @@ const lineSchema = z.object({
   size_bytes: count,
   frozen_us: count.optional(),
   criu_wall_ms: ms.optional(),
+  criu_pages_written: count.optional(),
   delta_ms: ms.optional(),
   overrun: z.boolean({ error: 'is not true or false' }).optional(),
 });
@@ -143,6 +146,7 @@ function parseLine(line: string, where: string): ReadRecord {
     sizeBytes: r.size_bytes,
     frozenUs: r.frozen_us,
     criuWallMs: r.criu_wall_ms,
+    criuPagesWritten: r.criu_pages_written,
     deltaMs: r.delta_ms,
     overrun: r.overrun ?? false,
   };

@@ -1,58 +1,123 @@
-// What a checkpoint costs, as affine functions of the pages it writes:
-//   frozen time  = frozenBaseMs + frozenPerPageUs · pages
-//   CRIU wall    = wallBaseMs   + wallPerPageUs   · pages
+// What a checkpoint costs, per checkpoint mode, as affine functions of the pages CRIU scans and writes:
 //
-// The defaults are a least-squares fit to full dumps measured on this machine (CRIU 4.1.1, kernel 6.18,
-// 2 cores, images in /tmp on ext4): `remusd run` in mode full, policy fixed at 1 s, 8 checkpoints each
-// of the bundled dirtier with --mib 1, 16, 64 and 256. Medians (test/sim/fixtures/full-*mib.records.jsonl):
+//   frozen time = base + perScanned · pages scanned + perWritten · pages CRIU wrote     (the workload stops)
+//   CRIU wall   = base + perScanned · pages scanned + perWritten · pages CRIU wrote     (CRIU runs)
+//   rewrite     = base + perScanned · pages hashed  + perWritten · pages the rewrite wrote (mode delta only,
+//                 after CRIU: the workload runs again, but the next checkpoint waits for it)
 //
-//   pages written   frozen    CRIU wall
-//          283      5.2 ms     42.8 ms
-//         4122     10.9 ms     47.5 ms
-//        16410     29.2 ms     70.4 ms     (the demo's delta run: 26–31 ms frozen, 54–80 ms wall)
-//        65561    113.2 ms    152.4 ms
+// What CRIU scans and writes depends on the mode, and this is what the simulator charges for
+// (model-checkpointer.ts):
 //
-// Fit: frozen ≈ 3.7 ms + 1.66 µs/page, wall ≈ 41.8 ms + 1.69 µs/page; rounded below. The wall base is
-// CRIU's fixed work (starting, seizing the tree, the parasite, /proc, writing the image files); the frozen
-// base is the part of it done with the tree frozen. In mode delta CRIU still dumps every page, so to model
-// that mode give the whole memory's cost (perPage 0, base = the full dump's cost).
+//   mode      scanned   CRIU writes                      stored                    rewrite writes
+//   full      memory    memory                           memory                    —
+//   delta     memory    memory (a full dump, every time) dirty (chain start: all)  dirty (chain start: 0)
+//   dump      memory    dirty (chain start: memory)      what CRIU wrote           —
+//   pre-dump  memory    dirty (chain start: memory)      what CRIU wrote           —
+//
+// In mode delta CRIU freezes the workload for a whole dump whatever the delta keeps: the frozen time of a
+// 64 MiB workload is that of a 64 MiB dump (~25–30 ms idle here), not of the ~3 MiB stored.
+// The coefficients come from `remusd calibrate` (src/sim/calibrate.ts), which fits them to records of real
+// runs; the default profile (default-cost.ts) was measured on this machine and says where and when.
 
-/** The coefficients of the cost model. */
-export interface CostModel {
-  frozenBaseMs: number;
-  frozenPerPageUs: number;
-  wallBaseMs: number;
-  wallPerPageUs: number;
+import type { CheckpointMode } from '../model/record.js';
+
+/** One affine cost: baseMs + perScannedPageUs·scanned/1000 + perWrittenPageUs·written/1000, in ms. */
+export interface LinearCost {
+  baseMs: number;
+  perScannedPageUs: number;
+  perWrittenPageUs: number;
 }
 
-/** Fitted on this machine (see the file's comment). */
-export const DEFAULT_COST: Readonly<CostModel> = Object.freeze({
-  frozenBaseMs: 4,
-  frozenPerPageUs: 1.65,
-  wallBaseMs: 42,
-  wallPerPageUs: 1.7,
-});
+/** How a fit did on the records it was fitted to (kept with the coefficients, for people). */
+export interface FitQuality {
+  samples: number;
+  /** Coefficient of determination; null when the measured values do not vary (nothing to explain). */
+  r2: number | null;
+  /** Absolute residuals, ms. */
+  residualP50Ms: number;
+  residualP90Ms: number;
+  /** Samples left out as stalls (relative residual over 3 robust standard deviations above the first fit). */
+  outliers: number;
+  /** Which page counts the fit could tell apart (a count that never varied is folded into the base). */
+  predictors: ('scanned' | 'written')[];
+}
 
-/** What one checkpoint writing `pages` pages costs. */
+/** A cost with how well it fitted, when it was fitted. */
+export interface FittedCost extends LinearCost {
+  fit?: FitQuality | undefined;
+}
+
+/** The cost model of one checkpoint mode. */
+export interface CostModel {
+  mode: CheckpointMode;
+  frozen: FittedCost;
+  criuWall: FittedCost;
+  /** The delta rewrite (mode delta); zero in the other modes. */
+  rewrite: FittedCost;
+}
+
+/** Where and when a profile was measured. */
+export interface Provenance {
+  host: string;
+  kernel: string;
+  criu: string;
+  /** ISO-8601 time of the calibration. */
+  at: string;
+  /** The records files it was fitted to. */
+  records: string[];
+  note: string;
+}
+
+/** A cost profile: the cost model of each mode measured, and where it comes from. */
+export interface CostProfile {
+  measured: Provenance;
+  modes: Partial<Record<CheckpointMode, CostModel>>;
+}
+
+/** What one checkpoint does, in pages. */
+export interface CheckpointWork {
+  /** Pages CRIU scanned (the process's memory). */
+  scanned: number;
+  /** Pages CRIU wrote. */
+  criuWritten: number;
+  /** Mode delta: pages the rewrite wrote (0 when it kept CRIU's dump as is, as at a chain start). */
+  rewritten: number;
+}
+
+/** What one checkpoint costs. */
 export interface CheckpointCost {
   /** Workload frozen, µs (whole, as CRIU reports it). */
   frozenUs: number;
   /** CRIU's wall time, ms. */
   criuWallMs: number;
+  /** The delta rewrite, ms (0 outside mode delta). */
+  rewriteMs: number;
 }
 
-/** The modelled cost of a checkpoint writing `pages` pages. */
-export function checkpointCost(model: CostModel, pages: number): CheckpointCost {
+/** A linear cost at (scanned, written) pages, ms; never negative (a fit's intercept can be). */
+export function linearMs(cost: LinearCost, scanned: number, written: number): number {
+  return Math.max(0, cost.baseMs + (cost.perScannedPageUs * scanned + cost.perWrittenPageUs * written) / 1000);
+}
+
+/** The modelled cost of one checkpoint. */
+export function checkpointCost(model: CostModel, work: CheckpointWork): CheckpointCost {
   return {
-    frozenUs: Math.round(model.frozenBaseMs * 1000 + model.frozenPerPageUs * pages),
-    criuWallMs: model.wallBaseMs + (model.wallPerPageUs * pages) / 1000,
+    frozenUs: Math.round(linearMs(model.frozen, work.scanned, work.criuWritten) * 1000),
+    criuWallMs: linearMs(model.criuWall, work.scanned, work.criuWritten),
+    rewriteMs: model.mode === 'delta' ? linearMs(model.rewrite, work.scanned, work.rewritten) : 0,
   };
 }
 
-/** Throws a RangeError for a negative or non-finite coefficient. */
+/** A cost that is always zero. */
+export const ZERO_COST: Readonly<LinearCost> = Object.freeze({ baseMs: 0, perScannedPageUs: 0, perWrittenPageUs: 0 });
+
+/** Throws a RangeError for a non-finite coefficient, or a model that could charge a negative time at 0 pages. */
 export function validateCost(model: CostModel): CostModel {
-  for (const [key, value] of Object.entries(model)) {
-    if (!(value >= 0) || !Number.isFinite(value)) throw new RangeError(`cost ${key} = ${value} must be a finite number ≥ 0`);
+  for (const part of ['frozen', 'criuWall', 'rewrite'] as const) {
+    for (const key of ['baseMs', 'perScannedPageUs', 'perWrittenPageUs'] as const) {
+      const value = model[part][key];
+      if (!Number.isFinite(value)) throw new RangeError(`cost ${model.mode} ${part}.${key} = ${value} must be a finite number`);
+    }
   }
   return model;
 }

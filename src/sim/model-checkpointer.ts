@@ -24,9 +24,11 @@ export interface ModelCheckpointerOptions {
 }
 
 /**
- * A checkpoint at virtual time t writes the pages the workload dirtied since the previous checkpoint started
- * (the dirtier keeps writing while frozen and catches up on wall time, so only start-to-start times matter),
- * or the whole memory when it starts a chain. It advances the clock by the modelled CRIU wall time.
+ * A checkpoint at virtual time t finds the pages the workload dirtied since the previous checkpoint started
+ * (the dirtier keeps writing while frozen and catches up on wall time, so only start-to-start times matter).
+ * What CRIU scans, writes and what is stored follow the cost model's mode (see the table in cost.ts): CRIU
+ * scans the whole memory in every mode; in mode delta it also writes it all, and the rewrite keeps the
+ * dirty pages (a chain start keeps the whole dump). The clock advances by CRIU's wall time plus the rewrite.
  */
 export function modelCheckpointer(options: ModelCheckpointerOptions): Checkpointer {
   const { workload, cost, clock, pageSize, memoryPages } = options;
@@ -37,10 +39,16 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): Checkpoint
       const startMs = clock.now();
       const dirty = workload.pages(lastStartMs, startMs);
       lastStartMs = startMs;
-      const written = request.parent === undefined ? Math.max(memoryPages, dirty) : dirty;
-      const { frozenUs, criuWallMs } = checkpointCost(cost, written);
-      clock.advance(criuWallMs);
-      const stored: StoredCheckpoint = { seq: request.seq, name: checkpointName(request.seq), parentSeq: request.parent?.seq, sizeBytes: written * pageSize };
+      const chainStart = request.parent === undefined;
+      const memory = Math.max(memoryPages, dirty);
+      const whole = chainStart || cost.mode === 'full';
+      const criuWritten = whole || cost.mode === 'delta' ? memory : dirty;
+      const kept = whole ? memory : dirty;
+      // The rewrite writes the dirty pages; a chain start keeps CRIU's dump as it is (it only hashes it).
+      const rewritten = cost.mode === 'delta' && !whole ? dirty : 0;
+      const { frozenUs, criuWallMs, rewriteMs } = checkpointCost(cost, { scanned: memory, criuWritten, rewritten });
+      clock.advance(criuWallMs + rewriteMs);
+      const stored: StoredCheckpoint = { seq: request.seq, name: checkpointName(request.seq), parentSeq: request.parent?.seq, sizeBytes: kept * pageSize };
       return Promise.resolve({
         ok: true,
         stored,
@@ -50,12 +58,15 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): Checkpoint
           frozen_time: frozenUs,
           memdump_time: 0,
           memwrite_time: 0,
-          pages_scanned: Math.max(memoryPages, written),
+          pages_scanned: memory,
           pages_skipped_parent: 0,
-          pages_written: written,
+          pages_written: criuWritten,
         },
         criuWallMs,
-        delta: undefined,
+        delta:
+          cost.mode === 'delta'
+            ? { changedPages: kept, totalPages: memory, elapsedMs: rewriteMs, parentUsed: !chainStart, reason: chainStart ? 'no parent requested (new chain)' : 'modelled', shmem: 'none (modelled)' }
+            : undefined,
       });
     },
     remove: () => Promise.resolve(),

@@ -9,6 +9,7 @@
 // every one of them is the whole memory. The records are read by src/loop/record-reader.ts.
 
 import { readRecords, RecordsError, type ReadRecord } from '../loop/record-reader.js';
+import type { CheckpointMode } from '../model/record.js';
 import type { RateSchedule, RateSegment } from './rate.js';
 import { createWorkload, type Workload } from './workload.js';
 
@@ -24,6 +25,8 @@ export class TraceError extends Error {
 export interface Trace {
   /** Where it came from (a file name), for messages. */
   source: string;
+  /** The checkpoint mode of the recorded run (undefined for simulated records). */
+  mode: CheckpointMode | undefined;
   schedule: RateSchedule;
   /** The largest pages_written of any record (chain starts included). */
   maxPagesWritten: number;
@@ -73,8 +76,10 @@ export function traceFromRecords(records: readonly ReadRecord[], source: string)
     endMs: (i + 1 < windows.length ? windows[i + 1]!.beginMs : w.endMs) - origin,
     pagesPerMs: w.pages / (w.endMs - w.beginMs),
   }));
+  const mode = records[0]!.mode;
   return {
     source,
+    mode: mode === 'sim' ? undefined : mode,
     schedule: { segments, cycle: false },
     maxPagesWritten,
     durationMs: windows[windows.length - 1]!.endMs - origin,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { POLICY_KINDS, resolvePolicySpec, type PolicySpec } from '../../src/policy/index.js';
 import { comparePolicies, type ComparisonInput } from '../../src/sim/compare.js';
-import { DEFAULT_COST } from '../../src/sim/cost.js';
+import { DEFAULT_COST } from '../../src/sim/default-cost.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { summarizeSim } from '../../src/sim/summary.js';
 import { BAND, PAGE, phased } from './helpers.js';

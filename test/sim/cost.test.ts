@@ -1,34 +1,60 @@
 import { readFileSync } from 'node:fs';
 import { median } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
-import { checkpointCost, DEFAULT_COST, validateCost } from '../../src/sim/cost.js';
-import { fixture } from './helpers.js';
+import { checkpointCost, linearMs, validateCost } from '../../src/sim/cost.js';
+import { DEFAULT_COST, DEFAULT_COST_PROFILE } from '../../src/sim/default-cost.js';
+import { constantCost, fixture } from './helpers.js';
 
-// The default coefficients against the real full dumps they were fitted to (see src/sim/cost.ts).
+const lines = (name: string) =>
+  readFileSync(fixture(`${name}.records.jsonl`), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { pages_scanned: number; pages_written: number; criu_pages_written?: number; frozen_us: number; criu_wall_ms: number; mode: string });
+
 describe('the cost model', () => {
-  it('is affine in the pages written', () => {
-    expect(checkpointCost(DEFAULT_COST, 0)).toEqual({ frozenUs: 4000, criuWallMs: 42 });
-    expect(checkpointCost(DEFAULT_COST, 16_384)).toEqual({ frozenUs: Math.round(4000 + 1.65 * 16_384), criuWallMs: 42 + (1.7 * 16_384) / 1000 });
+  it('is affine in the pages scanned and written, and never negative', () => {
+    const cost = { baseMs: 2, perScannedPageUs: 1, perWrittenPageUs: 3 };
+    expect(linearMs(cost, 1000, 100)).toBeCloseTo(2 + 1 + 0.3, 9);
+    expect(linearMs({ ...cost, baseMs: -50 }, 0, 0)).toBe(0);
   });
 
-  it.each(['full-1mib', 'full-16mib', 'full-64mib', 'full-256mib'])('defaults are within 20%% of the measured medians: %s', (name) => {
-    const records = readFileSync(fixture(`${name}.records.jsonl`), 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { pages_written: number; frozen_us: number; criu_wall_ms: number; mode: string });
-    expect(records.every((r) => r.mode === 'full')).toBe(true);
-    const pages = median(records.map((r) => r.pages_written));
-    const modelled = checkpointCost(DEFAULT_COST, pages);
-    const frozen = median(records.map((r) => r.frozen_us));
-    const wall = median(records.map((r) => r.criu_wall_ms));
-    expect(modelled.frozenUs / frozen).toBeGreaterThan(0.8);
-    expect(modelled.frozenUs / frozen).toBeLessThan(1.2);
-    expect(modelled.criuWallMs / wall).toBeGreaterThan(0.8);
-    expect(modelled.criuWallMs / wall).toBeLessThan(1.2);
+  it('charges the rewrite in mode delta only', () => {
+    const delta = constantCost(30, 60, 20);
+    expect(checkpointCost(delta, { scanned: 16_384, criuWritten: 16_384, rewritten: 700 })).toEqual({ frozenUs: 30_000, criuWallMs: 60, rewriteMs: 20 });
+    expect(checkpointCost({ ...delta, mode: 'full' }, { scanned: 16_384, criuWritten: 16_384, rewritten: 0 }).rewriteMs).toBe(0);
   });
 
-  it('refuses negative or non-finite coefficients', () => {
-    expect(() => validateCost({ ...DEFAULT_COST, wallBaseMs: -1 })).toThrow(/wallBaseMs = -1/);
-    expect(() => validateCost({ ...DEFAULT_COST, frozenPerPageUs: Number.NaN })).toThrow(RangeError);
+  it('says where and when the default profile was measured', () => {
+    expect(DEFAULT_COST_PROFILE.measured.host).toMatch(/this project's machine/);
+    expect(DEFAULT_COST_PROFILE.measured.at).toMatch(/^2026-11-22T/);
+    expect(DEFAULT_COST_PROFILE.measured.records.length).toBeGreaterThan(0);
+    expect(Object.keys(DEFAULT_COST_PROFILE.modes).sort()).toEqual(['delta', 'full']);
+  });
+
+  // The default profile against the real runs it was fitted to.
+  it.each(['full-1mib', 'full-16mib', 'full-64mib', 'full-256mib', 'demo-delta-15s'])('predicts the measured medians: %s', (name) => {
+    const records = lines(name);
+    const model = DEFAULT_COST_PROFILE.modes[records[0]!.mode as 'full' | 'delta']!;
+    const scanned = median(records.map((r) => r.pages_scanned));
+    const written = median(records.map((r) => r.criu_pages_written ?? r.pages_written));
+    const modelled = checkpointCost(model, { scanned, criuWritten: written, rewritten: 0 });
+    const frozenMs = median(records.map((r) => r.frozen_us)) / 1000;
+    const wallMs = median(records.map((r) => r.criu_wall_ms));
+    // 1 MiB dumps freeze for ~5 ms, where a few ms of fixed cost is most of it: the line is within 4 ms there.
+    expect(Math.abs(modelled.frozenUs / 1000 - frozenMs)).toBeLessThan(Math.max(4, 0.2 * frozenMs));
+    expect(modelled.criuWallMs / wallMs).toBeGreaterThan(0.8);
+    expect(modelled.criuWallMs / wallMs).toBeLessThan(1.2);
+  });
+
+  it('freezes a 64 MiB workload in mode delta for a whole dump, not for the pages the delta keeps', () => {
+    const dump64 = checkpointCost(DEFAULT_COST, { scanned: 16_424, criuWritten: 16_411, rewritten: 700 });
+    const kept = checkpointCost(DEFAULT_COST, { scanned: 700, criuWritten: 700, rewritten: 700 });
+    expect(dump64.frozenUs / 1000).toBeGreaterThan(20);
+    expect(dump64.frozenUs).toBeGreaterThan(5 * kept.frozenUs);
+  });
+
+  it('refuses non-finite coefficients', () => {
+    expect(() => validateCost({ ...DEFAULT_COST, criuWall: { ...DEFAULT_COST.criuWall, baseMs: Number.POSITIVE_INFINITY } })).toThrow(/delta criuWall.baseMs = Infinity/);
+    expect(() => validateCost({ ...DEFAULT_COST, frozen: { ...DEFAULT_COST.frozen, perWrittenPageUs: Number.NaN } })).toThrow(RangeError);
   });
 });

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Band } from '../../src/model/policy.js';
 import { packageRoot } from '../../src/paths.js';
-import type { CostModel } from '../../src/sim/cost.js';
+import { ZERO_COST, type CostModel } from '../../src/sim/cost.js';
 import { scheduleOfPhases } from '../../src/sim/rate.js';
 import { createWorkload, type Workload, type WorkloadSpec } from '../../src/sim/workload.js';
 
@@ -14,7 +14,13 @@ export const PAGE = 4096;
 export const BAND: Band = { lminBytes: 1 * MiB, lmaxBytes: 8 * MiB, minMs: 200, maxMs: 5000 };
 
 /** A checkpoint that costs nothing: scheduling is exactly the policy's. */
-export const FREE: CostModel = { frozenBaseMs: 0, frozenPerPageUs: 0, wallBaseMs: 0, wallPerPageUs: 0 };
+export const FREE: CostModel = { mode: 'delta', frozen: ZERO_COST, criuWall: ZERO_COST, rewrite: ZERO_COST };
+
+/** A cost model of constant times, ms: frozen, CRIU wall, and (mode delta) the rewrite. */
+export function constantCost(frozenMs: number, wallMs: number, rewriteMs = 0): CostModel {
+  const level = (baseMs: number) => ({ baseMs, perScannedPageUs: 0, perWrittenPageUs: 0 });
+  return { mode: 'delta', frozen: level(frozenMs), criuWall: level(wallMs), rewrite: level(rewriteMs) };
+}
 
 /** A workload of phases [pages/s, seconds], cycling, with optional extras. */
 export function phased(phases: [number, number][], extra: Omit<WorkloadSpec, 'schedule'> = {}): Workload {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolvePolicySpec, type PolicySpec } from '../../src/policy/index.js';
 import { comparePolicies } from '../../src/sim/compare.js';
-import { DEFAULT_COST } from '../../src/sim/cost.js';
+import { DEFAULT_COST } from '../../src/sim/default-cost.js';
 import { MEASURES, spreadAcrossSeeds, spreadOf } from '../../src/sim/measures.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { summarizeSim } from '../../src/sim/summary.js';

@@ -11,7 +11,7 @@ import { bandsOf, plotPoints as pointsOf } from '../../src/plot/points.js';
 import { renderSvg } from '../../src/plot/render.js';
 import { runPlotSpec } from '../../src/plot/spec.js';
 import { defaultTitle } from '../../src/plot/title.js';
-import { DEFAULT_COST } from '../../src/sim/cost.js';
+import { DEFAULT_COST } from '../../src/sim/default-cost.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { BAND, fixture, MiB, PAGE, phased } from './helpers.js';
 

@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Band } from '../../src/model/policy.js';
 import type { PolicySpec } from '../../src/policy/index.js';
+import type { CostModel } from '../../src/sim/cost.js';
+import { DEFAULT_COST } from '../../src/sim/default-cost.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { PAGE, phased } from './helpers.js';
 
@@ -36,11 +38,17 @@ const workloadArb = fc.record({
   bursts: fc.option(fc.record({ pagesPerSecond: fc.integer({ min: 0, max: 100_000 }), durationMs: fc.integer({ min: 10, max: 1000 }), everyMs: fc.integer({ min: 1000, max: 10_000 }) }), { nil: undefined }),
 });
 
-const costArb = fc.record({
-  frozenBaseMs: fc.double({ min: 0, max: 50, noNaN: true }),
-  frozenPerPageUs: fc.double({ min: 0, max: 5, noNaN: true }),
-  wallBaseMs: fc.double({ min: 0, max: 500, noNaN: true }),
-  wallPerPageUs: fc.double({ min: 0, max: 5, noNaN: true }),
+const linearArb = (maxBaseMs: number) =>
+  fc.record({
+    baseMs: fc.double({ min: 0, max: maxBaseMs, noNaN: true }),
+    perScannedPageUs: fc.double({ min: 0, max: 5, noNaN: true }),
+    perWrittenPageUs: fc.double({ min: 0, max: 5, noNaN: true }),
+  });
+const costArb: fc.Arbitrary<CostModel> = fc.record({
+  mode: fc.constantFrom('delta' as const, 'full' as const, 'dump' as const, 'pre-dump' as const),
+  frozen: linearArb(50),
+  criuWall: linearArb(500),
+  rewrite: linearArb(100),
 });
 
 describe('simulate, for any input', () => {
@@ -76,7 +84,7 @@ describe('simulate, for any input', () => {
     await fc.assert(
       fc.asyncProperty(bandArb, specArb, workloadArb, async (band, policy, w) => {
         const run = () =>
-          simulate({ policy, band, initialIntervalMs: band.minMs, workload: phased(w.phases, { noise: w.noise, seed: w.seed, bursts: w.bursts }), cost: { frozenBaseMs: 4, frozenPerPageUs: 1.65, wallBaseMs: 42, wallPerPageUs: 1.7 }, durationMs: 5000, pageSize: PAGE });
+          simulate({ policy, band, initialIntervalMs: band.minMs, workload: phased(w.phases, { noise: w.noise, seed: w.seed, bursts: w.bursts }), cost: DEFAULT_COST, durationMs: 5000, pageSize: PAGE });
         expect(await run()).toEqual(await run());
       }),
       { numRuns: 100 },

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { step, type LoopState } from '../../src/loop/step.js';
 import type { CheckpointRecord } from '../../src/model/record.js';
 import { createPolicy } from '../../src/policy/index.js';
-import { DEFAULT_COST } from '../../src/sim/cost.js';
+import { checkpointCost } from '../../src/sim/cost.js';
+import { DEFAULT_COST } from '../../src/sim/default-cost.js';
 import { simulate, type SimulationInput } from '../../src/sim/simulate.js';
-import { BAND, FREE, MiB, PAGE, phased } from './helpers.js';
+import { BAND, constantCost, FREE, MiB, PAGE, phased } from './helpers.js';
 
 const base = (extra: Partial<SimulationInput>): SimulationInput => ({
   policy: { kind: 'threshold' },
@@ -104,8 +105,7 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
   });
 
   it('a checkpoint longer than the interval overruns and the next starts when it ends', async () => {
-    const slow = { frozenBaseMs: 50, frozenPerPageUs: 0, wallBaseMs: 300, wallPerPageUs: 0 };
-    const records = await simulate(base({ policy: { kind: 'fixed' }, initialIntervalMs: 200, cost: slow, durationMs: 3000 }));
+    const records = await simulate(base({ policy: { kind: 'fixed' }, initialIntervalMs: 200, cost: constantCost(50, 300), durationMs: 3000 }));
     expect(records.every((r) => r.overrun)).toBe(true);
     expect(records.slice(1).every((r) => r.elapsed_ms === 300)).toBe(true);
     expect(records[0]!.frozen_us).toBe(50_000);
@@ -115,15 +115,41 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
   it('costs follow the cost model and sizes the page size', async () => {
     const [, r] = await simulate(base({ durationMs: 600, pageSize: 16384 }));
     expect(r!.size_bytes).toBe(1000 * 16384);
-    expect(r!.frozen_us).toBe(Math.round(4000 + 1.65 * 1000));
+    expect(r!.frozen_us).toBe(checkpointCost(DEFAULT_COST, { scanned: 1000, criuWritten: 1000, rewritten: 1000 }).frozenUs);
     expect(r!.size_bytes / MiB).toBeCloseTo(15.6, 1);
+  });
+
+  it('mode delta: CRIU freezes and dumps the whole memory, the rewrite keeps the dirty pages after the freeze', async () => {
+    const memory = 16_384;
+    const records = await simulate(base({ policy: { kind: 'fixed' }, durationMs: 3000, workload: phased([[2000, 1000]], { workingSetPages: memory }), cost: constantCost(0, 0, 0) }));
+    const delta = { ...DEFAULT_COST, rewrite: { baseMs: 10, perScannedPageUs: 0, perWrittenPageUs: 20 } };
+    const charged = await simulate(base({ policy: { kind: 'fixed' }, durationMs: 3000, workload: phased([[2000, 1000]], { workingSetPages: memory }), cost: delta }));
+    const [start, next] = charged;
+    // A chain start keeps CRIU's dump as it is: the rewrite writes nothing.
+    expect(start).toMatchObject({ chain_start: true, pages_written: memory, criu_pages_written: memory, delta_ms: 10 });
+    // After it: the 1000 dirty pages are stored, but the freeze is that of a 16,384-page dump.
+    expect(next).toMatchObject({ chain_start: false, pages_written: 1000, criu_pages_written: memory, pages_scanned: memory, delta_ms: 10 + 20 });
+    expect(next!.frozen_us).toBe(checkpointCost(DEFAULT_COST, { scanned: memory, criuWritten: memory, rewritten: 0 }).frozenUs);
+    // The rewrite runs after the freeze, but the checkpoint lasts CRIU's wall time plus the rewrite.
+    expect(next!.supervisor_overhead_ms).toBe(0);
+    expect(records.map((r) => r.pages_written)).toEqual(charged.map((r) => r.pages_written));
+  });
+
+  it('modes dump and full: CRIU writes the dirty pages, or everything', async () => {
+    const memory = 16_384;
+    const workload = phased([[2000, 1000]], { workingSetPages: memory });
+    const [, dump] = await simulate(base({ durationMs: 1000, workload, cost: { ...DEFAULT_COST, mode: 'dump' } }));
+    expect(dump).toMatchObject({ pages_written: 1000, pages_scanned: memory });
+    expect(dump!.frozen_us).toBe(checkpointCost(DEFAULT_COST, { scanned: memory, criuWritten: 1000, rewritten: 0 }).frozenUs);
+    const [, full] = await simulate(base({ durationMs: 1000, workload, cost: { ...DEFAULT_COST, mode: 'full' } }));
+    expect(full).toMatchObject({ pages_written: memory, pages_scanned: memory });
   });
 
   it('rejects bad input with a RangeError', async () => {
     await expect(simulate(base({ durationMs: 0 }))).rejects.toThrow(/duration 0/);
     await expect(simulate(base({ pageSize: 0 }))).rejects.toThrow(/page size 0/);
     await expect(simulate(base({ initialIntervalMs: -1 }))).rejects.toThrow(/initial interval/);
-    await expect(simulate(base({ cost: { ...FREE, wallBaseMs: -5 } }))).rejects.toThrow(/wallBaseMs/);
+    await expect(simulate(base({ cost: { ...FREE, criuWall: { ...FREE.criuWall, baseMs: Number.NaN } } }))).rejects.toThrow(/criuWall.baseMs = NaN/);
     await expect(simulate(base({ policy: { kind: 'threshold', shrink: 2 } }))).rejects.toThrow(RangeError);
   });
 });

@@ -3,7 +3,7 @@ import { median } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
 import { parseRecords } from '../../src/loop/record-reader.js';
 import { summarizeSim } from '../../src/sim/summary.js';
-import { DEFAULT_COST } from '../../src/sim/cost.js';
+import { DEFAULT_COST } from '../../src/sim/default-cost.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { readTrace, traceFromRecords, traceWorkload, TraceError } from '../../src/sim/trace.js';
 import { BAND, fixture, PAGE } from './helpers.js';
