@@ -10,7 +10,7 @@
  * another pid only with CAP_SYS_ADMIN (remusd runs as root for CRIU); without it the datagram is sent with
  * the helper's own credentials (then the unit needs NotifyAccess=all), and that is said once on stderr.
  *
- * Errors go to stderr, one line each; the helper keeps going (systemd may be re-executing itself). It dies
+ * Errors go to stderr, one line per new error; the helper keeps going (systemd may be re-executing itself). It dies
  * with remusd: PR_SET_PDEATHSIG, and EOF on stdin.
  *
  * Usage: NOTIFY_SOCKET=/run/systemd/notify remusd-notify --parent PID
@@ -34,6 +34,7 @@ static struct sockaddr_un address;
 static socklen_t address_len;
 static pid_t parent;
 static int own_credentials; /* 1 once naming the parent's pid was refused (EPERM) */
+static int failing;         /* errno of the last failed send, 0 after a success: each failure is said once */
 
 static int send_message(const char *text, size_t len) {
   struct iovec iov = { .iov_base = (void *)text, .iov_len = len };
@@ -50,13 +51,18 @@ static int send_message(const char *text, size_t len) {
     struct ucred cred = { .pid = parent, .uid = getuid(), .gid = getgid() };
     memcpy(CMSG_DATA(cmsg), &cred, sizeof cred);
   }
-  if (sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0) return 0;
+  if (sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0) {
+    failing = 0;
+    return 0;
+  }
   if (errno == EPERM && !own_credentials) {
     own_credentials = 1;
     fprintf(stderr, "cannot send as pid %d (no CAP_SYS_ADMIN): notifications come from pid %d, the unit needs NotifyAccess=all\n", (int)parent, (int)getpid());
     return send_message(text, len);
   }
-  fprintf(stderr, "send to NOTIFY_SOCKET failed: %s\n", strerror(errno));
+  /* A missing socket fails every second (STATUS, WATCHDOG): say it once, and again only if it changes. */
+  if (errno != failing) fprintf(stderr, "send to NOTIFY_SOCKET failed: %s (said once until a send succeeds)\n", strerror(errno));
+  failing = errno;
   return -1;
 }
 
