@@ -22,6 +22,12 @@ export async function installRedirect(from: string, tun: string, tap?: string): 
   await tc(['qdisc', 'replace', 'dev', from, 'clsact']);
   await redirectHook(from, 'ingress', GATE_FILTER_PREF, tun);
   if (tap !== undefined) await redirectHook(from, 'egress', INBOUND_FILTER_PREF, tap);
+  // A crashed run's inbound redirect would point at its vanished TAP and drop all input: gone with it.
+  else await removeHook(from, 'egress', INBOUND_FILTER_PREF);
+}
+
+async function removeHook(from: string, hook: 'ingress' | 'egress', prefs: Record<string, number>): Promise<void> {
+  for (const pref of Object.values(prefs)) await tc(['filter', 'del', 'dev', from, hook, 'pref', String(pref)]).catch(() => undefined);
 }
 
 async function redirectHook(from: string, hook: 'ingress' | 'egress', prefs: Record<string, number>, into: string): Promise<void> {
@@ -36,11 +42,8 @@ async function redirectHook(from: string, hook: 'ingress' | 'egress', prefs: Rec
 
 /** Removes the redirects: packets arriving on `from` go up the host's stack directly again, and those for the workload straight to it. */
 export async function removeRedirect(from: string): Promise<void> {
-  for (const [hook, prefs] of [['ingress', GATE_FILTER_PREF], ['egress', INBOUND_FILTER_PREF]] as const) {
-    for (const pref of Object.values(prefs)) {
-      await tc(['filter', 'del', 'dev', from, hook, 'pref', String(pref)]).catch(() => undefined);
-    }
-  }
+  await removeHook(from, 'ingress', GATE_FILTER_PREF);
+  await removeHook(from, 'egress', INBOUND_FILTER_PREF);
 }
 
 /** Brings the inbound TAP device up as a pure conduit: no IPv6 (the host would send its own packets into it). */

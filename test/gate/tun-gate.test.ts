@@ -113,6 +113,48 @@ describe('TUN output gate', () => {
     }
   });
 
+  it('an inbound hold queues input until it ends; a crashed one\'s redirect is cleared by the next gate', async () => {
+    const tun = tunName();
+    const gate = await TunGate.start({ hostInterface: ns.hostInterface, tun, maxHeldBytes: 16 << 20, inboundTap: `${tun}i` });
+    const sender = createSocket('udp4');
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise((resolve) => sender.send(Buffer.alloc(100), 9101, ns.address, resolve));
+    };
+    let base = 0; // the peer counts every datagram it ever received (earlier tests' too)
+    const count = async () => Number(await peer.ask('count')) - base;
+    const countReaches = async (n: number) => {
+      for (let i = 0; i < 200; i++) if ((await count()) >= n) return true;
+      return false;
+    };
+    let next: TunGate | undefined;
+    try {
+      expect(await peer.ask('recv-udp 9101')).toBe('ok');
+      base = Number(await peer.ask('count'));
+      await send(10);
+      expect(await countReaches(10)).toBe(true); // outside a hold, input passes straight through the helper
+      await gate.inbound!.hold();
+      await send(10);
+      await sleep(300);
+      expect(await count()).toBe(10); // held
+      expect(await gate.inbound!.release()).toMatchObject({ packets: 10, droppedTotal: 0 });
+      expect(await countReaches(20)).toBe(true);
+      // A crash: the helper dies, its TAP with it, and the egress redirect points at nothing (input dropped).
+      await gate.destroy();
+      await send(3);
+      await sleep(300);
+      expect(await count()).toBe(20);
+      // The next run's gate, without a hold, takes the dead redirect away: input flows again.
+      next = await TunGate.start({ hostInterface: ns.hostInterface, tun: tunName(), maxHeldBytes: 16 << 20 });
+      await send(5);
+      expect(await countReaches(25)).toBe(true);
+    } finally {
+      sender.close();
+      await gate.destroy();
+      await next?.destroy();
+      await execa('ip', ['link', 'set', ns.hostInterface, 'down']).then(() => execa('ip', ['link', 'set', ns.hostInterface, 'up']));
+    }
+  });
+
   it('a TCP connection works through the gate: the reply waits for the release', async () => {
     const gate = await TunGate.start({ hostInterface: ns.hostInterface, tun: tunName(), maxHeldBytes: 16 << 20 });
     try {
