@@ -58,7 +58,7 @@ export async function probeNetworkDump(criu: CriuLocation, criuVersion: string |
     try {
       binary = await ensureTcpHolderBinary();
     } catch (error) {
-      return { available: false, detail: `the probe could not be built: ${(error as Error).message}`, fix: 'install a C compiler (apt-get install gcc libc6-dev)' };
+      return { available: false, detail: `the probe could not be built: ${error instanceof Error ? error.message : String(error)}`, fix: 'install a C compiler (apt-get install gcc libc6-dev)' };
     }
     await createNamespace(namespace);
     const output = join(dir, 'holder.out');

@@ -91,6 +91,6 @@ export function compactionTarget(checkpoints: readonly StoredCheckpoint[], newes
   const chain = chainOf(checkpoints, newestSeq);
   if (chain.length < Math.max(compactAt, COMPACTION_LAG + 2)) return undefined;
   // A chain whose oldest link still names a parent is incomplete here: nothing to flatten it onto.
-  if (chain.at(-1)!.parentSeq !== undefined) return undefined;
+  if (chain.at(-1)?.parentSeq !== undefined) return undefined;
   return chain[COMPACTION_LAG];
 }

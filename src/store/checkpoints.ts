@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { errorCode } from '../fs/error-code.js';
 import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { StoredCheckpoint } from './chain.js';
@@ -66,7 +67,7 @@ export function freshDirectory(path: string): void {
   try {
     mkdirSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (errorCode(error) !== 'EEXIST') throw error;
     rmSync(path, { recursive: true, force: true });
     mkdirSync(path);
   }

@@ -59,9 +59,9 @@ export async function readLocalCheckpoint(root: string, name: string): Promise<L
       const path = join(dir, entry.name);
       const hasher = await createFileHasher();
       let size = 0;
-      for await (const chunk of createReadStream(path, { highWaterMark: FILE_CHUNK_BYTES })) {
-        hasher.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
+      for await (const chunk of bufferChunks(path)) {
+        hasher.update(chunk);
+        size += chunk.length;
       }
       files.push({ name: entry.name, size, xxh64: hasher.hex() });
     }
@@ -70,13 +70,21 @@ export async function readLocalCheckpoint(root: string, name: string): Promise<L
   return { name, dir, parent, files, bytes: files.reduce((sum, f) => sum + f.size, 0), writtenMs: mtimeMs };
 }
 
+// A file's chunks as Buffers: a ReadStream without an encoding yields nothing else, but Node types them `any`.
+async function* bufferChunks(path: string): AsyncGenerator<Buffer> {
+  for await (const chunk of createReadStream(path, { highWaterMark: FILE_CHUNK_BYTES })) {
+    if (!Buffer.isBuffer(chunk)) throw new TypeError(`${path}: read a ${typeof chunk} chunk, expected bytes`);
+    yield chunk;
+  }
+}
+
 /** Streams one manifest file in chunks, failing if it no longer has the size the manifest gave. */
 export async function* fileChunks(dir: string, file: FileDigest): AsyncGenerator<Buffer> {
   let sent = 0;
-  for await (const chunk of createReadStream(join(dir, file.name), { highWaterMark: FILE_CHUNK_BYTES })) {
-    sent += (chunk as Buffer).length;
+  for await (const chunk of bufferChunks(join(dir, file.name))) {
+    sent += chunk.length;
     if (sent > file.size) throw new Error(`${dir}/${file.name} grew after its manifest was made`);
-    yield chunk as Buffer;
+    yield chunk;
   }
   if (sent !== file.size) throw new Error(`${dir}/${file.name} has ${sent} bytes, its manifest said ${file.size}`);
 }

@@ -3,6 +3,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { errorCode } from '../fs/error-code.js';
 
 // A run is one life of an images directory: the checkpoints numbered 00000001, 00000002… by supervisors
 // that continue each other there. Its id, random, is what tells a backup that two checkpoints named
@@ -39,7 +40,7 @@ export function readRunIdentity(root: string): RunIdentity | undefined {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errorCode(error) === 'ENOENT') return undefined;
     throw error;
   }
   return parseRunIdentity(text, path);
@@ -55,8 +56,9 @@ export function parseRunIdentity(text: string, where: string): RunIdentity {
   }
   const parsed = runIdentitySchema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${where}: ${issue.path.join('.') || '(top)'}: ${issue.message}`);
+    // zod reports at least one issue on failure; the fallbacks only keep a TypeError out of an error message.
+    const [issue] = parsed.error.issues;
+    throw new Error(`${where}: ${issue?.path.join('.') || '(top)'}: ${issue?.message ?? 'not a run identity'}`);
   }
   return parsed.data;
 }
@@ -82,7 +84,7 @@ export function openRun(root: string, hasCheckpoints: boolean, now: Date): { ide
       if (existing !== undefined) return { identity: existing, reason: `continuing run ${existing.id} (started ${existing.started})` };
       why = `checkpoints but no ${RUN_FILE} here: a new run`;
     } catch (error) {
-      why = `${(error as Error).message}: a new run`;
+      why = `${error instanceof Error ? error.message : String(error)}: a new run`;
     }
   }
   const identity = newRunIdentity(now);

@@ -14,9 +14,9 @@ const OCTETS = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 export function ipv4ToNumber(address: string): number | undefined {
   const match = OCTETS.exec(address);
   if (!match) return undefined;
-  const octets = match.slice(1).map(Number);
-  if (octets.some((octet, i) => octet > 255 || (match[i + 1]!.length > 1 && match[i + 1]!.startsWith('0')))) return undefined;
-  return octets.reduce((sum, octet) => sum * 256 + octet, 0);
+  const [, ...groups] = match;
+  if (groups.some((group) => Number(group) > 255 || (group.length > 1 && group.startsWith('0')))) return undefined;
+  return groups.reduce((sum, group) => sum * 256 + Number(group), 0);
 }
 
 /** The dotted quad of a 32-bit unsigned number. */
@@ -57,9 +57,16 @@ export function subnetOf(cidr: Ipv4Cidr): string {
   return `${numberToIpv4(networkNumber(cidr))}/${cidr.prefixLength}`;
 }
 
+// The number of a cidr's address; a cidr not made by parseIpv4Cidr with a bad address is a bug, said so.
+function cidrAddressNumber(cidr: Ipv4Cidr): number {
+  const value = ipv4ToNumber(cidr.address);
+  if (value === undefined) throw new RangeError(`Ipv4Cidr.address ${JSON.stringify(cidr.address)} is not a dotted quad`);
+  return value;
+}
+
 function networkNumber(cidr: Ipv4Cidr): number {
   const size = 2 ** (32 - cidr.prefixLength);
-  return Math.floor(ipv4ToNumber(cidr.address)! / size) * size;
+  return Math.floor(cidrAddressNumber(cidr) / size) * size;
 }
 
 function broadcastNumber(cidr: Ipv4Cidr): number {

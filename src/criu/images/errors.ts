@@ -1,4 +1,5 @@
 // The one error type every image decoder throws, so callers can tell a bad image from a bug.
+import { errorText } from '../../fs/error-code.js';
 
 // What kind of failure an ImageError is, for callers that branch on it.
 export type ImageErrorCode =
@@ -41,7 +42,6 @@ export class ImageError extends Error {
 
 // Wraps a failed read (or stat) of an image file (ENOENT, EACCES, ...) as an 'io' ImageError.
 export function ioError(path: string, err: unknown, expected = 'a readable file'): ImageError {
-  const code = (err as { code?: unknown } | null)?.code;
-  const found = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
+  const found = errorText(err);
   return new ImageError({ file: path, offset: 0, expected, found, code: 'io' }, { cause: err });
 }

@@ -104,6 +104,15 @@ export function splitEntries(bytes: Uint8Array, label: string, format: ImageForm
   return spans;
 }
 
+// The one entry of a single-entry image (stats, inventory), after the same checks as splitEntries.
+export function singleEntry(bytes: Uint8Array, label: string, format: ImageFormat): EntrySpan {
+  const [span] = splitEntries(bytes, label, format);
+  if (span === undefined) {
+    throw new ImageError({ file: label, offset: bytes.length, expected: `a ${format.entry}`, found: 'end of file', code: 'truncated' });
+  }
+  return span;
+}
+
 // A reader over a whole image, reused for every entry of it.
 export function entryReader(bytes: Uint8Array, keepUnknown: boolean): protobuf.Reader {
   const reader = protobuf.Reader.create(bytes);
@@ -123,6 +132,8 @@ export function decodeEntry(
   reader.pos = span.start;
   reader.len = span.start + span.length;
   try {
+    // protobufjs types decode() as Message<{}>, a class with no index signature, so it needs this cast to be
+    // seen as plain fields; decoders then read it only through schema.ts's checked accessors.
     return type.decode(reader, span.length) as unknown as DecodedMessage;
   } catch (err) {
     throw entryError(err, reader, span, label, what);
@@ -191,5 +202,5 @@ export function imageReadError(path: string, err: unknown): ImageError {
   if (err instanceof FileReadError && (err.code === 'not-regular' || err.code === 'too-large')) {
     return new ImageError({ file: path, offset: 0, expected: 'a readable regular file', found: err.reason.replace(/^is /, ''), code: 'io' }, { cause: err });
   }
-  return ioError(path, (err as { cause?: unknown }).cause ?? err);
+  return ioError(path, err instanceof Error ? (err.cause ?? err) : err);
 }

@@ -1,7 +1,7 @@
 // inventory.img: the image set's version and global flags; decoded, and encoded back without loss.
 import { ImageError } from './errors.js';
-import { INVENTORY_FORMAT, decodeEntry, entryReader, joinEntries, readImageBytes, splitEntries } from './framing.js';
-import { has, types, u64Safe, type DecodedMessage } from './schema.js';
+import { INVENTORY_FORMAT, decodeEntry, entryReader, joinEntries, readImageBytes, singleEntry } from './framing.js';
+import { has, messageField, types, u32Field, u64Safe, type DecodedMessage, type FieldSite } from './schema.js';
 
 /** Image set version 1: images without the common head magic (CRIU before 1.1). */
 export const CRIU_IMAGES_V1 = 1;
@@ -62,15 +62,33 @@ const FIELDS: readonly (readonly [keyof Inventory, string, Scalar])[] = [
 
 // Unknown fields as protobufjs keeps them (a non-enumerable $unknowns), copied: they alias the input buffer.
 function unknownsOf(message: DecodedMessage): Uint8Array[] | undefined {
-  const raw = (message as { $unknowns?: Uint8Array[] }).$unknowns;
-  return raw && raw.length > 0 ? raw.map((u) => new Uint8Array(u)) : undefined;
+  const raw = message['$unknowns'];
+  if (!Array.isArray(raw) || raw.length === 0) return undefined;
+  return raw.filter((u): u is Uint8Array => u instanceof Uint8Array).map((u) => new Uint8Array(u));
+}
+
+// A bytes field copied out of the image buffer (protobufjs' value aliases it).
+function copyBytes(value: unknown, site: FieldSite): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new ImageError({ file: site.file, offset: site.offset, expected: `${site.field} to be bytes`, found: typeof value, code: 'bad-message' });
+  }
+  return new Uint8Array(value);
+}
+
+// The plugin names of a plugins_entry (repeated string; absent when empty on the wire).
+function pluginNames(entry: DecodedMessage, file: string, offset: number): string[] {
+  const names: unknown = entry['plugins'] ?? [];
+  if (!Array.isArray(names) || !names.every((n): n is string => typeof n === 'string')) {
+    throw new ImageError({ file, offset, expected: 'plugins_entry.plugins to be strings', found: String(names), code: 'bad-message' });
+  }
+  return [...names];
 }
 
 // Decodes inventory.img; an img_version CRIU does not define is an 'unknown-version' ImageError.
 export function decodeInventory(bytes: Uint8Array, label: string): Inventory {
-  const span = splitEntries(bytes, label, INVENTORY_FORMAT)[0]!;
+  const span = singleEntry(bytes, label, INVENTORY_FORMAT);
   const m = decodeEntry(types.inventory, entryReader(bytes, true), span, label, 'inventory entry');
-  const version = m['img_version'] as number;
+  const version = u32Field(m, 'img_version', label, span.start);
   if (version !== CRIU_IMAGES_V1 && version !== CRIU_IMAGES_V1_1) {
     const expected = `img_version ${CRIU_IMAGES_V1} or ${CRIU_IMAGES_V1_1}`;
     throw new ImageError({ file: label, offset: span.start, expected, found: `${version}`, code: 'unknown-version' });
@@ -80,12 +98,14 @@ export function decodeInventory(bytes: Uint8Array, label: string): Inventory {
     if (!has(m, wire)) continue;
     const value = m[wire];
     if (kind === 'u64') out[name] = u64Safe(value, { file: label, offset: span.start, field: wire });
-    else if (kind === 'bytes') out[name] = new Uint8Array(value as Uint8Array);
+    else if (kind === 'bytes') out[name] = copyBytes(value, { file: label, offset: span.start, field: wire });
     else out[name] = value;
   }
-  if (has(m, 'plugins_entry')) out['plugins'] = [...((m['plugins_entry'] as DecodedMessage)['plugins'] as string[] | undefined ?? [])];
+  if (has(m, 'plugins_entry')) out['plugins'] = pluginNames(messageField(m, 'plugins_entry', label, span.start), label, span.start);
   const unknown = unknownsOf(m);
   if (unknown) out['unknownFields'] = unknown;
+  // out holds only FIELDS' names, each with the kind FIELDS gives it (checked above or decoded by protobufjs from
+  // inventory.proto's matching scalar type), plus plugins and unknownFields: an Inventory, built key by key.
   return out as unknown as Inventory;
 }
 

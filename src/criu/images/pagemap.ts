@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImageError, ioError } from './errors.js';
 import { PAGEMAP_FORMAT, decodeEntry, entryReader, joinEntries, readImageBytes, splitEntries } from './framing.js';
-import { has, types, u64Exact, u64Safe } from './schema.js';
+import { has, types, u32Field, u64Exact, u64Safe } from './schema.js';
 
 /** The run's pages are in the parent image directory (incremental dumps). */
 export const PE_PARENT = 1;
@@ -43,8 +43,8 @@ export function decodePagemap(bytes: Uint8Array, label: string): Pagemap {
   const head = decodeEntry(types.pagemapHead, reader, headSpan, label, 'pagemap head');
   const entries: PagemapEntry[] = new Array(entrySpans.length);
   let countField: PagemapCountField = 'u32';
-  for (let i = 0; i < entrySpans.length; i++) {
-    const span = entrySpans[i]!;
+  let i = 0;
+  for (const span of entrySpans) {
     const m = decodeEntry(types.pagemapEntry, reader, span, label, 'pagemap entry');
     const vaddr = u64Exact(m['vaddr'], { file: label, offset: span.start, field: 'vaddr' });
     let nrPages: number;
@@ -52,14 +52,14 @@ export function decodePagemap(bytes: Uint8Array, label: string): Pagemap {
     if (has(m, 'nr_pages_u64')) {
       nrPages = u64Safe(m['nr_pages_u64'], { file: label, offset: span.start, field: 'nr_pages (field 5)' });
       countField = 'u64';
-    } else if (has(m, 'nr_pages')) nrPages = m['nr_pages'] as number;
+    } else if (has(m, 'nr_pages')) nrPages = u32Field(m, 'nr_pages', label, span.start);
     else {
       throw new ImageError({ file: label, offset: span.start, expected: 'nr_pages (field 2 or 5) in the pagemap entry', found: 'neither', code: 'missing-field' });
     }
-    const flags = has(m, 'flags') ? (m['flags'] as number) : m['in_parent'] === true ? PE_PARENT : PE_PRESENT;
-    entries[i] = { vaddr, nrPages, flags };
+    const flags = has(m, 'flags') ? u32Field(m, 'flags', label, span.start) : m['in_parent'] === true ? PE_PARENT : PE_PRESENT;
+    entries[i++] = { vaddr, nrPages, flags };
   }
-  return { pagesId: head['pages_id'] as number, entries, countField };
+  return { pagesId: u32Field(head, 'pages_id', label, headSpan.start), entries, countField };
 }
 
 // Checks a number fits an unsigned wire field before encoding (protobufjs would wrap it silently).

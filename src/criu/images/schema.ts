@@ -46,16 +46,43 @@ export interface FieldSite {
   field: string;
 }
 
+// The error for a field whose decoded value is not of the kind its .proto type promises.
+function wrongKind(site: FieldSite, kind: string, value: unknown): ImageError {
+  return new ImageError({ file: site.file, offset: site.offset, expected: `${site.field} to be ${kind}`, found: typeof value, code: 'bad-message' });
+}
+
+// Whether a value is a Long as protobufjs builds it for u64s when long.js is loaded.
+function isLong(value: unknown): value is { high: number; low: number } {
+  return typeof value === 'object' && value !== null && 'high' in value && 'low' in value &&
+    typeof value.high === 'number' && typeof value.low === 'number';
+}
+
 // Splits a protobufjs u64 (a Long when long.js is loaded, else a number) into unsigned halves.
-function u64Halves(value: unknown): { hi: number; lo: number } {
+function u64Halves(value: unknown, site: FieldSite): { hi: number; lo: number } {
   if (typeof value === 'number') return { hi: Math.floor(value / 2 ** 32), lo: value >>> 0 };
-  const long = value as { high: number; low: number };
-  return { hi: long.high >>> 0, lo: long.low >>> 0 };
+  if (!isLong(value)) throw wrongKind(site, 'a u64', value);
+  return { hi: value.high >>> 0, lo: value.low >>> 0 };
+}
+
+// A u32 field's value; an ImageError (never a TypeError later) when the decoder gave something else.
+// Takes the site's parts, not a FieldSite: it runs per pagemap entry, and the object is built only on error.
+export function u32Field(message: DecodedMessage, field: string, file: string, offset: number): number {
+  const value = message[field];
+  if (typeof value !== 'number') throw wrongKind({ file, offset, field }, 'a u32', value);
+  return value;
+}
+
+// A nested message field's value; an ImageError when the decoder gave something else.
+export function messageField(message: DecodedMessage, field: string, file: string, offset: number): DecodedMessage {
+  const value = message[field];
+  if (typeof value !== 'object' || value === null) throw wrongKind({ file, offset, field }, 'a message', value);
+  // A non-null object whose own keys are the decoded fields: exactly what DecodedMessage describes.
+  return value as DecodedMessage;
 }
 
 // A u64 as an exact integer number; an ImageError when it is above Number.MAX_SAFE_INTEGER.
 export function u64Safe(value: unknown, site: FieldSite): number {
-  const { hi, lo } = u64Halves(value);
+  const { hi, lo } = u64Halves(value, site);
   if (hi > 0x1fffff) throw tooBig(hi, lo, site, 'at most 2^53-1');
   return hi * 2 ** 32 + lo;
 }
@@ -63,7 +90,7 @@ export function u64Safe(value: unknown, site: FieldSite): number {
 // A u64 as a number when a double holds it exactly (every page-aligned address does, up to
 // 2^64); an ImageError otherwise, never a silently rounded address.
 export function u64Exact(value: unknown, site: FieldSite): number {
-  const { hi, lo } = u64Halves(value);
+  const { hi, lo } = u64Halves(value, site);
   const n = hi * 2 ** 32 + lo;
   if (hi > 0x1fffff && BigInt(n) !== ((BigInt(hi) << 32n) | BigInt(lo))) {
     throw tooBig(hi, lo, site, 'a value a double holds exactly');

@@ -1,10 +1,11 @@
 // stats-dump / stats-restore: decode to the model's DumpStats / RestoreStats, encode back, read from a dump dir.
+import { errorCode } from '../../fs/error-code.js';
 import { readRegularFileSync } from '../../fs/regular-file.js';
 import { join } from 'node:path';
 import type { DumpStats, RestoreStats } from '../../model/stats.js';
 import { ImageError } from './errors.js';
-import { STATS_FORMAT, STATS_MAX_BYTES, decodeEntry, entryReader, imageReadError, joinEntries, readImageBytes, splitEntries } from './framing.js';
-import { has, types, u64Safe, type DecodedMessage } from './schema.js';
+import { STATS_FORMAT, STATS_MAX_BYTES, decodeEntry, entryReader, imageReadError, joinEntries, readImageBytes, singleEntry } from './framing.js';
+import { has, messageField, types, u32Field, u64Safe, type DecodedMessage } from './schema.js';
 
 // What one stats image holds: CRIU writes a dump entry after dump/pre-dump and a restore entry after restore.
 export type StatsImage = { kind: 'dump'; dump: DumpStats } | { kind: 'restore'; restore: RestoreStats };
@@ -50,20 +51,21 @@ function readFields<K extends string>(
   file: string,
   offset: number,
 ): Record<K, number> {
-  const out = {} as Record<K, number>;
+  // Partial until the loop below fills it; the optional keys of DumpStats/RestoreStats stay absent if unwritten.
+  const out: Partial<Record<K, number>> = {};
   for (const f of fields) {
     // Required fields are guaranteed present by the decoder; optional ones are copied only if written.
     if (!has(message, f.name)) continue;
-    const value = message[f.name];
-    out[f.name] = f.u64 ? u64Safe(value, { file, offset, field: f.name }) : (value as number);
+    out[f.name] = f.u64 ? u64Safe(message[f.name], { file, offset, field: f.name }) : u32Field(message, f.name, file, offset);
   }
-  return out;
+  // Every required field is set: stats.proto marks them `required`, and protobufjs' decode throws on a missing one
+  // (decodeEntry turns that into a 'missing-field' ImageError), so only optional keys can be absent here.
+  return out as Record<K, number>;
 }
 
 // Decodes a stats-dump or stats-restore image; throws ImageError on anything malformed.
 export function decodeStats(bytes: Uint8Array, label: string): StatsImage {
-  const spans = splitEntries(bytes, label, STATS_FORMAT);
-  const span = spans[0]!;
+  const span = singleEntry(bytes, label, STATS_FORMAT);
   const entry = decodeEntry(types.stats, entryReader(bytes, false), span, label, 'stats entry');
   const hasDump = has(entry, 'dump');
   const hasRestore = has(entry, 'restore');
@@ -73,10 +75,10 @@ export function decodeStats(bytes: Uint8Array, label: string): StatsImage {
     throw new ImageError({ file: label, offset: span.start, expected: 'exactly one of the dump (1) and restore (2) entries', found, code });
   }
   if (hasDump) {
-    const dump = readFields(entry['dump'] as DecodedMessage, DUMP_FIELDS, label, span.start) as DumpStats;
+    const dump = readFields(messageField(entry, 'dump', label, span.start), DUMP_FIELDS, label, span.start);
     return { kind: 'dump', dump };
   }
-  const restore = readFields(entry['restore'] as DecodedMessage, RESTORE_FIELDS, label, span.start) as RestoreStats;
+  const restore = readFields(messageField(entry, 'restore', label, span.start), RESTORE_FIELDS, label, span.start);
   return { kind: 'restore', restore };
 }
 
@@ -155,7 +157,7 @@ export function readDumpStatsSync(dir: string): DumpStats | undefined {
   try {
     bytes = readRegularFileSync(path, STATS_MAX_BYTES);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errorCode(err) === 'ENOENT') return undefined;
     throw imageReadError(path, err);
   }
   const image = decodeStats(bytes, path);
