@@ -1,4 +1,5 @@
 import { connect } from 'node:tls';
+import { errorCode } from '../fs/error-code.js';
 import type { RunIdentity } from '../store/run-identity.js';
 import { formatEndpoint, type Endpoint } from '../units/endpoint.js';
 import { Channel, PeerClosedError } from './channel.js';
@@ -54,7 +55,7 @@ export async function connectToBackup(to: Endpoint, credentials: Credentials, ru
 // A TLS verification failure, with what to do about it; ProtocolError, so that `ship --once` does not retry
 // what retrying cannot fix. undefined for any other error.
 function authError(to: Endpoint, error: Error, closedAfterHandshake = false): ProtocolError | undefined {
-  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const code = errorCode(error) ?? '';
   if (!closedAfterHandshake && !/^ERR_SSL_|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code)) return undefined;
   const what = closedAfterHandshake ? 'closed the connection right after the TLS handshake (it refused this primary\'s certificate?)' : `failed TLS authentication: ${error.message}`;
   return new ProtocolError(

@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { errorCode } from '../fs/error-code.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RUN_FILE, RUN_ID, runIdentitySchema, type RunIdentity } from '../store/run-identity.js';
 import { COMPLETE, scanCheckpoints } from '../store/checkpoints.js';
 import { completeNames } from './completeness.js';
 import type { RunHoldings } from './intake.js';
-import { describeIssue, MANIFEST_FILE, manifestSchema, type Manifest } from './messages.js';
+import { describeFirstIssue, MANIFEST_FILE, manifestSchema, type Manifest } from './messages.js';
 
 // The backup keeps each run apart, so that two checkpoints named alike never meet:
 //
@@ -109,11 +110,11 @@ function parseJsonFile<T>(path: string, schema: z.ZodType<T>): T {
   try {
     value = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errorCode(error);
     throw new Error(`${path}: ${code === 'ENOENT' ? 'missing' : code !== undefined ? code : 'not JSON'}`);
   }
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new Error(`${path}: ${describeIssue(parsed.error.issues[0]!)}`);
+  if (!parsed.success) throw new Error(`${path}: ${describeFirstIssue(parsed.error)}`);
   return parsed.data;
 }
 

@@ -89,12 +89,24 @@ export type Message = { [K in keyof Schemas]: z.infer<Schemas[K]> }[keyof Schema
 
 /** Checks a parsed JSON value against the schema its type names; returns the message or what is wrong with it. */
 export function checkMessage(value: unknown): { ok: true; message: Message } | { ok: false; error: string } {
-  const type = (value as { type?: unknown } | null)?.type;
-  if (typeof value !== 'object' || value === null || typeof type !== 'string') return { ok: false, error: 'control message without a type' };
-  if (!Object.hasOwn(messageSchemas, type)) return { ok: false, error: `unknown control message type ${JSON.stringify(type).slice(0, 80)}` };
-  const parsed = messageSchemas[type as keyof Schemas].safeParse(value);
+  if (typeof value !== 'object' || value === null || !('type' in value) || typeof value.type !== 'string') return { ok: false, error: 'control message without a type' };
+  const { type } = value;
+  if (!isMessageType(type)) return { ok: false, error: `unknown control message type ${JSON.stringify(type).slice(0, 80)}` };
+  const parsed = messageSchemas[type].safeParse(value);
+  // parsed.data is the union of every schema's output (TS cannot tie it to this type), and each is a Message.
   if (parsed.success) return { ok: true, message: parsed.data as Message };
-  return { ok: false, error: `${type} message: ${describeIssue(parsed.error.issues[0]!)}` };
+  return { ok: false, error: `${type} message: ${describeFirstIssue(parsed.error)}` };
+}
+
+// Whether a string names a control message type (an own key of messageSchemas, not e.g. "toString").
+function isMessageType(type: string): type is keyof Schemas {
+  return Object.hasOwn(messageSchemas, type);
+}
+
+/** The first thing zod found wrong, described (zod reports at least one issue when a parse fails). */
+export function describeFirstIssue(error: z.ZodError): string {
+  const [issue] = error.issues;
+  return issue === undefined ? 'is not valid' : describeIssue(issue);
 }
 
 /** "manifest.files.2.name is not an acceptable file name (…)" */

@@ -114,13 +114,12 @@ async function checkParentLink(runDir: string, dir: string, entries: Dirent[], m
   const target = await readlink(join(dir, 'parent'));
   const expected = manifest === undefined ? undefined : manifest.parent;
   if (expected === null) fail('parent', `points at ${JSON.stringify(target)}, but the manifest names no parent`);
-  const match = /^\.\.\/(\d{8})$/.exec(target);
-  if (match === null || !COMPLETE.test(match[1]!)) fail('parent', `points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN, a checkpoint of the same run`);
-  const parent = match![1]!;
+  const parent = /^\.\.\/(\d{8})$/.exec(target)?.[1];
+  if (parent === undefined || !COMPLETE.test(parent)) return fail('parent', `points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN, a checkpoint of the same run`);
   if (expected !== undefined && parent !== expected) fail('parent', `points at ${JSON.stringify(target)}, the manifest names parent ${expected}`);
   const stat = await lstat(join(runDir, parent)).catch(() => undefined);
-  if (stat === undefined) fail('parent', `points at ${target}, which is missing`);
-  if (!stat!.isDirectory()) fail('parent', `points at ${target}, which is not a checkpoint directory`);
+  if (stat === undefined) return fail('parent', `points at ${target}, which is missing`);
+  if (!stat.isDirectory()) fail('parent', `points at ${target}, which is not a checkpoint directory`);
   return parent;
 }
 
@@ -128,9 +127,9 @@ async function checkParentLink(runDir: string, dir: string, entries: Dirent[], m
 async function checkFile(dir: string, file: { name: string; size: number; xxh64: string }, fail: (file: string, problem: string) => never): Promise<void> {
   const path = join(dir, file.name);
   const stat = await lstat(path).catch(() => undefined);
-  if (stat === undefined) fail(file.name, 'missing');
-  if (!stat!.isFile()) fail(file.name, 'is not a regular file');
-  if (stat!.size !== file.size) fail(file.name, `is ${stat!.size} bytes, the manifest says ${file.size}`);
+  if (stat === undefined) return fail(file.name, 'missing');
+  if (!stat.isFile()) fail(file.name, 'is not a regular file');
+  if (stat.size !== file.size) fail(file.name, `is ${stat.size} bytes, the manifest says ${file.size}`);
   const hasher = await createFileHasher();
   for await (const chunk of createReadStream(path, { highWaterMark: DATA_CHUNK_BYTES })) hasher.update(chunk as Buffer);
   const hash = hasher.hex();

@@ -4,6 +4,7 @@
 //   ROLE.key      this side's private key: mode 0600, refused if the group or others can read it
 // Loading checks everything a handshake would trip over later, with the file named: a key that does not
 // match its certificate, a certificate of the wrong side or another pair, an expired one.
+import { errorText } from '../../fs/error-code.js';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,7 +61,7 @@ export function loadCredentials(dir: string, role: PairRole, now = new Date()): 
     try {
       return readFileSync(path, 'utf8');
     } catch (error) {
-      throw new KeyError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (${fix})`);
+      throw new KeyError(`cannot read ${path}: ${errorText(error)} (${fix})`);
     }
   };
   const keyPem = read(keyPath);
@@ -80,7 +81,7 @@ export function loadCredentials(dir: string, role: PairRole, now = new Date()): 
   try {
     key = createPrivateKey(keyPem);
   } catch (error) {
-    throw new KeyError(`${keyPath} is not a PEM private key: ${(error as Error).message}`);
+    throw new KeyError(`${keyPath} is not a PEM private key: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!cert.checkPrivateKey(key)) throw new KeyError(`${keyPath} does not belong to ${join(dir, certFile(role))}`);
   const notAfter = new Date(cert.validTo);
@@ -106,6 +107,6 @@ function parseCert(path: string, pem: string): X509Certificate {
   try {
     return new X509Certificate(pem);
   } catch (error) {
-    throw new KeyError(`${path} is not a PEM certificate: ${(error as Error).message}`);
+    throw new KeyError(`${path} is not a PEM certificate: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
