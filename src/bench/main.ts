@@ -5,6 +5,7 @@ import { formatJson, formatTable, type BenchModule, type BenchRow } from './harn
 const BENCHES: Record<string, () => Promise<BenchModule>> = {
   'decode-stats': () => import('./decode-stats.js'),
   supervisor: () => import('./supervisor.js'),
+  simulator: () => import('./simulator.js'),
   delta: () => import('./delta.js'),
   'output-commit': () => import('./output-commit.js'),
   replication: () => import('./replication.js'),

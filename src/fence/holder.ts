@@ -187,7 +187,7 @@ export class LeaseHolder {
     return new Promise((resolve) => {
       const controller = new AbortController();
       this.wake = () => controller.abort();
-      void this.clock.sleep(ms, controller.signal).then(resolve);
+      void Promise.resolve(this.clock.sleep(ms, controller.signal)).then(resolve);
     });
   }
 }

@@ -3,6 +3,7 @@
 
 import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from '../store/chain.js';
+import { isThenable, type MaybePromise } from './drive.js';
 
 /** One checkpoint the loop asks for. */
 export interface CheckpointRequest {
@@ -43,20 +44,45 @@ export type CompactionOutcome =
   | { ok: true; target: StoredCheckpoint; compacted: StoredCheckpoint; links: number; bytesWritten: number; elapsedMs: number }
   | { ok: false; target: StoredCheckpoint; reason: string };
 
-/** Where the loop's checkpoints come from and go to. */
+/**
+ * Where the loop's checkpoints come from and go to. A checkpointer that answers at once (a model) returns
+ * plain values, and the loop then runs without a promise per checkpoint (drive.ts).
+ */
 export interface Checkpointer {
   /**
    * Before the first checkpoint: removes what a crash left half-written and lists the complete
    * checkpoints, oldest first, with the one the next checkpoint may build on (a chain to continue).
    */
-  open(): Promise<{ stored: StoredCheckpoint[]; previous: StoredCheckpoint | undefined }>;
+  open(): MaybePromise<{ stored: StoredCheckpoint[]; previous: StoredCheckpoint | undefined }>;
   /** Takes one checkpoint; a success is complete and, unless it is a pre-dump, marked as the latest. */
-  take(request: CheckpointRequest): Promise<CheckpointResult>;
+  take(request: CheckpointRequest): MaybePromise<CheckpointResult>;
   /** Deletes checkpoints retention no longer needs (off the critical path; done before the next take). */
-  remove(checkpoints: readonly StoredCheckpoint[]): Promise<void>;
+  remove(checkpoints: readonly StoredCheckpoint[]): MaybePromise<void>;
   /**
    * Mode delta: flattens `target` (an old link of the current chain) into a base, atomically, awaiting `step`
    * between steps of the merge. Absent: this checkpointer cannot compact, and chains restart instead.
    */
   compact?(target: StoredCheckpoint, step: () => Promise<void>): Promise<CompactionOutcome>;
+}
+
+/**
+ * An I/O error around CRIU (creating the partial directory, renaming it into place on a full or read-only
+ * disk) is a failed attempt like a failed CRIU run: retried with back-off, counted towards max_consecutive.
+ */
+export function asFailedAttempt(error: unknown): CheckpointResult {
+  const { code } = error as NodeJS.ErrnoException;
+  if (code === undefined) throw error;
+  return { ok: false, criuWallMs: 0, reason: `I/O error: ${(error as Error).message}`, logTail: '' };
+}
+
+/** Deletes old checkpoints off the critical path; a failure is only a warning. */
+export function removeQuietly(checkpointer: Checkpointer, doomed: readonly StoredCheckpoint[], events: { warn(message: string, fields?: Record<string, unknown>): void }): MaybePromise<void> {
+  const warn = (error: Error) => events.warn(`could not delete old checkpoints: ${error.message}`, { checkpoints: doomed.map((c) => c.name) });
+  try {
+    const removing = checkpointer.remove(doomed);
+    return isThenable(removing) ? Promise.resolve(removing).catch(warn) : undefined;
+  } catch (error) {
+    warn(error as Error);
+    return undefined;
+  }
 }

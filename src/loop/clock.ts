@@ -1,11 +1,13 @@
+import type { MaybePromise } from './drive.js';
+
 /** Time as the supervisor sees it; injected so that tests and simulations control it. */
 export interface Clock {
   /** Monotonic milliseconds. */
   now(): number;
   /** Wall-clock time, for records. */
   wallNow(): Date;
-  /** Resolves after ms, or early (without throwing) when the signal aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Resolves after ms, or early (without throwing) when the signal aborts; a virtual clock returns at once. */
+  sleep(ms: number, signal?: AbortSignal): MaybePromise<void>;
 }
 
 /**
@@ -14,8 +16,13 @@ export interface Clock {
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** A clock whose sleep always returns a promise (the real one). */
+export interface WaitingClock extends Clock {
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
 /** The real clock; sleeps longer than MAX_TIMER_MS are slept in chunks against a monotonic deadline. */
-export const systemClock: Clock = {
+export const systemClock: WaitingClock = {
   now: () => performance.now(),
   wallNow: () => new Date(),
   sleep: (ms, signal) =>

@@ -1,5 +1,5 @@
 import type { Band } from '../model/policy.js';
-import type { CheckpointRecord } from '../model/record.js';
+import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
 import { QuantileSketch } from './quantiles.js';
 import { inBand } from './status-line.js';
 
@@ -33,15 +33,20 @@ export class RunTally {
 
   /** Counts one record; `band` is the one its decision was taken against (default: the record's own). */
   add(record: CheckpointRecord, band: Band = bandOfRecord(record)): void {
+    this.addFacts(factsOfRecord(record), band);
+  }
+
+  /** Counts one checkpoint's numbers; `band` as for add (default: the one in the facts). */
+  addFacts(facts: CheckpointFacts, band: Band = facts.band): void {
     this.#checkpoints += 1;
-    if (inBand(record.size_bytes, band)) this.#inBand += 1;
-    if (record.overrun) this.#overruns += 1;
-    this.#frozenUsTotal += record.frozen_us;
-    this.#interval.add(record.interval_ms);
-    this.#size.add(record.size_bytes);
-    this.#frozen.add(record.frozen_us / 1000);
-    this.#wall.add(record.criu_wall_ms);
-    this.#overhead.add(record.supervisor_overhead_ms);
+    if (inBand(facts.sizeBytes, band)) this.#inBand += 1;
+    if (facts.overrun) this.#overruns += 1;
+    this.#frozenUsTotal += facts.frozenUs;
+    this.#interval.add(facts.intervalMs);
+    this.#size.add(facts.sizeBytes);
+    this.#frozen.add(facts.frozenUs / 1000);
+    this.#wall.add(facts.criuWallMs);
+    this.#overhead.add(facts.supervisorOverheadMs);
   }
 
   /** Adds another tally's records (pooling runs). */
@@ -81,6 +86,26 @@ export class RunTally {
 /** The band a record's decision was taken against, as the loop's Band. */
 export function bandOfRecord(record: CheckpointRecord): Band {
   return { lminBytes: record.band.lmin_bytes, lmaxBytes: record.band.lmax_bytes, minMs: record.band.min_ms, maxMs: record.band.max_ms };
+}
+
+/** A record's numbers (for summarizing and scoring records read back from a file). */
+export function factsOfRecord(record: CheckpointRecord): CheckpointFacts {
+  return {
+    seq: record.seq,
+    startMs: Date.parse(record.start),
+    band: bandOfRecord(record),
+    chainStart: record.chain_start,
+    intervalMs: record.interval_ms,
+    nextIntervalMs: record.next_interval_ms,
+    elapsedMs: record.elapsed_ms,
+    decision: record.decision,
+    pagesWritten: record.pages_written,
+    sizeBytes: record.size_bytes,
+    frozenUs: record.frozen_us,
+    criuWallMs: record.criu_wall_ms,
+    supervisorOverheadMs: record.supervisor_overhead_ms,
+    overrun: record.overrun,
+  };
 }
 
 /** Summarizes records against a band (undefined when there are none). */

@@ -1,12 +1,13 @@
 import { dirname } from 'node:path';
 import type { OutputFence } from '../gate/gate.js';
 import type { Band, Policy } from '../model/policy.js';
-import { RECORD_SCHEMA, type CheckpointRecord, type RecordMode } from '../model/record.js';
+import { RECORD_SCHEMA, type CheckpointFacts, type CheckpointRecord, type RecordMode } from '../model/record.js';
 import { checkpointSizeBytes } from '../model/stats.js';
 import { compactionTarget, parentFor, removable, type StoredCheckpoint } from '../store/chain.js';
-import type { CheckpointResult, Checkpointer } from './checkpointer.js';
+import { asFailedAttempt, removeQuietly, type CheckpointResult, type Checkpointer } from './checkpointer.js';
 import type { Clock } from './clock.js';
 import { Compactor } from './compactor.js';
+import { drive, isThenable, type MaybePromise, type Steps } from './drive.js';
 import type { RecordSink } from './records.js';
 import { step, type LoopState } from './step.js';
 import { checkpointName } from '../store/checkpoints.js';
@@ -26,7 +27,8 @@ export interface SupervisorSettings {
 /** The workload being supervised. */
 export interface Target {
   pid: number;
-  alive(): Promise<boolean>;
+  /** A plain boolean when it can tell at once (a simulated workload): the loop then does not wait. */
+  alive(): MaybePromise<boolean>;
   /** How it ended, once it has (for workloads we started: the exit code or signal). */
   exitStatus(): string;
   /** Its exit code, when it exited by itself and we could see it (undefined: unknown, or killed by a signal). */
@@ -38,8 +40,13 @@ export interface SupervisorEvents {
   warn(message: string, fields?: Record<string, unknown>): void;
   /** A checkpoint attempt failed (it will be retried unless too many failed in a row). */
   failure(seq: number, reason: string, logTail: string): void;
-  /** A checkpoint was recorded; band is the one its decision was taken against. */
-  record(record: CheckpointRecord, band: Band): void;
+  /**
+   * A checkpoint was recorded; band is the one its decision was taken against. Without this hook and
+   * without deps.records no record is built (its texts cost more than the rest of a simulated checkpoint).
+   */
+  record?(record: CheckpointRecord, band: Band): void;
+  /** A checkpoint's numbers (what summaries and scores need), built for every checkpoint. */
+  facts?(facts: CheckpointFacts): void;
 }
 
 export interface SupervisorDeps {
@@ -73,9 +80,17 @@ export type SupervisorExit =
  * Deciding is the pure `step`; this function only carries decisions out, through the injected checkpointer
  * and clock, so `remusd run` and `remusd simulate` run this same code.
  */
-export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
+export function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
+  return drive(supervisorSteps(deps));
+}
+
+// The loop itself. Each `yield` waits like `await` for a promise (drive.ts). In the checkpoint loop only
+// promises are yielded, so a simulation (plain values throughout) never leaves this function until it ends:
+// yielding plain values too cost a generator round trip each, 5 per checkpoint.
+function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
   const { clock, events, target, signal, checkpointer } = deps;
-  const opened = await checkpointer.open();
+  const wantRecords = deps.records !== undefined || events.record !== undefined;
+  const opened = (yield checkpointer.open()) as Awaited<ReturnType<Checkpointer['open']>>;
   let stored: StoredCheckpoint[] = opened.stored;
   let previous = opened.previous;
   let seq = stored.reduce((max, c) => Math.max(max, c.seq), 0);
@@ -87,26 +102,27 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
   let consecutiveFailures = 0;
   let checkpoints = 0;
   // Deleting old checkpoints runs while the loop sleeps; it must finish before the next checkpoint starts.
-  let retention: Promise<void> | undefined;
+  let retention: MaybePromise<void> | undefined;
   // Compaction runs while the loop sleeps too, but may take several intervals: it is paused, not awaited.
   const compactor = deps.mode === 'delta' && checkpointer.compact !== undefined ? new Compactor(checkpointer.compact.bind(checkpointer)) : undefined;
   let compacted: CheckpointRecord['compacted'];
   const exited = () => ({ reason: 'workload-exited' as const, checkpoints, status: target.exitStatus(), exitCode: target.exitCode() });
   try {
-    return await loop();
+    return yield* loop();
   } finally {
     // A compaction in progress is abandoned at its next step: its copy is removed, its chain left as it was.
-    await compactor?.stop();
+    if (compactor !== undefined) yield compactor.stop();
   }
 
-  async function loop(): Promise<SupervisorExit> {
+  function* loop(): Steps<SupervisorExit> {
     while (!signal.aborted) {
       compactor?.resume();
-      await clock.sleep(nextStartAtMs - clock.now(), signal);
-      if (retention !== undefined) await retention;
+      const sleeping = clock.sleep(nextStartAtMs - clock.now(), signal);
+      if (isThenable(sleeping)) yield sleeping;
+      if (isThenable(retention)) yield retention;
       retention = undefined;
       // Never while the workload is frozen: held from here until CRIU has let go of it.
-      await compactor?.pause();
+      if (compactor !== undefined) yield compactor.pause();
       const finished = compactor?.takeOutcome();
       if (finished?.ok === true) {
         stored = stored.map((c) => (c.seq === finished.compacted.seq ? finished.compacted : c));
@@ -120,7 +136,8 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
         events.warn(`could not compact ${finished.target.name} (its chain is left as it was): ${finished.reason}`, { checkpoint: finished.target.name });
       }
       if (signal.aborted) break;
-      if (!(await target.alive())) return exited();
+      const alive = target.alive();
+      if (!(isThenable(alive) ? ((yield alive) as boolean) : alive)) return exited();
 
       settings = deps.settings();
       if (settings.policyKey !== policyKey) {
@@ -134,9 +151,10 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
       const compactAt = compactor !== undefined && settings.retention.compact === true ? settings.retention.compactAt : undefined;
       const chain = deps.mode === 'full' ? { parent: undefined, reason: 'full dump: no parent' } : parentFor(stored, previous, { ...settings.retention, compactAt });
       // The barrier comes first: output sent once CRIU may have started belongs to the next epoch.
-      await deps.output?.beforeDump(seq);
-      const result = await checkpointer
-        .take({
+      if (deps.output !== undefined) yield deps.output.beforeDump(seq);
+      let result: CheckpointResult;
+      try {
+        const taking = checkpointer.take({
           seq,
           parent: chain.parent,
           logLevel: settings.criu.logLevel,
@@ -146,13 +164,17 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
             compactor?.resume();
             await deps.output?.afterDump();
           },
-        })
-        .catch(asFailedAttempt);
+        });
+        result = isThenable(taking) ? ((yield taking) as CheckpointResult) : taking;
+      } catch (error) {
+        result = asFailedAttempt(error);
+      }
       // However the attempt ended, the workload's input is never left held (afterDump is idempotent).
-      await deps.output?.afterDump();
+      if (deps.output !== undefined) yield deps.output.afterDump();
 
       if (!result.ok) {
-        if (!(await target.alive())) return exited();
+        const stillAlive = target.alive();
+        if (!(isThenable(stillAlive) ? ((yield stillAlive) as boolean) : stillAlive)) return exited();
         consecutiveFailures += 1;
         previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
         events.failure(seq, `checkpoint ${seq} failed (${consecutiveFailures} in a row): ${result.reason}`, result.logTail);
@@ -207,48 +229,64 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
       const doomed = removable(stored, settings.retention.keep);
       if (doomed.length > 0) stored = stored.filter((c) => !doomed.includes(c));
       // fsync and release (output commit) are part of making the checkpoint safe: counted as remusd's overhead.
-      const outputFields = (await deps.output?.afterCheckpoint(seq, dirname(result.dir), result.dir)) ?? {};
+      const outputFields =
+        deps.output === undefined ? {} : ((yield deps.output.afterCheckpoint(seq, dirname(result.dir), result.dir)) as Record<string, unknown>);
       const finishedAtMs = clock.now();
       const { band } = settings;
-      const record: CheckpointRecord = {
-        schema: RECORD_SCHEMA,
+      const supervisorOverheadMs = round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs);
+      events.facts?.({
         seq,
-        start: startedWall.toISOString(),
-        mode: deps.mode,
-        policy: settings.policy.kind,
-        band: { lmin_bytes: band.lminBytes, lmax_bytes: band.lmaxBytes, min_ms: band.minMs, max_ms: band.maxMs },
-        chain_start: chainStart,
-        interval_ms: round(state.intervalMs),
-        next_interval_ms: round(outcome.decision.nextIntervalMs),
-        elapsed_ms: elapsedMs === undefined ? null : round(elapsedMs),
+        startMs: startedWall.getTime(),
+        band,
+        chainStart,
+        intervalMs: round(state.intervalMs),
+        nextIntervalMs: round(outcome.decision.nextIntervalMs),
+        elapsedMs: elapsedMs === undefined ? null : round(elapsedMs),
         decision: outcome.decision.decision,
-        reason: outcome.decision.reason,
-        pages_scanned: result.stats.pages_scanned,
-        pages_written: pagesWritten,
-        pages_skipped_parent: delta === undefined ? result.stats.pages_skipped_parent : delta.totalPages - delta.changedPages,
-        shpages_written: result.stats.shpages_written ?? 0,
-        size_bytes: sizeBytes,
-        frozen_us: result.stats.frozen_time,
-        criu_wall_ms: round(result.criuWallMs),
-        // remusd's own bookkeeping; a delta rewrite is checkpoint work like CRIU's and is recorded apart.
-        supervisor_overhead_ms: round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs),
+        pagesWritten,
+        sizeBytes,
+        frozenUs: result.stats.frozen_time,
+        criuWallMs: round(result.criuWallMs),
+        supervisorOverheadMs,
         overrun: outcome.overrun,
-        dir: result.dir,
-        parent: result.stored.parentSeq === undefined ? null : checkpointName(result.stored.parentSeq),
-        // The planner's word, unless the delta rewrite refused the planned parent (and then why).
-        chain: chain.parent !== undefined && delta !== undefined && !delta.parentUsed ? `new chain: ${delta.reason}` : chain.reason,
-        ...(delta === undefined ? {} : { criu_pages_written: result.stats.pages_written, delta_ms: round(deltaMs), shmem: delta.shmem }),
-        ...(compacted === undefined ? {} : { compacted }),
-        ...outputFields,
-      };
-      compacted = undefined;
-      deps.records?.append(record);
-      events.record(record, band);
-      if (doomed.length > 0) {
-        retention = checkpointer.remove(doomed).catch((error: Error) =>
-          events.warn(`could not delete old checkpoints: ${error.message}`, { checkpoints: doomed.map((c) => c.name) }),
-        );
+      });
+      if (wantRecords) {
+        const record: CheckpointRecord = {
+          schema: RECORD_SCHEMA,
+          seq,
+          start: startedWall.toISOString(),
+          mode: deps.mode,
+          policy: settings.policy.kind,
+          band: { lmin_bytes: band.lminBytes, lmax_bytes: band.lmaxBytes, min_ms: band.minMs, max_ms: band.maxMs },
+          chain_start: chainStart,
+          interval_ms: round(state.intervalMs),
+          next_interval_ms: round(outcome.decision.nextIntervalMs),
+          elapsed_ms: elapsedMs === undefined ? null : round(elapsedMs),
+          decision: outcome.decision.decision,
+          reason: outcome.decision.reason,
+          pages_scanned: result.stats.pages_scanned,
+          pages_written: pagesWritten,
+          pages_skipped_parent: delta === undefined ? result.stats.pages_skipped_parent : delta.totalPages - delta.changedPages,
+          shpages_written: result.stats.shpages_written ?? 0,
+          size_bytes: sizeBytes,
+          frozen_us: result.stats.frozen_time,
+          criu_wall_ms: round(result.criuWallMs),
+          // remusd's own bookkeeping; a delta rewrite is checkpoint work like CRIU's and is recorded apart.
+          supervisor_overhead_ms: supervisorOverheadMs,
+          overrun: outcome.overrun,
+          dir: result.dir,
+          parent: result.stored.parentSeq === undefined ? null : checkpointName(result.stored.parentSeq),
+          // The planner's word, unless the delta rewrite refused the planned parent (and then why).
+          chain: chain.parent !== undefined && delta !== undefined && !delta.parentUsed ? `new chain: ${delta.reason}` : chain.reason,
+          ...(delta === undefined ? {} : { criu_pages_written: result.stats.pages_written, delta_ms: round(deltaMs), shmem: delta.shmem }),
+          ...(compacted === undefined ? {} : { compacted }),
+          ...outputFields,
+        };
+        deps.records?.append(record);
+        events.record?.(record, band);
       }
+      compacted = undefined;
+      if (doomed.length > 0) retention = removeQuietly(checkpointer, doomed, events);
       // The next compaction, if the chain is long enough and none runs (links retention deletes are never targets:
       // the target is two links behind the newest, which keep() ≥ 1 keeps through its chain).
       const flatten = compactAt === undefined || compactor === undefined || compactor.busy ? undefined : compactionTarget(stored, result.stored.seq, compactAt);
@@ -258,7 +296,7 @@ export async function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
       state = outcome.state;
       nextStartAtMs = outcome.nextStartAtMs;
     }
-    if (retention !== undefined) await retention;
+    if (isThenable(retention)) yield retention;
     return { reason: 'stopped', checkpoints };
   }
 }
@@ -275,14 +313,6 @@ function unmeasured(mode: RecordMode, chainStart: boolean, pagesWritten: number,
   if (chainStart) return `chain start: a full checkpoint (${pagesWritten} pages) measures no dirty set`;
   if (firstOfRun) return 'first checkpoint of this run: the pages it holds were dirtied over an unknown time';
   return undefined;
-}
-
-// An I/O error around CRIU (creating the partial directory, renaming it into place on a full or read-only
-// disk) is a failed attempt like a failed CRIU run: retried with back-off, counted towards max_consecutive.
-function asFailedAttempt(error: unknown): CheckpointResult {
-  const { code } = error as NodeJS.ErrnoException;
-  if (code === undefined) throw error;
-  return { ok: false, criuWallMs: 0, reason: `I/O error: ${(error as Error).message}`, logTail: '' };
 }
 
 function round(ms: number): number {

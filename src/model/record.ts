@@ -1,4 +1,4 @@
-import type { DecisionKind } from './policy.js';
+import type { Band, DecisionKind } from './policy.js';
 
 export type CheckpointMode = 'pre-dump' | 'dump' | 'full' | 'delta';
 
@@ -62,4 +62,27 @@ export interface CheckpointRecord {
    */
   compacted?: { name: string; links: number; bytes_written: number; ms: number };
   [extra: string]: unknown;
+}
+
+/**
+ * A checkpoint's numbers, without the record's texts: what summaries and scores are computed from. The loop
+ * builds these for every checkpoint; a full CheckpointRecord only when someone keeps or logs records.
+ */
+export interface CheckpointFacts {
+  seq: number;
+  /** Wall-clock start, ms since the epoch (the record's `start`). */
+  startMs: number;
+  /** The band the decision was taken against. */
+  band: Band;
+  chainStart: boolean;
+  intervalMs: number;
+  nextIntervalMs: number;
+  elapsedMs: number | null;
+  decision: DecisionKind;
+  pagesWritten: number;
+  sizeBytes: number;
+  frozenUs: number;
+  criuWallMs: number;
+  supervisorOverheadMs: number;
+  overrun: boolean;
 }

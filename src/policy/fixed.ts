@@ -2,7 +2,7 @@
 
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
 import { formatMs } from '../units/units.js';
-import { assertBand, directionOf, startingInterval } from './bounds.js';
+import { assertBand, decided, directionOf, startingInterval } from './bounds.js';
 
 /**
  * next = interval in force. The interval only moves if it lies outside [band.minMs, band.maxMs] (after a
@@ -20,11 +20,7 @@ export class FixedPolicy implements Policy<undefined> {
     const start = startingInterval(observation, band);
     const next = start.ms;
     return {
-      decision: {
-        nextIntervalMs: next,
-        decision: directionOf(observation, start, next),
-        reason: `fixed interval: hold at ${formatMs(next)}${start.note}`,
-      },
+      decision: decided(next, directionOf(observation, start, next), () => `fixed interval: hold at ${formatMs(next)}${start.note}`),
       state: undefined,
     };
   }

@@ -4,9 +4,9 @@
 
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
 import { formatBytes, formatMs } from '../units/units.js';
-import { assertBand, clampToBand, directionOf, startingInterval, type Start } from './bounds.js';
+import { assertBand, clampToBand, decided, directionOf, startingInterval, type Start } from './bounds.js';
 import { checkedParameter, type TargetRule } from './defaults.js';
-import { judgeSize, ThresholdPolicy } from './threshold.js';
+import { sizeIntent, ThresholdPolicy } from './threshold.js';
 
 /** The rule v2 falls back to when its estimate points against the size just seen (see the class doc, 6). */
 const SAFETY_NET = new ThresholdPolicy();
@@ -109,12 +109,13 @@ export class PredictivePolicy implements Policy<PredictiveState> {
 
   decide(state: PredictiveState, observation: Observation, band: Band): { decision: Decision; state: PredictiveState } {
     const out = this.#aim(state, observation, band);
-    const intent = judgeSize(observation, band).intent;
+    const intent = sizeIntent(observation, band);
     const from = startingInterval(observation, band).ms;
     const next = out.decision.nextIntervalMs;
     if ((intent === 'shrink' && next > from) || (intent === 'grow' && next < from)) {
       const fallback = SAFETY_NET.evaluate(observation, band);
-      return { decision: { ...fallback, reason: `the estimate pointed against the size (${out.decision.reason}); threshold rule: ${fallback.reason}` }, state: out.state };
+      const explain = () => `the estimate pointed against the size (${out.decision.reason}); threshold rule: ${fallback.reason}`;
+      return { decision: decided(fallback.nextIntervalMs, fallback.decision, explain), state: out.state };
     }
     return out;
   }
@@ -126,40 +127,43 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     const { elapsedMs, pagesWritten: pages, pageSize } = observation;
     if (!(Number.isFinite(elapsedMs) && elapsedMs > 0 && Number.isFinite(pages) && pages >= 0 && Number.isFinite(pageSize) && pageSize > 0)) {
       const why = `observation not usable (elapsed ${elapsedMs} ms, ${pages} pages, page size ${pageSize} B)`;
-      return { decision: hold(observation, start, `${why}: hold at ${formatMs(start.ms)}`), state };
+      return { decision: hold(observation, start, () => `${why}: hold at ${formatMs(start.ms)}`), state };
     }
     const logRate = Math.log(Math.max(pages, 0.5) / elapsedMs);
-    const inBand = judgeSize(observation, band).intent === 'hold' && observation.sizeBytes > 0;
+    const inBand = sizeIntent(observation, band) === 'hold' && observation.sizeBytes > 0;
     const workingSetPages = this.#workingSet(state, elapsedMs, pages);
-    const recent = [...state.recent, { elapsedMs, pages }].slice(-2);
+    const newest = { elapsedMs, pages };
+    const recent = state.recent.length === 0 ? [newest] : [state.recent[state.recent.length - 1]!, newest];
     let burstPages = state.burstPages * BURST_DECAY;
 
     // Steps 1 and 2: which rates the estimate is made of.
     const far = (rates: readonly number[]) => rates.length > 0 && Math.abs(logRate - mean(rates)) > this.#logChange;
     let rates: readonly number[];
-    let note = '';
+    // Words only: what happened to the estimate, written when the reason is read.
+    let note = (): string => '';
     // A change first seen in this observation (its window may hold some of the old rate too), and the rate before it.
     let changed: 'up' | 'down' | undefined;
     let before = 0;
     if (state.pending !== null) {
       if (!far(state.logRates)) {
-        rates = [...state.logRates, logRate];
-        note = 'change confirmed; ';
+        rates = appended(state.logRates, logRate, this.window);
+        note = () => 'change confirmed; ';
       } else if (!far(state.pending)) {
-        rates = [...state.pending, logRate];
+        rates = appended(state.pending, logRate, this.window);
         const outlier = state.recent.at(-1);
         if (outlier !== undefined) burstPages = Math.max(burstPages, outlier.pages - Math.exp(mean(state.pending)) * outlier.elapsedMs);
-        note = `the previous rate ${formatRate(Math.exp(state.logRates.at(-1)!))} was an outlier; `;
+        note = () => `the previous rate ${formatRate(Math.exp(state.logRates.at(-1)!))} was an outlier; `;
       } else {
         before = Math.exp(mean(state.logRates));
         changed = logRate > mean(state.logRates) ? 'up' : 'down';
         rates = [logRate];
-        note = 'rate changed again: old rates forgotten; ';
+        note = () => 'rate changed again: old rates forgotten; ';
       }
     } else if (far(state.logRates)) {
-      const from = formatRate(Math.exp(mean(state.logRates)));
+      const from = () => formatRate(Math.exp(mean(state.logRates)));
       if (inBand && logRate > mean(state.logRates)) {
-        const reason = `rate ${formatRate(Math.exp(logRate))} is beyond ×${this.change} of the estimate ${from}, size ${formatBytes(observation.sizeBytes)} in band: hold at ${formatMs(start.ms)} until the next checkpoint confirms`;
+        const reason = () =>
+          `rate ${formatRate(Math.exp(logRate))} is beyond ×${this.change} of the estimate ${from()}, size ${formatBytes(observation.sizeBytes)} in band: hold at ${formatMs(start.ms)} until the next checkpoint confirms`;
         return {
           decision: hold(observation, start, reason),
           state: { logRates: [logRate], pending: state.logRates, workingSetPages, recent, burstPages },
@@ -168,20 +172,21 @@ export class PredictivePolicy implements Policy<PredictiveState> {
       before = Math.exp(mean(state.logRates));
       changed = logRate > mean(state.logRates) ? 'up' : 'down';
       rates = [logRate];
-      note = `rate changed ${from} → ${formatRate(Math.exp(logRate))}: old rates forgotten; `;
+      note = () => `rate changed ${from()} → ${formatRate(Math.exp(logRate))}: old rates forgotten; `;
     } else if (!inBand && state.logRates.length > 0) {
       // Out of band without a change of rate: the estimate failed (it lags a drift, or the size saturated
       // above lmax), so it starts over from the newest rate.
       rates = [logRate];
-      note = `size ${formatBytes(observation.sizeBytes)} out of band: estimate restarted; `;
+      note = () => `size ${formatBytes(observation.sizeBytes)} out of band: estimate restarted; `;
     } else {
-      rates = [...state.logRates, logRate];
+      rates = appended(state.logRates, logRate, this.window);
     }
-    rates = rates.slice(-this.window);
+    const used = rates;
     // A rise may be a burst: the next observation may still restore the rates from before it.
     const next: PredictiveState = { logRates: rates, pending: changed === 'up' ? state.logRates : null, workingSetPages, recent, burstPages };
     const ratePerMs = Math.exp(mean(rates));
-    const estimate = `${note}rate ${formatRate(ratePerMs)} (${rates.length === 1 ? 'newest observation' : `mean of ${rates.length} since the last change`})`;
+    const told = note;
+    const estimate = () => `${told()}rate ${formatRate(ratePerMs)} (${used.length === 1 ? 'newest observation' : `mean of ${used.length} since the last change`})`;
     const targetOfBand = targetBytes(band, this.target);
     // Headroom for the bursts seen: aim low enough that the largest recent burst on top of the aim stays
     // under lmax, but never below halfway (geometrically) from lmin to the target.
@@ -189,8 +194,9 @@ export class PredictivePolicy implements Policy<PredictiveState> {
 
     // Step 3: a saturated working set no larger than lmax: the longest interval costs least.
     if (workingSetPages !== null && workingSetPages * pageSize <= band.lmaxBytes && pages * SAME_SIZE >= workingSetPages) {
-      const reason =
-        `working set saturates at ${workingSetPages} pages (${formatBytes(workingSetPages * pageSize)} ≤ lmax): ` +
+      const known = workingSetPages;
+      const reason = () =>
+        `working set saturates at ${known} pages (${formatBytes(known * pageSize)} ≤ lmax): ` +
         `longer intervals no longer raise the size → max ${formatMs(band.maxMs)}`;
       return { decision: move(observation, start, band.maxMs, reason), state: next };
     }
@@ -199,7 +205,8 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     const low = Math.max(band.lminBytes, Math.min(goalBytes, targetOfBand / this.deadband));
     const high = Math.min(band.lmaxBytes, goalBytes * this.deadband);
     if (inBand && predictedBytes >= low && predictedBytes <= high) {
-      const reason = `${estimate}: ${formatBytes(predictedBytes)} predicted at ${formatMs(start.ms)}, within [${formatBytes(low)}, ${formatBytes(high)}] around target ${formatBytes(goalBytes)}: hold`;
+      const reason = () =>
+        `${estimate()}: ${formatBytes(predictedBytes)} predicted at ${formatMs(start.ms)}, within [${formatBytes(low)}, ${formatBytes(high)}] around target ${formatBytes(goalBytes)}: hold`;
       return { decision: hold(observation, start, reason), state: next };
     }
     // Step 5 just after a change: if one interval keeps both the old and the newest rate inside the deadband,
@@ -208,22 +215,26 @@ export class PredictivePolicy implements Policy<PredictiveState> {
       const hedge = hedgeMs(before, ratePerMs, low, high, pageSize) ?? hedgeMs(before, ratePerMs, band.lminBytes * HEDGE_MARGIN, band.lmaxBytes / HEDGE_MARGIN, pageSize);
       if (hedge !== undefined) {
         const hedged = clampToBand(Math.round(hedge.ms), band);
-        const reason =
-          `${estimate}: ${formatMs(hedged.ms)} keeps both it and the previous ${formatRate(before)} within ` +
+        const previous = before;
+        const reason = () =>
+          `${estimate()}: ${formatMs(hedged.ms)} keeps both it and the previous ${formatRate(previous)} within ` +
           `[${formatBytes(hedge.lowBytes)}, ${formatBytes(hedge.highBytes)}], until the next checkpoint tells which holds`;
         return { decision: move(observation, start, hedged.ms, reason), state: next };
       }
     }
     // Step 5: aim; just after a change, towards the deadband's edge on the side the newest rate errs towards.
     const aimBytes = changed === 'up' ? Math.sqrt(low * goalBytes) : changed === 'down' ? Math.sqrt(high * goalBytes) : goalBytes;
-    const aimed =
-      changed === undefined
-        ? `target ${formatBytes(goalBytes)}`
-        : `${formatBytes(aimBytes)}, halfway to the deadband's ${changed === 'up' ? 'low' : 'high'} edge (the change may have come within the interval)`;
+    const side = changed;
     const desiredMs = aimBytes / (ratePerMs * pageSize);
     const clamped = clampToBand(Math.round(desiredMs), band);
-    let reason = `${estimate} → ${formatMs(desiredMs)} for ${aimed}`;
-    if (clamped.clampedTo !== null) reason += `, clamped to ${clamped.clampedTo} ${formatMs(clamped.ms)}`;
+    const reason = () => {
+      const aimed =
+        side === undefined
+          ? `target ${formatBytes(goalBytes)}`
+          : `${formatBytes(aimBytes)}, halfway to the deadband's ${side === 'up' ? 'low' : 'high'} edge (the change may have come within the interval)`;
+      const clampNote = clamped.clampedTo === null ? '' : `, clamped to ${clamped.clampedTo} ${formatMs(clamped.ms)}`;
+      return `${estimate()} → ${formatMs(desiredMs)} for ${aimed}${clampNote}`;
+    };
     return { decision: move(observation, start, clamped.ms, reason), state: next };
   }
 
@@ -235,10 +246,10 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     if (known !== null && pages > known * SAME_SIZE) known = null; // the working set grew
     const [first, second] = state.recent;
     if (first === undefined || second === undefined || !(pages > 0)) return known;
-    const sizes = [first.pages, second.pages, pages];
-    const flat = Math.max(...sizes) <= Math.min(...sizes) * SAME_SIZE;
+    const largest = Math.max(first.pages, second.pages, pages);
+    const flat = largest <= Math.min(first.pages, second.pages, pages) * SAME_SIZE;
     if (flat && first.elapsedMs < second.elapsedMs && second.elapsedMs < elapsedMs && elapsedMs >= first.elapsedMs * this.change ** 2) {
-      known = Math.max(...sizes);
+      known = largest;
     }
     return known;
   }
@@ -252,14 +263,22 @@ function hedgeMs(before: number, after: number, lowBytes: number, highBytes: num
   return fromMs <= toMs ? { ms: Math.sqrt(fromMs * toMs), lowBytes, highBytes } : undefined;
 }
 
-// The interval in force, held.
-function hold(observation: Observation, start: Start, reason: string): Decision {
-  return { nextIntervalMs: start.ms, decision: directionOf(observation, start, start.ms), reason: reason + start.note };
+// The interval in force, held (the reason is written when read).
+function hold(observation: Observation, start: Start, reason: () => string): Decision {
+  return decided(start.ms, directionOf(observation, start, start.ms), () => reason() + start.note);
 }
 
 // A new interval (already within [min, max]).
-function move(observation: Observation, start: Start, nextMs: number, reason: string): Decision {
-  return { nextIntervalMs: nextMs, decision: directionOf(observation, start, nextMs), reason: reason + start.note };
+function move(observation: Observation, start: Start, nextMs: number, reason: () => string): Decision {
+  return decided(nextMs, directionOf(observation, start, nextMs), () => reason() + start.note);
+}
+
+// The newest `window` of values followed by value, in one new array.
+function appended(values: readonly number[], value: number, window: number): number[] {
+  const from = Math.max(0, values.length + 1 - window);
+  const out = values.slice(from);
+  out.push(value);
+  return out;
 }
 
 function mean(values: readonly number[]): number {

@@ -3,7 +3,7 @@
 
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
 import { formatBytes, formatMs } from '../units/units.js';
-import { assertBand, clampToBand, directionOf, startingInterval } from './bounds.js';
+import { assertBand, clampToBand, decided, directionOf, startingInterval } from './bounds.js';
 import { checkedParameter } from './defaults.js';
 
 /** Options of the threshold rule; defaults in POLICY_DEFAULTS. */
@@ -20,18 +20,30 @@ export interface SizeVerdict {
   rule: string;
 }
 
-/** Compares the observed size with the band; both edges count as inside, and no dirty pages means grow. */
-export function judgeSize(observation: Observation, band: Band): SizeVerdict {
+/** Which way the size points the interval; both edges count as inside, and no dirty pages means grow. */
+export function sizeIntent(observation: Observation, band: Band): SizeVerdict['intent'] {
   const size = observation.sizeBytes;
-  if (!Number.isFinite(size) || size < 0) return { intent: 'hold', rule: `size ${size} is not a valid size` };
+  if (!Number.isFinite(size) || size < 0) return 'hold';
   // Nothing changed: checkpointing more often only costs, whatever lmin is (even 0).
-  if (size === 0) return { intent: 'grow', rule: 'no dirty pages (size 0 B)' };
-  if (size > band.lmaxBytes) return { intent: 'shrink', rule: `size ${pair(size, '>', 'lmax', band.lmaxBytes)}` };
-  if (size < band.lminBytes) return { intent: 'grow', rule: `size ${pair(size, '<', 'lmin', band.lminBytes)}` };
-  return {
-    intent: 'hold',
-    rule: `size ${formatBytes(size)} within [lmin ${formatBytes(band.lminBytes)}, lmax ${formatBytes(band.lmaxBytes)}]`,
-  };
+  if (size === 0) return 'grow';
+  if (size > band.lmaxBytes) return 'shrink';
+  if (size < band.lminBytes) return 'grow';
+  return 'hold';
+}
+
+/** Compares the observed size with the band (sizeIntent), with the words for it. */
+export function judgeSize(observation: Observation, band: Band): SizeVerdict {
+  return { intent: sizeIntent(observation, band), rule: sizeRule(observation, band) };
+}
+
+// The words for sizeIntent's answer.
+function sizeRule(observation: Observation, band: Band): string {
+  const size = observation.sizeBytes;
+  if (!Number.isFinite(size) || size < 0) return `size ${size} is not a valid size`;
+  if (size === 0) return 'no dirty pages (size 0 B)';
+  if (size > band.lmaxBytes) return `size ${pair(size, '>', 'lmax', band.lmaxBytes)}`;
+  if (size < band.lminBytes) return `size ${pair(size, '<', 'lmin', band.lminBytes)}`;
+  return `size ${formatBytes(size)} within [lmin ${formatBytes(band.lminBytes)}, lmax ${formatBytes(band.lmaxBytes)}]`;
 }
 
 // "24.0 MiB > lmax 16.0 MiB", falling back to exact bytes when rounding would print the same figure twice.
@@ -71,31 +83,26 @@ export class ThresholdPolicy implements Policy<undefined> {
   evaluate(observation: Observation, band: Band): Decision {
     assertBand(band);
     const start = startingInterval(observation, band);
-    const { intent, rule } = judgeSize(observation, band);
+    const intent = sizeIntent(observation, band);
     if (intent === 'hold') {
-      return {
-        nextIntervalMs: start.ms,
-        decision: directionOf(observation, start, start.ms),
-        reason: `${rule}: hold at ${formatMs(start.ms)}${start.note}`,
-      };
+      return decided(start.ms, directionOf(observation, start, start.ms), () => `${sizeRule(observation, band)}: hold at ${formatMs(start.ms)}${start.note}`);
     }
     const factor = intent === 'shrink' ? this.shrink : this.grow;
     const proposed = intent === 'shrink' ? Math.floor(start.ms * factor) : Math.ceil(start.ms * factor);
     const clamped = clampToBand(proposed, band);
-    let reason: string;
-    if (clamped.clampedTo !== null && clamped.ms === start.ms) {
-      reason = `${rule}: interval ${formatMs(start.ms)} already at ${clamped.clampedTo}, hold`;
-    } else if (clamped.clampedTo !== null) {
-      reason =
-        `${rule}: interval ${formatMs(start.ms)} × ${factor} → ${formatMs(proposed)}, ` +
-        `clamped to ${clamped.clampedTo} ${formatMs(clamped.ms)}`;
-    } else {
-      reason = `${rule}: interval ${formatMs(start.ms)} × ${factor} → ${formatMs(clamped.ms)}`;
-    }
-    return {
-      nextIntervalMs: clamped.ms,
-      decision: directionOf(observation, start, clamped.ms),
-      reason: reason + start.note,
-    };
+    return decided(clamped.ms, directionOf(observation, start, clamped.ms), () => {
+      const rule = sizeRule(observation, band);
+      let reason: string;
+      if (clamped.clampedTo !== null && clamped.ms === start.ms) {
+        reason = `${rule}: interval ${formatMs(start.ms)} already at ${clamped.clampedTo}, hold`;
+      } else if (clamped.clampedTo !== null) {
+        reason =
+          `${rule}: interval ${formatMs(start.ms)} × ${factor} → ${formatMs(proposed)}, ` +
+          `clamped to ${clamped.clampedTo} ${formatMs(clamped.ms)}`;
+      } else {
+        reason = `${rule}: interval ${formatMs(start.ms)} × ${factor} → ${formatMs(clamped.ms)}`;
+      }
+      return reason + start.note;
+    });
   }
 }

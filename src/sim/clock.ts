@@ -20,10 +20,9 @@ export class VirtualClock implements Clock {
     return new Date(this.epoch.getTime() + this.#nowMs);
   }
 
-  // Moves time forward by ms (unless aborted first) and resolves at once.
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  // Moves time forward by ms (unless aborted first) and returns at once: nothing to wait for.
+  sleep(ms: number, signal?: AbortSignal): void {
     if (!signal?.aborted && ms > 0) this.advance(ms);
-    return Promise.resolve();
   }
 
   /** Moves time forward by ms (≥ 0). */

@@ -55,11 +55,12 @@ export async function comparePolicies(input: ComparisonInput): Promise<Compariso
       seedTally.startRun();
       scorecard.startRun(nextStep, workload.nextChange);
       seedScorecard.startRun(nextStep, workload.nextChange);
-      await runSimulation({ ...input, policy, workload }, (record) => {
-        tally.add(record);
-        scorecard.add(record);
-        seedTally.add(record);
-        seedScorecard.add(record);
+      // Numbers only: no record is built (src/loop/supervisor.ts), which is what makes long comparisons fast.
+      await runSimulation({ ...input, policy, workload }, undefined, (facts) => {
+        tally.addFacts(facts);
+        scorecard.addFacts(facts);
+        seedTally.addFacts(facts);
+        seedScorecard.addFacts(facts);
       });
       perSeed.push({ seed, summary: seedTally.summary(), score: seedScorecard.score(), runs: 1 });
     }

@@ -34,7 +34,8 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): Checkpoint
   const { workload, cost, clock, pageSize, memoryPages } = options;
   let lastStartMs = 0;
   return {
-    open: () => Promise.resolve({ stored: [], previous: undefined }),
+    // Plain values, not promises: the loop then runs a simulation without waiting (src/loop/drive.ts).
+    open: () => ({ stored: [], previous: undefined }),
     take(request) {
       const startMs = clock.now();
       const dirty = workload.pages(lastStartMs, startMs);
@@ -49,7 +50,7 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): Checkpoint
       const { frozenUs, criuWallMs, rewriteMs } = checkpointCost(cost, { scanned: memory, criuWritten, rewritten });
       clock.advance(criuWallMs + rewriteMs);
       const stored: StoredCheckpoint = { seq: request.seq, name: checkpointName(request.seq), parentSeq: request.parent?.seq, sizeBytes: kept * pageSize };
-      return Promise.resolve({
+      return {
         ok: true,
         stored,
         dir: '',
@@ -67,8 +68,8 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): Checkpoint
           cost.mode === 'delta'
             ? { changedPages: kept, totalPages: memory, elapsedMs: rewriteMs, parentUsed: !chainStart, reason: chainStart ? 'no parent requested (new chain)' : 'modelled', shmem: 'none (modelled)' }
             : undefined,
-      });
+      };
     },
-    remove: () => Promise.resolve(),
+    remove: () => undefined,
   };
 }

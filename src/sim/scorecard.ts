@@ -11,8 +11,8 @@
 //                counted: the workload changed, not the policy's mind
 //   overruns     checkpoints that took longer than their interval
 
-import type { CheckpointRecord } from '../model/record.js';
-import { bandOfRecord } from '../loop/summary.js';
+import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
+import { factsOfRecord } from '../loop/summary.js';
 import { inBand } from '../loop/status-line.js';
 import type { RateSchedule } from './rate.js';
 
@@ -40,7 +40,11 @@ export class Scorecard {
   #decisions = 0;
   #reversals = 0;
   #overruns = 0;
-  #recoveries: number[] = [];
+  // After how many checkpoints each step was back in band: kept as sums, so memory stays constant.
+  #recovered = 0;
+  #recoveredTotal = 0;
+  #recoveredMax = 0;
+  #recoveredWithinTwo = 0;
   #never = 0;
   // Per run:
   #nextStep: NextStep = () => undefined;
@@ -71,23 +75,28 @@ export class Scorecard {
   }
 
   add(record: CheckpointRecord): void {
-    const startMs = Date.parse(record.start);
+    this.addFacts(factsOfRecord(record));
+  }
+
+  /** As add, from a checkpoint's numbers (what the simulator hands over without building records). */
+  addFacts(facts: CheckpointFacts): void {
+    const { startMs } = facts;
     if (this.#index === 0) this.#origin = startMs;
     this.#index += 1;
     const t = startMs - this.#origin;
-    if (record.overrun) this.#overruns += 1;
+    if (facts.overrun) this.#overruns += 1;
     while (this.#stepForMoves !== undefined && this.#stepForMoves < t) {
       this.#firstMovePending = true;
       this.#stepForMoves = this.#nextChange(this.#stepForMoves);
     }
-    if (record.chain_start || record.elapsed_ms === null) return; // no dirty set, no decision of the policy's
-    const windowStart = t - record.elapsed_ms;
+    if (facts.chainStart || facts.elapsedMs === null) return; // no dirty set, no decision of the policy's
+    const windowStart = t - facts.elapsedMs;
     while (this.#stepForRecovery !== undefined && this.#stepForRecovery <= windowStart) {
       this.#closeTracking();
       this.#tracking = 0;
       this.#stepForRecovery = this.#nextStep(this.#stepForRecovery);
     }
-    const sizeInBand = inBand(record.size_bytes, bandOfRecord(record));
+    const sizeInBand = inBand(facts.sizeBytes, facts.band);
     if (this.#index > this.warmup) {
       this.#measured += 1;
       if (sizeInBand) this.#inBand += 1;
@@ -95,29 +104,31 @@ export class Scorecard {
     if (this.#tracking !== undefined) {
       this.#tracking += 1;
       if (sizeInBand) {
-        this.#recoveries.push(this.#tracking);
+        this.#recovered += 1;
+        this.#recoveredTotal += this.#tracking;
+        this.#recoveredMax = Math.max(this.#recoveredMax, this.#tracking);
+        if (this.#tracking <= 2) this.#recoveredWithinTwo += 1;
         this.#tracking = undefined;
       }
     }
     this.#decisions += 1;
-    if (record.decision === 'hold') return;
+    if (facts.decision === 'hold') return;
     if (this.#firstMovePending) this.#firstMovePending = false;
-    else if (this.#lastMove !== undefined && record.decision !== this.#lastMove) this.#reversals += 1;
-    this.#lastMove = record.decision;
+    else if (this.#lastMove !== undefined && facts.decision !== this.#lastMove) this.#reversals += 1;
+    this.#lastMove = facts.decision;
   }
 
   score(): PolicyScore {
     this.#closeTracking();
-    const r = this.#recoveries;
-    const steps = r.length + this.#never;
+    const steps = this.#recovered + this.#never;
     return {
       measured: this.#measured,
       inBandShare: this.#measured === 0 ? Number.NaN : this.#inBand / this.#measured,
       steps,
       backInBand: {
-        mean: r.length === 0 ? Number.NaN : r.reduce((a, b) => a + b, 0) / r.length,
-        max: r.reduce((a, b) => Math.max(a, b), 0),
-        withinTwo: r.filter((k) => k <= 2).length,
+        mean: this.#recovered === 0 ? Number.NaN : this.#recoveredTotal / this.#recovered,
+        max: this.#recoveredMax,
+        withinTwo: this.#recoveredWithinTwo,
         never: this.#never,
       },
       decisions: this.#decisions,

@@ -10,7 +10,7 @@
 
 import { supervise, type SupervisorSettings } from '../loop/supervisor.js';
 import type { Band } from '../model/policy.js';
-import type { CheckpointRecord } from '../model/record.js';
+import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
 import { createPolicy, type PolicySpec } from '../policy/index.js';
 import { VirtualClock } from './clock.js';
 import { validateCost, type CostModel } from './cost.js';
@@ -41,8 +41,16 @@ export interface SimulationInput {
   epoch?: Date;
 }
 
-/** Runs the policy against the workload for durationMs of virtual time, handing each record to onRecord. */
-export async function runSimulation(input: SimulationInput, onRecord: (record: CheckpointRecord) => void): Promise<number> {
+/**
+ * Runs the policy against the workload for durationMs of virtual time, handing each record to onRecord and
+ * each checkpoint's numbers to onFacts. Without onRecord no record is built: summaries and scores need
+ * only the facts, and building records (their texts above all) made most of a simulation's time.
+ */
+export async function runSimulation(
+  input: SimulationInput,
+  onRecord: ((record: CheckpointRecord) => void) | undefined,
+  onFacts?: (facts: CheckpointFacts) => void,
+): Promise<number> {
   const { band, workload, pageSize, durationMs, initialIntervalMs } = input;
   if (!Number.isInteger(pageSize) || pageSize <= 0) throw new RangeError(`page size ${pageSize} must be a positive integer`);
   if (!(durationMs > 0) || !Number.isFinite(durationMs)) throw new RangeError(`duration ${durationMs} ms must be finite and > 0`);
@@ -67,7 +75,7 @@ export async function runSimulation(input: SimulationInput, onRecord: (record: C
     initialIntervalMs,
     target: {
       pid: 0,
-      alive: () => Promise.resolve(clock.now() < durationMs),
+      alive: () => clock.now() < durationMs,
       exitStatus: () => `simulated for ${durationMs} ms`,
       exitCode: () => 0,
     },
@@ -77,7 +85,8 @@ export async function runSimulation(input: SimulationInput, onRecord: (record: C
       info: () => undefined,
       warn: () => undefined,
       failure: () => undefined,
-      record: (record) => onRecord(record),
+      ...(onRecord === undefined ? {} : { record: (record: CheckpointRecord) => onRecord(record) }),
+      ...(onFacts === undefined ? {} : { facts: onFacts }),
     },
     clock,
     signal: new AbortController().signal,

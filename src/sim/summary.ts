@@ -2,7 +2,7 @@
 // workload spent frozen. Computed as the records stream by (constant memory, however long the run).
 
 import { RunTally, type RunSummary } from '../loop/summary.js';
-import type { CheckpointRecord } from '../model/record.js';
+import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
 
 /** The RunSummary of simulated runs, with the frozen-time share of the run time. */
 export interface SimSummary extends RunSummary {
@@ -26,6 +26,10 @@ export class SimTally {
 
   add(record: CheckpointRecord): void {
     this.#tally.add(record);
+  }
+
+  addFacts(facts: CheckpointFacts): void {
+    this.#tally.addFacts(facts);
   }
 
   summary(): SimSummary | undefined {

@@ -78,16 +78,29 @@ export function createWorkload(spec: WorkloadSpec): Workload {
   const noiseSeed = deriveSeed(seed, NOISE_STREAM);
   const burstSeed = deriveSeed(seed, BURST_STREAM);
 
-  const baseWrites = (t0: number, t1: number): number =>
-    sigma === 0
-      ? writesBetween(spec.schedule, t0, t1)
-      : overSlots(t0, t1, slotMs, (k, a, b) => writesBetween(spec.schedule, a, b) * lognormalFactorAt(noiseSeed, k, sigma));
-  const burstWrites = (t0: number, t1: number): number =>
-    bursts === undefined
-      ? 0
-      : overSlots(t0, t1, bursts.durationMs, (k, a, b) =>
-          uniformAt(burstSeed, k) < bursts.durationMs / bursts.everyMs ? (bursts.pagesPerSecond / 1000) * (b - a) : 0,
-        );
+  // Both sum over the slots that [t0, t1) overlaps, clipped to it, in plain loops: no closure per call (the
+  // simulator asks several times per checkpoint).
+  const baseWrites = (t0: number, t1: number): number => {
+    if (sigma === 0) return writesBetween(spec.schedule, t0, t1);
+    let sum = 0;
+    for (let k = Math.floor(t0 / slotMs); k * slotMs < t1; k++) {
+      const a = Math.max(t0, k * slotMs);
+      const b = Math.min(t1, (k + 1) * slotMs);
+      if (b > a) sum += writesBetween(spec.schedule, a, b) * lognormalFactorAt(noiseSeed, k, sigma);
+    }
+    return sum;
+  };
+  const burstWrites = (t0: number, t1: number): number => {
+    if (bursts === undefined) return 0;
+    const slot = bursts.durationMs;
+    let sum = 0;
+    for (let k = Math.floor(t0 / slot); k * slot < t1; k++) {
+      const a = Math.max(t0, k * slot);
+      const b = Math.min(t1, (k + 1) * slot);
+      if (b > a) sum += uniformAt(burstSeed, k) < bursts.durationMs / bursts.everyMs ? (bursts.pagesPerSecond / 1000) * (b - a) : 0;
+    }
+    return sum;
+  };
 
   const nextStep = stepsOfSchedule(spec.schedule);
   // The next start or end of a burst after t (bursts are whole slots of burst.durationMs).
@@ -112,17 +125,6 @@ export function createWorkload(spec: WorkloadSpec): Workload {
     nextStep,
     nextChange: bursts === undefined ? nextStep : (t) => earliest(nextStep(t), nextBurstEdge(t)),
   };
-}
-
-// Sums f(slot index, a, b) over the slots of length `slot` that [t0, t1) overlaps, clipped to it.
-function overSlots(t0: number, t1: number, slot: number, f: (k: number, a: number, b: number) => number): number {
-  let sum = 0;
-  for (let k = Math.floor(t0 / slot); k * slot < t1; k++) {
-    const a = Math.max(t0, k * slot);
-    const b = Math.min(t1, (k + 1) * slot);
-    if (b > a) sum += f(k, a, b);
-  }
-  return sum;
 }
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/sim/clock.js';
 
 describe('VirtualClock', () => {
-  it('starts at 0 and moves only when told', async () => {
+  it('starts at 0 and moves only when told', () => {
     const clock = new VirtualClock(new Date('2026-01-01T00:00:00Z'));
     expect(clock.now()).toBe(0);
     expect(clock.now()).toBe(0);
@@ -10,15 +10,15 @@ describe('VirtualClock', () => {
     clock.advanceTo(1000);
     expect(clock.now()).toBe(1000);
     expect(clock.wallNow().toISOString()).toBe('2026-01-01T00:00:01.000Z');
-    await clock.sleep(500);
+    clock.sleep(500); // returns at once: nothing to wait for in virtual time
     expect(clock.now()).toBe(1500);
   });
 
-  it('an aborted sleep does not move time', async () => {
+  it('an aborted sleep does not move time', () => {
     const clock = new VirtualClock();
     const controller = new AbortController();
     controller.abort();
-    await clock.sleep(100, controller.signal);
+    clock.sleep(100, controller.signal);
     expect(clock.now()).toBe(0);
   });
 

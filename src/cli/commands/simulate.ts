@@ -69,10 +69,11 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
             pageSize: args.pageSize,
             retention: setup.retention,
           },
-          (record) => {
-            tally.add(record);
-            scorecard.add(record);
-            sink?.append(record);
+          // Records are built only when --records wants them; the summary and score need only the numbers.
+          sink === undefined ? undefined : (record) => sink.append(record),
+          (facts) => {
+            tally.addFacts(facts);
+            scorecard.addFacts(facts);
           },
         ),
       );

@@ -1,0 +1,147 @@
+// Bench: the simulator on issue 11's compare workload, as `remusd compare` runs it (the real loop,
+// supervise(), with a model checkpointer and a virtual clock; summary and scorecard fed as it goes), beside
+// the predictive policy deciding alone on the same kind of observations, in the same run. Also its memory:
+// the heap after a simulated day beside the heap after a simulated hour (constant memory: about 1×).
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Band, Observation } from '../model/policy.js';
+import { PredictivePolicy } from '../policy/predictive.js';
+import { DEFAULT_COST } from '../sim/default-cost.js';
+import { scheduleOfPhases } from '../sim/rate.js';
+import { Scorecard } from '../sim/scorecard.js';
+import { runSimulation } from '../sim/simulate.js';
+import { SimTally } from '../sim/summary.js';
+import { createWorkload, type Workload } from '../sim/workload.js';
+import type { BenchRow } from './harness.js';
+
+const BENCH = 'simulator';
+const PAGE = 4096;
+const MiB = 2 ** 20;
+const HOUR_MS = 3_600_000;
+// The issue's band and workload: [1, 4] MiB, [200 ms, 8 s]; 2000 ↔ 200 pages/s every 20 s, W 64 MiB,
+// noise 0.2, bursts 4000:200ms:10s (the README's compare command).
+const BAND: Band = { lminBytes: 1 * MiB, lmaxBytes: 4 * MiB, minMs: 200, maxMs: 8000 };
+const workload = (seed: number): Workload =>
+  createWorkload({
+    schedule: scheduleOfPhases([{ pagesPerSecond: 2000, durationMs: 20_000 }, { pagesPerSecond: 200, durationMs: 20_000 }], true),
+    workingSetPages: 16_384,
+    noise: 0.2,
+    bursts: { pagesPerSecond: 4000, durationMs: 200, everyMs: 10_000 },
+    seed,
+  });
+
+// The last run's summary and score, kept so that the JIT cannot drop computing them.
+export let lastResult: unknown;
+
+// One simulated run of durationMs, scored like compare; returns the checkpoints it took.
+async function simulateFor(durationMs: number, seed: number): Promise<number> {
+  const tally = new SimTally(durationMs);
+  const scorecard = new Scorecard();
+  const w = workload(seed);
+  tally.startRun();
+  scorecard.startRun(w.nextStep ?? (() => undefined), w.nextChange);
+  const checkpoints = await runSimulation(
+    { policy: { kind: 'predictive' }, band: BAND, initialIntervalMs: 500, workload: w, cost: DEFAULT_COST, durationMs, pageSize: PAGE },
+    undefined,
+    (facts) => {
+      tally.addFacts(facts);
+      scorecard.addFacts(facts);
+    },
+  );
+  lastResult = [tally.summary(), scorecard.score()];
+  return checkpoints;
+}
+
+// Observations like the simulated ones: the workload's pages over intervals around the target (400 ms).
+function observations(count: number): Observation[] {
+  const w = workload(1);
+  const out: Observation[] = [];
+  for (let i = 0, t = 0; i < count; i++) {
+    const intervalMs = 250 + ((i * 37) % 300);
+    const pages = w.pages(t, t + intervalMs);
+    out.push({ seq: i + 1, intervalMs, elapsedMs: intervalMs, sizeBytes: pages * PAGE, pagesWritten: pages, frozenUs: 5000, pageSize: PAGE });
+    t += intervalMs;
+  }
+  return out;
+}
+
+// The heap in use after a full garbage collection, MiB.
+function settledHeapMiB(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return process.memoryUsage().heapUsed / MiB;
+}
+
+// CPU seconds (user + system) this process spent running f: on a shared machine, wall time also counts
+// the time other processes held the core.
+async function cpuSeconds(f: () => Promise<unknown> | unknown): Promise<number> {
+  const before = process.cpuUsage();
+  await f();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1e6;
+}
+
+// The median of five rates.
+async function medianRate(once: () => Promise<number> | number): Promise<number> {
+  const rates: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    let count = 0;
+    const seconds = await cpuSeconds(async () => (count = await once()));
+    rates.push(count / seconds);
+  }
+  return rates.sort((a, b) => a - b)[2]!;
+}
+
+export async function run(): Promise<BenchRow[]> {
+  // Baseline: the policy alone, deciding on 4096 observations in turn, its state carried as the loop does.
+  const policy = new PredictivePolicy();
+  const seen = observations(4096);
+  let state = policy.initialState();
+  let decided = 0;
+  const decideMany = (): number => {
+    for (let i = 0; i < 400_000; i++) {
+      const out = policy.decide(state, seen[i & 4095]!, BAND);
+      state = out.state;
+      decided += out.decision.nextIntervalMs;
+    }
+    return 400_000;
+  };
+  decideMany(); // warm-up
+  const policyPerSecond = await medianRate(decideMany);
+  lastResult = decided;
+
+  // The simulator: three simulated hours at a time (~27000 checkpoints), after ten to warm up (the JIT
+  // takes that long to settle: a single simulated hour ran at a third of the rate of later ones).
+  let seed = 0;
+  await simulateFor(10 * HOUR_MS, seed);
+  const simPerSecond = await medianRate(() => simulateFor(3 * HOUR_MS, ++seed));
+
+  // Memory: a simulated hour, then a simulated day (~200k checkpoints), each followed by a full collection.
+  await simulateFor(HOUR_MS, 7);
+  const afterHour = settledHeapMiB();
+  const dayCheckpoints = await simulateFor(24 * HOUR_MS, 7);
+  const afterDay = settledHeapMiB();
+
+  return [
+    {
+      bench: BENCH,
+      name: "simulated checkpoints per CPU second (issue 11's compare workload, predictive, scored as it goes)",
+      unit: 'ckpt/s',
+      value: simPerSecond,
+      baseline: { name: 'predictive policy deciding alone', value: policyPerSecond },
+      ratio: simPerSecond / policyPerSecond,
+      target: '≥ 1 M ckpt/s on one core',
+      pass: simPerSecond >= 1e6,
+    },
+    {
+      bench: BENCH,
+      name: `heap after a simulated day (${dayCheckpoints} checkpoints)`,
+      unit: 'MiB',
+      value: afterDay,
+      baseline: { name: 'after a simulated hour', value: afterHour },
+      ratio: afterDay / afterHour,
+      target: '≤ 1.1× (constant memory)',
+      pass: afterDay <= 1.1 * afterHour,
+    },
+  ];
+}
