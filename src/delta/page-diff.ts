@@ -52,6 +52,8 @@ export async function streamPages(proc: DumpedProcess, options: StreamOptions): 
   let i = 0; // page within that entry
 
   // Moves past entries with no pages in the pages image, copying them to the output as they are.
+  // `!` here and below (hot, once per entry or page): e < entries.length is the loop's own bound, and proc.pages counts
+  // the PRESENT entries' pages, so while bytes of the pages file remain a PRESENT entry remains.
   const skipToPresent = (): void => {
     while (e < entries.length && ((entries[e]!.flags & PE_PRESENT) === 0 || entries[e]!.nrPages === 0)) {
       runs.copy(entries[e]!);
@@ -91,6 +93,7 @@ export async function streamPages(proc: DumpedProcess, options: StreamOptions): 
             const page = vaddr + p * pageSize;
             const j = cursor.indexOf(page);
             const k = first + p;
+            // oldHalves is set whenever cursor is (both come from previous); `!` keeps the per-page test branch-free.
             if (j >= 0 && newHalves[2 * k] === oldHalves![2 * j] && newHalves[2 * k + 1] === oldHalves![2 * j + 1]) {
               runs.add(page, PE_PARENT);
             } else {

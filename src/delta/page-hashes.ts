@@ -122,6 +122,7 @@ export class ProcessHashesBuilder {
   addRun(vaddr: number, count: number): number {
     if (vaddr < this.nextVaddr) throw new RangeError(`page 0x${vaddr.toString(16)} of pid ${this.pid} is below the previous one`);
     if (this.filled + count > this.hashes.length) throw new RangeError(`pid ${this.pid}: more than ${this.hashes.length} pages`);
+    // vaddr === nextVaddr only after a first run (nextVaddr starts at -1), so runs - 1 is a filled slot.
     if (vaddr === this.nextVaddr && this.pages[this.runs - 1]! + count <= 0xffffffff) {
       this.pages[this.runs - 1]! += count;
     } else {
@@ -164,6 +165,8 @@ export class HashCursor {
   /** The index in the state's hashes of the page at vaddr, or -1 when the state has no page there. */
   indexOf(vaddr: number): number {
     const { runVaddr, runPages } = this.state;
+    // Hot (once per page of the diff): `!` because this.run < runVaddr.length bounds every read, and the two
+    // arrays have one slot per run each.
     while (this.run < runVaddr.length && runVaddr[this.run]! + runPages[this.run]! * this.pageSize <= vaddr) {
       this.base += runPages[this.run]!;
       this.run++;
@@ -202,6 +205,7 @@ export async function checkState(state: PageHashes, dir: string): Promise<StateC
   const h64 = await loadHasher();
   let hasParentEntries = false;
   for (const file of files) {
+    // The state's pids were compared equal to the directory's just above, so every file's pid is in it.
     const proc = state.process(file.pid)!;
     let bytes: Uint8Array;
     let pagemap: Pagemap;
@@ -242,6 +246,7 @@ function firstUncovered(proc: ProcessHashes, pagemap: Pagemap, pageSize: number)
   const covering = pagemap.entries.filter((e) => (e.flags & (PE_PRESENT | PE_PARENT)) !== 0);
   let e = 0;
   for (let r = 0; r < proc.runVaddr.length; r++) {
+    // r < runVaddr.length (the loop bound; runPages has as many); e < covering.length guards covering[e].
     let at = proc.runVaddr[r]!;
     const end = at + proc.runPages[r]! * pageSize;
     while (at < end) {
