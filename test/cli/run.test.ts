@@ -99,7 +99,8 @@ describe('remusd run (real CRIU)', () => {
     const binary = await ensureDirtierBinary();
     const root = await imagesDir();
     const config = await writeConfig(root, 'interval: { initial: 200ms }\ncheckpoint: { mode: full, dir: ./images }\n');
-    const result = await runCli(['run', '--config', config, '--', binary, '--mib', '4', '--quit-after-s', '1.5']);
+    // 3 s of life: at load ~20 one CRIU dump took 0.6 s, and 1.5 s then held only 2 checkpoints.
+    const result = await runCli(['run', '--config', config, '--', binary, '--mib', '4', '--quit-after-s', '3']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/workload \d+ ended \(exited with status 0\) after \d+ checkpoint/);
     const records = await readRecords(join(root, 'images', 'records.jsonl'));
@@ -213,8 +214,10 @@ describe('remusd run (real CRIU)', () => {
     const resumed = (await readRecords(join(images, 'records.jsonl'))).slice(2);
     expect(resumed.map((r) => [r.seq, r.parent])).toEqual([[3, '00000002'], [4, '00000003']]);
     expect(resumed[0]!.reason).toContain('first checkpoint of this run');
-    // Only the changed pages: far below the 192 MiB the workload holds.
-    expect(resumed[0]!.size_bytes).toBeLessThan(64 * 2 ** 20);
+    // Only the changed pages: far below the 192 MiB the workload holds. They grow with the seconds the
+    // restore and the takeover take (3000 pages/s): ~36 MiB idle, 69 MiB was seen at load 20, so the bound
+    // is half the full size, which a full-size checkpoint (192 MiB) misses by far.
+    expect(resumed[0]!.size_bytes).toBeLessThan(96 * 2 ** 20);
     expect(resumed[0]!.criu_pages_written as number).toBeGreaterThan((192 * 2 ** 20) / 4096);
   });
 
