@@ -187,7 +187,7 @@ export class FenceGuard {
       for (const listener of this.listeners.splice(0)) listener(reason);
       const decidedAt = new Date().toISOString();
       const outcome = this.pid === undefined ? undefined : stopWorkload(this.pid, config.onFence);
-      await this.disarmWatchdog();
+      (await this.watchdog)?.fenced();
       const report: FenceReport = {
         reason,
         at: decidedAt,

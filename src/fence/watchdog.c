@@ -8,7 +8,8 @@
  *
  * Control: one command per line on stdin (remusd keeps the write end; nobody else has it):
  *   arm MS     the lease is good for MS more ms: fence if no newer `arm` arrives within MS (monotonic clock)
- *   disarm     remusd ended the guard on purpose (released, let run out, or fenced itself): exit, do nothing
+ *   disarm     remusd ended the guard on purpose (released, or let the lease run out): exit, do nothing
+ *   fenced     remusd fenced the workload itself: stop the tree again once no CRIU traces it, then exit
  *   EOF        remusd is gone (the kernel closes its pipes when it dies, however it dies): fence now
  *
  * Why a pipe and not PR_SET_PDEATHSIG: the death signal fires when the parent THREAD exits (Node runs worker
@@ -248,6 +249,16 @@ int main(int argc, char **argv) {
       *newline = 0;
       long ms;
       if (strcmp(line, "disarm") == 0) return 0;
+      if (strcmp(line, "fenced") == 0) {
+        /* remusd stopped the tree already; a dump it killed or that finishes resumes what it had seized. */
+        if (!do_kill) {
+          stop_one(root_pid);
+          for (int pass = 0; pass < 10; pass++)
+            if (stop_pass() == 0) break;
+          refreeze_after_tracer();
+        }
+        return 0;
+      }
       if (sscanf(line, "arm %ld", &ms) == 1 && ms >= 0) deadline = now_ms() + (double)ms;
       else fprintf(stderr, "remusd-watchdog: ignored command \"%s\"\n", line);
       size_t rest = have - (size_t)(newline + 1 - line);

@@ -76,8 +76,17 @@ export class Watchdog {
 
   /** The guard ended on purpose: the helper exits without touching the workload. */
   disarm(): void {
+    this.end('disarm');
+  }
+
+  /** remusd fenced the workload itself: the helper makes sure a CRIU dump that ends afterwards leaves it stopped. */
+  fenced(): void {
+    this.end('fenced');
+  }
+
+  private end(command: 'disarm' | 'fenced'): void {
     if (this.ended) return;
     this.ended = true;
-    this.child.stdin.end('disarm\n');
+    this.child.stdin.end(`${command}\n`);
   }
 }

@@ -19,7 +19,19 @@ const MAX_LINE = 64;
 /** Serves release requests: `release(seq)` does the work and returns what went out. */
 export async function serveControlSocket(path: string, release: (seq: number) => Promise<{ packets: number; bytes: number }>): Promise<Server> {
   rmSync(path, { force: true }); // a crashed run's socket
-  const server = createServer((socket) => handle(socket, release));
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    handle(socket, release);
+  });
+  // close() also drops the shipper's connection: net.Server.close() alone waits for it, and a fenced
+  // `remusd run` (its gate destroyed, its exit status set) stayed alive as long as `remusd ship` was connected.
+  const closeServer = server.close.bind(server);
+  server.close = (callback) => {
+    for (const socket of sockets) socket.destroy();
+    return closeServer(callback);
+  };
   const previous = process.umask(0o177); // created 0600: no window in which others could connect
   try {
     await new Promise<void>((resolve, reject) => {

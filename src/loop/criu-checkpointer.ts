@@ -25,6 +25,8 @@ export interface CriuCheckpointerOptions {
   delta: boolean;
   pageSize: number;
   log: { info(message: string, fields?: Record<string, unknown>): void; warn(message: string, fields?: Record<string, unknown>): void };
+  /** Aborting it kills the CRIU in progress (the fence: a checkpoint of a fenced workload is worthless). */
+  cancel?: AbortSignal;
 }
 
 /**
@@ -121,6 +123,7 @@ async function takeCheckpoint(options: CriuCheckpointerOptions, request: Checkpo
     logLevel: request.logLevel,
     extraArgs: request.extraArgs,
     timeoutMs: request.timeoutMs,
+    signal: options.cancel,
   });
   await request.onDumped?.();
   const fail = async (reason: string, logTail = '') => {

@@ -109,8 +109,12 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
   const lock: DumpNetworkLock = protection.gate?.output.holdsInbound === true ? 'skip' : 'nftables';
   // Fenced: checkpointing stops, and the gate releases nothing more (destroyed, never opened: what it holds
   // was not acknowledged, and the host that takes over may already answer for it).
+  // A CRIU dump in progress is killed too: nothing after the fence is published, and a dump that holds the
+  // killed workload traced kept its zombie (and pid) alive and remusd from exiting (seen: 30 s and more).
+  const cancel = new AbortController();
   guard?.onFenced(() => {
     controller.abort(new Error('fenced: the lease was lost'));
+    cancel.abort();
     const fencedGate = gate;
     gate = undefined;
     void discardOutputCommit(fencedGate);
@@ -124,7 +128,7 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
   };
   try {
     exit = await supervise({
-      checkpointer: criuCheckpointer({ criu, root, pid: target.pid, kind: KIND_OF_MODE[mode], delta: mode === 'delta', pageSize: capabilities.pageSize, log: events }),
+      checkpointer: criuCheckpointer({ criu, root, pid: target.pid, kind: KIND_OF_MODE[mode], delta: mode === 'delta', pageSize: capabilities.pageSize, log: events, cancel: cancel.signal }),
       mode,
       pageSize: capabilities.pageSize,
       initialIntervalMs: config.interval.initialMs,
