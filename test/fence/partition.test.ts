@@ -1,86 +1,21 @@
-import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FenceReport } from '../../src/fence/marker.js';
 import type { FailoverReport } from '../../src/replicate/auto-failover.js';
 import { isAlive } from '../../src/process/proc.js';
-import { ensureDirtierBinary } from '../../src/workload/build.js';
 import { readWorkloadOutput } from '../../src/workload/progress.js';
-import { imagesDir, testCriu } from '../helpers/criu.js';
-import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
-import { backupLatest, makePair, waitFor } from '../replicate/helpers.js';
-import { fencingYaml, writeFencedConfig } from './helpers.js';
-import { inHost, makeHosts, stopHostDaemons, type HostDaemon, type Hosts } from './hosts.js';
+import { backupLatest, waitFor } from '../replicate/helpers.js';
+import { FAILOVER_AFTER_MS, latestOf, pairOfHosts, readJson, TTL_MS } from './pair.js';
 
 // Partitions between three "hosts" (network namespaces: primary, backup, etcd; one veth per pair of hosts),
 // with real CRIU, a real etcd 3.4, real TLS replication and the bundled workload. The fence kills the
 // workload here (on_fence: kill): on one machine a frozen original would keep its pid and the backup's
-// restore of the same pid would fail; freezing itself is tested in run-fencing.test.ts.
-
-const TTL_MS = 2000;
-const FAILOVER_AFTER_MS = 1000;
-const PORT = 7070; // inside the backup's own namespace: no other process can hold it
-
-let workloadPid: number | undefined;
-afterEach(async () => {
-  await stopHostDaemons();
-  if (workloadPid !== undefined) {
-    try {
-      process.kill(workloadPid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  workloadPid = undefined;
-});
-
-interface Pair {
-  hosts: Hosts;
-  etcd: TestEtcd;
-  images: string;
-  backupDir: string;
-  workloadLog: string;
-  run: HostDaemon;
-  ship: HostDaemon;
-  backup: HostDaemon;
-  pid: number;
-  name: string;
-}
-
-const latestOf = (dir: string) => readlink(join(dir, 'latest')).catch(() => '');
-const readJson = async <T>(path: string) => JSON.parse(await readFile(path, 'utf8').catch(() => 'null')) as T | null;
-
-/** The three hosts, etcd, a backup with fencing, and a fenced primary running and shipping the workload. */
-async function pairOfHosts(): Promise<Pair> {
-  const criu = await testCriu();
-  const hosts = await makeHosts();
-  const etcd = await startEtcd({ netns: hosts.ns.etcd });
-  const keys = await makePair();
-  const root = await imagesDir('remusd-fence-');
-  const name = `svc${process.pid}x${Math.floor(Math.random() * 1e6)}`;
-  const options = { name, ttl: `${TTL_MS}ms`, onFence: 'kill' as const };
-  const primaryConfig = await writeFencedConfig(root, 'primary.yaml', fencingYaml(`http://${hosts.addr.etcdFromPrimary}:2379`, 'host-a', options));
-  const backupConfig = await writeFencedConfig(root, 'backup.yaml', fencingYaml(`http://${hosts.addr.etcdFromBackup}:2379`, 'host-b', options));
-  const images = join(root, 'images');
-  const backupDir = join(root, 'backup');
-  const workloadLog = join(root, 'workload.out');
-  const backup = inHost(hosts.ns.backup, [
-    'backup', '--dir', backupDir, '--listen', `${hosts.addr.backup}:${PORT}`, '--keys', keys.backupDir,
-    '--failover-after', `${FAILOVER_AFTER_MS}ms`, '--config', backupConfig, '--criu', criu.command,
-  ]);
-  await waitFor('the backup to listen', () => (/listening on/.test(backup.out()) ? true : undefined), 15_000);
-  const dirtier = await ensureDirtierBinary();
-  const run = inHost(hosts.ns.primary, ['run', '--config', primaryConfig, '--workload-log', workloadLog, '--', dirtier, '--mib', '16', '--phases', '200:1000000', '--report-ms', '50']);
-  const pid = await waitFor('the workload', () => Number(/started \S+ as pid (\d+)/.exec(run.log())?.[1]) || undefined, 20_000);
-  workloadPid = pid;
-  const ship = inHost(hosts.ns.primary, ['ship', '--images', images, '--to', `${hosts.addr.backup}:${PORT}`, '--keys', keys.primaryDir, '--pid', String(pid)]);
-  await waitFor('a checkpoint on the backup', async () => ((await backupLatest(backupDir)) !== '' ? true : undefined), 30_000);
-  return { hosts, etcd, images, backupDir, workloadLog, run, ship, backup, pid, name };
-}
+// restore of the same pid would fail; freezing itself is tested in run-fencing.test.ts. The client's view of
+// the same partitions (a real redis and its client) is in partition-client.test.ts.
 
 describe('partitions between primary, backup and etcd (network namespaces, real CRIU, real etcd)', () => {
   it('backup cut off from the primary, primary still reaching etcd: no failover however long; the primary keeps checkpointing', async () => {
-    const p = await pairOfHosts();
+    const p = await pairOfHosts({ workload: 'dirtier' });
     await p.hosts.link('pb', false);
     const cutAt = await latestOf(p.images);
     // Many times the silence limit and the TTL.
@@ -103,7 +38,7 @@ describe('partitions between primary, backup and etcd (network namespaces, real 
   }, 180_000);
 
   it('primary cut off from etcd and the backup: it fences itself within the TTL, only then the backup takes the lease and restores', async () => {
-    const p = await pairOfHosts();
+    const p = await pairOfHosts({ workload: 'dirtier' });
     const lastShipped = await backupLatest(p.backupDir);
     const cut = Date.now();
     await p.hosts.link('pb', false);
@@ -129,7 +64,7 @@ describe('partitions between primary, backup and etcd (network namespaces, real 
   }, 120_000);
 
   it('etcd down: nobody fails over; the primary keeps serving until its lease would expire, then fences', async () => {
-    const p = await pairOfHosts();
+    const p = await pairOfHosts({ workload: 'dirtier' });
     const down = Date.now();
     p.etcd.pause();
     const exited = await p.run.process;
@@ -151,11 +86,13 @@ describe('partitions between primary, backup and etcd (network namespaces, real 
   }, 120_000);
 
   it('kill -9 of the primary host: the backup takes over within ttl + failover-after + restore time', async () => {
-    const p = await pairOfHosts();
+    const p = await pairOfHosts({ workload: 'dirtier' });
     const killed = performance.now();
     const killedAt = Date.now();
     for (const pid of [p.run.process.pid!, p.ship.process.pid!, p.pid]) process.kill(pid, 'SIGKILL');
-    const report = await waitFor('the backup to fail over', () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined), 30_000);
+    const report = await waitFor('the backup to fail over', () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined), 30_000).catch((error: Error) => {
+      throw new Error(`${error.message}\nBACKUP:\n${p.backup.log().slice(-4000)}\nRUN:\n${p.run.log().slice(-2000)}`);
+    });
     const tookMs = Date.parse(report.restored_at!) - killedAt;
     expect(report, p.backup.log()).toMatchObject({ ok: true, pid: p.pid });
     // The lease was not released (its holder was killed): the backup waited for it to run out.

@@ -20,14 +20,15 @@ const created: NetworkConfig[] = [];
 
 /**
  * Two namespace configs with one service address, named PREFIX<pid><n>p / …b (≤ 15 characters: they are
- * interface names too), in a /24 of the test's own /16 (`octets`, e.g. "10.71"): the third octet comes from
- * the pid and a counter, so concurrent runs of the same file do not meet. Removed after the test file.
+ * interface names too), in a /24 of the test's own /16 (`octets`, e.g. "10.71"): the third octet is `subnet`
+ * when given, else it comes from the pid and a counter, so concurrent runs of the same file do not meet.
+ * Removed after the test file.
  */
-export function networkPlan(prefix: string, octets: string): NetworkPlan {
+export function networkPlan(prefix: string, octets: string, subnet?: number): NetworkPlan {
   counter += 1;
   const id = `${prefix}${process.pid % 100000}${counter}`;
   if (id.length > 14) throw new Error(`namespace prefix ${prefix} too long for interface names (${id}p)`);
-  const third = (process.pid * 7 + counter) % 254;
+  const third = subnet ?? (process.pid * 7 + counter) % 254;
   const cidr = parseIpv4Cidr(`${octets}.${third}.2/24`);
   if (!cidr.ok) throw new Error(`bad test subnet ${octets}: ${cidr.error}`);
   const base = { address: cidr.value, hostAddress: `${octets}.${third}.1` };

@@ -16,7 +16,7 @@ import { imagesDir } from './criu.js';
 import { cutLink, killNamespaceProcesses, networkPlan, networkYaml } from './net.js';
 import { freePort } from './ports.js';
 import { redisArgs, redisServer } from './redis.js';
-import { RespClient, type SocketEvent } from './resp-client.js';
+import { connectThroughGate, type RespClient, type SocketEvent } from './resp-client.js';
 import { sleep, waitFor } from './wait.js';
 
 export interface CrashScenario {
@@ -92,21 +92,7 @@ export async function crashAndFailover(scenario: CrashScenario): Promise<CrashOu
     const ship = spawnCli(['ship', '--images', images, '--to', `127.0.0.1:${backupPort}`, '--keys', keys.primaryDir, '--pid', String(redisPid)]);
     processes.push(ship);
     collect('ship', ship);
-    // Even the handshake's SYN-ACK waits for a checkpoint the backup acknowledged (1-3 s on the host): be
-    // patient. A connection still in redis's accept queue while CRIU dumps can be reset (CRIU does not carry
-    // unaccepted connections): setting up is retried until PING answers; from then on it is ONE connection.
-    client = await waitFor(
-      'a connection to redis that answers PING',
-      async () => {
-        const candidate = await RespClient.connect(primary.address.address, port, 15_000).catch(() => undefined);
-        if (candidate === undefined) return undefined;
-        if ((await candidate.command(['PING'], 30_000).catch(() => undefined)) === 'PONG') return candidate;
-        candidate.close();
-        return undefined;
-      },
-      2 * scenario.setupTimeoutMs,
-      200,
-    );
+    client = await connectThroughGate(primary.address.address, port, 2 * scenario.setupTimeoutMs);
     // INCR in a loop on the one connection, over several checkpoints and acknowledgements.
     const until = performance.now() + scenario.loadMs;
     while (performance.now() < until || client.acknowledged.length < 3) await client.incr('counter', 30_000);

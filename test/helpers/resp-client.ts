@@ -3,6 +3,7 @@
 // INCR value recorded, and everything that happened to the socket (end, close, error) with its time.
 
 import { createConnection, type Socket } from 'node:net';
+import { waitFor } from './wait.js';
 
 /** A RESP reply: a simple string, an integer, a bulk string (null for nil), an array, or an error. */
 export type RespReply = string | number | null | RespReply[] | RespError;
@@ -116,6 +117,26 @@ export async function connectRedis(host: string, port: number, timeoutMs = 20_00
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Connects to a redis behind an output gate: even the handshake's SYN-ACK waits for a checkpoint the backup
+ * acknowledged (1-3 s here), and a connection still in redis's accept queue while CRIU dumps can be reset
+ * (CRIU does not carry unaccepted connections). Retried until PING answers; from then on it is ONE connection.
+ */
+export async function connectThroughGate(host: string, port: number, timeoutMs = 120_000): Promise<RespClient> {
+  return waitFor(
+    'a connection to redis that answers PING',
+    async () => {
+      const candidate = await RespClient.connect(host, port, 15_000).catch(() => undefined);
+      if (candidate === undefined) return undefined;
+      if ((await candidate.command(['PING'], 30_000).catch(() => undefined)) === 'PONG') return candidate;
+      candidate.close();
+      return undefined;
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 // One reply starting at offset, or undefined when the buffer does not hold all of it yet.
