@@ -58,8 +58,15 @@ export function timePerCall(fn: () => unknown, options: TimeOptions): Timing {
   }
   perCall.sort((a, b) => a - b);
   const mid = perCall.length >> 1;
-  const medianNs = perCall.length % 2 === 1 ? perCall[mid]! : (perCall[mid - 1]! + perCall[mid]!) / 2;
-  return { medianNs, minNs: perCall[0]!, maxNs: perCall[perCall.length - 1]!, batches, callsPerBatch };
+  const medianNs = perCall.length % 2 === 1 ? at(perCall, mid) : (at(perCall, mid - 1) + at(perCall, mid)) / 2;
+  return { medianNs, minNs: at(perCall, 0), maxNs: at(perCall, perCall.length - 1), batches, callsPerBatch };
+}
+
+/** values[i]; an out-of-range index here is a bug in the bench, said as such rather than a NaN in the table. */
+export function at<T>(values: readonly T[], i: number): T {
+  const value = values[i];
+  if (value === undefined) throw new RangeError(`index ${i} outside 0..${values.length - 1}`);
+  return value;
 }
 
 // Builds a row with its baseline and the ratio between them.
@@ -102,8 +109,8 @@ export function formatTable(rows: readonly BenchRow[]): string {
     r.ratio === undefined ? '' : `${num(r.ratio)}×`,
     r.target === undefined ? '' : `${r.target} ${r.pass ? 'ok' : 'MISSED'}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => at(l, i).length)));
+  const fmt = (cells: string[]): string => cells.map((c, i) => c.padEnd(at(widths, i))).join('  ').trimEnd();
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
 }
 

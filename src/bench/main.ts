@@ -34,7 +34,9 @@ async function main(): Promise<number> {
   }
   const rows: BenchRow[] = [];
   for (const name of args.names) {
-    const bench = await BENCHES[name]!();
+    const load = BENCHES[name];
+    if (load === undefined) throw new Error(`no bench ${name}`); // parseArgs let only BENCHES' names through
+    const bench = await load();
     rows.push(...(await bench.run()));
   }
   process.stdout.write(`${args.json ? formatJson(rows) : formatTable(rows)}\n`);

@@ -74,7 +74,9 @@ async function receiveFiles(socket: Socket, into: string, files: [string, number
 
 async function listening(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as { port: number }).port;
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the receiver is not listening on a TCP port');
+  return address.port;
 }
 
 const receiver = await startReceiver({ host: '127.0.0.1', port: 0 }, { root: backupDir, keep: 1, log: silentLog, credentials: backup });
