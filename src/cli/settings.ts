@@ -1,5 +1,5 @@
 import { bandOf, type Config } from '../config/schema.js';
-import type { SupervisorSettings } from '../loop/supervisor.js';
+import type { SupervisorSettings } from '../loop/supervisor-deps.js';
 import { createPolicy } from '../policy/index.js';
 
 /** How long one CRIU run may take before it is stopped (a hung CRIU must not stall the loop forever). */

@@ -1,6 +1,6 @@
 import { isAlive } from '../process/proc.js';
 import type { SessionProcess } from '../process/session-leader.js';
-import type { Target } from './supervisor.js';
+import type { Target } from './supervisor-deps.js';
 
 /** A workload remusd started itself: its exit is reported by the child's exit event. */
 export function startedTarget(child: SessionProcess): Target {

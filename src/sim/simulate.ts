@@ -8,7 +8,8 @@
 // `remusd run`). A checkpoint that takes longer than the interval in force overruns: the next one starts as
 // soon as it ends. The simulated workload "exits" at durationMs: checkpoints start strictly before it.
 
-import { supervise, type SupervisorSettings } from '../loop/supervisor.js';
+import type { SupervisorSettings } from '../loop/supervisor-deps.js';
+import { supervise } from '../loop/supervisor.js';
 import type { Band } from '../model/policy.js';
 import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
 import { createPolicy, type PolicySpec } from '../policy/index.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { FenceGuard } from '../../fence/guard.js';
-import type { SupervisorExit, Target } from '../../loop/supervisor.js';
+import type { SupervisorExit, Target } from '../../loop/supervisor-deps.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 
 /** The exit status of `remusd run` for how supervision ended, with the line that says what became of the workload. */

@@ -3,7 +3,7 @@ import type { Config } from '../../config/schema.js';
 import type { FenceGuard } from '../../fence/guard.js';
 import type { LoopMetrics } from '../../loop/metrics.js';
 import type { RecordSink } from '../../loop/records.js';
-import type { Target } from '../../loop/supervisor.js';
+import type { Target } from '../../loop/supervisor-deps.js';
 import type { CheckpointMode } from '../../model/record.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Target } from '../../loop/supervisor.js';
+import type { Target } from '../../loop/supervisor-deps.js';
 import { attachedTarget, startedTarget } from '../../loop/target.js';
 import { readPidFile, writePidFile } from '../../process/pid-file.js';
 import { isAlive } from '../../process/proc.js';

@@ -1,0 +1,74 @@
+// The supervisor's contract: what the loop takes (settings, target, events, the injected checkpointer and
+// clock) and how it ends. Kept apart from the loop so the CLI, the simulator and the tests that only wire
+// a supervisor up need not read the loop itself.
+
+import type { OutputFence } from '../gate/gate.js';
+import type { Band, Policy } from '../model/policy.js';
+import type { CheckpointFacts, CheckpointRecord, RecordMode } from '../model/record.js';
+import type { Checkpointer } from './checkpointer.js';
+import type { Clock } from './clock.js';
+import type { MaybePromise } from './drive.js';
+import type { RecordSink } from './records.js';
+
+/** What the supervisor needs from the (hot-reloadable) configuration, already resolved. */
+export interface SupervisorSettings {
+  band: Band;
+  /** Identifies the policy and its parameters: a change of key makes a fresh policy (and state). */
+  policyKey: string;
+  policy: Policy;
+  /** compact: mode delta flattens old links in the background once a chain has compactAt links (absent: off). */
+  retention: { keep: number; newChainEvery: number; maxChainBytes: number | undefined; compact?: boolean; compactAt?: number };
+  criu: { logLevel: number; extraArgs: readonly string[]; timeoutMs: number };
+  failures: { maxConsecutive: number; backoffInitialMs: number; backoffMaxMs: number };
+}
+
+/** The workload being supervised. */
+export interface Target {
+  pid: number;
+  /** A plain boolean when it can tell at once (a simulated workload): the loop then does not wait. */
+  alive(): MaybePromise<boolean>;
+  /** How it ended, once it has (for workloads we started: the exit code or signal). */
+  exitStatus(): string;
+  /** Its exit code, when it exited by itself and we could see it (undefined: unknown, or killed by a signal). */
+  exitCode(): number | undefined;
+}
+
+export interface SupervisorEvents {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  /** A checkpoint attempt failed (it will be retried unless too many failed in a row). */
+  failure(seq: number, reason: string, logTail: string): void;
+  /**
+   * A checkpoint was recorded; band is the one its decision was taken against. Without this hook and
+   * without deps.records no record is built (its texts cost more than the rest of a simulated checkpoint).
+   */
+  record?(record: CheckpointRecord, band: Band): void;
+  /** A checkpoint's numbers (what summaries and scores need), built for every checkpoint. */
+  facts?(facts: CheckpointFacts): void;
+}
+
+export interface SupervisorDeps {
+  /** Takes the checkpoints: CRIU (criu-checkpointer.ts) or a workload model (src/sim). */
+  checkpointer: Checkpointer;
+  /** What the records call the mode; 'full' means every checkpoint is the whole memory (never a chain). */
+  mode: RecordMode;
+  pageSize: number;
+  initialIntervalMs: number;
+  target: Target;
+  settings: () => SupervisorSettings;
+  /** Where records go; undefined: only to events.record. */
+  records: RecordSink | undefined;
+  events: SupervisorEvents;
+  clock: Clock;
+  /** Aborting ends the loop after the checkpoint in progress (CRIU is never interrupted). */
+  signal: AbortSignal;
+  /** Output commit, when enabled. A failure of the gate ends the loop (the workload's output stays held). */
+  output?: OutputFence | undefined;
+  /** False once the workload is fenced (src/fence/): the loop ends after the checkpoint in progress. */
+  mayPublish?: () => boolean;
+}
+
+export type SupervisorExit =
+  | { reason: 'stopped'; checkpoints: number }
+  | { reason: 'workload-exited'; checkpoints: number; status: string; exitCode: number | undefined }
+  | { reason: 'failures'; checkpoints: number; message: string };
