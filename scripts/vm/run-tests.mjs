@@ -6,7 +6,8 @@
 // Before booting it builds, on the host, what the guest would otherwise build on its slow read-only root:
 // dist/ (when a source is newer than the last build) and the bundled dirtier workload.
 // Exit status: vitest's (0 when every test passed), 124 when the VM timed out (REMUSD_VM_TEST_TIMEOUT seconds,
-// default 600), 125 when it failed to report a status, 1 when the build failed.
+// default 1500: the redis failover tests alone take 5-7 min under emulation), 125 when it failed to report a
+// status, 1 when the build failed.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = path.join(ROOT, '.remusd', 'vm-results');
-const TIMEOUT_S = Number(process.env.REMUSD_VM_TEST_TIMEOUT ?? 600);
+const TIMEOUT_S = Number(process.env.REMUSD_VM_TEST_TIMEOUT ?? 1500);
 
 function say(message) {
   process.stderr.write(`test:vm: ${message}\n`);
