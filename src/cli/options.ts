@@ -1,6 +1,8 @@
 // Parsers for command-line values, used as yargs `coerce` functions so that a bad value stops the command
 // before it starts with a message naming the option: `--pid abc` printed "--pid NaN" and `demo --seconds 10s`
-// ran with NaN when these were yargs numbers. Each returns undefined for an absent option.
+// ran with NaN when these were yargs numbers. yargs calls a coerce function only for an option that was given
+// or has a default (checked with yargs 18), so none of them sees undefined: each returns the parsed value, and
+// an option without a default is `T | undefined` in the command's argument type (src/cli/command.ts).
 
 import { parseDuration, parseSize } from '../units/units.js';
 import { MAX_TIMER_MS } from '../loop/clock.js';
@@ -11,8 +13,7 @@ const PID_MAX = 4_194_304;
 
 /** A process id: a whole number from 1 to 2^22. */
 export function pidOption(option: string) {
-  return (value: unknown): number | undefined => {
-    if (value === undefined) return undefined;
+  return (value: unknown): number => {
     const text = String(value).trim();
     const pid = Number(text);
     if (!/^\d+$/.test(text) || pid < 1 || pid > PID_MAX) {
@@ -24,8 +25,7 @@ export function pidOption(option: string) {
 
 /** A whole number ≥ min. */
 export function countOption(option: string, min = 1) {
-  return (value: unknown): number | undefined => {
-    if (value === undefined) return undefined;
+  return (value: unknown): number => {
     const text = String(value).trim();
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < min) {
       throw usageError(`--${option} ${JSON.stringify(String(value))} is not allowed; use a whole number ≥ ${min}`);
@@ -40,8 +40,7 @@ export function countOption(option: string, min = 1) {
  * that go straight into one Node timer (2^31-1 ms at most).
  */
 export function durationOption(option: string, { minMs = 0, maxMs = Number.MAX_SAFE_INTEGER, exclusiveMin = false } = {}) {
-  return (value: unknown): number | undefined => {
-    if (value === undefined) return undefined;
+  return (value: unknown): number => {
     const text = String(value).trim();
     if (/^\d+(\.\d+)?$/.test(text)) {
       throw usageError(`--${option} ${JSON.stringify(text)} has no unit; write e.g. ${text}s or ${text}ms (units: ms, s, m, h)`);
@@ -64,8 +63,7 @@ export function timerDurationOption(option: string) {
 /** In ms: a bare number of seconds (the option's name says the unit), or a duration with a unit (`10s`, `2m`). */
 export function secondsOption(option: string) {
   const withUnit = durationOption(option, { minMs: 0, exclusiveMin: true });
-  return (value: unknown): number | undefined => {
-    if (value === undefined) return undefined;
+  return (value: unknown): number => {
     const text = String(value).trim();
     if (/^\d+(\.\d+)?$/.test(text)) {
       if (!(Number(text) > 0)) throw usageError(`--${option} ${text} must be more than 0`);
@@ -77,8 +75,7 @@ export function secondsOption(option: string) {
 
 /** A size in bytes more than 0 (`50MiB`). */
 export function sizeOption(option: string) {
-  return (value: unknown): number | undefined => {
-    if (value === undefined) return undefined;
+  return (value: unknown): number => {
     const parsed = parseSize(String(value));
     if (!parsed.ok) throw usageError(`--${option} ${JSON.stringify(String(value))} ${parsed.error}`);
     if (parsed.value <= 0) throw usageError(`--${option} ${JSON.stringify(String(value))} must be more than 0`);
@@ -88,8 +85,7 @@ export function sizeOption(option: string) {
 
 /** A decimal number ≥ min (`0.1`). */
 export function numberOption(option: string, min = Number.NEGATIVE_INFINITY) {
-  return (value: unknown): number | undefined => {
-    if (value === undefined) return undefined;
+  return (value: unknown): number => {
     const text = String(value).trim();
     const number = Number(text);
     if (text === '' || !Number.isFinite(number) || number < min) {
@@ -101,8 +97,7 @@ export function numberOption(option: string, min = Number.NEGATIVE_INFINITY) {
 
 /** A whole number, possibly negative (a seed). */
 export function integerOption(option: string) {
-  return (value: unknown): number | undefined => {
-    if (value === undefined) return undefined;
+  return (value: unknown): number => {
     const text = String(value).trim();
     if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw usageError(`--${option} ${JSON.stringify(String(value))} is not a whole number`);
     return Number(text);

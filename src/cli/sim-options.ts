@@ -3,6 +3,7 @@
 
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
+import type { ArgsOf } from './command.js';
 import { bandOf, type Config } from '../config/schema.js';
 import { parseSize } from '../config/units.js';
 import type { Band } from '../model/policy.js';
@@ -26,25 +27,10 @@ import { countOption, durationOption, integerOption, numberOption } from './opti
 const DEMO_WORKING_SET = `${DEMO_MIB}MiB`;
 const DEFAULT_DURATION_MS = 60_000;
 
-/** The shared options as yargs parses them. */
-export interface SimArgs {
-  config: string;
-  workload?: string;
-  trace?: string;
-  workingSet?: string;
-  noise: number;
-  bursts?: string;
-  seed: number;
-  duration?: number;
-  pageSize: number;
-  cost?: string;
-  mode?: CheckpointMode;
-}
-
 const SIM_MODES = ['delta', 'full', 'dump', 'pre-dump'] as const;
 
 /** Adds the shared options to a command's builder. */
-export function simOptions<T>(yargs: Argv<T>): Argv<T> {
+export function simOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('config', { type: 'string', default: join(packageRoot(), 'config', 'demo.yaml'), describe: 'Config file: band, interval and policy' })
     .option('workload', { type: 'string', describe: `Phases RATE:SECONDS,… (pages/s or like 32MiB/s; they cycle). Default for simulate: the demo's ${DEMO_PHASES}` })
@@ -61,8 +47,11 @@ export function simOptions<T>(yargs: Argv<T>): Argv<T> {
       type: 'string',
       choices: SIM_MODES,
       describe: "Checkpoint mode to model (what CRIU scans and writes, and whose costs apply). Default: the trace's mode, else the config's unless auto, else delta",
-    }) as unknown as Argv<T>;
+    });
 }
+
+/** The shared options as yargs parses them. */
+export type SimArgs = ArgsOf<typeof simOptions<object>>;
 
 /** What the shared options resolve to. */
 export interface SimSetup {

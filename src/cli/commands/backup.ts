@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { parseDuration } from '../../config/units.js';
 import { CONFIG_DEFAULTS } from '../../config/defaults.js';
 import { locateCriu } from '../../criu/locate.js';
@@ -18,23 +19,8 @@ import { packageVersion } from '../version.js';
 import { replicationLog } from './replication-log.js';
 import { stopSignal } from '../stop-signals.js';
 
-interface BackupArgs {
-  dir: string;
-  listen: string;
-  keys: string;
-  keep: number;
-  compactAt: number;
-  maxHandshakes: number;
-  failoverAfter?: string;
-  criu?: string;
-  config?: string;
-  keepRunning: boolean;
-  metrics?: string;
-  metricsAllowRemote: boolean;
-}
-
 /** `remusd backup`: receives checkpoints from `remusd ship` into a directory `remusd failover` restores from. */
-export const backupCommand: CommandModule<object, BackupArgs> = {
+export const backupCommand = defineCommand({
   command: 'backup',
   describe: 'Receive checkpoints from `remusd ship` and keep the newest ones ready for `remusd failover`',
   builder: (yargs: Argv) =>
@@ -68,8 +54,8 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
       .option('keep-running', { type: 'boolean', default: false, describe: 'With --failover-after: keep listening after the failover instead of exiting' })
       .options(metricsOptions)
       .example('$0 backup --dir /var/lib/remusd/backup --listen 127.0.0.1:7070 --keys /etc/remusd/keys/backup', '')
-      .example('$0 backup --dir /var/lib/remusd/backup --keys /etc/remusd/keys/backup --failover-after 2s', 'Restore automatically when the primary fails') as unknown as Argv<BackupArgs>,
-  handler: async (args: ArgumentsCamelCase<BackupArgs>) => {
+      .example('$0 backup --dir /var/lib/remusd/backup --keys /etc/remusd/keys/backup --failover-after 2s', 'Restore automatically when the primary fails'),
+  handler: async (args) => {
     const listen = parseEndpoint(args.listen, { allowAnyPort: true });
     if (!listen.ok) throw new UserError(`--listen ${JSON.stringify(args.listen)} ${listen.error}`, EXIT.usage);
     // Any address: only the pair's primary gets past the TLS handshake, whichever network it comes from.
@@ -149,7 +135,7 @@ export const backupCommand: CommandModule<object, BackupArgs> = {
     log.info('backup stopped');
     if (report !== undefined && !report.ok) throw new UserError(`automatic failover failed: ${report.error}`);
   },
-};
+});
 
 function printReport(report: FailoverReport): void {
   if (report.ok) {

@@ -1,6 +1,7 @@
 import { cpus, hostname, release } from 'node:os';
 import { writeFile } from 'node:fs/promises';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { readRecords, RecordsError, type ReadRecord } from '../../loop/record-reader.js';
 import { calibrate, CalibrationError } from '../../sim/calibrate.js';
 import type { CostModel, CostProfile, FittedCost } from '../../sim/cost.js';
@@ -10,17 +11,8 @@ import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { printJson } from '../json.js';
 
-interface CalibrateArgs {
-  records: string[];
-  out?: string;
-  where?: string;
-  criuVersion?: string;
-  note?: string;
-  json: boolean;
-}
-
 /** `remusd calibrate`: fits the cost model of each mode to real runs' records and writes a cost profile. */
-export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
+export const calibrateCommand = defineCommand({
   command: 'calibrate <records..>',
   describe: 'Fit the cost model (frozen time, CRIU wall time, delta rewrite) to records of real runs; write a cost profile for simulate/compare --cost',
   builder: (yargs: Argv) =>
@@ -32,8 +24,8 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option('note', { type: 'string', describe: 'Anything else worth keeping with the profile (the load, the disk)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the profile as JSON' })
       .example('$0 calibrate run-a/records.jsonl run-b/records.jsonl --out cost.json', '')
-      .example("$0 simulate --trace run-a/records.jsonl --cost cost.json", '') as unknown as Argv<CalibrateArgs>,
-  handler: async (args: ArgumentsCamelCase<CalibrateArgs>) => {
+      .example("$0 simulate --trace run-a/records.jsonl --cost cost.json", ''),
+  handler: async (args) => {
     const records: ReadRecord[] = [];
     for (const file of args.records) {
       const read = await readRecords(file).catch((error: unknown) => {
@@ -72,7 +64,7 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
     }
     process.stdout.write(`${fitTable(models)}\n${args.out === undefined ? '(no --out: profile not written)' : `profile written to ${args.out}`}\n`);
   },
-};
+});
 
 // One row per mode and cost: the coefficients and how well they fitted.
 function fitTable(models: readonly CostModel[]): string {

@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { locateCriu } from '../../criu/locate.js';
 import { probeNetworkDump, type NetworkCapability } from '../../criu/network-probe.js';
 import { probeCapabilities, type Capabilities } from '../../criu/probe.js';
@@ -9,23 +10,18 @@ import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { printJson } from '../json.js';
 
-interface CheckArgs {
-  json: boolean;
-  criu?: string;
-}
-
 const MODE_ORDER: CheckpointMode[] = ['pre-dump', 'dump', 'delta', 'full'];
 
 /** `remusd check`: what CRIU and the kernel allow here, and which checkpoint modes follow. */
-export const checkCommand: CommandModule<object, CheckArgs> = {
+export const checkCommand = defineCommand({
   command: 'check',
   describe: 'Report CRIU, the kernel, dirty tracking and the checkpoint modes available on this machine',
   builder: (yargs: Argv) =>
     yargs
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
       .option('criu', { type: 'string', describe: 'Path of the criu command to use' })
-      .example('$0 check --json', '') as unknown as Argv<CheckArgs>,
-  handler: async (args: ArgumentsCamelCase<CheckArgs>) => {
+      .example('$0 check --json', ''),
+  handler: async (args) => {
     const location = await locateCriu({ flag: args.criu });
     const capabilities = await probeCapabilities(location);
     // A real dump of a process with TCP sockets in its own namespace: only worth trying when CRIU works at all.
@@ -43,7 +39,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       );
     }
   },
-};
+});
 
 function humanReport(c: Capabilities, network: NetworkCapability, outputCommit: OutputCommitCapability): string {
   const rows: string[][] = [

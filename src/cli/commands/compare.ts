@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { formatBytes, formatMs } from '../../config/units.js';
 import { POLICY_KINDS } from '../../policy/index.js';
 import { comparePolicies, type ComparisonRow } from '../../sim/compare.js';
@@ -9,17 +10,10 @@ import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { printJson } from '../json.js';
 import { countOption } from '../options.js';
-import { guardedAsync, policyOfKind, simOptions, simSetup, type SimArgs } from '../sim-options.js';
-
-interface CompareArgs extends SimArgs {
-  policies: string;
-  seeds: number;
-  json: boolean;
-  csv?: string;
-}
+import { guardedAsync, policyOfKind, simOptions, simSetup } from '../sim-options.js';
 
 /** `remusd compare`: every policy over the same workload or trace (same seeds), one summary line each. */
-export const compareCommand: CommandModule<object, CompareArgs> = {
+export const compareCommand = defineCommand({
   command: 'compare',
   describe: 'Compare policies on the same simulated workload or replayed trace, one line per policy',
   builder: (yargs: Argv) =>
@@ -29,8 +23,8 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print the comparison as JSON' })
       .option('csv', csvOption('Write each measure per policy as CSV: pooled, and median, p10, p90 across seeds'))
       .example("$0 compare --workload '8000:10,200:10,1500:10' --noise 0.2 --seeds 10", '')
-      .example('$0 compare --trace .remusd/demo-images/records.jsonl', '') as unknown as Argv<CompareArgs>,
-  handler: async (args: ArgumentsCamelCase<CompareArgs>) => {
+      .example('$0 compare --trace .remusd/demo-images/records.jsonl', ''),
+  handler: async (args) => {
     if (args.json && args.csv === '-') throw new UserError('--json and --csv - both write to stdout; give --csv a file name', EXIT.usage);
     const setup = await simSetup(args, { requireWorkload: true });
     const kinds = args.policies.split(',').map((kind) => kind.trim()).filter((kind) => kind !== '');
@@ -66,7 +60,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
         (seeds.length > 1 ? `\nAcross the ${seeds.length} seeds, each seed's run alone: median [p10, p90]\n\n${spreadTable(rows)}\n` : ''),
     );
   },
-};
+});
 
 /** The columns of `compare --csv`: one row per policy and measure (src/sim/measures.ts lists the measures). */
 export const COMPARE_CSV_COLUMNS = ['policy', 'measure', 'unit', 'pooled', 'median', 'p10', 'p90', 'seeds'] as const;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { bandOf } from '../../config/schema.js';
 import { formatBytes, formatMs } from '../../config/units.js';
 import { summarize } from '../../loop/summary.js';
@@ -16,27 +17,21 @@ import { DEMO_MIB, DEMO_PHASES } from '../demo-workload.js';
 import { createLogger } from '../logger.js';
 import { runWorkload } from '../run/run-workload.js';
 
-interface DemoArgs {
-  seconds: number;
-  config: string;
-  json: boolean;
-}
-
 // Against the demo band [1 MiB, 8 MiB] the demo workload's interval has to shrink, then grow, then settle: the
 // adaptation is visible wherever the size is the dirty set (modes dump, pre-dump, delta). In mode full every
 // checkpoint is the whole 64 MiB and the interval simply goes to its minimum.
 const DEMO_WORKLOAD = ['--mib', String(DEMO_MIB), '--phases', DEMO_PHASES];
 
 /** `remusd demo`: supervises the bundled phased workload for a while with real CRIU and sums it up. */
-export const demoCommand: CommandModule<object, DemoArgs> = {
+export const demoCommand = defineCommand({
   command: 'demo',
   describe: 'Supervise the bundled phased workload with real CRIU for a while, then summarize',
   builder: (yargs: Argv) =>
     yargs
       .option('seconds', { type: 'string', default: '30', coerce: secondsOption('seconds'), describe: 'How long to run: seconds, or a duration (90s, 2m)' })
       .option('config', { type: 'string', default: join(packageRoot(), 'config', 'demo.yaml'), describe: 'Config file' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' }) as unknown as Argv<DemoArgs>,
-  handler: async (args: ArgumentsCamelCase<DemoArgs>) => {
+      .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' }),
+  handler: async (args) => {
     const config = await loadConfigOrDefaults(args.config);
     const binary = await ensureDirtierBinary();
     const log = await createLogger();
@@ -78,4 +73,4 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     }
     process.exitCode = status;
   },
-};
+});

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { describeLocation, locateCriu } from '../../criu/locate.js';
 import { failover, FailoverError } from '../../replicate/failover.js';
 import { loadConfigOrDefaults } from '../config-source.js';
@@ -9,16 +10,8 @@ import { acquireGuard, holdRestored } from '../fencing.js';
 import { createLogger } from '../logger.js';
 import { stopSignal } from '../stop-signals.js';
 
-interface FailoverArgs {
-  dir: string;
-  run?: string;
-  criu?: string;
-  config?: string;
-  json: boolean;
-}
-
 /** `remusd failover`: restores the newest checkpoint that verifies, of the newest run of a backup directory. */
-export const failoverCommand: CommandModule<object, FailoverArgs> = {
+export const failoverCommand = defineCommand({
   command: 'failover',
   describe: 'Verify, then restore (criu restore -d) the newest checkpoint of the newest run whose whole chain verifies, and print its pid',
   builder: (yargs: Argv) =>
@@ -34,8 +27,8 @@ export const failoverCommand: CommandModule<object, FailoverArgs> = {
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
       .example('$0 failover --dir /var/lib/remusd/backup', '')
-      .example('$0 failover --dir /var/lib/remusd/backup --config backup.yaml', 'Restore a network service into the namespace of backup.yaml') as unknown as Argv<FailoverArgs>,
-  handler: async (args: ArgumentsCamelCase<FailoverArgs>) => {
+      .example('$0 failover --dir /var/lib/remusd/backup --config backup.yaml', 'Restore a network service into the namespace of backup.yaml'),
+  handler: async (args) => {
     const config = args.config === undefined ? undefined : await loadConfigOrDefaults(args.config);
     const criu = await locateCriu({ flag: args.criu, configPath: config?.criu.path ?? undefined });
     const log = { info: (message: string) => void process.stderr.write(`remusd: ${message}\n`) };
@@ -68,4 +61,4 @@ export const failoverCommand: CommandModule<object, FailoverArgs> = {
       process.exitCode = await holdRestored(guard, result.pid, stopSignal(), logger);
     }
   },
-};
+});

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand, type ArgsOf } from '../command.js';
 import { generatePair } from '../../replicate/tls/generate.js';
 import { KeyError, loadCredentials, writePair } from '../../replicate/tls/files.js';
 import type { PairRole } from '../../replicate/tls/generate.js';
@@ -7,33 +8,31 @@ import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson } from '../json.js';
 
-interface KeysInitArgs {
-  dir: string;
-  days: number;
-  json: boolean;
-}
+const keysInitOptions = (y: Argv) =>
+  y
+    .positional('dir', { type: 'string', demandOption: true, describe: 'A new (or empty) directory' })
+    .option('days', { type: 'number', default: 3650, describe: 'How long the certificates are valid' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' });
 
 /** `remusd keys init DIR`: the key material of one primary/backup pair. */
-export const keysCommand: CommandModule<object, object> = {
+export const keysCommand = defineCommand({
   command: 'keys',
   describe: 'Key material for replication (ship ↔ backup over mutual TLS)',
   builder: (yargs: Argv) =>
     yargs
-      .command<KeysInitArgs>({
-        command: 'init <dir>',
-        describe: "Create a pair's keys: DIR/primary for `remusd ship --keys`, DIR/backup for `remusd backup --keys`",
-        builder: (y: Argv) =>
-          y
-            .positional('dir', { type: 'string', demandOption: true, describe: 'A new (or empty) directory' })
-            .option('days', { type: 'number', default: 3650, describe: 'How long the certificates are valid' })
-            .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' }) as unknown as Argv<KeysInitArgs>,
-        handler: keysInit,
-      })
+      .command(
+        defineCommand({
+          command: 'init <dir>',
+          describe: "Create a pair's keys: DIR/primary for `remusd ship --keys`, DIR/backup for `remusd backup --keys`",
+          builder: keysInitOptions,
+          handler: keysInit,
+        }),
+      )
       .demandCommand(1, 'Name a keys command: init'),
   handler: () => undefined,
-};
+});
 
-async function keysInit(args: ArgumentsCamelCase<KeysInitArgs>): Promise<void> {
+async function keysInit(args: ArgsOf<typeof keysInitOptions>): Promise<void> {
   if (!Number.isInteger(args.days) || args.days < 1) throw new UserError(`--days ${args.days}: must be an integer ≥ 1`, EXIT.usage);
   const dir = resolve(args.dir);
   const pair = await generatePair(args.days);

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { bandOf } from '../../config/schema.js';
 import { readRecords, RecordsError } from '../../loop/record-reader.js';
 import { PLOT_CSV_COLUMNS, plotCsvRows } from '../../plot/csv.js';
@@ -14,19 +15,10 @@ import { EXIT } from '../exit-codes.js';
 import { guarded } from '../sim-options.js';
 import { writeStdout } from '../stdout.js';
 
-interface PlotArgs {
-  records: string;
-  out?: string;
-  csv?: string;
-  config?: string;
-  title?: string;
-  spec: boolean;
-}
-
 const FORMATS_TEXT = PLOT_FORMATS.map((f) => `.${f}`).join(', ');
 
 /** `remusd plot`: interval and size over time of a records.jsonl (real or simulated), as SVG, PNG or PDF. */
-export const plotCommand: CommandModule<object, PlotArgs> = {
+export const plotCommand = defineCommand({
   command: 'plot <records>',
   describe: 'Plot interval and size over time from a records.jsonl (real or simulated) as SVG, PNG or PDF',
   builder: (yargs: Argv) =>
@@ -38,8 +30,8 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
       .option('title', { type: 'string', describe: 'Plot title (default: run, mode, policy, band and date from the records)' })
       .option('spec', { type: 'boolean', default: false, describe: 'Write the Vega-Lite spec (JSON) to --out instead of the figure' })
       .example('$0 plot .remusd/demo-images/records.jsonl --out demo.png', '')
-      .example('$0 plot sim.jsonl --out sim.pdf --csv sim.csv', '') as unknown as Argv<PlotArgs>,
-  handler: async (args: ArgumentsCamelCase<PlotArgs>) => {
+      .example('$0 plot sim.jsonl --out sim.pdf --csv sim.csv', ''),
+  handler: async (args) => {
     if (args.out === undefined && args.csv === undefined) throw usageError(`name what to write: --out FILE (${FORMATS_TEXT}) and/or --csv FILE`);
     if (args.spec && args.out === undefined) throw usageError('--spec writes the Vega-Lite spec to --out FILE: name one');
     const format = args.out === undefined || args.spec ? undefined : formatOf(args.out);
@@ -63,7 +55,7 @@ export const plotCommand: CommandModule<object, PlotArgs> = {
     if (args.csv === '-') process.stderr.write(line);
     else writeStdout(line);
   },
-};
+});
 
 function formatOf(out: string): PlotFormat {
   const format = plotFormatOf(out);

@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { afterDoubleDash, defineCommand, type ArgsOf } from '../command.js';
 import { attachFacts, attachRefusal } from '../../process/attach-check.js';
 import { absolute, loadConfigOrDefaults } from '../config-source.js';
 import { usageError } from '../errors.js';
@@ -9,42 +10,32 @@ import type { Config } from '../../config/schema.js';
 import { runWorkload } from '../run/run-workload.js';
 import type { WorkloadSpec } from '../run/workload-target.js';
 
-interface RunArgs {
-  config?: string;
-  pid?: number;
-  pidFile?: string;
-  criu?: string;
-  records?: string;
-  workloadLog?: string;
-  stopWorkload: boolean;
-  maxCheckpoints?: number;
-  duration?: number;
-  print: boolean;
-  '--'?: (string | number)[];
-}
+const runOptions = (yargs: Argv) =>
+  yargs
+    .usage('$0 run [--config FILE] (--pid PID | --pid-file FILE | -- CMD [ARGS...])')
+    .option('config', { type: 'string', describe: 'YAML config file (see config/); watched and re-read on SIGHUP' })
+    .option('pid', { type: 'string', coerce: pidOption('pid'), describe: 'Attach to a running process (a session leader) instead of starting one' })
+    .option('pid-file', { type: 'string', describe: "Attach to the process a pidfile names; refused if that process started after the file was written (a reused pid)" })
+    .option('criu', { type: 'string', describe: 'criu command to use (overrides criu.path and REMUSD_CRIU)' })
+    .option('records', { type: 'string', describe: 'Records file (JSON lines; default: records.file of the config)' })
+    .option('workload-log', { type: 'string', describe: "Where a started workload's stdout/stderr go (default: workload.out in the images dir)" })
+    .option('stop-workload', { type: 'boolean', default: false, describe: 'Send SIGTERM to the workload when remusd stops' })
+    .option('max-checkpoints', { type: 'string', coerce: countOption('max-checkpoints'), describe: 'Stop after this many checkpoints' })
+    .option('duration', { type: 'string', coerce: durationOption('duration', { minMs: 0, exclusiveMin: true }), describe: 'Stop after this long (e.g. 30s, 10m, 720h; a unit is required)' })
+    .option('print', { type: 'boolean', default: false, describe: 'Print a status line per checkpoint on stdout' })
+    .parserConfiguration({ 'populate--': true })
+    .example('$0 run --config config/production.yaml --pid 4242', 'Attach to process 4242')
+    .example('$0 run --config config/demo.yaml -- ./my-server --port 8080', 'Start and supervise a command');
+
+type RunArgs = ArgsOf<typeof runOptions>;
 
 /** `remusd run`: supervise a workload with adaptive CRIU checkpoints for as long as it lives. */
-export const runCommand: CommandModule<object, RunArgs> = {
+export const runCommand = defineCommand({
   command: 'run',
   describe: 'Supervise a workload: checkpoint it with CRIU again and again, adapting the interval to the checkpoint size',
-  builder: (yargs: Argv) =>
-    yargs
-      .usage('$0 run [--config FILE] (--pid PID | --pid-file FILE | -- CMD [ARGS...])')
-      .option('config', { type: 'string', describe: 'YAML config file (see config/); watched and re-read on SIGHUP' })
-      .option('pid', { type: 'string', coerce: pidOption('pid'), describe: 'Attach to a running process (a session leader) instead of starting one' })
-      .option('pid-file', { type: 'string', describe: "Attach to the process a pidfile names; refused if that process started after the file was written (a reused pid)" })
-      .option('criu', { type: 'string', describe: 'criu command to use (overrides criu.path and REMUSD_CRIU)' })
-      .option('records', { type: 'string', describe: 'Records file (JSON lines; default: records.file of the config)' })
-      .option('workload-log', { type: 'string', describe: "Where a started workload's stdout/stderr go (default: workload.out in the images dir)" })
-      .option('stop-workload', { type: 'boolean', default: false, describe: 'Send SIGTERM to the workload when remusd stops' })
-      .option('max-checkpoints', { type: 'string', coerce: countOption('max-checkpoints'), describe: 'Stop after this many checkpoints' })
-      .option('duration', { type: 'string', coerce: durationOption('duration', { minMs: 0, exclusiveMin: true }), describe: 'Stop after this long (e.g. 30s, 10m, 720h; a unit is required)' })
-      .option('print', { type: 'boolean', default: false, describe: 'Print a status line per checkpoint on stdout' })
-      .parserConfiguration({ 'populate--': true })
-      .example('$0 run --config config/production.yaml --pid 4242', 'Attach to process 4242')
-      .example('$0 run --config config/demo.yaml -- ./my-server --port 8080', 'Start and supervise a command') as unknown as Argv<RunArgs>,
-  handler: async (args: ArgumentsCamelCase<RunArgs>) => {
-    const command = (args['--'] ?? []).map(String);
+  builder: runOptions,
+  handler: async (args) => {
+    const command = afterDoubleDash(args);
     const named = [args.pid !== undefined, args.pidFile !== undefined, command.length > 0].filter(Boolean).length;
     if (named > 1) throw usageError('name the workload once: one of --pid PID, --pid-file FILE or -- CMD [ARGS...]');
     const config = await loadConfigOrDefaults(args.config);
@@ -67,10 +58,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
       log: await createLogger(),
     });
   },
-};
+});
 
 // The workload from the command line, or from the config's workload section when the command line names none.
-async function workloadOf(args: ArgumentsCamelCase<RunArgs>, command: string[], config: Config, fromConfig: boolean): Promise<WorkloadSpec> {
+async function workloadOf(args: RunArgs, command: string[], config: Config, fromConfig: boolean): Promise<WorkloadSpec> {
   const where = `${args.config ?? 'the config'}: workload`;
   if (!fromConfig && config.workload !== null) {
     throw usageError(`${where} names the workload already; leave out --pid, --pid-file and -- CMD, or remove the workload section`);

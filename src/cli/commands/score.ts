@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { parseRecords, readRecordsText, RecordsError } from '../../loop/record-reader.js';
 import { RunTally } from '../../loop/summary.js';
 import type { CheckpointRecord } from '../../model/record.js';
@@ -11,15 +12,8 @@ import { table } from '../format.js';
 import { printJson } from '../json.js';
 import { guarded } from '../sim-options.js';
 
-interface ScoreArgs {
-  records: string[];
-  workload?: string;
-  pageSize: number;
-  json: boolean;
-}
-
 /** `remusd score`: the four measures `remusd compare` reports, for records of real (or simulated) runs. */
-export const scoreCommand: CommandModule<object, ScoreArgs> = {
+export const scoreCommand = defineCommand({
   command: 'score <records..>',
   describe: 'Score runs from their records.jsonl: share in band, back in band after steps, reversals, overruns',
   builder: (yargs: Argv) =>
@@ -28,8 +22,8 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
       .option('workload', { type: 'string', describe: "The phases the workload ran (RATE:SECONDS,…, cycling from the first record), for the steps: e.g. the dirtier's --phases" })
       .option('page-size', { type: 'number', default: 4096, describe: 'Page size in bytes (for rates given as sizes)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
-      .example("$0 score images/records.jsonl --workload '2000:20,200:20'", '') as unknown as Argv<ScoreArgs>,
-  handler: async (args: ArgumentsCamelCase<ScoreArgs>) => {
+      .example("$0 score images/records.jsonl --workload '2000:20,200:20'", ''),
+  handler: async (args) => {
     let steps: NextStep = () => undefined;
     if (args.workload !== undefined) {
       const phases = parsePhases(args.workload, args.pageSize);
@@ -77,4 +71,4 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
       ])}\n`,
     );
   },
-};
+});

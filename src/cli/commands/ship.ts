@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { parseDuration, parseSize } from '../../config/units.js';
 import { FENCED_FILE } from '../../fence/marker.js';
 import { parseEndpoint } from '../../units/endpoint.js';
@@ -18,22 +19,8 @@ import { packageVersion } from '../version.js';
 import { replicationLog } from './replication-log.js';
 import { stopSignal } from '../stop-signals.js';
 
-interface ShipArgs {
-  images: string;
-  to: string;
-  keys: string;
-  once: boolean;
-  records?: string;
-  maxRate?: string;
-  connectTimeout: string;
-  poll: string;
-  pid?: number;
-  metrics?: string;
-  metricsAllowRemote: boolean;
-}
-
 /** `remusd ship`: sends each new complete checkpoint of an images directory to a backup. */
-export const shipCommand: CommandModule<object, ShipArgs> = {
+export const shipCommand = defineCommand({
   command: 'ship',
   describe: 'Ship each new complete checkpoint (with the ancestors the backup lacks) to a `remusd backup`',
   builder: (yargs: Argv) =>
@@ -56,8 +43,8 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       })
       .options(metricsOptions)
       .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary', 'Follow the images directory and ship as checkpoints appear')
-      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary --pid 4242', "Also report the workload's death to the backup") as unknown as Argv<ShipArgs>,
-  handler: async (args: ArgumentsCamelCase<ShipArgs>) => {
+      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary --pid 4242', "Also report the workload's death to the backup"),
+  handler: async (args) => {
     const to = parseEndpoint(args.to);
     if (!to.ok) throw new UserError(`--to ${JSON.stringify(args.to)} ${to.error}`, EXIT.usage);
     let maxBytesPerSecond: number | undefined;
@@ -124,4 +111,4 @@ export const shipCommand: CommandModule<object, ShipArgs> = {
       await metrics?.close();
     }
   },
-};
+});

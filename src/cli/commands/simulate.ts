@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { formatBytes, formatMs } from '../../config/units.js';
 import { POLICY_KINDS } from '../../policy/index.js';
 import { openRecordsFile, type RecordSink } from '../../loop/records.js';
@@ -13,17 +14,10 @@ import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { printJson } from '../json.js';
-import { guardedAsync, policyOfKind, simOptions, simSetup, type SimArgs } from '../sim-options.js';
-
-interface SimulateArgs extends SimArgs {
-  policy?: string;
-  records?: string;
-  json: boolean;
-  csv?: string;
-}
+import { guardedAsync, policyOfKind, simOptions, simSetup } from '../sim-options.js';
 
 /** `remusd simulate`: runs the config's policy against a modelled workload in virtual time and sums it up. */
-export const simulateCommand: CommandModule<object, SimulateArgs> = {
+export const simulateCommand = defineCommand({
   command: 'simulate',
   describe: 'Run a policy against a modelled workload (or a replayed trace) in virtual time, with no CRIU',
   builder: (yargs: Argv) =>
@@ -33,8 +27,8 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' })
       .option('csv', csvOption('Write the run\'s measures as CSV, one row each (policy, seed, measure, unit, value)'))
       .example("$0 simulate --workload '8000:10,200:10' --working-set 64MiB --noise 0.1 --seed 7", '')
-      .example('$0 simulate --trace .remusd/demo-images/records.jsonl --policy predictive', '') as unknown as Argv<SimulateArgs>,
-  handler: async (args: ArgumentsCamelCase<SimulateArgs>) => {
+      .example('$0 simulate --trace .remusd/demo-images/records.jsonl --policy predictive', ''),
+  handler: async (args) => {
     if (args.json && args.csv === '-') throw new UserError('--json and --csv - both write to stdout; give --csv a file name', EXIT.usage);
     const setup = await simSetup(args, { requireWorkload: false });
     const policy = args.policy === undefined ? setup.config.policy : policyOfKind(args.policy, setup.config);
@@ -92,7 +86,7 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
     }
     process.stdout.write(`${simulationReport(policy.kind, workload.description, setup.durationMs, summary, recordsFile)}\n`);
   },
-};
+});
 
 /** The columns of `simulate --csv`: one row per measure of src/sim/measures.ts. */
 export const SIMULATE_CSV_COLUMNS = ['policy', 'seed', 'measure', 'unit', 'value'] as const;

@@ -1,6 +1,7 @@
 import { readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { fileKind } from '../../fs/regular-file.js';
 import { readStatsDir } from '../../criu/images/index.js';
 import { pageSize as machinePageSize } from '../../criu/probe.js';
@@ -11,14 +12,8 @@ import { table } from '../format.js';
 import { printJson } from '../json.js';
 import { writeStdout } from '../stdout.js';
 
-interface StatsArgs {
-  dir: string;
-  json: boolean;
-  pageSize?: number;
-}
-
 /** `remusd stats DIR`: decodes a checkpoint's stats-dump and stats-restore. */
-export const statsCommand: CommandModule<object, StatsArgs> = {
+export const statsCommand = defineCommand({
   command: 'stats <dir>',
   describe: "Decode a CRIU images directory's stats-dump and stats-restore",
   builder: (yargs: Argv) =>
@@ -26,8 +21,8 @@ export const statsCommand: CommandModule<object, StatsArgs> = {
       .positional('dir', { type: 'string', demandOption: true, describe: 'CRIU images (or work) directory' })
       .option('json', { type: 'boolean', default: false, describe: "Print podman's --print-stats shape as JSON" })
       .option('page-size', { type: 'string', coerce: countOption('page-size'), describe: 'Page size for checkpoint_size_bytes (default: this machine\'s)' })
-      .example('$0 stats /var/lib/remusd/images/latest --json', '') as unknown as Argv<StatsArgs>,
-  handler: async (args: ArgumentsCamelCase<StatsArgs>) => {
+      .example('$0 stats /var/lib/remusd/images/latest --json', ''),
+  handler: async (args) => {
     await mustBeDirectory(args.dir);
     const { dump, restore } = await readStatsDir(args.dir);
     if (dump === undefined && restore === undefined) {
@@ -38,7 +33,7 @@ export const statsCommand: CommandModule<object, StatsArgs> = {
     if (args.json) printJson({ ...statsJson(dump, restore, size), ...(stored === undefined ? {} : { stored }) });
     else writeStdout(`${humanStats(dump, restore, size)}${stored === undefined ? '' : `\n${humanStored(stored)}`}\n`);
   },
-};
+});
 
 async function mustBeDirectory(dir: string): Promise<void> {
   const stats = await stat(dir).catch((error: NodeJS.ErrnoException) => {

@@ -1,6 +1,7 @@
 import { readFile, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import { defineCommand } from '../command.js';
 import { leaderKey } from '../../config/fencing.js';
 import { readFenceReport } from '../../fence/marker.js';
 import { listRunDirectories } from '../../replicate/backup-runs.js';
@@ -9,15 +10,8 @@ import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson } from '../json.js';
 
-interface StatusArgs {
-  config: string;
-  images?: string;
-  backup?: string;
-  json: boolean;
-}
-
 /** `remusd status`: who holds the fencing lease, since when, and the newest acknowledged checkpoint per side. */
-export const statusCommand: CommandModule<object, StatusArgs> = {
+export const statusCommand = defineCommand({
   command: 'status',
   describe: 'Show who holds the fencing lease (etcd), since when, and the newest acknowledged checkpoint on each side',
   builder: (yargs: Argv) =>
@@ -25,8 +19,8 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       .option('config', { type: 'string', demandOption: true, describe: 'A config with a fencing section' })
       .option('images', { type: 'string', describe: "The primary's images directory: its latest checkpoint, the backup's last ack (ship.jsonl), fenced.json" })
       .option('backup', { type: 'string', describe: "The backup's directory: its latest checkpoint, failover.json, fenced.json" })
-      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as unknown as Argv<StatusArgs>,
-  handler: async (args: ArgumentsCamelCase<StatusArgs>) => {
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+  handler: async (args) => {
     const config = await loadConfigOrDefaults(args.config);
     if (config.fencing.kind === 'none') throw new UserError(`${args.config}: no fencing section (fencing.kind etcd): there is no lease to show`, EXIT.usage);
     const { leaderStatus, describeLeader } = await import('../../fence/holder.js');
@@ -57,7 +51,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   },
-};
+});
 
 // One side's directory: its latest checkpoint, the last ack (primary: ship.jsonl), a fence or a failover.
 async function side(dir: string, role: 'primary' | 'backup') {
