@@ -40,6 +40,7 @@ export const UNIT_TESTS = [
   'test/loop/compactor.test.ts',
   'test/loop/records.test.ts',
   'test/loop/step.test.ts',
+  'test/fs/page-cache.test.ts',
   'test/policy/fit.test.ts',
   'test/policy/fixed.test.ts',
   'test/policy/index.test.ts',

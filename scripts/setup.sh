@@ -32,6 +32,8 @@ command -v getconf >/dev/null || need+=(libc-bin)
 command -v ip >/dev/null || need+=(iproute2)
 command -v nsenter >/dev/null || need+=(util-linux)
 [[ -x /usr/bin/python3 ]] || need+=(python3) # the HTTP server of test/net/http-server.test.ts
+command -v dd >/dev/null || need+=(coreutils) # drops a delta chain start's image from the page cache
+command -v fincore >/dev/null || need+=(util-linux-extra) # the tests count a file's cached pages with it
 if (( ${#need[@]} > 0 )); then log "installing ${need[*]}"; apt_install "${need[@]}"; fi
 
 bash scripts/install-criu.sh >/dev/null

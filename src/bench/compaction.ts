@@ -5,23 +5,9 @@
 // (issue 11): bytes per minute within 10 % of the sum of the deltas; frozen p99 ≤ 1.5× its median.
 // REMUSD_BENCH_COMPACTION_CHECKPOINTS sets the checkpoints per variant (default 60, ~1.5 min each; the
 // issue's goal is stated over 10 minutes: 600).
-import { readdirSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { quantile } from 'simple-statistics';
-import { locateCriu } from '../criu/locate.js';
-import { pageSize } from '../criu/probe.js';
-import { systemClock } from '../loop/clock.js';
-import { criuCheckpointer } from '../loop/criu-checkpointer.js';
-import type { SupervisorSettings } from '../loop/supervisor-deps.js';
-import { supervise } from '../loop/supervisor.js';
-import { attachedTarget } from '../loop/target.js';
-import type { CheckpointRecord } from '../model/record.js';
-import { FixedPolicy } from '../policy/index.js';
-import { startSessionLeader } from '../process/session-leader.js';
-import { ensureDirtierBinary } from '../workload/build.js';
 import type { BenchRow } from './harness.js';
+import { superviseDirtier, type SupervisedRun } from './supervised-run.js';
 
 const BENCH = 'compaction';
 const INTERVAL_MS = 1000;
@@ -29,11 +15,6 @@ const INTERVAL_MS = 1000;
 const DIRTY_PAGES_PER_S = 768;
 /** Start-up (first dumps, JIT) and the first, full checkpoint are not steady state. */
 const SKIP = 3;
-
-interface Variant {
-  name: string;
-  retention: SupervisorSettings['retention'];
-}
 
 interface Measured {
   frozenP50Ms: number;
@@ -48,61 +29,8 @@ interface Measured {
   compactions: number;
 }
 
-function directoryBytes(dir: string): number {
-  return readdirSync(dir)
-    .map((name) => statSync(join(dir, name)))
-    .filter((s) => s.isFile())
-    .reduce((sum, s) => sum + s.size, 0);
-}
-
-async function measure(variant: Variant, checkpoints: number): Promise<Measured> {
-  const root = await mkdtemp(join(tmpdir(), `remusd-bench-compaction-`));
-  const binary = await ensureDirtierBinary();
-  const workload = startSessionLeader(binary, ['--mib', '64', '--phases', `${DIRTY_PAGES_PER_S}:1000000`], join(root, 'workload.out'));
-  // Let it map and touch its 64 MiB before the first dump.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  const controller = new AbortController();
-  const records: { record: CheckpointRecord; dirBytes: number }[] = [];
-  try {
-    const size = await pageSize();
-    const images = join(root, 'images');
-    await mkdir(images);
-    const quiet = { info: () => undefined, warn: (message: string) => process.stderr.write(`${variant.name}: ${message}\n`) };
-    await supervise({
-      checkpointer: criuCheckpointer({ criu: await locateCriu({}), root: images, pid: workload.pid, kind: 'full', delta: true, pageSize: size, log: quiet }),
-      mode: 'delta',
-      pageSize: size,
-      initialIntervalMs: INTERVAL_MS,
-      target: attachedTarget(workload.pid),
-      settings: () => ({
-        band: { lminBytes: 1, lmaxBytes: 2 ** 40, minMs: INTERVAL_MS, maxMs: INTERVAL_MS },
-        policyKey: 'fixed',
-        policy: new FixedPolicy(),
-        retention: variant.retention,
-        criu: { logLevel: 2, extraArgs: [], timeoutMs: 120_000 },
-        failures: { maxConsecutive: 3, backoffInitialMs: 200, backoffMaxMs: 1000 },
-      }),
-      records: undefined,
-      clock: systemClock,
-      signal: controller.signal,
-      events: {
-        ...quiet,
-        failure: (_seq, message) => process.stderr.write(`${variant.name}: ${message}\n`),
-        record(record) {
-          // Measured at once: retention may delete the directory before the next checkpoint.
-          records.push({ record, dirBytes: directoryBytes(record.dir) });
-          if (records.length >= checkpoints) controller.abort();
-        },
-      },
-    });
-  } finally {
-    try {
-      process.kill(workload.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await rm(root, { recursive: true, force: true });
-  }
+async function measure(variant: Pick<SupervisedRun, 'name' | 'retention'>, checkpoints: number): Promise<Measured> {
+  const records = await superviseDirtier({ ...variant, checkpoints, intervalMs: INTERVAL_MS, dirtyPagesPerS: DIRTY_PAGES_PER_S });
   const steady = records.slice(SKIP);
   const minutes = (Date.parse(records.at(-1)!.record.start) - Date.parse(steady[0]!.record.start)) / 60_000;
   const frozen = steady.map((r) => r.record.frozen_us / 1000);

@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   'output-commit': () => import('./output-commit.js'),
   replication: () => import('./replication.js'),
   compaction: () => import('./compaction.js'),
+  'chain-start': () => import('./chain-start.js'),
 };
 
 // Parses argv: --json, --help, and bench names; anything else is an error, not silently ignored.

@@ -1,12 +1,13 @@
 // The checkpointer of `remusd run`: real CRIU on a real process tree, images in a directory (src/store/).
 
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dump, type DumpKind } from '../criu/dump.js';
 import { criuLogTail, describeCriuEnd } from '../criu/exec.js';
 import { readDumpStatsSync } from '../criu/images/index.js';
 import type { CriuLocation } from '../criu/locate.js';
 import { compactCheckpoint, loadHashes, rewriteAsDelta, saveHashes, type PageHashes, type RewriteResult } from '../delta/index.js';
+import { flushAndDropCache } from '../fs/page-cache.js';
 import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import { openRun } from '../store/run-identity.js';
@@ -24,6 +25,11 @@ export interface CriuCheckpointerOptions {
   /** Software deltas: each full dump is rewritten against the previous checkpoint's page hashes. */
   delta: boolean;
   pageSize: number;
+  /**
+   * Delta mode: flush a chain start's full image and drop it from the page cache right after the rewrite
+   * (src/fs/page-cache.ts says why). Default true; false only to measure the spike it removes (npm run bench).
+   */
+  dropChainStartCache?: boolean;
   log: { info(message: string, fields?: Record<string, unknown>): void; warn(message: string, fields?: Record<string, unknown>): void };
   /** Aborting it kills the CRIU in progress (the fence: a checkpoint of a fenced workload is worthless). */
   cancel?: AbortSignal;
@@ -156,6 +162,9 @@ async function takeCheckpoint(options: CriuCheckpointerOptions, request: Checkpo
       // (fsync included), so its time counts in the delta's elapsed time, not in remusd's own overhead.
       const savingSince = performance.now();
       await saveHashes(rewrite.hashes, partial);
+      // A chain start keeps CRIU's full dump: out of the page cache with it, or the next dump's image comes
+      // out of cold memory while the workload is frozen (3–4× the median frozen time after every chain start).
+      if (!rewrite.parentUsed && options.dropChainStartCache !== false) await dropKeptImage(partial, options.log);
       rewrite = { ...rewrite, elapsedMs: rewrite.elapsedMs + (performance.now() - savingSince) };
     } catch (error) {
       return fail(`the delta rewrite failed: ${(error as Error).message}`);
@@ -164,4 +173,10 @@ async function takeCheckpoint(options: CriuCheckpointerOptions, request: Checkpo
   const dir = join(root, name);
   publish(partial, dir);
   return { ok: true, stored: describeCheckpoint(root, name), dir, stats, criuWallMs: run.wallMs, rewrite };
+}
+
+// Flushes and drops the pages images of a checkpoint kept whole. A failure costs only speed: logged, not fatal.
+async function dropKeptImage(dir: string, log: CriuCheckpointerOptions['log']): Promise<void> {
+  const images = (await readdir(dir)).filter((name) => /^pages-\d+\.img$/.test(name)).map((name) => join(dir, name));
+  await flushAndDropCache(images).catch((error: Error) => log.warn(`could not drop a chain start's image from the page cache: ${error.message}`));
 }
