@@ -38,6 +38,7 @@ export const UNIT_TESTS = [
   'test/delta/flatten.test.ts',
   'test/store/chain.test.ts',
   'test/loop/compactor.test.ts',
+  'test/loop/quantiles.test.ts',
   'test/loop/records.test.ts',
   'test/loop/step.test.ts',
   'test/fs/page-cache.test.ts',

@@ -4,8 +4,8 @@ import type { MaybePromise } from './drive.js';
 export interface Clock {
   /** Monotonic milliseconds. */
   now(): number;
-  /** Wall-clock time, for records. */
-  wallNow(): Date;
+  /** Wall-clock time, ms since the epoch, for records (a number: a Date per checkpoint cost a simulation ~5 %). */
+  wallNowMs(): number;
   /** Resolves after ms, or early (without throwing) when the signal aborts; a virtual clock returns at once. */
   sleep(ms: number, signal?: AbortSignal): MaybePromise<void>;
 }
@@ -24,7 +24,7 @@ export interface WaitingClock extends Clock {
 /** The real clock; sleeps longer than MAX_TIMER_MS are slept in chunks against a monotonic deadline. */
 export const systemClock: WaitingClock = {
   now: () => performance.now(),
-  wallNow: () => new Date(),
+  wallNowMs: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve) => {
       if (signal?.aborted || ms <= 0) return resolve();

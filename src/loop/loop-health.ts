@@ -27,7 +27,7 @@ export function watchedClock(clock: Clock, stallMs: number): { clock: Clock; hea
   };
   const watched: Clock = {
     now: () => clock.now(),
-    wallNow: () => clock.wallNow(),
+    wallNowMs: () => clock.wallNowMs(),
     sleep: async (ms, signal) => {
       busySince = undefined;
       try {

@@ -9,12 +9,18 @@ const LOG_RESOLUTION = Math.log(RESOLUTION);
 
 /** Count, mean, min, max and approximate quantiles of a stream of numbers ≥ 0. */
 export class QuantileSketch {
-  #buckets = new Map<number, number>();
+  // Bucket counts in one dense array: bucket `key` at index key − #lowKey, grown to cover each new key. A
+  // Map cost a hash lookup per value: 5 sketches per simulated checkpoint made a fifth of a simulation's time.
+  #counts = new Float64Array(0);
+  #lowKey = 0;
   #zeros = 0;
   #count = 0;
   #sum = 0;
   #min = Number.POSITIVE_INFINITY;
   #max = Number.NEGATIVE_INFINITY;
+  // The last value's bucket: many streams repeat a value (a modelled frozen time, an overhead of 0).
+  #lastValue = Number.NaN;
+  #lastKey = 0;
 
   /** Adds a value (negative values count as 0). */
   add(value: number): void {
@@ -26,8 +32,11 @@ export class QuantileSketch {
       this.#zeros += 1;
       return;
     }
-    const key = Math.round(Math.log(value) / LOG_RESOLUTION);
-    this.#buckets.set(key, (this.#buckets.get(key) ?? 0) + 1);
+    if (value !== this.#lastValue) {
+      this.#lastValue = value;
+      this.#lastKey = Math.round(Math.log(value) / LOG_RESOLUTION);
+    }
+    this.#addToBucket(this.#lastKey, 1);
   }
 
   /** Adds every value of another sketch. */
@@ -37,7 +46,8 @@ export class QuantileSketch {
     this.#zeros += other.#zeros;
     this.#min = Math.min(this.#min, other.#min);
     this.#max = Math.max(this.#max, other.#max);
-    for (const [key, n] of other.#buckets) this.#buckets.set(key, (this.#buckets.get(key) ?? 0) + n);
+    const counts = other.#counts;
+    for (let i = 0; i < counts.length; i++) if (counts[i]! > 0) this.#addToBucket(other.#lowKey + i, counts[i]!);
   }
 
   get count(): number {
@@ -63,11 +73,32 @@ export class QuantileSketch {
     const rank = Math.max(1, Math.ceil(q * this.#count));
     if (rank <= this.#zeros) return Math.max(0, this.#min);
     let seen = this.#zeros;
-    const keys = [...this.#buckets.keys()].sort((a, b) => a - b);
-    for (const key of keys) {
-      seen += this.#buckets.get(key)!;
-      if (seen >= rank) return Math.min(this.#max, Math.max(this.#min, RESOLUTION ** key));
+    const counts = this.#counts;
+    for (let i = 0; i < counts.length; i++) {
+      seen += counts[i]!;
+      if (counts[i]! > 0 && seen >= rank) return Math.min(this.#max, Math.max(this.#min, RESOLUTION ** (this.#lowKey + i)));
     }
     return this.#max;
+  }
+
+  #addToBucket(key: number, n: number): void {
+    let at = key - this.#lowKey;
+    if (at < 0 || at >= this.#counts.length) at = this.#grow(key);
+    this.#counts[at]! += n;
+  }
+
+  // Makes room for key, with slack on the side it grew (keys of doubles span at most ~±150 000): returns its index.
+  #grow(key: number): number {
+    const old = this.#counts;
+    const oldLow = this.#lowKey;
+    const oldHigh = oldLow + old.length - 1;
+    const empty = old.length === 0;
+    const low = empty ? key - 64 : Math.min(oldLow, key - (key < oldLow ? old.length + 64 : 0));
+    const high = empty ? key + 64 : Math.max(oldHigh, key + (key > oldHigh ? old.length + 64 : 0));
+    const counts = new Float64Array(high - low + 1);
+    if (!empty) counts.set(old, oldLow - low);
+    this.#counts = counts;
+    this.#lowKey = low;
+    return key - low;
   }
 }

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
-import { RECORD_SCHEMA, type CheckpointRecord, type RecordMode } from '../model/record.js';
-import { checkpointSizeBytes } from '../model/stats.js';
-import { compactionTarget, parentFor, removable, type StoredCheckpoint } from '../store/chain.js';
+import { RECORD_SCHEMA, type CheckpointFacts, type CheckpointRecord, type RecordMode } from '../model/record.js';
+import { pagesSizeBytes } from '../model/stats.js';
+import { compactionTarget, parentFor, removable, type ChainRules, type StoredCheckpoint } from '../store/chain.js';
 import { asFailedAttempt, removeQuietly, type CheckpointResult, type Checkpointer } from './checkpointer.js';
 import { Compactor } from './compactor.js';
 import { drive, isThenable, type MaybePromise, type Steps } from './drive.js';
@@ -40,6 +40,20 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
   // Compaction runs while the loop sleeps too, but may take several intervals: it is paused, not awaited.
   const compactor = deps.mode === 'delta' && checkpointer.compact !== undefined ? new Compactor(checkpointer.compact.bind(checkpointer)) : undefined;
   let compacted: CheckpointRecord['compacted'];
+  // One facts object, rewritten for each checkpoint (SupervisorEvents.facts): its numbers then change in place
+  // and a simulated checkpoint allocates nothing for them.
+  const facts: CheckpointFacts = {
+    seq: 0, startMs: 0, band: settings.band, chainStart: false, intervalMs: 0, nextIntervalMs: 0, elapsedMs: null, decision: 'hold',
+    pagesWritten: 0, sizeBytes: 0, frozenUs: 0, criuWallMs: 0, supervisorOverheadMs: 0, overrun: false,
+  };
+  // Once CRIU has let go of the workload: compaction resumes and the inbound hold ends (one closure per run).
+  const onDumped = async () => {
+    compactor?.resume();
+    await deps.output?.afterDump();
+  };
+  // The chain rules of the settings in force (made again only when a reload changes them).
+  let rulesOf: SupervisorSettings | undefined;
+  let rules: ChainRules = settings.retention;
   const exited = () => ({ reason: 'workload-exited' as const, checkpoints, status: target.exitStatus(), exitCode: target.exitCode() });
   try {
     return yield* loop();
@@ -80,10 +94,14 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
         state = { ...state, policyState: settings.policy.initialState() };
       }
       const startedAtMs = clock.now();
-      const startedWall = clock.wallNow();
+      const startedWallMs = clock.wallNowMs();
       seq += 1;
-      const compactAt = compactor !== undefined && settings.retention.compact === true ? settings.retention.compactAt : undefined;
-      const chain = deps.mode === 'full' ? { parent: undefined, reason: 'full dump: no parent' } : parentFor(stored, previous, { ...settings.retention, compactAt });
+      if (rulesOf !== settings) {
+        rulesOf = settings;
+        rules = { ...settings.retention, compactAt: compactor !== undefined && settings.retention.compact === true ? settings.retention.compactAt : undefined };
+      }
+      const { compactAt } = rules;
+      const chain = deps.mode === 'full' ? FULL_DUMP : parentFor(stored, previous, rules);
       // The barrier comes first: output sent once CRIU may have started belongs to the next epoch.
       if (deps.output !== undefined) yield deps.output.beforeDump(seq);
       let result: CheckpointResult;
@@ -94,10 +112,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
           logLevel: settings.criu.logLevel,
           extraArgs: settings.criu.extraArgs,
           timeoutMs: settings.criu.timeoutMs,
-          onDumped: async () => {
-            compactor?.resume();
-            await deps.output?.afterDump();
-          },
+          onDumped,
         });
         result = isThenable(taking) ? ((yield taking) as CheckpointResult) : taking;
       } catch (error) {
@@ -137,7 +152,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       // What this checkpoint had to store: CRIU's count, or in delta mode the pages that changed (shared
       // memory stays as CRIU wrote it, so its pages count in full).
       const pagesWritten = delta === undefined ? result.stats.pages_written : delta.changedPages;
-      const sizeBytes = checkpointSizeBytes({ ...result.stats, pages_written: pagesWritten }, deps.pageSize);
+      const sizeBytes = pagesSizeBytes(pagesWritten, result.stats.shpages_written, deps.pageSize);
       const chainStart = deps.mode !== 'full' && result.stored.parentSeq === undefined;
       const outcome = step(
         settings.policy,
@@ -168,27 +183,28 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       const finishedAtMs = clock.now();
       const { band } = settings;
       const supervisorOverheadMs = round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs);
-      events.facts?.({
-        seq,
-        startMs: startedWall.getTime(),
-        band,
-        chainStart,
-        intervalMs: round(state.intervalMs),
-        nextIntervalMs: round(outcome.decision.nextIntervalMs),
-        elapsedMs: elapsedMs === undefined ? null : round(elapsedMs),
-        decision: outcome.decision.decision,
-        pagesWritten,
-        sizeBytes,
-        frozenUs: result.stats.frozen_time,
-        criuWallMs: round(result.criuWallMs),
-        supervisorOverheadMs,
-        overrun: outcome.overrun,
-      });
+      if (events.facts !== undefined) {
+        facts.seq = seq;
+        facts.startMs = startedWallMs;
+        facts.band = band;
+        facts.chainStart = chainStart;
+        facts.intervalMs = round(state.intervalMs);
+        facts.nextIntervalMs = round(outcome.decision.nextIntervalMs);
+        facts.elapsedMs = elapsedMs === undefined ? null : round(elapsedMs);
+        facts.decision = outcome.decision.decision;
+        facts.pagesWritten = pagesWritten;
+        facts.sizeBytes = sizeBytes;
+        facts.frozenUs = result.stats.frozen_time;
+        facts.criuWallMs = round(result.criuWallMs);
+        facts.supervisorOverheadMs = supervisorOverheadMs;
+        facts.overrun = outcome.overrun;
+        events.facts(facts);
+      }
       if (wantRecords) {
         const record: CheckpointRecord = {
           schema: RECORD_SCHEMA,
           seq,
-          start: startedWall.toISOString(),
+          start: new Date(startedWallMs).toISOString(),
           mode: deps.mode,
           policy: settings.policy.kind,
           band: { lmin_bytes: band.lminBytes, lmax_bytes: band.lmaxBytes, min_ms: band.minMs, max_ms: band.maxMs },
@@ -234,6 +250,9 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
     return { reason: 'stopped', checkpoints };
   }
 }
+
+// Mode full plans no chain.
+const FULL_DUMP = Object.freeze({ parent: undefined, reason: 'full dump: no parent' });
 
 /** The wait after the n-th failure in a row (n ≥ 1): initial × 2^(n−1), at most max. */
 export function backoffMs(failuresInARow: number, failures: SupervisorSettings['failures']): number {

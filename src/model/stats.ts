@@ -29,5 +29,10 @@ export interface RestoreStats {
 
 /** Bytes a dump stored: (pages_written + shpages_written) × page size. */
 export function checkpointSizeBytes(stats: DumpStats, pageSize: number): number {
-  return (stats.pages_written + (stats.shpages_written ?? 0)) * pageSize;
+  return pagesSizeBytes(stats.pages_written, stats.shpages_written, pageSize);
+}
+
+/** The bytes of so many private and shared pages written. */
+export function pagesSizeBytes(pagesWritten: number, shpagesWritten: number | undefined, pageSize: number): number {
+  return (pagesWritten + (shpagesWritten ?? 0)) * pageSize;
 }

@@ -7,8 +7,11 @@ import type { Clock } from '../loop/clock.js';
  */
 export class VirtualClock implements Clock {
   #nowMs = 0;
+  readonly #epochMs: number;
 
-  constructor(private readonly epoch: Date = new Date(0)) {}
+  constructor(epoch: Date = new Date(0)) {
+    this.#epochMs = epoch.getTime();
+  }
 
   // Monotonic virtual milliseconds since the clock was made.
   now(): number {
@@ -16,8 +19,8 @@ export class VirtualClock implements Clock {
   }
 
   // The injected epoch plus the virtual time.
-  wallNow(): Date {
-    return new Date(this.epoch.getTime() + this.#nowMs);
+  wallNowMs(): number {
+    return this.#epochMs + this.#nowMs;
   }
 
   // Moves time forward by ms (unless aborted first) and returns at once: nothing to wait for.

@@ -42,26 +42,92 @@ export function rateAt(schedule: RateSchedule, t: number): number {
 
 /** Page writes in [t0, t1): the integral of the rate (0 for times before 0). */
 export function writesBetween(schedule: RateSchedule, t0: number, t1: number): number {
-  return t1 <= t0 ? 0 : cumulative(schedule, t1) - cumulative(schedule, t0);
+  return integralOf(schedule).between(t0, t1);
 }
 
-// Writes in [0, t).
-function cumulative(schedule: RateSchedule, t: number): number {
-  if (t <= 0) return 0;
-  const { segments } = schedule;
-  const last = segments[segments.length - 1]!;
-  const period = last.endMs;
-  if (schedule.cycle) return Math.floor(t / period) * within(segments, period) + within(segments, t % period);
-  return within(segments, Math.min(t, period)) + Math.max(0, t - period) * last.pagesPerMs;
-}
+/**
+ * A schedule's integral, prepared once: the writes before each segment's start (summed in segment order, as
+ * a plain sum over the segments would, so results are the same to the last bit) and a binary search for the
+ * segment of a time. A trace replay has one segment per record: summing them all on every call made a
+ * checkpoint cost O(records).
+ */
+export class RateIntegral {
+  readonly #starts: Float64Array;
+  readonly #rates: Float64Array;
+  /** #before[i]: writes in [0, start of segment i); #before[n]: writes in one whole pass. */
+  readonly #before: Float64Array;
+  readonly #period: number;
+  readonly #cycle: boolean;
+  /** Segments laid end to end from 0 (as scheduleOfPhases and traces build them); else the plain sum. */
+  readonly #segments: readonly RateSegment[] | undefined;
 
-// Writes in [0, x) within one pass of the segments. A plain loop: the simulator calls this a few times per
-// checkpoint, and a reduce with a fresh closure each time was most of what a simulation allocated.
-function within(segments: readonly RateSegment[], x: number): number {
-  let sum = 0;
-  for (let i = 0; i < segments.length; i++) {
-    const s = segments[i]!;
-    sum += s.pagesPerMs * Math.max(0, Math.min(x, s.endMs) - s.startMs);
+  constructor(schedule: RateSchedule) {
+    const { segments } = schedule;
+    const n = segments.length;
+    this.#starts = new Float64Array(n);
+    this.#rates = new Float64Array(n);
+    this.#before = new Float64Array(n + 1);
+    let sum = 0;
+    let contiguous = true;
+    for (let i = 0; i < n; i++) {
+      const s = segments[i]!;
+      if (s.startMs !== (i === 0 ? 0 : segments[i - 1]!.endMs) || !(s.endMs >= s.startMs)) contiguous = false;
+      this.#starts[i] = s.startMs;
+      this.#rates[i] = s.pagesPerMs;
+      this.#before[i] = sum;
+      sum += s.pagesPerMs * Math.max(0, s.endMs - s.startMs);
+    }
+    this.#before[n] = sum;
+    this.#period = segments[n - 1]!.endMs;
+    this.#cycle = schedule.cycle;
+    this.#segments = contiguous ? undefined : segments;
   }
+
+  /** Page writes in [t0, t1). */
+  between(t0: number, t1: number): number {
+    return t1 <= t0 ? 0 : this.#cumulative(t1) - this.#cumulative(t0);
+  }
+
+  // Writes in [0, t).
+  #cumulative(t: number): number {
+    if (t <= 0) return 0;
+    const period = this.#period;
+    const n = this.#rates.length;
+    if (this.#cycle) return Math.floor(t / period) * this.#before[n]! + this.#within(t % period);
+    return this.#within(Math.min(t, period)) + Math.max(0, t - period) * this.#rates[n - 1]!;
+  }
+
+  // Writes in [0, x) within one pass (0 ≤ x ≤ period): the segments before x's, then part of x's.
+  #within(x: number): number {
+    if (this.#segments !== undefined) return plainWithin(this.#segments, x);
+    const starts = this.#starts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= x) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.#before[lo]! + this.#rates[lo]! * Math.max(0, x - starts[lo]!);
+  }
+}
+
+// Writes in [0, x) within one pass of any segments, summed one by one.
+function plainWithin(segments: readonly RateSegment[], x: number): number {
+  let sum = 0;
+  for (const s of segments) sum += s.pagesPerMs * Math.max(0, Math.min(x, s.endMs) - s.startMs);
   return sum;
+}
+
+// One prepared integral per schedule object (schedules are immutable once built).
+const integrals = new WeakMap<RateSchedule, RateIntegral>();
+
+/** The prepared integral of a schedule, made on first use. */
+export function integralOf(schedule: RateSchedule): RateIntegral {
+  let integral = integrals.get(schedule);
+  if (integral === undefined) {
+    integral = new RateIntegral(schedule);
+    integrals.set(schedule, integral);
+  }
+  return integral;
 }

@@ -11,9 +11,9 @@
 //                  sequentially (src/workload/dirtier.c), so its dirty set is exactly min(writes, W).
 // Times are ms since the workload started; nothing here reads a clock.
 
-import { writesBetween, type RateSchedule } from './rate.js';
+import { integralOf, type RateSchedule } from './rate.js';
 import { stepsOfSchedule, type NextStep } from './scorecard.js';
-import { deriveSeed, lognormalFactorAt, uniformAt } from './random.js';
+import { deriveSeed, LognormalFactors, uniformAt } from './random.js';
 
 /** A dirty-page model: the simulation asks it what a checkpoint at t1 would find dirty since t0. */
 export interface Workload {
@@ -77,16 +77,18 @@ export function createWorkload(spec: WorkloadSpec): Workload {
   }
   const noiseSeed = deriveSeed(seed, NOISE_STREAM);
   const burstSeed = deriveSeed(seed, BURST_STREAM);
+  const integral = integralOf(spec.schedule);
+  const noiseFactors = new LognormalFactors(noiseSeed, sigma);
 
   // Both sum over the slots that [t0, t1) overlaps, clipped to it, in plain loops: no closure per call (the
   // simulator asks several times per checkpoint).
   const baseWrites = (t0: number, t1: number): number => {
-    if (sigma === 0) return writesBetween(spec.schedule, t0, t1);
+    if (sigma === 0) return integral.between(t0, t1);
     let sum = 0;
     for (let k = Math.floor(t0 / slotMs); k * slotMs < t1; k++) {
       const a = Math.max(t0, k * slotMs);
       const b = Math.min(t1, (k + 1) * slotMs);
-      if (b > a) sum += writesBetween(spec.schedule, a, b) * lognormalFactorAt(noiseSeed, k, sigma);
+      if (b > a) sum += integral.between(a, b) * noiseFactors.at(k);
     }
     return sum;
   };

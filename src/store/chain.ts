@@ -55,7 +55,20 @@ export function parentFor(
   if (rules.maxChainBytes !== undefined && bytes >= rules.maxChainBytes) {
     return { parent: undefined, reason: `chain holds ${bytes} bytes (max_chain_bytes ${rules.maxChainBytes}): new chain` };
   }
-  return { parent: previous, reason: `parent ${previous.name} (link ${links + 1})` };
+  return new ParentLink(previous, links + 1);
+}
+
+// The usual plan: continue the chain. Its reason is written when read (a record asks, a simulation does not:
+// the text was a tenth of what a simulated checkpoint allocated).
+class ParentLink {
+  constructor(
+    readonly parent: StoredCheckpoint,
+    private readonly link: number,
+  ) {}
+
+  get reason(): string {
+    return `parent ${this.parent.name} (link ${this.link})`;
+  }
 }
 
 /**
@@ -68,7 +81,7 @@ export function removable(checkpoints: readonly StoredCheckpoint[], keep: number
   // The loop calls this after every checkpoint, the simulator millions of times: checkpoints arrive in seq
   // order, so there is no sort, no map and no set to build then (they made 30 % of a simulation's time).
   const sorted = isAscending(checkpoints) ? checkpoints : [...checkpoints].sort((a, b) => a.seq - b.seq);
-  const needed = new Uint8Array(sorted.length);
+  const needed = scratch(sorted.length);
   let count = 0;
   for (let newest = sorted.length - 1; newest >= sorted.length - kept; newest--) {
     // Walks down each kept chain until a link already needed (chains share their older links).
@@ -82,23 +95,54 @@ export function removable(checkpoints: readonly StoredCheckpoint[], keep: number
   return count === sorted.length ? [] : sorted.filter((_, i) => needed[i] === 0);
 }
 
+// At least n flags, the first n zeroed, reused from call to call: a fresh typed array per checkpoint was one of
+// the costliest allocations of a simulated checkpoint. Single-threaded use only, never kept past a call.
+let flags = new Uint8Array(64);
+function scratch(n: number): Uint8Array {
+  if (flags.length < n) flags = new Uint8Array(Math.max(n, 2 * flags.length));
+  flags.fill(0, 0, n);
+  return flags;
+}
+
 // The links and bytes of the chain ending at seq, as chainOf counts them, without building it when its
 // seqs descend (as the loop's do); otherwise from chainOf, which stops at a loop.
 function chainTotals(checkpoints: readonly StoredCheckpoint[], seq: number): { links: number; bytes: number } {
+  if (isAscending(checkpoints)) return ascendingChainTotals(checkpoints, seq);
   const find = finder(checkpoints);
   let links = 0;
   let bytes = 0;
   let lastSeq = Number.POSITIVE_INFINITY;
   for (let c = find(seq); c !== undefined; c = c.parentSeq === undefined ? undefined : find(c.parentSeq)) {
-    if (c.seq >= lastSeq) {
-      const chain = chainOf(checkpoints, seq, find);
-      return { links: chain.length, bytes: chain.reduce((sum, link) => sum + link.sizeBytes, 0) };
-    }
+    if (c.seq >= lastSeq) return chainTotalsOf(chainOf(checkpoints, seq, find));
     lastSeq = c.seq;
     links += 1;
     bytes += c.sizeBytes;
   }
   return { links, bytes };
+}
+
+// chainTotals over checkpoints in seq order (as the loop keeps them): a parent is usually the checkpoint just
+// before its child, so each link costs one comparison (a binary search only when it is not).
+function ascendingChainTotals(sorted: readonly StoredCheckpoint[], seq: number): { links: number; bytes: number } {
+  let links = 0;
+  let bytes = 0;
+  for (let at = indexOfSeq(sorted, seq); at >= 0; ) {
+    const c = sorted[at]!;
+    links += 1;
+    bytes += c.sizeBytes;
+    const parent = c.parentSeq;
+    if (parent === undefined || parent >= c.seq) {
+      // A parent that is not older would make a loop: as chainOf does, end the chain at the repeat.
+      if (parent !== undefined) return chainTotalsOf(chainOf(sorted, seq));
+      break;
+    }
+    at = at > 0 && sorted[at - 1]!.seq === parent ? at - 1 : indexOfSeq(sorted, parent);
+  }
+  return { links, bytes };
+}
+
+function chainTotalsOf(chain: readonly StoredCheckpoint[]): { links: number; bytes: number } {
+  return { links: chain.length, bytes: chain.reduce((sum, link) => sum + link.sizeBytes, 0) };
 }
 
 // Finds a checkpoint by seq: a binary search when they are in seq order (as the loop keeps them), else a map.

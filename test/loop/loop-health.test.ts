@@ -9,7 +9,7 @@ function manualClock() {
   let wake: (() => void) | undefined;
   const clock: Clock = {
     now: () => now,
-    wallNow: () => new Date(now),
+    wallNowMs: () => now,
     sleep: () => new Promise<void>((resolve) => (wake = resolve)),
   };
   return { clock, advance: (ms: number) => (now += ms), wake: () => wake?.() };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rateAt, scheduleOfPhases, writesBetween } from '../../src/sim/rate.js';
+import { RateIntegral, rateAt, scheduleOfPhases, writesBetween } from '../../src/sim/rate.js';
 
 const phases = [
   { pagesPerSecond: 1000, durationMs: 1000 },
@@ -44,5 +44,23 @@ describe('rate schedules', () => {
     expect(() => scheduleOfPhases([], true)).toThrow(/at least one phase/);
     expect(() => scheduleOfPhases([{ pagesPerSecond: -1, durationMs: 10 }], true)).toThrow(/phase 1: rate -1/);
     expect(() => scheduleOfPhases([{ pagesPerSecond: 1, durationMs: 0 }], true)).toThrow(/phase 1: duration 0/);
+  });
+
+  it('the prepared integral is the plain sum over the segments, to the last bit, for many segments', () => {
+    // A trace-like schedule: one segment per record, irregular lengths and rates.
+    const many = scheduleOfPhases(Array.from({ length: 500 }, (_, i) => ({ pagesPerSecond: (i * 7919) % 3001, durationMs: 37 + ((i * 104_729) % 411) / 7 })), false);
+    const plain = (t: number) => many.segments.reduce((sum, s) => sum + s.pagesPerMs * Math.max(0, Math.min(t, s.endMs) - s.startMs), 0);
+    const end = many.segments.at(-1)!.endMs;
+    for (let k = 0; k <= 1000; k++) {
+      const t = (end * k) / 997;
+      expect(writesBetween(many, 0, t)).toBe(t <= end ? plain(t) : plain(end) + (t - end) * many.segments.at(-1)!.pagesPerMs);
+    }
+  });
+
+  it('segments that do not lie end to end are summed one by one', () => {
+    const gappy = { segments: [{ startMs: 0, endMs: 100, pagesPerMs: 1 }, { startMs: 200, endMs: 300, pagesPerMs: 2 }], cycle: false };
+    expect(writesBetween(gappy, 0, 150)).toBe(100);
+    expect(writesBetween(gappy, 0, 250)).toBe(200);
+    expect(new RateIntegral(gappy).between(0, 300)).toBe(300);
   });
 });

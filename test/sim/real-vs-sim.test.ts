@@ -34,8 +34,8 @@ class ReplayClock implements Clock {
     return this.#now;
   }
 
-  wallNow(): Date {
-    return new Date(this.#now);
+  wallNowMs(): number {
+    return this.#now;
   }
 
   advance(ms: number): void {
