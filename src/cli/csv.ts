@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
 import { UserError } from './errors.js';
+import { EXIT } from './exit-codes.js';
 import { writeStdout } from './stdout.js';
 
 /** One CSV cell before formatting. */
@@ -47,4 +48,14 @@ export async function writeCsv(target: string, table: CsvTable): Promise<void> {
 /** The --csv option's yargs definition (nargs 1: yargs would otherwise not take `-` as its value). */
 export function csvOption(describe: string) {
   return { type: 'string' as const, nargs: 1, describe: `${describe} (- for stdout)` };
+}
+
+/** --json and --csv of a command that prints a summary: each may go to stdout, not both. */
+export function jsonAndCsvOptions(describeJson: string, describeCsv: string) {
+  return { json: { type: 'boolean', default: false, describe: describeJson }, csv: csvOption(describeCsv) } as const;
+}
+
+/** Refuses `--json --csv -`: the two would interleave on stdout. */
+export function refuseBothOnStdout(args: { json: boolean; csv?: string | undefined }): void {
+  if (args.json && args.csv === '-') throw new UserError('--json and --csv - both write to stdout; give --csv a file name', EXIT.usage);
 }

@@ -4,7 +4,7 @@ import { formatBytes, formatMs } from '../../config/units.js';
 import { POLICY_KINDS } from '../../policy/index.js';
 import { comparePolicies, type ComparisonRow } from '../../sim/compare.js';
 import { MEASURES, spreadAcrossSeeds, type MeasureUnit } from '../../sim/measures.js';
-import { csvOption, writeCsv, type CsvTable } from '../csv.js';
+import { jsonAndCsvOptions, refuseBothOnStdout, writeCsv, type CsvTable } from '../csv.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
@@ -20,12 +20,11 @@ export const compareCommand = defineCommand({
     simOptions(yargs)
       .option('policies', { type: 'string', default: POLICY_KINDS.join(','), describe: "Policy kinds, comma-separated (options from the config for the config's kind, defaults for the others)" })
       .option('seeds', { type: 'string', default: '1', coerce: countOption('seeds'), describe: 'Runs per policy, with seeds --seed, --seed+1, …; their records are pooled' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the comparison as JSON' })
-      .option('csv', csvOption('Write each measure per policy as CSV: pooled, and median, p10, p90 across seeds'))
+      .options(jsonAndCsvOptions('Print the comparison as JSON', 'Write each measure per policy as CSV: pooled, and median, p10, p90 across seeds'))
       .example("$0 compare --workload '8000:10,200:10,1500:10' --noise 0.2 --seeds 10", '')
       .example('$0 compare --trace .remusd/demo-images/records.jsonl', ''),
   handler: async (args) => {
-    if (args.json && args.csv === '-') throw new UserError('--json and --csv - both write to stdout; give --csv a file name', EXIT.usage);
+    refuseBothOnStdout(args);
     const setup = await simSetup(args, { requireWorkload: true });
     const kinds = args.policies.split(',').map((kind) => kind.trim()).filter((kind) => kind !== '');
     if (kinds.length === 0) throw new UserError(`--policies: name at least one of ${POLICY_KINDS.join(', ')}`, EXIT.usage);

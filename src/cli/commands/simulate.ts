@@ -9,9 +9,8 @@ import { MEASURES } from '../../sim/measures.js';
 import { Scorecard } from '../../sim/scorecard.js';
 import { SimTally, type SimSummary } from '../../sim/summary.js';
 import { absolute } from '../config-source.js';
-import { csvOption, writeCsv } from '../csv.js';
+import { jsonAndCsvOptions, refuseBothOnStdout, writeCsv } from '../csv.js';
 import { UserError } from '../errors.js';
-import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { printJson } from '../json.js';
 import { guardedAsync, policyOfKind, simOptions, simSetup } from '../sim-options.js';
@@ -24,12 +23,11 @@ export const simulateCommand = defineCommand({
     simOptions(yargs)
       .option('policy', { type: 'string', choices: POLICY_KINDS, describe: "Policy kind (default the config's; options from the config when it names the same kind)" })
       .option('records', { type: 'string', describe: 'Write the simulated records (records.jsonl lines, mode sim) to this file' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' })
-      .option('csv', csvOption('Write the run\'s measures as CSV, one row each (policy, seed, measure, unit, value)'))
+      .options(jsonAndCsvOptions('Print the summary as JSON', 'Write the run\'s measures as CSV, one row each (policy, seed, measure, unit, value)'))
       .example("$0 simulate --workload '8000:10,200:10' --working-set 64MiB --noise 0.1 --seed 7", '')
       .example('$0 simulate --trace .remusd/demo-images/records.jsonl --policy predictive', ''),
   handler: async (args) => {
-    if (args.json && args.csv === '-') throw new UserError('--json and --csv - both write to stdout; give --csv a file name', EXIT.usage);
+    refuseBothOnStdout(args);
     const setup = await simSetup(args, { requireWorkload: false });
     const policy = args.policy === undefined ? setup.config.policy : policyOfKind(args.policy, setup.config);
     const workload = setup.workloadFor(args.seed);
