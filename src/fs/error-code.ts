@@ -11,3 +11,8 @@ export function errorCode(error: unknown): string | undefined {
 export function errorText(error: unknown): string {
   return errorCode(error) ?? (error instanceof Error ? error.message : String(error));
 }
+
+/** The message of a thrown value: an Error's message, else the value as text (a thrown string, say). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,7 +1,9 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { CriuLocation } from '../criu/locate.js';
 import { pageSize } from '../criu/probe.js';
+import { errorMessage } from '../fs/error-code.js';
 import type { ReplicationLog, SenderEvent } from './events.js';
 import type { NetworkConfig } from '../model/network.js';
 import { failover, type FailoverResult } from './failover.js';
@@ -182,7 +184,7 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
       options.gate?.restored(restored.pid, restored.name);
       log.info(`restored ${restored.name} (chain of ${restored.chainLength}): pid ${restored.pid}`, { ms: result.trigger_to_restored_ms, run: restored.run, why: restored.runReason });
     } catch (error) {
-      const why = splitBrainHint((error as Error).message, decision.reason);
+      const why = splitBrainHint(errorMessage(error), decision.reason);
       result = { ok: false, ...base, error: why };
       await options.gate?.failed();
       log.warn(`automatic failover failed; it will not be retried (run remusd failover by hand once the cause is fixed): ${why}`);
@@ -219,10 +221,24 @@ function splitBrainHint(message: string, reason: FailoverReason): string {
   );
 }
 
-/** The failover.json of an earlier automatic failover in dir, if there is one. */
-export async function previousFailover(dir: string): Promise<FailoverReport | undefined> {
+// What is read back from an earlier failover.json: the fields that decide and describe "failed over already".
+// Checked, not cast: the file is on disk between runs, and anything may have written it since.
+const previousFailoverSchema = z.object({
+  ok: z.boolean(),
+  reason: z.string(),
+  checkpoint: z.string().optional(),
+  pid: z.number().optional(),
+  restored_at: z.string().optional(),
+});
+
+/** What an earlier automatic failover's failover.json says about itself. */
+export type PreviousFailover = z.infer<typeof previousFailoverSchema>;
+
+/** The failover.json of an earlier automatic failover in dir, if there is one that reads as such. */
+export async function previousFailover(dir: string): Promise<PreviousFailover | undefined> {
   try {
-    return JSON.parse(await readFile(join(dir, 'failover.json'), 'utf8')) as FailoverReport;
+    const parsed = previousFailoverSchema.safeParse(JSON.parse(await readFile(join(dir, 'failover.json'), 'utf8')));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }

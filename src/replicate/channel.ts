@@ -114,6 +114,7 @@ export class Channel {
 
 async function* readFrames(socket: Socket, decoder: FrameDecoder): AsyncGenerator<Frame> {
   // Not destroyed when a garbled frame ends the loop: fail() still has to tell the peer why.
-  for await (const chunk of socket.iterator({ destroyOnReturn: false })) yield* decoder.push(chunk as Buffer);
+  // A socket with no encoding set yields Buffers; Node types the iterator's items as any.
+  for await (const chunk of socket.iterator({ destroyOnReturn: false })) yield* decoder.push(chunk);
   if (decoder.pending > 0) throw new PeerError(`the connection closed in the middle of a frame (${decoder.pending} bytes of it received)`);
 }

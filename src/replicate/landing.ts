@@ -3,8 +3,15 @@ import { join } from 'node:path';
 import { freshDirectory, markLatest, publish } from '../store/checkpoints.js';
 import { recordLanded } from './backup-runs.js';
 import { currentLatest } from './latest.js';
-import { createFileHasher } from '../store/manifest.js';
+import { errorMessage } from '../fs/error-code.js';
+import { createFileHasher, type FileHasher } from '../store/manifest.js';
 import { MANIFEST_FILE, type Manifest, type ManifestFile } from './messages.js';
+
+interface OpenFile {
+  file: ManifestFile;
+  handle: FileHandle;
+  hasher: FileHasher;
+}
 
 /** A checkpoint arrived damaged (wrong size or hash): it was discarded, nothing took its final name. */
 export class VerifyError extends Error {
@@ -26,8 +33,8 @@ export class Landing {
   private index = 0;
   private written = 0;
   private received = 0;
-  private handle: FileHandle | undefined;
-  private hasher: Awaited<ReturnType<typeof createFileHasher>> | undefined;
+  /** The file being written, open, with its running hash; undefined between files. */
+  private writing: OpenFile | undefined;
   private failure: string | undefined;
   readonly name: string;
   readonly files: readonly ManifestFile[];
@@ -62,21 +69,21 @@ export class Landing {
     try {
       let offset = 0;
       while (offset < bytes.length) {
-        const file = await this.current();
-        if (file === undefined) {
+        const target = await this.current();
+        if (target === undefined) {
           this.failure = `${this.received} bytes received, more than the manifest's ${this.files.reduce((sum, f) => sum + f.size, 0)}`;
           return;
         }
-        const n = Math.min(file.size - this.written, bytes.length - offset);
+        const n = Math.min(target.file.size - this.written, bytes.length - offset);
         const piece = bytes.subarray(offset, offset + n);
-        await this.handle!.write(piece);
-        this.hasher!.update(piece);
+        await target.handle.write(piece);
+        target.hasher.update(piece);
         this.written += n;
         offset += n;
-        if (this.written === file.size) await this.closeCurrent(file);
+        if (this.written === target.file.size) await this.closeCurrent(target);
       }
     } catch (error) {
-      this.failure ??= error instanceof VerifyError ? error.message : `writing ${this.partialDir}: ${(error as Error).message}`;
+      this.failure ??= error instanceof VerifyError ? error.message : `writing ${this.partialDir}: ${errorMessage(error)}`;
     }
   }
 
@@ -88,9 +95,10 @@ export class Landing {
   async finish(): Promise<void> {
     try {
       if (this.failure === undefined) {
-        for (let file = await this.current(); file !== undefined; file = await this.current()) {
+        for (let target = await this.current(); target !== undefined; target = await this.current()) {
+          const { file } = target;
           if (this.written !== file.size) throw new VerifyError(`${this.name}/${file.name}: ${this.written} of ${file.size} bytes arrived`);
-          await this.closeCurrent(file);
+          await this.closeCurrent(target);
         }
       }
       if (this.failure !== undefined) throw new VerifyError(`${this.name}: ${this.failure}`);
@@ -104,34 +112,33 @@ export class Landing {
     } catch (error) {
       await this.abort();
       if (error instanceof VerifyError) throw error;
-      throw new VerifyError(`${this.name}: ${(error as Error).message}`);
+      throw new VerifyError(`${this.name}: ${errorMessage(error)}`);
     }
   }
 
   /** Discards the partial directory (a dropped connection or a failed check). */
   async abort(): Promise<void> {
-    await this.handle?.close().catch(() => undefined);
-    this.handle = undefined;
+    await this.writing?.handle.close().catch(() => undefined);
+    this.writing = undefined;
     await rm(this.partialDir, { recursive: true, force: true });
   }
 
   /** The file being written (opened on first use), or undefined past the last one. */
-  private async current(): Promise<ManifestFile | undefined> {
+  private async current(): Promise<OpenFile | undefined> {
+    if (this.writing !== undefined) return this.writing;
     const file = this.files[this.index];
-    if (file !== undefined && this.handle === undefined) {
-      this.handle = await open(join(this.partialDir, file.name), 'wx');
-      this.hasher = await createFileHasher();
-      this.written = 0;
-    }
-    return file;
+    if (file === undefined) return undefined;
+    const handle = await open(join(this.partialDir, file.name), 'wx');
+    this.writing = { file, handle, hasher: await createFileHasher() };
+    this.written = 0;
+    return this.writing;
   }
 
-  private async closeCurrent(file: ManifestFile): Promise<void> {
-    const handle = this.handle!;
-    this.handle = undefined;
+  private async closeCurrent({ file, handle, hasher }: OpenFile): Promise<void> {
+    this.writing = undefined;
     this.index++;
     try {
-      const hash = this.hasher!.hex();
+      const hash = hasher.hex();
       if (hash !== file.xxh64) throw new VerifyError(`${this.name}/${file.name}: xxh64 ${hash}, the manifest says ${file.xxh64}`);
       await handle.sync();
     } finally {

@@ -14,6 +14,6 @@ export async function currentLatest(root: string): Promise<string | undefined> {
 /** Whether the supervisor is writing a checkpoint newer than `latest` (a `.NNNNNNNN.partial` directory). */
 export async function checkpointInProgress(root: string): Promise<boolean> {
   const latest = Number((await currentLatest(root)) ?? 0);
-  const names = await readdir(root).catch(() => [] as string[]);
+  const names = await readdir(root).catch((): string[] => []);
   return names.some((name) => PARTIAL.test(name) && Number(name.slice(1, 9)) > latest);
 }

@@ -53,10 +53,13 @@ export async function listenAuthenticated(
     raw.on('error', () => undefined);
     const key = socketKey(raw);
     if (pending.size >= limits.maxPending) {
-      const [oldestKey, oldest] = pending.entries().next().value as [string, Socket];
-      pending.delete(oldestKey);
-      oldest.destroy();
-      refusals.add(oldestKey, `evicted: more than ${limits.maxPending} handshakes in progress`);
+      // A Map iterates in insertion order: its first entry is the oldest handshake.
+      for (const [oldestKey, oldest] of pending) {
+        pending.delete(oldestKey);
+        oldest.destroy();
+        refusals.add(oldestKey, `evicted: more than ${limits.maxPending} handshakes in progress`);
+        break;
+      }
     }
     pending.set(key, raw);
     raw.once('close', () => pending.get(key) === raw && pending.delete(key));
@@ -73,10 +76,13 @@ export async function listenAuthenticated(
       return;
     }
     if (authenticated.size >= limits.maxConnections) {
-      const oldest = authenticated.values().next().value as TLSSocket;
-      authenticated.delete(oldest);
-      log.warn(`closing the oldest connection (${socketKey(oldest)}): more than ${limits.maxConnections} authenticated connections`);
-      oldest.destroy();
+      // A Set iterates in insertion order: its first member is the oldest connection.
+      for (const oldest of authenticated) {
+        authenticated.delete(oldest);
+        log.warn(`closing the oldest connection (${socketKey(oldest)}): more than ${limits.maxConnections} authenticated connections`);
+        oldest.destroy();
+        break;
+      }
     }
     authenticated.add(socket);
     socket.once('close', () => authenticated.delete(socket));

@@ -93,8 +93,7 @@ export function checkMessage(value: unknown): { ok: true; message: Message } | {
   const { type } = value;
   if (!isMessageType(type)) return { ok: false, error: `unknown control message type ${JSON.stringify(type).slice(0, 80)}` };
   const parsed = messageSchemas[type].safeParse(value);
-  // parsed.data is the union of every schema's output (TS cannot tie it to this type), and each is a Message.
-  if (parsed.success) return { ok: true, message: parsed.data as Message };
+  if (parsed.success) return { ok: true, message: parsed.data };
   return { ok: false, error: `${type} message: ${describeFirstIssue(parsed.error)}` };
 }
 

@@ -113,12 +113,16 @@ export class FrameDecoder {
   }
 
   private peek(n: number): Buffer {
-    if (this.buffered[0]!.length < n) this.buffered = [Buffer.concat(this.buffered)];
-    return this.buffered[0]!.subarray(0, n);
+    const [first] = this.buffered;
+    if (first !== undefined && first.length >= n) return first.subarray(0, n);
+    const all = Buffer.concat(this.buffered);
+    this.buffered = [all];
+    return all.subarray(0, n);
   }
 
   private take(n: number): Buffer {
-    const all = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered);
+    const [first, ...more] = this.buffered;
+    const all = first !== undefined && more.length === 0 ? first : Buffer.concat(this.buffered);
     const taken = all.subarray(0, n);
     const rest = all.subarray(n);
     this.buffered = rest.length > 0 ? [rest] : [];
@@ -158,7 +162,7 @@ export function hello(role: 'sender' | 'receiver', run?: RunIdentity): Message {
 }
 
 /** The run a sender's hello names (helloProblem has checked that there is one). */
-export function helloRun(message: Extract<Message, { type: 'hello' }>): RunIdentity {
-  if (message.run === undefined) throw new ProtocolError('the sender\'s hello names no run');
+export function helloRun(message: Message): RunIdentity {
+  if (message.type !== 'hello' || message.run === undefined) throw new ProtocolError('the sender\'s hello names no run');
   return message.run;
 }

@@ -124,7 +124,7 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
     throw new ProtocolError(`refused: ${problem}`);
   }
   // The sender's run: every offer on this connection must belong to it, and lands in its own directory.
-  const run = helloRun(first as Extract<Message, { type: 'hello' }>);
+  const run = helloRun(first);
   const opened = openBackupRun(options.root, run, new Date());
   if (!opened.ok) {
     await channel.fail(opened.problem);

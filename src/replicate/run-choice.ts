@@ -31,7 +31,8 @@ export function chooseRun(runs: readonly RunView[], wanted?: string): RunChoice 
   const candidates = runs.filter((r) => r.checkpoints.length > 0);
   if (candidates.length === 0) return { ok: false, problem: runs.length === 0 ? 'there are no runs and no checkpoints' : 'no run has a complete checkpoint' };
   const ranked = [...candidates].sort((a, b) => lastTaken(b) - lastTaken(a) || Date.parse(b.started ?? '') - Date.parse(a.started ?? '') || 0);
-  const [run, ...older] = ranked as [RunView, ...RunView[]];
+  const [run, ...older] = ranked;
+  if (run === undefined) return { ok: false, problem: 'no run has a complete checkpoint' }; // candidates was not empty
   if (older.length === 0) return { ok: true, run, why: `${describe(run)} is the only run here` };
   return {
     ok: true,

@@ -8,6 +8,7 @@ import type { ShipRecord } from './ship-log.js';
 import { imagesRun, shipChain, ShipError, workloadField, type ShipOptions } from './ship-chain.js';
 import type { ShipObserver } from './events.js';
 import type { WorkloadWatch } from './workload-watch.js';
+import { errorMessage } from '../fs/error-code.js';
 
 export interface WatchOptions extends ShipOptions, BackupAddress {
   signal: AbortSignal;
@@ -53,8 +54,9 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
       signal.addEventListener('abort', onAbort, { once: true });
       try {
         while (!signal.aborted) {
-          const dying = workload?.state === 'dead' && !toldDead;
-          if (dying) await awaitCheckpointInProgress(options.images, options.deathGraceMs ?? 1_000, signal, log);
+          // Set once the watch has seen the workload dead (deadSince is set with state 'dead').
+          const diedAt = toldDead ? undefined : workload?.deadSince;
+          if (diedAt !== undefined) await awaitCheckpointInProgress(options.images, options.deathGraceMs ?? 1_000, signal, log);
           const latest = await currentLatest(options.images);
           if (latest !== undefined && latest !== shipped) {
             await shipChain(channel, latest, { ...options, run });
@@ -62,8 +64,8 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
             shipped = latest;
             quietSince = performance.now();
           }
-          if (dying) {
-            const at = workload.deadSince!.toISOString();
+          if (workload !== undefined && diedAt !== undefined) {
+            const at = diedAt.toISOString();
             await channel.send({ type: 'workload-dead', pid: workload.pid, at });
             toldDead = true;
             quietSince = performance.now();
@@ -80,7 +82,7 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
     } catch (error) {
       if (signal.aborted) break;
       options.observer?.failed();
-      log.warn(`shipping to ${formatEndpoint(options.to)} failed: ${(error as Error).message}; retrying in ${backoff} ms`);
+      log.warn(`shipping to ${formatEndpoint(options.to)} failed: ${errorMessage(error)}; retrying in ${backoff} ms`);
       await sleep(backoff, undefined, { signal }).catch(() => undefined);
       backoff = Math.min(backoff * 2, options.backoffMaxMs ?? 5_000);
     } finally {
@@ -133,7 +135,7 @@ export async function shipOnce(options: ShipOptions & BackupAddress & { connectT
       channel = await connectToBackup(options.to, options.credentials, run);
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof PeerError || Date.now() + backoff > deadline) throw error;
-      options.log.warn(`backup ${formatEndpoint(options.to)} unreachable (${(error as Error).message}); retrying in ${backoff} ms`);
+      options.log.warn(`backup ${formatEndpoint(options.to)} unreachable (${errorMessage(error)}); retrying in ${backoff} ms`);
       await sleep(backoff);
       backoff = Math.min(backoff * 2, 2_000);
       continue;

@@ -7,6 +7,7 @@ import { readManifest } from './backup-runs.js';
 import { createFileHasher } from '../store/manifest.js';
 import { DATA_CHUNK_BYTES } from './protocol.js';
 import { MANIFEST_FILE, type Manifest } from './messages.js';
+import { errorMessage } from '../fs/error-code.js';
 
 // Before a restore, every link of the chain is checked again, on disk, right now: what landed may have
 // been damaged since (a disk, a person, an attacker with write access to the directory), and CRIU trusts
@@ -67,7 +68,7 @@ async function verifyLink(context: VerifyContext, name: string): Promise<LinkChe
   try {
     return await checkLink(context, name);
   } catch (error) {
-    return { ok: false, problem: (error as Error).message };
+    return { ok: false, problem: errorMessage(error) };
   }
 }
 
@@ -131,7 +132,8 @@ async function checkFile(dir: string, file: { name: string; size: number; xxh64:
   if (!stat.isFile()) fail(file.name, 'is not a regular file');
   if (stat.size !== file.size) fail(file.name, `is ${stat.size} bytes, the manifest says ${file.size}`);
   const hasher = await createFileHasher();
-  for await (const chunk of createReadStream(path, { highWaterMark: DATA_CHUNK_BYTES })) hasher.update(chunk as Buffer);
+  // A read stream with no encoding yields Buffers; Node types its chunks as any.
+  for await (const chunk of createReadStream(path, { highWaterMark: DATA_CHUNK_BYTES })) hasher.update(chunk);
   const hash = hasher.hex();
   if (hash !== file.xxh64) fail(file.name, `xxh64 is ${hash}, the manifest says ${file.xxh64}: its content changed since it arrived`);
 }

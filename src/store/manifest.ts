@@ -20,8 +20,14 @@ export const FILE_CHUNK_BYTES = 256 << 10;
 // The xxhash-wasm instance, created once (WebAssembly compilation is async).
 let wasm: ReturnType<typeof xxhash> | undefined;
 
+/** An xxh64 of a file's bytes, fed in pieces. */
+export interface FileHasher {
+  update(bytes: Uint8Array): void;
+  hex(): string;
+}
+
 /** A streaming xxh64 (seed 0) whose digest is 16 lowercase hex digits, as manifests carry it. */
-export async function createFileHasher(): Promise<{ update(bytes: Uint8Array): void; hex(): string }> {
+export async function createFileHasher(): Promise<FileHasher> {
   wasm ??= xxhash();
   const state = (await wasm).create64();
   return {

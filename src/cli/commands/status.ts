@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { defineCommand } from '../command.js';
 import { leaderKey } from '../../config/fencing.js';
 import { readFenceReport } from '../../fence/marker.js';
+import { previousFailover } from '../../replicate/auto-failover.js';
 import { listRunDirectories } from '../../replicate/backup-runs.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
@@ -75,7 +76,7 @@ async function side(dir: string, role: 'primary' | 'backup') {
       }
     }
   } else {
-    const report = await readFile(join(dir, 'failover.json'), 'utf8').then((t) => JSON.parse(t) as { ok: boolean; checkpoint?: string; pid?: number; restored_at?: string }, () => undefined);
+    const report = await previousFailover(dir);
     if (report !== undefined) failover = report.ok ? `${report.checkpoint} restored as pid ${report.pid} at ${report.restored_at}` : 'failed (see failover.json)';
   }
   return { dir, latest, ...(acked === undefined ? {} : { acked }), ...(fence === undefined ? {} : { fenced: { at: fence.at, reason: fence.reason, action: fence.action } }), ...(failover === undefined ? {} : { failover }) };

@@ -39,7 +39,7 @@ export function commonName(role: PairRole, pairId: string): string {
  * certificate can ever be signed for the pair.
  */
 export async function generatePair(days: number, now = new Date()): Promise<PairMaterial> {
-  x509.cryptoProvider.set(webcrypto as Crypto);
+  x509.cryptoProvider.set(globalThis.crypto);
   const pairId = randomBytes(8).toString('hex');
   const notBefore = new Date(now.getTime() - 60_000); // tolerate a minute of clock skew between hosts
   const notAfter = new Date(now.getTime() + days * 86_400_000);
@@ -83,17 +83,18 @@ export async function generatePair(days: number, now = new Date()): Promise<Pair
 }
 
 async function generateKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
 }
 
 // Positive 128-bit serials: unique without bookkeeping, as RFC 5280 asks of one issuer.
 function serial(): string {
   const bytes = randomBytes(16);
-  bytes[0]! &= 0x7f;
+  bytes.writeUInt8(bytes.readUInt8(0) & 0x7f, 0);
   return bytes.toString('hex');
 }
 
 function pem(label: string, der: Buffer): string {
-  const lines = der.toString('base64').match(/.{1,64}/g)!.join('\n');
+  const base64 = der.toString('base64');
+  const lines = Array.from({ length: Math.ceil(base64.length / 64) }, (_, i) => base64.slice(i * 64, i * 64 + 64)).join('\n');
   return `-----BEGIN ${label}-----\n${lines}\n-----END ${label}-----\n`;
 }
