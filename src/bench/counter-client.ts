@@ -1,4 +1,6 @@
 import { connect, type Socket } from 'node:net';
+import { errorText } from '../fs/error-code.js';
+import { at } from './harness.js';
 
 /** How a counter service is asked to count, and how its reply line reads. */
 export interface CounterProtocol {
@@ -36,7 +38,7 @@ export class CounterClient {
         this.pending?.(value);
       }
     });
-    socket.on('error', (error) => this.events.push(`error ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+    socket.on('error', (error) => this.events.push(`error ${errorText(error)}`));
     socket.on('close', () => this.events.push('close'));
   }
 
@@ -84,6 +86,6 @@ export class CounterClient {
 /** The q-quantile of a list of numbers. */
 export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return at(sorted, Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1)));
 }
 

@@ -7,7 +7,7 @@ import { median } from 'simple-statistics';
 import { PE_LAZY, PE_PRESENT, encodePagemap, type PagemapEntry } from '../criu/images/pagemap.js';
 import { loadHasher } from '../delta/page-hashes.js';
 import { DEFAULT_CHUNK_BYTES, rewriteAsDelta } from '../delta/rewrite.js';
-import type { BenchRow } from './harness.js';
+import { at, type BenchRow } from './harness.js';
 
 const BENCH = 'delta';
 const PAGE = 4096;
@@ -131,7 +131,7 @@ export async function run(): Promise<BenchRow[]> {
 
     // Rounds interleave every measurement, so the noise of this shared machine hits them alike; the first
     // rounds only warm up (V8 optimises the per-page loop after a few passes, as in a long remusd run).
-    const times = { read: [] as number[], hash: [] as number[], noParent: [] as number[], parent: [] as number[] };
+    const times: Record<'read' | 'hash' | 'noParent' | 'parent', number[]> = { read: [], hash: [], noParent: [], parent: [] };
     let cpuMs = 0;
     for (let round = 0; round < WARMUP + RUNS; round++) {
       const read = await timed(readReused);
@@ -168,7 +168,7 @@ export async function run(): Promise<BenchRow[]> {
       throughputRow(`delta pass, parent (same), against readFileSync`, median(times.parent), { name: 'readFileSync (fresh buffer)', ms: readWhole }, 1.5),
       {
         bench: BENCH,
-        name: `hash state memory (${first.hashes.totalPages} pages, ${first.hashes.processes[0]!.runVaddr.length} runs)`,
+        name: `hash state memory (${first.hashes.totalPages} pages, ${at(first.hashes.processes, 0).runVaddr.length} runs)`,
         unit: 'B/page',
         value: bytesPerPage,
         target: '≤ 16 B/page',

@@ -13,7 +13,7 @@ import { TunGate } from '../gate/tun.js';
 import { gateTunName } from '../gate/start.js';
 import type { ServiceNetwork } from '../net/index.js';
 import { ensureUdpStreamBinary } from '../workload/build.js';
-import { compareRow, type BenchRow } from './harness.js';
+import { at, compareRow, type BenchRow } from './harness.js';
 
 const SECONDS = 2;
 const REPETITIONS = 5;
@@ -47,7 +47,7 @@ export async function gateThroughput(bench: string, network: ServiceNetwork): Pr
     }
   }
   runs.sort((a, b) => a.gated / a.plain - b.gated / b.plain);
-  const median = runs[runs.length >> 1]!;
+  const median = at(runs, runs.length >> 1);
   const ratios = runs.map((r) => (r.gated / r.plain).toFixed(2)).join(', ');
   return {
     ...compareRow({
@@ -69,10 +69,10 @@ async function stream(binary: string, network: ServiceNetwork, rate: number | un
   // come a second late at load 20 here, which a 1 s fallback counted as the end of the stream).
   const receiver = execa(binary, ['recv', network.config.hostAddress, '0', '5000']);
   const port = await new Promise<string>((resolve, reject) => {
-    receiver.stdout!.once('data', (data: Buffer) => {
-      const match = /^ready (\d+)/.exec(data.toString());
-      if (match === null) reject(new Error(`udp-stream recv: ${data.toString()}`));
-      else resolve(match[1]!);
+    receiver.stdout.once('data', (data: Buffer) => {
+      const port = /^ready (\d+)/.exec(data.toString())?.[1];
+      if (port === undefined) reject(new Error(`udp-stream recv: ${data.toString()}`));
+      else resolve(port);
     });
     receiver.once('error', reject);
   });

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { packageRoot } from '../paths.js';
 import { CounterClient, quantile, REDIS_INCR } from './counter-client.js';
+import { readRecords } from '../loop/record-reader.js';
 
 const CLI = join(packageRoot(), 'dist', 'cli', 'main.js');
 export const REDIS_SERVER = '/opt/remusd/redis/bin/redis-server';
@@ -75,10 +76,7 @@ export async function measureRedis(variant: LatencyVariant, dir: string, name: s
     const warm = client.rttMs.length;
     const [requests, freshMs] = await Promise.all([requestLoop(client, CLIENT_SECONDS * 1000), probeFreshConnections(address, CLIENT_SECONDS * 1000)]);
     const requestsMs = [...client.rttMs.slice(warm, warm + requests.answered), ...(requests.stalled ? [STALL_MS] : [])];
-    const walls = (await readFile(records, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((line) => (JSON.parse(line) as { criu_wall_ms: number }).criu_wall_ms);
+    const walls = (await readRecords(records)).flatMap((record) => (record.criuWallMs === undefined ? [] : [record.criuWallMs]));
     return { requestsMs, freshMs, criuWallMs: quantile(walls, 0.5), checkpoints: walls.length, stalled: requests.stalled };
   } finally {
     client?.close();

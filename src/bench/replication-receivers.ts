@@ -5,12 +5,13 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { silentLog } from '../replicate/events.js';
 import { DATA_CHUNK_BYTES } from '../replicate/protocol.js';
 import { startReceiver } from '../replicate/receiver.js';
 import { loadCredentials } from '../replicate/tls/files.js';
 import { serverTlsOptions } from '../replicate/tls/options.js';
+import { at } from './harness.js';
 
 /** What the main thread asks: the next connection on `kind` is a copy of `files` into `into`. */
 export interface ExpectCopy {
@@ -19,18 +20,34 @@ export interface ExpectCopy {
   files: [string, number][];
 }
 
-const { backupKeys, backupDir } = workerData as { backupKeys: string; backupDir: string };
-const port = parentPort!;
+/** What the receivers' thread tells the main thread. */
+export type ReceiversReply =
+  | { type: 'ports'; tcp: number; tls: number; receiver: number }
+  | { type: 'expecting' }
+  | { type: 'copied' }
+  | { type: 'failed'; message: string };
+
+const NOT_A_WORKER = 'replication-receivers.js runs as the worker thread of `npm run bench replication`';
+const { backupKeys, backupDir }: { backupKeys: unknown; backupDir: unknown } = workerData ?? {};
+if (typeof backupKeys !== 'string' || typeof backupDir !== 'string') throw new Error(NOT_A_WORKER);
+const port = mainThread();
+const say = (reply: ReceiversReply) => port.postMessage(reply);
 const backup = loadCredentials(backupKeys, 'backup');
 const servers = { tcp: createTcpServer(), tls: createTlsServer(serverTlsOptions(backup, 5_000)) };
 let expected: ExpectCopy | undefined;
 
 const onCopy = (socket: Socket) => {
-  const copy = expected!;
+  const copy = expected;
   expected = undefined;
+  if (copy === undefined) {
+    // Only the bench connects here, after announcing each copy: anything else is a bug in the bench.
+    socket.destroy();
+    say({ type: 'failed', message: 'a connection arrived with no copy announced' });
+    return;
+  }
   receiveFiles(socket, copy.into, copy.files).then(
-    () => port.postMessage({ type: 'copied' }),
-    (error: Error) => port.postMessage({ type: 'failed', message: error.message }),
+    () => say({ type: 'copied' }),
+    (error: Error) => say({ type: 'failed', message: error.message }),
   );
 };
 servers.tcp.on('connection', onCopy);
@@ -40,9 +57,12 @@ servers.tls.on('secureConnection', onCopy);
 // hands over 16 KiB records, TCP up to 64 KiB), as the replication receiver writes its 256 KiB frames.
 async function receiveFiles(socket: Socket, into: string, files: [string, number][]): Promise<void> {
   mkdirSync(into, { recursive: true });
+  const open = (i: number) => {
+    const [name, size] = at(files, i);
+    return { out: createWriteStream(join(into, name)), left: size };
+  };
   let index = 0;
-  let left = files[0]![1];
-  let out = createWriteStream(join(into, files[0]![0]));
+  let { out, left } = open(0);
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const flush = async () => {
@@ -53,7 +73,7 @@ async function receiveFiles(socket: Socket, into: string, files: [string, number
     if (!out.write(bytes)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
   };
   for await (const chunk of socket) {
-    let data = chunk as Buffer;
+    let data: Buffer = chunk; // a socket with no encoding set yields Buffers (typed any)
     while (data.length > 0) {
       const n = Math.min(left, data.length);
       pending.push(data.subarray(0, n));
@@ -64,12 +84,16 @@ async function receiveFiles(socket: Socket, into: string, files: [string, number
       if (left === 0) {
         await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
         if (++index === files.length) return void socket.end();
-        left = files[index]![1];
-        out = createWriteStream(join(into, files[index]![0]));
+        ({ out, left } = open(index));
       }
     }
   }
   throw new Error('the copy ended early');
+}
+
+function mainThread(): MessagePort {
+  if (parentPort === null) throw new Error(NOT_A_WORKER);
+  return parentPort;
 }
 
 async function listening(server: Server): Promise<number> {
@@ -88,6 +112,6 @@ port.on('message', (message: ExpectCopy | { type: 'close' }) => {
     return;
   }
   expected = message;
-  port.postMessage({ type: 'expecting' });
+  say({ type: 'expecting' });
 });
-port.postMessage({ type: 'ports', tcp: await listening(servers.tcp), tls: await listening(servers.tls), receiver: receiver.endpoint.port });
+say({ type: 'ports', tcp: await listening(servers.tcp), tls: await listening(servers.tls), receiver: receiver.endpoint.port });

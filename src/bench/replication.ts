@@ -12,7 +12,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { connect as connectTls, type TLSSocket } from 'node:tls';
+import { connect as connectTls, TLSSocket } from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { median } from 'simple-statistics';
 import { newRunIdentity, writeRunIdentity } from '../store/run-identity.js';
@@ -25,7 +25,7 @@ import { loadCredentials, writePair, type Credentials } from '../replicate/tls/f
 import { generatePair } from '../replicate/tls/generate.js';
 import { clientTlsOptions } from '../replicate/tls/options.js';
 import type { BenchRow } from './harness.js';
-import type { ExpectCopy } from './replication-receivers.js';
+import type { ExpectCopy, ReceiversReply } from './replication-receivers.js';
 
 const BENCH = 'replication';
 const PAGES_MIB = 128;
@@ -50,9 +50,9 @@ function writeCheckpoint(dir: string): Record<string, number> {
 }
 
 // One reply from the receivers' thread.
-function reply(worker: Worker): Promise<{ type: string; message?: string; tcp?: number; tls?: number; receiver?: number }> {
+function reply(worker: Worker): Promise<ReceiversReply> {
   return new Promise((resolve, reject) => {
-    const onMessage = (message: Awaited<ReturnType<typeof reply>>) => (worker.off('error', onError), resolve(message));
+    const onMessage = (message: ReceiversReply) => (worker.off('error', onError), resolve(message));
     const onError = (error: Error) => (worker.off('message', onMessage), reject(error));
     worker.once('message', onMessage);
     worker.once('error', onError);
@@ -72,7 +72,7 @@ async function copy(worker: Worker, kind: ExpectCopy['kind'], connect: () => Soc
   for (const [name] of files) await pipeline(createReadStream(join(dir, name), { highWaterMark: DATA_CHUNK_BYTES }), socket, { end: false });
   const answer = await copied;
   socket.destroy();
-  if (answer.type !== 'copied') throw new Error(`bench copy over ${kind} failed: ${answer.message}`);
+  if (answer.type !== 'copied') throw new Error(`bench copy over ${kind} failed: ${answer.type === 'failed' ? answer.message : answer.type}`);
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -95,12 +95,13 @@ export async function run(): Promise<BenchRow[]> {
     const backupDir = join(root, 'backup');
     const worker = new Worker(new URL('./replication-receivers.js', import.meta.url), { workerData: { backupKeys: pair.backup, backupDir } });
     const ports = await reply(worker);
-    const tcp = () => connectTcp({ host: '127.0.0.1', port: ports.tcp! });
-    const tls = () => connectTls({ host: '127.0.0.1', port: ports.tls!, ...clientTlsOptions(primary) });
+    if (ports.type !== 'ports') throw new Error(`the receivers' thread answered ${ports.type} before its ports`);
+    const tcp = () => connectTcp({ host: '127.0.0.1', port: ports.tcp });
+    const tls = () => connectTls({ host: '127.0.0.1', port: ports.tls, ...clientTlsOptions(primary) });
     const checkpoint = await readLocalCheckpoint(images, '00000001');
     let cipher = '';
 
-    const times = { tcp: [] as number[], tls: [] as number[], replication: [] as number[] };
+    const times: Record<'tcp' | 'tls' | 'replication', number[]> = { tcp: [], tls: [], replication: [] };
     try {
       for (let round = 0; round < WARMUP + RUNS; round++) {
         const copyInto = join(root, `copy-${round}`);
@@ -111,8 +112,8 @@ export async function run(): Promise<BenchRow[]> {
         rmSync(backupDir, { recursive: true, force: true }); // so that the backup does not "have" it already
         mkdirSync(backupDir);
         const replicated = await timed(async () => {
-          const channel = await connectToBackup({ host: '127.0.0.1', port: ports.receiver! }, primary, run);
-          cipher ||= (channel.socket as TLSSocket).getCipher().name;
+          const channel = await connectToBackup({ host: '127.0.0.1', port: ports.receiver }, primary, run);
+          if (channel.socket instanceof TLSSocket) cipher ||= channel.socket.getCipher().name;
           try {
             const shipped = await shipChain(channel, '00000001', { images, log: silentLog, run });
             if (shipped[0]?.bytes !== checkpoint.bytes) throw new Error(`bench replication shipped ${JSON.stringify(shipped)}`);

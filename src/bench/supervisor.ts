@@ -32,13 +32,15 @@ export async function run(): Promise<BenchRow[]> {
     const supervisor = execa(cli, ['run', '--config', config, '--max-checkpoints', String(CHECKPOINTS), '--stop-workload', '--', binary, '--mib', '64', '--phases', '2000:1000000'], { reject: false });
     let peak = 0;
     const sampler = setInterval(() => {
-      peakRssMiB(supervisor.pid!).then((mib) => (peak = Math.max(peak, mib)), () => undefined);
+      // No pid only when the spawn failed, which awaiting the supervisor below reports.
+      if (supervisor.pid !== undefined) peakRssMiB(supervisor.pid).then((mib) => (peak = Math.max(peak, mib)), () => undefined);
     }, 50);
     let idleRss: number;
     let result: Awaited<typeof supervisor>;
     try {
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      idleRss = await peakRssMiB(idle.pid!);
+      if (idle.pid === undefined) throw new Error('could not start node for the baseline RSS');
+      idleRss = await peakRssMiB(idle.pid);
       result = await supervisor;
     } finally {
       // Also when reading the idle process's RSS failed: neither the sampler nor the two processes outlive the bench.
@@ -50,7 +52,9 @@ export async function run(): Promise<BenchRow[]> {
     const records = (await readFile(join(dir, 'images', 'records.jsonl'), 'utf8'))
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as CheckpointRecord)
+      // Written seconds ago by the remusd run this bench started; the record reader would drop the
+      // supervisor_overhead_ms this bench is about.
+      .map((line): CheckpointRecord => JSON.parse(line))
       .slice(5); // the first checkpoints include start-up (JIT, first CRIU runs)
     const overhead = median(records.map((r) => r.supervisor_overhead_ms));
     const criuWall = median(records.map((r) => r.criu_wall_ms));
