@@ -11,7 +11,7 @@
 // reused; rounds of three checkpoints, each round deleting the last one's images, showed no spike in either
 // arm (0.71× and 0.90×, load 8).
 import { median } from 'simple-statistics';
-import { compareRow, type BenchRow } from './harness.js';
+import { at, compareRow, type BenchRow } from './harness.js';
 import { superviseDirtier, type RunCheckpoint } from './supervised-run.js';
 
 const BENCH = 'chain-start';
@@ -31,9 +31,9 @@ interface Samples {
 // Sorts a run's deltas into those right after a chain start and the others.
 function collect(samples: Samples, run: readonly RunCheckpoint[]): void {
   for (let i = SKIP; i < run.length; i++) {
-    const { record, stats } = run[i]!;
+    const { record, stats } = at(run, i);
     if (record.chain_start || stats === undefined) continue;
-    const after = run[i - 1]!.record.chain_start;
+    const after = at(run, i - 1).record.chain_start;
     (after ? samples.afterFrozen : samples.otherFrozen).push(record.frozen_us / 1000);
     (after ? samples.afterWrite : samples.otherWrite).push(stats.memwrite_time / 1000);
   }
