@@ -28,8 +28,13 @@ describe('supervisor on real CRIU (mode full)', () => {
     expect(exit.reason).toBe('stopped');
     expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
 
+    // How long each dump stopped the workload: CRIU's freezing (stopping every thread) and then the frozen
+    // time it reports. The frozen time alone left the freezing out, and under load freezing alone can take
+    // longer than the margin below: the bound on the workload's pauses could then not hold.
+    let maxStoppedMs = 0;
     for (const record of records) {
       const { dump } = await readStatsDir(record.dir);
+      maxStoppedMs = Math.max(maxStoppedMs, (dump!.freezing_time + dump!.frozen_time) / 1000);
       expect(record.size_bytes).toBe(checkpointSizeBytes(dump!, size));
       expect(record.pages_written).toBe(dump!.pages_written);
       expect(record.frozen_us).toBe(dump!.frozen_time);
@@ -50,14 +55,14 @@ describe('supervisor on real CRIU (mode full)', () => {
     expect(names).toContain('latest');
     expect(names.filter((n) => /^\d{8}$/.test(n))).toHaveLength(6);
 
-    // The workload ran throughout: its reports (every 20 ms) never paused longer than the longest freeze + margin.
-    const maxFrozenMs = Math.max(...records.map((r) => r.frozen_us / 1000));
+    // The workload ran throughout: its reports (every 20 ms) never paused longer than the longest stop + margin.
+    // A stop left between checkpoints would last at least the next interval (100-800 ms here).
     const progress = (await workload.read()).progress;
     const firstStart = Date.parse(records[0]!.start);
     const during = progress.filter((p) => p.realMs >= firstStart);
     expect(during.length).toBeGreaterThan(20);
     const gaps = during.slice(1).map((p, i) => p.tMs - during[i]!.tMs);
-    expect(Math.max(...gaps)).toBeLessThan(maxFrozenMs + 150);
+    expect(Math.max(...gaps)).toBeLessThan(maxStoppedMs + 150);
     expect(during.at(-1)!.writes).toBeGreaterThan(during[0]!.writes);
   });
 

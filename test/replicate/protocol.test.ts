@@ -259,6 +259,8 @@ describe('connecting to a backup', () => {
       const started = Date.now();
       await expect(connectToBackup({ host: '127.0.0.1', port }, pair.primary, RUN, 300)).rejects.toThrow(`no TLS connection to 127.0.0.1:${port} within 300 ms`);
       await expect(connectToBackup({ host: '127.0.0.1', port: mutePort }, pair.primary, RUN, 300)).rejects.toThrow(`127.0.0.1:${mutePort} did not answer hello within 300 ms`);
+      // Two 300 ms timeouts, not the 5 s default of connectToBackup: 3 s is five times their sum (room for a
+      // loaded machine) and still less than one default timeout.
       expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       server.close();

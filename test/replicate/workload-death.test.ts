@@ -68,7 +68,9 @@ describe('the shipper watching the workload', () => {
     const killed = performance.now();
     workload.kill('SIGKILL');
     const dead = await waitFor('workload-dead', () => events.find((e) => e.event.type === 'workload-dead'), 5_000);
-    expect(dead.at - killed).toBeLessThan(500); // polled every 100 ms
+    // The watch polls every 100 ms. What this rules out is waiting for the 1 s death grace (meant for a
+    // checkpoint in progress): 500 ms left timers that ran late on a busy 2-core machine too little room.
+    expect(dead.at - killed).toBeLessThan(1_000);
   });
 
   it('a checkpoint the supervisor publishes just after the death is shipped before the death is reported', async () => {
