@@ -46,7 +46,10 @@ export async function main(argv: string[]): Promise<void> {
   const parser = yargs(argv)
     .scriptName('remusd')
     .usage('$0 <command> [options]\n\nAdaptive Remus-style checkpoint interval controller driving CRIU.');
-  for (const name of wanted) parser.command(await COMMANDS[name]!());
+  for (const name of wanted) {
+    const load = COMMANDS[name];
+    if (load !== undefined) parser.command(await load());
+  }
   await parser
     .option('log-level', { type: 'string', choices: LOG_LEVELS, global: true, describe: 'Log level (stderr); default info, or $REMUSD_LOG_LEVEL' })
     .option('log-format', {

@@ -119,9 +119,10 @@ export const backupCommand = defineCommand({
     const guard = gate?.guard();
     if (report !== undefined) {
       printReport(report);
-      if (report.ok && guard !== undefined) {
-        // Fenced failover: this backup is the primary now, for as long as it holds the lease.
-        process.exitCode = await holdRestored(guard, report.pid!, signal, logger);
+      if (report.ok && report.pid !== undefined && guard !== undefined) {
+        // Fenced failover: this backup is the primary now, for as long as it holds the lease (a restore that
+        // succeeded always reports its pid).
+        process.exitCode = await holdRestored(guard, report.pid, signal, logger);
         report = undefined;
       } else if (args.keepRunning) {
         log.info('--keep-running: still listening; new checkpoints are refused');

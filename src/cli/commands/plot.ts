@@ -40,12 +40,12 @@ export const plotCommand = defineCommand({
       throw error instanceof RecordsError ? new UserError(error.message, EXIT.usage) : error;
     });
     const points = guarded(() => plotPoints(records, args.records, override));
-    const summary = `${points.length} checkpoints over ${points[points.length - 1]!.t.toFixed(1)} s`;
+    const summary = `${points.length} checkpoints over ${(points.at(-1)?.t ?? 0).toFixed(1)} s`;
     if (args.csv !== undefined) await writeCsv(args.csv, { columns: PLOT_CSV_COLUMNS, rows: plotCsvRows(records, points) });
     if (args.out !== undefined) {
       const title = args.title ?? defaultTitle(records, points, { source: args.records, bandFromConfig: override !== undefined });
       const spec = runPlotSpec(points, title);
-      const output = args.spec ? `${JSON.stringify(spec, null, 2)}\n` : await figure(await (await import('../../plot/render.js')).renderSvg(spec), format!, title);
+      const output = format === undefined ? `${JSON.stringify(spec, null, 2)}\n` : await figure(await (await import('../../plot/render.js')).renderSvg(spec), format, title);
       await writeFile(args.out, output).catch((error: NodeJS.ErrnoException) => {
         throw new UserError(`--out ${args.out}: cannot write (${error.code ?? error.message})`);
       });

@@ -80,5 +80,7 @@ async function workloadOf(args: RunArgs, command: string[], config: Config, from
     return { pid: named.pid };
   }
   if (args.pid !== undefined) return { pid: args.pid };
-  return { command: command[0]!, args: command.slice(1), logFile: absolute(args.workloadLog) };
+  const [program, ...programArgs] = command;
+  if (program === undefined) throw usageError('name the workload: one of --pid PID, --pid-file FILE or -- CMD [ARGS...]');
+  return { command: program, args: programArgs, logFile: absolute(args.workloadLog) };
 }
