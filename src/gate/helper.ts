@@ -8,9 +8,15 @@ import { parseHistogram } from './histogram.js';
 /** The answer lines are short except a release's histogram (≤ 544 buckets): anything longer is garbage. */
 const MAX_LINE = 64 << 10;
 
-/** Compiles src/gate/tun-gate.c once per source version. */
+/** The helper's C sources: the control protocol, the held-packet store, batched TUN I/O, its devices. */
+const GATE_SOURCES = ['tun-gate.c', 'tun-store.c', 'tun-store.h', 'tun-batch.c', 'tun-batch.h', 'tun-devices.c', 'tun-devices.h'];
+
+/** Compiles src/gate/tun-gate.c and its parts once per source version. */
 export async function ensureGateBinary(): Promise<string> {
-  return ensureBundledBinary(join(packageRoot(), 'src', 'gate', 'tun-gate.c'), 'remusd-gate');
+  return ensureBundledBinary(
+    GATE_SOURCES.map((file) => join(packageRoot(), 'src', 'gate', file)),
+    'remusd-gate',
+  );
 }
 
 /**

@@ -6,21 +6,25 @@ import { packageRoot } from '../paths.js';
 
 /**
  * Compiles one of remusd's bundled C programs once per source version and returns the binary's path
- * (cached under .remusd/bin as NAME-<source hash>).
+ * (cached under .remusd/bin as NAME-<source hash>). `source` is one .c file, or a program's files: its .c
+ * files are compiled together, and every file listed (headers too) goes into the hash.
  */
-export async function ensureBundledBinary(source: string, name: string, cacheDir = join(packageRoot(), '.remusd', 'bin')): Promise<string> {
-  const text = await readFile(source);
-  const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
+export async function ensureBundledBinary(source: string | readonly string[], name: string, cacheDir = join(packageRoot(), '.remusd', 'bin')): Promise<string> {
+  const files = typeof source === 'string' ? [source] : source;
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(await readFile(file));
+  const version = hash.digest('hex').slice(0, 12);
   const binary = join(cacheDir, `${name}-${version}`);
   if (await exists(binary)) return binary;
   await mkdir(cacheDir, { recursive: true });
   const partial = `${binary}.${process.pid}.partial`;
   const compiler = process.env.CC ?? 'cc';
+  const units = files.filter((file) => file.endsWith('.c'));
   try {
-    await execa(compiler, ['-O2', '-Wall', '-o', partial, source]);
+    await execa(compiler, ['-O2', '-Wall', '-o', partial, ...units]);
   } catch (error) {
     throw new Error(
-      `cannot build ${basename(source)}: '${compiler} ${source}' failed (${(error as Error).message.split('\n')[0]}). ` +
+      `cannot build ${units.map((file) => basename(file)).join(' ')}: '${compiler} ${units.join(' ')}' failed (${(error as Error).message.split('\n')[0]}). ` +
         'Install a C compiler (apt-get install gcc libc6-dev) or set CC.',
     );
   }

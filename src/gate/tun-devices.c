@@ -1,0 +1,74 @@
+/* The gate helper's devices: its TUN and TAP, and the packet socket inbound frames go on through. */
+#define _GNU_SOURCE
+#include "tun-devices.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Sets a device's txqueuelen (for TUN and TAP devices: how many packets the kernel queues for the reader). */
+static int set_queue_length(const char *device, int length) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", device);
+  ifr.ifr_qlen = length;
+  int ok = sock >= 0 && ioctl(sock, SIOCSIFTXQLEN, &ifr) == 0;
+  if (!ok) dprintf(2, "remusd-gate: cannot set the queue length of %s: %s\n", device, strerror(errno));
+  if (sock >= 0) close(sock);
+  return ok ? 0 : -1;
+}
+
+/* Opens a TUN (IFF_TUN) or TAP (IFF_TAP) device NAME, non-blocking, with a queue of `queue` packets. */
+int open_tun(const char *name, short kind, int queue) {
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) { dprintf(2, "remusd-gate: open /dev/net/tun: %s\n", strerror(errno)); return -1; }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = kind | IFF_NO_PI;
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0) { dprintf(2, "remusd-gate: TUNSETIFF %s: %s\n", name, strerror(errno)); return -1; }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return set_queue_length(name, queue) == 0 ? fd : -1;
+}
+
+/* A packet socket that transmits whole Ethernet frames on DEVICE, past its qdisc and tc egress hook. */
+int open_onward(const char *device) {
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0); /* protocol 0: it receives nothing */
+  int one = 1;
+  struct sockaddr_ll at = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex(device) };
+  if (fd < 0 || at.sll_ifindex == 0 || setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) != 0 ||
+      bind(fd, (struct sockaddr *)&at, sizeof at) != 0) {
+    dprintf(2, "remusd-gate: cannot send on %s: %s\n", device, strerror(errno));
+    return -1;
+  }
+  return fd;
+}
+
+/* Sends on what the TAP has queued (see tun-devices.h). */
+void forward_frames(int tap_fd, int onward_fd, int limit, uint64_t *packets, uint64_t *bytes) {
+  static unsigned char frame[65536];
+  for (int i = 0; i < limit; i++) {
+    ssize_t n = read(tap_fd, frame, sizeof frame);
+    if (n < 0 && errno == EINTR) { i--; continue; }
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      dprintf(2, "remusd-gate: read from the TAP device failed: %s\n", n < 0 ? strerror(errno) : "end of file");
+      _exit(1);
+    }
+    /* The veth's peer queue can be full for a moment (ENOBUFS) when a held burst goes out: retry briefly; a
+     * frame the kernel still refuses is lost as on a wire, and TCP resends it. */
+    for (int attempt = 0; attempt < 100; attempt++) {
+      if (send(onward_fd, frame, (size_t)n, 0) >= 0 || (errno != ENOBUFS && errno != EAGAIN && errno != EINTR)) break;
+      usleep(100);
+    }
+    *packets += 1;
+    *bytes += (uint64_t)n;
+  }
+}

@@ -1,0 +1,21 @@
+/* The gate's held packets, oldest first, in a bounded store (src/gate/tun-store.c). */
+#ifndef REMUSD_TUN_STORE_H
+#define REMUSD_TUN_STORE_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct record { uint32_t len; uint32_t pad; uint64_t arrival_us; /* the packet's bytes follow */ };
+
+/* Bounds the store to `max_bytes` (records and packets together). */
+void store_init(uint64_t max_bytes);
+
+/* Copies a packet in as the newest; -1 when the bound is reached (the caller counts a drop). */
+int store_put(const void *data, size_t len, uint64_t arrival_us);
+
+/* Takes the oldest packet out (NULL when none is held). Its bytes stay valid until the next store_put. */
+struct record *store_take(void);
+
+/* Packet bytes held now. */
+uint64_t store_bytes(void);
+
+#endif
