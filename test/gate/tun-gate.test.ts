@@ -136,7 +136,11 @@ describe('TUN output gate', () => {
       await send(10);
       await sleep(300);
       expect(await count()).toBe(10); // held
-      expect(await gate.inbound!.release()).toMatchObject({ packets: 10, droppedTotal: 0 });
+      // Ours are 10; the host's own IPv6 frames to the namespace (90-byte MLD reports after the previous
+      // test's link flap, at random delays) may be held with them: 1 run in 3 here, on main as well.
+      const released = await gate.inbound!.release();
+      expect(released.packets).toBeGreaterThanOrEqual(10);
+      expect(released.droppedTotal).toBe(0);
       expect(await countReaches(20)).toBe(true);
       // A crash: the helper dies, its TAP with it, and the egress redirect points at nothing (input dropped).
       await gate.destroy();
