@@ -26,6 +26,10 @@ describe('remusd check', () => {
     expect(typeof report.plug_qdisc.available).toBe('boolean');
     // Which output-commit mechanism auto picks: the plug qdisc where it exists, remusd's TUN gate otherwise.
     expect(report.output_commit.mechanism).toBe(report.plug_qdisc.available ? 'plug' : 'tun');
+    // The network lock during dumps follows: remusd's lossless hold needs the TUN gate.
+    expect(report.network_lock.method).toBe(report.plug_qdisc.available ? 'nftables' : 'hold');
+    const text = await runCli(['check']);
+    expect(text.stdout).toMatch(report.plug_qdisc.available ? /network lock +CRIU's nftables lock/ : /network lock +remusd's lossless hold/);
   });
 
   it('proves network workloads with a real dump of TCP sockets in a throwaway namespace, and cleans up', async () => {

@@ -18,5 +18,6 @@ describe('remusd check in the soft-dirty VM', () => {
     // Debian's 6.1 kernel builds sch_plug as a module; the VM has its modules but no /boot/config-*.
     expect(report.plug_qdisc, JSON.stringify(report.plug_qdisc)).toMatchObject({ available: true });
     expect(report.output_commit.mechanism).toBe('plug');
+    expect(report.network_lock.method).toBe('nftables'); // the plug gate cannot hold inbound packets
   });
 });

@@ -9,6 +9,7 @@ import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { printJson } from '../json.js';
+import { inboundHold } from '../run/output-commit.js';
 
 const MODE_ORDER: CheckpointMode[] = ['pre-dump', 'dump', 'delta', 'full'];
 
@@ -29,8 +30,9 @@ export const checkCommand = defineCommand({
       ? await probeNetworkDump(location, capabilities.criu.version)
       : { available: false, detail: 'CRIU cannot checkpoint here at all', fix: 'run scripts/install-criu.sh as root' };
     const outputCommit = await probeOutputCommit(capabilities.plugQdisc);
-    if (args.json) printJson({ ...capabilities, network, outputCommit });
-    else process.stdout.write(`${humanReport(capabilities, network, outputCommit)}\n`);
+    const networkLock = dumpNetworkLock(outputCommit.mechanism);
+    if (args.json) printJson({ ...capabilities, network, outputCommit, networkLock });
+    else process.stdout.write(`${humanReport(capabilities, network, outputCommit, networkLock)}\n`);
     if (!capabilities.modes.full.available) {
       throw new UserError(
         `CRIU cannot checkpoint here: ${capabilities.criu.checkOutput.split('\n').slice(-3).join(' / ') || 'criu check failed'}. ` +
@@ -41,7 +43,21 @@ export const checkCommand = defineCommand({
   },
 });
 
-function humanReport(c: Capabilities, network: NetworkCapability, outputCommit: OutputCommitCapability): string {
+/** Who keeps a network workload still during its dumps here: what a run with output commit and the default inbound_during_dump (auto) would use. */
+interface NetworkLockReport {
+  method: 'hold' | 'nftables';
+  detail: string;
+}
+
+function dumpNetworkLock(mechanism: OutputCommitCapability['mechanism']): NetworkLockReport {
+  if (mechanism !== null && inboundHold('auto', mechanism, true)) {
+    return { method: 'hold', detail: "remusd's lossless hold: the TUN gate queues packets for the workload during each dump and lets them in after it (CRIU: --network-lock skip)" };
+  }
+  const why = mechanism === 'plug' ? 'the plug gate cannot hold inbound packets' : 'no output-commit gate here to hold them';
+  return { method: 'nftables', detail: `CRIU's nftables lock: packets for the workload are dropped during each dump and clients resend (${why})` };
+}
+
+function humanReport(c: Capabilities, network: NetworkCapability, outputCommit: OutputCommitCapability, lock: NetworkLockReport): string {
   const rows: string[][] = [
     ['CRIU', `${c.criu.source}`],
     ['version', `${c.criu.version ?? 'unknown'} (criu check: ${c.criu.checkOk ? 'ok' : 'FAILED'})`],
@@ -51,6 +67,7 @@ function humanReport(c: Capabilities, network: NetworkCapability, outputCommit: 
     ...MODE_ORDER.map((mode) => [`mode ${mode}`, `${c.modes[mode].available ? 'yes' : 'no '}  ${c.modes[mode].why}`]),
     ['plug qdisc', `${c.plugQdisc.available ? 'available' : 'unavailable'}: ${c.plugQdisc.detail}`],
     ['output commit', `${outputCommit.mechanism ?? 'NONE'}: ${outputCommit.detail}`],
+    ['network lock', lock.detail],
     ['network workloads', `${network.available ? 'yes' : 'NO '}  ${network.detail}${network.dumpMs === undefined ? '' : ` (dump ${network.dumpMs} ms)`}`],
     ...(network.fix === undefined ? [] : [['', `fix: ${network.fix}`]]),
     ...(network.criuError === undefined ? [] : network.criuError.split('\n').map((line) => ['', `CRIU: ${line}`])),

@@ -55,7 +55,7 @@ export async function startOutputCommit(
 }
 
 /** Whether the gate holds inbound packets during dumps (output_commit.inbound_during_dump; rules.ts refuses hold without a network section or with plug). */
-function inboundHold(setting: Config['outputCommit']['inboundDuringDump'], mechanism: 'tun' | 'plug', hasNetwork: boolean): boolean {
+export function inboundHold(setting: Config['outputCommit']['inboundDuringDump'], mechanism: 'tun' | 'plug', hasNetwork: boolean): boolean {
   if (setting === 'hold' && mechanism === 'plug') {
     throw new UserError('output_commit.inbound_during_dump hold: the plug gate (chosen by mechanism auto here) cannot hold inbound packets; use mechanism tun, or drop', EXIT.usage);
   }
