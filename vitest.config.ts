@@ -53,6 +53,7 @@ export const UNIT_TESTS = [
   'test/replicate/trigger.test.ts',
   'test/sim/calibrate.test.ts',
   'test/sim/clock.test.ts',
+  'test/sim/compaction.test.ts',
   'test/sim/compare.test.ts',
   'test/sim/cost-profile.test.ts',
   'test/sim/cost.test.ts',

@@ -74,10 +74,14 @@ export const runSummary = z.strictObject({
   frozen_ms: z.strictObject(spread),
   criu_wall_ms: z.strictObject({ median: real }),
   supervisor_overhead_ms: z.strictObject({ median: real, max: real }),
+  chain_starts: count,
+  stored_bytes: real,
+  compactions: count,
+  compaction_bytes: real,
 });
 
 /** A simulated run's summary: the run summary, the share of time frozen, and how many runs were pooled. */
-export const simSummary = runSummary.extend({ frozen_share: real, runs: count });
+export const simSummary = runSummary.extend({ frozen_share: real, runs: count, stored_bytes_per_min: real, compaction_bytes_per_min: real });
 
 /** `remusd demo --json`. */
 export const demoOutput = z.strictObject({ records: z.string(), mode: z.string().optional(), summary: runSummary.optional() });

@@ -7,8 +7,28 @@
 // progress.
 import type { StoredCheckpoint } from '../store/chain.js';
 import type { CompactionOutcome } from './checkpointer.js';
+import type { MaybePromise } from './drive.js';
 
-export class Compactor {
+/**
+ * What the loop drives compaction through: at most one at a time, in the background, held while the workload
+ * is frozen. The real one (Compactor) runs a merge on disk; a simulation's (src/sim/model-compactor.ts)
+ * models its time on the virtual clock and answers at once.
+ */
+export interface CompactionRunner {
+  readonly busy: boolean;
+  /** Starts flattening `target` (the caller checks busy first). */
+  start(target: StoredCheckpoint): void;
+  /** The outcome of a compaction that ended since the last call, once. */
+  takeOutcome(): CompactionOutcome | undefined;
+  /** Holds the merge at its next step boundary; done once it is there (or not running). */
+  pause(): MaybePromise<void>;
+  resume(): void;
+  /** Abandons a merge in progress (the chain is left as it was); done once it has stopped. */
+  stop(): MaybePromise<void>;
+}
+
+/** The merge on disk, through the checkpointer's compact(). */
+export class Compactor implements CompactionRunner {
   private running: Promise<void> | undefined;
   private paused = false;
   private stopped = false;

@@ -14,6 +14,13 @@ export interface RunSummary {
   frozenMs: { median: number; p90: number; max: number };
   criuWallMs: { median: number };
   supervisorOverheadMs: { median: number; max: number };
+  /** Checkpoints that started a chain (full size in an incremental mode). */
+  chainStarts: number;
+  /** Σ checkpoint sizes: what the checkpoints stored, and what `remusd ship` sends. */
+  storedBytes: number;
+  /** Compactions that finished, and the bytes they wrote (locally: neither frozen nor shipped). */
+  compactions: number;
+  compactionBytes: number;
 }
 
 /**
@@ -25,6 +32,10 @@ export class RunTally {
   #inBand = 0;
   #overruns = 0;
   #frozenUsTotal = 0;
+  #chainStarts = 0;
+  #storedBytes = 0;
+  #compactions = 0;
+  #compactionBytes = 0;
   readonly #interval = new QuantileSketch();
   readonly #size = new QuantileSketch();
   readonly #frozen = new QuantileSketch();
@@ -42,6 +53,12 @@ export class RunTally {
     if (inBand(facts.sizeBytes, band)) this.#inBand += 1;
     if (facts.overrun) this.#overruns += 1;
     this.#frozenUsTotal += facts.frozenUs;
+    if (facts.chainStart) this.#chainStarts += 1;
+    this.#storedBytes += facts.sizeBytes;
+    if (facts.compactedBytes !== null) {
+      this.#compactions += 1;
+      this.#compactionBytes += facts.compactedBytes;
+    }
     this.#interval.add(facts.intervalMs);
     this.#size.add(facts.sizeBytes);
     this.#frozen.add(facts.frozenUs / 1000);
@@ -55,6 +72,10 @@ export class RunTally {
     this.#inBand += other.#inBand;
     this.#overruns += other.#overruns;
     this.#frozenUsTotal += other.#frozenUsTotal;
+    this.#chainStarts += other.#chainStarts;
+    this.#storedBytes += other.#storedBytes;
+    this.#compactions += other.#compactions;
+    this.#compactionBytes += other.#compactionBytes;
     this.#interval.merge(other.#interval);
     this.#size.merge(other.#size);
     this.#frozen.merge(other.#frozen);
@@ -79,6 +100,10 @@ export class RunTally {
       frozenMs: { median: this.#frozen.quantile(0.5), p90: this.#frozen.quantile(0.9), max: this.#frozen.max },
       criuWallMs: { median: this.#wall.quantile(0.5) },
       supervisorOverheadMs: { median: this.#overhead.quantile(0.5), max: this.#overhead.max },
+      chainStarts: this.#chainStarts,
+      storedBytes: this.#storedBytes,
+      compactions: this.#compactions,
+      compactionBytes: this.#compactionBytes,
     };
   }
 }
@@ -105,6 +130,7 @@ export function factsOfRecord(record: CheckpointRecord): CheckpointFacts {
     criuWallMs: record.criu_wall_ms,
     supervisorOverheadMs: record.supervisor_overhead_ms,
     overrun: record.overrun,
+    compactedBytes: record.compacted?.bytes_written ?? null,
   };
 }
 

@@ -7,6 +7,7 @@ import type { Band, Policy } from '../model/policy.js';
 import type { CheckpointFacts, CheckpointRecord, RecordMode } from '../model/record.js';
 import type { Checkpointer } from './checkpointer.js';
 import type { Clock } from './clock.js';
+import type { CompactionRunner } from './compactor.js';
 import type { MaybePromise } from './drive.js';
 import type { RecordSink } from './records.js';
 
@@ -53,6 +54,11 @@ export interface SupervisorEvents {
 export interface SupervisorDeps {
   /** Takes the checkpoints: CRIU (criu-checkpointer.ts) or a workload model (src/sim). */
   checkpointer: Checkpointer;
+  /**
+   * Runs compactions (with retention.compact): a model in virtual time for a simulation. Default: in mode
+   * delta, a Compactor over checkpointer.compact, when the checkpointer has it.
+   */
+  compactor?: CompactionRunner | undefined;
   /** What the records call the mode; 'full' means every checkpoint is the whole memory (never a chain). */
   mode: RecordMode;
   pageSize: number;

@@ -3,7 +3,7 @@ import { RECORD_SCHEMA, type CheckpointFacts, type CheckpointRecord, type Record
 import { pagesSizeBytes } from '../model/stats.js';
 import { compactionTarget, parentFor, removable, type ChainRules, type StoredCheckpoint } from '../store/chain.js';
 import { asFailedAttempt, removeQuietly, type CheckpointResult, type Checkpointer } from './checkpointer.js';
-import { Compactor } from './compactor.js';
+import { Compactor, type CompactionRunner } from './compactor.js';
 import { drive, isThenable, type MaybePromise, type Steps } from './drive.js';
 import type { SupervisorDeps, SupervisorExit, SupervisorSettings } from './supervisor-deps.js';
 import { step, type LoopState } from './step.js';
@@ -38,18 +38,19 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
   // Deleting old checkpoints runs while the loop sleeps; it must finish before the next checkpoint starts.
   let retention: MaybePromise<void> | undefined;
   // Compaction runs while the loop sleeps too, but may take several intervals: it is paused, not awaited.
-  const compactor = deps.mode === 'delta' && checkpointer.compact !== undefined ? new Compactor(checkpointer.compact.bind(checkpointer)) : undefined;
+  const compactor: CompactionRunner | undefined =
+    deps.compactor ?? (deps.mode === 'delta' && checkpointer.compact !== undefined ? new Compactor(checkpointer.compact.bind(checkpointer)) : undefined);
   let compacted: CheckpointRecord['compacted'];
   // One facts object, rewritten for each checkpoint (SupervisorEvents.facts): its numbers then change in place
   // and a simulated checkpoint allocates nothing for them.
   const facts: CheckpointFacts = {
     seq: 0, startMs: 0, band: settings.band, chainStart: false, intervalMs: 0, nextIntervalMs: 0, elapsedMs: null, decision: 'hold',
-    pagesWritten: 0, sizeBytes: 0, frozenUs: 0, criuWallMs: 0, supervisorOverheadMs: 0, overrun: false,
+    pagesWritten: 0, sizeBytes: 0, frozenUs: 0, criuWallMs: 0, supervisorOverheadMs: 0, overrun: false, compactedBytes: null,
   };
   // Once CRIU has let go of the workload: compaction resumes and the inbound hold ends (one closure per run).
-  const onDumped = async () => {
+  const onDumped = () => {
     compactor?.resume();
-    await deps.output?.afterDump();
+    return deps.output?.afterDump();
   };
   // The chain rules of the settings in force (made again only when a reload changes them).
   let rulesOf: SupervisorSettings | undefined;
@@ -59,7 +60,8 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
     return yield* loop();
   } finally {
     // A compaction in progress is abandoned at its next step: its copy is removed, its chain left as it was.
-    if (compactor !== undefined) yield compactor.stop();
+    const stopping = compactor?.stop();
+    if (isThenable(stopping)) yield stopping;
   }
 
   function* loop(): Steps<SupervisorExit> {
@@ -70,7 +72,8 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       if (isThenable(retention)) yield retention;
       retention = undefined;
       // Never while the workload is frozen: held from here until CRIU has let go of it.
-      if (compactor !== undefined) yield compactor.pause();
+      const pausing = compactor?.pause();
+      if (isThenable(pausing)) yield pausing;
       const finished = compactor?.takeOutcome();
       if (finished?.ok === true) {
         stored = stored.map((c) => (c.seq === finished.compacted.seq ? finished.compacted : c));
@@ -198,6 +201,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
         facts.criuWallMs = round(result.criuWallMs);
         facts.supervisorOverheadMs = supervisorOverheadMs;
         facts.overrun = outcome.overrun;
+        facts.compactedBytes = compacted === undefined ? null : compacted.bytes_written;
         events.facts(facts);
       }
       if (wantRecords) {

@@ -85,4 +85,6 @@ export interface CheckpointFacts {
   criuWallMs: number;
   supervisorOverheadMs: number;
   overrun: boolean;
+  /** Bytes written by the compaction that finished since the previous checkpoint, or null if none did. */
+  compactedBytes: number | null;
 }

@@ -10,6 +10,9 @@
 //   size_median_bytes, size_p90_bytes    checkpoint size
 //   frozen_median_ms     time the workload was frozen per checkpoint
 //   frozen_share         frozen time / run time
+//   chain_starts_per_run     checkpoints that started a chain (full size), per run
+//   stored_bytes_per_min     bytes the checkpoints stored (= what ship sends) per minute of run
+//   compaction_bytes_per_min bytes compaction wrote locally per minute (never frozen, never shipped)
 //
 // Spread: each seed's run gives one value per measure; the median, p10 and p90 of those values are
 // simple-statistics' quantiles (linear interpolation between order statistics: R's type 7, numpy's default).
@@ -52,6 +55,9 @@ export const MEASURES: readonly Measure[] = [
   { name: 'size_p90_bytes', unit: 'bytes', of: ({ summary }) => summary?.sizeBytes.p90 },
   { name: 'frozen_median_ms', unit: 'ms', of: ({ summary }) => summary?.frozenMs.median },
   { name: 'frozen_share', unit: 'share', of: ({ summary }) => summary?.frozenShare },
+  { name: 'chain_starts_per_run', unit: 'count', of: ({ summary, runs }) => (summary?.chainStarts ?? 0) / runs },
+  { name: 'stored_bytes_per_min', unit: 'bytes', of: ({ summary }) => summary?.storedBytesPerMin },
+  { name: 'compaction_bytes_per_min', unit: 'bytes', of: ({ summary }) => summary?.compactionBytesPerMin },
 ];
 
 /** The spread of one measure across seeds. */

@@ -1,12 +1,14 @@
 // The simulator's checkpointer: a workload model and a cost model in place of CRIU, on the virtual clock.
-// The loop (src/loop/supervisor.ts) cannot tell it from CRIU: it plans chains, applies retention and asks the
-// policy exactly as in `remusd run`.
+// The loop (src/loop/supervisor.ts) cannot tell it from CRIU: it plans chains, applies retention, compacts
+// (through the ModelCompactor this comes with, in mode delta) and asks the policy exactly as in `remusd run`.
 
 import type { StoredCheckpoint } from '../store/chain.js';
 import type { Checkpointer } from '../loop/checkpointer.js';
+import type { CompactionRunner } from '../loop/compactor.js';
 import { checkpointName } from '../store/checkpoints.js';
 import type { Clock } from '../loop/clock.js';
 import { checkpointCost, type CostModel } from './cost.js';
+import { ModelCompactor } from './model-compactor.js';
 import type { Workload } from './workload.js';
 
 /** What a modelled checkpoint depends on. */
@@ -21,7 +23,12 @@ export interface ModelCheckpointerOptions {
    * start writes only what was dirtied.
    */
   memoryPages: number;
+  /** Model compaction (mode delta): the checkpointer then comes with a ModelCompactor. */
+  compaction?: boolean;
 }
+
+/** The model checkpointer, and its compactor when compaction is modelled. */
+export type ModelCheckpointer = Checkpointer & { compactor: CompactionRunner | undefined };
 
 /**
  * A checkpoint at virtual time t finds the pages the workload dirtied since the previous checkpoint started
@@ -30,10 +37,14 @@ export interface ModelCheckpointerOptions {
  * scans the whole memory in every mode; in mode delta it also writes it all, and the rewrite keeps the
  * dirty pages (a chain start keeps the whole dump). The clock advances by CRIU's wall time plus the rewrite.
  */
-export function modelCheckpointer(options: ModelCheckpointerOptions): Checkpointer {
+export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheckpointer {
   const { workload, cost, clock, pageSize, memoryPages } = options;
   let lastStartMs = 0;
+  // The checkpoints retention keeps, for the compactor's merges (only kept when compaction is modelled).
+  const live = options.compaction === true && cost.mode === 'delta' ? new Map<number, StoredCheckpoint>() : undefined;
+  const store = live === undefined ? undefined : { find: (seq: number) => live.get(seq), replace: (c: StoredCheckpoint) => void live.set(c.seq, c) };
   return {
+    compactor: store === undefined ? undefined : new ModelCompactor({ clock, cost, pageSize, memoryPages, store }),
     // Plain values, not promises: the loop then runs a simulation without waiting (src/loop/drive.ts).
     open: () => ({ stored: [], previous: undefined }),
     take(request) {
@@ -48,8 +59,12 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): Checkpoint
       // The rewrite writes the dirty pages; a chain start keeps CRIU's dump as it is (it only hashes it).
       const rewritten = cost.mode === 'delta' && !whole ? dirty : 0;
       const { frozenUs, criuWallMs, rewriteMs } = checkpointCost(cost, { scanned: memory, criuWritten, rewritten });
-      clock.advance(criuWallMs + rewriteMs);
+      // CRIU lets the workload go before the rewrite: a compaction held during the dump runs on from there.
+      clock.advance(criuWallMs);
+      if (request.onDumped !== undefined) void request.onDumped();
+      clock.advance(rewriteMs);
       const stored: StoredCheckpoint = { seq: request.seq, name: checkpointName(request.seq), parentSeq: request.parent?.seq, sizeBytes: kept * pageSize };
+      live?.set(stored.seq, stored);
       return {
         ok: true,
         stored,
@@ -70,6 +85,8 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): Checkpoint
             : undefined,
       };
     },
-    remove: () => undefined,
+    remove(checkpoints) {
+      if (live !== undefined) for (const c of checkpoints) live.delete(c.seq);
+    },
   };
 }

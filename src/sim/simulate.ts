@@ -69,8 +69,10 @@ export async function runSimulation(
     criu: { logLevel: 0, extraArgs: [], timeoutMs: Number.POSITIVE_INFINITY },
     failures: { maxConsecutive: 1, backoffInitialMs: 0, backoffMaxMs: 0 },
   };
+  const checkpointer = modelCheckpointer({ workload, cost, clock, pageSize, memoryPages, compaction: settings.retention.compact === true });
   const exit = await supervise({
-    checkpointer: modelCheckpointer({ workload, cost, clock, pageSize, memoryPages }),
+    checkpointer,
+    compactor: checkpointer.compactor,
     mode: 'sim',
     pageSize,
     initialIntervalMs,

@@ -10,6 +10,9 @@ export interface SimSummary extends RunSummary {
   frozenShare: number;
   /** Simulated runs pooled into this summary. */
   runs: number;
+  /** storedBytes and compactionBytes per minute of run time. */
+  storedBytesPerMin: number;
+  compactionBytesPerMin: number;
 }
 
 /** Pools the records of runs of `runMs` each. */
@@ -35,7 +38,14 @@ export class SimTally {
   summary(): SimSummary | undefined {
     const summary = this.#tally.summary();
     if (summary === undefined) return undefined;
-    return { ...summary, frozenShare: this.#tally.frozenMsTotal / (this.runMs * this.#runs), runs: this.#runs };
+    const minutes = (this.runMs * this.#runs) / 60_000;
+    return {
+      ...summary,
+      frozenShare: this.#tally.frozenMsTotal / (this.runMs * this.#runs),
+      runs: this.#runs,
+      storedBytesPerMin: summary.storedBytes / minutes,
+      compactionBytesPerMin: summary.compactionBytes / minutes,
+    };
   }
 }
 

@@ -71,7 +71,7 @@ describe('remusd compare', () => {
   it('compares every policy on a real trace, as a table', async () => {
     const result = await runCli(['compare', '--trace', fixture('demo-delta-15s.records.jsonl')]);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^policy\s+in band\s+back in band\s+reversals\s+overruns\s+checkpoints\s+mean interval\s+size median\s+size p90\s+frozen median\s+frozen share$/m);
+    expect(result.stdout).toMatch(/^policy\s+in band\s+back in band\s+reversals\s+overruns\s+checkpoints\s+mean interval\s+size median\s+size p90\s+frozen median\s+frozen share\s+chain starts\s+stored\/min$/m);
     for (const kind of ['fixed', 'threshold', 'predictive']) expect(result.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\.\\d%`, 'm'));
   });
 

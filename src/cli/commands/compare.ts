@@ -101,7 +101,10 @@ function formatIn(unit: MeasureUnit, value: number): string {
   return value.toFixed(value < 10 ? 2 : 1);
 }
 
-const HEADER = ['policy', 'in band', 'back in band', 'reversals', 'overruns', 'checkpoints', 'mean interval', 'size median', 'size p90', 'frozen median', 'frozen share'];
+const HEADER = [
+  ...['policy', 'in band', 'back in band', 'reversals', 'overruns', 'checkpoints', 'mean interval', 'size median', 'size p90', 'frozen median', 'frozen share'],
+  ...['chain starts', 'stored/min'],
+];
 
 /**
  * The comparison as a text table, one line per policy (checkpoints and overruns per run). "in band" leaves
@@ -114,7 +117,7 @@ export function comparisonTable(rows: readonly ComparisonRow[]): string {
     HEADER,
     ...rows.map(({ policy, summary: s, score }) =>
       s === undefined
-        ? [policy.kind, '-', '-', '-', '-', '0', '-', '-', '-', '-', '-']
+        ? [policy.kind, '-', '-', '-', '-', '0', '-', '-', '-', '-', '-', '0', '-']
         : [
             policy.kind,
             `${(score.inBandShare * 100).toFixed(1)}%`,
@@ -129,6 +132,8 @@ export function comparisonTable(rows: readonly ComparisonRow[]): string {
             formatBytes(s.sizeBytes.p90),
             `${s.frozenMs.median.toFixed(1)} ms`,
             `${(s.frozenShare * 100).toFixed(2)}%`,
+            perRun(s.chainStarts, s.runs),
+            formatBytes(s.storedBytesPerMin),
           ],
     ),
   ]);

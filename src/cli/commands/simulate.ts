@@ -105,6 +105,8 @@ function simulationReport(policy: string, workload: string, durationMs: number, 
       ['size', `median ${formatBytes(summary.sizeBytes.median)}, p90 ${formatBytes(summary.sizeBytes.p90)}, max ${formatBytes(summary.sizeBytes.max)}`],
       ['frozen', `median ${summary.frozenMs.median.toFixed(1)} ms, p90 ${summary.frozenMs.p90.toFixed(1)} ms, ${(summary.frozenShare * 100).toFixed(2)}% of the run`],
       ['CRIU wall', `median ${summary.criuWallMs.median.toFixed(1)} ms (modelled)`],
+      ['chains', `${summary.chainStarts} started (full size), ${summary.compactions} compactions`],
+      ['stored', `${formatBytes(summary.storedBytesPerMin)}/min (= shipped); compaction wrote ${formatBytes(summary.compactionBytesPerMin)}/min locally`],
     );
   }
   if (recordsFile !== undefined) rows.push(['records', recordsFile]);
