@@ -118,9 +118,12 @@ describe('real CRIU: software deltas of the dirtier', () => {
       // the few pages the runtime itself touches (stack, libc and dirtier globals): at most 16.
       expect(result.changedPages).toBeGreaterThanOrEqual(written);
       expect(result.changedPages - written).toBeLessThanOrEqual(16);
-      // Against wall time: rate × (time between the two dumps' starts), within 16 pages + 5 % (CRIU's start-up
-      // before the freeze varies by a few ms per dump; the dirtier writes in 10 ms ticks).
-      expect(Math.abs(result.changedPages - expected)).toBeLessThanOrEqual(16 + 0.05 * expected);
+      // Against wall time: rate × (time between the two dumps' starts), within 16 pages + 5 % + rate × 0.5 s.
+      // The dirtier catches up after a freeze, so what a delta holds follows the time between the FREEZES, and
+      // CRIU's start-up before the freeze varies: by a few ms idle, by 244 ms (122 pages) in CI at load 10. The
+      // exact check above already ties the delta to what the dirtier did write; this one catches a delta that
+      // is empty or a full dump in disguise.
+      expect(Math.abs(result.changedPages - expected)).toBeLessThanOrEqual(16 + 0.05 * expected + rate * 0.5);
       // Most of the buffer is unchanged, so the delta is not a full dump in disguise. Relative to the link's own
       // spacing, not a fixed share: at the intended 750 ms a link holds ~2 % of the pages, but at load average 17
       // the links were 2.8-3.9 s apart and held up to 2,001 of 16,410 pages (12 %), with both bounds above holding.
