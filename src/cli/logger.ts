@@ -43,7 +43,7 @@ export function journalStream(write: (line: string) => void = (line) => void wri
  */
 export async function createLogger(
   level = process.env.REMUSD_LOG_LEVEL ?? 'info',
-  format = (process.env.REMUSD_LOG_FORMAT ?? 'auto') as LogFormat,
+  format: LogFormat = LOG_FORMATS.find((f) => f === process.env.REMUSD_LOG_FORMAT) ?? 'auto',
 ): Promise<Logger> {
   const chosen = format !== 'auto' ? format : process.stderr.isTTY ? 'pretty' : stderrIsJournal() ? 'journal' : 'json';
   if (chosen === 'pretty') {

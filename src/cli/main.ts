@@ -3,6 +3,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { closest } from '../config/errors.js';
 import { CriuNotFoundError } from '../criu/locate.js';
+import { errorMessage } from '../fs/error-code.js';
 import { UserError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { LOG_FORMATS, LOG_LEVELS } from './logger.js';
@@ -78,11 +79,11 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 main(hideBin(process.argv)).catch((error: unknown) => {
-  const name = (error as { name?: string }).name;
+  const name = error instanceof Error ? error.name : undefined;
   if (error instanceof UserError || error instanceof CriuNotFoundError || name === 'ImageError' || name === 'NetError') {
-    process.stderr.write(`remusd: error: ${(error as Error).message}\n`);
+    process.stderr.write(`remusd: error: ${errorMessage(error)}\n`);
     process.exit(error instanceof UserError ? error.exitCode : EXIT.error);
   }
-  process.stderr.write(`remusd: internal error: ${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(`remusd: internal error: ${(error instanceof Error ? error.stack : undefined) ?? String(error)}\n`);
   process.exit(EXIT.internal);
 });

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { openRecordsFile, type RecordSink } from '../loop/records.js';
 import { UserError } from './errors.js';
 import { EXIT } from './exit-codes.js';
+import { errorCode, errorMessage } from '../fs/error-code.js';
 
 /**
  * The records file, checked at the start (a directory, /dev/full or an unwritable path is a user error
@@ -14,7 +15,8 @@ export function openRecords(path: string, rotation: Config['records'], log: Logg
   try {
     sink = openRecordsFile(path, rotation);
   } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
+    const code = errorCode(error);
+    const message = errorMessage(error);
     throw new UserError(`records file ${path}: cannot write there (${code === 'ENOTREG' ? message : (code ?? message)})`, EXIT.usage);
   }
   let lost = 0;
@@ -27,7 +29,8 @@ export function openRecords(path: string, rotation: Config['records'], log: Logg
       } catch (error) {
         lost += 1;
         onLost();
-        const { code, message } = error as NodeJS.ErrnoException;
+        const code = errorCode(error);
+        const message = errorMessage(error);
         log.error(
           { records_file: path, seq: record.seq, error: code ?? message, lost },
           `RECORD LOST: cannot append checkpoint ${record.seq} to ${path} (${code ?? message}); checkpoints go on`,

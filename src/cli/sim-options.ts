@@ -7,7 +7,7 @@ import type { ArgsOf } from './command.js';
 import { bandOf, type Config } from '../config/schema.js';
 import { parseSize } from '../config/units.js';
 import type { Band } from '../model/policy.js';
-import { POLICY_KINDS, resolvePolicySpec, type PolicyKind, type PolicySpec } from '../policy/index.js';
+import { POLICY_KINDS, resolvePolicySpec, type PolicySpec } from '../policy/index.js';
 import { packageRoot } from '../paths.js';
 import type { CheckpointMode } from '../model/record.js';
 import type { CostModel } from '../sim/cost.js';
@@ -122,10 +122,9 @@ async function costFor(file: string | undefined, mode: CheckpointMode): Promise<
 
 /** The policy spec for a kind: the config's options when the config names that kind, else the defaults. */
 export function policyOfKind(kind: string, config: Config): PolicySpec {
-  if (!(POLICY_KINDS as readonly string[]).includes(kind)) {
-    throw new UserError(`unknown policy ${JSON.stringify(kind)}; use one of ${POLICY_KINDS.join(', ')}`, EXIT.usage);
-  }
-  return config.policy.kind === kind ? config.policy : resolvePolicySpec({ kind: kind as PolicyKind } as PolicySpec);
+  const known = POLICY_KINDS.find((k) => k === kind);
+  if (known === undefined) throw new UserError(`unknown policy ${JSON.stringify(kind)}; use one of ${POLICY_KINDS.join(', ')}`, EXIT.usage);
+  return config.policy.kind === known ? config.policy : resolvePolicySpec({ kind: known });
 }
 
 /** Awaits f(), turning a RangeError (a model parameter out of range) into a usage error. */

@@ -53,7 +53,7 @@ export const demoCommand = defineCommand({
       .trim()
       .split('\n')
       .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as CheckpointRecord);
+      .map((line): CheckpointRecord => JSON.parse(line)); // written by this run, just now
     const summary = summarize(records, bandOf(config));
     if (args.json) printJson({ records: config.records.file, mode: records[0]?.mode, summary });
     else if (summary !== undefined) {

@@ -41,7 +41,7 @@ export const scoreCommand = defineCommand({
       } catch (error) {
         throw error instanceof RecordsError ? new UserError(error.message, EXIT.usage) : error;
       }
-      const records = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as CheckpointRecord);
+      const records = text.split('\n').filter((l) => l.trim() !== '').map((l): CheckpointRecord => JSON.parse(l)); // checked by parseRecords above
       const card = new Scorecard();
       card.startRun(steps);
       const tally = new RunTally();

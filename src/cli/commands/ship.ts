@@ -18,6 +18,7 @@ import { metricsEndpoint, metricsOptions, startMetrics } from './metrics-option.
 import { packageVersion } from '../version.js';
 import { replicationLog } from './replication-log.js';
 import { stopSignal } from '../stop-signals.js';
+import { errorMessage } from '../../fs/error-code.js';
 
 /** `remusd ship`: sends each new complete checkpoint of an images directory to a backup. */
 export const shipCommand = defineCommand({
@@ -98,7 +99,7 @@ export const shipCommand = defineCommand({
             bytes: shipped.reduce((sum, r) => sum + r.bytes, 0),
           });
         } catch (error) {
-          throw new UserError(`ship: ${(error as Error).message}`);
+          throw new UserError(`ship: ${errorMessage(error)}`);
         }
       } else {
         // Held output waits for this loop to notice each checkpoint: look often (a readlink per look).

@@ -14,6 +14,7 @@ import { UserError } from '../errors.js';
 import { table } from '../format.js';
 import { printJson } from '../json.js';
 import { guardedAsync, policyOfKind, simOptions, simSetup } from '../sim-options.js';
+import { errorText } from '../../fs/error-code.js';
 
 /** `remusd simulate`: runs the config's policy against a modelled workload in virtual time and sums it up. */
 export const simulateCommand = defineCommand({
@@ -38,7 +39,7 @@ export const simulateCommand = defineCommand({
         writeFileSync(recordsFile, '');
         sink = openRecordsFile(recordsFile);
       } catch (error) {
-        throw new UserError(`--records ${recordsFile}: cannot write (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        throw new UserError(`--records ${recordsFile}: cannot write (${errorText(error)})`);
       }
     }
     // Streamed: the summary is computed as the run goes and records go straight to the file, so a day of

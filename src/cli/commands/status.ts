@@ -10,7 +10,12 @@ import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson } from '../json.js';
+import { z } from 'zod';
+import { errorMessage } from '../../fs/error-code.js';
 
+
+// The fields of a ship.jsonl line that status shows: the newest acknowledged checkpoint and when.
+const shipAck = z.object({ name: z.string(), acked_at: z.string() });
 /** `remusd status`: who holds the fencing lease, since when, and the newest acknowledged checkpoint per side. */
 export const statusCommand = defineCommand({
   command: 'status',
@@ -33,7 +38,7 @@ export const statusCommand = defineCommand({
         ? { key, held: true, lease_id: leader.leaseId, ttl_left_s: ttlLeftSeconds, ...('invalid' in leader.value ? { invalid: leader.value.invalid } : leader.value), text: describeLeader(leader) }
         : { key, held: false, text: 'nobody' };
     } catch (error) {
-      lease = { key, error: `cannot reach etcd at ${config.fencing.endpoints.join(', ')}: ${(error as Error).message.split('\n')[0]}` };
+      lease = { key, error: `cannot reach etcd at ${config.fencing.endpoints.join(', ')}: ${errorMessage(error).split('\n')[0]}` };
     }
     const primary = args.images === undefined ? undefined : await side(resolve(args.images), 'primary');
     const backup = args.backup === undefined ? undefined : await side(resolve(args.backup), 'backup');
@@ -69,8 +74,8 @@ async function side(dir: string, role: 'primary' | 'backup') {
     const last = text.trim().split('\n').at(-1);
     if (last) {
       try {
-        const record = JSON.parse(last) as { name: string; acked_at: string };
-        acked = { name: record.name, at: record.acked_at };
+        const record = shipAck.safeParse(JSON.parse(last));
+        if (record.success) acked = { name: record.data.name, at: record.data.acked_at };
       } catch {
         // a torn last line: none
       }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DirLockedError, lockDirectory, type DirLock } from '../../loop/dir-lock.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { errorText } from '../../fs/error-code.js';
 
 /** mkdir and lock the images directory: in use, unwritable or not a directory is a user error before anything starts. */
 export async function takeImagesDir(root: string): Promise<DirLock> {
@@ -11,8 +12,7 @@ export async function takeImagesDir(root: string): Promise<DirLock> {
     return await lockDirectory(root);
   } catch (error) {
     if (error instanceof DirLockedError) throw new UserError(`checkpoint.dir ${error.message}`, EXIT.usage);
-    const { code, message } = error as NodeJS.ErrnoException;
-    throw new UserError(`checkpoint.dir ${root}: cannot write there (${code ?? message})`, EXIT.usage);
+    throw new UserError(`checkpoint.dir ${root}: cannot write there (${errorText(error)})`, EXIT.usage);
   }
 }
 

@@ -5,6 +5,7 @@ import type { OutputCommit } from '../../gate/commit.js';
 import type { LoopMetrics } from '../../loop/metrics.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { errorMessage } from '../../fs/error-code.js';
 
 /** The output gate of a run, and with release_after backup-ack the control socket remusd ship releases through. */
 export interface OutputCommitHolder {
@@ -30,7 +31,7 @@ export async function startOutputCommit(
   try {
     choice = chooseMechanism(settings.mechanism, plug);
   } catch (error) {
-    throw new UserError((error as Error).message, EXIT.criuUnavailable);
+    throw new UserError(errorMessage(error), EXIT.criuUnavailable);
   }
   const holdInbound = inboundHold(settings.inboundDuringDump, choice.mechanism, config.network !== null);
   const gate = await startGate(choice.mechanism, hostInterface, settings.maxHeldBytes, holdInbound).catch((error: Error) => {

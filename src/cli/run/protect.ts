@@ -25,6 +25,7 @@ import { discardOutputCommit, endOutputCommit } from './output-commit.js';
 import { fencedExit, runExitCode } from './run-exit.js';
 import type { Protection } from './start-protection.js';
 import { stopWorkload } from './workload-target.js';
+import { errorCode, errorMessage } from '../../fs/error-code.js';
 
 /** What `remusd run` was asked to do beyond the config. */
 export interface RunRequest {
@@ -168,11 +169,10 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
     }
     // An I/O error the loop could not survive (the images directory vanished, went read-only…): say what
     // it was and that the workload now runs without checkpoints, rather than an internal error.
-    const { code } = error as NodeJS.ErrnoException;
-    if (code === undefined) throw error;
+    if (errorCode(error) === undefined) throw error;
     const unprotected = (await target.alive()) && !request.stopWorkload ? `; workload ${target.pid} keeps running WITHOUT checkpoints` : '';
     await guard?.end('lapse');
-    throw new UserError(`supervision stopped: ${(error as Error).message}${unprotected}`, EXIT.error);
+    throw new UserError(`supervision stopped: ${errorMessage(error)}${unprotected}`, EXIT.error);
   } finally {
     service.stopping(controller.signal.aborted ? stopReason(controller.signal) : 'the supervisor loop ended');
     report.end();

@@ -39,7 +39,7 @@ export async function acquireTarget(workload: WorkloadSpec, root: string, networ
   const child = startSessionLeader(command, args, logFile);
   if (child.pid < 0) {
     const failure = await child.exited.catch((error: Error) => error);
-    throw new UserError(`cannot start ${workload.command}: ${(failure as Error).message ?? 'unknown error'}`);
+    throw new UserError(`cannot start ${workload.command}: ${failure instanceof Error ? failure.message : 'unknown error'}`);
   }
   log.info(`started ${workload.command} as pid ${child.pid} (session leader; output in ${logFile})`);
   if (workload.resume === true) {
