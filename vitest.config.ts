@@ -49,6 +49,7 @@ export const UNIT_TESTS = [
   'test/policy/properties.test.ts',
   'test/policy/threshold.test.ts',
   'test/process/attach-check.test.ts',
+  'test/process/cpu-ticks.test.ts',
   'test/replicate/run-choice.test.ts',
   'test/replicate/trigger.test.ts',
   'test/sim/calibrate.test.ts',

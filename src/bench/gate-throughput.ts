@@ -7,11 +7,13 @@
 // releasing every RELEASE_MS. A gate that cannot keep up loses datagrams or slows the sender; what counts is
 // the bytes that reached the receiver. Unpaced, the sender outran the gate (its work ends at the TUN queue)
 // and its own CPU time starved the gate helper: 70-90% loss, which measured the scheduler, not the gate.
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { TunGate } from '../gate/tun.js';
 import { gateTunName } from '../gate/start.js';
 import type { ServiceNetwork } from '../net/index.js';
+import { cpuTicks } from '../process/proc.js';
 import { ensureUdpStreamBinary } from '../workload/build.js';
 import { at, compareRow, type BenchRow } from './harness.js';
 
@@ -23,10 +25,11 @@ const PAYLOAD = 1472; // + 28 bytes of IPv4 and UDP headers = 1500-byte packets
 /** One row: the median over REPETITIONS of the gate's rate over the plain path's in the same repetition. */
 export async function gateThroughput(bench: string, network: ServiceNetwork): Promise<BenchRow> {
   const binary = await ensureUdpStreamBinary();
-  const runs: { plain: number; gated: number; loss: number }[] = [];
+  const runs: { plain: number; gated: number; loss: number; helperUs: number }[] = [];
   for (let i = 0; i < REPETITIONS; i++) {
     const plain = await stream(binary, network, undefined);
-    const gate = await TunGate.start({ hostInterface: network.config.hostInterface, tun: gateTunName(network.config.hostInterface), maxHeldBytes: 64 << 20 });
+    const tun = gateTunName(network.config.hostInterface);
+    const gate = await TunGate.start({ hostInterface: network.config.hostInterface, tun, maxHeldBytes: 64 << 20 });
     let stop = false;
     let epoch = 0;
     const releasing = (async () => {
@@ -38,8 +41,11 @@ export async function gateThroughput(bench: string, network: ServiceNetwork): Pr
       }
     })();
     try {
+      const before = await helperWork(gate.helperPid, tun);
       const gated = await stream(binary, network, plain.rate);
-      runs.push({ plain: plain.rate, gated: gated.rate, loss: gated.loss });
+      const after = await helperWork(gate.helperPid, tun);
+      const helperUs = ((after.ticks - before.ticks) * 10_000) / Math.max(1, after.packets - before.packets);
+      runs.push({ plain: plain.rate, gated: gated.rate, loss: gated.loss, helperUs });
     } finally {
       stop = true;
       await releasing;
@@ -52,7 +58,9 @@ export async function gateThroughput(bench: string, network: ServiceNetwork): Pr
   return {
     ...compareRow({
       bench,
-      name: `TUN gate throughput, 1500-byte UDP packets, releases every ${RELEASE_MS} ms (median of ${REPETITIONS}: ${ratios}×; its loss ${(median.loss * 100).toFixed(0)}%)`,
+      name:
+        `TUN gate throughput, 1500-byte UDP packets, releases every ${RELEASE_MS} ms (median of ${REPETITIONS}: ${ratios}×; ` +
+        `its loss ${(median.loss * 100).toFixed(0)}%, helper CPU ${median.helperUs.toFixed(1)} µs/packet)`,
       unit: 'MB/s',
       value: median.gated / 1e6,
       baseline: { name: 'plain veth, same repetition', value: median.plain / 1e6 },
@@ -60,6 +68,15 @@ export async function gateThroughput(bench: string, network: ServiceNetwork): Pr
     target: '≥ 0.5× plain veth',
     pass: median.gated / median.plain >= 0.5,
   };
+}
+
+// The gate helper's CPU time so far (ticks of 10 ms) and the packets it has read from its TUN device (the
+// device's tx_packets): their ratio over a stream is what the gate costs per packet.
+async function helperWork(pid: number | undefined, tun: string): Promise<{ ticks: number; packets: number }> {
+  const ticks = pid === undefined ? undefined : await cpuTicks(pid);
+  if (ticks === undefined) throw new Error('the gate helper is gone');
+  const packets = Number((await readFile(`/sys/class/net/${tun}/statistics/tx_packets`, 'utf8')).trim());
+  return { ticks, packets };
 }
 
 // Datagrams from inside the namespace to the host for SECONDS, unpaced or at `rate` (bytes/s); returns what

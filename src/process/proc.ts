@@ -11,6 +11,12 @@ async function statFields(pid: number): Promise<string[] | undefined> {
   }
 }
 
+/** CPU time a process has used, user and system, in clock ticks (USER_HZ: 100 a second on Linux), or undefined when it is gone. */
+export async function cpuTicks(pid: number): Promise<number | undefined> {
+  const fields = await statFields(pid); // utime and stime are fields 14 and 15 of /proc/PID/stat
+  return fields === undefined ? undefined : Number(fields[11]) + Number(fields[12]);
+}
+
 /** The one-letter state of a process from /proc/PID/stat (R, S, D, T, t, Z, X…), or undefined when it is gone. */
 export async function processState(pid: number): Promise<string | undefined> {
   return (await statFields(pid))?.[0];
