@@ -135,7 +135,7 @@ export async function revokeLease(lease: Lease, timeoutMs: number): Promise<void
 /** Short text for an etcd error (gRPC's are long and multi-line). */
 export function etcdErrorText(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0]!.slice(0, 300);
+  return (message.split('\n')[0] ?? '').slice(0, 300);
 }
 
 /** Seconds the lease has left in etcd (-1: it has expired or does not exist). */

@@ -74,8 +74,9 @@ export class FenceGuard {
     return guard;
   }
 
+  /** The lease held ('' only inside acquire(), before the lease is granted). */
   get leaseId(): string {
-    return this.holder!.leaseId;
+    return this.holder?.leaseId ?? '';
   }
 
   /** Whether the fence was decided (the workload may still be being stopped). */

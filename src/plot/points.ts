@@ -26,8 +26,9 @@ export interface PlotPoint {
  * Throws a RangeError when there are none, or when a record carries no band (schema 1) and there is no override.
  */
 export function plotPoints(records: readonly ReadRecord[], source: string, override?: Band): PlotPoint[] {
-  if (records.length === 0) throw new RangeError(`${source}: no records to plot`);
-  const origin = records[0]!.startMs;
+  const first = records[0];
+  if (first === undefined) throw new RangeError(`${source}: no records to plot`);
+  const origin = first.startMs;
   return records.map((r) => {
     const band = override ?? r.band;
     if (band === undefined) {

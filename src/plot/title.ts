@@ -24,9 +24,11 @@ export function defaultTitle(records: readonly ReadRecord[], points: readonly Pl
   const policies = distinct(records.flatMap((r) => (r.policy === undefined ? [] : [r.policy])));
   parts.push(policies.length === 0 ? 'policy not recorded' : policies.join(' → '));
   const bands = bandsOf(points);
-  parts.push(bands.length === 1 ? `band ${bandText(bands[0]!)}${context.bandFromConfig ? ' (--config)' : ''}` : `band changed ${bands.length - 1}× (drawn as steps)`);
+  const [onlyBand] = bands;
+  parts.push(onlyBand !== undefined && bands.length === 1 ? `band ${bandText(onlyBand)}${context.bandFromConfig ? ' (--config)' : ''}` : `band changed ${bands.length - 1}× (drawn as steps)`);
   // A simulated run starts at the epoch of its virtual clock: its date says nothing.
-  if (!modes.includes('sim')) parts.push(`${new Date(records[0]!.startMs).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  const first = records[0];
+  if (first !== undefined && !modes.includes('sim')) parts.push(`${new Date(first.startMs).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   return parts.join(' · ');
 }
 
