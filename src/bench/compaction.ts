@@ -1,13 +1,16 @@
 // Bench: compaction against new chains every 20, in the same run, on real CRIU (mode delta) with the bundled
-// dirtier (64 MiB, ~3 MiB dirtied per 1 s interval, as in issue 11): frozen time p50/p99, and the bytes the
-// checkpoints store per minute, which is also what `remusd ship` sends per minute (it sends each new
-// checkpoint's files; with compaction the backup flattens its own copy, so nothing more goes over). Goals
-// (issue 11): bytes per minute within 10 % of the sum of the deltas; frozen p99 ≤ 1.5× its median.
-// REMUSD_BENCH_COMPACTION_CHECKPOINTS sets the checkpoints per variant (default 60, ~1.5 min each; the
-// issue's goal is stated over 10 minutes: 600).
+// dirtier (64 MiB, ~3 MiB dirtied per 1 s interval: inside issue 11's band of 1–4 MiB): frozen time p50/p99,
+// and the bytes the checkpoints store per minute, which is also what `remusd ship` sends per minute (it sends
+// each new checkpoint's files; with compaction the backup flattens its own copy, so nothing more goes over).
+// Goals (issue 11): bytes per minute within 10 % of the sum of the deltas; frozen p99 ≤ 1.5× its median.
+// REMUSD_BENCH_COMPACTION_CHECKPOINTS sets the checkpoints per variant (default 60, ~1 min each; the issue's
+// goal is stated over 10 minutes: 600). Each variant runs in two halves, alternating (chains, compaction,
+// chains, compaction), so that the neighbours' load, which sets most of the frozen time here, falls on both
+// alike; the rows give the load average over the run. With 60 checkpoints p99 is about the largest one.
+import { loadavg } from 'node:os';
 import { quantile } from 'simple-statistics';
 import { at, type BenchRow } from './harness.js';
-import { superviseDirtier, type SupervisedRun } from './supervised-run.js';
+import { superviseDirtier, type RunCheckpoint } from './supervised-run.js';
 
 const BENCH = 'compaction';
 const INTERVAL_MS = 1000;
@@ -17,30 +20,30 @@ const DIRTY_PAGES_PER_S = 768;
 const SKIP = 3;
 
 interface Measured {
-  frozenP50Ms: number;
-  frozenP99Ms: number;
-  /** Bytes of the checkpoints' directories (what is stored and shipped), per minute of run. */
-  storedPerMin: number;
-  /** Bytes of the deltas (pages that changed, non-chain-start checkpoints) per minute. */
-  deltasPerMin: number;
-  /** Bytes compaction wrote locally per minute (never frozen, never shipped). */
-  compactionPerMin: number;
+  frozenMs: number[];
+  minutes: number;
+  /** Bytes of the checkpoints' directories (what is stored and shipped). */
+  stored: number;
+  /** Bytes of the deltas (pages that changed, non-chain-start checkpoints). */
+  deltas: number;
+  /** Bytes compaction wrote locally (never frozen, never shipped). */
+  compaction: number;
   chainStarts: number;
   compactions: number;
 }
 
-async function measure(variant: Pick<SupervisedRun, 'name' | 'retention'>, checkpoints: number): Promise<Measured> {
-  const records = await superviseDirtier({ ...variant, checkpoints, intervalMs: INTERVAL_MS, dirtyPagesPerS: DIRTY_PAGES_PER_S });
-  const steady = records.slice(SKIP);
-  const minutes = (Date.parse(at(records, records.length - 1).record.start) - Date.parse(at(steady, 0).record.start)) / 60_000;
-  const frozen = steady.map((r) => r.record.frozen_us / 1000);
+// Per minute: each checkpoint holds what was dirtied in the interval before it, so the first steady one's
+// bytes belong before the span measured (first start to last start) and are left out.
+function summarize(steady: readonly RunCheckpoint[]): Measured {
+  const minutes = (Date.parse(at(steady, steady.length - 1).record.start) - Date.parse(at(steady, 0).record.start)) / 60_000;
+  const within = steady.slice(1);
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   return {
-    frozenP50Ms: quantile(frozen, 0.5),
-    frozenP99Ms: quantile(frozen, 0.99),
-    storedPerMin: sum(steady.map((r) => r.dirBytes)) / minutes,
-    deltasPerMin: sum(steady.filter((r) => !r.record.chain_start).map((r) => r.record.size_bytes)) / minutes,
-    compactionPerMin: sum(steady.map((r) => r.record.compacted?.bytes_written ?? 0)) / minutes,
+    frozenMs: steady.map((r) => r.record.frozen_us / 1000),
+    minutes,
+    stored: sum(within.map((r) => r.dirBytes)),
+    deltas: sum(within.filter((r) => !r.record.chain_start).map((r) => r.record.size_bytes)),
+    compaction: sum(within.map((r) => r.record.compacted?.bytes_written ?? 0)),
     chainStarts: steady.filter((r) => r.record.chain_start).length,
     compactions: steady.filter((r) => r.record.compacted !== undefined).length,
   };
@@ -49,41 +52,52 @@ async function measure(variant: Pick<SupervisedRun, 'name' | 'retention'>, check
 export async function run(): Promise<BenchRow[]> {
   const checkpoints = Number(process.env.REMUSD_BENCH_COMPACTION_CHECKPOINTS ?? 60);
   const base = { keep: 5, newChainEvery: 20, maxChainBytes: undefined };
-  const chains = await measure({ name: 'new chains every 20', retention: { ...base, compact: false } }, checkpoints);
-  const compacted = await measure({ name: 'compaction', retention: { ...base, compact: true, compactAt: 16 } }, checkpoints);
+  const variants = [
+    { label: 'new chains every 20', variant: { name: 'new chains every 20', retention: { ...base, compact: false } }, parts: [] as Measured[] },
+    { label: 'compaction (compact_at 16)', variant: { name: 'compaction', retention: { ...base, compact: true, compactAt: 16 } }, parts: [] as Measured[] },
+  ];
+  const loads: number[] = [];
+  for (let half = 0; half < 2; half++) {
+    for (const { variant, parts } of variants) {
+      loads.push(at(loadavg(), 0));
+      const records = await superviseDirtier({ ...variant, checkpoints: SKIP + Math.ceil(checkpoints / 2), intervalMs: INTERVAL_MS, dirtyPagesPerS: DIRTY_PAGES_PER_S });
+      parts.push(summarize(records.slice(SKIP)));
+    }
+  }
+  loads.push(at(loadavg(), 0));
+  const load = `load ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)}`;
   const MiB = 2 ** 20;
-  const rows: BenchRow[] = [];
-  for (const [label, m] of [
-    ['compaction (compact_at 16)', compacted],
-    ['new chains every 20', chains],
-  ] as const) {
-    const what = `${label}, ${checkpoints - SKIP} checkpoints at 1 s, 64 MiB`;
-    rows.push(
-      { bench: BENCH, name: `${what}: frozen p50`, unit: 'ms', value: m.frozenP50Ms },
+  // Compaction's rows first.
+  return [...variants].reverse().flatMap(({ label, parts }) => {
+    const frozen = parts.flatMap((p) => p.frozenMs);
+    const total = (key: 'minutes' | 'stored' | 'deltas' | 'compaction' | 'chainStarts' | 'compactions') => parts.reduce((sum, p) => sum + p[key], 0);
+    const [p50, p99] = [quantile(frozen, 0.5), quantile(frozen, 0.99)];
+    const perMin = (bytes: number) => bytes / total('minutes') / MiB;
+    const what = `${label}, ${frozen.length} checkpoints at 1 s, 64 MiB, ${load}`;
+    const rows: BenchRow[] = [
+      { bench: BENCH, name: `${what}: frozen p50`, unit: 'ms', value: p50 },
       {
         bench: BENCH,
-        name: `${what}: frozen p99 (${m.chainStarts} chain starts, ${m.compactions} compactions)`,
+        name: `${what}: frozen p99 (${total('chainStarts')} chain starts, ${total('compactions')} compactions)`,
         unit: 'ms',
-        value: m.frozenP99Ms,
-        baseline: { name: 'its p50', value: m.frozenP50Ms },
-        ratio: m.frozenP99Ms / m.frozenP50Ms,
+        value: p99,
+        baseline: { name: 'its p50', value: p50 },
+        ratio: p99 / p50,
         target: 'p99 ≤ 1.5× p50',
-        pass: m.frozenP99Ms <= 1.5 * m.frozenP50Ms,
+        pass: p99 <= 1.5 * p50,
       },
       {
         bench: BENCH,
         name: `${what}: bytes stored = shipped per minute`,
         unit: 'MiB/min',
-        value: m.storedPerMin / MiB,
-        baseline: { name: 'sum of the deltas', value: m.deltasPerMin / MiB },
-        ratio: m.storedPerMin / m.deltasPerMin,
+        value: perMin(total('stored')),
+        baseline: { name: 'sum of the deltas', value: perMin(total('deltas')) },
+        ratio: total('stored') / total('deltas'),
         target: '≤ 1.1× the deltas',
-        pass: m.storedPerMin <= 1.1 * m.deltasPerMin,
+        pass: total('stored') <= 1.1 * total('deltas'),
       },
-    );
-    if (m === compacted) {
-      rows.push({ bench: BENCH, name: `${what}: written locally by compaction (not frozen, not shipped)`, unit: 'MiB/min', value: m.compactionPerMin / MiB });
-    }
-  }
-  return rows;
+    ];
+    if (total('compactions') > 0) rows.push({ bench: BENCH, name: `${what}: written locally by compaction (not frozen, not shipped)`, unit: 'MiB/min', value: perMin(total('compaction')) });
+    return rows;
+  });
 }

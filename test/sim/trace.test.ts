@@ -41,6 +41,27 @@ describe('trace replay', () => {
     expect(traceWorkload(trace, { workingSetPages: 500 }).pages(0, 2500)).toBe(500);
   });
 
+  // Issue 11's replay goal: a window averaging over a 10× step made a ramp the real run never had.
+  it('reads a window between two rates far apart as the step between them, keeping every window\'s pages', () => {
+    const at = (seq: number, s: number, pages: number, elapsed: number | null) =>
+      line({ seq, start: new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString(), chain_start: elapsed === null, pages_written: pages, elapsed_ms: elapsed });
+    // 0.1 pages/ms, then a window of 5 s with the step to 1 page/ms 1 s into it (0.1·1000 + 1·4000), then 1/ms.
+    const stepped = traceOf([at(1, 0, 16000, null), at(2, 1, 100, 1000), at(3, 6, 4100, 5000), at(4, 7, 1000, 1000)].join('\n'), 'step.jsonl');
+    expect(stepped.schedule.segments).toEqual([
+      { startMs: 0, endMs: 1000, pagesPerMs: 0.1 },
+      { startMs: 1000, endMs: 2000, pagesPerMs: 0.1 },
+      { startMs: 2000, endMs: 6000, pagesPerMs: 1 },
+      { startMs: 6000, endMs: 7000, pagesPerMs: 1 },
+    ]);
+    const w = traceWorkload(stepped, { workingSetPages: 1e9 });
+    expect([w.pages(0, 1000), w.pages(1000, 6000), w.pages(6000, 7000)]).toEqual([100, 4100, 1000]);
+    // Not a step: neighbours less than 2× apart (noise), or a window above both (a burst) stays its average.
+    const flat = traceOf([at(1, 0, 16000, null), at(2, 1, 100, 1000), at(3, 6, 700, 5000), at(4, 7, 190, 1000)].join('\n'), 'noise.jsonl');
+    expect(flat.schedule.segments.map((g) => g.pagesPerMs)).toEqual([0.1, 0.14, 0.19]);
+    const burst = traceOf([at(1, 0, 16000, null), at(2, 1, 100, 1000), at(3, 6, 9000, 5000), at(4, 7, 1000, 1000)].join('\n'), 'burst.jsonl');
+    expect(burst.schedule.segments.map((g) => g.pagesPerMs)).toEqual([0.1, 1.8, 1]);
+  });
+
   it('a malformed file fails with file:line and what is wrong', async () => {
     const path = fixture('malformed.records.jsonl');
     await expect(readTrace(path)).rejects.toThrow(TraceError);
