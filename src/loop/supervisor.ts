@@ -182,7 +182,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       if (doomed.length > 0) stored = stored.filter((c) => !doomed.includes(c));
       // fsync and release (output commit) are part of making the checkpoint safe: counted as remusd's overhead.
       const outputFields =
-        deps.output === undefined ? {} : ((yield deps.output.afterCheckpoint(seq, dirname(result.dir), result.dir)) as Record<string, unknown>);
+        deps.output === undefined ? undefined : ((yield deps.output.afterCheckpoint(seq, dirname(result.dir), result.dir)) as Record<string, unknown>);
       const finishedAtMs = clock.now();
       const { band } = settings;
       const supervisorOverheadMs = round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs);

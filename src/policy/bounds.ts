@@ -66,17 +66,18 @@ class LazyDecision implements Decision {
   readonly nextIntervalMs: number;
   readonly decision: DecisionKind;
   #explain: (() => string) | undefined;
-  #reason = '';
+  #reason: string;
 
-  constructor(nextIntervalMs: number, kind: DecisionKind, explain: () => string) {
+  constructor(nextIntervalMs: number, kind: DecisionKind, explain: () => string, suffix: string) {
     this.nextIntervalMs = nextIntervalMs;
     this.decision = kind;
     this.#explain = explain;
+    this.#reason = suffix;
   }
 
   get reason(): string {
     if (this.#explain !== undefined) {
-      this.#reason = this.#explain();
+      this.#reason = this.#explain() + this.#reason;
       this.#explain = undefined; // what it captured can go
     }
     return this.#reason;
@@ -87,7 +88,7 @@ class LazyDecision implements Decision {
   }
 }
 
-/** A decision whose reason is written when it is first read (see LazyDecision). */
-export function decided(nextIntervalMs: number, kind: DecisionKind, explain: () => string): Decision {
-  return new LazyDecision(nextIntervalMs, kind, explain);
+/** A decision whose reason, explain() then suffix, is written when it is first read (see LazyDecision). */
+export function decided(nextIntervalMs: number, kind: DecisionKind, explain: () => string, suffix = ''): Decision {
+  return new LazyDecision(nextIntervalMs, kind, explain, suffix);
 }

@@ -3,9 +3,9 @@
 // whose predicted size hits the target.
 
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
-import { formatBytes, formatMs } from '../units/units.js';
 import { assertBand, clampToBand, decided, directionOf, startingInterval, type Start } from './bounds.js';
 import { checkedParameter, type TargetRule } from './defaults.js';
+import { aimed, awaitingConfirmation, hedged, inDeadband, saturated, unusable, type Estimate, type Note } from './predictive-reasons.js';
 import { sizeIntent, ThresholdPolicy } from './threshold.js';
 
 /** The rule v2 falls back to when its estimate points against the size just seen (see the class doc, 6). */
@@ -126,8 +126,7 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     const start = startingInterval(observation, band);
     const { elapsedMs, pagesWritten: pages, pageSize } = observation;
     if (!(Number.isFinite(elapsedMs) && elapsedMs > 0 && Number.isFinite(pages) && pages >= 0 && Number.isFinite(pageSize) && pageSize > 0)) {
-      const why = `observation not usable (elapsed ${elapsedMs} ms, ${pages} pages, page size ${pageSize} B)`;
-      return { decision: hold(observation, start, () => `${why}: hold at ${formatMs(start.ms)}`), state };
+      return { decision: hold(observation, start, unusable(elapsedMs, pages, pageSize, start.ms)), state };
     }
     const logRate = Math.log(Math.max(pages, 0.5) / elapsedMs);
     const inBand = sizeIntent(observation, band) === 'hold' && observation.sizeBytes > 0;
@@ -136,57 +135,57 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     const recent = state.recent.length === 0 ? [newest] : [state.recent[state.recent.length - 1]!, newest];
     let burstPages = state.burstPages * BURST_DECAY;
 
-    // Steps 1 and 2: which rates the estimate is made of.
-    const far = (rates: readonly number[]) => rates.length > 0 && Math.abs(logRate - mean(rates)) > this.#logChange;
+    // Steps 1 and 2: which rates the estimate is made of. (Each mean once, and no closure per decision: a
+    // simulation makes millions of these.)
+    const oldMean = state.logRates.length > 0 ? mean(state.logRates) : 0;
+    const farFromOld = state.logRates.length > 0 && Math.abs(logRate - oldMean) > this.#logChange;
     let rates: readonly number[];
-    // Words only: what happened to the estimate, written when the reason is read.
-    let note = (): string => '';
+    // What happened to the estimate: its words are written when the reason is read (noteText).
+    let note: Note = '';
     // A change first seen in this observation (its window may hold some of the old rate too), and the rate before it.
     let changed: 'up' | 'down' | undefined;
     let before = 0;
     if (state.pending !== null) {
-      if (!far(state.logRates)) {
+      const pendingMean = state.pending.length > 0 ? mean(state.pending) : 0;
+      if (!farFromOld) {
         rates = appended(state.logRates, logRate, this.window);
-        note = () => 'change confirmed; ';
-      } else if (!far(state.pending)) {
+        note = 'confirmed';
+      } else if (!(state.pending.length > 0 && Math.abs(logRate - pendingMean) > this.#logChange)) {
         rates = appended(state.pending, logRate, this.window);
         const outlier = state.recent.at(-1);
-        if (outlier !== undefined) burstPages = Math.max(burstPages, outlier.pages - Math.exp(mean(state.pending)) * outlier.elapsedMs);
-        note = () => `the previous rate ${formatRate(Math.exp(state.logRates.at(-1)!))} was an outlier; `;
+        if (outlier !== undefined) burstPages = Math.max(burstPages, outlier.pages - Math.exp(pendingMean) * outlier.elapsedMs);
+        note = 'outlier';
       } else {
-        before = Math.exp(mean(state.logRates));
-        changed = logRate > mean(state.logRates) ? 'up' : 'down';
+        before = Math.exp(oldMean);
+        changed = logRate > oldMean ? 'up' : 'down';
         rates = [logRate];
-        note = () => 'rate changed again: old rates forgotten; ';
+        note = 'again';
       }
-    } else if (far(state.logRates)) {
-      const from = () => formatRate(Math.exp(mean(state.logRates)));
-      if (inBand && logRate > mean(state.logRates)) {
-        const reason = () =>
-          `rate ${formatRate(Math.exp(logRate))} is beyond ×${this.change} of the estimate ${from()}, size ${formatBytes(observation.sizeBytes)} in band: hold at ${formatMs(start.ms)} until the next checkpoint confirms`;
+    } else if (farFromOld) {
+      if (inBand && logRate > oldMean) {
         return {
-          decision: hold(observation, start, reason),
+          decision: hold(observation, start, awaitingConfirmation(logRate, this.change, oldMean, observation.sizeBytes, start.ms)),
           state: { logRates: [logRate], pending: state.logRates, workingSetPages, recent, burstPages },
         };
       }
-      before = Math.exp(mean(state.logRates));
-      changed = logRate > mean(state.logRates) ? 'up' : 'down';
+      before = Math.exp(oldMean);
+      changed = logRate > oldMean ? 'up' : 'down';
       rates = [logRate];
-      note = () => `rate changed ${from()} → ${formatRate(Math.exp(logRate))}: old rates forgotten; `;
+      note = 'changed';
     } else if (!inBand && state.logRates.length > 0) {
       // Out of band without a change of rate: the estimate failed (it lags a drift, or the size saturated
       // above lmax), so it starts over from the newest rate.
       rates = [logRate];
-      note = () => `size ${formatBytes(observation.sizeBytes)} out of band: estimate restarted; `;
+      note = 'restarted';
     } else {
       rates = appended(state.logRates, logRate, this.window);
     }
-    const used = rates;
     // A rise may be a burst: the next observation may still restore the rates from before it.
     const next: PredictiveState = { logRates: rates, pending: changed === 'up' ? state.logRates : null, workingSetPages, recent, burstPages };
     const ratePerMs = Math.exp(mean(rates));
-    const told = note;
-    const estimate = () => `${told()}rate ${formatRate(ratePerMs)} (${used.length === 1 ? 'newest observation' : `mean of ${used.length} since the last change`})`;
+    // The words about the estimate, for the reasons of steps 4 and 5.
+    // No closure in this method: one would keep all its numbers alive in a context, boxed (~1 KB a decision).
+    const words: Estimate = { note, state, logRate, oldMean, observation, ratePerMs, used: rates.length };
     const targetOfBand = targetBytes(band, this.target);
     // Headroom for the bursts seen: aim low enough that the largest recent burst on top of the aim stays
     // under lmax, but never below halfway (geometrically) from lmin to the target.
@@ -194,48 +193,29 @@ export class PredictivePolicy implements Policy<PredictiveState> {
 
     // Step 3: a saturated working set no larger than lmax: the longest interval costs least.
     if (workingSetPages !== null && workingSetPages * pageSize <= band.lmaxBytes && pages * SAME_SIZE >= workingSetPages) {
-      const known = workingSetPages;
-      const reason = () =>
-        `working set saturates at ${known} pages (${formatBytes(known * pageSize)} ≤ lmax): ` +
-        `longer intervals no longer raise the size → max ${formatMs(band.maxMs)}`;
-      return { decision: move(observation, start, band.maxMs, reason), state: next };
+      return { decision: move(observation, start, band.maxMs, saturated(workingSetPages, pageSize, band.maxMs)), state: next };
     }
     // Step 4: the deadband.
     const predictedBytes = ratePerMs * start.ms * pageSize;
     const low = Math.max(band.lminBytes, Math.min(goalBytes, targetOfBand / this.deadband));
     const high = Math.min(band.lmaxBytes, goalBytes * this.deadband);
     if (inBand && predictedBytes >= low && predictedBytes <= high) {
-      const reason = () =>
-        `${estimate()}: ${formatBytes(predictedBytes)} predicted at ${formatMs(start.ms)}, within [${formatBytes(low)}, ${formatBytes(high)}] around target ${formatBytes(goalBytes)}: hold`;
-      return { decision: hold(observation, start, reason), state: next };
+      return { decision: hold(observation, start, inDeadband(words, predictedBytes, start.ms, low, high, goalBytes)), state: next };
     }
     // Step 5 just after a change: if one interval keeps both the old and the newest rate inside the deadband,
     // take it (the next checkpoint tells which rate holds; a burst then costs no move back).
     if (changed !== undefined) {
       const hedge = hedgeMs(before, ratePerMs, low, high, pageSize) ?? hedgeMs(before, ratePerMs, band.lminBytes * HEDGE_MARGIN, band.lmaxBytes / HEDGE_MARGIN, pageSize);
       if (hedge !== undefined) {
-        const hedged = clampToBand(Math.round(hedge.ms), band);
-        const previous = before;
-        const reason = () =>
-          `${estimate()}: ${formatMs(hedged.ms)} keeps both it and the previous ${formatRate(previous)} within ` +
-          `[${formatBytes(hedge.lowBytes)}, ${formatBytes(hedge.highBytes)}], until the next checkpoint tells which holds`;
-        return { decision: move(observation, start, hedged.ms, reason), state: next };
+        const nextMs = clampToBand(Math.round(hedge.ms), band).ms;
+        return { decision: move(observation, start, nextMs, hedged(words, nextMs, before, hedge)), state: next };
       }
     }
     // Step 5: aim; just after a change, towards the deadband's edge on the side the newest rate errs towards.
     const aimBytes = changed === 'up' ? Math.sqrt(low * goalBytes) : changed === 'down' ? Math.sqrt(high * goalBytes) : goalBytes;
-    const side = changed;
     const desiredMs = aimBytes / (ratePerMs * pageSize);
     const clamped = clampToBand(Math.round(desiredMs), band);
-    const reason = () => {
-      const aimed =
-        side === undefined
-          ? `target ${formatBytes(goalBytes)}`
-          : `${formatBytes(aimBytes)}, halfway to the deadband's ${side === 'up' ? 'low' : 'high'} edge (the change may have come within the interval)`;
-      const clampNote = clamped.clampedTo === null ? '' : `, clamped to ${clamped.clampedTo} ${formatMs(clamped.ms)}`;
-      return `${estimate()} → ${formatMs(desiredMs)} for ${aimed}${clampNote}`;
-    };
-    return { decision: move(observation, start, clamped.ms, reason), state: next };
+    return { decision: move(observation, start, clamped.ms, aimed(words, changed, goalBytes, aimBytes, desiredMs, clamped)), state: next };
   }
 
   // Step 3's bookkeeping: the working set after this observation. Saturation needs three sizes in a row
@@ -265,19 +245,21 @@ function hedgeMs(before: number, after: number, lowBytes: number, highBytes: num
 
 // The interval in force, held (the reason is written when read).
 function hold(observation: Observation, start: Start, reason: () => string): Decision {
-  return decided(start.ms, directionOf(observation, start, start.ms), () => reason() + start.note);
+  return decided(start.ms, directionOf(observation, start, start.ms), reason, start.note);
 }
 
 // A new interval (already within [min, max]).
 function move(observation: Observation, start: Start, nextMs: number, reason: () => string): Decision {
-  return decided(nextMs, directionOf(observation, start, nextMs), () => reason() + start.note);
+  return decided(nextMs, directionOf(observation, start, nextMs), reason, start.note);
 }
 
 // The newest `window` of values followed by value, in one new array.
 function appended(values: readonly number[], value: number, window: number): number[] {
   const from = Math.max(0, values.length + 1 - window);
-  const out = values.slice(from);
-  out.push(value);
+  // Made at its size: slice then push made two arrays (push outgrows what slice allocates).
+  const out = new Array<number>(values.length - from + 1);
+  for (let i = from; i < values.length; i++) out[i - from] = values[i]!;
+  out[out.length - 1] = value;
   return out;
 }
 
@@ -285,9 +267,4 @@ function mean(values: readonly number[]): number {
   let sum = 0;
   for (const v of values) sum += v;
   return sum / values.length;
-}
-
-function formatRate(pagesPerMs: number): string {
-  const perSecond = pagesPerMs * 1000;
-  return `${perSecond < 10 ? perSecond.toFixed(1) : Math.round(perSecond)} pages/s`;
 }

@@ -191,6 +191,9 @@ export const COMPACTION_LAG = 2;
  * newer one, so either side may compact at another time (or not at all) and shipping is not affected.
  */
 export function compactionTarget(checkpoints: readonly StoredCheckpoint[], newestSeq: number, compactAt: number): StoredCheckpoint | undefined {
+  // The loop asks after every checkpoint: while the chain is shorter than compactAt (counted without building
+  // it, as parentFor does), there is nothing to flatten and no array to build.
+  if (chainTotals(checkpoints, newestSeq).links < compactAt) return undefined;
   const chain = chainOf(checkpoints, newestSeq);
   if (chain.length < Math.max(compactAt, COMPACTION_LAG + 2)) return undefined;
   // A chain whose oldest link still names a parent is incomplete here: nothing to flatten it onto.
