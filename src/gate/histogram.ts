@@ -1,4 +1,4 @@
-// Hold-time histograms, as the TUN gate helper reports them (src/gate/tun-gate.c, hist_index): log-linear
+// Hold-time histograms, as the TUN gate helper reports them (src/gate/tun-store.c, hist_count): log-linear
 // buckets of microseconds, 16 per power of two, so a quantile read from them is within 1/16 (6 %) of the
 // true value. Bucket i < 16 holds exactly i µs; above, bucket 16 + (e-4)·16 + m holds [(16+m)·2^(e-4), +2^(e-4)).
 

@@ -58,7 +58,6 @@
 
 #define MAX_PACKET 65536
 #define MAX_BARRIERS 4096
-#define HIST_BUCKETS 544
 /* Packets read per wake-up before control gets a look: a flood cannot delay a barrier for long. */
 #define READ_BATCH 256
 /* The TUN device's queue (txqueuelen; the kernel's default is 500). While the helper writes out a release it
@@ -143,13 +142,6 @@ static void read_packets(int limit) {
   }
 }
 
-static unsigned hist_index(uint64_t us) {
-  if (us < 16) return (unsigned)us;
-  unsigned e = 63u - (unsigned)__builtin_clzll(us);
-  unsigned idx = 16u + (e - 4u) * 16u + (unsigned)((us >> (e - 4u)) - 16u);
-  return idx < HIST_BUCKETS ? idx : HIST_BUCKETS - 1;
-}
-
 /* Writes out held packets up to index `end`, oldest first, a batch per system call. */
 static void release_to(uint64_t end, uint64_t *packets, uint64_t *bytes, uint32_t *hist) {
   static struct batch_op ops[BATCH_MAX];
@@ -162,7 +154,7 @@ static void release_to(uint64_t end, uint64_t *packets, uint64_t *bytes, uint32_
       ops[n++] = (struct batch_op){ (unsigned char *)r + sizeof *r, r->len, 0 };
       *packets += 1;
       *bytes += r->len;
-      hist[hist_index(now - r->arrival_us)]++;
+      hist_count(hist, now - r->arrival_us);
       released_index++;
     }
     if (n == 0) return;
@@ -206,11 +198,7 @@ static void command(char *line) {
     uint64_t packets = 0, bytes = 0;
     release_to(end, &packets, &bytes, hist);
     static char text[12000];
-    size_t off = 0;
-    for (unsigned i = 0; i < HIST_BUCKETS && off < sizeof text - 32; i++) {
-      if (hist[i] != 0) off += (size_t)snprintf(text + off, sizeof text - off, "%s%u:%u", off == 0 ? "" : ",", i, hist[i]);
-    }
-    if (off == 0) strcpy(text, "-");
+    hist_format(hist, text, sizeof text);
     answer("ok release %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s", n, packets, bytes, dropped - dropped_reported, text);
     dropped_reported = dropped;
     return;

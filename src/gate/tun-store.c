@@ -6,6 +6,7 @@
  * chunks: 1 MiB each (a small bound is split in two, each still holding a maximal packet).
  */
 #include "tun-store.h"
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -73,3 +74,20 @@ struct record *store_take(void) {
 }
 
 uint64_t store_bytes(void) { return held_bytes; }
+
+void hist_count(uint32_t *hist, uint64_t us) {
+  unsigned idx = (unsigned)us;
+  if (us >= 16) {
+    unsigned e = 63u - (unsigned)__builtin_clzll(us);
+    idx = 16u + (e - 4u) * 16u + (unsigned)((us >> (e - 4u)) - 16u);
+  }
+  hist[idx < HIST_BUCKETS ? idx : HIST_BUCKETS - 1]++;
+}
+
+void hist_format(const uint32_t *hist, char *text, size_t size) {
+  size_t off = 0;
+  for (unsigned i = 0; i < HIST_BUCKETS && off + 32 < size; i++) {
+    if (hist[i] != 0) off += (size_t)snprintf(text + off, size - off, "%s%u:%u", off == 0 ? "" : ",", i, hist[i]);
+  }
+  if (off == 0) snprintf(text, size, "-");
+}

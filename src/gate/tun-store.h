@@ -18,4 +18,10 @@ struct record *store_take(void);
 /* Packet bytes held now. */
 uint64_t store_bytes(void);
 
+/* How long released packets were held: log-linear µs buckets, 16 per power of two (src/gate/histogram.ts
+ * reads them). hist_count adds one packet held `us`; hist_format writes "idx:count,..." or "-" when empty. */
+#define HIST_BUCKETS 544
+void hist_count(uint32_t *hist, uint64_t us);
+void hist_format(const uint32_t *hist, char *text, size_t size);
+
 #endif
