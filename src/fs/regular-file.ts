@@ -2,6 +2,7 @@
 // opened without blocking and read up to a size cap. Without this a FIFO given as a config hangs the open
 // forever, and /dev/zero as a stats-dump grew the process to 6.1 GB in 20 s before anything failed.
 
+import { errorCode, errorMessage } from './error-code.js';
 import { constants, fstatSync, openSync, readSync, closeSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 
@@ -44,7 +45,8 @@ function tooLarge(path: string, maxBytes: number): FileReadError {
 }
 
 function systemError(path: string, error: unknown): FileReadError {
-  const { code, message } = error as NodeJS.ErrnoException;
+  const code = errorCode(error);
+  const message = errorMessage(error);
   const reasons: Record<string, string> = {
     ENOENT: 'no such file',
     EACCES: 'permission denied',

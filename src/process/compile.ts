@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { access, mkdir, readFile, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
+import { errorMessage } from '../fs/error-code.js';
 import { packageRoot } from '../paths.js';
 
 /**
@@ -24,7 +25,7 @@ export async function ensureBundledBinary(source: string | readonly string[], na
     await execa(compiler, ['-O2', '-Wall', '-o', partial, ...units]);
   } catch (error) {
     throw new Error(
-      `cannot build ${units.map((file) => basename(file)).join(' ')}: '${compiler} ${units.join(' ')}' failed (${(error as Error).message.split('\n')[0]}). ` +
+      `cannot build ${units.map((file) => basename(file)).join(' ')}: '${compiler} ${units.join(' ')}' failed (${errorMessage(error).split('\n')[0]}). ` +
         'Install a C compiler (apt-get install gcc libc6-dev) or set CC.',
     );
   }

@@ -4,7 +4,8 @@
 // the file names.
 
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { readRegularFile } from '../fs/regular-file.js';
+import { errorMessage } from '../fs/error-code.js';
+import { FileReadError, readRegularFile } from '../fs/regular-file.js';
 import { startTime } from './proc.js';
 
 /** Clock ticks per second of /proc/PID/stat's start time (USER_HZ: 100 on every Linux architecture remusd runs on). */
@@ -34,7 +35,7 @@ export async function readPidFile(path: string): Promise<PidFileResult> {
   try {
     text = (await readRegularFile(path, 64)).toString('utf8').trim();
   } catch (error) {
-    return { ok: false, error: (error as { reason?: string }).reason ?? (error as Error).message };
+    return { ok: false, error: error instanceof FileReadError ? error.reason : errorMessage(error) };
   }
   const match = /^(\d+)(?: (\d+))?$/.exec(text);
   if (match === null || Number(match[1]) < 1) return { ok: false, error: `does not hold a pid (${JSON.stringify(text.slice(0, 20))})` };
