@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { median } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
 import { checkpointCost, linearMs, validateCost } from '../../src/sim/cost.js';
-import { DEFAULT_COST, DEFAULT_COST_PROFILE } from '../../src/sim/default-cost.js';
+import { join } from 'node:path';
+import { readRecords } from '../../src/loop/record-reader.js';
+import { packageRoot } from '../../src/paths.js';
+import { calibrate } from '../../src/sim/calibrate.js';
+import { costProfileJson } from '../../src/sim/cost-profile.js';
+import { DEFAULT_COST, DEFAULT_COST_PROFILE, DEFAULT_COST_PROFILE_FILE } from '../../src/sim/default-cost.js';
 import { constantCost, fixture } from './helpers.js';
 
 const lines = (name: string) =>
@@ -29,6 +34,13 @@ describe('the cost model', () => {
     expect(DEFAULT_COST_PROFILE.measured.at).toMatch(/^2026-11-22T/);
     expect(DEFAULT_COST_PROFILE.measured.records.length).toBeGreaterThan(0);
     expect(Object.keys(DEFAULT_COST_PROFILE.modes).sort()).toEqual(['delta', 'full']);
+  });
+
+  it('is what `remusd calibrate` fits to the records it names, not numbers edited by hand', async () => {
+    const records = (await Promise.all(DEFAULT_COST_PROFILE.measured.records.map((file) => readRecords(join(packageRoot(), file))))).flat();
+    const fitted = Object.fromEntries(calibrate(records).map((model) => [model.mode, model]));
+    // The file keeps 4 decimals (cost-profile.ts); the fits are compared at that precision.
+    expect(JSON.parse(JSON.stringify(costProfileJson({ ...DEFAULT_COST_PROFILE, modes: fitted })))).toEqual(JSON.parse(readFileSync(DEFAULT_COST_PROFILE_FILE, 'utf8')));
   });
 
   // The default profile against the real runs it was fitted to.
