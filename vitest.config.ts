@@ -33,6 +33,8 @@ export const UNIT_TESTS = [
   'test/delta/page-hashes.test.ts',
   'test/gate/config.test.ts',
   'test/gate/histogram.test.ts',
+  'test/gate/degrade.test.ts',
+  'test/fence/released.test.ts',
   'test/delta/persist.test.ts',
   'test/delta/rewrite.test.ts',
   'test/delta/flatten.test.ts',

@@ -19,6 +19,8 @@ export const EXIT = Object.freeze({
   fenced: 6,
   /** The lease could not be acquired at start (held by another host, or etcd unreachable): nothing was started. */
   noLease: 7,
+  /** A failover refused: the primary released output (degraded) newer than any checkpoint here; nothing was restored. */
+  staleRestore: 8,
   /** A bug in remusd: reported with its stack. */
   internal: 70,
   /** A second SIGINT/SIGTERM: exited at once. */

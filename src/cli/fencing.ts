@@ -8,6 +8,7 @@ import type { LeaderValue } from '../fence/etcd.js';
 import { systemClock } from '../loop/clock.js';
 import { isAlive } from '../process/proc.js';
 import type { RestoreGate } from '../replicate/auto-failover.js';
+import type { FailoverOptions } from '../replicate/failover.js';
 import { UserError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 
@@ -74,6 +75,11 @@ export function leaseRestoreGate(fencing: FencingConfig, dir: string, log: Logge
         };
       }
     },
+    async restoreCheck() {
+      // Asked only after tryAcquire said ok; without the lease there is nothing a restore may rely on.
+      if (guard === undefined) throw new Error('no lease held: not restoring');
+      return mayRestoreUnder(fencing, guard);
+    },
     restored(pid, checkpoint) {
       guard?.protect(pid);
       guard?.note(checkpoint);
@@ -82,6 +88,17 @@ export function leaseRestoreGate(fencing: FencingConfig, dir: string, log: Logge
       await guard?.end('release');
     },
   };
+}
+
+/**
+ * Read once this host holds the lease, before it restores: what the previous primary released without the
+ * backup's ack (src/fence/released.ts). A record that cannot be read refuses every restore: not knowing what
+ * clients saw is no licence to restore.
+ */
+export async function mayRestoreUnder(fencing: Extract<FencingConfig, { kind: 'etcd' }>, guard: FenceGuard): Promise<FailoverOptions['mayRestore']> {
+  const { releasedKey, staleRestore } = await import('../fence/released.js');
+  const released = await guard.readReleased().catch((error: Error) => ({ present: true as const, invalid: `cannot read ${releasedKey(fencing)}: ${error.message}` }));
+  return (candidate) => staleRestore(released, candidate);
 }
 
 /**

@@ -7,6 +7,7 @@ import { formatPath, type KeyPath } from './errors.js';
 import { fencingRules } from './fencing.js';
 import { workloadRules } from './workload.js';
 import { isLoopback } from '../units/endpoint.js';
+import { degradeRules } from './degrade.js';
 import type { Config, ConfigFile } from './schema.js';
 import { formatBytes, formatMs } from './units.js';
 
@@ -241,6 +242,7 @@ function outputCommitRules(config: Config, file: ConfigFile): RuleViolation[] {
       message: 'hold needs the TUN gate (mechanism tun or auto); the plug gate cannot hold inbound packets',
     });
   }
+  violations.push(...degradeRules(file, config.outputCommit.releaseAfter, config.fencing));
   if (config.outputCommit.maxHeldBytes < MIN_HELD_BYTES) {
     violations.push({
       path: ['output_commit', 'max_held'],

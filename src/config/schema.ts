@@ -11,6 +11,7 @@ import type { NetworkConfig } from '../model/network.js';
 import type { Band } from '../model/policy.js';
 import type { CheckpointMode } from '../model/record.js';
 import { POLICY_KINDS, resolvePolicySpec, type PolicySpec, type ResolvedPolicySpec } from '../policy/index.js';
+import { degradeAfterField, normalizeDegradeAfter } from './degrade.js';
 import { fencingSection, normalizeFencing, type FencingConfig } from './fencing.js';
 import { normalizeWorkload, workloadSection, type WorkloadConfig } from './workload.js';
 import { firstHostAddress } from '../units/ipv4.js';
@@ -105,6 +106,7 @@ export const fileSchema = z.strictObject({
       interface: field.interfaceName,
       max_held: field.size,
       inbound_during_dump: field.oneOf(INBOUND_DURING_DUMP),
+      degrade_after: degradeAfterField,
     })
     .optional(),
   fencing: fencingSection,
@@ -165,6 +167,8 @@ export interface Config {
     /** Bound on held bytes; past it new packets are dropped (TCP resends them), never released early. */
     maxHeldBytes: number;
     inboundDuringDump: (typeof INBOUND_DURING_DUMP)[number];
+    /** backup-ack: how long without an ack before epochs are released on local fsync (null: never; src/config/degrade.ts). */
+    degradeAfterMs: number | null;
   };
   /** The lease that keeps two hosts from both running the workload (src/fence/). */
   fencing: FencingConfig;
@@ -180,6 +184,8 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
   const dir = resolveFrom(baseDir, file.checkpoint?.dir ?? d.dir);
   const criuPath = file.criu?.path;
   const network = networkOf(file.network);
+  const fencing = normalizeFencing(file.fencing, baseDir);
+  const releaseAfter = file.output_commit?.release_after ?? d.releaseAfter;
   return {
     thresholds: {
       lminBytes: file.thresholds?.lmin ?? d.lminBytes,
@@ -217,14 +223,15 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
     network,
     outputCommit: {
       enabled: file.output_commit?.enabled ?? false,
-      releaseAfter: file.output_commit?.release_after ?? d.releaseAfter,
+      releaseAfter,
       mechanism: file.output_commit?.mechanism ?? d.gateMechanism,
       // The workload's output enters the host at its veth's host side: the network section names it.
       interface: file.output_commit?.interface ?? network?.hostInterface ?? null,
       maxHeldBytes: file.output_commit?.max_held ?? d.maxHeldBytes,
       inboundDuringDump: file.output_commit?.inbound_during_dump ?? 'auto',
+      degradeAfterMs: normalizeDegradeAfter(file.output_commit?.degrade_after, releaseAfter, fencing),
     },
-    fencing: normalizeFencing(file.fencing, baseDir),
+    fencing,
     workload: normalizeWorkload(file.workload, baseDir),
   };
 }

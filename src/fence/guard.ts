@@ -11,6 +11,7 @@ import type { Clock } from '../loop/clock.js';
 import type { EtcdFencing, LeaderValue } from './etcd.js';
 import { stopWorkload } from './fence-action.js';
 import { LeaseHolder } from './holder.js';
+import type { Released, ReleasedValue } from './released.js';
 import { clearFenceReport, FENCED_FILE, type FenceReport } from './marker.js';
 import type { FenceMetrics } from './metrics.js';
 import { ensureWatchdogBinary, Watchdog } from './watchdog.js';
@@ -72,6 +73,11 @@ export class FenceGuard {
     options.metrics?.held(true);
     options.log.info(`holding ${leaderKey(config)} as ${config.holder} (lease ${guard.holder.leaseId}, ttl ${config.timing.ttlMs} ms)`);
     return guard;
+  }
+
+  /** This host's name as written in the key. */
+  get holderName(): string {
+    return this.options.config.holder;
   }
 
   /** The lease held ('' only inside acquire(), before the lease is granted). */
@@ -158,6 +164,24 @@ export class FenceGuard {
   /** Records a checkpoint in the key's value (for status); best effort. */
   note(checkpoint: string): void {
     void this.holder?.publish({ checkpoint });
+  }
+
+  /** Records output released without the backup's ack (released.ts); false: not recorded, so release nothing. */
+  async recordReleased(value: ReleasedValue): Promise<boolean> {
+    if (this.fenceReason !== undefined || this.holder === undefined) return false;
+    return this.holder.recordReleased(value);
+  }
+
+  /** The backup caught up with `expected`: the record is no longer needed. */
+  async clearReleased(expected: ReleasedValue): Promise<boolean> {
+    if (this.fenceReason !== undefined || this.holder === undefined) return false;
+    return this.holder.clearReleased(expected);
+  }
+
+  /** What the previous primary released unacknowledged (read by a backup that holds the lease, before it restores). */
+  readReleased(): Promise<Released> {
+    if (this.holder === undefined) return Promise.reject(new Error('no lease held'));
+    return this.holder.readReleased();
   }
 
   /**

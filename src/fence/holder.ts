@@ -20,6 +20,7 @@ import {
   type LeaderValue,
 } from './etcd.js';
 import { leaderKey } from '../config/fencing.js';
+import { clearReleased, readReleased, recordReleased, type Released, type ReleasedValue } from './released.js';
 import { fenceAtMs, granted, lost, nextAction, renewed, renewFailed, type LeaseState } from './lease-state.js';
 
 /** Why the leader key could not be acquired. */
@@ -130,6 +131,23 @@ export class LeaseHolder {
     return updateLeader(this.client, leaderKey(this.config), this.granted.id, this.value, callTimeout(this.config)).catch(() => false);
   }
 
+  /** Writes PREFIX/NAME/released in one transaction with the check that this lease holds the leader key (released.ts). */
+  async recordReleased(value: ReleasedValue): Promise<boolean> {
+    if (this.state.phase !== 'held') return false;
+    return recordReleased(this.client, this.config, this.granted.id, value, callTimeout(this.config));
+  }
+
+  /** Deletes PREFIX/NAME/released if it still says `expected` and this lease holds the leader key. */
+  async clearReleased(expected: ReleasedValue): Promise<boolean> {
+    if (this.state.phase !== 'held') return false;
+    return clearReleased(this.client, this.config, this.granted.id, expected, callTimeout(this.config));
+  }
+
+  /** Reads PREFIX/NAME/released (a backup, after taking the lease, before it restores). */
+  readReleased(): Promise<Released> {
+    return readReleased(this.client, this.config, callTimeout(this.config));
+  }
+
   /** Stops renewing and lets the lease run out in etcd (the workload is still running: others must wait the TTL). */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -206,13 +224,14 @@ export async function whoLeads(config: EtcdFencing): Promise<Leader> {
   return (await leaderStatus(config)).leader;
 }
 
-/** Who holds the key and how long its lease has left in etcd (seconds; undefined when free). */
-export async function leaderStatus(config: EtcdFencing): Promise<{ leader: Leader; ttlLeftSeconds: number | undefined }> {
+/** Who holds the key, how long its lease has left in etcd (seconds; undefined when free), and output released unacknowledged. */
+export async function leaderStatus(config: EtcdFencing): Promise<{ leader: Leader; ttlLeftSeconds: number | undefined; released: Released }> {
   const client = etcdClient(config, callTimeout(config));
   try {
     const leader = await readLeader(client, leaderKey(config), callTimeout(config));
     const ttlLeftSeconds = leader.held ? await leaseSecondsLeft(client, leader.leaseId, callTimeout(config)) : undefined;
-    return { leader, ttlLeftSeconds };
+    const released = await readReleased(client, config, callTimeout(config));
+    return { leader, ttlLeftSeconds, released };
   } finally {
     client.close();
   }

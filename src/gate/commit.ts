@@ -1,4 +1,5 @@
 import { fsyncCheckpoint } from '../fs/fsync.js';
+import type { Degrade } from './degrade.js';
 import type { EpochReleased, OutputFence, OutputGate } from './gate.js';
 import { countOf, mergeInto, quantileMs, type HoldHistogram } from './histogram.js';
 
@@ -22,6 +23,8 @@ export type OutputRecordFields = {
   output_dropped: number;
   /** Packets for the workload that arrived during this checkpoint's dump, held and let in after it (null: no inbound hold, CRIU's lock dropped them). */
   input_held: number | null;
+  /** Output released without the backup's ack since the backup went silent, not yet caught up (src/gate/degrade.ts). */
+  degraded: boolean;
 };
 
 /** Run-wide totals: what output commit cost the clients. */
@@ -61,6 +64,12 @@ export class OutputCommit implements OutputFence {
   /** The inbound hold in force (one dump's), and what the last one let in. */
   private inboundHeld = false;
   private lastInput: number | null = null;
+  /** The newest epoch released (cumulative: an ack for an older one releases nothing more). */
+  private releasedSeq: number | undefined;
+  private root: string | undefined;
+  /** output_commit.degrade_after, when in force; degraded: set by it while output goes out unacknowledged. */
+  degrade: Degrade | undefined;
+  degraded = false;
 
   constructor(
     readonly gate: OutputGate,
@@ -94,17 +103,29 @@ export class OutputCommit implements OutputFence {
 
   async afterCheckpoint(seq: number, root: string, dir: string): Promise<OutputRecordFields> {
     this.lastCompleted = seq;
+    this.root = root;
     const epoch = this.barriers.get(seq) ?? { packets: 0, bytes: 0 }; // read before the release forgets it
-    if (this.releaseAfter === 'fsync') {
-      await fsyncCheckpoint(root, dir);
-      await this.release(seq);
-    }
+    if (this.releaseAfter === 'fsync') await this.releaseLocally(seq, root, dir);
+    else this.degrade?.completed(seq, root, dir);
     return this.recordFields(epoch);
   }
 
   /** Checkpoint seq is safe (the backup acknowledged it): release every epoch up to it. */
-  releaseAcked(seq: number): Promise<EpochReleased> {
+  async releaseAcked(seq: number): Promise<EpochReleased> {
+    const released = await this.release(seq);
+    this.degrade?.acked(seq, this.root);
+    return released;
+  }
+
+  /** Makes checkpoint seq durable here and releases every epoch up to it (release_after fsync, or degraded). */
+  async releaseLocally(seq: number, root: string, dir: string): Promise<EpochReleased> {
+    await fsyncCheckpoint(root, dir);
     return this.release(seq);
+  }
+
+  /** The newest epoch released so far. */
+  get releasedThrough(): number | undefined {
+    return this.releasedSeq;
   }
 
   summary(): OutputSummary {
@@ -127,8 +148,11 @@ export class OutputCommit implements OutputFence {
 
   private release(seq: number): Promise<EpochReleased> {
     // One release at a time, in the order asked (the gate answers in order anyway).
-    const done = this.releasing.then(async () => {
+    const done = this.releasing.then(async (): Promise<EpochReleased> => {
+      // Releases are cumulative: a late ack for an epoch a degraded release let out already has nothing left.
+      if (this.releasedSeq !== undefined && seq <= this.releasedSeq) return { epoch: seq, packets: 0, bytes: 0, dropped: 0, holds: new Map() };
       const released = await this.gate.release(seq);
+      this.releasedSeq = seq;
       const barrier = this.barriers.get(seq);
       for (const epoch of this.barriers.keys()) if (epoch <= seq) this.barriers.delete(epoch);
       mergeInto(this.sinceRecord, released.holds);
@@ -162,6 +186,7 @@ export class OutputCommit implements OutputFence {
       hold_p99_ms: nullable(quantileMs(this.sinceRecord, 0.99)),
       output_dropped: this.droppedSinceRecord,
       input_held: this.lastInput,
+      degraded: this.degraded,
     };
     this.lastInput = null;
     if (countOf(this.sinceRecord) > 0) this.sinceRecord.clear();

@@ -32,5 +32,7 @@ function outputPart(record: CheckpointRecord): string {
   const p50 = record.hold_p50_ms;
   const p99 = record.hold_p99_ms;
   const latency = typeof p50 === 'number' && typeof p99 === 'number' ? `  added latency p50 ${p50.toFixed(0)} p99 ${p99.toFixed(0)} ms` : '';
-  return `  held ${record.output_packets} pkts${latency}`;
+  // Loud: output is going out without the backup's ack (output_commit.degrade_after).
+  const degraded = record.degraded === true ? '  DEGRADED (unprotected: released without the backup\'s ack)' : '';
+  return `  held ${record.output_packets} pkts${latency}${degraded}`;
 }

@@ -6,7 +6,7 @@ import { pageSize } from '../criu/probe.js';
 import { errorMessage } from '../fs/error-code.js';
 import type { ReplicationLog, SenderEvent } from './events.js';
 import type { NetworkConfig } from '../model/network.js';
-import { failover, type FailoverResult } from './failover.js';
+import { failover, StaleRestoreError, type FailoverOptions, type FailoverResult } from './failover.js';
 import type { RestoredNetwork } from './restore-network.js';
 import type { Receiver } from './receiver.js';
 import { FailoverTrigger, type FailoverReason, type TriggerDecision } from './trigger.js';
@@ -38,6 +38,8 @@ export interface FailoverReport {
   skipped?: FailoverResult['skipped'];
   /** When ok is false: what went wrong (CRIU's log tail included). */
   error?: string;
+  /** The restore was refused on purpose: the primary released output newer than the newest checkpoint here. */
+  refused?: 'stale-checkpoint';
 }
 
 /**
@@ -51,6 +53,8 @@ export interface RestoreGate {
   restored(pid: number, checkpoint: string): void;
   /** The restore failed: nothing runs here, the gate may let go. */
   failed(): Promise<void>;
+  /** Once held: what must be true of the checkpoint restored (fencing: not older than output the primary released unacknowledged). */
+  restoreCheck?(): Promise<FailoverOptions['mayRestore']>;
   retryMs?: number;
 }
 
@@ -164,7 +168,8 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
     log.info('this backup takes no more checkpoints: it is failing over');
     let result: FailoverReport;
     try {
-      const restored = await failover(options.criu, dir, { network: options.network, log: { info: (message) => log.info(message) }, pageSize: knownPageSize });
+      const mayRestore = await options.gate?.restoreCheck?.();
+      const restored = await failover(options.criu, dir, { network: options.network, log: { info: (message) => log.info(message) }, pageSize: knownPageSize, mayRestore });
       result = {
         ok: true,
         ...base,
@@ -185,9 +190,11 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
       log.info(`restored ${restored.name} (chain of ${restored.chainLength}): pid ${restored.pid}`, { ms: result.trigger_to_restored_ms, run: restored.run, why: restored.runReason });
     } catch (error) {
       const why = splitBrainHint(errorMessage(error), decision.reason);
-      result = { ok: false, ...base, error: why };
+      const refused = error instanceof StaleRestoreError;
+      result = { ok: false, ...base, error: why, ...(refused ? { refused: 'stale-checkpoint' as const } : {}) };
       await options.gate?.failed();
-      log.warn(`automatic failover failed; it will not be retried (run remusd failover by hand once the cause is fixed): ${why}`);
+      if (refused) log.warn(`NOT FAILING OVER: ${why}. Nothing was restored; the lease was released. Recover the primary host's workload, or run remusd failover by hand once it is understood`);
+      else log.warn(`automatic failover failed; it will not be retried (run remusd failover by hand once the cause is fixed): ${why}`);
     }
     await writeReport(join(dir, 'failover.json'), result);
     return result;

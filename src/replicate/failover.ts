@@ -44,6 +44,8 @@ export interface FailoverOptions {
   log?: NetworkLog;
   /** The page size, if known already (finding it runs getconf: ~0.1-0.3 s on a loaded machine). */
   pageSize?: Promise<number>;
+  /** Why the checkpoint chosen must not be restored (undefined: it may be), e.g. fencing's record of output the primary released unacknowledged. */
+  mayRestore?: (candidate: { run: string | undefined; name: string; takenAtMs: number | undefined }) => string | undefined;
 }
 
 /** A failover that could not restore anything; the message says why (CRIU's log tail included). */
@@ -51,6 +53,14 @@ export class FailoverError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'FailoverError';
+  }
+}
+
+/** A failover refused because the newest verified checkpoint is older than output clients have seen. */
+export class StaleRestoreError extends FailoverError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StaleRestoreError';
   }
 }
 
@@ -92,6 +102,8 @@ export async function failover(criu: CriuLocation, dir: string, options: Failove
     const others = runs.length > 1 ? ` (other runs are not fallen back to; pick one with --run: ${runs.filter((r) => r !== run).map((r) => r.id).join(', ')})` : '';
     throw new FailoverError(`nothing in run ${run.id ?? dir} verifies, refusing to restore: ${why}${others}`);
   }
+  const refusal = options.mayRestore?.({ run: run.id, name: chosen.name, takenAtMs: run.takenAtMs.get(chosen.name) });
+  if (refusal !== undefined) throw new StaleRestoreError(`refusing to restore ${chosen.name}: ${refusal}`);
   const pidFile = join(dir, '.failover.pid');
   await rm(pidFile, { force: true });
   const imagesDir = join(run.dir, chosen.name);

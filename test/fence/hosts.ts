@@ -19,6 +19,8 @@ import { afterAll } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 
 const CLI = join(packageRoot(), 'dist', 'cli', 'main.js');
+/** The /16 the hosts' links use (REMUSD_FENCE_NET, default 10.103: one that nothing else on a CI machine uses). */
+export const FENCE_NET = process.env.REMUSD_FENCE_NET ?? '10.103';
 let counter = 0;
 
 type Link = 'pb' | 'pe' | 'be' | 'cp' | 'cb';
@@ -53,7 +55,7 @@ export async function makeHosts(): Promise<Hosts> {
   const tag = `${process.pid % 10000}x${counter}`;
   const ns = { primary: `rfP${tag}`, backup: `rfB${tag}`, etcd: `rfE${tag}` };
   const base = ((process.pid * 7 + counter * 3) % 40) * 6 + 10; // six /24s: 10.103.base … base+5
-  const [pb, pe, be, cp, cb] = [0, 1, 2, 3, 4].map((i) => `10.103.${base + i}`) as [string, string, string, string, string];
+  const [pb, pe, be, cp, cb] = [0, 1, 2, 3, 4].map((i) => `${FENCE_NET}.${base + i}`) as [string, string, string, string, string];
   const clientIf = { primary: `fc${tag}p`, backup: `fc${tag}b` };
   for (const name of Object.values(ns)) await ip(['netns', 'add', name]);
   const pair = async (a: string | undefined, aIf: string, b: string, bIf: string, subnet: string) => {

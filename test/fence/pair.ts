@@ -15,7 +15,7 @@ import { killAndWait } from '../helpers/workload.js';
 import { ensureDirtierBinary } from '../../src/workload/build.js';
 import { backupLatest, makePair, waitFor } from '../replicate/helpers.js';
 import { fencingYaml, writeFencedConfig } from './helpers.js';
-import { inHost, makeHosts, stopHostDaemons, type HostDaemon, type Hosts } from './hosts.js';
+import { FENCE_NET, inHost, makeHosts, stopHostDaemons, type HostDaemon, type Hosts } from './hosts.js';
 
 export const TTL_MS = 2000;
 export const FAILOVER_AFTER_MS = 1000;
@@ -28,7 +28,14 @@ export interface PairOptions {
   outputCommit?: boolean;
   /** The configured fence action (default kill: on one machine a frozen original keeps the pid a restore needs). */
   onFence?: 'freeze' | 'kill';
+  /** The lease TTL (default TTL_MS). */
+  ttlMs?: number;
+  /** redis with output commit: output_commit.degrade_after (default: the config's own default). */
+  degradeAfter?: string;
 }
+
+/** Where the primary's `remusd run` serves its metrics, inside the primary host's namespace (metricsOf). */
+export const METRICS_PORT = 9464;
 
 export interface Pair {
   hosts: Hosts;
@@ -66,15 +73,17 @@ export async function pairOfHosts(options: PairOptions): Promise<Pair> {
   const keys = await makePair();
   const root = await imagesDir('remusd-fence-');
   const name = `svc${process.pid}x${Math.floor(Math.random() * 1e6)}`;
-  const fencing = { name, ttl: `${TTL_MS}ms`, onFence: options.onFence ?? 'kill' };
+  const fencing = { name, ttl: `${options.ttlMs ?? TTL_MS}ms`, onFence: options.onFence ?? 'kill' };
   let primaryExtra = '';
   let backupExtra = '';
   let service: Pair['service'];
   if (options.workload === 'redis') {
-    const plan = networkPlan('rfw', '10.103', hosts.serviceSubnet);
+    const plan = networkPlan('rfw', FENCE_NET, hosts.serviceSubnet);
     plans.push(plan);
     service = { address: plan.primary.address.address, port: REDIS_PORT, plan };
-    primaryExtra = networkYaml(plan.primary) + ((options.outputCommit ?? true) ? 'output_commit: { enabled: true, release_after: backup-ack }\n' : '');
+    const degrade = options.degradeAfter === undefined ? '' : `, degrade_after: ${options.degradeAfter}`;
+    primaryExtra = networkYaml(plan.primary) + ((options.outputCommit ?? true) ? `output_commit: { enabled: true, release_after: backup-ack${degrade} }\n` : '');
+    primaryExtra += `metrics: { listen: 127.0.0.1:${METRICS_PORT} }\n`;
     backupExtra = networkYaml(plan.backup);
     // The client reaches the service through the primary host; nothing is sent to it before this route exists.
     await hosts.routeClient(service.address, 'primary');

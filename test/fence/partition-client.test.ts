@@ -1,12 +1,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FenceReport } from '../../src/fence/marker.js';
-import type { FailoverReport } from '../../src/replicate/auto-failover.js';
 import { processState } from '../../src/process/proc.js';
-import { IncrLoop } from '../helpers/incr-loop.js';
-import { connectThroughGate } from '../helpers/resp-client.js';
 import { killNamespaceProcesses } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
+import { clientOf, failoverOf, seen } from './client.js';
 import { FAILOVER_AFTER_MS, pairOfHosts, readJson, routeFollowsLease, TTL_MS, type Pair } from './pair.js';
 
 // The client's view of the partitions: a real redis-server (Debian's 7.0) in its own network namespace behind
@@ -15,17 +13,6 @@ import { FAILOVER_AFTER_MS, pairOfHosts, readJson, routeFollowsLease, TTL_MS, ty
 // namespace, linked to both hosts) keeps ONE connection and sends INCR after INCR. Its route to the service
 // follows the lease (as vip-manager does for Patroni). Each reply is attributed to the host it came through,
 // so "one server at a time" is checked on the wire, not inferred.
-
-/** The client: one connection, INCR in a loop, replies attributed to the primary or the backup host. */
-async function clientOf(p: Pair): Promise<IncrLoop> {
-  const client = await connectThroughGate(p.service!.address, p.service!.port);
-  return new IncrLoop(client, { primary: () => p.hosts.rxPackets('primary'), backup: () => p.hosts.rxPackets('backup') });
-}
-
-const failoverOf = (p: Pair, timeoutMs = 60_000) =>
-  waitFor('the backup to fail over', () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined), timeoutMs).catch((error: Error) => {
-    throw new Error(`${error.message}\nBACKUP:\n${p.backup.log().slice(-3000)}`);
-  });
 
 const started = Date.now();
 const step = (what: string) => console.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
@@ -42,9 +29,6 @@ async function within<T>(promise: Promise<T>, ms: number, what: string, p: Pair)
     clearTimeout(timer);
   }
 }
-
-/** What the client saw, for the failure messages. */
-const seen = (loop: IncrLoop) => `${loop.acks.map((a) => `${a.value}@${a.via}`).join(' ')}${loop.error === undefined ? '' : ` / ${loop.error}`}`;
 
 // How many values the client must see acknowledged after the failover: a few round trips on the restored server.
 const AFTER = 5;
@@ -103,6 +87,43 @@ describe("the client's view of partitions (redis behind the primary host, output
       }
     }, 300_000);
   }
+
+  it('etcd down: the client is served until the lease would expire, then the primary fences (its output stops); nobody fails over', async () => {
+    // A 5 s lease: long enough that "served until the lease would expire" means several replies even at load.
+    const ttlMs = 5000;
+    const p = await pairOfHosts({ workload: 'redis', ttlMs });
+    const loop = await clientOf(p);
+    await loop.waitForMore(3, 60_000);
+    const downAt = Date.now();
+    p.etcd.pause();
+    const exited = await within(p.run.process, 30_000, 'remusd run to exit fenced', p);
+    expect(exited.exitCode, p.run.log()).toBe(6);
+    const fence = (await readJson<FenceReport>(join(p.images, 'fenced.json')))!;
+    const fencedAt = Date.parse(fence.at);
+    // It fenced at its own deadline, never later than the lease could expire in etcd (+ timer lateness at load).
+    expect(fencedAt + fence.stop_ms - downAt, p.run.log()).toBeLessThanOrEqual(ttlMs + 500);
+    // Nobody fails over while etcd is down: the backup cannot take the lease (watched for 3 TTLs after the fence).
+    await waitFor('the backup to refuse', () => (/not failing over \(\S+\) yet: .*cannot reach etcd/.test(p.backup.log()) ? true : undefined), 40_000).catch((error: Error) => {
+      throw new Error(`${error.message}\nSHIP:\n${p.ship.log().slice(-2000)}\nBACKUP:\n${p.backup.log().slice(-3000)}`);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3 * ttlMs));
+    expect(await readJson(join(p.backupDir, 'failover.json'))).toBeNull();
+    await loop.stop().catch(() => undefined);
+    const served = loop.acks.filter((a) => a.at > downAt && a.at < fencedAt);
+    const afterFence = loop.acks.filter((a) => a.at >= fencedAt);
+    console.log(
+      `etcd down: primary fenced ${fencedAt - downAt} ms later (ttl ${ttlMs}); the client got ${served.length} replies meanwhile, ${afterFence.length} after the fence; ` +
+        `no failover; ${loop.error ?? 'the client still waiting'}`,
+    );
+    // Served until the lease would expire: the backup still acknowledged, so replies went on after etcd went
+    // down (a primary that stopped its output at once would give none). One reply needs a checkpoint, its
+    // shipping and the ack: 1-2.7 s apart at a load of 8-10 here, hence ≥ 1 in the ≥ 2.3 s before the fence.
+    expect(served.length, seen(loop)).toBeGreaterThanOrEqual(1);
+    expect(afterFence, seen(loop)).toEqual([]);
+    expect(loop.consecutive(), seen(loop)).toBe(true);
+    expect(loop.servers(), seen(loop)).toEqual(['primary']);
+    p.etcd.resume();
+  }, 300_000);
 
   it('kill -9 of the primary host: the backup takes over within ttl + failover-after + restore; the client goes on', async () => {
     const p = await pairOfHosts({ workload: 'redis' });

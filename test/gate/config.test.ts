@@ -14,6 +14,7 @@ describe('output_commit config', () => {
       interface: 'veth-web',
       maxHeldBytes: 64 * 2 ** 20,
       inboundDuringDump: 'auto',
+      degradeAfterMs: null,
     });
     const off = check('interval: { initial: 1s }\n');
     expect(off.ok && off.config.outputCommit.enabled).toBe(false);
@@ -23,7 +24,7 @@ describe('output_commit config', () => {
     expect(errorLines(check('output_commit:\n  enabled: true\n  release_after: ack\n  interface: "a/b"\n  max_held: 4KiB\n  plug: yes\n'))).toEqual([
       'config/demo.yaml:3:18: output_commit.release_after: "ack" is not allowed; use one of fsync, backup-ack',
       'config/demo.yaml:4:14: output_commit.interface: "a/b" is not an interface name; use 1 to 15 letters, digits, or . _ : -',
-      'config/demo.yaml:6:3: output_commit.plug: is not a known key; allowed keys under output_commit: enabled, release_after, mechanism, interface, max_held, inbound_during_dump',
+      'config/demo.yaml:6:3: output_commit.plug: is not a known key; allowed keys under output_commit: enabled, release_after, mechanism, interface, max_held, inbound_during_dump, degrade_after',
     ]);
     expect(errorLines(check('output_commit:\n  enabled: true\n  interface: v0\n  max_held: 64KiB\n'))).toEqual([
       'config/demo.yaml:4:13: output_commit.max_held: 64.0 KiB is below the minimum of 128.1 KiB (two maximal packets)',
@@ -47,5 +48,30 @@ describe('output_commit config', () => {
     ]);
     const held = check(`${network}output_commit:\n  enabled: true\n  inbound_during_dump: drop\n`);
     expect(held.ok && held.config.outputCommit.inboundDuringDump).toBe('drop');
+  });
+
+  // output_commit.degrade_after (src/config/degrade.ts): only where the primary can record what it released.
+  it('degrade_after: 10 s by default with backup-ack and etcd fencing, never otherwise; refused where it could not be recorded', () => {
+    const fencing = 'fencing: { kind: etcd, endpoints: [http://10.0.0.5:2379], name: web, holder: a }\n';
+    const acked = 'output_commit:\n  enabled: true\n  interface: v0\n  release_after: backup-ack\n';
+    const degradeOf = (text: string) => {
+      const result = check(text);
+      return result.ok ? result.config.outputCommit.degradeAfterMs : errorLines(result);
+    };
+    expect(degradeOf(fencing + acked)).toBe(10_000);
+    expect(degradeOf(acked)).toBeNull();
+    expect(degradeOf(`${fencing + acked}  degrade_after: 3s\n`)).toBe(3000);
+    expect(degradeOf(`${fencing + acked}  degrade_after: never\n`)).toBeNull();
+    expect(degradeOf(`${acked}  degrade_after: never\n`)).toBeNull();
+    expect(degradeOf(`${acked}  degrade_after: 3s\n`)).toEqual([
+      'config/demo.yaml:5:18: output_commit.degrade_after: needs fencing.kind etcd: a degraded primary records what it released unacknowledged there, so that no failover restores an older checkpoint; add fencing or write never',
+    ]);
+    expect(degradeOf(`${fencing}output_commit:\n  enabled: true\n  interface: v0\n  degrade_after: 3s\n`)).toEqual([
+      'config/demo.yaml:5:18: output_commit.degrade_after: only applies with release_after: backup-ack (nothing else waits for the backup); remove it',
+    ]);
+    expect(degradeOf(`${fencing + acked}  degrade_after: 100ms\n`)).toEqual([
+      'config/demo.yaml:6:18: output_commit.degrade_after: "100ms" is below the minimum of 500ms; write a longer duration, or never',
+    ]);
+    expect(String(degradeOf(`${fencing + acked}  degrade_after: sometimes\n`))).toMatch(/degrade_after: "sometimes" .*/);
   });
 });

@@ -134,7 +134,7 @@ export const backupCommand = defineCommand({
     await receiver.close();
     await metrics?.close();
     log.info('backup stopped');
-    if (report !== undefined && !report.ok) throw new UserError(`automatic failover failed: ${report.error}`);
+    if (report !== undefined && !report.ok) throw new UserError(`automatic failover failed: ${report.error}`, report.refused === undefined ? EXIT.error : EXIT.staleRestore);
   },
 });
 

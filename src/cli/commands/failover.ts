@@ -2,11 +2,12 @@ import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { defineCommand } from '../command.js';
 import { describeLocation, locateCriu } from '../../criu/locate.js';
-import { failover, FailoverError } from '../../replicate/failover.js';
+import { failover, FailoverError, StaleRestoreError } from '../../replicate/failover.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 import { printJson } from '../json.js';
-import { acquireGuard, holdRestored } from '../fencing.js';
+import { acquireGuard, holdRestored, mayRestoreUnder } from '../fencing.js';
 import { createLogger } from '../logger.js';
 import { stopSignal } from '../stop-signals.js';
 
@@ -39,9 +40,11 @@ export const failoverCommand = defineCommand({
     const guard = logger === undefined ? undefined : await acquireGuard(fencing, { dir, role: 'failed-over', log: logger });
     let result;
     try {
-      result = await failover(criu, dir, { network: config?.network ?? undefined, log, run: args.run });
+      const mayRestore = guard === undefined || fencing.kind === 'none' ? undefined : await mayRestoreUnder(fencing, guard);
+      result = await failover(criu, dir, { network: config?.network ?? undefined, log, run: args.run, mayRestore });
     } catch (error) {
       await guard?.end('release');
+      if (error instanceof StaleRestoreError) throw new UserError(error.message, EXIT.staleRestore);
       if (error instanceof FailoverError) throw new UserError(error.message);
       throw error;
     }

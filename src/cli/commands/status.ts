@@ -32,11 +32,18 @@ export const statusCommand = defineCommand({
     const { leaderStatus, describeLeader } = await import('../../fence/holder.js');
     const key = leaderKey(config.fencing);
     let lease: Record<string, unknown>;
+    // Output a degraded primary released without the backup's ack (src/fence/released.ts): no failover restores older.
+    let degradedLine: string | undefined;
     try {
-      const { leader, ttlLeftSeconds } = await leaderStatus(config.fencing);
+      const { leader, ttlLeftSeconds, released } = await leaderStatus(config.fencing);
       lease = leader.held
         ? { key, held: true, lease_id: leader.leaseId, ttl_left_s: ttlLeftSeconds, ...('invalid' in leader.value ? { invalid: leader.value.invalid } : leader.value), text: describeLeader(leader) }
         : { key, held: false, text: 'nobody' };
+      if (released.present) {
+        lease.released_unacknowledged = 'invalid' in released ? { invalid: released.invalid } : released.value;
+        const what = 'invalid' in released ? `unreadable record (${released.invalid})` : `${released.value.holder} released the output of checkpoint ${released.value.checkpoint} of run ${released.value.run} without the backup's ack`;
+        degradedLine = `DEGRADED: ${what}; no failover restores an older checkpoint`;
+      }
     } catch (error) {
       lease = { key, error: `cannot reach etcd at ${config.fencing.endpoints.join(', ')}: ${errorMessage(error).split('\n')[0]}` };
     }
@@ -51,6 +58,7 @@ export const statusCommand = defineCommand({
         ? `lease ${key}: ${String(lease.error)}`
         : `lease ${key}: held by ${String(lease.text)}${lease.held === true ? `; ${String(lease.ttl_left_s)} s left in etcd` : ''}`,
     ];
+    if (degradedLine !== undefined) lines.push(degradedLine);
     for (const [name, s] of [['primary', primary], ['backup', backup]] as const) {
       if (s === undefined) continue;
       lines.push(`${name} ${s.dir}: latest ${s.latest ?? 'none'}${s.acked === undefined ? '' : `; backup acknowledged ${s.acked.name} at ${s.acked.at}`}${s.fenced === undefined ? '' : `; FENCED at ${s.fenced.at}: ${s.fenced.reason}`}${s.failover === undefined ? '' : `; failed over: ${s.failover}`}`);

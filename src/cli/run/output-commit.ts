@@ -2,6 +2,7 @@ import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { OutputCommit } from '../../gate/commit.js';
+import type { FenceGuard } from '../../fence/guard.js';
 import type { LoopMetrics } from '../../loop/metrics.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -20,6 +21,7 @@ export async function startOutputCommit(
   plug: { available: boolean; detail: string },
   log: Logger,
   metrics: LoopMetrics | undefined,
+  guard: FenceGuard | undefined,
 ): Promise<OutputCommitHolder | undefined> {
   const settings = config.outputCommit;
   if (!settings.enabled) return undefined;
@@ -45,6 +47,9 @@ export async function startOutputCommit(
       : "network lock during dumps: CRIU's nftables lock (packets for the workload are dropped; clients resend)",
   );
   if (settings.releaseAfter === 'fsync') return { output, control: undefined };
+  const gauge = await degradedGauge(metrics);
+  if (settings.degradeAfterMs !== null && guard !== undefined) await startDegrade(output, settings.degradeAfterMs, guard, log, gauge);
+  else log.info('output commit: degrade_after never: while the backup does not acknowledge, the output stays held');
   const { controlSocketPath, serveControlSocket } = await import('../../gate/control.js');
   const path = controlSocketPath(root);
   const control = await serveControlSocket(path, (seq) => output.releaseAcked(seq)).catch(async (error: Error) => {
@@ -53,6 +58,31 @@ export async function startOutputCommit(
   });
   log.info(`output commit: remusd ship releases epochs through ${path}`);
   return { output, control };
+}
+
+// output_commit.degrade_after (src/gate/degrade.ts): the record in etcd goes through the lease holder.
+async function startDegrade(output: OutputCommit, afterMs: number, guard: FenceGuard, log: Logger, gauge: ((on: boolean) => void) | undefined): Promise<void> {
+  const [{ Degrade }, { readRunIdentity }] = await Promise.all([import('../../gate/degrade.js'), import('../../store/run-identity.js')]);
+  output.degrade = new Degrade(output, afterMs, {
+    record: (value) => guard.recordReleased(value),
+    clear: (value) => guard.clearReleased(value),
+    runId: (root) => readRunIdentity(root)?.id,
+    holder: guard.holderName,
+    log: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
+    ...(gauge === undefined ? {} : { gauge }),
+  });
+  output.degrade.start();
+  log.info(`output commit: degrade_after ${afterMs} ms: without an ack from the backup for that long, epochs are released on local fsync (recorded in etcd first)`);
+}
+
+// remusd_replication_degraded, with every backup-ack gate (0 when degrade_after is never: it never degrades).
+async function degradedGauge(metrics: LoopMetrics | undefined): Promise<((on: boolean) => void) | undefined> {
+  if (metrics === undefined) return undefined;
+  const { Gauge } = await import('prom-client');
+  const help = "1 while output is released without the backup's ack (output_commit.degrade_after), until the backup caught up";
+  const degraded = new Gauge({ name: 'remusd_replication_degraded', help, registers: [metrics.registry] });
+  degraded.set(0);
+  return (on) => degraded.set(on ? 1 : 0);
 }
 
 /** Whether the gate holds inbound packets during dumps (output_commit.inbound_during_dump; rules.ts refuses hold without a network section or with plug). */
@@ -65,12 +95,14 @@ export function inboundHold(setting: Config['outputCommit']['inboundDuringDump']
 
 /** Destroys the gate without opening it: what it holds was not acknowledged and must never leave. */
 export async function discardOutputCommit(holder: OutputCommitHolder | undefined): Promise<void> {
+  holder?.output.degrade?.stop();
   holder?.control?.close();
   await holder?.output.gate.destroy().catch(() => undefined);
 }
 
 /** Ends output commit at a normal stop: the gate opens (everything held leaves) and its numbers are logged. */
 export async function endOutputCommit(holder: OutputCommitHolder, log: Logger): Promise<void> {
+  holder.output.degrade?.stop();
   holder.control?.close();
   await holder.output.stop().catch((error: Error) => log.error(`could not open the output gate: ${error.message}`));
   log.info({ output: holder.output.summary() }, describeOutput(holder.output));

@@ -64,7 +64,7 @@ export async function startProtection({ config, recordsFile, workload, capabilit
     (prepared) => prepared?.close(),
   );
   // The gate goes up before the workload starts: its very first packets belong to epoch 1.
-  const gate = await step(() => startOutputCommit(config, root, capabilities.plugQdisc, log, metrics), discardOutputCommit);
+  const gate = await step(() => startOutputCommit(config, root, capabilities.plugQdisc, log, metrics, guard), discardOutputCommit);
   const target = await step(() => acquireTarget(workload, root, network, log), () => undefined);
   return { records, metrics, guard, network, gate, target };
 }
