@@ -17,9 +17,9 @@ import { cpuTicks } from '../process/proc.js';
 import { ensureUdpStreamBinary } from '../workload/build.js';
 import { at, compareRow, type BenchRow } from './harness.js';
 
-const SECONDS = 2;
-const REPETITIONS = 5;
-const RELEASE_MS = 20;
+export const SECONDS = 2;
+export const REPETITIONS = 5;
+export const RELEASE_MS = 20;
 const PAYLOAD = 1472; // + 28 bytes of IPv4 and UDP headers = 1500-byte packets
 
 /** One row: the median over REPETITIONS of the gate's rate over the plain path's in the same repetition. */
@@ -28,29 +28,8 @@ export async function gateThroughput(bench: string, network: ServiceNetwork): Pr
   const runs: { plain: number; gated: number; loss: number; helperUs: number }[] = [];
   for (let i = 0; i < REPETITIONS; i++) {
     const plain = await stream(binary, network, undefined);
-    const tun = gateTunName(network.config.hostInterface);
-    const gate = await TunGate.start({ hostInterface: network.config.hostInterface, tun, maxHeldBytes: 64 << 20 });
-    let stop = false;
-    let epoch = 0;
-    const releasing = (async () => {
-      while (!stop) {
-        epoch += 1;
-        await gate.barrier(epoch);
-        await gate.release(epoch);
-        await sleep(RELEASE_MS);
-      }
-    })();
-    try {
-      const before = await helperWork(gate.helperPid, tun);
-      const gated = await stream(binary, network, plain.rate);
-      const after = await helperWork(gate.helperPid, tun);
-      const helperUs = ((after.ticks - before.ticks) * 10_000) / Math.max(1, after.packets - before.packets);
-      runs.push({ plain: plain.rate, gated: gated.rate, loss: gated.loss, helperUs });
-    } finally {
-      stop = true;
-      await releasing;
-      await gate.open();
-    }
+    const { result: gated, helperUs } = await throughGate(network, () => stream(binary, network, plain.rate));
+    runs.push({ plain: plain.rate, gated: gated.rate, loss: gated.loss, helperUs });
   }
   runs.sort((a, b) => a.gated / a.plain - b.gated / b.plain);
   const median = at(runs, runs.length >> 1);
@@ -68,6 +47,35 @@ export async function gateThroughput(bench: string, network: ServiceNetwork): Pr
     target: '≥ 0.5× plain veth',
     pass: median.gated / median.plain >= 0.5,
   };
+}
+
+/**
+ * Runs `body` (a stream from the namespace) through a TUN gate on the network's veth that releases every
+ * RELEASE_MS, then opens the gate; returns body's result and the helper's CPU per packet meanwhile.
+ */
+export async function throughGate<T>(network: ServiceNetwork, body: () => Promise<T>): Promise<{ result: T; helperUs: number }> {
+  const tun = gateTunName(network.config.hostInterface);
+  const gate = await TunGate.start({ hostInterface: network.config.hostInterface, tun, maxHeldBytes: 64 << 20 });
+  let stop = false;
+  let epoch = 0;
+  const releasing = (async () => {
+    while (!stop) {
+      epoch += 1;
+      await gate.barrier(epoch);
+      await gate.release(epoch);
+      await sleep(RELEASE_MS);
+    }
+  })();
+  try {
+    const before = await helperWork(gate.helperPid, tun);
+    const result = await body();
+    const after = await helperWork(gate.helperPid, tun);
+    return { result, helperUs: ((after.ticks - before.ticks) * 10_000) / Math.max(1, after.packets - before.packets) };
+  } finally {
+    stop = true;
+    await releasing;
+    await gate.open();
+  }
 }
 
 // The gate helper's CPU time so far (ticks of 10 ms) and the packets it has read from its TUN device (the

@@ -5,12 +5,14 @@
 //    arrives; clients resend after 200 ms+, a SYN after 1 s) and with remusd's lossless hold; against the
 //    epoch-buffering bound interval/2 + checkpoint wall time (the median CRIU wall time of the same run), and
 //    the same service with output commit off. Fresh connections: the lossless hold against CRIU's lock.
-// 2. Gate throughput against the plain veth path at 1500-byte packets (src/bench/gate-throughput.ts).
+// 2. Gate throughput against the plain veth path at 1500-byte packets (src/bench/gate-throughput.ts), and
+//    for one TCP stream (src/bench/gate-tcp-throughput.ts).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeServiceNetwork, openServiceNetwork, parseIpv4Cidr, routeToServiceNetwork, type NetworkConfig } from '../net/index.js';
 import { quantile } from './counter-client.js';
+import { gateTcpThroughput } from './gate-tcp-throughput.js';
 import { gateThroughput } from './gate-throughput.js';
 import { compareRow, type BenchRow } from './harness.js';
 import { measureRedis, STALL_MS, type LatencyResult, type LatencyVariant } from './redis-latency.js';
@@ -46,7 +48,7 @@ export async function run(): Promise<BenchRow[]> {
         }),
       );
     }
-    rows.push(await throughput());
+    rows.push(...(await throughput()));
     return rows;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -67,7 +69,7 @@ function againstBound(name: string, result: LatencyResult, intervalMs: number, q
   });
 }
 
-async function throughput(): Promise<BenchRow> {
+async function throughput(): Promise<BenchRow[]> {
   const cidr = parseIpv4Cidr('10.102.251.2/24');
   if (!cidr.ok) throw new Error(cidr.error);
   const name = `rgbench${process.pid % 100000}`;
@@ -75,7 +77,7 @@ async function throughput(): Promise<BenchRow> {
   const network = await openServiceNetwork(config, { info: () => undefined });
   try {
     await routeToServiceNetwork(config);
-    return await gateThroughput(BENCH, network);
+    return [await gateThroughput(BENCH, network), await gateTcpThroughput(BENCH, network)];
   } finally {
     await closeServiceNetwork(config).catch(() => undefined);
   }

@@ -14,6 +14,7 @@
  *                                     reordered <arrived after a higher number>".
  */
 #define _GNU_SOURCE
+#include "stream-util.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -33,12 +34,6 @@
 /* Numbers are tracked in a bitmap for the missing count: 2^26 datagrams, far more than a bench run sends. */
 #define MAX_TRACKED (1u << 26)
 
-static uint64_t now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void put_number(unsigned char *p, uint64_t n) {
   for (int i = 7; i >= 0; i--, n >>= 8) p[i] = (unsigned char)n;
 }
@@ -52,13 +47,6 @@ static uint64_t get_number(const unsigned char *p) {
 static int usage(void) {
   fprintf(stderr, "usage: remusd-udp-stream send HOST PORT MS SIZE [RATE] | recv ADDR PORT IDLE_MS\n");
   return 2;
-}
-
-static int address(const char *host, const char *port, struct sockaddr_in *out) {
-  memset(out, 0, sizeof *out);
-  out->sin_family = AF_INET;
-  out->sin_port = htons((uint16_t)atoi(port));
-  return inet_pton(AF_INET, host, &out->sin_addr) == 1 ? 0 : -1;
 }
 
 static int send_stream(int argc, char **argv) {

@@ -1,0 +1,55 @@
+// The TUN gate with one bulk TCP stream from the namespace to the host (src/workload/tcp-stream.c), against
+// the plain veth path in the same repetition: what a real protocol gets through 20 ms epochs. Unlike the
+// UDP row, nothing is paced or lost on purpose: TCP's own congestion control finds the rate, and the gate's
+// holds show up as round trips of up to RELEASE_MS (plus the release's own time) in each window.
+import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import type { ServiceNetwork } from '../net/index.js';
+import { ensureTcpStreamBinary } from '../workload/build.js';
+import { REPETITIONS, RELEASE_MS, SECONDS, throughGate } from './gate-throughput.js';
+import { at, compareRow, type BenchRow } from './harness.js';
+
+/** One row: the median over REPETITIONS of the gated stream's rate over the plain one's, same repetition. */
+export async function gateTcpThroughput(bench: string, network: ServiceNetwork): Promise<BenchRow> {
+  const binary = await ensureTcpStreamBinary();
+  // Named in the row: with BBR (this host's default) the window is ~2 x bandwidth x the smallest RTT seen,
+  // which is the unheld sub-millisecond path, while a held segment's RTT is up to an epoch.
+  const congestion = (await readFile('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').catch(() => 'unknown')).trim();
+  const runs: { plain: number; gated: number; helperUs: number }[] = [];
+  for (let i = 0; i < REPETITIONS; i++) {
+    const plain = await stream(binary, network);
+    const { result: gated, helperUs } = await throughGate(network, () => stream(binary, network));
+    runs.push({ plain, gated, helperUs });
+  }
+  runs.sort((a, b) => a.gated / a.plain - b.gated / b.plain);
+  const median = at(runs, runs.length >> 1);
+  const ratios = runs.map((r) => (r.gated / r.plain).toFixed(2)).join(', ');
+  return compareRow({
+    bench,
+    name:
+      `TUN gate throughput, one ${SECONDS} s TCP stream (${congestion}), releases every ${RELEASE_MS} ms (median of ${REPETITIONS}: ${ratios}×; ` +
+      `helper CPU ${median.helperUs.toFixed(1)} µs/packet)`,
+    unit: 'MB/s',
+    value: median.gated / 1e6,
+    baseline: { name: 'plain veth, same repetition', value: median.plain / 1e6 },
+  });
+}
+
+// One stream from inside the namespace to the host for SECONDS; returns the bytes received per second
+// between the first byte and the last.
+async function stream(binary: string, network: ServiceNetwork): Promise<number> {
+  const receiver = execa(binary, ['recv', network.config.hostAddress, '0']);
+  const port = await new Promise<string>((resolve, reject) => {
+    receiver.stdout.once('data', (data: Buffer) => {
+      const match = /^ready (\d+)/.exec(data.toString());
+      if (match?.[1] === undefined) reject(new Error(`tcp-stream recv: ${data.toString()}`));
+      else resolve(match[1]);
+    });
+    receiver.once('error', reject);
+  });
+  await execa('nsenter', [`--net=${network.path}`, binary, 'send', network.config.hostAddress, port, String(SECONDS * 1000)]);
+  const last = (await receiver).stdout.trim().split('\n').pop() ?? '';
+  const match = /^received (\d+) span_us (\d+)/.exec(last);
+  if (match?.[1] === undefined || match[2] === undefined) throw new Error(`tcp-stream recv ended with ${JSON.stringify(last)}`);
+  return Number(match[1]) / (Math.max(1, Number(match[2])) / 1e6);
+}
