@@ -13,7 +13,13 @@ const targetAt = args.indexOf('--target');
 // Band [1, 4] MiB in 4 KiB pages, interval [200 ms, 8 s]; the target is the geometric middle, 2 MiB.
 const band = { lmin: 256, lmax: 1024, minMs: 200, maxMs: 8000 };
 const target = targetAt >= 0 ? Number(args[targetAt + 1]) : 512;
-const schedule = scheduleOfPhases([{ pagesPerSecond: 2000, durationMs: 20_000 }, { pagesPerSecond: 200, durationMs: 20_000 }], true);
+const schedule = scheduleOfPhases(
+  [
+    { pagesPerSecond: 2000, durationMs: 20_000 },
+    { pagesPerSecond: 200, durationMs: 20_000 },
+  ],
+  true,
+);
 const clamp = (ms) => Math.min(band.maxMs, Math.max(band.minMs, ms));
 
 const oracles = {
@@ -47,5 +53,7 @@ for (const [name, choose] of Object.entries(oracles)) {
       t += ms;
     }
   }
-  process.stdout.write(`${name.padEnd(9)} ${((100 * inBand) / measured).toFixed(1)}% in band (${measured} measured checkpoints)\n`);
+  process.stdout.write(
+    `${name.padEnd(9)} ${((100 * inBand) / measured).toFixed(1)}% in band (${measured} measured checkpoints)\n`,
+  );
 }

@@ -60,7 +60,8 @@ function tsFiles(dir: string): string[] {
 export function relativeImports(source: string): string[] {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
   const found: string[] = [];
-  for (const match of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]*)\1/g)) found.push(match[2]!);
+  for (const match of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]*)\1/g))
+    found.push(match[2]!);
   return found;
 }
 
@@ -80,16 +81,26 @@ interface Edge {
 function crossFolderImports(): Edge[] {
   return tsFiles(SRC).flatMap((file) =>
     relativeImports(readFileSync(file, 'utf8'))
-      .map((specifier) => ({ file: relative(SRC, file), specifier, from: folderOf(file), to: folderOf(resolve(dirname(file), specifier)) }))
+      .map((specifier) => ({
+        file: relative(SRC, file),
+        specifier,
+        from: folderOf(file),
+        to: folderOf(resolve(dirname(file), specifier)),
+      }))
       .filter((edge) => edge.from !== edge.to),
   );
 }
 
 describe('the layer order of src/', () => {
   it('finds the imports it checks (a reader that finds none would pass anything)', () => {
-    expect(relativeImports("import { a } from '../x/a.js';\nexport * from './b.js';\nconst c = await import('../c/c.js');\nimport '../d.js';"))
-      .toEqual(['../x/a.js', './b.js', '../c/c.js', '../d.js']);
-    expect(relativeImports("// import { a } from '../x/a.js';\n/* from '../y.js' */ const url = 'http://x';")).toEqual([]);
+    expect(
+      relativeImports(
+        "import { a } from '../x/a.js';\nexport * from './b.js';\nconst c = await import('../c/c.js');\nimport '../d.js';",
+      ),
+    ).toEqual(['../x/a.js', './b.js', '../c/c.js', '../d.js']);
+    expect(relativeImports("// import { a } from '../x/a.js';\n/* from '../y.js' */ const url = 'http://x';")).toEqual(
+      [],
+    );
     expect(crossFolderImports().length).toBeGreaterThan(50);
   });
 
@@ -118,6 +129,10 @@ describe('the layer order of src/', () => {
   });
 
   it('lets nobody import the CLI', () => {
-    expect(crossFolderImports().filter((edge) => edge.to === 'cli').map((edge) => edge.file)).toEqual([]);
+    expect(
+      crossFolderImports()
+        .filter((edge) => edge.to === 'cli')
+        .map((edge) => edge.file),
+    ).toEqual([]);
   });
 });

@@ -58,10 +58,27 @@ say(`dirtier workload: ${path.relative(ROOT, dirtier)}`);
 fs.rmSync(RESULTS, { recursive: true, force: true });
 fs.mkdirSync(RESULTS, { recursive: true });
 
-const vitest = [path.join(ROOT, 'node_modules', '.bin', 'vitest'), 'run', '--config', 'vitest.vm.config.ts', ...process.argv.slice(2)];
+const vitest = [
+  path.join(ROOT, 'node_modules', '.bin', 'vitest'),
+  'run',
+  '--config',
+  'vitest.vm.config.ts',
+  ...process.argv.slice(2),
+];
 const vm = spawn(
   path.join(ROOT, 'scripts', 'vm', 'run.sh'),
-  ['--timeout', String(TIMEOUT_S), '--cwd', ROOT, '--share', RESULTS, '--env', `REMUSD_VM_RESULTS=${RESULTS}`, '--', ...vitest],
+  [
+    '--timeout',
+    String(TIMEOUT_S),
+    '--cwd',
+    ROOT,
+    '--share',
+    RESULTS,
+    '--env',
+    `REMUSD_VM_RESULTS=${RESULTS}`,
+    '--',
+    ...vitest,
+  ],
   { stdio: 'inherit' },
 );
 // run.sh kills qemu when it gets one of these; pass them on rather than leave it behind.
@@ -71,10 +88,13 @@ vm.on('exit', (code, signal) => {
   const status = code ?? 128 + (signal === 'SIGINT' ? 2 : 15);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const what =
-    status === 0 ? 'all VM tests passed'
-    : status === 124 ? `the VM timed out after ${TIMEOUT_S} s`
-    : status === 125 ? 'the VM failed without reporting a status (see the console lines above)'
-    : `failed (exit status ${status})`;
+    status === 0
+      ? 'all VM tests passed'
+      : status === 124
+        ? `the VM timed out after ${TIMEOUT_S} s`
+        : status === 125
+          ? 'the VM failed without reporting a status (see the console lines above)'
+          : `failed (exit status ${status})`;
   say(`${what}; ${seconds} s in all; results in ${path.relative(ROOT, RESULTS)}/`);
   process.exit(status);
 });

@@ -26,14 +26,24 @@ type Arm = 'keep' | 'drop';
 // What is compared, ms: the whole freeze, and CRIU's two parts of it that touch the 64 MiB.
 const METRICS = {
   frozen: { name: 'frozen time', of: (c: RunCheckpoint) => c.record.frozen_us / 1000 },
-  memdump: { name: "CRIU's memdump_time (reading the frozen memory)", of: (c: RunCheckpoint) => (c.stats?.memdump_time ?? Number.NaN) / 1000 },
-  memwrite: { name: "CRIU's memwrite_time (writing the image, inside the freeze)", of: (c: RunCheckpoint) => (c.stats?.memwrite_time ?? Number.NaN) / 1000 },
+  memdump: {
+    name: "CRIU's memdump_time (reading the frozen memory)",
+    of: (c: RunCheckpoint) => (c.stats?.memdump_time ?? Number.NaN) / 1000,
+  },
+  memwrite: {
+    name: "CRIU's memwrite_time (writing the image, inside the freeze)",
+    of: (c: RunCheckpoint) => (c.stats?.memwrite_time ?? Number.NaN) / 1000,
+  },
 } as const;
 type Metric = keyof typeof METRICS;
 const METRIC_NAMES: readonly Metric[] = ['frozen', 'memdump', 'memwrite'];
 type Samples = Record<Metric, { after: number[]; other: number[] }>;
 
-const empty = (): Samples => ({ frozen: { after: [], other: [] }, memdump: { after: [], other: [] }, memwrite: { after: [], other: [] } });
+const empty = (): Samples => ({
+  frozen: { after: [], other: [] },
+  memdump: { after: [], other: [] },
+  memwrite: { after: [], other: [] },
+});
 
 // Sorts a run's deltas into those right after a chain start and the others.
 function collect(samples: Samples, run: readonly RunCheckpoint[]): void {
@@ -58,7 +68,10 @@ export async function run(): Promise<BenchRow[]> {
     });
     collect(arms[arm], run);
   }
-  const label = (arm: Arm) => (arm === 'drop' ? 'chain start image dropped from the page cache (the fix)' : 'chain start image left in the page cache (before)');
+  const label = (arm: Arm) =>
+    arm === 'drop'
+      ? 'chain start image dropped from the page cache (the fix)'
+      : 'chain start image left in the page cache (before)';
   return (['keep', 'drop'] as const).flatMap((arm) =>
     METRIC_NAMES.map((metric) => {
       const { after, other } = arms[arm][metric];
@@ -68,7 +81,9 @@ export async function run(): Promise<BenchRow[]> {
         unit: 'ms',
         value: median(after),
         baseline: { name: 'the other deltas, same arm', value: median(other) },
-        ...(arm === 'drop' && metric === 'frozen' ? { target: { text: '< 1.5× baseline', max: 1.5 * median(other) } } : {}),
+        ...(arm === 'drop' && metric === 'frozen'
+          ? { target: { text: '< 1.5× baseline', max: 1.5 * median(other) } }
+          : {}),
       });
     }),
   );

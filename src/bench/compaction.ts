@@ -35,7 +35,8 @@ interface Measured {
 // Per minute: each checkpoint holds what was dirtied in the interval before it, so the first steady one's
 // bytes belong before the span measured (first start to last start) and are left out.
 function summarize(steady: readonly RunCheckpoint[]): Measured {
-  const minutes = (Date.parse(at(steady, steady.length - 1).record.start) - Date.parse(at(steady, 0).record.start)) / 60_000;
+  const minutes =
+    (Date.parse(at(steady, steady.length - 1).record.start) - Date.parse(at(steady, 0).record.start)) / 60_000;
   const within = steady.slice(1);
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   return {
@@ -53,14 +54,27 @@ export async function run(): Promise<BenchRow[]> {
   const checkpoints = Number(process.env.REMUSD_BENCH_COMPACTION_CHECKPOINTS ?? 60);
   const base = { keep: 5, newChainEvery: 20, maxChainBytes: undefined };
   const variants = [
-    { label: 'new chains every 20', variant: { name: 'new chains every 20', retention: { ...base, compact: false } }, parts: [] as Measured[] },
-    { label: 'compaction (compact_at 16)', variant: { name: 'compaction', retention: { ...base, compact: true, compactAt: 16 } }, parts: [] as Measured[] },
+    {
+      label: 'new chains every 20',
+      variant: { name: 'new chains every 20', retention: { ...base, compact: false } },
+      parts: [] as Measured[],
+    },
+    {
+      label: 'compaction (compact_at 16)',
+      variant: { name: 'compaction', retention: { ...base, compact: true, compactAt: 16 } },
+      parts: [] as Measured[],
+    },
   ];
   const loads: number[] = [];
   for (let half = 0; half < 2; half++) {
     for (const { variant, parts } of variants) {
       loads.push(at(loadavg(), 0));
-      const records = await superviseDirtier({ ...variant, checkpoints: SKIP + Math.ceil(checkpoints / 2), intervalMs: INTERVAL_MS, dirtyPagesPerS: DIRTY_PAGES_PER_S });
+      const records = await superviseDirtier({
+        ...variant,
+        checkpoints: SKIP + Math.ceil(checkpoints / 2),
+        intervalMs: INTERVAL_MS,
+        dirtyPagesPerS: DIRTY_PAGES_PER_S,
+      });
       parts.push(summarize(records.slice(SKIP)));
     }
   }
@@ -70,7 +84,8 @@ export async function run(): Promise<BenchRow[]> {
   // Compaction's rows first.
   return [...variants].reverse().flatMap(({ label, parts }) => {
     const frozen = parts.flatMap((p) => p.frozenMs);
-    const total = (key: 'minutes' | 'stored' | 'deltas' | 'compaction' | 'chainStarts' | 'compactions') => parts.reduce((sum, p) => sum + p[key], 0);
+    const total = (key: 'minutes' | 'stored' | 'deltas' | 'compaction' | 'chainStarts' | 'compactions') =>
+      parts.reduce((sum, p) => sum + p[key], 0);
     const [p50, p99] = [quantile(frozen, 0.5), quantile(frozen, 0.99)];
     const perMin = (bytes: number) => bytes / total('minutes') / MiB;
     const what = `${label}, ${frozen.length} checkpoints at 1 s, 64 MiB, ${load}`;
@@ -97,7 +112,13 @@ export async function run(): Promise<BenchRow[]> {
         pass: total('stored') <= 1.1 * total('deltas'),
       },
     ];
-    if (total('compactions') > 0) rows.push({ bench: BENCH, name: `${what}: written locally by compaction (not frozen, not shipped)`, unit: 'MiB/min', value: perMin(total('compaction')) });
+    if (total('compactions') > 0)
+      rows.push({
+        bench: BENCH,
+        name: `${what}: written locally by compaction (not frozen, not shipped)`,
+        unit: 'MiB/min',
+        value: perMin(total('compaction')),
+      });
     return rows;
   });
 }

@@ -12,7 +12,10 @@ export interface CounterProtocol {
 /** src/workload/counter-server.c: "INCR\n" → "N\n". */
 export const COUNTER_SERVER: CounterProtocol = { request: 'INCR\n', parse: Number };
 /** redis (RESP): the inline command "INCR counter" → an integer reply ":N\r\n". */
-export const REDIS_INCR: CounterProtocol = { request: 'INCR counter\r\n', parse: (line) => (line.startsWith(':') ? Number(line.slice(1).trimEnd()) : Number.NaN) };
+export const REDIS_INCR: CounterProtocol = {
+  request: 'INCR counter\r\n',
+  parse: (line) => (line.startsWith(':') ? Number(line.slice(1).trimEnd()) : Number.NaN),
+};
 
 /** A client of a counter service (counter-server.c, or redis) keeping ONE TCP connection, recording every acknowledged value. */
 export class CounterClient {
@@ -45,7 +48,10 @@ export class CounterClient {
   static connect(host: string, port: number, timeoutMs = 10_000, protocol = COUNTER_SERVER): Promise<CounterClient> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host, port });
-      const timer = setTimeout(() => (socket.destroy(), reject(new Error(`no connection to ${host}:${port} in ${timeoutMs} ms`))), timeoutMs);
+      const timer = setTimeout(
+        () => (socket.destroy(), reject(new Error(`no connection to ${host}:${port} in ${timeoutMs} ms`))),
+        timeoutMs,
+      );
       socket.once('connect', () => (clearTimeout(timer), resolve(new CounterClient(socket, protocol))));
       socket.once('error', (error) => (clearTimeout(timer), reject(error)));
     });
@@ -88,4 +94,3 @@ export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return at(sorted, Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1)));
 }
-

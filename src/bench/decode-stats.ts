@@ -54,7 +54,11 @@ export async function run(): Promise<BenchRow[]> {
     const pagemapPath = join(dir, 'pagemap-1.img');
     writeFileSync(pagemapPath, bigPagemap());
     const pagemapBytes = readFileSync(pagemapPath);
-    const decodePm = timePerCall(() => decodePagemap(pagemapBytes, pagemapPath), { iterations: 200, batches: 10, warmup: 20 });
+    const decodePm = timePerCall(() => decodePagemap(pagemapBytes, pagemapPath), {
+      iterations: 200,
+      batches: 10,
+      warmup: 20,
+    });
     const readPm = timePerCall(() => readFileSync(pagemapPath), { iterations: 2_000, batches: 10 });
 
     return [

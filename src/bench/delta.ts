@@ -1,6 +1,18 @@
 // Bench: the software-delta pass over a 256 MiB pages image (in page cache), beside merely reading that image
 // in the same run, and the hash state's memory per page.
-import { closeSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
@@ -28,7 +40,8 @@ function benchRoot(): string {
 function writeDump(dir: string, changed: boolean): void {
   mkdirSync(dir, { recursive: true });
   const entries: PagemapEntry[] = [];
-  for (let p = 0; p < PAGES; p += 256) entries.push({ vaddr: 0x7f00_0000_0000 + p * PAGE, nrPages: 256, flags: PE_PRESENT | PE_LAZY });
+  for (let p = 0; p < PAGES; p += 256)
+    entries.push({ vaddr: 0x7f00_0000_0000 + p * PAGE, nrPages: 256, flags: PE_PRESENT | PE_LAZY });
   writeFileSync(join(dir, 'pagemap-4242.img'), encodePagemap({ pagesId: 1, entries }));
   const chunk = Buffer.alloc(16 * 1024 * 1024);
   for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((i * 2654435761) >>> 0, i);
@@ -41,7 +54,7 @@ function writeDump(dir: string, changed: boolean): void {
         chunk.writeUInt32LE(page, i * PAGE);
         chunk.writeUInt32LE(changed && page % CHANGED_EVERY === 0 ? 1 : 0, i * PAGE + 4);
       }
-      for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+      for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
     }
   } finally {
     closeSync(fd);
@@ -131,7 +144,12 @@ export async function run(): Promise<BenchRow[]> {
 
     // Rounds interleave every measurement, so the noise of this shared machine hits them alike; the first
     // rounds only warm up (V8 optimises the per-page loop after a few passes, as in a long remusd run).
-    const times: Record<'read' | 'hash' | 'noParent' | 'parent', number[]> = { read: [], hash: [], noParent: [], parent: [] };
+    const times: Record<'read' | 'hash' | 'noParent' | 'parent', number[]> = {
+      read: [],
+      hash: [],
+      noParent: [],
+      parent: [],
+    };
     let cpuMs = 0;
     for (let round = 0; round < WARMUP + RUNS; round++) {
       const read = await timed(readReused);
@@ -158,14 +176,24 @@ export async function run(): Promise<BenchRow[]> {
     const bytesPerPage = first.hashes.byteSize / first.hashes.totalPages;
     return [
       throughputRow(`h64 per 4 KiB page, in memory (one core, no I/O)`, median(times.hash), readBaseline, 1.5),
-      throughputRow(`delta pass, no parent (hash ${IMAGE_MIB} MiB pages image)`, median(times.noParent), readBaseline, 1.5),
+      throughputRow(
+        `delta pass, no parent (hash ${IMAGE_MIB} MiB pages image)`,
+        median(times.noParent),
+        readBaseline,
+        1.5,
+      ),
       throughputRow(
         `delta pass, parent (${changedPages} of ${PAGES} pages changed; ${cores.toFixed(2)} cores busy)`,
         median(times.parent),
         readBaseline,
         1.5,
       ),
-      throughputRow(`delta pass, parent (same), against readFileSync`, median(times.parent), { name: 'readFileSync (fresh buffer)', ms: readWhole }, 1.5),
+      throughputRow(
+        `delta pass, parent (same), against readFileSync`,
+        median(times.parent),
+        { name: 'readFileSync (fresh buffer)', ms: readWhole },
+        1.5,
+      ),
       {
         bench: BENCH,
         name: `hash state memory (${first.hashes.totalPages} pages, ${at(first.hashes.processes, 0).runVaddr.length} runs)`,

@@ -14,7 +14,9 @@ export async function gateTcpThroughput(bench: string, network: ServiceNetwork):
   const binary = await ensureTcpStreamBinary();
   // Named in the row: with BBR (this host's default) the window is ~2 x bandwidth x the smallest RTT seen,
   // which is the unheld sub-millisecond path, while a held segment's RTT is up to an epoch.
-  const congestion = (await readFile('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').catch(() => 'unknown')).trim();
+  const congestion = (
+    await readFile('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').catch(() => 'unknown')
+  ).trim();
   const runs: { plain: number; gated: number; helperUs: number }[] = [];
   for (let i = 0; i < REPETITIONS; i++) {
     const plain = await stream(binary, network);
@@ -47,9 +49,17 @@ async function stream(binary: string, network: ServiceNetwork): Promise<number> 
     });
     receiver.once('error', reject);
   });
-  await execa('nsenter', [`--net=${network.path}`, binary, 'send', network.config.hostAddress, port, String(SECONDS * 1000)]);
+  await execa('nsenter', [
+    `--net=${network.path}`,
+    binary,
+    'send',
+    network.config.hostAddress,
+    port,
+    String(SECONDS * 1000),
+  ]);
   const last = (await receiver).stdout.trim().split('\n').pop() ?? '';
   const match = /^received (\d+) span_us (\d+)/.exec(last);
-  if (match?.[1] === undefined || match[2] === undefined) throw new Error(`tcp-stream recv ended with ${JSON.stringify(last)}`);
+  if (match?.[1] === undefined || match[2] === undefined)
+    throw new Error(`tcp-stream recv ended with ${JSON.stringify(last)}`);
   return Number(match[1]) / (Math.max(1, Number(match[2])) / 1e6);
 }

@@ -53,7 +53,10 @@ export async function gateThroughput(bench: string, network: ServiceNetwork): Pr
  * Runs `body` (a stream from the namespace) through a TUN gate on the network's veth that releases every
  * RELEASE_MS, then opens the gate; returns body's result and the helper's CPU per packet meanwhile.
  */
-export async function throughGate<T>(network: ServiceNetwork, body: () => Promise<T>): Promise<{ result: T; helperUs: number }> {
+export async function throughGate<T>(
+  network: ServiceNetwork,
+  body: () => Promise<T>,
+): Promise<{ result: T; helperUs: number }> {
   const tun = gateTunName(network.config.hostInterface);
   const gate = await TunGate.start({ hostInterface: network.config.hostInterface, tun, maxHeldBytes: 64 << 20 });
   let stop = false;
@@ -89,7 +92,11 @@ async function helperWork(pid: number | undefined, tun: string): Promise<{ ticks
 
 // Datagrams from inside the namespace to the host for SECONDS, unpaced or at `rate` (bytes/s); returns what
 // reached the receiver (IP bytes per second of sending) and the share of the numbered datagrams never seen.
-async function stream(binary: string, network: ServiceNetwork, rate: number | undefined): Promise<{ rate: number; loss: number }> {
+async function stream(
+  binary: string,
+  network: ServiceNetwork,
+  rate: number | undefined,
+): Promise<{ rate: number; loss: number }> {
   // It ends at the sender's end marker; 5 s of silence is only the fallback (a starved gate's release can
   // come a second late at load 20 here, which a 1 s fallback counted as the end of the stream).
   const receiver = execa(binary, ['recv', network.config.hostAddress, '0', '5000']);
@@ -102,7 +109,13 @@ async function stream(binary: string, network: ServiceNetwork, rate: number | un
     receiver.once('error', reject);
   });
   await execa('nsenter', [
-    `--net=${network.path}`, binary, 'send', network.config.hostAddress, port, String(SECONDS * 1000), String(PAYLOAD),
+    `--net=${network.path}`,
+    binary,
+    'send',
+    network.config.hostAddress,
+    port,
+    String(SECONDS * 1000),
+    String(PAYLOAD),
     ...(rate === undefined ? [] : [String(Math.round(rate))]),
   ]);
   const last = (await receiver).stdout.trim().split('\n').pop() ?? '';

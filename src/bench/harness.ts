@@ -110,7 +110,11 @@ export function formatTable(rows: readonly BenchRow[]): string {
     r.target === undefined ? '' : `${r.target} ${r.pass ? 'ok' : 'MISSED'}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => at(l, i).length)));
-  const fmt = (cells: string[]): string => cells.map((c, i) => c.padEnd(at(widths, i))).join('  ').trimEnd();
+  const fmt = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(at(widths, i)))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
 }
 

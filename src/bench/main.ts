@@ -19,7 +19,8 @@ function parseArgs(argv: readonly string[]): { json: boolean; names: string[] } 
   const names: string[] = [];
   for (const arg of argv) {
     if (arg === '--json') json = true;
-    else if (arg === '--help' || arg === '-h') return `usage: node dist/bench/main.js [--json] [${Object.keys(BENCHES).join('|')} ...]`;
+    else if (arg === '--help' || arg === '-h')
+      return `usage: node dist/bench/main.js [--json] [${Object.keys(BENCHES).join('|')} ...]`;
     else if (arg in BENCHES) names.push(arg);
     else return `unknown argument ${JSON.stringify(arg)}; benches: ${Object.keys(BENCHES).join(', ')}`;
   }

@@ -10,7 +10,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeServiceNetwork, openServiceNetwork, parseIpv4Cidr, routeToServiceNetwork, type NetworkConfig } from '../net/index.js';
+import {
+  closeServiceNetwork,
+  openServiceNetwork,
+  parseIpv4Cidr,
+  routeToServiceNetwork,
+  type NetworkConfig,
+} from '../net/index.js';
 import { quantile } from './counter-client.js';
 import { gateTcpThroughput } from './gate-tcp-throughput.js';
 import { gateThroughput } from './gate-throughput.js';
@@ -35,8 +41,14 @@ export async function run(): Promise<BenchRow[]> {
     for (const intervalMs of [50, 200]) {
       const dropped = await measure({ intervalMs, outputCommit: true, inbound: 'drop' });
       const held = await measure({ intervalMs, outputCommit: true, inbound: 'hold' });
-      for (const [lock, result] of [['CRIU nftables lock', dropped], ['lossless hold', held]] as const) {
-        for (const q of [0.5, 0.99]) rows.push(againstBound(`redis INCR p${q * 100}, output commit ${intervalMs} ms, ${lock}`, result, intervalMs, q));
+      for (const [lock, result] of [
+        ['CRIU nftables lock', dropped],
+        ['lossless hold', held],
+      ] as const) {
+        for (const q of [0.5, 0.99])
+          rows.push(
+            againstBound(`redis INCR p${q * 100}, output commit ${intervalMs} ms, ${lock}`, result, intervalMs, q),
+          );
       }
       rows.push(
         compareRow({
@@ -44,7 +56,10 @@ export async function run(): Promise<BenchRow[]> {
           name: `fresh connection + INCR p99, output commit ${intervalMs} ms: lossless hold (${held.freshMs.length} tries)`,
           unit: 'ms',
           value: quantile(held.freshMs, 0.99),
-          baseline: { name: `CRIU nftables lock (${dropped.freshMs.length} tries)`, value: quantile(dropped.freshMs, 0.99) },
+          baseline: {
+            name: `CRIU nftables lock (${dropped.freshMs.length} tries)`,
+            value: quantile(dropped.freshMs, 0.99),
+          },
         }),
       );
     }
@@ -65,7 +80,10 @@ function againstBound(name: string, result: LatencyResult, intervalMs: number, q
     name: `${name} (${result.requestsMs.length} requests, ${result.checkpoints} checkpoints${result.stalled ? `; the connection STALLED for ${STALL_MS / 1000} s, counted as such` : ''})`,
     unit: 'ms',
     value: quantile(result.requestsMs, q),
-    baseline: { name: `interval/2 + CRIU wall (${result.criuWallMs.toFixed(0)} ms)`, value: intervalMs / 2 + result.criuWallMs },
+    baseline: {
+      name: `interval/2 + CRIU wall (${result.criuWallMs.toFixed(0)} ms)`,
+      value: intervalMs / 2 + result.criuWallMs,
+    },
   });
 }
 
@@ -73,7 +91,12 @@ async function throughput(): Promise<BenchRow[]> {
   const cidr = parseIpv4Cidr('10.102.251.2/24');
   if (!cidr.ok) throw new Error(cidr.error);
   const name = `rgbench${process.pid % 100000}`;
-  const config: NetworkConfig = { namespace: name, address: cidr.value, hostAddress: '10.102.251.1', hostInterface: name };
+  const config: NetworkConfig = {
+    namespace: name,
+    address: cidr.value,
+    hostAddress: '10.102.251.1',
+    hostInterface: name,
+  };
   const network = await openServiceNetwork(config, { info: () => undefined });
   try {
     await routeToServiceNetwork(config);

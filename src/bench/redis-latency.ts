@@ -43,7 +43,12 @@ export interface LatencyResult {
 }
 
 /** Runs redis under remusd with `variant` in namespace `name` (10.102.`third`.2) and measures its clients. */
-export async function measureRedis(variant: LatencyVariant, dir: string, name: string, third: number): Promise<LatencyResult> {
+export async function measureRedis(
+  variant: LatencyVariant,
+  dir: string,
+  name: string,
+  third: number,
+): Promise<LatencyResult> {
   await access(REDIS_SERVER, constants.X_OK).catch(() => {
     throw new Error(`${REDIS_SERVER} is missing: run scripts/setup.sh (it runs scripts/install-redis.sh)`);
   });
@@ -60,12 +65,36 @@ export async function measureRedis(variant: LatencyVariant, dir: string, name: s
       ...(variant.outputCommit ? [`output_commit: { enabled: true, inbound_during_dump: ${variant.inbound} }`] : []),
     ].join('\n'),
   );
-  const redisArgs = ['--bind', address, '--port', String(PORT), '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir, '--logfile', ''];
-  const supervisor = execa(CLI, ['run', '--config', config, '--stop-workload', '--', REDIS_SERVER, ...redisArgs], { reject: false, stdin: 'ignore' });
+  const redisArgs = [
+    '--bind',
+    address,
+    '--port',
+    String(PORT),
+    '--protected-mode',
+    'no',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
+    '--dir',
+    dir,
+    '--logfile',
+    '',
+  ];
+  const supervisor = execa(CLI, ['run', '--config', config, '--stop-workload', '--', REDIS_SERVER, ...redisArgs], {
+    reject: false,
+    stdin: 'ignore',
+  });
   let client: CounterClient | undefined;
   try {
     const records = join(images, 'records.jsonl');
-    await waitFor(async () => (await readFile(records, 'utf8').catch(() => '')).length > 0, 60_000, `${records} did not appear within 60 s`);
+    await waitFor(
+      async () => (await readFile(records, 'utf8').catch(() => '')).length > 0,
+      60_000,
+      `${records} did not appear within 60 s`,
+    );
     // The route into the namespace exists by now (remusd made it before starting redis).
     for (let attempt = 0; attempt < 10 && client === undefined; attempt++) {
       client = await CounterClient.connect(address, PORT, 20_000, REDIS_INCR).catch(() => undefined);
@@ -74,10 +103,21 @@ export async function measureRedis(variant: LatencyVariant, dir: string, name: s
     if (client === undefined) throw new Error(`redis at ${address}:${PORT} did not accept a connection`);
     for (let i = 0; i < 3; i++) await client.increment();
     const warm = client.rttMs.length;
-    const [requests, freshMs] = await Promise.all([requestLoop(client, CLIENT_SECONDS * 1000), probeFreshConnections(address, CLIENT_SECONDS * 1000)]);
+    const [requests, freshMs] = await Promise.all([
+      requestLoop(client, CLIENT_SECONDS * 1000),
+      probeFreshConnections(address, CLIENT_SECONDS * 1000),
+    ]);
     const requestsMs = [...client.rttMs.slice(warm, warm + requests.answered), ...(requests.stalled ? [STALL_MS] : [])];
-    const walls = (await readRecords(records)).flatMap((record) => (record.criuWallMs === undefined ? [] : [record.criuWallMs]));
-    return { requestsMs, freshMs, criuWallMs: quantile(walls, 0.5), checkpoints: walls.length, stalled: requests.stalled };
+    const walls = (await readRecords(records)).flatMap((record) =>
+      record.criuWallMs === undefined ? [] : [record.criuWallMs],
+    );
+    return {
+      requestsMs,
+      freshMs,
+      criuWallMs: quantile(walls, 0.5),
+      checkpoints: walls.length,
+      stalled: requests.stalled,
+    };
   } finally {
     client?.close();
     supervisor.kill('SIGINT');

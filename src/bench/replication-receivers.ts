@@ -82,7 +82,9 @@ async function receiveFiles(socket: Socket, into: string, files: [string, number
       left -= n;
       if (pendingBytes >= DATA_CHUNK_BYTES || left === 0) await flush();
       if (left === 0) {
-        await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+        );
         if (++index === files.length) return void socket.end();
         ({ out, left } = open(index));
       }
@@ -103,7 +105,10 @@ async function listening(server: Server): Promise<number> {
   return address.port;
 }
 
-const receiver = await startReceiver({ host: '127.0.0.1', port: 0 }, { root: backupDir, keep: 1, log: silentLog, credentials: backup });
+const receiver = await startReceiver(
+  { host: '127.0.0.1', port: 0 },
+  { root: backupDir, keep: 1, log: silentLog, credentials: backup },
+);
 port.on('message', (message: ExpectCopy | { type: 'close' }) => {
   if ('type' in message) {
     servers.tcp.close();
@@ -114,4 +119,9 @@ port.on('message', (message: ExpectCopy | { type: 'close' }) => {
   expected = message;
   say({ type: 'expecting' });
 });
-say({ type: 'ports', tcp: await listening(servers.tcp), tls: await listening(servers.tls), receiver: receiver.endpoint.port });
+say({
+  type: 'ports',
+  tcp: await listening(servers.tcp),
+  tls: await listening(servers.tls),
+  receiver: receiver.endpoint.port,
+});

@@ -61,7 +61,15 @@ function reply(worker: Worker): Promise<ReceiversReply> {
 
 // Copies the files of `dir` to `into` over one connection of `kind`: the sender streams them back to
 // back; the receivers' thread writes each file and answers once the last byte is written.
-async function copy(worker: Worker, kind: ExpectCopy['kind'], connect: () => Socket, ready: string, dir: string, into: string, sizes: Record<string, number>): Promise<void> {
+async function copy(
+  worker: Worker,
+  kind: ExpectCopy['kind'],
+  connect: () => Socket,
+  ready: string,
+  dir: string,
+  into: string,
+  sizes: Record<string, number>,
+): Promise<void> {
   const files = Object.entries(sizes);
   worker.postMessage({ kind, into, files } satisfies ExpectCopy);
   await reply(worker);
@@ -69,10 +77,12 @@ async function copy(worker: Worker, kind: ExpectCopy['kind'], connect: () => Soc
   const socket = connect();
   socket.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => socket.once(ready, resolve).once('error', reject));
-  for (const [name] of files) await pipeline(createReadStream(join(dir, name), { highWaterMark: DATA_CHUNK_BYTES }), socket, { end: false });
+  for (const [name] of files)
+    await pipeline(createReadStream(join(dir, name), { highWaterMark: DATA_CHUNK_BYTES }), socket, { end: false });
   const answer = await copied;
   socket.destroy();
-  if (answer.type !== 'copied') throw new Error(`bench copy over ${kind} failed: ${answer.type === 'failed' ? answer.message : answer.type}`);
+  if (answer.type !== 'copied')
+    throw new Error(`bench copy over ${kind} failed: ${answer.type === 'failed' ? answer.message : answer.type}`);
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -93,7 +103,9 @@ export async function run(): Promise<BenchRow[]> {
     const bytes = Object.values(sizes).reduce((a, b) => a + b, 0);
 
     const backupDir = join(root, 'backup');
-    const worker = new Worker(new URL('./replication-receivers.js', import.meta.url), { workerData: { backupKeys: pair.backup, backupDir } });
+    const worker = new Worker(new URL('./replication-receivers.js', import.meta.url), {
+      workerData: { backupKeys: pair.backup, backupDir },
+    });
     const ports = await reply(worker);
     if (ports.type !== 'ports') throw new Error(`the receivers' thread answered ${ports.type} before its ports`);
     const tcp = () => connectTcp({ host: '127.0.0.1', port: ports.tcp });
@@ -105,8 +117,12 @@ export async function run(): Promise<BenchRow[]> {
     try {
       for (let round = 0; round < WARMUP + RUNS; round++) {
         const copyInto = join(root, `copy-${round}`);
-        const plain = await timed(() => copy(worker, 'tcp', tcp, 'connect', join(images, '00000001'), `${copyInto}-tcp`, sizes));
-        const encrypted = await timed(() => copy(worker, 'tls', tls, 'secureConnect', join(images, '00000001'), `${copyInto}-tls`, sizes));
+        const plain = await timed(() =>
+          copy(worker, 'tcp', tcp, 'connect', join(images, '00000001'), `${copyInto}-tcp`, sizes),
+        );
+        const encrypted = await timed(() =>
+          copy(worker, 'tls', tls, 'secureConnect', join(images, '00000001'), `${copyInto}-tls`, sizes),
+        );
         rmSync(`${copyInto}-tcp`, { recursive: true, force: true });
         rmSync(`${copyInto}-tls`, { recursive: true, force: true });
         rmSync(backupDir, { recursive: true, force: true }); // so that the backup does not "have" it already
@@ -116,7 +132,8 @@ export async function run(): Promise<BenchRow[]> {
           if (channel.socket instanceof TLSSocket) cipher ||= channel.socket.getCipher().name;
           try {
             const shipped = await shipChain(channel, '00000001', { images, log: silentLog, run });
-            if (shipped[0]?.bytes !== checkpoint.bytes) throw new Error(`bench replication shipped ${JSON.stringify(shipped)}`);
+            if (shipped[0]?.bytes !== checkpoint.bytes)
+              throw new Error(`bench replication shipped ${JSON.stringify(shipped)}`);
           } finally {
             channel.destroy();
           }
@@ -134,13 +151,26 @@ export async function run(): Promise<BenchRow[]> {
     const baseline = { name: 'plain TCP copy of the same files (read, send, write)', value: mbps(median(times.tcp)) };
     const row = (name: string, ms: number, goal: number): BenchRow => {
       const value = mbps(ms);
-      return { bench: BENCH, name, unit: 'MB/s', value, baseline, ratio: value / baseline.value, target: `≥ ${goal}× baseline`, pass: value >= goal * baseline.value };
+      return {
+        bench: BENCH,
+        name,
+        unit: 'MB/s',
+        value,
+        baseline,
+        ratio: value / baseline.value,
+        target: `≥ ${goal}× baseline`,
+        pass: value >= goal * baseline.value,
+      };
     };
     const mib = (bytes / 2 ** 20).toFixed(0);
     const replication = median(times.replication);
     return [
       row(`raw TLS 1.3 copy, ${cipher} (${mib} MiB, loopback, tmpfs)`, median(times.tls), 0.7),
-      row(`replication over mutual TLS: ship offer → ack (${mib} MiB, sender and receiver hash, fsync)`, replication, 0.7),
+      row(
+        `replication over mutual TLS: ship offer → ack (${mib} MiB, sender and receiver hash, fsync)`,
+        replication,
+        0.7,
+      ),
       {
         ...row(`replication over mutual TLS, against the raw TLS copy (the protocol's own cost)`, replication, 0.7),
         baseline: { name: 'raw TLS copy of the same files', value: mbps(median(times.tls)) },

@@ -23,7 +23,13 @@ const HOUR_MS = 3_600_000;
 const BAND: Band = { lminBytes: 1 * MiB, lmaxBytes: 4 * MiB, minMs: 200, maxMs: 8000 };
 const workload = (seed: number): Workload =>
   createWorkload({
-    schedule: scheduleOfPhases([{ pagesPerSecond: 2000, durationMs: 20_000 }, { pagesPerSecond: 200, durationMs: 20_000 }], true),
+    schedule: scheduleOfPhases(
+      [
+        { pagesPerSecond: 2000, durationMs: 20_000 },
+        { pagesPerSecond: 200, durationMs: 20_000 },
+      ],
+      true,
+    ),
     workingSetPages: 16_384,
     noise: 0.2,
     bursts: { pagesPerSecond: 4000, durationMs: 200, everyMs: 10_000 },
@@ -41,7 +47,15 @@ async function simulateFor(durationMs: number, seed: number): Promise<number> {
   tally.startRun();
   scorecard.startRun(w.nextStep ?? (() => undefined), w.nextChange);
   const checkpoints = await runSimulation(
-    { policy: { kind: 'predictive' }, band: BAND, initialIntervalMs: 500, workload: w, cost: DEFAULT_COST, durationMs, pageSize: PAGE },
+    {
+      policy: { kind: 'predictive' },
+      band: BAND,
+      initialIntervalMs: 500,
+      workload: w,
+      cost: DEFAULT_COST,
+      durationMs,
+      pageSize: PAGE,
+    },
     undefined,
     (facts) => {
       tally.addFacts(facts);
@@ -59,7 +73,15 @@ function observations(count: number): Observation[] {
   for (let i = 0, t = 0; i < count; i++) {
     const intervalMs = 250 + ((i * 37) % 300);
     const pages = w.pages(t, t + intervalMs);
-    out.push({ seq: i + 1, intervalMs, elapsedMs: intervalMs, sizeBytes: pages * PAGE, pagesWritten: pages, frozenUs: 5000, pageSize: PAGE });
+    out.push({
+      seq: i + 1,
+      intervalMs,
+      elapsedMs: intervalMs,
+      sizeBytes: pages * PAGE,
+      pagesWritten: pages,
+      frozenUs: 5000,
+      pageSize: PAGE,
+    });
     t += intervalMs;
   }
   return out;
@@ -93,7 +115,10 @@ async function rateOf(once: () => Promise<number> | number): Promise<number> {
 // The best and the median of ROUNDS rates of each, taken in turns. The best is the least disturbed: on this
 // shared machine (load 8–10 on 2 cores) the same simulation ran at anything from 0.4× to 1× of its best, per
 // CPU second, as other processes evicted its caches; the turns expose both to the same disturbances.
-async function bestRates(a: () => Promise<number> | number, b: () => Promise<number> | number): Promise<{ best: [number, number]; median: [number, number] }> {
+async function bestRates(
+  a: () => Promise<number> | number,
+  b: () => Promise<number> | number,
+): Promise<{ best: [number, number]; median: [number, number] }> {
   const ra: number[] = [];
   const rb: number[] = [];
   for (let k = 0; k < ROUNDS; k++) {

@@ -47,7 +47,11 @@ function directoryBytes(dir: string): number {
 /** Runs the supervisor on a fresh 64 MiB dirtier and returns every checkpoint, in order. */
 export async function superviseDirtier(run: SupervisedRun): Promise<RunCheckpoint[]> {
   const root = await mkdtemp(join(tmpdir(), 'remusd-bench-run-'));
-  const workload = startSessionLeader(await ensureDirtierBinary(), ['--mib', '64', '--phases', `${run.dirtyPagesPerS}:1000000`], join(root, 'workload.out'));
+  const workload = startSessionLeader(
+    await ensureDirtierBinary(),
+    ['--mib', '64', '--phases', `${run.dirtyPagesPerS}:1000000`],
+    join(root, 'workload.out'),
+  );
   // Let it map and touch its 64 MiB before the first dump.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const controller = new AbortController();

@@ -25,15 +25,39 @@ export async function run(): Promise<BenchRow[]> {
   try {
     const binary = await ensureDirtierBinary();
     const config = join(dir, 'bench.yaml');
-    await writeFile(config, 'interval: { initial: 100ms, min: 100ms, max: 100ms }\npolicy: { kind: fixed }\ncheckpoint: { mode: full, dir: ./images, retention: { keep: 3 } }\n');
+    await writeFile(
+      config,
+      'interval: { initial: 100ms, min: 100ms, max: 100ms }\npolicy: { kind: fixed }\ncheckpoint: { mode: full, dir: ./images, retention: { keep: 3 } }\n',
+    );
     const cli = join(packageRoot(), 'dist', 'cli', 'main.js');
     // The baseline process: node with nothing loaded, alive long enough to read its RSS.
     const idle = execa('node', ['-e', 'setTimeout(() => {}, 3000)'], { reject: false });
-    const supervisor = execa(cli, ['run', '--config', config, '--max-checkpoints', String(CHECKPOINTS), '--stop-workload', '--', binary, '--mib', '64', '--phases', '2000:1000000'], { reject: false });
+    const supervisor = execa(
+      cli,
+      [
+        'run',
+        '--config',
+        config,
+        '--max-checkpoints',
+        String(CHECKPOINTS),
+        '--stop-workload',
+        '--',
+        binary,
+        '--mib',
+        '64',
+        '--phases',
+        '2000:1000000',
+      ],
+      { reject: false },
+    );
     let peak = 0;
     const sampler = setInterval(() => {
       // No pid only when the spawn failed, which awaiting the supervisor below reports.
-      if (supervisor.pid !== undefined) peakRssMiB(supervisor.pid).then((mib) => (peak = Math.max(peak, mib)), () => undefined);
+      if (supervisor.pid !== undefined)
+        peakRssMiB(supervisor.pid).then(
+          (mib) => (peak = Math.max(peak, mib)),
+          () => undefined,
+        );
     }, 50);
     let idleRss: number;
     let result: Awaited<typeof supervisor>;

@@ -7,7 +7,9 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 
 /** What a builder gives the handler: its options' types, under both their kebab-case and camelCase names. */
-export type ArgsOf<B extends (yargs: Argv) => Argv<unknown>> = ArgumentsCamelCase<B extends (yargs: Argv) => Argv<infer T> ? T : never>;
+export type ArgsOf<B extends (yargs: Argv) => Argv<unknown>> = ArgumentsCamelCase<
+  B extends (yargs: Argv) => Argv<infer T> ? T : never
+>;
 
 /** A command whose handler's argument type is inferred from its builder's options. */
 export function defineCommand<U>(command: {

@@ -21,7 +21,8 @@ export interface CsvTable {
 /** The table as RFC 4180 text. */
 export function csvText(table: CsvTable): string {
   const cells = table.rows.map((row) => {
-    if (row.length !== table.columns.length) throw new Error(`CSV row of ${row.length} cells for ${table.columns.length} columns`);
+    if (row.length !== table.columns.length)
+      throw new Error(`CSV row of ${row.length} cells for ${table.columns.length} columns`);
     return row.map(cell);
   });
   return stringify([[...table.columns], ...cells], { record_delimiter: 'windows' });
@@ -57,5 +58,6 @@ export function jsonAndCsvOptions(describeJson: string, describeCsv: string) {
 
 /** Refuses `--json --csv -`: the two would interleave on stdout. */
 export function refuseBothOnStdout(args: { json: boolean; csv?: string | undefined }): void {
-  if (args.json && args.csv === '-') throw new UserError('--json and --csv - both write to stdout; give --csv a file name', EXIT.usage);
+  if (args.json && args.csv === '-')
+    throw new UserError('--json and --csv - both write to stdout; give --csv a file name', EXIT.usage);
 }

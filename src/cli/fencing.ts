@@ -18,12 +18,24 @@ import { EXIT } from './exit-codes.js';
  */
 export async function acquireGuard(
   fencing: FencingConfig,
-  options: { dir: string; role: LeaderValue['role']; log: Logger; registry?: Registry; waitMs?: number; signal?: AbortSignal; checkpoint?: string },
+  options: {
+    dir: string;
+    role: LeaderValue['role'];
+    log: Logger;
+    registry?: Registry;
+    waitMs?: number;
+    signal?: AbortSignal;
+    checkpoint?: string;
+  },
 ): Promise<FenceGuard | undefined> {
   if (fencing.kind === 'none') return undefined;
   const { log } = options;
-  const [{ FenceGuard }, { LeaseUnavailableError }] = await Promise.all([import('../fence/guard.js'), import('../fence/holder.js')]);
-  const { fenceMetrics } = options.registry === undefined ? { fenceMetrics: undefined } : await import('../fence/metrics.js');
+  const [{ FenceGuard }, { LeaseUnavailableError }] = await Promise.all([
+    import('../fence/guard.js'),
+    import('../fence/holder.js'),
+  ]);
+  const { fenceMetrics } =
+    options.registry === undefined ? { fenceMetrics: undefined } : await import('../fence/metrics.js');
   try {
     return await FenceGuard.acquire(
       {
@@ -40,14 +52,22 @@ export async function acquireGuard(
     );
   } catch (error) {
     if (error instanceof LeaseUnavailableError) {
-      throw new UserError(`fencing: cannot acquire ${leaderKey(fencing)}: ${error.message}; not starting`, EXIT.noLease);
+      throw new UserError(
+        `fencing: cannot acquire ${leaderKey(fencing)}: ${error.message}; not starting`,
+        EXIT.noLease,
+      );
     }
     throw error;
   }
 }
 
 /** remusd run's lease: acquired before the workload is started or attached. */
-export function guardPrimary(fencing: FencingConfig, dir: string, log: Logger, registry?: Registry): Promise<FenceGuard | undefined> {
+export function guardPrimary(
+  fencing: FencingConfig,
+  dir: string,
+  log: Logger,
+  registry?: Registry,
+): Promise<FenceGuard | undefined> {
   return acquireGuard(fencing, { dir, role: 'primary', log, registry });
 }
 
@@ -55,7 +75,12 @@ export function guardPrimary(fencing: FencingConfig, dir: string, log: Logger, r
  * The backup's restore gate with fencing: the failover goes ahead only once this backup holds the leader key
  * (the primary's lease expired, or was released). It then guards the restored workload like a primary.
  */
-export function leaseRestoreGate(fencing: FencingConfig, dir: string, log: Logger, registry?: Registry): (RestoreGate & { guard(): FenceGuard | undefined }) | undefined {
+export function leaseRestoreGate(
+  fencing: FencingConfig,
+  dir: string,
+  log: Logger,
+  registry?: Registry,
+): (RestoreGate & { guard(): FenceGuard | undefined }) | undefined {
   if (fencing.kind === 'none') return undefined;
   let guard: FenceGuard | undefined;
   return {
@@ -95,9 +120,17 @@ export function leaseRestoreGate(fencing: FencingConfig, dir: string, log: Logge
  * backup's ack (src/fence/released.ts). A record that cannot be read refuses every restore: not knowing what
  * clients saw is no licence to restore.
  */
-export async function mayRestoreUnder(fencing: Extract<FencingConfig, { kind: 'etcd' }>, guard: FenceGuard): Promise<FailoverOptions['mayRestore']> {
+export async function mayRestoreUnder(
+  fencing: Extract<FencingConfig, { kind: 'etcd' }>,
+  guard: FenceGuard,
+): Promise<FailoverOptions['mayRestore']> {
   const { releasedKey, staleRestore } = await import('../fence/released.js');
-  const released = await guard.readReleased().catch((error: Error) => ({ present: true as const, invalid: `cannot read ${releasedKey(fencing)}: ${error.message}` }));
+  const released = await guard
+    .readReleased()
+    .catch((error: Error) => ({
+      present: true as const,
+      invalid: `cannot read ${releasedKey(fencing)}: ${error.message}`,
+    }));
   return (candidate) => staleRestore(released, candidate);
 }
 
@@ -106,11 +139,16 @@ export async function mayRestoreUnder(fencing: Extract<FencingConfig, { kind: 'e
  * the lease is lost (the workload is fenced: status 6) or signal aborts (the lease runs out). Returns the status.
  */
 export async function holdRestored(guard: FenceGuard, pid: number, signal: AbortSignal, log: Logger): Promise<number> {
-  log.info(`holding the lease as the new primary for the restored workload (pid ${pid}); stop remusd to let it run out`);
+  log.info(
+    `holding the lease as the new primary for the restored workload (pid ${pid}); stop remusd to let it run out`,
+  );
   const fenced = new Promise<'fenced'>((resolve) => guard.onFenced(() => resolve('fenced')));
-  const stopped = new Promise<'stopped'>((resolve) => signal.addEventListener('abort', () => resolve('stopped'), { once: true }));
+  const stopped = new Promise<'stopped'>((resolve) =>
+    signal.addEventListener('abort', () => resolve('stopped'), { once: true }),
+  );
   const ended = (async () => {
-    while (!signal.aborted && !guard.fenced && (await isAlive(pid))) await new Promise((resolve) => setTimeout(resolve, 200));
+    while (!signal.aborted && !guard.fenced && (await isAlive(pid)))
+      await new Promise((resolve) => setTimeout(resolve, 200));
     return 'ended' as const;
   })();
   const outcome = await Promise.race([fenced, stopped, ended]);

@@ -11,14 +11,31 @@ const availability = (detail: 'why' | 'detail') => z.strictObject({ available: z
 
 /** `remusd check --json`: CRIU, the kernel and the checkpoint modes available here. */
 export const checkOutput = z.strictObject({
-  criu: z.strictObject({ command: z.string(), source: z.string(), version: z.string().optional(), check_ok: z.boolean(), check_output: z.string() }),
+  criu: z.strictObject({
+    command: z.string(),
+    source: z.string(),
+    version: z.string().optional(),
+    check_ok: z.boolean(),
+    check_output: z.string(),
+  }),
   kernel: z.string(),
   page_size: count,
   dirty_tracking: availability('detail'),
-  modes: z.strictObject({ 'pre-dump': availability('why'), dump: availability('why'), delta: availability('why'), full: availability('why') }),
+  modes: z.strictObject({
+    'pre-dump': availability('why'),
+    dump: availability('why'),
+    delta: availability('why'),
+    full: availability('why'),
+  }),
   plug_qdisc: availability('detail'),
   /** Whether a workload with TCP sockets can be dumped here, proved by a real dump (src/criu/network-probe.ts). */
-  network: z.strictObject({ available: z.boolean(), detail: z.string(), fix: z.string().optional(), criu_error: z.string().optional(), dump_ms: real.optional() }),
+  network: z.strictObject({
+    available: z.boolean(),
+    detail: z.string(),
+    fix: z.string().optional(),
+    criu_error: z.string().optional(),
+    dump_ms: real.optional(),
+  }),
   /** The output-commit mechanism `auto` picks here (src/gate/probe.ts), or null when none works. */
   output_commit: z.strictObject({ mechanism: z.enum(['plug', 'tun']).nullable(), detail: z.string() }),
 });
@@ -59,9 +76,19 @@ const fit = z.strictObject({
   outliers: count,
   predictors: z.array(z.enum(['scanned', 'written'])),
 });
-const linearCost = z.strictObject({ base_ms: real, per_scanned_page_us: real, per_written_page_us: real, fit: fit.optional() });
+const linearCost = z.strictObject({
+  base_ms: real,
+  per_scanned_page_us: real,
+  per_written_page_us: real,
+  fit: fit.optional(),
+});
 /** The cost model a simulation charged: the mode modelled and its costs (the rewrite is zero outside delta). */
-const cost = z.strictObject({ mode: z.enum(['full', 'delta', 'dump', 'pre-dump']), frozen: linearCost, criu_wall: linearCost, rewrite: linearCost });
+const cost = z.strictObject({
+  mode: z.enum(['full', 'delta', 'dump', 'pre-dump']),
+  frozen: linearCost,
+  criu_wall: linearCost,
+  rewrite: linearCost,
+});
 const spread = { median: real, p90: real, max: real };
 
 /** What a run of checkpoints amounted to (src/loop/summary.ts). */
@@ -81,10 +108,19 @@ export const runSummary = z.strictObject({
 });
 
 /** A simulated run's summary: the run summary, the share of time frozen, and how many runs were pooled. */
-export const simSummary = runSummary.extend({ frozen_share: real, runs: count, stored_bytes_per_min: real, compaction_bytes_per_min: real });
+export const simSummary = runSummary.extend({
+  frozen_share: real,
+  runs: count,
+  stored_bytes_per_min: real,
+  compaction_bytes_per_min: real,
+});
 
 /** `remusd demo --json`. */
-export const demoOutput = z.strictObject({ records: z.string(), mode: z.string().optional(), summary: runSummary.optional() });
+export const demoOutput = z.strictObject({
+  records: z.string(),
+  mode: z.string().optional(),
+  summary: runSummary.optional(),
+});
 
 const policySpec = z.looseObject({ kind: z.string() });
 
@@ -117,7 +153,9 @@ const policyScore = z.strictObject({
  * interpolation), n the seeds that had a value; null when none had one (no step of the rate: no back in band).
  */
 const spreadAcrossSeeds = z.strictObject(
-  Object.fromEntries(MEASURES.map((m) => [m.name, z.strictObject({ median: real, p10: real, p90: real, n: count }).nullable()])),
+  Object.fromEntries(
+    MEASURES.map((m) => [m.name, z.strictObject({ median: real, p10: real, p90: real, n: count }).nullable()]),
+  ),
 );
 
 /** `remusd compare --json`: one row per policy, its seeds' runs pooled, and the spread across seeds. */
@@ -127,7 +165,14 @@ export const compareOutput = z.strictObject({
   duration_ms: real,
   band,
   cost,
-  policies: z.array(z.strictObject({ policy: policySpec, summary: simSummary.optional(), score: policyScore, spread: spreadAcrossSeeds })),
+  policies: z.array(
+    z.strictObject({
+      policy: policySpec,
+      summary: simSummary.optional(),
+      score: policyScore,
+      spread: spreadAcrossSeeds,
+    }),
+  ),
 });
 
 /** `remusd failover --dir DIR --json`. */
@@ -146,21 +191,42 @@ export const failoverOutput = z.strictObject({
   wall_ms: real,
   /** With --config and a network section: the namespace restored into, and the route moved to its veth. */
   network: z
-    .strictObject({ namespace: z.string(), address: z.string(), host_interface: z.string(), origin: z.string(), route_ms: real })
+    .strictObject({
+      namespace: z.string(),
+      address: z.string(),
+      host_interface: z.string(),
+      origin: z.string(),
+      route_ms: real,
+    })
     .optional(),
   criu: z.string(),
 });
 
 /** `remusd keys init DIR --json`: the pair's id, where each side's directory went, and until when it is valid. */
-export const keysInitOutput = z.strictObject({ pair: z.string().regex(/^[0-9a-f]{16}$/), primary: z.string(), backup: z.string(), not_after: z.string() });
+export const keysInitOutput = z.strictObject({
+  pair: z.string().regex(/^[0-9a-f]{16}$/),
+  primary: z.string(),
+  backup: z.string(),
+  not_after: z.string(),
+});
 
 /** `remusd calibrate --json`: the cost profile (the file `--out` wrote, when given). */
 export const calibrateOutput = z.strictObject({
   out: z.string().nullable(),
   profile: z.strictObject({
     remusd_cost_profile: z.literal(1),
-    measured: z.strictObject({ host: z.string(), kernel: z.string(), criu: z.string(), at: z.string(), records: z.array(z.string()), note: z.string() }),
-    modes: z.partialRecord(z.enum(['full', 'delta', 'dump', 'pre-dump']), z.strictObject({ frozen: linearCost, criu_wall: linearCost, rewrite: linearCost })),
+    measured: z.strictObject({
+      host: z.string(),
+      kernel: z.string(),
+      criu: z.string(),
+      at: z.string(),
+      records: z.array(z.string()),
+      note: z.string(),
+    }),
+    modes: z.partialRecord(
+      z.enum(['full', 'delta', 'dump', 'pre-dump']),
+      z.strictObject({ frozen: linearCost, criu_wall: linearCost, rewrite: linearCost }),
+    ),
   }),
 });
 

@@ -6,7 +6,10 @@ import { writeStdout } from './stdout.js';
 
 /** `inBandShare` → `in_band_share`; keys without capitals (`pre-dump`, `pages_written`) stay as they are. */
 export function snakeCase(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase();
 }
 
 /** A copy of a JSON value with every object key in snake_case; undefined values are dropped, as JSON does. */

@@ -41,7 +41,10 @@ export async function main(argv: string[]): Promise<void> {
   const named = argv.find((arg) => !arg.startsWith('-'));
   if (named !== undefined && argv[0] === named && !(named in COMMANDS)) {
     const hint = closest(named, Object.keys(COMMANDS));
-    throw new UserError(`unknown command ${JSON.stringify(named)}${hint ? `; did you mean ${hint}?` : ''} (remusd --help lists them)`, EXIT.usage);
+    throw new UserError(
+      `unknown command ${JSON.stringify(named)}${hint ? `; did you mean ${hint}?` : ''} (remusd --help lists them)`,
+      EXIT.usage,
+    );
   }
   const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
   const parser = yargs(argv)
@@ -52,12 +55,18 @@ export async function main(argv: string[]): Promise<void> {
     if (load !== undefined) parser.command(await load());
   }
   await parser
-    .option('log-level', { type: 'string', choices: LOG_LEVELS, global: true, describe: 'Log level (stderr); default info, or $REMUSD_LOG_LEVEL' })
+    .option('log-level', {
+      type: 'string',
+      choices: LOG_LEVELS,
+      global: true,
+      describe: 'Log level (stderr); default info, or $REMUSD_LOG_LEVEL',
+    })
     .option('log-format', {
       type: 'string',
       choices: LOG_FORMATS,
       global: true,
-      describe: 'Log format: auto (pretty on a terminal, journal priorities under systemd, else JSON lines), json, pretty, journal',
+      describe:
+        'Log format: auto (pretty on a terminal, journal priorities under systemd, else JSON lines), json, pretty, journal',
     })
     .middleware((args) => {
       if (typeof args.logLevel === 'string') process.env.REMUSD_LOG_LEVEL = args.logLevel;
@@ -70,7 +79,8 @@ export async function main(argv: string[]): Promise<void> {
     .version()
     .fail((message, error, y) => {
       // An option's own parser (src/cli/options.ts) failed: yargs rewraps its error as a YError.
-      if (error?.name === 'YError') throw new UserError(`${error.message} (see remusd ${named ?? ''} --help)`, EXIT.usage);
+      if (error?.name === 'YError')
+        throw new UserError(`${error.message} (see remusd ${named ?? ''} --help)`, EXIT.usage);
       if (error) throw error;
       process.stderr.write(`${y.help()}\n\nremusd: ${message}\n`);
       process.exit(EXIT.usage);
@@ -80,10 +90,17 @@ export async function main(argv: string[]): Promise<void> {
 
 main(hideBin(process.argv)).catch((error: unknown) => {
   const name = error instanceof Error ? error.name : undefined;
-  if (error instanceof UserError || error instanceof CriuNotFoundError || name === 'ImageError' || name === 'NetError') {
+  if (
+    error instanceof UserError ||
+    error instanceof CriuNotFoundError ||
+    name === 'ImageError' ||
+    name === 'NetError'
+  ) {
     process.stderr.write(`remusd: error: ${errorMessage(error)}\n`);
     process.exit(error instanceof UserError ? error.exitCode : EXIT.error);
   }
-  process.stderr.write(`remusd: internal error: ${(error instanceof Error ? error.stack : undefined) ?? String(error)}\n`);
+  process.stderr.write(
+    `remusd: internal error: ${(error instanceof Error ? error.stack : undefined) ?? String(error)}\n`,
+  );
   process.exit(EXIT.internal);
 });

@@ -17,7 +17,9 @@ export function pidOption(option: string) {
     const text = String(value).trim();
     const pid = Number(text);
     if (!/^\d+$/.test(text) || pid < 1 || pid > PID_MAX) {
-      throw usageError(`--${option} ${JSON.stringify(String(value))} is not a process id; use a whole number from 1 to ${PID_MAX}`);
+      throw usageError(
+        `--${option} ${JSON.stringify(String(value))} is not a process id; use a whole number from 1 to ${PID_MAX}`,
+      );
     }
     return pid;
   };
@@ -39,16 +41,23 @@ export function countOption(option: string, min = 1) {
  * 10 ms to the config parser, which is never what was meant on a command line. maxMs bounds durations
  * that go straight into one Node timer (2^31-1 ms at most).
  */
-export function durationOption(option: string, { minMs = 0, maxMs = Number.MAX_SAFE_INTEGER, exclusiveMin = false } = {}) {
+export function durationOption(
+  option: string,
+  { minMs = 0, maxMs = Number.MAX_SAFE_INTEGER, exclusiveMin = false } = {},
+) {
   return (value: unknown): number => {
     const text = String(value).trim();
     if (/^\d+(\.\d+)?$/.test(text)) {
-      throw usageError(`--${option} ${JSON.stringify(text)} has no unit; write e.g. ${text}s or ${text}ms (units: ms, s, m, h)`);
+      throw usageError(
+        `--${option} ${JSON.stringify(text)} has no unit; write e.g. ${text}s or ${text}ms (units: ms, s, m, h)`,
+      );
     }
     const parsed = parseDuration(text);
     if (!parsed.ok) throw usageError(`--${option} ${JSON.stringify(text)} ${parsed.error}`);
     if (exclusiveMin ? parsed.value <= minMs : parsed.value < minMs) {
-      throw usageError(`--${option} ${JSON.stringify(text)} must be ${exclusiveMin ? 'more than' : 'at least'} ${minMs} ms`);
+      throw usageError(
+        `--${option} ${JSON.stringify(text)} must be ${exclusiveMin ? 'more than' : 'at least'} ${minMs} ms`,
+      );
     }
     if (parsed.value > maxMs) throw usageError(`--${option} ${JSON.stringify(text)} is too long; at most ${maxMs} ms`);
     return parsed.value;
@@ -89,7 +98,9 @@ export function numberOption(option: string, min = Number.NEGATIVE_INFINITY) {
     const text = String(value).trim();
     const number = Number(text);
     if (text === '' || !Number.isFinite(number) || number < min) {
-      throw usageError(`--${option} ${JSON.stringify(String(value))} is not allowed; use a number${min > Number.NEGATIVE_INFINITY ? ` ≥ ${min}` : ''}`);
+      throw usageError(
+        `--${option} ${JSON.stringify(String(value))} is not allowed; use a number${min > Number.NEGATIVE_INFINITY ? ` ≥ ${min}` : ''}`,
+      );
     }
     return number;
   };
@@ -99,7 +110,8 @@ export function numberOption(option: string, min = Number.NEGATIVE_INFINITY) {
 export function integerOption(option: string) {
   return (value: unknown): number => {
     const text = String(value).trim();
-    if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw usageError(`--${option} ${JSON.stringify(String(value))} is not a whole number`);
+    if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+      throw usageError(`--${option} ${JSON.stringify(String(value))} is not a whole number`);
     return Number(text);
   };
 }

@@ -17,14 +17,18 @@ export function openRecords(path: string, rotation: Config['records'], log: Logg
   } catch (error) {
     const code = errorCode(error);
     const message = errorMessage(error);
-    throw new UserError(`records file ${path}: cannot write there (${code === 'ENOTREG' ? message : (code ?? message)})`, EXIT.usage);
+    throw new UserError(
+      `records file ${path}: cannot write there (${code === 'ENOTREG' ? message : (code ?? message)})`,
+      EXIT.usage,
+    );
   }
   let lost = 0;
   return {
     append(record) {
       try {
         sink.append(record);
-        if (lost > 0) log.warn({ records_file: path, lost }, `records file writable again after ${lost} lost record(s)`);
+        if (lost > 0)
+          log.warn({ records_file: path, lost }, `records file writable again after ${lost} lost record(s)`);
         lost = 0;
       } catch (error) {
         lost += 1;

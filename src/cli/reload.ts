@@ -13,9 +13,18 @@ export interface ReloadObserver {
 }
 
 /** Returns the config in force after a reload: the new one, or the current one when the reload is refused. */
-export function applyReload(current: Config, result: ConfigResult, file: string, log: Logger, observer?: ReloadObserver): Config {
+export function applyReload(
+  current: Config,
+  result: ConfigResult,
+  file: string,
+  log: Logger,
+  observer?: ReloadObserver,
+): Config {
   if (!result.ok) {
-    log.error({ file, errors: result.errors.length }, `config reload refused; keeping the last good config:\n${result.errors.map(formatConfigError).join('\n')}`);
+    log.error(
+      { file, errors: result.errors.length },
+      `config reload refused; keeping the last good config:\n${result.errors.map(formatConfigError).join('\n')}`,
+    );
     observer?.configReloaded(false, new Date());
     return current;
   }
@@ -34,7 +43,9 @@ export function applyReload(current: Config, result: ConfigResult, file: string,
   }
   log.info(
     { file, changed },
-    plan.changes.length === 0 ? `config reloaded from ${file}: no changes` : `config reloaded from ${file}: ${plan.changes.map(describeChange).join('; ')}`,
+    plan.changes.length === 0
+      ? `config reloaded from ${file}: no changes`
+      : `config reloaded from ${file}: ${plan.changes.map(describeChange).join('; ')}`,
   );
   observer?.configReloaded(true, new Date());
   return result.config;

@@ -5,7 +5,14 @@
 import type { Logger } from 'pino';
 import { networkDumpArgs, type DumpNetworkLock } from '../criu/network.js';
 import type { NetworkConfig } from '../model/network.js';
-import { closeServiceNetwork, inNamespace, namespaceInode, openServiceNetwork, processNamespaceInode, routeToServiceNetwork } from '../net/index.js';
+import {
+  closeServiceNetwork,
+  inNamespace,
+  namespaceInode,
+  openServiceNetwork,
+  processNamespaceInode,
+  routeToServiceNetwork,
+} from '../net/index.js';
 import { namespaceState } from '../net/namespace.js';
 import { usageError } from './errors.js';
 
@@ -24,17 +31,25 @@ export interface RunNetwork {
  * service address points at its veth. For --pid: the process must already be in the namespace, which is
  * then left as it is (remusd attaches; it did not set the network up).
  */
-export async function prepareRunNetwork(config: NetworkConfig, workload: { pid: number } | { command: string }, log: Logger): Promise<RunNetwork> {
+export async function prepareRunNetwork(
+  config: NetworkConfig,
+  workload: { pid: number } | { command: string },
+  log: Logger,
+): Promise<RunNetwork> {
   const where = `network namespace ${config.namespace}`;
   let inode: number;
   if ('pid' in workload) {
     if ((await namespaceState(config.namespace)) !== 'live') {
-      throw usageError(`network.namespace ${config.namespace} does not exist, so --pid ${workload.pid} cannot be in it; start the workload with \`remusd run --config … -- CMD\` (which creates it), or fix network.namespace`);
+      throw usageError(
+        `network.namespace ${config.namespace} does not exist, so --pid ${workload.pid} cannot be in it; start the workload with \`remusd run --config … -- CMD\` (which creates it), or fix network.namespace`,
+      );
     }
     inode = await namespaceInode(config.namespace);
     const actual = await processNamespaceInode(workload.pid);
     if (actual !== inode) {
-      throw usageError(`--pid ${workload.pid} is not in ${where} (its network namespace is inode ${actual}, ${config.namespace} is ${inode}); attach to the process inside it`);
+      throw usageError(
+        `--pid ${workload.pid} is not in ${where} (its network namespace is inode ${actual}, ${config.namespace} is ${inode}); attach to the process inside it`,
+      );
     }
     log.info(`workload ${workload.pid} is in ${where} (inode ${inode})`);
   } else {

@@ -32,21 +32,57 @@ const SIM_MODES = ['delta', 'full', 'dump', 'pre-dump'] as const;
 /** Adds the shared options to a command's builder. */
 export function simOptions<T>(yargs: Argv<T>) {
   return yargs
-    .option('config', { type: 'string', default: join(packageRoot(), 'config', 'demo.yaml'), describe: 'Config file: band, interval and policy' })
-    .option('workload', { type: 'string', describe: `Phases RATE:SECONDS,… (pages/s or like 32MiB/s; they cycle). Default for simulate: the demo's ${DEMO_PHASES}` })
-    .option('trace', { type: 'string', describe: 'Replay the dirty rate recorded in a records.jsonl (mode delta, dump or pre-dump)' })
+    .option('config', {
+      type: 'string',
+      default: join(packageRoot(), 'config', 'demo.yaml'),
+      describe: 'Config file: band, interval and policy',
+    })
+    .option('workload', {
+      type: 'string',
+      describe: `Phases RATE:SECONDS,… (pages/s or like 32MiB/s; they cycle). Default for simulate: the demo's ${DEMO_PHASES}`,
+    })
+    .option('trace', {
+      type: 'string',
+      describe: 'Replay the dirty rate recorded in a records.jsonl (mode delta, dump or pre-dump)',
+    })
     .conflicts('workload', 'trace')
-    .option('working-set', { type: 'string', describe: `Working set W: the dirty set saturates there (default ${DEMO_WORKING_SET}; with --trace the largest pages_written)` })
-    .option('noise', { type: 'string', default: '0', coerce: numberOption('noise', 0), describe: 'Multiplicative lognormal noise on the rate (log-sd, e.g. 0.1), per 100 ms slot' })
+    .option('working-set', {
+      type: 'string',
+      describe: `Working set W: the dirty set saturates there (default ${DEMO_WORKING_SET}; with --trace the largest pages_written)`,
+    })
+    .option('noise', {
+      type: 'string',
+      default: '0',
+      coerce: numberOption('noise', 0),
+      describe: 'Multiplicative lognormal noise on the rate (log-sd, e.g. 0.1), per 100 ms slot',
+    })
     .option('bursts', { type: 'string', describe: "Random bursts RATE:DURATION:EVERY (e.g. '20000:200ms:5s')" })
-    .option('seed', { type: 'string', default: '1', coerce: integerOption('seed'), describe: 'Seed of the noise and bursts (an integer)' })
-    .option('duration', { type: 'string', coerce: durationOption('duration', { minMs: 0, exclusiveMin: true }), describe: `Simulated time (default 60s; with --trace the trace's length)` })
-    .option('page-size', { type: 'string', default: '4096', coerce: countOption('page-size'), describe: 'Page size in bytes' })
-    .option('cost', { type: 'string', describe: 'Cost profile written by `remusd calibrate` (default: the one measured on this project\'s machine)' })
+    .option('seed', {
+      type: 'string',
+      default: '1',
+      coerce: integerOption('seed'),
+      describe: 'Seed of the noise and bursts (an integer)',
+    })
+    .option('duration', {
+      type: 'string',
+      coerce: durationOption('duration', { minMs: 0, exclusiveMin: true }),
+      describe: `Simulated time (default 60s; with --trace the trace's length)`,
+    })
+    .option('page-size', {
+      type: 'string',
+      default: '4096',
+      coerce: countOption('page-size'),
+      describe: 'Page size in bytes',
+    })
+    .option('cost', {
+      type: 'string',
+      describe: "Cost profile written by `remusd calibrate` (default: the one measured on this project's machine)",
+    })
     .option('mode', {
       type: 'string',
       choices: SIM_MODES,
-      describe: "Checkpoint mode to model (what CRIU scans and writes, and whose costs apply). Default: the trace's mode, else the config's unless auto, else delta",
+      describe:
+        "Checkpoint mode to model (what CRIU scans and writes, and whose costs apply). Default: the trace's mode, else the config's unless auto, else delta",
     });
 }
 
@@ -71,13 +107,15 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
   if (options.requireWorkload && args.workload === undefined && args.trace === undefined) {
     throw new UserError('name the workload: --workload RATE:SECONDS,… or --trace records.jsonl', EXIT.usage);
   }
-  const workingSetPages = args.workingSet === undefined ? undefined : pagesOf('--working-set', args.workingSet, args.pageSize);
+  const workingSetPages =
+    args.workingSet === undefined ? undefined : pagesOf('--working-set', args.workingSet, args.pageSize);
   const bursts = args.bursts === undefined ? undefined : orUsage('--bursts', parseBursts(args.bursts, args.pageSize));
   let workloadFor: (seed: number) => Workload;
   let naturalMs: number | undefined;
   let traceMode: CheckpointMode | undefined;
   if (args.trace !== undefined) {
-    if (bursts !== undefined) throw new UserError('--bursts applies to synthetic workloads (--workload), not to --trace', EXIT.usage);
+    if (bursts !== undefined)
+      throw new UserError('--bursts applies to synthetic workloads (--workload), not to --trace', EXIT.usage);
     const trace = await readTrace(args.trace).catch((error: unknown) => {
       throw error instanceof TraceError ? new UserError(error.message, EXIT.usage) : error;
     });
@@ -106,7 +144,14 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
   const cost = await costFor(args.cost, args.mode ?? traceMode ?? configMode ?? 'delta');
   const durationMs = args.duration ?? naturalMs ?? DEFAULT_DURATION_MS;
   const { maxChainBytes, ...retention } = config.checkpoint.retention;
-  return { config, band: bandOf(config), workloadFor, durationMs, cost, retention: { ...retention, maxChainBytes: maxChainBytes ?? undefined } };
+  return {
+    config,
+    band: bandOf(config),
+    workloadFor,
+    durationMs,
+    cost,
+    retention: { ...retention, maxChainBytes: maxChainBytes ?? undefined },
+  };
 }
 
 // The cost model of a mode: from --cost FILE, or the default profile.
@@ -123,7 +168,8 @@ async function costFor(file: string | undefined, mode: CheckpointMode): Promise<
 /** The policy spec for a kind: the config's options when the config names that kind, else the defaults. */
 export function policyOfKind(kind: string, config: Config): PolicySpec {
   const known = POLICY_KINDS.find((k) => k === kind);
-  if (known === undefined) throw new UserError(`unknown policy ${JSON.stringify(kind)}; use one of ${POLICY_KINDS.join(', ')}`, EXIT.usage);
+  if (known === undefined)
+    throw new UserError(`unknown policy ${JSON.stringify(kind)}; use one of ${POLICY_KINDS.join(', ')}`, EXIT.usage);
   return config.policy.kind === known ? config.policy : resolvePolicySpec({ kind: known });
 }
 
@@ -149,7 +195,11 @@ export function guarded<T>(f: () => T): T {
 
 // The parsed value, or a usage error naming the option (and the value, for errors that follow it).
 function orUsage<T>(option: string, parsed: { ok: true; value: T } | { ok: false; error: string }, value?: string): T {
-  if (!parsed.ok) throw new UserError(`${option}${value === undefined ? ':' : ` ${JSON.stringify(value)}`} ${parsed.error}`, EXIT.usage);
+  if (!parsed.ok)
+    throw new UserError(
+      `${option}${value === undefined ? ':' : ` ${JSON.stringify(value)}`} ${parsed.error}`,
+      EXIT.usage,
+    );
   return parsed.value;
 }
 

@@ -5,7 +5,11 @@ import { EXIT } from './exit-codes.js';
  * The stop every long-running command shares: the first SIGINT or SIGTERM aborts the controller (the command
  * finishes what is in progress: CRIU is never interrupted), a second one exits at once. Returns the detach.
  */
-export function stopOnSignals(controller: AbortController, log?: Logger, inProgress = 'the work in progress'): () => void {
+export function stopOnSignals(
+  controller: AbortController,
+  log?: Logger,
+  inProgress = 'the work in progress',
+): () => void {
   let signals = 0;
   const onStop = (signal: NodeJS.Signals) => {
     signals += 1;

@@ -6,7 +6,9 @@ import { packageRoot } from '../paths.js';
 export function packageVersion(): string {
   try {
     const pkg: unknown = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8'));
-    return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : 'unknown';
+    return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string'
+      ? pkg.version
+      : 'unknown';
   } catch {
     return 'unknown';
   }

@@ -28,12 +28,17 @@ export const DEFAULT_DEGRADE_AFTER_MS = 10_000;
 export const degradeAfterField = field('a duration (e.g. 10s) or never', (value): Parsed<number | null> => {
   if (value === 'never') return { ok: true, value: null };
   const parsed = parseDuration(value);
-  if (parsed.ok && parsed.value < MIN_DEGRADE_AFTER_MS) return { ok: false, error: `is below the minimum of ${MIN_DEGRADE_AFTER_MS}ms; write a longer duration, or never` };
+  if (parsed.ok && parsed.value < MIN_DEGRADE_AFTER_MS)
+    return { ok: false, error: `is below the minimum of ${MIN_DEGRADE_AFTER_MS}ms; write a longer duration, or never` };
   return parsed;
 });
 
 /** The normalized value in ms (null: never), from what was written and the other keys. */
-export function normalizeDegradeAfter(written: number | null | undefined, releaseAfter: string, fencing: FencingConfig): number | null {
+export function normalizeDegradeAfter(
+  written: number | null | undefined,
+  releaseAfter: string,
+  fencing: FencingConfig,
+): number | null {
   if (written !== undefined) return written;
   return releaseAfter === 'backup-ack' && fencing.kind === 'etcd' ? DEFAULT_DEGRADE_AFTER_MS : null;
 }
@@ -43,9 +48,23 @@ export function degradeRules(file: ConfigFile, releaseAfter: string, fencing: Fe
   const written = file.output_commit?.degrade_after;
   if (written === undefined || written === null) return [];
   const path = ['output_commit', 'degrade_after'];
-  if (releaseAfter !== 'backup-ack') return [{ path, value: written, message: 'only applies with release_after: backup-ack (nothing else waits for the backup); remove it' }];
+  if (releaseAfter !== 'backup-ack')
+    return [
+      {
+        path,
+        value: written,
+        message: 'only applies with release_after: backup-ack (nothing else waits for the backup); remove it',
+      },
+    ];
   if (fencing.kind !== 'etcd') {
-    return [{ path, value: written, message: 'needs fencing.kind etcd: a degraded primary records what it released unacknowledged there, so that no failover restores an older checkpoint; add fencing or write never' }];
+    return [
+      {
+        path,
+        value: written,
+        message:
+          'needs fencing.kind etcd: a degraded primary records what it released unacknowledged there, so that no failover restores an older checkpoint; add fencing or write never',
+      },
+    ];
   }
   return [];
 }

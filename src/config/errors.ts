@@ -36,7 +36,9 @@ export function formatConfigError(error: ConfigError): string {
 export function showValue(value: unknown): string {
   // Long strings are cut: a file of garbage parses as one huge scalar, which must not be echoed back whole.
   if (typeof value === 'string') {
-    return value.length > 60 ? `${JSON.stringify(value.slice(0, 57)).slice(0, -1)}..." (${value.length} characters)` : JSON.stringify(value);
+    return value.length > 60
+      ? `${JSON.stringify(value.slice(0, 57)).slice(0, -1)}..." (${value.length} characters)`
+      : JSON.stringify(value);
   }
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
     return String(value);

@@ -35,7 +35,10 @@ const nameField = (what: string) =>
 const prefixField = field.field('a key prefix (e.g. /remusd)', (value) =>
   typeof value === 'string' && /^\/[\x21-\x7e]{0,127}$/.test(value) && !value.endsWith('/')
     ? { ok: true as const, value }
-    : { ok: false as const, error: 'is not allowed; use a printable key prefix starting with "/" and not ending with it, e.g. /remusd' },
+    : {
+        ok: false as const,
+        error: 'is not allowed; use a printable key prefix starting with "/" and not ending with it, e.g. /remusd',
+      },
 );
 const endpointList = z
   .array(
@@ -100,7 +103,8 @@ export const FENCING_DEFAULTS = Object.freeze({
 export function normalizeFencing(file: FencingFile, baseDir: string): FencingConfig {
   if (file === undefined || (file.kind ?? 'none') === 'none') return { kind: 'none' };
   const ttlMs = file.ttl ?? FENCING_DEFAULTS.ttlMs;
-  const at = (path: string | undefined) => (path === undefined ? null : isAbsolute(path) ? normalize(path) : resolve(baseDir, path));
+  const at = (path: string | undefined) =>
+    path === undefined ? null : isAbsolute(path) ? normalize(path) : resolve(baseDir, path);
   return {
     kind: 'etcd',
     endpoints: (file.endpoints ?? []).filter((e): e is string => e !== undefined),
@@ -119,18 +123,36 @@ export function normalizeFencing(file: FencingFile, baseDir: string): FencingCon
 }
 
 /** Rules across keys; each violation names the key at fault. */
-export function fencingRules(config: FencingConfig, file: FencingFile): { path: KeyPath; message: string; value?: unknown }[] {
+export function fencingRules(
+  config: FencingConfig,
+  file: FencingFile,
+): { path: KeyPath; message: string; value?: unknown }[] {
   const at = (key: string): KeyPath => ['fencing', key];
   if (config.kind === 'none') {
     const extra = Object.keys(file ?? {}).filter((key) => key !== 'kind');
-    return extra.map((key) => ({ path: at(key), message: 'has no effect with fencing.kind none; remove it or set fencing.kind: etcd' }));
+    return extra.map((key) => ({
+      path: at(key),
+      message: 'has no effect with fencing.kind none; remove it or set fencing.kind: etcd',
+    }));
   }
   const out: { path: KeyPath; message: string; value?: unknown }[] = [];
-  if (config.endpoints.length === 0) out.push({ path: at('endpoints'), message: 'is required with fencing.kind etcd: list the etcd client URLs, e.g. [http://10.0.0.5:2379]' });
-  if (config.name === '') out.push({ path: at('name'), message: 'is required with fencing.kind etcd: name the protected service (the same on both hosts)' });
+  if (config.endpoints.length === 0)
+    out.push({
+      path: at('endpoints'),
+      message: 'is required with fencing.kind etcd: list the etcd client URLs, e.g. [http://10.0.0.5:2379]',
+    });
+  if (config.name === '')
+    out.push({
+      path: at('name'),
+      message: 'is required with fencing.kind etcd: name the protected service (the same on both hosts)',
+    });
   const { ttlMs, renewEveryMs, marginMs } = config.timing;
   if (ttlMs % 1000 !== 0 || ttlMs < 2000) {
-    out.push({ path: at('ttl'), value: file?.ttl, message: `${formatMs(ttlMs)} is not allowed; etcd leases count whole seconds, at least 2s` });
+    out.push({
+      path: at('ttl'),
+      value: file?.ttl,
+      message: `${formatMs(ttlMs)} is not allowed; etcd leases count whole seconds, at least 2s`,
+    });
   } else if (renewEveryMs + marginMs >= ttlMs) {
     out.push({
       path: at(file?.renew_every !== undefined ? 'renew_every' : 'margin'),
@@ -138,11 +160,27 @@ export function fencingRules(config: FencingConfig, file: FencingFile): { path: 
     });
   }
   const https = config.endpoints.filter((e) => e.startsWith('https://'));
-  if (https.length > 0 && config.tls === null) out.push({ path: at('tls'), message: `is required for ${https[0]}: give tls.ca (and tls.cert, tls.key for client certificates)` });
+  if (https.length > 0 && config.tls === null)
+    out.push({
+      path: at('tls'),
+      message: `is required for ${https[0]}: give tls.ca (and tls.cert, tls.key for client certificates)`,
+    });
   if (config.tls !== null) {
-    if (https.length !== config.endpoints.length) out.push({ path: at('endpoints'), message: 'mixes http:// with tls; use https:// for every endpoint when tls is set' });
-    if (config.tls.ca === '') out.push({ path: ['fencing', 'tls', 'ca'], message: 'is required with tls: the CA that signed the etcd servers\' certificates' });
-    if ((config.tls.cert === null) !== (config.tls.key === null)) out.push({ path: ['fencing', 'tls', config.tls.cert === null ? 'cert' : 'key'], message: 'cert and key go together' });
+    if (https.length !== config.endpoints.length)
+      out.push({
+        path: at('endpoints'),
+        message: 'mixes http:// with tls; use https:// for every endpoint when tls is set',
+      });
+    if (config.tls.ca === '')
+      out.push({
+        path: ['fencing', 'tls', 'ca'],
+        message: "is required with tls: the CA that signed the etcd servers' certificates",
+      });
+    if ((config.tls.cert === null) !== (config.tls.key === null))
+      out.push({
+        path: ['fencing', 'tls', config.tls.cert === null ? 'cert' : 'key'],
+        message: 'cert and key go together',
+      });
   }
   return out;
 }

@@ -50,8 +50,7 @@ export function duration(minMs: number) {
 
 /** A whole number in [min, max]. */
 export function integer(min: number, max = Number.POSITIVE_INFINITY) {
-  const allowed =
-    max === Number.POSITIVE_INFINITY ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
+  const allowed = max === Number.POSITIVE_INFINITY ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
   return field(allowed, (value) => {
     const parsed = numberFrom(value, allowed);
     if (!parsed.ok) return parsed;
@@ -89,12 +88,17 @@ export const interfaceName = field('an interface name (e.g. veth-web)', (value):
 export const namespaceName = field('a namespace name (e.g. remusd-web)', (value): Parsed<string> =>
   typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(value)
     ? { ok: true, value }
-    : { ok: false, error: 'is not a namespace name; use 1 to 64 letters, digits, or . _ - (starting with a letter or digit)' },
+    : {
+        ok: false,
+        error: 'is not a namespace name; use 1 to 64 letters, digits, or . _ - (starting with a letter or digit)',
+      },
 );
 
 /** An IPv4 host address with its subnet's prefix length (`10.88.0.2/24`). */
 export const ipv4Cidr = field('an IPv4 address with its prefix length (e.g. 10.88.0.2/24)', (value): Parsed<Ipv4Cidr> =>
-  typeof value === 'string' ? parseIpv4Cidr(value) : { ok: false, error: 'is not an IPv4 address with a prefix length; write e.g. 10.88.0.2/24' },
+  typeof value === 'string'
+    ? parseIpv4Cidr(value)
+    : { ok: false, error: 'is not an IPv4 address with a prefix length; write e.g. 10.88.0.2/24' },
 );
 
 /** An IPv4 address (`10.88.0.1`). */
@@ -132,7 +136,9 @@ export const stringList = z
 
 /** `host:port`, `[v6]:port` (the one endpoint parser, src/units/endpoint.ts), port 1..65535. */
 export const listen = field('host:port (e.g. 127.0.0.1:9464)', (value): Parsed<Endpoint> =>
-  typeof value === 'string' ? parseEndpoint(value) : { ok: false, error: 'is not host:port; use e.g. 127.0.0.1:9464 or [::1]:9464' },
+  typeof value === 'string'
+    ? parseEndpoint(value)
+    : { ok: false, error: 'is not host:port; use e.g. 127.0.0.1:9464 or [::1]:9464' },
 );
 
 /** A policy parameter, checked against the policy's own rule (src/policy/defaults.ts). */

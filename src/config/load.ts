@@ -56,7 +56,9 @@ export function validateConfig(
     path: formatPath(path),
     message,
     // A long string (a binary file parses as one huge scalar) is kept short: --json must not echo it back.
-    ...(value === undefined ? {} : { value: typeof value === 'string' && value.length > 200 ? `${value.slice(0, 200)}...` : value }),
+    ...(value === undefined
+      ? {}
+      : { value: typeof value === 'string' && value.length > 200 ? `${value.slice(0, 200)}...` : value }),
     ...(locate?.(path, at) ?? {}),
   });
 

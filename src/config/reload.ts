@@ -34,7 +34,9 @@ export const LIVE_KEYS: readonly string[] = [
 
 /** Whether a changed key applies without a restart. */
 export function appliesLive(key: string): boolean {
-  return LIVE_KEYS.some((live) => (live.endsWith('.') ? key.startsWith(live) : key === live || key.startsWith(`${live}[`)));
+  return LIVE_KEYS.some((live) =>
+    live.endsWith('.') ? key.startsWith(live) : key === live || key.startsWith(`${live}[`),
+  );
 }
 
 /** Compares two configs key by key; a reload with any key that needs a restart is refused as a whole. */

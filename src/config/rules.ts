@@ -225,14 +225,16 @@ function outputCommitRules(config: Config, file: ConfigFile): RuleViolation[] {
   if (config.outputCommit.interface === null) {
     violations.push({
       path: ['output_commit', 'interface'],
-      message: "is required with output_commit.enabled: name the host-side end of the workload's veth (its ingress is the workload's output)",
+      message:
+        "is required with output_commit.enabled: name the host-side end of the workload's veth (its ingress is the workload's output)",
     });
   }
   if (config.outputCommit.inboundDuringDump === 'hold' && config.network === null) {
     violations.push({
       path: ['output_commit', 'inbound_during_dump'],
       value: written.inbound_during_dump,
-      message: "hold needs a network section: only there does remusd choose CRIU's --network-lock (with criu.extra_args alone, CRIU's own lock stays); add one or use drop",
+      message:
+        "hold needs a network section: only there does remusd choose CRIU's --network-lock (with criu.extra_args alone, CRIU's own lock stays); add one or use drop",
     });
   }
   if (config.outputCommit.inboundDuringDump === 'hold' && config.outputCommit.mechanism === 'plug') {

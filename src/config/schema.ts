@@ -43,9 +43,7 @@ export type CheckpointModeSetting = (typeof CHECKPOINT_MODES)[number];
 /** The file as written, after each value is checked and converted (sizes to bytes, durations to ms). */
 export const fileSchema = z.strictObject({
   thresholds: z.strictObject({ lmin: field.size, lmax: field.size }).optional(),
-  interval: z
-    .strictObject({ initial: field.duration(1), min: field.duration(1), max: field.duration(1) })
-    .optional(),
+  interval: z.strictObject({ initial: field.duration(1), min: field.duration(1), max: field.duration(1) }).optional(),
   policy: z
     .strictObject({
       kind: field.oneOf(POLICY_KINDS),
@@ -72,9 +70,7 @@ export const fileSchema = z.strictObject({
         .optional(),
     })
     .optional(),
-  criu: z
-    .strictObject({ path: field.path, extra_args: field.stringList, log_level: field.integer(0, 4) })
-    .optional(),
+  criu: z.strictObject({ path: field.path, extra_args: field.stringList, log_level: field.integer(0, 4) }).optional(),
   failures: z
     .strictObject({
       max_consecutive: field.integer(1),
@@ -92,9 +88,13 @@ export const fileSchema = z.strictObject({
       host_interface: field.interfaceName,
     })
     .superRefine((network, ctx) => {
-      const required = { namespace: 'the network namespace\'s name, e.g. remusd-web', address: 'the service address with its prefix length, e.g. 10.88.0.2/24' };
+      const required = {
+        namespace: "the network namespace's name, e.g. remusd-web",
+        address: 'the service address with its prefix length, e.g. 10.88.0.2/24',
+      };
       for (const [key, what] of Object.entries(required)) {
-        if ((network as Record<string, unknown>)[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is required in the network section: write ${what}` });
+        if ((network as Record<string, unknown>)[key] === undefined)
+          ctx.addIssue({ code: 'custom', path: [key], message: `is required in the network section: write ${what}` });
       }
     })
     .optional(),
@@ -256,7 +256,13 @@ function policySpecOf(policy: ConfigFile['policy']): PolicySpec {
     case 'threshold':
       return { kind, shrink: policy?.shrink, grow: policy?.grow };
     case 'predictive':
-      return { kind, window: policy?.window, change: policy?.change, deadband: policy?.deadband, target: policy?.target };
+      return {
+        kind,
+        window: policy?.window,
+        change: policy?.change,
+        deadband: policy?.deadband,
+        target: policy?.target,
+      };
   }
 }
 

@@ -15,11 +15,13 @@ import * as field from './fields.js';
 
 export const workloadSection = z
   .strictObject({
-    command: z.array(field.field('a string', (value) =>
-      typeof value === 'string' && value !== '' && !value.includes('\0')
-        ? { ok: true as const, value }
-        : { ok: false as const, error: 'is not allowed; each argument must be a non-empty string (quote numbers)' },
-    )),
+    command: z.array(
+      field.field('a string', (value) =>
+        typeof value === 'string' && value !== '' && !value.includes('\0')
+          ? { ok: true as const, value }
+          : { ok: false as const, error: 'is not allowed; each argument must be a non-empty string (quote numbers)' },
+      ),
+    ),
     log: field.path,
     pid_file: field.path,
   })
@@ -40,7 +42,12 @@ export function normalizeWorkload(file: WorkloadFile, baseDir: string): Workload
   const argv = file?.command?.filter((arg): arg is string => arg !== undefined) ?? [];
   if (argv.length > 0) {
     const [program = '', ...args] = argv;
-    return { kind: 'command', command: program.includes('/') ? from(program) : program, args, log: file?.log === undefined ? null : from(file.log) };
+    return {
+      kind: 'command',
+      command: program.includes('/') ? from(program) : program,
+      args,
+      log: file?.log === undefined ? null : from(file.log),
+    };
   }
   if (file?.pid_file !== undefined) return { kind: 'pid-file', pidFile: from(file.pid_file) };
   return null;
@@ -51,10 +58,29 @@ export function workloadRules(file: WorkloadFile): { path: KeyPath; message: str
   if (file === undefined) return [];
   const at = (key: string): KeyPath => ['workload', key];
   if (file.command !== undefined && file.pid_file !== undefined) {
-    return [{ path: at('pid_file'), message: 'and workload.command both name the workload; keep one (command: remusd starts it; pid_file: it attaches)' }];
+    return [
+      {
+        path: at('pid_file'),
+        message:
+          'and workload.command both name the workload; keep one (command: remusd starts it; pid_file: it attaches)',
+      },
+    ];
   }
-  if (file.command !== undefined && file.command.length === 0) return [{ path: at('command'), message: 'is empty; give the program and its arguments, e.g. [/usr/bin/redis-server, --port, "6379"]' }];
-  if (file.command === undefined && file.pid_file === undefined) return [{ path: ['workload'], message: 'names no workload; give workload.command or workload.pid_file' }];
-  if (file.log !== undefined && file.command === undefined) return [{ path: at('log'), message: 'applies to a workload remusd starts (workload.command); a pid_file workload writes its own output' }];
+  if (file.command !== undefined && file.command.length === 0)
+    return [
+      {
+        path: at('command'),
+        message: 'is empty; give the program and its arguments, e.g. [/usr/bin/redis-server, --port, "6379"]',
+      },
+    ];
+  if (file.command === undefined && file.pid_file === undefined)
+    return [{ path: ['workload'], message: 'names no workload; give workload.command or workload.pid_file' }];
+  if (file.log !== undefined && file.command === undefined)
+    return [
+      {
+        path: at('log'),
+        message: 'applies to a workload remusd starts (workload.command); a pid_file workload writes its own output',
+      },
+    ];
   return [];
 }

@@ -34,5 +34,9 @@ export function dumpArgv(request: DumpRequest): string[] {
 
 /** Runs one checkpoint of the process. The log goes to criu.log inside the images dir. */
 export async function dump(criu: CriuLocation, request: DumpRequest): Promise<CriuRun> {
-  return runCriu(criu, dumpArgv(request), { logFile: join(request.imagesDir, 'criu.log'), timeoutMs: request.timeoutMs, signal: request.signal });
+  return runCriu(criu, dumpArgv(request), {
+    logFile: join(request.imagesDir, 'criu.log'),
+    timeoutMs: request.timeoutMs,
+    signal: request.signal,
+  });
 }

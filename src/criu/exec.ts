@@ -55,7 +55,11 @@ export async function runCriu(criu: CriuLocation, args: string[], options: CriuR
     };
     const timer = setTimeout(kill, timeoutMs);
     options.signal?.addEventListener('abort', kill, { once: true });
-    const { code, signal, startError } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; startError?: string }>((resolve) => {
+    const { code, signal, startError } = await new Promise<{
+      code: number | null;
+      signal: NodeJS.Signals | null;
+      startError?: string;
+    }>((resolve) => {
       // A CRIU that cannot be started is a failed run like any other, not a crash of the supervisor.
       child.once('error', (error) => resolve({ code: null, signal: null, startError: error.message }));
       child.once('exit', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }));
@@ -110,7 +114,8 @@ export async function criuLogTail(logFile: string, lines = 12): Promise<string> 
     const errors = log.filter((line) => /Error|BUG/.test(line));
     parts.push((errors.length > 0 ? errors : log).slice(-lines).join('\n'));
   }
-  if (out !== undefined && out.length > 0) parts.push(`CRIU's stdout/stderr (${logFile}.out):\n${out.slice(-lines).join('\n')}`);
+  if (out !== undefined && out.length > 0)
+    parts.push(`CRIU's stdout/stderr (${logFile}.out):\n${out.slice(-lines).join('\n')}`);
   return parts.join('\n');
 }
 

@@ -49,7 +49,11 @@ const KNOWN_FAILURES: { pattern: RegExp; why: (version: string) => string; fix: 
 const GRACE_AFTER_ERROR_MS = 2000;
 
 /** Dumps a throwaway TCP holder in a throwaway namespace with CRIU and reports whether that works here. */
-export async function probeNetworkDump(criu: CriuLocation, criuVersion: string | undefined, timeoutMs = 30_000): Promise<NetworkCapability> {
+export async function probeNetworkDump(
+  criu: CriuLocation,
+  criuVersion: string | undefined,
+  timeoutMs = 30_000,
+): Promise<NetworkCapability> {
   const dir = await mkdtemp(join(tmpdir(), 'remusd-check-'));
   const namespace = `remusd-check-${process.pid}`;
   let pid: number | undefined;
@@ -58,14 +62,22 @@ export async function probeNetworkDump(criu: CriuLocation, criuVersion: string |
     try {
       binary = await ensureTcpHolderBinary();
     } catch (error) {
-      return { available: false, detail: `the probe could not be built: ${error instanceof Error ? error.message : String(error)}`, fix: 'install a C compiler (apt-get install gcc libc6-dev)' };
+      return {
+        available: false,
+        detail: `the probe could not be built: ${error instanceof Error ? error.message : String(error)}`,
+        fix: 'install a C compiler (apt-get install gcc libc6-dev)',
+      };
     }
     await createNamespace(namespace);
     const output = join(dir, 'holder.out');
     const { command, args } = inNamespace(namespace, binary, []);
     pid = startSessionLeader(command, args, output).pid;
     const ready = await waitForLine(output, /^ready port=\d+/m, 5000);
-    if (!ready) return { available: false, detail: `the probe process did not start: ${(await readText(output)).trim() || 'no output in 5 s'}` };
+    if (!ready)
+      return {
+        available: false,
+        detail: `the probe process did not start: ${(await readText(output)).trim() || 'no output in 5 s'}`,
+      };
     const inode = await processNamespaceInode(pid);
     if (inode === undefined) return { available: false, detail: 'the probe process vanished before the dump' };
 
@@ -73,8 +85,16 @@ export async function probeNetworkDump(criu: CriuLocation, criuVersion: string |
     await mkdir(imagesDir);
     const stop = new AbortController();
     const watch = watchForError(join(imagesDir, 'criu.log'), stop);
-    const run = await dump(criu, { kind: 'full', pid, imagesDir, extraArgs: networkDumpArgs(inode), timeoutMs, signal: stop.signal }).finally(() => watch.stop());
-    const what = 'criu dump --leave-running --tcp-established --network-lock nftables --external net[…] of a process with a listening and an established TCP socket in its own network namespace';
+    const run = await dump(criu, {
+      kind: 'full',
+      pid,
+      imagesDir,
+      extraArgs: networkDumpArgs(inode),
+      timeoutMs,
+      signal: stop.signal,
+    }).finally(() => watch.stop());
+    const what =
+      'criu dump --leave-running --tcp-established --network-lock nftables --external net[…] of a process with a listening and an established TCP socket in its own network namespace';
     if (run.exitCode !== 0) {
       const criuError = await criuLogTail(run.logFile, 6);
       const known = KNOWN_FAILURES.find((failure) => failure.pattern.test(criuError));
@@ -90,7 +110,11 @@ export async function probeNetworkDump(criu: CriuLocation, criuVersion: string |
     await new Promise((resolve) => setTimeout(resolve, 100));
     const after = await readText(output);
     if (!(await isAlive(pid)) || after.includes('broken')) {
-      return { available: false, detail: `the dump succeeded but left the connection broken: ${after.trim()}`, fix: 'report this with CRIU\'s log; network workloads would lose their connections' };
+      return {
+        available: false,
+        detail: `the dump succeeded but left the connection broken: ${after.trim()}`,
+        fix: "report this with CRIU's log; network workloads would lose their connections",
+      };
     }
     return { available: true, detail: `${what}: ok, and the connection kept working`, dumpMs: Math.round(run.wallMs) };
   } finally {

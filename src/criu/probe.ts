@@ -49,21 +49,36 @@ export async function probeCapabilities(criu: CriuLocation): Promise<Capabilitie
   const dirtyAvailable = checkOk && dirtyRun.exitCode === 0;
   const dirtyDetail = dirtyAvailable
     ? 'criu check --feature mem_dirty_track: supported (soft-dirty bits)'
-    : firstMeaningfulLine(dirtyRun.output) ?? 'criu check --feature mem_dirty_track failed';
+    : (firstMeaningfulLine(dirtyRun.output) ?? 'criu check --feature mem_dirty_track failed');
   const noCriu = checkOk ? '' : 'CRIU cannot checkpoint here (see criu check)';
-  const noDirty = 'needs the kernel\'s soft-dirty bits (CONFIG_MEM_SOFT_DIRTY), not available here';
+  const noDirty = "needs the kernel's soft-dirty bits (CONFIG_MEM_SOFT_DIRTY), not available here";
   return {
-    criu: { command: criu.command, source: describeLocation(criu), version, checkOk, checkOutput: checkRun.output.trim() },
+    criu: {
+      command: criu.command,
+      source: describeLocation(criu),
+      version,
+      checkOk,
+      checkOutput: checkRun.output.trim(),
+    },
     kernel: release(),
     pageSize: size,
     dirtyTracking: { available: dirtyAvailable, detail: dirtyDetail },
     modes: {
-      'pre-dump': dirtyAvailable ? { available: true, why: 'criu pre-dump --track-mem' } : { available: false, why: noCriu || noDirty },
-      dump: dirtyAvailable ? { available: true, why: 'criu dump --leave-running --track-mem (incremental, restorable)' } : { available: false, why: noCriu || noDirty },
+      'pre-dump': dirtyAvailable
+        ? { available: true, why: 'criu pre-dump --track-mem' }
+        : { available: false, why: noCriu || noDirty },
+      dump: dirtyAvailable
+        ? { available: true, why: 'criu dump --leave-running --track-mem (incremental, restorable)' }
+        : { available: false, why: noCriu || noDirty },
       delta: checkOk
-        ? { available: true, why: 'criu dump --leave-running, rewritten by remusd as an incremental chain (pages compared by hash)' }
+        ? {
+            available: true,
+            why: 'criu dump --leave-running, rewritten by remusd as an incremental chain (pages compared by hash)',
+          }
         : { available: false, why: noCriu },
-      full: checkOk ? { available: true, why: 'criu dump --leave-running (everything, restorable)' } : { available: false, why: noCriu },
+      full: checkOk
+        ? { available: true, why: 'criu dump --leave-running (everything, restorable)' }
+        : { available: false, why: noCriu },
     },
     plugQdisc: await probePlugQdisc(),
   };
@@ -87,7 +102,10 @@ export async function probePlugQdisc(): Promise<{ available: boolean; detail: st
     // No config to read (a kernel booted without its /boot/config-*, as in scripts/vm): the module decides.
     return present
       ? { available: true, detail: `loadable module (sch_plug.ko under ${dir}; kernel config not readable)` }
-      : { available: false, detail: 'kernel config not readable (/proc/config.gz, /boot/config-*) and no sch_plug module' };
+      : {
+          available: false,
+          detail: 'kernel config not readable (/proc/config.gz, /boot/config-*) and no sch_plug module',
+        };
   }
   return { available: false, detail: 'not built (CONFIG_NET_SCH_PLUG is not set)' };
 }

@@ -74,7 +74,13 @@ export async function compactCheckpoint(options: CompactOptions): Promise<Compac
     await step();
     await exchangeDirectories(copy, target);
     testKillPoint('swapped');
-    return { name, links: chain.length, pages: flat.pages, bytesWritten: flat.bytesWritten, elapsedMs: performance.now() - started };
+    return {
+      name,
+      links: chain.length,
+      pages: flat.pages,
+      bytesWritten: flat.bytesWritten,
+      elapsedMs: performance.now() - started,
+    };
   } finally {
     // Before the swap: the unfinished copy; after it: the replaced chain link.
     await rm(copy, { recursive: true, force: true });
@@ -84,8 +90,9 @@ export async function compactCheckpoint(options: CompactOptions): Promise<Compac
 // The directories of the chain ending at `name`, newest first. A parent link must read ../NNNNNNNN.
 async function chainDirectories(root: string, name: string): Promise<string[]> {
   const chain: string[] = [];
-  for (let current: string | undefined = name; current !== undefined; ) {
-    if (chain.length >= MAX_LINKS) throw new Error(`${join(root, name)}: its chain has more than ${MAX_LINKS} links (a loop of parent links?)`);
+  for (let current: string | undefined = name; current !== undefined;) {
+    if (chain.length >= MAX_LINKS)
+      throw new Error(`${join(root, name)}: its chain has more than ${MAX_LINKS} links (a loop of parent links?)`);
     const dir = join(root, current);
     chain.push(dir);
     let target: string;
@@ -96,7 +103,8 @@ async function chainDirectories(root: string, name: string): Promise<string[]> {
       throw new Error(`${join(dir, 'parent')}: ${(error as Error).message}`);
     }
     const match = /^\.\.\/(\d{8})$/.exec(target);
-    if (match === null || !COMPLETE.test(match[1]!)) throw new Error(`${join(dir, 'parent')} points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN`);
+    if (match === null || !COMPLETE.test(match[1]!))
+      throw new Error(`${join(dir, 'parent')} points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN`);
     current = match[1]!;
   }
   if (chain.length < 2) throw new Error(`${chain[0]} has no parent: nothing to compact`);
@@ -105,9 +113,12 @@ async function chainDirectories(root: string, name: string): Promise<string[]> {
 
 async function defaultFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const files = entries.filter((e) => e.isFile() && !e.name.startsWith('.') && e.name !== HASHES_FILE).map((e) => e.name);
+  const files = entries
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && e.name !== HASHES_FILE)
+    .map((e) => e.name);
   // A symbolic link other than `parent` is not a file of a checkpoint CRIU wrote.
-  for (const e of entries) if (e.isSymbolicLink() && e.name !== 'parent') throw new Error(`${join(dir, e.name)} is a symbolic link`);
+  for (const e of entries)
+    if (e.isSymbolicLink() && e.name !== 'parent') throw new Error(`${join(dir, e.name)} is a symbolic link`);
   return files.sort();
 }
 

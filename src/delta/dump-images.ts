@@ -2,7 +2,14 @@
 // pages image, and the shared-memory pagemaps, which are left as CRIU wrote them.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ImageError, decodePagemap, listPagemapFiles, presentPages, readImageBytes, type Pagemap } from '../criu/images/index.js';
+import {
+  ImageError,
+  decodePagemap,
+  listPagemapFiles,
+  presentPages,
+  readImageBytes,
+  type Pagemap,
+} from '../criu/images/index.js';
 import { fileStamp, type FileStamp } from './page-hashes.js';
 
 /** What was done with shared memory (pagemap-shmem-*.img and their pages images). */
@@ -40,14 +47,26 @@ export async function readDump(dir: string, pageSize: number): Promise<DumpedPro
     const pages = presentPages(pagemap);
     if (pagesStamp.size !== BigInt(pages) * BigInt(pageSize)) {
       const expected = `${pages} pages of ${pageSize} bytes (the PRESENT pages of ${file.path})`;
-      throw new ImageError({ file: pagesPath, offset: 0, expected, found: `${pagesStamp.size} bytes`, code: 'bad-length' });
+      throw new ImageError({
+        file: pagesPath,
+        offset: 0,
+        expected,
+        found: `${pagesStamp.size} bytes`,
+        code: 'bad-length',
+      });
     }
     dumped.push({ pid: file.pid, pagemapPath: file.path, pagemapBytes, pagemap, pagesPath, pagesStamp, pages });
   }
   const ids = dumped.map((p) => p.pagemap.pagesId);
   const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
   if (repeated !== undefined) {
-    throw new ImageError({ file: dir, offset: 0, expected: 'one pages image per pagemap', found: `pages-${repeated}.img shared by two pagemaps`, code: 'bad-message' });
+    throw new ImageError({
+      file: dir,
+      offset: 0,
+      expected: 'one pages image per pagemap',
+      found: `pages-${repeated}.img shared by two pagemaps`,
+      code: 'bad-message',
+    });
   }
   return dumped;
 }
@@ -59,7 +78,13 @@ export function checkOrder(pagemap: Pagemap, label: string, pageSize: number): v
     const next = e.vaddr + e.nrPages * pageSize;
     if (e.vaddr % pageSize !== 0 || e.vaddr < end || next > Number.MAX_SAFE_INTEGER) {
       const expected = `page-aligned entries in ascending address order (entry ${i} at 0x${e.vaddr.toString(16)}, previous end 0x${end.toString(16)})`;
-      throw new ImageError({ file: label, offset: 0, expected, found: 'an entry out of order, overlapping or unaligned', code: 'bad-message' });
+      throw new ImageError({
+        file: label,
+        offset: 0,
+        expected,
+        found: 'an entry out of order, overlapping or unaligned',
+        code: 'bad-message',
+      });
     }
     end = next;
   }
@@ -75,10 +100,18 @@ export async function readShmem(dir: string, dumped: readonly DumpedProcess[]): 
     pages += presentPages(pagemap);
     const sharer = dumped.find((p) => p.pagemap.pagesId === pagemap.pagesId);
     if (sharer !== undefined) {
-      throw new ImageError({ file: path, offset: 0, expected: 'a pages image of its own', found: `pages-${pagemap.pagesId}.img, also used by ${sharer.pagemapPath}`, code: 'bad-message' });
+      throw new ImageError({
+        file: path,
+        offset: 0,
+        expected: 'a pages image of its own',
+        found: `pages-${pagemap.pagesId}.img, also used by ${sharer.pagemapPath}`,
+        code: 'bad-message',
+      });
     }
   }
   const handling =
-    names.length === 0 ? 'none in this dump' : `left as CRIU wrote them (full): ${names.length} pagemap-shmem image(s), ${pages} pages`;
+    names.length === 0
+      ? 'none in this dump'
+      : `left as CRIU wrote them (full): ${names.length} pagemap-shmem image(s), ${pages} pages`;
   return { pagemaps: names.length, pages, handling };
 }

@@ -14,5 +14,8 @@ export function ensureExchangeBinary(): Promise<string> {
 export async function exchangeDirectories(a: string, b: string): Promise<void> {
   const helper = await ensureExchangeBinary();
   const result = await execa(helper, [a, b], { reject: false, timeout: 30_000 });
-  if (result.exitCode !== 0) throw new Error(`cannot swap ${a} and ${b}: ${result.stderr.trim() || `remusd-exchange ${result.exitCode ?? result.signal}`}`);
+  if (result.exitCode !== 0)
+    throw new Error(
+      `cannot swap ${a} and ${b}: ${result.stderr.trim() || `remusd-exchange ${result.exitCode ?? result.signal}`}`,
+    );
 }

@@ -7,7 +7,16 @@
 import { closeSync, openSync } from 'node:fs';
 import { copyFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ImageError, PE_PARENT, PE_PRESENT, decodePagemap, encodePagemap, presentPages, readImageBytes, type Pagemap } from '../criu/images/index.js';
+import {
+  ImageError,
+  PE_PARENT,
+  PE_PRESENT,
+  decodePagemap,
+  encodePagemap,
+  presentPages,
+  readImageBytes,
+  type Pagemap,
+} from '../criu/images/index.js';
 import { giveBack, takeBuffer } from './buffer-pool.js';
 import { checkOrder } from './dump-images.js';
 import { readFull, writeFull } from './raw-io.js';
@@ -52,7 +61,10 @@ export async function flattenChain(options: FlattenOptions): Promise<FlattenResu
   const step = options.step ?? (() => Promise.resolve());
   const chunkBytes = Math.max(pageSize, Math.floor((options.chunkBytes ?? 1 << 20) / pageSize) * pageSize);
   const target = chain[0]!;
-  const pids = options.files.map((f) => TASK_PAGEMAP.exec(f)).filter((m) => m !== null).map((m) => Number(m[1]));
+  const pids = options.files
+    .map((f) => TASK_PAGEMAP.exec(f))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]));
   const rebuilt = new Set<string>();
   let pages = 0;
   let bytesWritten = 0;
@@ -61,8 +73,18 @@ export async function flattenChain(options: FlattenOptions): Promise<FlattenResu
     try {
       const head = links[0]!;
       rebuilt.add(`pagemap-${pid}.img`).add(`pages-${head.pagemap.pagesId}.img`);
-      const written = await writeFlatPages(links, join(out, `pages-${head.pagemap.pagesId}.img`), pageSize, chunkBytes, step);
-      const pagemap = encodePagemap({ pagesId: head.pagemap.pagesId, entries: written.entries, countField: head.pagemap.countField });
+      const written = await writeFlatPages(
+        links,
+        join(out, `pages-${head.pagemap.pagesId}.img`),
+        pageSize,
+        chunkBytes,
+        step,
+      );
+      const pagemap = encodePagemap({
+        pagesId: head.pagemap.pagesId,
+        entries: written.entries,
+        countField: head.pagemap.countField,
+      });
       await writeFile(join(out, `pagemap-${pid}.img`), pagemap);
       pages += written.pages;
       bytesWritten += written.pages * pageSize + pagemap.length;
@@ -98,7 +120,13 @@ async function openLinks(chain: readonly string[], pid: number, pageSize: number
       links.push({ dir, pagemap, firstPage, fd });
       const { size } = await stat(pagesPath);
       if (size !== presentPages(pagemap) * pageSize) {
-        throw new ImageError({ file: pagesPath, offset: 0, expected: `${presentPages(pagemap)} pages of ${pageSize} bytes (the PRESENT pages of ${path})`, found: `${size} bytes`, code: 'bad-length' });
+        throw new ImageError({
+          file: pagesPath,
+          offset: 0,
+          expected: `${presentPages(pagemap)} pages of ${pageSize} bytes (the PRESENT pages of ${path})`,
+          found: `${size} bytes`,
+          code: 'bad-length',
+        });
       }
     }
     return links;
@@ -124,7 +152,12 @@ function entryAt(link: LinkPages, vaddr: number, pageSize: number): number {
 }
 
 // The link and page index in its pages image holding page `vaddr`, following PE_PARENT from link `from` on.
-function locate(links: readonly LinkPages[], from: number, vaddr: number, pageSize: number): { link: number; page: number; flags: number } {
+function locate(
+  links: readonly LinkPages[],
+  from: number,
+  vaddr: number,
+  pageSize: number,
+): { link: number; page: number; flags: number } {
   for (let l = from; l < links.length; l++) {
     const link = links[l]!;
     const i = entryAt(link, vaddr, pageSize);
@@ -145,7 +178,13 @@ function locate(links: readonly LinkPages[], from: number, vaddr: number, pageSi
 }
 
 // Gathers every page of the target's address space (its own and its parents') into one pages image, in entry order.
-async function writeFlatPages(links: readonly LinkPages[], outPath: string, pageSize: number, chunkBytes: number, step: () => Promise<void>) {
+async function writeFlatPages(
+  links: readonly LinkPages[],
+  outPath: string,
+  pageSize: number,
+  chunkBytes: number,
+  step: () => Promise<void>,
+) {
   const runs = new RunList(pageSize);
   const buffer = takeBuffer(chunkBytes);
   const out = openSync(outPath, 'w');
@@ -159,7 +198,13 @@ async function writeFlatPages(links: readonly LinkPages[], outPath: string, page
     const bytes = pending.count * pageSize;
     const got = readFull(links[pending.link]!.fd, buffer.subarray(filled), bytes, pending.page * pageSize);
     if (got !== bytes) {
-      throw new ImageError({ file: links[pending.link]!.dir, offset: pending.page * pageSize + got, expected: `${bytes} bytes of pages`, found: 'end of file', code: 'truncated' });
+      throw new ImageError({
+        file: links[pending.link]!.dir,
+        offset: pending.page * pageSize + got,
+        expected: `${bytes} bytes of pages`,
+        found: 'end of file',
+        code: 'truncated',
+      });
     }
     filled += bytes;
     pending = undefined;
@@ -175,7 +220,12 @@ async function writeFlatPages(links: readonly LinkPages[], outPath: string, page
         const at = locate(links, 0, vaddr, pageSize);
         runs.add(vaddr, at.flags);
         pages++;
-        if (pending !== undefined && pending.link === at.link && pending.page + pending.count === at.page && filled + (pending.count + 1) * pageSize <= chunkBytes) {
+        if (
+          pending !== undefined &&
+          pending.link === at.link &&
+          pending.page + pending.count === at.page &&
+          filled + (pending.count + 1) * pageSize <= chunkBytes
+        ) {
           pending.count++;
           continue;
         }

@@ -44,7 +44,10 @@ export async function streamPages(proc: DumpedProcess, options: StreamOptions): 
   const cursor = previous === undefined ? undefined : new HashCursor(previous, pageSize);
   // The hashes seen as 32-bit halves: comparing them allocates nothing (reading a BigUint64Array makes a BigInt).
   const newHalves = new Uint32Array(hashes.buffer, hashes.byteOffset, hashes.length * 2);
-  const oldHalves = previous === undefined ? undefined : new Uint32Array(previous.hashes.buffer, previous.hashes.byteOffset, previous.hashes.length * 2);
+  const oldHalves =
+    previous === undefined
+      ? undefined
+      : new Uint32Array(previous.hashes.buffer, previous.hashes.byteOffset, previous.hashes.length * 2);
   const runs = new RunList(pageSize);
   const fileBytes = proc.pages * pageSize;
   let changedPages = 0;
@@ -71,13 +74,19 @@ export async function streamPages(proc: DumpedProcess, options: StreamOptions): 
     output = options.out === undefined ? undefined : openSync(options.out, 'w');
     let written = 0;
     let sinceYield = 0;
-    for (let position = 0; position < fileBytes; ) {
+    for (let position = 0; position < fileBytes;) {
       const length = readFull(input, buffer, Math.min(chunkBytes, fileBytes - position), position);
       if (length === 0 || length % pageSize !== 0) {
-        throw new ImageError({ file: proc.pagesPath, offset: position + length, expected: `${fileBytes} bytes of whole pages`, found: 'end of file', code: 'truncated' });
+        throw new ImageError({
+          file: proc.pagesPath,
+          offset: position + length,
+          expected: `${fileBytes} bytes of whole pages`,
+          found: 'end of file',
+          code: 'truncated',
+        });
       }
       let kept = 0; // changed pages are compacted to the front of the chunk
-      for (let off = 0; off < length; ) {
+      for (let off = 0; off < length;) {
         skipToPresent();
         const entry = entries[e]!;
         // The pages of this entry that are in this chunk: consecutive addresses, consecutive hash slots.

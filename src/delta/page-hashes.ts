@@ -3,7 +3,15 @@
 import { readdir, readlink, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import xxhash from 'xxhash-wasm';
-import { PE_PARENT, PE_PRESENT, decodePagemap, ioError, listPagemapFiles, readImageBytes, type Pagemap } from '../criu/images/index.js';
+import {
+  PE_PARENT,
+  PE_PRESENT,
+  decodePagemap,
+  ioError,
+  listPagemapFiles,
+  readImageBytes,
+  type Pagemap,
+} from '../criu/images/index.js';
 
 /** What identifies one file's version: a replaced or rewritten file differs in at least one of these. */
 export interface FileStamp {
@@ -58,7 +66,10 @@ export class PageHashes {
 
   /** Bytes held by the hash and run arrays (the part that grows with the process). */
   get byteSize(): number {
-    return this.processes.reduce((sum, p) => sum + p.hashes.byteLength + p.runVaddr.byteLength + p.runPages.byteLength, 0);
+    return this.processes.reduce(
+      (sum, p) => sum + p.hashes.byteLength + p.runVaddr.byteLength + p.runPages.byteLength,
+      0,
+    );
   }
 
   /** The process's state, or undefined. */
@@ -120,8 +131,10 @@ export class ProcessHashesBuilder {
    * returns the index in `hashes` of the first one; the caller stores the hashes there.
    */
   addRun(vaddr: number, count: number): number {
-    if (vaddr < this.nextVaddr) throw new RangeError(`page 0x${vaddr.toString(16)} of pid ${this.pid} is below the previous one`);
-    if (this.filled + count > this.hashes.length) throw new RangeError(`pid ${this.pid}: more than ${this.hashes.length} pages`);
+    if (vaddr < this.nextVaddr)
+      throw new RangeError(`page 0x${vaddr.toString(16)} of pid ${this.pid} is below the previous one`);
+    if (this.filled + count > this.hashes.length)
+      throw new RangeError(`pid ${this.pid}: more than ${this.hashes.length} pages`);
     // vaddr === nextVaddr only after a first run (nextVaddr starts at -1), so runs - 1 is a filled slot.
     if (vaddr === this.nextVaddr && this.pages[this.runs - 1]! + count <= 0xffffffff) {
       this.pages[this.runs - 1]! += count;
@@ -138,7 +151,8 @@ export class ProcessHashesBuilder {
 
   /** The finished state, with the identity of the files it ends up in. Every page must have been added. */
   finish(pagemapDigest: bigint, pages: ProcessHashes['pages']): ProcessHashes {
-    if (this.filled !== this.hashes.length) throw new RangeError(`pid ${this.pid}: ${this.filled} of ${this.hashes.length} pages hashed`);
+    if (this.filled !== this.hashes.length)
+      throw new RangeError(`pid ${this.pid}: ${this.filled} of ${this.hashes.length} pages hashed`);
     // Runs are usually far fewer than the entries they were sized for: copy to the exact length.
     return {
       pid: this.pid,
@@ -160,7 +174,10 @@ export class HashCursor {
   /** Index in hashes of the current run's first page. */
   private base = 0;
 
-  constructor(private readonly state: ProcessHashes, private readonly pageSize: number) {}
+  constructor(
+    private readonly state: ProcessHashes,
+    private readonly pageSize: number,
+  ) {}
 
   /** The index in the state's hashes of the page at vaddr, or -1 when the state has no page there. */
   indexOf(vaddr: number): number {
@@ -200,7 +217,10 @@ export async function checkState(state: PageHashes, dir: string): Promise<StateC
   }
   const pids = files.map((f) => f.pid);
   if (pids.join(',') !== state.pids.join(',')) {
-    return { ok: false, reason: `previous state does not match the directory: pids [${state.pids.join(', ')}] hashed, [${pids.join(', ')}] in ${dir}` };
+    return {
+      ok: false,
+      reason: `previous state does not match the directory: pids [${state.pids.join(', ')}] hashed, [${pids.join(', ')}] in ${dir}`,
+    };
   }
   const h64 = await loadHasher();
   let hasParentEntries = false;
@@ -216,7 +236,10 @@ export async function checkState(state: PageHashes, dir: string): Promise<StateC
       return { ok: false, reason: `previous checkpoint's pagemap is unreadable: ${describe(err)}` };
     }
     if (h64(bytes) !== proc.pagemapDigest) {
-      return { ok: false, reason: `previous state does not match the directory: ${file.path} is not the pagemap that was hashed` };
+      return {
+        ok: false,
+        reason: `previous state does not match the directory: ${file.path} is not the pagemap that was hashed`,
+      };
     }
     const pagesPath = join(dir, `pages-${pagemap.pagesId}.img`);
     let stamp: FileStamp;
@@ -226,11 +249,17 @@ export async function checkState(state: PageHashes, dir: string): Promise<StateC
       return { ok: false, reason: `previous checkpoint's pages image is unreadable: ${describe(err)}` };
     }
     if (pagemap.pagesId !== proc.pages.pagesId || !sameStamp(stamp, proc.pages.stamp)) {
-      return { ok: false, reason: `previous state does not match the directory: ${pagesPath} was replaced or rewritten since it was hashed` };
+      return {
+        ok: false,
+        reason: `previous state does not match the directory: ${pagesPath} was replaced or rewritten since it was hashed`,
+      };
     }
     const uncovered = firstUncovered(proc, pagemap, state.pageSize);
     if (uncovered !== undefined) {
-      return { ok: false, reason: `previous state does not match the directory: page 0x${uncovered.toString(16)} of pid ${file.pid} is not in ${file.path}` };
+      return {
+        ok: false,
+        reason: `previous state does not match the directory: page 0x${uncovered.toString(16)} of pid ${file.pid} is not in ${file.path}`,
+      };
     }
     hasParentEntries ||= pagemap.entries.some((e) => (e.flags & PE_PARENT) !== 0);
   }

@@ -17,9 +17,16 @@ export interface ParentRequest {
 }
 
 // Whether the previous state may serve as the parent of this dump, and if not why.
-export async function decideParent(options: ParentRequest, dumped: readonly DumpedProcess[], pageSize: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+export async function decideParent(
+  options: ParentRequest,
+  dumped: readonly DumpedProcess[],
+  pageSize: number,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
   const { dir, parentName, previous } = options;
-  if (dumped.some((p) => p.pagemap.entries.some((e) => (e.flags & PE_PARENT) !== 0)) || (await exists(join(dir, 'parent')))) {
+  if (
+    dumped.some((p) => p.pagemap.entries.some((e) => (e.flags & PE_PARENT) !== 0)) ||
+    (await exists(join(dir, 'parent')))
+  ) {
     return { ok: false, reason: 'the new dump is already incremental (it has its own parent): left as CRIU wrote it' };
   }
   if (parentName === undefined) return { ok: false, reason: 'no parent requested (new chain)' };
@@ -27,17 +34,26 @@ export async function decideParent(options: ParentRequest, dumped: readonly Dump
     return { ok: false, reason: `parent name ${JSON.stringify(parentName)} is not a directory name` };
   }
   if (previous === undefined) return { ok: false, reason: 'no previous state' };
-  if (previous.name !== parentName) return { ok: false, reason: `previous state describes checkpoint ${previous.name}, not ${parentName}` };
-  if (previous.pageSize !== pageSize) return { ok: false, reason: `previous state has ${previous.pageSize}-byte pages, this dump ${pageSize}` };
+  if (previous.name !== parentName)
+    return { ok: false, reason: `previous state describes checkpoint ${previous.name}, not ${parentName}` };
+  if (previous.pageSize !== pageSize)
+    return { ok: false, reason: `previous state has ${previous.pageSize}-byte pages, this dump ${pageSize}` };
   const parentDir = resolve(dir, '..', parentName);
   try {
-    if (!(await stat(parentDir)).isDirectory()) return { ok: false, reason: `previous checkpoint missing: ${parentDir} is not a directory` };
+    if (!(await stat(parentDir)).isDirectory())
+      return { ok: false, reason: `previous checkpoint missing: ${parentDir} is not a directory` };
   } catch (err) {
-    return { ok: false, reason: `previous checkpoint missing: ${parentDir} (${(err as { code?: string }).code ?? String(err)})` };
+    return {
+      ok: false,
+      reason: `previous checkpoint missing: ${parentDir} (${(err as { code?: string }).code ?? String(err)})`,
+    };
   }
   const pids = dumped.map((p) => p.pid);
   if (pids.join(',') !== previous.pids.join(',')) {
-    return { ok: false, reason: `different pids: [${previous.pids.join(', ')}] in ${parentName}, [${pids.join(', ')}] now` };
+    return {
+      ok: false,
+      reason: `different pids: [${previous.pids.join(', ')}] in ${parentName}, [${pids.join(', ')}] now`,
+    };
   }
   return checkState(previous, parentDir);
 }

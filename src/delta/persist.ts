@@ -50,7 +50,10 @@ export function encodeHashes(state: PageHashes): Uint8Array {
   };
   const json = Buffer.from(JSON.stringify(header));
   const start = pad8(16 + json.length);
-  const total = state.processes.reduce((sum, p) => sum + p.runVaddr.byteLength + pad8(p.runPages.byteLength) + p.hashes.byteLength, start);
+  const total = state.processes.reduce(
+    (sum, p) => sum + p.runVaddr.byteLength + pad8(p.runPages.byteLength) + p.hashes.byteLength,
+    start,
+  );
   const out = Buffer.alloc(total);
   out.write(MAGIC, 0, 'latin1');
   out.writeUInt32LE(VERSION, 8);
@@ -109,7 +112,12 @@ export function decodeHashes(bytes: Uint8Array, label: string): PageHashes {
         pagemapDigest: BigInt(`0x${p.pagemapDigest}`),
         pages: {
           pagesId: p.pagesId,
-          stamp: { dev: BigInt(p.stamp.dev), ino: BigInt(p.stamp.ino), size: BigInt(p.stamp.size), mtimeNs: BigInt(p.stamp.mtimeNs) },
+          stamp: {
+            dev: BigInt(p.stamp.dev),
+            ino: BigInt(p.stamp.ino),
+            size: BigInt(p.stamp.size),
+            mtimeNs: BigInt(p.stamp.mtimeNs),
+          },
         },
       };
     } catch (error) {
@@ -136,13 +144,18 @@ export async function saveHashes(state: PageHashes, dir: string): Promise<void> 
 }
 
 /** Loads a checkpoint's saved hash state, or says why there is none to use. */
-export async function loadHashes(dir: string): Promise<{ ok: true; state: PageHashes } | { ok: false; reason: string }> {
+export async function loadHashes(
+  dir: string,
+): Promise<{ ok: true; state: PageHashes } | { ok: false; reason: string }> {
   const path = join(dir, HASHES_FILE);
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (error) {
-    return { ok: false, reason: `no saved page hashes in ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+    return {
+      ok: false,
+      reason: `no saved page hashes in ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    };
   }
   try {
     return { ok: true, state: decodeHashes(bytes, path) };

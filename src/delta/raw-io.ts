@@ -14,5 +14,5 @@ export function readFull(fd: number, buf: Buffer, length: number, position: numb
 
 // Writes buf[0, length) at position, whatever the number of write calls it takes.
 export function writeFull(fd: number, buf: Buffer, length: number, position: number): void {
-  for (let done = 0; done < length; ) done += writeSync(fd, buf, done, length - done, position + done);
+  for (let done = 0; done < length;) done += writeSync(fd, buf, done, length - done, position + done);
 }

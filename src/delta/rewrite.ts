@@ -88,18 +88,29 @@ export async function rewriteAsDelta(options: RewriteOptions): Promise<RewriteRe
       await symlink(`../${options.parentName!}`, join(options.dir, 'parent'));
       for (const [i, proc] of dumped.entries()) {
         const s = streamed[i]!;
-        const bytes = encodePagemap({ pagesId: proc.pagemap.pagesId, entries: s.entries, countField: proc.pagemap.countField });
+        const bytes = encodePagemap({
+          pagesId: proc.pagemap.pagesId,
+          entries: s.entries,
+          countField: proc.pagemap.countField,
+        });
         const pagemapTemp = tempPath(proc.pagemapPath);
         temps.push(pagemapTemp);
         await writeFile(pagemapTemp, bytes);
         await rename(tempPath(proc.pagesPath), proc.pagesPath);
         await rename(pagemapTemp, proc.pagemapPath);
-        processes.push(s.builder.finish(h64(bytes), { pagesId: proc.pagemap.pagesId, stamp: await fileStamp(proc.pagesPath) }));
+        processes.push(
+          s.builder.finish(h64(bytes), { pagesId: proc.pagemap.pagesId, stamp: await fileStamp(proc.pagesPath) }),
+        );
       }
       reason = `parent ${options.parentName}: ${totalPages - changedPages} of ${totalPages} pages unchanged`;
     } else {
       for (const [i, proc] of dumped.entries()) {
-        processes.push(streamed[i]!.builder.finish(h64(proc.pagemapBytes), { pagesId: proc.pagemap.pagesId, stamp: proc.pagesStamp }));
+        processes.push(
+          streamed[i]!.builder.finish(h64(proc.pagemapBytes), {
+            pagesId: proc.pagemap.pagesId,
+            stamp: proc.pagesStamp,
+          }),
+        );
       }
     }
     return {

@@ -9,7 +9,12 @@ export class RunList {
 
   add(vaddr: number, flags: number): void {
     const last = this.last;
-    if (last !== undefined && last.flags === flags && last.vaddr + last.nrPages * this.pageSize === vaddr && last.nrPages < 0xffffffff) {
+    if (
+      last !== undefined &&
+      last.flags === flags &&
+      last.vaddr + last.nrPages * this.pageSize === vaddr &&
+      last.nrPages < 0xffffffff
+    ) {
       last.nrPages++;
       return;
     }

@@ -53,7 +53,10 @@ export function etcdClient(config: EtcdFencing, callTimeoutMs: number): Etcd3 {
 export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer from etcd within ${Math.round(ms)} ms`)), Math.max(0, ms));
+    timer = setTimeout(
+      () => reject(new Error(`${what}: no answer from etcd within ${Math.round(ms)} ms`)),
+      Math.max(0, ms),
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -63,7 +66,13 @@ export async function readLeader(client: Etcd3, key: string, timeoutMs: number):
   const response = await withDeadline(client.get(key).exec(), timeoutMs, `reading ${key}`);
   const kv = response.kvs[0];
   if (kv === undefined) return { held: false, revision: response.header.revision };
-  return { held: true, leaseId: kv.lease, value: decodeValue(kv.value), createRevision: kv.create_revision, revision: response.header.revision };
+  return {
+    held: true,
+    leaseId: kv.lease,
+    value: decodeValue(kv.value),
+    createRevision: kv.create_revision,
+    revision: response.header.revision,
+  };
 }
 
 function decodeValue(bytes: Buffer): LeaderValue | { invalid: string } {
@@ -85,7 +94,12 @@ export interface GrantedLease {
 }
 
 /** Grants a lease of ttlMs (whole seconds). */
-export async function grantLease(client: Etcd3, ttlMs: number, timeoutMs: number, now: () => number): Promise<GrantedLease> {
+export async function grantLease(
+  client: Etcd3,
+  ttlMs: number,
+  timeoutMs: number,
+  now: () => number,
+): Promise<GrantedLease> {
   const sentMs = now();
   const lease = client.lease(Math.round(ttlMs / 1000), { autoKeepAlive: false });
   lease.on('lost', () => undefined); // reported through keepaliveOnce's answer instead
@@ -94,22 +108,56 @@ export async function grantLease(client: Etcd3, ttlMs: number, timeoutMs: number
 }
 
 /** Writes the leader key with this lease if (and only if) nobody holds it: one etcd transaction. */
-export async function claimLeader(client: Etcd3, key: string, lease: GrantedLease, value: LeaderValue, timeoutMs: number): Promise<Leader & { claimed: boolean }> {
+export async function claimLeader(
+  client: Etcd3,
+  key: string,
+  lease: GrantedLease,
+  value: LeaderValue,
+  timeoutMs: number,
+): Promise<Leader & { claimed: boolean }> {
   const result = await withDeadline(
-    client.if(key, 'Create', '==', 0).then(client.put(key).value(JSON.stringify(value)).lease(lease.id)).else(client.get(key)).commit(),
+    client
+      .if(key, 'Create', '==', 0)
+      .then(client.put(key).value(JSON.stringify(value)).lease(lease.id))
+      .else(client.get(key))
+      .commit(),
     timeoutMs,
     `claiming ${key}`,
   );
-  if (result.succeeded) return { claimed: true, held: true, leaseId: lease.id, value, createRevision: result.header.revision, revision: result.header.revision };
+  if (result.succeeded)
+    return {
+      claimed: true,
+      held: true,
+      leaseId: lease.id,
+      value,
+      createRevision: result.header.revision,
+      revision: result.header.revision,
+    };
   const kv = result.responses[0]?.response_range?.kvs[0];
   if (kv === undefined) return { claimed: false, held: false, revision: result.header.revision };
-  return { claimed: false, held: true, leaseId: kv.lease, value: decodeValue(kv.value), createRevision: kv.create_revision, revision: result.header.revision };
+  return {
+    claimed: false,
+    held: true,
+    leaseId: kv.lease,
+    value: decodeValue(kv.value),
+    createRevision: kv.create_revision,
+    revision: result.header.revision,
+  };
 }
 
 /** Rewrites the leader key's value (e.g. the newest acknowledged checkpoint) while this lease holds it. */
-export async function updateLeader(client: Etcd3, key: string, leaseId: string, value: LeaderValue, timeoutMs: number): Promise<boolean> {
+export async function updateLeader(
+  client: Etcd3,
+  key: string,
+  leaseId: string,
+  value: LeaderValue,
+  timeoutMs: number,
+): Promise<boolean> {
   const result = await withDeadline(
-    client.if(key, 'Lease', '==', leaseId).then(client.put(key).value(JSON.stringify(value)).lease(leaseId)).commit(),
+    client
+      .if(key, 'Lease', '==', leaseId)
+      .then(client.put(key).value(JSON.stringify(value)).lease(leaseId))
+      .commit(),
     timeoutMs,
     `updating ${key}`,
   );
@@ -119,7 +167,11 @@ export async function updateLeader(client: Etcd3, key: string, leaseId: string, 
 /** One keepalive; the TTL etcd answered, in ms (≤ 0: the lease is gone). */
 export async function keepAlive(lease: Lease, timeoutMs: number): Promise<number> {
   try {
-    const answer = await withDeadline(lease.keepaliveOnce({ deadline: Date.now() + timeoutMs }), timeoutMs, 'renewing the lease');
+    const answer = await withDeadline(
+      lease.keepaliveOnce({ deadline: Date.now() + timeoutMs }),
+      timeoutMs,
+      'renewing the lease',
+    );
     return Number(answer.TTL) * 1000;
   } catch (error) {
     if ((error as Error).name === 'EtcdLeaseInvalidError') return 0;
@@ -140,6 +192,10 @@ export function etcdErrorText(error: unknown): string {
 
 /** Seconds the lease has left in etcd (-1: it has expired or does not exist). */
 export async function leaseSecondsLeft(client: Etcd3, leaseId: string, timeoutMs: number): Promise<number> {
-  const answer = await withDeadline(client.leaseClient.leaseTimeToLive({ ID: leaseId }), timeoutMs, 'reading the lease TTL');
+  const answer = await withDeadline(
+    client.leaseClient.leaseTimeToLive({ ID: leaseId }),
+    timeoutMs,
+    'reading the lease TTL',
+  );
   return Number(answer.TTL);
 }

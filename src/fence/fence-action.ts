@@ -23,7 +23,7 @@ export function treeOf(procs: readonly ProcEntry[], root: number): number[] {
   const rootEntry = procs.find((p) => p.pid === root);
   if (rootEntry === undefined) return [];
   const inTree = new Set([root]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const p of procs) {
       if (inTree.has(p.pid)) continue;

@@ -43,7 +43,10 @@ export class FenceGuard {
   ) {}
 
   /** Acquires the lease (waiting up to acquire_timeout); throws LeaseUnavailableError when it cannot. */
-  static async acquire(options: GuardOptions, value: Omit<LeaderValue, 'holder' | 'role' | 'since'>): Promise<FenceGuard> {
+  static async acquire(
+    options: GuardOptions,
+    value: Omit<LeaderValue, 'holder' | 'role' | 'since'>,
+  ): Promise<FenceGuard> {
     const guard = new FenceGuard(options, undefined);
     const { config } = options;
     // Built before the lease is taken: a host that cannot run the watchdog must fail before any workload starts.
@@ -63,7 +66,9 @@ export class FenceGuard {
           },
           renewFailed: (error, msToFence) => {
             options.metrics?.renewFailed(msToFence);
-            options.log.warn(`lease renewal failed (${error}); fencing in ${Math.round(msToFence)} ms unless a renewal succeeds`);
+            options.log.warn(
+              `lease renewal failed (${error}); fencing in ${Math.round(msToFence)} ms unless a renewal succeeds`,
+            );
           },
           fenced: (reason) => void guard.fence(reason),
         },
@@ -71,7 +76,9 @@ export class FenceGuard {
     );
     await clearFenceReport(options.dir);
     options.metrics?.held(true);
-    options.log.info(`holding ${leaderKey(config)} as ${config.holder} (lease ${guard.holder.leaseId}, ttl ${config.timing.ttlMs} ms)`);
+    options.log.info(
+      `holding ${leaderKey(config)} as ${config.holder} (lease ${guard.holder.leaseId}, ttl ${config.timing.ttlMs} ms)`,
+    );
     return guard;
   }
 
@@ -120,15 +127,26 @@ export class FenceGuard {
         pid,
         action: config.onFence,
         report: join(this.options.dir, FENCED_FILE),
-        fields: { key: leaderKey(config), holder: config.holder, lease: this.holder?.leaseId ?? '', action: config.onFence, pid },
-        lost: (why) => log.error(`${why}: if remusd dies now, nothing fences workload ${pid} before the lease runs out`),
+        fields: {
+          key: leaderKey(config),
+          holder: config.holder,
+          lease: this.holder?.leaseId ?? '',
+          action: config.onFence,
+          pid,
+        },
+        lost: (why) =>
+          log.error(`${why}: if remusd dies now, nothing fences workload ${pid} before the lease runs out`),
       });
       if (this.fencing !== undefined) watchdog.disarm();
       else watchdog.arm(this.watchdogBudgetMs());
-      log.info(`watchdog ${watchdog.pid} fences workload ${pid} (${config.onFence}) if remusd dies or stops renewing the lease`);
+      log.info(
+        `watchdog ${watchdog.pid} fences workload ${pid} (${config.onFence}) if remusd dies or stops renewing the lease`,
+      );
       return watchdog;
     } catch (error) {
-      log.error(`${(error as Error).message}: if remusd dies, nothing fences workload ${pid} before the lease runs out`);
+      log.error(
+        `${(error as Error).message}: if remusd dies, nothing fences workload ${pid} before the lease runs out`,
+      );
       return undefined;
     }
   }
@@ -193,7 +211,11 @@ export class FenceGuard {
     await this.disarmWatchdog();
     if (how === 'release') {
       const ok = await this.holder.release();
-      this.options.log.info(ok ? `released ${leaderKey(this.options.config)}: the workload is gone` : 'could not revoke the lease; it runs out by itself');
+      this.options.log.info(
+        ok
+          ? `released ${leaderKey(this.options.config)}: the workload is gone`
+          : 'could not revoke the lease; it runs out by itself',
+      );
     } else {
       await this.holder.stop();
       this.options.log.warn(
@@ -226,7 +248,10 @@ export class FenceGuard {
         stop_ms: Math.round((performance.now() - started) * 1000) / 1000,
       };
       this.options.metrics?.fenced(config.onFence);
-      const did = this.pid === undefined ? 'there was no workload yet' : `${config.onFence === 'freeze' ? 'FROZE (SIGSTOP)' : 'KILLED'} the workload (pid ${this.pid}, ${report.pids.length} process(es)) in ${report.stop_ms} ms`;
+      const did =
+        this.pid === undefined
+          ? 'there was no workload yet'
+          : `${config.onFence === 'freeze' ? 'FROZE (SIGSTOP)' : 'KILLED'} the workload (pid ${this.pid}, ${report.pids.length} process(es)) in ${report.stop_ms} ms`;
       log.error(
         `FENCED: ${reason}. ${did}. This host no longer runs the workload: another host may take it over. ` +
           (config.onFence === 'freeze' ? 'Do not SIGCONT it; kill it once the other host has taken over.' : ''),

@@ -77,7 +77,17 @@ export class LeaseHolder {
    * Acquires PREFIX/NAME/leader for `value`, retrying while another holder has it or etcd is unreachable, for
    * at most waitMs. Throws LeaseUnavailableError (with who holds it, or why etcd could not be reached).
    */
-  static async acquire(config: EtcdFencing, value: LeaderValue, options: { waitMs: number; clock: Clock; events: HolderEvents; log?: (message: string) => void; signal?: AbortSignal }): Promise<LeaseHolder> {
+  static async acquire(
+    config: EtcdFencing,
+    value: LeaderValue,
+    options: {
+      waitMs: number;
+      clock: Clock;
+      events: HolderEvents;
+      log?: (message: string) => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<LeaseHolder> {
     const { clock } = options;
     const key = leaderKey(config);
     const callMs = callTimeout(config);
@@ -92,14 +102,28 @@ export class LeaseHolder {
           await revokeLease(lease.lease, callMs).catch(() => undefined);
           throw error;
         });
-        if (claim.claimed) return new LeaseHolder(client, config, { ...lease, ttlMs: Math.min(lease.ttlMs, config.timing.ttlMs) }, value, clock, options.events);
+        if (claim.claimed)
+          return new LeaseHolder(
+            client,
+            config,
+            { ...lease, ttlMs: Math.min(lease.ttlMs, config.timing.ttlMs) },
+            value,
+            clock,
+            options.events,
+          );
         await revokeLease(lease.lease, callMs).catch(() => undefined);
         failure = new LeaseUnavailableError(`${key} is held by ${describeLeader(claim)}`, 'held');
       } catch (error) {
         if (error instanceof LeaseUnavailableError) throw error;
-        failure = new LeaseUnavailableError(`cannot reach etcd at ${config.endpoints.join(', ')}: ${etcdErrorText(error)}`, 'unreachable');
+        failure = new LeaseUnavailableError(
+          `cannot reach etcd at ${config.endpoints.join(', ')}: ${etcdErrorText(error)}`,
+          'unreachable',
+        );
       }
-      if (failure.message !== told && options.waitMs > 0) options.log?.(`${failure.message}; waiting up to ${Math.round(Math.max(0, giveUpAt - clock.now()))} ms for the lease`);
+      if (failure.message !== told && options.waitMs > 0)
+        options.log?.(
+          `${failure.message}; waiting up to ${Math.round(Math.max(0, giveUpAt - clock.now()))} ms for the lease`,
+        );
       told = failure.message;
       if (clock.now() >= giveUpAt || options.signal?.aborted) {
         client.close();
@@ -128,7 +152,13 @@ export class LeaseHolder {
   async publish(update: Partial<LeaderValue>): Promise<boolean> {
     if (this.state.phase !== 'held') return false;
     this.value = { ...this.value, ...update };
-    return updateLeader(this.client, leaderKey(this.config), this.granted.id, this.value, callTimeout(this.config)).catch(() => false);
+    return updateLeader(
+      this.client,
+      leaderKey(this.config),
+      this.granted.id,
+      this.value,
+      callTimeout(this.config),
+    ).catch(() => false);
   }
 
   /** Writes PREFIX/NAME/released in one transaction with the check that this lease holds the leader key (released.ts). */
@@ -188,10 +218,15 @@ export class LeaseHolder {
       try {
         // The keepalive proves the lease lives; the read proves the key is still ours (an operator may have
         // deleted it, or another lease written it): either failing is a loss.
-        const [ttlMs, leader] = await Promise.all([keepAlive(this.granted.lease, budget), readLeader(this.client, key, budget)]);
+        const [ttlMs, leader] = await Promise.all([
+          keepAlive(this.granted.lease, budget),
+          readLeader(this.client, key, budget),
+        ]);
         const at = this.clock.now();
-        if (leader.held && leader.leaseId !== this.granted.id) this.state = lost(this.state, `${key} now holds another lease: ${describeLeader(leader)}`, at);
-        else if (!leader.held && ttlMs > 0) this.state = lost(this.state, `${key} was deleted while lease ${this.granted.id} was alive`, at);
+        if (leader.held && leader.leaseId !== this.granted.id)
+          this.state = lost(this.state, `${key} now holds another lease: ${describeLeader(leader)}`, at);
+        else if (!leader.held && ttlMs > 0)
+          this.state = lost(this.state, `${key} was deleted while lease ${this.granted.id} was alive`, at);
         else this.state = renewed(this.state, timing, sentMs, ttlMs, at);
         if (this.state.phase === 'held') this.events.renewed?.(at - sentMs);
       } catch (error) {
@@ -225,11 +260,15 @@ export async function whoLeads(config: EtcdFencing): Promise<Leader> {
 }
 
 /** Who holds the key, how long its lease has left in etcd (seconds; undefined when free), and output released unacknowledged. */
-export async function leaderStatus(config: EtcdFencing): Promise<{ leader: Leader; ttlLeftSeconds: number | undefined; released: Released }> {
+export async function leaderStatus(
+  config: EtcdFencing,
+): Promise<{ leader: Leader; ttlLeftSeconds: number | undefined; released: Released }> {
   const client = etcdClient(config, callTimeout(config));
   try {
     const leader = await readLeader(client, leaderKey(config), callTimeout(config));
-    const ttlLeftSeconds = leader.held ? await leaseSecondsLeft(client, leader.leaseId, callTimeout(config)) : undefined;
+    const ttlLeftSeconds = leader.held
+      ? await leaseSecondsLeft(client, leader.leaseId, callTimeout(config))
+      : undefined;
     const released = await readReleased(client, config, callTimeout(config));
     return { leader, ttlLeftSeconds, released };
   } finally {

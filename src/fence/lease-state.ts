@@ -51,7 +51,13 @@ export function granted(timing: LeaseTiming, leaseId: string, sentMs: number, gr
 }
 
 /** A renewal sent at sentMs came back with ttlMs left (≤ 0: etcd says the lease is gone). */
-export function renewed(state: LeaseState, timing: LeaseTiming, sentMs: number, ttlMs: number, nowMs: number): LeaseState {
+export function renewed(
+  state: LeaseState,
+  timing: LeaseTiming,
+  sentMs: number,
+  ttlMs: number,
+  nowMs: number,
+): LeaseState {
   if (state.phase !== 'held') return state;
   if (ttlMs <= 0) return fenced(state, nowMs, `etcd says lease ${state.leaseId} has expired or was revoked`);
   // A slow answer to an older request must not move the deadline back.
@@ -68,7 +74,12 @@ export function renewed(state: LeaseState, timing: LeaseTiming, sentMs: number, 
 /** A renewal failed (unreachable, timed out): the lease stays until its deadline; retry soon. */
 export function renewFailed(state: LeaseState, timing: LeaseTiming, error: string, nowMs: number): LeaseState {
   if (state.phase !== 'held') return state;
-  return { ...state, failedRenewals: state.failedRenewals + 1, lastError: error, nextRenewMs: nowMs + Math.min(RETRY_MS, timing.renewEveryMs) };
+  return {
+    ...state,
+    failedRenewals: state.failedRenewals + 1,
+    lastError: error,
+    nextRenewMs: nowMs + Math.min(RETRY_MS, timing.renewEveryMs),
+  };
 }
 
 /** The lease is known lost (the key holds someone else's lease, or it was revoked): fence at once. */

@@ -28,12 +28,24 @@ export const releasedValueSchema = z.strictObject({
 export type ReleasedValue = z.infer<typeof releasedValueSchema>;
 
 /** What the key holds: nothing, a valid value, or something a backup must not trust. */
-export type Released = { present: false } | { present: true; value: ReleasedValue } | { present: true; invalid: string };
+export type Released =
+  | { present: false }
+  | { present: true; value: ReleasedValue }
+  | { present: true; invalid: string };
 
 /** Writes the key if (and only if) this lease still holds the leader key; false: it does not. */
-export async function recordReleased(client: Etcd3, config: EtcdFencing, leaseId: string, value: ReleasedValue, timeoutMs: number): Promise<boolean> {
+export async function recordReleased(
+  client: Etcd3,
+  config: EtcdFencing,
+  leaseId: string,
+  value: ReleasedValue,
+  timeoutMs: number,
+): Promise<boolean> {
   const result = await withDeadline(
-    client.if(leaderKey(config), 'Lease', '==', leaseId).then(client.put(releasedKey(config)).value(JSON.stringify(value))).commit(),
+    client
+      .if(leaderKey(config), 'Lease', '==', leaseId)
+      .then(client.put(releasedKey(config)).value(JSON.stringify(value)))
+      .commit(),
     timeoutMs,
     `writing ${releasedKey(config)}`,
   );
@@ -41,10 +53,20 @@ export async function recordReleased(client: Etcd3, config: EtcdFencing, leaseId
 }
 
 /** Deletes the key if this lease still holds the leader key and the key still names `checkpoint` of `run`. */
-export async function clearReleased(client: Etcd3, config: EtcdFencing, leaseId: string, expected: ReleasedValue, timeoutMs: number): Promise<boolean> {
+export async function clearReleased(
+  client: Etcd3,
+  config: EtcdFencing,
+  leaseId: string,
+  expected: ReleasedValue,
+  timeoutMs: number,
+): Promise<boolean> {
   const key = releasedKey(config);
   const result = await withDeadline(
-    client.if(leaderKey(config), 'Lease', '==', leaseId).and(key, 'Value', '==', JSON.stringify(expected)).then(client.delete().key(key)).commit(),
+    client
+      .if(leaderKey(config), 'Lease', '==', leaseId)
+      .and(key, 'Value', '==', JSON.stringify(expected))
+      .then(client.delete().key(key))
+      .commit(),
     timeoutMs,
     `deleting ${key}`,
   );
@@ -53,13 +75,19 @@ export async function clearReleased(client: Etcd3, config: EtcdFencing, leaseId:
 
 /** Reads the key (bounded and validated: etcd is a peer like any other). */
 export async function readReleased(client: Etcd3, config: EtcdFencing, timeoutMs: number): Promise<Released> {
-  const response = await withDeadline(client.get(releasedKey(config)).exec(), timeoutMs, `reading ${releasedKey(config)}`);
+  const response = await withDeadline(
+    client.get(releasedKey(config)).exec(),
+    timeoutMs,
+    `reading ${releasedKey(config)}`,
+  );
   const kv = response.kvs[0];
   if (kv === undefined) return { present: false };
   if (kv.value.length > 4096) return { present: true, invalid: `${kv.value.length} bytes` };
   try {
     const parsed = releasedValueSchema.safeParse(JSON.parse(kv.value.toString('utf8')));
-    return parsed.success ? { present: true, value: parsed.data } : { present: true, invalid: parsed.error.issues[0]?.message ?? 'not a released value' };
+    return parsed.success
+      ? { present: true, value: parsed.data }
+      : { present: true, invalid: parsed.error.issues[0]?.message ?? 'not a released value' };
   } catch {
     return { present: true, invalid: 'not JSON' };
   }
@@ -79,7 +107,8 @@ export interface RestoreCandidate {
  */
 export function staleRestore(released: Released, candidate: RestoreCandidate): string | undefined {
   if (!released.present) return undefined;
-  if ('invalid' in released) return `the primary's record of output released without the backup's ack is unreadable (${released.invalid}), so no checkpoint can be shown to contain it`;
+  if ('invalid' in released)
+    return `the primary's record of output released without the backup's ack is unreadable (${released.invalid}), so no checkpoint can be shown to contain it`;
   const r = released.value;
   const what = `the primary (${r.holder}) ran degraded and released the output of checkpoint ${r.checkpoint} of run ${r.run} at ${r.released_at} without this backup's ack`;
   if (candidate.run === r.run) {

@@ -36,7 +36,18 @@ export class Watchdog {
   static async start(options: WatchdogOptions): Promise<Watchdog> {
     const binary = await ensureWatchdogBinary();
     const fields = JSON.stringify(options.fields).replace(/}$/, '');
-    const args = ['--pid', String(options.pid), '--action', options.action, '--parent', String(process.pid), '--report', options.report, '--fields', fields];
+    const args = [
+      '--pid',
+      String(options.pid),
+      '--action',
+      options.action,
+      '--parent',
+      String(process.pid),
+      '--report',
+      options.report,
+      '--fields',
+      fields,
+    ];
     // detached: its own session, so a signal to remusd's process group leaves it watching. stderr is ours: its
     // fence message lands in remusd's log.
     const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'], detached: true });

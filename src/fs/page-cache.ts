@@ -17,8 +17,14 @@ import { execFile } from 'node:child_process';
 export async function flushAndDropCache(paths: readonly string[], timeoutMs = 30_000): Promise<void> {
   for (const path of paths) {
     await new Promise<void>((resolve, reject) => {
-      execFile('dd', [`of=${path}`, 'oflag=nocache', 'conv=notrunc,fdatasync', 'count=0', 'status=none'], { timeout: timeoutMs }, (error, _stdout, stderr) =>
-        error === null ? resolve() : reject(new Error(`dd (flush and drop the page cache of ${path}): ${stderr.trim() || error.message}`)),
+      execFile(
+        'dd',
+        [`of=${path}`, 'oflag=nocache', 'conv=notrunc,fdatasync', 'count=0', 'status=none'],
+        { timeout: timeoutMs },
+        (error, _stdout, stderr) =>
+          error === null
+            ? resolve()
+            : reject(new Error(`dd (flush and drop the page cache of ${path}): ${stderr.trim() || error.message}`)),
       );
     });
   }

@@ -54,9 +54,14 @@ function systemError(path: string, error: unknown): FileReadError {
     ELOOP: 'too many levels of symbolic links',
     ENOTDIR: 'a component of the path is not a directory',
   };
-  return new FileReadError(path, code ?? 'EIO', code !== undefined && reasons[code] ? `${reasons[code]} (${code})` : `cannot be read (${code ?? message})`, {
-    cause: error,
-  });
+  return new FileReadError(
+    path,
+    code ?? 'EIO',
+    code !== undefined && reasons[code] ? `${reasons[code]} (${code})` : `cannot be read (${code ?? message})`,
+    {
+      cause: error,
+    },
+  );
 }
 
 // The bytes read so far. Sized by the file's stat plus one byte, so that a file ending where stat said

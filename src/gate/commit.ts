@@ -85,7 +85,8 @@ export class OutputCommit implements OutputFence {
 
   async beforeDump(seq: number): Promise<void> {
     // The previous barrier's checkpoint never completed: it failed, and nothing will release its epoch alone.
-    if (this.lastBarrier !== undefined && this.lastBarrier !== this.lastCompleted) await this.gate.abandon(this.lastBarrier);
+    if (this.lastBarrier !== undefined && this.lastBarrier !== this.lastCompleted)
+      await this.gate.abandon(this.lastBarrier);
     this.lastBarrier = seq;
     const closed = await this.gate.barrier(seq);
     this.barriers.set(seq, { atMs: this.now(), packets: closed.packets, bytes: closed.bytes });
@@ -130,7 +131,8 @@ export class OutputCommit implements OutputFence {
 
   summary(): OutputSummary {
     const sorted = [...this.releaseTimes].sort((a, b) => a - b);
-    const at = (q: number) => (sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
+    const at = (q: number) =>
+      sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
     return {
       ...this.totals,
       holdP50Ms: quantileMs(this.holds, 0.5),
@@ -150,7 +152,8 @@ export class OutputCommit implements OutputFence {
     // One release at a time, in the order asked (the gate answers in order anyway).
     const done = this.releasing.then(async (): Promise<EpochReleased> => {
       // Releases are cumulative: a late ack for an epoch a degraded release let out already has nothing left.
-      if (this.releasedSeq !== undefined && seq <= this.releasedSeq) return { epoch: seq, packets: 0, bytes: 0, dropped: 0, holds: new Map() };
+      if (this.releasedSeq !== undefined && seq <= this.releasedSeq)
+        return { epoch: seq, packets: 0, bytes: 0, dropped: 0, holds: new Map() };
       const released = await this.gate.release(seq);
       this.releasedSeq = seq;
       const barrier = this.barriers.get(seq);

@@ -17,7 +17,10 @@ export function controlSocketPath(images: string): string {
 const MAX_LINE = 64;
 
 /** Serves release requests: `release(seq)` does the work and returns what went out. */
-export async function serveControlSocket(path: string, release: (seq: number) => Promise<{ packets: number; bytes: number }>): Promise<Server> {
+export async function serveControlSocket(
+  path: string,
+  release: (seq: number) => Promise<{ packets: number; bytes: number }>,
+): Promise<Server> {
   rmSync(path, { force: true }); // a crashed run's socket
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
@@ -143,7 +146,10 @@ export class GateReleaser {
       this.client ??= await ControlClient.connect(this.path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') this.warn(`cannot reach the output gate at ${this.path} (${code ?? (error as Error).message}); epoch ${name} stays held`);
+      if (code !== 'ENOENT')
+        this.warn(
+          `cannot reach the output gate at ${this.path} (${code ?? (error as Error).message}); epoch ${name} stays held`,
+        );
       return undefined;
     }
     try {

@@ -34,7 +34,13 @@ export interface DegradeDeps {
 }
 
 /** Whether to release the newest completed checkpoint on local fsync now (pure). */
-export function shouldDegrade(s: { nowMs: number; lastAckMs: number; afterMs: number; newestCompleted: number | undefined; releasedThrough: number }): boolean {
+export function shouldDegrade(s: {
+  nowMs: number;
+  lastAckMs: number;
+  afterMs: number;
+  newestCompleted: number | undefined;
+  releasedThrough: number;
+}): boolean {
   return s.newestCompleted !== undefined && s.newestCompleted > s.releasedThrough && s.nowMs - s.lastAckMs >= s.afterMs;
 }
 
@@ -87,22 +93,46 @@ export class Degrade {
   }
 
   private serialize(work: () => Promise<void>): void {
-    this.chain = this.chain.then(work).catch((error: Error) => this.deps.log.error(`degraded output commit: ${error.message}`));
+    this.chain = this.chain
+      .then(work)
+      .catch((error: Error) => this.deps.log.error(`degraded output commit: ${error.message}`));
   }
 
   private async tick(): Promise<void> {
     const newest = this.newest;
     const releasedThrough = this.output.releasedThrough ?? 0;
-    if (newest === undefined || !shouldDegrade({ nowMs: this.now(), lastAckMs: this.lastAckMs, afterMs: this.afterMs, newestCompleted: newest.seq, releasedThrough })) return;
+    if (
+      newest === undefined ||
+      !shouldDegrade({
+        nowMs: this.now(),
+        lastAckMs: this.lastAckMs,
+        afterMs: this.afterMs,
+        newestCompleted: newest.seq,
+        releasedThrough,
+      })
+    )
+      return;
     const run = this.deps.runId(newest.root);
     const name = String(newest.seq).padStart(8, '0');
     const wall = (this.deps.wallNow ?? Date.now)();
-    const value: ReleasedRecord = { holder: this.deps.holder, run: run ?? '', checkpoint: name, released_at_ms: Math.round(wall), released_at: new Date(wall).toISOString() };
+    const value: ReleasedRecord = {
+      holder: this.deps.holder,
+      run: run ?? '',
+      checkpoint: name,
+      released_at_ms: Math.round(wall),
+      released_at: new Date(wall).toISOString(),
+    };
     const silentMs = Math.round(this.now() - this.lastAckMs);
     const ok = run === undefined ? false : await this.deps.record(value).catch(() => false);
     if (!ok) {
-      const why = run === undefined ? 'the images directory has no run.json yet' : 'could not record it in etcd while holding the lease';
-      if (why !== this.failedWrite) this.deps.log.error(`no ack from the backup for ${silentMs} ms, but not degrading: ${why}; the output stays held`);
+      const why =
+        run === undefined
+          ? 'the images directory has no run.json yet'
+          : 'could not record it in etcd while holding the lease';
+      if (why !== this.failedWrite)
+        this.deps.log.error(
+          `no ack from the backup for ${silentMs} ms, but not degrading: ${why}; the output stays held`,
+        );
       this.failedWrite = why;
       return;
     }
@@ -124,13 +154,17 @@ export class Degrade {
     const run = root === undefined ? undefined : this.deps.runId(root);
     if (run !== recorded.run || seq < Number(recorded.checkpoint)) return;
     if (!(await this.deps.clear(recorded).catch(() => false))) {
-      this.deps.log.warn(`the backup caught up (acknowledged ${String(seq).padStart(8, '0')}), but the record in etcd could not be cleared yet; retrying at the next ack`);
+      this.deps.log.warn(
+        `the backup caught up (acknowledged ${String(seq).padStart(8, '0')}), but the record in etcd could not be cleared yet; retrying at the next ack`,
+      );
       return;
     }
     if (this.recorded !== recorded) return; // a newer degraded release was recorded meanwhile
     this.recorded = undefined;
     this.output.degraded = false;
     this.deps.gauge?.(false);
-    this.deps.log.warn(`PROTECTED again: the backup acknowledged ${String(seq).padStart(8, '0')} (≥ ${recorded.checkpoint}, the newest output released without it); releases wait for its acks again`);
+    this.deps.log.warn(
+      `PROTECTED again: the backup acknowledged ${String(seq).padStart(8, '0')} (≥ ${recorded.checkpoint}, the newest output released without it); releases wait for its acks again`,
+    );
   }
 }

@@ -9,7 +9,15 @@ import { parseHistogram } from './histogram.js';
 const MAX_LINE = 64 << 10;
 
 /** The helper's C sources: the control protocol, the held-packet store, batched TUN I/O, its devices. */
-const GATE_SOURCES = ['tun-gate.c', 'tun-store.c', 'tun-store.h', 'tun-batch.c', 'tun-batch.h', 'tun-devices.c', 'tun-devices.h'];
+const GATE_SOURCES = [
+  'tun-gate.c',
+  'tun-store.c',
+  'tun-store.h',
+  'tun-batch.c',
+  'tun-batch.h',
+  'tun-devices.c',
+  'tun-devices.h',
+];
 
 /** Compiles src/gate/tun-gate.c and its parts once per source version. */
 export async function ensureGateBinary(): Promise<string> {
@@ -35,7 +43,11 @@ export class GateHelper {
     child.stdout.on('data', (chunk: string) => this.onData(chunk));
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => (this.stderr = (this.stderr + chunk).slice(-2000)));
-    child.on('close', (code, signal) => this.fail(new Error(`remusd-gate exited (${signal ?? `code ${code}`})${this.stderr ? `: ${this.stderr.trim()}` : ''}`)));
+    child.on('close', (code, signal) =>
+      this.fail(
+        new Error(`remusd-gate exited (${signal ?? `code ${code}`})${this.stderr ? `: ${this.stderr.trim()}` : ''}`),
+      ),
+    );
     child.on('error', (error) => this.fail(error));
     child.stdin.on('error', () => undefined); // a dead helper is reported by 'exit'
   }
@@ -68,7 +80,13 @@ export class GateHelper {
     const line = await this.request(`release ${epoch}`);
     const match = /^ok release (\d+) (\d+) (\d+) (\d+) (\S+)$/.exec(line);
     if (match === null || Number(match[1]) !== epoch) throw new Error(`remusd-gate: release ${epoch}: ${line}`);
-    return { epoch, packets: Number(match[2]), bytes: Number(match[3]), dropped: Number(match[4]), holds: parseHistogram(match[5]!) };
+    return {
+      epoch,
+      packets: Number(match[2]),
+      bytes: Number(match[3]),
+      dropped: Number(match[4]),
+      holds: parseHistogram(match[5]!),
+    };
   }
 
   /** Holds every inbound packet from now on (the TAP queues them) until unhold(). */
@@ -104,7 +122,12 @@ export class GateHelper {
   private async ask(command: string, word: string, count: number): Promise<number[]> {
     const line = await this.request(command);
     const parts = line.split(' ');
-    if (parts[0] !== 'ok' || parts[1] !== word || parts.length !== count + 2 || !parts.slice(2).every((p) => /^\d+$/.test(p))) {
+    if (
+      parts[0] !== 'ok' ||
+      parts[1] !== word ||
+      parts.length !== count + 2 ||
+      !parts.slice(2).every((p) => /^\d+$/.test(p))
+    ) {
       throw new Error(`remusd-gate: ${command}: ${line}`);
     }
     return parts.slice(2).map(Number);

@@ -58,7 +58,8 @@ export class PlugGate implements OutputGate {
   }
 
   async barrier(epoch: number): Promise<EpochClosed> {
-    if (epoch <= this.lastBarrier) throw new Error(`barrier ${epoch}: barriers must increase (last ${this.lastBarrier})`);
+    if (epoch <= this.lastBarrier)
+      throw new Error(`barrier ${epoch}: barriers must increase (last ${this.lastBarrier})`);
     const pending = this.outstanding;
     if (pending?.abandoned === true) {
       // A second block would overwrite the closed epoch's count and leave its packets behind for good.
@@ -83,9 +84,11 @@ export class PlugGate implements OutputGate {
   }
 
   async release(epoch: number): Promise<EpochReleased> {
-    if (epoch > this.lastBarrier) throw new Error(`release ${epoch}: no barrier ${epoch} yet (last ${this.lastBarrier})`);
+    if (epoch > this.lastBarrier)
+      throw new Error(`release ${epoch}: no barrier ${epoch} yet (last ${this.lastBarrier})`);
     const pending = this.outstanding;
-    if (pending === undefined || pending.epoch > epoch) return { epoch, packets: 0, bytes: 0, dropped: 0, holds: new Map() };
+    if (pending === undefined || pending.epoch > epoch)
+      return { epoch, packets: 0, bytes: 0, dropped: 0, holds: new Map() };
     const before = await this.backlog();
     await tc(['qdisc', 'change', 'dev', this.ifb, 'root', 'plug', 'release']);
     this.outstanding = undefined;

@@ -16,9 +16,18 @@ export async function probeOutputCommit(plug: { available: boolean; detail: stri
     () => 'no tc command (install iproute2)',
   );
   if (tc !== undefined) return { mechanism: null, detail: tc };
-  if (plug.available) return { mechanism: 'plug', detail: `the kernel's plug qdisc (${plug.detail}), fed through an IFB device as xl remus does` };
-  if (!existsSync('/dev/net/tun')) return { mechanism: null, detail: `no plug qdisc (${plug.detail}) and no /dev/net/tun (load the tun module)` };
+  if (plug.available)
+    return {
+      mechanism: 'plug',
+      detail: `the kernel's plug qdisc (${plug.detail}), fed through an IFB device as xl remus does`,
+    };
+  if (!existsSync('/dev/net/tun'))
+    return { mechanism: null, detail: `no plug qdisc (${plug.detail}) and no /dev/net/tun (load the tun module)` };
   const rp = await rpFilterProblem();
-  if (rp !== undefined) return { mechanism: null, detail: `no plug qdisc (${plug.detail}); the TUN gate cannot work: ${rp}` };
-  return { mechanism: 'tun', detail: `no plug qdisc (${plug.detail}): remusd's TUN gate holds the packets (a helper process, tc mirred into a TUN device)` };
+  if (rp !== undefined)
+    return { mechanism: null, detail: `no plug qdisc (${plug.detail}); the TUN gate cannot work: ${rp}` };
+  return {
+    mechanism: 'tun',
+    detail: `no plug qdisc (${plug.detail}): remusd's TUN gate holds the packets (a helper process, tc mirred into a TUN device)`,
+  };
 }

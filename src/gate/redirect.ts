@@ -27,15 +27,39 @@ export async function installRedirect(from: string, tun: string, tap?: string): 
 }
 
 async function removeHook(from: string, hook: 'ingress' | 'egress', prefs: Record<string, number>): Promise<void> {
-  for (const pref of Object.values(prefs)) await tc(['filter', 'del', 'dev', from, hook, 'pref', String(pref)]).catch(() => undefined);
+  for (const pref of Object.values(prefs))
+    await tc(['filter', 'del', 'dev', from, hook, 'pref', String(pref)]).catch(() => undefined);
 }
 
-async function redirectHook(from: string, hook: 'ingress' | 'egress', prefs: Record<string, number>, into: string): Promise<void> {
+async function redirectHook(
+  from: string,
+  hook: 'ingress' | 'egress',
+  prefs: Record<string, number>,
+  into: string,
+): Promise<void> {
   for (const [protocol, pref] of Object.entries(prefs)) {
     await tc(['filter', 'del', 'dev', from, hook, 'pref', String(pref)]).catch(() => undefined);
     await tc([
-      'filter', 'add', 'dev', from, hook, 'pref', String(pref), 'protocol', protocol,
-      'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', into,
+      'filter',
+      'add',
+      'dev',
+      from,
+      hook,
+      'pref',
+      String(pref),
+      'protocol',
+      protocol,
+      'u32',
+      'match',
+      'u32',
+      '0',
+      '0',
+      'action',
+      'mirred',
+      'egress',
+      'redirect',
+      'dev',
+      into,
     ]);
   }
 }

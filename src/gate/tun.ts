@@ -32,7 +32,10 @@ export class TunGate implements OutputGate {
         ? undefined
         : {
             hold: () => helper.hold(),
-            release: async (): Promise<InboundReleased> => ({ ...(await helper.unhold()), droppedTotal: await tapDrops(tap).catch(() => 0) }),
+            release: async (): Promise<InboundReleased> => ({
+              ...(await helper.unhold()),
+              droppedTotal: await tapDrops(tap).catch(() => 0),
+            }),
           };
   }
 
@@ -41,7 +44,11 @@ export class TunGate implements OutputGate {
     const problem = await rpFilterProblem();
     if (problem !== undefined) throw new Error(`the TUN output gate cannot work here: ${problem}`);
     const tap = options.inboundTap;
-    const helper = await GateHelper.start(options.tun, options.maxHeldBytes, tap === undefined ? undefined : { tap, to: options.hostInterface });
+    const helper = await GateHelper.start(
+      options.tun,
+      options.maxHeldBytes,
+      tap === undefined ? undefined : { tap, to: options.hostInterface },
+    );
     try {
       await prepareTun(options.tun);
       if (tap !== undefined) await prepareTap(tap);

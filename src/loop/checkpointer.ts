@@ -36,12 +36,26 @@ export interface DeltaSummary {
 }
 
 export type CheckpointResult =
-  | { ok: true; stored: StoredCheckpoint; dir: string; stats: DumpStats; criuWallMs: number; delta: DeltaSummary | undefined }
+  | {
+      ok: true;
+      stored: StoredCheckpoint;
+      dir: string;
+      stats: DumpStats;
+      criuWallMs: number;
+      delta: DeltaSummary | undefined;
+    }
   | { ok: false; criuWallMs: number; reason: string; logTail: string };
 
 /** How a compaction ended: the flattened link as it is now stored, or why nothing changed. */
 export type CompactionOutcome =
-  | { ok: true; target: StoredCheckpoint; compacted: StoredCheckpoint; links: number; bytesWritten: number; elapsedMs: number }
+  | {
+      ok: true;
+      target: StoredCheckpoint;
+      compacted: StoredCheckpoint;
+      links: number;
+      bytesWritten: number;
+      elapsedMs: number;
+    }
   | { ok: false; target: StoredCheckpoint; reason: string };
 
 /**
@@ -76,8 +90,13 @@ export function asFailedAttempt(error: unknown): CheckpointResult {
 }
 
 /** Deletes old checkpoints off the critical path; a failure is only a warning. */
-export function removeQuietly(checkpointer: Checkpointer, doomed: readonly StoredCheckpoint[], events: { warn(message: string, fields?: Record<string, unknown>): void }): MaybePromise<void> {
-  const warn = (error: Error) => events.warn(`could not delete old checkpoints: ${error.message}`, { checkpoints: doomed.map((c) => c.name) });
+export function removeQuietly(
+  checkpointer: Checkpointer,
+  doomed: readonly StoredCheckpoint[],
+  events: { warn(message: string, fields?: Record<string, unknown>): void },
+): MaybePromise<void> {
+  const warn = (error: Error) =>
+    events.warn(`could not delete old checkpoints: ${error.message}`, { checkpoints: doomed.map((c) => c.name) });
   try {
     const removing = checkpointer.remove(doomed);
     return isThenable(removing) ? Promise.resolve(removing).catch(warn) : undefined;

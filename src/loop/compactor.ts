@@ -38,7 +38,9 @@ export class Compactor implements CompactionRunner {
   private parked: (() => void) | undefined;
   private done: CompactionOutcome | undefined;
 
-  constructor(private readonly run: (target: StoredCheckpoint, step: () => Promise<void>) => Promise<CompactionOutcome>) {}
+  constructor(
+    private readonly run: (target: StoredCheckpoint, step: () => Promise<void>) => Promise<CompactionOutcome>,
+  ) {}
 
   get busy(): boolean {
     return this.running !== undefined;
@@ -46,13 +48,15 @@ export class Compactor implements CompactionRunner {
 
   /** Starts flattening `target` in the background (the caller checks busy first). */
   start(target: StoredCheckpoint): void {
-    this.running = this.run(target, () => this.step()).then(
-      (outcome) => void (this.done = outcome),
-      (error: Error) => void (this.done = { ok: false, target, reason: error.message }),
-    ).finally(() => {
-      this.running = undefined;
-      this.parked?.();
-    });
+    this.running = this.run(target, () => this.step())
+      .then(
+        (outcome) => void (this.done = outcome),
+        (error: Error) => void (this.done = { ok: false, target, reason: error.message }),
+      )
+      .finally(() => {
+        this.running = undefined;
+        this.parked?.();
+      });
   }
 
   /** The outcome of a compaction that ended since the last call, once. */

@@ -6,13 +6,30 @@ import { dump, type DumpKind } from '../criu/dump.js';
 import { criuLogTail, describeCriuEnd } from '../criu/exec.js';
 import { readDumpStatsSync } from '../criu/images/index.js';
 import type { CriuLocation } from '../criu/locate.js';
-import { compactCheckpoint, loadHashes, rewriteAsDelta, saveHashes, type PageHashes, type RewriteResult } from '../delta/index.js';
+import {
+  compactCheckpoint,
+  loadHashes,
+  rewriteAsDelta,
+  saveHashes,
+  type PageHashes,
+  type RewriteResult,
+} from '../delta/index.js';
 import { flushAndDropCache } from '../fs/page-cache.js';
 import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import { openRun } from '../store/run-identity.js';
 import type { CheckpointRequest, CheckpointResult, Checkpointer } from './checkpointer.js';
-import { checkpointName, describeCheckpoint, freshDirectory, markLatest, partialName, publish, removeCheckpoints, removePartials, scanCheckpoints } from '../store/checkpoints.js';
+import {
+  checkpointName,
+  describeCheckpoint,
+  freshDirectory,
+  markLatest,
+  partialName,
+  publish,
+  removeCheckpoints,
+  removePartials,
+  scanCheckpoints,
+} from '../store/checkpoints.js';
 
 /** What the CRIU checkpointer works on. */
 export interface CriuCheckpointerOptions {
@@ -30,7 +47,10 @@ export interface CriuCheckpointerOptions {
    * (src/fs/page-cache.ts says why). Default true; false only to measure the spike it removes (npm run bench).
    */
   dropChainStartCache?: boolean;
-  log: { info(message: string, fields?: Record<string, unknown>): void; warn(message: string, fields?: Record<string, unknown>): void };
+  log: {
+    info(message: string, fields?: Record<string, unknown>): void;
+    warn(message: string, fields?: Record<string, unknown>): void;
+  };
   /** Aborting it kills the CRIU in progress (the fence: a checkpoint of a fenced workload is worthless). */
   cancel?: AbortSignal;
 }
@@ -47,7 +67,8 @@ export function criuCheckpointer(options: CriuCheckpointerOptions): Checkpointer
   return {
     async open() {
       const leftovers = removePartials(root);
-      if (leftovers.length > 0) options.log.warn(`removed ${leftovers.length} half-written checkpoint(s) left by a crash`, { leftovers });
+      if (leftovers.length > 0)
+        options.log.warn(`removed ${leftovers.length} half-written checkpoint(s) left by a crash`, { leftovers });
       const stored = scanCheckpoints(root);
       // The directory's run (run.json): what tells a backup these checkpoints from another life's of the same names.
       options.log.info(`run: ${openRun(root, stored.length > 0, new Date()).reason}`);
@@ -74,7 +95,9 @@ export function criuCheckpointer(options: CriuCheckpointerOptions): Checkpointer
         try {
           markLatest(root, result.stored.name);
         } catch (error) {
-          options.log.warn(`could not point latest at ${result.stored.name}: ${(error as Error).message}`, { checkpoint: result.stored.name });
+          options.log.warn(`could not point latest at ${result.stored.name}: ${(error as Error).message}`, {
+            checkpoint: result.stored.name,
+          });
         }
       }
       const { rewrite, ...rest } = result;
@@ -98,7 +121,14 @@ export function criuCheckpointer(options: CriuCheckpointerOptions): Checkpointer
       ? {
           async compact(target: StoredCheckpoint, step: () => Promise<void>) {
             const done = await compactCheckpoint({ root, name: target.name, pageSize: options.pageSize, step });
-            return { ok: true as const, target, compacted: describeCheckpoint(root, target.name), links: done.links, bytesWritten: done.bytesWritten, elapsedMs: done.elapsedMs };
+            return {
+              ok: true as const,
+              target,
+              compacted: describeCheckpoint(root, target.name),
+              links: done.links,
+              bytesWritten: done.bytesWritten,
+              elapsedMs: done.elapsedMs,
+            };
           },
         }
       : {}),
@@ -106,7 +136,14 @@ export function criuCheckpointer(options: CriuCheckpointerOptions): Checkpointer
 }
 
 type TakeResult =
-  | { ok: true; stored: StoredCheckpoint; dir: string; stats: DumpStats; criuWallMs: number; rewrite: RewriteResult | undefined }
+  | {
+      ok: true;
+      stored: StoredCheckpoint;
+      dir: string;
+      stats: DumpStats;
+      criuWallMs: number;
+      rewrite: RewriteResult | undefined;
+    }
   | Extract<CheckpointResult, { ok: false }>;
 
 /**
@@ -115,7 +152,11 @@ type TakeResult =
  * leaves either a complete checkpoint or a partial one that the next start removes. A failed attempt's
  * CRIU log is kept as root/last-failure.log.
  */
-async function takeCheckpoint(options: CriuCheckpointerOptions, request: CheckpointRequest, previous: PageHashes | undefined): Promise<TakeResult> {
+async function takeCheckpoint(
+  options: CriuCheckpointerOptions,
+  request: CheckpointRequest,
+  previous: PageHashes | undefined,
+): Promise<TakeResult> {
   const { root } = options;
   const partial = join(root, partialName(request.seq));
   const name = checkpointName(request.seq);
@@ -178,5 +219,7 @@ async function takeCheckpoint(options: CriuCheckpointerOptions, request: Checkpo
 // Flushes and drops the pages images of a checkpoint kept whole. A failure costs only speed: logged, not fatal.
 async function dropKeptImage(dir: string, log: CriuCheckpointerOptions['log']): Promise<void> {
   const images = (await readdir(dir)).filter((name) => /^pages-\d+\.img$/.test(name)).map((name) => join(dir, name));
-  await flushAndDropCache(images).catch((error: Error) => log.warn(`could not drop a chain start's image from the page cache: ${error.message}`));
+  await flushAndDropCache(images).catch((error: Error) =>
+    log.warn(`could not drop a chain start's image from the page cache: ${error.message}`),
+  );
 }

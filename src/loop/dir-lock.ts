@@ -24,7 +24,9 @@ export class DirLockedError extends Error {
     readonly dir: string,
     readonly holderPid: number,
   ) {
-    super(`${dir} is in use by remusd pid ${holderPid} (lock ${join(dir, LOCK_NAME)}); stop that one first, or use another checkpoint.dir`);
+    super(
+      `${dir} is in use by remusd pid ${holderPid} (lock ${join(dir, LOCK_NAME)}); stop that one first, or use another checkpoint.dir`,
+    );
     this.name = 'DirLockedError';
   }
 }

@@ -36,7 +36,11 @@ export interface BuildInfo {
 const SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** Starts a /metrics endpoint on host:port; the config counts as loaded successfully at start. */
-export async function serveMetrics(host: string, port: number, build: BuildInfo = { version: 'unknown', criuVersion: 'unknown', mode: 'unknown' }): Promise<LoopMetrics> {
+export async function serveMetrics(
+  host: string,
+  port: number,
+  build: BuildInfo = { version: 'unknown', criuVersion: 'unknown', mode: 'unknown' },
+): Promise<LoopMetrics> {
   const registry = new Registry();
   const registers = [registry];
   // Process metrics (resident memory, CPU, open fds, event-loop lag) with the standard names.
@@ -46,8 +50,15 @@ export async function serveMetrics(host: string, port: number, build: BuildInfo 
     help: 'Always 1; the labels say which remusd, CRIU and checkpoint mode run',
     labelNames: ['version', 'node_version', 'criu_version', 'mode'],
     registers,
-  }).set({ version: build.version, node_version: process.version, criu_version: build.criuVersion, mode: build.mode }, 1);
-  const interval = new Gauge({ name: 'remusd_interval_seconds', help: 'Checkpoint interval in force (the next one)', registers });
+  }).set(
+    { version: build.version, node_version: process.version, criu_version: build.criuVersion, mode: build.mode },
+    1,
+  );
+  const interval = new Gauge({
+    name: 'remusd_interval_seconds',
+    help: 'Checkpoint interval in force (the next one)',
+    registers,
+  });
   const bandGauges = {
     lmin: new Gauge({ name: 'remusd_band_lmin_bytes', help: 'thresholds.lmin in force', registers }),
     lmax: new Gauge({ name: 'remusd_band_lmax_bytes', help: 'thresholds.lmax in force', registers }),
@@ -60,8 +71,18 @@ export async function serveMetrics(host: string, port: number, build: BuildInfo 
     buckets: [2 ** 16, 2 ** 18, 2 ** 20, 2 ** 22, 2 ** 24, 2 ** 26, 2 ** 28, 2 ** 30],
     registers,
   });
-  const frozen = new Histogram({ name: 'remusd_frozen_seconds', help: 'Time the workload was frozen by each checkpoint', buckets: SECONDS_BUCKETS, registers });
-  const criuDuration = new Histogram({ name: 'remusd_criu_duration_seconds', help: 'Wall time of each successful CRIU dump', buckets: SECONDS_BUCKETS, registers });
+  const frozen = new Histogram({
+    name: 'remusd_frozen_seconds',
+    help: 'Time the workload was frozen by each checkpoint',
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
+  const criuDuration = new Histogram({
+    name: 'remusd_criu_duration_seconds',
+    help: 'Wall time of each successful CRIU dump',
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
   const rewriteDuration = new Histogram({
     name: 'remusd_delta_rewrite_duration_seconds',
     help: 'Wall time of each delta rewrite (mode delta), hashes saved included',
@@ -74,13 +95,38 @@ export async function serveMetrics(host: string, port: number, build: BuildInfo 
     registers,
   });
   const checkpoints = new Counter({ name: 'remusd_checkpoints_total', help: 'Checkpoints taken', registers });
-  const inBandTotal = new Counter({ name: 'remusd_checkpoints_in_band_total', help: 'Checkpoints whose size was within [lmin, lmax]', registers });
-  const overruns = new Counter({ name: 'remusd_checkpoint_overruns_total', help: 'Checkpoints that took longer than their interval', registers });
-  const decisions = new Counter({ name: 'remusd_decisions_total', help: 'Policy decisions after each checkpoint, by kind', labelNames: ['decision'], registers });
+  const inBandTotal = new Counter({
+    name: 'remusd_checkpoints_in_band_total',
+    help: 'Checkpoints whose size was within [lmin, lmax]',
+    registers,
+  });
+  const overruns = new Counter({
+    name: 'remusd_checkpoint_overruns_total',
+    help: 'Checkpoints that took longer than their interval',
+    registers,
+  });
+  const decisions = new Counter({
+    name: 'remusd_decisions_total',
+    help: 'Policy decisions after each checkpoint, by kind',
+    labelNames: ['decision'],
+    registers,
+  });
   for (const decision of ['shrink', 'grow', 'hold']) decisions.inc({ decision }, 0);
-  const failures = new Counter({ name: 'remusd_checkpoint_failures_total', help: 'Failed checkpoint attempts (CRIU or I/O)', registers });
-  const recordsLost = new Counter({ name: 'remusd_records_lost_total', help: 'Checkpoint records that could not be written (disk full…)', registers });
-  const reloadOk = new Gauge({ name: 'remusd_config_last_reload_successful', help: '1 if the last config (re)load was applied, 0 if it was refused', registers });
+  const failures = new Counter({
+    name: 'remusd_checkpoint_failures_total',
+    help: 'Failed checkpoint attempts (CRIU or I/O)',
+    registers,
+  });
+  const recordsLost = new Counter({
+    name: 'remusd_records_lost_total',
+    help: 'Checkpoint records that could not be written (disk full…)',
+    registers,
+  });
+  const reloadOk = new Gauge({
+    name: 'remusd_config_last_reload_successful',
+    help: '1 if the last config (re)load was applied, 0 if it was refused',
+    registers,
+  });
   const reloadAt = new Gauge({
     name: 'remusd_config_last_reload_success_timestamp_seconds',
     help: 'When the config was last loaded or reloaded successfully (Unix time)',
@@ -124,12 +170,34 @@ export async function serveMetrics(host: string, port: number, build: BuildInfo 
 // Output commit (src/gate): what was held and released, and the latency it added for clients.
 function outputCommitMetrics(registry: Registry): LoopMetrics['released'] {
   const registers = [registry];
-  const outputPackets = new Counter({ name: 'remusd_output_released_packets_total', help: 'Outbound packets held by output commit and released', registers });
-  const outputBytes = new Counter({ name: 'remusd_output_released_bytes_total', help: 'Outbound bytes held by output commit and released', registers });
-  const outputDropped = new Counter({ name: 'remusd_output_dropped_packets_total', help: 'Outbound packets dropped because held bytes reached output_commit.max_held', registers });
+  const outputPackets = new Counter({
+    name: 'remusd_output_released_packets_total',
+    help: 'Outbound packets held by output commit and released',
+    registers,
+  });
+  const outputBytes = new Counter({
+    name: 'remusd_output_released_bytes_total',
+    help: 'Outbound bytes held by output commit and released',
+    registers,
+  });
+  const outputDropped = new Counter({
+    name: 'remusd_output_dropped_packets_total',
+    help: 'Outbound packets dropped because held bytes reached output_commit.max_held',
+    registers,
+  });
   const latencyBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5];
-  const releaseSeconds = new Histogram({ name: 'remusd_output_release_seconds', help: 'Barrier to release of each epoch (how long its last packet waited)', buckets: latencyBuckets, registers });
-  const holdSeconds = new Histogram({ name: 'remusd_output_hold_seconds', help: 'How long each released packet was held (latency added for clients)', buckets: latencyBuckets, registers });
+  const releaseSeconds = new Histogram({
+    name: 'remusd_output_release_seconds',
+    help: 'Barrier to release of each epoch (how long its last packet waited)',
+    buckets: latencyBuckets,
+    registers,
+  });
+  const holdSeconds = new Histogram({
+    name: 'remusd_output_hold_seconds',
+    help: 'How long each released packet was held (latency added for clients)',
+    buckets: latencyBuckets,
+    registers,
+  });
   return (release, releaseMs) => {
     outputPackets.inc(release.packets);
     outputBytes.inc(release.bytes);

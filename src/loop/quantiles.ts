@@ -76,7 +76,8 @@ export class QuantileSketch {
     const counts = this.#counts;
     for (let i = 0; i < counts.length; i++) {
       seen += counts[i]!;
-      if (counts[i]! > 0 && seen >= rank) return Math.min(this.#max, Math.max(this.#min, RESOLUTION ** (this.#lowKey + i)));
+      if (counts[i]! > 0 && seen >= rank)
+        return Math.min(this.#max, Math.max(this.#min, RESOLUTION ** (this.#lowKey + i)));
     }
     return this.#max;
   }

@@ -45,22 +45,39 @@ export interface ReadRecord {
 }
 
 const MODES = ['pre-dump', 'dump', 'full', 'delta', 'sim'] as const;
-const count = z.number({ error: 'is not a whole number ≥ 0' }).int({ error: 'is not a whole number ≥ 0' }).min(0, { error: 'is not a whole number ≥ 0' });
+const count = z
+  .number({ error: 'is not a whole number ≥ 0' })
+  .int({ error: 'is not a whole number ≥ 0' })
+  .min(0, { error: 'is not a whole number ≥ 0' });
 const ms = z.number({ error: 'is not a number of ms ≥ 0' }).min(0, { error: 'is not a number of ms ≥ 0' }).finite();
 const lineSchema = z.object({
-  schema: z.union([z.literal(1), z.literal(RECORD_SCHEMA)], { error: `is not a records schema this remusd reads (1 or ${RECORD_SCHEMA})` }).optional(),
+  schema: z
+    .union([z.literal(1), z.literal(RECORD_SCHEMA)], {
+      error: `is not a records schema this remusd reads (1 or ${RECORD_SCHEMA})`,
+    })
+    .optional(),
   seq: count,
-  start: z.string({ error: 'is not an ISO-8601 time' }).refine((s) => Number.isFinite(Date.parse(s)), { error: 'is not an ISO-8601 time' }),
+  start: z
+    .string({ error: 'is not an ISO-8601 time' })
+    .refine((s) => Number.isFinite(Date.parse(s)), { error: 'is not an ISO-8601 time' }),
   mode: z.enum(MODES, { error: `is not one of ${MODES.join(', ')}` }),
   policy: z.string({ error: 'is not a policy kind' }).optional(),
   band: z
-    .object({ lmin_bytes: count, lmax_bytes: count, min_ms: ms, max_ms: ms }, { error: 'is not a band {lmin_bytes, lmax_bytes, min_ms, max_ms}' })
+    .object(
+      { lmin_bytes: count, lmax_bytes: count, min_ms: ms, max_ms: ms },
+      { error: 'is not a band {lmin_bytes, lmax_bytes, min_ms, max_ms}' },
+    )
     .optional(),
   chain_start: z.boolean({ error: 'is not true or false' }).optional(),
   parent: z.string({ error: 'is not a checkpoint name or null' }).nullable().optional(),
   interval_ms: ms,
   next_interval_ms: ms,
-  elapsed_ms: z.number({ error: 'is not a number of ms > 0 (or null for the first record of a run)' }).positive({ error: 'is not a number of ms > 0 (or null for the first record of a run)' }).finite().nullable().optional(),
+  elapsed_ms: z
+    .number({ error: 'is not a number of ms > 0 (or null for the first record of a run)' })
+    .positive({ error: 'is not a number of ms > 0 (or null for the first record of a run)' })
+    .finite()
+    .nullable()
+    .optional(),
   decision: z.enum(['shrink', 'grow', 'hold'], { error: 'is not shrink, grow or hold' }).optional(),
   pages_scanned: count.optional(),
   pages_written: count,
@@ -117,24 +134,35 @@ function parseLine(line: string, where: string): ReadRecord {
     throw new RecordsError(`${where}: not a JSON record (${(error as Error).message})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new RecordsError(`${where}: expected a JSON object (one remusd record), got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+    throw new RecordsError(
+      `${where}: expected a JSON object (one remusd record), got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+    );
   }
   const parsed = lineSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = issue.path.join('.');
-    const shown = issue.path.reduce<unknown>((at, k) => (at as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], value);
-    throw new RecordsError(`${where}: ${key} ${shown === undefined ? '(missing)' : JSON.stringify(shown)} ${issue.message}`);
+    const shown = issue.path.reduce<unknown>(
+      (at, k) => (at as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey],
+      value,
+    );
+    throw new RecordsError(
+      `${where}: ${key} ${shown === undefined ? '(missing)' : JSON.stringify(shown)} ${issue.message}`,
+    );
   }
   const r = parsed.data;
-  if (r.schema === RECORD_SCHEMA && r.chain_start === undefined) throw new RecordsError(`${where}: chain_start (missing) is not true or false`);
+  if (r.schema === RECORD_SCHEMA && r.chain_start === undefined)
+    throw new RecordsError(`${where}: chain_start (missing) is not true or false`);
   return {
     where,
     seq: r.seq,
     startMs: Date.parse(r.start),
     mode: r.mode,
     policy: r.policy,
-    band: r.band === undefined ? undefined : { lminBytes: r.band.lmin_bytes, lmaxBytes: r.band.lmax_bytes, minMs: r.band.min_ms, maxMs: r.band.max_ms },
+    band:
+      r.band === undefined
+        ? undefined
+        : { lminBytes: r.band.lmin_bytes, lmaxBytes: r.band.lmax_bytes, minMs: r.band.min_ms, maxMs: r.band.max_ms },
     // Version 1 had no chain_start: a checkpoint with no parent in an incremental mode started a chain.
     chainStart: r.chain_start ?? (r.mode !== 'full' && r.parent === null),
     intervalMs: r.interval_ms,

@@ -1,4 +1,14 @@
-import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { fileKind } from '../fs/regular-file.js';
 import { dirname } from 'node:path';
 import type { CheckpointRecord } from '../model/record.js';
@@ -21,7 +31,10 @@ export interface Rotation {
  * A supervisor runs for months: past rotation.maxBytes the file is rotated between two records, so no
  * line is ever split across files.
  */
-export function openRecordsFile(path: string, rotation: Rotation = { maxBytes: Number.POSITIVE_INFINITY, keepFiles: 0 }): RecordSink {
+export function openRecordsFile(
+  path: string,
+  rotation: Rotation = { maxBytes: Number.POSITIVE_INFINITY, keepFiles: 0 },
+): RecordSink {
   mkdirSync(dirname(path), { recursive: true });
   let fd = openAppend(path);
   let size = fstatSync(fd).size;
@@ -57,7 +70,11 @@ export function openRecordsFile(path: string, rotation: Rotation = { maxBytes: N
 // Opens for appending; only a regular file (or a new one) is taken: /dev/full or a FIFO as the records file
 // would fail or block at the first record rather than at the start.
 function openAppend(path: string): number {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY, 0o644);
+  const fd = openSync(
+    path,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY,
+    0o644,
+  );
   const stats = fstatSync(fd);
   if (!stats.isFile()) {
     closeSync(fd);

@@ -10,7 +10,8 @@ export interface StatusTally {
 
 /** One line: current interval, last size against the band, share of checkpoints in band, frozen time. */
 export function statusLine(record: CheckpointRecord, band: Band, tally: StatusTally): string {
-  const where = record.size_bytes > band.lmaxBytes ? '> lmax' : record.size_bytes < band.lminBytes ? '< lmin' : 'in band';
+  const where =
+    record.size_bytes > band.lmaxBytes ? '> lmax' : record.size_bytes < band.lminBytes ? '< lmin' : 'in band';
   const share = tally.checkpoints === 0 ? 0 : (100 * tally.inBand) / tally.checkpoints;
   return (
     `#${record.seq} ${record.mode}  interval ${record.interval_ms.toFixed(0)}→${record.next_interval_ms.toFixed(0)} ms  ` +
@@ -31,8 +32,11 @@ function outputPart(record: CheckpointRecord): string {
   if (typeof record.output_packets !== 'number') return '';
   const p50 = record.hold_p50_ms;
   const p99 = record.hold_p99_ms;
-  const latency = typeof p50 === 'number' && typeof p99 === 'number' ? `  added latency p50 ${p50.toFixed(0)} p99 ${p99.toFixed(0)} ms` : '';
+  const latency =
+    typeof p50 === 'number' && typeof p99 === 'number'
+      ? `  added latency p50 ${p50.toFixed(0)} p99 ${p99.toFixed(0)} ms`
+      : '';
   // Loud: output is going out without the backup's ack (output_commit.degrade_after).
-  const degraded = record.degraded === true ? '  DEGRADED (unprotected: released without the backup\'s ack)' : '';
+  const degraded = record.degraded === true ? "  DEGRADED (unprotected: released without the backup's ack)" : '';
   return `  held ${record.output_packets} pkts${latency}${degraded}`;
 }

@@ -110,7 +110,12 @@ export class RunTally {
 
 /** The band a record's decision was taken against, as the loop's Band. */
 export function bandOfRecord(record: CheckpointRecord): Band {
-  return { lminBytes: record.band.lmin_bytes, lmaxBytes: record.band.lmax_bytes, minMs: record.band.min_ms, maxMs: record.band.max_ms };
+  return {
+    lminBytes: record.band.lmin_bytes,
+    lmaxBytes: record.band.lmax_bytes,
+    minMs: record.band.min_ms,
+    maxMs: record.band.max_ms,
+  };
 }
 
 /** A record's numbers (for summarizing and scoring records read back from a file). */

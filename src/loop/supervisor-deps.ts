@@ -18,7 +18,13 @@ export interface SupervisorSettings {
   policyKey: string;
   policy: Policy;
   /** compact: mode delta flattens old links in the background once a chain has compactAt links (absent: off). */
-  retention: { keep: number; newChainEvery: number; maxChainBytes: number | undefined; compact?: boolean; compactAt?: number };
+  retention: {
+    keep: number;
+    newChainEvery: number;
+    maxChainBytes: number | undefined;
+    compact?: boolean;
+    compactAt?: number;
+  };
   criu: { logLevel: number; extraArgs: readonly string[]; timeoutMs: number };
   failures: { maxConsecutive: number; backoffInitialMs: number; backoffMaxMs: number };
 }

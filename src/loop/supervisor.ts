@@ -39,13 +39,29 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
   let retention: MaybePromise<void> | undefined;
   // Compaction runs while the loop sleeps too, but may take several intervals: it is paused, not awaited.
   const compactor: CompactionRunner | undefined =
-    deps.compactor ?? (deps.mode === 'delta' && checkpointer.compact !== undefined ? new Compactor(checkpointer.compact.bind(checkpointer)) : undefined);
+    deps.compactor ??
+    (deps.mode === 'delta' && checkpointer.compact !== undefined
+      ? new Compactor(checkpointer.compact.bind(checkpointer))
+      : undefined);
   let compacted: CheckpointRecord['compacted'];
   // One facts object, rewritten for each checkpoint (SupervisorEvents.facts): its numbers then change in place
   // and a simulated checkpoint allocates nothing for them.
   const facts: CheckpointFacts = {
-    seq: 0, startMs: 0, band: settings.band, chainStart: false, intervalMs: 0, nextIntervalMs: 0, elapsedMs: null, decision: 'hold',
-    pagesWritten: 0, sizeBytes: 0, frozenUs: 0, criuWallMs: 0, supervisorOverheadMs: 0, overrun: false, compactedBytes: null,
+    seq: 0,
+    startMs: 0,
+    band: settings.band,
+    chainStart: false,
+    intervalMs: 0,
+    nextIntervalMs: 0,
+    elapsedMs: null,
+    decision: 'hold',
+    pagesWritten: 0,
+    sizeBytes: 0,
+    frozenUs: 0,
+    criuWallMs: 0,
+    supervisorOverheadMs: 0,
+    overrun: false,
+    compactedBytes: null,
   };
   // Once CRIU has let go of the workload: compaction resumes and the inbound hold ends (one closure per run).
   const onDumped = () => {
@@ -55,7 +71,12 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
   // The chain rules of the settings in force (made again only when a reload changes them).
   let rulesOf: SupervisorSettings | undefined;
   let rules: ChainRules = settings.retention;
-  const exited = () => ({ reason: 'workload-exited' as const, checkpoints, status: target.exitStatus(), exitCode: target.exitCode() });
+  const exited = () => ({
+    reason: 'workload-exited' as const,
+    checkpoints,
+    status: target.exitStatus(),
+    exitCode: target.exitCode(),
+  });
   try {
     return yield* loop();
   } finally {
@@ -77,14 +98,24 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       const finished = compactor?.takeOutcome();
       if (finished?.ok === true) {
         stored = stored.map((c) => (c.seq === finished.compacted.seq ? finished.compacted : c));
-        compacted = { name: finished.target.name, links: finished.links, bytes_written: finished.bytesWritten, ms: round(finished.elapsedMs) };
-        events.info(`compacted ${compacted.name}: ${compacted.links} links flattened into a base (${compacted.bytes_written} bytes written, ${compacted.ms} ms)`, {
-          checkpoint: compacted.name,
-          links: compacted.links,
-          bytes_written: compacted.bytes_written,
-        });
+        compacted = {
+          name: finished.target.name,
+          links: finished.links,
+          bytes_written: finished.bytesWritten,
+          ms: round(finished.elapsedMs),
+        };
+        events.info(
+          `compacted ${compacted.name}: ${compacted.links} links flattened into a base (${compacted.bytes_written} bytes written, ${compacted.ms} ms)`,
+          {
+            checkpoint: compacted.name,
+            links: compacted.links,
+            bytes_written: compacted.bytes_written,
+          },
+        );
       } else if (finished !== undefined) {
-        events.warn(`could not compact ${finished.target.name} (its chain is left as it was): ${finished.reason}`, { checkpoint: finished.target.name });
+        events.warn(`could not compact ${finished.target.name} (its chain is left as it was): ${finished.reason}`, {
+          checkpoint: finished.target.name,
+        });
       }
       if (signal.aborted) break;
       const alive = target.alive();
@@ -101,7 +132,11 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       seq += 1;
       if (rulesOf !== settings) {
         rulesOf = settings;
-        rules = { ...settings.retention, compactAt: compactor !== undefined && settings.retention.compact === true ? settings.retention.compactAt : undefined };
+        rules = {
+          ...settings.retention,
+          compactAt:
+            compactor !== undefined && settings.retention.compact === true ? settings.retention.compactAt : undefined,
+        };
       }
       const { compactAt } = rules;
       const chain = deps.mode === 'full' ? FULL_DUMP : parentFor(stored, previous, rules);
@@ -129,7 +164,11 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
         if (!(isThenable(stillAlive) ? ((yield stillAlive) as boolean) : stillAlive)) return exited();
         consecutiveFailures += 1;
         previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
-        events.failure(seq, `checkpoint ${seq} failed (${consecutiveFailures} in a row): ${result.reason}`, result.logTail);
+        events.failure(
+          seq,
+          `checkpoint ${seq} failed (${consecutiveFailures} in a row): ${result.reason}`,
+          result.logTail,
+        );
         if (consecutiveFailures >= settings.failures.maxConsecutive) {
           return {
             reason: 'failures',
@@ -182,7 +221,9 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       if (doomed.length > 0) stored = stored.filter((c) => !doomed.includes(c));
       // fsync and release (output commit) are part of making the checkpoint safe: counted as remusd's overhead.
       const outputFields =
-        deps.output === undefined ? undefined : ((yield deps.output.afterCheckpoint(seq, dirname(result.dir), result.dir)) as Record<string, unknown>);
+        deps.output === undefined
+          ? undefined
+          : ((yield deps.output.afterCheckpoint(seq, dirname(result.dir), result.dir)) as Record<string, unknown>);
       const finishedAtMs = clock.now();
       const { band } = settings;
       const supervisorOverheadMs = round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs);
@@ -220,7 +261,8 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
           reason: outcome.decision.reason,
           pages_scanned: result.stats.pages_scanned,
           pages_written: pagesWritten,
-          pages_skipped_parent: delta === undefined ? result.stats.pages_skipped_parent : delta.totalPages - delta.changedPages,
+          pages_skipped_parent:
+            delta === undefined ? result.stats.pages_skipped_parent : delta.totalPages - delta.changedPages,
           shpages_written: result.stats.shpages_written ?? 0,
           size_bytes: sizeBytes,
           frozen_us: result.stats.frozen_time,
@@ -231,8 +273,13 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
           dir: result.dir,
           parent: result.stored.parentSeq === undefined ? null : checkpointName(result.stored.parentSeq),
           // The planner's word, unless the delta rewrite refused the planned parent (and then why).
-          chain: chain.parent !== undefined && delta !== undefined && !delta.parentUsed ? `new chain: ${delta.reason}` : chain.reason,
-          ...(delta === undefined ? {} : { criu_pages_written: result.stats.pages_written, delta_ms: round(deltaMs), shmem: delta.shmem }),
+          chain:
+            chain.parent !== undefined && delta !== undefined && !delta.parentUsed
+              ? `new chain: ${delta.reason}`
+              : chain.reason,
+          ...(delta === undefined
+            ? {}
+            : { criu_pages_written: result.stats.pages_written, delta_ms: round(deltaMs), shmem: delta.shmem }),
           ...(compacted === undefined ? {} : { compacted }),
           ...outputFields,
         };
@@ -243,7 +290,10 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       if (doomed.length > 0) retention = removeQuietly(checkpointer, doomed, events);
       // The next compaction, if the chain is long enough and none runs (links retention deletes are never targets:
       // the target is two links behind the newest, which keep() ≥ 1 keeps through its chain).
-      const flatten = compactAt === undefined || compactor === undefined || compactor.busy ? undefined : compactionTarget(stored, result.stored.seq, compactAt);
+      const flatten =
+        compactAt === undefined || compactor === undefined || compactor.busy
+          ? undefined
+          : compactionTarget(stored, result.stored.seq, compactAt);
       if (flatten !== undefined) compactor!.start(flatten);
       checkpoints += 1;
       lastStartAtMs = startedAtMs;
@@ -265,7 +315,12 @@ export function backoffMs(failuresInARow: number, failures: SupervisorSettings['
 
 // Why a checkpoint's size says nothing about the interval (see CheckpointOutcome.unmeasured), if it does not.
 // In mode full every checkpoint is what is stored and shipped: the policy sees each one, the first included.
-function unmeasured(mode: RecordMode, chainStart: boolean, pagesWritten: number, firstOfRun: boolean): string | undefined {
+function unmeasured(
+  mode: RecordMode,
+  chainStart: boolean,
+  pagesWritten: number,
+  firstOfRun: boolean,
+): string | undefined {
   if (mode === 'full') return undefined;
   if (chainStart) return `chain start: a full checkpoint (${pagesWritten} pages) measures no dirty set`;
   if (firstOfRun) return 'first checkpoint of this run: the pages it holds were dirtied over an unknown time';

@@ -6,6 +6,10 @@ import { netnsPath } from './namespace.js';
  * Not `ip netns exec`: it also unshares the mount namespace, and CRIU then refuses the dump ("has
  * unreachable sharing").
  */
-export function inNamespace(namespace: string, command: string, args: readonly string[]): { command: string; args: string[] } {
+export function inNamespace(
+  namespace: string,
+  command: string,
+  args: readonly string[],
+): { command: string; args: string[] } {
   return { command: 'nsenter', args: [`--net=${netnsPath(namespace)}`, '--', command, ...args] };
 }

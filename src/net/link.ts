@@ -19,7 +19,12 @@ export async function linkInfo(name: string, namespace?: string): Promise<LinkIn
 /** True when hostSide (in this namespace) and peer (inside namespace) are the two ends of one veth pair. */
 export async function isVethPair(hostSide: string, namespace: string, peer: string): Promise<boolean> {
   const [host, inside] = await Promise.all([linkInfo(hostSide), linkInfo(peer, namespace)]);
-  return host !== undefined && inside !== undefined && host.link_index === inside.ifindex && inside.link_index === host.ifindex;
+  return (
+    host !== undefined &&
+    inside !== undefined &&
+    host.link_index === inside.ifindex &&
+    inside.link_index === host.ifindex
+  );
 }
 
 /** Creates a veth pair: hostSide here, peer moved into the namespace. */

@@ -27,7 +27,10 @@ export async function createNamespace(name: string): Promise<void> {
   await ip(['netns', 'add', name]);
   await ipIn(name, ['link', 'set', 'lo', 'up']);
   await mkdir(OWNED_DIR, { recursive: true });
-  await writeFile(join(OWNED_DIR, name), `${JSON.stringify({ created_by_pid: process.pid, created_at: new Date().toISOString() })}\n`);
+  await writeFile(
+    join(OWNED_DIR, name),
+    `${JSON.stringify({ created_by_pid: process.pid, created_at: new Date().toISOString() })}\n`,
+  );
 }
 
 /** Removes /run/netns/NAME (processes still inside keep the namespace itself alive) and remusd's marker. */

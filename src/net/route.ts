@@ -11,7 +11,11 @@ export interface RouteChoice {
  * address: on one machine, primary and backup namespaces share the subnet, and this /32 decides which one
  * the host's clients reach. `replace`, so a failover moves the route in one step and a restart repeats it.
  */
-export async function routeServiceAddress(serviceAddress: string, hostInterface: string, hostAddress: string): Promise<void> {
+export async function routeServiceAddress(
+  serviceAddress: string,
+  hostInterface: string,
+  hostAddress: string,
+): Promise<void> {
   await ip(['route', 'replace', `${serviceAddress}/32`, 'dev', hostInterface, 'src', hostAddress]);
 }
 

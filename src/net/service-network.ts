@@ -6,7 +6,15 @@
 import type { NetworkConfig } from '../model/network.js';
 import { ipIn, NetError } from './ip.js';
 import { addressAndUp, createVethPair, deleteLink, isVethPair, linkInfo } from './link.js';
-import { createdByRemusd, createNamespace, deleteNamespace, namespaceInode, namespaceState, netnsPath, processesInNamespace } from './namespace.js';
+import {
+  createdByRemusd,
+  createNamespace,
+  deleteNamespace,
+  namespaceInode,
+  namespaceState,
+  netnsPath,
+  processesInNamespace,
+} from './namespace.js';
 import { routeServiceAddress } from './route.js';
 
 /** The veth end inside the namespace: every namespace has its own, so one fixed name serves all. */
@@ -79,7 +87,8 @@ export async function closeServiceNetwork(config: NetworkConfig): Promise<{ remo
   if (state === 'live') {
     if (!(await createdByRemusd(config.namespace))) return { removed: false, why: 'remusd did not create it' };
     const inside = await processesInNamespace(await namespaceInode(config.namespace));
-    if (inside.length > 0) return { removed: false, why: `processes still run in it (${inside.slice(0, 5).join(', ')})` };
+    if (inside.length > 0)
+      return { removed: false, why: `processes still run in it (${inside.slice(0, 5).join(', ')})` };
   }
   await removeNamespaceAndVeth(config);
   return { removed: true, why: 'its workload is gone' };
@@ -87,7 +96,8 @@ export async function closeServiceNetwork(config: NetworkConfig): Promise<{ remo
 
 async function removeNamespaceAndVeth(config: NetworkConfig): Promise<void> {
   // Only a host interface that is this namespace's veth: an unrelated one of the same name is not ours.
-  if (await isVethPair(config.hostInterface, config.namespace, NAMESPACE_INTERFACE)) await deleteLink(config.hostInterface);
+  if (await isVethPair(config.hostInterface, config.namespace, NAMESPACE_INTERFACE))
+    await deleteLink(config.hostInterface);
   await deleteNamespace(config.namespace);
 }
 
@@ -102,7 +112,9 @@ async function configure(config: NetworkConfig): Promise<void> {
       );
     }
     if ((await linkInfo(NAMESPACE_INTERFACE, namespace)) !== undefined) {
-      throw new NetError(`namespace ${namespace} has an interface ${NAMESPACE_INTERFACE} that is not a veth to the host; remove it or use another namespace`);
+      throw new NetError(
+        `namespace ${namespace} has an interface ${NAMESPACE_INTERFACE} that is not a veth to the host; remove it or use another namespace`,
+      );
     }
     await createVethPair(hostInterface, namespace, NAMESPACE_INTERFACE);
   }

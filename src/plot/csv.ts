@@ -36,10 +36,14 @@ export const PLOT_CSV_COLUMNS = [
 ] as const;
 
 /** One row per plotted checkpoint (points[i] is records[i]), in PLOT_CSV_COLUMNS order. */
-export function plotCsvRows(records: readonly ReadRecord[], points: readonly PlotPoint[]): (string | number | boolean | undefined)[][] {
+export function plotCsvRows(
+  records: readonly ReadRecord[],
+  points: readonly PlotPoint[],
+): (string | number | boolean | undefined)[][] {
   return points.map((p, i) => {
     const r = records[i];
-    if (r === undefined) throw new RangeError(`plot point ${i} has no record (${points.length} points, ${records.length} records)`);
+    if (r === undefined)
+      throw new RangeError(`plot point ${i} has no record (${points.length} points, ${records.length} records)`);
     const { band } = p;
     return [
       p.seq,

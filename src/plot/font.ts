@@ -12,5 +12,8 @@ export const FONT_FAMILY = 'DejaVu Sans';
 
 /** The regular and bold faces (vega draws titles bold), as absolute paths to TrueType files. */
 export function fontFiles(): { regular: string; bold: string } {
-  return { regular: require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'), bold: require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf') };
+  return {
+    regular: require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'),
+    bold: require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf'),
+  };
 }

@@ -6,7 +6,13 @@ import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
 import { fontFiles } from './font.js';
 
-type SvgToPdf = (doc: PDFKit.PDFDocument, svg: string, x: number, y: number, options: { assumePt: boolean; fontCallback: (family: string, bold: boolean) => string }) => void;
+type SvgToPdf = (
+  doc: PDFKit.PDFDocument,
+  svg: string,
+  x: number,
+  y: number,
+  options: { assumePt: boolean; fontCallback: (family: string, bold: boolean) => string },
+) => void;
 // svg-to-pdfkit is CommonJS without types: its one export, typed here.
 const svgToPdfkit = createRequire(import.meta.url)('svg-to-pdfkit') as SvgToPdf;
 

@@ -12,7 +12,12 @@ export function svgToPng(svg: string): Buffer {
   const { regular, bold } = fontFiles();
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: PNG_SCALE },
-    font: { loadSystemFonts: false, fontFiles: [regular, bold], defaultFontFamily: FONT_FAMILY, sansSerifFamily: FONT_FAMILY },
+    font: {
+      loadSystemFonts: false,
+      fontFiles: [regular, bold],
+      defaultFontFamily: FONT_FAMILY,
+      sansSerifFamily: FONT_FAMILY,
+    },
   });
   return resvg.render().asPng();
 }

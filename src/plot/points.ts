@@ -32,7 +32,9 @@ export function plotPoints(records: readonly ReadRecord[], source: string, overr
   return records.map((r) => {
     const band = override ?? r.band;
     if (band === undefined) {
-      throw new RangeError(`${r.where}: the record carries no band (records before schema 2); name the run's config with --config FILE to draw its band`);
+      throw new RangeError(
+        `${r.where}: the record carries no band (records before schema 2); name the run's config with --config FILE to draw its band`,
+      );
     }
     return {
       seq: r.seq,

@@ -12,7 +12,10 @@ import { bandsOf, type PlotPoint } from './points.js';
 const WIDTH = 760;
 const HEIGHT = 220;
 const MiB = 2 ** 20;
-const DECISION_COLORS = { domain: ['shrink', 'hold', 'grow', 'chain start'], range: ['#d62728', '#7f7f7f', '#2ca02c', '#9467bd'] };
+const DECISION_COLORS = {
+  domain: ['shrink', 'hold', 'grow', 'chain start'],
+  range: ['#d62728', '#7f7f7f', '#2ca02c', '#9467bd'],
+};
 
 // 0, powers of two from lmin/4 up to the largest size, and the bands' edges: labels where a symlog axis
 // would otherwise have none below its constant.
@@ -45,9 +48,21 @@ export function runPlotSpec(points: readonly PlotPoint[], title: string): TopLev
   // Every layer of a panel names the same title and scale, so the shared axis reads as one.
   const yInterval = (field: string) => ({ field, type: 'quantitative' as const, title: 'interval (ms)' });
   const sizeScale = { type: 'symlog' as const, constant: Math.max(lowestMiB / 4, 1 / 1024) };
-  const sizeAxis = { format: '.3~g', values: sizeTicks(Math.max(...points.map((p) => p.sizeMiB), ...edgesMiB), lowestMiB, edgesMiB) };
-  const ySize = (field: string) => ({ field, type: 'quantitative' as const, title: 'checkpoint size (MiB, symlog)', scale: sizeScale, axis: sizeAxis });
-  const bandEdge = (y: { field: string }, stroke: string) => ({ mark: { type: 'line', interpolate: 'step-after', strokeDash: [4, 4], strokeWidth: 1, color: stroke }, encoding: { x, y } });
+  const sizeAxis = {
+    format: '.3~g',
+    values: sizeTicks(Math.max(...points.map((p) => p.sizeMiB), ...edgesMiB), lowestMiB, edgesMiB),
+  };
+  const ySize = (field: string) => ({
+    field,
+    type: 'quantitative' as const,
+    title: 'checkpoint size (MiB, symlog)',
+    scale: sizeScale,
+    axis: sizeAxis,
+  });
+  const bandEdge = (y: { field: string }, stroke: string) => ({
+    mark: { type: 'line', interpolate: 'step-after', strokeDash: [4, 4], strokeWidth: 1, color: stroke },
+    encoding: { x, y },
+  });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -60,15 +75,29 @@ export function runPlotSpec(points: readonly PlotPoint[], title: string): TopLev
         layer: [
           bandEdge(yInterval('minMs'), '#555'),
           bandEdge(yInterval('maxMs'), '#555'),
-          { mark: { type: 'line', interpolate: 'step-before', color: '#1f77b4' }, encoding: { x, y: yInterval('intervalMs') } },
-          { mark: { type: 'point', filled: true, size: 30 }, encoding: { x, y: yInterval('intervalMs'), color, tooltip: [{ field: 'seq' }, { field: 'intervalMs' }, { field: 'nextIntervalMs' }] } },
+          {
+            mark: { type: 'line', interpolate: 'step-before', color: '#1f77b4' },
+            encoding: { x, y: yInterval('intervalMs') },
+          },
+          {
+            mark: { type: 'point', filled: true, size: 30 },
+            encoding: {
+              x,
+              y: yInterval('intervalMs'),
+              color,
+              tooltip: [{ field: 'seq' }, { field: 'intervalMs' }, { field: 'nextIntervalMs' }],
+            },
+          },
         ],
       },
       {
         width: WIDTH,
         height: HEIGHT,
         layer: [
-          { mark: { type: 'area', interpolate: 'step-after', color: '#2ca02c', opacity: 0.12 }, encoding: { x, y: ySize('lminMiB'), y2: { field: 'lmaxMiB' } } },
+          {
+            mark: { type: 'area', interpolate: 'step-after', color: '#2ca02c', opacity: 0.12 },
+            encoding: { x, y: ySize('lminMiB'), y2: { field: 'lmaxMiB' } },
+          },
           bandEdge(ySize('lminMiB'), '#2ca02c'),
           bandEdge(ySize('lmaxMiB'), '#2ca02c'),
           { mark: { type: 'line', color: '#aaa' }, encoding: { x, y: ySize('sizeMiB') } },

@@ -17,7 +17,11 @@ export interface TitleContext {
 }
 
 /** `demo-images · delta · threshold · band 4MiB–16MiB, 200 ms–5.00 s · 2026-11-22 00:26 UTC`. */
-export function defaultTitle(records: readonly ReadRecord[], points: readonly PlotPoint[], context: TitleContext): string {
+export function defaultTitle(
+  records: readonly ReadRecord[],
+  points: readonly PlotPoint[],
+  context: TitleContext,
+): string {
   const parts = [runName(context.source)];
   const modes = distinct(records.map((r) => r.mode));
   parts.push(modes.map((m) => (m === 'sim' ? 'simulated' : m)).join(' + '));
@@ -25,10 +29,15 @@ export function defaultTitle(records: readonly ReadRecord[], points: readonly Pl
   parts.push(policies.length === 0 ? 'policy not recorded' : policies.join(' → '));
   const bands = bandsOf(points);
   const [onlyBand] = bands;
-  parts.push(onlyBand !== undefined && bands.length === 1 ? `band ${bandText(onlyBand)}${context.bandFromConfig ? ' (--config)' : ''}` : `band changed ${bands.length - 1}× (drawn as steps)`);
+  parts.push(
+    onlyBand !== undefined && bands.length === 1
+      ? `band ${bandText(onlyBand)}${context.bandFromConfig ? ' (--config)' : ''}`
+      : `band changed ${bands.length - 1}× (drawn as steps)`,
+  );
   // A simulated run starts at the epoch of its virtual clock: its date says nothing.
   const first = records[0];
-  if (first !== undefined && !modes.includes('sim')) parts.push(`${new Date(first.startMs).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  if (first !== undefined && !modes.includes('sim'))
+    parts.push(`${new Date(first.startMs).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   return parts.join(' · ');
 }
 

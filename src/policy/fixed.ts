@@ -20,7 +20,11 @@ export class FixedPolicy implements Policy<undefined> {
     const start = startingInterval(observation, band);
     const next = start.ms;
     return {
-      decision: decided(next, directionOf(observation, start, next), () => `fixed interval: hold at ${formatMs(next)}${start.note}`),
+      decision: decided(
+        next,
+        directionOf(observation, start, next),
+        () => `fixed interval: hold at ${formatMs(next)}${start.note}`,
+      ),
       state: undefined,
     };
   }

@@ -64,7 +64,12 @@ export function createPolicy(spec: PolicySpec): Policy {
     case 'threshold':
       return new ThresholdPolicy({ shrink: spec.shrink, grow: spec.grow });
     case 'predictive':
-      return new PredictivePolicy({ window: spec.window, change: spec.change, deadband: spec.deadband, target: spec.target });
+      return new PredictivePolicy({
+        window: spec.window,
+        change: spec.change,
+        deadband: spec.deadband,
+        target: spec.target,
+      });
     default: {
       const kind: unknown = (spec as { kind: unknown }).kind;
       throw new RangeError(`unknown policy kind ${JSON.stringify(kind)}; use one of ${POLICY_KINDS.join(', ')}`);

@@ -26,11 +26,18 @@ export interface Estimate {
 
 /** An observation the policy cannot use: the interval is held. */
 export function unusable(elapsedMs: number, pages: number, pageSize: number, holdMs: number): () => string {
-  return () => `observation not usable (elapsed ${elapsedMs} ms, ${pages} pages, page size ${pageSize} B): hold at ${formatMs(holdMs)}`;
+  return () =>
+    `observation not usable (elapsed ${elapsedMs} ms, ${pages} pages, page size ${pageSize} B): hold at ${formatMs(holdMs)}`;
 }
 
 /** A rise seen while in band, waiting for a confirmation. */
-export function awaitingConfirmation(logRate: number, change: number, oldMean: number, sizeBytes: number, holdMs: number): () => string {
+export function awaitingConfirmation(
+  logRate: number,
+  change: number,
+  oldMean: number,
+  sizeBytes: number,
+  holdMs: number,
+): () => string {
   return () =>
     `rate ${formatRate(Math.exp(logRate))} is beyond ×${change} of the estimate ${formatRate(Math.exp(oldMean))}, size ${formatBytes(sizeBytes)} in band: hold at ${formatMs(holdMs)} until the next checkpoint confirms`;
 }
@@ -43,20 +50,39 @@ export function saturated(workingSetPages: number, pageSize: number, maxMs: numb
 }
 
 /** Step 4: the predicted size is within the deadband. */
-export function inDeadband(estimate: Estimate, predictedBytes: number, holdMs: number, low: number, high: number, goalBytes: number): () => string {
+export function inDeadband(
+  estimate: Estimate,
+  predictedBytes: number,
+  holdMs: number,
+  low: number,
+  high: number,
+  goalBytes: number,
+): () => string {
   return () =>
     `${estimateText(estimate)}: ${formatBytes(predictedBytes)} predicted at ${formatMs(holdMs)}, within [${formatBytes(low)}, ${formatBytes(high)}] around target ${formatBytes(goalBytes)}: hold`;
 }
 
 /** Step 5 after a change: an interval that suits both rates. */
-export function hedged(estimate: Estimate, nextMs: number, previous: number, hedge: { lowBytes: number; highBytes: number }): () => string {
+export function hedged(
+  estimate: Estimate,
+  nextMs: number,
+  previous: number,
+  hedge: { lowBytes: number; highBytes: number },
+): () => string {
   return () =>
     `${estimateText(estimate)}: ${formatMs(nextMs)} keeps both it and the previous ${formatRate(previous)} within ` +
     `[${formatBytes(hedge.lowBytes)}, ${formatBytes(hedge.highBytes)}], until the next checkpoint tells which holds`;
 }
 
 /** Step 5: aimed at the goal (or, after a change, towards the deadband's edge). */
-export function aimed(estimate: Estimate, side: 'up' | 'down' | undefined, goalBytes: number, aimBytes: number, desiredMs: number, clamped: Clamped): () => string {
+export function aimed(
+  estimate: Estimate,
+  side: 'up' | 'down' | undefined,
+  goalBytes: number,
+  aimBytes: number,
+  desiredMs: number,
+  clamped: Clamped,
+): () => string {
   return () => {
     const at =
       side === undefined
@@ -76,7 +102,8 @@ function noteText({ note, state, logRate, oldMean, observation }: Estimate): str
   if (note === 'confirmed') return 'change confirmed; ';
   if (note === 'outlier') return `the previous rate ${formatRate(Math.exp(state.logRates.at(-1)!))} was an outlier; `;
   if (note === 'again') return 'rate changed again: old rates forgotten; ';
-  if (note === 'changed') return `rate changed ${formatRate(Math.exp(oldMean))} → ${formatRate(Math.exp(logRate))}: old rates forgotten; `;
+  if (note === 'changed')
+    return `rate changed ${formatRate(Math.exp(oldMean))} → ${formatRate(Math.exp(logRate))}: old rates forgotten; `;
   if (note === 'restarted') return `size ${formatBytes(observation.sizeBytes)} out of band: estimate restarted; `;
   return '';
 }

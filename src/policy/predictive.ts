@@ -5,7 +5,16 @@
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
 import { assertBand, clampToBand, decided, directionOf, startingInterval, type Start } from './bounds.js';
 import { checkedParameter, type TargetRule } from './defaults.js';
-import { aimed, awaitingConfirmation, hedged, inDeadband, saturated, unusable, type Estimate, type Note } from './predictive-reasons.js';
+import {
+  aimed,
+  awaitingConfirmation,
+  hedged,
+  inDeadband,
+  saturated,
+  unusable,
+  type Estimate,
+  type Note,
+} from './predictive-reasons.js';
 import { sizeIntent, ThresholdPolicy } from './threshold.js';
 
 /** The rule v2 falls back to when its estimate points against the size just seen (see the class doc, 6). */
@@ -114,7 +123,8 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     const next = out.decision.nextIntervalMs;
     if ((intent === 'shrink' && next > from) || (intent === 'grow' && next < from)) {
       const fallback = SAFETY_NET.evaluate(observation, band);
-      const explain = () => `the estimate pointed against the size (${out.decision.reason}); threshold rule: ${fallback.reason}`;
+      const explain = () =>
+        `the estimate pointed against the size (${out.decision.reason}); threshold rule: ${fallback.reason}`;
       return { decision: decided(fallback.nextIntervalMs, fallback.decision, explain), state: out.state };
     }
     return out;
@@ -125,7 +135,16 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     assertBand(band);
     const start = startingInterval(observation, band);
     const { elapsedMs, pagesWritten: pages, pageSize } = observation;
-    if (!(Number.isFinite(elapsedMs) && elapsedMs > 0 && Number.isFinite(pages) && pages >= 0 && Number.isFinite(pageSize) && pageSize > 0)) {
+    if (
+      !(
+        Number.isFinite(elapsedMs) &&
+        elapsedMs > 0 &&
+        Number.isFinite(pages) &&
+        pages >= 0 &&
+        Number.isFinite(pageSize) &&
+        pageSize > 0
+      )
+    ) {
       return { decision: hold(observation, start, unusable(elapsedMs, pages, pageSize, start.ms)), state };
     }
     const logRate = Math.log(Math.max(pages, 0.5) / elapsedMs);
@@ -153,7 +172,8 @@ export class PredictivePolicy implements Policy<PredictiveState> {
       } else if (!(state.pending.length > 0 && Math.abs(logRate - pendingMean) > this.#logChange)) {
         rates = appended(state.pending, logRate, this.window);
         const outlier = state.recent.at(-1);
-        if (outlier !== undefined) burstPages = Math.max(burstPages, outlier.pages - Math.exp(pendingMean) * outlier.elapsedMs);
+        if (outlier !== undefined)
+          burstPages = Math.max(burstPages, outlier.pages - Math.exp(pendingMean) * outlier.elapsedMs);
         note = 'outlier';
       } else {
         before = Math.exp(oldMean);
@@ -164,7 +184,11 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     } else if (farFromOld) {
       if (inBand && logRate > oldMean) {
         return {
-          decision: hold(observation, start, awaitingConfirmation(logRate, this.change, oldMean, observation.sizeBytes, start.ms)),
+          decision: hold(
+            observation,
+            start,
+            awaitingConfirmation(logRate, this.change, oldMean, observation.sizeBytes, start.ms),
+          ),
           state: { logRates: [logRate], pending: state.logRates, workingSetPages, recent, burstPages },
         };
       }
@@ -181,7 +205,13 @@ export class PredictivePolicy implements Policy<PredictiveState> {
       rates = appended(state.logRates, logRate, this.window);
     }
     // A rise may be a burst: the next observation may still restore the rates from before it.
-    const next: PredictiveState = { logRates: rates, pending: changed === 'up' ? state.logRates : null, workingSetPages, recent, burstPages };
+    const next: PredictiveState = {
+      logRates: rates,
+      pending: changed === 'up' ? state.logRates : null,
+      workingSetPages,
+      recent,
+      burstPages,
+    };
     const ratePerMs = Math.exp(mean(rates));
     // The words about the estimate, for the reasons of steps 4 and 5.
     // No closure in this method: one would keep all its numbers alive in a context, boxed (~1 KB a decision).
@@ -189,33 +219,52 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     const targetOfBand = targetBytes(band, this.target);
     // Headroom for the bursts seen: aim low enough that the largest recent burst on top of the aim stays
     // under lmax, but never below halfway (geometrically) from lmin to the target.
-    const goalBytes = Math.min(targetOfBand, Math.max(band.lmaxBytes - burstPages * pageSize, Math.sqrt(Math.max(band.lminBytes, 1) * targetOfBand)));
+    const goalBytes = Math.min(
+      targetOfBand,
+      Math.max(band.lmaxBytes - burstPages * pageSize, Math.sqrt(Math.max(band.lminBytes, 1) * targetOfBand)),
+    );
 
     // Step 3: a saturated working set no larger than lmax: the longest interval costs least.
-    if (workingSetPages !== null && workingSetPages * pageSize <= band.lmaxBytes && pages * SAME_SIZE >= workingSetPages) {
-      return { decision: move(observation, start, band.maxMs, saturated(workingSetPages, pageSize, band.maxMs)), state: next };
+    if (
+      workingSetPages !== null &&
+      workingSetPages * pageSize <= band.lmaxBytes &&
+      pages * SAME_SIZE >= workingSetPages
+    ) {
+      return {
+        decision: move(observation, start, band.maxMs, saturated(workingSetPages, pageSize, band.maxMs)),
+        state: next,
+      };
     }
     // Step 4: the deadband.
     const predictedBytes = ratePerMs * start.ms * pageSize;
     const low = Math.max(band.lminBytes, Math.min(goalBytes, targetOfBand / this.deadband));
     const high = Math.min(band.lmaxBytes, goalBytes * this.deadband);
     if (inBand && predictedBytes >= low && predictedBytes <= high) {
-      return { decision: hold(observation, start, inDeadband(words, predictedBytes, start.ms, low, high, goalBytes)), state: next };
+      return {
+        decision: hold(observation, start, inDeadband(words, predictedBytes, start.ms, low, high, goalBytes)),
+        state: next,
+      };
     }
     // Step 5 just after a change: if one interval keeps both the old and the newest rate inside the deadband,
     // take it (the next checkpoint tells which rate holds; a burst then costs no move back).
     if (changed !== undefined) {
-      const hedge = hedgeMs(before, ratePerMs, low, high, pageSize) ?? hedgeMs(before, ratePerMs, band.lminBytes * HEDGE_MARGIN, band.lmaxBytes / HEDGE_MARGIN, pageSize);
+      const hedge =
+        hedgeMs(before, ratePerMs, low, high, pageSize) ??
+        hedgeMs(before, ratePerMs, band.lminBytes * HEDGE_MARGIN, band.lmaxBytes / HEDGE_MARGIN, pageSize);
       if (hedge !== undefined) {
         const nextMs = clampToBand(Math.round(hedge.ms), band).ms;
         return { decision: move(observation, start, nextMs, hedged(words, nextMs, before, hedge)), state: next };
       }
     }
     // Step 5: aim; just after a change, towards the deadband's edge on the side the newest rate errs towards.
-    const aimBytes = changed === 'up' ? Math.sqrt(low * goalBytes) : changed === 'down' ? Math.sqrt(high * goalBytes) : goalBytes;
+    const aimBytes =
+      changed === 'up' ? Math.sqrt(low * goalBytes) : changed === 'down' ? Math.sqrt(high * goalBytes) : goalBytes;
     const desiredMs = aimBytes / (ratePerMs * pageSize);
     const clamped = clampToBand(Math.round(desiredMs), band);
-    return { decision: move(observation, start, clamped.ms, aimed(words, changed, goalBytes, aimBytes, desiredMs, clamped)), state: next };
+    return {
+      decision: move(observation, start, clamped.ms, aimed(words, changed, goalBytes, aimBytes, desiredMs, clamped)),
+      state: next,
+    };
   }
 
   // Step 3's bookkeeping: the working set after this observation. Saturation needs three sizes in a row
@@ -228,7 +277,12 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     if (first === undefined || second === undefined || !(pages > 0)) return known;
     const largest = Math.max(first.pages, second.pages, pages);
     const flat = largest <= Math.min(first.pages, second.pages, pages) * SAME_SIZE;
-    if (flat && first.elapsedMs < second.elapsedMs && second.elapsedMs < elapsedMs && elapsedMs >= first.elapsedMs * this.change ** 2) {
+    if (
+      flat &&
+      first.elapsedMs < second.elapsedMs &&
+      second.elapsedMs < elapsedMs &&
+      elapsedMs >= first.elapsedMs * this.change ** 2
+    ) {
       known = largest;
     }
     return known;
@@ -237,7 +291,13 @@ export class PredictivePolicy implements Policy<PredictiveState> {
 
 // The interval that keeps the sizes predicted from both rates within [lowBytes, highBytes] (the geometric
 // middle of the intervals that do), if there is one.
-function hedgeMs(before: number, after: number, lowBytes: number, highBytes: number, pageSize: number): { ms: number; lowBytes: number; highBytes: number } | undefined {
+function hedgeMs(
+  before: number,
+  after: number,
+  lowBytes: number,
+  highBytes: number,
+  pageSize: number,
+): { ms: number; lowBytes: number; highBytes: number } | undefined {
   const fromMs = lowBytes / (Math.min(before, after) * pageSize);
   const toMs = highBytes / (Math.max(before, after) * pageSize);
   return fromMs <= toMs ? { ms: Math.sqrt(fromMs * toMs), lowBytes, highBytes } : undefined;

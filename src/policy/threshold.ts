@@ -85,7 +85,11 @@ export class ThresholdPolicy implements Policy<undefined> {
     const start = startingInterval(observation, band);
     const intent = sizeIntent(observation, band);
     if (intent === 'hold') {
-      return decided(start.ms, directionOf(observation, start, start.ms), () => `${sizeRule(observation, band)}: hold at ${formatMs(start.ms)}${start.note}`);
+      return decided(
+        start.ms,
+        directionOf(observation, start, start.ms),
+        () => `${sizeRule(observation, band)}: hold at ${formatMs(start.ms)}${start.note}`,
+      );
     }
     const factor = intent === 'shrink' ? this.shrink : this.grow;
     const proposed = intent === 'shrink' ? Math.floor(start.ms * factor) : Math.ceil(start.ms * factor);

@@ -24,7 +24,8 @@ export function attachRefusal(facts: AttachFacts): string | undefined {
     return 'is an ancestor of remusd (e.g. the shell that started it): CRIU would dump remusd and CRIU with it; start the workload separately and attach to its pid';
   }
   if (place === undefined) return 'does not exist (no /proc entry): check the pid';
-  if (place.state === 'Z' || place.state === 'X') return 'is a zombie: it has exited and only waits for its parent to reap it';
+  if (place.state === 'Z' || place.state === 'X')
+    return 'is a zombie: it has exited and only waits for its parent to reap it';
   if (place.kernelThread) return 'is a kernel thread: CRIU checkpoints user processes only';
   if (place.sessionId !== pid && !shellJob) {
     return (
@@ -38,5 +39,10 @@ export function attachRefusal(facts: AttachFacts): string | undefined {
 /** Gathers the facts about pid and remusd itself from /proc. */
 export async function attachFacts(pid: number, shellJob: boolean): Promise<AttachFacts> {
   const valid = Number.isSafeInteger(pid) && pid >= 1;
-  return { pid, place: valid ? await processPlace(pid) : undefined, selfAncestry: await ancestry(process.pid), shellJob };
+  return {
+    pid,
+    place: valid ? await processPlace(pid) : undefined,
+    selfAncestry: await ancestry(process.pid),
+    shellJob,
+  };
 }

@@ -10,7 +10,11 @@ import { packageRoot } from '../paths.js';
  * (cached under .remusd/bin as NAME-<source hash>). `source` is one .c file, or a program's files: its .c
  * files are compiled together, and every file listed (headers too) goes into the hash.
  */
-export async function ensureBundledBinary(source: string | readonly string[], name: string, cacheDir = join(packageRoot(), '.remusd', 'bin')): Promise<string> {
+export async function ensureBundledBinary(
+  source: string | readonly string[],
+  name: string,
+  cacheDir = join(packageRoot(), '.remusd', 'bin'),
+): Promise<string> {
   const files = typeof source === 'string' ? [source] : source;
   const hash = createHash('sha256');
   for (const file of files) hash.update(await readFile(file));

@@ -38,12 +38,17 @@ export async function readPidFile(path: string): Promise<PidFileResult> {
     return { ok: false, error: error instanceof FileReadError ? error.reason : errorMessage(error) };
   }
   const match = /^(\d+)(?: (\d+))?$/.exec(text);
-  if (match === null || Number(match[1]) < 1) return { ok: false, error: `does not hold a pid (${JSON.stringify(text.slice(0, 20))})` };
+  if (match === null || Number(match[1]) < 1)
+    return { ok: false, error: `does not hold a pid (${JSON.stringify(text.slice(0, 20))})` };
   const pid = Number(match[1]);
   if (match[2] !== undefined) {
     const ticks = await startTime(pid);
     if (ticks === undefined) return { ok: false, error: `names pid ${pid}, which does not exist (a stale pidfile)` };
-    if (ticks !== Number(match[2])) return { ok: false, error: `names pid ${pid}, but that process started at tick ${ticks}, not ${match[2]} as recorded: the pid was reused` };
+    if (ticks !== Number(match[2]))
+      return {
+        ok: false,
+        error: `names pid ${pid}, but that process started at tick ${ticks}, not ${match[2]} as recorded: the pid was reused`,
+      };
     return { ok: true, pid };
   }
   const startedAt = await processStartedAtMs(pid);

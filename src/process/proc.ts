@@ -84,7 +84,7 @@ export async function processPlace(pid: number): Promise<ProcessPlace | undefine
 /** The pids from `pid` up to init, following parents (pid first). */
 export async function ancestry(pid: number): Promise<number[]> {
   const chain: number[] = [];
-  for (let current = pid; current > 0 && !chain.includes(current) && chain.length < 4096; ) {
+  for (let current = pid; current > 0 && !chain.includes(current) && chain.length < 4096;) {
     chain.push(current);
     const place = await processPlace(current);
     if (place === undefined) break;

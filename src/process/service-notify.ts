@@ -30,7 +30,12 @@ export interface ServiceNotifier {
 }
 
 /** A notifier that sends nothing: no service manager listens. */
-export const silentNotifier: ServiceNotifier = { enabled: false, watchdogMs: undefined, send: () => undefined, close: () => undefined };
+export const silentNotifier: ServiceNotifier = {
+  enabled: false,
+  watchdogMs: undefined,
+  send: () => undefined,
+  close: () => undefined,
+};
 
 /** How a STATUS= or other value may look on the wire: one line, bounded (the helper cuts at 4096 bytes). */
 const MAX_VALUE = 1024;
@@ -62,7 +67,10 @@ export function watchdogMsFrom(env: NodeJS.ProcessEnv, pid = process.pid): numbe
  * Starts the notifier for NOTIFY_SOCKET, when it is set, and removes NOTIFY_SOCKET, WATCHDOG_USEC and
  * WATCHDOG_PID from this process's environment: they are meant for remusd, not for the workload it starts.
  */
-export async function startServiceNotifier(env: NodeJS.ProcessEnv = process.env, onError: (line: string) => void = () => undefined): Promise<ServiceNotifier> {
+export async function startServiceNotifier(
+  env: NodeJS.ProcessEnv = process.env,
+  onError: (line: string) => void = () => undefined,
+): Promise<ServiceNotifier> {
   const socket = env.NOTIFY_SOCKET;
   const watchdogMs = watchdogMsFrom(env);
   delete env.NOTIFY_SOCKET;
@@ -70,12 +78,18 @@ export async function startServiceNotifier(env: NodeJS.ProcessEnv = process.env,
   delete env.WATCHDOG_PID;
   if (socket === undefined || socket === '') return silentNotifier;
   const binary = await ensureBundledBinary(join(packageRoot(), 'src', 'process', 'notify-helper.c'), 'remusd-notify');
-  const child: ChildProcessWithoutNullStreams = spawn(binary, ['--parent', String(process.pid)], { stdio: 'pipe', env: { NOTIFY_SOCKET: socket } });
+  const child: ChildProcessWithoutNullStreams = spawn(binary, ['--parent', String(process.pid)], {
+    stdio: 'pipe',
+    env: { NOTIFY_SOCKET: socket },
+  });
   child.stdin.on('error', () => undefined); // a helper that died is reported by its stderr and exit
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => text.split('\n').filter(Boolean).forEach(onError));
   child.on('exit', (code, signal) => {
-    if (code !== 0) onError(`the notify helper exited (${signal ?? `code ${code}`}): no more notifications reach the service manager`);
+    if (code !== 0)
+      onError(
+        `the notify helper exited (${signal ?? `code ${code}`}): no more notifications reach the service manager`,
+      );
   });
   // The helper never keeps remusd alive: close() ends its stdin, and it exits on EOF.
   child.unref();

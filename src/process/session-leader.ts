@@ -12,7 +12,12 @@ export interface SessionProcess {
  * stdin from /dev/null and stdout/stderr appended to files. Append mode matters: a process restored from a
  * checkpoint continues writing at the end of the file instead of overwriting what came after the checkpoint.
  */
-export function startSessionLeader(command: string, args: string[], stdoutPath: string, stderrPath = stdoutPath): SessionProcess {
+export function startSessionLeader(
+  command: string,
+  args: string[],
+  stdoutPath: string,
+  stderrPath = stdoutPath,
+): SessionProcess {
   const out = openSync(stdoutPath, 'a');
   const err = stderrPath === stdoutPath ? out : openSync(stderrPath, 'a');
   try {

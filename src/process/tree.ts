@@ -23,7 +23,8 @@ async function processTable(): Promise<Map<number, ProcEntry>> {
           const stat = await readFile(`/proc/${name}/stat`, 'utf8');
           // state ppid pgrp … follow the command name, which may itself contain spaces and parentheses.
           const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          if (fields[0] !== 'Z' && fields[0] !== 'X') table.set(Number(name), { ppid: Number(fields[1]), pgrp: Number(fields[2]) });
+          if (fields[0] !== 'Z' && fields[0] !== 'X')
+            table.set(Number(name), { ppid: Number(fields[1]), pgrp: Number(fields[2]) });
         } catch {
           // gone between readdir and read
         }
@@ -33,13 +34,17 @@ async function processTable(): Promise<Map<number, ProcEntry>> {
 }
 
 /** The processes of group `pgid` and every descendant of `root` or of `known` (by parent links). */
-export async function treeMembers(root: number, pgid: number, known: ReadonlySet<number> = new Set()): Promise<number[]> {
+export async function treeMembers(
+  root: number,
+  pgid: number,
+  known: ReadonlySet<number> = new Set(),
+): Promise<number[]> {
   const table = await processTable();
   const members = new Set<number>([...known].filter((pid) => table.has(pid)));
   if (table.has(root)) members.add(root);
   for (const [pid, entry] of table) if (entry.pgrp === pgid) members.add(pid);
   // Parent links, to a fixed point: a child's entry may come before its parent's in the table.
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [pid, entry] of table) {
       if (!members.has(pid) && members.has(entry.ppid)) {
@@ -58,7 +63,8 @@ export async function treeMembers(root: number, pgid: number, known: ReadonlySet
  */
 export async function killTree(root: number, pgid = root): Promise<number[]> {
   // A group id of 0 or 1, or our own, would signal far more than a CRIU tree: never.
-  if (!(root > 1 && pgid > 1 && pgid !== process.pid)) throw new RangeError(`refusing to kill the tree of pid ${root}, group ${pgid}`);
+  if (!(root > 1 && pgid > 1 && pgid !== process.pid))
+    throw new RangeError(`refusing to kill the tree of pid ${root}, group ${pgid}`);
   const seen = new Set<number>();
   for (let round = 0; round < 50; round++) {
     const fresh = (await treeMembers(root, pgid, seen)).filter((pid) => !seen.has(pid));

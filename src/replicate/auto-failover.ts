@@ -113,7 +113,13 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
     }
     if (timer !== undefined) clearInterval(timer);
     const fail = (error: Error) =>
-      report({ ok: false, reason: decision.reason, message: decision.message, triggered_at: new Date().toISOString(), error: error.message });
+      report({
+        ok: false,
+        reason: decision.reason,
+        message: decision.message,
+        triggered_at: new Date().toISOString(),
+        error: error.message,
+      });
     if (options.gate === undefined) {
       run(decision, triggeredMs).then(report, fail);
       return;
@@ -125,7 +131,10 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
 
   // Asks the gate until it agrees (true), or until the shipper is heard again after a silence (false: the
   // trigger is armed again). A workload-dead failover waits for the gate as long as it takes.
-  const awaitGate = async (gate: RestoreGate, decision: Extract<TriggerDecision, { type: 'failover' }>): Promise<boolean> => {
+  const awaitGate = async (
+    gate: RestoreGate,
+    decision: Extract<TriggerDecision, { type: 'failover' }>,
+  ): Promise<boolean> => {
     const { log } = options;
     waiting = { reason: decision.reason, cancelled: false };
     let told = '';
@@ -153,7 +162,10 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
     }
   };
 
-  const run = async (decision: Extract<TriggerDecision, { type: 'failover' }>, triggeredMs: number): Promise<FailoverReport> => {
+  const run = async (
+    decision: Extract<TriggerDecision, { type: 'failover' }>,
+    triggeredMs: number,
+  ): Promise<FailoverReport> => {
     const { log, dir } = options;
     const base = {
       reason: decision.reason,
@@ -164,12 +176,19 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
     log.warn(`failing over (${decision.reason}): ${decision.message}`);
     // A silent sender's transfer in flight is stalled: drop it rather than wait for it. After a
     // workload-dead message none is in flight on that connection (the sender finishes it first).
-    await receiver?.closeIntake(`it failed over (${decision.reason})`, { dropConnections: decision.reason === 'silence' });
+    await receiver?.closeIntake(`it failed over (${decision.reason})`, {
+      dropConnections: decision.reason === 'silence',
+    });
     log.info('this backup takes no more checkpoints: it is failing over');
     let result: FailoverReport;
     try {
       const mayRestore = await options.gate?.restoreCheck?.();
-      const restored = await failover(options.criu, dir, { network: options.network, log: { info: (message) => log.info(message) }, pageSize: knownPageSize, mayRestore });
+      const restored = await failover(options.criu, dir, {
+        network: options.network,
+        log: { info: (message) => log.info(message) },
+        pageSize: knownPageSize,
+        mayRestore,
+      });
       result = {
         ok: true,
         ...base,
@@ -185,16 +204,27 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
         skipped: restored.skipped,
         ...(restored.network === undefined ? {} : { network: restored.network }),
       };
-      for (const skip of restored.skipped) log.warn(`skipped ${skip.name}: ${skip.reason}; fell back to an older checkpoint`);
+      for (const skip of restored.skipped)
+        log.warn(`skipped ${skip.name}: ${skip.reason}; fell back to an older checkpoint`);
       options.gate?.restored(restored.pid, restored.name);
-      log.info(`restored ${restored.name} (chain of ${restored.chainLength}): pid ${restored.pid}`, { ms: result.trigger_to_restored_ms, run: restored.run, why: restored.runReason });
+      log.info(`restored ${restored.name} (chain of ${restored.chainLength}): pid ${restored.pid}`, {
+        ms: result.trigger_to_restored_ms,
+        run: restored.run,
+        why: restored.runReason,
+      });
     } catch (error) {
       const why = splitBrainHint(errorMessage(error), decision.reason);
       const refused = error instanceof StaleRestoreError;
       result = { ok: false, ...base, error: why, ...(refused ? { refused: 'stale-checkpoint' as const } : {}) };
       await options.gate?.failed();
-      if (refused) log.warn(`NOT FAILING OVER: ${why}. Nothing was restored; the lease was released. Recover the primary host's workload, or run remusd failover by hand once it is understood`);
-      else log.warn(`automatic failover failed; it will not be retried (run remusd failover by hand once the cause is fixed): ${why}`);
+      if (refused)
+        log.warn(
+          `NOT FAILING OVER: ${why}. Nothing was restored; the lease was released. Recover the primary host's workload, or run remusd failover by hand once it is understood`,
+        );
+      else
+        log.warn(
+          `automatic failover failed; it will not be retried (run remusd failover by hand once the cause is fixed): ${why}`,
+        );
     }
     await writeReport(join(dir, 'failover.json'), result);
     return result;
@@ -221,9 +251,10 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
 // On one machine, a restore while the primary's workload still runs (silence from a dead shipper, not a
 // dead workload) collides with its pid: say so next to CRIU's own words.
 function splitBrainHint(message: string, reason: FailoverReason): string {
-  if (reason !== 'silence' || !/File exists|EEXIST|already (exists|in use)|Can't fork for/i.test(message)) return message;
+  if (reason !== 'silence' || !/File exists|EEXIST|already (exists|in use)|Can't fork for/i.test(message))
+    return message;
   return (
-    'the checkpoint\'s pid is in use on this machine: the primary\'s workload is probably still alive (only its shipper went silent), ' +
+    "the checkpoint's pid is in use on this machine: the primary's workload is probably still alive (only its shipper went silent), " +
     `so restoring here would be a split brain. CRIU said: ${message}`
   );
 }

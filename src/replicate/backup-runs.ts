@@ -61,7 +61,11 @@ export function writeBackupRun(dir: string, run: BackupRun): void {
  * under another start time or host is refused (the reason is returned): one id is one run, and a sender
  * that reuses another's id must not join its chains.
  */
-export function openBackupRun(root: string, identity: RunIdentity, now: Date): { ok: true; dir: string; run: BackupRun } | { ok: false; problem: string } {
+export function openBackupRun(
+  root: string,
+  identity: RunIdentity,
+  now: Date,
+): { ok: true; dir: string; run: BackupRun } | { ok: false; problem: string } {
   const dir = runDirectory(root, identity.id);
   let known: BackupRun | undefined;
   try {
@@ -92,7 +96,8 @@ export function readManifest(checkpointDir: string): Manifest {
 /** How two manifests of the same checkpoint name differ (the first difference), or undefined if they describe the same content. */
 export function manifestDifference(held: Manifest, offered: Manifest): string | undefined {
   if (held.run !== offered.run) return `it belongs to run ${offered.run}, the one held to run ${held.run}`;
-  if (held.parent !== offered.parent) return `its parent is ${offered.parent ?? 'none'}, the held one's ${held.parent ?? 'none'}`;
+  if (held.parent !== offered.parent)
+    return `its parent is ${offered.parent ?? 'none'}, the held one's ${held.parent ?? 'none'}`;
   const heldFiles = new Map(held.files.map((f) => [f.name, f]));
   for (const file of offered.files) {
     const twin = heldFiles.get(file.name);
@@ -101,7 +106,8 @@ export function manifestDifference(held: Manifest, offered: Manifest): string | 
       return `${file.name} is ${file.size} bytes with xxh64 ${file.xxh64}, the held one ${twin.size} bytes with xxh64 ${twin.xxh64}`;
     }
   }
-  if (held.files.length !== offered.files.length) return `the held one has files this one lacks (${held.files.length} vs ${offered.files.length})`;
+  if (held.files.length !== offered.files.length)
+    return `the held one has files this one lacks (${held.files.length} vs ${offered.files.length})`;
   return undefined;
 }
 

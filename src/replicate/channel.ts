@@ -116,5 +116,6 @@ async function* readFrames(socket: Socket, decoder: FrameDecoder): AsyncGenerato
   // Not destroyed when a garbled frame ends the loop: fail() still has to tell the peer why.
   // A socket with no encoding set yields Buffers; Node types the iterator's items as any.
   for await (const chunk of socket.iterator({ destroyOnReturn: false })) yield* decoder.push(chunk);
-  if (decoder.pending > 0) throw new PeerError(`the connection closed in the middle of a frame (${decoder.pending} bytes of it received)`);
+  if (decoder.pending > 0)
+    throw new PeerError(`the connection closed in the middle of a frame (${decoder.pending} bytes of it received)`);
 }

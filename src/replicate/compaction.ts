@@ -65,7 +65,11 @@ export class BackupCompactor {
       .then(
         (done) => {
           if (done === undefined) return;
-          this.log.info(`compacted ${done.name}: ${done.links} links flattened into a base`, { run, bytes_written: done.bytesWritten, ms: Math.round(done.elapsedMs) });
+          this.log.info(`compacted ${done.name}: ${done.links} links flattened into a base`, {
+            run,
+            bytes_written: done.bytesWritten,
+            ms: Math.round(done.elapsedMs),
+          });
         },
         (error: Error) => this.log.warn(`compaction failed (the chain is left as it was): ${error.message}`, { run }),
       )

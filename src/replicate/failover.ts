@@ -45,7 +45,11 @@ export interface FailoverOptions {
   /** The page size, if known already (finding it runs getconf: ~0.1-0.3 s on a loaded machine). */
   pageSize?: Promise<number>;
   /** Why the checkpoint chosen must not be restored (undefined: it may be), e.g. fencing's record of output the primary released unacknowledged. */
-  mayRestore?: (candidate: { run: string | undefined; name: string; takenAtMs: number | undefined }) => string | undefined;
+  mayRestore?: (candidate: {
+    run: string | undefined;
+    name: string;
+    takenAtMs: number | undefined;
+  }) => string | undefined;
 }
 
 /** A failover that could not restore anything; the message says why (CRIU's log tail included). */
@@ -78,14 +82,22 @@ const RESTORE_TIMEOUT_MS = 60_000;
  * checkpoint that fails is skipped for the next older one of the same run, and the reason kept. Other
  * runs are never fallen back to: that would resurrect an older life of the workload; `run` picks one.
  */
-export async function failover(criu: CriuLocation, dir: string, options: FailoverOptions = {}): Promise<FailoverResult> {
+export async function failover(
+  criu: CriuLocation,
+  dir: string,
+  options: FailoverOptions = {},
+): Promise<FailoverResult> {
   const runs = readRuns(dir);
   const choice = chooseRun(runs, options.run);
   if (!choice.ok) throw new FailoverError(`nothing to restore in ${dir}: ${choice.problem}`);
   const { run, why } = choice;
   const plain = !existsSync(join(dir, RUNS_DIR));
   const verifyStarted = performance.now();
-  const context: VerifyContext = { runDir: run.dir, run: plain ? undefined : run.id, pageSize: await (options.pageSize ?? pageSize()) };
+  const context: VerifyContext = {
+    runDir: run.dir,
+    run: plain ? undefined : run.id,
+    pageSize: await (options.pageSize ?? pageSize()),
+  };
   const skipped: FailoverResult['skipped'] = [];
   let chosen: { name: string; links: string[] } | undefined;
   for (const candidate of [...run.checkpoints].reverse()) {
@@ -98,8 +110,15 @@ export async function failover(criu: CriuLocation, dir: string, options: Failove
   }
   const verifyMs = Math.round(performance.now() - verifyStarted);
   if (chosen === undefined) {
-    const why = skipped.length === 0 ? 'it has no complete checkpoints' : skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-    const others = runs.length > 1 ? ` (other runs are not fallen back to; pick one with --run: ${runs.filter((r) => r !== run).map((r) => r.id).join(', ')})` : '';
+    const why =
+      skipped.length === 0 ? 'it has no complete checkpoints' : skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+    const others =
+      runs.length > 1
+        ? ` (other runs are not fallen back to; pick one with --run: ${runs
+            .filter((r) => r !== run)
+            .map((r) => r.id)
+            .join(', ')})`
+        : '';
     throw new FailoverError(`nothing in run ${run.id ?? dir} verifies, refusing to restore: ${why}${others}`);
   }
   const refusal = options.mayRestore?.({ run: run.id, name: chosen.name, takenAtMs: run.takenAtMs.get(chosen.name) });
@@ -111,15 +130,29 @@ export async function failover(criu: CriuLocation, dir: string, options: Failove
   // where CRIU was); at level 2 a hung restore logs nothing at all.
   // A primary killed on this very machine may still be a zombie holding the pids CRIU must restore: a dead
   // process, so wait for its pid to be released (bounded) rather than fail the restore as if it lived.
-  await waitWhileZombies((await listPagemapFiles(imagesDir)).map((file) => file.pid), ZOMBIE_WAIT_MS);
-  const network = options.network === undefined ? undefined : await prepareRestoreNetwork(options.network, options.log ?? { info: () => undefined });
-  const restored = await restore(criu, { imagesDir, pidFile, logLevel: 4, timeoutMs: RESTORE_TIMEOUT_MS, namespaceFd: network?.fd }).catch(async (error: unknown) => {
+  await waitWhileZombies(
+    (await listPagemapFiles(imagesDir)).map((file) => file.pid),
+    ZOMBIE_WAIT_MS,
+  );
+  const network =
+    options.network === undefined
+      ? undefined
+      : await prepareRestoreNetwork(options.network, options.log ?? { info: () => undefined });
+  const restored = await restore(criu, {
+    imagesDir,
+    pidFile,
+    logLevel: 4,
+    timeoutMs: RESTORE_TIMEOUT_MS,
+    namespaceFd: network?.fd,
+  }).catch(async (error: unknown) => {
     await network?.discard();
     throw error;
   });
   if (restored.exitCode !== 0) {
     await network?.discard();
-    throw new FailoverError(`criu restore of ${imagesDir} failed: it ${describeCriuEnd(restored)}:\n${await criuLogTail(restored.logFile)}`);
+    throw new FailoverError(
+      `criu restore of ${imagesDir} failed: it ${describeCriuEnd(restored)}:\n${await criuLogTail(restored.logFile)}`,
+    );
   }
   const pid = Number((await readFile(pidFile, 'utf8')).trim());
   await rm(pidFile, { force: true });
@@ -144,7 +177,15 @@ export function readRuns(dir: string): RunView[] {
     const identity = readRunIdentity(dir);
     const checkpoints = scanCheckpoints(dir);
     const takenAtMs = new Map(checkpoints.map((c) => [c.name, statSync(join(dir, c.name)).mtimeMs]));
-    return [{ id: identity?.id, dir, ...(identity === undefined ? {} : { host: identity.host, started: identity.started }), checkpoints, takenAtMs }];
+    return [
+      {
+        id: identity?.id,
+        dir,
+        ...(identity === undefined ? {} : { host: identity.host, started: identity.started }),
+        checkpoints,
+        takenAtMs,
+      },
+    ];
   }
   return listRunDirectories(dir).map(({ id, dir: runDir }) => {
     let about: { host?: string; started?: string } = {};

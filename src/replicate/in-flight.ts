@@ -12,7 +12,12 @@ export class InFlight {
   private readonly byName = new Map<string, { channel: Channel; done: Promise<unknown> }>();
 
   /** Runs work as the transfer of name on channel, after cutting an older transfer of the same name. */
-  async run<T>(name: string, channel: Channel, work: () => Promise<T>, onReplace: (older: Channel) => void): Promise<T> {
+  async run<T>(
+    name: string,
+    channel: Channel,
+    work: () => Promise<T>,
+    onReplace: (older: Channel) => void,
+  ): Promise<T> {
     for (let older = this.byName.get(name); older !== undefined; older = this.byName.get(name)) {
       onReplace(older.channel);
       older.channel.destroy();

@@ -30,12 +30,20 @@ export const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
 export function judgeOffer(manifest: Manifest, holdings: RunHoldings, nowMs: number): OfferVerdict {
   const { name, run } = manifest;
   if (holdings.held === 'damaged') {
-    return { type: 'refuse', reason: 'invalid', message: `refusing ${name} of run ${run}: this backup holds a ${name} of that run whose manifest is unreadable` };
+    return {
+      type: 'refuse',
+      reason: 'invalid',
+      message: `refusing ${name} of run ${run}: this backup holds a ${name} of that run whose manifest is unreadable`,
+    };
   }
   if (holdings.held !== undefined) {
     const difference = manifestDifference(holdings.held, manifest);
     if (difference === undefined) return { type: 'have' };
-    return { type: 'refuse', reason: 'invalid', message: `refusing ${name} of run ${run}: this backup holds a different ${name} of that run (${difference})` };
+    return {
+      type: 'refuse',
+      reason: 'invalid',
+      message: `refusing ${name} of run ${run}: this backup holds a different ${name} of that run (${difference})`,
+    };
   }
   if (holdings.newest !== null && name <= holdings.newest) {
     return {

@@ -83,7 +83,8 @@ export class Landing {
         if (this.written === target.file.size) await this.closeCurrent(target);
       }
     } catch (error) {
-      this.failure ??= error instanceof VerifyError ? error.message : `writing ${this.partialDir}: ${errorMessage(error)}`;
+      this.failure ??=
+        error instanceof VerifyError ? error.message : `writing ${this.partialDir}: ${errorMessage(error)}`;
     }
   }
 
@@ -97,7 +98,8 @@ export class Landing {
       if (this.failure === undefined) {
         for (let target = await this.current(); target !== undefined; target = await this.current()) {
           const { file } = target;
-          if (this.written !== file.size) throw new VerifyError(`${this.name}/${file.name}: ${this.written} of ${file.size} bytes arrived`);
+          if (this.written !== file.size)
+            throw new VerifyError(`${this.name}/${file.name}: ${this.written} of ${file.size} bytes arrived`);
           await this.closeCurrent(target);
         }
       }
@@ -139,7 +141,8 @@ export class Landing {
     this.index++;
     try {
       const hash = hasher.hex();
-      if (hash !== file.xxh64) throw new VerifyError(`${this.name}/${file.name}: xxh64 ${hash}, the manifest says ${file.xxh64}`);
+      if (hash !== file.xxh64)
+        throw new VerifyError(`${this.name}/${file.name}: xxh64 ${hash}, the manifest says ${file.xxh64}`);
       await handle.sync();
     } finally {
       await handle.close();

@@ -79,7 +79,9 @@ export async function listenAuthenticated(
       // A Set iterates in insertion order: its first member is the oldest connection.
       for (const oldest of authenticated) {
         authenticated.delete(oldest);
-        log.warn(`closing the oldest connection (${socketKey(oldest)}): more than ${limits.maxConnections} authenticated connections`);
+        log.warn(
+          `closing the oldest connection (${socketKey(oldest)}): more than ${limits.maxConnections} authenticated connections`,
+        );
         oldest.destroy();
         break;
       }

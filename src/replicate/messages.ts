@@ -23,7 +23,10 @@ export const manifestFileSchema = z.strictObject({
     .string()
     .max(255)
     .regex(FILE_NAME, 'is not an acceptable file name (plain names only, no paths, no dot files)')
-    .refine((name) => name !== 'parent' && name !== MANIFEST_FILE, 'is reserved ("parent" and the manifest are not files of a checkpoint)'),
+    .refine(
+      (name) => name !== 'parent' && name !== MANIFEST_FILE,
+      'is reserved ("parent" and the manifest are not files of a checkpoint)',
+    ),
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   /** xxh64 (seed 0) of the content, 16 lowercase hex digits. */
   xxh64: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lowercase hex digits'),
@@ -46,7 +49,10 @@ export const manifestSchema = z
       .max(MAX_MANIFEST_FILES)
       .refine((files) => new Set(files.map((f) => f.name)).size === files.length, 'must not name a file twice'),
   })
-  .refine((m) => m.parent === null || m.parent < m.name, { message: 'must be older than the checkpoint (a lower name)', path: ['parent'] });
+  .refine((m) => m.parent === null || m.parent < m.name, {
+    message: 'must be older than the checkpoint (a lower name)',
+    path: ['parent'],
+  });
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestFile = z.infer<typeof manifestFileSchema>;
@@ -79,7 +85,11 @@ export const messageSchemas = {
   ack: z.strictObject({ type: z.literal('ack'), name: checkpointName, bytes: z.number().int().nonnegative() }),
   reject: z.strictObject({ type: z.literal('reject'), name: checkpointName, message: TEXT }),
   heartbeat: z.strictObject({ type: z.literal('heartbeat'), at: timestamp, workload }),
-  'workload-dead': z.strictObject({ type: z.literal('workload-dead'), pid: z.number().int().positive({ message: 'must be a positive integer' }), at: timestamp }),
+  'workload-dead': z.strictObject({
+    type: z.literal('workload-dead'),
+    pid: z.number().int().positive({ message: 'must be a positive integer' }),
+    at: timestamp,
+  }),
   goodbye: z.strictObject({ type: z.literal('goodbye'), reason: TEXT }),
   error: z.strictObject({ type: z.literal('error'), message: TEXT }),
 };
@@ -89,9 +99,11 @@ export type Message = { [K in keyof Schemas]: z.infer<Schemas[K]> }[keyof Schema
 
 /** Checks a parsed JSON value against the schema its type names; returns the message or what is wrong with it. */
 export function checkMessage(value: unknown): { ok: true; message: Message } | { ok: false; error: string } {
-  if (typeof value !== 'object' || value === null || !('type' in value) || typeof value.type !== 'string') return { ok: false, error: 'control message without a type' };
+  if (typeof value !== 'object' || value === null || !('type' in value) || typeof value.type !== 'string')
+    return { ok: false, error: 'control message without a type' };
   const { type } = value;
-  if (!isMessageType(type)) return { ok: false, error: `unknown control message type ${JSON.stringify(type).slice(0, 80)}` };
+  if (!isMessageType(type))
+    return { ok: false, error: `unknown control message type ${JSON.stringify(type).slice(0, 80)}` };
   const parsed = messageSchemas[type].safeParse(value);
   if (parsed.success) return { ok: true, message: parsed.data };
   return { ok: false, error: `${type} message: ${describeFirstIssue(parsed.error)}` };

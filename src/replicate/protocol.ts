@@ -56,7 +56,8 @@ export const CHECKPOINT_NAME = COMPLETE;
 /** Encodes a control message as one frame. */
 export function encodeMessage(message: Message): Buffer {
   const payload = Buffer.from(JSON.stringify(message), 'utf8');
-  if (payload.length > MAX_MESSAGE_BYTES) throw new ProtocolError(`message ${message.type} is ${payload.length} bytes (max ${MAX_MESSAGE_BYTES})`);
+  if (payload.length > MAX_MESSAGE_BYTES)
+    throw new ProtocolError(`message ${message.type} is ${payload.length} bytes (max ${MAX_MESSAGE_BYTES})`);
   return Buffer.concat([header(FRAME_MESSAGE, payload.length), payload]);
 }
 
@@ -96,14 +97,26 @@ export class FrameDecoder {
       const kind = head.readUInt8(0);
       const length = head.readUInt32BE(1);
       if (kind !== FRAME_MESSAGE && kind !== FRAME_DATA) {
-        throw new ProtocolError(`not a ${PROTOCOL_NAME} stream (frame kind 0x${kind.toString(16)}; the first bytes were ${JSON.stringify(head.toString('latin1'))})`);
+        throw new ProtocolError(
+          `not a ${PROTOCOL_NAME} stream (frame kind 0x${kind.toString(16)}; the first bytes were ${JSON.stringify(head.toString('latin1'))})`,
+        );
       }
-      const max = this.decoded === 0 && this.firstFrameMaxBytes !== undefined ? this.firstFrameMaxBytes : kind === FRAME_MESSAGE ? MAX_MESSAGE_BYTES : MAX_DATA_BYTES;
-      if (length > max) throw new ProtocolError(`frame of ${length} bytes exceeds the limit of ${max}: not a ${PROTOCOL_NAME} stream, or a corrupt one`);
+      const max =
+        this.decoded === 0 && this.firstFrameMaxBytes !== undefined
+          ? this.firstFrameMaxBytes
+          : kind === FRAME_MESSAGE
+            ? MAX_MESSAGE_BYTES
+            : MAX_DATA_BYTES;
+      if (length > max)
+        throw new ProtocolError(
+          `frame of ${length} bytes exceeds the limit of ${max}: not a ${PROTOCOL_NAME} stream, or a corrupt one`,
+        );
       if (this.size < HEADER_BYTES + length) return frames;
       const payload = this.take(HEADER_BYTES + length).subarray(HEADER_BYTES);
       this.decoded++;
-      frames.push(kind === FRAME_DATA ? { kind: 'data', bytes: payload } : { kind: 'message', message: parseMessage(payload) });
+      frames.push(
+        kind === FRAME_DATA ? { kind: 'data', bytes: payload } : { kind: 'message', message: parseMessage(payload) },
+      );
     }
   }
 
@@ -147,10 +160,12 @@ export function parseMessage(payload: Buffer): Message {
 /** Whether a peer's hello speaks our protocol; the reason if not. */
 export function helloProblem(message: Message, expectedRole: 'sender' | 'receiver'): string | undefined {
   if (message.type !== 'hello') return `expected hello first, got ${message.type}`;
-  if (message.protocol !== PROTOCOL_NAME) return `peer speaks ${JSON.stringify(message.protocol)}, not ${PROTOCOL_NAME}`;
-  if (message.version !== PROTOCOL_VERSION) return `peer speaks ${PROTOCOL_NAME} version ${message.version}; this remusd speaks version ${PROTOCOL_VERSION}`;
+  if (message.protocol !== PROTOCOL_NAME)
+    return `peer speaks ${JSON.stringify(message.protocol)}, not ${PROTOCOL_NAME}`;
+  if (message.version !== PROTOCOL_VERSION)
+    return `peer speaks ${PROTOCOL_NAME} version ${message.version}; this remusd speaks version ${PROTOCOL_VERSION}`;
   if (message.role !== expectedRole) return `peer says it is a ${message.role}, expected a ${expectedRole}`;
-  if (expectedRole === 'sender' && message.run === undefined) return 'the sender\'s hello names no run';
+  if (expectedRole === 'sender' && message.run === undefined) return "the sender's hello names no run";
   return undefined;
 }
 
@@ -158,11 +173,17 @@ export function helloProblem(message: Message, expectedRole: 'sender' | 'receive
 export function hello(role: 'receiver'): Message;
 export function hello(role: 'sender', run: RunIdentity): Message;
 export function hello(role: 'sender' | 'receiver', run?: RunIdentity): Message {
-  return { type: 'hello', protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION, role, ...(run === undefined ? {} : { run }) };
+  return {
+    type: 'hello',
+    protocol: PROTOCOL_NAME,
+    version: PROTOCOL_VERSION,
+    role,
+    ...(run === undefined ? {} : { run }),
+  };
 }
 
 /** The run a sender's hello names (helloProblem has checked that there is one). */
 export function helloRun(message: Message): RunIdentity {
-  if (message.type !== 'hello' || message.run === undefined) throw new ProtocolError('the sender\'s hello names no run');
+  if (message.type !== 'hello' || message.run === undefined) throw new ProtocolError("the sender's hello names no run");
   return message.run;
 }

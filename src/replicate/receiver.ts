@@ -22,7 +22,12 @@ export interface ReceiverLimits extends ListenerLimits, TransferLimits {
   idleTimeoutMs: number;
 }
 
-export const DEFAULT_RECEIVER_LIMITS: ReceiverLimits = { ...DEFAULT_LISTENER_LIMITS, ...DEFAULT_TRANSFER_LIMITS, helloTimeoutMs: 5_000, idleTimeoutMs: 30_000 };
+export const DEFAULT_RECEIVER_LIMITS: ReceiverLimits = {
+  ...DEFAULT_LISTENER_LIMITS,
+  ...DEFAULT_TRANSFER_LIMITS,
+  helloTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+};
 
 /** The largest hello a receiver reads before knowing who speaks: ours is ~80 bytes. */
 const HELLO_MAX_BYTES = 4 << 10;
@@ -78,7 +83,14 @@ export async function startReceiver(listen: Endpoint, options: ReceiverOptions):
   const stale = [options.root, ...listRunDirectories(options.root).map((r) => r.dir)].flatMap(removePartials);
   if (stale.length > 0) options.log.warn('removed partial checkpoints left by a dropped transfer', { removed: stale });
   const limits: ReceiverLimits = { ...DEFAULT_RECEIVER_LIMITS, ...options.limits };
-  const intake: Intake = { options, limits, transfers: new InFlight(), pruning: Promise.resolve(), compactor: new BackupCompactor(options.compaction, options.log), closed: undefined };
+  const intake: Intake = {
+    options,
+    limits,
+    transfers: new InFlight(),
+    pruning: Promise.resolve(),
+    compactor: new BackupCompactor(options.compaction, options.log),
+    closed: undefined,
+  };
   const listener = await listenAuthenticated(
     listen,
     options.credentials,
@@ -113,7 +125,11 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
   const { options } = intake;
   let first: Message;
   try {
-    first = await withTimeout(channel.nextMessage(), intake.limits.helloTimeoutMs, `no hello within ${intake.limits.helloTimeoutMs} ms`);
+    first = await withTimeout(
+      channel.nextMessage(),
+      intake.limits.helloTimeoutMs,
+      `no hello within ${intake.limits.helloTimeoutMs} ms`,
+    );
   } catch (error) {
     if (error instanceof ProtocolError) await channel.fail(error.message);
     throw error;
@@ -146,15 +162,27 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
     if (frame.kind === 'data') throw await failed(channel, 'file bytes outside a transfer');
     const message = frame.message;
     if (isStatus(message)) continue;
-    if (message.type !== 'offer') throw await failed(channel, `unexpected ${message.type} message (expected offer, heartbeat, workload-dead or goodbye)`);
+    if (message.type !== 'offer')
+      throw await failed(
+        channel,
+        `unexpected ${message.type} message (expected offer, heartbeat, workload-dead or goodbye)`,
+      );
     await intake.pruning;
     // One transfer per checkpoint of a run: two runs' 00000001 are different checkpoints.
     const key = `${sender.run}/${message.manifest.name}`;
-    await intake.transfers.run(key, channel, () => receiveOffer(channel, sender, message, intake), () =>
-      options.log.warn(`${peer} offers ${message.manifest.name} of run ${sender.run} again: closing the older connection that was transferring it`),
+    await intake.transfers.run(
+      key,
+      channel,
+      () => receiveOffer(channel, sender, message, intake),
+      () =>
+        options.log.warn(
+          `${peer} offers ${message.manifest.name} of run ${sender.run} again: closing the older connection that was transferring it`,
+        ),
     );
     if (intake.transfers.size === 0) {
-      await (intake.pruning = prune(sender.dir, options.keep, options.log).catch((error: Error) => options.log.warn(`retention failed: ${error.message}`)));
+      await (intake.pruning = prune(sender.dir, options.keep, options.log).catch((error: Error) =>
+        options.log.warn(`retention failed: ${error.message}`),
+      ));
       if (intake.closed === undefined) intake.compactor.start(sender.dir, sender.run);
     }
   }
@@ -164,7 +192,10 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ProtocolError(message)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ProtocolError(message)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -202,12 +233,18 @@ async function failed(channel: Channel, message: string): Promise<ProtocolError>
   return new ProtocolError(message);
 }
 
-async function receiveOffer(channel: Channel, sender: Sender, offer: Extract<Message, { type: 'offer' }>, intake: Intake): Promise<void> {
+async function receiveOffer(
+  channel: Channel,
+  sender: Sender,
+  offer: Extract<Message, { type: 'offer' }>,
+  intake: Intake,
+): Promise<void> {
   const { options } = intake;
   const { log } = options;
   const { peer, run } = sender;
   const { name, parent } = offer.manifest;
-  if (offer.manifest.run !== run) throw await failed(channel, `offer of ${name} names run ${offer.manifest.run} on a connection of run ${run}`);
+  if (offer.manifest.run !== run)
+    throw await failed(channel, `offer of ${name} names run ${offer.manifest.run} on a connection of run ${run}`);
   if (intake.closed !== undefined) {
     const message = `refusing ${name}: this backup takes no more checkpoints (${intake.closed})`;
     log.warn(message);
@@ -223,7 +260,13 @@ async function receiveOffer(channel: Channel, sender: Sender, offer: Extract<Mes
   }
   if (verdict.type === 'refuse') {
     log.warn(verdict.message, { run, have: holdings.complete });
-    await channel.send({ type: 'refuse', name, reason: verdict.reason, message: verdict.message, have: [...holdings.complete] });
+    await channel.send({
+      type: 'refuse',
+      name,
+      reason: verdict.reason,
+      message: verdict.message,
+      have: [...holdings.complete],
+    });
     return;
   }
   const started = performance.now();
@@ -237,21 +280,28 @@ async function receiveOffer(channel: Channel, sender: Sender, offer: Extract<Mes
         if (cut.reason !== undefined) throw new PeerError(cut.reason);
         if (error instanceof ProtocolError) throw error;
         // A reset, or an end in the middle of a frame (likelier over TLS, whose records split each frame).
-        throw new PeerError(`the sender closed the connection during ${name} (${landing.bytes} bytes received; ${error.message}); discarded`);
+        throw new PeerError(
+          `the sender closed the connection during ${name} (${landing.bytes} bytes received; ${error.message}); discarded`,
+        );
       });
-      if (frame === undefined) throw new PeerError(cut.reason ?? `the sender closed the connection during ${name} (${landing.bytes} bytes received); discarded`);
+      if (frame === undefined)
+        throw new PeerError(
+          cut.reason ?? `the sender closed the connection during ${name} (${landing.bytes} bytes received); discarded`,
+        );
       heard(frame, sender, options);
       if (frame.kind === 'data') {
         cut.clock.data(frame.bytes.length);
         await landing.write(frame.bytes);
-      }
-      else if (frame.message.type === 'done' && frame.message.name === name) break;
+      } else if (frame.message.type === 'done' && frame.message.name === name) break;
       else if (frame.message.type === 'goodbye') {
         options.observer?.failed();
         await landing.abort();
-        log.info(`the transfer of ${name} ended with the sender's goodbye (${landing.bytes} bytes received); discarded`);
+        log.info(
+          `the transfer of ${name} ended with the sender's goodbye (${landing.bytes} bytes received); discarded`,
+        );
         return;
-      } else if (!isStatus(frame.message)) throw await failed(channel, `unexpected ${frame.message.type} message during the transfer of ${name}`);
+      } else if (!isStatus(frame.message))
+        throw await failed(channel, `unexpected ${frame.message.type} message during the transfer of ${name}`);
     }
   } catch (error) {
     options.observer?.failed();
@@ -274,7 +324,13 @@ async function receiveOffer(channel: Channel, sender: Sender, offer: Extract<Mes
     await channel.send({ type: 'ack', name, bytes: landing.bytes });
     options.observer?.received(landing.bytes, offer.manifest.taken_at);
     options.onEvent?.({ type: 'holds', peer, run, name, how: 'received' });
-    log.info(`received ${name}`, { run, parent, bytes: landing.bytes, files: offer.manifest.files.length, ms: Math.round(performance.now() - started) });
+    log.info(`received ${name}`, {
+      run,
+      parent,
+      bytes: landing.bytes,
+      files: offer.manifest.files.length,
+      ms: Math.round(performance.now() - started),
+    });
   } finally {
     options.onEvent?.({ type: 'busy', peer, run, busy: false });
   }
@@ -282,9 +338,22 @@ async function receiveOffer(channel: Channel, sender: Sender, offer: Extract<Mes
 
 // Checks the transfer's clock every 100 ms; once it is over its limits, tells the sender why and closes
 // the connection (the receive loop then discards the partial copy, with that reason).
-function watchTransfer(channel: Channel, offer: Extract<Message, { type: 'offer' }>, limits: TransferLimits, startMs: number) {
-  const clock = new TransferClock(offer.manifest.files.reduce((sum, f) => sum + f.size, 0), limits, startMs);
-  const state: { clock: TransferClock; reason: string | undefined; stop: () => void } = { clock, reason: undefined, stop: () => clearInterval(timer) };
+function watchTransfer(
+  channel: Channel,
+  offer: Extract<Message, { type: 'offer' }>,
+  limits: TransferLimits,
+  startMs: number,
+) {
+  const clock = new TransferClock(
+    offer.manifest.files.reduce((sum, f) => sum + f.size, 0),
+    limits,
+    startMs,
+  );
+  const state: { clock: TransferClock; reason: string | undefined; stop: () => void } = {
+    clock,
+    reason: undefined,
+    stop: () => clearInterval(timer),
+  };
   const timer = setInterval(() => {
     const why = clock.check(performance.now());
     if (why === undefined) return;

@@ -25,12 +25,19 @@ export type RunChoice = { ok: true; run: RunView; why: string } | { ok: false; p
 export function chooseRun(runs: readonly RunView[], wanted?: string): RunChoice {
   if (wanted !== undefined) {
     const run = runs.find((r) => r.id === wanted);
-    if (run === undefined) return { ok: false, problem: `no run ${wanted} here (runs: ${runs.map(describe).join('; ') || 'none'})` };
+    if (run === undefined)
+      return { ok: false, problem: `no run ${wanted} here (runs: ${runs.map(describe).join('; ') || 'none'})` };
     return { ok: true, run, why: `run ${wanted} as asked` };
   }
   const candidates = runs.filter((r) => r.checkpoints.length > 0);
-  if (candidates.length === 0) return { ok: false, problem: runs.length === 0 ? 'there are no runs and no checkpoints' : 'no run has a complete checkpoint' };
-  const ranked = [...candidates].sort((a, b) => lastTaken(b) - lastTaken(a) || Date.parse(b.started ?? '') - Date.parse(a.started ?? '') || 0);
+  if (candidates.length === 0)
+    return {
+      ok: false,
+      problem: runs.length === 0 ? 'there are no runs and no checkpoints' : 'no run has a complete checkpoint',
+    };
+  const ranked = [...candidates].sort(
+    (a, b) => lastTaken(b) - lastTaken(a) || Date.parse(b.started ?? '') - Date.parse(a.started ?? '') || 0,
+  );
   const [run, ...older] = ranked;
   if (run === undefined) return { ok: false, problem: 'no run has a complete checkpoint' }; // candidates was not empty
   if (older.length === 0) return { ok: true, run, why: `${describe(run)} is the only run here` };
@@ -49,6 +56,9 @@ function lastTaken(run: RunView): number {
 function describe(run: RunView): string {
   const newest = run.checkpoints.at(-1);
   const taken = newest === undefined ? undefined : run.takenAtMs.get(newest.name);
-  const what = newest === undefined ? 'no checkpoints' : `newest ${newest.name}${taken === undefined ? '' : ` taken ${new Date(taken).toISOString()}`}`;
+  const what =
+    newest === undefined
+      ? 'no checkpoints'
+      : `newest ${newest.name}${taken === undefined ? '' : ` taken ${new Date(taken).toISOString()}`}`;
   return `run ${run.id ?? '(unnamed)'}${run.host === undefined ? '' : ` of ${run.host}`}: ${what}`;
 }

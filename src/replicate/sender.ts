@@ -56,7 +56,8 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
         while (!signal.aborted) {
           // Set once the watch has seen the workload dead (deadSince is set with state 'dead').
           const diedAt = toldDead ? undefined : workload?.deadSince;
-          if (diedAt !== undefined) await awaitCheckpointInProgress(options.images, options.deathGraceMs ?? 1_000, signal, log);
+          if (diedAt !== undefined)
+            await awaitCheckpointInProgress(options.images, options.deathGraceMs ?? 1_000, signal, log);
           const latest = await currentLatest(options.images);
           if (latest !== undefined && latest !== shipped) {
             await shipChain(channel, latest, { ...options, run });
@@ -69,7 +70,9 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
             await channel.send({ type: 'workload-dead', pid: workload.pid, at });
             toldDead = true;
             quietSince = performance.now();
-            log.warn(`workload ${workload.pid} is dead (seen at ${at}); told the backup, after shipping ${shipped ?? 'nothing'}`);
+            log.warn(
+              `workload ${workload.pid} is dead (seen at ${at}); told the backup, after shipping ${shipped ?? 'nothing'}`,
+            );
           } else if (performance.now() - quietSince >= heartbeatMs) {
             await channel.send({ type: 'heartbeat', at: new Date().toISOString(), ...workloadField(workload) });
             quietSince = performance.now();
@@ -115,15 +118,25 @@ function nap(ms: number, signal: AbortSignal, workload: WorkloadWatch | undefine
 
 // A dump that started before the workload died can still be published just after (CRIU had its memory
 // already); one started after cannot exist, since CRIU needs the live process. Wait a little for it.
-async function awaitCheckpointInProgress(images: string, graceMs: number, signal: AbortSignal, log: WatchOptions['log']): Promise<void> {
+async function awaitCheckpointInProgress(
+  images: string,
+  graceMs: number,
+  signal: AbortSignal,
+  log: WatchOptions['log'],
+): Promise<void> {
   const started = performance.now();
   if (!(await checkpointInProgress(images))) return;
-  while (performance.now() - started < graceMs && !signal.aborted && (await checkpointInProgress(images))) await sleep(20);
-  log.info(`waited ${Math.round(performance.now() - started)} ms for the checkpoint in progress at the workload's death`);
+  while (performance.now() - started < graceMs && !signal.aborted && (await checkpointInProgress(images)))
+    await sleep(20);
+  log.info(
+    `waited ${Math.round(performance.now() - started)} ms for the checkpoint in progress at the workload's death`,
+  );
 }
 
 /** Ships the current `latest` chain once, retrying the connection until the deadline. */
-export async function shipOnce(options: ShipOptions & BackupAddress & { connectTimeoutMs?: number }): Promise<ShipRecord[]> {
+export async function shipOnce(
+  options: ShipOptions & BackupAddress & { connectTimeoutMs?: number },
+): Promise<ShipRecord[]> {
   const latest = await currentLatest(options.images);
   if (latest === undefined) throw new ShipError(`${options.images} has no complete checkpoint yet (no latest link)`);
   const run = imagesRun(options.images);
@@ -135,7 +148,9 @@ export async function shipOnce(options: ShipOptions & BackupAddress & { connectT
       channel = await connectToBackup(options.to, options.credentials, run);
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof PeerError || Date.now() + backoff > deadline) throw error;
-      options.log.warn(`backup ${formatEndpoint(options.to)} unreachable (${errorMessage(error)}); retrying in ${backoff} ms`);
+      options.log.warn(
+        `backup ${formatEndpoint(options.to)} unreachable (${errorMessage(error)}); retrying in ${backoff} ms`,
+      );
       await sleep(backoff);
       backoff = Math.min(backoff * 2, 2_000);
       continue;

@@ -34,7 +34,8 @@ export interface ShipOptions {
 /** The run of an images directory (its run.json, written by remusd run); a directory without one cannot be shipped. */
 export function imagesRun(images: string): RunIdentity {
   const run = readRunIdentity(images);
-  if (run === undefined) throw new ShipError(`${images}/${RUN_FILE} is missing: remusd run writes it when it starts on the directory`);
+  if (run === undefined)
+    throw new ShipError(`${images}/${RUN_FILE} is missing: remusd run writes it when it starts on the directory`);
   return run;
 }
 
@@ -55,8 +56,13 @@ export async function shipChain(channel: Channel, name: string, options: RunShip
   const problem = chainProblem(local, seq);
   if (problem !== undefined) throw new ShipError(`cannot ship ${name}: its chain is incomplete here too (${problem})`);
   const have = new Set(first.have);
-  const missing = chainOf(local, seq).slice(1).reverse().filter((c) => !have.has(c.name));
-  options.log.info(`backup lacks ${missing.length} ancestor(s) of ${name}; sending them oldest first`, { ancestors: missing.map((c) => c.name) });
+  const missing = chainOf(local, seq)
+    .slice(1)
+    .reverse()
+    .filter((c) => !have.has(c.name));
+  options.log.info(`backup lacks ${missing.length} ancestor(s) of ${name}; sending them oldest first`, {
+    ancestors: missing.map((c) => c.name),
+  });
   const shipped: ShipRecord[] = [];
   for (const ancestor of [...missing.map((c) => c.name), name]) {
     const outcome = await offer(channel, ancestor, options, ancestor === name ? undefined : name);
@@ -68,11 +74,17 @@ export async function shipChain(channel: Channel, name: string, options: RunShip
 
 type OfferOutcome = { type: 'shipped'; record: ShipRecord } | { type: 'have' } | Extract<Message, { type: 'refuse' }>;
 
-async function offer(channel: Channel, name: string, options: RunShipOptions, ancestorOf?: string): Promise<OfferOutcome> {
+async function offer(
+  channel: Channel,
+  name: string,
+  options: RunShipOptions,
+  ancestorOf?: string,
+): Promise<OfferOutcome> {
   const checkpoint = await readLocalCheckpoint(options.images, name);
   // A supervisor restarted on an emptied directory begins a new run, numbered from 00000001 again: its
   // checkpoints must not go out under the old run's id (the caller reconnects with the new one).
-  if (imagesRun(options.images).id !== options.run.id) throw new PeerError(`${options.images} began a new run; reconnecting to name it`);
+  if (imagesRun(options.images).id !== options.run.id)
+    throw new PeerError(`${options.images} began a new run; reconnecting to name it`);
   const manifest: Manifest = {
     format: 1,
     run: options.run.id,
@@ -89,12 +101,14 @@ async function offer(channel: Channel, name: string, options: RunShipOptions, an
     options.log.warn(`backup refused ${name}: ${answer.message}`);
     return answer;
   }
-  if (answer.type !== 'accept' || answer.name !== name) throw new ProtocolError(`expected accept for ${name}, got ${answer.type}`);
+  if (answer.type !== 'accept' || answer.name !== name)
+    throw new ProtocolError(`expected accept for ${name}, got ${answer.type}`);
   await streamFiles(channel, checkpoint, options.maxBytesPerSecond);
   await channel.send({ type: 'done', name });
   const result = await channel.nextMessage();
   if (result.type === 'reject') throw new ShipError(`backup rejected ${name}: ${result.message}`);
-  if (result.type !== 'ack' || result.name !== name) throw new ProtocolError(`expected ack for ${name}, got ${result.type}`);
+  if (result.type !== 'ack' || result.name !== name)
+    throw new ProtocolError(`expected ack for ${name}, got ${result.type}`);
   const acked = Date.now();
   const record: ShipRecord = {
     name,
@@ -116,7 +130,11 @@ export function workloadField(workload: WorkloadWatch | undefined): { workload?:
   return workload === undefined ? {} : { workload: workload.state };
 }
 
-async function streamFiles(channel: Channel, checkpoint: LocalCheckpoint, maxBytesPerSecond: number | undefined): Promise<void> {
+async function streamFiles(
+  channel: Channel,
+  checkpoint: LocalCheckpoint,
+  maxBytesPerSecond: number | undefined,
+): Promise<void> {
   const started = performance.now();
   let sent = 0;
   for (const file of checkpoint.files) {

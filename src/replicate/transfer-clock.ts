@@ -16,7 +16,11 @@ export interface TransferLimits {
 }
 
 // 1 MiB/s: 64 MiB of full dump in ≤ 74 s; loopback moves ~400 MiB/s here, a 100 Mbit/s link 12 MiB/s.
-export const DEFAULT_TRANSFER_LIMITS: TransferLimits = { minBytesPerSecond: 1 << 20, windowMs: 10_000, graceMs: 10_000 };
+export const DEFAULT_TRANSFER_LIMITS: TransferLimits = {
+  minBytesPerSecond: 1 << 20,
+  windowMs: 10_000,
+  graceMs: 10_000,
+};
 
 export class TransferClock {
   /** The whole transfer must be done by then (ms on the caller's clock). */
@@ -30,7 +34,8 @@ export class TransferClock {
     private readonly limits: TransferLimits,
     private readonly startMs: number,
   ) {
-    if (!(limits.minBytesPerSecond > 0) || !(limits.windowMs > 0) || !(limits.graceMs >= 0)) throw new RangeError(`invalid transfer limits ${JSON.stringify(limits)}`);
+    if (!(limits.minBytesPerSecond > 0) || !(limits.windowMs > 0) || !(limits.graceMs >= 0))
+      throw new RangeError(`invalid transfer limits ${JSON.stringify(limits)}`);
     this.deadlineMs = startMs + limits.graceMs + (expectedBytes * 1000) / limits.minBytesPerSecond;
     this.windowStartMs = startMs;
   }

@@ -74,7 +74,9 @@ export class FailoverTrigger {
               `${this.holdsRun}: not restoring another run's process`,
           };
         }
-        return this.dead(`the shipper at ${event.peer} reports the workload (pid ${event.pid}) dead since ${event.at} (run ${event.run})`);
+        return this.dead(
+          `the shipper at ${event.peer} reports the workload (pid ${event.pid}) dead since ${event.at} (run ${event.run})`,
+        );
       case 'busy':
         this.busy = Math.max(0, this.busy + (event.busy ? 1 : -1));
         if (!event.busy) this.lastHeardMs = nowMs;
@@ -108,6 +110,9 @@ export class FailoverTrigger {
   private nothing(message: string): TriggerDecision | undefined {
     if (this.toldNothing) return undefined;
     this.toldNothing = true;
-    return { type: 'ignored', message: `${message}; but no checkpoint has been received, so there is nothing to restore: not failing over` };
+    return {
+      type: 'ignored',
+      message: `${message}; but no checkpoint has been received, so there is nothing to restore: not failing over`,
+    };
   }
 }

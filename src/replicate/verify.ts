@@ -47,10 +47,13 @@ export interface VerifyContext {
  * Verifies the chain ending at `name`, newest first; returns its links, or the first problem found (which
  * names the file).
  */
-export async function verifyChain(context: VerifyContext, name: string): Promise<{ ok: true; links: string[] } | { ok: false; problem: string }> {
+export async function verifyChain(
+  context: VerifyContext,
+  name: string,
+): Promise<{ ok: true; links: string[] } | { ok: false; problem: string }> {
   const memo = (context.memo ??= new Map());
   const links: string[] = [];
-  for (let current: string | null = name; current !== null; ) {
+  for (let current: string | null = name; current !== null;) {
     let check = memo.get(current);
     if (check === undefined) {
       check = verifyLink(context, current);
@@ -78,10 +81,14 @@ async function checkLink({ runDir, run, pageSize }: VerifyContext, name: string)
   const fail = (file: string, problem: string): never => {
     throw new Error(`${join(dir, file)}: ${problem}`);
   };
-  const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => fail('', `cannot list the checkpoint (${error.code ?? error.message})`));
+  const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) =>
+    fail('', `cannot list the checkpoint (${error.code ?? error.message})`),
+  );
   const manifest = run === undefined ? undefined : readManifest(dir);
-  if (manifest !== undefined && manifest.run !== run) fail(MANIFEST_FILE, `belongs to run ${manifest.run}, not to run ${run} whose directory holds it`);
-  if (manifest !== undefined && manifest.name !== name) fail(MANIFEST_FILE, `describes checkpoint ${manifest.name}, not ${name}`);
+  if (manifest !== undefined && manifest.run !== run)
+    fail(MANIFEST_FILE, `belongs to run ${manifest.run}, not to run ${run} whose directory holds it`);
+  if (manifest !== undefined && manifest.name !== name)
+    fail(MANIFEST_FILE, `describes checkpoint ${manifest.name}, not ${name}`);
 
   const files = manifest?.files ?? (await plainFiles(entries, dir));
   if (manifest !== undefined) checkListing(entries, manifest, fail);
@@ -105,7 +112,13 @@ function checkListing(entries: Dirent[], manifest: Manifest, fail: (file: string
 
 // The parent link: present exactly when the manifest names a parent, reading exactly ../NNNNNNNN, to a
 // checkpoint directory (not a link) of the same run directory. Returns the parent's name.
-async function checkParentLink(runDir: string, dir: string, entries: Dirent[], manifest: Manifest | undefined, fail: (file: string, problem: string) => never): Promise<string | null> {
+async function checkParentLink(
+  runDir: string,
+  dir: string,
+  entries: Dirent[],
+  manifest: Manifest | undefined,
+  fail: (file: string, problem: string) => never,
+): Promise<string | null> {
   const link = entries.find((e) => e.name === 'parent');
   if (link === undefined) {
     if (manifest?.parent) fail('parent', `missing: the manifest names parent ${manifest.parent}`);
@@ -116,8 +129,13 @@ async function checkParentLink(runDir: string, dir: string, entries: Dirent[], m
   const expected = manifest === undefined ? undefined : manifest.parent;
   if (expected === null) fail('parent', `points at ${JSON.stringify(target)}, but the manifest names no parent`);
   const parent = /^\.\.\/(\d{8})$/.exec(target)?.[1];
-  if (parent === undefined || !COMPLETE.test(parent)) return fail('parent', `points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN, a checkpoint of the same run`);
-  if (expected !== undefined && parent !== expected) fail('parent', `points at ${JSON.stringify(target)}, the manifest names parent ${expected}`);
+  if (parent === undefined || !COMPLETE.test(parent))
+    return fail(
+      'parent',
+      `points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN, a checkpoint of the same run`,
+    );
+  if (expected !== undefined && parent !== expected)
+    fail('parent', `points at ${JSON.stringify(target)}, the manifest names parent ${expected}`);
   const stat = await lstat(join(runDir, parent)).catch(() => undefined);
   if (stat === undefined) return fail('parent', `points at ${target}, which is missing`);
   if (!stat.isDirectory()) fail('parent', `points at ${target}, which is not a checkpoint directory`);
@@ -125,7 +143,11 @@ async function checkParentLink(runDir: string, dir: string, entries: Dirent[], m
 }
 
 // A file of the manifest: a regular file (not a link) of the listed size and hash.
-async function checkFile(dir: string, file: { name: string; size: number; xxh64: string }, fail: (file: string, problem: string) => never): Promise<void> {
+async function checkFile(
+  dir: string,
+  file: { name: string; size: number; xxh64: string },
+  fail: (file: string, problem: string) => never,
+): Promise<void> {
   const path = join(dir, file.name);
   const stat = await lstat(path).catch(() => undefined);
   if (stat === undefined) return fail(file.name, 'missing');
@@ -135,11 +157,18 @@ async function checkFile(dir: string, file: { name: string; size: number; xxh64:
   // A read stream with no encoding yields Buffers; Node types its chunks as any.
   for await (const chunk of createReadStream(path, { highWaterMark: DATA_CHUNK_BYTES })) hasher.update(chunk);
   const hash = hasher.hex();
-  if (hash !== file.xxh64) fail(file.name, `xxh64 is ${hash}, the manifest says ${file.xxh64}: its content changed since it arrived`);
+  if (hash !== file.xxh64)
+    fail(file.name, `xxh64 is ${hash}, the manifest says ${file.xxh64}: its content changed since it arrived`);
 }
 
 // remusd's own decoders over the images CRIU would read first: the inventory, and every pagemap against its pages image.
-async function checkStructure(dir: string, sizes: Map<string, number>, hasParent: boolean, pageSize: number, fail: (file: string, problem: string) => never): Promise<void> {
+async function checkStructure(
+  dir: string,
+  sizes: Map<string, number>,
+  hasParent: boolean,
+  pageSize: number,
+  fail: (file: string, problem: string) => never,
+): Promise<void> {
   if (!sizes.has('inventory.img')) fail('inventory.img', 'missing: not a CRIU checkpoint');
   await readInventoryFile(join(dir, 'inventory.img'));
   for (const name of [...sizes.keys()].filter((n) => PAGEMAP.test(n)).sort()) {
@@ -149,13 +178,21 @@ async function checkStructure(dir: string, sizes: Map<string, number>, hasParent
     const pages = presentPages(pagemap);
     if (size === undefined) fail(pagesFile, `missing: ${name} keeps ${pages} pages in it`);
     if (size !== pages * pageSize) {
-      fail(pagesFile, `is ${size} bytes, but ${name} keeps ${pages} pages of ${pageSize} bytes in it (${pages * pageSize} bytes): truncated or padded`);
+      fail(
+        pagesFile,
+        `is ${size} bytes, but ${name} keeps ${pages} pages of ${pageSize} bytes in it (${pages * pageSize} bytes): truncated or padded`,
+      );
     }
-    if (!hasParent && pagemap.entries.some((e) => (e.flags & PE_PARENT) !== 0)) fail(name, 'keeps pages in a parent checkpoint, but this one has no parent');
+    if (!hasParent && pagemap.entries.some((e) => (e.flags & PE_PARENT) !== 0))
+      fail(name, 'keeps pages in a parent checkpoint, but this one has no parent');
   }
 }
 
 // A plain images directory's files (no manifest): its regular files, by size.
 async function plainFiles(entries: Dirent[], dir: string): Promise<{ name: string; size: number }[]> {
-  return Promise.all(entries.filter((e) => e.isFile() && !e.name.startsWith('.')).map(async (e) => ({ name: e.name, size: (await lstat(join(dir, e.name))).size })));
+  return Promise.all(
+    entries
+      .filter((e) => e.isFile() && !e.name.startsWith('.'))
+      .map(async (e) => ({ name: e.name, size: (await lstat(join(dir, e.name))).size })),
+  );
 }

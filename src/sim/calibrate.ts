@@ -22,9 +22,15 @@ export class CalibrationError extends Error {
 export function calibrate(records: readonly ReadRecord[]): CostModel[] {
   const byMode = new Map<CheckpointMode, { frozen: CostSample[]; wall: CostSample[]; rewrite: CostSample[] }>();
   for (const r of records) {
-    if (r.mode === 'sim') throw new CalibrationError(`${r.where}: a simulated record (mode sim) measures the cost model, not CRIU; calibrate on records of \`remusd run\``);
+    if (r.mode === 'sim')
+      throw new CalibrationError(
+        `${r.where}: a simulated record (mode sim) measures the cost model, not CRIU; calibrate on records of \`remusd run\``,
+      );
     const need = <T>(value: T | undefined, field: string): T => {
-      if (value === undefined) throw new CalibrationError(`${r.where}: ${field} (missing) is needed to calibrate; records of \`remusd run\` have it`);
+      if (value === undefined)
+        throw new CalibrationError(
+          `${r.where}: ${field} (missing) is needed to calibrate; records of \`remusd run\` have it`,
+        );
       return value;
     };
     const scanned = need(r.pagesScanned, 'pages_scanned');
@@ -34,7 +40,12 @@ export function calibrate(records: readonly ReadRecord[]): CostModel[] {
     samples.frozen.push({ scanned, written: criuWritten, ms: need(r.frozenUs, 'frozen_us') / 1000 });
     samples.wall.push({ scanned, written: criuWritten, ms: need(r.criuWallMs, 'criu_wall_ms') });
     // The rewrite hashes every page CRIU wrote and writes the changed ones, unless it kept the dump whole.
-    if (r.mode === 'delta') samples.rewrite.push({ scanned: criuWritten, written: r.chainStart ? 0 : r.pagesWritten, ms: need(r.deltaMs, 'delta_ms') });
+    if (r.mode === 'delta')
+      samples.rewrite.push({
+        scanned: criuWritten,
+        written: r.chainStart ? 0 : r.pagesWritten,
+        ms: need(r.deltaMs, 'delta_ms'),
+      });
   }
   if (byMode.size === 0) throw new CalibrationError('no records to calibrate on');
   // Modes full and delta run the same CRIU operation (`criu dump --leave-running` of everything): their CRIU
@@ -42,7 +53,10 @@ export function calibrate(records: readonly ReadRecord[]): CostModel[] {
   // slope that delta runs of one workload (one memory size) cannot.
   const full = byMode.get('full');
   const delta = byMode.get('delta');
-  const pooled = full !== undefined && delta !== undefined ? { frozen: [...full.frozen, ...delta.frozen], wall: [...full.wall, ...delta.wall] } : undefined;
+  const pooled =
+    full !== undefined && delta !== undefined
+      ? { frozen: [...full.frozen, ...delta.frozen], wall: [...full.wall, ...delta.wall] }
+      : undefined;
   return [...byMode.entries()].map(([mode, s]) => {
     const criu = pooled !== undefined && (mode === 'full' || mode === 'delta') ? pooled : s;
     return {

@@ -30,7 +30,8 @@ export class VirtualClock implements Clock {
 
   /** Moves time forward by ms (≥ 0). */
   advance(ms: number): void {
-    if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`a virtual clock only moves forward by a finite amount, not ${ms} ms`);
+    if (!(ms >= 0) || !Number.isFinite(ms))
+      throw new RangeError(`a virtual clock only moves forward by a finite amount, not ${ms} ms`);
     this.#nowMs += ms;
   }
 

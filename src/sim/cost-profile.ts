@@ -22,7 +22,10 @@ export class CostProfileError extends Error {
 }
 
 const finite = z.number({ error: 'is not a finite number' }).finite({ error: 'is not a finite number' });
-const whole = z.number({ error: 'is not a whole number ≥ 0' }).int({ error: 'is not a whole number ≥ 0' }).min(0, { error: 'is not a whole number ≥ 0' });
+const whole = z
+  .number({ error: 'is not a whole number ≥ 0' })
+  .int({ error: 'is not a whole number ≥ 0' })
+  .min(0, { error: 'is not a whole number ≥ 0' });
 const fitSchema = z.strictObject({
   samples: whole,
   r2: finite.nullable(),
@@ -31,15 +34,36 @@ const fitSchema = z.strictObject({
   outliers: whole,
   predictors: z.array(z.enum(['scanned', 'written'], { error: 'is not scanned or written' })).max(2),
 });
-const costSchema = z.strictObject({ base_ms: finite, per_scanned_page_us: finite, per_written_page_us: finite, fit: fitSchema.optional() });
+const costSchema = z.strictObject({
+  base_ms: finite,
+  per_scanned_page_us: finite,
+  per_written_page_us: finite,
+  fit: fitSchema.optional(),
+});
 const modeSchema = z.strictObject({ frozen: costSchema, criu_wall: costSchema, rewrite: costSchema });
 const text = z.string({ error: 'is not a string' }).max(4096, { error: 'is longer than 4096 characters' });
 const profileSchema = z.strictObject({
-  remusd_cost_profile: z.literal(PROFILE_VERSION, { error: `is not ${PROFILE_VERSION} (the cost profile format this remusd reads)` }),
-  measured: z.strictObject({ host: text, kernel: text, criu: text, at: text, records: z.array(text).max(1000), note: text }),
+  remusd_cost_profile: z.literal(PROFILE_VERSION, {
+    error: `is not ${PROFILE_VERSION} (the cost profile format this remusd reads)`,
+  }),
+  measured: z.strictObject({
+    host: text,
+    kernel: text,
+    criu: text,
+    at: text,
+    records: z.array(text).max(1000),
+    note: text,
+  }),
   modes: z
-    .strictObject({ full: modeSchema.optional(), delta: modeSchema.optional(), dump: modeSchema.optional(), 'pre-dump': modeSchema.optional() })
-    .refine((modes) => Object.keys(modes).length > 0, { error: 'holds no mode (expected at least one of full, delta, dump, pre-dump)' }),
+    .strictObject({
+      full: modeSchema.optional(),
+      delta: modeSchema.optional(),
+      dump: modeSchema.optional(),
+      'pre-dump': modeSchema.optional(),
+    })
+    .refine((modes) => Object.keys(modes).length > 0, {
+      error: 'holds no mode (expected at least one of full, delta, dump, pre-dump)',
+    }),
 });
 
 type CostJson = z.infer<typeof costSchema>;
@@ -58,14 +82,21 @@ export function parseCostProfile(json: string, source: string): CostProfile {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = issue.path.join('.');
-    const shown = issue.path.reduce<unknown>((at, k) => (at as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], value);
-    const what = issue.code === 'unrecognized_keys' ? `has unknown key(s) ${issue.keys.join(', ')}` : `${shown === undefined ? '(missing)' : JSON.stringify(shown).slice(0, 80)} ${issue.message}`;
+    const shown = issue.path.reduce<unknown>(
+      (at, k) => (at as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey],
+      value,
+    );
+    const what =
+      issue.code === 'unrecognized_keys'
+        ? `has unknown key(s) ${issue.keys.join(', ')}`
+        : `${shown === undefined ? '(missing)' : JSON.stringify(shown).slice(0, 80)} ${issue.message}`;
     throw new CostProfileError(`${source}: ${key === '' ? 'the profile' : key} ${what}`);
   }
   const p = parsed.data;
   const modes: CostProfile['modes'] = {};
   for (const [mode, m] of Object.entries(p.modes) as [CheckpointMode, z.infer<typeof modeSchema> | undefined][]) {
-    if (m !== undefined) modes[mode] = { mode, frozen: costOf(m.frozen), criuWall: costOf(m.criu_wall), rewrite: costOf(m.rewrite) };
+    if (m !== undefined)
+      modes[mode] = { mode, frozen: costOf(m.frozen), criuWall: costOf(m.criu_wall), rewrite: costOf(m.rewrite) };
   }
   return { measured: { ...p.measured, records: [...p.measured.records] }, modes };
 }
@@ -95,7 +126,9 @@ export function costProfileJson(profile: CostProfile): CostProfileJson {
 export function modelForMode(profile: CostProfile, mode: CheckpointMode, source: string): CostModel {
   const model = profile.modes[mode];
   if (model === undefined) {
-    throw new CostProfileError(`${source} has no cost model for mode ${mode} (it has ${Object.keys(profile.modes).join(', ')}); calibrate on records of that mode`);
+    throw new CostProfileError(
+      `${source} has no cost model for mode ${mode} (it has ${Object.keys(profile.modes).join(', ')}); calibrate on records of that mode`,
+    );
   }
   return model;
 }
@@ -109,12 +142,23 @@ function costOf(c: CostJson): FittedCost {
     fit:
       fit === undefined
         ? undefined
-        : { samples: fit.samples, r2: fit.r2, residualP50Ms: fit.residual_p50_ms, residualP90Ms: fit.residual_p90_ms, outliers: fit.outliers, predictors: [...fit.predictors] },
+        : {
+            samples: fit.samples,
+            r2: fit.r2,
+            residualP50Ms: fit.residual_p50_ms,
+            residualP90Ms: fit.residual_p90_ms,
+            outliers: fit.outliers,
+            predictors: [...fit.predictors],
+          },
   };
 }
 
 function jsonOf(c: FittedCost): CostJson {
-  const out: CostJson = { base_ms: round(c.baseMs), per_scanned_page_us: round(c.perScannedPageUs), per_written_page_us: round(c.perWrittenPageUs) };
+  const out: CostJson = {
+    base_ms: round(c.baseMs),
+    per_scanned_page_us: round(c.perScannedPageUs),
+    per_written_page_us: round(c.perWrittenPageUs),
+  };
   if (c.fit !== undefined) {
     const f = c.fit;
     out.fit = {

@@ -116,7 +116,8 @@ export function validateCost(model: CostModel): CostModel {
   for (const part of ['frozen', 'criuWall', 'rewrite'] as const) {
     for (const key of ['baseMs', 'perScannedPageUs', 'perWrittenPageUs'] as const) {
       const value = model[part][key];
-      if (!Number.isFinite(value)) throw new RangeError(`cost ${model.mode} ${part}.${key} = ${value} must be a finite number`);
+      if (!Number.isFinite(value))
+        throw new RangeError(`cost ${model.mode} ${part}.${key} = ${value} must be a finite number`);
     }
   }
   return model;

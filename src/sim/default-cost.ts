@@ -19,7 +19,10 @@ import { modelForMode, parseCostProfile } from './cost-profile.js';
 export const DEFAULT_COST_PROFILE_FILE = join(packageRoot(), 'config', 'cost-profile.json');
 
 /** The cost profile measured on this project's machine (see the file's `measured` block). */
-export const DEFAULT_COST_PROFILE: CostProfile = parseCostProfile(readFileSync(DEFAULT_COST_PROFILE_FILE, 'utf8'), `the default cost profile (${DEFAULT_COST_PROFILE_FILE})`);
+export const DEFAULT_COST_PROFILE: CostProfile = parseCostProfile(
+  readFileSync(DEFAULT_COST_PROFILE_FILE, 'utf8'),
+  `the default cost profile (${DEFAULT_COST_PROFILE_FILE})`,
+);
 
 /** Mode delta's model from the default profile: what `simulate` and `compare` charge unless told otherwise. */
 export const DEFAULT_COST: CostModel = modelForMode(DEFAULT_COST_PROFILE, 'delta', 'the default cost profile');

@@ -13,7 +13,14 @@
 // faster; at least 0.1, so that a run of near-identical checkpoints does not call a 20 % slower one a
 // stall. The quality figures are over every sample, stalls included, and say how many were left out.
 
-import { linearRegression, mean, median, medianAbsoluteDeviation, quantile, sampleCorrelation } from 'simple-statistics';
+import {
+  linearRegression,
+  mean,
+  median,
+  medianAbsoluteDeviation,
+  quantile,
+  sampleCorrelation,
+} from 'simple-statistics';
 import type { FitQuality, FittedCost } from './cost.js';
 
 /** One measured checkpoint: its page counts and the cost measured, ms. */
@@ -51,7 +58,10 @@ export function fitCost(samples: readonly CostSample[]): FittedCost {
 }
 
 /** The fitted cost at a sample's page counts, ms (unclamped: residuals are measured against the line). */
-export function predict(cost: { baseMs: number; perScannedPageUs: number; perWrittenPageUs: number }, s: { scanned: number; written: number }): number {
+export function predict(
+  cost: { baseMs: number; perScannedPageUs: number; perWrittenPageUs: number },
+  s: { scanned: number; written: number },
+): number {
   return cost.baseMs + (cost.perScannedPageUs * s.scanned + cost.perWrittenPageUs * s.written) / 1000;
 }
 
@@ -73,7 +83,10 @@ function predictorsOf(samples: readonly CostSample[]): Predictor[] {
 }
 
 // Ordinary least squares on the chosen predictors (page counts in thousands, so slopes come out in µs/page).
-function solve(samples: readonly CostSample[], predictors: readonly Predictor[]): { baseMs: number; perScannedPageUs: number; perWrittenPageUs: number } {
+function solve(
+  samples: readonly CostSample[],
+  predictors: readonly Predictor[],
+): { baseMs: number; perScannedPageUs: number; perWrittenPageUs: number } {
   const ys = samples.map((s) => s.ms);
   if (predictors.length === 0) return { baseMs: mean(ys), perScannedPageUs: 0, perWrittenPageUs: 0 };
   if (predictors.length === 1) {
@@ -105,7 +118,12 @@ function solve(samples: readonly CostSample[], predictors: readonly Predictor[])
   return { baseMs: my - b1 * m1 - b2 * m2, perScannedPageUs: b1, perWrittenPageUs: b2 };
 }
 
-function quality(samples: readonly CostSample[], cost: FittedCost, predictors: Predictor[], outliers: number): FitQuality {
+function quality(
+  samples: readonly CostSample[],
+  cost: FittedCost,
+  predictors: Predictor[],
+  outliers: number,
+): FitQuality {
   const residuals = samples.map((s) => s.ms - predict(cost, s));
   const absolute = residuals.map(Math.abs);
   const my = mean(samples.map((s) => s.ms));

@@ -46,8 +46,16 @@ const finite = (v: number | undefined) => (v === undefined || !Number.isFinite(v
 /** Every measure, in report order. */
 export const MEASURES: readonly Measure[] = [
   { name: 'in_band_share', unit: 'share', of: ({ score }) => finite(score.inBandShare) },
-  { name: 'back_in_band_mean', unit: 'count', of: ({ score }) => (score.steps === 0 ? undefined : finite(score.backInBand.mean)) },
-  { name: 'reversal_share', unit: 'share', of: ({ score }) => (score.decisions === 0 ? undefined : score.reversalShare) },
+  {
+    name: 'back_in_band_mean',
+    unit: 'count',
+    of: ({ score }) => (score.steps === 0 ? undefined : finite(score.backInBand.mean)),
+  },
+  {
+    name: 'reversal_share',
+    unit: 'share',
+    of: ({ score }) => (score.decisions === 0 ? undefined : score.reversalShare),
+  },
   { name: 'overruns_per_run', unit: 'count', of: ({ score, runs }) => score.overruns / runs },
   { name: 'checkpoints_per_run', unit: 'count', of: ({ summary, runs }) => (summary?.checkpoints ?? 0) / runs },
   { name: 'interval_mean_ms', unit: 'ms', of: ({ summary }) => summary?.intervalMs.mean },
@@ -73,17 +81,24 @@ export interface Spread {
 export function spreadOf(values: readonly number[]): Spread | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
-  return { median: quantileSorted(sorted, 0.5), p10: quantileSorted(sorted, 0.1), p90: quantileSorted(sorted, 0.9), n: sorted.length };
+  return {
+    median: quantileSorted(sorted, 0.5),
+    p10: quantileSorted(sorted, 0.1),
+    p90: quantileSorted(sorted, 0.9),
+    n: sorted.length,
+  };
 }
 
 /** Each measure's spread over the per-seed results (one run each), by measure name. */
 export function spreadAcrossSeeds(perSeed: readonly RunResult[]): Record<string, Spread | null> {
   const spread: Record<string, Spread | null> = {};
   for (const measure of MEASURES) {
-    spread[measure.name] = spreadOf(perSeed.flatMap((result) => {
-      const value = measure.of(result);
-      return value === undefined ? [] : [value];
-    }));
+    spread[measure.name] = spreadOf(
+      perSeed.flatMap((result) => {
+        const value = measure.of(result);
+        return value === undefined ? [] : [value];
+      }),
+    );
   }
   return spread;
 }

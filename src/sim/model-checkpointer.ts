@@ -42,7 +42,10 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
   let lastStartMs = 0;
   // The checkpoints retention keeps, for the compactor's merges (only kept when compaction is modelled).
   const live = options.compaction === true && cost.mode === 'delta' ? new Map<number, StoredCheckpoint>() : undefined;
-  const store = live === undefined ? undefined : { find: (seq: number) => live.get(seq), replace: (c: StoredCheckpoint) => void live.set(c.seq, c) };
+  const store =
+    live === undefined
+      ? undefined
+      : { find: (seq: number) => live.get(seq), replace: (c: StoredCheckpoint) => void live.set(c.seq, c) };
   return {
     compactor: store === undefined ? undefined : new ModelCompactor({ clock, cost, pageSize, memoryPages, store }),
     // Plain values, not promises: the loop then runs a simulation without waiting (src/loop/drive.ts).
@@ -63,7 +66,12 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
       clock.advance(criuWallMs);
       if (request.onDumped !== undefined) void request.onDumped();
       clock.advance(rewriteMs);
-      const stored: StoredCheckpoint = { seq: request.seq, name: checkpointName(request.seq), parentSeq: request.parent?.seq, sizeBytes: kept * pageSize };
+      const stored: StoredCheckpoint = {
+        seq: request.seq,
+        name: checkpointName(request.seq),
+        parentSeq: request.parent?.seq,
+        sizeBytes: kept * pageSize,
+      };
       live?.set(stored.seq, stored);
       return {
         ok: true,
@@ -81,7 +89,14 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
         criuWallMs,
         delta:
           cost.mode === 'delta'
-            ? { changedPages: kept, totalPages: memory, elapsedMs: rewriteMs, parentUsed: !chainStart, reason: chainStart ? 'no parent requested (new chain)' : 'modelled', shmem: 'none (modelled)' }
+            ? {
+                changedPages: kept,
+                totalPages: memory,
+                elapsedMs: rewriteMs,
+                parentUsed: !chainStart,
+                reason: chainStart ? 'no parent requested (new chain)' : 'modelled',
+                shmem: 'none (modelled)',
+              }
             : undefined,
       };
     },

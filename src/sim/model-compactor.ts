@@ -49,7 +49,11 @@ export class ModelCompactor implements CompactionRunner {
     let links = 0;
     let readPages = 0;
     // Parents are older than their children: the walk ends (a missing parent ends it too).
-    for (let c: StoredCheckpoint | undefined = target; c !== undefined; c = c.parentSeq === undefined || c.parentSeq >= c.seq ? undefined : store.find(c.parentSeq)) {
+    for (
+      let c: StoredCheckpoint | undefined = target;
+      c !== undefined;
+      c = c.parentSeq === undefined || c.parentSeq >= c.seq ? undefined : store.find(c.parentSeq)
+    ) {
       links += 1;
       readPages += c.sizeBytes / pageSize;
     }
@@ -81,9 +85,21 @@ export class ModelCompactor implements CompactionRunner {
     const endedAtMs = now - (ranMs - this.#workLeftMs);
     const { pageSize, store } = this.options;
     const bytesWritten = this.#basePages * pageSize;
-    const compacted: StoredCheckpoint = { seq: target.seq, name: target.name, parentSeq: undefined, sizeBytes: bytesWritten };
+    const compacted: StoredCheckpoint = {
+      seq: target.seq,
+      name: target.name,
+      parentSeq: undefined,
+      sizeBytes: bytesWritten,
+    };
     store.replace(compacted);
-    this.#done = { ok: true, target, compacted, links: this.#links, bytesWritten, elapsedMs: endedAtMs - this.#startedAtMs };
+    this.#done = {
+      ok: true,
+      target,
+      compacted,
+      links: this.#links,
+      bytesWritten,
+      elapsedMs: endedAtMs - this.#startedAtMs,
+    };
     this.#target = undefined;
   }
 
@@ -92,7 +108,8 @@ export class ModelCompactor implements CompactionRunner {
   }
 
   stop(): void {
-    if (this.#target !== undefined) this.#done = { ok: false, target: this.#target, reason: 'stopped before it finished' };
+    if (this.#target !== undefined)
+      this.#done = { ok: false, target: this.#target, reason: 'stopped before it finished' };
     this.#target = undefined;
     this.#runningSince = undefined;
   }

@@ -22,11 +22,16 @@ export function parseRate(text: string, pageSize: number): Parsed<number> {
   const trimmed = text.trim();
   if (trimmed.endsWith('/s')) {
     const size = parseSize(trimmed.slice(0, -2));
-    return size.ok ? { ok: true, value: size.value / pageSize } : { ok: false, error: `rate ${JSON.stringify(text)} ${size.error}` };
+    return size.ok
+      ? { ok: true, value: size.value / pageSize }
+      : { ok: false, error: `rate ${JSON.stringify(text)} ${size.error}` };
   }
   const pages = Number(trimmed);
   if (trimmed === '' || !Number.isFinite(pages) || pages < 0) {
-    return { ok: false, error: `rate ${JSON.stringify(text)} is not a number of pages/s ≥ 0 or a size per second like 32MiB/s` };
+    return {
+      ok: false,
+      error: `rate ${JSON.stringify(text)} is not a number of pages/s ≥ 0 or a size per second like 32MiB/s`,
+    };
   }
   return { ok: true, value: pages };
 }
@@ -44,7 +49,8 @@ export function parsePhases(text: string, pageSize: number): Parsed<Phase[]> {
   const phases: Phase[] = [];
   for (const [i, part] of text.split(',').entries()) {
     const fields = part.split(':');
-    if (fields.length !== 2) return { ok: false, error: `phase ${i + 1} (${JSON.stringify(part)}) is not RATE:SECONDS; ${PHASES_HELP}` };
+    if (fields.length !== 2)
+      return { ok: false, error: `phase ${i + 1} (${JSON.stringify(part)}) is not RATE:SECONDS; ${PHASES_HELP}` };
     const rate = parseRate(fields[0]!, pageSize);
     if (!rate.ok) return { ok: false, error: `phase ${i + 1}: ${rate.error}` };
     const duration = parseSeconds(fields[1]!);
@@ -56,9 +62,13 @@ export function parsePhases(text: string, pageSize: number): Parsed<Phase[]> {
 }
 
 /** Parses a bursts spec. */
-export function parseBursts(text: string, pageSize: number): Parsed<{ pagesPerSecond: number; durationMs: number; everyMs: number }> {
+export function parseBursts(
+  text: string,
+  pageSize: number,
+): Parsed<{ pagesPerSecond: number; durationMs: number; everyMs: number }> {
   const fields = text.split(':');
-  if (fields.length !== 3) return { ok: false, error: `${JSON.stringify(text)} is not RATE:DURATION:EVERY; ${BURSTS_HELP}` };
+  if (fields.length !== 3)
+    return { ok: false, error: `${JSON.stringify(text)} is not RATE:DURATION:EVERY; ${BURSTS_HELP}` };
   const rate = parseRate(fields[0]!, pageSize);
   if (!rate.ok) return rate;
   const duration = parseSeconds(fields[1]!);
@@ -66,6 +76,10 @@ export function parseBursts(text: string, pageSize: number): Parsed<{ pagesPerSe
   const every = parseSeconds(fields[2]!);
   if (!every.ok) return every;
   if (duration.value <= 0) return { ok: false, error: `a burst lasts more than 0 ms; ${BURSTS_HELP}` };
-  if (every.value < duration.value) return { ok: false, error: `bursts cannot come more often (every ${every.value} ms) than they last (${duration.value} ms)` };
+  if (every.value < duration.value)
+    return {
+      ok: false,
+      error: `bursts cannot come more often (every ${every.value} ms) than they last (${duration.value} ms)`,
+    };
   return { ok: true, value: { pagesPerSecond: rate.value, durationMs: duration.value, everyMs: every.value } };
 }

@@ -17,12 +17,17 @@ export interface RateSchedule {
 }
 
 /** Builds a schedule from phases of (pages per second, duration ms), laid end to end from 0. */
-export function scheduleOfPhases(phases: readonly { pagesPerSecond: number; durationMs: number }[], cycle: boolean): RateSchedule {
+export function scheduleOfPhases(
+  phases: readonly { pagesPerSecond: number; durationMs: number }[],
+  cycle: boolean,
+): RateSchedule {
   if (phases.length === 0) throw new RangeError('a rate schedule needs at least one phase');
   let at = 0;
   const segments = phases.map(({ pagesPerSecond, durationMs }, i) => {
-    if (!(pagesPerSecond >= 0) || !Number.isFinite(pagesPerSecond)) throw new RangeError(`phase ${i + 1}: rate ${pagesPerSecond} pages/s must be a finite number ≥ 0`);
-    if (!(durationMs > 0) || !Number.isFinite(durationMs)) throw new RangeError(`phase ${i + 1}: duration ${durationMs} ms must be finite and > 0`);
+    if (!(pagesPerSecond >= 0) || !Number.isFinite(pagesPerSecond))
+      throw new RangeError(`phase ${i + 1}: rate ${pagesPerSecond} pages/s must be a finite number ≥ 0`);
+    if (!(durationMs > 0) || !Number.isFinite(durationMs))
+      throw new RangeError(`phase ${i + 1}: duration ${durationMs} ms must be finite and > 0`);
     const segment = { startMs: at, endMs: at + durationMs, pagesPerMs: pagesPerSecond / 1000 };
     at += durationMs;
     return segment;

@@ -153,9 +153,15 @@ export function stepsOfSchedule(schedule: RateSchedule, factor = 2): NextStep {
   const { segments } = schedule;
   const boundaries: number[] = [];
   const differs = (a: number, b: number) => Math.max(a, b) >= factor * Math.min(a, b) && Math.max(a, b) > 0;
-  for (let i = 1; i < segments.length; i++) if (differs(segments[i - 1]!.pagesPerMs, segments[i]!.pagesPerMs)) boundaries.push(segments[i]!.startMs);
+  for (let i = 1; i < segments.length; i++)
+    if (differs(segments[i - 1]!.pagesPerMs, segments[i]!.pagesPerMs)) boundaries.push(segments[i]!.startMs);
   const period = segments[segments.length - 1]!.endMs;
-  if (schedule.cycle && segments.length > 1 && differs(segments[segments.length - 1]!.pagesPerMs, segments[0]!.pagesPerMs)) boundaries.push(period);
+  if (
+    schedule.cycle &&
+    segments.length > 1 &&
+    differs(segments[segments.length - 1]!.pagesPerMs, segments[0]!.pagesPerMs)
+  )
+    boundaries.push(period);
   if (boundaries.length === 0) return () => undefined;
   return (t) => {
     if (!schedule.cycle) return boundaries.find((b) => b > t);

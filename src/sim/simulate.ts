@@ -22,7 +22,13 @@ import type { Workload } from './workload.js';
 export type SimRetention = SupervisorSettings['retention'];
 
 /** The config's defaults: keep 5, a new chain every 20 checkpoints. */
-export const DEFAULT_SIM_RETENTION: Readonly<SimRetention> = Object.freeze({ keep: 5, newChainEvery: 20, maxChainBytes: undefined, compact: true, compactAt: 16 });
+export const DEFAULT_SIM_RETENTION: Readonly<SimRetention> = Object.freeze({
+  keep: 5,
+  newChainEvery: 20,
+  maxChainBytes: undefined,
+  compact: true,
+  compactAt: 16,
+});
 
 /** Everything a simulation depends on. */
 export interface SimulationInput {
@@ -53,11 +59,15 @@ export async function runSimulation(
   onFacts?: (facts: CheckpointFacts) => void,
 ): Promise<number> {
   const { band, workload, pageSize, durationMs, initialIntervalMs } = input;
-  if (!Number.isInteger(pageSize) || pageSize <= 0) throw new RangeError(`page size ${pageSize} must be a positive integer`);
-  if (!(durationMs > 0) || !Number.isFinite(durationMs)) throw new RangeError(`duration ${durationMs} ms must be finite and > 0`);
-  if (!(initialIntervalMs > 0) || !Number.isFinite(initialIntervalMs)) throw new RangeError(`initial interval ${initialIntervalMs} ms must be finite and > 0`);
+  if (!Number.isInteger(pageSize) || pageSize <= 0)
+    throw new RangeError(`page size ${pageSize} must be a positive integer`);
+  if (!(durationMs > 0) || !Number.isFinite(durationMs))
+    throw new RangeError(`duration ${durationMs} ms must be finite and > 0`);
+  if (!(initialIntervalMs > 0) || !Number.isFinite(initialIntervalMs))
+    throw new RangeError(`initial interval ${initialIntervalMs} ms must be finite and > 0`);
   const memoryPages = input.memoryPages ?? (Number.isFinite(workload.workingSetPages) ? workload.workingSetPages : 0);
-  if (!(memoryPages >= 0) || !Number.isFinite(memoryPages)) throw new RangeError(`memory ${memoryPages} pages must be a finite number ≥ 0`);
+  if (!(memoryPages >= 0) || !Number.isFinite(memoryPages))
+    throw new RangeError(`memory ${memoryPages} pages must be a finite number ≥ 0`);
   const cost = validateCost(input.cost);
   const policy = createPolicy(input.policy);
   const clock = new VirtualClock(input.epoch);
@@ -69,7 +79,14 @@ export async function runSimulation(
     criu: { logLevel: 0, extraArgs: [], timeoutMs: Number.POSITIVE_INFINITY },
     failures: { maxConsecutive: 1, backoffInitialMs: 0, backoffMaxMs: 0 },
   };
-  const checkpointer = modelCheckpointer({ workload, cost, clock, pageSize, memoryPages, compaction: settings.retention.compact === true });
+  const checkpointer = modelCheckpointer({
+    workload,
+    cost,
+    clock,
+    pageSize,
+    memoryPages,
+    compaction: settings.retention.compact === true,
+  });
   const exit = await supervise({
     checkpointer,
     compactor: checkpointer.compactor,

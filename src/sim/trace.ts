@@ -52,10 +52,14 @@ export function traceFromRecords(records: readonly ReadRecord[], source: string)
   let previousStart: number | undefined;
   for (const record of records) {
     if (record.mode === 'full') {
-      throw new TraceError(`${record.where}: a mode full record stores the whole memory, not a dirty set; record the trace in mode delta, dump or pre-dump`);
+      throw new TraceError(
+        `${record.where}: a mode full record stores the whole memory, not a dirty set; record the trace in mode delta, dump or pre-dump`,
+      );
     }
     if (previousStart !== undefined && record.startMs <= previousStart) {
-      throw new TraceError(`${record.where}: start ${new Date(record.startMs).toISOString()} is not after the previous record's; records must be in the order remusd wrote them`);
+      throw new TraceError(
+        `${record.where}: start ${new Date(record.startMs).toISOString()} is not after the previous record's; records must be in the order remusd wrote them`,
+      );
     }
     previousStart = record.startMs;
     maxPagesWritten = Math.max(maxPagesWritten, record.pagesWritten);
@@ -108,7 +112,12 @@ const STEP_FACTOR = 2;
  * run never made. Six real runs (test/sim/calibration-real.test.ts) replayed 2.7–6.1 points less in band in
  * three of them, pooled by pairs −4.3, −3.0 and +0.2 points; with the steps read inside, −0.4, −0.3, +0.2.
  */
-function stepInside(w: Window, b: number, a: number | undefined, c: number | undefined): { atMs: number; before: number; after: number } | undefined {
+function stepInside(
+  w: Window,
+  b: number,
+  a: number | undefined,
+  c: number | undefined,
+): { atMs: number; before: number; after: number } | undefined {
   if (a === undefined || c === undefined || !((a < b && b < c) || (a > b && b > c))) return undefined;
   if (Math.max(a, c) < STEP_FACTOR * Math.min(a, c)) return undefined;
   return { atMs: w.beginMs + ((c - b) * (w.endMs - w.beginMs)) / (c - a), before: a, after: c };

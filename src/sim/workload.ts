@@ -72,7 +72,9 @@ export function createWorkload(spec: WorkloadSpec): Workload {
     if (!(bursts.pagesPerSecond >= 0)) throw new RangeError(`burst rate ${bursts.pagesPerSecond} pages/s must be ≥ 0`);
     if (!(bursts.durationMs > 0)) throw new RangeError(`burst duration ${bursts.durationMs} ms must be > 0`);
     if (!(bursts.everyMs >= bursts.durationMs) || !Number.isFinite(bursts.everyMs)) {
-      throw new RangeError(`bursts every ${bursts.everyMs} ms must be finite and at least their duration (${bursts.durationMs} ms)`);
+      throw new RangeError(
+        `bursts every ${bursts.everyMs} ms must be finite and at least their duration (${bursts.durationMs} ms)`,
+      );
     }
   }
   const noiseSeed = deriveSeed(seed, NOISE_STREAM);
@@ -99,7 +101,9 @@ export function createWorkload(spec: WorkloadSpec): Workload {
     for (let k = Math.floor(t0 / slot); k * slot < t1; k++) {
       const a = Math.max(t0, k * slot);
       const b = Math.min(t1, (k + 1) * slot);
-      if (b > a) sum += uniformAt(burstSeed, k) < bursts.durationMs / bursts.everyMs ? (bursts.pagesPerSecond / 1000) * (b - a) : 0;
+      if (b > a)
+        sum +=
+          uniformAt(burstSeed, k) < bursts.durationMs / bursts.everyMs ? (bursts.pagesPerSecond / 1000) * (b - a) : 0;
     }
     return sum;
   };
@@ -120,7 +124,8 @@ export function createWorkload(spec: WorkloadSpec): Workload {
 
   return {
     // Never below +0: the integral's rounding error can make an empty window -1e-12 pages, which rounds to -0.
-    pages: (t0, t1) => Math.min(Math.max(0, Math.round(baseWrites(Math.max(0, t0), t1) + burstWrites(Math.max(0, t0), t1))), cap),
+    pages: (t0, t1) =>
+      Math.min(Math.max(0, Math.round(baseWrites(Math.max(0, t0), t1) + burstWrites(Math.max(0, t0), t1))), cap),
     workingSetPages: cap,
     naturalDurationMs: spec.naturalDurationMs,
     description: spec.description ?? 'synthetic workload',

@@ -24,7 +24,11 @@ export interface ChainRules {
 }
 
 /** The links of the chain ending at `seq`, newest first. */
-export function chainOf(checkpoints: readonly StoredCheckpoint[], seq: number, find = finder(checkpoints)): StoredCheckpoint[] {
+export function chainOf(
+  checkpoints: readonly StoredCheckpoint[],
+  seq: number,
+  find = finder(checkpoints),
+): StoredCheckpoint[] {
   const chain: StoredCheckpoint[] = [];
   // Parents have smaller seqs: until a link breaks that, no loop is possible and none is looked for.
   let ordered = true;
@@ -50,10 +54,16 @@ export function parentFor(
   const { links, bytes } = chainTotals(checkpoints, previous.seq);
   if (links >= rules.newChainEvery) {
     const behind = rules.compactAt === undefined ? '' : ', compaction fell behind';
-    return { parent: undefined, reason: `chain has ${links} links (new_chain_every ${rules.newChainEvery}${behind}): new chain` };
+    return {
+      parent: undefined,
+      reason: `chain has ${links} links (new_chain_every ${rules.newChainEvery}${behind}): new chain`,
+    };
   }
   if (rules.maxChainBytes !== undefined && bytes >= rules.maxChainBytes) {
-    return { parent: undefined, reason: `chain holds ${bytes} bytes (max_chain_bytes ${rules.maxChainBytes}): new chain` };
+    return {
+      parent: undefined,
+      reason: `chain holds ${bytes} bytes (max_chain_bytes ${rules.maxChainBytes}): new chain`,
+    };
   }
   return new ParentLink(previous, links + 1);
 }
@@ -85,7 +95,7 @@ export function removable(checkpoints: readonly StoredCheckpoint[], keep: number
   let count = 0;
   for (let newest = sorted.length - 1; newest >= sorted.length - kept; newest--) {
     // Walks down each kept chain until a link already needed (chains share their older links).
-    for (let at = newest; at >= 0 && needed[at] === 0; ) {
+    for (let at = newest; at >= 0 && needed[at] === 0;) {
       needed[at] = 1;
       count += 1;
       const parent = sorted[at]!.parentSeq;
@@ -126,7 +136,7 @@ function chainTotals(checkpoints: readonly StoredCheckpoint[], seq: number): { l
 function ascendingChainTotals(sorted: readonly StoredCheckpoint[], seq: number): { links: number; bytes: number } {
   let links = 0;
   let bytes = 0;
-  for (let at = indexOfSeq(sorted, seq); at >= 0; ) {
+  for (let at = indexOfSeq(sorted, seq); at >= 0;) {
     const c = sorted[at]!;
     links += 1;
     bytes += c.sizeBytes;
@@ -190,7 +200,11 @@ export const COMPACTION_LAG = 2;
  * same rule each to its own copy of the chain; compaction never renames a link nor changes the parent of a
  * newer one, so either side may compact at another time (or not at all) and shipping is not affected.
  */
-export function compactionTarget(checkpoints: readonly StoredCheckpoint[], newestSeq: number, compactAt: number): StoredCheckpoint | undefined {
+export function compactionTarget(
+  checkpoints: readonly StoredCheckpoint[],
+  newestSeq: number,
+  compactAt: number,
+): StoredCheckpoint | undefined {
   // The loop asks after every checkpoint: while the chain is shorter than compactAt (counted without building
   // it, as parentFor does), there is nothing to flatten and no array to build.
   if (chainTotals(checkpoints, newestSeq).links < compactAt) return undefined;

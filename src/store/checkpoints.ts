@@ -104,4 +104,3 @@ export function markLatest(root: string, name: string): void {
 export async function removeCheckpoints(root: string, checkpoints: readonly StoredCheckpoint[]): Promise<void> {
   await Promise.all(checkpoints.map((c) => rm(join(root, c.name), { recursive: true, force: true })));
 }
-

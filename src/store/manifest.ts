@@ -59,7 +59,8 @@ export async function readLocalCheckpoint(root: string, name: string): Promise<L
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (entry.name === 'parent') {
       const target = basename(await readlink(join(dir, 'parent')));
-      if (!COMPLETE.test(target)) throw new Error(`${dir}/parent points at ${JSON.stringify(target)}, not a checkpoint of this directory`);
+      if (!COMPLETE.test(target))
+        throw new Error(`${dir}/parent points at ${JSON.stringify(target)}, not a checkpoint of this directory`);
       parent = target;
     } else if (entry.isFile() && !entry.name.startsWith('.')) {
       const path = join(dir, entry.name);

@@ -81,7 +81,8 @@ export function openRun(root: string, hasCheckpoints: boolean, now: Date): { ide
   if (hasCheckpoints) {
     try {
       const existing = readRunIdentity(root);
-      if (existing !== undefined) return { identity: existing, reason: `continuing run ${existing.id} (started ${existing.started})` };
+      if (existing !== undefined)
+        return { identity: existing, reason: `continuing run ${existing.id} (started ${existing.started})` };
       why = `checkpoints but no ${RUN_FILE} here: a new run`;
     } catch (error) {
       why = `${error instanceof Error ? error.message : String(error)}: a new run`;

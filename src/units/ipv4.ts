@@ -36,7 +36,10 @@ export function parseIpv4Cidr(text: string): Ipv4Parsed<Ipv4Cidr> {
   if (prefixLength < 8 || prefixLength > 30) return { ok: false, error: 'has a prefix length outside 8..30' };
   const cidr = { address, prefixLength };
   if (value === networkNumber(cidr) || value === broadcastNumber(cidr)) {
-    return { ok: false, error: `is the subnet's ${value === networkNumber(cidr) ? 'network' : 'broadcast'} address; use a host address` };
+    return {
+      ok: false,
+      error: `is the subnet's ${value === networkNumber(cidr) ? 'network' : 'broadcast'} address; use a host address`,
+    };
   }
   return { ok: true, value: cidr };
 }
@@ -60,7 +63,8 @@ export function subnetOf(cidr: Ipv4Cidr): string {
 // The number of a cidr's address; a cidr not made by parseIpv4Cidr with a bad address is a bug, said so.
 function cidrAddressNumber(cidr: Ipv4Cidr): number {
   const value = ipv4ToNumber(cidr.address);
-  if (value === undefined) throw new RangeError(`Ipv4Cidr.address ${JSON.stringify(cidr.address)} is not a dotted quad`);
+  if (value === undefined)
+    throw new RangeError(`Ipv4Cidr.address ${JSON.stringify(cidr.address)} is not a dotted quad`);
   return value;
 }
 

@@ -133,7 +133,12 @@ export function formatMs(ms: number): string {
 /** A size in the exact form a config file accepts (`16MiB`, `1536KiB`, `4097`): parseSize gives it back. */
 export function formatSize(bytes: number): string {
   if (bytes === 0 || !Number.isSafeInteger(bytes)) return String(bytes);
-  for (const [unit, scale] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+  for (const [unit, scale] of [
+    ['TiB', 2 ** 40],
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
     if (bytes % scale === 0) return `${bytes / scale}${unit}`;
   }
   return String(bytes);
@@ -142,7 +147,11 @@ export function formatSize(bytes: number): string {
 /** A duration in the exact form a config file accepts (`2m`, `1500ms`): parseDuration gives it back. */
 export function formatDuration(ms: number): string {
   if (ms === 0 || !Number.isSafeInteger(ms)) return `${ms}ms`;
-  for (const [unit, scale] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, scale] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms % scale === 0) return `${ms / scale}${unit}`;
   }
   return `${ms}ms`;

@@ -29,7 +29,9 @@ describe('remusd check', () => {
     // The network lock during dumps follows: remusd's lossless hold needs the TUN gate.
     expect(report.network_lock.method).toBe(report.plug_qdisc.available ? 'nftables' : 'hold');
     const text = await runCli(['check']);
-    expect(text.stdout).toMatch(report.plug_qdisc.available ? /network lock +CRIU's nftables lock/ : /network lock +remusd's lossless hold/);
+    expect(text.stdout).toMatch(
+      report.plug_qdisc.available ? /network lock +CRIU's nftables lock/ : /network lock +remusd's lossless hold/,
+    );
   });
 
   it('proves network workloads with a real dump of TCP sockets in a throwaway namespace, and cleans up', async () => {
@@ -42,10 +44,12 @@ describe('remusd check', () => {
     expect((await readdir('/run/netns')).filter((name) => name.startsWith('remusd-check-'))).toEqual([]);
   });
 
-  it('with CRIU 4.1.1 says network workloads cannot be checkpointed, why (CRIU\'s own line) and the fix', async () => {
+  it("with CRIU 4.1.1 says network workloads cannot be checkpointed, why (CRIU's own line) and the fix", async () => {
     const legacy = '/opt/remusd/criu-4.1/bin/criu';
     await access(legacy).catch(() => {
-      throw new Error(`${legacy} is missing: run scripts/setup.sh (it installs CRIU 4.1.1 with scripts/install-criu.sh --legacy)`);
+      throw new Error(
+        `${legacy} is missing: run scripts/setup.sh (it installs CRIU 4.1.1 with scripts/install-criu.sh --legacy)`,
+      );
     });
     const json = await runCli(['check', '--json', '--criu', legacy]);
     expect(json.exitCode, json.stderr).toBe(0); // process workloads still work with 4.1.1

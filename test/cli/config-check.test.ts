@@ -24,7 +24,7 @@ describe('remusd config check', () => {
     expect(result.exitCode).toBe(2); // a config error, like run --config on the same file
     expect(result.stderr).toContain(`${file}:2:9: thresholds.lmin: "16 MB" is not a size`);
     expect(result.stderr).toContain(`${file}:6:3: interval.maxx: is not a known key`);
-    expect(result.stderr).toContain("(did you mean max?)");
+    expect(result.stderr).toContain('(did you mean max?)');
   });
 
   it('rejects lmin > lmax naming both values', async () => {

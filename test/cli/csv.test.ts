@@ -17,7 +17,10 @@ describe('csvText', () => {
   });
 
   it('numbers unrounded; NaN, null and undefined empty; booleans true/false', () => {
-    const text = csvText({ columns: ['a', 'b', 'c', 'd', 'e', 'f'], rows: [[0.1 + 0.2, Number.NaN, null, undefined, true, false]] });
+    const text = csvText({
+      columns: ['a', 'b', 'c', 'd', 'e', 'f'],
+      rows: [[0.1 + 0.2, Number.NaN, null, undefined, true, false]],
+    });
     const [row] = parse(text, { columns: true }) as Record<string, string>[];
     expect(Number(row!.a)).toBe(0.1 + 0.2);
     expect([row!.b, row!.c, row!.d, row!.e, row!.f]).toEqual(['', '', '', 'true', 'false']);

@@ -7,7 +7,7 @@ import { runCli } from '../helpers/cli.js';
 import { demoOutput } from '../../src/cli/json-schemas.js';
 import { join, dirname } from 'node:path';
 
-describe('remusd demo (the README\'s main command, shortened)', () => {
+describe("remusd demo (the README's main command, shortened)", () => {
   it('supervises the phased workload in the best mode here, adapts the interval, leaves records and stops the workload', async () => {
     const result = await runCli(['demo', '--seconds', '6', '--json'], { timeoutMs: 60_000 });
     expect(result.exitCode, result.stderr).toBe(0);
@@ -36,7 +36,10 @@ describe('remusd demo (the README\'s main command, shortened)', () => {
 
   it('demo | head -1: exits 0 quietly and stops its workload (it printed an EPIPE stack, exited 1 and left it running)', async () => {
     const cli = join(packageRoot(), 'dist', 'cli', 'main.js');
-    const result = await execa('bash', ['-c', `set -o pipefail; ${cli} demo --seconds 60 | head -1`], { reject: false, timeout: 60_000 });
+    const result = await execa('bash', ['-c', `set -o pipefail; ${cli} demo --seconds 60 | head -1`], {
+      reject: false,
+      timeout: 60_000,
+    });
     expect(result.exitCode, result.stderr).toBe(0); // pipefail: remusd's own status
     expect(result.stdout.split('\n')).toHaveLength(1);
     expect(result.stderr).not.toMatch(/EPIPE.*\n\s+at |internal error/);

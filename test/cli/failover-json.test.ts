@@ -16,7 +16,13 @@ const restored: FailoverResult = {
   verified: 'manifests',
   verifyMs: 12.5,
   wallMs: 410.2,
-  network: { namespace: 'remusd-web-b', address: '10.88.0.2/24', host_interface: 'rmd-web-b0', origin: 'created', route_ms: 44 },
+  network: {
+    namespace: 'remusd-web-b',
+    address: '10.88.0.2/24',
+    host_interface: 'rmd-web-b0',
+    origin: 'created',
+    route_ms: 44,
+  },
 };
 
 describe('failover --json schema', () => {

@@ -18,7 +18,10 @@ afterAll(() => workload?.stop());
 function camelKeys(value: unknown, path = ''): string[] {
   if (Array.isArray(value)) return value.flatMap((item, i) => camelKeys(item, `${path}[${i}]`));
   if (value === null || typeof value !== 'object') return [];
-  return Object.entries(value).flatMap(([key, inner]) => [...(snakeCase(key) === key ? [] : [`${path}.${key}`]), ...camelKeys(inner, `${path}.${key}`)]);
+  return Object.entries(value).flatMap(([key, inner]) => [
+    ...(snakeCase(key) === key ? [] : [`${path}.${key}`]),
+    ...camelKeys(inner, `${path}.${key}`),
+  ]);
 }
 
 async function jsonOf<S extends z.ZodType>(schema: S, args: string[], exitCode = 0): Promise<z.output<S>> {
@@ -49,15 +52,35 @@ describe('--json outputs match their schemas, in snake_case', () => {
   it('simulate and compare', async () => {
     const sim = await jsonOf(JSON_OUTPUTS.simulate, ['simulate', '--duration', '10s', '--json']);
     expect(sim.summary?.checkpoints).toBeGreaterThan(0);
-    const compare = await jsonOf(JSON_OUTPUTS.compare, ['compare', '--workload', '2000:5', '--duration', '10s', '--seeds', '2', '--json']);
+    const compare = await jsonOf(JSON_OUTPUTS.compare, [
+      'compare',
+      '--workload',
+      '2000:5',
+      '--duration',
+      '10s',
+      '--seeds',
+      '2',
+      '--json',
+    ]);
     expect(compare.policies).toHaveLength(3);
   });
 
-  it('stats on a delta checkpoint: CRIU\'s count and, beside it, the far smaller stored pages (real CRIU)', async () => {
+  it("stats on a delta checkpoint: CRIU's count and, beside it, the far smaller stored pages (real CRIU)", async () => {
     workload = await startWorkload(['--mib', '32', '--phases', '500:1000000']);
     const dir = await imagesDir('remusd-json-stats-');
-    await writeFile(join(dir, 'remusd.yaml'), 'interval: { initial: 300ms, min: 300ms, max: 300ms }\ncheckpoint: { mode: delta, dir: ./images }\n');
-    const run = await runCli(['run', '--config', join(dir, 'remusd.yaml'), '--pid', String(workload.pid), '--max-checkpoints', '2']);
+    await writeFile(
+      join(dir, 'remusd.yaml'),
+      'interval: { initial: 300ms, min: 300ms, max: 300ms }\ncheckpoint: { mode: delta, dir: ./images }\n',
+    );
+    const run = await runCli([
+      'run',
+      '--config',
+      join(dir, 'remusd.yaml'),
+      '--pid',
+      String(workload.pid),
+      '--max-checkpoints',
+      '2',
+    ]);
     expect(run.exitCode, run.stderr).toBe(0);
     const stats = await jsonOf(JSON_OUTPUTS.stats, ['stats', join(dir, 'images', '00000002'), '--json']);
     expect(stats.stored?.parent).toBe('../00000001');

@@ -27,7 +27,7 @@ describe('remusd keys init', () => {
     expect(again.stderr).toMatch(/is not empty: refusing to overwrite key material/);
   });
 
-  it('ship and backup refuse to run without keys, with a readable private key, or with the other side\'s keys', async () => {
+  it("ship and backup refuse to run without keys, with a readable private key, or with the other side's keys", async () => {
     const root = await imagesDir('remusd-keys-');
     const dir = join(root, 'pair');
     expect((await runCli(['keys', 'init', dir])).exitCode).toBe(0);
@@ -37,13 +37,32 @@ describe('remusd keys init', () => {
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toMatch(/give --keys: the primary directory made by `remusd keys init DIR`/);
 
-    const swapped = await runCli(['backup', '--dir', join(root, 'b'), '--listen', '127.0.0.1:0', '--keys', join(dir, 'primary')]);
+    const swapped = await runCli([
+      'backup',
+      '--dir',
+      join(root, 'b'),
+      '--listen',
+      '127.0.0.1:0',
+      '--keys',
+      join(dir, 'primary'),
+    ]);
     expect(swapped.exitCode).toBe(2);
     expect(swapped.stderr).toMatch(/holds the primary's key material, and this is the backup/);
 
     await chmod(join(dir, 'primary', 'primary.key'), 0o640);
-    const readable = await runCli(['ship', '--images', images, '--to', '127.0.0.1:1', '--keys', join(dir, 'primary'), '--once']);
+    const readable = await runCli([
+      'ship',
+      '--images',
+      images,
+      '--to',
+      '127.0.0.1:1',
+      '--keys',
+      join(dir, 'primary'),
+      '--once',
+    ]);
     expect(readable.exitCode).toBe(2);
-    expect(readable.stderr).toContain(`${join(dir, 'primary', 'primary.key')} is readable or writable by group or others (mode 0640): run chmod 600`);
+    expect(readable.stderr).toContain(
+      `${join(dir, 'primary', 'primary.key')} is readable or writable by group or others (mode 0640): run chmod 600`,
+    );
   });
 });

@@ -13,7 +13,10 @@ import { startWorkload } from '../helpers/workload.js';
 describe('journal priorities', () => {
   it('prefix each JSON line with its syslog priority, so that journalctl -p warning finds warnings', () => {
     const lines: string[] = [];
-    const log = pino({ level: 'debug' }, journalStream((line) => lines.push(line)));
+    const log = pino(
+      { level: 'debug' },
+      journalStream((line) => lines.push(line)),
+    );
     log.debug('d');
     log.info('i');
     log.warn('w');
@@ -38,19 +41,57 @@ describe('remusd run logs (real CRIU)', () => {
       // A full dump of 4 MiB is far above lmax 256KiB: the interval shrinks at once.
       const config = join(dir, 'remusd.yaml');
       // threshold halves the interval (predictive, the default, would aim straight at the band).
-      await writeFile(config, 'thresholds: { lmin: 64KiB, lmax: 256KiB }\ninterval: { initial: 400ms, min: 100ms, max: 1s }\npolicy: { kind: threshold }\ncheckpoint: { mode: full, dir: ./images }\n');
-      const run = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '3', '--log-level', 'debug', '--log-format', 'json']);
+      await writeFile(
+        config,
+        'thresholds: { lmin: 64KiB, lmax: 256KiB }\ninterval: { initial: 400ms, min: 100ms, max: 1s }\npolicy: { kind: threshold }\ncheckpoint: { mode: full, dir: ./images }\n',
+      );
+      const run = await runCli([
+        'run',
+        '--config',
+        config,
+        '--pid',
+        String(workload.pid),
+        '--max-checkpoints',
+        '3',
+        '--log-level',
+        'debug',
+        '--log-format',
+        'json',
+      ]);
       expect(run.exitCode, run.stderr).toBe(0);
-      const lines = run.stderr.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = run.stderr
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       const perCheckpoint = lines.filter((line) => line.level === 20 && typeof line.seq === 'number');
       expect(perCheckpoint.map((line) => line.seq)).toEqual([1, 2, 3]);
-      expect(perCheckpoint[0]).toMatchObject({ mode: 'full', decision: 'shrink', interval_ms: 400, next_interval_ms: 200 });
+      expect(perCheckpoint[0]).toMatchObject({
+        mode: 'full',
+        decision: 'shrink',
+        interval_ms: 400,
+        next_interval_ms: 200,
+      });
       const changes = lines.filter((line) => line.level === 30 && typeof line.next_interval_ms === 'number');
       expect(changes[0]!.msg).toMatch(/^interval 400 ms → 200 ms \(shrink\): size .* > lmax/);
 
-      const journal = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '1', '--log-format', 'journal']);
+      const journal = await runCli([
+        'run',
+        '--config',
+        config,
+        '--pid',
+        String(workload.pid),
+        '--max-checkpoints',
+        '1',
+        '--log-format',
+        'journal',
+      ]);
       expect(journal.exitCode, journal.stderr).toBe(0);
-      expect(journal.stderr.trim().split('\n').every((line) => /^<[2-7]>\{/.test(line))).toBe(true);
+      expect(
+        journal.stderr
+          .trim()
+          .split('\n')
+          .every((line) => /^<[2-7]>\{/.test(line)),
+      ).toBe(true);
       const bad = await runCli(['run', '--log-level', 'loud', '--', 'true']);
       expect(bad.exitCode).toBe(2);
     } finally {

@@ -6,7 +6,8 @@ describe('command-line value parsers', () => {
   it('pids are whole numbers from 1 to 2^22', () => {
     const pid = pidOption('pid');
     expect(pid('4242')).toBe(4242);
-    for (const bad of ['abc', '0', '-1', '1.5', '', '4194305', '12abc']) expect(() => pid(bad)).toThrow(/is not a process id/);
+    for (const bad of ['abc', '0', '-1', '1.5', '', '4194305', '12abc'])
+      expect(() => pid(bad)).toThrow(/is not a process id/);
   });
 
   it('durations need a unit; timer durations stop at 2^31-1 ms', () => {

@@ -33,7 +33,11 @@ async function config(body: string): Promise<string> {
 }
 
 const checkpointsIn = async (dir: string) => (await readdir(dir)).filter((name) => /^\d{8}$/.test(name));
-const recordsIn = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').filter((l) => l !== '');
+const recordsIn = async (path: string) =>
+  (await readFile(path, 'utf8'))
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '');
 
 async function expectRunningNotFrozen(pid: number): Promise<void> {
   expect(await isAlive(pid)).toBe(true);
@@ -41,12 +45,15 @@ async function expectRunningNotFrozen(pid: number): Promise<void> {
 }
 
 describe('remusd run: refusals at the start (real CRIU), nothing touched', () => {
-  it('a second run on the same images directory is refused with the holder\'s pid; the first goes on', async () => {
+  it("a second run on the same images directory is refused with the holder's pid; the first goes on", async () => {
     workload = await startWorkload(['--mib', '4']);
-    const path = await config('interval: { initial: 100ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n');
+    const path = await config(
+      'interval: { initial: 100ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n',
+    );
     const first = spawnCli(['run', '--config', path, '--pid', String(workload.pid)]);
     const images = join(path, '..', 'images');
-    for (let i = 0; i < 300 && (await checkpointsIn(images).catch(() => [])).length < 1; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 300 && (await checkpointsIn(images).catch(() => [])).length < 1; i++)
+      await new Promise((r) => setTimeout(r, 50));
     const second = await runCli(['run', '--config', path, '--pid', String(workload.pid), '--max-checkpoints', '1']);
     expect(second.exitCode).toBe(2);
     expect(second.stderr).toContain(`is in use by remusd pid ${first.pid}`);
@@ -55,7 +62,7 @@ describe('remusd run: refusals at the start (real CRIU), nothing touched', () =>
     const newest = async () => (await checkpointsIn(images)).sort().at(-1) ?? '';
     const before = await newest();
     for (let i = 0; i < 300 && (await newest()) <= before; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(await newest() > before, `no checkpoint after ${before}`).toBe(true);
+    expect((await newest()) > before, `no checkpoint after ${before}`).toBe(true);
     process.kill(first.pid!, 'SIGTERM');
     expect((await first).exitCode).toBe(0);
     await expectRunningNotFrozen(workload.pid);
@@ -69,7 +76,9 @@ describe('remusd run: refusals at the start (real CRIU), nothing touched', () =>
     const path = await config('checkpoint: { mode: full, dir: ./images }\n');
     const full = await runCli(['run', '--config', path, '--pid', String(workload.pid), '--records', '/dev/full']);
     expect(full.exitCode).toBe(2);
-    expect(full.stderr).toContain('records file /dev/full: cannot write there (/dev/full is a character device, not a regular file)');
+    expect(full.stderr).toContain(
+      'records file /dev/full: cannot write there (/dev/full is a character device, not a regular file)',
+    );
     expect(full.stderr).not.toContain('internal error');
     const dir = await imagesDir('remusd-records-dir-');
     const asDir = await runCli(['run', '--config', path, '--pid', String(workload.pid), '--records', dir]);
@@ -101,11 +110,25 @@ describe('remusd run: surviving I/O errors and long durations (real CRIU)', () =
     } catch (error) {
       expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
     }
-    const path = await config('interval: { initial: 100ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n');
+    const path = await config(
+      'interval: { initial: 100ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n',
+    );
     const records = join(full, 'records.jsonl');
-    const result = await runCli(['run', '--config', path, '--pid', String(workload.pid), '--records', records, '--max-checkpoints', '3']);
+    const result = await runCli([
+      'run',
+      '--config',
+      path,
+      '--pid',
+      String(workload.pid),
+      '--records',
+      records,
+      '--max-checkpoints',
+      '3',
+    ]);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stderr).toContain(`RECORD LOST: cannot append checkpoint 1 to ${records} (ENOSPC); checkpoints go on`);
+    expect(result.stderr).toContain(
+      `RECORD LOST: cannot append checkpoint 1 to ${records} (ENOSPC); checkpoints go on`,
+    );
     expect(result.stderr).toContain('"lost":3');
     expect(await checkpointsIn(join(path, '..', 'images'))).toHaveLength(3);
     expect(await readFile(records, 'utf8')).toBe(''); // no half line left behind
@@ -114,15 +137,29 @@ describe('remusd run: surviving I/O errors and long durations (real CRIU)', () =
 
   it('--duration 720h runs past its first checkpoint (a timer over 2^31-1 ms fired after 1 ms)', async () => {
     workload = await startWorkload(['--mib', '4']);
-    const path = await config('interval: { initial: 100ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n');
-    const result = await runCli(['run', '--config', path, '--pid', String(workload.pid), '--duration', '720h', '--max-checkpoints', '3']);
+    const path = await config(
+      'interval: { initial: 100ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n',
+    );
+    const result = await runCli([
+      'run',
+      '--config',
+      path,
+      '--pid',
+      String(workload.pid),
+      '--duration',
+      '720h',
+      '--max-checkpoints',
+      '3',
+    ]);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(await recordsIn(join(path, '..', 'images', 'records.jsonl'))).toHaveLength(3);
   });
 
   it('interval: 600h takes one checkpoint, then waits (it took 96 checkpoints in 4 s)', async () => {
     workload = await startWorkload(['--mib', '4']);
-    const path = await config('interval: { initial: 600h, min: 600h, max: 600h }\npolicy: { kind: fixed }\ncheckpoint: { mode: full, dir: ./images }\n');
+    const path = await config(
+      'interval: { initial: 600h, min: 600h, max: 600h }\npolicy: { kind: fixed }\ncheckpoint: { mode: full, dir: ./images }\n',
+    );
     const result = await runCli(['run', '--config', path, '--pid', String(workload.pid), '--duration', '4s']);
     expect(result.exitCode, result.stderr).toBe(0);
     const lines = await recordsIn(join(path, '..', 'images', 'records.jsonl'));

@@ -14,8 +14,6 @@ afterEach(async () => {
   workload = undefined;
 });
 
-
-
 const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
 
 describe('remusd run: reloads and metrics (real CRIU)', () => {
@@ -37,7 +35,9 @@ describe('remusd run: reloads and metrics (real CRIU)', () => {
     });
     // What alerts are written on, with Prometheus names.
     expect(metric(first, 'remusd_last_checkpoint_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
-    expect(first).toMatch(/^remusd_build_info\{version="\d+\.\d+\.\d+",node_version="v\d+[^"]*",criu_version="4\.\d+[^"]*",mode="full"\} 1$/m);
+    expect(first).toMatch(
+      /^remusd_build_info\{version="\d+\.\d+\.\d+",node_version="v\d+[^"]*",criu_version="4\.\d+[^"]*",mode="full"\} 1$/m,
+    );
     expect(first).toMatch(/^remusd_criu_duration_seconds_count \d+$/m);
     expect(first).toMatch(/^remusd_decisions_total\{decision="(shrink|grow|hold)"\} [1-9]\d*$/m);
     expect(metric(first, 'remusd_band_lmax_bytes')).toBe(8 * 2 ** 20);

@@ -28,7 +28,10 @@ const children: number[] = [];
 afterAll(async () => Promise.all(children.map(killAndWait)));
 
 // Runs a refusal and checks what every refusal shares: exit 2 quickly, the reason, and no CRIU run at all.
-async function expectRefused(run: () => Promise<{ exitCode?: number; stderr: unknown }>, reason: string | RegExp): Promise<void> {
+async function expectRefused(
+  run: () => Promise<{ exitCode?: number; stderr: unknown }>,
+  reason: string | RegExp,
+): Promise<void> {
   const started = performance.now();
   const result = await run();
   const elapsedMs = performance.now() - started;
@@ -43,7 +46,10 @@ async function expectRefused(run: () => Promise<{ exitCode?: number; stderr: unk
 
 describe('remusd run --pid refuses what cannot work, at once (exit 2)', () => {
   it('pid 1', async () => {
-    await expectRefused(() => runCli(['run', '--config', config, '--pid', '1']), /--pid 1 is init: CRIU cannot dump it/);
+    await expectRefused(
+      () => runCli(['run', '--config', config, '--pid', '1']),
+      /--pid 1 is init: CRIU cannot dump it/,
+    );
   });
 
   it('a process that is not a session leader, naming setsid and --shell-job', async () => {
@@ -57,19 +63,28 @@ describe('remusd run --pid refuses what cannot work, at once (exit 2)', () => {
 
   it("remusd's own pid", async () => {
     // exec: the shell's $$ becomes remusd's own pid.
-    await expectRefused(() => execa('sh', ['-c', `exec "${CLI}" run --config "${config}" --pid $$`], { reject: false }), /is remusd itself/);
+    await expectRefused(
+      () => execa('sh', ['-c', `exec "${CLI}" run --config "${config}" --pid $$`], { reject: false }),
+      /is remusd itself/,
+    );
   });
 
-  it("an ancestor of remusd (the shell that started it)", async () => {
+  it('an ancestor of remusd (the shell that started it)', async () => {
     // `; exit $?` keeps the shell from exec'ing remusd, so $$ stays its parent.
-    await expectRefused(() => execa('sh', ['-c', `"${CLI}" run --config "${config}" --pid $$; exit $?`], { reject: false }), /is an ancestor of remusd/);
+    await expectRefused(
+      () => execa('sh', ['-c', `"${CLI}" run --config "${config}" --pid $$; exit $?`], { reject: false }),
+      /is an ancestor of remusd/,
+    );
   });
 
   it('a pid with no process', async () => {
     const taken = new Set((await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number));
     let pid = 4_000_000;
     while (taken.has(pid)) pid += 1;
-    await expectRefused(() => runCli(['run', '--config', config, '--pid', String(pid)]), new RegExp(`--pid ${pid} does not exist`));
+    await expectRefused(
+      () => runCli(['run', '--config', config, '--pid', String(pid)]),
+      new RegExp(`--pid ${pid} does not exist`),
+    );
   });
 
   it('--pid abc', async () => {

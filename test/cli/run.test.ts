@@ -11,7 +11,6 @@ import { readRecords } from '../helpers/records.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
 
-
 let workload: TestWorkload | undefined;
 const pids: number[] = [];
 afterEach(async () => {
@@ -30,7 +29,10 @@ describe('remusd run (real CRIU)', () => {
   it('kill -9 of the supervisor during a checkpoint leaves the workload running, and a new run --pid takes over', async () => {
     workload = await startWorkload(['--mib', '192', '--phases', '2000:1000000', '--report-ms', '20']);
     const root = await imagesDir();
-    const config = await writeConfig(root, 'interval: { initial: 200ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n');
+    const config = await writeConfig(
+      root,
+      'interval: { initial: 200ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n',
+    );
     const supervisor = spawnCli(['run', '--config', config, '--pid', String(workload.pid)]);
     // Wait until CRIU is writing the second checkpoint, then kill remusd without warning.
     const partial = await waitFor('a checkpoint in progress', async () =>
@@ -65,7 +67,8 @@ describe('remusd run (real CRIU)', () => {
   it('hot reload: a new lmax applies at the next decision; an invalid file is refused and the loop goes on', async () => {
     const binary = await ensureDirtierBinary();
     const root = await imagesDir();
-    const base = 'interval: { initial: 200ms, min: 100ms, max: 400ms }\npolicy: { kind: threshold }\ncheckpoint: { mode: full, dir: ./images }\n';
+    const base =
+      'interval: { initial: 200ms, min: 100ms, max: 400ms }\npolicy: { kind: threshold }\ncheckpoint: { mode: full, dir: ./images }\n';
     // A full dump of 8 MiB is ~8.2 MiB: above lmax 4MiB (shrink), inside [1MiB, 64MiB] (hold).
     const config = await writeConfig(root, `thresholds: { lmin: 1MiB, lmax: 4MiB }\n${base}`);
     const supervisor = spawnCli(['run', '--config', config, '--stop-workload', '--', binary, '--mib', '8']);
@@ -85,7 +88,9 @@ describe('remusd run (real CRIU)', () => {
     await writeConfig(root, `thresholds: { lmin: 9MiB, lmax: 2MiB }\n${base}`); // lmin > lmax: refused
     await waitFor('the refusal', async () => (log.includes('config reload refused') ? true : undefined));
     const countAtRefusal = (await readRecords(recordsPath)).length;
-    await waitFor('3 more records', async () => ((await readRecords(recordsPath)).length >= countAtRefusal + 3 ? true : undefined));
+    await waitFor('3 more records', async () =>
+      (await readRecords(recordsPath)).length >= countAtRefusal + 3 ? true : undefined,
+    );
     process.kill(supervisor.pid!, 'SIGTERM');
     const result = await supervisor;
     expect(result.exitCode).toBe(0);
@@ -95,7 +100,7 @@ describe('remusd run (real CRIU)', () => {
     expect(after.every((r) => r.reason.includes('lmax 64.0 MiB'))).toBe(true); // the last good config stayed in force
   });
 
-  it('the workload exiting ends the supervisor with a message and the workload\'s status', async () => {
+  it("the workload exiting ends the supervisor with a message and the workload's status", async () => {
     const binary = await ensureDirtierBinary();
     const root = await imagesDir();
     const config = await writeConfig(root, 'interval: { initial: 200ms }\ncheckpoint: { mode: full, dir: ./images }\n');
@@ -109,7 +114,7 @@ describe('remusd run (real CRIU)', () => {
     expect(output.progress.length).toBeGreaterThan(0); // stdout went to the file, appended
   });
 
-  it('CRIU failing again and again: logged with CRIU\'s own words, retried, then exit 5; the workload is never left stopped', async () => {
+  it("CRIU failing again and again: logged with CRIU's own words, retried, then exit 5; the workload is never left stopped", async () => {
     // A fit target (a session leader: remusd refuses others before any dump), and a CRIU action script
     // that fails: CRIU then fails every dump in its own words ("Pre dump script failed").
     const { spawn } = await import('node:child_process');
@@ -160,7 +165,10 @@ describe('remusd run (real CRIU)', () => {
     const binary = await ensureDirtierBinary();
     const root = await imagesDir();
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const config = await writeConfig(root, `interval: { initial: 100ms }\ncheckpoint: { mode: full, dir: ./images }\nmetrics: { listen: "127.0.0.1:${port}" }\n`);
+    const config = await writeConfig(
+      root,
+      `interval: { initial: 100ms }\ncheckpoint: { mode: full, dir: ./images }\nmetrics: { listen: "127.0.0.1:${port}" }\n`,
+    );
     const supervisor = spawnCli(['run', '--config', config, '--stop-workload', '--', binary, '--mib', '4']);
     const recordsPath = join(root, 'images', 'records.jsonl');
     await waitFor('3 records', async () => ((await readRecords(recordsPath)).length >= 3 ? true : undefined));
@@ -179,7 +187,10 @@ describe('remusd run (real CRIU)', () => {
     workload = await startWorkload(['--mib', '192', '--phases', '3000:1000000', '--report-ms', '20']);
     const root = await imagesDir();
     const images = join(root, 'images');
-    const config = await writeConfig(root, 'interval: { initial: 300ms, min: 100ms, max: 1s }\ncheckpoint: { mode: delta, dir: ./images }\n');
+    const config = await writeConfig(
+      root,
+      'interval: { initial: 300ms, min: 100ms, max: 1s }\ncheckpoint: { mode: delta, dir: ./images }\n',
+    );
     const supervisor = spawnCli(['run', '--config', config, '--pid', String(workload.pid)]);
     // Wait until the third checkpoint's rewrite has begun (its temporary files exist), then kill remusd.
     await waitFor('a delta rewrite in progress', async () => {
@@ -192,7 +203,10 @@ describe('remusd run (real CRIU)', () => {
     expect(names).toContain('.00000003.partial'); // the half-written checkpoint, under its temporary name only
     expect(names).not.toContain('00000003');
     const records = await readRecords(join(images, 'records.jsonl'));
-    expect(records.map((r) => [r.seq, r.parent])).toEqual([[1, null], [2, '00000001']]);
+    expect(records.map((r) => [r.seq, r.parent])).toEqual([
+      [1, null],
+      [2, '00000001'],
+    ]);
 
     // The previous chain is untouched: CRIU restores its newest link (00000002 on top of 00000001).
     const pid = workload.pid;
@@ -212,7 +226,10 @@ describe('remusd run (real CRIU)', () => {
     expect(takeover.stderr).toContain('continuing the delta chain from checkpoint 00000002');
     expect((await readdir(images)).filter((n) => n.endsWith('.partial'))).toEqual([]);
     const resumed = (await readRecords(join(images, 'records.jsonl'))).slice(2);
-    expect(resumed.map((r) => [r.seq, r.parent])).toEqual([[3, '00000002'], [4, '00000003']]);
+    expect(resumed.map((r) => [r.seq, r.parent])).toEqual([
+      [3, '00000002'],
+      [4, '00000003'],
+    ]);
     expect(resumed[0]!.reason).toContain('first checkpoint of this run');
     // Only the changed pages: far below the 192 MiB the workload holds. They grow with the seconds the
     // restore and the takeover take (3000 pages/s): ~36 MiB idle, 69 MiB was seen at load 20, so the bound
@@ -225,7 +242,10 @@ describe('remusd run (real CRIU)', () => {
     workload = await startWorkload(['--mib', '16', '--phases', '400:1000000']);
     const root = await imagesDir();
     const images = join(root, 'images');
-    const config = await writeConfig(root, 'interval: { initial: 150ms }\ncheckpoint: { mode: delta, dir: ./images }\n');
+    const config = await writeConfig(
+      root,
+      'interval: { initial: 150ms }\ncheckpoint: { mode: delta, dir: ./images }\n',
+    );
     const first = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '2']);
     expect(first.exitCode, first.stderr).toBe(0);
     await writeFile(join(images, '00000002', 'remusd-page-hashes.bin'), 'garbage');
@@ -233,7 +253,12 @@ describe('remusd run (real CRIU)', () => {
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/starting a new delta chain: .*remusd-page-hashes\.bin: not a remusd hash state/);
     const records = await readRecords(join(images, 'records.jsonl'));
-    expect(records.map((r) => [r.seq, r.parent])).toEqual([[1, null], [2, '00000001'], [3, null], [4, '00000003']]);
+    expect(records.map((r) => [r.seq, r.parent])).toEqual([
+      [1, null],
+      [2, '00000001'],
+      [3, null],
+      [4, '00000003'],
+    ]);
   });
 
   it('a metrics address that cannot be bound fails with exit 2 before any workload is started', async () => {
@@ -244,7 +269,10 @@ describe('remusd run (real CRIU)', () => {
     try {
       const binary = await ensureDirtierBinary();
       const root = await imagesDir();
-      const config = await writeConfig(root, `checkpoint: { mode: full, dir: ./images }\nmetrics: { listen: "127.0.0.1:${port}" }\n`);
+      const config = await writeConfig(
+        root,
+        `checkpoint: { mode: full, dir: ./images }\nmetrics: { listen: "127.0.0.1:${port}" }\n`,
+      );
       const result = await runCli(['run', '--config', config, '--', binary, '--mib', '4']);
       expect(result.exitCode).toBe(2);
       expect(result.stderr).toContain(`metrics.listen 127.0.0.1:${port}: cannot listen there (EADDRINUSE)`);
@@ -254,7 +282,7 @@ describe('remusd run (real CRIU)', () => {
     }
   });
 
-  it('a workload that exits non-zero ends the supervisor with exit status 4 and the workload\'s own status', async () => {
+  it("a workload that exits non-zero ends the supervisor with exit status 4 and the workload's own status", async () => {
     const root = await imagesDir();
     const config = await writeConfig(root, 'interval: { initial: 200ms }\ncheckpoint: { mode: full, dir: ./images }\n');
     const result = await runCli(['run', '--config', config, '--', 'sh', '-c', 'sleep 1.2; exit 3']);

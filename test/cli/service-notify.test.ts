@@ -23,11 +23,14 @@ const CONFIG = 'interval: { initial: 300ms, min: 300ms, max: 1s }\ncheckpoint: {
 
 /** When the WATCHDOG=1 pings among messages [from, to) arrived (CLOCK_MONOTONIC, ms). */
 function pingTimes(messages: NotifySocket['received'], from = 0, to = messages.length): number[] {
-  return messages.slice(from, to).filter((m) => m.fields.WATCHDOG === '1').map((m) => m.atUs / 1000);
+  return messages
+    .slice(from, to)
+    .filter((m) => m.fields.WATCHDOG === '1')
+    .map((m) => m.atUs / 1000);
 }
 
 describe('remusd run: systemd notify protocol on a socket the test owns (real CRIU)', () => {
-  it('READY=1 with the first checkpoint, RELOADING=1 … READY=1 on SIGHUP, STOPPING=1 on SIGTERM, watchdog pings, all as remusd\'s pid', async () => {
+  it("READY=1 with the first checkpoint, RELOADING=1 … READY=1 on SIGHUP, STOPPING=1 on SIGTERM, watchdog pings, all as remusd's pid", async () => {
     socket = await openNotifySocket();
     workload = await startWorkload(['--mib', '4']);
     const root = await imagesDir('remusd-notify-');
@@ -42,7 +45,9 @@ describe('remusd run: systemd notify protocol on a socket the test owns (real CR
     expect((await readRecords(join(root, 'images', 'records.jsonl'))).length).toBeGreaterThanOrEqual(1);
     // Nothing before it claimed readiness; the first message said what remusd was doing.
     expect(socket.received.slice(0, ready.index).some((m) => m.fields.READY !== undefined)).toBe(false);
-    expect(socket.received.find((m) => m.fields.STATUS !== undefined)?.fields.STATUS).toBe(`taking the first checkpoint of pid ${workload.pid}`);
+    expect(socket.received.find((m) => m.fields.STATUS !== undefined)?.fields.STATUS).toBe(
+      `taking the first checkpoint of pid ${workload.pid}`,
+    );
     // The kernel vouches that every message came from remusd's own pid: NotifyAccess=main suffices.
     expect(new Set(socket.received.map((m) => m.pid))).toEqual(new Set([run.pid]));
 
@@ -77,7 +82,21 @@ describe('remusd run: systemd notify protocol on a socket the test owns (real CR
     await writeFile(config, CONFIG);
     const env = { NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: '4000000' };
     const seen = join(root, 'env.txt');
-    const run = spawnCli(['run', '--config', config, '--max-checkpoints', '1', '--stop-workload', '--', 'sh', '-c', `env > ${seen}; exec sleep 60`], { env });
+    const run = spawnCli(
+      [
+        'run',
+        '--config',
+        config,
+        '--max-checkpoints',
+        '1',
+        '--stop-workload',
+        '--',
+        'sh',
+        '-c',
+        `env > ${seen}; exec sleep 60`,
+      ],
+      { env },
+    );
     await socket.waitFor('READY', '1');
     expect((await run).exitCode).toBe(0);
     const environment = await readFile(seen, 'utf8');
@@ -95,11 +114,16 @@ describe('remusd run: systemd notify protocol on a socket the test owns (real CR
     // A CRIU that hangs in `dump` while the stall file exists (before it touches the workload), else real.
     const stall = join(root, 'stall');
     const wrapper = join(root, 'criu-wrapper');
-    await writeFile(wrapper, `#!/bin/sh\ncase " $* " in *" dump "*) while [ -e ${stall} ]; do sleep 0.1; done ;; esac\nexec ${criu.command} "$@"\n`);
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\ncase " $* " in *" dump "*) while [ -e ${stall} ]; do sleep 0.1; done ;; esac\nexec ${criu.command} "$@"\n`,
+    );
     await chmod(wrapper, 0o755);
     // 3 s: a healthy full dump of 4 MiB takes well under a second even on a loaded machine.
     const watchdogMs = 3000;
-    const run = spawnCli(['run', '--config', config, '--criu', wrapper, '--pid', String(workload.pid)], { env: { NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: String(watchdogMs * 1000) } });
+    const run = spawnCli(['run', '--config', config, '--criu', wrapper, '--pid', String(workload.pid)], {
+      env: { NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: String(watchdogMs * 1000) },
+    });
     const ready = await socket.waitFor('READY', '1');
     await socket.waitFor('WATCHDOG', '1', ready.index);
 
@@ -123,7 +147,7 @@ describe('remusd run: systemd notify protocol on a socket the test owns (real CR
 });
 
 async function waitForStatus(socket: NotifySocket, pattern: RegExp, start: number) {
-  for (let from = start; ; ) {
+  for (let from = start; ;) {
     const found = await socket.waitFor('STATUS', undefined, from);
     if (pattern.test(found.message.fields.STATUS!)) return found;
     from = found.index + 1;

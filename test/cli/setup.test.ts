@@ -14,7 +14,12 @@ describe('scripts/setup.sh', () => {
     // A source newer than the build: setup rebuilds, and the build's output must not reach stdout.
     const now = new Date();
     await utimes(join(root, 'src', 'cli', 'main.ts'), now, now);
-    const setup = await execa('bash', ['scripts/setup.sh'], { cwd: root, env: { REMUSD_BIN_DIR: binDir }, reject: false, timeout: 300_000 });
+    const setup = await execa('bash', ['scripts/setup.sh'], {
+      cwd: root,
+      env: { REMUSD_BIN_DIR: binDir },
+      reject: false,
+      timeout: 300_000,
+    });
     expect(setup.exitCode, setup.stderr).toBe(0);
     expect(setup.stdout).toBe('');
     expect(setup.stderr).toContain('setup: building');

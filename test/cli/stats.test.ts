@@ -23,7 +23,16 @@ describe('remusd stats', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const json = JSON.parse(result.stdout);
     const { dump: stats } = await readStatsDir(dir);
-    for (const key of ['freezing_time', 'frozen_time', 'memdump_time', 'memwrite_time', 'pages_scanned', 'pages_written', 'pages_skipped_parent', 'shpages_written']) {
+    for (const key of [
+      'freezing_time',
+      'frozen_time',
+      'memdump_time',
+      'memwrite_time',
+      'pages_scanned',
+      'pages_written',
+      'pages_skipped_parent',
+      'shpages_written',
+    ]) {
       expect(json.criu_statistics[key], key).toBe((stats as unknown as Record<string, number>)[key]);
     }
     expect(json.checkpoint_size_bytes).toBe((stats!.pages_written + (stats!.shpages_written ?? 0)) * 4096);

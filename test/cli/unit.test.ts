@@ -15,12 +15,19 @@ import { killAndWait, startWorkload } from '../helpers/workload.js';
 describe('config/remusd@.service', () => {
   it('needs systemd-analyze to verify the unit', async () => {
     const found = await execa('sh', ['-c', 'command -v systemd-analyze'], { reject: false });
-    expect(found.exitCode, 'systemd-analyze is missing: apt-get install systemd (it verifies config/remusd@.service)').toBe(0);
+    expect(
+      found.exitCode,
+      'systemd-analyze is missing: apt-get install systemd (it verifies config/remusd@.service)',
+    ).toBe(0);
   });
 
   it('passes systemd-analyze verify and installs through scripts/install-unit.sh', async () => {
     const unitDir = await imagesDir('remusd-unit-');
-    const install = await execa('bash', ['scripts/install-unit.sh'], { cwd: packageRoot(), env: { UNIT_DIR: unitDir }, reject: false });
+    const install = await execa('bash', ['scripts/install-unit.sh'], {
+      cwd: packageRoot(),
+      env: { UNIT_DIR: unitDir },
+      reject: false,
+    });
     expect(install.exitCode, install.stderr).toBe(0);
     expect(install.stdout).toBe('');
     const unit = await readFile(join(unitDir, 'remusd@.service'), 'utf8');
@@ -37,7 +44,13 @@ describe('config/remusd@.service', () => {
   it('systemd-analyze verify catches a broken unit (the check above can fail)', async () => {
     const dir = await imagesDir('remusd-unit-bad-');
     const bad = join(dir, 'remusd@x.service');
-    await writeFile(bad, (await readFile(join(packageRoot(), 'config', 'remusd@.service'), 'utf8')).replace('/usr/local/bin/remusd', 'remusd-relative'));
+    await writeFile(
+      bad,
+      (await readFile(join(packageRoot(), 'config', 'remusd@.service'), 'utf8')).replace(
+        '/usr/local/bin/remusd',
+        'remusd-relative',
+      ),
+    );
     const verify = await execa('systemd-analyze', ['verify', bad], { reject: false });
     expect(verify.exitCode).not.toBe(0);
   });
@@ -80,12 +93,15 @@ describe('remusd run --pid-file', () => {
   });
 });
 
-describe('the workload named by the config (remusd@NAME runs NAME.yaml\'s workload)', () => {
+describe("the workload named by the config (remusd@NAME runs NAME.yaml's workload)", () => {
   it('workload.command: started and recorded with its start time; a restarted remusd supervises it again, never a recycled pid', async () => {
     const dir = await imagesDir('remusd-config-workload-');
     const config = join(dir, 'remusd.yaml');
     const dirtier = await ensureDirtierBinary();
-    await writeFile(config, `checkpoint: { mode: full, dir: ./images }\nworkload:\n  command: [${dirtier}, --mib, "4"]\n  log: workload.out\n`);
+    await writeFile(
+      config,
+      `checkpoint: { mode: full, dir: ./images }\nworkload:\n  command: [${dirtier}, --mib, "4"]\n  log: workload.out\n`,
+    );
     const first = await runCli(['run', '--config', config, '--max-checkpoints', '1']);
     expect(first.exitCode, first.stderr).toBe(0);
     const pid = Number(/started \S+ as pid (\d+)/.exec(first.stderr)?.[1]);
@@ -98,7 +114,9 @@ describe('the workload named by the config (remusd@NAME runs NAME.yaml\'s worklo
       // remusd restarted (Restart=on-failure): the same process, not a second copy.
       const again = await runCli(['run', '--config', config, '--max-checkpoints', '1']);
       expect(again.exitCode, again.stderr).toBe(0);
-      expect(again.stderr).toContain(`pid ${pid}, started by an earlier remusd on ${join(dir, 'images')}, still runs: supervising it instead of starting another`);
+      expect(again.stderr).toContain(
+        `pid ${pid}, started by an earlier remusd on ${join(dir, 'images')}, still runs: supervising it instead of starting another`,
+      );
       expect(again.stderr).not.toMatch(/started \S+ as pid/);
 
       // The recorded pid with another start time: a recycled pid is not attached to; a new copy starts.
@@ -131,7 +149,9 @@ describe('the workload named by the config (remusd@NAME runs NAME.yaml\'s worklo
       await writeFile(join(dir, 'w.pid'), '99999999\n');
       const stale = await runCli(['run', '--config', config]);
       expect(stale.exitCode).toBe(2);
-      expect(stale.stderr).toContain(`${config}: workload.pid_file ${join(dir, 'w.pid')} names pid 99999999, which does not exist`);
+      expect(stale.stderr).toContain(
+        `${config}: workload.pid_file ${join(dir, 'w.pid')} names pid 99999999, which does not exist`,
+      );
 
       const bare = join(dir, 'bare.yaml');
       await writeFile(bare, 'checkpoint: { mode: full, dir: ./images }\n');

@@ -41,7 +41,13 @@ describe('config/*.yaml', () => {
 
   it('production.yaml: retention, failures, loopback metrics', async () => {
     const config = await load('production.yaml');
-    expect(config.checkpoint.retention).toEqual({ keep: 10, newChainEvery: 50, maxChainBytes: 2 * 2 ** 30, compact: true, compactAt: 32 });
+    expect(config.checkpoint.retention).toEqual({
+      keep: 10,
+      newChainEvery: 50,
+      maxChainBytes: 2 * 2 ** 30,
+      compact: true,
+      compactAt: 32,
+    });
     expect(config.failures).toEqual({ maxConsecutive: 10, backoffInitialMs: 2000, backoffMaxMs: 60_000 });
     expect(config.metrics.listen).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(config.criu).toEqual({ path: '/opt/remusd/criu/bin/criu', extraArgs: ['--tcp-established'], logLevel: 2 });

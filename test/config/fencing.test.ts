@@ -30,18 +30,32 @@ describe('fencing section', () => {
       'f.yaml:2:3: fencing.name: is required with fencing.kind etcd: name the protected service (the same on both hosts)',
       'f.yaml:3:8: fencing.ttl: 1.50 s is not allowed; etcd leases count whole seconds, at least 2s',
     ]);
-    expect(errorLines(check('fencing:\n  kind: etcd\n  endpoints: [10.0.0.5:2379]\n  name: "a b"\n  on_fence: pause\n  lease: 3s\n'))).toEqual([
+    expect(
+      errorLines(
+        check('fencing:\n  kind: etcd\n  endpoints: [10.0.0.5:2379]\n  name: "a b"\n  on_fence: pause\n  lease: 3s\n'),
+      ),
+    ).toEqual([
       'f.yaml:3:15: fencing.endpoints[0]: "10.0.0.5:2379" is not an etcd client URL; use http://HOST:PORT or https://HOST:PORT',
       'f.yaml:4:9: fencing.name: "a b" is not allowed; use 1-64 letters, digits, ".", "_" or "-"',
       'f.yaml:5:13: fencing.on_fence: "pause" is not allowed; use one of freeze, kill',
-      expect.stringMatching(/^f\.yaml:6:3: fencing\.lease: is not a known key; allowed keys under fencing: kind, endpoints, prefix, name, holder, ttl/),
+      expect.stringMatching(
+        /^f\.yaml:6:3: fencing\.lease: is not a known key; allowed keys under fencing: kind, endpoints, prefix, name, holder, ttl/,
+      ),
     ]);
-    expect(errorLines(check('fencing:\n  kind: etcd\n  endpoints: [http://a:1]\n  name: w\n  ttl: 3s\n  renew_every: 2500ms\n'))).toEqual([
+    expect(
+      errorLines(
+        check('fencing:\n  kind: etcd\n  endpoints: [http://a:1]\n  name: w\n  ttl: 3s\n  renew_every: 2500ms\n'),
+      ),
+    ).toEqual([
       'f.yaml:6:16: fencing.renew_every: renew_every 2.50 s + margin 600 ms must be less than ttl 3.00 s: a renewal must be due before the fence',
     ]);
-    expect(errorLines(check('fencing:\n  kind: etcd\n  endpoints: [https://a:1]\n  name: w\n'))[0]).toMatch(/fencing\.tls: is required for https:\/\/a:1/);
+    expect(errorLines(check('fencing:\n  kind: etcd\n  endpoints: [https://a:1]\n  name: w\n'))[0]).toMatch(
+      /fencing\.tls: is required for https:\/\/a:1/,
+    );
     expect(errorLines(check('fencing:\n  name: w\n'))).toEqual([
-      expect.stringMatching(/fencing\.name: has no effect with fencing\.kind none; remove it or set fencing\.kind: etcd/),
+      expect.stringMatching(
+        /fencing\.name: has no effect with fencing\.kind none; remove it or set fencing\.kind: etcd/,
+      ),
     ]);
   });
 });

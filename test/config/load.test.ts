@@ -37,7 +37,13 @@ describe('defaults', () => {
     const { window, change, deadband, target } = POLICY_DEFAULTS;
     expect(result.ok && result.config.policy).toEqual({ kind: 'predictive', window, change, deadband, target });
     // The default kind is predictive (v2 beat the threshold rule); threshold takes its own defaults.
-    expect(check('').ok && (check('') as { config: { policy: unknown } }).config.policy).toEqual({ kind: 'predictive', window, change, deadband, target });
+    expect(check('').ok && (check('') as { config: { policy: unknown } }).config.policy).toEqual({
+      kind: 'predictive',
+      window,
+      change,
+      deadband,
+      target,
+    });
     const threshold = check('policy:\n  kind: threshold\n');
     expect(threshold.ok && threshold.config.policy).toEqual({
       kind: 'threshold',
@@ -111,7 +117,9 @@ describe('errors name the file, the line, the key path, the value and what is al
 
   it('numbers out of range, quoted, or not whole', () => {
     expect(
-      errorLines(check('policy:\n  shrink: 1.2\n  grow: "2"\ncriu:\n  log_level: 7\nfailures:\n  max_consecutive: 2.5\n')),
+      errorLines(
+        check('policy:\n  shrink: 1.2\n  grow: "2"\ncriu:\n  log_level: 7\nfailures:\n  max_consecutive: 2.5\n'),
+      ),
     ).toEqual([
       'config/demo.yaml:2:11: policy.shrink: 1.2 is not allowed; use a number between 0 and 1, exclusive (default 0.5)',
       'config/demo.yaml:3:9: policy.grow: "2" is a string; write the number without quotes',
@@ -121,7 +129,9 @@ describe('errors name the file, the line, the key path, the value and what is al
   });
 
   it('predictive options checked by the policy rules', () => {
-    expect(errorLines(check('policy:\n  kind: predictive\n  window: 0\n  target: median\n  change: 1\n  deadband: 0.9\n'))).toEqual([
+    expect(
+      errorLines(check('policy:\n  kind: predictive\n  window: 0\n  target: median\n  change: 1\n  deadband: 0.9\n')),
+    ).toEqual([
       'config/demo.yaml:3:11: policy.window: 0 is not allowed; use a whole number from 1 to 64 (default 8)',
       'config/demo.yaml:4:11: policy.target: "median" is not allowed; use "geometric" or "arithmetic" (default "geometric")',
       'config/demo.yaml:5:11: policy.change: 1 is not allowed; use a number above 1 and at most 10 (default 1.5)',
@@ -131,7 +141,11 @@ describe('errors name the file, the line, the key path, the value and what is al
 
   it('empty values, wrong shapes, YAML booleans', () => {
     expect(
-      errorLines(check('thresholds:\n  lmin:\ninterval: 5\ncriu:\n  extra_args: --tcp-established\nmetrics:\n  allow_remote: yes\n')),
+      errorLines(
+        check(
+          'thresholds:\n  lmin:\ninterval: 5\ncriu:\n  extra_args: --tcp-established\nmetrics:\n  allow_remote: yes\n',
+        ),
+      ),
     ).toEqual([
       'config/demo.yaml:2:3: thresholds.lmin: has no value; write a size (e.g. 16MiB), or leave the key out',
       'config/demo.yaml:3:11: interval: 5 is not a mapping; it takes the keys initial, min, max',
@@ -141,7 +155,9 @@ describe('errors name the file, the line, the key path, the value and what is al
     expect(errorLines(check('policy:\n'))).toEqual([
       'config/demo.yaml:1:1: policy: has no value; write its keys (kind, shrink, grow, window, change, deadband, target) under it, or leave it out',
     ]);
-    expect(errorLines(check('- thresholds\n'))[0]).toMatch(/^config\/demo\.yaml:1:1: the file must be a mapping of sections \(thresholds, interval/);
+    expect(errorLines(check('- thresholds\n'))[0]).toMatch(
+      /^config\/demo\.yaml:1:1: the file must be a mapping of sections \(thresholds, interval/,
+    );
   });
 
   it('a list item', () => {
@@ -177,7 +193,9 @@ describe('unknown keys are errors, at every level', () => {
   it('top level, nested, deeply nested, with a suggestion', () => {
     expect(
       errorLines(
-        check('treshold:\n  lmin: 1MiB\nthresholds:\n  lmni: 1MiB\ncheckpoint:\n  retention:\n    keep_last: 3\npolicy:\n  dead-band: 3\n'),
+        check(
+          'treshold:\n  lmin: 1MiB\nthresholds:\n  lmni: 1MiB\ncheckpoint:\n  retention:\n    keep_last: 3\npolicy:\n  dead-band: 3\n',
+        ),
       ),
     ).toEqual([
       'config/demo.yaml:1:1: treshold: is not a known key; allowed sections: thresholds, interval, policy, checkpoint, criu, failures, records, metrics, network, output_commit, fencing, workload (did you mean thresholds?)',

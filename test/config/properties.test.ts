@@ -12,7 +12,9 @@ const orderedPair = <T>(arb: fc.Arbitrary<number>, map: (n: number) => T) =>
 
 const validRaw = fc.record({
   thresholds: orderedPair(sizes, (n) => n),
-  interval: fc.array(fc.integer({ min: 1, max: 10 ** 7 }), { minLength: 3, maxLength: 3 }).map((xs) => xs.sort((a, b) => a - b)),
+  interval: fc
+    .array(fc.integer({ min: 1, max: 10 ** 7 }), { minLength: 3, maxLength: 3 })
+    .map((xs) => xs.sort((a, b) => a - b)),
   sizeAsText: fc.boolean(),
   durationAsText: fc.boolean(),
 });
@@ -20,19 +22,22 @@ const validRaw = fc.record({
 describe('validateConfig over generated configs', () => {
   it('gives back the sizes and durations written, as text or as numbers', () => {
     fc.assert(
-      fc.property(validRaw, ({ thresholds: [lmin, lmax], interval: [min, initial, max], sizeAsText, durationAsText }) => {
-        const size = (n: number) => (sizeAsText ? formatSize(n) : n);
-        const duration = (n: number) => (durationAsText ? formatDuration(n) : n);
-        const raw = {
-          thresholds: { lmin: size(lmin), lmax: size(lmax) },
-          interval: { min: duration(min!), initial: duration(initial!), max: duration(max!) },
-        };
-        const result = validateConfig(raw, 'generated', '/');
-        expect(result.ok).toBe(true);
-        if (!result.ok) return;
-        expect(result.config.thresholds).toEqual({ lminBytes: lmin, lmaxBytes: lmax });
-        expect(result.config.interval).toEqual({ initialMs: initial, minMs: min, maxMs: max });
-      }),
+      fc.property(
+        validRaw,
+        ({ thresholds: [lmin, lmax], interval: [min, initial, max], sizeAsText, durationAsText }) => {
+          const size = (n: number) => (sizeAsText ? formatSize(n) : n);
+          const duration = (n: number) => (durationAsText ? formatDuration(n) : n);
+          const raw = {
+            thresholds: { lmin: size(lmin), lmax: size(lmax) },
+            interval: { min: duration(min!), initial: duration(initial!), max: duration(max!) },
+          };
+          const result = validateConfig(raw, 'generated', '/');
+          expect(result.ok).toBe(true);
+          if (!result.ok) return;
+          expect(result.config.thresholds).toEqual({ lminBytes: lmin, lmaxBytes: lmax });
+          expect(result.config.interval).toEqual({ initialMs: initial, minMs: min, maxMs: max });
+        },
+      ),
     );
   });
 

@@ -15,10 +15,17 @@ describe('planReload', () => {
   it('lists exactly the keys that changed, and applies band, interval bounds and policy live', () => {
     const plan = planReload(
       config(base),
-      config({ ...base, thresholds: { lmin: '1MiB', lmax: '64MiB' }, interval: { min: '50ms' }, policy: { kind: 'threshold' } }),
+      config({
+        ...base,
+        thresholds: { lmin: '1MiB', lmax: '64MiB' },
+        interval: { min: '50ms' },
+        policy: { kind: 'threshold' },
+      }),
     );
     expect(plan.ok).toBe(true);
-    expect(plan.changes.map((c) => c.key)).toEqual(expect.arrayContaining(['thresholds.lmax_bytes', 'interval.min_ms', 'policy.kind']));
+    expect(plan.changes.map((c) => c.key)).toEqual(
+      expect.arrayContaining(['thresholds.lmax_bytes', 'interval.min_ms', 'policy.kind']),
+    );
     expect(plan.changes.map((c) => c.key)).not.toContain('thresholds.lmin_bytes');
     expect(plan.changes.map(describeChange)).toContain('thresholds.lmax_bytes 8388608 → 67108864');
   });

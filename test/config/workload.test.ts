@@ -5,13 +5,23 @@ import { errorLines } from './helpers.js';
 const check = (text: string) => configFromText(text, 'f.yaml', '/etc/remusd');
 
 describe('workload section', () => {
-  it('none by default; a command (a relative program or log from the file\'s directory, a bare name from PATH) or a pidfile', () => {
+  it("none by default; a command (a relative program or log from the file's directory, a bare name from PATH) or a pidfile", () => {
     const none = check('');
     expect(none.ok && none.config.workload).toBeNull();
     const started = check('workload:\n  command: [./bin/server, --port, "6379"]\n  log: logs/server.out\n');
-    expect(started.ok && started.config.workload).toEqual({ kind: 'command', command: '/etc/remusd/bin/server', args: ['--port', '6379'], log: '/etc/remusd/logs/server.out' });
+    expect(started.ok && started.config.workload).toEqual({
+      kind: 'command',
+      command: '/etc/remusd/bin/server',
+      args: ['--port', '6379'],
+      log: '/etc/remusd/logs/server.out',
+    });
     const onPath = check('workload: { command: [redis-server] }\n');
-    expect(onPath.ok && onPath.config.workload).toEqual({ kind: 'command', command: 'redis-server', args: [], log: null });
+    expect(onPath.ok && onPath.config.workload).toEqual({
+      kind: 'command',
+      command: 'redis-server',
+      args: [],
+      log: null,
+    });
     const attached = check('workload: { pid_file: /run/redis.pid }\n');
     expect(attached.ok && attached.config.workload).toEqual({ kind: 'pid-file', pidFile: '/run/redis.pid' });
   });
@@ -26,10 +36,14 @@ describe('workload section', () => {
     expect(errorLines(check('workload:\n  pid_file: /run/a.pid\n  log: a.out\n'))).toEqual([
       'f.yaml:3:8: workload.log: applies to a workload remusd starts (workload.command); a pid_file workload writes its own output',
     ]);
-    expect(errorLines(check('workload: {}\n'))).toEqual(['f.yaml:1:11: workload: names no workload; give workload.command or workload.pid_file']);
+    expect(errorLines(check('workload: {}\n'))).toEqual([
+      'f.yaml:1:11: workload: names no workload; give workload.command or workload.pid_file',
+    ]);
     expect(errorLines(check('workload:\n  command: [server, 6379]\n'))).toEqual([
       'f.yaml:2:21: workload.command[1]: 6379 is not allowed; each argument must be a non-empty string (quote numbers)',
     ]);
-    expect(errorLines(check('workload:\n  cmd: [server]\n'))).toEqual(['f.yaml:2:3: workload.cmd: is not a known key; allowed keys under workload: command, log, pid_file']);
+    expect(errorLines(check('workload:\n  cmd: [server]\n'))).toEqual([
+      'f.yaml:2:3: workload.cmd: is not a known key; allowed keys under workload: command, log, pid_file',
+    ]);
   });
 });

@@ -29,10 +29,16 @@ describe('real CRIU: full dump --leave-running and restore of the bundled worklo
     expect(stats).toBeDefined();
     const files = await readdir(dir);
     const pagesImageBytes = (
-      await Promise.all(files.filter((f) => /^pages-\d+\.img$/.test(f)).map(async (f) => (await stat(join(dir, f))).size))
+      await Promise.all(
+        files.filter((f) => /^pages-\d+\.img$/.test(f)).map(async (f) => (await stat(join(dir, f))).size),
+      )
     ).reduce((a, b) => a + b, 0);
     const pagemapPages = (
-      await Promise.all(files.filter((f) => /^pagemap-\d+\.img$/.test(f)).map(async (f) => presentPages(await readPagemapFile(join(dir, f)))))
+      await Promise.all(
+        files
+          .filter((f) => /^pagemap-\d+\.img$/.test(f))
+          .map(async (f) => presentPages(await readPagemapFile(join(dir, f)))),
+      )
     ).reduce((a, b) => a + b, 0);
 
     expect(stats!.pages_written).toBeGreaterThan((32 * 1024 * 1024) / size); // the whole 32 MiB buffer, plus the rest

@@ -15,20 +15,23 @@ afterAll(() => workload?.stop());
 describe('kill -9 of CRIU in the middle of a dump', () => {
   // A 128 MiB dump takes ~150-250 ms here: these moments fall in the freeze, the parasite's memory
   // dump and the page writing.
-  it.each([10, 40, 80, 120, 160, 220])('at %i ms leaves the workload running, not stopped, with its memory intact', async (delayMs) => {
-    const criu = await testCriu();
-    const dir = await imagesDir();
-    const argv = dumpArgv({ kind: 'full', pid: workload.pid, imagesDir: dir });
-    const child = spawn(criu.command, [...argv, '-o', join(dir, 'criu.log')], { stdio: 'ignore' });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-    child.kill('SIGKILL');
-    await exited;
-    const before = (await workload.read()).progress.length;
-    const output = await workload.waitForProgress(5, 5000);
-    expect(['R', 'S']).toContain(await processState(workload.pid));
-    expect(output.corrupt).toEqual([]);
-    const fresh = output.progress.slice(before);
-    expect(fresh.at(-1)!.writes).toBeGreaterThan(fresh[0]!.writes);
-  });
+  it.each([10, 40, 80, 120, 160, 220])(
+    'at %i ms leaves the workload running, not stopped, with its memory intact',
+    async (delayMs) => {
+      const criu = await testCriu();
+      const dir = await imagesDir();
+      const argv = dumpArgv({ kind: 'full', pid: workload.pid, imagesDir: dir });
+      const child = spawn(criu.command, [...argv, '-o', join(dir, 'criu.log')], { stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      child.kill('SIGKILL');
+      await exited;
+      const before = (await workload.read()).progress.length;
+      const output = await workload.waitForProgress(5, 5000);
+      expect(['R', 'S']).toContain(await processState(workload.pid));
+      expect(output.corrupt).toEqual([]);
+      const fresh = output.progress.slice(before);
+      expect(fresh.at(-1)!.writes).toBeGreaterThan(fresh[0]!.writes);
+    },
+  );
 });

@@ -20,7 +20,7 @@ describe('real CRIU: a restore that hangs is killed with everything it forked', 
   // which calls setsid() and then spins at 100 % CPU holding the workload's pid while CRIU waits forever;
   // killing CRIU alone orphaned it. (failover verifies the images first and never gets here; this calls
   // CRIU directly, as a hand-made or unverified restore would.)
-  it('times out, kills CRIU and the half-restored task (which had left CRIU\'s group), and reports the log', async () => {
+  it("times out, kills CRIU and the half-restored task (which had left CRIU's group), and reports the log", async () => {
     const criu = await testCriu();
     workload = await startWorkload(['--mib', '16', '--phases', '200:1000000', '--report-ms', '100']);
     const dir = await imagesDir();
@@ -33,7 +33,10 @@ describe('real CRIU: a restore that hangs is killed with everything it forked', 
     await killAndWait(pid);
 
     const run = await restore(criu, { imagesDir: dir, logLevel: 4, timeoutMs: 4_000 });
-    expect(run.timedOut, `CRIU did not hang this time: ${describeCriuEnd(run)}\n${await criuLogTail(run.logFile)}`).toBe(true);
+    expect(
+      run.timedOut,
+      `CRIU did not hang this time: ${describeCriuEnd(run)}\n${await criuLogTail(run.logFile)}`,
+    ).toBe(true);
     expect(run.killed).toContain(pid); // the restored root, outside CRIU's group
     const criuPid = run.killed!.find((p) => p !== pid)!;
     for (let i = 0; i < 100 && (await isAlive(pid)); i++) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -42,6 +45,8 @@ describe('real CRIU: a restore that hangs is killed with everything it forked', 
     const tail = await criuLogTail(run.logFile);
     expect(tail.trim()).not.toBe('');
     expect(tail).not.toMatch(/is empty|no CRIU log/);
-    console.log(`restore of a truncated pages image: ${describeCriuEnd(run)}; log tail:\n${tail.split('\n').slice(-3).join('\n')}`);
+    console.log(
+      `restore of a truncated pages image: ${describeCriuEnd(run)}; log tail:\n${tail.split('\n').slice(-3).join('\n')}`,
+    );
   });
 });

@@ -47,7 +47,11 @@ export function bufferGeneration(page: Buffer, bufferPages: number): bigint | un
 }
 
 /** The dirtier's writes counter at the moment of a full dump: the sum of its buffer pages' generations. */
-export async function writesAtDump(dir: string, pid: number, bufferPages: number): Promise<{ writes: number; bufferPagesFound: number }> {
+export async function writesAtDump(
+  dir: string,
+  pid: number,
+  bufferPages: number,
+): Promise<{ writes: number; bufferPagesFound: number }> {
   let writes = 0n;
   let found = 0;
   for (const page of await presentPagesOf(dir, pid)) {

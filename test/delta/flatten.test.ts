@@ -15,7 +15,10 @@ const BASE = 0x7f12_3400_0000;
 // Generation g of a process: pages 0..n-1 of one mapping, page i's content seed changed in the generations
 // listed for it (so each generation changes a few pages, like a dirtier between two checkpoints).
 function generation(pid: number, pages: number, g: number, changes: number[][]): SynthProcess {
-  const seeds = Array.from({ length: pages }, (_, i) => 1000 * i + changes.slice(0, g + 1).filter((c) => c.includes(i)).length);
+  const seeds = Array.from(
+    { length: pages },
+    (_, i) => 1000 * i + changes.slice(0, g + 1).filter((c) => c.includes(i)).length,
+  );
   return { pid, pagesId: 1, entries: [{ vaddr: BASE, flags: PE_PRESENT | PE_LAZY, seeds }] };
 }
 
@@ -34,13 +37,21 @@ describe('flattenChain', () => {
             for (let g = 0; g < changes.length; g++) {
               const name = String(g + 1).padStart(8, '0');
               await writeDump(join(root, name), [generation(7, pages, g, changes)]);
-              const result = await rewriteAsDelta({ dir: join(root, name), name, parentName: previous?.name, previous: previous?.result.hashes });
+              const result = await rewriteAsDelta({
+                dir: join(root, name),
+                name,
+                parentName: previous?.name,
+                previous: previous?.result.hashes,
+              });
               previous = { name, result };
               names.push(name);
             }
             // Flatten link `target` (not the first) of the chain 1 ← 2 ← …
             const target = 1 + (pick % (names.length - 1));
-            const chain = names.slice(0, target + 1).reverse().map((n) => join(root, n));
+            const chain = names
+              .slice(0, target + 1)
+              .reverse()
+              .map((n) => join(root, n));
             const out = join(root, 'flat');
             await mkdir(out);
             const files = (await readdir(chain[0]!)).filter((f) => f.endsWith('.img'));

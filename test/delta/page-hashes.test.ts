@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PE_PRESENT } from '../../src/criu/images/index.js';
-import { HashCursor, PageHashes, ProcessHashesBuilder, checkState, loadHasher, rewriteAsDelta } from '../../src/delta/index.js';
+import {
+  HashCursor,
+  PageHashes,
+  ProcessHashesBuilder,
+  checkState,
+  loadHasher,
+  rewriteAsDelta,
+} from '../../src/delta/index.js';
 import { PAGE, pageOf, writeDump } from './synthetic.js';
 
 const STAMP = { dev: 0n, ino: 0n, size: 0n, mtimeNs: 0n };
@@ -29,9 +36,22 @@ describe('ProcessHashesBuilder and HashCursor', () => {
     expect([...state.runVaddr]).toEqual([0x1000, 0x8000, 0x20000]);
     expect([...state.runPages]).toEqual([3, 2, 1]);
     const cursor = new HashCursor(state, PAGE);
-    const got = [0x0, 0x1000, 0x3000, 0x4000, 0x7000, 0x8000, 0x9000, 0xa000, 0x20000, 0x21000].map((v) => cursor.indexOf(v));
+    const got = [0x0, 0x1000, 0x3000, 0x4000, 0x7000, 0x8000, 0x9000, 0xa000, 0x20000, 0x21000].map((v) =>
+      cursor.indexOf(v),
+    );
     expect(got).toEqual([-1, 0, 2, -1, -1, 3, 4, -1, 5, -1]);
-    expect(got.map((j) => (j < 0 ? undefined : state.hashes[j]))).toEqual([undefined, 1n, 3n, undefined, undefined, 8n, 9n, undefined, 32n, undefined]);
+    expect(got.map((j) => (j < 0 ? undefined : state.hashes[j]))).toEqual([
+      undefined,
+      1n,
+      3n,
+      undefined,
+      undefined,
+      8n,
+      9n,
+      undefined,
+      32n,
+      undefined,
+    ]);
   });
 
   it('merges a run that continues the previous one, as when a CRIU entry is split over two chunks', () => {
@@ -80,11 +100,19 @@ describe('checkState', () => {
   });
 
   it('accepts the directory the state was taken from, and notices a touched pages image', async () => {
-    await writeDump(join(root, 'a'), [{ pid: 3, pagesId: 1, entries: [{ vaddr: 0x10000, flags: PE_PRESENT, seeds: [1, 2] }] }]);
+    await writeDump(join(root, 'a'), [
+      { pid: 3, pagesId: 1, entries: [{ vaddr: 0x10000, flags: PE_PRESENT, seeds: [1, 2] }] },
+    ]);
     const { hashes } = await rewriteAsDelta({ dir: join(root, 'a'), name: 'a' });
     expect(await checkState(hashes, join(root, 'a'))).toEqual({ ok: true });
-    expect(await checkState(hashes, join(root, 'b'))).toEqual({ ok: false, reason: 'previous state describes checkpoint a, not b' });
+    expect(await checkState(hashes, join(root, 'b'))).toEqual({
+      ok: false,
+      reason: 'previous state describes checkpoint a, not b',
+    });
     await utimes(join(root, 'a', 'pages-1.img'), new Date(), new Date(2000, 1, 1));
-    expect(await checkState(hashes, join(root, 'a'))).toMatchObject({ ok: false, reason: expect.stringMatching(/pages-1\.img was replaced or rewritten/) });
+    expect(await checkState(hashes, join(root, 'a'))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/pages-1\.img was replaced or rewritten/),
+    });
   });
 });

@@ -7,7 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dump } from '../../src/criu/dump.js';
 import { criuLogTail } from '../../src/criu/exec.js';
-import { PE_PARENT, PE_PRESENT, encodePagemap, readPagemapFile, readStatsDir, type PagemapEntry } from '../../src/criu/images/index.js';
+import {
+  PE_PARENT,
+  PE_PRESENT,
+  encodePagemap,
+  readPagemapFile,
+  readStatsDir,
+  type PagemapEntry,
+} from '../../src/criu/images/index.js';
 import type { CriuLocation } from '../../src/criu/locate.js';
 import { restore } from '../../src/criu/restore.js';
 import { rewriteAsDelta, type PageHashes, type RewriteResult } from '../../src/delta/index.js';
@@ -90,7 +97,16 @@ describe('real CRIU: software deltas of the dirtier', () => {
       if (k > 1) await sleep(Math.max(0, links.at(-1)!.startedMs + 750 - performance.now()));
       lastProgressBeforeDump = (await workload.read()).progress.at(-1)!.writes;
       const previous = links.at(-1);
-      links.push(await checkpoint(criu, root, String(k).padStart(8, '0'), workload.pid, previous && { name: previous.name, hashes: previous.result.hashes }, bufferPages));
+      links.push(
+        await checkpoint(
+          criu,
+          root,
+          String(k).padStart(8, '0'),
+          workload.pid,
+          previous && { name: previous.name, hashes: previous.result.hashes },
+          bufferPages,
+        ),
+      );
     }
 
     const table: string[] = [];
@@ -147,7 +163,9 @@ describe('real CRIU: software deltas of the dirtier', () => {
     expect(after[0]!.writes).toBeGreaterThanOrEqual(target.writes);
     expect(after.at(-1)!.writes).toBeGreaterThan(after[0]!.writes);
     const { restore: restoreStats } = await readStatsDir(target.dir);
-    console.log(`restore of ${target.name}: ${JSON.stringify(restoreStats)}; first writes after restore ${after[0]!.writes}, at dump ${target.writes}`);
+    console.log(
+      `restore of ${target.name}: ${JSON.stringify(restoreStats)}; first writes after restore ${after[0]!.writes}, at dump ${target.writes}`,
+    );
   });
 
   it('negative control: a delta that marks changed pages as unchanged restores a CORRUPT workload', async () => {
@@ -179,7 +197,9 @@ describe('real CRIU: software deltas of the dirtier', () => {
       await waitPidFree(pid); // it exits 3 after reporting CORRUPT
     }
     const corruptLines = (await workload.read()).corrupt.length;
-    console.log(`wrong delta (${staled} changed pages marked PE_PARENT): restore exit ${bad.exitCode}, output: ${(await workload.read()).corrupt.join(' | ')}`);
+    console.log(
+      `wrong delta (${staled} changed pages marked PE_PARENT): restore exit ${bad.exitCode}, output: ${(await workload.read()).corrupt.join(' | ')}`,
+    );
 
     // The same pair with the correct delta restores fine: the difference is the delta alone.
     const good = await restore(criu, { imagesDir: b.dir });
@@ -196,7 +216,10 @@ describe('real CRIU: software deltas of the dirtier', () => {
     const root = await imagesRoot();
     const a = await checkpoint(criu, root, '00000001', first.pid, undefined);
     const b = await checkpoint(criu, root, '00000002', second.pid, { name: a.name, hashes: a.result.hashes });
-    expect(b.result).toMatchObject({ parentUsed: false, reason: `different pids: [${first.pid}] in 00000001, [${second.pid}] now` });
+    expect(b.result).toMatchObject({
+      parentUsed: false,
+      reason: `different pids: [${first.pid}] in 00000001, [${second.pid}] now`,
+    });
     expect(existsSync(join(b.dir, 'parent'))).toBe(false);
     // The second dump still serves as the parent of the second process's next checkpoint.
     const c = await checkpoint(criu, root, '00000003', second.pid, { name: b.name, hashes: b.result.hashes });
@@ -217,10 +240,15 @@ describe('real CRIU: software deltas of the dirtier', () => {
         // Already gone.
       }
     });
-    const children = await waitFor('both dirtiers to start', async () => {
-      const pids = (await readWorkloadOutput(outputPath)).starts.map((s) => s.pid);
-      return pids.length >= 2 ? pids : undefined;
-    }, 5_000, 25);
+    const children = await waitFor(
+      'both dirtiers to start',
+      async () => {
+        const pids = (await readWorkloadOutput(outputPath)).starts.map((s) => s.pid);
+        return pids.length >= 2 ? pids : undefined;
+      },
+      5_000,
+      25,
+    );
     expect(children).toHaveLength(2);
     await sleep(300);
 
@@ -228,7 +256,15 @@ describe('real CRIU: software deltas of the dirtier', () => {
     for (let k = 1; k <= 4; k++) {
       if (k > 1) await sleep(500);
       const previous = links.at(-1);
-      links.push(await checkpoint(criu, root, String(k).padStart(8, '0'), leader.pid, previous && { name: previous.name, hashes: previous.result.hashes }));
+      links.push(
+        await checkpoint(
+          criu,
+          root,
+          String(k).padStart(8, '0'),
+          leader.pid,
+          previous && { name: previous.name, hashes: previous.result.hashes },
+        ),
+      );
     }
     const pids = [leader.pid, ...children].sort((x, y) => x - y);
     for (const link of links.slice(1)) {
@@ -238,7 +274,13 @@ describe('real CRIU: software deltas of the dirtier', () => {
       expect(byPid.get(leader.pid)!.changedPages).toBeLessThanOrEqual(16); // sh only waits
       for (const child of children) expect(byPid.get(child)!.changedPages).toBeGreaterThan(200); // ~500 pages per 0.5 s
     }
-    console.log(links.map((l) => `${l.name}: ${l.result.processes.map((p) => `${p.pid}:${p.changedPages}/${p.totalPages}`).join(' ')}`).join('\n'));
+    console.log(
+      links
+        .map(
+          (l) => `${l.name}: ${l.result.processes.map((p) => `${p.pid}:${p.changedPages}/${p.totalPages}`).join(' ')}`,
+        )
+        .join('\n'),
+    );
 
     process.kill(-leader.pid, 'SIGKILL');
     for (const pid of pids) await waitPidFree(pid);
@@ -259,7 +301,9 @@ async function markBufferPagesAsParent(dir: string, pid: number, bufferPages: nu
   const path = join(dir, `pagemap-${pid}.img`);
   const pagemap = await readPagemapFile(path);
   const present = await presentPagesOf(dir, pid);
-  const stale = new Set(present.filter((p) => bufferGeneration(p.bytes, bufferPages) !== undefined).map((p) => p.vaddr));
+  const stale = new Set(
+    present.filter((p) => bufferGeneration(p.bytes, bufferPages) !== undefined).map((p) => p.vaddr),
+  );
   const entries: PagemapEntry[] = [];
   const kept: Buffer[] = [];
   let slot = 0;

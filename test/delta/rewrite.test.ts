@@ -7,7 +7,17 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageError, PE_LAZY, PE_PARENT, PE_PRESENT } from '../../src/criu/images/index.js';
 import { rewriteAsDelta, type RewriteResult } from '../../src/delta/index.js';
-import { PAGE, entriesOf, leftoverTemps, memoryOf, pageOf, restoredMemory, writeDump, type SynthEntry, type SynthProcess } from './synthetic.js';
+import {
+  PAGE,
+  entriesOf,
+  leftoverTemps,
+  memoryOf,
+  pageOf,
+  restoredMemory,
+  writeDump,
+  type SynthEntry,
+  type SynthProcess,
+} from './synthetic.js';
 
 const BASE = 0x7f12_3400_0000;
 const ANON = PE_PRESENT | PE_LAZY; // what CRIU 4.1.1 writes for anonymous private memory
@@ -39,7 +49,13 @@ async function step(
   chunkBytes?: number,
 ): Promise<RewriteResult> {
   await writeDump(join(root, name), processes);
-  return rewriteAsDelta({ dir: join(root, name), name, parentName: previous?.name, previous: previous?.result.hashes, chunkBytes });
+  return rewriteAsDelta({
+    dir: join(root, name),
+    name,
+    parentName: previous?.name,
+    previous: previous?.result.hashes,
+    chunkBytes,
+  });
 }
 
 // Checks that restoring `name` gives each process exactly its full dump's pages.
@@ -48,7 +64,8 @@ async function expectRestoresTo(name: string, processes: SynthProcess[]): Promis
     const restored = await restoredMemory(join(root, name), proc.pid);
     const want = memoryOf(proc);
     expect([...restored.keys()]).toEqual([...want.keys()]);
-    for (const [vaddr, page] of want) expect(restored.get(vaddr)!.equals(page), `page ${vaddr.toString(16)}`).toBe(true);
+    for (const [vaddr, page] of want)
+      expect(restored.get(vaddr)!.equals(page), `page ${vaddr.toString(16)}`).toBe(true);
   }
 }
 
@@ -57,8 +74,18 @@ describe('rewriteAsDelta without a usable parent', () => {
     const procs = [{ pid: 10, pagesId: 1, entries: [run(0, seq(1, 5)), run(9, seq(50, 2), FILE)] }];
     await writeDump(join(root, 'a'), procs);
     const before = await Promise.all(['pagemap-10.img', 'pages-1.img'].map((f) => readFile(join(root, 'a', f))));
-    const result = await rewriteAsDelta({ dir: join(root, 'a'), name: 'a', parentName: undefined, previous: undefined });
-    expect(result).toMatchObject({ parentUsed: false, totalPages: 7, changedPages: 7, reason: 'no parent requested (new chain)' });
+    const result = await rewriteAsDelta({
+      dir: join(root, 'a'),
+      name: 'a',
+      parentName: undefined,
+      previous: undefined,
+    });
+    expect(result).toMatchObject({
+      parentUsed: false,
+      totalPages: 7,
+      changedPages: 7,
+      reason: 'no parent requested (new chain)',
+    });
     expect(result.hashes.totalPages).toBe(7);
     expect(result.hashes.pids).toEqual([10]);
     const after = await Promise.all(['pagemap-10.img', 'pages-1.img'].map((f) => readFile(join(root, 'a', f))));
@@ -99,7 +126,9 @@ describe('rewriteAsDelta with a parent', () => {
     // CRIU splits a big mapping into entries (256 pages each here); 8+8 contiguous, then a gap, then 4.
     const old = [run(0, seq(1, 8)), run(8, seq(9, 8)), run(20, seq(30, 4))];
     const a = await step('a', [{ pid: 1, pagesId: 1, entries: old }]);
-    const procs = [{ pid: 1, pagesId: 1, entries: [run(0, seq(1, 8)), run(8, [...seq(9, 7), 99]), run(20, seq(30, 4))] }];
+    const procs = [
+      { pid: 1, pagesId: 1, entries: [run(0, seq(1, 8)), run(8, [...seq(9, 7), 99]), run(20, seq(30, 4))] },
+    ];
     const b = await step('b', procs, { name: 'a', result: a });
     expect(b.changedPages).toBe(1);
     expect(await entriesOf(join(root, 'b'), 1)).toEqual([
@@ -110,7 +139,11 @@ describe('rewriteAsDelta with a parent', () => {
     await expectRestoresTo('b', procs);
 
     // Changed pages of two contiguous entries with the same flags form one PRESENT entry.
-    const c = await step('c', [{ pid: 1, pagesId: 1, entries: [run(0, seq(1, 6)), run(6, [200, 201, ...seq(9, 8)]), run(20, seq(30, 4))] }], { name: 'b', result: b });
+    const c = await step(
+      'c',
+      [{ pid: 1, pagesId: 1, entries: [run(0, seq(1, 6)), run(6, [200, 201, ...seq(9, 8)]), run(20, seq(30, 4))] }],
+      { name: 'b', result: b },
+    );
     expect(c.changedPages).toBe(3);
     expect(await entriesOf(join(root, 'c'), 1)).toEqual([
       [BASE, 6, PE_PARENT],
@@ -122,9 +155,13 @@ describe('rewriteAsDelta with a parent', () => {
   });
 
   it('treats pages of new mappings, moved content and removed mappings correctly', async () => {
-    const a = await step('a', [{ pid: 1, pagesId: 1, entries: [run(0, seq(1, 4)), run(10, seq(20, 4)), run(30, seq(40, 2), FILE)] }]);
+    const a = await step('a', [
+      { pid: 1, pagesId: 1, entries: [run(0, seq(1, 4)), run(10, seq(20, 4)), run(30, seq(40, 2), FILE)] },
+    ]);
     // Mapping at 10 removed; content 1..4 moved up one page; a new mapping at 50 holding seeds that existed before.
-    const procs = [{ pid: 1, pagesId: 1, entries: [run(0, [1, 1, 2, 3, 4]), run(30, seq(40, 2), FILE), run(50, seq(20, 4))] }];
+    const procs = [
+      { pid: 1, pagesId: 1, entries: [run(0, [1, 1, 2, 3, 4]), run(30, seq(40, 2), FILE), run(50, seq(20, 4))] },
+    ];
     const b = await step('b', procs, { name: 'a', result: a });
     expect(await entriesOf(join(root, 'b'), 1)).toEqual([
       [BASE, 1, PE_PARENT],
@@ -139,7 +176,9 @@ describe('rewriteAsDelta with a parent', () => {
   it('keeps each changed page its entry flags and copies non-PRESENT entries as they are', async () => {
     const a = await step('a', [{ pid: 1, pagesId: 1, entries: [run(0, seq(1, 3), FILE), run(3, seq(4, 3), ANON)] }]);
     const lazyOnly: SynthEntry = { vaddr: BASE + 8 * PAGE, flags: PE_LAZY, nrPages: 5 };
-    const procs = [{ pid: 1, pagesId: 1, entries: [run(0, [1, 90, 3], FILE), run(3, [4, 91, 6], ANON), lazyOnly, run(20, [7])] }];
+    const procs = [
+      { pid: 1, pagesId: 1, entries: [run(0, [1, 90, 3], FILE), run(3, [4, 91, 6], ANON), lazyOnly, run(20, [7])] },
+    ];
     const b = await step('b', procs, { name: 'a', result: a });
     expect(await entriesOf(join(root, 'b'), 1)).toEqual([
       [BASE, 1, PE_PARENT],
@@ -156,7 +195,10 @@ describe('rewriteAsDelta with a parent', () => {
 
   it('chains: a page unchanged for two checkpoints is read from the grandparent', async () => {
     const a = await step('a', [{ pid: 1, pagesId: 1, entries: [run(0, seq(1, 6))] }]);
-    const b = await step('b', [{ pid: 1, pagesId: 1, entries: [run(0, [1, 2, 70, 4, 5, 6])] }], { name: 'a', result: a });
+    const b = await step('b', [{ pid: 1, pagesId: 1, entries: [run(0, [1, 2, 70, 4, 5, 6])] }], {
+      name: 'a',
+      result: a,
+    });
     const procs = [{ pid: 1, pagesId: 1, entries: [run(0, [1, 2, 70, 80, 5, 6])] }];
     const c = await step('c', procs, { name: 'b', result: b }, PAGE);
     expect(c.changedPages).toBe(1);
@@ -193,13 +235,19 @@ describe('rewriteAsDelta with a parent', () => {
     const a = await step('a', [{ pid: 1, pagesId: 1, entries: [run(0, seq(1, 2))] }]);
     await writeDump(join(root, 'b'), [{ pid: 1, pagesId: 1, entries: [run(0, [1, 5])] }]);
     // A shmem pagemap is named by the segment id, with its own pages image (same format).
-    await writeDump(join(root, 'shm'), [{ pid: 77, pagesId: 2, entries: [{ vaddr: 0, flags: PE_PRESENT, seeds: [1, 2, 3] }] }]);
+    await writeDump(join(root, 'shm'), [
+      { pid: 77, pagesId: 2, entries: [{ vaddr: 0, flags: PE_PRESENT, seeds: [1, 2, 3] }] },
+    ]);
     const shmemMap = await readFile(join(root, 'shm', 'pagemap-77.img'));
     const shmemPages = await readFile(join(root, 'shm', 'pages-2.img'));
     await writeFile(join(root, 'b', 'pagemap-shmem-77.img'), shmemMap);
     await writeFile(join(root, 'b', 'pages-2.img'), shmemPages);
     const b = await rewriteAsDelta({ dir: join(root, 'b'), name: 'b', parentName: 'a', previous: a.hashes });
-    expect(b.shmem).toEqual({ pagemaps: 1, pages: 3, handling: 'left as CRIU wrote them (full): 1 pagemap-shmem image(s), 3 pages' });
+    expect(b.shmem).toEqual({
+      pagemaps: 1,
+      pages: 3,
+      handling: 'left as CRIU wrote them (full): 1 pagemap-shmem image(s), 3 pages',
+    });
     expect(b.changedPages).toBe(1);
     expect((await readFile(join(root, 'b', 'pagemap-shmem-77.img'))).equals(shmemMap)).toBe(true);
     expect((await readFile(join(root, 'b', 'pages-2.img'))).equals(shmemPages)).toBe(true);
@@ -209,7 +257,11 @@ describe('rewriteAsDelta with a parent', () => {
   it('keeps a checkpoint full when every page changed (a delta would only lengthen the chain)', async () => {
     const a = await step('a', [{ pid: 1, pagesId: 1, entries: [run(0, seq(1, 3))] }]);
     const b = await step('b', [{ pid: 1, pagesId: 1, entries: [run(0, seq(11, 3))] }], { name: 'a', result: a });
-    expect(b).toMatchObject({ parentUsed: false, changedPages: 3, reason: 'every page changed since a: kept as a full checkpoint (new chain)' });
+    expect(b).toMatchObject({
+      parentUsed: false,
+      changedPages: 3,
+      reason: 'every page changed since a: kept as a full checkpoint (new chain)',
+    });
     expect(await readdir(join(root, 'b'))).not.toContain('parent');
     expect(await entriesOf(join(root, 'b'), 1)).toEqual([[BASE, 3, ANON]]);
     expect(await leftoverTemps(join(root, 'b'))).toEqual([]);
@@ -217,7 +269,9 @@ describe('rewriteAsDelta with a parent', () => {
 
   it('does not touch a dump that is already incremental', async () => {
     const a = await step('a', [{ pid: 1, pagesId: 1, entries: [run(0, seq(1, 3))] }]);
-    await writeDump(join(root, 'b'), [{ pid: 1, pagesId: 1, entries: [{ vaddr: BASE, flags: PE_PARENT, nrPages: 2 }, run(2, [3])] }]);
+    await writeDump(join(root, 'b'), [
+      { pid: 1, pagesId: 1, entries: [{ vaddr: BASE, flags: PE_PARENT, nrPages: 2 }, run(2, [3])] },
+    ]);
     const b = await rewriteAsDelta({ dir: join(root, 'b'), name: 'b', parentName: 'a', previous: a.hashes });
     expect(b.parentUsed).toBe(false);
     expect(b.reason).toMatch(/already incremental/);
@@ -248,7 +302,10 @@ describe('rewriteAsDelta never uses a wrong parent', () => {
   it('previous checkpoint missing', async () => {
     const a = await step('a', procs());
     await rm(join(root, 'a'), { recursive: true });
-    await expectFull(await step('b', changed(), { name: 'a', result: a }), /^previous checkpoint missing: .*\/a \(ENOENT\)$/);
+    await expectFull(
+      await step('b', changed(), { name: 'a', result: a }),
+      /^previous checkpoint missing: .*\/a \(ENOENT\)$/,
+    );
   });
 
   it("previous checkpoint's pagemap corrupt", async () => {
@@ -257,21 +314,30 @@ describe('rewriteAsDelta never uses a wrong parent', () => {
     const bytes = await readFile(path);
     bytes[bytes.length - 3] = 0xff; // breaks the last entry's varint
     await writeFile(path, bytes.subarray(0, bytes.length - 1));
-    await expectFull(await step('b', changed(), { name: 'a', result: a }), /^previous checkpoint's pagemap is unreadable: .*pagemap-1\.img: at byte \d+/);
+    await expectFull(
+      await step('b', changed(), { name: 'a', result: a }),
+      /^previous checkpoint's pagemap is unreadable: .*pagemap-1\.img: at byte \d+/,
+    );
   });
 
   it('previous pagemap replaced by another valid one, or pages image rewritten', async () => {
     const a = await step('a', procs());
     await writeDump(join(root, 'other'), [{ pid: 1, pagesId: 1, entries: [run(0, seq(1, 5))] }]);
     await writeFile(join(root, 'a', 'pagemap-1.img'), await readFile(join(root, 'other', 'pagemap-1.img')));
-    await expectFull(await step('b', changed(), { name: 'a', result: a }), /^previous state does not match the directory: .*pagemap-1\.img is not the pagemap that was hashed$/);
+    await expectFull(
+      await step('b', changed(), { name: 'a', result: a }),
+      /^previous state does not match the directory: .*pagemap-1\.img is not the pagemap that was hashed$/,
+    );
 
     const a2 = await step('a2', procs());
     // Same bytes in a new file renamed over it (as when a directory is replaced by a copy).
     await writeFile(join(root, 'a2', 'copy'), await readFile(join(root, 'a2', 'pages-1.img')));
     await rename(join(root, 'a2', 'copy'), join(root, 'a2', 'pages-1.img'));
     await rm(join(root, 'b'), { recursive: true });
-    await expectFull(await step('b', changed(), { name: 'a2', result: a2 }), /^previous state does not match the directory: .*pages-1\.img was replaced or rewritten/);
+    await expectFull(
+      await step('b', changed(), { name: 'a2', result: a2 }),
+      /^previous state does not match the directory: .*pages-1\.img was replaced or rewritten/,
+    );
   });
 
   it('from another process (different pids), or with a state of another checkpoint', async () => {
@@ -291,16 +357,25 @@ describe('rewriteAsDelta never uses a wrong parent', () => {
     expect(b0.parentUsed).toBe(true);
     await rm(join(root, 'a'), { recursive: true });
     // b equals b0 page for page: only the broken chain can keep it full.
-    await expectFull(await step('b', changed(), { name: 'b0', result: b0 }), /^previous checkpoint's parent chain is broken: .*\/a \(parent of .*b0\) is missing/);
+    await expectFull(
+      await step('b', changed(), { name: 'b0', result: b0 }),
+      /^previous checkpoint's parent chain is broken: .*\/a \(parent of .*b0\) is missing/,
+    );
   });
 });
 
 describe('rewriteAsDelta, property: the chain restores to the full dump and keeps exactly the changed pages', () => {
   // A process image: a few mappings (start page, seeds) with gaps between them.
-  const mappings = fc.array(fc.record({ gap: fc.integer({ min: 0, max: 3 }), seeds: fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 9 }) }), {
-    minLength: 1,
-    maxLength: 5,
-  });
+  const mappings = fc.array(
+    fc.record({
+      gap: fc.integer({ min: 0, max: 3 }),
+      seeds: fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 9 }),
+    }),
+    {
+      minLength: 1,
+      maxLength: 5,
+    },
+  );
 
   // Lays mappings out from BASE: each starts `gap` pages after the previous one ends; entries of ≤ 4 pages (like CRIU's splits).
   function layout(ms: { gap: number; seeds: number[] }[], flags: number[]): SynthEntry[] {
@@ -308,7 +383,8 @@ describe('rewriteAsDelta, property: the chain restores to the full dump and keep
     let page = 0;
     ms.forEach((m, k) => {
       page += m.gap;
-      for (let i = 0; i < m.seeds.length; i += 4) entries.push(run(page + i, m.seeds.slice(i, i + 4), flags[k % flags.length]!));
+      for (let i = 0; i < m.seeds.length; i += 4)
+        entries.push(run(page + i, m.seeds.slice(i, i + 4), flags[k % flags.length]!));
       page += m.seeds.length;
     });
     return entries;
@@ -327,7 +403,9 @@ describe('rewriteAsDelta, property: the chain restores to the full dump and keep
           const procs = [{ pid: 5, pagesId: 1, entries }];
           const result = await step(`c${k}`, procs, previous, chunkPages * PAGE);
           const memory = memoryOf(procs[0]!);
-          const expectedChanged = [...memory].filter(([vaddr, page]) => !previousMemory.get(vaddr)?.equals(page)).length;
+          const expectedChanged = [...memory].filter(
+            ([vaddr, page]) => !previousMemory.get(vaddr)?.equals(page),
+          ).length;
           if (result.parentUsed) {
             deltas++;
             expect(result.changedPages).toBe(expectedChanged);

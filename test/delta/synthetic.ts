@@ -2,7 +2,13 @@
 // parent links (written from CRIU's page-read.c behaviour, independent of the code under test).
 import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PE_PARENT, PE_PRESENT, encodePagemap, readPagemapFile, type PagemapEntry } from '../../src/criu/images/index.js';
+import {
+  PE_PARENT,
+  PE_PRESENT,
+  encodePagemap,
+  readPagemapFile,
+  type PagemapEntry,
+} from '../../src/criu/images/index.js';
 
 export const PAGE = 4096;
 
@@ -41,7 +47,11 @@ export async function writeDump(dir: string, processes: readonly SynthProcess[])
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'inventory.img'), 'not read by the rewrite');
   for (const proc of processes) {
-    const entries: PagemapEntry[] = proc.entries.map((e) => ({ vaddr: e.vaddr, flags: e.flags, nrPages: e.seeds?.length ?? e.nrPages ?? 0 }));
+    const entries: PagemapEntry[] = proc.entries.map((e) => ({
+      vaddr: e.vaddr,
+      flags: e.flags,
+      nrPages: e.seeds?.length ?? e.nrPages ?? 0,
+    }));
     await writeFile(join(dir, `pagemap-${proc.pid}.img`), encodePagemap({ pagesId: proc.pagesId, entries }));
     const pages = proc.entries.filter((e) => (e.flags & PE_PRESENT) !== 0).flatMap((e) => (e.seeds ?? []).map(pageOf));
     await writeFile(join(dir, `pages-${proc.pagesId}.img`), Buffer.concat(pages));
@@ -65,13 +75,15 @@ export async function restoredMemory(dir: string, pid: number): Promise<Map<numb
         if (page === undefined) throw new Error(`Missing ${vaddr.toString(16)} in parent pagemap of ${dir}`);
         memory.set(vaddr, page);
       } else if ((e.flags & PE_PRESENT) !== 0) {
-        if (offset + PAGE > pages.length) throw new Error(`pages image of ${dir} ends before page ${vaddr.toString(16)}`);
+        if (offset + PAGE > pages.length)
+          throw new Error(`pages image of ${dir} ends before page ${vaddr.toString(16)}`);
         memory.set(vaddr, pages.subarray(offset, offset + PAGE));
         offset += PAGE;
       }
     }
   }
-  if (offset !== pages.length) throw new Error(`pages image of ${dir} has ${pages.length - offset} bytes no entry reads`);
+  if (offset !== pages.length)
+    throw new Error(`pages image of ${dir} has ${pages.length - offset} bytes no entry reads`);
   return memory;
 }
 

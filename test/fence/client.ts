@@ -14,17 +14,25 @@ import { METRICS_PORT, readJson, type Pair } from './pair.js';
 /** The client: one connection, INCR in a loop, replies attributed to the primary or the backup host. */
 export async function clientOf(p: Pair): Promise<IncrLoop> {
   const client = await connectThroughGate(p.service!.address, p.service!.port);
-  return new IncrLoop(client, { primary: () => p.hosts.rxPackets('primary'), backup: () => p.hosts.rxPackets('backup') });
+  return new IncrLoop(client, {
+    primary: () => p.hosts.rxPackets('primary'),
+    backup: () => p.hosts.rxPackets('backup'),
+  });
 }
 
 /** The backup's failover.json once it is written (a timeout shows the backup's log). */
 export const failoverOf = (p: Pair, timeoutMs = 60_000) =>
-  waitFor('the backup to fail over', () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined), timeoutMs).catch((error: Error) => {
+  waitFor(
+    'the backup to fail over',
+    () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined),
+    timeoutMs,
+  ).catch((error: Error) => {
     throw new Error(`${error.message}\nBACKUP:\n${p.backup.log().slice(-3000)}`);
   });
 
 /** What the client saw, for the failure messages. */
-export const seen = (loop: IncrLoop) => `${loop.acks.map((a) => `${a.value}@${a.via}`).join(' ')}${loop.error === undefined ? '' : ` / ${loop.error}`}`;
+export const seen = (loop: IncrLoop) =>
+  `${loop.acks.map((a) => `${a.value}@${a.via}`).join(' ')}${loop.error === undefined ? '' : ` / ${loop.error}`}`;
 
 /** One metric of the primary's `remusd run` (fetched inside the primary host's namespace); undefined if absent. */
 export async function primaryMetric(p: Pair, name: string): Promise<number | undefined> {
@@ -36,7 +44,17 @@ export async function primaryMetric(p: Pair, name: string): Promise<number | und
 
 // etcdctl inside the etcd host's namespace (etcd listens on the namespace's own 2379).
 const etcdctl = (p: Pair, args: string[]) =>
-  execa('nsenter', [`--net=/run/netns/${p.hosts.ns.etcd}`, join(ETCD_PREFIX, 'usr', 'bin', 'etcdctl'), '--endpoints', 'http://127.0.0.1:2379', ...args], { env: { ETCDCTL_API: '3' } });
+  execa(
+    'nsenter',
+    [
+      `--net=/run/netns/${p.hosts.ns.etcd}`,
+      join(ETCD_PREFIX, 'usr', 'bin', 'etcdctl'),
+      '--endpoints',
+      'http://127.0.0.1:2379',
+      ...args,
+    ],
+    { env: { ETCDCTL_API: '3' } },
+  );
 
 /** A key's value in the test etcd ('' when absent). */
 export async function etcdGet(p: Pair, key: string): Promise<string> {

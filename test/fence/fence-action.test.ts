@@ -21,12 +21,20 @@ describe('treeOf', () => {
 describe('stopWorkload on real processes', () => {
   // A session leader shell with two children, one of them in a new session of its own.
   async function tree(): Promise<number[]> {
-    const child = spawn('setsid', ['sh', '-c', 'sleep 60 & setsid sleep 61 & echo $$ $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
-    const line = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString())));
+    const child = spawn('setsid', ['sh', '-c', 'sleep 60 & setsid sleep 61 & echo $$ $!; wait'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
+    const line = await new Promise<string>((resolve) =>
+      child.stdout!.once('data', (d: Buffer) => resolve(d.toString())),
+    );
     const [leader] = line.trim().split(' ').map(Number);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const { readFile } = await import('node:fs/promises');
-    const children = (await readFile(`/proc/${leader}/task/${leader}/children`, 'utf8')).trim().split(/\s+/).map(Number);
+    const children = (await readFile(`/proc/${leader}/task/${leader}/children`, 'utf8'))
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     return [leader!, ...children];
   }
 

@@ -4,7 +4,11 @@ import { configFromText } from '../../src/config/load.js';
 import type { FencingConfig } from '../../src/config/fencing.js';
 
 /** The fencing section of a test config: lease on PREFIX/NAME/leader in the etcd at endpoint. */
-export function fencingYaml(endpoint: string, holder: string, options: { name: string; ttl?: string; onFence?: 'freeze' | 'kill'; acquireTimeout?: string }): string {
+export function fencingYaml(
+  endpoint: string,
+  holder: string,
+  options: { name: string; ttl?: string; onFence?: 'freeze' | 'kill'; acquireTimeout?: string },
+): string {
   return [
     'fencing:',
     '  kind: etcd',
@@ -22,13 +26,17 @@ export function fencingYaml(endpoint: string, holder: string, options: { name: s
 /** Writes ROOT/NAME.yaml: a fast delta run config (images in ROOT/images) plus the fencing section. */
 export async function writeFencedConfig(root: string, file: string, fencing: string): Promise<string> {
   const path = join(root, file);
-  await writeFile(path, `interval: { initial: 300ms, min: 200ms, max: 1s }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 5 } }\n${fencing}`);
+  await writeFile(
+    path,
+    `interval: { initial: 300ms, min: 200ms, max: 1s }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 5 } }\n${fencing}`,
+  );
   return path;
 }
 
 /** The normalized fencing section of such YAML (for reading the key from a test). */
 export function fencingOf(yaml: string): Extract<FencingConfig, { kind: 'etcd' }> {
   const result = configFromText(yaml, 'test', '/');
-  if (!result.ok || result.config.fencing.kind !== 'etcd') throw new Error(`bad test fencing yaml: ${JSON.stringify(result)}`);
+  if (!result.ok || result.config.fencing.kind !== 'etcd')
+    throw new Error(`bad test fencing yaml: ${JSON.stringify(result)}`);
   return result.config.fencing;
 }

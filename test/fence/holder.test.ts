@@ -20,12 +20,24 @@ const config = (endpoint: string, ttlMs = 2000): EtcdConfig => ({
   acquireTimeoutMs: 0,
   tls: null,
 });
-const value = (holder: string): LeaderValue => ({ holder, role: 'primary', pid: process.pid, since: new Date().toISOString() });
+const value = (holder: string): LeaderValue => ({
+  holder,
+  role: 'primary',
+  pid: process.pid,
+  since: new Date().toISOString(),
+});
 
 function collect() {
   const fenced: { reason: string; atMs: number }[] = [];
   const renewals: number[] = [];
-  return { fenced, renewals, events: { fenced: (reason: string) => void fenced.push({ reason, atMs: performance.now() }), renewed: (ms: number) => void renewals.push(ms) } };
+  return {
+    fenced,
+    renewals,
+    events: {
+      fenced: (reason: string) => void fenced.push({ reason, atMs: performance.now() }),
+      renewed: (ms: number) => void renewals.push(ms),
+    },
+  };
 }
 
 describe('LeaseHolder on a real etcd 3.4', () => {
@@ -34,7 +46,11 @@ describe('LeaseHolder on a real etcd 3.4', () => {
     const c = config(etcd.endpoint);
     const a = collect();
     const first = await LeaseHolder.acquire(c, value('host-a'), { waitMs: 0, clock: systemClock, events: a.events });
-    const second = LeaseHolder.acquire({ ...c, holder: 'b' }, value('host-b'), { waitMs: 1500, clock: systemClock, events: collect().events });
+    const second = LeaseHolder.acquire({ ...c, holder: 'b' }, value('host-b'), {
+      waitMs: 1500,
+      clock: systemClock,
+      events: collect().events,
+    });
     await expect(second).rejects.toThrow(LeaseUnavailableError);
     await expect(second).rejects.toThrow(/\/remusd-test\/svc\d+\/leader is held by host-a \(primary, pid \d+, since /);
     // Held across several renewals (TTL 2 s, renewal every 500 ms), not fenced.
@@ -43,7 +59,11 @@ describe('LeaseHolder on a real etcd 3.4', () => {
     expect(a.renewals.length).toBeGreaterThanOrEqual(3);
     expect((await whoLeads(c)).held).toBe(true);
     expect(await first.release()).toBe(true);
-    const b = await LeaseHolder.acquire(c, value('host-b'), { waitMs: 0, clock: systemClock, events: collect().events });
+    const b = await LeaseHolder.acquire(c, value('host-b'), {
+      waitMs: 0,
+      clock: systemClock,
+      events: collect().events,
+    });
     const leader = await whoLeads(c);
     expect(leader.held && 'holder' in leader.value && leader.value.holder).toBe('host-b');
     await b.release();
@@ -67,18 +87,28 @@ describe('LeaseHolder on a real etcd 3.4', () => {
     etcd.resume();
     await holder.stop();
     // etcd refreshes leases when it restarts or resumes; the key goes once the full TTL passes unrenewed.
-    const b = await LeaseHolder.acquire({ ...c, holder: 'b' }, value('host-b'), { waitMs: 8000, clock: systemClock, events: collect().events });
+    const b = await LeaseHolder.acquire({ ...c, holder: 'b' }, value('host-b'), {
+      waitMs: 8000,
+      clock: systemClock,
+      events: collect().events,
+    });
     const leader = await whoLeads(c);
     expect(leader.held && 'holder' in leader.value && leader.value.holder).toBe('host-b');
     await b.release();
-    console.log(`etcd paused: fenced ${Math.round(fencedAfter)} ms after the last good renewal (ttl 3000 ms, margin 750 ms)`);
+    console.log(
+      `etcd paused: fenced ${Math.round(fencedAfter)} ms after the last good renewal (ttl 3000 ms, margin 750 ms)`,
+    );
   });
 
   it('etcd unreachable at start: acquiring fails with the reason, after the wait', async () => {
     const etcd = await startEtcd();
     await etcd.stop();
     const started = performance.now();
-    const attempt = LeaseHolder.acquire(config(etcd.endpoint), value('host-a'), { waitMs: 1000, clock: systemClock, events: collect().events });
+    const attempt = LeaseHolder.acquire(config(etcd.endpoint), value('host-a'), {
+      waitMs: 1000,
+      clock: systemClock,
+      events: collect().events,
+    });
     await expect(attempt).rejects.toThrow(/cannot reach etcd at http:\/\/127\.0\.0\.1:\d+/);
     expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
   });

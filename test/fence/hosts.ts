@@ -55,15 +55,42 @@ export async function makeHosts(): Promise<Hosts> {
   const tag = `${process.pid % 10000}x${counter}`;
   const ns = { primary: `rfP${tag}`, backup: `rfB${tag}`, etcd: `rfE${tag}` };
   const base = ((process.pid * 7 + counter * 3) % 40) * 6 + 10; // six /24s: 10.103.base … base+5
-  const [pb, pe, be, cp, cb] = [0, 1, 2, 3, 4].map((i) => `${FENCE_NET}.${base + i}`) as [string, string, string, string, string];
+  const [pb, pe, be, cp, cb] = [0, 1, 2, 3, 4].map((i) => `${FENCE_NET}.${base + i}`) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const clientIf = { primary: `fc${tag}p`, backup: `fc${tag}b` };
   for (const name of Object.values(ns)) await ip(['netns', 'add', name]);
   const pair = async (a: string | undefined, aIf: string, b: string, bIf: string, subnet: string) => {
     const inA = a === undefined ? [] : ['-n', a];
-    await ip([...inA, 'link', 'add', aIf, ...(a === undefined ? [] : ['netns', a]), 'type', 'veth', 'peer', 'name', bIf, 'netns', b]);
+    await ip([
+      ...inA,
+      'link',
+      'add',
+      aIf,
+      ...(a === undefined ? [] : ['netns', a]),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      bIf,
+      'netns',
+      b,
+    ]);
     // No IPv6: its neighbour discovery would add packets to the client's per-link counts.
-    for (const [where, dev] of [[a, aIf], [b, bIf]] as const) {
-      await execa('nsenter', [...(where === undefined ? [] : [`--net=/run/netns/${where}`]), 'sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`]);
+    for (const [where, dev] of [
+      [a, aIf],
+      [b, bIf],
+    ] as const) {
+      await execa('nsenter', [
+        ...(where === undefined ? [] : [`--net=/run/netns/${where}`]),
+        'sysctl',
+        '-qw',
+        `net.ipv6.conf.${dev}.disable_ipv6=1`,
+      ]);
     }
     await ip([...inA, 'addr', 'add', `${subnet}.1/24`, 'dev', aIf]);
     await ip(['-n', b, 'addr', 'add', `${subnet}.2/24`, 'dev', bIf]);
@@ -79,14 +106,44 @@ export async function makeHosts(): Promise<Hosts> {
   // Static neighbours on the client's links: no ARP, so that the only packets the client receives from a host
   // are the IP packets it forwards (the per-link counts attribute each reply to a server).
   const mac = async (where: string | undefined, dev: string) =>
-    (JSON.parse((await execa('ip', [...(where === undefined ? [] : ['-n', where]), '-j', 'link', 'show', dev])).stdout) as { address: string }[])[0]!.address;
-  for (const [host, hostIf, clientSide, subnet] of [[ns.primary, 'cp', clientIf.primary, cp], [ns.backup, 'cb', clientIf.backup, cb]] as const) {
-    await ip(['neigh', 'replace', `${subnet}.2`, 'lladdr', await mac(host, hostIf), 'dev', clientSide, 'nud', 'permanent']);
-    await ip(['-n', host, 'neigh', 'replace', `${subnet}.1`, 'lladdr', await mac(undefined, clientSide), 'dev', hostIf, 'nud', 'permanent']);
+    (
+      JSON.parse(
+        (await execa('ip', [...(where === undefined ? [] : ['-n', where]), '-j', 'link', 'show', dev])).stdout,
+      ) as { address: string }[]
+    )[0]!.address;
+  for (const [host, hostIf, clientSide, subnet] of [
+    [ns.primary, 'cp', clientIf.primary, cp],
+    [ns.backup, 'cb', clientIf.backup, cb],
+  ] as const) {
+    await ip([
+      'neigh',
+      'replace',
+      `${subnet}.2`,
+      'lladdr',
+      await mac(host, hostIf),
+      'dev',
+      clientSide,
+      'nud',
+      'permanent',
+    ]);
+    await ip([
+      '-n',
+      host,
+      'neigh',
+      'replace',
+      `${subnet}.1`,
+      'lladdr',
+      await mac(undefined, clientSide),
+      'dev',
+      hostIf,
+      'nud',
+      'permanent',
+    ]);
   }
   // Both hosts route between the client and the workload's namespace behind them, and back to either of the
   // client's addresses: a connection opened through the primary keeps its source address after a failover.
-  for (const host of [ns.primary, ns.backup]) await execa('nsenter', [`--net=/run/netns/${host}`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  for (const host of [ns.primary, ns.backup])
+    await execa('nsenter', [`--net=/run/netns/${host}`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
   await ip(['-n', ns.primary, 'route', 'add', `${cb}.0/24`, 'via', `${cp}.1`]);
   await ip(['-n', ns.backup, 'route', 'add', `${cp}.0/24`, 'via', `${cb}.1`]);
   const hosts: Hosts = {
@@ -94,11 +151,25 @@ export async function makeHosts(): Promise<Hosts> {
     addr: { backup: `${pb}.2`, etcdFromPrimary: `${pe}.2`, etcdFromBackup: `${be}.2` },
     serviceSubnet: base + 5,
     link: async (which, up) => {
-      const where = { pb: [ns.primary, 'pb'], pe: [ns.primary, 'pe'], be: [ns.backup, 'be'], cp: [ns.primary, 'cp'], cb: [ns.backup, 'cb'] }[which];
+      const where = {
+        pb: [ns.primary, 'pb'],
+        pe: [ns.primary, 'pe'],
+        be: [ns.backup, 'be'],
+        cp: [ns.primary, 'cp'],
+        cb: [ns.backup, 'cb'],
+      }[which];
       await ip(['-n', where[0]!, 'link', 'set', where[1]!, up ? 'up' : 'down']);
     },
     routeClient: async (address, to) => {
-      await ip(['route', 'replace', `${address}/32`, 'via', to === 'primary' ? `${cp}.2` : `${cb}.2`, 'dev', clientIf[to]]);
+      await ip([
+        'route',
+        'replace',
+        `${address}/32`,
+        'via',
+        to === 'primary' ? `${cp}.2` : `${cb}.2`,
+        'dev',
+        clientIf[to],
+      ]);
     },
     rxPackets: (from) => Number(readFileSync(`/sys/class/net/${clientIf[from]}/statistics/rx_packets`, 'utf8')),
     remove: async () => {
@@ -122,7 +193,12 @@ const daemons: ResultPromise[] = [];
 
 /** Starts `remusd ARGS…` in namespace ns (nsenter execs it: the pid is remusd's own). */
 export function inHost(ns: string, args: string[]): HostDaemon {
-  const child = execa('nsenter', [`--net=/run/netns/${ns}`, CLI, ...args], { reject: false, stdin: 'ignore', detached: true, cleanup: true });
+  const child = execa('nsenter', [`--net=/run/netns/${ns}`, CLI, ...args], {
+    reject: false,
+    stdin: 'ignore',
+    detached: true,
+    cleanup: true,
+  });
   daemons.push(child);
   let out = '';
   let log = '';

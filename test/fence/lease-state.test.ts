@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fenceAtMs, granted, lost, nextAction, renewed, renewFailed, RETRY_MS, type LeaseState } from '../../src/fence/lease-state.js';
+import {
+  fenceAtMs,
+  granted,
+  lost,
+  nextAction,
+  renewed,
+  renewFailed,
+  RETRY_MS,
+  type LeaseState,
+} from '../../src/fence/lease-state.js';
 
 const timing = { ttlMs: 5000, renewEveryMs: 1666, marginMs: 1000 };
 const held = (state: LeaseState) => {
@@ -16,7 +25,9 @@ describe('lease state (injected clock)', () => {
     expect(nextAction(s, timing, 4999).type).toBe('renew');
     const fence = nextAction(s, timing, 5000);
     expect(fence.type).toBe('fence');
-    expect(fence.type === 'fence' && fence.reason).toMatch(/could not renew lease 7 for 4000 ms \(0 failed attempt\(s\); no renewal answered\)/);
+    expect(fence.type === 'fence' && fence.reason).toMatch(
+      /could not renew lease 7 for 4000 ms \(0 failed attempt\(s\); no renewal answered\)/,
+    );
   });
 
   it('a renewal moves the deadline to its send time + ttl, never back', () => {
@@ -43,7 +54,10 @@ describe('lease state (injected clock)', () => {
   it('etcd answering TTL ≤ 0, or a lost key, fences at once and for good', () => {
     const s = renewed(granted(timing, '5', 0, 5000), timing, 1666, 0, 1670);
     expect(s).toMatchObject({ phase: 'fenced', atMs: 1670 });
-    expect(nextAction(s, timing, 1670)).toEqual({ type: 'fence', reason: 'etcd says lease 5 has expired or was revoked' });
+    expect(nextAction(s, timing, 1670)).toEqual({
+      type: 'fence',
+      reason: 'etcd says lease 5 has expired or was revoked',
+    });
     // Fenced is terminal: a later success does not revive it.
     expect(renewed(s, timing, 1700, 5000, 1710)).toBe(s);
     const l = lost(granted(timing, '5', 0, 5000), '/remusd/web/leader now holds another lease', 100);
@@ -57,7 +71,12 @@ describe('lease state (injected clock)', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.record({ gap: fc.integer({ min: 1, max: 3000 }), ok: fc.boolean(), latency: fc.integer({ min: 0, max: 2000 }), ttl: fc.integer({ min: -1, max: 5 }) }),
+          fc.record({
+            gap: fc.integer({ min: 1, max: 3000 }),
+            ok: fc.boolean(),
+            latency: fc.integer({ min: 0, max: 2000 }),
+            ttl: fc.integer({ min: -1, max: 5 }),
+          }),
           { maxLength: 40 },
         ),
         (events) => {

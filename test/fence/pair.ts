@@ -59,11 +59,13 @@ afterEach(async () => {
   if (workloadPid !== undefined) await killAndWait(workloadPid);
   workloadPid = undefined;
   // The restored redis and anything else left in the service namespaces: the next test restores the same pids.
-  for (const plan of plans.splice(0)) for (const side of [plan.primary, plan.backup]) await killNamespaceProcesses(side.namespace);
+  for (const plan of plans.splice(0))
+    for (const side of [plan.primary, plan.backup]) await killNamespaceProcesses(side.namespace);
 });
 
 export const latestOf = (dir: string) => readlink(join(dir, 'latest')).catch(() => '');
-export const readJson = async <T>(path: string) => JSON.parse(await readFile(path, 'utf8').catch(() => 'null')) as T | null;
+export const readJson = async <T>(path: string) =>
+  JSON.parse(await readFile(path, 'utf8').catch(() => 'null')) as T | null;
 
 /** The three hosts, etcd, a backup with fencing, and a fenced primary running and shipping the workload. */
 export async function pairOfHosts(options: PairOptions): Promise<Pair> {
@@ -82,40 +84,105 @@ export async function pairOfHosts(options: PairOptions): Promise<Pair> {
     plans.push(plan);
     service = { address: plan.primary.address.address, port: REDIS_PORT, plan };
     const degrade = options.degradeAfter === undefined ? '' : `, degrade_after: ${options.degradeAfter}`;
-    primaryExtra = networkYaml(plan.primary) + ((options.outputCommit ?? true) ? `output_commit: { enabled: true, release_after: backup-ack${degrade} }\n` : '');
+    primaryExtra =
+      networkYaml(plan.primary) +
+      ((options.outputCommit ?? true) ? `output_commit: { enabled: true, release_after: backup-ack${degrade} }\n` : '');
     primaryExtra += `metrics: { listen: 127.0.0.1:${METRICS_PORT} }\n`;
     backupExtra = networkYaml(plan.backup);
     // The client reaches the service through the primary host; nothing is sent to it before this route exists.
     await hosts.routeClient(service.address, 'primary');
   }
-  const primaryConfig = await writeFencedConfig(root, 'primary.yaml', fencingYaml(`http://${hosts.addr.etcdFromPrimary}:2379`, 'host-a', fencing) + primaryExtra);
-  const backupConfig = await writeFencedConfig(root, 'backup.yaml', fencingYaml(`http://${hosts.addr.etcdFromBackup}:2379`, 'host-b', fencing) + backupExtra);
+  const primaryConfig = await writeFencedConfig(
+    root,
+    'primary.yaml',
+    fencingYaml(`http://${hosts.addr.etcdFromPrimary}:2379`, 'host-a', fencing) + primaryExtra,
+  );
+  const backupConfig = await writeFencedConfig(
+    root,
+    'backup.yaml',
+    fencingYaml(`http://${hosts.addr.etcdFromBackup}:2379`, 'host-b', fencing) + backupExtra,
+  );
   const images = join(root, 'images');
   const backupDir = join(root, 'backup');
   const workloadLog = join(root, 'workload.out');
   const backup = inHost(hosts.ns.backup, [
-    'backup', '--dir', backupDir, '--listen', `${hosts.addr.backup}:${PORT}`, '--keys', keys.backupDir,
-    '--failover-after', `${FAILOVER_AFTER_MS}ms`, '--config', backupConfig, '--criu', criu.command,
+    'backup',
+    '--dir',
+    backupDir,
+    '--listen',
+    `${hosts.addr.backup}:${PORT}`,
+    '--keys',
+    keys.backupDir,
+    '--failover-after',
+    `${FAILOVER_AFTER_MS}ms`,
+    '--config',
+    backupConfig,
+    '--criu',
+    criu.command,
   ]);
   await waitFor('the backup to listen', () => (/listening on/.test(backup.out()) ? true : undefined), 30_000);
-  const command = service === undefined
-    ? [await ensureDirtierBinary(), '--mib', '16', '--phases', '200:1000000', '--report-ms', '50']
-    : [await redisServer(), ...redisArgs(service.address, service.port, root)];
-  const run = inHost(hosts.ns.primary, ['run', '--config', primaryConfig, '--workload-log', workloadLog, '--', ...command]);
-  const pid = await waitFor('the workload', () => Number(/started \S+ as pid (\d+)/.exec(run.log())?.[1]) || undefined, 30_000).catch((error: Error) => {
+  const command =
+    service === undefined
+      ? [await ensureDirtierBinary(), '--mib', '16', '--phases', '200:1000000', '--report-ms', '50']
+      : [await redisServer(), ...redisArgs(service.address, service.port, root)];
+  const run = inHost(hosts.ns.primary, [
+    'run',
+    '--config',
+    primaryConfig,
+    '--workload-log',
+    workloadLog,
+    '--',
+    ...command,
+  ]);
+  const pid = await waitFor(
+    'the workload',
+    () => Number(/started \S+ as pid (\d+)/.exec(run.log())?.[1]) || undefined,
+    30_000,
+  ).catch((error: Error) => {
     throw new Error(`${error.message}\nRUN:\n${run.log()}`);
   });
   workloadPid = pid;
-  const ship = inHost(hosts.ns.primary, ['ship', '--images', images, '--to', `${hosts.addr.backup}:${PORT}`, '--keys', keys.primaryDir, '--pid', String(pid)]);
-  await waitFor('a checkpoint on the backup', async () => ((await backupLatest(backupDir)) !== '' ? true : undefined), 60_000).catch((error: Error) => {
+  const ship = inHost(hosts.ns.primary, [
+    'ship',
+    '--images',
+    images,
+    '--to',
+    `${hosts.addr.backup}:${PORT}`,
+    '--keys',
+    keys.primaryDir,
+    '--pid',
+    String(pid),
+  ]);
+  await waitFor(
+    'a checkpoint on the backup',
+    async () => ((await backupLatest(backupDir)) !== '' ? true : undefined),
+    60_000,
+  ).catch((error: Error) => {
     throw new Error(`${error.message}\nRUN:\n${run.log().slice(-3000)}\nSHIP:\n${ship.log().slice(-2000)}`);
   });
-  return { hosts, etcd, images, backupDir, workloadLog, run, ship, backup, pid, name, ...(service === undefined ? {} : { service }) };
+  return {
+    hosts,
+    etcd,
+    images,
+    backupDir,
+    workloadLog,
+    run,
+    ship,
+    backup,
+    pid,
+    name,
+    ...(service === undefined ? {} : { service }),
+  };
 }
 
 /** The client's route follows the lease, as vip-manager does for Patroni: to the backup host once the backup logs that it holds it. */
 export async function routeFollowsLease(p: Pair, timeoutMs = 60_000): Promise<number> {
-  await waitFor('the backup to hold the lease', () => (/holding \/remusd-test\/\S+\/leader as host-b/.test(p.backup.log()) ? true : undefined), timeoutMs, 20).catch((error: Error) => {
+  await waitFor(
+    'the backup to hold the lease',
+    () => (/holding \/remusd-test\/\S+\/leader as host-b/.test(p.backup.log()) ? true : undefined),
+    timeoutMs,
+    20,
+  ).catch((error: Error) => {
     throw new Error(`${error.message}\nBACKUP:\n${p.backup.log().slice(-3000)}`);
   });
   const at = Date.now();

@@ -24,7 +24,8 @@ const DEGRADED_BY_MS = DEGRADE_MS + 3000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const releasedKeyOf = (p: Pair) => `/remusd-test/${p.name}/released`;
-const logs = (p: Pair) => `RUN:\n${p.run.log().slice(-3000)}\nSHIP:\n${p.ship.log().slice(-1500)}\nBACKUP:\n${p.backup.log().slice(-2000)}`;
+const logs = (p: Pair) =>
+  `RUN:\n${p.run.log().slice(-3000)}\nSHIP:\n${p.ship.log().slice(-1500)}\nBACKUP:\n${p.backup.log().slice(-2000)}`;
 
 async function servedDuringCut(degradeAfter: string) {
   const p = await pairOfHosts({ workload: 'redis', degradeAfter });
@@ -32,7 +33,11 @@ async function servedDuringCut(degradeAfter: string) {
   await loop.waitForMore(3, 60_000);
   // Protected before the cut: the backup's first (full) checkpoint can take longer than degrade_after to
   // acknowledge at load, and then the primary degrades until the backup has caught up.
-  await waitFor('the backup to protect the primary', async () => ((await primaryMetric(p, 'remusd_replication_degraded')) === 0 ? true : undefined), 60_000);
+  await waitFor(
+    'the backup to protect the primary',
+    async () => ((await primaryMetric(p, 'remusd_replication_degraded')) === 0 ? true : undefined),
+    60_000,
+  );
   const cutAt = Date.now();
   await p.hosts.link('pb', false);
   await sleep(CUT_MS);
@@ -52,7 +57,12 @@ describe('backup cut off from the primary, primary still reaching etcd (redis cl
     // `remusd status` on the backup host says so too.
     const status = inHost(p.hosts.ns.backup, ['status', '--config', join(dirname(p.images), 'backup.yaml'), '--json']);
     await status.process;
-    expect(JSON.parse(status.out()), status.log()).toMatchObject({ lease: { holder: 'host-a', released_unacknowledged: { holder: 'host-a', checkpoint: expect.stringMatching(/^\d{8}$/) } } });
+    expect(JSON.parse(status.out()), status.log()).toMatchObject({
+      lease: {
+        holder: 'host-a',
+        released_unacknowledged: { holder: 'host-a', checkpoint: expect.stringMatching(/^\d{8}$/) },
+      },
+    });
     // The backup's silence trigger fired long ago, but the primary holds the lease: no failover.
     expect(p.backup.log()).toMatch(/not failing over \(silence\) yet: .*is held by host-a/);
     expect(await readJson(join(p.backupDir, 'failover.json'))).toBeNull();
@@ -61,7 +71,11 @@ describe('backup cut off from the primary, primary still reaching etcd (redis cl
     // The link heals: the backup acknowledges again, catches up with the record, and the primary says so.
     const logAtHeal = p.run.log().length;
     await p.hosts.link('pb', true);
-    await waitFor('protection to resume', () => (/PROTECTED again: the backup acknowledged/.test(p.run.log().slice(logAtHeal)) ? true : undefined), 60_000).catch((error: Error) => {
+    await waitFor(
+      'protection to resume',
+      () => (/PROTECTED again: the backup acknowledged/.test(p.run.log().slice(logAtHeal)) ? true : undefined),
+      60_000,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\n${logs(p)}`);
     });
     const protectedAfterMs = Date.now() - healAt;
@@ -87,7 +101,9 @@ describe('backup cut off from the primary, primary still reaching etcd (redis cl
     const { p, loop, cutAt, healAt, during } = await servedDuringCut('never');
     await p.hosts.link('pb', true);
     await loop.stop().catch(() => undefined);
-    console.log(`degrade_after never: ${during.length} replies during a ${healAt - cutAt} ms cut; ${loop.acks.length} values in all`);
+    console.log(
+      `degrade_after never: ${during.length} replies during a ${healAt - cutAt} ms cut; ${loop.acks.length} values in all`,
+    );
     expect(during, seen(loop)).toEqual([]);
     expect(p.run.log()).not.toMatch(/DEGRADED/);
     expect(await etcdGet(p, releasedKeyOf(p))).toBe('');
@@ -95,47 +111,63 @@ describe('backup cut off from the primary, primary still reaching etcd (redis cl
 
   // The refusal, and its negative control: the same with the record deleted from etcd before the kill.
   for (const withRecord of [true, false]) {
-    it(withRecord
-      ? 'primary degraded, then its host killed -9: the backup takes the lease but refuses to restore the stale checkpoint, naming the reason (exit 8)'
-      : 'negative control, the record deleted: the backup restores a checkpoint older than what the client was acknowledged', async () => {
-      const p = await pairOfHosts({ workload: 'redis', degradeAfter: `${DEGRADE_MS}ms` });
-      const loop = await clientOf(p);
-      await loop.waitForMore(3, 60_000);
-      await p.hosts.link('pb', false);
-      await waitFor('the primary to degrade', () => (/DEGRADED/.test(p.run.log()) ? true : undefined), 60_000).catch((error: Error) => {
-        throw new Error(`${error.message}\n${logs(p)}`);
-      });
-      await loop.waitForMore(3, 60_000); // acknowledged to the client, never seen by the backup
-      const backupHas = await backupLatest(p.backupDir);
-      // The primary host dies: links first (from then on it cannot write to etcd), then its processes (as in
-      // partition-client.test.ts). The control deletes the record in between: before the lease can expire.
-      for (const link of ['cp', 'pe'] as const) await p.hosts.link(link, false);
-      const record = JSON.parse(await etcdGet(p, releasedKeyOf(p))) as { checkpoint: string };
-      if (!withRecord) await etcdDelete(p, releasedKeyOf(p));
-      await killNamespaceProcesses(p.hosts.ns.primary);
-      await killNamespaceProcesses(p.service!.plan.primary.namespace);
-      const lastAck = loop.acks.at(-1)!.value;
-      // What a restore would lose: the backup's newest checkpoint predates output the client saw.
-      expect(Number(backupHas)).toBeLessThan(Number(record.checkpoint));
-      const report = await waitFor('failover.json', () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined), 60_000).catch((error: Error) => {
-        throw new Error(`${error.message}\n${logs(p)}`);
-      });
-      await loop.stop().catch(() => undefined);
-      console.log(`${withRecord ? 'with' : 'without'} the record: backup had ${backupHas}, primary released through ${record.checkpoint} (client saw up to ${lastAck}); failover.json: ${JSON.stringify({ ok: report.ok, checkpoint: report.checkpoint, refused: report.refused, error: report.error?.slice(0, 300) })}`);
-      expect(p.backup.log()).toMatch(/holding \/remusd-test\/\S+\/leader as host-b/); // it held the lease when it decided
-      if (withRecord) {
-        expect(report, p.backup.log()).toMatchObject({ ok: false, refused: 'stale-checkpoint' });
-        expect(report.error).toMatch(new RegExp(`ran degraded and released the output of checkpoint ${record.checkpoint} .*without this backup's ack; the newest checkpoint here is ${backupHas}`));
-        expect((await p.backup.process).exitCode, p.backup.log()).toBe(8);
-      } else {
-        expect(report, p.backup.log()).toMatchObject({ ok: true, checkpoint: backupHas });
-        // What was lost: a new client of the restored redis counts from an older value than the client was told.
-        await routeFollowsLease(p);
-        const fresh = await connectThroughGate(p.service!.address, p.service!.port);
-        const next = await fresh.command(['GET', 'counter'], 30_000).finally(() => fresh.close());
-        console.log(`the restored redis says counter = ${next}; the client had been acknowledged ${lastAck}`);
-        expect(Number(next)).toBeLessThan(lastAck);
-      }
-    }, 300_000);
+    it(
+      withRecord
+        ? 'primary degraded, then its host killed -9: the backup takes the lease but refuses to restore the stale checkpoint, naming the reason (exit 8)'
+        : 'negative control, the record deleted: the backup restores a checkpoint older than what the client was acknowledged',
+      async () => {
+        const p = await pairOfHosts({ workload: 'redis', degradeAfter: `${DEGRADE_MS}ms` });
+        const loop = await clientOf(p);
+        await loop.waitForMore(3, 60_000);
+        await p.hosts.link('pb', false);
+        await waitFor('the primary to degrade', () => (/DEGRADED/.test(p.run.log()) ? true : undefined), 60_000).catch(
+          (error: Error) => {
+            throw new Error(`${error.message}\n${logs(p)}`);
+          },
+        );
+        await loop.waitForMore(3, 60_000); // acknowledged to the client, never seen by the backup
+        const backupHas = await backupLatest(p.backupDir);
+        // The primary host dies: links first (from then on it cannot write to etcd), then its processes (as in
+        // partition-client.test.ts). The control deletes the record in between: before the lease can expire.
+        for (const link of ['cp', 'pe'] as const) await p.hosts.link(link, false);
+        const record = JSON.parse(await etcdGet(p, releasedKeyOf(p))) as { checkpoint: string };
+        if (!withRecord) await etcdDelete(p, releasedKeyOf(p));
+        await killNamespaceProcesses(p.hosts.ns.primary);
+        await killNamespaceProcesses(p.service!.plan.primary.namespace);
+        const lastAck = loop.acks.at(-1)!.value;
+        // What a restore would lose: the backup's newest checkpoint predates output the client saw.
+        expect(Number(backupHas)).toBeLessThan(Number(record.checkpoint));
+        const report = await waitFor(
+          'failover.json',
+          () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined),
+          60_000,
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}\n${logs(p)}`);
+        });
+        await loop.stop().catch(() => undefined);
+        console.log(
+          `${withRecord ? 'with' : 'without'} the record: backup had ${backupHas}, primary released through ${record.checkpoint} (client saw up to ${lastAck}); failover.json: ${JSON.stringify({ ok: report.ok, checkpoint: report.checkpoint, refused: report.refused, error: report.error?.slice(0, 300) })}`,
+        );
+        expect(p.backup.log()).toMatch(/holding \/remusd-test\/\S+\/leader as host-b/); // it held the lease when it decided
+        if (withRecord) {
+          expect(report, p.backup.log()).toMatchObject({ ok: false, refused: 'stale-checkpoint' });
+          expect(report.error).toMatch(
+            new RegExp(
+              `ran degraded and released the output of checkpoint ${record.checkpoint} .*without this backup's ack; the newest checkpoint here is ${backupHas}`,
+            ),
+          );
+          expect((await p.backup.process).exitCode, p.backup.log()).toBe(8);
+        } else {
+          expect(report, p.backup.log()).toMatchObject({ ok: true, checkpoint: backupHas });
+          // What was lost: a new client of the restored redis counts from an older value than the client was told.
+          await routeFollowsLease(p);
+          const fresh = await connectThroughGate(p.service!.address, p.service!.port);
+          const next = await fresh.command(['GET', 'counter'], 30_000).finally(() => fresh.close());
+          console.log(`the restored redis says counter = ${next}; the client had been acknowledged ${lastAck}`);
+          expect(Number(next)).toBeLessThan(lastAck);
+        }
+      },
+      300_000,
+    );
   }
 });

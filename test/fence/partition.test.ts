@@ -31,10 +31,16 @@ describe('partitions between primary, backup and etcd (network namespaces, real 
     // The link heals: the shipper is heard again, the failover is called off, replication resumes.
     await p.hosts.link('pb', true);
     const healedLatest = await latestOf(p.images);
-    await waitFor('replication to resume', async () => (Number(await backupLatest(p.backupDir)) >= Number(healedLatest) ? true : undefined), 30_000);
+    await waitFor(
+      'replication to resume',
+      async () => (Number(await backupLatest(p.backupDir)) >= Number(healedLatest) ? true : undefined),
+      30_000,
+    );
     expect(p.backup.log()).toMatch(/the shipper is heard again: not failing over/);
     expect(await readJson(join(p.backupDir, 'failover.json'))).toBeNull();
-    console.log(`backup cut off for ${cutMs} ms: no failover; primary went from checkpoint ${cutAt} to ${healedLatest}`);
+    console.log(
+      `backup cut off for ${cutMs} ms: no failover; primary went from checkpoint ${cutAt} to ${healedLatest}`,
+    );
   }, 180_000);
 
   it('primary cut off from etcd and the backup: it fences itself within the TTL, only then the backup takes the lease and restores', async () => {
@@ -48,7 +54,11 @@ describe('partitions between primary, backup and etcd (network namespaces, real 
     const fence = (await readJson<FenceReport>(join(p.images, 'fenced.json')))!;
     const fencedMs = Date.parse(fence.at) + fence.stop_ms - cut;
     expect(fencedMs, p.run.log()).toBeLessThanOrEqual(TTL_MS + 500); // within the TTL, plus the timer's lateness on a busy machine
-    const report = await waitFor('the backup to fail over', () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined), 30_000);
+    const report = await waitFor(
+      'the backup to fail over',
+      () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined),
+      30_000,
+    );
     expect(report, p.backup.log()).toMatchObject({ ok: true, reason: 'silence', pid: p.pid });
     // Never two holders: the restore came after the primary's fence, and after the backup held the lease.
     expect(Date.parse(report.restored_at!)).toBeGreaterThan(Date.parse(fence.at));
@@ -57,10 +67,17 @@ describe('partitions between primary, backup and etcd (network namespaces, real 
     // The restored workload runs on the backup host, from at least the last checkpoint shipped before the cut.
     const output = await readWorkloadOutput(p.workloadLog);
     expect(output.corrupt).toEqual([]);
-    await waitFor('the restored workload to make progress', async () => ((await readWorkloadOutput(p.workloadLog)).progress.length > output.progress.length ? true : undefined), 10_000);
+    await waitFor(
+      'the restored workload to make progress',
+      async () =>
+        (await readWorkloadOutput(p.workloadLog)).progress.length > output.progress.length ? true : undefined,
+      10_000,
+    );
     expect(await isAlive(p.pid)).toBe(true);
     const restoredMs = Date.parse(report.restored_at!) - cut;
-    console.log(`primary cut off: fenced after ${fencedMs} ms, backup restored ${report.checkpoint} (≥ ${lastShipped}) after ${restoredMs} ms (ttl ${TTL_MS}, failover-after ${FAILOVER_AFTER_MS})`);
+    console.log(
+      `primary cut off: fenced after ${fencedMs} ms, backup restored ${report.checkpoint} (≥ ${lastShipped}) after ${restoredMs} ms (ttl ${TTL_MS}, failover-after ${FAILOVER_AFTER_MS})`,
+    );
   }, 120_000);
 
   it('etcd down: nobody fails over; the primary keeps serving until its lease would expire, then fences', async () => {
@@ -73,16 +90,31 @@ describe('partitions between primary, backup and etcd (network namespaces, real 
     expect(Date.parse(fence.at) + fence.stop_ms - down, p.run.log()).toBeLessThanOrEqual(TTL_MS + 500);
     expect(Date.parse(fence.at) - down).toBeGreaterThanOrEqual(TTL_MS - TTL_MS / 5 - TTL_MS / 3 - 200); // it served until its deadline
     // The shipper reports the fenced workload dead; the backup cannot reach etcd, so it does not restore.
-    await waitFor('the backup to refuse', () => (/not failing over \(workload-dead\) yet: .*cannot reach etcd .*a backup that cannot reach etcd never restores/.test(p.backup.log()) ? true : undefined), 40_000).catch((error: Error) => {
+    await waitFor(
+      'the backup to refuse',
+      () =>
+        /not failing over \(workload-dead\) yet: .*cannot reach etcd .*a backup that cannot reach etcd never restores/.test(
+          p.backup.log(),
+        )
+          ? true
+          : undefined,
+      40_000,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\nSHIP:\n${p.ship.log()}\nBACKUP:\n${p.backup.log().slice(-3000)}`);
     });
     await new Promise((resolve) => setTimeout(resolve, 3 * TTL_MS));
     expect(await readJson(join(p.backupDir, 'failover.json'))).toBeNull();
     // etcd comes back: the old lease runs out (etcd restarts its TTL on recovery), then the backup takes over.
     p.etcd.resume();
-    const report = await waitFor('the backup to fail over', () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined), 30_000);
+    const report = await waitFor(
+      'the backup to fail over',
+      () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined),
+      30_000,
+    );
     expect(report).toMatchObject({ ok: true, reason: 'workload-dead', pid: p.pid });
-    console.log(`etcd down: primary fenced after ${Date.parse(fence.at) - down} ms; no failover while etcd was down; after it came back the backup restored`);
+    console.log(
+      `etcd down: primary fenced after ${Date.parse(fence.at) - down} ms; no failover while etcd was down; after it came back the backup restored`,
+    );
   }, 120_000);
 
   it('kill -9 of the primary host: the backup takes over within ttl + failover-after + restore time', async () => {
@@ -90,7 +122,11 @@ describe('partitions between primary, backup and etcd (network namespaces, real 
     const killed = performance.now();
     const killedAt = Date.now();
     for (const pid of [p.run.process.pid!, p.ship.process.pid!, p.pid]) process.kill(pid, 'SIGKILL');
-    const report = await waitFor('the backup to fail over', () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined), 30_000).catch((error: Error) => {
+    const report = await waitFor(
+      'the backup to fail over',
+      () => readJson<FailoverReport>(join(p.backupDir, 'failover.json')).then((r) => r ?? undefined),
+      30_000,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\nBACKUP:\n${p.backup.log().slice(-4000)}\nRUN:\n${p.run.log().slice(-2000)}`);
     });
     const tookMs = Date.parse(report.restored_at!) - killedAt;
@@ -103,6 +139,8 @@ describe('partitions between primary, backup and etcd (network namespaces, real 
     // every 250 ms, and this machine is shared (seen: 3.05 s idle; 4.5 and 6.5 s at a load average of 20 on 2 cores).
     const bound = TTL_MS + FAILOVER_AFTER_MS + report.restore_ms! + 5000;
     expect(tookMs).toBeLessThanOrEqual(bound);
-    console.log(`kill -9 of the primary host: restored after ${tookMs} ms (ttl ${TTL_MS} + failover-after ${FAILOVER_AFTER_MS} + restore ${report.restore_ms} ms; trigger → restored ${report.trigger_to_restored_ms} ms); ${Math.round(performance.now() - killed)} ms to see failover.json`);
+    console.log(
+      `kill -9 of the primary host: restored after ${tookMs} ms (ttl ${TTL_MS} + failover-after ${FAILOVER_AFTER_MS} + restore ${report.restore_ms} ms; trigger → restored ${report.trigger_to_restored_ms} ms); ${Math.round(performance.now() - killed)} ms to see failover.json`,
+    );
   }, 120_000);
 });

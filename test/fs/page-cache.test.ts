@@ -21,6 +21,8 @@ describe('flushAndDropCache', () => {
   });
 
   it('says which file it could not handle', async () => {
-    await expect(flushAndDropCache(['/nonexistent-dir/pages-1.img'])).rejects.toThrow(/\/nonexistent-dir\/pages-1\.img/);
+    await expect(flushAndDropCache(['/nonexistent-dir/pages-1.img'])).rejects.toThrow(
+      /\/nonexistent-dir\/pages-1\.img/,
+    );
   });
 });

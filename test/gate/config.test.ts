@@ -21,7 +21,13 @@ describe('output_commit config', () => {
   });
 
   it('names each bad key with what is allowed', () => {
-    expect(errorLines(check('output_commit:\n  enabled: true\n  release_after: ack\n  interface: "a/b"\n  max_held: 4KiB\n  plug: yes\n'))).toEqual([
+    expect(
+      errorLines(
+        check(
+          'output_commit:\n  enabled: true\n  release_after: ack\n  interface: "a/b"\n  max_held: 4KiB\n  plug: yes\n',
+        ),
+      ),
+    ).toEqual([
       'config/demo.yaml:3:18: output_commit.release_after: "ack" is not allowed; use one of fsync, backup-ack',
       'config/demo.yaml:4:14: output_commit.interface: "a/b" is not an interface name; use 1 to 15 letters, digits, or . _ : -',
       'config/demo.yaml:6:3: output_commit.plug: is not a known key; allowed keys under output_commit: enabled, release_after, mechanism, interface, max_held, inbound_during_dump, degrade_after',
@@ -35,15 +41,21 @@ describe('output_commit config', () => {
     expect(errorLines(check('output_commit:\n  release_after: backup-ack\n'))).toEqual([
       'config/demo.yaml:2:18: output_commit.release_after: has no effect while output_commit.enabled is not true; remove it or set enabled: true',
     ]);
-    expect(errorLines(check('output_commit:\n  enabled: true\n'))[0]).toMatch(/output_commit.interface: is required with output_commit.enabled/);
+    expect(errorLines(check('output_commit:\n  enabled: true\n'))[0]).toMatch(
+      /output_commit.interface: is required with output_commit.enabled/,
+    );
   });
 
   it('holds inbound packets during dumps only where remusd picks the network lock, with the TUN gate', () => {
-    expect(errorLines(check('output_commit:\n  enabled: true\n  interface: v0\n  inbound_during_dump: hold\n'))).toEqual([
+    expect(
+      errorLines(check('output_commit:\n  enabled: true\n  interface: v0\n  inbound_during_dump: hold\n')),
+    ).toEqual([
       "config/demo.yaml:4:24: output_commit.inbound_during_dump: hold needs a network section: only there does remusd choose CRIU's --network-lock (with criu.extra_args alone, CRIU's own lock stays); add one or use drop",
     ]);
     const network = 'network: { namespace: web, address: 10.88.0.2/24 }\n';
-    expect(errorLines(check(`${network}output_commit:\n  enabled: true\n  mechanism: plug\n  inbound_during_dump: hold\n`))).toEqual([
+    expect(
+      errorLines(check(`${network}output_commit:\n  enabled: true\n  mechanism: plug\n  inbound_during_dump: hold\n`)),
+    ).toEqual([
       'config/demo.yaml:5:24: output_commit.inbound_during_dump: hold needs the TUN gate (mechanism tun or auto); the plug gate cannot hold inbound packets',
     ]);
     const held = check(`${network}output_commit:\n  enabled: true\n  inbound_during_dump: drop\n`);
@@ -72,6 +84,8 @@ describe('output_commit config', () => {
     expect(degradeOf(`${fencing + acked}  degrade_after: 100ms\n`)).toEqual([
       'config/demo.yaml:6:18: output_commit.degrade_after: "100ms" is below the minimum of 500ms; write a longer duration, or never',
     ]);
-    expect(String(degradeOf(`${fencing + acked}  degrade_after: sometimes\n`))).toMatch(/degrade_after: "sometimes" .*/);
+    expect(String(degradeOf(`${fencing + acked}  degrade_after: sometimes\n`))).toMatch(
+      /degrade_after: "sometimes" .*/,
+    );
   });
 });

@@ -46,7 +46,11 @@ function setUp(recordOk: boolean) {
     clear: async (value: ReleasedRecord) => (events.push(`clear ${value.checkpoint}`), true),
     runId: () => 'run-1',
     holder: 'host-a',
-    log: { info: () => undefined, warn: (m) => events.push(`warn ${m.split(':')[0]}`), error: (m) => events.push(`error ${m.split(':')[0]}`) },
+    log: {
+      info: () => undefined,
+      warn: (m) => events.push(`warn ${m.split(':')[0]}`),
+      error: (m) => events.push(`error ${m.split(':')[0]}`),
+    },
     gauge: (on) => events.push(`gauge ${on ? 1 : 0}`),
     now: () => now,
   });

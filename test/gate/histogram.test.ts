@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bucketOf, bucketRange, HOLD_BUCKETS, mergeInto, parseHistogram, quantileMs } from '../../src/gate/histogram.js';
+import {
+  bucketOf,
+  bucketRange,
+  HOLD_BUCKETS,
+  mergeInto,
+  parseHistogram,
+  quantileMs,
+} from '../../src/gate/histogram.js';
 
 describe('hold-time histogram', () => {
   it('every hold falls inside the range of its bucket, and buckets are within 1/16 of their value', () => {
@@ -26,6 +33,7 @@ describe('hold-time histogram', () => {
   });
 
   it('refuses garbage from the helper', () => {
-    for (const bad of ['', '1:', 'x:1', '1:2,', '9999:1', '1:2;3:4']) expect(() => parseHistogram(bad)).toThrow(/bad histogram entry/);
+    for (const bad of ['', '1:', 'x:1', '1:2,', '9999:1', '1:2;3:4'])
+      expect(() => parseHistogram(bad)).toThrow(/bad histogram entry/);
   });
 });

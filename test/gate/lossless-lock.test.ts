@@ -50,14 +50,31 @@ async function streamThroughDumps(inbound: 'hold' | 'drop'): Promise<Received> {
   run.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
   try {
     const output = join(images, 'workload.out');
-    const port = await waitFor('the receiver to bind', async () => /^ready (\d+)/m.exec(await readFile(output, 'utf8').catch(() => ''))?.[1], 60_000, 100);
+    const port = await waitFor(
+      'the receiver to bind',
+      async () => /^ready (\d+)/m.exec(await readFile(output, 'utf8').catch(() => ''))?.[1],
+      60_000,
+      100,
+    );
     const records = join(images, 'records.jsonl');
     const count = async () => (await readFile(records, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
     await waitFor('two checkpoints', async () => ((await count()) >= 2 ? true : undefined), 60_000, 100);
     const before = await count();
-    await execa(binary, ['send', address, port, String(SECONDS * 1000), String(PAYLOAD), String(RATE_PER_S * (PAYLOAD + 28))]);
+    await execa(binary, [
+      'send',
+      address,
+      port,
+      String(SECONDS * 1000),
+      String(PAYLOAD),
+      String(RATE_PER_S * (PAYLOAD + 28)),
+    ]);
     const during = (await count()) - before;
-    const line = await waitFor('the receiver to finish', async () => /^received .*/m.exec(await readFile(output, 'utf8').catch(() => ''))?.[0], 30_000, 100);
+    const line = await waitFor(
+      'the receiver to finish',
+      async () => /^received .*/m.exec(await readFile(output, 'utf8').catch(() => ''))?.[0],
+      30_000,
+      100,
+    );
     // The receiver exits after the sender's end marker (or 5 s of silence), and remusd with it.
     const result = await run;
     expect(result.exitCode, log).toBe(0);
@@ -66,7 +83,14 @@ async function streamThroughDumps(inbound: 'hold' | 'drop'): Promise<Received> {
       .trim()
       .split('\n')
       .map((l) => (JSON.parse(l) as { input_held: number | null }).input_held);
-    return { received: fields.received!, next: fields.next!, missing: fields.missing!, reordered: fields.reordered!, inputHeld, checkpointsDuringStream: during };
+    return {
+      received: fields.received!,
+      next: fields.next!,
+      missing: fields.missing!,
+      reordered: fields.reordered!,
+      inputHeld,
+      checkpointsDuringStream: during,
+    };
   } finally {
     run.kill('SIGKILL');
   }

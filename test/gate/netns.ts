@@ -33,7 +33,13 @@ export async function createTestNamespace(tag: string): Promise<TestNamespace> {
     await ip('link', 'add', hostInterface, 'type', 'veth', 'peer', 'name', inner);
     await ip('link', 'set', inner, 'netns', name);
     // No IPv6 inside: its neighbour discovery would add packets the tests do not expect to count.
-    await execa('nsenter', [`--net=/run/netns/${name}`, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', `net.ipv6.conf.${inner}.disable_ipv6=1`]);
+    await execa('nsenter', [
+      `--net=/run/netns/${name}`,
+      'sysctl',
+      '-qw',
+      'net.ipv6.conf.all.disable_ipv6=1',
+      `net.ipv6.conf.${inner}.disable_ipv6=1`,
+    ]);
     await ip('addr', 'add', `${hostAddress}/24`, 'dev', hostInterface);
     await ip('link', 'set', hostInterface, 'up');
     await ip('-n', name, 'addr', 'add', `${address}/24`, 'dev', inner);

@@ -38,10 +38,14 @@ export class LineProcess {
 
 /** Starts test/gate/peer.mjs inside a namespace. */
 export function startPeer(namespace: string): LineProcess {
-  const child = execa('nsenter', [`--net=/run/netns/${namespace}`, process.execPath, join(packageRoot(), 'test', 'gate', 'peer.mjs')], {
-    reject: false,
-    stdin: 'pipe',
-    stderr: 'inherit',
-  });
+  const child = execa(
+    'nsenter',
+    [`--net=/run/netns/${namespace}`, process.execPath, join(packageRoot(), 'test', 'gate', 'peer.mjs')],
+    {
+      reject: false,
+      stdin: 'pipe',
+      stderr: 'inherit',
+    },
+  );
   return new LineProcess(child);
 }

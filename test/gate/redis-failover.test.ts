@@ -29,16 +29,33 @@ const HOST: Omit<CrashScenario, 'outputCommit' | 'mode' | 'tag'> = {
 
 describe('redis failover with output commit', () => {
   for (const mode of ['full', 'delta'] as const) {
-    it(`mode ${mode}: the client's one connection continues across the crash, values strictly consecutive`, { timeout: 240_000 }, async () => {
-      const outcome = await crashAndFailover({ ...HOST, outputCommit: true, mode, tag: mode === 'full' ? 'rgf' : 'rgd' });
-      console.log(`output commit ON (${mode}): ${outcome.beforeCrash} INCRs before the crash; continued after ${outcome.continuedAfterMs?.toFixed(0)} ms`);
-      expectContinued(outcome, CONTINUE_BOUND_MS);
-    });
+    it(
+      `mode ${mode}: the client's one connection continues across the crash, values strictly consecutive`,
+      { timeout: 240_000 },
+      async () => {
+        const outcome = await crashAndFailover({
+          ...HOST,
+          outputCommit: true,
+          mode,
+          tag: mode === 'full' ? 'rgf' : 'rgd',
+        });
+        console.log(
+          `output commit ON (${mode}): ${outcome.beforeCrash} INCRs before the crash; continued after ${outcome.continuedAfterMs?.toFixed(0)} ms`,
+        );
+        expectContinued(outcome, CONTINUE_BOUND_MS);
+      },
+    );
   }
 
-  it('negative control, output commit OFF: the same crash breaks the client (reset, stall, or a value repeated/lost)', { timeout: 240_000 }, async () => {
-    const outcome = await crashAndFailover({ ...HOST, outputCommit: false, mode: 'full', tag: 'rgn' });
-    console.log(`output commit OFF: ${outcome.beforeCrash} INCRs before the crash; error ${outcome.error}; events ${JSON.stringify(outcome.events)}`);
-    expect(broken(outcome)).toBe(true);
-  });
+  it(
+    'negative control, output commit OFF: the same crash breaks the client (reset, stall, or a value repeated/lost)',
+    { timeout: 240_000 },
+    async () => {
+      const outcome = await crashAndFailover({ ...HOST, outputCommit: false, mode: 'full', tag: 'rgn' });
+      console.log(
+        `output commit OFF: ${outcome.beforeCrash} INCRs before the crash; error ${outcome.error}; events ${JSON.stringify(outcome.events)}`,
+      );
+      expect(broken(outcome)).toBe(true);
+    },
+  );
 });

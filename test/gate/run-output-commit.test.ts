@@ -51,7 +51,10 @@ describe('remusd run with output commit', () => {
       for (let i = 0; i < 5; i++) await client.increment();
       expectConsecutive(client);
 
-      const records = (await readFile(join(images, 'records.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      const records = (await readFile(join(images, 'records.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       for (const record of records) {
         expect(record.released_through).toBe(record.seq); // released right after its own fsync
         expect(record.release_ms).toBeGreaterThan(record.criu_wall_ms); // the barrier precedes the dump
@@ -63,7 +66,9 @@ describe('remusd run with output commit', () => {
       expect(String(result.stderr)).toMatch(/output commit: \d+ packets .* added latency p50 [\d.]+ ms p99/);
 
       // Held replies wait for a checkpoint (500 ms epochs); direct ones do not: a ratio, not a bound.
-      console.log(`request latency p50: gated ${quantile(gated, 0.5).toFixed(1)} ms, direct ${quantile(direct, 0.5).toFixed(2)} ms`);
+      console.log(
+        `request latency p50: gated ${quantile(gated, 0.5).toFixed(1)} ms, direct ${quantile(direct, 0.5).toFixed(2)} ms`,
+      );
       expect(quantile(gated, 0.5)).toBeGreaterThan(10 * quantile(direct, 0.5));
     } finally {
       client.close();

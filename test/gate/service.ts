@@ -14,9 +14,20 @@ import type { TestNamespace } from './netns.js';
  * host before remusd attaches: CRIU's network lock drops packets while each dump runs (about 1 s when the
  * machine is busy), which would slow a handshake down.
  */
-export async function startCounterService(ns: TestNamespace, dir: string, port = 7400): Promise<{ service: SessionProcess; client: CounterClient }> {
-  const server = await ensureBundledBinary(join(packageRoot(), 'src', 'workload', 'counter-server.c'), 'remusd-counter-server');
-  const service = startSessionLeader('nsenter', [`--net=/run/netns/${ns.name}`, server, String(port)], join(dir, 'service.out'));
+export async function startCounterService(
+  ns: TestNamespace,
+  dir: string,
+  port = 7400,
+): Promise<{ service: SessionProcess; client: CounterClient }> {
+  const server = await ensureBundledBinary(
+    join(packageRoot(), 'src', 'workload', 'counter-server.c'),
+    'remusd-counter-server',
+  );
+  const service = startSessionLeader(
+    'nsenter',
+    [`--net=/run/netns/${ns.name}`, server, String(port)],
+    join(dir, 'service.out'),
+  );
   for (let i = 0; i < 50; i++) {
     const client = await CounterClient.connect(ns.address, port, 2_000).catch(() => undefined);
     if (client !== undefined) return { service, client };

@@ -27,7 +27,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-
 describe('output commit released by the backup acknowledgement', () => {
   it('holds every reply while the backup is down, and releases once it acknowledges', async () => {
     const images = join(dir, 'images');
@@ -52,16 +51,27 @@ describe('output commit released by the backup acknowledgement', () => {
       await waitForLines(join(images, 'records.jsonl'), 5);
       expect(client.values.length).toBe(before); // four checkpoints later, still no reply: no ack, no release
 
-      processes.push(spawnCli(['backup', '--dir', join(dir, 'backup'), '--listen', `127.0.0.1:${port}`, '--keys', keys.backupDir]));
+      processes.push(
+        spawnCli(['backup', '--dir', join(dir, 'backup'), '--listen', `127.0.0.1:${port}`, '--keys', keys.backupDir]),
+      );
       await pending; // the backup acknowledged: the reply goes out
       for (let i = 0; i < 3; i++) await client.increment();
       expectConsecutive(client);
 
-      const shipped = (await readFile(join(images, 'ship.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).name as string);
-      const records = (await readFile(join(images, 'records.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      const shipped = (await readFile(join(images, 'ship.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).name as string);
+      const records = (await readFile(join(images, 'records.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       // Every released epoch is one the backup had acknowledged (records say which; the ship log says what).
-      for (const r of records) if (r.released_through !== null) expect(Number(shipped.at(-1))).toBeGreaterThanOrEqual(r.released_through);
-      expect(records.slice(0, 4).every((r: { released_through: number | null }) => r.released_through === null)).toBe(true);
+      for (const r of records)
+        if (r.released_through !== null) expect(Number(shipped.at(-1))).toBeGreaterThanOrEqual(r.released_through);
+      expect(records.slice(0, 4).every((r: { released_through: number | null }) => r.released_through === null)).toBe(
+        true,
+      );
     } finally {
       client.close();
       for (const p of processes) p.kill('SIGKILL');

@@ -97,7 +97,8 @@ describe('TUN output gate', () => {
     try {
       expect(await peer.ask('recv-udp 9100')).toBe('ok');
       await gate.barrier(1);
-      for (let i = 0; i < 20; i++) await new Promise((resolve) => sender.send(Buffer.alloc(100), 9100, ns.address, resolve));
+      for (let i = 0; i < 20; i++)
+        await new Promise((resolve) => sender.send(Buffer.alloc(100), 9100, ns.address, resolve));
       let count = 0;
       expect(await waitFor(() => count >= 20, 0)).toBe(false);
       for (let i = 0; i < 100 && count < 20; i++) {
@@ -109,16 +110,24 @@ describe('TUN output gate', () => {
     } finally {
       sender.close();
       await gate.destroy();
-      await execa('ip', ['link', 'set', ns.hostInterface, 'down']).then(() => execa('ip', ['link', 'set', ns.hostInterface, 'up']));
+      await execa('ip', ['link', 'set', ns.hostInterface, 'down']).then(() =>
+        execa('ip', ['link', 'set', ns.hostInterface, 'up']),
+      );
     }
   });
 
-  it('an inbound hold queues input until it ends; a crashed one\'s redirect is cleared by the next gate', async () => {
+  it("an inbound hold queues input until it ends; a crashed one's redirect is cleared by the next gate", async () => {
     const tun = tunName();
-    const gate = await TunGate.start({ hostInterface: ns.hostInterface, tun, maxHeldBytes: 16 << 20, inboundTap: `${tun}i` });
+    const gate = await TunGate.start({
+      hostInterface: ns.hostInterface,
+      tun,
+      maxHeldBytes: 16 << 20,
+      inboundTap: `${tun}i`,
+    });
     const sender = createSocket('udp4');
     const send = async (n: number) => {
-      for (let i = 0; i < n; i++) await new Promise((resolve) => sender.send(Buffer.alloc(100), 9101, ns.address, resolve));
+      for (let i = 0; i < n; i++)
+        await new Promise((resolve) => sender.send(Buffer.alloc(100), 9101, ns.address, resolve));
     };
     let base = 0; // the peer counts every datagram it ever received (earlier tests' too)
     const count = async () => Number(await peer.ask('count')) - base;
@@ -155,7 +164,9 @@ describe('TUN output gate', () => {
       sender.close();
       await gate.destroy();
       await next?.destroy();
-      await execa('ip', ['link', 'set', ns.hostInterface, 'down']).then(() => execa('ip', ['link', 'set', ns.hostInterface, 'up']));
+      await execa('ip', ['link', 'set', ns.hostInterface, 'down']).then(() =>
+        execa('ip', ['link', 'set', ns.hostInterface, 'up']),
+      );
     }
   });
 
@@ -191,7 +202,8 @@ describe('TUN output gate', () => {
     const gate = await TunGate.start({ hostInterface: ns.hostInterface, tun: tunName(), maxHeldBytes: 256 << 10 });
     const rx = await udpReceiver(ns.hostAddress);
     try {
-      for (let from = 0; from < 400; from += 50) expect(await peer.ask(`udp ${ns.hostAddress} ${rx.port} ${from} 50 1000`)).toBe('ok');
+      for (let from = 0; from < 400; from += 50)
+        expect(await peer.ask(`udp ${ns.hostAddress} ${rx.port} ${from} 50 1000`)).toBe('ok');
       await sleep(200);
       expect(rx.seen).toEqual([]);
       await gate.barrier(1);
@@ -214,11 +226,15 @@ describe('TUN output gate', () => {
   it("the supervisor's death takes the held packets with it: nothing leaks, later output goes nowhere", async () => {
     const tun = tunName();
     const owner = new LineProcess(
-      execa(process.execPath, [join(packageRoot(), 'test', 'gate', 'gate-owner.mjs'), ns.hostInterface, tun, String(16 << 20)], {
-        reject: false,
-        stdin: 'pipe',
-        stderr: 'inherit',
-      }),
+      execa(
+        process.execPath,
+        [join(packageRoot(), 'test', 'gate', 'gate-owner.mjs'), ns.hostInterface, tun, String(16 << 20)],
+        {
+          reject: false,
+          stdin: 'pipe',
+          stderr: 'inherit',
+        },
+      ),
     );
     const rx = await udpReceiver(ns.hostAddress);
     try {

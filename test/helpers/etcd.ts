@@ -42,7 +42,9 @@ export async function requireEtcd(): Promise<void> {
     await access(ETCD);
     await access(ETCDCTL);
   } catch {
-    throw new Error(`etcd is not installed at ${ETCD}: run \`bash scripts/install-etcd.sh\` as root (scripts/setup.sh does)`);
+    throw new Error(
+      `etcd is not installed at ${ETCD}: run \`bash scripts/install-etcd.sh\` as root (scripts/setup.sh does)`,
+    );
   }
 }
 
@@ -68,16 +70,25 @@ export async function startEtcd(options: { netns?: string } = {}): Promise<TestE
   const client = `http://${host}:${clientPort}`;
   const peer = `http://${host}:${peerPort}`;
   const args = [
-    '--name', 'test',
-    '--data-dir', dataDir,
-    '--listen-client-urls', inNetns ? `http://0.0.0.0:${clientPort}` : client,
-    '--advertise-client-urls', client,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `test=${peer}`,
-    '--initial-cluster-state', 'new',
+    '--name',
+    'test',
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    inNetns ? `http://0.0.0.0:${clientPort}` : client,
+    '--advertise-client-urls',
+    client,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `test=${peer}`,
+    '--initial-cluster-state',
+    'new',
     // A test's worth of writes: no need for etcd's default 10 000-entry snapshots or 2 GiB quota.
-    '--snapshot-count', '1000',
+    '--snapshot-count',
+    '1000',
   ];
   const wrap = (file: string, rest: string[]): [string, string[]] =>
     inNetns ? ['nsenter', [`--net=/run/netns/${options.netns}`, file, ...rest]] : [file, rest];

@@ -38,7 +38,11 @@ export class IncrLoop {
         const value = await this.client.incr('counter', this.requestTimeoutMs);
         const after = this.count();
         const moved = Object.keys(before).filter((name) => after[name]! > before[name]!);
-        this.acks.push({ value, at: Date.now(), via: moved.length === 1 ? moved[0]! : moved.length === 0 ? 'none' : 'both' });
+        this.acks.push({
+          value,
+          at: Date.now(),
+          via: moved.length === 1 ? moved[0]! : moved.length === 0 ? 'none' : 'both',
+        });
       } catch (error) {
         this.error = (error as Error).message;
         return;
@@ -55,8 +59,10 @@ export class IncrLoop {
     const target = this.acks.length + count;
     const deadline = Date.now() + timeoutMs;
     while (this.acks.length < target) {
-      if (this.error !== undefined) throw new Error(`the client's loop ended after ${this.acks.length} acknowledged values: ${this.error}`);
-      if (Date.now() > deadline) throw new Error(`only ${this.acks.length} of ${target} values acknowledged after ${timeoutMs} ms`);
+      if (this.error !== undefined)
+        throw new Error(`the client's loop ended after ${this.acks.length} acknowledged values: ${this.error}`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${this.acks.length} of ${target} values acknowledged after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

@@ -36,12 +36,18 @@ export interface NotifySocket {
   path: string;
   received: Notification[];
   /** Waits for the first message (after index `from`) that has KEY=VALUE (VALUE undefined: any). */
-  waitFor(key: string, value?: string, from?: number, timeoutMs?: number): Promise<{ index: number; message: Notification }>;
+  waitFor(
+    key: string,
+    value?: string,
+    from?: number,
+    timeoutMs?: number,
+  ): Promise<{ index: number; message: Notification }>;
   close(): Promise<void>;
 }
 
 export async function openNotifySocket(): Promise<NotifySocket> {
-  if (!(await import('node:fs')).existsSync('/usr/bin/python3')) throw new Error('/usr/bin/python3 is missing: run scripts/setup.sh (it installs python3)');
+  if (!(await import('node:fs')).existsSync('/usr/bin/python3'))
+    throw new Error('/usr/bin/python3 is missing: run scripts/setup.sh (it installs python3)');
   const dir = await mkdtemp(join(tmpdir(), 'remusd-notify-'));
   const path = join(dir, 'notify.sock');
   const child = spawn('/usr/bin/python3', ['-c', RECEIVER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -50,7 +56,9 @@ export async function openNotifySocket(): Promise<NotifySocket> {
   createInterface({ input: child.stdout }).on('line', (line) => {
     const parsed = JSON.parse(line) as { ready?: boolean; pid: number; at_us: number; text: string };
     if (parsed.ready === true) return void (ready = true);
-    const fields = Object.fromEntries(parsed.text.split('\n').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const fields = Object.fromEntries(
+      parsed.text.split('\n').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
     received.push({ pid: parsed.pid, atUs: parsed.at_us, fields });
   });
   await waitFor('the notify socket receiver', () => (ready ? true : undefined), 30_000);
@@ -58,10 +66,17 @@ export async function openNotifySocket(): Promise<NotifySocket> {
     path,
     received,
     waitFor: (key, value, from = 0, timeoutMs = 60_000) =>
-      waitFor(`${key}=${value ?? '*'} on NOTIFY_SOCKET`, () => {
-        const index = received.findIndex((m, i) => i >= from && m.fields[key] !== undefined && (value === undefined || m.fields[key] === value));
-        return index < 0 ? undefined : { index, message: received[index]! };
-      }, timeoutMs, 20),
+      waitFor(
+        `${key}=${value ?? '*'} on NOTIFY_SOCKET`,
+        () => {
+          const index = received.findIndex(
+            (m, i) => i >= from && m.fields[key] !== undefined && (value === undefined || m.fields[key] === value),
+          );
+          return index < 0 ? undefined : { index, message: received[index]! };
+        },
+        timeoutMs,
+        20,
+      ),
     async close() {
       child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });

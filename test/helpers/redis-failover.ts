@@ -71,9 +71,25 @@ export async function crashAndFailover(scenario: CrashScenario): Promise<CrashOu
   );
   await writeFile(join(root, 'backup.yaml'), networkYaml(backup));
   const keys = await testPair();
-  const backupArgs = ['--dir', join(root, 'backup'), '--listen', `127.0.0.1:${backupPort}`, '--keys', keys.backupDir, '--failover-after', scenario.failoverAfter];
+  const backupArgs = [
+    '--dir',
+    join(root, 'backup'),
+    '--listen',
+    `127.0.0.1:${backupPort}`,
+    '--keys',
+    keys.backupDir,
+    '--failover-after',
+    scenario.failoverAfter,
+  ];
   const processes = [spawnCli(['backup', ...backupArgs, '--config', join(root, 'backup.yaml')])];
-  const run = spawnCli(['run', '--config', join(root, 'primary.yaml'), '--', await redisServer(), ...redisArgs(primary.address.address, port, root)]);
+  const run = spawnCli([
+    'run',
+    '--config',
+    join(root, 'primary.yaml'),
+    '--',
+    await redisServer(),
+    ...redisArgs(primary.address.address, port, root),
+  ]);
   processes.push(run);
   let client: RespClient | undefined;
   let gate: string | undefined;
@@ -87,9 +103,29 @@ export async function crashAndFailover(scenario: CrashScenario): Promise<CrashOu
   collect('backup', processes[0]!);
   collect('run', run);
   try {
-    const redisPid = await waitFor('remusd run to start redis', () => Number(/started .* as pid (\d+)/.exec(logs.get('run') ?? '')?.[1]) || undefined, scenario.setupTimeoutMs, 100);
-    await waitFor('the first checkpoint', () => (existsSync(join(images, 'latest')) ? true : undefined), scenario.setupTimeoutMs, 100);
-    const ship = spawnCli(['ship', '--images', images, '--to', `127.0.0.1:${backupPort}`, '--keys', keys.primaryDir, '--pid', String(redisPid)]);
+    const redisPid = await waitFor(
+      'remusd run to start redis',
+      () => Number(/started .* as pid (\d+)/.exec(logs.get('run') ?? '')?.[1]) || undefined,
+      scenario.setupTimeoutMs,
+      100,
+    );
+    await waitFor(
+      'the first checkpoint',
+      () => (existsSync(join(images, 'latest')) ? true : undefined),
+      scenario.setupTimeoutMs,
+      100,
+    );
+    const ship = spawnCli([
+      'ship',
+      '--images',
+      images,
+      '--to',
+      `127.0.0.1:${backupPort}`,
+      '--keys',
+      keys.primaryDir,
+      '--pid',
+      String(redisPid),
+    ]);
     processes.push(ship);
     collect('ship', ship);
     client = await connectThroughGate(primary.address.address, port, 2 * scenario.setupTimeoutMs);
@@ -116,7 +152,13 @@ export async function crashAndFailover(scenario: CrashScenario): Promise<CrashOu
     } catch (failure) {
       error = (failure as Error).message;
     }
-    const outcome = { acknowledged: [...client.acknowledged], events: [...client.events], beforeCrash, continuedAfterMs, error };
+    const outcome = {
+      acknowledged: [...client.acknowledged],
+      events: [...client.events],
+      beforeCrash,
+      continuedAfterMs,
+      error,
+    };
     return { ...outcome, gate, qdiscsBeforeCrash, primaryInterface: primary.hostInterface };
   } catch (error) {
     for (const [name, text] of logs) console.log(`--- ${name}\n${text}`);

@@ -19,5 +19,22 @@ export async function redisServer(): Promise<string> {
  * from the host side of a veth, not loopback).
  */
 export function redisArgs(address: string, port: number, dir: string): string[] {
-  return ['--bind', address, '--port', String(port), '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir, '--logfile', ''];
+  return [
+    '--bind',
+    address,
+    '--port',
+    String(port),
+    '--protected-mode',
+    'no',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
+    '--dir',
+    dir,
+    '--logfile',
+    '',
+  ];
 }

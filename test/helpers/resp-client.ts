@@ -40,7 +40,8 @@ export class RespClient {
     });
     const fail = (what: SocketEvent['what'], detail?: string) => {
       this.events.push({ at: performance.now(), what, ...(detail === undefined ? {} : { detail }) });
-      for (const waiter of this.waiting.splice(0)) waiter.reject(new Error(`connection ${what}${detail ? `: ${detail}` : ''}`));
+      for (const waiter of this.waiting.splice(0))
+        waiter.reject(new Error(`connection ${what}${detail ? `: ${detail}` : ''}`));
     };
     socket.on('end', () => fail('end'));
     socket.on('close', () => fail('close'));
@@ -52,7 +53,10 @@ export class RespClient {
     const socket = createConnection({ host, port });
     socket.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => socket.destroy(new Error(`no connection to ${host}:${port} in ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => socket.destroy(new Error(`no connection to ${host}:${port} in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         resolve();
@@ -113,7 +117,8 @@ export async function connectRedis(host: string, port: number, timeoutMs = 20_00
       if ((await client.command(['PING'], 2000)) === 'PONG') return client;
       client.close();
     } catch (error) {
-      if (performance.now() > deadline) throw new Error(`redis at ${host}:${port} did not answer in ${timeoutMs} ms: ${(error as Error).message}`);
+      if (performance.now() > deadline)
+        throw new Error(`redis at ${host}:${port} did not answer in ${timeoutMs} ms: ${(error as Error).message}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -171,6 +176,8 @@ function parseReply(buffer: Buffer, offset: number): { reply: RespReply; next: n
       return { reply: items, next: at };
     }
     default:
-      throw new Error(`not a RESP reply at byte ${offset}: ${JSON.stringify(buffer.toString('utf8', offset, Math.min(end, offset + 40)))}`);
+      throw new Error(
+        `not a RESP reply at byte ${offset}: ${JSON.stringify(buffer.toString('utf8', offset, Math.min(end, offset + 40)))}`,
+      );
   }
 }

@@ -24,7 +24,10 @@ export function testSettings(band: Band, overrides: Partial<SupervisorSettings> 
   };
 }
 
-const quiet = { info: () => undefined, warn: (message: string, fields?: Record<string, unknown>) => console.warn(message, fields ?? '') };
+const quiet = {
+  info: () => undefined,
+  warn: (message: string, fields?: Record<string, unknown>) => console.warn(message, fields ?? ''),
+};
 
 /** Supervises pid with real CRIU until `count` checkpoints are recorded, and returns the records. */
 export async function superviseFor(options: {
@@ -44,7 +47,15 @@ export async function superviseFor(options: {
   let seen = 0;
   try {
     const exit = await supervise({
-      checkpointer: criuCheckpointer({ criu: options.criu, root: options.root, pid: options.pid, kind: 'full', delta: options.mode === 'delta', pageSize: options.pageSize, log: quiet }),
+      checkpointer: criuCheckpointer({
+        criu: options.criu,
+        root: options.root,
+        pid: options.pid,
+        kind: 'full',
+        delta: options.mode === 'delta',
+        pageSize: options.pageSize,
+        log: quiet,
+      }),
       mode: options.mode ?? 'full',
       pageSize: options.pageSize,
       initialIntervalMs: options.initialIntervalMs,

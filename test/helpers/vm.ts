@@ -33,7 +33,8 @@ export function writesAt(progress: readonly Progress[], realMs: number): number 
   for (let i = 1; i < progress.length; i++) {
     const a = progress[i - 1]!;
     const b = progress[i]!;
-    if (realMs <= b.realMs) return a.writes + ((b.writes - a.writes) * (realMs - a.realMs)) / Math.max(b.realMs - a.realMs, 1e-9);
+    if (realMs <= b.realMs)
+      return a.writes + ((b.writes - a.writes) * (realMs - a.realMs)) / Math.max(b.realMs - a.realMs, 1e-9);
   }
   throw new Error(`no progress line after ${new Date(realMs).toISOString()}: read the output after the run`);
 }

@@ -25,26 +25,43 @@ describe('a delta chain start', () => {
   it.each([
     [true, 'is flushed and dropped from the page cache, while the delta after it stays cached'],
     [false, 'stays in the page cache without the fix (the control)'],
-  ])('drop %s: %s', async (drop) => {
-    const criu = await testCriu();
-    const size = await pageSize();
-    workload = await startWorkload(['--mib', '16', '--phases', '500:1000000']);
-    const root = await imagesDir('remusd-chain-cache-');
-    const checkpointer = criuCheckpointer({ criu, root, pid: workload.pid, kind: 'full', delta: true, pageSize: size, dropChainStartCache: drop, log });
-    await checkpointer.open();
-    const request = { logLevel: 2, extraArgs: [], timeoutMs: 60_000 };
-    const first = await checkpointer.take({ ...request, seq: 1, parent: undefined });
-    expect(first.ok, first.ok ? '' : first.reason).toBe(true);
-    if (!first.ok) return;
-    const second = await checkpointer.take({ ...request, seq: 2, parent: first.stored });
-    expect(second.ok && second.delta?.parentUsed).toBe(true);
-    const pages = (dir: string) => readdirSync(dir).filter((n) => /^pages-\d+\.img$/.test(n)).map((n) => residentPages(join(dir, n))).reduce((a, b) => a + b, 0);
-    const chainStart = pages(join(root, '00000001'));
-    // The chain start holds the whole 16 MiB (4096 pages and a few more).
-    expect(first.delta?.changedPages).toBeGreaterThanOrEqual(4096);
-    if (drop) expect(chainStart).toBe(0);
-    else expect(chainStart).toBeGreaterThanOrEqual(4096);
-    // The delta after it is small and written through the cache as before.
-    expect(pages(join(root, '00000002'))).toBeGreaterThan(0);
-  }, 120_000);
+  ])(
+    'drop %s: %s',
+    async (drop) => {
+      const criu = await testCriu();
+      const size = await pageSize();
+      workload = await startWorkload(['--mib', '16', '--phases', '500:1000000']);
+      const root = await imagesDir('remusd-chain-cache-');
+      const checkpointer = criuCheckpointer({
+        criu,
+        root,
+        pid: workload.pid,
+        kind: 'full',
+        delta: true,
+        pageSize: size,
+        dropChainStartCache: drop,
+        log,
+      });
+      await checkpointer.open();
+      const request = { logLevel: 2, extraArgs: [], timeoutMs: 60_000 };
+      const first = await checkpointer.take({ ...request, seq: 1, parent: undefined });
+      expect(first.ok, first.ok ? '' : first.reason).toBe(true);
+      if (!first.ok) return;
+      const second = await checkpointer.take({ ...request, seq: 2, parent: first.stored });
+      expect(second.ok && second.delta?.parentUsed).toBe(true);
+      const pages = (dir: string) =>
+        readdirSync(dir)
+          .filter((n) => /^pages-\d+\.img$/.test(n))
+          .map((n) => residentPages(join(dir, n)))
+          .reduce((a, b) => a + b, 0);
+      const chainStart = pages(join(root, '00000001'));
+      // The chain start holds the whole 16 MiB (4096 pages and a few more).
+      expect(first.delta?.changedPages).toBeGreaterThanOrEqual(4096);
+      if (drop) expect(chainStart).toBe(0);
+      else expect(chainStart).toBeGreaterThanOrEqual(4096);
+      // The delta after it is small and written through the cache as before.
+      expect(pages(join(root, '00000002'))).toBeGreaterThan(0);
+    },
+    120_000,
+  );
 });

@@ -46,16 +46,24 @@ async function usesParent(dir: string): Promise<boolean> {
 }
 
 /** Kills the workload, restores `dir` with CRIU alone and waits for the restored process's reports. */
-async function restoreAndCheck(criu: CriuLocation, dir: string, live: TestWorkload): Promise<{ corrupt: string[]; resumedAt: number }> {
+async function restoreAndCheck(
+  criu: CriuLocation,
+  dir: string,
+  live: TestWorkload,
+): Promise<{ corrupt: string[]; resumedAt: number }> {
   await killAndWait(live.pid);
   const linesBefore = (await live.read()).progress.length;
   const restored = await restore(criu, { imagesDir: dir });
   expect(restored.exitCode, await criuLogTail(restored.logFile)).toBe(0);
   // Either it reports on (with its pages checked at each report) or it finds a wrong page and says CORRUPT.
-  const output = await waitFor('the restored workload to report', async () => {
-    const now = await live.read();
-    return now.corrupt.length > 0 || now.progress.length >= linesBefore + 3 ? now : undefined;
-  }, 20_000);
+  const output = await waitFor(
+    'the restored workload to report',
+    async () => {
+      const now = await live.read();
+      return now.corrupt.length > 0 || now.progress.length >= linesBefore + 3 ? now : undefined;
+    },
+    20_000,
+  );
   return { corrupt: output.corrupt, resumedAt: output.progress[linesBefore]?.writes ?? -1 };
 }
 
@@ -73,7 +81,16 @@ describe('compaction on the primary (real CRIU, mode delta)', () => {
     // 200 pages/s over 8192: most pages a restore reads come from the flattened base (the negative control needs that).
     workload = await startWorkload(['--mib', '32', '--phases', '200:1000000', '--report-ms', '50']);
     const root = await imagesDir();
-    const { records } = await superviseFor({ criu, pid: workload.pid, root, count: 12, initialIntervalMs: 800, pageSize: size, mode: 'delta', settings: () => SETTINGS });
+    const { records } = await superviseFor({
+      criu,
+      pid: workload.pid,
+      root,
+      count: 12,
+      initialIntervalMs: 800,
+      pageSize: size,
+      mode: 'delta',
+      settings: () => SETTINGS,
+    });
 
     const compactions = records.flatMap((r) => (r.compacted === undefined ? [] : [r.compacted]));
     console.log('compactions:', compactions);
@@ -113,36 +130,50 @@ describe('compaction on the primary (real CRIU, mode delta)', () => {
     expect(bad.corrupt.length).toBeGreaterThan(0);
   }, 180_000);
 
-  it.each(['merging', 'swapped'] as const)('a compaction killed while %s leaves a chain that restores, cleaned up by the next start', async (point) => {
-    const criu = await testCriu();
-    workload = await startWorkload(['--mib', '32', '--phases', '2000:1000000', '--report-ms', '50']);
-    const root = await imagesDir();
-    const config = join(root, 'remusd.yaml');
-    await writeFile(config, 'interval: { initial: 800ms, min: 800ms, max: 800ms }\npolicy: { kind: fixed }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 1000, new_chain_every: 1000, compact_at: 5 } }\n');
-    // The hook makes remusd SIGKILL itself at that point of its first compaction (after checkpoint 5).
-    const killed = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '30'], {
-      env: { REMUSD_TEST_COMPACTION_KILL: point },
-      timeoutMs: 120_000,
-    });
-    expect(killed.signal, killed.stderr.slice(-2000)).toBe('SIGKILL');
-    const images = join(root, 'images');
-    const records = await readJsonLines<CheckpointRecord>(join(images, 'records.jsonl'));
-    const target = '00000003'; // COMPACTION_LAG (2) links behind checkpoint 5
-    const leftovers = (await readdir(images)).filter((n) => n.endsWith('.compact'));
-    expect(leftovers).toEqual([`.${target}.compact`]);
-    // Killed while merging: the link is untouched. Killed after the swap: it is the flattened one already.
-    expect(existsSync(join(images, target, 'parent'))).toBe(point === 'merging');
-    const newest = records.at(-1)!;
-    expect((await chainOnDisk(images, String(newest.seq).padStart(8, '0'))).at(-1)).toBe(point === 'merging' ? '00000001' : target);
+  it.each(['merging', 'swapped'] as const)(
+    'a compaction killed while %s leaves a chain that restores, cleaned up by the next start',
+    async (point) => {
+      const criu = await testCriu();
+      workload = await startWorkload(['--mib', '32', '--phases', '2000:1000000', '--report-ms', '50']);
+      const root = await imagesDir();
+      const config = join(root, 'remusd.yaml');
+      await writeFile(
+        config,
+        'interval: { initial: 800ms, min: 800ms, max: 800ms }\npolicy: { kind: fixed }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 1000, new_chain_every: 1000, compact_at: 5 } }\n',
+      );
+      // The hook makes remusd SIGKILL itself at that point of its first compaction (after checkpoint 5).
+      const killed = await runCli(
+        ['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '30'],
+        {
+          env: { REMUSD_TEST_COMPACTION_KILL: point },
+          timeoutMs: 120_000,
+        },
+      );
+      expect(killed.signal, killed.stderr.slice(-2000)).toBe('SIGKILL');
+      const images = join(root, 'images');
+      const records = await readJsonLines<CheckpointRecord>(join(images, 'records.jsonl'));
+      const target = '00000003'; // COMPACTION_LAG (2) links behind checkpoint 5
+      const leftovers = (await readdir(images)).filter((n) => n.endsWith('.compact'));
+      expect(leftovers).toEqual([`.${target}.compact`]);
+      // Killed while merging: the link is untouched. Killed after the swap: it is the flattened one already.
+      expect(existsSync(join(images, target, 'parent'))).toBe(point === 'merging');
+      const newest = records.at(-1)!;
+      expect((await chainOnDisk(images, String(newest.seq).padStart(8, '0'))).at(-1)).toBe(
+        point === 'merging' ? '00000001' : target,
+      );
 
-    const result = await restoreAndCheck(criu, join(images, 'latest'), workload);
-    expect(result.corrupt).toEqual([]);
+      const result = await restoreAndCheck(criu, join(images, 'latest'), workload);
+      expect(result.corrupt).toEqual([]);
 
-    // The restored workload has the same pid: a new supervisor removes the leftover and continues the chain.
-    const again = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '1'], { timeoutMs: 60_000 });
-    expect(again.exitCode, again.stderr.slice(-2000)).toBe(0);
-    expect((await readdir(images)).filter((n) => n.endsWith('.compact'))).toEqual([]);
-    const next = (await readJsonLines<CheckpointRecord>(join(images, 'records.jsonl'))).at(-1)!;
-    expect(next.parent).toBe(String(newest.seq).padStart(8, '0'));
-  }, 240_000);
+      // The restored workload has the same pid: a new supervisor removes the leftover and continues the chain.
+      const again = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '1'], {
+        timeoutMs: 60_000,
+      });
+      expect(again.exitCode, again.stderr.slice(-2000)).toBe(0);
+      expect((await readdir(images)).filter((n) => n.endsWith('.compact'))).toEqual([]);
+      const next = (await readJsonLines<CheckpointRecord>(join(images, 'records.jsonl'))).at(-1)!;
+      expect(next.parent).toBe(String(newest.seq).padStart(8, '0'));
+    },
+    240_000,
+  );
 });

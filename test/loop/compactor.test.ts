@@ -13,7 +13,14 @@ function countingMerge(steps: number, log: string[]) {
       await step();
       log.push(`step ${i}`);
     }
-    return { ok: true as const, target, compacted: { ...target, parentSeq: undefined }, links: 3, bytesWritten: 1, elapsedMs: 1 };
+    return {
+      ok: true as const,
+      target,
+      compacted: { ...target, parentSeq: undefined },
+      links: 3,
+      bytesWritten: 1,
+      elapsedMs: 1,
+    };
   };
 }
 

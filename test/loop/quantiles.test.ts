@@ -11,14 +11,18 @@ function exact(values: readonly number[], q: number): number {
 describe('QuantileSketch', () => {
   it('is within ±0.25 % of the exact quantile, for values spread over many orders of magnitude in any order', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: 1e-6, max: 1e12, noNaN: true }), { minLength: 1, maxLength: 300 }), fc.double({ min: 0, max: 1, noNaN: true }), (values, q) => {
-        const sketch = new QuantileSketch();
-        for (const v of values) sketch.add(v);
-        const want = exact(values, q);
-        expect(Math.abs(sketch.quantile(q) - want)).toBeLessThanOrEqual(want * 0.0026);
-        expect(sketch.min).toBe(Math.min(...values));
-        expect(sketch.max).toBe(Math.max(...values));
-      }),
+      fc.property(
+        fc.array(fc.double({ min: 1e-6, max: 1e12, noNaN: true }), { minLength: 1, maxLength: 300 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (values, q) => {
+          const sketch = new QuantileSketch();
+          for (const v of values) sketch.add(v);
+          const want = exact(values, q);
+          expect(Math.abs(sketch.quantile(q) - want)).toBeLessThanOrEqual(want * 0.0026);
+          expect(sketch.min).toBe(Math.min(...values));
+          expect(sketch.max).toBe(Math.max(...values));
+        },
+      ),
     );
   });
 

@@ -25,7 +25,9 @@ afterEach(async () => {
 function phaseOver(record: CheckpointRecord, before: CheckpointRecord, progress: Progress[]): number | undefined {
   const end = Date.parse(record.start);
   const begin = end - (record.elapsed_ms as number);
-  const inside = progress.filter((p) => p.realMs >= begin - before.criu_wall_ms - 50 && p.realMs <= end + record.criu_wall_ms + 50);
+  const inside = progress.filter(
+    (p) => p.realMs >= begin - before.criu_wall_ms - 50 && p.realMs <= end + record.criu_wall_ms + 50,
+  );
   const phases = new Set(inside.map((p) => p.phase));
   return inside.length >= 2 && phases.size === 1 ? inside[0]!.phase : undefined;
 }
@@ -38,7 +40,13 @@ describe('supervisor in delta mode on real CRIU (no soft-dirty needed)', () => {
     const root = await imagesDir();
     const band = { lminBytes: 1 * MiB, lmaxBytes: 4 * MiB, minMs: 100, maxMs: 2000 };
     const { records } = await superviseFor({
-      criu, pid: workload.pid, root, count: 28, initialIntervalMs: 500, pageSize: size, mode: 'delta',
+      criu,
+      pid: workload.pid,
+      root,
+      count: 28,
+      initialIntervalMs: 500,
+      pageSize: size,
+      mode: 'delta',
       settings: () => testSettings(band, { retention: { keep: 1000, newChainEvery: 1000, maxChainBytes: undefined } }),
     });
     const progress = (await workload.read()).progress;
@@ -72,7 +80,9 @@ describe('supervisor in delta mode on real CRIU (no soft-dirty needed)', () => {
     // Typical agreement, which load cannot blur much: the median ratio to rate × elapsed is within 10 %.
     const sorted = [...ratios].sort((a, b) => a - b);
     const medianRatio = sorted[sorted.length >> 1]!;
-    console.log(`median pages_written / (rate × elapsed) over ${ratios.length} one-phase intervals: ${medianRatio.toFixed(3)}`);
+    console.log(
+      `median pages_written / (rate × elapsed) over ${ratios.length} one-phase intervals: ${medianRatio.toFixed(3)}`,
+    );
     expect(Math.abs(medianRatio - 1)).toBeLessThan(0.1);
     const checked = ratios.length;
     expect(checked).toBeGreaterThanOrEqual(10);
@@ -80,10 +90,13 @@ describe('supervisor in delta mode on real CRIU (no soft-dirty needed)', () => {
     expect(records[0]!.decision).toBe('hold'); // the first checkpoint is full: no dirty set, no decision
     expect(records[0]!.reason).toContain('chain start');
     for (const record of records.slice(1)) {
-      if (record.size_bytes > band.lmaxBytes) expect(record.decision === 'shrink' || record.interval_ms === band.minMs).toBe(true);
-      if (record.size_bytes < band.lminBytes) expect(record.decision === 'grow' || record.interval_ms === band.maxMs).toBe(true);
+      if (record.size_bytes > band.lmaxBytes)
+        expect(record.decision === 'shrink' || record.interval_ms === band.minMs).toBe(true);
+      if (record.size_bytes < band.lminBytes)
+        expect(record.decision === 'grow' || record.interval_ms === band.maxMs).toBe(true);
     }
-    const decided = (decision: string, phase: number) => records.some((r, i) => i > 0 && r.decision === decision && phaseOver(r, records[i - 1]!, progress) === phase);
+    const decided = (decision: string, phase: number) =>
+      records.some((r, i) => i > 0 && r.decision === decision && phaseOver(r, records[i - 1]!, progress) === phase);
     expect(decided('shrink', 0)).toBe(true);
     expect(decided('grow', 1)).toBe(true);
 

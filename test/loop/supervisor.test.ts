@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 describe('supervisor on real CRIU (mode full)', () => {
-  it('records match each checkpoint\'s stats-dump, sizes above lmax shrink the interval down to the clamp, and the workload never stalls', async () => {
+  it("records match each checkpoint's stats-dump, sizes above lmax shrink the interval down to the clamp, and the workload never stalls", async () => {
     const criu = await testCriu();
     const size = await pageSize();
     workload = await startWorkload(['--mib', '24', '--phases', '1000:1000000', '--report-ms', '20']);
@@ -23,7 +23,13 @@ describe('supervisor on real CRIU (mode full)', () => {
     // A full dump of a 24 MiB workload is > 24 MiB: always above lmax = 4 MiB.
     const band = { lminBytes: 1 * MiB, lmaxBytes: 4 * MiB, minMs: 100, maxMs: 2000 };
     const { exit, records } = await superviseFor({
-      criu, pid: workload.pid, root, count: 6, initialIntervalMs: 800, settings: () => testSettings(band), pageSize: size,
+      criu,
+      pid: workload.pid,
+      root,
+      count: 6,
+      initialIntervalMs: 800,
+      settings: () => testSettings(band),
+      pageSize: size,
     });
     expect(exit.reason).toBe('stopped');
     expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -73,7 +79,13 @@ describe('supervisor on real CRIU (mode full)', () => {
     const root = await imagesDir();
     const band = { lminBytes: 512 * MiB, lmaxBytes: 1024 * MiB, minMs: 50, maxMs: 400 };
     const { records } = await superviseFor({
-      criu, pid: workload.pid, root, count: 5, initialIntervalMs: 100, settings: () => testSettings(band), pageSize: size,
+      criu,
+      pid: workload.pid,
+      root,
+      count: 5,
+      initialIntervalMs: 100,
+      settings: () => testSettings(band),
+      pageSize: size,
     });
     expect(records.every((r) => r.size_bytes < band.lminBytes)).toBe(true);
     expect(records.map((r) => r.next_interval_ms)).toEqual([200, 400, 400, 400, 400]);

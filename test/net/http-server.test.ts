@@ -23,7 +23,9 @@ async function download(address: string, port: number, name: string): Promise<Bu
     const request = get({ host: address, port, path: `/${name}`, timeout: 5000, agent: false }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`HTTP ${response.statusCode}`))));
+      response.on('end', () =>
+        response.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`HTTP ${response.statusCode}`)),
+      );
       response.on('error', reject);
     });
     request.on('timeout', () => request.destroy(new Error('no answer in 5 s')));
@@ -32,63 +34,104 @@ async function download(address: string, port: number, name: string): Promise<Bu
 }
 
 describe('python3 -m http.server in a namespace: 20 checkpoints, then restored into a fresh namespace', () => {
-  it('serves the same file before, during and after, to a client in the host namespace', { timeout: 180_000 }, async () => {
-    await readFile(PYTHON).catch(() => {
-      throw new Error(`${PYTHON} is missing: run scripts/setup.sh (it installs python3)`);
-    });
-    const { primary, backup } = networkPlan('rn', '10.71');
-    const root = await imagesDir();
-    const site = join(root, 'site');
-    await mkdir(site);
-    const content = randomBytes(3 * 2 ** 20 + 17); // larger than a socket buffer: the transfer spans many packets
-    await writeFile(join(site, 'data.bin'), content);
-    // The first checkpoint comes 2 s after start, once python is serving; then every 500 ms, so 20 checkpoints last
-    // >= 10 s and downloads overlap them even on an idle machine.
-    const common = 'interval: { initial: 2s, min: 500ms, max: 2s }\npolicy: { kind: fixed }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 3 } }\n';
-    await writeFile(join(root, 'primary.yaml'), common + networkYaml(primary));
-    await writeFile(join(root, 'backup.yaml'), networkYaml(backup));
-    const address = primary.address.address;
-    const port = 8000 + (process.pid % 1000);
+  it(
+    'serves the same file before, during and after, to a client in the host namespace',
+    { timeout: 180_000 },
+    async () => {
+      await readFile(PYTHON).catch(() => {
+        throw new Error(`${PYTHON} is missing: run scripts/setup.sh (it installs python3)`);
+      });
+      const { primary, backup } = networkPlan('rn', '10.71');
+      const root = await imagesDir();
+      const site = join(root, 'site');
+      await mkdir(site);
+      const content = randomBytes(3 * 2 ** 20 + 17); // larger than a socket buffer: the transfer spans many packets
+      await writeFile(join(site, 'data.bin'), content);
+      // The first checkpoint comes 2 s after start, once python is serving; then every 500 ms, so 20 checkpoints last
+      // >= 10 s and downloads overlap them even on an idle machine.
+      const common =
+        'interval: { initial: 2s, min: 500ms, max: 2s }\npolicy: { kind: fixed }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 3 } }\n';
+      await writeFile(join(root, 'primary.yaml'), common + networkYaml(primary));
+      await writeFile(join(root, 'backup.yaml'), networkYaml(backup));
+      const address = primary.address.address;
+      const port = 8000 + (process.pid % 1000);
 
-    const run = spawnCli(['run', '--config', join(root, 'primary.yaml'), '--max-checkpoints', '20', '--', PYTHON, '-m', 'http.server', String(port), '--bind', address, '--directory', site]);
-    let stderr = '';
-    run.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    // Downloads while remusd checkpoints: each one must be whole (the network lock is lifted after each dump).
-    // Never a packet before the host routes the service address into the namespace: until then it would follow the
-    // default route off this machine.
-    await waitFor('the route into the namespace', async () => ((await routeTo(address).catch(() => undefined))?.dev === primary.hostInterface ? true : undefined), 30_000, 50);
-    const first = await waitFor('the server to answer', () => download(address, port, 'data.bin').catch(() => undefined), 30_000, 200);
-    expect(first.equals(content)).toBe(true);
-    let during = 0;
-    while (run.exitCode === null && during < 200) {
-      const body = await download(address, port, 'data.bin');
-      expect(body.equals(content)).toBe(true);
-      during += 1;
-    }
-    const result = await run;
-    expect(result.exitCode, stderr).toBe(0);
-    expect(during).toBeGreaterThan(0);
-    const records = await readRecords(join(root, 'images', 'records.jsonl'));
-    expect(records).toHaveLength(20);
-    const pid = Number(/started .* as pid (\d+)/.exec(stderr)?.[1]);
-    expect(await processNamespaceInode(pid)).toBe(await namespaceInode(primary.namespace));
-    expect(stderr).toContain(`network namespace ${primary.namespace} kept: processes still run in it`);
+      const run = spawnCli([
+        'run',
+        '--config',
+        join(root, 'primary.yaml'),
+        '--max-checkpoints',
+        '20',
+        '--',
+        PYTHON,
+        '-m',
+        'http.server',
+        String(port),
+        '--bind',
+        address,
+        '--directory',
+        site,
+      ]);
+      let stderr = '';
+      run.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      // Downloads while remusd checkpoints: each one must be whole (the network lock is lifted after each dump).
+      // Never a packet before the host routes the service address into the namespace: until then it would follow the
+      // default route off this machine.
+      await waitFor(
+        'the route into the namespace',
+        async () => ((await routeTo(address).catch(() => undefined))?.dev === primary.hostInterface ? true : undefined),
+        30_000,
+        50,
+      );
+      const first = await waitFor(
+        'the server to answer',
+        () => download(address, port, 'data.bin').catch(() => undefined),
+        30_000,
+        200,
+      );
+      expect(first.equals(content)).toBe(true);
+      let during = 0;
+      while (run.exitCode === null && during < 200) {
+        const body = await download(address, port, 'data.bin');
+        expect(body.equals(content)).toBe(true);
+        during += 1;
+      }
+      const result = await run;
+      expect(result.exitCode, stderr).toBe(0);
+      expect(during).toBeGreaterThan(0);
+      const records = await readRecords(join(root, 'images', 'records.jsonl'));
+      expect(records).toHaveLength(20);
+      const pid = Number(/started .* as pid (\d+)/.exec(stderr)?.[1]);
+      expect(await processNamespaceInode(pid)).toBe(await namespaceInode(primary.namespace));
+      expect(stderr).toContain(`network namespace ${primary.namespace} kept: processes still run in it`);
 
-    // The primary "host" dies: its link first (nothing it says on the way down reaches the client), then the server.
-    await cutLink(primary);
-    await killNamespaceProcesses(primary.namespace);
+      // The primary "host" dies: its link first (nothing it says on the way down reaches the client), then the server.
+      await cutLink(primary);
+      await killNamespaceProcesses(primary.namespace);
 
-    const failover = await runCli(['failover', '--dir', join(root, 'images'), '--config', join(root, 'backup.yaml'), '--json']);
-    expect(failover.exitCode, failover.stderr).toBe(0);
-    const restored = JSON.parse(failover.stdout);
-    expect(restored.name).toBe(records.at(-1)!.dir.split('/').at(-1));
-    expect(restored.network).toMatchObject({ namespace: backup.namespace, address, host_interface: backup.hostInterface });
-    expect(await processNamespaceInode(restored.pid)).toBe(await namespaceInode(backup.namespace));
-    expect(await routeTo(address)).toEqual({ dev: backup.hostInterface, prefsrc: backup.hostAddress });
+      const failover = await runCli([
+        'failover',
+        '--dir',
+        join(root, 'images'),
+        '--config',
+        join(root, 'backup.yaml'),
+        '--json',
+      ]);
+      expect(failover.exitCode, failover.stderr).toBe(0);
+      const restored = JSON.parse(failover.stdout);
+      expect(restored.name).toBe(records.at(-1)!.dir.split('/').at(-1));
+      expect(restored.network).toMatchObject({
+        namespace: backup.namespace,
+        address,
+        host_interface: backup.hostInterface,
+      });
+      expect(await processNamespaceInode(restored.pid)).toBe(await namespaceInode(backup.namespace));
+      expect(await routeTo(address)).toEqual({ dev: backup.hostInterface, prefsrc: backup.hostAddress });
 
-    const after = await download(address, port, 'data.bin');
-    expect(after.equals(content)).toBe(true);
-    // A second request: the restored server goes on serving, not just one answer.
-    expect((await download(address, port, 'data.bin')).equals(content)).toBe(true);
-  });
+      const after = await download(address, port, 'data.bin');
+      expect(after.equals(content)).toBe(true);
+      // A second request: the restored server goes on serving, not just one answer.
+      expect((await download(address, port, 'data.bin')).equals(content)).toBe(true);
+    },
+  );
 });

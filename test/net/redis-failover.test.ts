@@ -48,8 +48,22 @@ async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number) {
 
   const backupDaemon = await startBackup(backupDir, ['--failover-after', '3s', '--config', join(root, 'backup.yaml')]);
   const run = daemon(['run', '--config', join(root, 'primary.yaml'), '--', redis, ...redisArgs(address, port, root)]);
-  const pid = await waitFor('redis to be started', () => Number(/started \S+ as pid (\d+)/.exec(run.log())?.[1]) || undefined, 30_000);
-  const shipper = daemon(['ship', '--images', images, '--keys', (await testPair()).primaryDir, '--to', `127.0.0.1:${backupDaemon.port}`, '--pid', String(pid)]);
+  const pid = await waitFor(
+    'redis to be started',
+    () => Number(/started \S+ as pid (\d+)/.exec(run.log())?.[1]) || undefined,
+    30_000,
+  );
+  const shipper = daemon([
+    'ship',
+    '--images',
+    images,
+    '--keys',
+    (await testPair()).primaryDir,
+    '--to',
+    `127.0.0.1:${backupDaemon.port}`,
+    '--pid',
+    String(pid),
+  ]);
   client = await connectRedis(address, port);
   const connection = client.local;
 
@@ -78,11 +92,18 @@ async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number) {
   for (const process_ of [run.process, shipper.process]) process_.kill('SIGKILL');
   await killNamespaceProcesses(primary.namespace);
 
-  const report = await waitFor('failover.json', async () => {
-    const text = await readFile(join(backupDir, 'failover.json'), 'utf8').catch(() => undefined);
-    return text === undefined ? undefined : (JSON.parse(text) as FailoverReport);
-  }, 30_000);
-  expect(report, backupDaemon.log()).toMatchObject({ ok: true, network: { namespace: backup.namespace, address, host_interface: backup.hostInterface } });
+  const report = await waitFor(
+    'failover.json',
+    async () => {
+      const text = await readFile(join(backupDir, 'failover.json'), 'utf8').catch(() => undefined);
+      return text === undefined ? undefined : (JSON.parse(text) as FailoverReport);
+    },
+    30_000,
+  );
+  expect(report, backupDaemon.log()).toMatchObject({
+    ok: true,
+    network: { namespace: backup.namespace, address, host_interface: backup.hostInterface },
+  });
   expect(Number(report.checkpoint)).toBeGreaterThanOrEqual(Number(covering));
   expect(await processNamespaceInode(report.pid!)).toBe(await namespaceInode(backup.namespace));
   expect(await routeTo(address)).toEqual({ dev: backup.hostInterface, prefsrc: backup.hostAddress });
@@ -114,13 +135,19 @@ describe('redis under remusd run, failed over to the backup namespace: the clien
   // Negative control: the same crash, but the client saw 5 replies that no checkpoint on the backup covers
   // (what output commit exists to prevent). The restored socket is behind what the client acknowledged, so
   // the connection cannot go on as if nothing happened: it stalls, breaks, or answers a stale value.
-  it('control: replies seen after the newest shipped checkpoint break the continuation', { timeout: 180_000 }, async () => {
-    const { client, lastValue } = await crashAfterCheckpoint('full', 5);
-    const outcome = await client.incr('counter', 10_000).then(
-      (value) => (value === lastValue + 1 ? 'continued' : `stale value ${value} after ${lastValue}`),
-      (error: Error) => `failed: ${error.message}`,
-    );
-    console.log(`redis control: after seeing ${lastValue}, the next INCR ${outcome}; socket events ${JSON.stringify(client.events.map((e) => e.what))}`);
-    expect(outcome).not.toBe('continued');
-  });
+  it(
+    'control: replies seen after the newest shipped checkpoint break the continuation',
+    { timeout: 180_000 },
+    async () => {
+      const { client, lastValue } = await crashAfterCheckpoint('full', 5);
+      const outcome = await client.incr('counter', 10_000).then(
+        (value) => (value === lastValue + 1 ? 'continued' : `stale value ${value} after ${lastValue}`),
+        (error: Error) => `failed: ${error.message}`,
+      );
+      console.log(
+        `redis control: after seeing ${lastValue}, the next INCR ${outcome}; socket events ${JSON.stringify(client.events.map((e) => e.what))}`,
+      );
+      expect(outcome).not.toBe('continued');
+    },
+  );
 });

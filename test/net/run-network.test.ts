@@ -18,7 +18,10 @@ afterAll(async () => Promise.all(pids.map(killAndWait)));
 async function config(network: string): Promise<string> {
   const root = await imagesDir();
   const path = join(root, 'remusd.yaml');
-  await writeFile(path, `interval: { initial: 100ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n${network}`);
+  await writeFile(
+    path,
+    `interval: { initial: 100ms, min: 100ms, max: 1s }\ncheckpoint: { mode: full, dir: ./images }\n${network}`,
+  );
   return path;
 }
 
@@ -32,7 +35,9 @@ describe('remusd run with a network section', () => {
     const path = await config(networkYaml(primary));
     const missing = await runCli(['run', '--config', path, '--pid', String(outside.pid)]);
     expect(missing.exitCode, missing.stderr).toBe(2);
-    expect(missing.stderr).toContain(`network.namespace ${primary.namespace} does not exist, so --pid ${outside.pid} cannot be in it`);
+    expect(missing.stderr).toContain(
+      `network.namespace ${primary.namespace} does not exist, so --pid ${outside.pid} cannot be in it`,
+    );
 
     await openServiceNetwork(primary, { info: () => undefined });
     const elsewhere = await runCli(['run', '--config', path, '--pid', String(outside.pid)]);
@@ -43,7 +48,17 @@ describe('remusd run with a network section', () => {
   it('-- CMD: a leftover namespace is reused with a log line, and removed with its veth once the workload is gone', async () => {
     const { primary } = networkPlan('rn', '10.71');
     await openServiceNetwork(primary, { info: () => undefined }); // as a crashed remusd would leave it
-    const run = await runCli(['run', '--config', await config(networkYaml(primary)), '--max-checkpoints', '2', '--stop-workload', '--', 'sleep', '60']);
+    const run = await runCli([
+      'run',
+      '--config',
+      await config(networkYaml(primary)),
+      '--max-checkpoints',
+      '2',
+      '--stop-workload',
+      '--',
+      'sleep',
+      '60',
+    ]);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stderr).toContain(`network namespace ${primary.namespace} exists already: reusing it`);
     expect(run.stderr).toContain(`network namespace ${primary.namespace} reused`);

@@ -41,7 +41,9 @@ async function answerIn(namespace: string, address: string, name: string): Promi
   pids.push(child.pid!);
   return new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
-    void child.then((result) => reject(new Error(`server in ${namespace} exited: ${result.exitCode ?? result.signal}`)));
+    void child.then((result) =>
+      reject(new Error(`server in ${namespace} exited: ${result.exitCode ?? result.signal}`)),
+    );
   });
 }
 
@@ -51,7 +53,10 @@ describe('service networks (real namespaces, veths and routes)', () => {
     const network = await openServiceNetwork(primary, log);
     expect(network.origin).toBe('created');
     await routeToServiceNetwork(primary);
-    expect(await routeTo(primary.address.address)).toEqual({ dev: primary.hostInterface, prefsrc: primary.hostAddress });
+    expect(await routeTo(primary.address.address)).toEqual({
+      dev: primary.hostInterface,
+      prefsrc: primary.hostAddress,
+    });
     const port = await answerIn(primary.namespace, primary.address.address, 'primary');
     expect(await ask(primary.address.address, port)).toBe('primary');
 
@@ -68,7 +73,10 @@ describe('service networks (real namespaces, veths and routes)', () => {
     expect(await ask(primary.address.address, port)).toBe('primary');
 
     // While processes run inside, close keeps it and says why.
-    expect(await closeServiceNetwork(primary)).toMatchObject({ removed: false, why: expect.stringContaining('processes still run') });
+    expect(await closeServiceNetwork(primary)).toMatchObject({
+      removed: false,
+      why: expect.stringContaining('processes still run'),
+    });
     await Promise.all(pids.splice(0).map(killAndWait));
     expect(await closeServiceNetwork(primary)).toEqual({ removed: true, why: 'its workload is gone' });
     expect((await execa('ip', ['link', 'show', primary.hostInterface], { reject: false })).exitCode).not.toBe(0);
@@ -102,8 +110,19 @@ describe('service networks (real namespaces, veths and routes)', () => {
   it('a host interface of that name that is not the veth is a clear error, not a takeover', async () => {
     const { primary } = networkPlan('rn', '10.71');
     // A veth pair that lives on the host, unrelated to the namespace (this kernel has no dummy driver).
-    await execa('ip', ['link', 'add', primary.hostInterface, 'type', 'veth', 'peer', 'name', `${primary.hostInterface}x`]);
-    await expect(openServiceNetwork(primary, log)).rejects.toThrow(`the host already has an interface ${primary.hostInterface} that is not the veth`);
+    await execa('ip', [
+      'link',
+      'add',
+      primary.hostInterface,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      `${primary.hostInterface}x`,
+    ]);
+    await expect(openServiceNetwork(primary, log)).rejects.toThrow(
+      `the host already has an interface ${primary.hostInterface} that is not the veth`,
+    );
     expect((await execa('ip', ['link', 'show', `${primary.hostInterface}x`], { reject: false })).exitCode).toBe(0); // untouched
   });
 });

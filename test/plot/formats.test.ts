@@ -66,24 +66,36 @@ describe('plot formats', () => {
     const { width, height } = svgSize(svg);
     expect(pdf.getPage(0).getSize()).toEqual({ width, height });
     expect(pdf.getTitle()).toBe('demo');
-    const dicts = pdf.context.enumerateIndirectObjects().flatMap(([, object]) => (object instanceof PDFDict ? [object] : []));
+    const dicts = pdf.context
+      .enumerateIndirectObjects()
+      .flatMap(([, object]) => (object instanceof PDFDict ? [object] : []));
     const ofType = (type: string) => dicts.filter((d) => d.get(PDFName.of('Type')) === PDFName.of(type));
     const fonts = ofType('Font');
     const descriptors = ofType('FontDescriptor');
     expect(fonts.length).toBeGreaterThan(0);
     // Every font is a CID font of embedded TrueType (no standard-14 font named for the reader to supply).
-    expect(fonts.every((f) => [PDFName.of('Type0'), PDFName.of('CIDFontType2')].includes(f.get(PDFName.of('Subtype')) as PDFName))).toBe(true);
+    expect(
+      fonts.every((f) =>
+        [PDFName.of('Type0'), PDFName.of('CIDFontType2')].includes(f.get(PDFName.of('Subtype')) as PDFName),
+      ),
+    ).toBe(true);
     expect(descriptors.length).toBeGreaterThan(0);
     expect(descriptors.every((d) => d.has(PDFName.of('FontFile2')))).toBe(true);
-    expect(descriptors.map((d) => String(d.get(PDFName.of('FontName'))))).toEqual(expect.arrayContaining([expect.stringMatching(/\+DejaVuSans$/), expect.stringMatching(/\+DejaVuSans-Bold$/)]));
+    expect(descriptors.map((d) => String(d.get(PDFName.of('FontName'))))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/\+DejaVuSans$/), expect.stringMatching(/\+DejaVuSans-Bold$/)]),
+    );
   });
 
   // resvg and PDFKit cost memory no other command should carry (the supervisor loads commands on demand):
   // only png.ts and pdf.ts import them, and nothing imports those two but with import() from the plot command.
   it('the PNG and PDF renderers are loaded only when a plot asks for them', () => {
     const files = tsFiles(join(packageRoot(), 'src'));
-    const importing = (pattern: RegExp) => files.filter((f) => pattern.test(readFileSync(f, 'utf8'))).map((f) => relative(packageRoot(), f));
-    expect(importing(/from '(@resvg\/resvg-js|pdfkit)'|require\)\('svg-to-pdfkit'\)/)).toEqual(['src/plot/pdf.ts', 'src/plot/png.ts']);
+    const importing = (pattern: RegExp) =>
+      files.filter((f) => pattern.test(readFileSync(f, 'utf8'))).map((f) => relative(packageRoot(), f));
+    expect(importing(/from '(@resvg\/resvg-js|pdfkit)'|require\)\('svg-to-pdfkit'\)/)).toEqual([
+      'src/plot/pdf.ts',
+      'src/plot/png.ts',
+    ]);
     expect(importing(/from '[^']*\/plot\/(png|pdf)\.js'/)).toEqual([]);
     expect(importing(/import\('[^']*\/plot\/(png|pdf)\.js'\)/)).toEqual(['src/cli/commands/plot.ts']);
   });

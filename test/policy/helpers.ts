@@ -27,7 +27,10 @@ export function observation(intervalMs: number, sizeBytes: number, extra: Partia
 export type Workload = (elapsedMs: number) => number;
 
 /** A workload dirtying `pagesPerSecond` with no limit. */
-export const linear = (pagesPerSecond: number): Workload => (t) => Math.round((pagesPerSecond * t) / 1000);
+export const linear =
+  (pagesPerSecond: number): Workload =>
+  (t) =>
+    Math.round((pagesPerSecond * t) / 1000);
 
 /** A workload dirtying `pagesPerSecond` until its working set of `workingSetPages` is all dirty. */
 export const saturating =
@@ -39,7 +42,13 @@ export const saturating =
 export function replay<S>(
   policy: Policy<S>,
   workload: Workload,
-  options: { band?: Band; startMs: number; steps: number; perturb?: (o: Observation, i: number) => Observation; state?: S },
+  options: {
+    band?: Band;
+    startMs: number;
+    steps: number;
+    perturb?: (o: Observation, i: number) => Observation;
+    state?: S;
+  },
 ): { intervals: number[]; decisions: Decision[]; state: S } {
   const band = options.band ?? BAND;
   let state = options.state ?? policy.initialState();

@@ -24,7 +24,12 @@ describe('createPolicy', () => {
     expect(threshold).toMatchObject({ kind: 'threshold', shrink: 0.25, grow: POLICY_DEFAULTS.grow });
     const predictive = createPolicy({ kind: 'predictive', window: 16, target: 'arithmetic' });
     expect(predictive).toBeInstanceOf(PredictivePolicy);
-    expect(predictive).toMatchObject({ kind: 'predictive', window: 16, target: 'arithmetic', deadband: POLICY_DEFAULTS.deadband });
+    expect(predictive).toMatchObject({
+      kind: 'predictive',
+      window: 16,
+      target: 'arithmetic',
+      deadband: POLICY_DEFAULTS.deadband,
+    });
   });
 
   it('throws a clear error for options out of range and for an unknown kind', () => {
@@ -36,7 +41,13 @@ describe('createPolicy', () => {
 
   it('resolves a spec to one with every option, from the defaults', () => {
     expect(resolvePolicySpec({ kind: 'threshold' })).toEqual({ kind: 'threshold', shrink: 0.5, grow: 1.5 });
-    expect(resolvePolicySpec({ kind: 'predictive', change: 2 })).toEqual({ kind: 'predictive', window: 8, change: 2, deadband: 1.7, target: 'geometric' });
+    expect(resolvePolicySpec({ kind: 'predictive', change: 2 })).toEqual({
+      kind: 'predictive',
+      window: 8,
+      change: 2,
+      deadband: 1.7,
+      target: 'geometric',
+    });
     expect(resolvePolicySpec({ kind: 'fixed' })).toEqual({ kind: 'fixed' });
   });
 });

@@ -7,7 +7,8 @@ const TARGET = Math.sqrt(BAND.lminBytes * BAND.lmaxBytes); // 2.83 MiB, the defa
 
 const inBand = (bytes: number) => bytes >= BAND.lminBytes && bytes <= BAND.lmaxBytes;
 // The interval that puts `rate` pages/s exactly at `bytes`, as the policy rounds and clamps it.
-const aimed = (bytes: number, rate: number) => Math.min(Math.max(Math.round((bytes / PAGE / rate) * 1000), BAND.minMs), BAND.maxMs);
+const aimed = (bytes: number, rate: number) =>
+  Math.min(Math.max(Math.round((bytes / PAGE / rate) * 1000), BAND.minMs), BAND.maxMs);
 
 describe('PredictivePolicy v2 on a constant rate', () => {
   it.each([
@@ -26,7 +27,9 @@ describe('PredictivePolicy v2 on a constant rate', () => {
   it('says which rate, from how many observations, and the target', () => {
     const run = replay(policy, linear(1000), { startMs: 200, steps: 3 });
     expect(run.decisions[0]!.reason).toBe('rate 1000 pages/s (newest observation) → 724 ms for target 2.8 MiB');
-    expect(run.decisions[2]!.reason).toBe('rate 1000 pages/s (mean of 3 since the last change): 2.8 MiB predicted at 724 ms, within [1.7 MiB, 4.8 MiB] around target 2.8 MiB: hold');
+    expect(run.decisions[2]!.reason).toBe(
+      'rate 1000 pages/s (mean of 3 since the last change): 2.8 MiB predicted at 724 ms, within [1.7 MiB, 4.8 MiB] around target 2.8 MiB: hold',
+    );
   });
 
   it('holds inside the deadband on a noisy rate (±20 %): no dithering', () => {
@@ -50,19 +53,28 @@ describe('PredictivePolicy v2 after a change of rate', () => {
   it.each([
     ['up', 10_000],
     ['down', 100],
-  ])('a 10× step %s is seen on its first observation, the old rate forgotten at once, and the next size is in band', (_, rate) => {
-    let { state } = settled();
-    const o = observation(724, linear(rate)(724) * PAGE, { pagesWritten: linear(rate)(724) });
-    const out = policy.decide(state, o, BAND);
-    expect(out.decision.reason).toMatch(/^rate changed 1000 pages\/s → \d+ pages\/s: old rates forgotten; rate \d+ pages\/s \(newest observation\) →/);
-    expect(out.state.logRates).toHaveLength(1);
-    const next = out.decision.nextIntervalMs;
-    expect(inBand(linear(rate)(next) * PAGE)).toBe(true);
-    state = out.state;
-    // And it stays there.
-    const after = policy.decide(state, observation(next, linear(rate)(next) * PAGE, { pagesWritten: linear(rate)(next) }), BAND);
-    expect(after.decision.decision).toBe('hold');
-  });
+  ])(
+    'a 10× step %s is seen on its first observation, the old rate forgotten at once, and the next size is in band',
+    (_, rate) => {
+      let { state } = settled();
+      const o = observation(724, linear(rate)(724) * PAGE, { pagesWritten: linear(rate)(724) });
+      const out = policy.decide(state, o, BAND);
+      expect(out.decision.reason).toMatch(
+        /^rate changed 1000 pages\/s → \d+ pages\/s: old rates forgotten; rate \d+ pages\/s \(newest observation\) →/,
+      );
+      expect(out.state.logRates).toHaveLength(1);
+      const next = out.decision.nextIntervalMs;
+      expect(inBand(linear(rate)(next) * PAGE)).toBe(true);
+      state = out.state;
+      // And it stays there.
+      const after = policy.decide(
+        state,
+        observation(next, linear(rate)(next) * PAGE, { pagesWritten: linear(rate)(next) }),
+        BAND,
+      );
+      expect(after.decision.decision).toBe('hold');
+    },
+  );
 
   it('a lone burst seen in band moves nothing: it waits for a confirmation, then restores the old estimate', () => {
     const { state } = settled();
@@ -72,7 +84,9 @@ describe('PredictivePolicy v2 after a change of rate', () => {
     expect(burst.decision.reason).toMatch(/size 5\.1 MiB in band: hold at 724 ms until the next checkpoint confirms/);
     const back = policy.decide(burst.state, observation(724, 724 * PAGE, { pagesWritten: 724 }), BAND);
     expect(back.decision.decision).toBe('hold');
-    expect(back.decision.reason).toMatch(/^the previous rate 1796 pages\/s was an outlier; rate 1000 pages\/s \(mean of 7 since the last change\)/);
+    expect(back.decision.reason).toMatch(
+      /^the previous rate 1796 pages\/s was an outlier; rate 1000 pages\/s \(mean of 7 since the last change\)/,
+    );
   });
 
   it('a moderate change out of band hedges: one interval keeps both the old and the newest rate in the deadband', () => {
@@ -108,7 +122,11 @@ describe('PredictivePolicy v2 and bursts (extra writes: they raise a size, never
     const burst = policy.decide(state, observation(2560, 1312 * PAGE, { pagesWritten: 1312 }), band);
     expect(burst.decision.decision).toBe('shrink');
     const at = burst.decision.nextIntervalMs;
-    const back = policy.decide(burst.state, observation(at, linear(200)(at) * PAGE, { pagesWritten: linear(200)(at) }), band);
+    const back = policy.decide(
+      burst.state,
+      observation(at, linear(200)(at) * PAGE, { pagesWritten: linear(200)(at) }),
+      band,
+    );
     expect(back.decision.reason).toMatch(/^the previous rate 513 pages\/s was an outlier; rate 200 pages\/s/);
     expect(back.state.burstPages).toBeCloseTo(800, -1);
     // 4 MiB − 800 pages is below sqrt(lmin · target) = 1.41 MiB: the aim stops there, not at lmin, and the
@@ -131,7 +149,13 @@ describe('PredictivePolicy v2 on a saturating workload (size = min(rate × inter
   it('goes to max once three sizes stay flat while the interval grew, when W ≤ lmax', () => {
     const run = replay(policy, saturating(2000, 150), { startMs: 500, steps: 8 });
     expect(run.intervals.at(-1)).toBe(BAND.maxMs);
-    expect(run.decisions.some((d) => /^working set saturates at 150 pages \(600\.0 KiB ≤ lmax\): longer intervals no longer raise the size → max 5\.00 s/.test(d.reason))).toBe(true);
+    expect(
+      run.decisions.some((d) =>
+        /^working set saturates at 150 pages \(600\.0 KiB ≤ lmax\): longer intervals no longer raise the size → max 5\.00 s/.test(
+          d.reason,
+        ),
+      ),
+    ).toBe(true);
   });
 
   it('forgets the working set when a size passes it', () => {
@@ -144,23 +168,27 @@ describe('PredictivePolicy v2 on a saturating workload (size = min(rate × inter
 
 describe('PredictivePolicy v2 parameters and bad observations', () => {
   it('validates each parameter where it is set', () => {
-    expect(() => new PredictivePolicy({ window: 0 })).toThrow(/^predictive policy: window 0 is not allowed; use a whole number from 1 to 64/);
-    expect(() => new PredictivePolicy({ change: 1 })).toThrow(/change 1 is not allowed; use a number above 1 and at most 10/);
-    expect(() => new PredictivePolicy({ deadband: 0.5 })).toThrow(/deadband 0\.5 is not allowed; use a number from 1 to 10/);
+    expect(() => new PredictivePolicy({ window: 0 })).toThrow(
+      /^predictive policy: window 0 is not allowed; use a whole number from 1 to 64/,
+    );
+    expect(() => new PredictivePolicy({ change: 1 })).toThrow(
+      /change 1 is not allowed; use a number above 1 and at most 10/,
+    );
+    expect(() => new PredictivePolicy({ deadband: 0.5 })).toThrow(
+      /deadband 0\.5 is not allowed; use a number from 1 to 10/,
+    );
     expect(() => new PredictivePolicy({ target: 'median' as never })).toThrow(/target "median" is not allowed/);
     expect(new PredictivePolicy()).toMatchObject({ window: 8, change: 1.5, deadband: 1.7, target: 'geometric' });
   });
 
-  it.each([
-    [{ elapsedMs: 0 }],
-    [{ elapsedMs: Number.NaN }],
-    [{ pagesWritten: -1 }],
-    [{ pageSize: 0 }],
-  ])('an unusable observation (%o) holds and leaves the state alone', (extra) => {
-    const { state } = replay(policy, linear(1000), { startMs: 724, steps: 3 });
-    const out = policy.decide(state, observation(724, 2 * MiB, extra), BAND);
-    expect(out.decision).toMatchObject({ decision: 'hold', nextIntervalMs: 724 });
-    expect(out.decision.reason).toMatch(/^observation not usable/);
-    expect(out.state).toBe(state);
-  });
+  it.each([[{ elapsedMs: 0 }], [{ elapsedMs: Number.NaN }], [{ pagesWritten: -1 }], [{ pageSize: 0 }]])(
+    'an unusable observation (%o) holds and leaves the state alone',
+    (extra) => {
+      const { state } = replay(policy, linear(1000), { startMs: 724, steps: 3 });
+      const out = policy.decide(state, observation(724, 2 * MiB, extra), BAND);
+      expect(out.decision).toMatchObject({ decision: 'hold', nextIntervalMs: 724 });
+      expect(out.decision.reason).toMatch(/^observation not usable/);
+      expect(out.state).toBe(state);
+    },
+  );
 });

@@ -34,7 +34,15 @@ const observationFor = (band: Band): fc.Arbitrary<Observation> =>
     intervalMs: fc.oneof(fc.double({ min: band.minMs, max: band.maxMs, noNaN: true }), anyNumber),
     elapsedMs: fc.oneof(fc.double({ min: 0, max: 2e6, noNaN: true }), anyNumber),
     sizeBytes: fc.oneof(
-      fc.constantFrom(band.lminBytes - 1, band.lminBytes, band.lminBytes + 1, band.lmaxBytes - 1, band.lmaxBytes, band.lmaxBytes + 1, 0),
+      fc.constantFrom(
+        band.lminBytes - 1,
+        band.lminBytes,
+        band.lminBytes + 1,
+        band.lmaxBytes - 1,
+        band.lmaxBytes,
+        band.lmaxBytes + 1,
+        0,
+      ),
       fc.integer({ min: 0, max: 2 ** 45 }),
       anyNumber,
     ),
@@ -71,7 +79,8 @@ function feed(policy: Policy, band: Band, observations: Observation[], check: (o
     state = out.state;
     check(o, out.decision.nextIntervalMs);
     const from = Number.isNaN(o.intervalMs) ? out.decision.nextIntervalMs : o.intervalMs;
-    const direction = out.decision.nextIntervalMs < from ? 'shrink' : out.decision.nextIntervalMs > from ? 'grow' : 'hold';
+    const direction =
+      out.decision.nextIntervalMs < from ? 'shrink' : out.decision.nextIntervalMs > from ? 'grow' : 'hold';
     if (!Number.isNaN(o.intervalMs)) expect(out.decision.decision).toBe(direction);
     expect(out.decision.reason.length).toBeGreaterThan(0);
   }
@@ -126,7 +135,8 @@ describe('threshold', () => {
           if (!(o.intervalMs > band.minMs && o.intervalMs < band.maxMs) || !Number.isFinite(o.sizeBytes)) continue;
           const { decision } = policy.decide(undefined, o, band);
           if (o.sizeBytes > band.lmaxBytes) expect(decision.decision).toBe('shrink');
-          else if (o.sizeBytes === 0 || (o.sizeBytes >= 0 && o.sizeBytes < band.lminBytes)) expect(decision.decision).toBe('grow');
+          else if (o.sizeBytes === 0 || (o.sizeBytes >= 0 && o.sizeBytes < band.lminBytes))
+            expect(decision.decision).toBe('grow');
           else expect(decision.decision).toBe('hold');
         }
       }),
@@ -138,7 +148,9 @@ describe('threshold', () => {
 describe('predictive', () => {
   it('never grows when size > lmax and never shrinks when size < lmin either', () => {
     fc.assert(
-      fc.property(scenario, ({ band, observations }) => neverAgainstTheSize(new PredictivePolicy(), band, observations)),
+      fc.property(scenario, ({ band, observations }) =>
+        neverAgainstTheSize(new PredictivePolicy(), band, observations),
+      ),
       { numRuns: 500 },
     );
   });
@@ -157,7 +169,12 @@ describe('predictive on synthetic workloads', () => {
       workingSet: fc.option(fc.double({ min: 1.5, max: 50, noNaN: true })),
     })
     .map(({ minMs, spread, lminBytes, ratio, at, start, workingSet }) => {
-      const band: Band = { minMs, maxMs: Math.round(minMs * spread), lminBytes, lmaxBytes: Math.round(lminBytes * ratio) };
+      const band: Band = {
+        minMs,
+        maxMs: Math.round(minMs * spread),
+        lminBytes,
+        lmaxBytes: Math.round(lminBytes * ratio),
+      };
       const targetPages = Math.sqrt(band.lminBytes * band.lmaxBytes) / 4096;
       const targetMs = band.minMs + at * (band.maxMs - band.minMs);
       const perMs = targetPages / targetMs;
@@ -179,7 +196,15 @@ describe('predictive on synthetic workloads', () => {
         const sizes: number[] = [];
         for (let i = 0; i < 20; i++) {
           const pages = pagesAt(interval);
-          const o: Observation = { seq: i + 1, intervalMs: interval, elapsedMs: interval, pagesWritten: pages, sizeBytes: pages * 4096, frozenUs: 0, pageSize: 4096 };
+          const o: Observation = {
+            seq: i + 1,
+            intervalMs: interval,
+            elapsedMs: interval,
+            pagesWritten: pages,
+            sizeBytes: pages * 4096,
+            frozenUs: 0,
+            pageSize: 4096,
+          };
           const out = policy.decide(state, o, band);
           state = out.state;
           interval = out.decision.nextIntervalMs;

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { attachRefusal, type AttachFacts } from '../../src/process/attach-check.js';
 
 const leader = { state: 'S', parent: 900, sessionId: 4242, kernelThread: false };
-const facts = (overrides: Partial<AttachFacts>): AttachFacts => ({ pid: 4242, place: leader, selfAncestry: [5000, 4999, 1], shellJob: false, ...overrides });
+const facts = (overrides: Partial<AttachFacts>): AttachFacts => ({
+  pid: 4242,
+  place: leader,
+  selfAncestry: [5000, 4999, 1],
+  shellJob: false,
+  ...overrides,
+});
 
 describe('attachRefusal', () => {
   it('accepts a live session leader that is not remusd or its ancestor', () => {

@@ -13,12 +13,22 @@ describe('cpuTicks', () => {
       const busyStart = (await cpuTicks(busy.pid!))!;
       const idleStart = (await cpuTicks(idle.pid!))!;
       // 20 ticks = 0.2 s of CPU: seconds of wall time on a loaded machine, hence the generous wait.
-      await waitFor('20 ticks of CPU', async () => (((await cpuTicks(busy.pid!)) ?? 0) >= busyStart + 20 ? true : undefined), 20_000, 50);
+      await waitFor(
+        '20 ticks of CPU',
+        async () => (((await cpuTicks(busy.pid!)) ?? 0) >= busyStart + 20 ? true : undefined),
+        20_000,
+        50,
+      );
       expect(await cpuTicks(idle.pid!)).toBeLessThanOrEqual(idleStart + 1);
     } finally {
       busy.kill('SIGKILL');
       idle.kill('SIGKILL');
     }
-    await waitFor('the busy shell to be reaped', async () => ((await cpuTicks(busy.pid!)) === undefined ? true : undefined), 10_000, 20);
+    await waitFor(
+      'the busy shell to be reaped',
+      async () => ((await cpuTicks(busy.pid!)) === undefined ? true : undefined),
+      10_000,
+      20,
+    );
   });
 });

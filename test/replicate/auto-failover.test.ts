@@ -6,7 +6,17 @@ import type { FailoverReport } from '../../src/replicate/auto-failover.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
-import { backupLatest, daemon, expectResumed, startBackup, stopDaemons, waitFor, testPair, writeRunConfig, writesBefore } from './helpers.js';
+import {
+  backupLatest,
+  daemon,
+  expectResumed,
+  startBackup,
+  stopDaemons,
+  waitFor,
+  testPair,
+  writeRunConfig,
+  writesBefore,
+} from './helpers.js';
 
 // Automatic failover with real processes: the supervisor checkpoints a live workload with real CRIU in
 // delta mode, `remusd ship --pid` sends the checkpoints and the workload's state over TCP on 127.0.0.1 to
@@ -21,7 +31,8 @@ afterEach(async () => {
   workload = undefined;
 });
 
-const readReport = async (dir: string) => JSON.parse(await readFile(join(dir, 'failover.json'), 'utf8').catch(() => 'null')) as FailoverReport | null;
+const readReport = async (dir: string) =>
+  JSON.parse(await readFile(join(dir, 'failover.json'), 'utf8').catch(() => 'null')) as FailoverReport | null;
 
 /**
  * A primary with a backup: workload, backup (auto failover on), shipper watching the workload, and four
@@ -34,11 +45,35 @@ async function primaryWithBackup() {
   const images = join(root, 'images');
   const backupDir = join(root, 'backup');
   const backup = await startBackup(backupDir, ['--failover-after', `${FAILOVER_AFTER_MS}ms`, '--criu', criu.command]);
-  const shipper = daemon(['ship', '--images', images, '--keys', (await testPair()).primaryDir, '--to', `127.0.0.1:${backup.port}`, '--pid', String(workload.pid), '--records', join(root, 'ship.jsonl')]);
-  const run = await runCli(['run', '--config', await writeRunConfig(root, 'delta'), '--pid', String(workload.pid), '--max-checkpoints', '4']);
+  const shipper = daemon([
+    'ship',
+    '--images',
+    images,
+    '--keys',
+    (await testPair()).primaryDir,
+    '--to',
+    `127.0.0.1:${backup.port}`,
+    '--pid',
+    String(workload.pid),
+    '--records',
+    join(root, 'ship.jsonl'),
+  ]);
+  const run = await runCli([
+    'run',
+    '--config',
+    await writeRunConfig(root, 'delta'),
+    '--pid',
+    String(workload.pid),
+    '--max-checkpoints',
+    '4',
+  ]);
   expect(run.exitCode, run.stderr).toBe(0);
   const newest = await readlink(join(images, 'latest'));
-  await waitFor('the newest checkpoint on the backup', async () => ((await backupLatest(backupDir)) === newest ? true : undefined), 10_000);
+  await waitFor(
+    'the newest checkpoint on the backup',
+    async () => ((await backupLatest(backupDir)) === newest ? true : undefined),
+    10_000,
+  );
   return { criu, images, backupDir, backup, shipper, newest, workload };
 }
 
@@ -57,7 +92,13 @@ describe('automatic failover (real CRIU, TCP on 127.0.0.1)', () => {
     const linesAtDeath = (await w.read()).progress.length;
 
     const { report, ms } = await failoverReport(backupDir, killed);
-    expect(report, backup.log()).toMatchObject({ ok: true, reason: 'workload-dead', checkpoint: newest, chain_length: 4, pid: w.pid });
+    expect(report, backup.log()).toMatchObject({
+      ok: true,
+      reason: 'workload-dead',
+      checkpoint: newest,
+      chain_length: 4,
+      pid: w.pid,
+    });
     // Past the trigger, the whole chain is verified again before CRIU runs (every file hashed against its
     // manifest): measured and reported as verify_ms, and not part of how quickly the trigger fires.
     expect(report.verify_ms).toBeGreaterThanOrEqual(0);
@@ -66,13 +107,32 @@ describe('automatic failover (real CRIU, TCP on 127.0.0.1)', () => {
     const resumedAt = await expectResumed(w, linesAtDeath, floor);
     const exited = await backup.process;
     expect(exited.exitCode, backup.log()).toBe(0);
-    expect(backup.out()).toMatch(new RegExp(`failed over \\(workload-dead\\): restored ${newest} \\(chain of 4\\) in \\d+ ms from the trigger: pid ${w.pid}`));
+    expect(backup.out()).toMatch(
+      new RegExp(
+        `failed over \\(workload-dead\\): restored ${newest} \\(chain of 4\\) in \\d+ ms from the trigger: pid ${w.pid}`,
+      ),
+    );
     expect(backup.log()).toMatch(/failing over \(workload-dead\)/);
     // At most once, across restarts too.
-    const again = await runCli(['backup', '--dir', backupDir, '--listen', '127.0.0.1:0', '--keys', (await testPair()).backupDir, '--failover-after', '2s'], { timeoutMs: 10_000 });
+    const again = await runCli(
+      [
+        'backup',
+        '--dir',
+        backupDir,
+        '--listen',
+        '127.0.0.1:0',
+        '--keys',
+        (await testPair()).backupDir,
+        '--failover-after',
+        '2s',
+      ],
+      { timeoutMs: 10_000 },
+    );
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toMatch(/was failed over from already \(workload-dead/);
-    console.log(`workload-dead: kill → failover.json ${ms} ms (trigger → restored ${report.trigger_to_restored_ms} ms, verify ${report.verify_ms} ms, criu restore ${report.restore_ms} ms); writes floor ${floor}, resumed at ${resumedAt}`);
+    console.log(
+      `workload-dead: kill → failover.json ${ms} ms (trigger → restored ${report.trigger_to_restored_ms} ms, verify ${report.verify_ms} ms, criu restore ${report.restore_ms} ms); writes floor ${floor}, resumed at ${resumedAt}`,
+    );
   });
 
   it('the primary host dies (shipper and workload killed): the backup restores after the silence limit', async () => {
@@ -94,7 +154,9 @@ describe('automatic failover (real CRIU, TCP on 127.0.0.1)', () => {
     expect(report.message).toMatch(/no message from the shipper for \d+ ms \(limit 2000 ms/);
     const resumedAt = await expectResumed(w, linesAtDeath, floor);
     expect((await backup.process).exitCode, backup.log()).toBe(0);
-    console.log(`silence: kill → failover.json ${ms} ms (silent ${report.silent_ms} ms, trigger → restored ${report.trigger_to_restored_ms} ms, verify ${report.verify_ms} ms); writes floor ${floor}, resumed at ${resumedAt}`);
+    console.log(
+      `silence: kill → failover.json ${ms} ms (silent ${report.silent_ms} ms, trigger → restored ${report.trigger_to_restored_ms} ms, verify ${report.verify_ms} ms); writes floor ${floor}, resumed at ${resumedAt}`,
+    );
   });
 
   it('a shipper stopped with SIGTERM says goodbye: no failover, the workload is untouched', async () => {

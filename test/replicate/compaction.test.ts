@@ -16,7 +16,15 @@ import { scanCheckpoints } from '../../src/store/checkpoints.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
-import { backupRunDir, collectingLog, expectResumed, primaryRun, readJsonLines, testPair, writesBefore } from './helpers.js';
+import {
+  backupRunDir,
+  collectingLog,
+  expectResumed,
+  primaryRun,
+  readJsonLines,
+  testPair,
+  writesBefore,
+} from './helpers.js';
 
 // Compaction on the backup: the backup flattens its own copy of the chain (the primary here does not
 // compact at all, so only the backup's rule is at work), nothing full-size is shipped after the first
@@ -37,18 +45,39 @@ describe('compaction on the backup (real CRIU, mode delta)', () => {
     const root = await imagesDir();
     const images = join(root, 'images');
     const config = join(root, 'remusd.yaml');
-    await writeFile(config, 'interval: { initial: 300ms, min: 300ms, max: 300ms }\npolicy: { kind: fixed }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 1000, new_chain_every: 1000, compact: false } }\n');
-    const supervised = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '9']);
+    await writeFile(
+      config,
+      'interval: { initial: 300ms, min: 300ms, max: 300ms }\npolicy: { kind: fixed }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 1000, new_chain_every: 1000, compact: false } }\n',
+    );
+    const supervised = await runCli([
+      'run',
+      '--config',
+      config,
+      '--pid',
+      String(workload.pid),
+      '--max-checkpoints',
+      '9',
+    ]);
     expect(supervised.exitCode, supervised.stderr.slice(-2000)).toBe(0);
 
     const backup = join(root, 'backup');
     const log = collectingLog();
-    const receiver = await startReceiver({ host: '127.0.0.1', port: 0 }, { root: backup, keep: 3, compaction: { compactAt: 5, pageSize: size }, log, credentials: (await testPair()).backup });
+    const receiver = await startReceiver(
+      { host: '127.0.0.1', port: 0 },
+      {
+        root: backup,
+        keep: 3,
+        compaction: { compactAt: 5, pageSize: size },
+        log,
+        credentials: (await testPair()).backup,
+      },
+    );
     const identity = primaryRun(images);
     const channel = await connectToBackup(receiver.endpoint, (await testPair()).primary, identity);
     const shipped: ShipRecord[] = [];
     try {
-      for (let seq = 1; seq <= 9; seq++) shipped.push(...(await shipChain(channel, `0000000${seq}`, { images, log: collectingLog(), run: identity })));
+      for (let seq = 1; seq <= 9; seq++)
+        shipped.push(...(await shipChain(channel, `0000000${seq}`, { images, log: collectingLog(), run: identity })));
     } finally {
       channel.destroy();
       await receiver.closeIntake('the test is done'); // waits for a compaction in progress
@@ -57,7 +86,17 @@ describe('compaction on the backup (real CRIU, mode delta)', () => {
     console.log(log.lines.filter((l) => l.includes('compact')).join('\n'));
     expect(log.lines.some((l) => l.includes('compacted'))).toBe(true);
     // Only the first checkpoint went over in full; every later one was its delta, once.
-    expect(shipped.map((s) => s.name)).toEqual(['00000001', '00000002', '00000003', '00000004', '00000005', '00000006', '00000007', '00000008', '00000009']);
+    expect(shipped.map((s) => s.name)).toEqual([
+      '00000001',
+      '00000002',
+      '00000003',
+      '00000004',
+      '00000005',
+      '00000006',
+      '00000007',
+      '00000008',
+      '00000009',
+    ]);
     for (const s of shipped.slice(1)) expect(s.bytes).toBeLessThan(shipped[0]!.bytes / 4);
 
     // On the backup: a short chain ending at a flattened link with a manifest of its own (parent null), which
@@ -67,7 +106,10 @@ describe('compaction on the backup (real CRIU, mode delta)', () => {
     await prune(runDir, 3, collectingLog());
     const held = scanCheckpoints(runDir);
     const base = held.find((c) => c.parentSeq === undefined)!;
-    console.log('backup holds', held.map((c) => `${c.name}${c.parentSeq === undefined ? '' : `←${c.parentSeq}`}`).join(' '));
+    console.log(
+      'backup holds',
+      held.map((c) => `${c.name}${c.parentSeq === undefined ? '' : `←${c.parentSeq}`}`).join(' '),
+    );
     expect(base.name > '00000001').toBe(true);
     expect(existsSync(join(runDir, '00000001'))).toBe(false);
     expect(readManifest(join(runDir, base.name)).parent).toBeNull();

@@ -5,7 +5,20 @@ import type { ShipRecord } from '../../src/replicate/ship-log.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
-import { backupLatest, backupRunDir, daemon, expectResumed, readJsonLines, sameBytes, startBackup, stopDaemons, waitFor, testPair, writeRunConfig, writesBefore } from './helpers.js';
+import {
+  backupLatest,
+  backupRunDir,
+  daemon,
+  expectResumed,
+  readJsonLines,
+  sameBytes,
+  startBackup,
+  stopDaemons,
+  waitFor,
+  testPair,
+  writeRunConfig,
+  writesBefore,
+} from './helpers.js';
 import { failoverOutput } from '../../src/cli/json-schemas.js';
 
 // The whole path with real processes: the supervisor checkpoints a live workload with real CRIU, `remusd
@@ -27,9 +40,27 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
     const images = join(root, 'images');
     const backupDir = join(root, 'backup');
     const backup = await startBackup(backupDir);
-    const shipper = daemon(['ship', '--images', images, '--keys', (await testPair()).primaryDir, '--to', `127.0.0.1:${backup.port}`, '--records', join(root, 'ship.jsonl')]);
+    const shipper = daemon([
+      'ship',
+      '--images',
+      images,
+      '--keys',
+      (await testPair()).primaryDir,
+      '--to',
+      `127.0.0.1:${backup.port}`,
+      '--records',
+      join(root, 'ship.jsonl'),
+    ]);
 
-    const run = await runCli(['run', '--config', await writeRunConfig(root, 'delta'), '--pid', String(workload.pid), '--max-checkpoints', '6']);
+    const run = await runCli([
+      'run',
+      '--config',
+      await writeRunConfig(root, 'delta'),
+      '--pid',
+      String(workload.pid),
+      '--max-checkpoints',
+      '6',
+    ]);
     expect(run.exitCode, run.stderr).toBe(0);
     const newest = await readlink(join(images, 'latest'));
     const shipped = await waitFor('the newest checkpoint shipped', async () => {
@@ -70,29 +101,64 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
     const root = await imagesDir();
     const images = join(root, 'images');
     const backupDir = join(root, 'backup');
-    const run = await runCli(['run', '--config', await writeRunConfig(root, 'full'), '--pid', String(workload.pid), '--max-checkpoints', '1']);
+    const run = await runCli([
+      'run',
+      '--config',
+      await writeRunConfig(root, 'full'),
+      '--pid',
+      String(workload.pid),
+      '--max-checkpoints',
+      '1',
+    ]);
     expect(run.exitCode, run.stderr).toBe(0);
     const backup = await startBackup(backupDir);
     const to = `127.0.0.1:${backup.port}`;
 
     // 64 MiB at 32 MiB/s: about two seconds on the wire, time enough to kill the shipper in the middle.
-    const shipper = daemon(['ship', '--images', images, '--keys', (await testPair()).primaryDir, '--to', to, '--once', '--max-rate', '32MiB']);
+    const shipper = daemon([
+      'ship',
+      '--images',
+      images,
+      '--keys',
+      (await testPair()).primaryDir,
+      '--to',
+      to,
+      '--once',
+      '--max-rate',
+      '32MiB',
+    ]);
     await waitFor('bytes landing in the partial directory', async () => {
-      const files = await readdir(join(await backupRunDir(backupDir).catch(() => backupDir), '.00000001.partial')).catch(() => [] as string[]);
+      const files = await readdir(
+        join(await backupRunDir(backupDir).catch(() => backupDir), '.00000001.partial'),
+      ).catch(() => [] as string[]);
       return files.some((f) => f.startsWith('pages-')) ? true : undefined;
     });
     process.kill(shipper.process.pid!, 'SIGKILL');
     await shipper.process;
-    await waitFor('the backup noticing the drop', () => (/closed the connection during 00000001.*discarded/.test(backup.log()) ? true : undefined), 5_000);
+    await waitFor(
+      'the backup noticing the drop',
+      () => (/closed the connection during 00000001.*discarded/.test(backup.log()) ? true : undefined),
+      5_000,
+    );
     const runDir = await backupRunDir(backupDir);
     expect((await readdir(runDir)).filter((n) => !n.startsWith('.'))).toEqual(['run.json']); // no 00000001, no latest
     expect(await readdir(runDir)).toEqual(['run.json']); // and the partial is gone too
 
-    const again = await runCli(['ship', '--images', images, '--keys', (await testPair()).primaryDir, '--to', to, '--once']);
+    const again = await runCli([
+      'ship',
+      '--images',
+      images,
+      '--keys',
+      (await testPair()).primaryDir,
+      '--to',
+      to,
+      '--once',
+    ]);
     expect(again.exitCode, again.stderr).toBe(0);
     expect(await backupLatest(backupDir)).toBe('00000001');
     const pages = (await readdir(join(images, '00000001'))).filter((f) => f.startsWith('pages-'));
-    for (const file of pages) expect(await sameBytes(join(images, '00000001', file), join(runDir, '00000001', file))).toBe(true);
+    for (const file of pages)
+      expect(await sameBytes(join(images, '00000001', file), join(runDir, '00000001', file))).toBe(true);
 
     // And what arrived restores.
     const pid = workload.pid;

@@ -47,7 +47,11 @@ async function flood(port: number): Promise<{ sockets: Socket[]; open: () => num
     const socket = connect({ host: '127.0.0.1', port });
     socket.on('error', () => undefined);
     socket.on('close', () => closed++);
-    settled.push(new Promise((resolve) => socket.once('connect', () => socket.write(bigHello(), () => resolve())).once('close', () => resolve())));
+    settled.push(
+      new Promise((resolve) =>
+        socket.once('connect', () => socket.write(bigHello(), () => resolve())).once('close', () => resolve()),
+      ),
+    );
     sockets.push(socket);
     if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
   }
@@ -62,17 +66,34 @@ async function measure(args: string[]) {
   const images = join(root, 'images');
   const backup = await startBackup(join(root, 'backup'), args);
   await fakeCheckpoint(images, '00000001', null, { 'pages-1.img': 1 << 20 });
-  await shipOnce({ images, log: collectingLog(), to: { host: '127.0.0.1', port: backup.port }, credentials: pair.primary });
+  await shipOnce({
+    images,
+    log: collectingLog(),
+    to: { host: '127.0.0.1', port: backup.port },
+    credentials: pair.primary,
+  });
   await new Promise((resolve) => setTimeout(resolve, 500));
   const before = await rssMiB(backup.process.pid!);
   let peak = before;
-  const sampler = setInterval(() => void rssMiB(backup.process.pid!).then((rss) => (peak = Math.max(peak, rss)), () => undefined), 20);
+  const sampler = setInterval(
+    () =>
+      void rssMiB(backup.process.pid!).then(
+        (rss) => (peak = Math.max(peak, rss)),
+        () => undefined,
+      ),
+    20,
+  );
   try {
     const attack = await flood(backup.port);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     // The genuine primary still gets through while the survivors of the flood hold their handshakes.
     await fakeCheckpoint(images, '00000002', '00000001', { 'pages-1.img': 4096 });
-    const shipped = await shipOnce({ images, log: collectingLog(), to: { host: '127.0.0.1', port: backup.port }, credentials: pair.primary });
+    const shipped = await shipOnce({
+      images,
+      log: collectingLog(),
+      to: { host: '127.0.0.1', port: backup.port },
+      credentials: pair.primary,
+    });
     const open = attack.open();
     for (const socket of attack.sockets) socket.destroy();
     return { before, grew: peak - before, open, shipped: shipped.map((r) => r.name), log: backup.log() };
@@ -84,7 +105,9 @@ async function measure(args: string[]) {
 describe('a flood of unauthenticated connections', () => {
   it(`${FLOOD} connections, each announcing a 128 KiB ClientHello and then idle, grow the backup by < ${BOUND_MIB} MiB`, async () => {
     const result = await measure([]);
-    console.log(`${FLOOD} connections: RSS ${result.before.toFixed(1)} MiB → +${result.grew.toFixed(1)} MiB at the peak; ${result.open} still open after 1 s`);
+    console.log(
+      `${FLOOD} connections: RSS ${result.before.toFixed(1)} MiB → +${result.grew.toFixed(1)} MiB at the peak; ${result.open} still open after 1 s`,
+    );
     expect(result.grew).toBeLessThan(BOUND_MIB);
     expect(result.open).toBeLessThanOrEqual(32);
     expect(result.shipped).toEqual(['00000002']);
@@ -94,7 +117,9 @@ describe('a flood of unauthenticated connections', () => {
 
   it(`negative control: with the handshake limit lifted to ${FLOOD}, the same flood exceeds the bound`, async () => {
     const result = await measure(['--max-handshakes', String(FLOOD)]);
-    console.log(`limit lifted: RSS ${result.before.toFixed(1)} MiB → +${result.grew.toFixed(1)} MiB at the peak; ${result.open} still open after 1 s`);
+    console.log(
+      `limit lifted: RSS ${result.before.toFixed(1)} MiB → +${result.grew.toFixed(1)} MiB at the peak; ${result.open} still open after 1 s`,
+    );
     expect(result.grew).toBeGreaterThan(BOUND_MIB);
   });
 });

@@ -44,7 +44,12 @@ export function primaryRun(root: string): RunIdentity {
  * Writes a fake checkpoint ROOT/NAME (files of pseudo-random bytes, an optional parent link) as the
  * supervisor would publish it, and points latest at it (ROOT gets a run.json if it has none).
  */
-export async function fakeCheckpoint(root: string, name: string, parent: string | null, sizes: Record<string, number>): Promise<void> {
+export async function fakeCheckpoint(
+  root: string,
+  name: string,
+  parent: string | null,
+  sizes: Record<string, number>,
+): Promise<void> {
   primaryRun(root);
   const dir = join(root, name);
   await mkdir(dir, { recursive: true });
@@ -59,7 +64,13 @@ export async function fakeCheckpoint(root: string, name: string, parent: string 
 }
 
 /** A manifest for hand-made offers (taken now unless `takenAt`). */
-export function manifestOf(run: string, name: string, parent: string | null, files: ManifestFile[], takenAt = new Date()): Manifest {
+export function manifestOf(
+  run: string,
+  name: string,
+  parent: string | null,
+  files: ManifestFile[],
+  takenAt = new Date(),
+): Manifest {
   return { format: 1, run, name, parent, taken_at: takenAt.toISOString(), files };
 }
 
@@ -87,7 +98,12 @@ export interface TestPair {
 /** A new pair of keys in a temporary directory. */
 export async function makePair(): Promise<TestPair> {
   const dirs = writePair(join(await imagesDir('remusd-keys-'), 'keys'), await generatePair(1));
-  return { primaryDir: dirs.primary, backupDir: dirs.backup, primary: loadCredentials(dirs.primary, 'primary'), backup: loadCredentials(dirs.backup, 'backup') };
+  return {
+    primaryDir: dirs.primary,
+    backupDir: dirs.backup,
+    primary: loadCredentials(dirs.primary, 'primary'),
+    backup: loadCredentials(dirs.backup, 'backup'),
+  };
 }
 
 let shared: Promise<TestPair> | undefined;
@@ -97,9 +113,16 @@ export function testPair(): Promise<TestPair> {
 }
 
 /** A receiver on an ephemeral loopback port, with the test pair's backup keys. */
-export async function loopbackReceiver(root: string, keep = 5, limits: Partial<ReceiverLimits> = {}): Promise<Receiver & { log: ReturnType<typeof collectingLog> }> {
+export async function loopbackReceiver(
+  root: string,
+  keep = 5,
+  limits: Partial<ReceiverLimits> = {},
+): Promise<Receiver & { log: ReturnType<typeof collectingLog> }> {
   const log = collectingLog();
-  const receiver = await startReceiver({ host: '127.0.0.1', port: 0 }, { root, keep, log, credentials: (await testPair()).backup, limits });
+  const receiver = await startReceiver(
+    { host: '127.0.0.1', port: 0 },
+    { root, keep, log, credentials: (await testPair()).backup, limits },
+  );
   return Object.assign(receiver, { log });
 }
 
@@ -107,7 +130,10 @@ export async function loopbackReceiver(root: string, keep = 5, limits: Partial<R
  * Receivers and channels that a test file opens, each closed after its test: call once at the top of the
  * file (it registers the afterEach).
  */
-export function closedAfterEach(): { receiver(root: string, keep?: number): Promise<Receiver & { log: ReturnType<typeof collectingLog> }>; channel(channel: Channel): Channel } {
+export function closedAfterEach(): {
+  receiver(root: string, keep?: number): Promise<Receiver & { log: ReturnType<typeof collectingLog> }>;
+  channel(channel: Channel): Channel;
+} {
   const receivers: Receiver[] = [];
   const channels: Channel[] = [];
   afterEach(async () => {
@@ -178,16 +204,31 @@ export async function stopDaemons(): Promise<void> {
 
 /** Starts `remusd backup --dir DIR ARGS…` on an ephemeral loopback port, with the test pair's keys; returns once it listens. */
 export async function startBackup(dir: string, args: string[] = []): Promise<Daemon & { port: number }> {
-  const backup = daemon(['backup', '--dir', dir, '--listen', '127.0.0.1:0', '--keys', (await testPair()).backupDir, ...args]);
+  const backup = daemon([
+    'backup',
+    '--dir',
+    dir,
+    '--listen',
+    '127.0.0.1:0',
+    '--keys',
+    (await testPair()).backupDir,
+    ...args,
+  ]);
   // 30 s only bounds a hung start: at load average ~19 the CLI alone took 3-4 s to start, and a redis
   // failover test once failed here at 10 s.
-  const port = await waitFor('the backup to listen', () => Number(/listening on 127\.0\.0\.1:(\d+)/.exec(backup.out())?.[1]) || undefined, 30_000);
+  const port = await waitFor(
+    'the backup to listen',
+    () => Number(/listening on 127\.0\.0\.1:(\d+)/.exec(backup.out())?.[1]) || undefined,
+    30_000,
+  );
   return { ...backup, port };
 }
 
 /** The workload's write count at its last progress line before checkpoint `name` (in images) started. */
 export async function writesBefore(images: string, name: string, workload: TestWorkload): Promise<number> {
-  const record = (await readJsonLines<CheckpointRecord>(join(images, 'records.jsonl'))).find((r) => r.seq === Number(name))!;
+  const record = (await readJsonLines<CheckpointRecord>(join(images, 'records.jsonl'))).find(
+    (r) => r.seq === Number(name),
+  )!;
   return (await workload.read()).progress.filter((p) => p.realMs <= Date.parse(record.start)).at(-1)!.writes;
 }
 
@@ -204,6 +245,9 @@ export async function expectResumed(workload: TestWorkload, linesAtDeath: number
 /** Writes ROOT/remusd.yaml for `remusd run`: interval 300 ms in [200 ms, 1 s], images in ROOT/images, keep 5. */
 export async function writeRunConfig(root: string, mode: 'delta' | 'full'): Promise<string> {
   const path = join(root, 'remusd.yaml');
-  await writeFile(path, `interval: { initial: 300ms, min: 200ms, max: 1s }\ncheckpoint: { mode: ${mode}, dir: ./images, retention: { keep: 5 } }\n`);
+  await writeFile(
+    path,
+    `interval: { initial: 300ms, min: 200ms, max: 1s }\ncheckpoint: { mode: ${mode}, dir: ./images, retention: { keep: 5 } }\n`,
+  );
   return path;
 }

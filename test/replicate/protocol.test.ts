@@ -22,7 +22,18 @@ import { shipChain, ShipError } from '../../src/replicate/ship-chain.js';
 import { serverTlsOptions } from '../../src/replicate/tls/options.js';
 import { imagesDir } from '../helpers/criu.js';
 import { newRunIdentity } from '../../src/store/run-identity.js';
-import { backupRunDir, collectingLog, fakeCheckpoint, loopbackReceiver, manifestOf, primaryRun, rawChannel, sameBytes, testPair, waitFor } from './helpers.js';
+import {
+  backupRunDir,
+  collectingLog,
+  fakeCheckpoint,
+  loopbackReceiver,
+  manifestOf,
+  primaryRun,
+  rawChannel,
+  sameBytes,
+  testPair,
+  waitFor,
+} from './helpers.js';
 
 const receivers: Receiver[] = [];
 const channels: Channel[] = [];
@@ -40,17 +51,34 @@ async function raw(port: number) {
   channels.push(channel);
   return channel;
 }
-const names = async (backup: string) => (await readdir(await backupRunDir(backup))).filter((n) => n !== 'latest' && n !== 'run.json').sort();
+const names = async (backup: string) =>
+  (await readdir(await backupRunDir(backup))).filter((n) => n !== 'latest' && n !== 'run.json').sort();
 const RUN = newRunIdentity(new Date('2026-01-01T00:00:00Z'));
 
 describe('framing', () => {
   it('decodes messages and data split at every possible byte boundary', () => {
-    const offer: Message = { type: 'offer', manifest: manifestOf(RUN.id, '00000002', '00000001', [{ name: 'pages-1.img', size: 3, xxh64: '0123456789abcdef' }]) };
-    const stream = Buffer.concat([encodeMessage(hello('sender', RUN)), encodeMessage(offer), dataHeader(3), Buffer.from([7, 8, 9]), encodeMessage({ type: 'done', name: '00000002' })]);
+    const offer: Message = {
+      type: 'offer',
+      manifest: manifestOf(RUN.id, '00000002', '00000001', [
+        { name: 'pages-1.img', size: 3, xxh64: '0123456789abcdef' },
+      ]),
+    };
+    const stream = Buffer.concat([
+      encodeMessage(hello('sender', RUN)),
+      encodeMessage(offer),
+      dataHeader(3),
+      Buffer.from([7, 8, 9]),
+      encodeMessage({ type: 'done', name: '00000002' }),
+    ]);
     for (let split = 0; split <= stream.length; split++) {
       const decoder = new FrameDecoder();
       const frames = [...decoder.push(stream.subarray(0, split)), ...decoder.push(stream.subarray(split))];
-      expect(frames.map((f) => (f.kind === 'data' ? [...f.bytes] : f.message.type))).toEqual(['hello', 'offer', [7, 8, 9], 'done']);
+      expect(frames.map((f) => (f.kind === 'data' ? [...f.bytes] : f.message.type))).toEqual([
+        'hello',
+        'offer',
+        [7, 8, 9],
+        'done',
+      ]);
       expect(decoder.pending).toBe(0);
     }
     const one = new FrameDecoder();
@@ -60,13 +88,18 @@ describe('framing', () => {
   });
 
   it('refuses garbage, oversized frames and unsafe file names with a clear message', () => {
-    expect(() => new FrameDecoder().push(Buffer.from('GET / HTTP/1.1\r\n\r\n'))).toThrow(/not a remusd-replicate stream.*GET/);
+    expect(() => new FrameDecoder().push(Buffer.from('GET / HTTP/1.1\r\n\r\n'))).toThrow(
+      /not a remusd-replicate stream.*GET/,
+    );
     const huge = Buffer.alloc(5);
     huge.writeUInt8(1, 0);
     huge.writeUInt32BE(MAX_MESSAGE_BYTES + 1, 1);
     expect(() => new FrameDecoder().push(huge)).toThrow(/exceeds the limit/);
     for (const name of ['../evil', 'parent', '.hidden', 'a/b', '']) {
-      const bad = encodeMessage({ type: 'offer', manifest: manifestOf(RUN.id, '00000001', null, [{ name, size: 1, xxh64: '0000000000000000' }]) });
+      const bad = encodeMessage({
+        type: 'offer',
+        manifest: manifestOf(RUN.id, '00000001', null, [{ name, size: 1, xxh64: '0000000000000000' }]),
+      });
       expect(() => new FrameDecoder().push(bad)).toThrow(ProtocolError);
     }
     const badName = encodeMessage({ type: 'accept', name: '../../etc' } as Message);
@@ -84,9 +117,18 @@ describe('status messages', () => {
       { type: 'goodbye', reason: 'SIGTERM' },
       { type: 'refuse', name: '00000002', reason: 'failed-over', message: 'no more', have: [] },
     ];
-    for (const message of messages) expect(new FrameDecoder().push(encodeMessage(message))).toEqual([{ kind: 'message', message }]);
-    expect(() => new FrameDecoder().push(encodeMessage({ type: 'heartbeat', at: '2025-01-01T00:00:00.000Z', workload: 'zombie' } as unknown as Message))).toThrow(/workload must be alive or dead/);
-    expect(() => new FrameDecoder().push(encodeMessage({ type: 'workload-dead', pid: -1, at: '2025-01-01T00:00:00.000Z' } as Message))).toThrow(/pid must be a positive integer/);
+    for (const message of messages)
+      expect(new FrameDecoder().push(encodeMessage(message))).toEqual([{ kind: 'message', message }]);
+    expect(() =>
+      new FrameDecoder().push(
+        encodeMessage({ type: 'heartbeat', at: '2025-01-01T00:00:00.000Z', workload: 'zombie' } as unknown as Message),
+      ),
+    ).toThrow(/workload must be alive or dead/);
+    expect(() =>
+      new FrameDecoder().push(
+        encodeMessage({ type: 'workload-dead', pid: -1, at: '2025-01-01T00:00:00.000Z' } as Message),
+      ),
+    ).toThrow(/pid must be a positive integer/);
   });
 });
 
@@ -95,14 +137,20 @@ describe('receiver over loopback', () => {
     const receiver = await receiverIn(await imagesDir('remusd-backup-'));
     const old = await raw(receiver.endpoint.port);
     await old.send({ ...hello('sender', RUN), version: PROTOCOL_VERSION + 1 } as Message);
-    await expect(old.nextMessage()).rejects.toThrow(`peer speaks remusd-replicate version ${PROTOCOL_VERSION + 1}; this remusd speaks version ${PROTOCOL_VERSION}`);
+    await expect(old.nextMessage()).rejects.toThrow(
+      `peer speaks remusd-replicate version ${PROTOCOL_VERSION + 1}; this remusd speaks version ${PROTOCOL_VERSION}`,
+    );
     const http = await raw(receiver.endpoint.port);
     http.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     await expect(http.nextMessage()).rejects.toThrow(/not a remusd-replicate stream/);
     const offerFirst = await raw(receiver.endpoint.port);
     await offerFirst.send({ type: 'offer', manifest: manifestOf(RUN.id, '00000001', null, []) });
     await expect(offerFirst.nextMessage()).rejects.toThrow(/expected hello first, got offer/);
-    await waitFor('3 refusals logged', () => (receiver.log.lines.filter((l) => l.includes('refused') || l.includes('not a remusd')).length >= 3 ? true : undefined));
+    await waitFor('3 refusals logged', () =>
+      receiver.log.lines.filter((l) => l.includes('refused') || l.includes('not a remusd')).length >= 3
+        ? true
+        : undefined,
+    );
     expect(receiver.log.lines.join('\n')).toContain(`version ${PROTOCOL_VERSION + 1}`);
   });
 
@@ -119,44 +167,65 @@ describe('receiver over loopback', () => {
     const lying = local.files.map((f) => (f.name === 'pages-1.img' ? { ...f, xxh64: 'ffffffffffffffff' } : f));
     await channel.send({ type: 'offer', manifest: manifestOf(run.id, '00000001', null, lying) });
     expect(await channel.nextMessage()).toEqual({ type: 'accept', name: '00000001' });
-    for (const file of local.files) for await (const chunk of fileChunks(local.dir, file)) await channel.sendData(chunk);
+    for (const file of local.files)
+      for await (const chunk of fileChunks(local.dir, file)) await channel.sendData(chunk);
     await channel.send({ type: 'done', name: '00000001' });
     const answer = await channel.nextMessage();
     expect(answer.type).toBe('reject');
-    expect((answer as { message: string }).message).toMatch(/00000001\/pages-1\.img: xxh64 [0-9a-f]{16}, the manifest says ffffffffffffffff/);
+    expect((answer as { message: string }).message).toMatch(
+      /00000001\/pages-1\.img: xxh64 [0-9a-f]{16}, the manifest says ffffffffffffffff/,
+    );
     expect(await names(backup)).toEqual([]);
     expect(receiver.log.lines.some((l) => l.startsWith('warn rejected 00000001'))).toBe(true);
     // The same connection goes on: the honest offer is accepted.
     const shipped = await shipChain(channel, '00000001', { images: primary, log: collectingLog(), run });
     expect(shipped.map((r) => r.name)).toEqual(['00000001']);
-    expect(await sameBytes(join(primary, '00000001', 'pages-1.img'), join(await backupRunDir(backup), '00000001', 'pages-1.img'))).toBe(true);
+    expect(
+      await sameBytes(
+        join(primary, '00000001', 'pages-1.img'),
+        join(await backupRunDir(backup), '00000001', 'pages-1.img'),
+      ),
+    ).toBe(true);
   });
 
   it('a checkpoint whose parent the backup lacks is refused; the sender sends the missing ancestors oldest first', async () => {
     const primary = await imagesDir();
     const backup = await imagesDir('remusd-backup-');
     await fakeCheckpoint(primary, '00000001', null, { 'pages-1.img': 200_000, 'pagemap-1.img': 100, 'empty.img': 0 });
-    await fakeCheckpoint(primary, '00000002', '00000001', { 'pages-1.img': 8192, 'pagemap-1.img': 120, 'empty.img': 0 });
-    await fakeCheckpoint(primary, '00000003', '00000002', { 'pages-1.img': 4096, 'pagemap-1.img': 110, 'empty.img': 0 });
+    await fakeCheckpoint(primary, '00000002', '00000001', {
+      'pages-1.img': 8192,
+      'pagemap-1.img': 120,
+      'empty.img': 0,
+    });
+    await fakeCheckpoint(primary, '00000003', '00000002', {
+      'pages-1.img': 4096,
+      'pagemap-1.img': 110,
+      'empty.img': 0,
+    });
     const receiver = await receiverIn(backup);
     const log = collectingLog();
     // Ship only 00000001 first, then ask for 00000003: the backup must refuse it and get 00000002 first.
     const run = primaryRun(primary);
     const channel = await connectToBackup(receiver.endpoint, (await testPair()).primary, run);
     channels.push(channel);
-    expect((await shipChain(channel, '00000001', { images: primary, log, run })).map((r) => r.name)).toEqual(['00000001']);
+    expect((await shipChain(channel, '00000001', { images: primary, log, run })).map((r) => r.name)).toEqual([
+      '00000001',
+    ]);
     const shipped = await shipChain(channel, '00000003', { images: primary, log, run });
     expect(shipped.map((r) => [r.name, r.ancestor_of ?? null])).toEqual([
       ['00000002', '00000003'],
       ['00000003', null],
     ]);
-    expect(receiver.log.lines.join('\n')).toMatch(/refusing 00000003: its parent 00000002 of run [0-9a-f-]{36} is not complete on this backup/);
+    expect(receiver.log.lines.join('\n')).toMatch(
+      /refusing 00000003: its parent 00000002 of run [0-9a-f-]{36} is not complete on this backup/,
+    );
     expect(log.lines.join('\n')).toMatch(/backup refused 00000003: refusing 00000003: its parent 00000002/);
     expect(await names(backup)).toEqual(['00000001', '00000002', '00000003']);
     const runDir = await backupRunDir(backup);
     expect(await readlink(join(runDir, '00000003', 'parent'))).toBe('../00000002');
     expect(await readlink(join(runDir, 'latest'))).toBe('00000003');
-    for (const file of ['pages-1.img', 'pagemap-1.img', 'empty.img']) expect(await sameBytes(join(primary, '00000003', file), join(runDir, '00000003', file))).toBe(true);
+    for (const file of ['pages-1.img', 'pagemap-1.img', 'empty.img'])
+      expect(await sameBytes(join(primary, '00000003', file), join(runDir, '00000003', file))).toBe(true);
     // Offering what the backup has already costs one round trip and sends nothing.
     expect(await shipChain(channel, '00000003', { images: primary, log, run })).toEqual([]);
     // From nothing: the whole chain goes, oldest first.
@@ -180,11 +249,20 @@ describe('receiver over loopback', () => {
     await channel.nextMessage();
     await channel.sendData(Buffer.alloc(300_000, 1));
     const runDir = await backupRunDir(backup);
-    await waitFor('the partial directory', async () => ((await readdir(runDir)).includes('.00000001.partial') ? true : undefined));
+    await waitFor('the partial directory', async () =>
+      (await readdir(runDir)).includes('.00000001.partial') ? true : undefined,
+    );
     channel.destroy();
-    await waitFor('the drop noticed', () => (receiver.log.lines.some((l) => l.includes('discarded')) ? true : undefined));
+    await waitFor('the drop noticed', () =>
+      receiver.log.lines.some((l) => l.includes('discarded')) ? true : undefined,
+    );
     expect(await readdir(runDir)).toEqual(['run.json']);
-    const shipped = await shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary });
+    const shipped = await shipOnce({
+      images: primary,
+      log: collectingLog(),
+      to: receiver.endpoint,
+      credentials: (await testPair()).primary,
+    });
     expect(shipped.map((r) => r.bytes)).toEqual([1_000_000]);
     expect(await names(backup)).toEqual(['00000001']);
   });
@@ -223,12 +301,21 @@ describe('receiver over loopback', () => {
     ];
     for (const [i, [name, parent]] of chainParents.entries()) {
       await fakeCheckpoint(primary, name, parent, { 'pages-1.img': 1000 });
-      await shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary });
+      await shipOnce({
+        images: primary,
+        log: collectingLog(),
+        to: receiver.endpoint,
+        credentials: (await testPair()).primary,
+      });
       const want = JSON.stringify(expected[i]);
-      const got = await waitFor(`backup holding ${want}`, async () => {
-        const listing = JSON.stringify(await names(backup));
-        return listing === want ? listing : undefined;
-      }, 2_000).catch(async () => JSON.stringify(await names(backup)));
+      const got = await waitFor(
+        `backup holding ${want}`,
+        async () => {
+          const listing = JSON.stringify(await names(backup));
+          return listing === want ? listing : undefined;
+        },
+        2_000,
+      ).catch(async () => JSON.stringify(await names(backup)));
       expect(got).toBe(want);
     }
     expect(receiver.log.lines.join('\n')).toMatch(/retention removed checkpoints.*00000001.*00000002.*00000003/);
@@ -239,8 +326,22 @@ describe('receiver over loopback', () => {
     const backup = await imagesDir('remusd-backup-');
     await fakeCheckpoint(primary, '00000007', '00000006', { 'pages-1.img': 10 });
     const receiver = await receiverIn(backup);
-    await expect(shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary })).rejects.toThrow(ShipError);
-    await expect(shipOnce({ images: primary, log: collectingLog(), to: receiver.endpoint, credentials: (await testPair()).primary })).rejects.toThrow(/00000007 needs its parent 00000006, which is missing/);
+    await expect(
+      shipOnce({
+        images: primary,
+        log: collectingLog(),
+        to: receiver.endpoint,
+        credentials: (await testPair()).primary,
+      }),
+    ).rejects.toThrow(ShipError);
+    await expect(
+      shipOnce({
+        images: primary,
+        log: collectingLog(),
+        to: receiver.endpoint,
+        credentials: (await testPair()).primary,
+      }),
+    ).rejects.toThrow(/00000007 needs its parent 00000006, which is missing/);
     expect(await names(backup)).toEqual([]);
   });
 });
@@ -257,8 +358,12 @@ describe('connecting to a backup', () => {
     const mutePort = (mute.address() as { port: number }).port;
     try {
       const started = Date.now();
-      await expect(connectToBackup({ host: '127.0.0.1', port }, pair.primary, RUN, 300)).rejects.toThrow(`no TLS connection to 127.0.0.1:${port} within 300 ms`);
-      await expect(connectToBackup({ host: '127.0.0.1', port: mutePort }, pair.primary, RUN, 300)).rejects.toThrow(`127.0.0.1:${mutePort} did not answer hello within 300 ms`);
+      await expect(connectToBackup({ host: '127.0.0.1', port }, pair.primary, RUN, 300)).rejects.toThrow(
+        `no TLS connection to 127.0.0.1:${port} within 300 ms`,
+      );
+      await expect(connectToBackup({ host: '127.0.0.1', port: mutePort }, pair.primary, RUN, 300)).rejects.toThrow(
+        `127.0.0.1:${mutePort} did not answer hello within 300 ms`,
+      );
       // Two 300 ms timeouts, not the 5 s default of connectToBackup: 3 s is five times their sum (room for a
       // loaded machine) and still less than one default timeout.
       expect(Date.now() - started).toBeLessThan(3000);

@@ -7,7 +7,16 @@ import type { ShipRecord } from '../../src/replicate/ship-log.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';
 import { startWorkload, type TestWorkload } from '../helpers/workload.js';
-import { daemon, readJsonLines, startBackup, stopDaemons, testPair, waitFor, writeRunConfig, type Daemon } from './helpers.js';
+import {
+  daemon,
+  readJsonLines,
+  startBackup,
+  stopDaemons,
+  testPair,
+  waitFor,
+  writeRunConfig,
+  type Daemon,
+} from './helpers.js';
 
 let workload: TestWorkload | undefined;
 afterEach(async () => {
@@ -39,10 +48,30 @@ describe('ship and backup metrics (real CRIU, TLS on 127.0.0.1)', () => {
     const backupMetrics = await metricsUrl(backup);
     expect((await scrape(backupMetrics))('remusd_backup_connected_senders')).toBe(0);
 
-    const run = await runCli(['run', '--config', await writeRunConfig(root, 'full'), '--pid', String(workload.pid), '--max-checkpoints', '3']);
+    const run = await runCli([
+      'run',
+      '--config',
+      await writeRunConfig(root, 'full'),
+      '--pid',
+      String(workload.pid),
+      '--max-checkpoints',
+      '3',
+    ]);
     expect(run.exitCode, run.stderr).toBe(0);
     const before = Date.now() / 1000;
-    const shipper = daemon(['ship', '--images', images, '--keys', (await testPair()).primaryDir, '--to', `127.0.0.1:${backup.port}`, '--records', records, '--metrics', '127.0.0.1:0']);
+    const shipper = daemon([
+      'ship',
+      '--images',
+      images,
+      '--keys',
+      (await testPair()).primaryDir,
+      '--to',
+      `127.0.0.1:${backup.port}`,
+      '--records',
+      records,
+      '--metrics',
+      '127.0.0.1:0',
+    ]);
     const shipMetrics = await metricsUrl(shipper);
     const shipped = await waitFor('the newest checkpoint acknowledged', async () => {
       const lines = await readJsonLines<ShipRecord>(records).catch(() => []);
@@ -58,7 +87,9 @@ describe('ship and backup metrics (real CRIU, TLS on 127.0.0.1)', () => {
     const newest = shipped.find((r) => r.name === '00000003')!;
     expect(ship('remusd_ship_last_ack_timestamp_seconds')).toBe(Date.parse(newest.acked_at) / 1000);
     expect(ship('remusd_ship_lag_seconds')).toBe(newest.lag_ms / 1000);
-    expect(ship(`remusd_build_info{version="${packageVersion()}",node_version="${process.version}",role="ship"}`)).toBe(1);
+    expect(ship(`remusd_build_info{version="${packageVersion()}",node_version="${process.version}",role="ship"}`)).toBe(
+      1,
+    );
 
     const received = await scrape(backupMetrics);
     expect(received('remusd_backup_connected_senders')).toBe(1);
@@ -74,10 +105,15 @@ describe('ship and backup metrics (real CRIU, TLS on 127.0.0.1)', () => {
     // The backup goes away: the shipper shows it, and counts its failed reconnects.
     backup.process.kill('SIGTERM');
     await backup.process;
-    const lost = await waitFor('the shipper to show the backup lost', async () => {
-      const now = await scrape(shipMetrics);
-      return now('remusd_ship_connected') === 0 && now('remusd_ship_transfers_failed_total') >= 2 ? now : undefined;
-    }, 30_000, 200);
+    const lost = await waitFor(
+      'the shipper to show the backup lost',
+      async () => {
+        const now = await scrape(shipMetrics);
+        return now('remusd_ship_connected') === 0 && now('remusd_ship_transfers_failed_total') >= 2 ? now : undefined;
+      },
+      30_000,
+      200,
+    );
     expect(lost('remusd_ship_bytes_total')).toBe(bytes); // nothing more counted as shipped
     shipper.process.kill('SIGTERM');
     expect((await shipper.process).exitCode).toBe(0);
@@ -85,10 +121,27 @@ describe('ship and backup metrics (real CRIU, TLS on 127.0.0.1)', () => {
 
   it('--metrics on an address other machines reach is refused (exit 2), unless --metrics-allow-remote', async () => {
     const pair = await testPair();
-    const ship = await runCli(['ship', '--images', '/nonexistent', '--to', '127.0.0.1:9', '--keys', pair.primaryDir, '--metrics', '0.0.0.0:9464']);
+    const ship = await runCli([
+      'ship',
+      '--images',
+      '/nonexistent',
+      '--to',
+      '127.0.0.1:9',
+      '--keys',
+      pair.primaryDir,
+      '--metrics',
+      '0.0.0.0:9464',
+    ]);
     expect(ship.exitCode).toBe(2);
     expect(ship.stderr).toContain('--metrics 0.0.0.0:9464 can be reached from other machines');
-    const backup = await runCli(['backup', '--dir', '/nonexistent', '--keys', pair.backupDir, '--metrics-allow-remote']);
+    const backup = await runCli([
+      'backup',
+      '--dir',
+      '/nonexistent',
+      '--keys',
+      pair.backupDir,
+      '--metrics-allow-remote',
+    ]);
     expect(backup.exitCode).toBe(2);
     expect(backup.stderr).toContain('--metrics-allow-remote applies to --metrics');
   });

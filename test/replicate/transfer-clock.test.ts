@@ -12,13 +12,17 @@ describe('TransferClock', () => {
       expect(clock.check(t + 999)).toBeUndefined();
     }
     expect(clock.check(3499)).toBeUndefined();
-    expect(clock.check(3500)).toMatch(/not done after 3500 ms \(deadline 3500 ms for 3000 bytes at ≥ 1000 B\/s plus 500 ms\); 3000 bytes received/);
+    expect(clock.check(3500)).toMatch(
+      /not done after 3500 ms \(deadline 3500 ms for 3000 bytes at ≥ 1000 B\/s plus 500 ms\); 3000 bytes received/,
+    );
   });
 
   it('each window must bring the minimum rate, or every byte still missing', () => {
     const slow = new TransferClock(10_000, limits, 0);
     slow.data(999);
-    expect(slow.check(1000)).toMatch(/999 bytes of file data in the last 1000 ms, below the minimum rate of 1000 B\/s \(1000 bytes\)/);
+    expect(slow.check(1000)).toMatch(
+      /999 bytes of file data in the last 1000 ms, below the minimum rate of 1000 B\/s \(1000 bytes\)/,
+    );
     const finishing = new TransferClock(1500, limits, 0);
     finishing.data(1000);
     expect(finishing.check(1000)).toBeUndefined();

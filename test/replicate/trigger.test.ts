@@ -4,7 +4,12 @@ import { FailoverTrigger } from '../../src/replicate/trigger.js';
 
 const peer = '127.0.0.1:40000';
 const run = '0b7e1c52-4a7f-4d3c-9e55-1f0a2b3c4d5e';
-const heard = (workload?: 'alive' | 'dead'): SenderEvent => ({ type: 'heard', peer, run, ...(workload ? { workload } : {}) });
+const heard = (workload?: 'alive' | 'dead'): SenderEvent => ({
+  type: 'heard',
+  peer,
+  run,
+  ...(workload ? { workload } : {}),
+});
 const holds: SenderEvent = { type: 'holds', peer, run, name: '00000003', how: 'received' };
 const dead: SenderEvent = { type: 'workload-dead', peer, run, pid: 4242, at: '2025-01-01T00:00:00.000Z' };
 const goodbye: SenderEvent = { type: 'goodbye', peer, run, reason: 'SIGTERM' };
@@ -14,7 +19,11 @@ describe('FailoverTrigger', () => {
     const trigger = new FailoverTrigger(2_000);
     trigger.observe(heard('alive'), 0);
     trigger.observe(holds, 10);
-    expect(trigger.observe(dead, 20)).toMatchObject({ type: 'failover', reason: 'workload-dead', message: expect.stringMatching(/pid 4242/) });
+    expect(trigger.observe(dead, 20)).toMatchObject({
+      type: 'failover',
+      reason: 'workload-dead',
+      message: expect.stringMatching(/pid 4242/),
+    });
     expect(trigger.done).toBe(true);
     expect(trigger.observe(dead, 30)).toBeUndefined();
     expect(trigger.tick(10_000)).toBeUndefined();
@@ -24,9 +33,18 @@ describe('FailoverTrigger', () => {
     const trigger = new FailoverTrigger(2_000);
     trigger.observe(holds, 0);
     const otherRun = { ...dead, run: '9f0e1d2c-3b4a-4596-8877-66554433aa11' };
-    expect(trigger.observe(otherRun, 10)).toMatchObject({ type: 'ignored', message: expect.stringMatching(/of run 9f0e1d2c.*dead, but this backup's checkpoints are of run 0b7e1c52.*not restoring another run's process/) });
+    expect(trigger.observe(otherRun, 10)).toMatchObject({
+      type: 'ignored',
+      message: expect.stringMatching(
+        /of run 9f0e1d2c.*dead, but this backup's checkpoints are of run 0b7e1c52.*not restoring another run's process/,
+      ),
+    });
     expect(trigger.done).toBe(false);
-    expect(trigger.observe(dead, 20)).toMatchObject({ type: 'failover', reason: 'workload-dead', message: expect.stringMatching(/dead since .* \(run 0b7e1c52/) });
+    expect(trigger.observe(dead, 20)).toMatchObject({
+      type: 'failover',
+      reason: 'workload-dead',
+      message: expect.stringMatching(/dead since .* \(run 0b7e1c52/),
+    });
   });
 
   it('an offer or heartbeat saying dead does not fire by itself: the newest checkpoint may still be on its way', () => {
@@ -49,7 +67,10 @@ describe('FailoverTrigger', () => {
   it('with no checkpoint received it does nothing and says so once', () => {
     const trigger = new FailoverTrigger(2_000);
     trigger.observe(heard(), 0);
-    expect(trigger.tick(2_500)).toMatchObject({ type: 'ignored', message: expect.stringMatching(/no checkpoint has been received/) });
+    expect(trigger.tick(2_500)).toMatchObject({
+      type: 'ignored',
+      message: expect.stringMatching(/no checkpoint has been received/),
+    });
     expect(trigger.tick(2_600)).toBeUndefined();
     expect(trigger.observe(dead, 2_700)).toBeUndefined();
     expect(trigger.done).toBe(false);

@@ -11,7 +11,18 @@ import { shipChain } from '../../src/replicate/ship-chain.js';
 import { FailoverTrigger } from '../../src/replicate/trigger.js';
 import { imagesDir } from '../helpers/criu.js';
 import { newRunIdentity } from '../../src/store/run-identity.js';
-import { backupRunDir, collectingLog, fakeCheckpoint, makePair, manifestOf, primaryRun, rawChannel, testPair, waitFor, type TestPair } from './helpers.js';
+import {
+  backupRunDir,
+  collectingLog,
+  fakeCheckpoint,
+  makePair,
+  manifestOf,
+  primaryRun,
+  rawChannel,
+  testPair,
+  waitFor,
+  type TestPair,
+} from './helpers.js';
 
 // Hostile peers against a backup (in-process receiver, real TLS on 127.0.0.1). Before mutual TLS, any
 // local process could connect, ship a checkpoint of its choosing and send workload-dead, and the backup
@@ -32,7 +43,10 @@ async function backupWithOneCheckpoint(pair: TestPair) {
   await fakeCheckpoint(images, '00000001', null, { 'pages-1.img': 100_000, 'core-1.img': 300 });
   const events: SenderEvent[] = [];
   const log = collectingLog();
-  const receiver = await startReceiver({ host: '127.0.0.1', port: 0 }, { root: backupDir, keep: 5, log, credentials: pair.backup, onEvent: (e) => events.push(e) });
+  const receiver = await startReceiver(
+    { host: '127.0.0.1', port: 0 },
+    { root: backupDir, keep: 5, log, credentials: pair.backup, onEvent: (e) => events.push(e) },
+  );
   receivers.push(receiver);
   return { images, backupDir, events, log, receiver };
 }
@@ -43,7 +57,10 @@ function forgery(): Buffer {
   const run = newRunIdentity(new Date());
   return Buffer.concat([
     encodeMessage(hello('sender', run)),
-    encodeMessage({ type: 'offer', manifest: manifestOf(run.id, '99999999', null, [{ name: 'core-1.img', size: 1000, xxh64: '0000000000000000' }]) }),
+    encodeMessage({
+      type: 'offer',
+      manifest: manifestOf(run.id, '99999999', null, [{ name: 'core-1.img', size: 1000, xxh64: '0000000000000000' }]),
+    }),
     dataHeader(content.length),
     content,
     encodeMessage({ type: 'done', name: '99999999' }),
@@ -54,12 +71,16 @@ function forgery(): Buffer {
 
 type Attacker = (port: number) => Socket;
 const attackers = (other: TestPair, own: TestPair): Record<string, Attacker> => {
-  const tls = (options: ConnectionOptions) => (port: number) => connectTls({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options });
+  const tls = (options: ConnectionOptions) => (port: number) =>
+    connectTls({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options });
   return {
     'plain TCP': (port) => connectTcp({ host: '127.0.0.1', port }),
     'TLS without a certificate': tls({}),
     "TLS with another pair's primary certificate": tls({ key: other.primary.keyPem, cert: other.primary.certPem }),
-    "TLS with this pair's backup certificate (the wrong side)": tls({ key: own.backup.keyPem, cert: own.backup.certPem }),
+    "TLS with this pair's backup certificate (the wrong side)": tls({
+      key: own.backup.keyPem,
+      cert: own.backup.certPem,
+    }),
   };
 };
 
@@ -80,16 +101,22 @@ async function attack(socket: Socket): Promise<Buffer> {
 // again would still change dir's own mtime.
 async function snapshot(dir: string): Promise<string> {
   const entries = await readdir(dir, { recursive: true });
-  const lines = await Promise.all([dir, ...entries.map((e) => join(dir, e))].map(async (p) => `${p} ${(await stat(p)).mtimeMs}`));
+  const lines = await Promise.all(
+    [dir, ...entries.map((e) => join(dir, e))].map(async (p) => `${p} ${(await stat(p)).mtimeMs}`),
+  );
   return lines.sort().join('\n');
 }
 
 describe('unauthenticated peers (mutual TLS)', () => {
-  it('plain TCP, TLS without a certificate, with another pair\'s or with the wrong side\'s: nothing lands, nothing is written, nothing is heard', async () => {
+  it("plain TCP, TLS without a certificate, with another pair's or with the wrong side's: nothing lands, nothing is written, nothing is heard", async () => {
     const pair = await testPair();
     const other = await makePair();
     const { images, backupDir, events, log, receiver } = await backupWithOneCheckpoint(pair);
-    expect((await shipOnce({ images, log: collectingLog(), to: receiver.endpoint, credentials: pair.primary })).map((r) => r.name)).toEqual(['00000001']);
+    expect(
+      (await shipOnce({ images, log: collectingLog(), to: receiver.endpoint, credentials: pair.primary })).map(
+        (r) => r.name,
+      ),
+    ).toEqual(['00000001']);
     const trigger = new FailoverTrigger(60_000);
     for (const event of events) trigger.observe(event, 0);
     const before = await snapshot(backupDir);
@@ -98,13 +125,18 @@ describe('unauthenticated peers (mutual TLS)', () => {
     for (const [name, connect] of Object.entries(attackers(other, pair))) {
       const answer = await attack(connect(receiver.endpoint.port));
       // No remusd frame came back (a frame starts with kind 1 or 2; a TLS record with 20–23).
-      expect(answer.length === 0 || answer[0]! >= 20, `${name}: answered ${answer.subarray(0, 16).toString('hex')}`).toBe(true);
+      expect(
+        answer.length === 0 || answer[0]! >= 20,
+        `${name}: answered ${answer.subarray(0, 16).toString('hex')}`,
+      ).toBe(true);
     }
     expect(events.slice(heardBefore), 'events from unauthenticated peers').toEqual([]);
     expect(trigger.done).toBe(false);
     expect(await snapshot(backupDir)).toBe(before);
     expect(await readdir(await backupRunDir(backupDir))).toEqual(['00000001', 'latest', 'run.json']); // one run: the primary's
-    await waitFor('the refusals logged', () => (log.lines.some((l) => /refused \d+ unauthenticated connection/.test(l)) ? true : undefined));
+    await waitFor('the refusals logged', () =>
+      log.lines.some((l) => /refused \d+ unauthenticated connection/.test(l)) ? true : undefined,
+    );
     expect(log.lines.join('\n')).not.toMatch(/99999999|workload \(pid 1\)/);
   });
 
@@ -114,9 +146,9 @@ describe('unauthenticated peers (mutual TLS)', () => {
     const { images, backupDir, receiver } = await backupWithOneCheckpoint(pair);
     for (const credentials of [other.primary, pair.backup]) {
       const started = performance.now();
-      await expect(shipOnce({ images, log: collectingLog(), to: receiver.endpoint, credentials, connectTimeoutMs: 20_000 })).rejects.toThrow(
-        /failed TLS authentication: .*; both sides need the keys of one `remusd keys init DIR`/,
-      );
+      await expect(
+        shipOnce({ images, log: collectingLog(), to: receiver.endpoint, credentials, connectTimeoutMs: 20_000 }),
+      ).rejects.toThrow(/failed TLS authentication: .*; both sides need the keys of one `remusd keys init DIR`/);
       // Retrying would last the 20 s connect timeout; 5 s is room for two TLS handshakes on a loaded machine.
       expect(performance.now() - started).toBeLessThan(5_000);
     }
@@ -138,17 +170,32 @@ describe('unauthenticated peers (mutual TLS)', () => {
     const trigger = new FailoverTrigger(1_000);
     for (const event of events) trigger.observe(event, died);
     // A forger with another pair's key keeps sending heartbeats saying the workload is alive.
-    const forger = connectTls({ host: '127.0.0.1', port: receiver.endpoint.port, rejectUnauthorized: false, key: other.primary.keyPem, cert: other.primary.certPem });
+    const forger = connectTls({
+      host: '127.0.0.1',
+      port: receiver.endpoint.port,
+      rejectUnauthorized: false,
+      key: other.primary.keyPem,
+      cert: other.primary.certPem,
+    });
     forger.on('error', () => undefined);
-    const beat = setInterval(() => forger.writable && forger.write(encodeMessage({ type: 'heartbeat', at: new Date().toISOString(), workload: 'alive' })), 100);
+    const beat = setInterval(
+      () =>
+        forger.writable &&
+        forger.write(encodeMessage({ type: 'heartbeat', at: new Date().toISOString(), workload: 'alive' })),
+      100,
+    );
     forger.once('secureConnect', () => forger.write(encodeMessage(hello('sender', newRunIdentity(new Date())))));
     try {
       const heard = events.length;
-      const decision = await waitFor('the silence trigger', () => {
-        const now = performance.now();
-        for (const event of events.splice(heard)) trigger.observe(event, now);
-        return trigger.tick(now);
-      }, 5_000);
+      const decision = await waitFor(
+        'the silence trigger',
+        () => {
+          const now = performance.now();
+          for (const event of events.splice(heard)) trigger.observe(event, now);
+          return trigger.tick(now);
+        },
+        5_000,
+      );
       expect(decision).toMatchObject({ type: 'failover', reason: 'silence' });
       // Hidden silence would never fire (waitFor fails at 5 s); 3 s is the 1 s limit plus room for late timers.
       expect(performance.now() - died).toBeLessThan(3_000);

@@ -36,7 +36,10 @@ beforeAll(async () => {
   const root = await imagesDir();
   images = join(root, 'images');
   const config = join(root, 'remusd.yaml');
-  await writeFile(config, 'interval: { initial: 300ms, min: 200ms, max: 1s }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 10, new_chain_every: 2 } }\n');
+  await writeFile(
+    config,
+    'interval: { initial: 300ms, min: 200ms, max: 1s }\ncheckpoint: { mode: delta, dir: ./images, retention: { keep: 10, new_chain_every: 2 } }\n',
+  );
   const supervised = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '6']);
   expect(supervised.exitCode, supervised.stderr).toBe(0);
   pristine = join(root, 'backup');
@@ -44,7 +47,8 @@ beforeAll(async () => {
   const identity = primaryRun(images);
   run = identity.id;
   const channel = await connectToBackup(receiver.endpoint, (await testPair()).primary, identity);
-  for (let seq = 1; seq <= 6; seq++) await shipChain(channel, `0000000${seq}`, { images, log: collectingLog(), run: identity });
+  for (let seq = 1; seq <= 6; seq++)
+    await shipChain(channel, `0000000${seq}`, { images, log: collectingLog(), run: identity });
   channel.destroy();
   await receiver.close();
   await killAndWait(workload.pid); // the primary fails; each test restores it from a copy of the backup
@@ -124,7 +128,12 @@ describe('failover verifies every link before restoring (real CRIU)', () => {
     const result = await failover(criu, backup);
     expect(result.name).toBe('00000004');
     expect(result.skipped.map((s) => s.name)).toEqual(['00000006', '00000005']);
-    for (const skip of result.skipped) expect(skip.reason).toMatch(new RegExp(`${base}: xxh64 is [0-9a-f]{16}, the manifest says [0-9a-f]{16}: its content changed since it arrived`));
+    for (const skip of result.skipped)
+      expect(skip.reason).toMatch(
+        new RegExp(
+          `${base}: xxh64 is [0-9a-f]{16}, the manifest says [0-9a-f]{16}: its content changed since it arrived`,
+        ),
+      );
     expect(result).toMatchObject({ run, chainLength: 2, verified: 'manifests', pid: workload.pid });
     await expectIntactAndStop(result.pid);
   });
@@ -181,7 +190,14 @@ describe('failover verifies every link before restoring (real CRIU)', () => {
     await truncate(pages, (await stat(pages)).size - 4096 * 3);
     const size = await pageSize();
     const verdict = await verifyChain({ runDir: plain, run: undefined, pageSize: size }, '00000006');
-    expect(verdict).toMatchObject({ ok: false, problem: expect.stringMatching(new RegExp(`^${pages}: is \\d+ bytes, but pagemap-\\d+\\.img keeps \\d+ pages of ${size} bytes in it \\(\\d+ bytes\\): truncated or padded$`)) });
+    expect(verdict).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(
+        new RegExp(
+          `^${pages}: is \\d+ bytes, but pagemap-\\d+\\.img keeps \\d+ pages of ${size} bytes in it \\(\\d+ bytes\\): truncated or padded$`,
+        ),
+      ),
+    });
   });
 
   it('a parent link that escapes the run (an absolute path, another run, ../..) is refused, naming the link', async () => {
@@ -192,11 +208,19 @@ describe('failover verifies every link before restoring (real CRIU)', () => {
     await exec('cp', ['-a', join(runDir, '00000005'), join(other, '00000005')]);
     const size = await pageSize();
     const link = join(runDir, '00000006', 'parent');
-    for (const target of [join(runDir, '00000005'), `../../0b7e1c52-4a7f-4d3c-9e55-1f0a2b3c4d5e/00000005`, '../../../copy/runs/x/00000005', '00000005']) {
+    for (const target of [
+      join(runDir, '00000005'),
+      `../../0b7e1c52-4a7f-4d3c-9e55-1f0a2b3c4d5e/00000005`,
+      '../../../copy/runs/x/00000005',
+      '00000005',
+    ]) {
       await rm(link);
       await symlink(target, link);
       const verdict = await verifyChain({ runDir, run, pageSize: size }, '00000006');
-      expect(verdict).toEqual({ ok: false, problem: `${link}: points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN, a checkpoint of the same run` });
+      expect(verdict).toEqual({
+        ok: false,
+        problem: `${link}: points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN, a checkpoint of the same run`,
+      });
     }
     // A link of the right form to a checkpoint copied in from another run: its manifest names the other run.
     await rm(join(runDir, '00000005'), { recursive: true });
@@ -218,6 +242,8 @@ describe('failover verifies every link before restoring (real CRIU)', () => {
 
 describe('failover refuses rather than guess', () => {
   it('says so when the run asked for is not there', async () => {
-    await expect(failover(criu, pristine, { run: '0b7e1c52-4a7f-4d3c-9e55-1f0a2b3c4d5e' })).rejects.toThrow(FailoverError);
+    await expect(failover(criu, pristine, { run: '0b7e1c52-4a7f-4d3c-9e55-1f0a2b3c4d5e' })).rejects.toThrow(
+      FailoverError,
+    );
   });
 });

@@ -22,13 +22,16 @@ async function setup() {
   const root = await imagesDir();
   const events: { at: number; event: SenderEvent }[] = [];
   const log = collectingLog();
-  const receiver: Receiver = await startReceiver({ host: '127.0.0.1', port: 0 }, {
-    root: join(root, 'backup'),
-    credentials: (await testPair()).backup,
-    keep: 5,
-    log,
-    onEvent: (event) => events.push({ at: performance.now(), event }),
-  });
+  const receiver: Receiver = await startReceiver(
+    { host: '127.0.0.1', port: 0 },
+    {
+      root: join(root, 'backup'),
+      credentials: (await testPair()).backup,
+      keep: 5,
+      log,
+      onEvent: (event) => events.push({ at: performance.now(), event }),
+    },
+  );
   cleanups.push(() => receiver.close());
   const workload: ChildProcess = spawn('sleep', ['60'], { stdio: 'ignore' });
   cleanups.push(() => workload.kill('SIGKILL'));
@@ -38,10 +41,26 @@ async function setup() {
   const images = join(root, 'images');
   // 8 MiB at 8 MiB/s: a transfer of about a second, time enough to act in the middle of it.
   await fakeCheckpoint(images, '00000001', null, { 'pages-1.img': 8 << 20, 'core-1.img': 100 });
-  const shipping = watchAndShip({ images, to: receiver.endpoint, credentials: (await testPair()).primary, log: collectingLog(), signal: controller.signal, workload: watch, maxBytesPerSecond: 8 << 20 });
+  const shipping = watchAndShip({
+    images,
+    to: receiver.endpoint,
+    credentials: (await testPair()).primary,
+    log: collectingLog(),
+    signal: controller.signal,
+    workload: watch,
+    maxBytesPerSecond: 8 << 20,
+  });
   cleanups.push(() => (controller.abort(), shipping));
   const transferring = () =>
-    waitFor('bytes landing', async () => ((await readdir(join(await backupRunDir(join(root, 'backup')).catch(() => root), '.00000001.partial')).catch(() => [])).length > 0 ? true : undefined));
+    waitFor('bytes landing', async () =>
+      (
+        await readdir(join(await backupRunDir(join(root, 'backup')).catch(() => root), '.00000001.partial')).catch(
+          () => [],
+        )
+      ).length > 0
+        ? true
+        : undefined,
+    );
   return { root, images, events, log, workload, controller, shipping, transferring };
 }
 
@@ -57,9 +76,15 @@ describe('the shipper watching the workload', () => {
     expect(landed.at).toBeLessThanOrEqual(dead.at);
     expect(dead.event).toMatchObject({ pid: workload.pid });
     // Heartbeats go on, saying dead.
-    await waitFor('a heartbeat saying dead', () => events.find((e) => e.at > dead.at && e.event.type === 'heard' && e.event.workload === 'dead'), 5_000);
+    await waitFor(
+      'a heartbeat saying dead',
+      () => events.find((e) => e.at > dead.at && e.event.type === 'heard' && e.event.workload === 'dead'),
+      5_000,
+    );
     expect(events.filter((e) => e.event.type === 'workload-dead')).toHaveLength(1);
-    console.log(`workload-dead reported ${Math.round(dead.at - killed)} ms after the kill (the transfer finished ${Math.round(landed.at - killed)} ms after it)`);
+    console.log(
+      `workload-dead reported ${Math.round(dead.at - killed)} ms after the kill (the transfer finished ${Math.round(landed.at - killed)} ms after it)`,
+    );
   });
 
   it('reports at once when nothing is in flight', async () => {
@@ -94,7 +119,11 @@ describe('the shipper watching the workload', () => {
     controller.abort(new Error('SIGTERM'));
     await shipping;
     await waitFor('the goodbye', () => events.find((e) => e.event.type === 'goodbye'), 5_000);
-    await waitFor('the transfer dropped', () => (log.lines.some((l) => /ended with the sender's goodbye/.test(l)) ? true : undefined), 5_000);
+    await waitFor(
+      'the transfer dropped',
+      () => (log.lines.some((l) => /ended with the sender's goodbye/.test(l)) ? true : undefined),
+      5_000,
+    );
     expect(await readdir(await backupRunDir(join(root, 'backup')))).toEqual(['run.json']);
     expect(events.some((e) => e.event.type === 'holds')).toBe(false);
   });

@@ -10,7 +10,9 @@ import { loadCostProfile } from '../../src/sim/cost-profile.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from './helpers.js';
 
-const FIXTURES = ['demo-delta-15s', 'full-1mib', 'full-16mib', 'full-64mib', 'full-256mib'].map((n) => fixture(`${n}.records.jsonl`));
+const FIXTURES = ['demo-delta-15s', 'full-1mib', 'full-16mib', 'full-64mib', 'full-256mib'].map((n) =>
+  fixture(`${n}.records.jsonl`),
+);
 
 describe('remusd calibrate', () => {
   it('fits each mode, prints the fits with their error and writes a profile simulate and compare then charge', async () => {
@@ -18,7 +20,9 @@ describe('remusd calibrate', () => {
     const out = join(dir, 'cost.json');
     const result = await runCli(['calibrate', ...FIXTURES, '--out', out, '--note', 'fixtures']);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^mode\s+cost\s+base\s+per page scanned\s+per page written\s+samples\s+R²\s+residual p50\s+residual p90\s+outliers$/m);
+    expect(result.stdout).toMatch(
+      /^mode\s+cost\s+base\s+per page scanned\s+per page written\s+samples\s+R²\s+residual p50\s+residual p90\s+outliers$/m,
+    );
     expect(result.stdout).toMatch(/^delta\s+rewrite\s+[\d.]+ ms/m);
     expect(result.stdout).toMatch(/^full\s+frozen\s+[\d.]+ ms\s+[\d.]+ µs\s+[\d.]+ µs\s+\d+\s+0\.\d{3}/m);
     const profile = await loadCostProfile(out);
@@ -52,12 +56,21 @@ describe('remusd calibrate', () => {
     expect(fromFifo.exitCode).toBe(2);
     expect(fromFifo.stderr).toMatch(/--cost cost profile .*fifo: is a FIFO, not a regular file/);
     const bad = join(dir, 'bad.json');
-    await writeFile(bad, JSON.stringify({ remusd_cost_profile: 1, measured: { host: '', kernel: '', criu: '', at: '', records: [], note: '' }, modes: { delta: { frozen: { base_ms: -1, per_scanned_page_us: 0, per_written_page_us: 'x' } } } }));
+    await writeFile(
+      bad,
+      JSON.stringify({
+        remusd_cost_profile: 1,
+        measured: { host: '', kernel: '', criu: '', at: '', records: [], note: '' },
+        modes: { delta: { frozen: { base_ms: -1, per_scanned_page_us: 0, per_written_page_us: 'x' } } },
+      }),
+    );
     const badField = await runCli(['compare', '--workload', '2000:5', '--cost', bad]);
     expect(badField.exitCode).toBe(2);
     expect(badField.stderr).toMatch(/bad\.json: modes\.delta\.frozen\.per_written_page_us "x" is not a finite number/);
     const noMode = await runCli(['simulate', '--mode', 'pre-dump']);
     expect(noMode.exitCode).toBe(2);
-    expect(noMode.stderr).toMatch(/the default cost profile has no cost model for mode pre-dump \(it has full, delta\)/);
+    expect(noMode.stderr).toMatch(
+      /the default cost profile has no cost model for mode pre-dump \(it has full, delta\)/,
+    );
   });
 });

@@ -23,7 +23,11 @@ describe('calibrate (a cost model per mode from real records)', () => {
   });
 
   it('pools the CRIU costs of modes full and delta (the same dump), which gives delta a per-page slope', () => {
-    const models = calibrate(['demo-delta-15s', 'full-1mib', 'full-16mib', 'full-64mib', 'full-256mib'].flatMap((n) => read(`${n}.records.jsonl`)));
+    const models = calibrate(
+      ['demo-delta-15s', 'full-1mib', 'full-16mib', 'full-64mib', 'full-256mib'].flatMap((n) =>
+        read(`${n}.records.jsonl`),
+      ),
+    );
     const delta = models.find((m) => m.mode === 'delta')!;
     const full = models.find((m) => m.mode === 'full')!;
     expect(delta.frozen).toEqual(full.frozen);
@@ -32,12 +36,19 @@ describe('calibrate (a cost model per mode from real records)', () => {
   });
 
   it('refuses simulated records and records without the fields it needs, naming the line', () => {
-    const sim = '{"seq":1,"start":"2026-01-01T00:00:00Z","mode":"sim","interval_ms":1,"next_interval_ms":1,"pages_written":1,"size_bytes":4096,"pages_scanned":1,"frozen_us":1,"criu_wall_ms":1}';
+    const sim =
+      '{"seq":1,"start":"2026-01-01T00:00:00Z","mode":"sim","interval_ms":1,"next_interval_ms":1,"pages_written":1,"size_bytes":4096,"pages_scanned":1,"frozen_us":1,"criu_wall_ms":1}';
     expect(() => calibrate(parseRecords(sim, 'sim.jsonl'))).toThrow(/sim\.jsonl:1: a simulated record \(mode sim\)/);
-    const noScanned = '{"seq":1,"start":"2026-01-01T00:00:00Z","mode":"full","interval_ms":1,"next_interval_ms":1,"pages_written":1,"size_bytes":4096,"frozen_us":1,"criu_wall_ms":1}';
-    expect(() => calibrate(parseRecords(noScanned, 'a.jsonl'))).toThrow('a.jsonl:1: pages_scanned (missing) is needed to calibrate');
-    const deltaWithoutCriuCount = '{"seq":1,"start":"2026-01-01T00:00:00Z","mode":"delta","interval_ms":1,"next_interval_ms":1,"pages_written":1,"size_bytes":4096,"pages_scanned":1,"frozen_us":1,"criu_wall_ms":1,"delta_ms":1}';
-    expect(() => calibrate(parseRecords(deltaWithoutCriuCount, 'd.jsonl'))).toThrow(/d\.jsonl:1: criu_pages_written \(missing\)/);
+    const noScanned =
+      '{"seq":1,"start":"2026-01-01T00:00:00Z","mode":"full","interval_ms":1,"next_interval_ms":1,"pages_written":1,"size_bytes":4096,"frozen_us":1,"criu_wall_ms":1}';
+    expect(() => calibrate(parseRecords(noScanned, 'a.jsonl'))).toThrow(
+      'a.jsonl:1: pages_scanned (missing) is needed to calibrate',
+    );
+    const deltaWithoutCriuCount =
+      '{"seq":1,"start":"2026-01-01T00:00:00Z","mode":"delta","interval_ms":1,"next_interval_ms":1,"pages_written":1,"size_bytes":4096,"pages_scanned":1,"frozen_us":1,"criu_wall_ms":1,"delta_ms":1}';
+    expect(() => calibrate(parseRecords(deltaWithoutCriuCount, 'd.jsonl'))).toThrow(
+      /d\.jsonl:1: criu_pages_written \(missing\)/,
+    );
     expect(() => calibrate([])).toThrow(/no records/);
   });
 });

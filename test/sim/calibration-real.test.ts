@@ -56,7 +56,7 @@ const inBandShare = (...runs: (readonly CheckpointRecord[])[]) => {
 };
 
 describe('a calibrated cost profile (real CRIU, mode delta)', () => {
-  it('fitted on one run, predicts another run\'s frozen median within 25 %, and its own run\'s in the replay', async () => {
+  it("fitted on one run, predicts another run's frozen median within 25 %, and its own run's in the replay", async () => {
     const criu = await testCriu();
     const size = await pageSize();
     // Two different workloads: 10× steps every 10 s, at different rates.
@@ -64,13 +64,33 @@ describe('a calibrated cost profile (real CRIU, mode delta)', () => {
     workloads.push(a);
     const b = await startWorkload(['--mib', '16', '--phases', '400:10,40:10']);
     workloads.push(b);
-    const settings = () => testSettings(BAND, { policyKey: 'predictive', policy: createPolicy({ kind: 'predictive' }), retention: RETENTION });
+    const settings = () =>
+      testSettings(BAND, {
+        policyKey: 'predictive',
+        policy: createPolicy({ kind: 'predictive' }),
+        retention: RETENTION,
+      });
     const run = async (w: TestWorkload) => {
       const root = await imagesDir('remusd-calib-');
-      await superviseFor({ criu, pid: w.pid, root, count: COUNT, initialIntervalMs: INITIAL_MS, pageSize: size, mode: 'delta', settings });
+      await superviseFor({
+        criu,
+        pid: w.pid,
+        root,
+        count: COUNT,
+        initialIntervalMs: INITIAL_MS,
+        pageSize: size,
+        mode: 'delta',
+        settings,
+      });
       const path = join(root, 'records.jsonl');
       const text = await readFile(path, 'utf8');
-      return { read: parseRecords(text, path), raw: text.trim().split('\n').map((line) => JSON.parse(line) as CheckpointRecord) };
+      return {
+        read: parseRecords(text, path),
+        raw: text
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as CheckpointRecord),
+      };
     };
     const [runA, runB] = await Promise.all([run(a), run(b)]);
     const [recordsA, recordsB] = [runA.read, runB.read];
@@ -85,12 +105,17 @@ describe('a calibrated cost profile (real CRIU, mode delta)', () => {
         rewritten: 0,
       }).frozenUs / 1000;
     const measured = median(recordsB.map((r) => r.frozenUs!)) / 1000;
-    console.log(`frozen median: predicted ${predicted.toFixed(1)} ms from run A, measured ${measured.toFixed(1)} ms in run B (${((predicted / measured - 1) * 100).toFixed(1)} %)`);
+    console.log(
+      `frozen median: predicted ${predicted.toFixed(1)} ms from run A, measured ${measured.toFixed(1)} ms in run B (${((predicted / measured - 1) * 100).toFixed(1)} %)`,
+    );
     expect(Math.abs(predicted / measured - 1)).toBeLessThanOrEqual(0.25);
 
     // Each run replayed: its dirty rate as a trace, its policy, band, chain rules and its own calibrated costs.
     const replayed: CheckpointRecord[][] = [];
-    for (const [name, run] of [['A', runA], ['B', runB]] as const) {
+    for (const [name, run] of [
+      ['A', runA],
+      ['B', runB],
+    ] as const) {
       const [own] = calibrate(run.read);
       const trace = traceFromRecords(run.read, `run ${name}`);
       const simulated = await simulate({
@@ -105,7 +130,10 @@ describe('a calibrated cost profile (real CRIU, mode delta)', () => {
         memoryPages: median(run.read.map((r) => r.pagesScanned!)),
       });
       replayed.push(simulated);
-      const [realFrozen, simFrozen] = [median(run.read.map((r) => r.frozenUs!)) / 1000, median(simulated.map((r) => r.frozen_us)) / 1000];
+      const [realFrozen, simFrozen] = [
+        median(run.read.map((r) => r.frozenUs!)) / 1000,
+        median(simulated.map((r) => r.frozen_us)) / 1000,
+      ];
       console.log(
         `run ${name}: in band real ${percent(inBandShare(run.raw))}, replayed ${percent(inBandShare(simulated))} (${simulated.length} simulated checkpoints); ` +
           `frozen median real ${realFrozen.toFixed(1)} ms, replayed ${simFrozen.toFixed(1)} ms`,
@@ -113,7 +141,9 @@ describe('a calibrated cost profile (real CRIU, mode delta)', () => {
       expect(Math.abs(simFrozen / realFrozen - 1)).toBeLessThanOrEqual(0.25);
     }
     const [realShare, simShare] = [inBandShare(runA.raw, runB.raw), inBandShare(...replayed)];
-    console.log(`both runs: in band real ${percent(realShare)}, replayed ${percent(simShare)} (${((simShare - realShare) * 100).toFixed(1)} points)`);
+    console.log(
+      `both runs: in band real ${percent(realShare)}, replayed ${percent(simShare)} (${((simShare - realShare) * 100).toFixed(1)} points)`,
+    );
     expect(Math.abs(simShare - realShare) * 100).toBeLessThanOrEqual(SHARE_POINTS);
   }, 600_000);
 });

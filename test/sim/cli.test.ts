@@ -18,12 +18,26 @@ import { fixture } from './helpers.js';
 describe('remusd simulate', () => {
   it('simulates the demo workload by default and writes sim records', async () => {
     const out = join(await mkdtemp(join(tmpdir(), 'remusd-sim-')), 'sim.jsonl');
-    const result = await runCli(['simulate', '--duration', '30s', '--noise', '0.1', '--seed', '3', '--records', out, '--json']);
+    const result = await runCli([
+      'simulate',
+      '--duration',
+      '30s',
+      '--noise',
+      '0.1',
+      '--seed',
+      '3',
+      '--records',
+      out,
+      '--json',
+    ]);
     expect(result.exitCode, result.stderr).toBe(0);
     const json = JSON.parse(result.stdout);
     expect(json.policy.kind).toBe('threshold');
     expect(json.summary.checkpoints).toBeGreaterThan(10);
-    const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(out, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(json.summary.checkpoints);
     expect(lines.every((r) => r.mode === 'sim')).toBe(true);
     const again = await runCli(['simulate', '--duration', '30s', '--noise', '0.1', '--seed', '3', '--json']);
@@ -37,7 +51,7 @@ describe('remusd simulate', () => {
     expect(result.stdout).toMatch(/^in band\s+\d+% of checkpoints$/m);
   });
 
-  it('--csv - writes the run\'s measures as CSV, the same numbers as --json', async () => {
+  it("--csv - writes the run's measures as CSV, the same numbers as --json", async () => {
     const args = ['simulate', '--workload', '2000:10,200:10', '--noise', '0.2', '--seed', '4', '--duration', '40s'];
     const csv = await runCli([...args, '--csv', '-']);
     expect(csv.exitCode, csv.stderr).toBe(0);
@@ -71,12 +85,28 @@ describe('remusd compare', () => {
   it('compares every policy on a real trace, as a table', async () => {
     const result = await runCli(['compare', '--trace', fixture('demo-delta-15s.records.jsonl')]);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^policy\s+in band\s+back in band\s+reversals\s+overruns\s+checkpoints\s+mean interval\s+size median\s+size p90\s+frozen median\s+frozen share\s+chain starts\s+stored\/min$/m);
-    for (const kind of ['fixed', 'threshold', 'predictive']) expect(result.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\.\\d%`, 'm'));
+    expect(result.stdout).toMatch(
+      /^policy\s+in band\s+back in band\s+reversals\s+overruns\s+checkpoints\s+mean interval\s+size median\s+size p90\s+frozen median\s+frozen share\s+chain starts\s+stored\/min$/m,
+    );
+    for (const kind of ['fixed', 'threshold', 'predictive'])
+      expect(result.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\.\\d%`, 'm'));
   });
 
   it('--json gives one summary per policy, over --seeds runs', async () => {
-    const result = await runCli(['compare', '--workload', '8000:10,200:10', '--noise', '0.2', '--seeds', '3', '--policies', 'threshold,fixed', '--duration', '20s', '--json']);
+    const result = await runCli([
+      'compare',
+      '--workload',
+      '8000:10,200:10',
+      '--noise',
+      '0.2',
+      '--seeds',
+      '3',
+      '--policies',
+      'threshold,fixed',
+      '--duration',
+      '20s',
+      '--json',
+    ]);
     expect(result.exitCode, result.stderr).toBe(0);
     const json = JSON.parse(result.stdout);
     expect(json.seeds).toEqual([1, 2, 3]);
@@ -86,7 +116,19 @@ describe('remusd compare', () => {
 
   it('--seeds N: the spread across seeds in the table, the --json and the --csv, the same numbers in each', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'remusd-compare-'));
-    const common = ['compare', '--workload', '4000:10,200:10', '--noise', '0.3', '--seeds', '5', '--policies', 'threshold,predictive', '--duration', '40s'];
+    const common = [
+      'compare',
+      '--workload',
+      '4000:10,200:10',
+      '--noise',
+      '0.3',
+      '--seeds',
+      '5',
+      '--policies',
+      'threshold,predictive',
+      '--duration',
+      '40s',
+    ];
     const json = JSON.parse((await runCli([...common, '--json', '--csv', join(dir, 'c.csv')])).stdout);
     const rows = parse(await readFile(join(dir, 'c.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     expect(Object.keys(rows[0]!)).toEqual([...COMPARE_CSV_COLUMNS]);
@@ -95,10 +137,14 @@ describe('remusd compare', () => {
       for (const m of MEASURES) {
         const row = rows.find((r) => r.policy === policy.policy.kind && r.measure === m.name)!;
         const spread = policy.spread[m.name];
-        expect([Number(row.median), Number(row.p10), Number(row.p90), Number(row.seeds)], `${policy.policy.kind} ${m.name}`).toEqual([spread.median, spread.p10, spread.p90, spread.n]);
+        expect(
+          [Number(row.median), Number(row.p10), Number(row.p90), Number(row.seeds)],
+          `${policy.policy.kind} ${m.name}`,
+        ).toEqual([spread.median, spread.p10, spread.p90, spread.n]);
         expect(spread.p10 <= spread.median && spread.median <= spread.p90).toBe(true);
       }
-      const pooled = (measure: string) => Number(rows.find((r) => r.policy === policy.policy.kind && r.measure === measure)!.pooled);
+      const pooled = (measure: string) =>
+        Number(rows.find((r) => r.policy === policy.policy.kind && r.measure === measure)!.pooled);
       expect(pooled('in_band_share')).toBe(json.policies[i].score.in_band_share);
       expect(pooled('size_p90_bytes')).toBe(json.policies[i].summary.size_bytes.p90);
       expect(pooled('checkpoints_per_run')).toBe(json.policies[i].summary.checkpoints / 5);
@@ -106,11 +152,23 @@ describe('remusd compare', () => {
     const text = await runCli(common);
     expect(text.stdout).toMatch(/^Across the 5 seeds, each seed's run alone: median \[p10, p90\]$/m);
     const median = (json.policies[0].spread.in_band_share.median * 100).toFixed(1);
-    expect(text.stdout).toMatch(new RegExp(`^in_band_share\\s+${median.replace('.', '\\.')}% \\[[\\d.]+%, [\\d.]+%\\]\\s+[\\d.]+% \\[`, 'm'));
+    expect(text.stdout).toMatch(
+      new RegExp(`^in_band_share\\s+${median.replace('.', '\\.')}% \\[[\\d.]+%, [\\d.]+%\\]\\s+[\\d.]+% \\[`, 'm'),
+    );
   }, 180_000); // three CLI runs of 10 simulations each on a shared, loaded machine
 
   it('--csv - writes only the CSV; with --json it is refused (both would go to stdout)', async () => {
-    const csv = await runCli(['compare', '--workload', '2000:5', '--duration', '10s', '--policies', 'fixed', '--csv', '-']);
+    const csv = await runCli([
+      'compare',
+      '--workload',
+      '2000:5',
+      '--duration',
+      '10s',
+      '--policies',
+      'fixed',
+      '--csv',
+      '-',
+    ]);
     expect(csv.exitCode, csv.stderr).toBe(0);
     const rows = parse(csv.stdout, { columns: true }) as Record<string, string>[];
     expect(rows.map((r) => r.measure)).toEqual(MEASURES.map((m) => m.name));
@@ -122,7 +180,10 @@ describe('remusd compare', () => {
 
   it.each([
     [[], /name the workload: --workload RATE:SECONDS,… or --trace records\.jsonl/],
-    [['--workload', '1:1', '--policies', 'fixed,clever'], /unknown policy "clever"; use one of fixed, threshold, predictive/],
+    [
+      ['--workload', '1:1', '--policies', 'fixed,clever'],
+      /unknown policy "clever"; use one of fixed, threshold, predictive/,
+    ],
     [['--workload', '1:1', '--seeds', '0'], /--seeds "0" is not allowed; use a whole number ≥ 1/],
     [['--trace', '/nonexistent.jsonl'], /\/nonexistent\.jsonl: cannot read the records file \(ENOENT\)/],
   ])('refuses %j with a usage error', async (extra, message) => {
@@ -134,7 +195,8 @@ describe('remusd compare', () => {
   it('--help describes the options', async () => {
     const result = await runCli(['compare', '--help']);
     expect(result.exitCode).toBe(0);
-    for (const option of ['--trace', '--workload', '--policies', '--seeds', '--noise', '--working-set', '--json']) expect(result.stdout).toContain(option);
+    for (const option of ['--trace', '--workload', '--policies', '--seeds', '--noise', '--working-set', '--json'])
+      expect(result.stdout).toContain(option);
   });
 });
 
@@ -151,13 +213,17 @@ describe('remusd score', () => {
     expect(row.score).toEqual(compared.policies[0].score);
     expect(row.score.steps).toBeGreaterThanOrEqual(5);
     const table = await runCli(['score', out, '--workload', '2000:20,200:20']);
-    expect(table.stdout).toMatch(/^records\s+policy\s+in band\s+back in band\s+reversals\s+overruns\s+checkpoints\s+frozen median$/m);
+    expect(table.stdout).toMatch(
+      /^records\s+policy\s+in band\s+back in band\s+reversals\s+overruns\s+checkpoints\s+frozen median$/m,
+    );
   });
 
   it('refuses records without a band (schema 1) with file:line', async () => {
     const result = await runCli(['score', fixture('demo-delta-15s.records.jsonl')]);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/demo-delta-15s\.records\.jsonl:1: the record carries no band \(records before schema 2\)/);
+    expect(result.stderr).toMatch(
+      /demo-delta-15s\.records\.jsonl:1: the record carries no band \(records before schema 2\)/,
+    );
   });
 });
 
@@ -165,7 +231,17 @@ describe('remusd plot', () => {
   const tmp = () => mkdtemp(join(tmpdir(), 'remusd-plot-'));
   const simRecords = async (dir: string) => {
     const records = join(dir, 'records.jsonl');
-    const sim = await runCli(['simulate', '--workload', '2000:10,200:10', '--policy', 'predictive', '--duration', '40s', '--records', records]);
+    const sim = await runCli([
+      'simulate',
+      '--workload',
+      '2000:10,200:10',
+      '--policy',
+      'predictive',
+      '--duration',
+      '40s',
+      '--records',
+      records,
+    ]);
     expect(sim.exitCode, sim.stderr).toBe(0);
     return records;
   };
@@ -192,8 +268,19 @@ describe('remusd plot', () => {
     const old = fixture('demo-delta-15s.records.jsonl');
     const refused = await runCli(['plot', old, '--out', join(dir, 'old.svg')]);
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toMatch(/demo-delta-15s\.records\.jsonl:1: the record carries no band \(records before schema 2\); name the run's config with --config FILE/);
-    const drawn = await runCli(['plot', old, '--out', join(dir, 'old.svg'), '--config', join(packageRoot(), 'config', 'demo.yaml'), '--title', 'an old run']);
+    expect(refused.stderr).toMatch(
+      /demo-delta-15s\.records\.jsonl:1: the record carries no band \(records before schema 2\); name the run's config with --config FILE/,
+    );
+    const drawn = await runCli([
+      'plot',
+      old,
+      '--out',
+      join(dir, 'old.svg'),
+      '--config',
+      join(packageRoot(), 'config', 'demo.yaml'),
+      '--title',
+      'an old run',
+    ]);
     expect(drawn.exitCode, drawn.stderr).toBe(0);
     expect(drawn.stdout).toMatch(/55 checkpoints over 14\.1 s/);
     expect(await readFile(join(dir, 'old.svg'), 'utf8')).toContain('an old run');
@@ -206,7 +293,19 @@ describe('remusd plot', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/checkpoints over/);
     const rows = parse(result.stdout, { columns: true }) as Record<string, string>[];
-    const lines = (await readFile(records, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { seq: number; size_bytes: number; band: { lmax_bytes: number }; policy: string; chain_start: boolean });
+    const lines = (await readFile(records, 'utf8'))
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            seq: number;
+            size_bytes: number;
+            band: { lmax_bytes: number };
+            policy: string;
+            chain_start: boolean;
+          },
+      );
     expect(Object.keys(rows[0]!)).toEqual([...PLOT_CSV_COLUMNS]);
     expect(rows.map((r) => Number(r.seq))).toEqual(lines.map((l) => l.seq));
     expect(rows.map((r) => Number(r.size_bytes))).toEqual(lines.map((l) => l.size_bytes));
@@ -216,7 +315,10 @@ describe('remusd plot', () => {
   });
 
   it.each([
-    [['--out', '/tmp/x.jpg'], /--out \/tmp\/x\.jpg: not a format plot writes; name a file ending in \.svg, \.png, \.pdf/],
+    [
+      ['--out', '/tmp/x.jpg'],
+      /--out \/tmp\/x\.jpg: not a format plot writes; name a file ending in \.svg, \.png, \.pdf/,
+    ],
     [['--out', '/tmp/noext'], /name a file ending in \.svg, \.png, \.pdf/],
     [[], /name what to write: --out FILE \(\.svg, \.png, \.pdf\) and\/or --csv FILE/],
     [['--csv', '-', '--spec'], /--spec writes the Vega-Lite spec to --out FILE: name one/],

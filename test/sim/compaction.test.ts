@@ -45,7 +45,8 @@ describe('compaction in the simulator', () => {
     const compactions = records.filter((r) => r.compacted !== undefined);
     // compact_at 16 and the base two behind the newest: a base every 13 checkpoints.
     expect(compactions.length).toBeGreaterThanOrEqual(Math.floor((records.length - 16) / 13));
-    for (const r of compactions) expect(r.compacted).toMatchObject({ links: expect.any(Number), bytes_written: W * PAGE });
+    for (const r of compactions)
+      expect(r.compacted).toMatchObject({ links: expect.any(Number), bytes_written: W * PAGE });
     expect(Math.max(...chainLengths(records))).toBeLessThanOrEqual(DEFAULT_SIM_RETENTION.compactAt! + 1);
     // At steady state (after the first chain start), what is stored and shipped is the deltas themselves.
     const steady = records.filter((r) => r.seq > 1);
@@ -83,7 +84,10 @@ describe('compaction in the simulator', () => {
 
   it('a merge slower than the intervals leave falls behind, and the chain then restarts at new_chain_every', async () => {
     // 3 s per merge of 64 MiB, 500 ms intervals: a chain reaches 20 links before a merge ends.
-    const slow = input({ retention: withCompaction(true), cost: { ...constantCost(30, 60, 40), rewrite: { baseMs: 40, perScannedPageUs: 0, perWrittenPageUs: 180 } } });
+    const slow = input({
+      retention: withCompaction(true),
+      cost: { ...constantCost(30, 60, 40), rewrite: { baseMs: 40, perScannedPageUs: 0, perWrittenPageUs: 180 } },
+    });
     const records = await simulate(slow);
     const restarts = records.filter((r) => r.chain_start && r.seq > 1);
     expect(restarts.length).toBeGreaterThan(0);
@@ -92,14 +96,25 @@ describe('compaction in the simulator', () => {
 });
 
 describe('ModelCompactor', () => {
-  const link = (seq: number, parentSeq: number | undefined, pages: number): StoredCheckpoint => ({ seq, name: String(seq).padStart(8, '0'), parentSeq, sizeBytes: pages * PAGE });
+  const link = (seq: number, parentSeq: number | undefined, pages: number): StoredCheckpoint => ({
+    seq,
+    name: String(seq).padStart(8, '0'),
+    parentSeq,
+    sizeBytes: pages * PAGE,
+  });
 
   it('runs only while not held: the time the workload is frozen does not count, and the base replaces its link', () => {
     const clock = new VirtualClock();
     const chain = new Map([link(1, undefined, 100), link(2, 1, 10), link(3, 2, 10)].map((c) => [c.seq, c]));
     const store = { find: (seq: number) => chain.get(seq), replace: (c: StoredCheckpoint) => void chain.set(c.seq, c) };
     // 100 ms of unfrozen work, whatever the pages.
-    const compactor = new ModelCompactor({ clock, pageSize: PAGE, memoryPages: 100, store, cost: { ...constantCost(0, 0, 0), rewrite: { baseMs: 100, perScannedPageUs: 0, perWrittenPageUs: 0 } } });
+    const compactor = new ModelCompactor({
+      clock,
+      pageSize: PAGE,
+      memoryPages: 100,
+      store,
+      cost: { ...constantCost(0, 0, 0), rewrite: { baseMs: 100, perScannedPageUs: 0, perWrittenPageUs: 0 } },
+    });
     compactor.start(chain.get(3)!);
     expect(compactor.busy).toBe(true);
     clock.advance(60);
@@ -115,7 +130,14 @@ describe('ModelCompactor', () => {
     compactor.pause(); // done 10 ms into this stretch
     expect(compactor.busy).toBe(false);
     const outcome = compactor.takeOutcome();
-    expect(outcome).toEqual({ ok: true, target: link(3, 2, 10), compacted: link(3, undefined, 100), links: 3, bytesWritten: 100 * PAGE, elapsedMs: 600 });
+    expect(outcome).toEqual({
+      ok: true,
+      target: link(3, 2, 10),
+      compacted: link(3, undefined, 100),
+      links: 3,
+      bytesWritten: 100 * PAGE,
+      elapsedMs: 600,
+    });
     expect(chain.get(3)).toEqual(link(3, undefined, 100));
     expect(compactor.takeOutcome()).toBeUndefined(); // reported once
   });
@@ -124,7 +146,13 @@ describe('ModelCompactor', () => {
     const clock = new VirtualClock();
     const chain = new Map([link(1, undefined, 100), link(2, 1, 10)].map((c) => [c.seq, c]));
     const store = { find: (seq: number) => chain.get(seq), replace: (c: StoredCheckpoint) => void chain.set(c.seq, c) };
-    const compactor = new ModelCompactor({ clock, pageSize: PAGE, memoryPages: 100, store, cost: constantCost(0, 0, 1000) });
+    const compactor = new ModelCompactor({
+      clock,
+      pageSize: PAGE,
+      memoryPages: 100,
+      store,
+      cost: constantCost(0, 0, 1000),
+    });
     compactor.start(chain.get(2)!);
     clock.advance(10);
     compactor.stop();

@@ -10,7 +10,15 @@ const policies = POLICY_KINDS.map((kind) => resolvePolicySpec({ kind } as Policy
 const input: ComparisonInput = {
   policies,
   seeds: [1, 2, 3],
-  workloadFor: (seed) => phased([[8000, 10], [200, 10], [1500, 10]], { workingSetPages: 16384, noise: 0.2, seed }),
+  workloadFor: (seed) =>
+    phased(
+      [
+        [8000, 10],
+        [200, 10],
+        [1500, 10],
+      ],
+      { workingSetPages: 16384, noise: 0.2, seed },
+    ),
   band: BAND,
   initialIntervalMs: 500,
   cost: DEFAULT_COST,
@@ -28,7 +36,9 @@ describe('comparePolicies', async () => {
 
   it('each summary is what simulating that policy on the same seeds gives', async () => {
     for (const row of rows) {
-      const runs = await Promise.all(input.seeds.map((seed) => simulate({ ...input, policy: row.policy, workload: input.workloadFor(seed) })));
+      const runs = await Promise.all(
+        input.seeds.map((seed) => simulate({ ...input, policy: row.policy, workload: input.workloadFor(seed) })),
+      );
       expect(row.summary).toEqual(summarizeSim(runs, input.durationMs));
       expect(row.summary!.checkpoints).toBe(runs.reduce((n, r) => n + r.length, 0));
       const frozenMs = runs.flat().reduce((s, r) => s + r.frozen_us / 1000, 0);

@@ -5,7 +5,14 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { costProfileJson, CostProfileError, loadCostProfile, modelForMode, parseCostProfile, PROFILE_MAX_BYTES } from '../../src/sim/cost-profile.js';
+import {
+  costProfileJson,
+  CostProfileError,
+  loadCostProfile,
+  modelForMode,
+  parseCostProfile,
+  PROFILE_MAX_BYTES,
+} from '../../src/sim/cost-profile.js';
 import { DEFAULT_COST_PROFILE } from '../../src/sim/default-cost.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'remusd-cost-profile-'));
@@ -27,10 +34,14 @@ describe('cost profile files', () => {
   it('names the field, the value and what was expected', () => {
     const p = good();
     p.modes.delta.frozen.base_ms = 'fast';
-    expect(() => parseCostProfile(JSON.stringify(p), 'x.json')).toThrow('x.json: modes.delta.frozen.base_ms "fast" is not a finite number');
+    expect(() => parseCostProfile(JSON.stringify(p), 'x.json')).toThrow(
+      'x.json: modes.delta.frozen.base_ms "fast" is not a finite number',
+    );
     const q = good();
     q.modes.delta.frozen.base_ms_typo = 1;
-    expect(() => parseCostProfile(JSON.stringify(q), 'x.json')).toThrow(/x\.json: modes\.delta\.frozen has unknown key\(s\) base_ms_typo/);
+    expect(() => parseCostProfile(JSON.stringify(q), 'x.json')).toThrow(
+      /x\.json: modes\.delta\.frozen has unknown key\(s\) base_ms_typo/,
+    );
     const r = good();
     r.remusd_cost_profile = 2;
     expect(() => parseCostProfile(JSON.stringify(r), 'x.json')).toThrow(/remusd_cost_profile 2 is not 1/);
@@ -42,7 +53,9 @@ describe('cost profile files', () => {
   });
 
   it('a mode the profile lacks is an error naming the modes it has', () => {
-    expect(() => modelForMode(DEFAULT_COST_PROFILE, 'pre-dump', 'p.json')).toThrow('p.json has no cost model for mode pre-dump (it has full, delta); calibrate on records of that mode');
+    expect(() => modelForMode(DEFAULT_COST_PROFILE, 'pre-dump', 'p.json')).toThrow(
+      'p.json has no cost model for mode pre-dump (it has full, delta); calibrate on records of that mode',
+    );
   });
 
   it('refuses a FIFO at once, a directory, a file over the size cap and a missing file', async () => {

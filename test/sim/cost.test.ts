@@ -14,7 +14,17 @@ const lines = (name: string) =>
   readFileSync(fixture(`${name}.records.jsonl`), 'utf8')
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as { pages_scanned: number; pages_written: number; criu_pages_written?: number; frozen_us: number; criu_wall_ms: number; mode: string });
+    .map(
+      (line) =>
+        JSON.parse(line) as {
+          pages_scanned: number;
+          pages_written: number;
+          criu_pages_written?: number;
+          frozen_us: number;
+          criu_wall_ms: number;
+          mode: string;
+        },
+    );
 
 describe('the cost model', () => {
   it('is affine in the pages scanned and written, and never negative', () => {
@@ -25,8 +35,14 @@ describe('the cost model', () => {
 
   it('charges the rewrite in mode delta only', () => {
     const delta = constantCost(30, 60, 20);
-    expect(checkpointCost(delta, { scanned: 16_384, criuWritten: 16_384, rewritten: 700 })).toEqual({ frozenUs: 30_000, criuWallMs: 60, rewriteMs: 20 });
-    expect(checkpointCost({ ...delta, mode: 'full' }, { scanned: 16_384, criuWritten: 16_384, rewritten: 0 }).rewriteMs).toBe(0);
+    expect(checkpointCost(delta, { scanned: 16_384, criuWritten: 16_384, rewritten: 700 })).toEqual({
+      frozenUs: 30_000,
+      criuWallMs: 60,
+      rewriteMs: 20,
+    });
+    expect(
+      checkpointCost({ ...delta, mode: 'full' }, { scanned: 16_384, criuWritten: 16_384, rewritten: 0 }).rewriteMs,
+    ).toBe(0);
   });
 
   it('says where and when the default profile was measured', () => {
@@ -37,26 +53,33 @@ describe('the cost model', () => {
   });
 
   it('is what `remusd calibrate` fits to the records it names, not numbers edited by hand', async () => {
-    const records = (await Promise.all(DEFAULT_COST_PROFILE.measured.records.map((file) => readRecords(join(packageRoot(), file))))).flat();
+    const records = (
+      await Promise.all(DEFAULT_COST_PROFILE.measured.records.map((file) => readRecords(join(packageRoot(), file))))
+    ).flat();
     const fitted = Object.fromEntries(calibrate(records).map((model) => [model.mode, model]));
     // The file keeps 4 decimals (cost-profile.ts); the fits are compared at that precision.
-    expect(JSON.parse(JSON.stringify(costProfileJson({ ...DEFAULT_COST_PROFILE, modes: fitted })))).toEqual(JSON.parse(readFileSync(DEFAULT_COST_PROFILE_FILE, 'utf8')));
+    expect(JSON.parse(JSON.stringify(costProfileJson({ ...DEFAULT_COST_PROFILE, modes: fitted })))).toEqual(
+      JSON.parse(readFileSync(DEFAULT_COST_PROFILE_FILE, 'utf8')),
+    );
   });
 
   // The default profile against the real runs it was fitted to.
-  it.each(['full-1mib', 'full-16mib', 'full-64mib', 'full-256mib', 'demo-delta-15s'])('predicts the measured medians: %s', (name) => {
-    const records = lines(name);
-    const model = DEFAULT_COST_PROFILE.modes[records[0]!.mode as 'full' | 'delta']!;
-    const scanned = median(records.map((r) => r.pages_scanned));
-    const written = median(records.map((r) => r.criu_pages_written ?? r.pages_written));
-    const modelled = checkpointCost(model, { scanned, criuWritten: written, rewritten: 0 });
-    const frozenMs = median(records.map((r) => r.frozen_us)) / 1000;
-    const wallMs = median(records.map((r) => r.criu_wall_ms));
-    // 1 MiB dumps freeze for ~5 ms, where a few ms of fixed cost is most of it: the line is within 4 ms there.
-    expect(Math.abs(modelled.frozenUs / 1000 - frozenMs)).toBeLessThan(Math.max(4, 0.2 * frozenMs));
-    expect(modelled.criuWallMs / wallMs).toBeGreaterThan(0.8);
-    expect(modelled.criuWallMs / wallMs).toBeLessThan(1.2);
-  });
+  it.each(['full-1mib', 'full-16mib', 'full-64mib', 'full-256mib', 'demo-delta-15s'])(
+    'predicts the measured medians: %s',
+    (name) => {
+      const records = lines(name);
+      const model = DEFAULT_COST_PROFILE.modes[records[0]!.mode as 'full' | 'delta']!;
+      const scanned = median(records.map((r) => r.pages_scanned));
+      const written = median(records.map((r) => r.criu_pages_written ?? r.pages_written));
+      const modelled = checkpointCost(model, { scanned, criuWritten: written, rewritten: 0 });
+      const frozenMs = median(records.map((r) => r.frozen_us)) / 1000;
+      const wallMs = median(records.map((r) => r.criu_wall_ms));
+      // 1 MiB dumps freeze for ~5 ms, where a few ms of fixed cost is most of it: the line is within 4 ms there.
+      expect(Math.abs(modelled.frozenUs / 1000 - frozenMs)).toBeLessThan(Math.max(4, 0.2 * frozenMs));
+      expect(modelled.criuWallMs / wallMs).toBeGreaterThan(0.8);
+      expect(modelled.criuWallMs / wallMs).toBeLessThan(1.2);
+    },
+  );
 
   it('freezes a 64 MiB workload in mode delta for a whole dump, not for the pages the delta keeps', () => {
     const dump64 = checkpointCost(DEFAULT_COST, { scanned: 16_424, criuWritten: 16_411, rewritten: 700 });
@@ -66,7 +89,11 @@ describe('the cost model', () => {
   });
 
   it('refuses non-finite coefficients', () => {
-    expect(() => validateCost({ ...DEFAULT_COST, criuWall: { ...DEFAULT_COST.criuWall, baseMs: Number.POSITIVE_INFINITY } })).toThrow(/delta criuWall.baseMs = Infinity/);
-    expect(() => validateCost({ ...DEFAULT_COST, frozen: { ...DEFAULT_COST.frozen, perWrittenPageUs: Number.NaN } })).toThrow(RangeError);
+    expect(() =>
+      validateCost({ ...DEFAULT_COST, criuWall: { ...DEFAULT_COST.criuWall, baseMs: Number.POSITIVE_INFINITY } }),
+    ).toThrow(/delta criuWall.baseMs = Infinity/);
+    expect(() =>
+      validateCost({ ...DEFAULT_COST, frozen: { ...DEFAULT_COST.frozen, perWrittenPageUs: Number.NaN } }),
+    ).toThrow(RangeError);
   });
 });

@@ -2,11 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fitCost, predict, type CostSample } from '../../src/sim/fit.js';
 
-const plane = (base: number, perScanned: number, perWritten: number) => (scanned: number, written: number): CostSample => ({
-  scanned,
-  written,
-  ms: base + (perScanned * scanned + perWritten * written) / 1000,
-});
+const plane =
+  (base: number, perScanned: number, perWritten: number) =>
+  (scanned: number, written: number): CostSample => ({
+    scanned,
+    written,
+    ms: base + (perScanned * scanned + perWritten * written) / 1000,
+  });
 
 describe('fitCost (least squares of a cost against pages scanned and written)', () => {
   it('recovers the coefficients of exact data on a plane, with R² 1', () => {
@@ -17,7 +19,16 @@ describe('fitCost (least squares of a cost against pages scanned and written)', 
         fc.double({ min: 0, max: 5, noNaN: true }),
         (base, a, b) => {
           const at = plane(base, a, b);
-          const samples = [at(1000, 10), at(1000, 900), at(16_000, 200), at(64_000, 5000), at(32_000, 32_000), at(4000, 4000), at(8000, 100), at(2000, 1500)];
+          const samples = [
+            at(1000, 10),
+            at(1000, 900),
+            at(16_000, 200),
+            at(64_000, 5000),
+            at(32_000, 32_000),
+            at(4000, 4000),
+            at(8000, 100),
+            at(2000, 1500),
+          ];
           const fit = fitCost(samples);
           expect(fit.baseMs).toBeCloseTo(base, 6);
           expect(fit.perScannedPageUs).toBeCloseTo(a, 6);
@@ -32,7 +43,9 @@ describe('fitCost (least squares of a cost against pages scanned and written)', 
   });
 
   it('folds a count that does not vary into the base (one delta run scans the same memory every time)', () => {
-    const samples = [600, 750, 900, 0, 820, 700, 650, 0, 1000, 780, 640, 720, 910, 0, 860, 690, 655, 0, 990, 770].map((written, i) => ({ scanned: i === 0 ? 7000 : 16_424, written, ms: 20 + (3 * written) / 1000 + (i % 2) * 0.5 }));
+    const samples = [600, 750, 900, 0, 820, 700, 650, 0, 1000, 780, 640, 720, 910, 0, 860, 690, 655, 0, 990, 770].map(
+      (written, i) => ({ scanned: i === 0 ? 7000 : 16_424, written, ms: 20 + (3 * written) / 1000 + (i % 2) * 0.5 }),
+    );
     const fit = fitCost(samples);
     expect(fit.fit!.predictors).toEqual(['written']);
     expect(fit.perScannedPageUs).toBe(0);
@@ -47,14 +60,24 @@ describe('fitCost (least squares of a cost against pages scanned and written)', 
   });
 
   it('keeps only written when scanned and written move together (mode full)', () => {
-    const fit = fitCost([283, 4122, 16_410, 65_561, 283, 4122, 16_410, 65_561].map((pages) => ({ scanned: pages + 13, written: pages, ms: 4 + (1.66 * pages) / 1000 })));
+    const fit = fitCost(
+      [283, 4122, 16_410, 65_561, 283, 4122, 16_410, 65_561].map((pages) => ({
+        scanned: pages + 13,
+        written: pages,
+        ms: 4 + (1.66 * pages) / 1000,
+      })),
+    );
     expect(fit.fit!.predictors).toEqual(['written']);
     expect(fit.perWrittenPageUs).toBeCloseTo(1.66, 6);
   });
 
   it('leaves stalls out of the second fit and says how many, but not a run that is only noisy', () => {
     const calm = Array.from({ length: 40 }, (_, i) => ({ scanned: 16_424, written: 16_411, ms: 28 + (i % 5) - 2 }));
-    const stalled = [...calm, { scanned: 16_424, written: 16_411, ms: 130 }, { scanned: 16_424, written: 16_411, ms: 95 }];
+    const stalled = [
+      ...calm,
+      { scanned: 16_424, written: 16_411, ms: 130 },
+      { scanned: 16_424, written: 16_411, ms: 95 },
+    ];
     const fit = fitCost(stalled);
     expect(fit.fit!.outliers).toBe(2);
     expect(fit.baseMs).toBeCloseTo(28, 6);

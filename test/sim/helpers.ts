@@ -25,7 +25,10 @@ export function constantCost(frozenMs: number, wallMs: number, rewriteMs = 0): C
 /** A workload of phases [pages/s, seconds], cycling, with optional extras. */
 export function phased(phases: [number, number][], extra: Omit<WorkloadSpec, 'schedule'> = {}): Workload {
   return createWorkload({
-    schedule: scheduleOfPhases(phases.map(([pagesPerSecond, s]) => ({ pagesPerSecond, durationMs: s * 1000 })), true),
+    schedule: scheduleOfPhases(
+      phases.map(([pagesPerSecond, s]) => ({ pagesPerSecond, durationMs: s * 1000 })),
+      true,
+    ),
     ...extra,
   });
 }

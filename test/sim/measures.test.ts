@@ -25,12 +25,15 @@ describe('spreadOf', () => {
 
   it('p10 ≤ median ≤ p90, all within the values, whatever their order', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: -1e9, max: 1e9, noNaN: true }), { minLength: 1, maxLength: 50 }), (values) => {
-        const s = spreadOf(values)!;
-        const min = Math.min(...values);
-        const max = Math.max(...values);
-        return min <= s.p10 && s.p10 <= s.median && s.median <= s.p90 && s.p90 <= max && s.n === values.length;
-      }),
+      fc.property(
+        fc.array(fc.double({ min: -1e9, max: 1e9, noNaN: true }), { minLength: 1, maxLength: 50 }),
+        (values) => {
+          const s = spreadOf(values)!;
+          const min = Math.min(...values);
+          const max = Math.max(...values);
+          return min <= s.p10 && s.p10 <= s.median && s.median <= s.p90 && s.p90 <= max && s.n === values.length;
+        },
+      ),
     );
   });
 });
@@ -40,7 +43,14 @@ describe('spread across seeds', async () => {
   const input = {
     policies: [resolvePolicySpec({ kind: 'threshold' } as PolicySpec)],
     seeds,
-    workloadFor: (seed: number) => phased([[4000, 10], [200, 10]], { workingSetPages: 16384, noise: 0.3, seed }),
+    workloadFor: (seed: number) =>
+      phased(
+        [
+          [4000, 10],
+          [200, 10],
+        ],
+        { workingSetPages: 16384, noise: 0.3, seed },
+      ),
     band: BAND,
     initialIntervalMs: 500,
     cost: DEFAULT_COST,

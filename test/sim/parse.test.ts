@@ -10,7 +10,10 @@ describe('workload text forms', () => {
         { pagesPerSecond: 200, durationMs: 10_000 },
       ],
     });
-    expect(parsePhases('32MiB/s:500ms', 4096)).toEqual({ ok: true, value: [{ pagesPerSecond: 8192, durationMs: 500 }] });
+    expect(parsePhases('32MiB/s:500ms', 4096)).toEqual({
+      ok: true,
+      value: [{ pagesPerSecond: 8192, durationMs: 500 }],
+    });
     expect(parseRate('1.5', 4096)).toEqual({ ok: true, value: 1.5 });
     expect(parseSeconds('2m')).toEqual({ ok: true, value: 120_000 });
   });
@@ -27,7 +30,10 @@ describe('workload text forms', () => {
   });
 
   it('bursts: RATE:DURATION:EVERY', () => {
-    expect(parseBursts('20000:200ms:5s', 4096)).toEqual({ ok: true, value: { pagesPerSecond: 20_000, durationMs: 200, everyMs: 5000 } });
+    expect(parseBursts('20000:200ms:5s', 4096)).toEqual({
+      ok: true,
+      value: { pagesPerSecond: 20_000, durationMs: 200, everyMs: 5000 },
+    });
     const often = parseBursts('1:1s:100ms', 4096);
     expect(often.ok === false && often.error).toMatch(/more often/);
     const short = parseBursts('1:1s', 4096);

@@ -18,7 +18,16 @@ import { BAND, fixture, MiB, PAGE, phased } from './helpers.js';
 const demo = readFileSync(fixture('demo-delta-15s.records.jsonl'), 'utf8');
 const plotPoints = (text: string, source: string) => pointsOf(parseRecords(text, source), source, BAND);
 const jsonl = (records: readonly CheckpointRecord[]) => records.map((r) => JSON.stringify(r)).join('\n');
-const simulated = () => simulate({ policy: { kind: 'threshold' }, band: BAND, initialIntervalMs: 500, workload: phased([[2000, 5]]), cost: DEFAULT_COST, durationMs: 10_000, pageSize: PAGE });
+const simulated = () =>
+  simulate({
+    policy: { kind: 'threshold' },
+    band: BAND,
+    initialIntervalMs: 500,
+    workload: phased([[2000, 5]]),
+    cost: DEFAULT_COST,
+    durationMs: 10_000,
+    pageSize: PAGE,
+  });
 /** Simulated records whose band a "reload" changed from the 8th checkpoint on. */
 const WIDER = { lmin_bytes: 2 * MiB, lmax_bytes: 24 * MiB, min_ms: 100, max_ms: 8000 };
 async function reloaded(): Promise<CheckpointRecord[]> {
@@ -37,7 +46,9 @@ describe('plot points', () => {
   it('reads simulated records too, chain starts from their chain_start field', async () => {
     const records = await simulated();
     const points = pointsOf(parseRecords(jsonl(records), 'sim.jsonl'), 'sim.jsonl');
-    expect(points.map((p) => p.t)).toEqual(records.map((r) => (Date.parse(r.start) - Date.parse(records[0]!.start)) / 1000));
+    expect(points.map((p) => p.t)).toEqual(
+      records.map((r) => (Date.parse(r.start) - Date.parse(records[0]!.start)) / 1000),
+    );
     expect(points.map((p) => p.chainStart)).toEqual(records.map((r) => r.chain_start));
     expect(points[0]!.chainStart).toBe(true);
   });
@@ -53,12 +64,21 @@ describe('plot points', () => {
   });
 
   it('refuses records without a band (schema 1) unless --config gives one, naming file:line and the fix', () => {
-    expect(() => pointsOf(parseRecords(demo, 'demo.jsonl'), 'demo.jsonl')).toThrow(/^demo\.jsonl:1: the record carries no band \(records before schema 2\); name the run's config with --config FILE/);
+    expect(() => pointsOf(parseRecords(demo, 'demo.jsonl'), 'demo.jsonl')).toThrow(
+      /^demo\.jsonl:1: the record carries no band \(records before schema 2\); name the run's config with --config FILE/,
+    );
   });
 
   it('bad lines fail with file:line', () => {
-    expect(() => plotPoints('{"seq":1,"start":"2026-01-01T00:00:00Z","mode":"delta","interval_ms":1,"next_interval_ms":1,"size_bytes":1,"pages_written":1}\n{nope', 'r.jsonl')).toThrow(/^r\.jsonl:2: not a JSON record/);
-    expect(() => plotPoints('{"seq":1,"start":"2026-01-01T00:00:00Z","mode":"delta","interval_ms":"1"}', 'r.jsonl')).toThrow(/^r\.jsonl:1: interval_ms "1" is not a number of ms/);
+    expect(() =>
+      plotPoints(
+        '{"seq":1,"start":"2026-01-01T00:00:00Z","mode":"delta","interval_ms":1,"next_interval_ms":1,"size_bytes":1,"pages_written":1}\n{nope',
+        'r.jsonl',
+      ),
+    ).toThrow(/^r\.jsonl:2: not a JSON record/);
+    expect(() =>
+      plotPoints('{"seq":1,"start":"2026-01-01T00:00:00Z","mode":"delta","interval_ms":"1"}', 'r.jsonl'),
+    ).toThrow(/^r\.jsonl:1: interval_ms "1" is not a number of ms/);
     expect(() => plotPoints('\n', 'r.jsonl')).toThrow(/^r\.jsonl: no records to plot/);
   });
 });
@@ -81,7 +101,10 @@ describe('plot spec and SVG', () => {
     const svg = await renderSvg(runPlotSpec(points, 'reloaded'));
     // The max clamp's line starts at 5 s and steps to 8 s: its path holds exactly those two heights, and
     // it steps where the 8th checkpoint is.
-    const path = /aria-label="time \(s\): 0; interval \(ms\): 5000"[^>]*aria-roledescription="line mark" d="([^"]+)"/.exec(svg)?.[1];
+    const path =
+      /aria-label="time \(s\): 0; interval \(ms\): 5000"[^>]*aria-roledescription="line mark" d="([^"]+)"/.exec(
+        svg,
+      )?.[1];
     expect(path).toBeDefined();
     const vertices = [...path!.matchAll(/[ML]([\d.]+),([\d.]+)/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]) }));
     const heights = [...new Set(vertices.map((v) => v.y))];
@@ -95,13 +118,22 @@ describe('plot spec and SVG', () => {
 
   it('the default title says run, mode, policy, band and date; a simulated run has no date', async () => {
     const real = parseRecords(demo, 'demo.jsonl');
-    expect(defaultTitle(real, plotPoints(demo, 'x'), { source: '/tmp/demo-images/records.jsonl', bandFromConfig: true })).toBe(
+    expect(
+      defaultTitle(real, plotPoints(demo, 'x'), { source: '/tmp/demo-images/records.jsonl', bandFromConfig: true }),
+    ).toBe(
       'demo-images · delta · policy not recorded · band 1MiB–8MiB, 200 ms–5.00 s (--config) · 2026-11-22 00:25 UTC',
     );
     const sim = parseRecords(jsonl(await simulated()), 's.jsonl');
-    expect(defaultTitle(sim, pointsOf(sim, 's'), { source: 'runs/quiet.records.jsonl', bandFromConfig: false })).toBe('quiet · simulated · threshold · band 1MiB–8MiB, 200 ms–5.00 s');
-    const changed = parseRecords(jsonl((await reloaded()).map((r, i) => (i >= 7 ? { ...r, policy: 'predictive' } : r))), 'c.jsonl');
-    expect(defaultTitle(changed, pointsOf(changed, 'c'), { source: 'c.jsonl', bandFromConfig: false })).toBe('c · simulated · threshold → predictive · band changed 1× (drawn as steps)');
+    expect(defaultTitle(sim, pointsOf(sim, 's'), { source: 'runs/quiet.records.jsonl', bandFromConfig: false })).toBe(
+      'quiet · simulated · threshold · band 1MiB–8MiB, 200 ms–5.00 s',
+    );
+    const changed = parseRecords(
+      jsonl((await reloaded()).map((r, i) => (i >= 7 ? { ...r, policy: 'predictive' } : r))),
+      'c.jsonl',
+    );
+    expect(defaultTitle(changed, pointsOf(changed, 'c'), { source: 'c.jsonl', bandFromConfig: false })).toBe(
+      'c · simulated · threshold → predictive · band changed 1× (drawn as steps)',
+    );
   });
 });
 
@@ -116,14 +148,17 @@ describe('plot output', () => {
     const rows = plotCsvRows(records, pointsOf(records, 'r.jsonl'));
     expect(rows).toHaveLength(records.length);
     expect(rows.every((row) => row.length === PLOT_CSV_COLUMNS.length)).toBe(true);
-    const at = (row: readonly unknown[], column: (typeof PLOT_CSV_COLUMNS)[number]) => row[PLOT_CSV_COLUMNS.indexOf(column)];
+    const at = (row: readonly unknown[], column: (typeof PLOT_CSV_COLUMNS)[number]) =>
+      row[PLOT_CSV_COLUMNS.indexOf(column)];
     expect(at(rows[0]!, 'chain_start')).toBe(true);
     expect(at(rows[6]!, 'lmax_bytes')).toBe(8 * MiB);
     expect(at(rows[7]!, 'lmax_bytes')).toBe(24 * MiB);
     expect(at(rows[7]!, 'start')).toBe(new Date(records[7]!.startMs).toISOString());
     for (const row of rows) {
       const size = at(row, 'size_bytes') as number;
-      expect(at(row, 'in_band')).toBe(size >= (at(row, 'lmin_bytes') as number) && size <= (at(row, 'lmax_bytes') as number));
+      expect(at(row, 'in_band')).toBe(
+        size >= (at(row, 'lmin_bytes') as number) && size <= (at(row, 'lmax_bytes') as number),
+      );
     }
   });
 });

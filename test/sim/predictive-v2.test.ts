@@ -20,7 +20,16 @@ async function score(policy: PolicySpec, workload: Workload, durationMs: number)
   const card = new Scorecard();
   card.startRun(workload.nextStep!, workload.nextChange);
   await runSimulation(
-    { policy, band: BAND, initialIntervalMs: 500, workload, cost: FREE, durationMs, pageSize: PAGE, retention: { keep: 5, newChainEvery: 20, maxChainBytes: undefined } },
+    {
+      policy,
+      band: BAND,
+      initialIntervalMs: 500,
+      workload,
+      cost: FREE,
+      durationMs,
+      pageSize: PAGE,
+      retention: { keep: 5, newChainEvery: 20, maxChainBytes: undefined },
+    },
     (record) => card.add(record),
   );
   return card.score();
@@ -74,14 +83,36 @@ describe('predictive v2 (simulated, scored like remusd compare)', () => {
     );
   });
 
-  it('beats the threshold rule on the issue\'s workload: 10× steps every 20 s, noise 0.2 and bursts, 10 seeds', async () => {
+  it("beats the threshold rule on the issue's workload: 10× steps every 20 s, noise 0.2 and bursts, 10 seeds", async () => {
     const results = await Promise.all(
       (['threshold', 'predictive'] as const).map(async (kind) => {
         const card = new Scorecard();
         for (let seed = 1; seed <= 10; seed++) {
-          const workload = phased([[2000, 20], [200, 20]], { workingSetPages: 16384, noise: 0.2, seed, bursts: { pagesPerSecond: 4000, durationMs: 200, everyMs: 10_000 } });
+          const workload = phased(
+            [
+              [2000, 20],
+              [200, 20],
+            ],
+            {
+              workingSetPages: 16384,
+              noise: 0.2,
+              seed,
+              bursts: { pagesPerSecond: 4000, durationMs: 200, everyMs: 10_000 },
+            },
+          );
           card.startRun(workload.nextStep!, workload.nextChange);
-          await runSimulation({ policy: { kind }, band: BAND, initialIntervalMs: 500, workload, cost: FREE, durationMs: 300_000, pageSize: PAGE }, (record) => card.add(record));
+          await runSimulation(
+            {
+              policy: { kind },
+              band: BAND,
+              initialIntervalMs: 500,
+              workload,
+              cost: FREE,
+              durationMs: 300_000,
+              pageSize: PAGE,
+            },
+            (record) => card.add(record),
+          );
         }
         return card.score();
       }),

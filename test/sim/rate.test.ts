@@ -35,7 +35,11 @@ describe('rate schedules', () => {
 
   it('is additive: writes(a, c) = writes(a, b) + writes(b, c)', () => {
     const s = scheduleOfPhases(phases, true);
-    for (const [a, b, c] of [[0, 700, 5300], [1234, 1999, 2001], [10, 10, 10_000]] as const) {
+    for (const [a, b, c] of [
+      [0, 700, 5300],
+      [1234, 1999, 2001],
+      [10, 10, 10_000],
+    ] as const) {
       expect(writesBetween(s, a, c)).toBeCloseTo(writesBetween(s, a, b) + writesBetween(s, b, c), 9);
     }
   });
@@ -48,17 +52,32 @@ describe('rate schedules', () => {
 
   it('the prepared integral is the plain sum over the segments, to the last bit, for many segments', () => {
     // A trace-like schedule: one segment per record, irregular lengths and rates.
-    const many = scheduleOfPhases(Array.from({ length: 500 }, (_, i) => ({ pagesPerSecond: (i * 7919) % 3001, durationMs: 37 + ((i * 104_729) % 411) / 7 })), false);
-    const plain = (t: number) => many.segments.reduce((sum, s) => sum + s.pagesPerMs * Math.max(0, Math.min(t, s.endMs) - s.startMs), 0);
+    const many = scheduleOfPhases(
+      Array.from({ length: 500 }, (_, i) => ({
+        pagesPerSecond: (i * 7919) % 3001,
+        durationMs: 37 + ((i * 104_729) % 411) / 7,
+      })),
+      false,
+    );
+    const plain = (t: number) =>
+      many.segments.reduce((sum, s) => sum + s.pagesPerMs * Math.max(0, Math.min(t, s.endMs) - s.startMs), 0);
     const end = many.segments.at(-1)!.endMs;
     for (let k = 0; k <= 1000; k++) {
       const t = (end * k) / 997;
-      expect(writesBetween(many, 0, t)).toBe(t <= end ? plain(t) : plain(end) + (t - end) * many.segments.at(-1)!.pagesPerMs);
+      expect(writesBetween(many, 0, t)).toBe(
+        t <= end ? plain(t) : plain(end) + (t - end) * many.segments.at(-1)!.pagesPerMs,
+      );
     }
   });
 
   it('segments that do not lie end to end are summed one by one', () => {
-    const gappy = { segments: [{ startMs: 0, endMs: 100, pagesPerMs: 1 }, { startMs: 200, endMs: 300, pagesPerMs: 2 }], cycle: false };
+    const gappy = {
+      segments: [
+        { startMs: 0, endMs: 100, pagesPerMs: 1 },
+        { startMs: 200, endMs: 300, pagesPerMs: 2 },
+      ],
+      cycle: false,
+    };
     expect(writesBetween(gappy, 0, 150)).toBe(100);
     expect(writesBetween(gappy, 0, 250)).toBe(200);
     expect(new RateIntegral(gappy).between(0, 300)).toBe(300);

@@ -58,9 +58,29 @@ describe('the simulator and the real loop', () => {
     // The real run's policy also notes each observation exactly as it was shown (records round times to µs).
     const shown: Observation[] = [];
     const inner = createPolicy(policySpec);
-    const watched: Policy = { kind: inner.kind, initialState: () => inner.initialState(), decide: (state, o, b) => (shown.push(o), inner.decide(state, o, b)) };
-    const realSettings = () => testSettings(band, { policyKey: 'predictive', policy: watched, retention: { keep: 1000, newChainEvery: 1000, maxChainBytes: undefined } });
-    const all = (await superviseFor({ criu, pid: workload.pid, root: await imagesDir(), count: 20, initialIntervalMs: 300, pageSize: size, mode: 'delta', settings: realSettings })).records;
+    const watched: Policy = {
+      kind: inner.kind,
+      initialState: () => inner.initialState(),
+      decide: (state, o, b) => (shown.push(o), inner.decide(state, o, b)),
+    };
+    const realSettings = () =>
+      testSettings(band, {
+        policyKey: 'predictive',
+        policy: watched,
+        retention: { keep: 1000, newChainEvery: 1000, maxChainBytes: undefined },
+      });
+    const all = (
+      await superviseFor({
+        criu,
+        pid: workload.pid,
+        root: await imagesDir(),
+        count: 20,
+        initialIntervalMs: 300,
+        pageSize: size,
+        mode: 'delta',
+        settings: realSettings,
+      })
+    ).records;
     // A CRIU run that failed under load (a gap in seq) starts a new chain the model cannot know of: the
     // replay covers the checkpoints before it.
     const gap = all.findIndex((r, i) => i > 0 && r.seq !== all[i - 1]!.seq + 1);
@@ -74,14 +94,30 @@ describe('the simulator and the real loop', () => {
     const starts = [0];
     for (const o of shown.slice(0, real.length - 1)) starts.push(starts.at(-1)! + o.elapsedMs);
     const pagesAt = new Map(starts.map((t, i) => [t, real[i]!.pages_written]));
-    const recorded: Workload = { pages: (_t0, t1) => pagesAt.get(t1)!, workingSetPages: Number.POSITIVE_INFINITY, naturalDurationMs: undefined, description: 'the real run' };
+    const recorded: Workload = {
+      pages: (_t0, t1) => pagesAt.get(t1)!,
+      workingSetPages: Number.POSITIVE_INFINITY,
+      naturalDurationMs: undefined,
+      description: 'the real run',
+    };
     const clock = new ReplayClock(starts);
-    const settings = () => testSettings(band, { policyKey: 'predictive', policy: createPolicy(policySpec), retention: { keep: 1000, newChainEvery: 1000, maxChainBytes: undefined } });
+    const settings = () =>
+      testSettings(band, {
+        policyKey: 'predictive',
+        policy: createPolicy(policySpec),
+        retention: { keep: 1000, newChainEvery: 1000, maxChainBytes: undefined },
+      });
     const replayed: CheckpointRecord[] = [];
     const controller = new AbortController();
     await supervise({
       // The model's chain start writes the whole memory: the real chain start's page count.
-      checkpointer: modelCheckpointer({ workload: recorded, cost: FREE, clock, pageSize: size, memoryPages: real[0]!.pages_written }),
+      checkpointer: modelCheckpointer({
+        workload: recorded,
+        cost: FREE,
+        clock,
+        pageSize: size,
+        memoryPages: real[0]!.pages_written,
+      }),
       mode: 'sim',
       pageSize: size,
       initialIntervalMs: 300,
@@ -107,7 +143,10 @@ describe('the simulator and the real loop', () => {
     for (const [i, r] of real.entries()) {
       const s = replayed[i]!;
       expect(s.pages_written, `seq ${r.seq}`).toBe(r.pages_written);
-      expect({ decision: s.decision, next: s.next_interval_ms, reason: s.reason, chain_start: s.chain_start }, `seq ${r.seq}`).toEqual({
+      expect(
+        { decision: s.decision, next: s.next_interval_ms, reason: s.reason, chain_start: s.chain_start },
+        `seq ${r.seq}`,
+      ).toEqual({
         decision: r.decision,
         next: r.next_interval_ms,
         reason: r.reason,

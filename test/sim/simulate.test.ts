@@ -19,30 +19,87 @@ const base = (extra: Partial<SimulationInput>): SimulationInput => ({
 });
 const atMs = (r: CheckpointRecord) => Date.parse(r.start);
 // The measured checkpoints: not the first of the run, not a chain start.
-const measured = (records: readonly CheckpointRecord[]) => records.filter((r) => !r.chain_start && r.elapsed_ms !== null);
+const measured = (records: readonly CheckpointRecord[]) =>
+  records.filter((r) => !r.chain_start && r.elapsed_ms !== null);
 
 describe('simulate (the supervisor loop on a workload model and a virtual clock)', () => {
   it('is deterministic: the same seed gives identical records, another seed different ones', async () => {
     const run = (seed: number) =>
-      simulate(base({ policy: { kind: 'predictive' }, workload: phased([[8000, 10], [200, 10], [1500, 10]], { workingSetPages: 16384, noise: 0.3, seed, bursts: { pagesPerSecond: 20_000, durationMs: 200, everyMs: 3000 } }) }));
+      simulate(
+        base({
+          policy: { kind: 'predictive' },
+          workload: phased(
+            [
+              [8000, 10],
+              [200, 10],
+              [1500, 10],
+            ],
+            {
+              workingSetPages: 16384,
+              noise: 0.3,
+              seed,
+              bursts: { pagesPerSecond: 20_000, durationMs: 200, everyMs: 3000 },
+            },
+          ),
+        }),
+      );
     expect(JSON.stringify(await run(7))).toBe(JSON.stringify(await run(7)));
     expect(JSON.stringify(await run(7))).not.toBe(JSON.stringify(await run(8)));
   });
 
   it('writes the records `remusd run` writes, with mode sim, virtual times, the band and the policy', async () => {
-    const records = await simulate(base({ durationMs: 2000, epoch: new Date('2026-01-01T00:00:00Z'), workload: phased([[2000, 1000]], { workingSetPages: 16384 }) }));
+    const records = await simulate(
+      base({
+        durationMs: 2000,
+        epoch: new Date('2026-01-01T00:00:00Z'),
+        workload: phased([[2000, 1000]], { workingSetPages: 16384 }),
+      }),
+    );
     // The first checkpoint starts with the workload, starts a chain and is not shown to the policy.
-    expect(records[0]).toMatchObject({ schema: 2, seq: 1, mode: 'sim', policy: 'threshold', start: '2026-01-01T00:00:00.000Z', chain_start: true, elapsed_ms: null, pages_written: 16384, decision: 'hold', parent: null });
-    expect(records[0]!.band).toEqual({ lmin_bytes: BAND.lminBytes, lmax_bytes: BAND.lmaxBytes, min_ms: BAND.minMs, max_ms: BAND.maxMs });
-    expect(records[0]!.reason).toMatch(/^chain start: a full checkpoint \(16384 pages\) measures no dirty set; interval held/);
-    expect(records[1]).toMatchObject({ seq: 2, start: '2026-01-01T00:00:00.500Z', chain_start: false, elapsed_ms: 500, interval_ms: 500, pages_written: 1000, size_bytes: 1000 * PAGE, parent: '00000001', overrun: false });
+    expect(records[0]).toMatchObject({
+      schema: 2,
+      seq: 1,
+      mode: 'sim',
+      policy: 'threshold',
+      start: '2026-01-01T00:00:00.000Z',
+      chain_start: true,
+      elapsed_ms: null,
+      pages_written: 16384,
+      decision: 'hold',
+      parent: null,
+    });
+    expect(records[0]!.band).toEqual({
+      lmin_bytes: BAND.lminBytes,
+      lmax_bytes: BAND.lmaxBytes,
+      min_ms: BAND.minMs,
+      max_ms: BAND.maxMs,
+    });
+    expect(records[0]!.reason).toMatch(
+      /^chain start: a full checkpoint \(16384 pages\) measures no dirty set; interval held/,
+    );
+    expect(records[1]).toMatchObject({
+      seq: 2,
+      start: '2026-01-01T00:00:00.500Z',
+      chain_start: false,
+      elapsed_ms: 500,
+      interval_ms: 500,
+      pages_written: 1000,
+      size_bytes: 1000 * PAGE,
+      parent: '00000001',
+      overrun: false,
+    });
     expect(records[1]!.reason).toMatch(/within \[lmin/);
     expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i + 1));
     expect(records.every((r) => atMs(r) - Date.parse('2026-01-01T00:00:00Z') < 2000)).toBe(true);
   });
 
   it('starts a new chain every new_chain_every checkpoints, and the chain start is held, not shown to the policy', async () => {
-    const records = await simulate(base({ workload: phased([[2000, 1000]], { workingSetPages: 16384 }), retention: { keep: 3, newChainEvery: 5, maxChainBytes: undefined } }));
+    const records = await simulate(
+      base({
+        workload: phased([[2000, 1000]], { workingSetPages: 16384 }),
+        retention: { keep: 3, newChainEvery: 5, maxChainBytes: undefined },
+      }),
+    );
     const starts = records.filter((r) => r.chain_start).map((r) => r.seq);
     expect(starts.slice(0, 4)).toEqual([1, 6, 11, 16]);
     for (const r of records.filter((x) => x.chain_start)) {
@@ -70,7 +127,9 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
 
   it('on a workload saturating below lmin the interval goes to max and stays there', async () => {
     // W = 128 pages = 0.5 MiB < lmin: no interval makes a checkpoint big enough.
-    const records = await simulate(base({ workload: phased([[50_000, 1000]], { workingSetPages: 128 }), durationMs: 60_000 }));
+    const records = await simulate(
+      base({ workload: phased([[50_000, 1000]], { workingSetPages: 128 }), durationMs: 60_000 }),
+    );
     expect(records.every((r) => r.pages_written <= 128)).toBe(true);
     expect(records.every((r) => r.decision !== 'shrink')).toBe(true);
     const last = records[records.length - 1]!;
@@ -79,7 +138,18 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
   });
 
   it('schedules start to start, like step(): next start = start + next interval', async () => {
-    const records = await simulate(base({ workload: phased([[8000, 5], [300, 5]], { workingSetPages: 16384 }), cost: FREE }));
+    const records = await simulate(
+      base({
+        workload: phased(
+          [
+            [8000, 5],
+            [300, 5],
+          ],
+          { workingSetPages: 16384 },
+        ),
+        cost: FREE,
+      }),
+    );
     for (let i = 1; i < records.length; i++) {
       expect(atMs(records[i]!)).toBeCloseTo(atMs(records[i - 1]!) + records[i - 1]!.next_interval_ms, 0);
       expect(records[i]!.elapsed_ms).toBeCloseTo(records[i - 1]!.next_interval_ms, 6);
@@ -87,8 +157,21 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
   });
 
   it('decides exactly what the step and the policy decide for the same observations', async () => {
-    const workload = phased([[8000, 3], [100, 3]], { noise: 0.2, seed: 4 });
-    const records = await simulate(base({ policy: { kind: 'predictive' }, workload, cost: FREE, retention: { keep: 5, newChainEvery: 1000, maxChainBytes: undefined } }));
+    const workload = phased(
+      [
+        [8000, 3],
+        [100, 3],
+      ],
+      { noise: 0.2, seed: 4 },
+    );
+    const records = await simulate(
+      base({
+        policy: { kind: 'predictive' },
+        workload,
+        cost: FREE,
+        retention: { keep: 5, newChainEvery: 1000, maxChainBytes: undefined },
+      }),
+    );
     const policy = createPolicy({ kind: 'predictive' });
     let state: LoopState = { intervalMs: 500, policyState: policy.initialState() };
     let last = 0;
@@ -96,7 +179,25 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
       const at = atMs(r);
       const pages = workload.pages(last, at);
       const unmeasured = r.seq === 1 ? 'chain start: a full checkpoint (0 pages) measures no dirty set' : undefined;
-      const out = step(policy, state, { observation: { seq: r.seq, intervalMs: state.intervalMs, elapsedMs: r.seq === 1 ? 500 : at - last, sizeBytes: pages * PAGE, pagesWritten: pages, frozenUs: 0, pageSize: PAGE }, unmeasured, startedAtMs: at, finishedAtMs: at }, BAND);
+      const out = step(
+        policy,
+        state,
+        {
+          observation: {
+            seq: r.seq,
+            intervalMs: state.intervalMs,
+            elapsedMs: r.seq === 1 ? 500 : at - last,
+            sizeBytes: pages * PAGE,
+            pagesWritten: pages,
+            frozenUs: 0,
+            pageSize: PAGE,
+          },
+          unmeasured,
+          startedAtMs: at,
+          finishedAtMs: at,
+        },
+        BAND,
+      );
       expect(r.reason).toBe(out.decision.reason);
       expect(r.next_interval_ms).toBeCloseTo(out.decision.nextIntervalMs, 3);
       state = out.state;
@@ -105,7 +206,9 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
   });
 
   it('a checkpoint longer than the interval overruns and the next starts when it ends', async () => {
-    const records = await simulate(base({ policy: { kind: 'fixed' }, initialIntervalMs: 200, cost: constantCost(50, 300), durationMs: 3000 }));
+    const records = await simulate(
+      base({ policy: { kind: 'fixed' }, initialIntervalMs: 200, cost: constantCost(50, 300), durationMs: 3000 }),
+    );
     expect(records.every((r) => r.overrun)).toBe(true);
     expect(records.slice(1).every((r) => r.elapsed_ms === 300)).toBe(true);
     expect(records[0]!.frozen_us).toBe(50_000);
@@ -115,21 +218,45 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
   it('costs follow the cost model and sizes the page size', async () => {
     const [, r] = await simulate(base({ durationMs: 600, pageSize: 16384 }));
     expect(r!.size_bytes).toBe(1000 * 16384);
-    expect(r!.frozen_us).toBe(checkpointCost(DEFAULT_COST, { scanned: 1000, criuWritten: 1000, rewritten: 1000 }).frozenUs);
+    expect(r!.frozen_us).toBe(
+      checkpointCost(DEFAULT_COST, { scanned: 1000, criuWritten: 1000, rewritten: 1000 }).frozenUs,
+    );
     expect(r!.size_bytes / MiB).toBeCloseTo(15.6, 1);
   });
 
   it('mode delta: CRIU freezes and dumps the whole memory, the rewrite keeps the dirty pages after the freeze', async () => {
     const memory = 16_384;
-    const records = await simulate(base({ policy: { kind: 'fixed' }, durationMs: 3000, workload: phased([[2000, 1000]], { workingSetPages: memory }), cost: constantCost(0, 0, 0) }));
+    const records = await simulate(
+      base({
+        policy: { kind: 'fixed' },
+        durationMs: 3000,
+        workload: phased([[2000, 1000]], { workingSetPages: memory }),
+        cost: constantCost(0, 0, 0),
+      }),
+    );
     const delta = { ...DEFAULT_COST, rewrite: { baseMs: 10, perScannedPageUs: 0, perWrittenPageUs: 20 } };
-    const charged = await simulate(base({ policy: { kind: 'fixed' }, durationMs: 3000, workload: phased([[2000, 1000]], { workingSetPages: memory }), cost: delta }));
+    const charged = await simulate(
+      base({
+        policy: { kind: 'fixed' },
+        durationMs: 3000,
+        workload: phased([[2000, 1000]], { workingSetPages: memory }),
+        cost: delta,
+      }),
+    );
     const [start, next] = charged;
     // A chain start keeps CRIU's dump as it is: the rewrite writes nothing.
     expect(start).toMatchObject({ chain_start: true, pages_written: memory, criu_pages_written: memory, delta_ms: 10 });
     // After it: the 1000 dirty pages are stored, but the freeze is that of a 16,384-page dump.
-    expect(next).toMatchObject({ chain_start: false, pages_written: 1000, criu_pages_written: memory, pages_scanned: memory, delta_ms: 10 + 20 });
-    expect(next!.frozen_us).toBe(checkpointCost(DEFAULT_COST, { scanned: memory, criuWritten: memory, rewritten: 0 }).frozenUs);
+    expect(next).toMatchObject({
+      chain_start: false,
+      pages_written: 1000,
+      criu_pages_written: memory,
+      pages_scanned: memory,
+      delta_ms: 10 + 20,
+    });
+    expect(next!.frozen_us).toBe(
+      checkpointCost(DEFAULT_COST, { scanned: memory, criuWritten: memory, rewritten: 0 }).frozenUs,
+    );
     // The rewrite runs after the freeze, but the checkpoint lasts CRIU's wall time plus the rewrite.
     expect(next!.supervisor_overhead_ms).toBe(0);
     expect(records.map((r) => r.pages_written)).toEqual(charged.map((r) => r.pages_written));
@@ -140,7 +267,9 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
     const workload = phased([[2000, 1000]], { workingSetPages: memory });
     const [, dump] = await simulate(base({ durationMs: 1000, workload, cost: { ...DEFAULT_COST, mode: 'dump' } }));
     expect(dump).toMatchObject({ pages_written: 1000, pages_scanned: memory });
-    expect(dump!.frozen_us).toBe(checkpointCost(DEFAULT_COST, { scanned: memory, criuWritten: 1000, rewritten: 0 }).frozenUs);
+    expect(dump!.frozen_us).toBe(
+      checkpointCost(DEFAULT_COST, { scanned: memory, criuWritten: 1000, rewritten: 0 }).frozenUs,
+    );
     const [, full] = await simulate(base({ durationMs: 1000, workload, cost: { ...DEFAULT_COST, mode: 'full' } }));
     expect(full).toMatchObject({ pages_written: memory, pages_scanned: memory });
   });
@@ -149,7 +278,9 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
     await expect(simulate(base({ durationMs: 0 }))).rejects.toThrow(/duration 0/);
     await expect(simulate(base({ pageSize: 0 }))).rejects.toThrow(/page size 0/);
     await expect(simulate(base({ initialIntervalMs: -1 }))).rejects.toThrow(/initial interval/);
-    await expect(simulate(base({ cost: { ...FREE, criuWall: { ...FREE.criuWall, baseMs: Number.NaN } } }))).rejects.toThrow(/criuWall.baseMs = NaN/);
+    await expect(
+      simulate(base({ cost: { ...FREE, criuWall: { ...FREE.criuWall, baseMs: Number.NaN } } })),
+    ).rejects.toThrow(/criuWall.baseMs = NaN/);
     await expect(simulate(base({ policy: { kind: 'threshold', shrink: 2 } }))).rejects.toThrow(RangeError);
   });
 });

@@ -9,13 +9,28 @@ import { readTrace, traceFromRecords, traceWorkload, TraceError } from '../../sr
 import { BAND, fixture, PAGE } from './helpers.js';
 
 const line = (fields: Record<string, unknown>) =>
-  JSON.stringify({ schema: 2, mode: 'delta', chain_start: false, interval_ms: 500, next_interval_ms: 500, size_bytes: 0, reason: 'whatever the reason says, chain start or not', ...fields });
+  JSON.stringify({
+    schema: 2,
+    mode: 'delta',
+    chain_start: false,
+    interval_ms: 500,
+    next_interval_ms: 500,
+    size_bytes: 0,
+    reason: 'whatever the reason says, chain start or not',
+    ...fields,
+  });
 // Records text to a trace, through the one records reader.
 const traceOf = (text: string, source: string) => traceFromRecords(parseRecords(text, source), source);
 // A chain start, two windows, another chain start, one more window.
 const HAND = [
   line({ seq: 1, start: '2026-01-01T00:00:00.000Z', chain_start: true, pages_written: 16000, elapsed_ms: null }),
-  line({ seq: 2, start: '2026-01-01T00:00:00.500Z', pages_written: 1000, elapsed_ms: 500, reason: 'not a chain start' }),
+  line({
+    seq: 2,
+    start: '2026-01-01T00:00:00.500Z',
+    pages_written: 1000,
+    elapsed_ms: 500,
+    reason: 'not a chain start',
+  }),
   line({ seq: 3, start: '2026-01-01T00:00:01.000Z', pages_written: 250, elapsed_ms: 500 }),
   line({ seq: 4, start: '2026-01-01T00:00:01.500Z', chain_start: true, pages_written: 16000, elapsed_ms: 500 }),
   line({ seq: 5, start: '2026-01-01T00:00:02.500Z', pages_written: 3000, elapsed_ms: 1000 }),
@@ -42,11 +57,20 @@ describe('trace replay', () => {
   });
 
   // Issue 11's replay goal: a window averaging over a 10× step made a ramp the real run never had.
-  it('reads a window between two rates far apart as the step between them, keeping every window\'s pages', () => {
+  it("reads a window between two rates far apart as the step between them, keeping every window's pages", () => {
     const at = (seq: number, s: number, pages: number, elapsed: number | null) =>
-      line({ seq, start: new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString(), chain_start: elapsed === null, pages_written: pages, elapsed_ms: elapsed });
+      line({
+        seq,
+        start: new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString(),
+        chain_start: elapsed === null,
+        pages_written: pages,
+        elapsed_ms: elapsed,
+      });
     // 0.1 pages/ms, then a window of 5 s with the step to 1 page/ms 1 s into it (0.1·1000 + 1·4000), then 1/ms.
-    const stepped = traceOf([at(1, 0, 16000, null), at(2, 1, 100, 1000), at(3, 6, 4100, 5000), at(4, 7, 1000, 1000)].join('\n'), 'step.jsonl');
+    const stepped = traceOf(
+      [at(1, 0, 16000, null), at(2, 1, 100, 1000), at(3, 6, 4100, 5000), at(4, 7, 1000, 1000)].join('\n'),
+      'step.jsonl',
+    );
     expect(stepped.schedule.segments).toEqual([
       { startMs: 0, endMs: 1000, pagesPerMs: 0.1 },
       { startMs: 1000, endMs: 2000, pagesPerMs: 0.1 },
@@ -56,9 +80,15 @@ describe('trace replay', () => {
     const w = traceWorkload(stepped, { workingSetPages: 1e9 });
     expect([w.pages(0, 1000), w.pages(1000, 6000), w.pages(6000, 7000)]).toEqual([100, 4100, 1000]);
     // Not a step: neighbours less than 2× apart (noise), or a window above both (a burst) stays its average.
-    const flat = traceOf([at(1, 0, 16000, null), at(2, 1, 100, 1000), at(3, 6, 700, 5000), at(4, 7, 190, 1000)].join('\n'), 'noise.jsonl');
+    const flat = traceOf(
+      [at(1, 0, 16000, null), at(2, 1, 100, 1000), at(3, 6, 700, 5000), at(4, 7, 190, 1000)].join('\n'),
+      'noise.jsonl',
+    );
     expect(flat.schedule.segments.map((g) => g.pagesPerMs)).toEqual([0.1, 0.14, 0.19]);
-    const burst = traceOf([at(1, 0, 16000, null), at(2, 1, 100, 1000), at(3, 6, 9000, 5000), at(4, 7, 1000, 1000)].join('\n'), 'burst.jsonl');
+    const burst = traceOf(
+      [at(1, 0, 16000, null), at(2, 1, 100, 1000), at(3, 6, 9000, 5000), at(4, 7, 1000, 1000)].join('\n'),
+      'burst.jsonl',
+    );
     expect(burst.schedule.segments.map((g) => g.pagesPerMs)).toEqual([0.1, 1.8, 1]);
   });
 
@@ -69,30 +99,61 @@ describe('trace replay', () => {
   });
 
   it.each([
-    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, chain_start: undefined }), /^f\.jsonl:1: chain_start \(missing\) is not true or false/],
-    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, schema: 3 }), /^f\.jsonl:1: schema 3 is not a records schema this remusd reads/],
-    [line({ seq: 1, start: 'yesterday', pages_written: 1, elapsed_ms: 5 }), /^f\.jsonl:1: start "yesterday" is not an ISO-8601 time/],
-    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: -3, elapsed_ms: 5 }), /^f\.jsonl:1: pages_written -3 is not a whole number/],
+    [
+      line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, chain_start: undefined }),
+      /^f\.jsonl:1: chain_start \(missing\) is not true or false/,
+    ],
+    [
+      line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, schema: 3 }),
+      /^f\.jsonl:1: schema 3 is not a records schema this remusd reads/,
+    ],
+    [
+      line({ seq: 1, start: 'yesterday', pages_written: 1, elapsed_ms: 5 }),
+      /^f\.jsonl:1: start "yesterday" is not an ISO-8601 time/,
+    ],
+    [
+      line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: -3, elapsed_ms: 5 }),
+      /^f\.jsonl:1: pages_written -3 is not a whole number/,
+    ],
     [line({ seq: 1, start: '2026-01-01T00:00:00Z', elapsed_ms: 5 }), /^f\.jsonl:1: pages_written \(missing\)/],
-    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: '5' }), /^f\.jsonl:1: elapsed_ms "5" is not a number of ms/],
-    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, mode: 'full' }), /^f\.jsonl:1: a mode full record stores the whole memory/],
+    [
+      line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: '5' }),
+      /^f\.jsonl:1: elapsed_ms "5" is not a number of ms/,
+    ],
+    [
+      line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, mode: 'full' }),
+      /^f\.jsonl:1: a mode full record stores the whole memory/,
+    ],
     ['\n[1,2]', /^f\.jsonl:2: expected a JSON object/],
-    [`${line({ seq: 1, start: '2026-01-01T00:00:01Z', pages_written: 1, elapsed_ms: 5 })}\n${line({ seq: 2, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5 })}`, /^f\.jsonl:2: start .* is not after the previous record's/],
-    [line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 100, elapsed_ms: null }), /^f\.jsonl: no record measures a dirty set \(1 chain start\)/],
+    [
+      `${line({ seq: 1, start: '2026-01-01T00:00:01Z', pages_written: 1, elapsed_ms: 5 })}\n${line({ seq: 2, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5 })}`,
+      /^f\.jsonl:2: start .* is not after the previous record's/,
+    ],
+    [
+      line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 100, elapsed_ms: null }),
+      /^f\.jsonl: no record measures a dirty set \(1 chain start\)/,
+    ],
     ['', /^f\.jsonl: no record measures a dirty set \(0 chain starts\)/],
   ])('rejects %s', (text, message) => {
     expect(() => traceOf(text, 'f.jsonl')).toThrow(message);
   });
 
   it('an unreadable file names the file', async () => {
-    await expect(readTrace('/nonexistent/records.jsonl')).rejects.toThrow(/^\/nonexistent\/records\.jsonl: cannot read the records file \(ENOENT\)/);
+    await expect(readTrace('/nonexistent/records.jsonl')).rejects.toThrow(
+      /^\/nonexistent\/records\.jsonl: cannot read the records file \(ENOENT\)/,
+    );
   });
 
   // A real records.jsonl: `remusd demo --seconds 15` (mode delta, threshold, band [1, 8] MiB, 200 ms..5 s)
   // on the bundled dirtier at 8000 pages/s for 10 s, then 200 pages/s.
   it('replays a real supervisor run, and the threshold rule on the replay behaves as it did for real', async () => {
     const path = fixture('demo-delta-15s.records.jsonl');
-    const real = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pages_written: number; size_bytes: number; reason: string; parent: string | null });
+    const real = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map(
+        (l) => JSON.parse(l) as { pages_written: number; size_bytes: number; reason: string; parent: string | null },
+      );
     const trace = await readTrace(path);
     // Version 1 records: a chain start is a record with no parent.
     expect(trace.skipped).toBe(real.filter((r) => r.parent === null).length);
@@ -106,7 +167,15 @@ describe('trace replay', () => {
     expect(quiet).toBeGreaterThan(150);
     expect(quiet).toBeLessThan(250);
 
-    const all = await simulate({ policy: { kind: 'threshold' }, band: BAND, initialIntervalMs: 500, workload: traceWorkload(trace), cost: DEFAULT_COST, durationMs: trace.durationMs, pageSize: PAGE });
+    const all = await simulate({
+      policy: { kind: 'threshold' },
+      band: BAND,
+      initialIntervalMs: 500,
+      workload: traceWorkload(trace),
+      cost: DEFAULT_COST,
+      durationMs: trace.durationMs,
+      pageSize: PAGE,
+    });
     const records = all.filter((r) => !r.chain_start);
     const summary = summarizeSim([records], trace.durationMs)!;
     const realSizes = real.filter((r) => r.parent !== null).map((r) => r.size_bytes);

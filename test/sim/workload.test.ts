@@ -10,7 +10,14 @@ describe('workload models', () => {
   });
 
   it('follows its phases: busy, quiet, moderate, then cycles (the demo workload)', () => {
-    const w = phased([[8000, 10], [200, 10], [1500, 10]], { workingSetPages: 16384 });
+    const w = phased(
+      [
+        [8000, 10],
+        [200, 10],
+        [1500, 10],
+      ],
+      { workingSetPages: 16384 },
+    );
     expect(w.pages(1000, 1200)).toBe(1600);
     expect(w.pages(11_000, 12_000)).toBe(200);
     expect(w.pages(21_000, 22_000)).toBe(1500);
@@ -46,7 +53,10 @@ describe('workload models', () => {
 
   it('bursts add writes in some slots, seeded, at roughly duration/every of the time', () => {
     const quiet = phased([[100, 1000]]);
-    const bursty = phased([[100, 1000]], { bursts: { pagesPerSecond: 10_000, durationMs: 200, everyMs: 2000 }, seed: 3 });
+    const bursty = phased([[100, 1000]], {
+      bursts: { pagesPerSecond: 10_000, durationMs: 200, everyMs: 2000 },
+      seed: 3,
+    });
     const extra = bursty.pages(0, 600_000) - quiet.pages(0, 600_000);
     // Expected 10 000 pages/s × 600 s × 0.1 = 600 000 extra writes.
     expect(extra).toBeGreaterThan(500_000);
@@ -59,6 +69,8 @@ describe('workload models', () => {
     expect(() => phased([[1, 1]], { workingSetPages: 0 })).toThrow(/working set/);
     expect(() => phased([[1, 1]], { noise: -0.1 })).toThrow(/noise/);
     expect(() => phased([[1, 1]], { seed: 1.5 })).toThrow(/seed/);
-    expect(() => phased([[1, 1]], { bursts: { pagesPerSecond: 1, durationMs: 500, everyMs: 100 } })).toThrow(/at least their duration/);
+    expect(() => phased([[1, 1]], { bursts: { pagesPerSecond: 1, durationMs: 500, everyMs: 100 } })).toThrow(
+      /at least their duration/,
+    );
   });
 });

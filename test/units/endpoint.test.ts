@@ -18,7 +18,10 @@ describe('parseEndpoint (the one host:port parser)', () => {
 
   it('takes port 0 only where a listener may pick its own port', () => {
     expect(parseEndpoint('127.0.0.1:0')).toEqual({ ok: false, error: 'has a port outside 1..65535' });
-    expect(parseEndpoint('127.0.0.1:0', { allowAnyPort: true })).toEqual({ ok: true, value: { host: '127.0.0.1', port: 0 } });
+    expect(parseEndpoint('127.0.0.1:0', { allowAnyPort: true })).toEqual({
+      ok: true,
+      value: { host: '127.0.0.1', port: 0 },
+    });
     expect(parseEndpoint('127.0.0.1:65536', { allowAnyPort: true }).ok).toBe(false);
   });
 

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { firstHostAddress, ipv4ToNumber, isHostInSubnet, numberToIpv4, parseIpv4Cidr, subnetOf } from '../../src/units/ipv4.js';
+import {
+  firstHostAddress,
+  ipv4ToNumber,
+  isHostInSubnet,
+  numberToIpv4,
+  parseIpv4Cidr,
+  subnetOf,
+} from '../../src/units/ipv4.js';
 
 describe('IPv4 subnets of the network section', () => {
   it('parses a service address and derives the host side and subnet', () => {

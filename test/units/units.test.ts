@@ -1,13 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  formatBytes,
-  formatDuration,
-  formatMs,
-  formatSize,
-  parseDuration,
-  parseSize,
-} from '../../src/units/units.js';
+import { formatBytes, formatDuration, formatMs, formatSize, parseDuration, parseSize } from '../../src/units/units.js';
 
 const ok = (value: number) => ({ ok: true, value });
 
@@ -41,7 +34,10 @@ describe('parseSize', () => {
   });
 
   it('refuses what is not a whole, non-negative number of bytes', () => {
-    expect(parseSize('0.3KiB')).toMatchObject({ ok: false, error: expect.stringContaining('307.2 bytes, not a whole number') });
+    expect(parseSize('0.3KiB')).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('307.2 bytes, not a whole number'),
+    });
     expect(parseSize(1.5)).toMatchObject({ ok: false });
     expect(parseSize(-1)).toEqual({ ok: false, error: 'is negative; a size is 0 or more bytes' });
     for (const input of ['', 'MiB', '16 MiBs', '1e6', '-5MiB', '16 M iB', true, null, {}, [], Number.NaN, Infinity]) {
@@ -107,13 +103,17 @@ describe('formatting', () => {
 describe('round trips (properties)', () => {
   const bytes = fc.oneof(
     fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-    fc.tuple(fc.integer({ min: 0, max: 8191 }), fc.constantFrom(2 ** 10, 2 ** 20, 2 ** 30, 2 ** 40)).map(([n, u]) => n * u),
+    fc
+      .tuple(fc.integer({ min: 0, max: 8191 }), fc.constantFrom(2 ** 10, 2 ** 20, 2 ** 30, 2 ** 40))
+      .map(([n, u]) => n * u),
   );
 
   it('parseSize(formatSize(b)) = b', () => {
-    fc.assert(fc.property(bytes, (b) => {
-      expect(parseSize(formatSize(b))).toEqual(ok(b));
-    }));
+    fc.assert(
+      fc.property(bytes, (b) => {
+        expect(parseSize(formatSize(b))).toEqual(ok(b));
+      }),
+    );
   });
 
   it('parseDuration(formatDuration(ms)) = ms', () => {
@@ -121,9 +121,11 @@ describe('round trips (properties)', () => {
       fc.integer({ min: 0, max: 10 ** 12 }),
       fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.constantFrom(1000, 60_000, 3_600_000)).map(([n, u]) => n * u),
     );
-    fc.assert(fc.property(ms, (m) => {
-      expect(parseDuration(formatDuration(m))).toEqual(ok(m));
-    }));
+    fc.assert(
+      fc.property(ms, (m) => {
+        expect(parseDuration(formatDuration(m))).toEqual(ok(m));
+      }),
+    );
   });
 
   it('formatBytes stays within 5 % of the value', () => {
@@ -131,7 +133,8 @@ describe('round trips (properties)', () => {
       fc.property(fc.integer({ min: 1024, max: 2 ** 50 }), (b) => {
         const text = formatBytes(b);
         const [amount, unit] = text.split(' ');
-        const back = Number(amount) * { KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40, PiB: 2 ** 50 }[unit as 'KiB']!;
+        const back =
+          Number(amount) * { KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40, PiB: 2 ** 50 }[unit as 'KiB']!;
         expect(Math.abs(back - b) / b).toBeLessThan(0.05);
       }),
     );
@@ -141,7 +144,9 @@ describe('round trips (properties)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 100_000 }),
-        fc.constantFrom(['B', 1], ['KiB', 2 ** 10], ['MiB', 2 ** 20], ['GiB', 2 ** 30]) as fc.Arbitrary<[string, number]>,
+        fc.constantFrom(['B', 1], ['KiB', 2 ** 10], ['MiB', 2 ** 20], ['GiB', 2 ** 30]) as fc.Arbitrary<
+          [string, number]
+        >,
         fc.constantFrom('', ' '),
         (n, [unit, scale], space) => {
           expect(parseSize(`${n}${space}${unit}`)).toEqual(ok(n * scale));

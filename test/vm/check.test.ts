@@ -9,7 +9,9 @@ describe('remusd check in the soft-dirty VM', () => {
     const result = await runCli(['check', '--json'], { timeoutMs: 120_000 });
     expect(result.exitCode, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
-    console.log(`kernel ${report.kernel}; CRIU ${report.criu.version}; dirty tracking: ${report.dirty_tracking.detail}`);
+    console.log(
+      `kernel ${report.kernel}; CRIU ${report.criu.version}; dirty tracking: ${report.dirty_tracking.detail}`,
+    );
     expect(report.criu.check_ok).toBe(true);
     expect(report.dirty_tracking.available).toBe(true);
     expect(report.modes['pre-dump'].available).toBe(true);

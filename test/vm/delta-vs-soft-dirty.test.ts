@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => workload?.stop());
 
 describe('delta (content changes) vs soft-dirty (pages written)', () => {
-  it('the delta size never exceeds CRIU\'s soft-dirty pages_written, link after link', async () => {
+  it("the delta size never exceeds CRIU's soft-dirty pages_written, link after link", async () => {
     const criu = await testCriu();
     const root = await imagesDir('remusd-vm-delta-');
     let hashes: PageHashes | undefined;
@@ -32,18 +32,30 @@ describe('delta (content changes) vs soft-dirty (pages written)', () => {
       let tracked;
       let full;
       try {
-        tracked = await dump(criu, { kind: 'dump', pid: workload.pid, imagesDir: await subdir(root, `t${i}`), parent: i === 0 ? undefined : `../t${i - 1}` });
+        tracked = await dump(criu, {
+          kind: 'dump',
+          pid: workload.pid,
+          imagesDir: await subdir(root, `t${i}`),
+          parent: i === 0 ? undefined : `../t${i - 1}`,
+        });
         full = await dump(criu, { kind: 'full', pid: workload.pid, imagesDir: await subdir(root, `f${i}`) });
       } finally {
         process.kill(workload.pid, 'SIGCONT');
       }
       expect(tracked.exitCode, await criuLogTail(tracked.logFile)).toBe(0);
       expect(full.exitCode, await criuLogTail(full.logFile)).toBe(0);
-      const delta = await rewriteAsDelta({ dir: join(root, `f${i}`), name: `f${i}`, parentName: i === 0 ? undefined : `f${i - 1}`, previous: hashes });
+      const delta = await rewriteAsDelta({
+        dir: join(root, `f${i}`),
+        name: `f${i}`,
+        parentName: i === 0 ? undefined : `f${i - 1}`,
+        previous: hashes,
+      });
       hashes = delta.hashes;
       if (i === 0) continue;
       const softDirty = readDumpStatsSync(join(root, `t${i}`))!.pages_written;
-      rows.push(`${String(i).padStart(4)}  ${String(softDirty).padStart(23)}  ${String(delta.changedPages).padStart(19)}  ${(delta.changedPages / softDirty).toFixed(3)}`);
+      rows.push(
+        `${String(i).padStart(4)}  ${String(softDirty).padStart(23)}  ${String(delta.changedPages).padStart(19)}  ${(delta.changedPages / softDirty).toFixed(3)}`,
+      );
       expect(delta.parentUsed, delta.reason).toBe(true);
       expect(delta.changedPages).toBeGreaterThan(0.5 * 1500 * 0.8); // the workload did write (≥ half of 0.8 s × rate)
       expect(delta.changedPages).toBeLessThanOrEqual(softDirty);

@@ -34,7 +34,9 @@ describe('remusd run, mode dump, in the soft-dirty VM', () => {
         '',
       ].join('\n'),
     );
-    const result = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '4'], { timeoutMs: 120_000 });
+    const result = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '4'], {
+      timeoutMs: 120_000,
+    });
     expect(result.exitCode, result.stderr).toBe(0);
     const records = await readRecords(join(root, 'images', 'records.jsonl'));
     await keepResult('dump.records.jsonl', await readFile(join(root, 'images', 'records.jsonl'), 'utf8'));
@@ -42,7 +44,14 @@ describe('remusd run, mode dump, in the soft-dirty VM', () => {
       'incremental dumps of the dirtier (16 MiB, 1000 pages/s, every 500 ms)\n' +
         formatTable(
           ['seq', 'parent', 'pages_written', 'pages_skipped_parent', 'size', 'frozen_ms'],
-          records.map((r) => [r.seq, String(r.parent ?? '-'), r.pages_written, r.pages_skipped_parent, formatBytes(r.size_bytes), (r.frozen_us / 1000).toFixed(1)]),
+          records.map((r) => [
+            r.seq,
+            String(r.parent ?? '-'),
+            r.pages_written,
+            r.pages_skipped_parent,
+            formatBytes(r.size_bytes),
+            (r.frozen_us / 1000).toFixed(1),
+          ]),
         ),
     );
 

@@ -39,7 +39,9 @@ describe('frozen time in mode dump, in the soft-dirty VM', () => {
         '',
       ].join('\n'),
     );
-    const result = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '6'], { timeoutMs: 180_000 });
+    const result = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '6'], {
+      timeoutMs: 180_000,
+    });
     expect(result.exitCode, result.stderr).toBe(0);
     const records = await readRecords(join(root, 'images', 'records.jsonl'));
     await keepResult('frozen-time.records.jsonl', await readFile(join(root, 'images', 'records.jsonl'), 'utf8'));

@@ -9,6 +9,8 @@ export default async function setup(): Promise<void> {
   requireVm();
   const cli = join(packageRoot(), 'dist', 'cli', 'main.js');
   await access(cli).catch(() => {
-    throw new Error(`${cli} is missing: run the VM tests through \`npm run test:vm\`, which builds dist/ on the host first`);
+    throw new Error(
+      `${cli} is missing: run the VM tests through \`npm run test:vm\`, which builds dist/ on the host first`,
+    );
   });
 }

@@ -75,7 +75,12 @@ describe('plug qdisc output gate', () => {
     await new Promise<void>((resolve) => socket.bind(0, ns.hostAddress, resolve));
     const port = socket.address().port;
     const within = <T>(what: string, promise: Promise<T>) =>
-      Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} still waits after 20 s`)), 20_000))]);
+      Promise.race([
+        promise,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`${what} still waits after 20 s`)), 20_000),
+        ),
+      ]);
     try {
       expect(await peer.ask(`udp ${ns.hostAddress} ${port} 0 10 500`)).toBe('ok');
       await commit.beforeDump(1); // checkpoint 1 fails: no afterCheckpoint(1), no ack

@@ -5,7 +5,16 @@ import { formatBytes } from '../../src/units/units.js';
 import type { CheckpointRecord } from '../../src/model/record.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';
-import { formatTable, keepResult, median, phasesDuring, readRecords, requireVm, startMs, writesAt } from '../helpers/vm.js';
+import {
+  formatTable,
+  keepResult,
+  median,
+  phasesDuring,
+  readRecords,
+  requireVm,
+  startMs,
+  writesAt,
+} from '../helpers/vm.js';
 import { startWorkload, type TestWorkload } from '../helpers/workload.js';
 
 requireVm();
@@ -29,7 +38,14 @@ afterEach(async () => {
 
 describe('remusd run, mode pre-dump, in the soft-dirty VM', () => {
   it('pages_written follows the dirty rate (not the RSS), and the threshold policy shrinks in the high phase and grows in the low one', async () => {
-    workload = await startWorkload(['--mib', String(BUFFER_MIB), '--phases', `${HIGH.rate}:${HIGH.seconds},${LOW.rate}:${LOW.seconds}`, '--report-ms', '100']);
+    workload = await startWorkload([
+      '--mib',
+      String(BUFFER_MIB),
+      '--phases',
+      `${HIGH.rate}:${HIGH.seconds},${LOW.rate}:${LOW.seconds}`,
+      '--report-ms',
+      '100',
+    ]);
     const rssAnonPages = await anonResidentPages(workload.pid);
     const root = await imagesDir('remusd-vm-predump-');
     const config = join(root, 'remusd.yaml');
@@ -45,7 +61,9 @@ describe('remusd run, mode pre-dump, in the soft-dirty VM', () => {
       ].join('\n'),
     );
     // 20 s covers one whole cycle of the phases (15 s) wherever in the cycle the first checkpoint falls.
-    const result = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--duration', '20s'], { timeoutMs: 150_000 });
+    const result = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--duration', '20s'], {
+      timeoutMs: 150_000,
+    });
     expect(result.exitCode, result.stderr).toBe(0);
     await workload.waitForProgress(3); // progress lines after the last checkpoint, for the interpolation
     const records = await readRecords(join(root, 'images', 'records.jsonl'));
@@ -69,7 +87,18 @@ describe('remusd run, mode pre-dump, in the soft-dirty VM', () => {
       `pre-dump of the dirtier (${BUFFER_MIB} MiB buffer = ${BUFFER_PAGES} pages, anonymous RSS ${rssAnonPages} pages; ` +
         `phases ${HIGH.rate} pages/s for ${HIGH.seconds} s, ${LOW.rate} pages/s for ${LOW.seconds} s; band [1 MiB, 4 MiB])\n` +
         formatTable(
-          ['seq', 'interval_ms', 'elapsed_ms', 'phase', 'dirtied', 'pages_written', 'written/dirtied', 'size', 'frozen_ms', 'decision'],
+          [
+            'seq',
+            'interval_ms',
+            'elapsed_ms',
+            'phase',
+            'dirtied',
+            'pages_written',
+            'written/dirtied',
+            'size',
+            'frozen_ms',
+            'decision',
+          ],
           rows.map(({ record, expected, phases }) => [
             record.seq,
             record.interval_ms,
@@ -103,8 +132,14 @@ describe('remusd run, mode pre-dump, in the soft-dirty VM', () => {
       // [start_prev, start + d max]; add the pages the runtime touches (stack, libc: RUNTIME_PAGES).
       const from = startMs(previous);
       const to = startMs(record);
-      const lower = Math.min(writesAt(output.progress, to) - writesAt(output.progress, from + freezeDelayMaxMs(previous)), BUFFER_PAGES);
-      const upper = Math.min(writesAt(output.progress, to + freezeDelayMaxMs(record)) - writesAt(output.progress, from), BUFFER_PAGES);
+      const lower = Math.min(
+        writesAt(output.progress, to) - writesAt(output.progress, from + freezeDelayMaxMs(previous)),
+        BUFFER_PAGES,
+      );
+      const upper = Math.min(
+        writesAt(output.progress, to + freezeDelayMaxMs(record)) - writesAt(output.progress, from),
+        BUFFER_PAGES,
+      );
       expect(record.pages_written, `seq ${record.seq}`).toBeGreaterThanOrEqual(Math.floor(lower));
       expect(record.pages_written, `seq ${record.seq}`).toBeLessThanOrEqual(Math.ceil(upper) + RUNTIME_PAGES);
     }
@@ -116,7 +151,9 @@ describe('remusd run, mode pre-dump, in the soft-dirty VM', () => {
     expect(high.length).toBeGreaterThanOrEqual(3);
     expect(low.length).toBeGreaterThanOrEqual(3);
     const ratio = median([...high, ...low].map((row) => row.record.pages_written / row.expected!));
-    console.log(`median pages_written / dirtied over ${high.length + low.length} one-phase windows: ${ratio.toFixed(3)}`);
+    console.log(
+      `median pages_written / dirtied over ${high.length + low.length} one-phase windows: ${ratio.toFixed(3)}`,
+    );
     expect(ratio).toBeGreaterThan(0.85);
     expect(ratio).toBeLessThan(1.15);
     // Not the resident size: in the low phase a pre-dump writes a few hundred pages of the 12k resident.

@@ -44,25 +44,35 @@ function plugSent(qdiscs: string, ifb: string): { bytes: number; packets: number
 }
 
 describe('redis failover with the plug qdisc as the output gate', () => {
-  it("the client's one connection continues across the crash, values strictly consecutive", { timeout: 1_500_000 }, async () => {
-    await execa('modprobe', ['sch_plug']); // what `remusd check` found: the plug is there, so auto must choose it
-    const outcome = await crashAndFailover({ ...VM, outputCommit: true, tag: 'vpf' });
-    const sent = plugSent(outcome.qdiscsBeforeCrash, plugIfbName(outcome.primaryInterface));
-    console.log(
-      `plug gate: ${outcome.beforeCrash} INCRs before the crash, ${sent?.packets} packets (${sent?.bytes} bytes) through the plug; ` +
-        `continued after ${outcome.continuedAfterMs?.toFixed(0)} ms`,
-    );
-    expect(outcome.gate).toBe('plug');
-    // Every reply the client got before the crash came out of the plug: its counters prove the path.
-    expect(sent, outcome.qdiscsBeforeCrash).toBeDefined();
-    expect(sent!.packets).toBeGreaterThanOrEqual(outcome.beforeCrash);
-    expectContinued(outcome, CONTINUE_BOUND_MS);
-  });
+  it(
+    "the client's one connection continues across the crash, values strictly consecutive",
+    { timeout: 1_500_000 },
+    async () => {
+      await execa('modprobe', ['sch_plug']); // what `remusd check` found: the plug is there, so auto must choose it
+      const outcome = await crashAndFailover({ ...VM, outputCommit: true, tag: 'vpf' });
+      const sent = plugSent(outcome.qdiscsBeforeCrash, plugIfbName(outcome.primaryInterface));
+      console.log(
+        `plug gate: ${outcome.beforeCrash} INCRs before the crash, ${sent?.packets} packets (${sent?.bytes} bytes) through the plug; ` +
+          `continued after ${outcome.continuedAfterMs?.toFixed(0)} ms`,
+      );
+      expect(outcome.gate).toBe('plug');
+      // Every reply the client got before the crash came out of the plug: its counters prove the path.
+      expect(sent, outcome.qdiscsBeforeCrash).toBeDefined();
+      expect(sent!.packets).toBeGreaterThanOrEqual(outcome.beforeCrash);
+      expectContinued(outcome, CONTINUE_BOUND_MS);
+    },
+  );
 
-  it('negative control, output commit OFF: the same crash breaks the client (reset, stall, or a value repeated/lost)', { timeout: 1_500_000 }, async () => {
-    const outcome = await crashAndFailover({ ...VM, outputCommit: false, tag: 'vpn' });
-    console.log(`output commit OFF: ${outcome.beforeCrash} INCRs before the crash; error ${outcome.error}; events ${JSON.stringify(outcome.events)}`);
-    expect(outcome.gate).toBeUndefined();
-    expect(broken(outcome)).toBe(true);
-  });
+  it(
+    'negative control, output commit OFF: the same crash breaks the client (reset, stall, or a value repeated/lost)',
+    { timeout: 1_500_000 },
+    async () => {
+      const outcome = await crashAndFailover({ ...VM, outputCommit: false, tag: 'vpn' });
+      console.log(
+        `output commit OFF: ${outcome.beforeCrash} INCRs before the crash; error ${outcome.error}; events ${JSON.stringify(outcome.events)}`,
+      );
+      expect(outcome.gate).toBeUndefined();
+      expect(broken(outcome)).toBe(true);
+    },
+  );
 });

@@ -6,7 +6,12 @@ import { CONFIG_DEFAULTS } from '../../config/defaults.js';
 import { locateCriu } from '../../criu/locate.js';
 import { pageSize } from '../../criu/probe.js';
 import { formatEndpoint, parseEndpoint } from '../../units/endpoint.js';
-import { autoFailover, previousFailover, type AutoFailover, type FailoverReport } from '../../replicate/auto-failover.js';
+import {
+  autoFailover,
+  previousFailover,
+  type AutoFailover,
+  type FailoverReport,
+} from '../../replicate/auto-failover.js';
 import { DEFAULT_RECEIVER_LIMITS, startReceiver } from '../../replicate/receiver.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
@@ -26,9 +31,17 @@ export const backupCommand = defineCommand({
   builder: (yargs: Argv) =>
     yargs
       .option('dir', { type: 'string', demandOption: true, describe: "The backup's images directory" })
-      .option('listen', { type: 'string', default: '127.0.0.1:7070', describe: 'HOST:PORT to listen on (port 0: any free port)' })
+      .option('listen', {
+        type: 'string',
+        default: '127.0.0.1:7070',
+        describe: 'HOST:PORT to listen on (port 0: any free port)',
+      })
       .option('keys', keysOption('backup'))
-      .option('keep', { type: 'number', default: 5, describe: 'Complete checkpoints kept (plus every ancestor they need)' })
+      .option('keep', {
+        type: 'number',
+        default: 5,
+        describe: 'Complete checkpoints kept (plus every ancestor they need)',
+      })
       .option('compact-at', {
         type: 'number',
         default: CONFIG_DEFAULTS.compactAt,
@@ -37,24 +50,35 @@ export const backupCommand = defineCommand({
       .option('max-handshakes', {
         type: 'number',
         default: DEFAULT_RECEIVER_LIMITS.maxPending,
-        describe: 'TLS handshakes in progress at once; past that a new connection evicts the oldest (bounds what unauthenticated peers cost)',
+        describe:
+          'TLS handshakes in progress at once; past that a new connection evicts the oldest (bounds what unauthenticated peers cost)',
       })
       .option('failover-after', {
         type: 'string',
         describe:
           'Fail over on its own (at most once): when the shipper reports the workload dead, or when nothing is heard from it for this long (e.g. 2s) after a checkpoint arrived and without a goodbye',
       })
-      .option('criu', { type: 'string', describe: 'With --failover-after: criu command to restore with (overrides REMUSD_CRIU)' })
+      .option('criu', {
+        type: 'string',
+        describe: 'With --failover-after: criu command to restore with (overrides REMUSD_CRIU)',
+      })
       .option('config', {
         type: 'string',
         describe:
           "With --failover-after: a config whose network section gives the restore a namespace of the backup's own with the service address (the host's route moves to it); criu.path is used too. " +
           'Its fencing section (etcd lease) gates the failover: no restore without the lease',
       })
-      .option('keep-running', { type: 'boolean', default: false, describe: 'With --failover-after: keep listening after the failover instead of exiting' })
+      .option('keep-running', {
+        type: 'boolean',
+        default: false,
+        describe: 'With --failover-after: keep listening after the failover instead of exiting',
+      })
       .options(metricsOptions)
       .example('$0 backup --dir /var/lib/remusd/backup --listen 127.0.0.1:7070 --keys /etc/remusd/keys/backup', '')
-      .example('$0 backup --dir /var/lib/remusd/backup --keys /etc/remusd/keys/backup --failover-after 2s', 'Restore automatically when the primary fails'),
+      .example(
+        '$0 backup --dir /var/lib/remusd/backup --keys /etc/remusd/keys/backup --failover-after 2s',
+        'Restore automatically when the primary fails',
+      ),
   handler: async (args) => {
     const listen = parseEndpoint(args.listen, { allowAnyPort: true });
     if (!listen.ok) throw new UserError(`--listen ${JSON.stringify(args.listen)} ${listen.error}`, EXIT.usage);
@@ -62,20 +86,32 @@ export const backupCommand = defineCommand({
     const metricsAt = metricsEndpoint(args.metrics, args.metricsAllowRemote);
     const credentials = loadKeysOption(args.keys, 'backup');
     if (!Number.isInteger(args.keep) || args.keep < 1) throw new UserError('--keep must be an integer ≥ 1', EXIT.usage);
-    if (!Number.isInteger(args.compactAt) || (args.compactAt !== 0 && args.compactAt < 4)) throw new UserError('--compact-at must be 0 (never) or an integer ≥ 4', EXIT.usage);
-    if (!Number.isInteger(args.maxHandshakes) || args.maxHandshakes < 1) throw new UserError('--max-handshakes must be an integer ≥ 1', EXIT.usage);
+    if (!Number.isInteger(args.compactAt) || (args.compactAt !== 0 && args.compactAt < 4))
+      throw new UserError('--compact-at must be 0 (never) or an integer ≥ 4', EXIT.usage);
+    if (!Number.isInteger(args.maxHandshakes) || args.maxHandshakes < 1)
+      throw new UserError('--max-handshakes must be an integer ≥ 1', EXIT.usage);
     let failoverAfterMs: number | undefined;
     if (args.failoverAfter !== undefined) {
       const after = parseDuration(args.failoverAfter);
-      if (!after.ok || after.value <= 0) throw new UserError(`--failover-after ${JSON.stringify(args.failoverAfter)}: ${after.ok ? 'must be > 0' : after.error}`, EXIT.usage);
+      if (!after.ok || after.value <= 0)
+        throw new UserError(
+          `--failover-after ${JSON.stringify(args.failoverAfter)}: ${after.ok ? 'must be > 0' : after.error}`,
+          EXIT.usage,
+        );
       failoverAfterMs = after.value;
     } else if (args.criu !== undefined || args.keepRunning || args.config !== undefined) {
-      throw new UserError('--criu, --config and --keep-running apply to the automatic failover: give --failover-after too', EXIT.usage);
+      throw new UserError(
+        '--criu, --config and --keep-running apply to the automatic failover: give --failover-after too',
+        EXIT.usage,
+      );
     }
     const config = args.config === undefined ? undefined : await loadConfigOrDefaults(args.config);
     const fencing = config?.fencing ?? { kind: 'none' as const };
     if (fencing.kind !== 'none' && failoverAfterMs === undefined) {
-      throw new UserError('fencing gates the automatic failover: give --failover-after too (or leave fencing out of the config)', 2);
+      throw new UserError(
+        'fencing gates the automatic failover: give --failover-after too (or leave fencing out of the config)',
+        2,
+      );
     }
     const dir = resolve(args.dir);
     // At most once, across restarts too: a directory that was failed over from stays that way.
@@ -83,7 +119,9 @@ export const backupCommand = defineCommand({
     if (previous?.ok === true) {
       throw new UserError(
         `${dir} was failed over from already (${previous.reason}, ${previous.checkpoint} restored as pid ${previous.pid} at ${previous.restored_at}); ` +
-          'move its failover.json away to arm the automatic failover again', EXIT.usage);
+          'move its failover.json away to arm the automatic failover again',
+        EXIT.usage,
+      );
     }
     const logger = await createLogger();
     const log = replicationLog(logger);
@@ -91,7 +129,9 @@ export const backupCommand = defineCommand({
     // Located before listening: a backup that could not restore when the time comes must not start.
     const gate = leaseRestoreGate(fencing, dir, logger);
     const auto: AutoFailover | undefined =
-      failoverAfterMs === undefined ? undefined : autoFailover({
+      failoverAfterMs === undefined
+        ? undefined
+        : autoFailover({
             dir,
             criu: await locateCriu({ flag: args.criu, configPath: config?.criu.path ?? undefined }),
             afterMs: failoverAfterMs,
@@ -100,10 +140,24 @@ export const backupCommand = defineCommand({
             gate,
           });
     // Before listening for the primary: a metrics address that cannot be bound fails with nothing started.
-    const metrics = metricsAt === undefined ? undefined : await startMetrics(metricsAt, async (host, port) => (await import('../../replicate/metrics.js')).serveBackupMetrics(host, port, packageVersion()));
+    const metrics =
+      metricsAt === undefined
+        ? undefined
+        : await startMetrics(metricsAt, async (host, port) =>
+            (await import('../../replicate/metrics.js')).serveBackupMetrics(host, port, packageVersion()),
+          );
     if (metrics !== undefined) logger.info(`metrics on http://${metrics.address}/metrics`);
     const compaction = args.compactAt === 0 ? undefined : { compactAt: args.compactAt, pageSize: await pageSize() };
-    const receiver = await startReceiver(listen.value, { root: dir, keep: args.keep, compaction, log, credentials, limits: { maxPending: args.maxHandshakes }, onEvent: auto?.observe, observer: metrics }).catch(async (error: Error) => {
+    const receiver = await startReceiver(listen.value, {
+      root: dir,
+      keep: args.keep,
+      compaction,
+      log,
+      credentials,
+      limits: { maxPending: args.maxHandshakes },
+      onEvent: auto?.observe,
+      observer: metrics,
+    }).catch(async (error: Error) => {
       await metrics?.close();
       throw new UserError(`cannot listen on ${args.listen}: ${error.message}`);
     });
@@ -114,7 +168,9 @@ export const backupCommand = defineCommand({
       keep: args.keep,
       ...(failoverAfterMs === undefined ? {} : { failover_after_ms: failoverAfterMs }),
     });
-    const stopped = new Promise<undefined>((resolveStop) => signal.addEventListener('abort', () => resolveStop(undefined), { once: true }));
+    const stopped = new Promise<undefined>((resolveStop) =>
+      signal.addEventListener('abort', () => resolveStop(undefined), { once: true }),
+    );
     let report = await Promise.race([stopped, auto?.attempted ?? stopped]);
     const guard = gate?.guard();
     if (report !== undefined) {
@@ -134,7 +190,11 @@ export const backupCommand = defineCommand({
     await receiver.close();
     await metrics?.close();
     log.info('backup stopped');
-    if (report !== undefined && !report.ok) throw new UserError(`automatic failover failed: ${report.error}`, report.refused === undefined ? EXIT.error : EXIT.staleRestore);
+    if (report !== undefined && !report.ok)
+      throw new UserError(
+        `automatic failover failed: ${report.error}`,
+        report.refused === undefined ? EXIT.error : EXIT.staleRestore,
+      );
   },
 });
 

@@ -14,17 +14,26 @@ import { printJson } from '../json.js';
 /** `remusd calibrate`: fits the cost model of each mode to real runs' records and writes a cost profile. */
 export const calibrateCommand = defineCommand({
   command: 'calibrate <records..>',
-  describe: 'Fit the cost model (frozen time, CRIU wall time, delta rewrite) to records of real runs; write a cost profile for simulate/compare --cost',
+  describe:
+    'Fit the cost model (frozen time, CRIU wall time, delta rewrite) to records of real runs; write a cost profile for simulate/compare --cost',
   builder: (yargs: Argv) =>
     yargs
-      .positional('records', { type: 'string', array: true, demandOption: true, describe: 'records.jsonl files of remusd run (any real mode; several sizes give per-page slopes)' })
+      .positional('records', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'records.jsonl files of remusd run (any real mode; several sizes give per-page slopes)',
+      })
       .option('out', { type: 'string', describe: 'Write the cost profile (JSON) to this file' })
-      .option('where', { type: 'string', describe: 'Where the runs were measured (default: this machine: host name, CPUs)' })
+      .option('where', {
+        type: 'string',
+        describe: 'Where the runs were measured (default: this machine: host name, CPUs)',
+      })
       .option('criu-version', { type: 'string', describe: 'The CRIU version the runs used (records do not say)' })
       .option('note', { type: 'string', describe: 'Anything else worth keeping with the profile (the load, the disk)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the profile as JSON' })
       .example('$0 calibrate run-a/records.jsonl run-b/records.jsonl --out cost.json', '')
-      .example("$0 simulate --trace run-a/records.jsonl --cost cost.json", ''),
+      .example('$0 simulate --trace run-a/records.jsonl --cost cost.json', ''),
   handler: async (args) => {
     const records: ReadRecord[] = [];
     for (const file of args.records) {
@@ -37,7 +46,8 @@ export const calibrateCommand = defineCommand({
     try {
       models = calibrate(records);
     } catch (error) {
-      if (error instanceof CalibrationError || error instanceof RangeError) throw new UserError(error.message, EXIT.usage);
+      if (error instanceof CalibrationError || error instanceof RangeError)
+        throw new UserError(error.message, EXIT.usage);
       throw error;
     }
     const starts = records.map((r) => r.startMs);
@@ -62,13 +72,28 @@ export const calibrateCommand = defineCommand({
       printJson({ out: args.out ?? null, profile: json });
       return;
     }
-    process.stdout.write(`${fitTable(models)}\n${args.out === undefined ? '(no --out: profile not written)' : `profile written to ${args.out}`}\n`);
+    process.stdout.write(
+      `${fitTable(models)}\n${args.out === undefined ? '(no --out: profile not written)' : `profile written to ${args.out}`}\n`,
+    );
   },
 });
 
 // One row per mode and cost: the coefficients and how well they fitted.
 function fitTable(models: readonly CostModel[]): string {
-  const rows = [['mode', 'cost', 'base', 'per page scanned', 'per page written', 'samples', 'R²', 'residual p50', 'residual p90', 'outliers']];
+  const rows = [
+    [
+      'mode',
+      'cost',
+      'base',
+      'per page scanned',
+      'per page written',
+      'samples',
+      'R²',
+      'residual p50',
+      'residual p90',
+      'outliers',
+    ],
+  ];
   for (const m of models) {
     const parts: [string, FittedCost][] = [
       ['frozen', m.frozen],

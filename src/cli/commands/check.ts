@@ -51,13 +51,26 @@ interface NetworkLockReport {
 
 function dumpNetworkLock(mechanism: OutputCommitCapability['mechanism']): NetworkLockReport {
   if (mechanism !== null && inboundHold('auto', mechanism, true)) {
-    return { method: 'hold', detail: "remusd's lossless hold: the TUN gate queues packets for the workload during each dump and lets them in after it (CRIU: --network-lock skip)" };
+    return {
+      method: 'hold',
+      detail:
+        "remusd's lossless hold: the TUN gate queues packets for the workload during each dump and lets them in after it (CRIU: --network-lock skip)",
+    };
   }
-  const why = mechanism === 'plug' ? 'the plug gate cannot hold inbound packets' : 'no output-commit gate here to hold them';
-  return { method: 'nftables', detail: `CRIU's nftables lock: packets for the workload are dropped during each dump and clients resend (${why})` };
+  const why =
+    mechanism === 'plug' ? 'the plug gate cannot hold inbound packets' : 'no output-commit gate here to hold them';
+  return {
+    method: 'nftables',
+    detail: `CRIU's nftables lock: packets for the workload are dropped during each dump and clients resend (${why})`,
+  };
 }
 
-function humanReport(c: Capabilities, network: NetworkCapability, outputCommit: OutputCommitCapability, lock: NetworkLockReport): string {
+function humanReport(
+  c: Capabilities,
+  network: NetworkCapability,
+  outputCommit: OutputCommitCapability,
+  lock: NetworkLockReport,
+): string {
   const rows: string[][] = [
     ['CRIU', `${c.criu.source}`],
     ['version', `${c.criu.version ?? 'unknown'} (criu check: ${c.criu.checkOk ? 'ok' : 'FAILED'})`],
@@ -68,7 +81,10 @@ function humanReport(c: Capabilities, network: NetworkCapability, outputCommit: 
     ['plug qdisc', `${c.plugQdisc.available ? 'available' : 'unavailable'}: ${c.plugQdisc.detail}`],
     ['output commit', `${outputCommit.mechanism ?? 'NONE'}: ${outputCommit.detail}`],
     ['network lock', lock.detail],
-    ['network workloads', `${network.available ? 'yes' : 'NO '}  ${network.detail}${network.dumpMs === undefined ? '' : ` (dump ${network.dumpMs} ms)`}`],
+    [
+      'network workloads',
+      `${network.available ? 'yes' : 'NO '}  ${network.detail}${network.dumpMs === undefined ? '' : ` (dump ${network.dumpMs} ms)`}`,
+    ],
     ...(network.fix === undefined ? [] : [['', `fix: ${network.fix}`]]),
     ...(network.criuError === undefined ? [] : network.criuError.split('\n').map((line) => ['', `CRIU: ${line}`])),
   ];

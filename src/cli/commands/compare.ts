@@ -18,16 +18,35 @@ export const compareCommand = defineCommand({
   describe: 'Compare policies on the same simulated workload or replayed trace, one line per policy',
   builder: (yargs: Argv) =>
     simOptions(yargs)
-      .option('policies', { type: 'string', default: POLICY_KINDS.join(','), describe: "Policy kinds, comma-separated (options from the config for the config's kind, defaults for the others)" })
-      .option('seeds', { type: 'string', default: '1', coerce: countOption('seeds'), describe: 'Runs per policy, with seeds --seed, --seed+1, …; their records are pooled' })
-      .options(jsonAndCsvOptions('Print the comparison as JSON', 'Write each measure per policy as CSV: pooled, and median, p10, p90 across seeds'))
+      .option('policies', {
+        type: 'string',
+        default: POLICY_KINDS.join(','),
+        describe:
+          "Policy kinds, comma-separated (options from the config for the config's kind, defaults for the others)",
+      })
+      .option('seeds', {
+        type: 'string',
+        default: '1',
+        coerce: countOption('seeds'),
+        describe: 'Runs per policy, with seeds --seed, --seed+1, …; their records are pooled',
+      })
+      .options(
+        jsonAndCsvOptions(
+          'Print the comparison as JSON',
+          'Write each measure per policy as CSV: pooled, and median, p10, p90 across seeds',
+        ),
+      )
       .example("$0 compare --workload '8000:10,200:10,1500:10' --noise 0.2 --seeds 10", '')
       .example('$0 compare --trace .remusd/demo-images/records.jsonl', ''),
   handler: async (args) => {
     refuseBothOnStdout(args);
     const setup = await simSetup(args, { requireWorkload: true });
-    const kinds = args.policies.split(',').map((kind) => kind.trim()).filter((kind) => kind !== '');
-    if (kinds.length === 0) throw new UserError(`--policies: name at least one of ${POLICY_KINDS.join(', ')}`, EXIT.usage);
+    const kinds = args.policies
+      .split(',')
+      .map((kind) => kind.trim())
+      .filter((kind) => kind !== '');
+    if (kinds.length === 0)
+      throw new UserError(`--policies: name at least one of ${POLICY_KINDS.join(', ')}`, EXIT.usage);
     const policies = kinds.map((kind) => policyOfKind(kind, setup.config));
     const seeds = Array.from({ length: args.seeds }, (_, i) => args.seed + i);
     const rows = await guardedAsync(() =>
@@ -46,7 +65,12 @@ export const compareCommand = defineCommand({
     const workload = setup.workloadFor(args.seed).description;
     if (args.csv !== undefined) await writeCsv(args.csv, comparisonCsv(rows));
     if (args.json) {
-      const policies = rows.map(({ policy, summary, score, perSeed }) => ({ policy, summary, score, spread: spreadAcrossSeeds(perSeed) }));
+      const policies = rows.map(({ policy, summary, score, perSeed }) => ({
+        policy,
+        summary,
+        score,
+        spread: spreadAcrossSeeds(perSeed),
+      }));
       printJson({ workload, seeds, duration_ms: setup.durationMs, band: setup.band, cost: setup.cost, policies });
       return;
     }
@@ -56,7 +80,9 @@ export const compareCommand = defineCommand({
       `${workload}\nband [${formatBytes(b.lminBytes)}, ${formatBytes(b.lmaxBytes)}], interval [${formatMs(b.minMs)}, ${formatMs(b.maxMs)}], ` +
         `${formatMs(setup.durationMs)} simulated × ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds[0]}${seeds.length > 1 ? `..${seeds[seeds.length - 1]}` : ''})\n\n` +
         `${comparisonTable(rows)}\n` +
-        (seeds.length > 1 ? `\nAcross the ${seeds.length} seeds, each seed's run alone: median [p10, p90]\n\n${spreadTable(rows)}\n` : ''),
+        (seeds.length > 1
+          ? `\nAcross the ${seeds.length} seeds, each seed's run alone: median [p10, p90]\n\n${spreadTable(rows)}\n`
+          : ''),
     );
   },
 });
@@ -88,7 +114,9 @@ export function spreadTable(rows: readonly ComparisonRow[]): string {
       m.name,
       ...spreads.map((spread) => {
         const s = spread[m.name];
-        return s === null || s === undefined ? '-' : `${formatIn(m.unit, s.median)} [${formatIn(m.unit, s.p10)}, ${formatIn(m.unit, s.p90)}]`;
+        return s === null || s === undefined
+          ? '-'
+          : `${formatIn(m.unit, s.median)} [${formatIn(m.unit, s.p10)}, ${formatIn(m.unit, s.p90)}]`;
       }),
     ]),
   ]);
@@ -102,7 +130,19 @@ function formatIn(unit: MeasureUnit, value: number): string {
 }
 
 const HEADER = [
-  ...['policy', 'in band', 'back in band', 'reversals', 'overruns', 'checkpoints', 'mean interval', 'size median', 'size p90', 'frozen median', 'frozen share'],
+  ...[
+    'policy',
+    'in band',
+    'back in band',
+    'reversals',
+    'overruns',
+    'checkpoints',
+    'mean interval',
+    'size median',
+    'size p90',
+    'frozen median',
+    'frozen share',
+  ],
   ...['chain starts', 'stored/min'],
 ];
 

@@ -21,7 +21,8 @@ export const configCommand = defineCommand({
               .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' }),
           handler: async (args) => {
             const result = await loadConfigFile(args.file);
-            if (args.json) printJson(result.ok ? { ok: true, config: result.config } : { ok: false, errors: result.errors });
+            if (args.json)
+              printJson(result.ok ? { ok: true, config: result.config } : { ok: false, errors: result.errors });
             else if (result.ok) process.stdout.write(`${args.file}: ok\n${JSON.stringify(result.config, null, 2)}\n`);
             else process.stderr.write(`${result.errors.map(formatConfigError).join('\n')}\n`);
             if (!result.ok) process.exitCode = EXIT.usage; // like run --config with the same file

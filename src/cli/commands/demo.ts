@@ -28,14 +28,25 @@ export const demoCommand = defineCommand({
   describe: 'Supervise the bundled phased workload with real CRIU for a while, then summarize',
   builder: (yargs: Argv) =>
     yargs
-      .option('seconds', { type: 'string', default: '30', coerce: secondsOption('seconds'), describe: 'How long to run: seconds, or a duration (90s, 2m)' })
-      .option('config', { type: 'string', default: join(packageRoot(), 'config', 'demo.yaml'), describe: 'Config file' })
+      .option('seconds', {
+        type: 'string',
+        default: '30',
+        coerce: secondsOption('seconds'),
+        describe: 'How long to run: seconds, or a duration (90s, 2m)',
+      })
+      .option('config', {
+        type: 'string',
+        default: join(packageRoot(), 'config', 'demo.yaml'),
+        describe: 'Config file',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' }),
   handler: async (args) => {
     const config = await loadConfigOrDefaults(args.config);
     const binary = await ensureDirtierBinary();
     const log = await createLogger();
-    log.info(`demo: ${formatMs(args.seconds)} of ${DEMO_WORKLOAD.join(' ')}; band [${formatBytes(config.thresholds.lminBytes)}, ${formatBytes(config.thresholds.lmaxBytes)}]`);
+    log.info(
+      `demo: ${formatMs(args.seconds)} of ${DEMO_WORKLOAD.join(' ')}; band [${formatBytes(config.thresholds.lminBytes)}, ${formatBytes(config.thresholds.lmaxBytes)}]`,
+    );
     const status = await runWorkload({
       config,
       configPath: args.config,
@@ -62,8 +73,14 @@ export const demoCommand = defineCommand({
           ['mode', String(records[0]?.mode)],
           ['checkpoints', `${summary.checkpoints} (${summary.overruns} overran their interval)`],
           ['in band', `${(summary.inBandShare * 100).toFixed(0)}% of checkpoints`],
-          ['interval', `mean ${formatMs(summary.intervalMs.mean)}, from ${formatMs(summary.intervalMs.min)} to ${formatMs(summary.intervalMs.max)}`],
-          ['size', `median ${formatBytes(summary.sizeBytes.median)}, p90 ${formatBytes(summary.sizeBytes.p90)}, max ${formatBytes(summary.sizeBytes.max)}`],
+          [
+            'interval',
+            `mean ${formatMs(summary.intervalMs.mean)}, from ${formatMs(summary.intervalMs.min)} to ${formatMs(summary.intervalMs.max)}`,
+          ],
+          [
+            'size',
+            `median ${formatBytes(summary.sizeBytes.median)}, p90 ${formatBytes(summary.sizeBytes.p90)}, max ${formatBytes(summary.sizeBytes.max)}`,
+          ],
           ['frozen', `median ${summary.frozenMs.median.toFixed(1)} ms, p90 ${summary.frozenMs.p90.toFixed(1)} ms`],
           ['CRIU wall', `median ${summary.criuWallMs.median.toFixed(1)} ms`],
           ['remusd overhead', `median ${summary.supervisorOverheadMs.median.toFixed(2)} ms per checkpoint`],

@@ -14,7 +14,8 @@ import { stopSignal } from '../stop-signals.js';
 /** `remusd failover`: restores the newest checkpoint that verifies, of the newest run of a backup directory. */
 export const failoverCommand = defineCommand({
   command: 'failover',
-  describe: 'Verify, then restore (criu restore -d) the newest checkpoint of the newest run whose whole chain verifies, and print its pid',
+  describe:
+    'Verify, then restore (criu restore -d) the newest checkpoint of the newest run whose whole chain verifies, and print its pid',
   builder: (yargs: Argv) =>
     yargs
       .option('dir', { type: 'string', demandOption: true, describe: 'The backup (or any images) directory' })
@@ -28,7 +29,10 @@ export const failoverCommand = defineCommand({
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
       .example('$0 failover --dir /var/lib/remusd/backup', '')
-      .example('$0 failover --dir /var/lib/remusd/backup --config backup.yaml', 'Restore a network service into the namespace of backup.yaml'),
+      .example(
+        '$0 failover --dir /var/lib/remusd/backup --config backup.yaml',
+        'Restore a network service into the namespace of backup.yaml',
+      ),
   handler: async (args) => {
     const config = args.config === undefined ? undefined : await loadConfigOrDefaults(args.config);
     const criu = await locateCriu({ flag: args.criu, configPath: config?.criu.path ?? undefined });
@@ -37,10 +41,12 @@ export const failoverCommand = defineCommand({
     // Never a restore without the lease: with fencing, wait (up to acquire_timeout) until this host holds it.
     const fencing = config?.fencing ?? { kind: 'none' as const };
     const logger = fencing.kind === 'none' ? undefined : await createLogger();
-    const guard = logger === undefined ? undefined : await acquireGuard(fencing, { dir, role: 'failed-over', log: logger });
+    const guard =
+      logger === undefined ? undefined : await acquireGuard(fencing, { dir, role: 'failed-over', log: logger });
     let result;
     try {
-      const mayRestore = guard === undefined || fencing.kind === 'none' ? undefined : await mayRestoreUnder(fencing, guard);
+      const mayRestore =
+        guard === undefined || fencing.kind === 'none' ? undefined : await mayRestoreUnder(fencing, guard);
       result = await failover(criu, dir, { network: config?.network ?? undefined, log, run: args.run, mayRestore });
     } catch (error) {
       await guard?.end('release');
@@ -52,11 +58,19 @@ export const failoverCommand = defineCommand({
     for (const skip of result.skipped) {
       process.stderr.write(`remusd: skipping ${skip.name}: ${skip.reason}; falling back to an older checkpoint\n`);
     }
-    if (result.verified === 'structure') process.stderr.write('remusd: a plain images directory has no manifests: file hashes were not verified, only the images\' structure\n');
+    if (result.verified === 'structure')
+      process.stderr.write(
+        "remusd: a plain images directory has no manifests: file hashes were not verified, only the images' structure\n",
+      );
     if (args.json) printJson({ ...result, criu: describeLocation(criu) });
     else {
-      const where = result.network === undefined ? '' : ` in network namespace ${result.network.namespace} (${result.network.address} now routed to ${result.network.host_interface})`;
-      process.stdout.write(`restored ${result.name} (chain of ${result.chainLength}) in ${result.wallMs} ms: pid ${result.pid}${where}\nrun ${result.run ?? '(unnamed)'}\n`);
+      const where =
+        result.network === undefined
+          ? ''
+          : ` in network namespace ${result.network.namespace} (${result.network.address} now routed to ${result.network.host_interface})`;
+      process.stdout.write(
+        `restored ${result.name} (chain of ${result.chainLength}) in ${result.wallMs} ms: pid ${result.pid}${where}\nrun ${result.run ?? '(unnamed)'}\n`,
+      );
     }
     if (guard !== undefined && logger !== undefined) {
       guard.protect(result.pid);

@@ -33,7 +33,8 @@ export const keysCommand = defineCommand({
 });
 
 async function keysInit(args: ArgsOf<typeof keysInitOptions>): Promise<void> {
-  if (!Number.isInteger(args.days) || args.days < 1) throw new UserError(`--days ${args.days}: must be an integer ≥ 1`, EXIT.usage);
+  if (!Number.isInteger(args.days) || args.days < 1)
+    throw new UserError(`--days ${args.days}: must be an integer ≥ 1`, EXIT.usage);
   const dir = resolve(args.dir);
   const pair = await generatePair(args.days);
   let written;
@@ -46,7 +47,12 @@ async function keysInit(args: ArgsOf<typeof keysInitOptions>): Promise<void> {
     throw error;
   }
   if (args.json) {
-    printJson({ pair: pair.pairId, primary: written.primary, backup: written.backup, not_after: pair.notAfter.toISOString() });
+    printJson({
+      pair: pair.pairId,
+      primary: written.primary,
+      backup: written.backup,
+      not_after: pair.notAfter.toISOString(),
+    });
     return;
   }
   process.stdout.write(

@@ -14,14 +14,37 @@ const runOptions = (yargs: Argv) =>
   yargs
     .usage('$0 run [--config FILE] (--pid PID | --pid-file FILE | -- CMD [ARGS...])')
     .option('config', { type: 'string', describe: 'YAML config file (see config/); watched and re-read on SIGHUP' })
-    .option('pid', { type: 'string', coerce: pidOption('pid'), describe: 'Attach to a running process (a session leader) instead of starting one' })
-    .option('pid-file', { type: 'string', describe: "Attach to the process a pidfile names; refused if that process started after the file was written (a reused pid)" })
+    .option('pid', {
+      type: 'string',
+      coerce: pidOption('pid'),
+      describe: 'Attach to a running process (a session leader) instead of starting one',
+    })
+    .option('pid-file', {
+      type: 'string',
+      describe:
+        'Attach to the process a pidfile names; refused if that process started after the file was written (a reused pid)',
+    })
     .option('criu', { type: 'string', describe: 'criu command to use (overrides criu.path and REMUSD_CRIU)' })
     .option('records', { type: 'string', describe: 'Records file (JSON lines; default: records.file of the config)' })
-    .option('workload-log', { type: 'string', describe: "Where a started workload's stdout/stderr go (default: workload.out in the images dir)" })
-    .option('stop-workload', { type: 'boolean', default: false, describe: 'Send SIGTERM to the workload when remusd stops' })
-    .option('max-checkpoints', { type: 'string', coerce: countOption('max-checkpoints'), describe: 'Stop after this many checkpoints' })
-    .option('duration', { type: 'string', coerce: durationOption('duration', { minMs: 0, exclusiveMin: true }), describe: 'Stop after this long (e.g. 30s, 10m, 720h; a unit is required)' })
+    .option('workload-log', {
+      type: 'string',
+      describe: "Where a started workload's stdout/stderr go (default: workload.out in the images dir)",
+    })
+    .option('stop-workload', {
+      type: 'boolean',
+      default: false,
+      describe: 'Send SIGTERM to the workload when remusd stops',
+    })
+    .option('max-checkpoints', {
+      type: 'string',
+      coerce: countOption('max-checkpoints'),
+      describe: 'Stop after this many checkpoints',
+    })
+    .option('duration', {
+      type: 'string',
+      coerce: durationOption('duration', { minMs: 0, exclusiveMin: true }),
+      describe: 'Stop after this long (e.g. 30s, 10m, 720h; a unit is required)',
+    })
     .option('print', { type: 'boolean', default: false, describe: 'Print a status line per checkpoint on stdout' })
     .parserConfiguration({ 'populate--': true })
     .example('$0 run --config config/production.yaml --pid 4242', 'Attach to process 4242')
@@ -32,7 +55,8 @@ type RunArgs = ArgsOf<typeof runOptions>;
 /** `remusd run`: supervise a workload with adaptive CRIU checkpoints for as long as it lives. */
 export const runCommand = defineCommand({
   command: 'run',
-  describe: 'Supervise a workload: checkpoint it with CRIU again and again, adapting the interval to the checkpoint size',
+  describe:
+    'Supervise a workload: checkpoint it with CRIU again and again, adapting the interval to the checkpoint size',
   builder: runOptions,
   handler: async (args) => {
     const command = afterDoubleDash(args);
@@ -43,7 +67,8 @@ export const runCommand = defineCommand({
     if ('pid' in workload) {
       // Refused here, before CRIU is even located: a target that cannot work fails in a second, not after five dumps.
       const refusal = attachRefusal(await attachFacts(workload.pid, config.criu.extraArgs.includes('--shell-job')));
-      if (refusal !== undefined) throw usageError(`${args.pid !== undefined ? '--pid' : 'the workload, pid'} ${workload.pid} ${refusal}`);
+      if (refusal !== undefined)
+        throw usageError(`${args.pid !== undefined ? '--pid' : 'the workload, pid'} ${workload.pid} ${refusal}`);
     }
     process.exitCode = await runWorkload({
       config,
@@ -61,13 +86,22 @@ export const runCommand = defineCommand({
 });
 
 // The workload from the command line, or from the config's workload section when the command line names none.
-async function workloadOf(args: RunArgs, command: string[], config: Config, fromConfig: boolean): Promise<WorkloadSpec> {
+async function workloadOf(
+  args: RunArgs,
+  command: string[],
+  config: Config,
+  fromConfig: boolean,
+): Promise<WorkloadSpec> {
   const where = `${args.config ?? 'the config'}: workload`;
   if (!fromConfig && config.workload !== null) {
-    throw usageError(`${where} names the workload already; leave out --pid, --pid-file and -- CMD, or remove the workload section`);
+    throw usageError(
+      `${where} names the workload already; leave out --pid, --pid-file and -- CMD, or remove the workload section`,
+    );
   }
   if (fromConfig && config.workload === null) {
-    throw usageError('name the workload: one of --pid PID, --pid-file FILE or -- CMD [ARGS...], or workload.command / workload.pid_file in --config');
+    throw usageError(
+      'name the workload: one of --pid PID, --pid-file FILE or -- CMD [ARGS...], or workload.command / workload.pid_file in --config',
+    );
   }
   if (config.workload?.kind === 'command') {
     const { command: program, args: argv, log } = config.workload;
@@ -76,11 +110,13 @@ async function workloadOf(args: RunArgs, command: string[], config: Config, from
   const pidFile = config.workload?.kind === 'pid-file' ? config.workload.pidFile : args.pidFile;
   if (pidFile !== undefined) {
     const named = await readPidFile(pidFile);
-    if (!named.ok) throw usageError(`${config.workload === null ? '--pid-file' : `${where}.pid_file`} ${pidFile} ${named.error}`);
+    if (!named.ok)
+      throw usageError(`${config.workload === null ? '--pid-file' : `${where}.pid_file`} ${pidFile} ${named.error}`);
     return { pid: named.pid };
   }
   if (args.pid !== undefined) return { pid: args.pid };
   const [program, ...programArgs] = command;
-  if (program === undefined) throw usageError('name the workload: one of --pid PID, --pid-file FILE or -- CMD [ARGS...]');
+  if (program === undefined)
+    throw usageError('name the workload: one of --pid PID, --pid-file FILE or -- CMD [ARGS...]');
   return { command: program, args: programArgs, logFile: absolute(args.workloadLog) };
 }

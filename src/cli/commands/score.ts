@@ -18,8 +18,17 @@ export const scoreCommand = defineCommand({
   describe: 'Score runs from their records.jsonl: share in band, back in band after steps, reversals, overruns',
   builder: (yargs: Argv) =>
     yargs
-      .positional('records', { type: 'string', array: true, demandOption: true, describe: 'records.jsonl files, one row each' })
-      .option('workload', { type: 'string', describe: "The phases the workload ran (RATE:SECONDS,…, cycling from the first record), for the steps: e.g. the dirtier's --phases" })
+      .positional('records', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'records.jsonl files, one row each',
+      })
+      .option('workload', {
+        type: 'string',
+        describe:
+          "The phases the workload ran (RATE:SECONDS,…, cycling from the first record), for the steps: e.g. the dirtier's --phases",
+      })
       .option('page-size', { type: 'number', default: 4096, describe: 'Page size in bytes (for rates given as sizes)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
       .example("$0 score images/records.jsonl --workload '2000:20,200:20'", ''),
@@ -37,11 +46,18 @@ export const scoreCommand = defineCommand({
         text = await readRecordsText(file);
         // Checks every line and field the scorecard and the tally use; the band is in schema 2 records only.
         const old = parseRecords(text, file).find((r) => r.band === undefined);
-        if (old !== undefined) throw new UserError(`${old.where}: the record carries no band (records before schema 2); score needs the band each decision was taken against`, EXIT.usage);
+        if (old !== undefined)
+          throw new UserError(
+            `${old.where}: the record carries no band (records before schema 2); score needs the band each decision was taken against`,
+            EXIT.usage,
+          );
       } catch (error) {
         throw error instanceof RecordsError ? new UserError(error.message, EXIT.usage) : error;
       }
-      const records = text.split('\n').filter((l) => l.trim() !== '').map((l): CheckpointRecord => JSON.parse(l)); // checked by parseRecords above
+      const records = text
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l): CheckpointRecord => JSON.parse(l)); // checked by parseRecords above
       const card = new Scorecard();
       card.startRun(steps);
       const tally = new RunTally();
@@ -49,7 +65,13 @@ export const scoreCommand = defineCommand({
         card.add(record);
         tally.add(record);
       }
-      rows.push({ file, policy: records[0]?.policy ?? '?', mode: records[0]?.mode, score: card.score(), summary: tally.summary() });
+      rows.push({
+        file,
+        policy: records[0]?.policy ?? '?',
+        mode: records[0]?.mode,
+        score: card.score(),
+        summary: tally.summary(),
+      });
     }
     if (args.json) {
       printJson(rows);
@@ -62,7 +84,9 @@ export const scoreCommand = defineCommand({
           file,
           policy,
           `${(s.inBandShare * 100).toFixed(1)}%`,
-          s.steps === 0 ? '-' : `${s.backInBand.mean.toFixed(2)}, max ${s.backInBand.max}${s.backInBand.never > 0 ? `, never ${s.backInBand.never}` : ''}`,
+          s.steps === 0
+            ? '-'
+            : `${s.backInBand.mean.toFixed(2)}, max ${s.backInBand.max}${s.backInBand.never > 0 ? `, never ${s.backInBand.never}` : ''}`,
           `${(s.reversalShare * 100).toFixed(1)}%`,
           String(s.overruns),
           String(summary?.checkpoints ?? 0),

@@ -26,64 +26,109 @@ export const shipCommand = defineCommand({
   describe: 'Ship each new complete checkpoint (with the ancestors the backup lacks) to a `remusd backup`',
   builder: (yargs: Argv) =>
     yargs
-      .option('images', { type: 'string', demandOption: true, describe: "The supervisor's images directory (its checkpoint.dir)" })
+      .option('images', {
+        type: 'string',
+        demandOption: true,
+        describe: "The supervisor's images directory (its checkpoint.dir)",
+      })
       .option('to', { type: 'string', demandOption: true, describe: 'The backup, HOST:PORT' })
       .option('keys', keysOption('primary'))
       .option('once', { type: 'boolean', default: false, describe: 'Ship the current latest chain, then exit' })
-      .option('records', { type: 'string', describe: 'Shipping records, JSON lines (default: ship.jsonl in the images dir)' })
+      .option('records', {
+        type: 'string',
+        describe: 'Shipping records, JSON lines (default: ship.jsonl in the images dir)',
+      })
       .option('max-rate', { type: 'string', describe: 'Cap the file bytes sent per second (a size, e.g. 50MiB)' })
       .option('poll', {
         type: 'string',
         default: '20ms',
-        describe: "How often to look for a new checkpoint (with output commit, the client's added latency includes up to this)",
+        describe:
+          "How often to look for a new checkpoint (with output commit, the client's added latency includes up to this)",
       })
-      .option('connect-timeout', { type: 'string', default: '10s', describe: 'With --once: how long to keep retrying an unreachable backup' })
+      .option('connect-timeout', {
+        type: 'string',
+        default: '10s',
+        describe: 'With --once: how long to keep retrying an unreachable backup',
+      })
       .option('pid', {
         type: 'number',
-        describe: "The workload's pid on this machine: heartbeats and offers carry whether it is alive, and its death is reported to the backup at once (for backup --failover-after)",
+        describe:
+          "The workload's pid on this machine: heartbeats and offers carry whether it is alive, and its death is reported to the backup at once (for backup --failover-after)",
       })
       .options(metricsOptions)
-      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary', 'Follow the images directory and ship as checkpoints appear')
-      .example('$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary --pid 4242', "Also report the workload's death to the backup"),
+      .example(
+        '$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary',
+        'Follow the images directory and ship as checkpoints appear',
+      )
+      .example(
+        '$0 ship --images /var/lib/remusd/images --to 10.0.0.2:7070 --keys /etc/remusd/keys/primary --pid 4242',
+        "Also report the workload's death to the backup",
+      ),
   handler: async (args) => {
     const to = parseEndpoint(args.to);
     if (!to.ok) throw new UserError(`--to ${JSON.stringify(args.to)} ${to.error}`, EXIT.usage);
     let maxBytesPerSecond: number | undefined;
     if (args.maxRate !== undefined) {
       const rate = parseSize(args.maxRate);
-      if (!rate.ok || rate.value <= 0) throw new UserError(`--max-rate ${JSON.stringify(args.maxRate)}: ${rate.ok ? 'must be > 0' : rate.error}`, EXIT.usage);
+      if (!rate.ok || rate.value <= 0)
+        throw new UserError(
+          `--max-rate ${JSON.stringify(args.maxRate)}: ${rate.ok ? 'must be > 0' : rate.error}`,
+          EXIT.usage,
+        );
       maxBytesPerSecond = rate.value;
     }
     const poll = parseDuration(args.poll);
-    if (!poll.ok || poll.value < 1) throw new UserError(`--poll ${JSON.stringify(args.poll)} ${poll.ok ? 'must be at least 1ms' : poll.error}`, EXIT.usage);
+    if (!poll.ok || poll.value < 1)
+      throw new UserError(
+        `--poll ${JSON.stringify(args.poll)} ${poll.ok ? 'must be at least 1ms' : poll.error}`,
+        EXIT.usage,
+      );
     const connectTimeout = parseDuration(args.connectTimeout);
-    if (!connectTimeout.ok) throw new UserError(`--connect-timeout ${JSON.stringify(args.connectTimeout)} ${connectTimeout.error}`, EXIT.usage);
+    if (!connectTimeout.ok)
+      throw new UserError(
+        `--connect-timeout ${JSON.stringify(args.connectTimeout)} ${connectTimeout.error}`,
+        EXIT.usage,
+      );
     let workload: WorkloadWatch | undefined;
     if (args.pid !== undefined) {
-      if (args.once) throw new UserError('--pid watches the workload while shipping; it has no use with --once', EXIT.usage);
-      if (!Number.isSafeInteger(args.pid) || args.pid < 1) throw new UserError(`--pid ${args.pid}: not a pid`, EXIT.usage);
+      if (args.once)
+        throw new UserError('--pid watches the workload while shipping; it has no use with --once', EXIT.usage);
+      if (!Number.isSafeInteger(args.pid) || args.pid < 1)
+        throw new UserError(`--pid ${args.pid}: not a pid`, EXIT.usage);
       // A wrong pid must not read as a dead workload: that would make the backup fail over at once.
       if (!(await isAlive(args.pid))) throw new UserError(`--pid ${args.pid}: no such process`, EXIT.usage);
       // A workload fenced by remusd run (fenced.json beside the checkpoints) is reported dead: the backup may then
       // take over as soon as it holds the lease.
       const fencedMarker = join(resolve(args.images), FENCED_FILE);
-      workload = new WorkloadWatch(args.pid, 100, () => access(fencedMarker).then(() => true, () => false));
+      workload = new WorkloadWatch(args.pid, 100, () =>
+        access(fencedMarker).then(
+          () => true,
+          () => false,
+        ),
+      );
     }
     const metricsAt = metricsEndpoint(args.metrics, args.metricsAllowRemote);
-    if (metricsAt !== undefined && args.once) throw new UserError('--metrics is for a shipper that keeps running; it has no use with --once', EXIT.usage);
+    if (metricsAt !== undefined && args.once)
+      throw new UserError('--metrics is for a shipper that keeps running; it has no use with --once', EXIT.usage);
     const credentials = loadKeysOption(args.keys, 'primary');
     const images = resolve(args.images);
     const shipLog = openShipLog(resolve(args.records ?? join(images, 'ship.jsonl')));
     const logger = await createLogger();
     const log = replicationLog(logger);
     // prom-client is loaded only when metrics are asked for (as in remusd run).
-    const metrics = metricsAt === undefined ? undefined : await startMetrics(metricsAt, async (host, port) => (await import('../../replicate/metrics.js')).serveShipMetrics(host, port, packageVersion()));
+    const metrics =
+      metricsAt === undefined
+        ? undefined
+        : await startMetrics(metricsAt, async (host, port) =>
+            (await import('../../replicate/metrics.js')).serveShipMetrics(host, port, packageVersion()),
+          );
     if (metrics !== undefined) logger.info(`metrics on http://${metrics.address}/metrics`);
     // Output commit with release_after: backup-ack: each acknowledged checkpoint releases its epoch's output.
     const gate = new GateReleaser(controlSocketPath(images), (message) => log.warn(message));
     const onAcknowledged = async (name: string) => {
       const released = await gate.release(name);
-      if (released !== undefined) log.info(`released the output of epochs up to ${name}`, { packets: released.packets, bytes: released.bytes });
+      if (released !== undefined)
+        log.info(`released the output of epochs up to ${name}`, { packets: released.packets, bytes: released.bytes });
     };
     const onShipped = (record: ShipRecord) => {
       shipLog.append(record);
@@ -95,9 +140,14 @@ export const shipCommand = defineCommand({
       if (args.once) {
         try {
           const shipped = await shipOnce({ ...options, connectTimeoutMs: connectTimeout.value });
-          log.info(shipped.length === 0 ? 'the backup has the latest checkpoint already' : `shipped ${shipped.length} checkpoint(s)`, {
-            bytes: shipped.reduce((sum, r) => sum + r.bytes, 0),
-          });
+          log.info(
+            shipped.length === 0
+              ? 'the backup has the latest checkpoint already'
+              : `shipped ${shipped.length} checkpoint(s)`,
+            {
+              bytes: shipped.reduce((sum, r) => sum + r.bytes, 0),
+            },
+          );
         } catch (error) {
           throw new UserError(`ship: ${errorMessage(error)}`);
         }

@@ -22,9 +22,21 @@ export const simulateCommand = defineCommand({
   describe: 'Run a policy against a modelled workload (or a replayed trace) in virtual time, with no CRIU',
   builder: (yargs: Argv) =>
     simOptions(yargs)
-      .option('policy', { type: 'string', choices: POLICY_KINDS, describe: "Policy kind (default the config's; options from the config when it names the same kind)" })
-      .option('records', { type: 'string', describe: 'Write the simulated records (records.jsonl lines, mode sim) to this file' })
-      .options(jsonAndCsvOptions('Print the summary as JSON', 'Write the run\'s measures as CSV, one row each (policy, seed, measure, unit, value)'))
+      .option('policy', {
+        type: 'string',
+        choices: POLICY_KINDS,
+        describe: "Policy kind (default the config's; options from the config when it names the same kind)",
+      })
+      .option('records', {
+        type: 'string',
+        describe: 'Write the simulated records (records.jsonl lines, mode sim) to this file',
+      })
+      .options(
+        jsonAndCsvOptions(
+          'Print the summary as JSON',
+          "Write the run's measures as CSV, one row each (policy, seed, measure, unit, value)",
+        ),
+      )
       .example("$0 simulate --workload '8000:10,200:10' --working-set 64MiB --noise 0.1 --seed 7", '')
       .example('$0 simulate --trace .remusd/demo-images/records.jsonl --policy predictive', ''),
   handler: async (args) => {
@@ -76,14 +88,28 @@ export const simulateCommand = defineCommand({
     const summary = tally.summary();
     if (args.csv !== undefined) {
       const result = { summary, score: scorecard.score(), runs: 1 };
-      await writeCsv(args.csv, { columns: SIMULATE_CSV_COLUMNS, rows: MEASURES.map((m) => [policy.kind, args.seed, m.name, m.unit, m.of(result)]) });
+      await writeCsv(args.csv, {
+        columns: SIMULATE_CSV_COLUMNS,
+        rows: MEASURES.map((m) => [policy.kind, args.seed, m.name, m.unit, m.of(result)]),
+      });
       if (args.csv === '-') return;
     }
     if (args.json) {
-      printJson({ policy, workload: workload.description, seed: args.seed, duration_ms: setup.durationMs, band: setup.band, cost: setup.cost, summary, records: recordsFile ?? null });
+      printJson({
+        policy,
+        workload: workload.description,
+        seed: args.seed,
+        duration_ms: setup.durationMs,
+        band: setup.band,
+        cost: setup.cost,
+        summary,
+        records: recordsFile ?? null,
+      });
       return;
     }
-    process.stdout.write(`${simulationReport(policy.kind, workload.description, setup.durationMs, summary, recordsFile)}\n`);
+    process.stdout.write(
+      `${simulationReport(policy.kind, workload.description, setup.durationMs, summary, recordsFile)}\n`,
+    );
   },
 });
 
@@ -91,7 +117,13 @@ export const simulateCommand = defineCommand({
 export const SIMULATE_CSV_COLUMNS = ['policy', 'seed', 'measure', 'unit', 'value'] as const;
 
 // The human summary of one simulated run.
-function simulationReport(policy: string, workload: string, durationMs: number, summary: SimSummary | undefined, recordsFile: string | undefined): string {
+function simulationReport(
+  policy: string,
+  workload: string,
+  durationMs: number,
+  summary: SimSummary | undefined,
+  recordsFile: string | undefined,
+): string {
   const rows: string[][] = [
     ['policy', policy],
     ['workload', workload],
@@ -102,12 +134,24 @@ function simulationReport(policy: string, workload: string, durationMs: number, 
     rows.push(
       ['checkpoints', `${summary.checkpoints} (${summary.overruns} overran their interval)`],
       ['in band', `${(summary.inBandShare * 100).toFixed(0)}% of checkpoints`],
-      ['interval', `mean ${formatMs(summary.intervalMs.mean)}, from ${formatMs(summary.intervalMs.min)} to ${formatMs(summary.intervalMs.max)}`],
-      ['size', `median ${formatBytes(summary.sizeBytes.median)}, p90 ${formatBytes(summary.sizeBytes.p90)}, max ${formatBytes(summary.sizeBytes.max)}`],
-      ['frozen', `median ${summary.frozenMs.median.toFixed(1)} ms, p90 ${summary.frozenMs.p90.toFixed(1)} ms, ${(summary.frozenShare * 100).toFixed(2)}% of the run`],
+      [
+        'interval',
+        `mean ${formatMs(summary.intervalMs.mean)}, from ${formatMs(summary.intervalMs.min)} to ${formatMs(summary.intervalMs.max)}`,
+      ],
+      [
+        'size',
+        `median ${formatBytes(summary.sizeBytes.median)}, p90 ${formatBytes(summary.sizeBytes.p90)}, max ${formatBytes(summary.sizeBytes.max)}`,
+      ],
+      [
+        'frozen',
+        `median ${summary.frozenMs.median.toFixed(1)} ms, p90 ${summary.frozenMs.p90.toFixed(1)} ms, ${(summary.frozenShare * 100).toFixed(2)}% of the run`,
+      ],
       ['CRIU wall', `median ${summary.criuWallMs.median.toFixed(1)} ms (modelled)`],
       ['chains', `${summary.chainStarts} started (full size), ${summary.compactions} compactions`],
-      ['stored', `${formatBytes(summary.storedBytesPerMin)}/min (= shipped); compaction wrote ${formatBytes(summary.compactionBytesPerMin)}/min locally`],
+      [
+        'stored',
+        `${formatBytes(summary.storedBytesPerMin)}/min (= shipped); compaction wrote ${formatBytes(summary.compactionBytesPerMin)}/min locally`,
+      ],
     );
   }
   if (recordsFile !== undefined) rows.push(['records', recordsFile]);

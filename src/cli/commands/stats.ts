@@ -20,13 +20,19 @@ export const statsCommand = defineCommand({
     yargs
       .positional('dir', { type: 'string', demandOption: true, describe: 'CRIU images (or work) directory' })
       .option('json', { type: 'boolean', default: false, describe: "Print podman's --print-stats shape as JSON" })
-      .option('page-size', { type: 'string', coerce: countOption('page-size'), describe: 'Page size for checkpoint_size_bytes (default: this machine\'s)' })
+      .option('page-size', {
+        type: 'string',
+        coerce: countOption('page-size'),
+        describe: "Page size for checkpoint_size_bytes (default: this machine's)",
+      })
       .example('$0 stats /var/lib/remusd/images/latest --json', ''),
   handler: async (args) => {
     await mustBeDirectory(args.dir);
     const { dump, restore } = await readStatsDir(args.dir);
     if (dump === undefined && restore === undefined) {
-      throw new UserError(`${args.dir}: no stats-dump or stats-restore here (CRIU writes them into the work dir after a successful dump or restore)`);
+      throw new UserError(
+        `${args.dir}: no stats-dump or stats-restore here (CRIU writes them into the work dir after a successful dump or restore)`,
+      );
     }
     const size = args.pageSize ?? (await machinePageSize());
     const stored = await storedPages(args.dir);
@@ -37,9 +43,12 @@ export const statsCommand = defineCommand({
 
 async function mustBeDirectory(dir: string): Promise<void> {
   const stats = await stat(dir).catch((error: NodeJS.ErrnoException) => {
-    throw new UserError(error.code === 'ENOENT' ? `${dir}: no such directory` : `${dir}: cannot read (${error.code ?? error.message})`);
+    throw new UserError(
+      error.code === 'ENOENT' ? `${dir}: no such directory` : `${dir}: cannot read (${error.code ?? error.message})`,
+    );
   });
-  if (!stats.isDirectory()) throw new UserError(`${dir} is ${fileKind(stats)}, not a directory; give the checkpoint's images directory`);
+  if (!stats.isDirectory())
+    throw new UserError(`${dir} is ${fileKind(stats)}, not a directory; give the checkpoint's images directory`);
 }
 
 /** What the directory really stores: after a delta rewrite, far less than CRIU's stats-dump counted. */
@@ -64,12 +73,21 @@ function humanStored(stored: StoredPages): string {
   return table([
     ['stored', ''],
     ['  pages-*.img', `${mib} MiB (${stored.pagesBytes} bytes)`],
-    ['  parent', stored.parent === null ? 'none (a full checkpoint)' : `${stored.parent} (the pages CRIU counted but this directory does not hold come from there)`],
+    [
+      '  parent',
+      stored.parent === null
+        ? 'none (a full checkpoint)'
+        : `${stored.parent} (the pages CRIU counted but this directory does not hold come from there)`,
+    ],
   ]);
 }
 
 /** The podman --print-stats shape, plus every other field CRIU wrote and the derived checkpoint size. */
-export function statsJson(dump: DumpStats | undefined, restore: RestoreStats | undefined, pageSize: number): Record<string, unknown> {
+export function statsJson(
+  dump: DumpStats | undefined,
+  restore: RestoreStats | undefined,
+  pageSize: number,
+): Record<string, unknown> {
   return {
     criu_statistics: { ...dump, ...restore },
     ...(dump === undefined ? {} : { checkpoint_size_bytes: checkpointSizeBytes(dump, pageSize) }),
@@ -78,7 +96,8 @@ export function statsJson(dump: DumpStats | undefined, restore: RestoreStats | u
 }
 
 const ms = (us: number | undefined) => (us === undefined ? '-' : `${(us / 1000).toFixed(3)} ms`);
-const pages = (n: number | undefined, size: number) => (n === undefined ? '-' : `${n} pages (${((n * size) / 2 ** 20).toFixed(2)} MiB)`);
+const pages = (n: number | undefined, size: number) =>
+  n === undefined ? '-' : `${n} pages (${((n * size) / 2 ** 20).toFixed(2)} MiB)`;
 
 function humanStats(dump: DumpStats | undefined, restore: RestoreStats | undefined, size: number): string {
   const rows: string[][] = [];
@@ -99,7 +118,10 @@ function humanStats(dump: DumpStats | undefined, restore: RestoreStats | undefin
     for (const key of ['shpages_scanned', 'shpages_skipped_parent', 'shpages_written'] as const) {
       if (dump[key] !== undefined) rows.push([`  ${key}`, pages(dump[key], size)]);
     }
-    rows.push(['  checkpoint size (CRIU)', `${((checkpointSizeBytes(dump, size)) / 2 ** 20).toFixed(2)} MiB (${checkpointSizeBytes(dump, size)} bytes)`]);
+    rows.push([
+      '  checkpoint size (CRIU)',
+      `${(checkpointSizeBytes(dump, size) / 2 ** 20).toFixed(2)} MiB (${checkpointSizeBytes(dump, size)} bytes)`,
+    ]);
   }
   if (restore !== undefined) {
     rows.push(

@@ -13,7 +13,6 @@ import { printJson } from '../json.js';
 import { z } from 'zod';
 import { errorMessage } from '../../fs/error-code.js';
 
-
 // The fields of a ship.jsonl line that status shows: the newest acknowledged checkpoint and when.
 const shipAck = z.object({ name: z.string(), acked_at: z.string() });
 /** `remusd status`: who holds the fencing lease, since when, and the newest acknowledged checkpoint per side. */
@@ -23,12 +22,23 @@ export const statusCommand = defineCommand({
   builder: (yargs: Argv) =>
     yargs
       .option('config', { type: 'string', demandOption: true, describe: 'A config with a fencing section' })
-      .option('images', { type: 'string', describe: "The primary's images directory: its latest checkpoint, the backup's last ack (ship.jsonl), fenced.json" })
-      .option('backup', { type: 'string', describe: "The backup's directory: its latest checkpoint, failover.json, fenced.json" })
+      .option('images', {
+        type: 'string',
+        describe:
+          "The primary's images directory: its latest checkpoint, the backup's last ack (ship.jsonl), fenced.json",
+      })
+      .option('backup', {
+        type: 'string',
+        describe: "The backup's directory: its latest checkpoint, failover.json, fenced.json",
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
   handler: async (args) => {
     const config = await loadConfigOrDefaults(args.config);
-    if (config.fencing.kind === 'none') throw new UserError(`${args.config}: no fencing section (fencing.kind etcd): there is no lease to show`, EXIT.usage);
+    if (config.fencing.kind === 'none')
+      throw new UserError(
+        `${args.config}: no fencing section (fencing.kind etcd): there is no lease to show`,
+        EXIT.usage,
+      );
     const { leaderStatus, describeLeader } = await import('../../fence/holder.js');
     const key = leaderKey(config.fencing);
     let lease: Record<string, unknown>;
@@ -37,15 +47,28 @@ export const statusCommand = defineCommand({
     try {
       const { leader, ttlLeftSeconds, released } = await leaderStatus(config.fencing);
       lease = leader.held
-        ? { key, held: true, lease_id: leader.leaseId, ttl_left_s: ttlLeftSeconds, ...('invalid' in leader.value ? { invalid: leader.value.invalid } : leader.value), text: describeLeader(leader) }
+        ? {
+            key,
+            held: true,
+            lease_id: leader.leaseId,
+            ttl_left_s: ttlLeftSeconds,
+            ...('invalid' in leader.value ? { invalid: leader.value.invalid } : leader.value),
+            text: describeLeader(leader),
+          }
         : { key, held: false, text: 'nobody' };
       if (released.present) {
         lease.released_unacknowledged = 'invalid' in released ? { invalid: released.invalid } : released.value;
-        const what = 'invalid' in released ? `unreadable record (${released.invalid})` : `${released.value.holder} released the output of checkpoint ${released.value.checkpoint} of run ${released.value.run} without the backup's ack`;
+        const what =
+          'invalid' in released
+            ? `unreadable record (${released.invalid})`
+            : `${released.value.holder} released the output of checkpoint ${released.value.checkpoint} of run ${released.value.run} without the backup's ack`;
         degradedLine = `DEGRADED: ${what}; no failover restores an older checkpoint`;
       }
     } catch (error) {
-      lease = { key, error: `cannot reach etcd at ${config.fencing.endpoints.join(', ')}: ${errorMessage(error).split('\n')[0]}` };
+      lease = {
+        key,
+        error: `cannot reach etcd at ${config.fencing.endpoints.join(', ')}: ${errorMessage(error).split('\n')[0]}`,
+      };
     }
     const primary = args.images === undefined ? undefined : await side(resolve(args.images), 'primary');
     const backup = args.backup === undefined ? undefined : await side(resolve(args.backup), 'backup');
@@ -59,9 +82,14 @@ export const statusCommand = defineCommand({
         : `lease ${key}: held by ${String(lease.text)}${lease.held === true ? `; ${String(lease.ttl_left_s)} s left in etcd` : ''}`,
     ];
     if (degradedLine !== undefined) lines.push(degradedLine);
-    for (const [name, s] of [['primary', primary], ['backup', backup]] as const) {
+    for (const [name, s] of [
+      ['primary', primary],
+      ['backup', backup],
+    ] as const) {
       if (s === undefined) continue;
-      lines.push(`${name} ${s.dir}: latest ${s.latest ?? 'none'}${s.acked === undefined ? '' : `; backup acknowledged ${s.acked.name} at ${s.acked.at}`}${s.fenced === undefined ? '' : `; FENCED at ${s.fenced.at}: ${s.fenced.reason}`}${s.failover === undefined ? '' : `; failed over: ${s.failover}`}`);
+      lines.push(
+        `${name} ${s.dir}: latest ${s.latest ?? 'none'}${s.acked === undefined ? '' : `; backup acknowledged ${s.acked.name} at ${s.acked.at}`}${s.fenced === undefined ? '' : `; FENCED at ${s.fenced.at}: ${s.fenced.reason}`}${s.failover === undefined ? '' : `; failed over: ${s.failover}`}`,
+      );
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   },
@@ -72,7 +100,9 @@ async function side(dir: string, role: 'primary' | 'backup') {
   // A backup keeps each primary run apart (runs/ID/latest): show the newest run's.
   const runs = role === 'backup' ? listRunDirectories(dir) : [];
   const latestDirs = runs.length > 0 ? runs.map((r) => r.dir) : [dir];
-  const latests = (await Promise.all(latestDirs.map((d) => readlink(join(d, 'latest')).catch(() => undefined)))).filter((l): l is string => l !== undefined);
+  const latests = (await Promise.all(latestDirs.map((d) => readlink(join(d, 'latest')).catch(() => undefined)))).filter(
+    (l): l is string => l !== undefined,
+  );
   const latest = latests.sort().at(-1);
   const fence = await readFenceReport(dir);
   let acked: { name: string; at: string } | undefined;
@@ -90,7 +120,16 @@ async function side(dir: string, role: 'primary' | 'backup') {
     }
   } else {
     const report = await previousFailover(dir);
-    if (report !== undefined) failover = report.ok ? `${report.checkpoint} restored as pid ${report.pid} at ${report.restored_at}` : 'failed (see failover.json)';
+    if (report !== undefined)
+      failover = report.ok
+        ? `${report.checkpoint} restored as pid ${report.pid} at ${report.restored_at}`
+        : 'failed (see failover.json)';
   }
-  return { dir, latest, ...(acked === undefined ? {} : { acked }), ...(fence === undefined ? {} : { fenced: { at: fence.at, reason: fence.reason, action: fence.action } }), ...(failover === undefined ? {} : { failover }) };
+  return {
+    dir,
+    latest,
+    ...(acked === undefined ? {} : { acked }),
+    ...(fence === undefined ? {} : { fenced: { at: fence.at, reason: fence.reason, action: fence.action } }),
+    ...(failover === undefined ? {} : { failover }),
+  };
 }

@@ -50,6 +50,9 @@ function logCheckpoint(log: Logger, record: CheckpointRecord): void {
   };
   log.debug(fields, `checkpoint ${record.seq}: ${record.reason}`);
   if (record.next_interval_ms !== record.interval_ms) {
-    log.info({ ...fields, reason: record.reason }, `interval ${record.interval_ms} ms → ${record.next_interval_ms} ms (${record.decision}): ${record.reason}`);
+    log.info(
+      { ...fields, reason: record.reason },
+      `interval ${record.interval_ms} ms → ${record.next_interval_ms} ms (${record.decision}): ${record.reason}`,
+    );
   }
 }

@@ -28,7 +28,11 @@ export async function startOutputCommit(
   const { chooseMechanism, startGate } = await import('../../gate/start.js');
   const { OutputCommit } = await import('../../gate/commit.js');
   const hostInterface = settings.interface;
-  if (hostInterface === null) throw new UserError('output_commit.enabled needs output_commit.interface (the host-side end of the workload\'s veth)', EXIT.usage);
+  if (hostInterface === null)
+    throw new UserError(
+      "output_commit.enabled needs output_commit.interface (the host-side end of the workload's veth)",
+      EXIT.usage,
+    );
   let choice;
   try {
     choice = chooseMechanism(settings.mechanism, plug);
@@ -36,11 +40,20 @@ export async function startOutputCommit(
     throw new UserError(errorMessage(error), EXIT.criuUnavailable);
   }
   const holdInbound = inboundHold(settings.inboundDuringDump, choice.mechanism, config.network !== null);
-  const gate = await startGate(choice.mechanism, hostInterface, settings.maxHeldBytes, holdInbound).catch((error: Error) => {
-    throw new UserError(`output commit: cannot hold the output of ${hostInterface}: ${error.message}`, EXIT.criuUnavailable);
+  const gate = await startGate(choice.mechanism, hostInterface, settings.maxHeldBytes, holdInbound).catch(
+    (error: Error) => {
+      throw new UserError(
+        `output commit: cannot hold the output of ${hostInterface}: ${error.message}`,
+        EXIT.criuUnavailable,
+      );
+    },
+  );
+  const output = new OutputCommit(gate, settings.releaseAfter, {
+    released: (release, ms) => metrics?.released(release, ms),
   });
-  const output = new OutputCommit(gate, settings.releaseAfter, { released: (release, ms) => metrics?.released(release, ms) });
-  log.info(`output commit: ${choice.mechanism} gate on ${hostInterface} (${choice.why}); an epoch is released after ${settings.releaseAfter === 'fsync' ? 'its checkpoint is fsynced here' : "the backup's ack (remusd ship)"}`);
+  log.info(
+    `output commit: ${choice.mechanism} gate on ${hostInterface} (${choice.why}); an epoch is released after ${settings.releaseAfter === 'fsync' ? 'its checkpoint is fsynced here' : "the backup's ack (remusd ship)"}`,
+  );
   log.info(
     holdInbound
       ? 'network lock during dumps: remusd holds packets for the workload and lets them in after each dump (CRIU: --network-lock skip)'
@@ -48,7 +61,8 @@ export async function startOutputCommit(
   );
   if (settings.releaseAfter === 'fsync') return { output, control: undefined };
   const gauge = await degradedGauge(metrics);
-  if (settings.degradeAfterMs !== null && guard !== undefined) await startDegrade(output, settings.degradeAfterMs, guard, log, gauge);
+  if (settings.degradeAfterMs !== null && guard !== undefined)
+    await startDegrade(output, settings.degradeAfterMs, guard, log, gauge);
   else log.info('output commit: degrade_after never: while the backup does not acknowledge, the output stays held');
   const { controlSocketPath, serveControlSocket } = await import('../../gate/control.js');
   const path = controlSocketPath(root);
@@ -61,8 +75,17 @@ export async function startOutputCommit(
 }
 
 // output_commit.degrade_after (src/gate/degrade.ts): the record in etcd goes through the lease holder.
-async function startDegrade(output: OutputCommit, afterMs: number, guard: FenceGuard, log: Logger, gauge: ((on: boolean) => void) | undefined): Promise<void> {
-  const [{ Degrade }, { readRunIdentity }] = await Promise.all([import('../../gate/degrade.js'), import('../../store/run-identity.js')]);
+async function startDegrade(
+  output: OutputCommit,
+  afterMs: number,
+  guard: FenceGuard,
+  log: Logger,
+  gauge: ((on: boolean) => void) | undefined,
+): Promise<void> {
+  const [{ Degrade }, { readRunIdentity }] = await Promise.all([
+    import('../../gate/degrade.js'),
+    import('../../store/run-identity.js'),
+  ]);
   output.degrade = new Degrade(output, afterMs, {
     record: (value) => guard.recordReleased(value),
     clear: (value) => guard.clearReleased(value),
@@ -72,23 +95,33 @@ async function startDegrade(output: OutputCommit, afterMs: number, guard: FenceG
     ...(gauge === undefined ? {} : { gauge }),
   });
   output.degrade.start();
-  log.info(`output commit: degrade_after ${afterMs} ms: without an ack from the backup for that long, epochs are released on local fsync (recorded in etcd first)`);
+  log.info(
+    `output commit: degrade_after ${afterMs} ms: without an ack from the backup for that long, epochs are released on local fsync (recorded in etcd first)`,
+  );
 }
 
 // remusd_replication_degraded, with every backup-ack gate (0 when degrade_after is never: it never degrades).
 async function degradedGauge(metrics: LoopMetrics | undefined): Promise<((on: boolean) => void) | undefined> {
   if (metrics === undefined) return undefined;
   const { Gauge } = await import('prom-client');
-  const help = "1 while output is released without the backup's ack (output_commit.degrade_after), until the backup caught up";
+  const help =
+    "1 while output is released without the backup's ack (output_commit.degrade_after), until the backup caught up";
   const degraded = new Gauge({ name: 'remusd_replication_degraded', help, registers: [metrics.registry] });
   degraded.set(0);
   return (on) => degraded.set(on ? 1 : 0);
 }
 
 /** Whether the gate holds inbound packets during dumps (output_commit.inbound_during_dump; rules.ts refuses hold without a network section or with plug). */
-export function inboundHold(setting: Config['outputCommit']['inboundDuringDump'], mechanism: 'tun' | 'plug', hasNetwork: boolean): boolean {
+export function inboundHold(
+  setting: Config['outputCommit']['inboundDuringDump'],
+  mechanism: 'tun' | 'plug',
+  hasNetwork: boolean,
+): boolean {
   if (setting === 'hold' && mechanism === 'plug') {
-    throw new UserError('output_commit.inbound_during_dump hold: the plug gate (chosen by mechanism auto here) cannot hold inbound packets; use mechanism tun, or drop', EXIT.usage);
+    throw new UserError(
+      'output_commit.inbound_during_dump hold: the plug gate (chosen by mechanism auto here) cannot hold inbound packets; use mechanism tun, or drop',
+      EXIT.usage,
+    );
   }
   return setting === 'hold' || (setting === 'auto' && mechanism === 'tun' && hasNetwork);
 }
@@ -106,7 +139,7 @@ export async function endOutputCommit(holder: OutputCommitHolder, log: Logger): 
   holder.control?.close();
   await holder.output.stop().catch((error: Error) => log.error(`could not open the output gate: ${error.message}`));
   log.info({ output: holder.output.summary() }, describeOutput(holder.output));
-  log.warn('output commit ended: the workload\'s output is no longer held (unprotected until remusd runs again)');
+  log.warn("output commit ended: the workload's output is no longer held (unprotected until remusd runs again)");
 }
 
 function describeOutput(output: OutputCommit): string {

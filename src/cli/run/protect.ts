@@ -57,7 +57,11 @@ export interface CheckpointingSetup {
  * Checkpoints the protected workload until asked to stop (a signal, --duration, --max-checkpoints, a closed
  * stdout), until it exits, or until it is fenced; then tears the protection down and returns the exit status.
  */
-export async function protectUntilStopped(request: RunRequest, protection: Protection, { criu, capabilities, mode, root, clock, service }: CheckpointingSetup): Promise<number> {
+export async function protectUntilStopped(
+  request: RunRequest,
+  protection: Protection,
+  { criu, capabilities, mode, root, clock, service }: CheckpointingSetup,
+): Promise<number> {
   const { log } = request;
   const { records, metrics, guard, network, target } = protection;
   let config = request.config;
@@ -130,7 +134,16 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
   };
   try {
     exit = await supervise({
-      checkpointer: criuCheckpointer({ criu, root, pid: target.pid, kind: KIND_OF_MODE[mode], delta: mode === 'delta', pageSize: capabilities.pageSize, log: events, cancel: cancel.signal }),
+      checkpointer: criuCheckpointer({
+        criu,
+        root,
+        pid: target.pid,
+        kind: KIND_OF_MODE[mode],
+        delta: mode === 'delta',
+        pageSize: capabilities.pageSize,
+        log: events,
+        cancel: cancel.signal,
+      }),
       mode,
       pageSize: capabilities.pageSize,
       initialIntervalMs: config.interval.initialMs,
@@ -154,7 +167,8 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
           guard?.note(basename(record.dir));
           service.checkpointed(record, target.pid);
           const checkpoints = report.record(record, band);
-          if (request.maxCheckpoints !== undefined && checkpoints >= request.maxCheckpoints) controller.abort(new Error('--max-checkpoints reached'));
+          if (request.maxCheckpoints !== undefined && checkpoints >= request.maxCheckpoints)
+            controller.abort(new Error('--max-checkpoints reached'));
         },
       },
     });
@@ -163,14 +177,19 @@ export async function protectUntilStopped(request: RunRequest, protection: Prote
     if (guard?.fenced === true) return fencedExit(guard);
     // A gate that failed keeps the workload's output held (nothing uncommitted may leak): say so.
     if (gate !== undefined) {
-      log.error(`output commit failed; the workload's output stays blocked until remusd runs again (remusd run --pid ${target.pid})`);
+      log.error(
+        `output commit failed; the workload's output stays blocked until remusd runs again (remusd run --pid ${target.pid})`,
+      );
       await discardOutputCommit(gate);
       gate = undefined;
     }
     // An I/O error the loop could not survive (the images directory vanished, went read-only…): say what
     // it was and that the workload now runs without checkpoints, rather than an internal error.
     if (errorCode(error) === undefined) throw error;
-    const unprotected = (await target.alive()) && !request.stopWorkload ? `; workload ${target.pid} keeps running WITHOUT checkpoints` : '';
+    const unprotected =
+      (await target.alive()) && !request.stopWorkload
+        ? `; workload ${target.pid} keeps running WITHOUT checkpoints`
+        : '';
     await guard?.end('lapse');
     throw new UserError(`supervision stopped: ${errorMessage(error)}${unprotected}`, EXIT.error);
   } finally {
@@ -200,7 +219,14 @@ function stopReason(signal: AbortSignal): string {
 
 // The supervisor's settings with the network section's dump options (and the network lock) after the
 // config's own extra_args.
-function withNetworkArgs(settings: SupervisorSettings, network: RunNetwork | undefined, lock: DumpNetworkLock): SupervisorSettings {
+function withNetworkArgs(
+  settings: SupervisorSettings,
+  network: RunNetwork | undefined,
+  lock: DumpNetworkLock,
+): SupervisorSettings {
   if (network === undefined) return settings;
-  return { ...settings, criu: { ...settings.criu, extraArgs: [...settings.criu.extraArgs, ...network.dumpArgs(lock)] } };
+  return {
+    ...settings,
+    criu: { ...settings.criu, extraArgs: [...settings.criu.extraArgs, ...network.dumpArgs(lock)] },
+  };
 }

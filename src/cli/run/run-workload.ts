@@ -49,24 +49,46 @@ export async function runWorkload(options: RunOptions): Promise<number> {
   }
 }
 
-async function lockAndProtect(options: RunOptions, around: Pick<CheckpointingSetup, 'service' | 'clock'>): Promise<number> {
+async function lockAndProtect(
+  options: RunOptions,
+  around: Pick<CheckpointingSetup, 'service' | 'clock'>,
+): Promise<number> {
   const { log, config } = options;
   const criu = await locateCriu({ flag: options.criuFlag, configPath: config.criu.path ?? undefined });
   log.info(`CRIU: ${describeLocation(criu)}`);
   const capabilities = await probeCapabilities(criu);
   if (!capabilities.modes.full.available) {
-    throw new UserError(`CRIU cannot checkpoint here: ${capabilities.modes.full.why}. Run \`remusd check\` for details; fix: scripts/install-criu.sh as root.`, EXIT.criuUnavailable);
+    throw new UserError(
+      `CRIU cannot checkpoint here: ${capabilities.modes.full.why}. Run \`remusd check\` for details; fix: scripts/install-criu.sh as root.`,
+      EXIT.criuUnavailable,
+    );
   }
   const mode = resolveMode(config.checkpoint.mode, capabilities);
-  log.info(`checkpoint mode: ${mode}${config.checkpoint.mode === 'auto' ? ` (auto: dirty tracking ${capabilities.dirtyTracking.available ? 'available' : 'unavailable'})` : ''}`);
+  log.info(
+    `checkpoint mode: ${mode}${config.checkpoint.mode === 'auto' ? ` (auto: dirty tracking ${capabilities.dirtyTracking.available ? 'available' : 'unavailable'})` : ''}`,
+  );
 
   const root = config.checkpoint.dir;
   const lock = await takeImagesDir(root);
   try {
     if (options.fresh === true) await emptyDirectory(root, [LOCK_NAME]);
     const recordsFile = options.recordsFile ?? config.records.file;
-    const protection = await startProtection({ config, recordsFile, workload: options.workload, capabilities, mode, root, log });
-    return await protectUntilStopped({ ...options, recordsFile }, protection, { criu, capabilities, mode, root, ...around });
+    const protection = await startProtection({
+      config,
+      recordsFile,
+      workload: options.workload,
+      capabilities,
+      mode,
+      root,
+      log,
+    });
+    return await protectUntilStopped({ ...options, recordsFile }, protection, {
+      criu,
+      capabilities,
+      mode,
+      root,
+      ...around,
+    });
   } finally {
     lock.release();
   }

@@ -83,7 +83,10 @@ export function serviceManagerLink(notifier: ServiceNotifier, log: Logger): Serv
         }
         if (!starved) {
           const busy = Math.round(health.busyForMs() ?? 0);
-          log.error({ busy_ms: busy }, `the supervisor loop has been busy for ${busy} ms (a CRIU or a disk that does not answer?): watchdog pings stop, the service manager will restart remusd`);
+          log.error(
+            { busy_ms: busy },
+            `the supervisor loop has been busy for ${busy} ms (a CRIU or a disk that does not answer?): watchdog pings stop, the service manager will restart remusd`,
+          );
           notifier.send({ STATUS: `stuck: one checkpoint step has taken ${busy} ms; watchdog pings stopped` });
         }
         starved = true;

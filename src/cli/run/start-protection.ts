@@ -40,7 +40,15 @@ export interface ProtectionInputs {
  * gate and finally the workload: each step that fails undoes the ones before it, and nothing is started
  * (no workload, no gate holding packets) when a later step would refuse.
  */
-export async function startProtection({ config, recordsFile, workload, capabilities, mode, root, log }: ProtectionInputs): Promise<Protection> {
+export async function startProtection({
+  config,
+  recordsFile,
+  workload,
+  capabilities,
+  mode,
+  root,
+  log,
+}: ProtectionInputs): Promise<Protection> {
   const undo: (() => unknown)[] = [];
   const step = async <T>(start: () => Promise<T>, stop: (started: T) => unknown): Promise<T> => {
     try {
@@ -53,30 +61,53 @@ export async function startProtection({ config, recordsFile, workload, capabilit
     }
   };
   let metrics: LoopMetrics | undefined;
-  const records = await step(async () => openRecords(recordsFile, config.records, log, () => metrics?.recordLost()), (sink) => sink.close());
+  const records = await step(
+    async () => openRecords(recordsFile, config.records, log, () => metrics?.recordLost()),
+    (sink) => sink.close(),
+  );
   // Before the workload is started: a metrics address that cannot be bound must fail with nothing started.
-  metrics = await step(() => serveLoopMetrics(config, capabilities, mode, log), (served) => served?.close());
+  metrics = await step(
+    () => serveLoopMetrics(config, capabilities, mode, log),
+    (served) => served?.close(),
+  );
   // The lease comes before the workload: a host that is not the leader must not start (or protect) it.
-  const guard = await step(() => guardPrimary(config.fencing, root, log, metrics?.registry), (held) => held?.end('lapse'));
+  const guard = await step(
+    () => guardPrimary(config.fencing, root, log, metrics?.registry),
+    (held) => held?.end('lapse'),
+  );
   // The namespace and its veth next: the gate sits on the veth, and the workload starts inside.
   const network = await step(
     async () => (config.network === null ? undefined : prepareRunNetwork(config.network, workload, log)),
     (prepared) => prepared?.close(),
   );
   // The gate goes up before the workload starts: its very first packets belong to epoch 1.
-  const gate = await step(() => startOutputCommit(config, root, capabilities.plugQdisc, log, metrics, guard), discardOutputCommit);
-  const target = await step(() => acquireTarget(workload, root, network, log), () => undefined);
+  const gate = await step(
+    () => startOutputCommit(config, root, capabilities.plugQdisc, log, metrics, guard),
+    discardOutputCommit,
+  );
+  const target = await step(
+    () => acquireTarget(workload, root, network, log),
+    () => undefined,
+  );
   return { records, metrics, guard, network, gate, target };
 }
 
-async function serveLoopMetrics(config: Config, capabilities: Capabilities, mode: CheckpointMode, log: Logger): Promise<LoopMetrics | undefined> {
+async function serveLoopMetrics(
+  config: Config,
+  capabilities: Capabilities,
+  mode: CheckpointMode,
+  log: Logger,
+): Promise<LoopMetrics | undefined> {
   if (config.metrics.listen === null) return undefined;
   // prom-client is loaded only when metrics are asked for: it is a fifth of remusd's resident memory.
   const { serveMetrics } = await import('../../loop/metrics.js');
   const { host, port } = config.metrics.listen;
   const build = { version: packageVersion(), criuVersion: capabilities.criu.version ?? 'unknown', mode };
   const metrics = await serveMetrics(host, port, build).catch((error: NodeJS.ErrnoException) => {
-    throw new UserError(`metrics.listen ${host}:${port}: cannot listen there (${error.code ?? error.message})`, EXIT.usage);
+    throw new UserError(
+      `metrics.listen ${host}:${port}: cannot listen there (${error.code ?? error.message})`,
+      EXIT.usage,
+    );
   });
   log.info(`metrics on http://${metrics.address}/metrics`);
   return metrics;

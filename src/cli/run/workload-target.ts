@@ -13,13 +13,20 @@ import type { RunNetwork } from '../run-network.js';
  * config's workload.command), a process that an earlier remusd started on this images directory and that
  * still runs is supervised again instead of starting a second copy (remusd restarted by its unit).
  */
-export type WorkloadSpec = { pid: number } | { command: string; args: string[]; logFile: string | undefined; resume?: boolean };
+export type WorkloadSpec =
+  | { pid: number }
+  | { command: string; args: string[]; logFile: string | undefined; resume?: boolean };
 
 /** Where remusd records the workload it started ("PID STARTTIME"), in the images directory. */
 export const STARTED_WORKLOAD_FILE = 'workload.pid';
 
 /** Attaches to the workload or starts it (inside the run's network namespace, when there is one). */
-export async function acquireTarget(workload: WorkloadSpec, root: string, network: RunNetwork | undefined, log: Logger): Promise<Target> {
+export async function acquireTarget(
+  workload: WorkloadSpec,
+  root: string,
+  network: RunNetwork | undefined,
+  log: Logger,
+): Promise<Target> {
   if ('pid' in workload) {
     // `remusd run` refused unfit targets already (src/process/attach-check.ts); this catches one that died since.
     if (!(await isAlive(workload.pid))) throw new UserError(`--pid ${workload.pid}: no such process`);
@@ -30,7 +37,9 @@ export async function acquireTarget(workload: WorkloadSpec, root: string, networ
     // The start time recorded beside the pid: a process that merely got the same pid is not ours.
     const earlier = await readPidFile(started);
     if (earlier.ok) {
-      log.info(`workload.command: pid ${earlier.pid}, started by an earlier remusd on ${root}, still runs: supervising it instead of starting another`);
+      log.info(
+        `workload.command: pid ${earlier.pid}, started by an earlier remusd on ${root}, still runs: supervising it instead of starting another`,
+      );
       return attachedTarget(earlier.pid);
     }
   }
@@ -39,11 +48,17 @@ export async function acquireTarget(workload: WorkloadSpec, root: string, networ
   const child = startSessionLeader(command, args, logFile);
   if (child.pid < 0) {
     const failure = await child.exited.catch((error: Error) => error);
-    throw new UserError(`cannot start ${workload.command}: ${failure instanceof Error ? failure.message : 'unknown error'}`);
+    throw new UserError(
+      `cannot start ${workload.command}: ${failure instanceof Error ? failure.message : 'unknown error'}`,
+    );
   }
   log.info(`started ${workload.command} as pid ${child.pid} (session leader; output in ${logFile})`);
   if (workload.resume === true) {
-    await writePidFile(started, child.pid).catch((error: Error) => log.warn(`could not record the workload's pid in ${started} (${error.message}): a restarted remusd would start another copy`));
+    await writePidFile(started, child.pid).catch((error: Error) =>
+      log.warn(
+        `could not record the workload's pid in ${started} (${error.message}): a restarted remusd would start another copy`,
+      ),
+    );
   }
   return startedTarget(child);
 }
@@ -58,5 +73,6 @@ export async function stopWorkload(target: Target, network: RunNetwork | undefin
   process.kill(target.pid, 'SIGTERM');
   if (network === undefined) return;
   const deadline = performance.now() + STOP_GRACE_MS;
-  while ((await target.alive()) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  while ((await target.alive()) && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
 }

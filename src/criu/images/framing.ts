@@ -30,9 +30,17 @@ export interface ImageFormat {
 }
 
 // stats-dump / stats-restore: service magic pair, one stats message.
-export const STATS_FORMAT: ImageFormat = { entry: 'stats entry', magics: [IMG_SERVICE_MAGIC, STATS_MAGIC], single: true };
+export const STATS_FORMAT: ImageFormat = {
+  entry: 'stats entry',
+  magics: [IMG_SERVICE_MAGIC, STATS_MAGIC],
+  single: true,
+};
 // pagemap-*.img: common magic pair, a head entry then page-run entries.
-export const PAGEMAP_FORMAT: ImageFormat = { entry: 'pagemap entry', magics: [IMG_COMMON_MAGIC, PAGEMAP_MAGIC], single: false };
+export const PAGEMAP_FORMAT: ImageFormat = {
+  entry: 'pagemap entry',
+  magics: [IMG_COMMON_MAGIC, PAGEMAP_MAGIC],
+  single: false,
+};
 // inventory.img: its own magic alone (CRIU predates the common head for it), one entry.
 export const INVENTORY_FORMAT: ImageFormat = { entry: 'inventory entry', magics: [INVENTORY_MAGIC], single: true };
 
@@ -52,7 +60,9 @@ function hex32(n: number): string {
 
 // Reads a u32-LE without DataView allocation (hot in the pagemap loop).
 function u32le(bytes: Uint8Array, at: number): number {
-  return ((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16) | ((bytes[at + 3] ?? 0) << 24)) >>> 0;
+  return (
+    ((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16) | ((bytes[at + 3] ?? 0) << 24)) >>> 0
+  );
 }
 
 // Checks the leading magic words; a short file that matches so far is 'truncated', a mismatch 'bad-magic'.
@@ -82,7 +92,13 @@ export function splitEntries(bytes: Uint8Array, label: string, format: ImageForm
   while (at < bytes.length || (format.single && spans.length === 0)) {
     if (format.single && spans.length === 1) {
       const found = `${bytes.length - at} more bytes`;
-      throw new ImageError({ file: label, offset: at, expected: `end of file after the ${format.entry}`, found, code: 'bad-length' });
+      throw new ImageError({
+        file: label,
+        offset: at,
+        expected: `end of file after the ${format.entry}`,
+        found,
+        code: 'bad-length',
+      });
     }
     const left = bytes.length - at;
     if (left < 4) {
@@ -96,7 +112,13 @@ export function splitEntries(bytes: Uint8Array, label: string, format: ImageForm
     }
     if (length > left - 4) {
       const found = `end of file after ${left - 4} bytes`;
-      throw new ImageError({ file: label, offset: at + 4, expected: `a ${length}-byte ${format.entry}`, found, code: 'truncated' });
+      throw new ImageError({
+        file: label,
+        offset: at + 4,
+        expected: `a ${length}-byte ${format.entry}`,
+        found,
+        code: 'truncated',
+      });
     }
     spans.push({ prefix: at, start: at + 4, length });
     at += 4 + length;
@@ -108,7 +130,13 @@ export function splitEntries(bytes: Uint8Array, label: string, format: ImageForm
 export function singleEntry(bytes: Uint8Array, label: string, format: ImageFormat): EntrySpan {
   const [span] = splitEntries(bytes, label, format);
   if (span === undefined) {
-    throw new ImageError({ file: label, offset: bytes.length, expected: `a ${format.entry}`, found: 'end of file', code: 'truncated' });
+    throw new ImageError({
+      file: label,
+      offset: bytes.length,
+      expected: `a ${format.entry}`,
+      found: 'end of file',
+      code: 'truncated',
+    });
   }
   return span;
 }
@@ -147,13 +175,25 @@ function entryError(err: unknown, reader: protobuf.Reader, span: EntrySpan, labe
     // protobufjs says "missing required 'name'"; the whole message lacks it, so point at its start.
     const field = /'([^']*)'/.exec(text)?.[1] ?? text;
     return new ImageError(
-      { file: label, offset: span.start, expected: `field ${field} in the ${what}`, found: 'it missing', code: 'missing-field' },
+      {
+        file: label,
+        offset: span.start,
+        expected: `field ${field} in the ${what}`,
+        found: 'it missing',
+        code: 'missing-field',
+      },
       { cause: err },
     );
   }
   const offset = Math.min(Math.max(reader.pos, span.start), span.start + span.length);
   return new ImageError(
-    { file: label, offset, expected: `a well-formed ${what} message (${span.length} bytes from byte ${span.start})`, found: text, code: 'bad-message' },
+    {
+      file: label,
+      offset,
+      expected: `a well-formed ${what} message (${span.length} bytes from byte ${span.start})`,
+      found: text,
+      code: 'bad-message',
+    },
     { cause: err },
   );
 }
@@ -200,7 +240,10 @@ export async function readImageBytes(path: string, maxBytes = IMAGE_MAX_BYTES): 
 // A FileReadError as an 'io' ImageError: system errors keep their code (ENOENT, …) as what was found.
 export function imageReadError(path: string, err: unknown): ImageError {
   if (err instanceof FileReadError && (err.code === 'not-regular' || err.code === 'too-large')) {
-    return new ImageError({ file: path, offset: 0, expected: 'a readable regular file', found: err.reason.replace(/^is /, ''), code: 'io' }, { cause: err });
+    return new ImageError(
+      { file: path, offset: 0, expected: 'a readable regular file', found: err.reason.replace(/^is /, ''), code: 'io' },
+      { cause: err },
+    );
   }
   return ioError(path, err instanceof Error ? (err.cause ?? err) : err);
 }

@@ -16,7 +16,15 @@ export {
   type EntrySpan,
   type ImageFormat,
 } from './framing.js';
-export { decodeStats, encodeDumpStats, encodeRestoreStats, readDumpStatsSync, readStatsDir, readStatsFile, type StatsImage } from './stats.js';
+export {
+  decodeStats,
+  encodeDumpStats,
+  encodeRestoreStats,
+  readDumpStatsSync,
+  readStatsDir,
+  readStatsFile,
+  type StatsImage,
+} from './stats.js';
 export {
   PE_LAZY,
   PE_PARENT,

@@ -70,7 +70,13 @@ function unknownsOf(message: DecodedMessage): Uint8Array[] | undefined {
 // A bytes field copied out of the image buffer (protobufjs' value aliases it).
 function copyBytes(value: unknown, site: FieldSite): Uint8Array {
   if (!(value instanceof Uint8Array)) {
-    throw new ImageError({ file: site.file, offset: site.offset, expected: `${site.field} to be bytes`, found: typeof value, code: 'bad-message' });
+    throw new ImageError({
+      file: site.file,
+      offset: site.offset,
+      expected: `${site.field} to be bytes`,
+      found: typeof value,
+      code: 'bad-message',
+    });
   }
   return new Uint8Array(value);
 }
@@ -79,7 +85,13 @@ function copyBytes(value: unknown, site: FieldSite): Uint8Array {
 function pluginNames(entry: DecodedMessage, file: string, offset: number): string[] {
   const names: unknown = entry['plugins'] ?? [];
   if (!Array.isArray(names) || !names.every((n): n is string => typeof n === 'string')) {
-    throw new ImageError({ file, offset, expected: 'plugins_entry.plugins to be strings', found: String(names), code: 'bad-message' });
+    throw new ImageError({
+      file,
+      offset,
+      expected: 'plugins_entry.plugins to be strings',
+      found: String(names),
+      code: 'bad-message',
+    });
   }
   return [...names];
 }
@@ -101,7 +113,8 @@ export function decodeInventory(bytes: Uint8Array, label: string): Inventory {
     else if (kind === 'bytes') out[name] = copyBytes(value, { file: label, offset: span.start, field: wire });
     else out[name] = value;
   }
-  if (has(m, 'plugins_entry')) out['plugins'] = pluginNames(messageField(m, 'plugins_entry', label, span.start), label, span.start);
+  if (has(m, 'plugins_entry'))
+    out['plugins'] = pluginNames(messageField(m, 'plugins_entry', label, span.start), label, span.start);
   const unknown = unknownsOf(m);
   if (unknown) out['unknownFields'] = unknown;
   // out holds only FIELDS' names, each with the kind FIELDS gives it (checked above or decoded by protobufjs from
@@ -112,11 +125,16 @@ export function decodeInventory(bytes: Uint8Array, label: string): Inventory {
 // Checks one scalar before encoding, so a bad value is an error here rather than wrapped bytes.
 function checkScalar(name: string, kind: Scalar, value: unknown): void {
   const ok =
-    kind === 'bool' ? typeof value === 'boolean'
-    : kind === 'bytes' ? value instanceof Uint8Array
-    : kind === 'string' ? typeof value === 'string'
-    : typeof value === 'number' && Number.isInteger(value) && value >= 0 &&
-      value <= (kind === 'u32' ? 0xffffffff : Number.MAX_SAFE_INTEGER);
+    kind === 'bool'
+      ? typeof value === 'boolean'
+      : kind === 'bytes'
+        ? value instanceof Uint8Array
+        : kind === 'string'
+          ? typeof value === 'string'
+          : typeof value === 'number' &&
+            Number.isInteger(value) &&
+            value >= 0 &&
+            value <= (kind === 'u32' ? 0xffffffff : Number.MAX_SAFE_INTEGER);
   if (!ok) throw new RangeError(`Inventory.${name} is not a valid ${kind}: ${String(value)}`);
 }
 
@@ -131,7 +149,8 @@ export function encodeInventory(inventory: Inventory): Uint8Array {
   }
   if (!has(message, 'img_version')) throw new RangeError('Inventory.imgVersion is required');
   if (inventory.plugins !== undefined) message['plugins_entry'] = { plugins: inventory.plugins };
-  if (inventory.unknownFields !== undefined && inventory.unknownFields.length > 0) message['$unknowns'] = inventory.unknownFields;
+  if (inventory.unknownFields !== undefined && inventory.unknownFields.length > 0)
+    message['$unknowns'] = inventory.unknownFields;
   return joinEntries(INVENTORY_FORMAT, [types.inventory.encode(message).finish()]);
 }
 

@@ -37,7 +37,13 @@ export function decodePagemap(bytes: Uint8Array, label: string): Pagemap {
   const spans = splitEntries(bytes, label, PAGEMAP_FORMAT);
   const [headSpan, ...entrySpans] = spans;
   if (headSpan === undefined) {
-    throw new ImageError({ file: label, offset: bytes.length, expected: 'a pagemap head entry', found: 'end of file', code: 'truncated' });
+    throw new ImageError({
+      file: label,
+      offset: bytes.length,
+      expected: 'a pagemap head entry',
+      found: 'end of file',
+      code: 'truncated',
+    });
   }
   const reader = entryReader(bytes, false);
   const head = decodeEntry(types.pagemapHead, reader, headSpan, label, 'pagemap head');
@@ -54,9 +60,19 @@ export function decodePagemap(bytes: Uint8Array, label: string): Pagemap {
       countField = 'u64';
     } else if (has(m, 'nr_pages')) nrPages = u32Field(m, 'nr_pages', label, span.start);
     else {
-      throw new ImageError({ file: label, offset: span.start, expected: 'nr_pages (field 2 or 5) in the pagemap entry', found: 'neither', code: 'missing-field' });
+      throw new ImageError({
+        file: label,
+        offset: span.start,
+        expected: 'nr_pages (field 2 or 5) in the pagemap entry',
+        found: 'neither',
+        code: 'missing-field',
+      });
     }
-    const flags = has(m, 'flags') ? u32Field(m, 'flags', label, span.start) : m['in_parent'] === true ? PE_PARENT : PE_PRESENT;
+    const flags = has(m, 'flags')
+      ? u32Field(m, 'flags', label, span.start)
+      : m['in_parent'] === true
+        ? PE_PARENT
+        : PE_PRESENT;
     entries[i++] = { vaddr, nrPages, flags };
   }
   return { pagesId: u32Field(head, 'pages_id', label, headSpan.start), entries, countField };

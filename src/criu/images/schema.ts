@@ -48,13 +48,25 @@ export interface FieldSite {
 
 // The error for a field whose decoded value is not of the kind its .proto type promises.
 function wrongKind(site: FieldSite, kind: string, value: unknown): ImageError {
-  return new ImageError({ file: site.file, offset: site.offset, expected: `${site.field} to be ${kind}`, found: typeof value, code: 'bad-message' });
+  return new ImageError({
+    file: site.file,
+    offset: site.offset,
+    expected: `${site.field} to be ${kind}`,
+    found: typeof value,
+    code: 'bad-message',
+  });
 }
 
 // Whether a value is a Long as protobufjs builds it for u64s when long.js is loaded.
 function isLong(value: unknown): value is { high: number; low: number } {
-  return typeof value === 'object' && value !== null && 'high' in value && 'low' in value &&
-    typeof value.high === 'number' && typeof value.low === 'number';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'high' in value &&
+    'low' in value &&
+    typeof value.high === 'number' &&
+    typeof value.low === 'number'
+  );
 }
 
 // Splits a protobufjs u64 (a Long when long.js is loaded, else a number) into unsigned halves.

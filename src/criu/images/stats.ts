@@ -4,7 +4,16 @@ import { readRegularFileSync } from '../../fs/regular-file.js';
 import { join } from 'node:path';
 import type { DumpStats, RestoreStats } from '../../model/stats.js';
 import { ImageError } from './errors.js';
-import { STATS_FORMAT, STATS_MAX_BYTES, decodeEntry, entryReader, imageReadError, joinEntries, readImageBytes, singleEntry } from './framing.js';
+import {
+  STATS_FORMAT,
+  STATS_MAX_BYTES,
+  decodeEntry,
+  entryReader,
+  imageReadError,
+  joinEntries,
+  readImageBytes,
+  singleEntry,
+} from './framing.js';
 import { has, messageField, types, u32Field, u64Safe, type DecodedMessage } from './schema.js';
 
 // What one stats image holds: CRIU writes a dump entry after dump/pre-dump and a restore entry after restore.
@@ -56,7 +65,9 @@ function readFields<K extends string>(
   for (const f of fields) {
     // Required fields are guaranteed present by the decoder; optional ones are copied only if written.
     if (!has(message, f.name)) continue;
-    out[f.name] = f.u64 ? u64Safe(message[f.name], { file, offset, field: f.name }) : u32Field(message, f.name, file, offset);
+    out[f.name] = f.u64
+      ? u64Safe(message[f.name], { file, offset, field: f.name })
+      : u32Field(message, f.name, file, offset);
   }
   // Every required field is set: stats.proto marks them `required`, and protobufjs' decode throws on a missing one
   // (decodeEntry turns that into a 'missing-field' ImageError), so only optional keys can be absent here.
@@ -72,7 +83,13 @@ export function decodeStats(bytes: Uint8Array, label: string): StatsImage {
   if (hasDump === hasRestore) {
     const found = hasDump ? 'both' : 'neither';
     const code = hasDump ? 'bad-message' : 'missing-field';
-    throw new ImageError({ file: label, offset: span.start, expected: 'exactly one of the dump (1) and restore (2) entries', found, code });
+    throw new ImageError({
+      file: label,
+      offset: span.start,
+      expected: 'exactly one of the dump (1) and restore (2) entries',
+      found,
+      code,
+    });
   }
   if (hasDump) {
     const dump = readFields(messageField(entry, 'dump', label, span.start), DUMP_FIELDS, label, span.start);
@@ -83,7 +100,11 @@ export function decodeStats(bytes: Uint8Array, label: string): StatsImage {
 }
 
 // Checks a value fits its wire field before encoding (protobufjs would silently wrap or round it).
-function checkedFields<K extends string>(stats: Partial<Record<K, number>>, fields: readonly FieldSpec<K>[], what: string): Record<string, number> {
+function checkedFields<K extends string>(
+  stats: Partial<Record<K, number>>,
+  fields: readonly FieldSpec<K>[],
+  what: string,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const f of fields) {
     const value = stats[f.name];
@@ -129,7 +150,13 @@ async function readOptionalStats(path: string): Promise<StatsImage | undefined> 
 
 // The error for a stats file holding the other kind of entry than its name promises.
 function wrongKind(path: string, wanted: string, found: string): ImageError {
-  return new ImageError({ file: path, offset: 8, expected: `a ${wanted} stats entry`, found: `a ${found} entry`, code: 'bad-message' });
+  return new ImageError({
+    file: path,
+    offset: 8,
+    expected: `a ${wanted} stats entry`,
+    found: `a ${found} entry`,
+    code: 'bad-message',
+  });
 }
 
 // Reads DIR/stats-dump and DIR/stats-restore; a missing file is absent from the result, a corrupt one throws.

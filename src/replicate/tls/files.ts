@@ -54,7 +54,9 @@ export function loadCredentials(dir: string, role: PairRole, now = new Date()): 
   const fix = `create a pair with \`remusd keys init DIR\` and give this side DIR/${role}`;
   if (!existsSync(dir)) throw new KeyError(`key directory ${dir} does not exist: ${fix}`);
   if (existsSync(join(dir, keyFile(other))) && !existsSync(join(dir, keyFile(role)))) {
-    throw new KeyError(`${dir} holds the ${other}'s key material, and this is the ${role}: give it DIR/${role} of the same pair`);
+    throw new KeyError(
+      `${dir} holds the ${other}'s key material, and this is the ${role}: give it DIR/${role} of the same pair`,
+    );
   }
   const keyPath = join(dir, keyFile(role));
   const read = (path: string) => {
@@ -71,23 +73,36 @@ export function loadCredentials(dir: string, role: PairRole, now = new Date()): 
   const ca = parseCert(join(dir, CA_FILE), caPem);
   const cert = parseCert(join(dir, certFile(role)), certPem);
   if (!ca.ca) throw new KeyError(`${join(dir, CA_FILE)} is not a CA certificate`);
-  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) throw new KeyError(`${join(dir, certFile(role))} was not signed by ${join(dir, CA_FILE)}: the files come from different pairs`);
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey))
+    throw new KeyError(
+      `${join(dir, certFile(role))} was not signed by ${join(dir, CA_FILE)}: the files come from different pairs`,
+    );
   const pairId = /^CN=remusd pair CA ([0-9a-f]{16})$/m.exec(ca.subject)?.[1];
-  if (pairId === undefined) throw new KeyError(`${join(dir, CA_FILE)} is not a remusd pair CA (subject ${JSON.stringify(ca.subject)})`);
+  if (pairId === undefined)
+    throw new KeyError(`${join(dir, CA_FILE)} is not a remusd pair CA (subject ${JSON.stringify(ca.subject)})`);
   if (!cert.subject.split('\n').includes(`CN=${commonName(role, pairId)}`)) {
-    throw new KeyError(`${join(dir, certFile(role))} is not the ${role}'s certificate of pair ${pairId} (subject ${JSON.stringify(cert.subject)})`);
+    throw new KeyError(
+      `${join(dir, certFile(role))} is not the ${role}'s certificate of pair ${pairId} (subject ${JSON.stringify(cert.subject)})`,
+    );
   }
   let key;
   try {
     key = createPrivateKey(keyPem);
   } catch (error) {
-    throw new KeyError(`${keyPath} is not a PEM private key: ${error instanceof Error ? error.message : String(error)}`);
+    throw new KeyError(
+      `${keyPath} is not a PEM private key: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   if (!cert.checkPrivateKey(key)) throw new KeyError(`${keyPath} does not belong to ${join(dir, certFile(role))}`);
   const notAfter = new Date(cert.validTo);
-  for (const [path, c] of [[join(dir, CA_FILE), ca], [join(dir, certFile(role)), cert]] as const) {
+  for (const [path, c] of [
+    [join(dir, CA_FILE), ca],
+    [join(dir, certFile(role)), cert],
+  ] as const) {
     if (now < new Date(c.validFrom) || now > new Date(c.validTo)) {
-      throw new KeyError(`${path} is valid from ${c.validFrom} to ${c.validTo}, not now (${now.toISOString()}): create a new pair`);
+      throw new KeyError(
+        `${path} is valid from ${c.validFrom} to ${c.validTo}, not now (${now.toISOString()}): create a new pair`,
+      );
     }
   }
   return { role, caPem, certPem, keyPem, pairId, peerName: commonName(other, pairId), notAfter };
@@ -97,10 +112,13 @@ export function loadCredentials(dir: string, role: PairRole, now = new Date()): 
 function checkPrivate(path: string): void {
   const stat = statSync(path);
   if ((stat.mode & 0o077) !== 0) {
-    throw new KeyError(`${path} is readable or writable by group or others (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}): run chmod 600 ${path}`);
+    throw new KeyError(
+      `${path} is readable or writable by group or others (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}): run chmod 600 ${path}`,
+    );
   }
   const uid = process.getuid?.();
-  if (uid !== undefined && stat.uid !== uid) throw new KeyError(`${path} belongs to uid ${stat.uid}, not to this process's uid ${uid}: chown it`);
+  if (uid !== undefined && stat.uid !== uid)
+    throw new KeyError(`${path} belongs to uid ${stat.uid}, not to this process's uid ${uid}: chown it`);
 }
 
 function parseCert(path: string, pem: string): X509Certificate {

@@ -72,7 +72,10 @@ export async function generatePair(days: number, now = new Date()): Promise<Pair
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([role === 'primary' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth], true),
+        new x509.ExtendedKeyUsageExtension(
+          [role === 'primary' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth],
+          true,
+        ),
         await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
       ],
     });
@@ -95,6 +98,8 @@ function serial(): string {
 
 function pem(label: string, der: Buffer): string {
   const base64 = der.toString('base64');
-  const lines = Array.from({ length: Math.ceil(base64.length / 64) }, (_, i) => base64.slice(i * 64, i * 64 + 64)).join('\n');
+  const lines = Array.from({ length: Math.ceil(base64.length / 64) }, (_, i) => base64.slice(i * 64, i * 64 + 64)).join(
+    '\n',
+  );
   return `-----BEGIN ${label}-----\n${lines}\n-----END ${label}-----\n`;
 }

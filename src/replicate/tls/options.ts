@@ -42,12 +42,18 @@ export function clientTlsOptions(credentials: Credentials): ConnectionOptions {
 
 /** Why an established connection's peer is not this pair's other side, if it is not. */
 export function peerProblem(socket: TLSSocket, credentials: Credentials): Error | undefined {
-  if (!socket.authorized) return new Error(`the peer's certificate was not verified (${String(socket.authorizationError ?? 'no certificate')})`);
+  if (!socket.authorized)
+    return new Error(
+      `the peer's certificate was not verified (${String(socket.authorizationError ?? 'no certificate')})`,
+    );
   return roleProblem(socket.getPeerCertificate(), credentials.peerName);
 }
 
 function roleProblem(cert: PeerCertificate, expected: string): Error | undefined {
   const name = cert.subject?.CN;
   if (name === expected) return undefined;
-  return Object.assign(new Error(`the peer's certificate is ${JSON.stringify(name)}, expected ${JSON.stringify(expected)}`), { code: 'ERR_REMUSD_CERT_ROLE' });
+  return Object.assign(
+    new Error(`the peer's certificate is ${JSON.stringify(name)}, expected ${JSON.stringify(expected)}`),
+    { code: 'ERR_REMUSD_CERT_ROLE' },
+  );
 }

@@ -13,7 +13,12 @@ describe('ImageError', () => {
     expect(err.message).toBe('stats-dump: at byte 8: expected a u32 length prefix, found end of file after 2 bytes');
     expect(err).toBeInstanceOf(Error);
     expect(err.name).toBe('ImageError');
-    expect([err.file, err.offset, err.code, err.found]).toEqual(['stats-dump', 8, 'truncated', 'end of file after 2 bytes']);
+    expect([err.file, err.offset, err.code, err.found]).toEqual([
+      'stats-dump',
+      8,
+      'truncated',
+      'end of file after 2 bytes',
+    ]);
   });
 
   it('leaves out ", found" when nothing is known about what was found', () => {

@@ -29,7 +29,11 @@ describe('magic words', () => {
   });
 
   it('a wrong first word is bad-magic at byte 0, with the word found', () => {
-    const err = expectImageError(() => splitEntries(bytes(COMMON, STATS), 'f', STATS_FORMAT), { code: 'bad-magic', file: 'f', offset: 0 });
+    const err = expectImageError(() => splitEntries(bytes(COMMON, STATS), 'f', STATS_FORMAT), {
+      code: 'bad-magic',
+      file: 'f',
+      offset: 0,
+    });
     expect(err.message).toBe('f: at byte 0: expected magic 0x55105940, found 0x54564319');
   });
 
@@ -88,7 +92,9 @@ describe('length prefixes', () => {
       code: 'bad-length',
       offset: 8,
     });
-    expectImageError(() => splitEntries(bytes(COMMON, PAGEMAP, u32(0xffffffff)), 'p', PAGEMAP_FORMAT), { code: 'bad-length' });
+    expectImageError(() => splitEntries(bytes(COMMON, PAGEMAP, u32(0xffffffff)), 'p', PAGEMAP_FORMAT), {
+      code: 'bad-length',
+    });
   });
 
   it('bytes after the one entry of a single-entry image are bad-length', () => {
@@ -119,9 +125,12 @@ describe('decodeEntry', () => {
     // Field 1 with wire type 7 does not exist.
     const bad = bytes(COMMON, PAGEMAP, entry([0x0f, 0x00]));
     const [span] = splitEntries(bad, 'p', PAGEMAP_FORMAT);
-    const err = expectImageError(() => decodeEntry(types.pagemapEntry, entryReader(bad, false), span!, 'p', 'pagemap entry'), {
-      code: 'bad-message',
-    });
+    const err = expectImageError(
+      () => decodeEntry(types.pagemapEntry, entryReader(bad, false), span!, 'p', 'pagemap entry'),
+      {
+        code: 'bad-message',
+      },
+    );
     expect(err.offset).toBeGreaterThanOrEqual(12);
     expect(err.offset).toBeLessThanOrEqual(14);
     // A varint that runs past the entry's end (but not past the file's).

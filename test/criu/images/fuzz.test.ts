@@ -44,11 +44,27 @@ const dumpArb: fc.Arbitrary<DumpStats> = fc.record(
     shpages_skipped_parent: u64Arb,
     shpages_written: u64Arb,
   },
-  { requiredKeys: ['freezing_time', 'frozen_time', 'memdump_time', 'memwrite_time', 'pages_scanned', 'pages_skipped_parent', 'pages_written'] },
+  {
+    requiredKeys: [
+      'freezing_time',
+      'frozen_time',
+      'memdump_time',
+      'memwrite_time',
+      'pages_scanned',
+      'pages_skipped_parent',
+      'pages_written',
+    ],
+  },
 );
 
 const restoreArb: fc.Arbitrary<RestoreStats> = fc.record(
-  { pages_compared: u64Arb, pages_skipped_cow: u64Arb, forking_time: u32Arb, restore_time: u32Arb, pages_restored: u64Arb },
+  {
+    pages_compared: u64Arb,
+    pages_skipped_cow: u64Arb,
+    forking_time: u32Arb,
+    restore_time: u32Arb,
+    pages_restored: u64Arb,
+  },
   { requiredKeys: ['pages_compared', 'pages_skipped_cow', 'forking_time', 'restore_time'] },
 );
 
@@ -100,7 +116,8 @@ const targets: Target[] = [
     magics: [0x54564319, 0x56084025],
     valid: pagemapArb.map(encodePagemap),
     // A 4.2-style count above 2^32-1 cannot be written in the 4.1 layout; skip those.
-    reencode: (v) => ((v as Pagemap).entries.every((e) => e.nrPages <= 0xffffffff) ? encodePagemap(v as Pagemap) : undefined),
+    reencode: (v) =>
+      (v as Pagemap).entries.every((e) => e.nrPages <= 0xffffffff) ? encodePagemap(v as Pagemap) : undefined,
   },
   {
     name: 'inventory',
@@ -155,7 +172,14 @@ const bodyArb: fc.Arbitrary<number[]> = fc.oneof(
 );
 
 // Budget per decoder: ~45k runs each, > 100k in all; random bytes are the cheap bulk.
-const RUNS = { random: 10_000, framedRandom: 10_000, framedFields: 10_000, truncated: 5_000, flipped: 5_000, badPrefix: 5_000 };
+const RUNS = {
+  random: 10_000,
+  framedRandom: 10_000,
+  framedFields: 10_000,
+  truncated: 5_000,
+  flipped: 5_000,
+  badPrefix: 5_000,
+};
 
 describe.each(targets)('$name decoder under random input', (target) => {
   const header = target.magics.flatMap(u32);
@@ -169,12 +193,17 @@ describe.each(targets)('$name decoder under random input', (target) => {
 
   it('right magic, then a random length-framed body (and random trailing bytes)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 80 }), fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.nat(4), (body, tail, mode) => {
-        // Mostly well framed (so the body reaches protobufjs); sometimes unframed or with trailing bytes.
-        const framed = [...header, ...u32(body.length), ...body];
-        const parts = mode === 0 ? [...header, ...body] : mode === 1 ? [...framed, ...tail] : framed;
-        return decodesOrImageError(target, Uint8Array.from(parts), 'framed-random');
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 80 }),
+        fc.uint8Array({ minLength: 1, maxLength: 8 }),
+        fc.nat(4),
+        (body, tail, mode) => {
+          // Mostly well framed (so the body reaches protobufjs); sometimes unframed or with trailing bytes.
+          const framed = [...header, ...u32(body.length), ...body];
+          const parts = mode === 0 ? [...header, ...body] : mode === 1 ? [...framed, ...tail] : framed;
+          return decodesOrImageError(target, Uint8Array.from(parts), 'framed-random');
+        },
+      ),
       { numRuns: RUNS.framedRandom },
     );
   });
@@ -192,7 +221,9 @@ describe.each(targets)('$name decoder under random input', (target) => {
 
   it('valid images truncated at a random length', () => {
     fc.assert(
-      fc.property(target.valid, fc.nat(), (img, n) => decodesOrImageError(target, img.subarray(0, n % (img.length + 1)), 'truncated')),
+      fc.property(target.valid, fc.nat(), (img, n) =>
+        decodesOrImageError(target, img.subarray(0, n % (img.length + 1)), 'truncated'),
+      ),
       { numRuns: RUNS.truncated },
     );
   });
@@ -214,7 +245,10 @@ describe.each(targets)('$name decoder under random input', (target) => {
       fc.property(
         target.valid,
         fc.nat(),
-        fc.oneof(fc.integer({ min: -3, max: 3 }).map((d) => ({ delta: d })), u32Arb.map((v) => ({ value: v }))),
+        fc.oneof(
+          fc.integer({ min: -3, max: 3 }).map((d) => ({ delta: d })),
+          u32Arb.map((v) => ({ value: v })),
+        ),
         (img, which, change) => {
           const copy = Uint8Array.from(img);
           const prefixes = prefixOffsets(copy, header.length);
@@ -264,7 +298,11 @@ it('hand-picked nasties: groups, deep nesting, huge varints, zero-length entries
     const header = target.magics.flatMap(u32);
     for (const body of nasty) {
       decodesOrImageError(target, Uint8Array.from([...header, ...u32(body.length), ...body]), 'nasty');
-      decodesOrImageError(target, Uint8Array.from([...header, ...u32(2), 0x08, 0x01, ...u32(body.length), ...body]), 'nasty');
+      decodesOrImageError(
+        target,
+        Uint8Array.from([...header, ...u32(2), 0x08, 0x01, ...u32(body.length), ...body]),
+        'nasty',
+      );
     }
   }
 });

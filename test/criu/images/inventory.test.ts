@@ -28,7 +28,10 @@ const REAL_INVENTORY = hex(`
     61 66 34 36 2d 37 32 35 34 30 34 64 39 32 31 34 65
 `);
 
-const ROOT_IDS = [0x08, 0x01, 0x10, 0x01, 0x18, 0x01, 0x20, 0x01, 0x28, 0x01, 0x30, 0x02, 0x38, 0x03, 0x40, 0x04, 0x48, 0x06, 0x50, 0x07, 0x58, 0x08, 0x60, 0x05];
+const ROOT_IDS = [
+  0x08, 0x01, 0x10, 0x01, 0x18, 0x01, 0x20, 0x01, 0x28, 0x01, 0x30, 0x02, 0x38, 0x03, 0x40, 0x04, 0x48, 0x06, 0x50,
+  0x07, 0x58, 0x08, 0x60, 0x05,
+];
 
 const REAL: Inventory = {
   imgVersion: 2,
@@ -93,19 +96,31 @@ describe('decodeInventory', () => {
   });
 
   it('a missing img_version is missing-field', () => {
-    expectImageError(() => decodeInventory(bytes(MAGIC, entry(vfield(2, 1))), 'i'), { code: 'missing-field', message: /img_version/ });
+    expectImageError(() => decodeInventory(bytes(MAGIC, entry(vfield(2, 1))), 'i'), {
+      code: 'missing-field',
+      message: /img_version/,
+    });
   });
 
   it('a dump_uptime above 2^53-1 is bad-message', () => {
-    expectImageError(() => decodeInventory(withFields(vfield(8, 2n ** 60n)), 'i'), { code: 'bad-message', message: /dump_uptime/ });
+    expectImageError(() => decodeInventory(withFields(vfield(8, 2n ** 60n)), 'i'), {
+      code: 'bad-message',
+      message: /dump_uptime/,
+    });
   });
 
   it('a common head magic in front (v1.1 images other than inventory) is bad-magic', () => {
-    expectImageError(() => decodeInventory(bytes(u32(0x54564319), MAGIC, entry(vfield(1, 2))), 'i'), { code: 'bad-magic', offset: 0 });
+    expectImageError(() => decodeInventory(bytes(u32(0x54564319), MAGIC, entry(vfield(1, 2))), 'i'), {
+      code: 'bad-magic',
+      offset: 0,
+    });
   });
 
   it('a second entry is bad-length', () => {
-    expectImageError(() => decodeInventory(bytes(MAGIC, entry(vfield(1, 2)), entry(vfield(1, 2))), 'i'), { code: 'bad-length', offset: 10 });
+    expectImageError(() => decodeInventory(bytes(MAGIC, entry(vfield(1, 2)), entry(vfield(1, 2))), 'i'), {
+      code: 'bad-length',
+      offset: 10,
+    });
   });
 
   it('keeps fields it does not know and writes them back', () => {
@@ -113,7 +128,11 @@ describe('decodeInventory', () => {
     const img = withFields(vfield(2, 1), unknown);
     const got = decodeInventory(img, 'i');
     expect(got.fdinfoPerId).toBe(true);
-    expect(got.unknownFields?.map((u) => [...u])).toEqual([vfield(15, 1), lfield(17, [0x67, 0x65, 0x6e]), vfield(7, 9)]);
+    expect(got.unknownFields?.map((u) => [...u])).toEqual([
+      vfield(15, 1),
+      lfield(17, [0x67, 0x65, 0x6e]),
+      vfield(7, 9),
+    ]);
     const again = encodeInventory(got);
     expect([...again]).toEqual([...img]);
     expect(decodeInventory(again, 'i')).toEqual(got);
@@ -130,7 +149,9 @@ describe('decodeInventory', () => {
 describe('encodeInventory', () => {
   it('distinguishes no plugin list from an empty one', () => {
     expect([...encodeInventory({ imgVersion: 2 })]).toEqual([...bytes(MAGIC, entry([0x08, 0x02]))]);
-    expect([...encodeInventory({ imgVersion: 2, plugins: [] })]).toEqual([...bytes(MAGIC, entry([0x08, 0x02, 0x62, 0x00]))]);
+    expect([...encodeInventory({ imgVersion: 2, plugins: [] })]).toEqual([
+      ...bytes(MAGIC, entry([0x08, 0x02, 0x62, 0x00])),
+    ]);
   });
 
   it('round-trips every field', () => {

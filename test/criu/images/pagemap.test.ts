@@ -38,7 +38,11 @@ const REAL: Pagemap = {
 
 // A pagemap built by hand from varint fields per entry.
 function handPagemap(pagesId: number, entries: [number, number | bigint][][]): Uint8Array {
-  return bytes(HEAD, entry(vfield(1, pagesId)), ...entries.map((fields) => entry(fields.flatMap(([f, v]) => vfield(f, v)))));
+  return bytes(
+    HEAD,
+    entry(vfield(1, pagesId)),
+    ...entries.map((fields) => entry(fields.flatMap(([f, v]) => vfield(f, v)))),
+  );
 }
 
 describe('decodePagemap', () => {
@@ -58,43 +62,139 @@ describe('decodePagemap', () => {
   });
 
   it('field 1 is vaddr, 2 nr_pages, 4 flags', () => {
-    const got = decodePagemap(handPagemap(7, [[[1, 0x7000], [2, 3], [4, PE_PARENT]]]), 'p');
+    const got = decodePagemap(
+      handPagemap(7, [
+        [
+          [1, 0x7000],
+          [2, 3],
+          [4, PE_PARENT],
+        ],
+      ]),
+      'p',
+    );
     expect(got).toEqual({ pagesId: 7, entries: [{ vaddr: 0x7000, nrPages: 3, flags: PE_PARENT }], countField: 'u32' });
   });
 
   it('without flags, in_parent (field 3) picks PE_PARENT, else PE_PRESENT', () => {
-    const got = decodePagemap(handPagemap(1, [[[1, 0x1000], [2, 1], [3, 1]], [[1, 0x2000], [2, 1], [3, 0]], [[1, 0x3000], [2, 1]]]), 'p');
+    const got = decodePagemap(
+      handPagemap(1, [
+        [
+          [1, 0x1000],
+          [2, 1],
+          [3, 1],
+        ],
+        [
+          [1, 0x2000],
+          [2, 1],
+          [3, 0],
+        ],
+        [
+          [1, 0x3000],
+          [2, 1],
+        ],
+      ]),
+      'p',
+    );
     expect(got.entries.map((e) => e.flags)).toEqual([PE_PARENT, PE_PRESENT, PE_PRESENT]);
   });
 
   it('flags, when written, win over in_parent', () => {
-    const got = decodePagemap(handPagemap(1, [[[1, 0x1000], [2, 1], [3, 1], [4, PE_PRESENT]]]), 'p');
+    const got = decodePagemap(
+      handPagemap(1, [
+        [
+          [1, 0x1000],
+          [2, 1],
+          [3, 1],
+          [4, PE_PRESENT],
+        ],
+      ]),
+      'p',
+    );
     expect(got.entries[0]!.flags).toBe(PE_PRESENT);
   });
 
   it('CRIU 4.2: the u64 count in field 5 wins over field 2 (then 0)', () => {
-    const got = decodePagemap(handPagemap(1, [[[1, 0x1000], [2, 0], [4, 4], [5, 2 ** 33]], [[1, 0x9000], [4, 4], [5, 9]]]), 'p');
+    const got = decodePagemap(
+      handPagemap(1, [
+        [
+          [1, 0x1000],
+          [2, 0],
+          [4, 4],
+          [5, 2 ** 33],
+        ],
+        [
+          [1, 0x9000],
+          [4, 4],
+          [5, 9],
+        ],
+      ]),
+      'p',
+    );
     expect(got.entries.map((e) => e.nrPages)).toEqual([2 ** 33, 9]);
   });
 
   it('no count at all is missing-field at the entry', () => {
-    expectImageError(() => decodePagemap(handPagemap(1, [[[1, 0x1000], [4, 4]]]), 'p'), {
-      code: 'missing-field',
-      offset: 18,
-      message: /nr_pages/,
-    });
+    expectImageError(
+      () =>
+        decodePagemap(
+          handPagemap(1, [
+            [
+              [1, 0x1000],
+              [4, 4],
+            ],
+          ]),
+          'p',
+        ),
+      {
+        code: 'missing-field',
+        offset: 18,
+        message: /nr_pages/,
+      },
+    );
   });
 
   it('no vaddr is missing-field; no pages_id in the head is missing-field', () => {
     expectImageError(() => decodePagemap(handPagemap(1, [[[2, 1]]]), 'p'), { code: 'missing-field', message: /vaddr/ });
-    expectImageError(() => decodePagemap(bytes(HEAD, entry([])), 'p'), { code: 'missing-field', offset: 12, message: /pages_id/ });
+    expectImageError(() => decodePagemap(bytes(HEAD, entry([])), 'p'), {
+      code: 'missing-field',
+      offset: 12,
+      message: /pages_id/,
+    });
   });
 
   it('keeps page-aligned addresses above 2^53 exact; rejects ones a double would round', () => {
-    const top = decodePagemap(handPagemap(1, [[[1, 2n ** 64n - 4096n], [2, 1]]]), 'p');
+    const top = decodePagemap(
+      handPagemap(1, [
+        [
+          [1, 2n ** 64n - 4096n],
+          [2, 1],
+        ],
+      ]),
+      'p',
+    );
     expect(top.entries[0]!.vaddr).toBe(2 ** 64 - 4096);
-    expect([...encodePagemap(top)]).toEqual([...handPagemap(1, [[[1, 2n ** 64n - 4096n], [2, 1], [4, PE_PRESENT]]])]);
-    expectImageError(() => decodePagemap(handPagemap(1, [[[1, 2n ** 53n + 1n], [2, 1]]]), 'p'), { code: 'bad-message', message: /vaddr/ });
+    expect([...encodePagemap(top)]).toEqual([
+      ...handPagemap(1, [
+        [
+          [1, 2n ** 64n - 4096n],
+          [2, 1],
+          [4, PE_PRESENT],
+        ],
+      ]),
+    ]);
+    expectImageError(
+      () =>
+        decodePagemap(
+          handPagemap(1, [
+            [
+              [1, 2n ** 53n + 1n],
+              [2, 1],
+            ],
+          ]),
+          'p',
+        ),
+      { code: 'bad-message', message: /vaddr/ },
+    );
   });
 
   it('a file with only the magic has no head: truncated', () => {
@@ -102,13 +202,18 @@ describe('decodePagemap', () => {
   });
 
   it('a head and no entries is an empty pagemap', () => {
-    expect(decodePagemap(bytes(HEAD, entry(vfield(1, 3))), 'p')).toEqual({ pagesId: 3, entries: [], countField: 'u32' });
+    expect(decodePagemap(bytes(HEAD, entry(vfield(1, 3))), 'p')).toEqual({
+      pagesId: 3,
+      entries: [],
+      countField: 'u32',
+    });
   });
 
   it('every truncation of the real bytes is a truncated ImageError (entries end on entry boundaries only)', () => {
     const boundaries = new Set([14, 30, 46, 62]);
     for (let n = 0; n < REAL_PAGEMAP.length; n++) {
-      if (boundaries.has(n)) expect(decodePagemap(REAL_PAGEMAP.subarray(0, n), 'p').entries).toHaveLength((n - 14) / 16);
+      if (boundaries.has(n))
+        expect(decodePagemap(REAL_PAGEMAP.subarray(0, n), 'p').entries).toHaveLength((n - 14) / 16);
       else expectImageError(() => decodePagemap(REAL_PAGEMAP.subarray(0, n), 'p'), { code: 'truncated', file: 'p' });
     }
   });
@@ -205,7 +310,10 @@ describe('pagemap files', () => {
   it('reads one by path; errors name the path', async () => {
     expect((await readPagemapFile(join(dir, 'pagemap-3.img'))).entries).toHaveLength(3);
     await writeFile(join(dir, 'bad.img'), REAL_PAGEMAP.subarray(0, 20));
-    await expect(readPagemapFile(join(dir, 'bad.img'))).rejects.toMatchObject({ code: 'truncated', file: join(dir, 'bad.img') });
+    await expect(readPagemapFile(join(dir, 'bad.img'))).rejects.toMatchObject({
+      code: 'truncated',
+      file: join(dir, 'bad.img'),
+    });
     await expect(listPagemapFiles(join(dir, 'none'))).rejects.toMatchObject({ code: 'io', found: 'ENOENT' });
   });
 });

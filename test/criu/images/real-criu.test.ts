@@ -7,8 +7,20 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dump as criuDump } from '../../../src/criu/dump.js';
 import { criuLogTail } from '../../../src/criu/exec.js';
-import { CRIU_IMAGES_V1_1, decodeInventory, encodeInventory, readInventoryFile } from '../../../src/criu/images/inventory.js';
-import { PE_PRESENT, decodePagemap, encodePagemap, listPagemapFiles, presentPages, readPagemapFile } from '../../../src/criu/images/pagemap.js';
+import {
+  CRIU_IMAGES_V1_1,
+  decodeInventory,
+  encodeInventory,
+  readInventoryFile,
+} from '../../../src/criu/images/inventory.js';
+import {
+  PE_PRESENT,
+  decodePagemap,
+  encodePagemap,
+  listPagemapFiles,
+  presentPages,
+  readPagemapFile,
+} from '../../../src/criu/images/pagemap.js';
 import { encodeDumpStats, readStatsDir } from '../../../src/criu/images/stats.js';
 import { pageSize } from '../../../src/criu/probe.js';
 import { imagesDir, testCriu } from '../../helpers/criu.js';

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DumpStats, RestoreStats } from '../../../src/model/stats.js';
 import { ImageError } from '../../../src/criu/images/errors.js';
-import { decodeStats, encodeDumpStats, encodeRestoreStats, readStatsDir, readStatsFile } from '../../../src/criu/images/stats.js';
+import {
+  decodeStats,
+  encodeDumpStats,
+  encodeRestoreStats,
+  readStatsDir,
+  readStatsFile,
+} from '../../../src/criu/images/stats.js';
 import { bytes, entry, expectImageError, hex, lfield, u32, vfield } from './bytes.js';
 
 const HEAD = [...u32(0x55105940), ...u32(0x57093306)];
@@ -114,40 +120,117 @@ describe('decodeStats on hand-written bytes', () => {
   });
 
   it('leaves optional fields out when CRIU did not write them', () => {
-    const got = decodeStats(handStats(1, [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6], [7, 7]]), 's');
+    const got = decodeStats(
+      handStats(1, [
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 4],
+        [5, 5],
+        [6, 6],
+        [7, 7],
+      ]),
+      's',
+    );
     expect(got).toEqual({ kind: 'dump', dump: MIN_DUMP });
     expect(Object.keys(got.kind === 'dump' ? got.dump : {})).toHaveLength(7);
   });
 
   it('ignores fields a newer CRIU adds', () => {
-    const got = decodeStats(handStats(1, [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6], [7, 7], [99, 5]]), 's');
+    const got = decodeStats(
+      handStats(1, [
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 4],
+        [5, 5],
+        [6, 6],
+        [7, 7],
+        [99, 5],
+      ]),
+      's',
+    );
     expect(got).toEqual({ kind: 'dump', dump: MIN_DUMP });
   });
 });
 
 describe('decodeStats errors', () => {
   it('a u64 above 2^53-1 is bad-message naming the field and its exact value', () => {
-    const img = handStats(1, [[1, 0], [2, 0], [3, 0], [4, 0], [5, 0], [6, 0], [7, 2n ** 64n - 1n]]);
-    const err = expectImageError(() => decodeStats(img, 'stats-dump'), { code: 'bad-message', file: 'stats-dump', offset: 12 });
+    const img = handStats(1, [
+      [1, 0],
+      [2, 0],
+      [3, 0],
+      [4, 0],
+      [5, 0],
+      [6, 0],
+      [7, 2n ** 64n - 1n],
+    ]);
+    const err = expectImageError(() => decodeStats(img, 'stats-dump'), {
+      code: 'bad-message',
+      file: 'stats-dump',
+      offset: 12,
+    });
     expect(err.message).toMatch(/pages_written.*found 18446744073709551615/);
-    const edge = handStats(1, [[1, 0], [2, 0], [3, 0], [4, 0], [5, 2n ** 53n - 1n], [6, 0], [7, 2n ** 53n]]);
+    const edge = handStats(1, [
+      [1, 0],
+      [2, 0],
+      [3, 0],
+      [4, 0],
+      [5, 2n ** 53n - 1n],
+      [6, 0],
+      [7, 2n ** 53n],
+    ]);
     expectImageError(() => decodeStats(edge, 's'), { code: 'bad-message', message: /pages_written/ });
   });
 
   it('a missing required field is missing-field', () => {
-    expectImageError(() => decodeStats(handStats(1, [[1, 0], [2, 0], [3, 0], [4, 0], [5, 0], [6, 0]]), 's'), {
-      code: 'missing-field',
-      offset: 12,
-      message: /pages_written/,
-    });
-    expectImageError(() => decodeStats(handStats(2, [[1, 0], [2, 0], [3, 0]]), 's'), { code: 'missing-field', message: /restore_time/ });
+    expectImageError(
+      () =>
+        decodeStats(
+          handStats(1, [
+            [1, 0],
+            [2, 0],
+            [3, 0],
+            [4, 0],
+            [5, 0],
+            [6, 0],
+          ]),
+          's',
+        ),
+      {
+        code: 'missing-field',
+        offset: 12,
+        message: /pages_written/,
+      },
+    );
+    expectImageError(
+      () =>
+        decodeStats(
+          handStats(2, [
+            [1, 0],
+            [2, 0],
+            [3, 0],
+          ]),
+          's',
+        ),
+      { code: 'missing-field', message: /restore_time/ },
+    );
   });
 
   it('an entry with neither dump nor restore is missing-field; with both, bad-message', () => {
     expectImageError(() => decodeStats(bytes(HEAD, entry([])), 's'), { code: 'missing-field', offset: 12 });
-    const dump = lfield(1, [1, 2, 3, 4, 5, 6, 7].flatMap((f) => vfield(f, 0)));
-    const restore = lfield(2, [1, 2, 3, 4].flatMap((f) => vfield(f, 0)));
-    expectImageError(() => decodeStats(bytes(HEAD, entry([...dump, ...restore])), 's'), { code: 'bad-message', message: /found both/ });
+    const dump = lfield(
+      1,
+      [1, 2, 3, 4, 5, 6, 7].flatMap((f) => vfield(f, 0)),
+    );
+    const restore = lfield(
+      2,
+      [1, 2, 3, 4].flatMap((f) => vfield(f, 0)),
+    );
+    expectImageError(() => decodeStats(bytes(HEAD, entry([...dump, ...restore])), 's'), {
+      code: 'bad-message',
+      message: /found both/,
+    });
   });
 
   it('a pagemap magic where the stats magic should be is bad-magic', () => {
@@ -159,7 +242,10 @@ describe('decodeStats errors', () => {
 
   it('truncation at every length of the real file is truncated, never anything else', () => {
     for (let n = 0; n < REAL_STATS_DUMP.length; n++) {
-      expectImageError(() => decodeStats(REAL_STATS_DUMP.subarray(0, n), 'stats-dump'), { code: 'truncated', file: 'stats-dump' });
+      expectImageError(() => decodeStats(REAL_STATS_DUMP.subarray(0, n), 'stats-dump'), {
+        code: 'truncated',
+        file: 'stats-dump',
+      });
     }
   });
 
@@ -176,7 +262,11 @@ describe('decodeStats errors', () => {
 
 describe('encode round trips', () => {
   it('dump with only required fields, and with all of them', () => {
-    for (const stats of [MIN_DUMP, REAL_DUMP, { ...REAL_DUMP, pages_written: Number.MAX_SAFE_INTEGER, memwrite_time: 0xffffffff }]) {
+    for (const stats of [
+      MIN_DUMP,
+      REAL_DUMP,
+      { ...REAL_DUMP, pages_written: Number.MAX_SAFE_INTEGER, memwrite_time: 0xffffffff },
+    ]) {
       expect(decodeStats(encodeDumpStats(stats), 'x')).toEqual({ kind: 'dump', dump: stats });
     }
   });
