@@ -125,12 +125,10 @@ export async function mayRestoreUnder(
   guard: FenceGuard,
 ): Promise<FailoverOptions['mayRestore']> {
   const { releasedKey, staleRestore } = await import('../fence/released.js');
-  const released = await guard
-    .readReleased()
-    .catch((error: Error) => ({
-      present: true as const,
-      invalid: `cannot read ${releasedKey(fencing)}: ${error.message}`,
-    }));
+  const released = await guard.readReleased().catch((error: Error) => ({
+    present: true as const,
+    invalid: `cannot read ${releasedKey(fencing)}: ${error.message}`,
+  }));
   return (candidate) => staleRestore(released, candidate);
 }
 
