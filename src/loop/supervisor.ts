@@ -71,21 +71,14 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
   // The chain rules of the settings in force (made again only when a reload changes them).
   let rulesOf: SupervisorSettings | undefined;
   let rules: ChainRules = settings.retention;
-  const exited = () => ({
+  // No closure here names a variable the loop changes: those would live in a context, a boxed number each.
+  const exited = (count: number) => ({
     reason: 'workload-exited' as const,
-    checkpoints,
+    checkpoints: count,
     status: target.exitStatus(),
     exitCode: target.exitCode(),
   });
   try {
-    return yield* loop();
-  } finally {
-    // A compaction in progress is abandoned at its next step: its copy is removed, its chain left as it was.
-    const stopping = compactor?.stop();
-    if (isThenable(stopping)) yield stopping;
-  }
-
-  function* loop(): Steps<SupervisorExit> {
     while (!signal.aborted) {
       compactor?.resume();
       const sleeping = clock.sleep(nextStartAtMs - clock.now(), signal);
@@ -97,7 +90,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       if (isThenable(pausing)) yield pausing;
       const finished = compactor?.takeOutcome();
       if (finished?.ok === true) {
-        stored = stored.map((c) => (c.seq === finished.compacted.seq ? finished.compacted : c));
+        stored = replaced(stored, finished.compacted);
         compacted = {
           name: finished.target.name,
           links: finished.links,
@@ -119,7 +112,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       }
       if (signal.aborted) break;
       const alive = target.alive();
-      if (!(isThenable(alive) ? ((yield alive) as boolean) : alive)) return exited();
+      if (!(isThenable(alive) ? ((yield alive) as boolean) : alive)) return exited(checkpoints);
 
       settings = deps.settings();
       if (settings.policyKey !== policyKey) {
@@ -161,7 +154,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
 
       if (!result.ok) {
         const stillAlive = target.alive();
-        if (!(isThenable(stillAlive) ? ((yield stillAlive) as boolean) : stillAlive)) return exited();
+        if (!(isThenable(stillAlive) ? ((yield stillAlive) as boolean) : stillAlive)) return exited(checkpoints);
         consecutiveFailures += 1;
         previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
         events.failure(
@@ -218,7 +211,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       stored.push(result.stored);
       previous = result.stored;
       const doomed = removable(stored, settings.retention.keep);
-      if (doomed.length > 0) stored = stored.filter((c) => !doomed.includes(c));
+      if (doomed.length > 0) stored = without(stored, doomed);
       // fsync and release (output commit) are part of making the checkpoint safe: counted as remusd's overhead.
       const outputFields =
         deps.output === undefined
@@ -302,7 +295,21 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
     }
     if (isThenable(retention)) yield retention;
     return { reason: 'stopped', checkpoints };
+  } finally {
+    // A compaction in progress is abandoned at its next step: its copy is removed, its chain left as it was.
+    const stopping = compactor?.stop();
+    if (isThenable(stopping)) yield stopping;
   }
+}
+
+// The checkpoints with the one of the same seq replaced (by its compacted form).
+function replaced(stored: readonly StoredCheckpoint[], compacted: StoredCheckpoint): StoredCheckpoint[] {
+  return stored.map((c) => (c.seq === compacted.seq ? compacted : c));
+}
+
+// The checkpoints but the doomed ones.
+function without(stored: readonly StoredCheckpoint[], doomed: readonly StoredCheckpoint[]): StoredCheckpoint[] {
+  return stored.filter((c) => !doomed.includes(c));
 }
 
 // Mode full plans no chain.
