@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { FileReadError, readRegularFile } from '../fs/regular-file.js';
 import type { DecisionKind } from '../model/policy.js';
 import { RECORD_SCHEMA, type RecordMode } from '../model/record.js';
+import { firstIssue } from '../units/zod-issue.js';
 
 /** A bad records file: the message names the file and, when it is about one line, the line. */
 export class RecordsError extends Error {
@@ -140,15 +141,8 @@ function parseLine(line: string, where: string): ReadRecord {
   }
   const parsed = lineSchema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const key = issue.path.join('.');
-    const shown = issue.path.reduce<unknown>(
-      (at, k) => (at as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey],
-      value,
-    );
-    throw new RecordsError(
-      `${where}: ${key} ${shown === undefined ? '(missing)' : JSON.stringify(shown)} ${issue.message}`,
-    );
+    const { key, found, message } = firstIssue(parsed.error, value);
+    throw new RecordsError(`${where}: ${key} ${found === undefined ? '(missing)' : JSON.stringify(found)} ${message}`);
   }
   const r = parsed.data;
   if (r.schema === RECORD_SCHEMA && r.chain_start === undefined)

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { FileReadError, readRegularFile } from '../fs/regular-file.js';
 import type { CheckpointMode } from '../model/record.js';
 import type { CostModel, CostProfile, FittedCost } from './cost.js';
+import { firstIssue } from '../units/zod-issue.js';
 
 /** The format's version, the value of the file's `remusd_cost_profile` key. */
 export const PROFILE_VERSION = 1;
@@ -80,16 +81,11 @@ export function parseCostProfile(json: string, source: string): CostProfile {
   }
   const parsed = profileSchema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const key = issue.path.join('.');
-    const shown = issue.path.reduce<unknown>(
-      (at, k) => (at as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey],
-      value,
-    );
+    const { key, found, message, unknownKeys } = firstIssue(parsed.error, value);
     const what =
-      issue.code === 'unrecognized_keys'
-        ? `has unknown key(s) ${issue.keys.join(', ')}`
-        : `${shown === undefined ? '(missing)' : JSON.stringify(shown).slice(0, 80)} ${issue.message}`;
+      unknownKeys !== undefined
+        ? `has unknown key(s) ${unknownKeys.join(', ')}`
+        : `${found === undefined ? '(missing)' : JSON.stringify(found).slice(0, 80)} ${message}`;
     throw new CostProfileError(`${source}: ${key === '' ? 'the profile' : key} ${what}`);
   }
   const p = parsed.data;

@@ -9,7 +9,7 @@ import type { CheckpointRecord } from '../../model/record.js';
 import { packageRoot } from '../../paths.js';
 import { ensureDirtierBinary } from '../../workload/build.js';
 import { loadConfigOrDefaults } from '../config-source.js';
-import { table } from '../format.js';
+import { runSummaryRows, table } from '../format.js';
 import { printJson } from '../json.js';
 import { writeStdout } from '../stdout.js';
 import { secondsOption } from '../options.js';
@@ -71,16 +71,7 @@ export const demoCommand = defineCommand({
       writeStdout(
         `\n${table([
           ['mode', String(records[0]?.mode)],
-          ['checkpoints', `${summary.checkpoints} (${summary.overruns} overran their interval)`],
-          ['in band', `${(summary.inBandShare * 100).toFixed(0)}% of checkpoints`],
-          [
-            'interval',
-            `mean ${formatMs(summary.intervalMs.mean)}, from ${formatMs(summary.intervalMs.min)} to ${formatMs(summary.intervalMs.max)}`,
-          ],
-          [
-            'size',
-            `median ${formatBytes(summary.sizeBytes.median)}, p90 ${formatBytes(summary.sizeBytes.p90)}, max ${formatBytes(summary.sizeBytes.max)}`,
-          ],
+          ...runSummaryRows(summary),
           ['frozen', `median ${summary.frozenMs.median.toFixed(1)} ms, p90 ${summary.frozenMs.p90.toFixed(1)} ms`],
           ['CRIU wall', `median ${summary.criuWallMs.median.toFixed(1)} ms`],
           ['remusd overhead', `median ${summary.supervisorOverheadMs.median.toFixed(2)} ms per checkpoint`],

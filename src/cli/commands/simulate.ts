@@ -11,7 +11,7 @@ import { SimTally, type SimSummary } from '../../sim/summary.js';
 import { absolute } from '../config-source.js';
 import { jsonAndCsvOptions, refuseBothOnStdout, writeCsv } from '../csv.js';
 import { UserError } from '../errors.js';
-import { table } from '../format.js';
+import { runSummaryRows, table } from '../format.js';
 import { printJson } from '../json.js';
 import { guardedAsync, policyOfKind, simOptions, simSetup } from '../sim-options.js';
 import { errorText } from '../../fs/error-code.js';
@@ -132,16 +132,7 @@ function simulationReport(
   if (summary === undefined) rows.push(['checkpoints', '0 (the run ended before the first interval did)']);
   else {
     rows.push(
-      ['checkpoints', `${summary.checkpoints} (${summary.overruns} overran their interval)`],
-      ['in band', `${(summary.inBandShare * 100).toFixed(0)}% of checkpoints`],
-      [
-        'interval',
-        `mean ${formatMs(summary.intervalMs.mean)}, from ${formatMs(summary.intervalMs.min)} to ${formatMs(summary.intervalMs.max)}`,
-      ],
-      [
-        'size',
-        `median ${formatBytes(summary.sizeBytes.median)}, p90 ${formatBytes(summary.sizeBytes.p90)}, max ${formatBytes(summary.sizeBytes.max)}`,
-      ],
+      ...runSummaryRows(summary),
       [
         'frozen',
         `median ${summary.frozenMs.median.toFixed(1)} ms, p90 ${summary.frozenMs.p90.toFixed(1)} ms, ${(summary.frozenShare * 100).toFixed(2)}% of the run`,
