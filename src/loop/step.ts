@@ -1,3 +1,4 @@
+import type { RecordMode } from '../model/record.js';
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
 import { directionOf, startingInterval } from '../policy/bounds.js';
 
@@ -61,4 +62,20 @@ function held(intervalMs: number, outcome: CheckpointOutcome, band: Band): Decis
     decision: directionOf(observation, start, start.ms),
     reason: `${outcome.unmeasured}; interval held${start.note}`,
   };
+}
+
+/**
+ * Why a checkpoint's size says nothing about the interval (CheckpointOutcome.unmeasured), if it does not.
+ * In mode full every checkpoint is what is stored and shipped: the policy sees each one, the first included.
+ */
+export function unmeasured(
+  mode: RecordMode,
+  chainStart: boolean,
+  pagesWritten: number,
+  firstOfRun: boolean,
+): string | undefined {
+  if (mode === 'full') return undefined;
+  if (chainStart) return `chain start: a full checkpoint (${pagesWritten} pages) measures no dirty set`;
+  if (firstOfRun) return 'first checkpoint of this run: the pages it holds were dirtied over an unknown time';
+  return undefined;
 }

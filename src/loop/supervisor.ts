@@ -1,13 +1,13 @@
 import { dirname } from 'node:path';
-import { RECORD_SCHEMA, type CheckpointFacts, type CheckpointRecord, type RecordMode } from '../model/record.js';
+import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
 import { pagesSizeBytes } from '../model/stats.js';
 import { compactionTarget, parentFor, removable, type ChainRules, type StoredCheckpoint } from '../store/chain.js';
 import { asFailedAttempt, removeQuietly, type CheckpointResult, type Checkpointer } from './checkpointer.js';
 import { Compactor, type CompactionRunner } from './compactor.js';
 import { drive, isThenable, type MaybePromise, type Steps } from './drive.js';
 import type { SupervisorDeps, SupervisorExit, SupervisorSettings } from './supervisor-deps.js';
-import { step, type LoopState } from './step.js';
-import { checkpointName } from '../store/checkpoints.js';
+import { step, unmeasured, type LoopState } from './step.js';
+import { checkpointRecord, round } from './checkpoint-record.js';
 
 /**
  * The adaptive checkpoint loop: wait until due → checkpoint → read stats → ask the policy → record.
@@ -220,62 +220,36 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       const finishedAtMs = clock.now();
       const { band } = settings;
       const supervisorOverheadMs = round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs);
-      if (events.facts !== undefined) {
-        facts.seq = seq;
-        facts.startMs = startedWallMs;
-        facts.band = band;
-        facts.chainStart = chainStart;
-        facts.intervalMs = round(state.intervalMs);
-        facts.nextIntervalMs = round(outcome.decision.nextIntervalMs);
-        facts.elapsedMs = elapsedMs === undefined ? null : round(elapsedMs);
-        facts.decision = outcome.decision.decision;
-        facts.pagesWritten = pagesWritten;
-        facts.sizeBytes = sizeBytes;
-        facts.frozenUs = result.stats.frozen_time;
-        facts.criuWallMs = round(result.criuWallMs);
-        facts.supervisorOverheadMs = supervisorOverheadMs;
-        facts.overrun = outcome.overrun;
-        facts.compactedBytes = compacted === undefined ? null : compacted.bytes_written;
-        events.facts(facts);
-      }
+      // The checkpoint's numbers, for summaries (events.facts) and the record alike.
+      facts.seq = seq;
+      facts.startMs = startedWallMs;
+      facts.band = band;
+      facts.chainStart = chainStart;
+      facts.intervalMs = round(state.intervalMs);
+      facts.nextIntervalMs = round(outcome.decision.nextIntervalMs);
+      facts.elapsedMs = elapsedMs === undefined ? null : round(elapsedMs);
+      facts.decision = outcome.decision.decision;
+      facts.pagesWritten = pagesWritten;
+      facts.sizeBytes = sizeBytes;
+      facts.frozenUs = result.stats.frozen_time;
+      facts.criuWallMs = round(result.criuWallMs);
+      facts.supervisorOverheadMs = supervisorOverheadMs;
+      facts.overrun = outcome.overrun;
+      facts.compactedBytes = compacted === undefined ? null : compacted.bytes_written;
+      events.facts?.(facts);
       if (wantRecords) {
-        const record: CheckpointRecord = {
-          schema: RECORD_SCHEMA,
-          seq,
-          start: new Date(startedWallMs).toISOString(),
+        const reason = outcome.decision.reason;
+        const more = {
           mode: deps.mode,
           policy: settings.policy.kind,
-          band: { lmin_bytes: band.lminBytes, lmax_bytes: band.lmaxBytes, min_ms: band.minMs, max_ms: band.maxMs },
-          chain_start: chainStart,
-          interval_ms: round(state.intervalMs),
-          next_interval_ms: round(outcome.decision.nextIntervalMs),
-          elapsed_ms: elapsedMs === undefined ? null : round(elapsedMs),
-          decision: outcome.decision.decision,
-          reason: outcome.decision.reason,
-          pages_scanned: result.stats.pages_scanned,
-          pages_written: pagesWritten,
-          pages_skipped_parent:
-            delta === undefined ? result.stats.pages_skipped_parent : delta.totalPages - delta.changedPages,
-          shpages_written: result.stats.shpages_written ?? 0,
-          size_bytes: sizeBytes,
-          frozen_us: result.stats.frozen_time,
-          criu_wall_ms: round(result.criuWallMs),
-          // remusd's own bookkeeping; a delta rewrite is checkpoint work like CRIU's and is recorded apart.
-          supervisor_overhead_ms: supervisorOverheadMs,
-          overrun: outcome.overrun,
-          dir: result.dir,
-          parent: result.stored.parentSeq === undefined ? null : checkpointName(result.stored.parentSeq),
-          // The planner's word, unless the delta rewrite refused the planned parent (and then why).
-          chain:
-            chain.parent !== undefined && delta !== undefined && !delta.parentUsed
-              ? `new chain: ${delta.reason}`
-              : chain.reason,
-          ...(delta === undefined
-            ? {}
-            : { criu_pages_written: result.stats.pages_written, delta_ms: round(deltaMs), shmem: delta.shmem }),
-          ...(compacted === undefined ? {} : { compacted }),
-          ...outputFields,
+          reason,
+          result,
+          chain,
+          deltaMs,
+          compacted,
+          outputFields,
         };
+        const record = checkpointRecord(facts, more);
         deps.records?.append(record);
         events.record?.(record, band);
       }
@@ -318,22 +292,4 @@ const FULL_DUMP = Object.freeze({ parent: undefined, reason: 'full dump: no pare
 /** The wait after the n-th failure in a row (n ≥ 1): initial × 2^(n−1), at most max. */
 export function backoffMs(failuresInARow: number, failures: SupervisorSettings['failures']): number {
   return Math.min(failures.backoffInitialMs * 2 ** (failuresInARow - 1), failures.backoffMaxMs);
-}
-
-// Why a checkpoint's size says nothing about the interval (see CheckpointOutcome.unmeasured), if it does not.
-// In mode full every checkpoint is what is stored and shipped: the policy sees each one, the first included.
-function unmeasured(
-  mode: RecordMode,
-  chainStart: boolean,
-  pagesWritten: number,
-  firstOfRun: boolean,
-): string | undefined {
-  if (mode === 'full') return undefined;
-  if (chainStart) return `chain start: a full checkpoint (${pagesWritten} pages) measures no dirty set`;
-  if (firstOfRun) return 'first checkpoint of this run: the pages it holds were dirtied over an unknown time';
-  return undefined;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }
