@@ -5,6 +5,7 @@
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
 import { assertBand, clampToBand, decided, directionOf, startingInterval, type Start } from './bounds.js';
 import { checkedParameter, type TargetRule } from './defaults.js';
+import { appended, hedgeMs, mean } from './predictive-arithmetic.js';
 import {
   aimed,
   awaitingConfirmation,
@@ -154,8 +155,7 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     const recent = state.recent.length === 0 ? [newest] : [state.recent[state.recent.length - 1]!, newest];
     let burstPages = state.burstPages * BURST_DECAY;
 
-    // Steps 1 and 2: which rates the estimate is made of. (Each mean once, and no closure per decision: a
-    // simulation makes millions of these.)
+    // Steps 1 and 2: which rates the estimate is made of (each mean taken once: a simulation decides millions).
     const oldMean = state.logRates.length > 0 ? mean(state.logRates) : 0;
     const farFromOld = state.logRates.length > 0 && Math.abs(logRate - oldMean) > this.#logChange;
     let rates: readonly number[];
@@ -213,8 +213,7 @@ export class PredictivePolicy implements Policy<PredictiveState> {
       burstPages,
     };
     const ratePerMs = Math.exp(mean(rates));
-    // The words about the estimate, for the reasons of steps 4 and 5.
-    // No closure in this method: one would keep all its numbers alive in a context, boxed (~1 KB a decision).
+    // For the reasons of steps 4 and 5. No closure here: it would keep every number alive, boxed (~1 KB a decision).
     const words: Estimate = { note, state, logRate, oldMean, observation, ratePerMs, used: rates.length };
     const targetOfBand = targetBytes(band, this.target);
     // Headroom for the bursts seen: aim low enough that the largest recent burst on top of the aim stays
@@ -289,20 +288,6 @@ export class PredictivePolicy implements Policy<PredictiveState> {
   }
 }
 
-// The interval that keeps the sizes predicted from both rates within [lowBytes, highBytes] (the geometric
-// middle of the intervals that do), if there is one.
-function hedgeMs(
-  before: number,
-  after: number,
-  lowBytes: number,
-  highBytes: number,
-  pageSize: number,
-): { ms: number; lowBytes: number; highBytes: number } | undefined {
-  const fromMs = lowBytes / (Math.min(before, after) * pageSize);
-  const toMs = highBytes / (Math.max(before, after) * pageSize);
-  return fromMs <= toMs ? { ms: Math.sqrt(fromMs * toMs), lowBytes, highBytes } : undefined;
-}
-
 // The interval in force, held (the reason is written when read).
 function hold(observation: Observation, start: Start, reason: () => string): Decision {
   return decided(start.ms, directionOf(observation, start, start.ms), reason, start.note);
@@ -311,20 +296,4 @@ function hold(observation: Observation, start: Start, reason: () => string): Dec
 // A new interval (already within [min, max]).
 function move(observation: Observation, start: Start, nextMs: number, reason: () => string): Decision {
   return decided(nextMs, directionOf(observation, start, nextMs), reason, start.note);
-}
-
-// The newest `window` of values followed by value, in one new array.
-function appended(values: readonly number[], value: number, window: number): number[] {
-  const from = Math.max(0, values.length + 1 - window);
-  // Made at its size: slice then push made two arrays (push outgrows what slice allocates).
-  const out = new Array<number>(values.length - from + 1);
-  for (let i = from; i < values.length; i++) out[i - from] = values[i]!;
-  out[out.length - 1] = value;
-  return out;
-}
-
-function mean(values: readonly number[]): number {
-  let sum = 0;
-  for (const v of values) sum += v;
-  return sum / values.length;
 }
