@@ -3,14 +3,13 @@ export {
   HashCursor,
   PageHashes,
   ProcessHashesBuilder,
-  checkState,
   fileStamp,
   loadHasher,
   sameStamp,
   type FileStamp,
   type ProcessHashes,
-  type StateCheck,
 } from './page-hashes.js';
+export { checkState, type StateCheck } from './state-check.js';
 export {
   DEFAULT_CHUNK_BYTES,
   DEFAULT_PAGE_SIZE,

@@ -4,7 +4,8 @@ import { lstat, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PE_PARENT } from '../criu/images/index.js';
 import type { DumpedProcess } from './dump-images.js';
-import { checkState, type PageHashes } from './page-hashes.js';
+import type { PageHashes } from './page-hashes.js';
+import { checkState } from './state-check.js';
 
 /** What the decision looks at from the rewrite's options. */
 export interface ParentRequest {

@@ -8,7 +8,7 @@ import { parseHistogram } from './histogram.js';
 /** The answer lines are short except a release's histogram (≤ 544 buckets): anything longer is garbage. */
 const MAX_LINE = 64 << 10;
 
-/** The helper's C sources: the control protocol, the held-packet store, batched TUN I/O, its devices. */
+/** The helper's C sources: the control protocol, the held-packet store, batched TUN I/O, its devices, its command line. */
 const GATE_SOURCES = [
   'tun-gate.c',
   'tun-store.c',
@@ -17,6 +17,8 @@ const GATE_SOURCES = [
   'tun-batch.h',
   'tun-devices.c',
   'tun-devices.h',
+  'tun-options.c',
+  'tun-options.h',
 ];
 
 /** Compiles src/gate/tun-gate.c and its parts once per source version. */

@@ -39,6 +39,7 @@
 #define _GNU_SOURCE
 #include "tun-batch.h"
 #include "tun-devices.h"
+#include "tun-options.h"
 #include "tun-store.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -56,7 +57,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_PACKET 65536
 #define MAX_BARRIERS 4096
 /* Packets read per wake-up before control gets a look: a flood cannot delay a barrier for long. */
 #define READ_BATCH 256
@@ -220,29 +220,11 @@ static void command(char *line) {
   answer("err unknown command");
 }
 
-static void usage_error(const char *what) {
-  dprintf(2, "remusd-gate: %s\nusage: remusd-gate --tun NAME --parent PID [--max-bytes N] [--inbound-tap TAP --inbound-to VETH]\n", what);
-  exit(2);
-}
-
 int main(int argc, char **argv) {
-  const char *name = NULL, *inbound_tap = NULL, *inbound_to = NULL;
-  long parent = -1;
-  unsigned long long max_bytes = 64ull << 20;
-  for (int i = 1; i < argc; i++) {
-    if (i + 1 >= argc) usage_error("an option lacks its value");
-    if (strcmp(argv[i], "--tun") == 0) name = argv[++i];
-    else if (strcmp(argv[i], "--parent") == 0) parent = strtol(argv[++i], NULL, 10);
-    else if (strcmp(argv[i], "--max-bytes") == 0) max_bytes = strtoull(argv[++i], NULL, 10);
-    else if (strcmp(argv[i], "--inbound-tap") == 0) inbound_tap = argv[++i];
-    else if (strcmp(argv[i], "--inbound-to") == 0) inbound_to = argv[++i];
-    else usage_error("unknown option");
-  }
-  if ((inbound_tap == NULL) != (inbound_to == NULL)) usage_error("--inbound-tap and --inbound-to go together");
-  if (inbound_tap != NULL && (strlen(inbound_tap) >= IFNAMSIZ || strlen(inbound_to) >= IFNAMSIZ)) usage_error("interface names have at most 15 characters");
-  if (name == NULL || strlen(name) >= IFNAMSIZ) usage_error("--tun NAME (at most 15 characters) is required");
-  if (parent <= 0) usage_error("--parent PID is required");
-  if (max_bytes < 2 * MAX_PACKET + 64 || max_bytes > (1ull << 40)) usage_error("--max-bytes must be between 128 KiB and 1 TiB");
+  struct gate_options options = parse_options(argc, argv);
+  const char *name = options.tun, *inbound_tap = options.inbound_tap, *inbound_to = options.inbound_to;
+  long parent = options.parent;
+  unsigned long long max_bytes = options.max_bytes;
   /* Die with remusd: held packets must never outlive the process that decides when they are safe. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != (pid_t)parent) {
     dprintf(2, "remusd-gate: parent %ld is gone already\n", parent);
