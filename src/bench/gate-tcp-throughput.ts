@@ -8,6 +8,7 @@ import type { ServiceNetwork } from '../net/index.js';
 import { ensureTcpStreamBinary } from '../workload/build.js';
 import { REPETITIONS, RELEASE_MS, SECONDS, throughGate } from './gate-throughput.js';
 import { at, compareRow, type BenchRow } from './harness.js';
+import { receiverPort } from './receiver-port.js';
 
 /** One row: the median over REPETITIONS of the gated stream's rate over the plain one's, same repetition. */
 export async function gateTcpThroughput(bench: string, network: ServiceNetwork): Promise<BenchRow> {
@@ -41,14 +42,7 @@ export async function gateTcpThroughput(bench: string, network: ServiceNetwork):
 // between the first byte and the last.
 async function stream(binary: string, network: ServiceNetwork): Promise<number> {
   const receiver = execa(binary, ['recv', network.config.hostAddress, '0']);
-  const port = await new Promise<string>((resolve, reject) => {
-    receiver.stdout.once('data', (data: Buffer) => {
-      const match = /^ready (\d+)/.exec(data.toString());
-      if (match?.[1] === undefined) reject(new Error(`tcp-stream recv: ${data.toString()}`));
-      else resolve(match[1]);
-    });
-    receiver.once('error', reject);
-  });
+  const port = await receiverPort(receiver, 'tcp-stream recv');
   await execa('nsenter', [
     `--net=${network.path}`,
     binary,

@@ -16,6 +16,7 @@ import type { ServiceNetwork } from '../net/index.js';
 import { cpuTicks } from '../process/proc.js';
 import { ensureUdpStreamBinary } from '../workload/build.js';
 import { at, compareRow, type BenchRow } from './harness.js';
+import { receiverPort } from './receiver-port.js';
 
 export const SECONDS = 2;
 export const REPETITIONS = 5;
@@ -100,14 +101,7 @@ async function stream(
   // It ends at the sender's end marker; 5 s of silence is only the fallback (a starved gate's release can
   // come a second late at load 20 here, which a 1 s fallback counted as the end of the stream).
   const receiver = execa(binary, ['recv', network.config.hostAddress, '0', '5000']);
-  const port = await new Promise<string>((resolve, reject) => {
-    receiver.stdout.once('data', (data: Buffer) => {
-      const port = /^ready (\d+)/.exec(data.toString())?.[1];
-      if (port === undefined) reject(new Error(`udp-stream recv: ${data.toString()}`));
-      else resolve(port);
-    });
-    receiver.once('error', reject);
-  });
+  const port = await receiverPort(receiver, 'udp-stream recv');
   await execa('nsenter', [
     `--net=${network.path}`,
     binary,
