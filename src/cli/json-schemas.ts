@@ -38,6 +38,8 @@ export const checkOutput = z.strictObject({
   }),
   /** The output-commit mechanism `auto` picks here (src/gate/probe.ts), or null when none works. */
   output_commit: z.strictObject({ mechanism: z.enum(['plug', 'tun']).nullable(), detail: z.string() }),
+  /** Who keeps a network workload still during its dumps: remusd's lossless hold or CRIU's nftables lock. */
+  network_lock: z.strictObject({ method: z.enum(['hold', 'nftables']), detail: z.string() }),
 });
 
 /** `remusd stats DIR --json`: podman's --print-stats shape, plus what the directory really stores. */
