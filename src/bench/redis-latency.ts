@@ -12,7 +12,7 @@ import { CounterClient, quantile, REDIS_INCR } from './counter-client.js';
 import { readRecords } from '../loop/record-reader.js';
 
 const CLI = join(packageRoot(), 'dist', 'cli', 'main.js');
-export const REDIS_SERVER = '/opt/remusd/redis/bin/redis-server';
+import { REDIS_SERVER, redisArgs } from '../workload/redis.js';
 const PORT = 6379; // inside the run's own namespace: nothing else listens there
 const CLIENT_SECONDS = 20;
 const PROBE_MS = 250;
@@ -65,28 +65,14 @@ export async function measureRedis(
       ...(variant.outputCommit ? [`output_commit: { enabled: true, inbound_during_dump: ${variant.inbound} }`] : []),
     ].join('\n'),
   );
-  const redisArgs = [
-    '--bind',
-    address,
-    '--port',
-    String(PORT),
-    '--protected-mode',
-    'no',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--daemonize',
-    'no',
-    '--dir',
-    dir,
-    '--logfile',
-    '',
-  ];
-  const supervisor = execa(CLI, ['run', '--config', config, '--stop-workload', '--', REDIS_SERVER, ...redisArgs], {
-    reject: false,
-    stdin: 'ignore',
-  });
+  const supervisor = execa(
+    CLI,
+    ['run', '--config', config, '--stop-workload', '--', REDIS_SERVER, ...redisArgs(address, PORT, dir)],
+    {
+      reject: false,
+      stdin: 'ignore',
+    },
+  );
   let client: CounterClient | undefined;
   try {
     const records = join(images, 'records.jsonl');

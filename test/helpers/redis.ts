@@ -3,7 +3,9 @@
 
 import { access, constants } from 'node:fs/promises';
 
-export const REDIS_SERVER = '/opt/remusd/redis/bin/redis-server';
+import { REDIS_SERVER } from '../../src/workload/redis.js';
+
+export { REDIS_SERVER, redisArgs } from '../../src/workload/redis.js';
 
 /** The redis-server binary; throws with the fix when setup has not installed it. */
 export async function redisServer(): Promise<string> {
@@ -11,30 +13,4 @@ export async function redisServer(): Promise<string> {
     throw new Error(`${REDIS_SERVER} is missing: run scripts/setup.sh (it runs scripts/install-redis.sh)`);
   });
   return REDIS_SERVER;
-}
-
-/**
- * Arguments for a throwaway redis on address:port that keeps everything in memory: no RDB/AOF files (the
- * checkpoint is the persistence), not daemonized (remusd supervises it), protected mode off (clients come
- * from the host side of a veth, not loopback).
- */
-export function redisArgs(address: string, port: number, dir: string): string[] {
-  return [
-    '--bind',
-    address,
-    '--port',
-    String(port),
-    '--protected-mode',
-    'no',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--daemonize',
-    'no',
-    '--dir',
-    dir,
-    '--logfile',
-    '',
-  ];
 }
