@@ -43,6 +43,7 @@ export const UNIT_TESTS = [
   'test/loop/quantiles.test.ts',
   'test/loop/records.test.ts',
   'test/loop/step.test.ts',
+  'test/fs/exists.test.ts',
   'test/fs/page-cache.test.ts',
   'test/policy/fit.test.ts',
   'test/policy/fixed.test.ts',

@@ -1,6 +1,5 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { isExecutable } from '../fs/exists.js';
 
 /** Where the CRIU command was found, in the order remusd looks. */
 export type CriuSource = 'flag' | 'config' | 'env' | 'prefix' | 'path';
@@ -68,13 +67,4 @@ export async function locateCriu(options: LocateOptions = {}): Promise<CriuLocat
     `no CRIU found (looked at --criu, criu.path, REMUSD_CRIU, ${prefixed}, PATH). ` +
       'Fix: run scripts/install-criu.sh as root (installs CRIU 4.2 into a private prefix), or point REMUSD_CRIU at a CRIU >= 4.2.',
   );
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }

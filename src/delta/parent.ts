@@ -1,8 +1,9 @@
 // The parent decision: whether the previous checkpoint's page hashes may serve as the parent of a new dump.
 // Anything missing, corrupt or from other processes means a new chain, with the reason said.
-import { lstat, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PE_PARENT } from '../criu/images/index.js';
+import { exists } from '../fs/exists.js';
 import type { DumpedProcess } from './dump-images.js';
 import type { PageHashes } from './page-hashes.js';
 import { checkState } from './state-check.js';
@@ -26,7 +27,7 @@ export async function decideParent(
   const { dir, parentName, previous } = options;
   if (
     dumped.some((p) => p.pagemap.entries.some((e) => (e.flags & PE_PARENT) !== 0)) ||
-    (await exists(join(dir, 'parent')))
+    (await exists(join(dir, 'parent'), 'link-itself'))
   ) {
     return { ok: false, reason: 'the new dump is already incremental (it has its own parent): left as CRIU wrote it' };
   }
@@ -57,14 +58,4 @@ export async function decideParent(
     };
   }
   return checkState(previous, parentDir);
-}
-
-// Whether a path exists (a dangling symlink counts).
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

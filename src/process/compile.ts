@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { access, mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { errorMessage } from '../fs/error-code.js';
+import { exists } from '../fs/exists.js';
 import { packageRoot } from '../paths.js';
 
 /**
@@ -20,7 +21,7 @@ export async function ensureBundledBinary(
   for (const file of files) hash.update(await readFile(file));
   const version = hash.digest('hex').slice(0, 12);
   const binary = join(cacheDir, `${name}-${version}`);
-  if (await exists(binary)) return binary;
+  if (await exists(binary, 'follow-links')) return binary;
   await mkdir(cacheDir, { recursive: true });
   const partial = `${binary}.${process.pid}.partial`;
   const compiler = process.env.CC ?? 'cc';
@@ -35,13 +36,4 @@ export async function ensureBundledBinary(
   }
   await rename(partial, binary); // atomic: a concurrent build never sees a half-written binary
   return binary;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,4 +1,3 @@
-import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { defineCommand } from '../command.js';
@@ -19,6 +18,7 @@ import { packageVersion } from '../version.js';
 import { replicationLog } from './replication-log.js';
 import { stopSignal } from '../stop-signals.js';
 import { errorMessage } from '../../fs/error-code.js';
+import { exists } from '../../fs/exists.js';
 
 /** `remusd ship`: sends each new complete checkpoint of an images directory to a backup. */
 export const shipCommand = defineCommand({
@@ -100,12 +100,7 @@ export const shipCommand = defineCommand({
       // A workload fenced by remusd run (fenced.json beside the checkpoints) is reported dead: the backup may then
       // take over as soon as it holds the lease.
       const fencedMarker = join(resolve(args.images), FENCED_FILE);
-      workload = new WorkloadWatch(args.pid, 100, () =>
-        access(fencedMarker).then(
-          () => true,
-          () => false,
-        ),
-      );
+      workload = new WorkloadWatch(args.pid, 100, () => exists(fencedMarker, 'follow-links'));
     }
     const metricsAt = metricsEndpoint(args.metrics, args.metricsAllowRemote);
     if (metricsAt !== undefined && args.once)
