@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { defineCommand } from '../command.js';
-import { parseDuration } from '../../config/units.js';
+import { countOption, timerDurationOption } from '../options.js';
 import { CONFIG_DEFAULTS } from '../../config/defaults.js';
 import { locateCriu } from '../../criu/locate.js';
 import { pageSize } from '../../criu/probe.js';
@@ -38,8 +38,9 @@ export const backupCommand = defineCommand({
       })
       .option('keys', keysOption('backup'))
       .option('keep', {
-        type: 'number',
-        default: 5,
+        type: 'string',
+        default: '5',
+        coerce: countOption('keep'),
         describe: 'Complete checkpoints kept (plus every ancestor they need)',
       })
       .option('compact-at', {
@@ -48,13 +49,15 @@ export const backupCommand = defineCommand({
         describe: "Flatten a run's delta chain here once it has this many links, as the primary does (0: never)",
       })
       .option('max-handshakes', {
-        type: 'number',
-        default: DEFAULT_RECEIVER_LIMITS.maxPending,
+        type: 'string',
+        default: String(DEFAULT_RECEIVER_LIMITS.maxPending),
+        coerce: countOption('max-handshakes'),
         describe:
           'TLS handshakes in progress at once; past that a new connection evicts the oldest (bounds what unauthenticated peers cost)',
       })
       .option('failover-after', {
         type: 'string',
+        coerce: timerDurationOption('failover-after'),
         describe:
           'Fail over on its own (at most once): when the shipper reports the workload dead, or when nothing is heard from it for this long (e.g. 2s) after a checkpoint arrived and without a goodbye',
       })
@@ -85,21 +88,10 @@ export const backupCommand = defineCommand({
     // Any address: only the pair's primary gets past the TLS handshake, whichever network it comes from.
     const metricsAt = metricsEndpoint(args.metrics, args.metricsAllowRemote);
     const credentials = loadKeysOption(args.keys, 'backup');
-    if (!Number.isInteger(args.keep) || args.keep < 1) throw new UserError('--keep must be an integer ≥ 1', EXIT.usage);
     if (!Number.isInteger(args.compactAt) || (args.compactAt !== 0 && args.compactAt < 4))
       throw new UserError('--compact-at must be 0 (never) or an integer ≥ 4', EXIT.usage);
-    if (!Number.isInteger(args.maxHandshakes) || args.maxHandshakes < 1)
-      throw new UserError('--max-handshakes must be an integer ≥ 1', EXIT.usage);
-    let failoverAfterMs: number | undefined;
-    if (args.failoverAfter !== undefined) {
-      const after = parseDuration(args.failoverAfter);
-      if (!after.ok || after.value <= 0)
-        throw new UserError(
-          `--failover-after ${JSON.stringify(args.failoverAfter)}: ${after.ok ? 'must be > 0' : after.error}`,
-          EXIT.usage,
-        );
-      failoverAfterMs = after.value;
-    } else if (args.criu !== undefined || args.keepRunning || args.config !== undefined) {
+    const failoverAfterMs = args.failoverAfter;
+    if (failoverAfterMs === undefined && (args.criu !== undefined || args.keepRunning || args.config !== undefined)) {
       throw new UserError(
         '--criu, --config and --keep-running apply to the automatic failover: give --failover-after too',
         EXIT.usage,

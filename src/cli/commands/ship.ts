@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { defineCommand } from '../command.js';
-import { parseDuration, parseSize } from '../../config/units.js';
+import { durationOption, pidOption, sizeOption } from '../options.js';
 import { FENCED_FILE } from '../../fence/marker.js';
 import { parseEndpoint } from '../../units/endpoint.js';
 import { isAlive } from '../../process/proc.js';
@@ -38,20 +38,27 @@ export const shipCommand = defineCommand({
         type: 'string',
         describe: 'Shipping records, JSON lines (default: ship.jsonl in the images dir)',
       })
-      .option('max-rate', { type: 'string', describe: 'Cap the file bytes sent per second (a size, e.g. 50MiB)' })
+      .option('max-rate', {
+        type: 'string',
+        coerce: sizeOption('max-rate'),
+        describe: 'Cap the file bytes sent per second (a size, e.g. 50MiB)',
+      })
       .option('poll', {
         type: 'string',
         default: '20ms',
+        coerce: durationOption('poll', { minMs: 1 }),
         describe:
           "How often to look for a new checkpoint (with output commit, the client's added latency includes up to this)",
       })
       .option('connect-timeout', {
         type: 'string',
         default: '10s',
+        coerce: durationOption('connect-timeout'),
         describe: 'With --once: how long to keep retrying an unreachable backup',
       })
       .option('pid', {
-        type: 'number',
+        type: 'string',
+        coerce: pidOption('pid'),
         describe:
           "The workload's pid on this machine: heartbeats and offers carry whether it is alive, and its death is reported to the backup at once (for backup --failover-after)",
       })
@@ -67,34 +74,10 @@ export const shipCommand = defineCommand({
   handler: async (args) => {
     const to = parseEndpoint(args.to);
     if (!to.ok) throw new UserError(`--to ${JSON.stringify(args.to)} ${to.error}`, EXIT.usage);
-    let maxBytesPerSecond: number | undefined;
-    if (args.maxRate !== undefined) {
-      const rate = parseSize(args.maxRate);
-      if (!rate.ok || rate.value <= 0)
-        throw new UserError(
-          `--max-rate ${JSON.stringify(args.maxRate)}: ${rate.ok ? 'must be > 0' : rate.error}`,
-          EXIT.usage,
-        );
-      maxBytesPerSecond = rate.value;
-    }
-    const poll = parseDuration(args.poll);
-    if (!poll.ok || poll.value < 1)
-      throw new UserError(
-        `--poll ${JSON.stringify(args.poll)} ${poll.ok ? 'must be at least 1ms' : poll.error}`,
-        EXIT.usage,
-      );
-    const connectTimeout = parseDuration(args.connectTimeout);
-    if (!connectTimeout.ok)
-      throw new UserError(
-        `--connect-timeout ${JSON.stringify(args.connectTimeout)} ${connectTimeout.error}`,
-        EXIT.usage,
-      );
     let workload: WorkloadWatch | undefined;
     if (args.pid !== undefined) {
       if (args.once)
         throw new UserError('--pid watches the workload while shipping; it has no use with --once', EXIT.usage);
-      if (!Number.isSafeInteger(args.pid) || args.pid < 1)
-        throw new UserError(`--pid ${args.pid}: not a pid`, EXIT.usage);
       // A wrong pid must not read as a dead workload: that would make the backup fail over at once.
       if (!(await isAlive(args.pid))) throw new UserError(`--pid ${args.pid}: no such process`, EXIT.usage);
       // A workload fenced by remusd run (fenced.json beside the checkpoints) is reported dead: the backup may then
@@ -129,12 +112,12 @@ export const shipCommand = defineCommand({
       shipLog.append(record);
       metrics?.shipped(record);
     };
-    const options = { images, log, onShipped, onAcknowledged, maxBytesPerSecond, to: to.value, credentials };
+    const options = { images, log, onShipped, onAcknowledged, maxBytesPerSecond: args.maxRate, to: to.value, credentials };
     workload?.start(); // here, so that the finally below always stops its timer
     try {
       if (args.once) {
         try {
-          const shipped = await shipOnce({ ...options, connectTimeoutMs: connectTimeout.value });
+          const shipped = await shipOnce({ ...options, connectTimeoutMs: args.connectTimeout });
           log.info(
             shipped.length === 0
               ? 'the backup has the latest checkpoint already'
@@ -148,7 +131,7 @@ export const shipCommand = defineCommand({
         }
       } else {
         // Held output waits for this loop to notice each checkpoint: look often (a readlink per look).
-        await watchAndShip({ ...options, workload, signal: stopSignal(), pollMs: poll.value, observer: metrics });
+        await watchAndShip({ ...options, workload, signal: stopSignal(), pollMs: args.poll, observer: metrics });
       }
     } finally {
       workload?.stop();
