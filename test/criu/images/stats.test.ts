@@ -94,6 +94,15 @@ function handStats(outer: 1 | 2, fields: [number, number | bigint][]): Uint8Arra
   return bytes(HEAD, entry(lfield(outer, inner)));
 }
 
+// The field numbers CRIU always writes: stats_entry.dump 1-7, stats_entry.restore 1-4.
+const DUMP_REQUIRED = [1, 2, 3, 4, 5, 6, 7];
+const RESTORE_REQUIRED = [1, 2, 3, 4];
+
+// Field numbers `numbers`, each with value `value(number)` (0 unless given).
+function numbered(numbers: readonly number[], value: (field: number) => number = () => 0): [number, number][] {
+  return numbers.map((f) => [f, value(f)]);
+}
+
 describe('decodeStats on hand-written bytes', () => {
   it('decodes the real CRIU 4.1.1 stats-dump, every field', () => {
     expect(decodeStats(REAL_STATS_DUMP, 'stats-dump')).toEqual({ kind: 'dump', dump: REAL_DUMP });
@@ -105,7 +114,7 @@ describe('decodeStats on hand-written bytes', () => {
 
   it.each(DUMP_NUMBERS)('dump field %s is number %i (%s)', (name, number, width) => {
     const value = width === 'u32' ? 0xfffffffe : Number.MAX_SAFE_INTEGER - 1;
-    const required: [number, number][] = [1, 2, 3, 4, 5, 6, 7].filter((f) => f !== number).map((f) => [f, 0]);
+    const required = numbered(DUMP_REQUIRED.filter((f) => f !== number));
     const got = decodeStats(handStats(1, [...required, [number, value]]), 'stats-dump');
     expect(got.kind).toBe('dump');
     if (got.kind === 'dump') expect(got.dump[name]).toBe(value);
@@ -113,119 +122,54 @@ describe('decodeStats on hand-written bytes', () => {
 
   it.each(RESTORE_NUMBERS)('restore field %s is number %i (%s)', (name, number, width) => {
     const value = width === 'u32' ? 0xfffffffe : 2 ** 40 + 3;
-    const required: [number, number][] = [1, 2, 3, 4].filter((f) => f !== number).map((f) => [f, 0]);
+    const required = numbered(RESTORE_REQUIRED.filter((f) => f !== number));
     const got = decodeStats(handStats(2, [...required, [number, value]]), 'stats-restore');
     expect(got.kind).toBe('restore');
     if (got.kind === 'restore') expect(got.restore[name]).toBe(value);
   });
 
-  it('leaves optional fields out when CRIU did not write them', () => {
-    const got = decodeStats(
-      handStats(1, [
-        [1, 1],
-        [2, 2],
-        [3, 3],
-        [4, 4],
-        [5, 5],
-        [6, 6],
-        [7, 7],
-      ]),
-      's',
-    );
+  // Fields 1-7 holding 1-7 decode to MIN_DUMP, with no key for an optional field CRIU did not write.
+  it.each([
+    ['leaves optional fields out when CRIU did not write them', []],
+    ['ignores fields a newer CRIU adds', [[99, 5]]],
+  ] satisfies [string, [number, number][]][])('%s', (_, extra) => {
+    const got = decodeStats(handStats(1, [...numbered(DUMP_REQUIRED, (f) => f), ...extra]), 's');
     expect(got).toEqual({ kind: 'dump', dump: MIN_DUMP });
     expect(Object.keys(got.kind === 'dump' ? got.dump : {})).toHaveLength(7);
-  });
-
-  it('ignores fields a newer CRIU adds', () => {
-    const got = decodeStats(
-      handStats(1, [
-        [1, 1],
-        [2, 2],
-        [3, 3],
-        [4, 4],
-        [5, 5],
-        [6, 6],
-        [7, 7],
-        [99, 5],
-      ]),
-      's',
-    );
-    expect(got).toEqual({ kind: 'dump', dump: MIN_DUMP });
   });
 });
 
 describe('decodeStats errors', () => {
   it('a u64 above 2^53-1 is bad-message naming the field and its exact value', () => {
-    const img = handStats(1, [
-      [1, 0],
-      [2, 0],
-      [3, 0],
-      [4, 0],
-      [5, 0],
-      [6, 0],
-      [7, 2n ** 64n - 1n],
-    ]);
+    const img = handStats(1, [...numbered(DUMP_REQUIRED.slice(0, 6)), [7, 2n ** 64n - 1n]]);
     const err = expectImageError(() => decodeStats(img, 'stats-dump'), {
       code: 'bad-message',
       file: 'stats-dump',
       offset: 12,
     });
     expect(err.message).toMatch(/pages_written.*found 18446744073709551615/);
-    const edge = handStats(1, [
-      [1, 0],
-      [2, 0],
-      [3, 0],
-      [4, 0],
-      [5, 2n ** 53n - 1n],
-      [6, 0],
-      [7, 2n ** 53n],
-    ]);
+    const edge = handStats(1, [...numbered([1, 2, 3, 4]), [5, 2n ** 53n - 1n], [6, 0], [7, 2n ** 53n]]);
     expectImageError(() => decodeStats(edge, 's'), { code: 'bad-message', message: /pages_written/ });
   });
 
-  it('a missing required field is missing-field', () => {
-    expectImageError(
-      () =>
-        decodeStats(
-          handStats(1, [
-            [1, 0],
-            [2, 0],
-            [3, 0],
-            [4, 0],
-            [5, 0],
-            [6, 0],
-          ]),
-          's',
-        ),
-      {
-        code: 'missing-field',
-        offset: 12,
-        message: /pages_written/,
-      },
-    );
-    expectImageError(
-      () =>
-        decodeStats(
-          handStats(2, [
-            [1, 0],
-            [2, 0],
-            [3, 0],
-          ]),
-          's',
-        ),
-      { code: 'missing-field', message: /restore_time/ },
-    );
+  // The last required field left out: the error names it (offset 12: the entry, after magics and length).
+  it.each([
+    ['dump', 1, DUMP_REQUIRED, /pages_written/],
+    ['restore', 2, RESTORE_REQUIRED, /restore_time/],
+  ] as const)('a missing required %s field is missing-field', (_, outer, required, message) => {
+    const img = handStats(outer, numbered(required.slice(0, -1)));
+    expectImageError(() => decodeStats(img, 's'), { code: 'missing-field', offset: 12, message });
   });
 
   it('an entry with neither dump nor restore is missing-field; with both, bad-message', () => {
     expectImageError(() => decodeStats(bytes(HEAD, entry([])), 's'), { code: 'missing-field', offset: 12 });
     const dump = lfield(
       1,
-      [1, 2, 3, 4, 5, 6, 7].flatMap((f) => vfield(f, 0)),
+      DUMP_REQUIRED.flatMap((f) => vfield(f, 0)),
     );
     const restore = lfield(
       2,
-      [1, 2, 3, 4].flatMap((f) => vfield(f, 0)),
+      RESTORE_REQUIRED.flatMap((f) => vfield(f, 0)),
     );
     expectImageError(() => decodeStats(bytes(HEAD, entry([...dump, ...restore])), 's'), {
       code: 'bad-message',
