@@ -1,46 +1,14 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { z } from 'zod';
 import type { CriuLocation } from '../criu/locate.js';
 import { pageSize } from '../criu/probe.js';
 import { errorMessage } from '../fs/error-code.js';
 import type { ReplicationLog, SenderEvent } from './events.js';
 import type { NetworkConfig } from '../model/network.js';
-import { failover, StaleRestoreError, type FailoverOptions, type FailoverResult } from './failover.js';
-import type { RestoredNetwork } from './restore-network.js';
+import { failover, StaleRestoreError, type FailoverOptions } from './failover.js';
+import { writeFailoverReport, type FailoverReport } from './failover-report.js';
 import type { Receiver } from './receiver.js';
 import { FailoverTrigger, type FailoverReason, type TriggerDecision } from './trigger.js';
 
-/** failover.json, written in the backup directory after the automatic failover (restored or not). */
-export interface FailoverReport {
-  ok: boolean;
-  reason: FailoverReason;
-  /** Why, in words: who reported what, or how long the silence lasted. */
-  message: string;
-  /** For reason silence: how long nothing had been heard when it fired. */
-  silent_ms?: number;
-  triggered_at: string;
-  /** The run restored from, and why that one (the newest by the primary's clock, or the only one). */
-  run?: string;
-  run_reason?: string;
-  checkpoint?: string;
-  chain_length?: number;
-  pid?: number;
-  /** From the trigger to the restored process running (waiting for a transfer in flight included). */
-  trigger_to_restored_ms?: number;
-  /** Verifying the chain before the restore (every file hashed again against its manifest). */
-  verify_ms?: number;
-  /** criu restore's own wall time. */
-  restore_ms?: number;
-  /** With a network section: the namespace restored into, and how long moving the route took. */
-  network?: RestoredNetwork;
-  restored_at?: string;
-  skipped?: FailoverResult['skipped'];
-  /** When ok is false: what went wrong (CRIU's log tail included). */
-  error?: string;
-  /** The restore was refused on purpose: the primary released output newer than the newest checkpoint here. */
-  refused?: 'stale-checkpoint';
-}
+export type { FailoverReport } from './failover-report.js';
 
 /**
  * What must agree before this backup restores: with fencing, the etcd lease (src/fence/, wired in by the CLI).
@@ -226,7 +194,7 @@ export function autoFailover(options: AutoFailoverOptions): AutoFailover {
           `automatic failover failed; it will not be retried (run remusd failover by hand once the cause is fixed): ${why}`,
         );
     }
-    await writeReport(join(dir, 'failover.json'), result);
+    await writeFailoverReport(dir, result);
     return result;
   };
 
@@ -257,32 +225,4 @@ function splitBrainHint(message: string, reason: FailoverReason): string {
     "the checkpoint's pid is in use on this machine: the primary's workload is probably still alive (only its shipper went silent), " +
     `so restoring here would be a split brain. CRIU said: ${message}`
   );
-}
-
-// What is read back from an earlier failover.json: the fields that decide and describe "failed over already".
-// Checked, not cast: the file is on disk between runs, and anything may have written it since.
-const previousFailoverSchema = z.object({
-  ok: z.boolean(),
-  reason: z.string(),
-  checkpoint: z.string().optional(),
-  pid: z.number().optional(),
-  restored_at: z.string().optional(),
-});
-
-/** What an earlier automatic failover's failover.json says about itself. */
-export type PreviousFailover = z.infer<typeof previousFailoverSchema>;
-
-/** The failover.json of an earlier automatic failover in dir, if there is one that reads as such. */
-export async function previousFailover(dir: string): Promise<PreviousFailover | undefined> {
-  try {
-    const parsed = previousFailoverSchema.safeParse(JSON.parse(await readFile(join(dir, 'failover.json'), 'utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function writeReport(path: string, report: FailoverReport): Promise<void> {
-  await writeFile(`${path}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
-  await rename(`${path}.tmp`, path);
 }

@@ -1,4 +1,4 @@
-import { readFile, readlink } from 'node:fs/promises';
+import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/process/proc.js';
@@ -192,4 +192,30 @@ describe('automatic failover (real CRIU, TCP on 127.0.0.1)', () => {
     expect((await w.waitForProgress(2)).corrupt).toEqual([]);
     console.log(`split brain reported as: ${report.error!.split('\n').slice(0, 4).join(' | ')}`);
   });
+});
+
+describe('at most once, even when failover.json cannot be read', () => {
+  // Arming again after a failover would restore the workload a second time (a split brain): a failover.json
+  // that is torn, garbage or not a file must refuse, never pass for "no failover yet".
+  const cases: [string, (path: string) => Promise<void>, RegExp][] = [
+    ['torn', (path) => writeFile(path, '{"ok": true, "reason": "workload-dead", "checkp'), /is not JSON/],
+    ['of another shape', (path) => writeFile(path, '{"ok": "yes"}\n'), /: ok: .*expected boolean/],
+    ['a directory', (path) => mkdir(path), /is a directory, not a regular file/],
+  ];
+  for (const [what, make, why] of cases) {
+    it(`failover.json ${what}: backup --failover-after refuses to arm (exit 2), naming the file`, async () => {
+      const backupDir = join(await imagesDir(), 'backup');
+      await mkdir(backupDir);
+      const path = join(backupDir, 'failover.json');
+      await make(path);
+      const args = ['backup', '--dir', backupDir, '--listen', '127.0.0.1:0', '--keys', (await testPair()).backupDir];
+      // Without the refusal it would listen until killed: the timeout shows as exit code undefined.
+      const armed = await runCli([...args, '--failover-after', '2s'], { timeoutMs: 8_000 });
+      expect(armed.exitCode, armed.stderr + armed.stdout).toBe(2);
+      expect(armed.stderr).toContain(`not arming the automatic failover: ${path}`);
+      expect(armed.stderr).toMatch(why);
+      expect(armed.stderr).toMatch(/expected a JSON object with at least "ok" \(boolean\) and "reason" \(string\)/);
+      expect(armed.stdout).not.toMatch(/listening on/);
+    });
+  }
 });

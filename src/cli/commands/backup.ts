@@ -6,12 +6,8 @@ import { CONFIG_DEFAULTS } from '../../config/defaults.js';
 import { locateCriu } from '../../criu/locate.js';
 import { pageSize } from '../../criu/probe.js';
 import { formatEndpoint, parseEndpoint } from '../../units/endpoint.js';
-import {
-  autoFailover,
-  previousFailover,
-  type AutoFailover,
-  type FailoverReport,
-} from '../../replicate/auto-failover.js';
+import { autoFailover, type AutoFailover } from '../../replicate/auto-failover.js';
+import { previousFailover, type FailoverReport } from '../../replicate/failover-report.js';
 import { DEFAULT_RECEIVER_LIMITS, startReceiver } from '../../replicate/receiver.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
@@ -107,10 +103,18 @@ export const backupCommand = defineCommand({
     }
     const dir = resolve(args.dir);
     // At most once, across restarts too: a directory that was failed over from stays that way.
+    // A failover.json that cannot be read may record a restore: arming again could restore a second time.
     const previous = failoverAfterMs === undefined ? undefined : await previousFailover(dir);
-    if (previous?.ok === true) {
+    if (previous?.state === 'unreadable')
       throw new UserError(
-        `${dir} was failed over from already (${previous.reason}, ${previous.checkpoint} restored as pid ${previous.pid} at ${previous.restored_at}); ` +
+        `not arming the automatic failover: ${previous.problem}. It may record a failover made already, and a second restore would run the workload twice; ` +
+          'check what was restored from this directory, then move the file away to arm the automatic failover again',
+        EXIT.usage,
+      );
+    if (previous?.state === 'recorded' && previous.report.ok) {
+      const { reason, checkpoint, pid, restored_at } = previous.report;
+      throw new UserError(
+        `${dir} was failed over from already (${reason}, ${checkpoint} restored as pid ${pid} at ${restored_at}); ` +
           'move its failover.json away to arm the automatic failover again',
         EXIT.usage,
       );

@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { defineCommand } from '../command.js';
 import { leaderKey } from '../../config/fencing.js';
 import { readFenceReport } from '../../fence/marker.js';
-import { previousFailover } from '../../replicate/auto-failover.js';
+import { previousFailover } from '../../replicate/failover-report.js';
 import { listRunDirectories } from '../../replicate/backup-runs.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
@@ -119,10 +119,11 @@ async function side(dir: string, role: 'primary' | 'backup') {
       }
     }
   } else {
-    const report = await previousFailover(dir);
-    if (report !== undefined)
-      failover = report.ok
-        ? `${report.checkpoint} restored as pid ${report.pid} at ${report.restored_at}`
+    const previous = await previousFailover(dir);
+    if (previous.state === 'unreadable') failover = `unknown: ${previous.problem}`;
+    else if (previous.state === 'recorded')
+      failover = previous.report.ok
+        ? `${previous.report.checkpoint} restored as pid ${previous.report.pid} at ${previous.report.restored_at}`
         : 'failed (see failover.json)';
   }
   return {
