@@ -35,6 +35,7 @@ export const UNIT_TESTS = [
   'test/gate/histogram.test.ts',
   'test/gate/degrade.test.ts',
   'test/fence/released.test.ts',
+  'test/fence/marker.test.ts',
   'test/delta/persist.test.ts',
   'test/delta/rewrite.test.ts',
   'test/delta/flatten.test.ts',

@@ -96,7 +96,7 @@ export const FENCING_DEFAULTS = Object.freeze({
   prefix: '/remusd',
   /** Patroni's default loop_wait is 10 s with ttl 30 s; a Remus pair wants a faster takeover. */
   ttlMs: 5_000,
-  onFence: 'freeze' as FenceAction,
+  onFence: 'freeze',
 });
 
 /** Fills in defaults and resolves the TLS paths against baseDir. */

@@ -65,9 +65,8 @@ export function integer(min: number, max = Number.POSITIVE_INFINITY) {
 export function oneOf<const T extends string>(values: readonly T[]) {
   const allowed = `one of ${values.join(', ')}`;
   return field(allowed, (value): Parsed<T> => {
-    if (typeof value === 'string' && (values as readonly string[]).includes(value)) {
-      return { ok: true, value: value as T };
-    }
+    const found = values.find((word) => word === value);
+    if (found !== undefined) return { ok: true, value: found };
     return { ok: false, error: `is not allowed; use ${allowed}` };
   });
 }
@@ -153,8 +152,6 @@ export function policyParameter<N extends ParameterName>(name: N) {
         error: quoted ? 'is a string; write the number without quotes' : `is not a number; use ${allowed}`,
       };
     }
-    return rule.check(value)
-      ? { ok: true, value: value as PolicyParameters[N] }
-      : { ok: false, error: `is not allowed; use ${allowed}` };
+    return rule.check(value) ? { ok: true, value } : { ok: false, error: `is not allowed; use ${allowed}` };
   });
 }

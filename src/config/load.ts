@@ -4,7 +4,8 @@
 import { dirname, resolve } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { readRegularFile } from '../fs/regular-file.js';
+import { errorMessage } from '../fs/error-code.js';
+import { FileReadError, readRegularFile } from '../fs/regular-file.js';
 import { closest, formatPath, showValue, type ConfigError, type KeyPath } from './errors.js';
 import { checkConfig } from './rules.js';
 import { fileSchema, normalizeConfig, type Config } from './schema.js';
@@ -37,7 +38,7 @@ export function parseConfigText(text: string, fileLabel: string): ParseResult {
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    return { ok: false, errors: [{ file: fileLabel, path: '', message: `invalid YAML: ${(error as Error).message}` }] };
+    return { ok: false, errors: [{ file: fileLabel, path: '', message: `invalid YAML: ${errorMessage(error)}` }] };
   }
   return { ok: true, raw: raw ?? {}, locate: locator(doc, lineCounter) };
 }
@@ -98,7 +99,7 @@ export async function readConfigText(
   try {
     bytes = await readRegularFile(path, CONFIG_MAX_BYTES);
   } catch (error) {
-    return failed(`cannot read the file: ${(error as { reason?: string }).reason ?? (error as Error).message}`);
+    return failed(`cannot read the file: ${error instanceof FileReadError ? error.reason : errorMessage(error)}`);
   }
   const nul = bytes.indexOf(0);
   if (nul >= 0) return failed(`is not a text file (a NUL byte at byte ${nul}); a config is YAML text`);
@@ -161,7 +162,7 @@ function valueAt(data: unknown, path: KeyPath): unknown {
   let here: unknown = data;
   for (const key of path) {
     if (here === null || typeof here !== 'object') return undefined;
-    here = (here as Record<string | number, unknown>)[key];
+    here = Reflect.get(here, key);
   }
   return here;
 }

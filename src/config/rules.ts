@@ -123,8 +123,9 @@ function policyRules(config: Config, file: ConfigFile): RuleViolation[] {
   const kind = config.policy.kind;
   const takes: readonly string[] = POLICY_OPTIONS[kind];
   const out: RuleViolation[] = [];
+  const writtenKeys = new Map<string, unknown>(Object.entries(file.policy ?? {}));
   for (const [option, fileName] of Object.entries(FILE_NAMES)) {
-    const written = (file.policy as Record<string, unknown> | undefined)?.[fileName];
+    const written = writtenKeys.get(fileName);
     if (written === undefined || takes.includes(option)) continue;
     const users = Object.entries(POLICY_OPTIONS)
       .filter(([, options]) => (options as readonly string[]).includes(option))
@@ -214,10 +215,10 @@ function outputCommitRules(config: Config, file: ConfigFile): RuleViolation[] {
   const written = file.output_commit;
   if (written === undefined) return [];
   if (!config.outputCommit.enabled) {
-    const idle = Object.keys(written).filter((key) => key !== 'enabled');
-    return idle.map((key) => ({
+    const idle = Object.entries(written).filter(([key]) => key !== 'enabled');
+    return idle.map(([key, value]) => ({
       path: ['output_commit', key],
-      value: (written as Record<string, unknown>)[key],
+      value,
       message: 'has no effect while output_commit.enabled is not true; remove it or set enabled: true',
     }));
   }

@@ -88,14 +88,11 @@ export const fileSchema = z.strictObject({
       host_interface: field.interfaceName,
     })
     .superRefine((network, ctx) => {
-      const required = {
-        namespace: "the network namespace's name, e.g. remusd-web",
-        address: 'the service address with its prefix length, e.g. 10.88.0.2/24',
-      };
-      for (const [key, what] of Object.entries(required)) {
-        if ((network as Record<string, unknown>)[key] === undefined)
-          ctx.addIssue({ code: 'custom', path: [key], message: `is required in the network section: write ${what}` });
-      }
+      const required = (key: string, what: string) =>
+        ctx.addIssue({ code: 'custom', path: [key], message: `is required in the network section: write ${what}` });
+      if (network.namespace === undefined) required('namespace', "the network namespace's name, e.g. remusd-web");
+      if (network.address === undefined)
+        required('address', 'the service address with its prefix length, e.g. 10.88.0.2/24');
     })
     .optional(),
   output_commit: z

@@ -40,19 +40,26 @@ export function watchConfig(
   let lastText: string | undefined;
   let quiet: NodeJS.Timeout | undefined;
 
-  const load = (trigger: 'file' | 'request'): Promise<ConfigResult | undefined> => {
-    const next = queue.then(async () => {
-      const read = await readConfigText(path);
-      const text = read.ok ? read.text : undefined;
-      if (trigger === 'file' && read.ok && text === lastText) return undefined;
-      lastText = text;
-      const result = read.ok ? configFromText(read.text, path, baseDir) : read;
-      if (!closed) onChange(result);
-      return result;
-    });
+  // One load at a time, in order: each waits for the one before (a failed one included).
+  const enqueue = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work);
     queue = next.catch(() => undefined);
     return next;
   };
+  // Validates what was read, hands the result over and returns it.
+  const report = (read: Awaited<ReturnType<typeof readConfigText>>): ConfigResult => {
+    lastText = read.ok ? read.text : undefined;
+    const result = read.ok ? configFromText(read.text, path, baseDir) : read;
+    if (!closed) onChange(result);
+    return result;
+  };
+  const reload = () => enqueue(async () => report(await readConfigText(path)));
+  // A file change whose text is what was loaded last gives no result.
+  const loadChanged = () =>
+    enqueue(async () => {
+      const read = await readConfigText(path);
+      if (!read.ok || read.text !== lastText) report(read);
+    });
 
   // Stat changes that mean new content; an access (atime) alone does not.
   const listener = (current: Stats, previous: Stats) => {
@@ -63,12 +70,12 @@ export function watchConfig(
       current.size !== previous.size;
     if (!changed || closed) return;
     clearTimeout(quiet);
-    quiet = setTimeout(() => void load('file'), 2 * intervalMs);
+    quiet = setTimeout(() => void loadChanged(), 2 * intervalMs);
   };
   watchFile(path, { interval: intervalMs, persistent: true }, listener);
 
   return {
-    reload: async () => (await load('request')) as ConfigResult,
+    reload,
     close() {
       closed = true;
       clearTimeout(quiet);

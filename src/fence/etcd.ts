@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
-import { Etcd3, type Lease } from 'etcd3';
+import { Etcd3, EtcdLeaseInvalidError, type Lease } from 'etcd3';
 import { z } from 'zod';
 import type { FencingConfig } from '../config/fencing.js';
 
@@ -174,7 +174,7 @@ export async function keepAlive(lease: Lease, timeoutMs: number): Promise<number
     );
     return Number(answer.TTL) * 1000;
   } catch (error) {
-    if ((error as Error).name === 'EtcdLeaseInvalidError') return 0;
+    if (error instanceof EtcdLeaseInvalidError) return 0;
     throw error;
   }
 }

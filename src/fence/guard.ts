@@ -7,6 +7,7 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { leaderKey } from '../config/fencing.js';
+import { errorMessage } from '../fs/error-code.js';
 import type { Clock } from '../loop/clock.js';
 import type { EtcdFencing, LeaderValue } from './etcd.js';
 import { stopWorkload } from './fence-action.js';
@@ -144,9 +145,7 @@ export class FenceGuard {
       );
       return watchdog;
     } catch (error) {
-      log.error(
-        `${(error as Error).message}: if remusd dies, nothing fences workload ${pid} before the lease runs out`,
-      );
+      log.error(`${errorMessage(error)}: if remusd dies, nothing fences workload ${pid} before the lease runs out`);
       return undefined;
     }
   }

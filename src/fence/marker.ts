@@ -3,33 +3,36 @@
 
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FenceAction } from '../config/fencing.js';
+import { z } from 'zod';
+import { FENCE_ACTIONS } from '../config/fencing.js';
 
 export const FENCED_FILE = 'fenced.json';
 
-/** fenced.json: what the fence did and why. */
-export interface FenceReport {
-  reason: string;
+/** fenced.json: what the fence did and why (written by guard.ts, or by the watchdog in C). */
+export const fenceReportSchema = z.object({
+  reason: z.string(),
   /** When the fence was decided; the workload was stopped stop_ms later. */
-  at: string;
-  key: string;
-  holder: string;
-  lease: string;
-  action: FenceAction;
+  at: z.string(),
+  key: z.string(),
+  holder: z.string(),
+  lease: z.string(),
+  action: z.enum(FENCE_ACTIONS),
   /** The workload's root pid (undefined: fenced before there was one). */
-  pid?: number;
+  pid: z.number().int().optional(),
   /** Every pid signalled. */
-  pids: number[];
+  pids: z.array(z.number().int()),
   /** From the decision to the last signal sent. */
-  stop_ms: number;
+  stop_ms: z.number(),
   /** Who fenced: remusd itself (lease lost), or its watchdog (remusd died or stopped renewing). */
-  by?: 'remusd' | 'watchdog';
-}
+  by: z.enum(['remusd', 'watchdog']).optional(),
+});
+export type FenceReport = z.infer<typeof fenceReportSchema>;
 
-/** The fence report in dir, if any (a file that does not parse counts as none). */
+/** The fence report in dir, if any (a file that does not parse, or not as a fence report, counts as none). */
 export async function readFenceReport(dir: string): Promise<FenceReport | undefined> {
   try {
-    return JSON.parse(await readFile(join(dir, FENCED_FILE), 'utf8')) as FenceReport;
+    const parsed = fenceReportSchema.safeParse(JSON.parse(await readFile(join(dir, FENCED_FILE), 'utf8')));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }

@@ -4,6 +4,7 @@
 // or kills the workload itself, before the lease can run out and another host take over.
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { FenceAction } from '../config/fencing.js';
@@ -72,7 +73,8 @@ export class Watchdog {
     });
     child.stdout.resume();
     child.unref();
-    (child.stdout as Readable & { unref?: () => void }).unref?.();
+    // A pipe to a child is a net.Socket: unref'd, it does not keep remusd's event loop alive either.
+    if (child.stdout instanceof Socket) child.stdout.unref();
     return watchdog;
   }
 

@@ -1,15 +1,17 @@
+import { z } from 'zod';
 import { ip, ipIn } from './ip.js';
 
-interface LinkInfo {
-  ifindex: number;
-  link_index?: number;
-}
+// `ip -j link show dev NAME`: the interface's index and, for a veth, its peer's.
+const linksSchema = z.array(z.object({ ifindex: z.number(), link_index: z.number().optional() }));
+type LinkInfo = z.infer<typeof linksSchema>[number];
 
 /** The interface's index and its veth peer's index, or undefined when there is no such interface. */
 export async function linkInfo(name: string, namespace?: string): Promise<LinkInfo | undefined> {
   const args = ['-j', 'link', 'show', 'dev', name];
   try {
-    const [info] = JSON.parse(namespace === undefined ? await ip(args) : await ipIn(namespace, args)) as LinkInfo[];
+    const [info] = linksSchema.parse(
+      JSON.parse(namespace === undefined ? await ip(args) : await ipIn(namespace, args)),
+    );
     return info;
   } catch {
     return undefined;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { ip } from './ip.js';
 
 /** The host's route to an address: the interface and the source address it picks. */
@@ -19,9 +20,13 @@ export async function routeServiceAddress(
   await ip(['route', 'replace', `${serviceAddress}/32`, 'dev', hostInterface, 'src', hostAddress]);
 }
 
+// `ip -j route get`: the routes chosen, each with its interface and, when it picks one, its source address.
+const routesSchema = z.array(z.object({ dev: z.string(), prefsrc: z.string().optional() }));
+
 /** Where the host would send a packet for this address now (`ip route get`). */
 export async function routeTo(address: string): Promise<RouteChoice> {
-  const [route] = JSON.parse(await ip(['-j', 'route', 'get', address])) as { dev: string; prefsrc?: string }[];
-  if (route === undefined) throw new Error(`ip route get ${address} returned no route`);
+  const parsed = routesSchema.safeParse(JSON.parse(await ip(['-j', 'route', 'get', address])));
+  const route = parsed.success ? parsed.data[0] : undefined;
+  if (route === undefined) throw new Error(`ip route get ${address} returned no route (with an interface)`);
   return { dev: route.dev, prefsrc: route.prefsrc };
 }

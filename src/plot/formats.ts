@@ -9,5 +9,5 @@ export type PlotFormat = (typeof PLOT_FORMATS)[number];
 /** The format of an output file by its extension (any case), or undefined for another extension. */
 export function plotFormatOf(path: string): PlotFormat | undefined {
   const ext = extname(path).slice(1).toLowerCase();
-  return (PLOT_FORMATS as readonly string[]).includes(ext) ? (ext as PlotFormat) : undefined;
+  return PLOT_FORMATS.find((format) => format === ext);
 }

@@ -13,7 +13,8 @@ type SvgToPdf = (
   y: number,
   options: { assumePt: boolean; fontCallback: (family: string, bold: boolean) => string },
 ) => void;
-// svg-to-pdfkit is CommonJS without types: its one export, typed here.
+// svg-to-pdfkit is CommonJS without types: require() gives `any`, and its one export is the function typed here.
+// oxlint-disable-next-line typescript/no-unsafe-type-assertion
 const svgToPdfkit = createRequire(import.meta.url)('svg-to-pdfkit') as SvgToPdf;
 
 /** The SVG's size in units, from its width and height attributes; throws a RangeError without them. */

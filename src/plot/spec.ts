@@ -60,7 +60,13 @@ export function runPlotSpec(points: readonly PlotPoint[], title: string): TopLev
     axis: sizeAxis,
   });
   const bandEdge = (y: { field: string }, stroke: string) => ({
-    mark: { type: 'line', interpolate: 'step-after', strokeDash: [4, 4], strokeWidth: 1, color: stroke },
+    mark: {
+      type: 'line' as const,
+      interpolate: 'step-after' as const,
+      strokeDash: [4, 4],
+      strokeWidth: 1,
+      color: stroke,
+    },
     encoding: { x, y },
   });
   return {
@@ -114,5 +120,5 @@ export function runPlotSpec(points: readonly PlotPoint[], title: string): TopLev
         resolve: { scale: { y: 'shared' } },
       },
     ],
-  } as TopLevelSpec;
+  };
 }

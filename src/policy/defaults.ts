@@ -50,28 +50,28 @@ export interface PolicyParameters {
 /** The names of the tunable parameters. */
 export type ParameterName = keyof PolicyParameters;
 
-/** One parameter's allowed range: a check and the words that describe it. */
-export interface ParameterRule {
+/** One parameter's allowed range: a check (which also tells the compiler the value's type) and its words. */
+export interface ParameterRule<T> {
   /** Completes "use …", e.g. "a number with 0 < x < 1". */
   readonly allowed: string;
-  readonly check: (value: unknown) => boolean;
+  readonly check: (value: unknown) => value is T;
 }
 
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
 /** The allowed range of each parameter. */
-export const PARAMETER_RULES: Readonly<Record<ParameterName, ParameterRule>> = Object.freeze({
-  shrink: { allowed: 'a number between 0 and 1, exclusive', check: (v) => isNumber(v) && v > 0 && v < 1 },
-  grow: { allowed: 'a number above 1 and at most 10', check: (v) => isNumber(v) && v > 1 && v <= 10 },
+export const PARAMETER_RULES: Readonly<{ [N in ParameterName]: ParameterRule<PolicyParameters[N]> }> = Object.freeze({
+  shrink: { allowed: 'a number between 0 and 1, exclusive', check: (v): v is number => isNumber(v) && v > 0 && v < 1 },
+  grow: { allowed: 'a number above 1 and at most 10', check: (v): v is number => isNumber(v) && v > 1 && v <= 10 },
   window: {
     allowed: 'a whole number from 1 to 64',
-    check: (v) => isNumber(v) && Number.isInteger(v) && v >= 1 && v <= 64,
+    check: (v): v is number => isNumber(v) && Number.isInteger(v) && v >= 1 && v <= 64,
   },
-  change: { allowed: 'a number above 1 and at most 10', check: (v) => isNumber(v) && v > 1 && v <= 10 },
-  deadband: { allowed: 'a number from 1 to 10', check: (v) => isNumber(v) && v >= 1 && v <= 10 },
+  change: { allowed: 'a number above 1 and at most 10', check: (v): v is number => isNumber(v) && v > 1 && v <= 10 },
+  deadband: { allowed: 'a number from 1 to 10', check: (v): v is number => isNumber(v) && v >= 1 && v <= 10 },
   target: {
     allowed: TARGET_RULES.map((rule) => `"${rule}"`).join(' or '),
-    check: (v) => typeof v === 'string' && (TARGET_RULES as readonly string[]).includes(v),
+    check: (v): v is TargetRule => TARGET_RULES.some((rule) => rule === v),
   },
 });
 

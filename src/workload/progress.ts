@@ -27,7 +27,10 @@ export function parseWorkloadOutput(text: string): WorkloadOutput {
       line
         .split(' ')
         .slice(1)
-        .map((pair) => pair.split('=') as [string, string]),
+        .map((pair) => {
+          const [key = '', value] = pair.split('=');
+          return [key, value];
+        }),
     );
     if (line.startsWith('progress ')) {
       output.progress.push({

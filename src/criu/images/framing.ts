@@ -3,7 +3,7 @@
 import { FileReadError, readRegularFile } from '../../fs/regular-file.js';
 import protobuf from 'protobufjs';
 import { ImageError, ioError } from './errors.js';
-import type { DecodedMessage } from './schema.js';
+import { isDecodedMessage, type DecodedMessage } from './schema.js';
 
 /** First word of service files (stats-dump, stats-restore). */
 export const IMG_SERVICE_MAGIC = 0x55105940;
@@ -159,13 +159,24 @@ export function decodeEntry(
 ): DecodedMessage {
   reader.pos = span.start;
   reader.len = span.start + span.length;
+  // protobufjs types decode() as Message<{}>, a class with no index signature: seen as unknown, and checked
+  // to be an object, it is plain fields that decoders then read only through schema.ts's checked accessors.
+  let message: unknown;
   try {
-    // protobufjs types decode() as Message<{}>, a class with no index signature, so it needs this cast to be
-    // seen as plain fields; decoders then read it only through schema.ts's checked accessors.
-    return type.decode(reader, span.length) as unknown as DecodedMessage;
+    message = type.decode(reader, span.length);
   } catch (err) {
     throw entryError(err, reader, span, label, what);
   }
+  if (!isDecodedMessage(message)) {
+    throw new ImageError({
+      file: label,
+      offset: span.start,
+      expected: `a ${what}`,
+      found: typeof message,
+      code: 'bad-message',
+    });
+  }
+  return message;
 }
 
 // Maps a protobufjs exception to the ImageError that says where and what.

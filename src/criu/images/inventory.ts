@@ -1,7 +1,17 @@
 // inventory.img: the image set's version and global flags; decoded, and encoded back without loss.
 import { ImageError } from './errors.js';
 import { INVENTORY_FORMAT, decodeEntry, entryReader, joinEntries, readImageBytes, singleEntry } from './framing.js';
-import { has, messageField, types, u32Field, u64Safe, type DecodedMessage, type FieldSite } from './schema.js';
+import {
+  boolValue,
+  has,
+  messageField,
+  stringValue,
+  types,
+  u32Field,
+  u64Safe,
+  type DecodedMessage,
+  type FieldSite,
+} from './schema.js';
 
 /** Image set version 1: images without the common head magic (CRIU before 1.1). */
 export const CRIU_IMAGES_V1 = 1;
@@ -44,20 +54,30 @@ export interface Inventory {
 
 type Scalar = 'bool' | 'u32' | 'u64' | 'bytes' | 'string';
 
-// Scalar fields: our name, the .proto name, the kind. plugins and unknownFields are handled apart.
-const FIELDS: readonly (readonly [keyof Inventory, string, Scalar])[] = [
-  ['imgVersion', 'img_version', 'u32'],
-  ['fdinfoPerId', 'fdinfo_per_id', 'bool'],
-  ['rootIds', 'root_ids', 'bytes'],
-  ['nsPerId', 'ns_per_id', 'bool'],
-  ['rootCgSet', 'root_cg_set', 'u32'],
-  ['lsmtype', 'lsmtype', 'u32'],
-  ['dumpUptime', 'dump_uptime', 'u64'],
-  ['preDumpMode', 'pre_dump_mode', 'u32'],
-  ['tcpClose', 'tcp_close', 'bool'],
-  ['networkLockMethod', 'network_lock_method', 'u32'],
-  ['dumpCriuRunId', 'dump_criu_run_id', 'string'],
-  ['allowUprobes', 'allow_uprobes', 'bool'],
+// Our names of the Inventory fields whose value is a T.
+type FieldsOf<T> = { [K in keyof Inventory]-?: NonNullable<Inventory[K]> extends T ? K : never }[keyof Inventory];
+
+// A scalar field: our name, the .proto name, the kind (which fixes the type of its value).
+type Field =
+  | { name: FieldsOf<boolean>; wire: string; kind: 'bool' }
+  | { name: FieldsOf<number>; wire: string; kind: 'u32' | 'u64' }
+  | { name: FieldsOf<Uint8Array>; wire: string; kind: 'bytes' }
+  | { name: FieldsOf<string>; wire: string; kind: 'string' };
+
+// The scalar fields; plugins and unknownFields are handled apart.
+const FIELDS: readonly Field[] = [
+  { name: 'imgVersion', wire: 'img_version', kind: 'u32' },
+  { name: 'fdinfoPerId', wire: 'fdinfo_per_id', kind: 'bool' },
+  { name: 'rootIds', wire: 'root_ids', kind: 'bytes' },
+  { name: 'nsPerId', wire: 'ns_per_id', kind: 'bool' },
+  { name: 'rootCgSet', wire: 'root_cg_set', kind: 'u32' },
+  { name: 'lsmtype', wire: 'lsmtype', kind: 'u32' },
+  { name: 'dumpUptime', wire: 'dump_uptime', kind: 'u64' },
+  { name: 'preDumpMode', wire: 'pre_dump_mode', kind: 'u32' },
+  { name: 'tcpClose', wire: 'tcp_close', kind: 'bool' },
+  { name: 'networkLockMethod', wire: 'network_lock_method', kind: 'u32' },
+  { name: 'dumpCriuRunId', wire: 'dump_criu_run_id', kind: 'string' },
+  { name: 'allowUprobes', wire: 'allow_uprobes', kind: 'bool' },
 ];
 
 // Unknown fields as protobufjs keeps them (a non-enumerable $unknowns), copied: they alias the input buffer.
@@ -105,21 +125,34 @@ export function decodeInventory(bytes: Uint8Array, label: string): Inventory {
     const expected = `img_version ${CRIU_IMAGES_V1} or ${CRIU_IMAGES_V1_1}`;
     throw new ImageError({ file: label, offset: span.start, expected, found: `${version}`, code: 'unknown-version' });
   }
-  const out: Record<string, unknown> = {};
-  for (const [name, wire, kind] of FIELDS) {
-    if (!has(m, wire)) continue;
-    const value = m[wire];
-    if (kind === 'u64') out[name] = u64Safe(value, { file: label, offset: span.start, field: wire });
-    else if (kind === 'bytes') out[name] = copyBytes(value, { file: label, offset: span.start, field: wire });
-    else out[name] = value;
+  const inventory: Inventory = { imgVersion: version };
+  for (const field of FIELDS) {
+    if (!has(m, field.wire)) continue;
+    const site = { file: label, offset: span.start, field: field.wire };
+    const value = m[field.wire];
+    switch (field.kind) {
+      case 'bool':
+        inventory[field.name] = boolValue(value, site);
+        break;
+      case 'u32':
+        inventory[field.name] = u32Field(m, field.wire, label, span.start);
+        break;
+      case 'u64':
+        inventory[field.name] = u64Safe(value, site);
+        break;
+      case 'bytes':
+        inventory[field.name] = copyBytes(value, site);
+        break;
+      case 'string':
+        inventory[field.name] = stringValue(value, site);
+        break;
+    }
   }
   if (has(m, 'plugins_entry'))
-    out['plugins'] = pluginNames(messageField(m, 'plugins_entry', label, span.start), label, span.start);
+    inventory.plugins = pluginNames(messageField(m, 'plugins_entry', label, span.start), label, span.start);
   const unknown = unknownsOf(m);
-  if (unknown) out['unknownFields'] = unknown;
-  // out holds only FIELDS' names, each with the kind FIELDS gives it (checked above or decoded by protobufjs from
-  // inventory.proto's matching scalar type), plus plugins and unknownFields: an Inventory, built key by key.
-  return out as unknown as Inventory;
+  if (unknown) inventory.unknownFields = unknown;
+  return inventory;
 }
 
 // Checks one scalar before encoding, so a bad value is an error here rather than wrapped bytes.
@@ -141,11 +174,11 @@ function checkScalar(name: string, kind: Scalar, value: unknown): void {
 // Encodes inventory.img (INVENTORY_MAGIC, one entry), known fields in number order then unknown ones.
 export function encodeInventory(inventory: Inventory): Uint8Array {
   const message: Record<string, unknown> = {};
-  for (const [name, wire, kind] of FIELDS) {
-    const value = inventory[name];
+  for (const field of FIELDS) {
+    const value = inventory[field.name];
     if (value === undefined) continue;
-    checkScalar(name, kind, value);
-    message[wire] = value;
+    checkScalar(field.name, field.kind, value);
+    message[field.wire] = value;
   }
   if (!has(message, 'img_version')) throw new RangeError('Inventory.imgVersion is required');
   if (inventory.plugins !== undefined) message['plugins_entry'] = { plugins: inventory.plugins };

@@ -34,6 +34,11 @@ export const types = {
 // A decoded message seen as plain fields; decoders read it only through the helpers below.
 export type DecodedMessage = Record<string, unknown>;
 
+// Whether a decoded value is a message: a non-null object, whose own keys are the fields on the wire.
+export function isDecodedMessage(value: unknown): value is DecodedMessage {
+  return typeof value === 'object' && value !== null;
+}
+
 // Whether the field was on the wire: protobufjs puts defaults on the prototype, so `in`/truthiness lie.
 export function has(message: DecodedMessage, field: string): boolean {
   return Object.prototype.hasOwnProperty.call(message, field);
@@ -84,12 +89,23 @@ export function u32Field(message: DecodedMessage, field: string, file: string, o
   return value;
 }
 
+// A bool field's value; an ImageError when the decoder gave something else.
+export function boolValue(value: unknown, site: FieldSite): boolean {
+  if (typeof value !== 'boolean') throw wrongKind(site, 'a bool', value);
+  return value;
+}
+
+// A string field's value; an ImageError when the decoder gave something else.
+export function stringValue(value: unknown, site: FieldSite): string {
+  if (typeof value !== 'string') throw wrongKind(site, 'a string', value);
+  return value;
+}
+
 // A nested message field's value; an ImageError when the decoder gave something else.
 export function messageField(message: DecodedMessage, field: string, file: string, offset: number): DecodedMessage {
   const value = message[field];
-  if (typeof value !== 'object' || value === null) throw wrongKind({ file, offset, field }, 'a message', value);
-  // A non-null object whose own keys are the decoded fields: exactly what DecodedMessage describes.
-  return value as DecodedMessage;
+  if (!isDecodedMessage(value)) throw wrongKind({ file, offset, field }, 'a message', value);
+  return value;
 }
 
 // A u64 as an exact integer number; an ImageError when it is above Number.MAX_SAFE_INTEGER.

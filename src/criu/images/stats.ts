@@ -71,6 +71,7 @@ function readFields<K extends string>(
   }
   // Every required field is set: stats.proto marks them `required`, and protobufjs' decode throws on a missing one
   // (decodeEntry turns that into a 'missing-field' ImageError), so only optional keys can be absent here.
+  // oxlint-disable-next-line typescript/no-unsafe-type-assertion
   return out as Record<K, number>;
 }
 
