@@ -112,7 +112,15 @@ export const shipCommand = defineCommand({
       shipLog.append(record);
       metrics?.shipped(record);
     };
-    const options = { images, log, onShipped, onAcknowledged, maxBytesPerSecond: args.maxRate, to: to.value, credentials };
+    const options = {
+      images,
+      log,
+      onShipped,
+      onAcknowledged,
+      maxBytesPerSecond: args.maxRate,
+      to: to.value,
+      credentials,
+    };
     workload?.start(); // here, so that the finally below always stops its timer
     try {
       if (args.once) {
