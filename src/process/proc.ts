@@ -22,7 +22,6 @@ export async function processState(pid: number): Promise<string | undefined> {
   return (await statFields(pid))?.[0];
 }
 
-/** True while the process exists and is not a zombie. */
 /**
  * Waits, at most timeoutMs, while any of pids is a zombie: dead, but its pid not yet released. An orphan's
  * zombie waits for PID 1, which reaped after 1-4 s here, and CRIU cannot restore over it meanwhile ("Can't
@@ -38,6 +37,7 @@ export async function waitWhileZombies(pids: readonly number[], timeoutMs: numbe
   }
 }
 
+/** True while the process exists and is not a zombie. */
 export async function isAlive(pid: number): Promise<boolean> {
   const state = await processState(pid);
   return state !== undefined && state !== 'Z' && state !== 'X';

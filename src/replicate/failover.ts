@@ -10,7 +10,7 @@ import { readRunIdentity } from '../store/run-identity.js';
 import { scanCheckpoints } from '../store/checkpoints.js';
 import type { NetworkConfig } from '../model/network.js';
 import type { NetworkLog } from '../net/index.js';
-import { waitWhileZombies } from '../process/proc.js';
+import { processPlace, waitWhileZombies } from '../process/proc.js';
 import { listRunDirectories, readBackupRun, readManifest, RUNS_DIR } from './backup-runs.js';
 import { prepareRestoreNetwork, type RestoredNetwork } from './restore-network.js';
 import { chooseRun, type RunView } from './run-choice.js';
@@ -68,12 +68,12 @@ export class StaleRestoreError extends FailoverError {
   }
 }
 
+/** How long a restore waits for the checkpoint's pids to be released by dead (zombie) processes. */
+const ZOMBIE_WAIT_MS = 10_000;
 /**
  * A restore that takes longer than this is killed with everything it forked. Restoring the tests' 64 MiB
  * workload takes 0.1-0.3 s here; a minute leaves room for gigabytes on a slow disk.
  */
-/** How long a restore waits for the checkpoint's pids to be released by dead (zombie) processes. */
-const ZOMBIE_WAIT_MS = 10_000;
 const RESTORE_TIMEOUT_MS = 60_000;
 
 /**
@@ -126,18 +126,16 @@ export async function failover(
   const pidFile = join(dir, '.failover.pid');
   await rm(pidFile, { force: true });
   const imagesDir = join(run.dir, chosen.name);
-  // Log level 4: a restore is rare and its log is what explains a failure or a hang (the last lines say
-  // where CRIU was); at level 2 a hung restore logs nothing at all.
   // A primary killed on this very machine may still be a zombie holding the pids CRIU must restore: a dead
   // process, so wait for its pid to be released (bounded) rather than fail the restore as if it lived.
-  await waitWhileZombies(
-    (await listPagemapFiles(imagesDir)).map((file) => file.pid),
-    ZOMBIE_WAIT_MS,
-  );
+  const pids = (await listPagemapFiles(imagesDir)).map((file) => file.pid);
+  await waitWhileZombies(pids, ZOMBIE_WAIT_MS);
   const network =
     options.network === undefined
       ? undefined
       : await prepareRestoreNetwork(options.network, options.log ?? { info: () => undefined });
+  // Log level 4: a restore is rare and its log is what explains a failure or a hang (the last lines say
+  // where CRIU was); at level 2 a hung restore logs nothing at all.
   const restored = await restore(criu, {
     imagesDir,
     pidFile,
@@ -151,7 +149,7 @@ export async function failover(
   if (restored.exitCode !== 0) {
     await network?.discard();
     throw new FailoverError(
-      `criu restore of ${imagesDir} failed: it ${describeCriuEnd(restored)}:\n${await criuLogTail(restored.logFile)}`,
+      `criu restore of ${imagesDir} failed: it ${describeCriuEnd(restored)} (${await pidsInUse(pids)}):\n${await criuLogTail(restored.logFile)}`,
     );
   }
   const pid = Number((await readFile(pidFile, 'utf8')).trim());
@@ -169,6 +167,17 @@ export async function failover(
     wallMs: Math.round(restored.wallMs),
     ...(restoredNetwork === undefined ? {} : { network: restoredNetwork }),
   };
+}
+
+// After a failed restore, which of the checkpoint's pids a process holds now and in what state: a live process
+// or a zombie explains CRIU's "Can't fork for PID: File exists"; none means the pid was free, or freed since.
+async function pidsInUse(pids: readonly number[]): Promise<string> {
+  const held: string[] = [];
+  for (const pid of pids) {
+    const place = await processPlace(pid);
+    if (place !== undefined) held.push(`${pid} (state ${place.state}, parent ${place.parent})`);
+  }
+  return held.length === 0 ? 'none of its pids is in use now' : `its pids in use now: ${held.join(', ')}`;
 }
 
 /** The runs in dir: a backup's runs/ directories, or (a plain images directory) dir itself as one run. */

@@ -185,6 +185,7 @@ describe('automatic failover (real CRIU, TCP on 127.0.0.1)', () => {
     const { report } = await failoverReport(backupDir, Date.now());
     expect(report).toMatchObject({ ok: false, reason: 'silence' });
     expect(report.error).toMatch(/pid is in use on this machine.*split brain.*CRIU said: criu restore of .* failed/s);
+    expect(report.error).toContain(`its pids in use now: ${w.pid} (state `); // the live workload holds it
     const exited = await backup.process;
     expect(exited.exitCode).toBe(1);
     expect(backup.log()).toMatch(/automatic failover failed: .*split brain/);
