@@ -7,18 +7,24 @@
 // supervisor, shipper and redis killed with -9), the backup restores redis into its own namespace and
 // moves the route, and the client's SAME connection gets the next value.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { namespaceInode, processNamespaceInode, routeTo } from '../../src/net/index.js';
-import type { FailoverReport } from '../../src/replicate/auto-failover.js';
 import { imagesDir } from '../helpers/criu.js';
 import { cutLink, killNamespaceProcesses, networkPlan, networkYaml } from '../helpers/net.js';
 import { readRecords } from '../helpers/records.js';
 import { redisArgs, redisServer } from '../helpers/redis.js';
 import { connectRedis, type RespClient } from '../helpers/resp-client.js';
 import { waitFor } from '../helpers/wait.js';
-import { backupLatest, daemon, startBackup, stopDaemons, testPair } from '../replicate/helpers.js';
+import {
+  backupLatest,
+  daemon,
+  startBackup,
+  startShipper,
+  stopDaemons,
+  waitForFailoverReport,
+} from '../replicate/helpers.js';
 
 let client: RespClient | undefined;
 afterEach(async () => {
@@ -53,17 +59,7 @@ async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number) {
     () => Number(/started \S+ as pid (\d+)/.exec(run.log())?.[1]) || undefined,
     30_000,
   );
-  const shipper = daemon([
-    'ship',
-    '--images',
-    images,
-    '--keys',
-    (await testPair()).primaryDir,
-    '--to',
-    `127.0.0.1:${backupDaemon.port}`,
-    '--pid',
-    String(pid),
-  ]);
+  const shipper = await startShipper(images, backupDaemon.port, ['--pid', String(pid)]);
   client = await connectRedis(address, port);
   const connection = client.local;
 
@@ -92,14 +88,7 @@ async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number) {
   for (const process_ of [run.process, shipper.process]) process_.kill('SIGKILL');
   await killNamespaceProcesses(primary.namespace);
 
-  const report = await waitFor(
-    'failover.json',
-    async () => {
-      const text = await readFile(join(backupDir, 'failover.json'), 'utf8').catch(() => undefined);
-      return text === undefined ? undefined : (JSON.parse(text) as FailoverReport);
-    },
-    30_000,
-  );
+  const report = await waitForFailoverReport(backupDir, 30_000);
   expect(report, backupDaemon.log()).toMatchObject({
     ok: true,
     network: { namespace: backup.namespace, address, host_interface: backup.hostInterface },

@@ -1,20 +1,17 @@
-import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/process/proc.js';
-import type { FailoverReport } from '../../src/replicate/auto-failover.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
-import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
+import { killAndWait } from '../helpers/workload.js';
 import {
-  backupLatest,
-  daemon,
+  backupArgs,
   expectResumed,
-  startBackup,
-  stopDaemons,
-  waitFor,
-  testPair,
-  writeRunConfig,
+  readFailoverReport,
+  replicated,
+  stoppedAfterEach,
+  waitForFailoverReport,
   writesBefore,
 } from './helpers.js';
 
@@ -24,15 +21,7 @@ import {
 
 const FAILOVER_AFTER_MS = 2_000;
 
-let workload: TestWorkload | undefined;
-afterEach(async () => {
-  await stopDaemons();
-  await workload?.stop();
-  workload = undefined;
-});
-
-const readReport = async (dir: string) =>
-  JSON.parse(await readFile(join(dir, 'failover.json'), 'utf8').catch(() => 'null')) as FailoverReport | null;
+const stopped = stoppedAfterEach();
 
 /**
  * A primary with a backup: workload, backup (auto failover on), shipper watching the workload, and four
@@ -40,46 +29,20 @@ const readReport = async (dir: string) =>
  */
 async function primaryWithBackup() {
   const criu = await testCriu();
-  workload = await startWorkload(['--mib', '32', '--phases', '500:1000000', '--report-ms', '50']);
-  const root = await imagesDir();
-  const images = join(root, 'images');
-  const backupDir = join(root, 'backup');
-  const backup = await startBackup(backupDir, ['--failover-after', `${FAILOVER_AFTER_MS}ms`, '--criu', criu.command]);
-  const shipper = daemon([
-    'ship',
-    '--images',
-    images,
-    '--keys',
-    (await testPair()).primaryDir,
-    '--to',
-    `127.0.0.1:${backup.port}`,
-    '--pid',
-    String(workload.pid),
-    '--records',
-    join(root, 'ship.jsonl'),
-  ]);
-  const run = await runCli([
-    'run',
-    '--config',
-    await writeRunConfig(root, 'delta'),
-    '--pid',
-    String(workload.pid),
-    '--max-checkpoints',
-    '4',
-  ]);
-  expect(run.exitCode, run.stderr).toBe(0);
-  const newest = await readlink(join(images, 'latest'));
-  await waitFor(
-    'the newest checkpoint on the backup',
-    async () => ((await backupLatest(backupDir)) === newest ? true : undefined),
-    10_000,
-  );
-  return { criu, images, backupDir, backup, shipper, newest, workload };
+  const workload = await stopped.workload(['--mib', '32', '--phases', '500:1000000', '--report-ms', '50']);
+  const replication = await replicated({
+    pid: workload.pid,
+    mode: 'delta',
+    count: 4,
+    backupArgs: ['--failover-after', `${FAILOVER_AFTER_MS}ms`, '--criu', criu.command],
+    shipArgs: ['--pid', String(workload.pid)],
+  });
+  return { ...replication, workload };
 }
 
 /** Waits for the backup's failover.json; returns it with the ms since `since` (Date.now()). */
-async function failoverReport(dir: string, since: number, timeoutMs = 10_000) {
-  const report = await waitFor('failover.json', () => readReport(dir).then((r) => r ?? undefined), timeoutMs);
+async function failoverReport(dir: string, since: number) {
+  const report = await waitForFailoverReport(dir);
   return { report, ms: Date.now() - since };
 }
 
@@ -114,20 +77,7 @@ describe('automatic failover (real CRIU, TCP on 127.0.0.1)', () => {
     );
     expect(backup.log()).toMatch(/failing over \(workload-dead\)/);
     // At most once, across restarts too.
-    const again = await runCli(
-      [
-        'backup',
-        '--dir',
-        backupDir,
-        '--listen',
-        '127.0.0.1:0',
-        '--keys',
-        (await testPair()).backupDir,
-        '--failover-after',
-        '2s',
-      ],
-      { timeoutMs: 10_000 },
-    );
+    const again = await runCli(await backupArgs(backupDir, ['--failover-after', '2s']), { timeoutMs: 10_000 });
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toMatch(/was failed over from already \(workload-dead/);
     console.log(
@@ -165,7 +115,7 @@ describe('automatic failover (real CRIU, TCP on 127.0.0.1)', () => {
     process.kill(shipper.process.pid!, 'SIGTERM');
     expect((await shipper.process).exitCode, shipper.log()).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 2 * FAILOVER_AFTER_MS + 500));
-    expect(await readReport(backupDir)).toBeNull();
+    expect(await readFailoverReport(backupDir)).toBeNull();
     expect(backup.running(), backup.log()).toBe(true);
     expect(backup.log()).toMatch(/said goodbye/);
     expect(backup.log()).not.toMatch(/failing over \(/); // not "… not failing over", logged if silence came before any checkpoint
@@ -209,9 +159,8 @@ describe('at most once, even when failover.json cannot be read', () => {
       await mkdir(backupDir);
       const path = join(backupDir, 'failover.json');
       await make(path);
-      const args = ['backup', '--dir', backupDir, '--listen', '127.0.0.1:0', '--keys', (await testPair()).backupDir];
       // Without the refusal it would listen until killed: the timeout shows as exit code undefined.
-      const armed = await runCli([...args, '--failover-after', '2s'], { timeoutMs: 8_000 });
+      const armed = await runCli(await backupArgs(backupDir, ['--failover-after', '2s']), { timeoutMs: 8_000 });
       expect(armed.exitCode, armed.stderr + armed.stdout).toBe(2);
       expect(armed.stderr).toContain(`not arming the automatic failover: ${path}`);
       expect(armed.stderr).toMatch(why);

@@ -1,22 +1,21 @@
-import { readdir, readlink } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ShipRecord } from '../../src/replicate/ship-log.js';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
-import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
+import { killAndWait } from '../helpers/workload.js';
 import {
   backupLatest,
   backupRunDir,
-  daemon,
   expectResumed,
-  readJsonLines,
+  replicated,
   sameBytes,
+  shipArgs,
   startBackup,
-  stopDaemons,
+  startShipper,
+  stoppedAfterEach,
+  takeCheckpoints,
   waitFor,
-  testPair,
-  writeRunConfig,
   writesBefore,
 } from './helpers.js';
 import { failoverOutput } from '../../src/cli/json-schemas.js';
@@ -25,49 +24,17 @@ import { failoverOutput } from '../../src/cli/json-schemas.js';
 // ship` sends each checkpoint over TCP on 127.0.0.1 to `remusd backup`, the workload is killed (the primary
 // fails) and `remusd failover` brings it back from the backup's copy.
 
-let workload: TestWorkload | undefined;
-afterEach(async () => {
-  await stopDaemons();
-  await workload?.stop();
-  workload = undefined;
-});
+const stopped = stoppedAfterEach();
 
 describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
   it('delta checkpoints are shipped as they appear; after the primary dies, failover restores the newest one intact', async () => {
     const criu = await testCriu();
-    workload = await startWorkload(['--mib', '64', '--phases', '500:1000000', '--report-ms', '50']);
-    const root = await imagesDir();
-    const images = join(root, 'images');
-    const backupDir = join(root, 'backup');
-    const backup = await startBackup(backupDir);
-    const shipper = daemon([
-      'ship',
-      '--images',
-      images,
-      '--keys',
-      (await testPair()).primaryDir,
-      '--to',
-      `127.0.0.1:${backup.port}`,
-      '--records',
-      join(root, 'ship.jsonl'),
-    ]);
-
-    const run = await runCli([
-      'run',
-      '--config',
-      await writeRunConfig(root, 'delta'),
-      '--pid',
-      String(workload.pid),
-      '--max-checkpoints',
-      '6',
-    ]);
-    expect(run.exitCode, run.stderr).toBe(0);
-    const newest = await readlink(join(images, 'latest'));
-    const shipped = await waitFor('the newest checkpoint shipped', async () => {
-      const lines = await readJsonLines<ShipRecord>(join(root, 'ship.jsonl'));
-      return lines.some((r) => r.name === newest) ? lines : undefined;
+    const workload = await stopped.workload(['--mib', '64', '--phases', '500:1000000', '--report-ms', '50']);
+    const { images, backupDir, shipper, newest, shipped } = await replicated({
+      pid: workload.pid,
+      mode: 'delta',
+      count: 6,
     });
-    expect(await backupLatest(backupDir)).toBe(newest);
 
     // The primary fails: the workload dies. Its counter before the newest shipped checkpoint started is
     // the floor the restored process must be at or above.
@@ -97,36 +64,15 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
 
   it('a shipper killed with -9 mid-transfer leaves no half checkpoint under a final name; a restarted one completes', async () => {
     const criu = await testCriu();
-    workload = await startWorkload(['--mib', '64', '--phases', '200:1000000', '--report-ms', '50']);
+    const workload = await stopped.workload(['--mib', '64', '--phases', '200:1000000', '--report-ms', '50']);
     const root = await imagesDir();
     const images = join(root, 'images');
     const backupDir = join(root, 'backup');
-    const run = await runCli([
-      'run',
-      '--config',
-      await writeRunConfig(root, 'full'),
-      '--pid',
-      String(workload.pid),
-      '--max-checkpoints',
-      '1',
-    ]);
-    expect(run.exitCode, run.stderr).toBe(0);
+    await takeCheckpoints(root, workload.pid, 'full', 1);
     const backup = await startBackup(backupDir);
-    const to = `127.0.0.1:${backup.port}`;
 
     // 64 MiB at 32 MiB/s: about two seconds on the wire, time enough to kill the shipper in the middle.
-    const shipper = daemon([
-      'ship',
-      '--images',
-      images,
-      '--keys',
-      (await testPair()).primaryDir,
-      '--to',
-      to,
-      '--once',
-      '--max-rate',
-      '32MiB',
-    ]);
+    const shipper = await startShipper(images, backup.port, ['--once', '--max-rate', '32MiB']);
     await waitFor('bytes landing in the partial directory', async () => {
       const files = await readdir(
         join(await backupRunDir(backupDir).catch(() => backupDir), '.00000001.partial'),
@@ -144,16 +90,7 @@ describe('replication (real CRIU, TCP on 127.0.0.1)', () => {
     expect((await readdir(runDir)).filter((n) => !n.startsWith('.'))).toEqual(['run.json']); // no 00000001, no latest
     expect(await readdir(runDir)).toEqual(['run.json']); // and the partial is gone too
 
-    const again = await runCli([
-      'ship',
-      '--images',
-      images,
-      '--keys',
-      (await testPair()).primaryDir,
-      '--to',
-      to,
-      '--once',
-    ]);
+    const again = await runCli(await shipArgs(images, backup.port, ['--once']));
     expect(again.exitCode, again.stderr).toBe(0);
     expect(await backupLatest(backupDir)).toBe('00000001');
     const pages = (await readdir(join(images, '00000001'))).filter((f) => f.startsWith('pages-'));

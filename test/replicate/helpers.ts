@@ -10,14 +10,16 @@ import { RUNS_DIR } from '../../src/replicate/backup-runs.js';
 import type { Manifest, ManifestFile } from '../../src/replicate/messages.js';
 import { Channel } from '../../src/replicate/channel.js';
 import type { ReplicationLog } from '../../src/replicate/events.js';
+import type { FailoverReport } from '../../src/replicate/failover-report.js';
+import type { ShipRecord } from '../../src/replicate/ship-log.js';
 import { startReceiver, type Receiver, type ReceiverLimits } from '../../src/replicate/receiver.js';
 import { loadCredentials, writePair, type Credentials } from '../../src/replicate/tls/files.js';
 import { generatePair } from '../../src/replicate/tls/generate.js';
 import { clientTlsOptions } from '../../src/replicate/tls/options.js';
-import { spawnCli } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';
 import { readJsonLines } from '../helpers/records.js';
-import type { TestWorkload } from '../helpers/workload.js';
+import { startWorkload, type TestWorkload } from '../helpers/workload.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** A log that keeps its lines, for assertions. */
@@ -202,18 +204,33 @@ export async function stopDaemons(): Promise<void> {
   }
 }
 
+/**
+ * Daemons and workloads that a test file starts, stopped after each test (daemons first, then workloads):
+ * call once at the top of the file (it registers the afterEach).
+ */
+export function stoppedAfterEach(): { workload(args: string[]): Promise<TestWorkload> } {
+  const workloads: TestWorkload[] = [];
+  afterEach(async () => {
+    await stopDaemons();
+    for (const workload of workloads.splice(0)) await workload.stop();
+  });
+  return {
+    async workload(args) {
+      const workload = await startWorkload(args);
+      workloads.push(workload);
+      return workload;
+    },
+  };
+}
+
+/** The argument list of `remusd backup --dir DIR` on an ephemeral loopback port with the test pair's keys, ARGS after. */
+export async function backupArgs(dir: string, args: string[] = []): Promise<string[]> {
+  return ['backup', '--dir', dir, '--listen', '127.0.0.1:0', '--keys', (await testPair()).backupDir, ...args];
+}
+
 /** Starts `remusd backup --dir DIR ARGS…` on an ephemeral loopback port, with the test pair's keys; returns once it listens. */
 export async function startBackup(dir: string, args: string[] = []): Promise<Daemon & { port: number }> {
-  const backup = daemon([
-    'backup',
-    '--dir',
-    dir,
-    '--listen',
-    '127.0.0.1:0',
-    '--keys',
-    (await testPair()).backupDir,
-    ...args,
-  ]);
+  const backup = daemon(await backupArgs(dir, args));
   // 30 s only bounds a hung start: at load average ~19 the CLI alone took 3-4 s to start, and a redis
   // failover test once failed here at 10 s.
   const port = await waitFor(
@@ -222,6 +239,105 @@ export async function startBackup(dir: string, args: string[] = []): Promise<Dae
     30_000,
   );
   return { ...backup, port };
+}
+
+/** The argument list of `remusd ship` from IMAGES to the backup on 127.0.0.1:PORT, with the test pair's keys. */
+export async function shipArgs(images: string, backupPort: number, args: string[] = []): Promise<string[]> {
+  return [
+    'ship',
+    '--images',
+    images,
+    '--keys',
+    (await testPair()).primaryDir,
+    '--to',
+    `127.0.0.1:${backupPort}`,
+    ...args,
+  ];
+}
+
+/** Starts `remusd ship` from IMAGES to the backup on 127.0.0.1:PORT (ARGS after) in the background. */
+export async function startShipper(images: string, backupPort: number, args: string[] = []): Promise<Daemon> {
+  return daemon(await shipArgs(images, backupPort, args));
+}
+
+/**
+ * Runs `remusd run --pid PID --max-checkpoints COUNT` with writeRunConfig(ROOT, MODE) to its end (it must exit 0)
+ * and returns the name of the newest checkpoint in ROOT/images.
+ */
+export async function takeCheckpoints(
+  root: string,
+  pid: number,
+  mode: 'delta' | 'full',
+  count: number,
+): Promise<string> {
+  const config = await writeRunConfig(root, mode);
+  const run = await runCli(['run', '--config', config, '--pid', String(pid), '--max-checkpoints', String(count)]);
+  expect(run.exitCode, run.stderr).toBe(0);
+  return readlink(join(root, 'images', 'latest'));
+}
+
+/** Waits until the shipper's records (ship.jsonl) say checkpoint NAME was acknowledged; returns them all. */
+export async function waitForShipped(records: string, name: string, timeoutMs = 20_000): Promise<ShipRecord[]> {
+  return waitFor(
+    `checkpoint ${name} acknowledged in ${records}`,
+    async () => {
+      const lines = await readJsonLines<ShipRecord>(records);
+      return lines.some((r) => r.name === name) ? lines : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** A primary replicated to a backup on this machine, as replicated() leaves it. */
+export interface Replicated {
+  root: string;
+  /** ROOT/images: the primary's checkpoints. */
+  images: string;
+  /** ROOT/backup: the backup's directory. */
+  backupDir: string;
+  /** ROOT/ship.jsonl: the shipper's records. */
+  records: string;
+  backup: Daemon & { port: number };
+  shipper: Daemon;
+  /** The newest checkpoint, on the primary and (acknowledged) on the backup. */
+  newest: string;
+  /** The shipper's records once the newest checkpoint was acknowledged. */
+  shipped: ShipRecord[];
+}
+
+/**
+ * The set-up the replication tests share: `remusd backup` (BACKUP_ARGS after the test pair's keys) in
+ * ROOT/backup, `remusd ship` from ROOT/images with records in ROOT/ship.jsonl (SHIP_ARGS after), then `remusd
+ * run` takes COUNT checkpoints of PID in MODE. Returns once the newest is acknowledged and the backup's latest.
+ */
+export async function replicated(options: {
+  pid: number;
+  mode: 'delta' | 'full';
+  count: number;
+  backupArgs?: string[];
+  shipArgs?: string[];
+}): Promise<Replicated> {
+  const root = await imagesDir();
+  const images = join(root, 'images');
+  const backupDir = join(root, 'backup');
+  const records = join(root, 'ship.jsonl');
+  const backup = await startBackup(backupDir, options.backupArgs);
+  const shipper = await startShipper(images, backup.port, ['--records', records, ...(options.shipArgs ?? [])]);
+  const newest = await takeCheckpoints(root, options.pid, options.mode, options.count);
+  const shipped = await waitForShipped(records, newest);
+  expect(await backupLatest(backupDir)).toBe(newest);
+  return { root, images, backupDir, records, backup, shipper, newest, shipped };
+}
+
+/** The backup's failover.json in DIR, or null while it has written none. */
+export async function readFailoverReport(dir: string): Promise<FailoverReport | null> {
+  const text = await readFile(join(dir, 'failover.json'), 'utf8').catch(() => undefined);
+  return text === undefined ? null : (JSON.parse(text) as FailoverReport);
+}
+
+/** Waits for the backup in DIR to write failover.json, and returns it. */
+export async function waitForFailoverReport(dir: string, timeoutMs = 10_000): Promise<FailoverReport> {
+  return waitFor('failover.json', async () => (await readFailoverReport(dir)) ?? undefined, timeoutMs);
 }
 
 /** The workload's write count at its last progress line before checkpoint `name` (in images) started. */

@@ -1,29 +1,22 @@
 // ship and backup each serve Prometheus metrics (--metrics): scraped during a real ship → backup run of
 // real CRIU checkpoints, and checked against what the shipper recorded (ship.jsonl).
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { packageVersion } from '../../src/cli/version.js';
-import type { ShipRecord } from '../../src/replicate/ship-log.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';
-import { startWorkload, type TestWorkload } from '../helpers/workload.js';
 import {
-  daemon,
-  readJsonLines,
   startBackup,
-  stopDaemons,
+  startShipper,
+  stoppedAfterEach,
+  takeCheckpoints,
   testPair,
   waitFor,
-  writeRunConfig,
+  waitForShipped,
   type Daemon,
 } from './helpers.js';
 
-let workload: TestWorkload | undefined;
-afterEach(async () => {
-  await stopDaemons();
-  await workload?.stop();
-  workload = undefined;
-});
+const stopped = stoppedAfterEach();
 
 /** The /metrics address a daemon logged, once it did. */
 const metricsUrl = (process: Daemon) =>
@@ -40,43 +33,23 @@ async function scrape(url: string): Promise<(name: string) => number> {
 
 describe('ship and backup metrics (real CRIU, TLS on 127.0.0.1)', () => {
   it('connection state, bytes, checkpoints, last ack and lag agree with ship.jsonl; a lost backup shows as disconnected and failing', async () => {
-    workload = await startWorkload(['--mib', '4']);
+    const workload = await stopped.workload(['--mib', '4']);
     const root = await imagesDir('remusd-repl-metrics-');
-    const images = join(root, 'images');
     const records = join(root, 'ship.jsonl');
     const backup = await startBackup(join(root, 'backup'), ['--metrics', '127.0.0.1:0']);
     const backupMetrics = await metricsUrl(backup);
     expect((await scrape(backupMetrics))('remusd_backup_connected_senders')).toBe(0);
 
-    const run = await runCli([
-      'run',
-      '--config',
-      await writeRunConfig(root, 'full'),
-      '--pid',
-      String(workload.pid),
-      '--max-checkpoints',
-      '3',
-    ]);
-    expect(run.exitCode, run.stderr).toBe(0);
+    const newestName = await takeCheckpoints(root, workload.pid, 'full', 3);
     const before = Date.now() / 1000;
-    const shipper = daemon([
-      'ship',
-      '--images',
-      images,
-      '--keys',
-      (await testPair()).primaryDir,
-      '--to',
-      `127.0.0.1:${backup.port}`,
+    const shipper = await startShipper(join(root, 'images'), backup.port, [
       '--records',
       records,
       '--metrics',
       '127.0.0.1:0',
     ]);
     const shipMetrics = await metricsUrl(shipper);
-    const shipped = await waitFor('the newest checkpoint acknowledged', async () => {
-      const lines = await readJsonLines<ShipRecord>(records).catch(() => []);
-      return lines.some((r) => r.name === '00000003') ? lines : undefined;
-    });
+    const shipped = await waitForShipped(records, newestName);
 
     const ship = await scrape(shipMetrics);
     const bytes = shipped.reduce((sum, r) => sum + r.bytes, 0);
@@ -84,7 +57,7 @@ describe('ship and backup metrics (real CRIU, TLS on 127.0.0.1)', () => {
     expect(ship('remusd_ship_bytes_total')).toBe(bytes);
     expect(ship('remusd_ship_checkpoints_total')).toBe(shipped.length);
     expect(ship('remusd_ship_transfers_failed_total')).toBe(0);
-    const newest = shipped.find((r) => r.name === '00000003')!;
+    const newest = shipped.find((r) => r.name === newestName)!;
     expect(ship('remusd_ship_last_ack_timestamp_seconds')).toBe(Date.parse(newest.acked_at) / 1000);
     expect(ship('remusd_ship_lag_seconds')).toBe(newest.lag_ms / 1000);
     expect(ship(`remusd_build_info{version="${packageVersion()}",node_version="${process.version}",role="ship"}`)).toBe(
