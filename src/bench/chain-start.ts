@@ -13,7 +13,8 @@
 // reused; rounds of three checkpoints, each round deleting the last one's images, showed no spike in either
 // arm (0.71× and 0.90×, load 8).
 import { median } from 'simple-statistics';
-import { at, compareRow, type BenchRow } from './harness.js';
+import { at } from '../at.js';
+import { compareRow, type BenchRow } from './harness.js';
 import { superviseDirtier, type RunCheckpoint } from './supervised-run.js';
 
 const BENCH = 'chain-start';

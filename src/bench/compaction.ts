@@ -9,7 +9,8 @@
 // alike; the rows give the load average over the run. With 60 checkpoints p99 is about the largest one.
 import { loadavg } from 'node:os';
 import { quantile } from 'simple-statistics';
-import { at, type BenchRow } from './harness.js';
+import { at } from '../at.js';
+import { type BenchRow } from './harness.js';
 import { superviseDirtier, type RunCheckpoint } from './supervised-run.js';
 
 const BENCH = 'compaction';

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { errorText } from '../fs/error-code.js';
-import { at } from './harness.js';
+import { at } from '../at.js';
 
 /** How a counter service is asked to count, and how its reply line reads. */
 export interface CounterProtocol {

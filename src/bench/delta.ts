@@ -19,7 +19,8 @@ import { median } from 'simple-statistics';
 import { PE_LAZY, PE_PRESENT, encodePagemap, type PagemapEntry } from '../criu/images/pagemap.js';
 import { loadHasher } from '../delta/page-hashes.js';
 import { DEFAULT_CHUNK_BYTES, rewriteAsDelta } from '../delta/rewrite.js';
-import { at, type BenchRow } from './harness.js';
+import { at } from '../at.js';
+import { type BenchRow } from './harness.js';
 
 const BENCH = 'delta';
 const PAGE = 4096;

@@ -7,7 +7,8 @@ import { execa } from 'execa';
 import type { ServiceNetwork } from '../net/index.js';
 import { ensureTcpStreamBinary } from '../workload/build.js';
 import { REPETITIONS, RELEASE_MS, SECONDS, throughGate } from './gate-throughput.js';
-import { at, compareRow, type BenchRow } from './harness.js';
+import { at } from '../at.js';
+import { compareRow, type BenchRow } from './harness.js';
 import { receiverPort } from './receiver-port.js';
 
 /** One row: the median over REPETITIONS of the gated stream's rate over the plain one's, same repetition. */

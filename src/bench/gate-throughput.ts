@@ -15,7 +15,8 @@ import { gateTunName } from '../gate/start.js';
 import type { ServiceNetwork } from '../net/index.js';
 import { cpuTicks } from '../process/proc.js';
 import { ensureUdpStreamBinary } from '../workload/build.js';
-import { at, compareRow, type BenchRow } from './harness.js';
+import { at } from '../at.js';
+import { compareRow, type BenchRow } from './harness.js';
 import { receiverPort } from './receiver-port.js';
 
 export const SECONDS = 2;

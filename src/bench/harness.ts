@@ -1,6 +1,8 @@
 // Micro-benchmark harness: times a function per operation (median of batches after warm-up) and
 // reports each result beside a baseline measured in the same run, because this machine is noisy.
 
+import { at } from '../at.js';
+
 /** One reported measurement; value and baseline share a unit so their ratio means something. */
 export interface BenchRow {
   bench: string;
@@ -60,13 +62,6 @@ export function timePerCall(fn: () => unknown, options: TimeOptions): Timing {
   const mid = perCall.length >> 1;
   const medianNs = perCall.length % 2 === 1 ? at(perCall, mid) : (at(perCall, mid - 1) + at(perCall, mid)) / 2;
   return { medianNs, minNs: at(perCall, 0), maxNs: at(perCall, perCall.length - 1), batches, callsPerBatch };
-}
-
-/** values[i]; an out-of-range index here is a bug in the bench, said as such rather than a NaN in the table. */
-export function at<T>(values: readonly T[], i: number): T {
-  const value = values[i];
-  if (value === undefined) throw new RangeError(`index ${i} outside 0..${values.length - 1}`);
-  return value;
 }
 
 // Builds a row with its baseline and the ratio between them.

@@ -11,7 +11,7 @@ import { DATA_CHUNK_BYTES } from '../replicate/protocol.js';
 import { startReceiver } from '../replicate/receiver.js';
 import { loadCredentials } from '../replicate/tls/files.js';
 import { serverTlsOptions } from '../replicate/tls/options.js';
-import { at } from './harness.js';
+import { at } from '../at.js';
 
 /** What the main thread asks: the next connection on `kind` is a copy of `files` into `into`. */
 export interface ExpectCopy {

@@ -12,7 +12,8 @@ import { Scorecard } from '../sim/scorecard.js';
 import { runSimulation } from '../sim/simulate.js';
 import { SimTally } from '../sim/summary.js';
 import { createWorkload, type Workload } from '../sim/workload.js';
-import { at, type BenchRow } from './harness.js';
+import { at } from '../at.js';
+import { type BenchRow } from './harness.js';
 
 const BENCH = 'simulator';
 const PAGE = 4096;

@@ -1,6 +1,7 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { errorCode, errorMessage, errorText } from '../fs/error-code.js';
 
 // The gate's control socket: how `remusd ship` tells `remusd run` that the backup acknowledged checkpoint N,
 // so that epoch N's output may go out. A Unix socket in the images directory, mode 0600: only its owner
@@ -73,7 +74,7 @@ function handle(socket: Socket, release: (seq: number) => Promise<{ packets: num
       const released = await release(Number(match[1]));
       socket.write(`ok ${match[1]} ${released.packets} ${released.bytes}\n`);
     } catch (error) {
-      socket.write(`err ${(error as Error).message.replace(/\n/g, ' ')}\n`);
+      socket.write(`err ${errorMessage(error).replace(/\n/g, ' ')}\n`);
     }
   };
 }
@@ -88,10 +89,12 @@ export class ControlClient {
     socket.on('data', (chunk: string) => {
       this.buffer += chunk;
       let newline: number;
-      while ((newline = this.buffer.indexOf('\n')) >= 0 && this.waiting.length > 0) {
+      while ((newline = this.buffer.indexOf('\n')) >= 0) {
+        const waiter = this.waiting.shift();
+        if (waiter === undefined) break;
         const line = this.buffer.slice(0, newline);
         this.buffer = this.buffer.slice(newline + 1);
-        this.waiting.shift()!(line);
+        waiter(line);
       }
       if (this.buffer.length > 4096) socket.destroy(new Error('gate control socket: answer too long'));
     });
@@ -145,11 +148,9 @@ export class GateReleaser {
     try {
       this.client ??= await ControlClient.connect(this.path);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
+      const code = errorCode(error);
       if (code !== 'ENOENT')
-        this.warn(
-          `cannot reach the output gate at ${this.path} (${code ?? (error as Error).message}); epoch ${name} stays held`,
-        );
+        this.warn(`cannot reach the output gate at ${this.path} (${errorText(error)}); epoch ${name} stays held`);
       return undefined;
     }
     try {
@@ -157,7 +158,7 @@ export class GateReleaser {
     } catch (error) {
       this.client.close();
       this.client = undefined;
-      this.warn(`output gate: ${(error as Error).message}`);
+      this.warn(`output gate: ${errorMessage(error)}`);
       return undefined;
     }
   }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
+import { at } from '../at.js';
 import { packageRoot } from '../paths.js';
 import { ensureBundledBinary } from '../process/compile.js';
 import type { EpochClosed, EpochReleased } from './gate.js';
@@ -75,7 +76,7 @@ export class GateHelper {
 
   async barrier(epoch: number): Promise<EpochClosed> {
     const fields = await this.ask(`barrier ${epoch}`, 'barrier', 3);
-    return { epoch, packets: fields[1]!, bytes: fields[2]! };
+    return { epoch, packets: at(fields, 1), bytes: at(fields, 2) };
   }
 
   async release(epoch: number): Promise<EpochReleased> {
@@ -87,7 +88,7 @@ export class GateHelper {
       packets: Number(match[2]),
       bytes: Number(match[3]),
       dropped: Number(match[4]),
-      holds: parseHistogram(match[5]!),
+      holds: parseHistogram(at(match, 5)),
     };
   }
 
@@ -98,13 +99,18 @@ export class GateHelper {
 
   /** Sends the inbound packets held since hold(), in order; later ones pass straight through again. */
   async unhold(): Promise<{ packets: number; bytes: number }> {
-    const [packets, bytes] = await this.ask('unhold', 'unhold', 2);
-    return { packets: packets!, bytes: bytes! };
+    const fields = await this.ask('unhold', 'unhold', 2);
+    return { packets: at(fields, 0), bytes: at(fields, 1) };
   }
 
   async stats(): Promise<{ heldPackets: number; heldBytes: number; dropped: number; pendingBarriers: number }> {
-    const [heldPackets, heldBytes, dropped, pendingBarriers] = await this.ask('stats', 'stats', 4);
-    return { heldPackets: heldPackets!, heldBytes: heldBytes!, dropped: dropped!, pendingBarriers: pendingBarriers! };
+    const fields = await this.ask('stats', 'stats', 4);
+    return {
+      heldPackets: at(fields, 0),
+      heldBytes: at(fields, 1),
+      dropped: at(fields, 2),
+      pendingBarriers: at(fields, 3),
+    };
   }
 
   /** Ends the helper by closing its stdin (held packets die with it); resolves when it has exited. */
@@ -166,10 +172,12 @@ export class GateHelper {
 
   private drain(): void {
     let newline: number;
-    while (this.waiting.length > 0 && (newline = this.buffer.indexOf('\n')) >= 0) {
+    while ((newline = this.buffer.indexOf('\n')) >= 0) {
+      const waiter = this.waiting.shift();
+      if (waiter === undefined) break;
       const line = this.buffer.slice(0, newline);
       this.buffer = this.buffer.slice(newline + 1);
-      this.waiting.shift()!.resolve(line);
+      waiter.resolve(line);
     }
   }
 

@@ -57,8 +57,8 @@ export function quantileMs(histogram: HoldHistogram, q: number): number | undefi
   if (total === 0) return undefined;
   const rank = Math.max(1, Math.ceil(q * total));
   let seen = 0;
-  for (const index of [...histogram.keys()].sort((a, b) => a - b)) {
-    seen += histogram.get(index)!;
+  for (const [index, count] of [...histogram.entries()].sort(([a], [b]) => a - b)) {
+    seen += count;
     if (seen >= rank) {
       const { low, high } = bucketRange(index);
       return (low + high) / 2 / 1000;

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { z } from 'zod';
 import type { EpochClosed, EpochReleased, OutputGate } from './gate.js';
 import { installRedirect, removeRedirect, tc } from './redirect.js';
 
@@ -8,6 +9,11 @@ export interface PlugGateOptions {
   /** The plug qdisc's limit, in bytes. */
   maxHeldBytes: number;
 }
+
+// `tc -s -j qdisc show`: one object per qdisc, with its queue's counters (one left out counts as 0).
+const qdiscStatsSchema = z.array(
+  z.object({ qlen: z.number().optional(), backlog: z.number().optional(), drops: z.number().optional() }),
+);
 
 /** The IFB device a plug gate on `hostInterface` holds packets in (interface names have at most 15 characters). */
 export function plugIfbName(hostInterface: string): string {
@@ -112,7 +118,7 @@ export class PlugGate implements OutputGate {
   // The plug's queue: what it holds now (one closed epoch plus the open one).
   private async backlog(): Promise<{ packets: number; bytes: number; dropped: number }> {
     const { stdout } = await execa('tc', ['-s', '-j', 'qdisc', 'show', 'dev', this.ifb, 'root']);
-    const [q] = JSON.parse(stdout) as { qlen?: number; backlog?: number; drops?: number }[];
+    const [q] = qdiscStatsSchema.parse(JSON.parse(stdout));
     return { packets: q?.qlen ?? 0, bytes: q?.backlog ?? 0, dropped: q?.drops ?? 0 };
   }
 }

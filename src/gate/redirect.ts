@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
+import { errorMessage } from '../fs/error-code.js';
 
 // The tc plumbing of the TUN gate, in the host's network namespace. The workload's packets leave its
 // namespace through its veth and arrive at the host-side end's ingress; a u32 match-all filter with a mirred
@@ -107,7 +108,11 @@ export async function tc(args: string[]): Promise<void> {
   try {
     await execa('tc', args);
   } catch (error) {
-    const detail = (error as { stderr?: string }).stderr?.trim() || (error as Error).message;
+    const stderr =
+      typeof error === 'object' && error !== null && 'stderr' in error && typeof error.stderr === 'string'
+        ? error.stderr.trim()
+        : '';
+    const detail = stderr || errorMessage(error);
     throw new Error(`tc ${args.join(' ')}: ${detail}`);
   }
 }

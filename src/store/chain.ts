@@ -98,7 +98,7 @@ export function removable(checkpoints: readonly StoredCheckpoint[], keep: number
     for (let at = newest; at >= 0 && needed[at] === 0;) {
       needed[at] = 1;
       count += 1;
-      const parent = sorted[at]!.parentSeq;
+      const parent = sorted[at]?.parentSeq;
       at = parent === undefined ? -1 : indexOfSeq(sorted, parent);
     }
   }
@@ -137,7 +137,8 @@ function ascendingChainTotals(sorted: readonly StoredCheckpoint[], seq: number):
   let links = 0;
   let bytes = 0;
   for (let at = indexOfSeq(sorted, seq); at >= 0;) {
-    const c = sorted[at]!;
+    const c = sorted[at];
+    if (c === undefined) break;
     links += 1;
     bytes += c.sizeBytes;
     const parent = c.parentSeq;
@@ -146,7 +147,7 @@ function ascendingChainTotals(sorted: readonly StoredCheckpoint[], seq: number):
       if (parent !== undefined) return chainTotalsOf(chainOf(sorted, seq));
       break;
     }
-    at = at > 0 && sorted[at - 1]!.seq === parent ? at - 1 : indexOfSeq(sorted, parent);
+    at = at > 0 && sorted[at - 1]?.seq === parent ? at - 1 : indexOfSeq(sorted, parent);
   }
   return { links, bytes };
 }
@@ -168,7 +169,11 @@ function finder(checkpoints: readonly StoredCheckpoint[]): (seq: number) => Stor
 }
 
 function isAscending(checkpoints: readonly StoredCheckpoint[]): boolean {
-  for (let i = 1; i < checkpoints.length; i++) if (!(checkpoints[i - 1]!.seq < checkpoints[i]!.seq)) return false;
+  let previous: number | undefined;
+  for (const { seq } of checkpoints) {
+    if (previous !== undefined && !(previous < seq)) return false;
+    previous = seq;
+  }
   return true;
 }
 
@@ -178,7 +183,8 @@ function indexOfSeq(sorted: readonly StoredCheckpoint[], seq: number): number {
   let hi = sorted.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const at = sorted[mid]!.seq;
+    const at = sorted[mid]?.seq;
+    if (at === undefined) return -1; // never: mid is in lo..hi, inside the array
     if (at === seq) return mid;
     if (at < seq) lo = mid + 1;
     else hi = mid - 1;
