@@ -3,6 +3,8 @@ import type { Argv } from 'yargs';
 import { defineCommand } from '../command.js';
 import { describeLocation, locateCriu } from '../../criu/locate.js';
 import { failover, FailoverError, StaleRestoreError } from '../../replicate/failover.js';
+import { previousFailover, writeFailoverReport, type FailoverReport } from '../../replicate/failover-report.js';
+import { errorMessage } from '../../fs/error-code.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -38,6 +40,8 @@ export const failoverCommand = defineCommand({
     const criu = await locateCriu({ flag: args.criu, configPath: config?.criu.path ?? undefined });
     const log = { info: (message: string) => void process.stderr.write(`remusd: ${message}\n`) };
     const dir = resolve(args.dir);
+    const started = { performance: performance.now(), at: new Date().toISOString() };
+    const base = { reason: 'manual' as const, message: 'remusd failover, run by hand', triggered_at: started.at };
     // Never a restore without the lease: with fencing, wait (up to acquire_timeout) until this host holds it.
     const fencing = config?.fencing ?? { kind: 'none' as const };
     const logger = fencing.kind === 'none' ? undefined : await createLogger();
@@ -50,10 +54,32 @@ export const failoverCommand = defineCommand({
       result = await failover(criu, dir, { network: config?.network ?? undefined, log, run: args.run, mayRestore });
     } catch (error) {
       await guard?.end('release');
-      if (error instanceof StaleRestoreError) throw new UserError(error.message, EXIT.staleRestore);
+      const refused = error instanceof StaleRestoreError;
+      await recordFailure(dir, {
+        ok: false,
+        ...base,
+        error: errorMessage(error),
+        ...(refused ? { refused: 'stale-checkpoint' as const } : {}),
+      });
+      if (refused) throw new UserError(error.message, EXIT.staleRestore);
       if (error instanceof FailoverError) throw new UserError(error.message);
       throw error;
     }
+    await report(dir, {
+      ok: true,
+      ...base,
+      ...(result.run === undefined ? {} : { run: result.run }),
+      run_reason: result.runReason,
+      checkpoint: result.name,
+      chain_length: result.chainLength,
+      pid: result.pid,
+      trigger_to_restored_ms: Math.round(performance.now() - started.performance),
+      verify_ms: result.verifyMs,
+      restore_ms: result.wallMs,
+      restored_at: new Date().toISOString(),
+      skipped: result.skipped,
+      ...(result.network === undefined ? {} : { network: result.network }),
+    });
     process.stderr.write(`remusd: restoring from ${result.runReason}\n`);
     for (const skip of result.skipped) {
       process.stderr.write(`remusd: skipping ${skip.name}: ${skip.reason}; falling back to an older checkpoint\n`);
@@ -79,3 +105,23 @@ export const failoverCommand = defineCommand({
     }
   },
 });
+
+// failover.json, as the automatic failover writes it: a restore made by hand counts for "at most once" too
+// (a backup started with --failover-after on this directory then refuses to arm). The restore (or refusal)
+// has happened either way, so a report that cannot be written is said, not fatal.
+async function report(dir: string, value: FailoverReport): Promise<void> {
+  await writeFailoverReport(dir, value).catch((error: unknown) =>
+    process.stderr.write(`remusd: could not write ${dir}/failover.json: ${errorMessage(error)}\n`),
+  );
+}
+
+// A failure never replaces a report of a restore (nor one that cannot be read, which may be one): that
+// would arm the automatic failover again for a workload restored already.
+async function recordFailure(dir: string, value: FailoverReport): Promise<void> {
+  const previous = await previousFailover(dir);
+  if (previous.state === 'unreadable' || (previous.state === 'recorded' && previous.report.ok)) {
+    process.stderr.write(`remusd: failover.json kept as it was (it records an earlier restore, or cannot be read)\n`);
+    return;
+  }
+  await report(dir, value);
+}
