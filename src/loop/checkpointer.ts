@@ -1,6 +1,7 @@
 // What the loop needs from whatever takes checkpoints: CRIU on a real process (criu-checkpointer.ts) or a
 // workload model in virtual time (src/sim/model-checkpointer.ts). The loop decides, the checkpointer does.
 
+import { errorCode, errorMessage } from '../fs/error-code.js';
 import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import { isThenable, type MaybePromise } from './drive.js';
@@ -35,16 +36,24 @@ export interface DeltaSummary {
   shmem: string;
 }
 
-export type CheckpointResult =
-  | {
-      ok: true;
-      stored: StoredCheckpoint;
-      dir: string;
-      stats: DumpStats;
-      criuWallMs: number;
-      delta: DeltaSummary | undefined;
-    }
-  | { ok: false; criuWallMs: number; reason: string; logTail: string };
+/** A checkpoint taken and stored; `Extra` is what its checkpointer adds (the loop's CheckpointResult: `delta`). */
+export type CheckpointTaken<Extra> = {
+  ok: true;
+  stored: StoredCheckpoint;
+  dir: string;
+  stats: DumpStats;
+  criuWallMs: number;
+} & Extra;
+
+/** A checkpoint that failed: nothing was stored. */
+export interface CheckpointFailed {
+  ok: false;
+  criuWallMs: number;
+  reason: string;
+  logTail: string;
+}
+
+export type CheckpointResult = CheckpointTaken<{ delta: DeltaSummary | undefined }> | CheckpointFailed;
 
 /** How a compaction ended: the flattened link as it is now stored, or why nothing changed. */
 export type CompactionOutcome =
@@ -83,10 +92,9 @@ export interface Checkpointer {
  * An I/O error around CRIU (creating the partial directory, renaming it into place on a full or read-only
  * disk) is a failed attempt like a failed CRIU run: retried with back-off, counted towards max_consecutive.
  */
-export function asFailedAttempt(error: unknown): CheckpointResult {
-  const { code } = error as NodeJS.ErrnoException;
-  if (code === undefined) throw error;
-  return { ok: false, criuWallMs: 0, reason: `I/O error: ${(error as Error).message}`, logTail: '' };
+export function asFailedAttempt(error: unknown): CheckpointFailed {
+  if (errorCode(error) === undefined) throw error;
+  return { ok: false, criuWallMs: 0, reason: `I/O error: ${errorMessage(error)}`, logTail: '' };
 }
 
 /** Deletes old checkpoints off the critical path; a failure is only a warning. */
@@ -95,13 +103,15 @@ export function removeQuietly(
   doomed: readonly StoredCheckpoint[],
   events: { warn(message: string, fields?: Record<string, unknown>): void },
 ): MaybePromise<void> {
-  const warn = (error: Error) =>
-    events.warn(`could not delete old checkpoints: ${error.message}`, { checkpoints: doomed.map((c) => c.name) });
+  const warn = (error: unknown) =>
+    events.warn(`could not delete old checkpoints: ${errorMessage(error)}`, {
+      checkpoints: doomed.map((c) => c.name),
+    });
   try {
     const removing = checkpointer.remove(doomed);
     return isThenable(removing) ? Promise.resolve(removing).catch(warn) : undefined;
   } catch (error) {
-    warn(error as Error);
+    warn(error);
     return undefined;
   }
 }

@@ -14,11 +14,12 @@ import {
   type PageHashes,
   type RewriteResult,
 } from '../delta/index.js';
+import { errorMessage } from '../fs/error-code.js';
 import { flushAndDropCache } from '../fs/page-cache.js';
 import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import { openRun } from '../store/run-identity.js';
-import type { CheckpointRequest, CheckpointResult, Checkpointer } from './checkpointer.js';
+import type { CheckpointFailed, CheckpointRequest, CheckpointTaken, Checkpointer } from './checkpointer.js';
 import {
   checkpointName,
   describeCheckpoint,
@@ -95,7 +96,7 @@ export function criuCheckpointer(options: CriuCheckpointerOptions): Checkpointer
         try {
           markLatest(root, result.stored.name);
         } catch (error) {
-          options.log.warn(`could not point latest at ${result.stored.name}: ${(error as Error).message}`, {
+          options.log.warn(`could not point latest at ${result.stored.name}: ${errorMessage(error)}`, {
             checkpoint: result.stored.name,
           });
         }
@@ -135,16 +136,7 @@ export function criuCheckpointer(options: CriuCheckpointerOptions): Checkpointer
   };
 }
 
-type TakeResult =
-  | {
-      ok: true;
-      stored: StoredCheckpoint;
-      dir: string;
-      stats: DumpStats;
-      criuWallMs: number;
-      rewrite: RewriteResult | undefined;
-    }
-  | Extract<CheckpointResult, { ok: false }>;
+type TakeResult = CheckpointTaken<{ rewrite: RewriteResult | undefined }> | CheckpointFailed;
 
 /**
  * Takes one checkpoint into root: CRIU writes into a hidden partial directory (and a delta rewrite runs
@@ -186,7 +178,7 @@ async function takeCheckpoint(
   try {
     stats = readDumpStatsSync(partial);
   } catch (error) {
-    return fail(`CRIU succeeded but its stats are unreadable: ${(error as Error).message}`);
+    return fail(`CRIU succeeded but its stats are unreadable: ${errorMessage(error)}`);
   }
   if (stats === undefined) return fail('CRIU succeeded but wrote no stats-dump');
   let rewrite: RewriteResult | undefined;
@@ -208,7 +200,7 @@ async function takeCheckpoint(
       if (!rewrite.parentUsed && options.dropChainStartCache !== false) await dropKeptImage(partial, options.log);
       rewrite = { ...rewrite, elapsedMs: rewrite.elapsedMs + (performance.now() - savingSince) };
     } catch (error) {
-      return fail(`the delta rewrite failed: ${(error as Error).message}`);
+      return fail(`the delta rewrite failed: ${errorMessage(error)}`);
     }
   }
   const dir = join(root, name);
@@ -219,7 +211,7 @@ async function takeCheckpoint(
 // Flushes and drops the pages images of a checkpoint kept whole. A failure costs only speed: logged, not fatal.
 async function dropKeptImage(dir: string, log: CriuCheckpointerOptions['log']): Promise<void> {
   const images = (await readdir(dir)).filter((name) => /^pages-\d+\.img$/.test(name)).map((name) => join(dir, name));
-  await flushAndDropCache(images).catch((error: Error) =>
-    log.warn(`could not drop a chain start's image from the page cache: ${error.message}`),
+  await flushAndDropCache(images).catch((error: unknown) =>
+    log.warn(`could not drop a chain start's image from the page cache: ${errorMessage(error)}`),
   );
 }

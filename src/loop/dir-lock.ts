@@ -5,6 +5,8 @@
 
 import { closeSync, openSync, rmSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { errorCode } from '../fs/error-code.js';
 import { readRegularFileSync } from '../fs/regular-file.js';
 import { startTime } from '../process/proc.js';
 
@@ -31,10 +33,9 @@ export class DirLockedError extends Error {
   }
 }
 
-interface Owner {
-  pid: number;
-  start_time: number;
-}
+// The lock file's content: the owner's pid and its start time (clock ticks after boot, from /proc).
+const ownerSchema = z.object({ pid: z.number().int(), start_time: z.number().int() });
+type Owner = z.infer<typeof ownerSchema>;
 
 /** Takes the directory's lock for this process; throws DirLockedError when a live process holds it. */
 export async function lockDirectory(dir: string): Promise<DirLock> {
@@ -46,7 +47,7 @@ export async function lockDirectory(dir: string): Promise<DirLock> {
     try {
       fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (errorCode(error) !== 'EEXIST') throw error;
       const holder = readOwner(path);
       if (holder !== undefined && (await holds(holder))) throw new DirLockedError(dir, holder.pid);
       // Stale (or unreadable garbage): remove it if it is still the file just read, then try again. Two
@@ -71,8 +72,8 @@ export async function lockDirectory(dir: string): Promise<DirLock> {
 
 function readOwner(path: string): Owner | undefined {
   try {
-    const value = JSON.parse(readRegularFileSync(path, 4096).toString('utf8')) as Partial<Owner>;
-    return Number.isInteger(value.pid) && Number.isInteger(value.start_time) ? (value as Owner) : undefined;
+    const owner = ownerSchema.safeParse(JSON.parse(readRegularFileSync(path, 4096).toString('utf8')));
+    return owner.success ? owner.data : undefined;
   } catch {
     return undefined;
   }

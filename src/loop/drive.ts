@@ -35,5 +35,15 @@ export async function drive<R>(steps: Steps<R>): Promise<R> {
 
 /** Whether a value is a promise (anything with a then method), to be waited for. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+  return typeof value === 'object' && value !== null && 'then' in value && typeof value.then === 'function';
+}
+
+/**
+ * Waits for a promise inside driven steps (`yield* settled(promise)`) and returns its value, typed: a bare
+ * `yield` gives back `unknown`, since one generator type covers every yield.
+ */
+export function* settled<T>(promise: PromiseLike<T>): Steps<T> {
+  // drive() resumes each yield with the awaited value of what was yielded: a PromiseLike<T> gives a T.
+  // oxlint-disable-next-line typescript/no-unsafe-type-assertion
+  return (yield promise) as T;
 }

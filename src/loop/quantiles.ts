@@ -47,7 +47,9 @@ export class QuantileSketch {
     this.#min = Math.min(this.#min, other.#min);
     this.#max = Math.max(this.#max, other.#max);
     const counts = other.#counts;
-    for (let i = 0; i < counts.length; i++) if (counts[i]! > 0) this.#addToBucket(other.#lowKey + i, counts[i]!);
+    counts.forEach((n, i) => {
+      if (n > 0) this.#addToBucket(other.#lowKey + i, n);
+    });
   }
 
   get count(): number {
@@ -75,9 +77,9 @@ export class QuantileSketch {
     let seen = this.#zeros;
     const counts = this.#counts;
     for (let i = 0; i < counts.length; i++) {
-      seen += counts[i]!;
-      if (counts[i]! > 0 && seen >= rank)
-        return Math.min(this.#max, Math.max(this.#min, RESOLUTION ** (this.#lowKey + i)));
+      const n = counts[i] ?? 0;
+      seen += n;
+      if (n > 0 && seen >= rank) return Math.min(this.#max, Math.max(this.#min, RESOLUTION ** (this.#lowKey + i)));
     }
     return this.#max;
   }
@@ -85,7 +87,7 @@ export class QuantileSketch {
   #addToBucket(key: number, n: number): void {
     let at = key - this.#lowKey;
     if (at < 0 || at >= this.#counts.length) at = this.#grow(key);
-    this.#counts[at]! += n;
+    this.#counts[at] = (this.#counts[at] ?? 0) + n;
   }
 
   // Makes room for key, with slack on the side it grew (keys of doubles span at most ~±150 000): returns its index.

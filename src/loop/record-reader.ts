@@ -4,6 +4,7 @@
 // version 1 lines it is derived from the structure (no parent in an incremental mode), never from reason text.
 
 import { z } from 'zod';
+import { errorMessage } from '../fs/error-code.js';
 import { FileReadError, readRegularFile } from '../fs/regular-file.js';
 import type { DecisionKind } from '../model/policy.js';
 import { RECORD_SCHEMA, type RecordMode } from '../model/record.js';
@@ -132,7 +133,7 @@ function parseLine(line: string, where: string): ReadRecord {
   try {
     value = JSON.parse(line);
   } catch (error) {
-    throw new RecordsError(`${where}: not a JSON record (${(error as Error).message})`);
+    throw new RecordsError(`${where}: not a JSON record (${errorMessage(error)})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new RecordsError(

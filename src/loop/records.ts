@@ -9,6 +9,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { errorCode } from '../fs/error-code.js';
 import { fileKind } from '../fs/regular-file.js';
 import { dirname } from 'node:path';
 import type { CheckpointRecord } from '../model/record.js';
@@ -90,7 +91,7 @@ function rotate(path: string, keepFiles: number): void {
     try {
       renameSync(`${path}.${k}`, `${path}.${k + 1}`);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (errorCode(error) !== 'ENOENT') throw error;
     }
   }
   if (keepFiles >= 1) renameSync(path, `${path}.1`);

@@ -2,9 +2,9 @@ import { dirname } from 'node:path';
 import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
 import { pagesSizeBytes } from '../model/stats.js';
 import { compactionTarget, parentFor, removable, type ChainRules, type StoredCheckpoint } from '../store/chain.js';
-import { asFailedAttempt, removeQuietly, type CheckpointResult, type Checkpointer } from './checkpointer.js';
+import { asFailedAttempt, removeQuietly, type CheckpointResult } from './checkpointer.js';
 import { Compactor, type CompactionRunner } from './compactor.js';
-import { drive, isThenable, type MaybePromise, type Steps } from './drive.js';
+import { drive, isThenable, settled, type MaybePromise, type Steps } from './drive.js';
 import type { SupervisorDeps, SupervisorExit, SupervisorSettings } from './supervisor-deps.js';
 import { step, unmeasured, type LoopState } from './step.js';
 import { checkpointRecord, round } from './checkpoint-record.js';
@@ -24,7 +24,8 @@ export function supervise(deps: SupervisorDeps): Promise<SupervisorExit> {
 function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
   const { clock, events, target, signal, checkpointer } = deps;
   const wantRecords = deps.records !== undefined || events.record !== undefined;
-  const opened = (yield checkpointer.open()) as Awaited<ReturnType<Checkpointer['open']>>;
+  const opening = checkpointer.open();
+  const opened = isThenable(opening) ? yield* settled(opening) : opening;
   let stored: StoredCheckpoint[] = opened.stored;
   let previous = opened.previous;
   let seq = stored.reduce((max, c) => Math.max(max, c.seq), 0);
@@ -112,7 +113,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       }
       if (signal.aborted) break;
       const alive = target.alive();
-      if (!(isThenable(alive) ? ((yield alive) as boolean) : alive)) return exited(checkpoints);
+      if (!(isThenable(alive) ? yield* settled(alive) : alive)) return exited(checkpoints);
 
       settings = deps.settings();
       if (settings.policyKey !== policyKey) {
@@ -145,7 +146,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
           timeoutMs: settings.criu.timeoutMs,
           onDumped,
         });
-        result = isThenable(taking) ? ((yield taking) as CheckpointResult) : taking;
+        result = isThenable(taking) ? yield* settled(taking) : taking;
       } catch (error) {
         result = asFailedAttempt(error);
       }
@@ -154,7 +155,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
 
       if (!result.ok) {
         const stillAlive = target.alive();
-        if (!(isThenable(stillAlive) ? ((yield stillAlive) as boolean) : stillAlive)) return exited(checkpoints);
+        if (!(isThenable(stillAlive) ? yield* settled(stillAlive) : stillAlive)) return exited(checkpoints);
         consecutiveFailures += 1;
         previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
         events.failure(
@@ -216,7 +217,7 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       const outputFields =
         deps.output === undefined
           ? undefined
-          : ((yield deps.output.afterCheckpoint(seq, dirname(result.dir), result.dir)) as Record<string, unknown>);
+          : yield* settled(deps.output.afterCheckpoint(seq, dirname(result.dir), result.dir));
       const finishedAtMs = clock.now();
       const { band } = settings;
       const supervisorOverheadMs = round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs);
@@ -257,11 +258,10 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       if (doomed.length > 0) retention = removeQuietly(checkpointer, doomed, events);
       // The next compaction, if the chain is long enough and none runs (links retention deletes are never targets:
       // the target is two links behind the newest, which keep() ≥ 1 keeps through its chain).
-      const flatten =
-        compactAt === undefined || compactor === undefined || compactor.busy
-          ? undefined
-          : compactionTarget(stored, result.stored.seq, compactAt);
-      if (flatten !== undefined) compactor!.start(flatten);
+      if (compactAt !== undefined && compactor !== undefined && !compactor.busy) {
+        const flatten = compactionTarget(stored, result.stored.seq, compactAt);
+        if (flatten !== undefined) compactor.start(flatten);
+      }
       checkpoints += 1;
       lastStartAtMs = startedAtMs;
       state = outcome.state;
