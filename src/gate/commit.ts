@@ -1,4 +1,4 @@
-import { fsyncCheckpoint } from '../fs/fsync.js';
+import { DurableChains } from '../fs/durable-chain.js';
 import type { Degrade } from './degrade.js';
 import type { EpochReleased, OutputFence, OutputGate } from './gate.js';
 import { countOf, mergeInto, quantileMs, type HoldHistogram } from './histogram.js';
@@ -67,6 +67,8 @@ export class OutputCommit implements OutputFence {
   /** The newest epoch released (cumulative: an ack for an older one releases nothing more). */
   private releasedSeq: number | undefined;
   private root: string | undefined;
+  /** What was made durable here already: a release fsyncs only the links of its chain that are not. */
+  private readonly durable = new DurableChains();
   /** output_commit.degrade_after, when in force; degraded: set by it while output goes out unacknowledged. */
   degrade: Degrade | undefined;
   degraded = false;
@@ -118,9 +120,12 @@ export class OutputCommit implements OutputFence {
     return released;
   }
 
-  /** Makes checkpoint seq durable here and releases every epoch up to it (release_after fsync, or degraded). */
+  /**
+   * Makes checkpoint seq durable here, with every delta parent it restores from, and releases every epoch up
+   * to it (release_after fsync, or degraded).
+   */
   async releaseLocally(seq: number, root: string, dir: string): Promise<EpochReleased> {
-    await fsyncCheckpoint(root, dir);
+    await this.durable.sync(root, dir);
     return this.release(seq);
   }
 

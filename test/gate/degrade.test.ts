@@ -2,27 +2,11 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OutputCommit } from '../../src/gate/commit.js';
-import { Degrade, type ReleasedRecord } from '../../src/gate/degrade.js';
-import type { EpochReleased, OutputGate } from '../../src/gate/gate.js';
+import { setUpDegrade as setUp } from './degrade-setup.js';
 
 // The degraded release's order of events, on the real OutputCommit over a gate that logs what it is told (the
 // real gates are tested in tun-gate.test.ts and test/vm): nothing is released before etcd has the record, a
 // record that cannot be written releases nothing, and an ack that catches up clears the record.
-
-const released = (epoch: number): EpochReleased => ({ epoch, packets: 1, bytes: 100, dropped: 0, holds: new Map() });
-
-function loggingGate(events: string[]): OutputGate {
-  return {
-    mechanism: 'tun',
-    inbound: undefined,
-    barrier: async (epoch) => ({ epoch, packets: 1, bytes: 100 }),
-    release: async (epoch) => (events.push(`release ${epoch}`), released(epoch)),
-    abandon: async () => undefined,
-    open: async () => undefined,
-    destroy: async () => undefined,
-  };
-}
 
 async function images(): Promise<{ root: string; dir: (seq: number) => Promise<string> }> {
   const root = await mkdtemp(join(tmpdir(), 'remusd-degrade-'));
@@ -35,28 +19,6 @@ async function images(): Promise<{ root: string; dir: (seq: number) => Promise<s
       return dir;
     },
   };
-}
-
-function setUp(recordOk: boolean) {
-  const events: string[] = [];
-  let now = 0;
-  const output = new OutputCommit(loggingGate(events), 'backup-ack');
-  const degrade = new Degrade(output, 1000, {
-    record: async (value: ReleasedRecord) => (events.push(`record ${value.checkpoint}`), recordOk),
-    clear: async (value: ReleasedRecord) => (events.push(`clear ${value.checkpoint}`), true),
-    runId: () => 'run-1',
-    holder: 'host-a',
-    log: {
-      info: () => undefined,
-      warn: (m) => events.push(`warn ${m.split(':')[0]}`),
-      error: (m) => events.push(`error ${m.split(':')[0]}`),
-    },
-    gauge: (on) => events.push(`gauge ${on ? 1 : 0}`),
-    now: () => now,
-  });
-  output.degrade = degrade;
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
-  return { events, output, degrade, settle, advance: (ms: number) => (now += ms) };
 }
 
 describe('degraded output commit (output_commit.degrade_after)', () => {
