@@ -10,7 +10,7 @@
 import { loadavg } from 'node:os';
 import { quantile } from 'simple-statistics';
 import { at } from '../at.js';
-import { type BenchRow } from './harness.js';
+import { inTurns, type BenchRow } from './harness.js';
 import { superviseDirtier, type RunCheckpoint } from './supervised-run.js';
 
 const BENCH = 'compaction';
@@ -55,20 +55,16 @@ export async function run(): Promise<BenchRow[]> {
   const checkpoints = Number(process.env.REMUSD_BENCH_COMPACTION_CHECKPOINTS ?? 60);
   const base = { keep: 5, newChainEvery: 20, maxChainBytes: undefined };
   const variants = [
-    {
-      label: 'new chains every 20',
-      variant: { name: 'new chains every 20', retention: { ...base, compact: false } },
-      parts: [] as Measured[],
-    },
+    { label: 'new chains every 20', variant: { name: 'new chains every 20', retention: { ...base, compact: false } } },
     {
       label: 'compaction (compact_at 16)',
       variant: { name: 'compaction', retention: { ...base, compact: true, compactAt: 16 } },
-      parts: [] as Measured[],
     },
   ];
   const loads: number[] = [];
-  for (let half = 0; half < 2; half++) {
-    for (const { variant, parts } of variants) {
+  const halves = await inTurns(
+    2,
+    variants.map(({ variant }) => async () => {
       loads.push(at(loadavg(), 0));
       const records = await superviseDirtier({
         ...variant,
@@ -76,50 +72,53 @@ export async function run(): Promise<BenchRow[]> {
         intervalMs: INTERVAL_MS,
         dirtyPagesPerS: DIRTY_PAGES_PER_S,
       });
-      parts.push(summarize(records.slice(SKIP)));
-    }
-  }
+      return summarize(records.slice(SKIP));
+    }),
+  );
   loads.push(at(loadavg(), 0));
   const load = `load ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)}`;
   const MiB = 2 ** 20;
   // Compaction's rows first.
-  return [...variants].reverse().flatMap(({ label, parts }) => {
-    const frozen = parts.flatMap((p) => p.frozenMs);
-    const total = (key: 'minutes' | 'stored' | 'deltas' | 'compaction' | 'chainStarts' | 'compactions') =>
-      parts.reduce((sum, p) => sum + p[key], 0);
-    const [p50, p99] = [quantile(frozen, 0.5), quantile(frozen, 0.99)];
-    const perMin = (bytes: number) => bytes / total('minutes') / MiB;
-    const what = `${label}, ${frozen.length} checkpoints at 1 s, 64 MiB, ${load}`;
-    const rows: BenchRow[] = [
-      { bench: BENCH, name: `${what}: frozen p50`, unit: 'ms', value: p50 },
-      {
-        bench: BENCH,
-        name: `${what}: frozen p99 (${total('chainStarts')} chain starts, ${total('compactions')} compactions)`,
-        unit: 'ms',
-        value: p99,
-        baseline: { name: 'its p50', value: p50 },
-        ratio: p99 / p50,
-        target: 'p99 ≤ 1.5× p50',
-        pass: p99 <= 1.5 * p50,
-      },
-      {
-        bench: BENCH,
-        name: `${what}: bytes stored = shipped per minute`,
-        unit: 'MiB/min',
-        value: perMin(total('stored')),
-        baseline: { name: 'sum of the deltas', value: perMin(total('deltas')) },
-        ratio: total('stored') / total('deltas'),
-        target: '≤ 1.1× the deltas',
-        pass: total('stored') <= 1.1 * total('deltas'),
-      },
-    ];
-    if (total('compactions') > 0)
-      rows.push({
-        bench: BENCH,
-        name: `${what}: written locally by compaction (not frozen, not shipped)`,
-        unit: 'MiB/min',
-        value: perMin(total('compaction')),
-      });
-    return rows;
-  });
+  return variants
+    .map(({ label }, i) => ({ label, parts: at(halves, i) }))
+    .reverse()
+    .flatMap(({ label, parts }) => {
+      const frozen = parts.flatMap((p) => p.frozenMs);
+      const total = (key: 'minutes' | 'stored' | 'deltas' | 'compaction' | 'chainStarts' | 'compactions') =>
+        parts.reduce((sum, p) => sum + p[key], 0);
+      const [p50, p99] = [quantile(frozen, 0.5), quantile(frozen, 0.99)];
+      const perMin = (bytes: number) => bytes / total('minutes') / MiB;
+      const what = `${label}, ${frozen.length} checkpoints at 1 s, 64 MiB, ${load}`;
+      const rows: BenchRow[] = [
+        { bench: BENCH, name: `${what}: frozen p50`, unit: 'ms', value: p50 },
+        {
+          bench: BENCH,
+          name: `${what}: frozen p99 (${total('chainStarts')} chain starts, ${total('compactions')} compactions)`,
+          unit: 'ms',
+          value: p99,
+          baseline: { name: 'its p50', value: p50 },
+          ratio: p99 / p50,
+          target: 'p99 ≤ 1.5× p50',
+          pass: p99 <= 1.5 * p50,
+        },
+        {
+          bench: BENCH,
+          name: `${what}: bytes stored = shipped per minute`,
+          unit: 'MiB/min',
+          value: perMin(total('stored')),
+          baseline: { name: 'sum of the deltas', value: perMin(total('deltas')) },
+          ratio: total('stored') / total('deltas'),
+          target: '≤ 1.1× the deltas',
+          pass: total('stored') <= 1.1 * total('deltas'),
+        },
+      ];
+      if (total('compactions') > 0)
+        rows.push({
+          bench: BENCH,
+          name: `${what}: written locally by compaction (not frozen, not shipped)`,
+          unit: 'MiB/min',
+          value: perMin(total('compaction')),
+        });
+      return rows;
+    });
 }

@@ -64,6 +64,17 @@ export function timePerCall(fn: () => unknown, options: TimeOptions): Timing {
   return { medianNs, minNs: at(perCall, 0), maxNs: at(perCall, perCall.length - 1), batches, callsPerBatch };
 }
 
+/**
+ * Runs each task `rounds` times in turns (a, b, a, b, …) and returns each task's results, in round order. On this
+ * shared machine the neighbours' load comes and goes within a bench: in turns, every task meets it alike.
+ */
+export async function inTurns<T>(rounds: number, tasks: readonly (() => Promise<T> | T)[]): Promise<T[][]> {
+  const results = tasks.map((): T[] => []);
+  for (let round = 0; round < rounds; round++)
+    for (const [i, task] of tasks.entries()) at(results, i).push(await task());
+  return results;
+}
+
 // Builds a row with its baseline and the ratio between them.
 export function compareRow(fields: {
   bench: string;

@@ -13,7 +13,7 @@ import { runSimulation } from '../sim/simulate.js';
 import { SimTally } from '../sim/summary.js';
 import { createWorkload, type Workload } from '../sim/workload.js';
 import { at } from '../at.js';
-import { type BenchRow } from './harness.js';
+import { inTurns, type BenchRow } from './harness.js';
 
 const BENCH = 'simulator';
 const PAGE = 4096;
@@ -120,14 +120,10 @@ async function bestRates(
   a: () => Promise<number> | number,
   b: () => Promise<number> | number,
 ): Promise<{ best: [number, number]; median: [number, number] }> {
-  const ra: number[] = [];
-  const rb: number[] = [];
-  for (let k = 0; k < ROUNDS; k++) {
-    ra.push(await rateOf(a));
-    rb.push(await rateOf(b));
-  }
-  ra.sort((x, y) => y - x);
-  rb.sort((x, y) => y - x);
+  const [ra, rb] = (await inTurns(ROUNDS, [() => rateOf(a), () => rateOf(b)])).map((rates) =>
+    rates.sort((x, y) => y - x),
+  );
+  if (ra === undefined || rb === undefined) throw new RangeError('inTurns returned fewer lists than tasks');
   return { best: [at(ra, 0), at(rb, 0)], median: [at(ra, ROUNDS >> 1), at(rb, ROUNDS >> 1)] };
 }
 
