@@ -100,7 +100,10 @@ function estimateText(e: Estimate): string {
 
 function noteText({ note, state, logRate, oldMean, observation }: Estimate): string {
   if (note === 'confirmed') return 'change confirmed; ';
-  if (note === 'outlier') return `the previous rate ${formatRate(Math.exp(state.logRates.at(-1)!))} was an outlier; `;
+  // After a rise the state holds the rise's rate alone (the rule never leaves it empty then).
+  const outlier = state.logRates.at(-1);
+  if (note === 'outlier' && outlier !== undefined)
+    return `the previous rate ${formatRate(Math.exp(outlier))} was an outlier; `;
   if (note === 'again') return 'rate changed again: old rates forgotten; ';
   if (note === 'changed')
     return `rate changed ${formatRate(Math.exp(oldMean))} → ${formatRate(Math.exp(logRate))}: old rates forgotten; `;

@@ -8,6 +8,7 @@ import { FileReadError, readRegularFile } from '../fs/regular-file.js';
 import type { CheckpointMode } from '../model/record.js';
 import type { CostModel, CostProfile, FittedCost } from './cost.js';
 import { firstIssue } from '../units/zod-issue.js';
+import { errorMessage } from '../fs/error-code.js';
 
 /** The format's version, the value of the file's `remusd_cost_profile` key. */
 export const PROFILE_VERSION = 1;
@@ -41,6 +42,8 @@ const costSchema = z.strictObject({
   per_written_page_us: finite,
   fit: fitSchema.optional(),
 });
+/** The modes a profile may hold, in the order of its `modes` object. */
+const PROFILE_MODES = ['full', 'delta', 'dump', 'pre-dump'] as const satisfies readonly CheckpointMode[];
 const modeSchema = z.strictObject({ frozen: costSchema, criu_wall: costSchema, rewrite: costSchema });
 const text = z.string({ error: 'is not a string' }).max(4096, { error: 'is longer than 4096 characters' });
 const profileSchema = z.strictObject({
@@ -77,7 +80,7 @@ export function parseCostProfile(json: string, source: string): CostProfile {
   try {
     value = JSON.parse(json);
   } catch (error) {
-    throw new CostProfileError(`${source}: not JSON (${(error as Error).message})`);
+    throw new CostProfileError(`${source}: not JSON (${errorMessage(error)})`);
   }
   const parsed = profileSchema.safeParse(value);
   if (!parsed.success) {
@@ -90,7 +93,9 @@ export function parseCostProfile(json: string, source: string): CostProfile {
   }
   const p = parsed.data;
   const modes: CostProfile['modes'] = {};
-  for (const [mode, m] of Object.entries(p.modes) as [CheckpointMode, z.infer<typeof modeSchema> | undefined][]) {
+  // In the schema's order, which is the order Object.entries gave (zod builds its output in shape order).
+  for (const mode of PROFILE_MODES) {
+    const m = p.modes[mode];
     if (m !== undefined)
       modes[mode] = { mode, frozen: costOf(m.frozen), criuWall: costOf(m.criu_wall), rewrite: costOf(m.rewrite) };
   }

@@ -45,10 +45,12 @@ export function fitCost(samples: readonly CostSample[]): FittedCost {
     // Relative to the fitted value, or to the median cost where the line is below it: a 1 MiB dump 4 ms off
     // a 1.3 ms line is no stall.
     const floor = Math.max(1e-6, median(samples.map((s) => Math.abs(s.ms))));
-    const relative = samples.map((s) => (s.ms - predict(cost, s)) / Math.max(predict(cost, s), floor));
+    const fitted = cost;
+    const relativeOf = (s: CostSample) => (s.ms - predict(fitted, s)) / Math.max(predict(fitted, s), floor);
+    const relative = samples.map(relativeOf);
     const centre = median(relative);
     const sigma = Math.max(0.1, 1.4826 * medianAbsoluteDeviation(relative));
-    const kept = samples.filter((_, i) => relative[i]! - centre <= 3 * sigma);
+    const kept = samples.filter((s) => relativeOf(s) - centre <= 3 * sigma);
     if (kept.length === samples.length - outliers || kept.length < 2) break;
     outliers = samples.length - kept.length;
     used = predictorsOf(kept).filter((p) => predictors.includes(p));
@@ -88,9 +90,9 @@ function solve(
   predictors: readonly Predictor[],
 ): { baseMs: number; perScannedPageUs: number; perWrittenPageUs: number } {
   const ys = samples.map((s) => s.ms);
-  if (predictors.length === 0) return { baseMs: mean(ys), perScannedPageUs: 0, perWrittenPageUs: 0 };
-  if (predictors.length === 1) {
-    const key = predictors[0]!;
+  const [key, second] = predictors;
+  if (key === undefined) return { baseMs: mean(ys), perScannedPageUs: 0, perWrittenPageUs: 0 };
+  if (second === undefined) {
     const { m, b } = linearRegression(samples.map((s) => [s[key] / 1000, s.ms]));
     return { baseMs: b, perScannedPageUs: key === 'scanned' ? m : 0, perWrittenPageUs: key === 'written' ? m : 0 };
   }
@@ -103,8 +105,8 @@ function solve(
   let s22 = 0;
   let s1y = 0;
   let s2y = 0;
-  for (let i = 0; i < ys.length; i++) {
-    const [a, b, y] = [x1[i]! - m1, x2[i]! - m2, ys[i]! - my];
+  for (const s of samples) {
+    const [a, b, y] = [s.scanned / 1000 - m1, s.written / 1000 - m2, s.ms - my];
     s11 += a * a;
     s12 += a * b;
     s22 += b * b;

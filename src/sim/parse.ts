@@ -48,12 +48,12 @@ export function parseSeconds(text: string): Parsed<number> {
 export function parsePhases(text: string, pageSize: number): Parsed<Phase[]> {
   const phases: Phase[] = [];
   for (const [i, part] of text.split(',').entries()) {
-    const fields = part.split(':');
-    if (fields.length !== 2)
+    const [rateText, durationText, ...more] = part.split(':');
+    if (rateText === undefined || durationText === undefined || more.length > 0)
       return { ok: false, error: `phase ${i + 1} (${JSON.stringify(part)}) is not RATE:SECONDS; ${PHASES_HELP}` };
-    const rate = parseRate(fields[0]!, pageSize);
+    const rate = parseRate(rateText, pageSize);
     if (!rate.ok) return { ok: false, error: `phase ${i + 1}: ${rate.error}` };
-    const duration = parseSeconds(fields[1]!);
+    const duration = parseSeconds(durationText);
     if (!duration.ok) return { ok: false, error: `phase ${i + 1}: ${duration.error}` };
     if (duration.value <= 0) return { ok: false, error: `phase ${i + 1}: a phase lasts more than 0 s` };
     phases.push({ pagesPerSecond: rate.value, durationMs: duration.value });
@@ -66,14 +66,14 @@ export function parseBursts(
   text: string,
   pageSize: number,
 ): Parsed<{ pagesPerSecond: number; durationMs: number; everyMs: number }> {
-  const fields = text.split(':');
-  if (fields.length !== 3)
+  const [rateText, durationText, everyText, ...more] = text.split(':');
+  if (rateText === undefined || durationText === undefined || everyText === undefined || more.length > 0)
     return { ok: false, error: `${JSON.stringify(text)} is not RATE:DURATION:EVERY; ${BURSTS_HELP}` };
-  const rate = parseRate(fields[0]!, pageSize);
+  const rate = parseRate(rateText, pageSize);
   if (!rate.ok) return rate;
-  const duration = parseSeconds(fields[1]!);
+  const duration = parseSeconds(durationText);
   if (!duration.ok) return duration;
-  const every = parseSeconds(fields[2]!);
+  const every = parseSeconds(everyText);
   if (!every.ok) return every;
   if (duration.value <= 0) return { ok: false, error: `a burst lasts more than 0 ms; ${BURSTS_HELP}` };
   if (every.value < duration.value)

@@ -59,7 +59,8 @@ export class LognormalFactors {
 
   at(index: number): number {
     const slot = index & 63;
-    if (this.#indexes[slot] === index) return this.#factors[slot]!;
+    const cached = this.#factors[slot];
+    if (cached !== undefined && this.#indexes[slot] === index) return cached;
     const factor = lognormalFactorAt(this.seed, index, this.sigma);
     this.#indexes[slot] = index;
     this.#factors[slot] = factor;

@@ -35,14 +35,23 @@ export function scheduleOfPhases(
   return { segments, cycle };
 }
 
-/** The rate in force at time t (pages/ms); 0 before time 0. */
-export function rateAt(schedule: RateSchedule, t: number): number {
+/** The first and last segments of a schedule; throws a RangeError for one with none. */
+export function endsOf(schedule: RateSchedule): { first: RateSegment; last: RateSegment } {
   const { segments } = schedule;
-  const end = segments[segments.length - 1]!.endMs;
+  const first = segments[0];
+  const last = segments.at(-1);
+  if (first === undefined || last === undefined) throw new RangeError('a rate schedule needs at least one segment');
+  return { first, last };
+}
+
+/** The rate in force at time t (pages/ms); 0 before time 0, and in a gap between segments. */
+export function rateAt(schedule: RateSchedule, t: number): number {
+  const { last } = endsOf(schedule);
+  const end = last.endMs;
   if (t < 0) return 0;
   const at = schedule.cycle ? t % end : t;
-  if (at >= end) return segments[segments.length - 1]!.pagesPerMs;
-  return segments.find((s) => at >= s.startMs && at < s.endMs)!.pagesPerMs;
+  if (at >= end) return last.pagesPerMs;
+  return schedule.segments.find((s) => at >= s.startMs && at < s.endMs)?.pagesPerMs ?? 0;
 }
 
 /** Page writes in [t0, t1): the integral of the rate (0 for times before 0). */
@@ -59,47 +68,67 @@ export function writesBetween(schedule: RateSchedule, t0: number, t1: number): n
 export class RateIntegral {
   readonly #starts: Float64Array;
   readonly #rates: Float64Array;
-  /** #before[i]: writes in [0, start of segment i); #before[n]: writes in one whole pass. */
+  /** #before[i]: writes in [0, start of segment i). */
   readonly #before: Float64Array;
+  /** Writes in one whole pass, and the rate after the last segment. */
+  readonly #whole: number;
+  readonly #lastRate: number;
   readonly #period: number;
   readonly #cycle: boolean;
   /** Segments laid end to end from 0 (as scheduleOfPhases and traces build them); else the plain sum. */
   readonly #segments: readonly RateSegment[] | undefined;
+  // The last time asked for and the writes before it: the simulator asks for each boundary twice in a row.
+  #memoT = Number.NaN;
+  #memoWrites = 0;
 
   constructor(schedule: RateSchedule) {
     const { segments } = schedule;
     const n = segments.length;
     this.#starts = new Float64Array(n);
     this.#rates = new Float64Array(n);
-    this.#before = new Float64Array(n + 1);
+    this.#before = new Float64Array(n);
+    const { last } = endsOf(schedule);
     let sum = 0;
     let contiguous = true;
-    for (let i = 0; i < n; i++) {
-      const s = segments[i]!;
-      if (s.startMs !== (i === 0 ? 0 : segments[i - 1]!.endMs) || !(s.endMs >= s.startMs)) contiguous = false;
+    let previousEnd = 0;
+    for (const [i, s] of segments.entries()) {
+      if (s.startMs !== previousEnd || !(s.endMs >= s.startMs)) contiguous = false;
+      previousEnd = s.endMs;
       this.#starts[i] = s.startMs;
       this.#rates[i] = s.pagesPerMs;
       this.#before[i] = sum;
       sum += s.pagesPerMs * Math.max(0, s.endMs - s.startMs);
     }
-    this.#before[n] = sum;
-    this.#period = segments[n - 1]!.endMs;
+    this.#whole = sum;
+    this.#lastRate = last.pagesPerMs;
+    this.#period = last.endMs;
     this.#cycle = schedule.cycle;
     this.#segments = contiguous ? undefined : segments;
   }
 
   /** Page writes in [t0, t1). */
   between(t0: number, t1: number): number {
-    return t1 <= t0 ? 0 : this.#cumulative(t1) - this.#cumulative(t0);
+    if (t1 <= t0) return 0;
+    // t0 first: it is most often the t1 of the call before (the next noise slot, the next checkpoint's window).
+    const before = this.#cumulative(t0);
+    return this.#cumulative(t1) - before;
+  }
+
+  // Writes in [0, t), from the memo when t is the time asked last (a pure function of t: the same number).
+  #cumulative(t: number): number {
+    if (t === this.#memoT) return this.#memoWrites;
+    const writes = this.#cumulativeOf(t);
+    this.#memoT = t;
+    this.#memoWrites = writes;
+    return writes;
   }
 
   // Writes in [0, t).
-  #cumulative(t: number): number {
+  #cumulativeOf(t: number): number {
     if (t <= 0) return 0;
     const period = this.#period;
-    const n = this.#rates.length;
-    if (this.#cycle) return Math.floor(t / period) * this.#before[n]! + this.#within(t % period);
-    return this.#within(Math.min(t, period)) + Math.max(0, t - period) * this.#rates[n - 1]!;
+    if (this.#cycle) return Math.floor(t / period) * this.#whole + this.#within(t % period);
+    return this.#within(Math.min(t, period)) + Math.max(0, t - period) * this.#lastRate;
   }
 
   // Writes in [0, x) within one pass (0 ≤ x ≤ period): the segments before x's, then part of x's.
@@ -110,9 +139,13 @@ export class RateIntegral {
     let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
+      // mid lies in (lo, hi] within the arrays: a check on each probe of a search run several times per checkpoint.
+      // oxlint-disable-next-line typescript/no-non-null-assertion
       if (starts[mid]! <= x) lo = mid;
       else hi = mid - 1;
     }
+    // lo is a segment's index (0 ≤ lo < n, the three arrays have n or n + 1 entries).
+    // oxlint-disable-next-line typescript/no-non-null-assertion
     return this.#before[lo]! + this.#rates[lo]! * Math.max(0, x - starts[lo]!);
   }
 }

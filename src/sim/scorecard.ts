@@ -14,7 +14,7 @@
 import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
 import { factsOfRecord } from '../loop/summary.js';
 import { inBand } from '../loop/status-line.js';
-import type { RateSchedule } from './rate.js';
+import { endsOf, type RateSchedule, type RateSegment } from './rate.js';
 
 /** When the next step of the workload's rate comes after t (ms since the run started), or undefined. */
 export type NextStep = (t: number) => number | undefined;
@@ -151,17 +151,16 @@ export class Scorecard {
  */
 export function stepsOfSchedule(schedule: RateSchedule, factor = 2): NextStep {
   const { segments } = schedule;
+  const { first, last } = endsOf(schedule);
   const boundaries: number[] = [];
   const differs = (a: number, b: number) => Math.max(a, b) >= factor * Math.min(a, b) && Math.max(a, b) > 0;
-  for (let i = 1; i < segments.length; i++)
-    if (differs(segments[i - 1]!.pagesPerMs, segments[i]!.pagesPerMs)) boundaries.push(segments[i]!.startMs);
-  const period = segments[segments.length - 1]!.endMs;
-  if (
-    schedule.cycle &&
-    segments.length > 1 &&
-    differs(segments[segments.length - 1]!.pagesPerMs, segments[0]!.pagesPerMs)
-  )
-    boundaries.push(period);
+  let previous: RateSegment | undefined;
+  for (const segment of segments) {
+    if (previous !== undefined && differs(previous.pagesPerMs, segment.pagesPerMs)) boundaries.push(segment.startMs);
+    previous = segment;
+  }
+  const period = last.endMs;
+  if (schedule.cycle && segments.length > 1 && differs(last.pagesPerMs, first.pagesPerMs)) boundaries.push(period);
   if (boundaries.length === 0) return () => undefined;
   return (t) => {
     if (!schedule.cycle) return boundaries.find((b) => b > t);

@@ -69,30 +69,35 @@ export function traceFromRecords(records: readonly ReadRecord[], source: string)
     }
     windows.push({ beginMs: record.startMs - record.elapsedMs, endMs: record.startMs, pages: record.pagesWritten });
   }
-  if (windows.length === 0) {
+  const firstWindow = windows[0];
+  const lastWindow = windows.at(-1);
+  const firstRecord = records[0];
+  if (firstWindow === undefined || lastWindow === undefined || firstRecord === undefined) {
     throw new TraceError(
       `${source}: no record measures a dirty set (${skipped} chain start${skipped === 1 ? '' : 's'}); a trace needs records after the first of a chain`,
     );
   }
-  const origin = windows[0]!.beginMs;
-  const rates = windows.map((w) => w.pages / (w.endMs - w.beginMs));
+  const origin = firstWindow.beginMs;
+  const rateOf = (w: Window) => w.pages / (w.endMs - w.beginMs);
+  const rates = windows.map(rateOf);
   const segments = windows.flatMap((w, i): RateSegment[] => {
     // A window runs to the next one's start: gaps hold its (last) rate, sub-ms overlaps are trimmed.
-    const endMs = (i + 1 < windows.length ? windows[i + 1]!.beginMs : w.endMs) - origin;
-    const step = stepInside(w, rates[i]!, rates[i - 1], rates[i + 1]);
-    if (step === undefined) return [{ startMs: w.beginMs - origin, endMs, pagesPerMs: rates[i]! }];
+    const endMs = (windows[i + 1]?.beginMs ?? w.endMs) - origin;
+    const rate = rateOf(w);
+    const step = stepInside(w, rate, rates[i - 1], rates[i + 1]);
+    if (step === undefined) return [{ startMs: w.beginMs - origin, endMs, pagesPerMs: rate }];
     return [
       { startMs: w.beginMs - origin, endMs: step.atMs - origin, pagesPerMs: step.before },
       { startMs: step.atMs - origin, endMs, pagesPerMs: step.after },
     ];
   });
-  const mode = records[0]!.mode;
+  const mode = firstRecord.mode;
   return {
     source,
     mode: mode === 'sim' ? undefined : mode,
     schedule: { segments, cycle: false },
     maxPagesWritten,
-    durationMs: windows[windows.length - 1]!.endMs - origin,
+    durationMs: lastWindow.endMs - origin,
     windows: windows.length,
     skipped,
   };
