@@ -64,6 +64,7 @@ export const UNIT_TESTS = [
   'test/sim/cost.test.ts',
   'test/sim/fit.test.ts',
   'test/sim/measures.test.ts',
+  'test/sim/model-loop.test.ts',
   'test/sim/parse.test.ts',
   'test/sim/plot.test.ts',
   'test/plot/formats.test.ts',

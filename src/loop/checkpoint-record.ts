@@ -62,6 +62,27 @@ export function checkpointRecord(facts: CheckpointFacts, details: RecordDetails)
   };
 }
 
+/** Facts to be rewritten for each checkpoint (the loop keeps one object: see SupervisorEvents.facts). */
+export function blankFacts(band: CheckpointFacts['band']): CheckpointFacts {
+  return {
+    seq: 0,
+    startMs: 0,
+    band,
+    chainStart: false,
+    intervalMs: 0,
+    nextIntervalMs: 0,
+    elapsedMs: null,
+    decision: 'hold',
+    pagesWritten: 0,
+    sizeBytes: 0,
+    frozenUs: 0,
+    criuWallMs: 0,
+    supervisorOverheadMs: 0,
+    overrun: false,
+    compactedBytes: null,
+  };
+}
+
 /** Milliseconds rounded to the microsecond, as records carry them. */
 export function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;

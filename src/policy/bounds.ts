@@ -48,6 +48,13 @@ export function startingInterval(observation: Observation, band: Band): Start {
   return { ms: raw, note: '' };
 }
 
+/** startingInterval's ms alone: what a policy compares against, with no note to write and no object to make. */
+export function startingMs(observation: Observation, band: Band): number {
+  const raw = observation.intervalMs;
+  if (Number.isNaN(raw) || raw < band.minMs) return band.minMs;
+  return raw > band.maxMs ? band.maxMs : raw;
+}
+
 /** The decision kind is what happens to the interval in force: shorter is shrink, longer is grow. */
 export function directionOf(observation: Observation, start: Start, nextMs: number): DecisionKind {
   const from = Number.isNaN(observation.intervalMs) ? start.ms : observation.intervalMs;

@@ -3,9 +3,9 @@
 // whose predicted size hits the target.
 
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
-import { assertBand, clampToBand, decided, directionOf, startingInterval, type Start } from './bounds.js';
+import { assertBand, clampToBand, decided, directionOf, startingInterval, startingMs, type Start } from './bounds.js';
 import { checkedParameter, type TargetRule } from './defaults.js';
-import { appended, hedgeMs, mean } from './predictive-arithmetic.js';
+import { appended, hedgeMs, mean, SAME_SIZE, workingSetAfter } from './predictive-arithmetic.js';
 import {
   aimed,
   awaitingConfirmation,
@@ -41,8 +41,11 @@ export interface PredictiveState {
   readonly pending: readonly number[] | null;
   /** Pages at which the dirty set was seen to saturate (the working set), when it was. */
   readonly workingSetPages: number | null;
-  /** The two previous usable observations, oldest first, for the saturation test. */
-  readonly recent: readonly { elapsedMs: number; pages: number }[];
+  /** The two previous usable observations (elapsed ms, pages; NaN until seen): numbers, not a list of objects. */
+  readonly olderMs: number;
+  readonly olderPages: number;
+  readonly newerMs: number;
+  readonly newerPages: number;
   /** Pages above the estimate the largest recent outlier (a burst) added, decaying; 0 when none was seen. */
   readonly burstPages: number;
 }
@@ -52,9 +55,6 @@ const HEDGE_MARGIN = 1.1;
 
 /** Per decision, the remembered burst shrinks by this factor: it halves in 64 decisions without one. */
 const BURST_DECAY = 2 ** (-1 / 64);
-
-/** Page counts within this ratio of each other are "the same size" for the saturation test. */
-const SAME_SIZE = 1.1;
 
 /** The size to aim at: geometric middle (arithmetic when lmin is 0, where the geometric one is 0). */
 export function targetBytes(band: Band, rule: TargetRule): number {
@@ -114,13 +114,22 @@ export class PredictivePolicy implements Policy<PredictiveState> {
   }
 
   initialState(): PredictiveState {
-    return { logRates: [], pending: null, workingSetPages: null, recent: [], burstPages: 0 };
+    return {
+      logRates: [],
+      pending: null,
+      workingSetPages: null,
+      olderMs: Number.NaN,
+      olderPages: Number.NaN,
+      newerMs: Number.NaN,
+      newerPages: Number.NaN,
+      burstPages: 0,
+    };
   }
 
   decide(state: PredictiveState, observation: Observation, band: Band): { decision: Decision; state: PredictiveState } {
     const out = this.#aim(state, observation, band);
     const intent = sizeIntent(observation, band);
-    const from = startingInterval(observation, band).ms;
+    const from = startingMs(observation, band);
     const next = out.decision.nextIntervalMs;
     if ((intent === 'shrink' && next > from) || (intent === 'grow' && next < from)) {
       const fallback = SAFETY_NET.evaluate(observation, band);
@@ -150,9 +159,7 @@ export class PredictivePolicy implements Policy<PredictiveState> {
     }
     const logRate = Math.log(Math.max(pages, 0.5) / elapsedMs);
     const inBand = sizeIntent(observation, band) === 'hold' && observation.sizeBytes > 0;
-    const workingSetPages = this.#workingSet(state, elapsedMs, pages);
-    const newest = { elapsedMs, pages };
-    const recent = state.recent.length === 0 ? [newest] : [state.recent[state.recent.length - 1]!, newest];
+    const workingSetPages = workingSetAfter(state, elapsedMs, pages, this.change);
     let burstPages = state.burstPages * BURST_DECAY;
 
     // Steps 1 and 2: which rates the estimate is made of (each mean taken once: a simulation decides millions).
@@ -171,9 +178,9 @@ export class PredictivePolicy implements Policy<PredictiveState> {
         note = 'confirmed';
       } else if (!(state.pending.length > 0 && Math.abs(logRate - pendingMean) > this.#logChange)) {
         rates = appended(state.pending, logRate, this.window);
-        const outlier = state.recent.at(-1);
-        if (outlier !== undefined)
-          burstPages = Math.max(burstPages, outlier.pages - Math.exp(pendingMean) * outlier.elapsedMs);
+        // The outlier is the observation before this one.
+        if (!Number.isNaN(state.newerMs))
+          burstPages = Math.max(burstPages, state.newerPages - Math.exp(pendingMean) * state.newerMs);
         note = 'outlier';
       } else {
         before = Math.exp(oldMean);
@@ -189,7 +196,7 @@ export class PredictivePolicy implements Policy<PredictiveState> {
             start,
             awaitingConfirmation(logRate, this.change, oldMean, observation.sizeBytes, start.ms),
           ),
-          state: { logRates: [logRate], pending: state.logRates, workingSetPages, recent, burstPages },
+          state: stateAfter(state, [logRate], state.logRates, workingSetPages, burstPages, observation),
         };
       }
       before = Math.exp(oldMean);
@@ -205,13 +212,14 @@ export class PredictivePolicy implements Policy<PredictiveState> {
       rates = appended(state.logRates, logRate, this.window);
     }
     // A rise may be a burst: the next observation may still restore the rates from before it.
-    const next: PredictiveState = {
-      logRates: rates,
-      pending: changed === 'up' ? state.logRates : null,
+    const next = stateAfter(
+      state,
+      rates,
+      changed === 'up' ? state.logRates : null,
       workingSetPages,
-      recent,
       burstPages,
-    };
+      observation,
+    );
     const ratePerMs = Math.exp(mean(rates));
     // For the reasons of steps 4 and 5. No closure here: it would keep every number alive, boxed (~1 KB a decision).
     const words: Estimate = { note, state, logRate, oldMean, observation, ratePerMs, used: rates.length };
@@ -265,27 +273,20 @@ export class PredictivePolicy implements Policy<PredictiveState> {
       state: next,
     };
   }
+}
 
-  // Step 3's bookkeeping: the working set after this observation. Saturation needs three sizes in a row
-  // within ×1.1 while the elapsed time grew by ≥ ×change²: two alone are also what a fall of the rate by
-  // the factor the interval grew looks like (the first interval after a step down).
-  #workingSet(state: PredictiveState, elapsedMs: number, pages: number): number | null {
-    let known = state.workingSetPages;
-    if (known !== null && pages > known * SAME_SIZE) known = null; // the working set grew
-    const [first, second] = state.recent;
-    if (first === undefined || second === undefined || !(pages > 0)) return known;
-    const largest = Math.max(first.pages, second.pages, pages);
-    const flat = largest <= Math.min(first.pages, second.pages, pages) * SAME_SIZE;
-    if (
-      flat &&
-      first.elapsedMs < second.elapsedMs &&
-      second.elapsedMs < elapsedMs &&
-      elapsedMs >= first.elapsedMs * this.change ** 2
-    ) {
-      known = largest;
-    }
-    return known;
-  }
+// The state after a usable observation, which becomes the newer one (and the newer one the older).
+function stateAfter(
+  state: PredictiveState,
+  logRates: readonly number[],
+  pending: readonly number[] | null,
+  workingSetPages: number | null,
+  burstPages: number,
+  observation: Observation,
+): PredictiveState {
+  const { newerMs: olderMs, newerPages: olderPages } = state;
+  const { elapsedMs: newerMs, pagesWritten: newerPages } = observation;
+  return { logRates, pending, workingSetPages, olderMs, olderPages, newerMs, newerPages, burstPages };
 }
 
 // The interval in force, held (the reason is written when read).

@@ -101,11 +101,24 @@ export function linearMs(cost: LinearCost, scanned: number, written: number): nu
 
 /** The modelled cost of one checkpoint. */
 export function checkpointCost(model: CostModel, work: CheckpointWork): CheckpointCost {
-  return {
-    frozenUs: Math.round(linearMs(model.frozen, work.scanned, work.criuWritten) * 1000),
-    criuWallMs: linearMs(model.criuWall, work.scanned, work.criuWritten),
-    rewriteMs: model.mode === 'delta' ? linearMs(model.rewrite, work.scanned, work.rewritten) : 0,
-  };
+  return costInto({ frozenUs: 0, criuWallMs: 0, rewriteMs: 0 }, model, work.scanned, work.criuWritten, work.rewritten);
+}
+
+/**
+ * checkpointCost written into `out` (returned), for the simulator's checkpointer, which rewrites one object per
+ * checkpoint instead of allocating two.
+ */
+export function costInto(
+  out: CheckpointCost,
+  model: CostModel,
+  scanned: number,
+  criuWritten: number,
+  rewritten: number,
+): CheckpointCost {
+  out.frozenUs = Math.round(linearMs(model.frozen, scanned, criuWritten) * 1000);
+  out.criuWallMs = linearMs(model.criuWall, scanned, criuWritten);
+  out.rewriteMs = model.mode === 'delta' ? linearMs(model.rewrite, scanned, rewritten) : 0;
+  return out;
 }
 
 /** A cost that is always zero. */

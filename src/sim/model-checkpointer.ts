@@ -3,12 +3,13 @@
 // (through the ModelCompactor this comes with, in mode delta) and asks the policy exactly as in `remusd run`.
 
 import type { StoredCheckpoint } from '../store/chain.js';
-import type { Checkpointer } from '../loop/checkpointer.js';
-import type { CompactionRunner } from '../loop/compactor.js';
+import type { CheckpointResult, DeltaSummary } from '../loop/checkpointer.js';
 import { checkpointName } from '../store/checkpoints.js';
 import type { Clock } from '../loop/clock.js';
-import { checkpointCost, type CostModel } from './cost.js';
+import type { DumpStats } from '../model/stats.js';
+import { costInto, type CheckpointCost, type CostModel } from './cost.js';
 import { ModelCompactor } from './model-compactor.js';
+import type { ImmediateCheckpointer } from './model-loop.js';
 import type { Workload } from './workload.js';
 
 /** What a modelled checkpoint depends on. */
@@ -27,8 +28,11 @@ export interface ModelCheckpointerOptions {
   compaction?: boolean;
 }
 
-/** The model checkpointer, and its compactor when compaction is modelled. */
-export type ModelCheckpointer = Checkpointer & { compactor: CompactionRunner | undefined };
+/**
+ * The model checkpointer, and its compactor when compaction is modelled. It answers at once: the simulator
+ * drives the loop without waiting (model-loop.ts), and supervise() takes it as any Checkpointer.
+ */
+export type ModelCheckpointer = ImmediateCheckpointer;
 
 /**
  * A checkpoint at virtual time t finds the pages the workload dirtied since the previous checkpoint started
@@ -46,6 +50,30 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
     live === undefined
       ? undefined
       : { find: (seq: number) => live.get(seq), replace: (c: StoredCheckpoint) => void live.set(c.seq, c) };
+  // One result (with its stats, delta and cost), rewritten by each take: the loop is done with a result before it
+  // asks for the next, and keeps only `stored`, which is new each time. A simulation makes millions of these.
+  const spent: CheckpointCost = { frozenUs: 0, criuWallMs: 0, rewriteMs: 0 };
+  const stats: DumpStats = {
+    freezing_time: 0,
+    frozen_time: 0,
+    memdump_time: 0,
+    memwrite_time: 0,
+    pages_scanned: 0,
+    pages_skipped_parent: 0,
+    pages_written: 0,
+  };
+  const delta: DeltaSummary | undefined =
+    cost.mode === 'delta'
+      ? { changedPages: 0, totalPages: 0, elapsedMs: 0, parentUsed: false, reason: '', shmem: 'none (modelled)' }
+      : undefined;
+  const result: Extract<CheckpointResult, { ok: true }> = {
+    ok: true,
+    stored: new ModelCheckpoint(0, undefined, 0),
+    dir: '',
+    stats,
+    criuWallMs: 0,
+    delta,
+  };
   return {
     compactor: store === undefined ? undefined : new ModelCompactor({ clock, cost, pageSize, memoryPages, store }),
     // Plain values, not promises: the loop then runs a simulation without waiting (src/loop/drive.ts).
@@ -61,47 +89,42 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
       const kept = whole ? memory : dirty;
       // The rewrite writes the dirty pages; a chain start keeps CRIU's dump as it is (it only hashes it).
       const rewritten = cost.mode === 'delta' && !whole ? dirty : 0;
-      const { frozenUs, criuWallMs, rewriteMs } = checkpointCost(cost, { scanned: memory, criuWritten, rewritten });
+      const { criuWallMs, rewriteMs, frozenUs } = costInto(spent, cost, memory, criuWritten, rewritten);
       // CRIU lets the workload go before the rewrite: a compaction held during the dump runs on from there.
       clock.advance(criuWallMs);
       if (request.onDumped !== undefined) void request.onDumped();
       clock.advance(rewriteMs);
-      const stored: StoredCheckpoint = {
-        seq: request.seq,
-        name: checkpointName(request.seq),
-        parentSeq: request.parent?.seq,
-        sizeBytes: kept * pageSize,
-      };
+      const stored = new ModelCheckpoint(request.seq, request.parent?.seq, kept * pageSize);
       live?.set(stored.seq, stored);
-      return {
-        ok: true,
-        stored,
-        dir: '',
-        stats: {
-          freezing_time: 0,
-          frozen_time: frozenUs,
-          memdump_time: 0,
-          memwrite_time: 0,
-          pages_scanned: memory,
-          pages_skipped_parent: 0,
-          pages_written: criuWritten,
-        },
-        criuWallMs,
-        delta:
-          cost.mode === 'delta'
-            ? {
-                changedPages: kept,
-                totalPages: memory,
-                elapsedMs: rewriteMs,
-                parentUsed: !chainStart,
-                reason: chainStart ? 'no parent requested (new chain)' : 'modelled',
-                shmem: 'none (modelled)',
-              }
-            : undefined,
-      };
+      stats.frozen_time = frozenUs;
+      stats.pages_scanned = memory;
+      stats.pages_written = criuWritten;
+      if (delta !== undefined) {
+        delta.changedPages = kept;
+        delta.totalPages = memory;
+        delta.elapsedMs = rewriteMs;
+        delta.parentUsed = !chainStart;
+        delta.reason = chainStart ? 'no parent requested (new chain)' : 'modelled';
+      }
+      result.stored = stored;
+      result.criuWallMs = criuWallMs;
+      return result;
     },
     remove(checkpoints) {
       if (live !== undefined) for (const c of checkpoints) live.delete(c.seq);
     },
   };
+}
+
+/** A modelled checkpoint; its directory name is written only when asked for (records and logs ask, summaries do not). */
+class ModelCheckpoint implements StoredCheckpoint {
+  constructor(
+    readonly seq: number,
+    readonly parentSeq: number | undefined,
+    readonly sizeBytes: number,
+  ) {}
+
+  get name(): string {
+    return checkpointName(this.seq);
+  }
 }

@@ -1,7 +1,7 @@
-// The simulator: the supervisor's own loop (src/loop/supervisor.ts) with CRIU replaced by a workload model
-// and a cost model (model-checkpointer.ts), and the real clock by a virtual one. What it shows is what the
-// supervisor would decide: chain planning, retention, the unmeasured first checkpoint and chain starts, the
-// policy and the step are the same code. Deterministic: the same input (including the workload's seed) gives
+// The simulator: the supervisor's own loop (LoopCycle, src/loop/cycle.ts, driven by model-loop.ts) with CRIU
+// replaced by a workload model and a cost model (model-checkpointer.ts), and the real clock by a virtual one.
+// What it shows is what the supervisor would decide: chain planning, retention, the unmeasured first
+// checkpoint and chain starts, the policy and the step are the same code. Deterministic: the same input (including the workload's seed) gives
 // the same records, byte for byte.
 //
 // Timeline: the workload starts at virtual time 0, and so does the first checkpoint (a chain start, as in
@@ -9,13 +9,13 @@
 // soon as it ends. The simulated workload "exits" at durationMs: checkpoints start strictly before it.
 
 import type { SupervisorSettings } from '../loop/supervisor-deps.js';
-import { supervise } from '../loop/supervisor.js';
 import type { Band } from '../model/policy.js';
 import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
 import { createPolicy, type PolicySpec } from '../policy/index.js';
 import { VirtualClock } from './clock.js';
 import { validateCost, type CostModel } from './cost.js';
 import { modelCheckpointer } from './model-checkpointer.js';
+import { runModelLoop } from './model-loop.js';
 import type { Workload } from './workload.js';
 
 /** Chain and retention rules of a simulation (the config's checkpoint.retention). */
@@ -53,6 +53,7 @@ export interface SimulationInput {
  * each checkpoint's numbers to onFacts. Without onRecord no record is built: summaries and scores need
  * only the facts, and building records (their texts above all) made most of a simulation's time.
  */
+// Async (one promise per run, never per checkpoint): bad input rejects, as it did when the loop ran here.
 export async function runSimulation(
   input: SimulationInput,
   onRecord: ((record: CheckpointRecord) => void) | undefined,
@@ -87,18 +88,11 @@ export async function runSimulation(
     memoryPages,
     compaction: settings.retention.compact === true,
   });
-  const exit = await supervise({
+  return runModelLoop({
     checkpointer,
-    compactor: checkpointer.compactor,
     mode: 'sim',
     pageSize,
     initialIntervalMs,
-    target: {
-      pid: 0,
-      alive: () => clock.now() < durationMs,
-      exitStatus: () => `simulated for ${durationMs} ms`,
-      exitCode: () => 0,
-    },
     settings: () => settings,
     records: undefined,
     events: {
@@ -109,9 +103,8 @@ export async function runSimulation(
       ...(onFacts === undefined ? {} : { facts: onFacts }),
     },
     clock,
-    signal: new AbortController().signal,
+    endMs: durationMs,
   });
-  return exit.checkpoints;
 }
 
 /** runSimulation, with the records collected (for small runs and tests; long runs should stream). */

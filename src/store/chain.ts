@@ -85,9 +85,9 @@ class ParentLink {
  * Which checkpoints may be deleted: all but the `keep` newest, except any that a kept checkpoint's parent
  * chain reaches (deleting those would make a kept checkpoint unrestorable). Oldest first.
  */
-export function removable(checkpoints: readonly StoredCheckpoint[], keep: number): StoredCheckpoint[] {
+export function removable(checkpoints: readonly StoredCheckpoint[], keep: number): readonly StoredCheckpoint[] {
   const kept = Math.max(1, keep);
-  if (checkpoints.length <= kept) return [];
+  if (checkpoints.length <= kept) return NONE;
   // The loop calls this after every checkpoint, the simulator millions of times: checkpoints arrive in seq
   // order, so there is no sort, no map and no set to build then (they made 30 % of a simulation's time).
   const sorted = isAscending(checkpoints) ? checkpoints : [...checkpoints].sort((a, b) => a.seq - b.seq);
@@ -102,8 +102,26 @@ export function removable(checkpoints: readonly StoredCheckpoint[], keep: number
       at = parent === undefined ? -1 : indexOfSeq(sorted, parent);
     }
   }
-  return count === sorted.length ? [] : sorted.filter((_, i) => needed[i] === 0);
+  return count === sorted.length ? NONE : sorted.filter((_, i) => needed[i] === 0);
 }
+
+/** Removes the doomed checkpoints from a list, in place (the loop's own list: a new one per checkpoint was garbage). */
+export function removeInPlace(stored: StoredCheckpoint[], doomed: readonly StoredCheckpoint[]): void {
+  let kept = 0;
+  for (let i = 0; i < stored.length; i++) {
+    const c = stored[i];
+    if (c !== undefined && !doomed.includes(c)) stored[kept++] = c;
+  }
+  stored.length = kept;
+}
+
+/** The checkpoints with the one of the same seq replaced by its compacted form (a base). */
+export function withCompacted(stored: readonly StoredCheckpoint[], compacted: StoredCheckpoint): StoredCheckpoint[] {
+  return stored.map((c) => (c.seq === compacted.seq ? compacted : c));
+}
+
+// What removable() answers most of the time: one frozen empty list, not a new one per checkpoint.
+const NONE: readonly StoredCheckpoint[] = Object.freeze([]);
 
 // At least n flags, the first n zeroed, reused from call to call: a fresh typed array per checkpoint was one of
 // the costliest allocations of a simulated checkpoint. Single-threaded use only, never kept past a call.

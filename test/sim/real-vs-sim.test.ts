@@ -1,15 +1,16 @@
-// One loop for real and simulated runs: a real CRIU run (mode delta, predictive policy, 20 checkpoints) is replayed through
-// the simulator's checkpointer (a workload model that dirties what CRIU found) on a virtual clock, and every
-// decision must come out identical: same decision, same next interval, same reason sentence, byte for byte.
+// One loop for real and simulated runs: a real CRIU run (mode delta, predictive policy, 20 checkpoints: supervise())
+// is replayed through the simulator (its driver, runModelLoop, and its checkpointer: a workload model that dirties
+// what CRIU found) on a virtual clock, and every decision must come out identical: same decision, same next
+// interval, same reason sentence, byte for byte.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { pageSize } from '../../src/criu/probe.js';
-import { supervise } from '../../src/loop/supervisor.js';
 import type { Clock } from '../../src/loop/clock.js';
 import type { Observation, Policy } from '../../src/model/policy.js';
 import type { CheckpointRecord } from '../../src/model/record.js';
 import { createPolicy } from '../../src/policy/index.js';
 import { modelCheckpointer } from '../../src/sim/model-checkpointer.js';
+import { runModelLoop } from '../../src/sim/model-loop.js';
 import type { Workload } from '../../src/sim/workload.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
 import { superviseFor, testSettings } from '../helpers/supervise.js';
@@ -42,9 +43,8 @@ class ReplayClock implements Clock {
     this.#now += ms;
   }
 
-  sleep(): Promise<void> {
+  sleep(): void {
     this.#now = Math.max(this.startsMs[this.#next++] ?? this.#now, this.#now);
-    return Promise.resolve();
   }
 }
 
@@ -109,7 +109,7 @@ describe('the simulator and the real loop', () => {
       });
     const replayed: CheckpointRecord[] = [];
     const controller = new AbortController();
-    await supervise({
+    runModelLoop({
       // The model's chain start writes the whole memory: the real chain start's page count.
       checkpointer: modelCheckpointer({
         workload: recorded,
@@ -121,7 +121,7 @@ describe('the simulator and the real loop', () => {
       mode: 'sim',
       pageSize: size,
       initialIntervalMs: 300,
-      target: { pid: 0, alive: async () => true, exitStatus: () => '', exitCode: () => 0 },
+      endMs: Number.POSITIVE_INFINITY,
       settings,
       records: undefined,
       clock,

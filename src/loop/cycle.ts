@@ -1,0 +1,300 @@
+// The supervisor loop's decisions, synchronous and in one place: reload, chain planning, the step (the
+// unmeasured-checkpoint rule and the policy), retention, back-off, compaction's bookkeeping, the facts and
+// the record. Whoever drives it does the I/O around it, in this order for each checkpoint:
+//
+//   compactionEnded → (alive?) → begin → take → failed, or taken → finish → remove doomed, nextCompaction
+//
+// `supervise()` (supervisor.ts) drives it with CRIU and the real clock, waiting for each promise; the simulator
+// (src/sim/model-loop.ts) with a model and a virtual clock in a plain loop: both decide here, and alike.
+
+import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
+import { pagesSizeBytes } from '../model/stats.js';
+import {
+  compactionTarget,
+  parentFor,
+  removable,
+  removeInPlace,
+  withCompacted,
+  type ChainRules,
+  type StoredCheckpoint,
+} from '../store/chain.js';
+import type { CheckpointRequest, CheckpointResult, CompactionOutcome } from './checkpointer.js';
+import { blankFacts, checkpointRecord, round } from './checkpoint-record.js';
+import { step, unmeasured, type LoopState, type StepResult } from './step.js';
+import type { SupervisorDeps, SupervisorExit, SupervisorSettings, Target } from './supervisor-deps.js';
+
+/** What the cycle needs from the supervisor's dependencies (no I/O among them). */
+export type CycleDeps = Pick<
+  SupervisorDeps,
+  'mode' | 'pageSize' | 'initialIntervalMs' | 'settings' | 'records' | 'events'
+> & {
+  /** Whether a compaction runner is there (its rule then applies to the chain plan). */
+  compacting: boolean;
+};
+
+/** A successful checkpoint, as the checkpointer reports it. */
+export type TakenCheckpoint = Extract<CheckpointResult, { ok: true }>;
+
+/** The state of the loop from one checkpoint to the next, and the decisions that change it. */
+export class LoopCycle {
+  /** The checkpoints on disk, oldest first (the loop's own list: retention removes from it in place). */
+  #stored: StoredCheckpoint[];
+  #previous: StoredCheckpoint | undefined;
+  #seq: number;
+  #settings: SupervisorSettings;
+  #policyKey: string;
+  #state: LoopState;
+  #nextStartAtMs: number;
+  // NaN, not undefined, for "none yet" here and in #elapsedMs: a field that holds only numbers is rewritten in
+  // place, where one that may hold undefined boxes each new number (an allocation per checkpoint).
+  #lastStartAtMs = Number.NaN;
+  #consecutiveFailures = 0;
+  #checkpoints = 0;
+  #compacted: CheckpointRecord['compacted'];
+  // The chain rules of the settings in force (made again only when a reload changes them).
+  #rulesOf: SupervisorSettings | undefined;
+  #rules: ChainRules;
+  // The checkpoint in progress: its plan, start, result and decision.
+  #chain: { parent: StoredCheckpoint | undefined; reason: string } = FULL_DUMP;
+  #startedAtMs = 0;
+  #startedWallMs = 0;
+  #result: TakenCheckpoint | undefined;
+  #outcome: StepResult | undefined;
+  #elapsedMs = Number.NaN;
+  #pagesWritten = 0;
+  #sizeBytes = 0;
+  #chainStart = false;
+  readonly #wantRecords: boolean;
+  // One facts object, rewritten for each checkpoint (SupervisorEvents.facts): its numbers then change in place
+  // and a simulated checkpoint allocates nothing for them.
+  readonly #facts: CheckpointFacts;
+
+  constructor(
+    private readonly deps: CycleDeps,
+    opened: { stored: readonly StoredCheckpoint[]; previous: StoredCheckpoint | undefined },
+    nowMs: number,
+  ) {
+    this.#stored = [...opened.stored];
+    this.#previous = opened.previous;
+    this.#seq = this.#stored.reduce((max, c) => Math.max(max, c.seq), 0);
+    this.#settings = deps.settings();
+    this.#policyKey = this.#settings.policyKey;
+    this.#state = { intervalMs: deps.initialIntervalMs, policyState: this.#settings.policy.initialState() };
+    this.#nextStartAtMs = nowMs;
+    this.#rules = this.#settings.retention;
+    this.#wantRecords = deps.records !== undefined || deps.events.record !== undefined;
+    this.#facts = blankFacts(this.#settings.band);
+  }
+
+  /** When the next checkpoint is due (monotonic ms). */
+  get nextStartAtMs(): number {
+    return this.#nextStartAtMs;
+  }
+
+  /** Checkpoints taken so far. */
+  get checkpoints(): number {
+    return this.#checkpoints;
+  }
+
+  /** A compaction that ended since the last checkpoint (if one did): its link replaces the old one. */
+  compactionEnded(finished: CompactionOutcome | undefined): void {
+    if (finished === undefined) return;
+    const { events } = this.deps;
+    if (!finished.ok) {
+      events.warn(`could not compact ${finished.target.name} (its chain is left as it was): ${finished.reason}`, {
+        checkpoint: finished.target.name,
+      });
+      return;
+    }
+    this.#stored = withCompacted(this.#stored, finished.compacted);
+    const compacted = {
+      name: finished.target.name,
+      links: finished.links,
+      bytes_written: finished.bytesWritten,
+      ms: round(finished.elapsedMs),
+    };
+    this.#compacted = compacted;
+    events.info(
+      `compacted ${compacted.name}: ${compacted.links} links flattened into a base (${compacted.bytes_written} bytes written, ${compacted.ms} ms)`,
+      { checkpoint: compacted.name, links: compacted.links, bytes_written: compacted.bytes_written },
+    );
+  }
+
+  /** How the loop ends when the workload has gone. */
+  exited(target: Target): SupervisorExit {
+    return {
+      reason: 'workload-exited',
+      checkpoints: this.#checkpoints,
+      status: target.exitStatus(),
+      exitCode: target.exitCode(),
+    };
+  }
+
+  /** The next checkpoint starts: settings are read (a new policy starts afresh), its chain planned, asked for. */
+  begin(startedAtMs: number, startedWallMs: number, onDumped: CheckpointRequest['onDumped']): CheckpointRequest {
+    const settings = this.deps.settings();
+    this.#settings = settings;
+    if (settings.policyKey !== this.#policyKey) {
+      this.deps.events.info(`policy changed to ${settings.policyKey}: starting it from a fresh state`);
+      this.#policyKey = settings.policyKey;
+      this.#state = { ...this.#state, policyState: settings.policy.initialState() };
+    }
+    this.#startedAtMs = startedAtMs;
+    this.#startedWallMs = startedWallMs;
+    this.#seq += 1;
+    if (this.#rulesOf !== settings) {
+      this.#rulesOf = settings;
+      this.#rules = {
+        ...settings.retention,
+        compactAt:
+          this.deps.compacting && settings.retention.compact === true ? settings.retention.compactAt : undefined,
+      };
+    }
+    this.#chain = this.deps.mode === 'full' ? FULL_DUMP : parentFor(this.#stored, this.#previous, this.#rules);
+    return {
+      seq: this.#seq,
+      parent: this.#chain.parent,
+      logLevel: settings.criu.logLevel,
+      extraArgs: settings.criu.extraArgs,
+      timeoutMs: settings.criu.timeoutMs,
+      onDumped,
+    };
+  }
+
+  /** A failed attempt: a new chain after the back-off, or the exit after failures.maxConsecutive in a row. */
+  failed(result: Extract<CheckpointResult, { ok: false }>, nowMs: number): SupervisorExit | undefined {
+    const { failures } = this.#settings;
+    this.#consecutiveFailures += 1;
+    const inARow = this.#consecutiveFailures;
+    this.#previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
+    this.deps.events.failure(
+      this.#seq,
+      `checkpoint ${this.#seq} failed (${inARow} in a row): ${result.reason}`,
+      result.logTail,
+    );
+    if (inARow >= failures.maxConsecutive) {
+      return {
+        reason: 'failures',
+        checkpoints: this.#checkpoints,
+        message: `${inARow} checkpoints failed in a row; last: ${result.reason}\n${result.logTail}`,
+      };
+    }
+    this.#nextStartAtMs = nowMs + backoffMs(inARow, failures);
+    return undefined;
+  }
+
+  /** The checkpoint is done: the step decides, retention returns what to delete (already off the list). */
+  taken(result: TakenCheckpoint, doneAtMs: number): readonly StoredCheckpoint[] {
+    this.#consecutiveFailures = 0;
+    const { mode, pageSize } = this.deps;
+    const settings = this.#settings;
+    const startedAtMs = this.#startedAtMs;
+    const state = this.#state;
+    const elapsedMs = startedAtMs - this.#lastStartAtMs; // NaN for the first checkpoint of the run
+    const firstOfRun = Number.isNaN(elapsedMs);
+    // What this checkpoint had to store: CRIU's count, or in delta mode the pages that changed (shared
+    // memory stays as CRIU wrote it, so its pages count in full).
+    const { delta, stats } = result;
+    const pagesWritten = delta === undefined ? stats.pages_written : delta.changedPages;
+    const sizeBytes = pagesSizeBytes(pagesWritten, stats.shpages_written, pageSize);
+    const chainStart = mode !== 'full' && result.stored.parentSeq === undefined;
+    this.#outcome = step(
+      settings.policy,
+      state,
+      {
+        observation: {
+          seq: this.#seq,
+          intervalMs: state.intervalMs,
+          elapsedMs: firstOfRun ? state.intervalMs : elapsedMs,
+          sizeBytes,
+          pagesWritten: pagesWritten + (stats.shpages_written ?? 0),
+          frozenUs: stats.frozen_time,
+          pageSize,
+        },
+        unmeasured: unmeasured(mode, chainStart, pagesWritten, firstOfRun),
+        startedAtMs,
+        finishedAtMs: doneAtMs,
+      },
+      settings.band,
+    );
+    this.#result = result;
+    this.#elapsedMs = elapsedMs;
+    this.#pagesWritten = pagesWritten;
+    this.#sizeBytes = sizeBytes;
+    this.#chainStart = chainStart;
+    this.#stored.push(result.stored);
+    this.#previous = result.stored;
+    const doomed = removable(this.#stored, settings.retention.keep);
+    if (doomed.length > 0) removeInPlace(this.#stored, doomed);
+    return doomed;
+  }
+
+  /** The checkpoint is safe (fsync, output commit: counted as overhead): its facts and record go out, and on. */
+  finish(finishedAtMs: number, outputFields: Record<string, unknown> | undefined): void {
+    const result = this.#result;
+    const outcome = this.#outcome;
+    if (result === undefined || outcome === undefined) throw new Error('finish() before taken()');
+    const { events, records } = this.deps;
+    const { band } = this.#settings;
+    const startedAtMs = this.#startedAtMs;
+    const deltaMs = result.delta?.elapsedMs ?? 0;
+    const elapsedMs = this.#elapsedMs;
+    const compacted = this.#compacted;
+    // The checkpoint's numbers, for summaries (events.facts) and the record alike.
+    const facts = this.#facts;
+    facts.seq = this.#seq;
+    facts.startMs = this.#startedWallMs;
+    facts.band = band;
+    facts.chainStart = this.#chainStart;
+    facts.intervalMs = round(this.#state.intervalMs);
+    facts.nextIntervalMs = round(outcome.decision.nextIntervalMs);
+    facts.elapsedMs = Number.isNaN(elapsedMs) ? null : round(elapsedMs);
+    facts.decision = outcome.decision.decision;
+    facts.pagesWritten = this.#pagesWritten;
+    facts.sizeBytes = this.#sizeBytes;
+    facts.frozenUs = result.stats.frozen_time;
+    facts.criuWallMs = round(result.criuWallMs);
+    facts.supervisorOverheadMs = round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs);
+    facts.overrun = outcome.overrun;
+    facts.compactedBytes = compacted === undefined ? null : compacted.bytes_written;
+    events.facts?.(facts);
+    if (this.#wantRecords) {
+      const record = checkpointRecord(facts, {
+        mode: this.deps.mode,
+        policy: this.#settings.policy.kind,
+        reason: outcome.decision.reason,
+        result,
+        chain: this.#chain,
+        deltaMs,
+        compacted,
+        outputFields,
+      });
+      records?.append(record);
+      events.record?.(record, band);
+    }
+    this.#compacted = undefined;
+    this.#checkpoints += 1;
+    this.#lastStartAtMs = startedAtMs;
+    this.#state = outcome.state;
+    this.#nextStartAtMs = outcome.nextStartAtMs;
+    this.#result = undefined;
+    this.#outcome = undefined;
+  }
+
+  // The link to compact now, if the chain is long enough (ask only while no compaction runs). Links retention
+  // deletes are never targets: the target is two links behind the newest, which keep() ≥ 1 keeps through its chain.
+  nextCompaction(): StoredCheckpoint | undefined {
+    const { compactAt } = this.#rules;
+    const newest = this.#previous;
+    if (compactAt === undefined || newest === undefined) return undefined;
+    return compactionTarget(this.#stored, newest.seq, compactAt);
+  }
+}
+
+// Mode full plans no chain.
+const FULL_DUMP = Object.freeze({ parent: undefined, reason: 'full dump: no parent' });
+
+/** The wait after the n-th failure in a row (n ≥ 1): initial × 2^(n−1), at most max. */
+export function backoffMs(failuresInARow: number, failures: SupervisorSettings['failures']): number {
+  return Math.min(failures.backoffInitialMs * 2 ** (failuresInARow - 1), failures.backoffMaxMs);
+}
