@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   replication: () => import('./replication.js'),
   compaction: () => import('./compaction.js'),
   'chain-start': () => import('./chain-start.js'),
+  'criu-realtime': () => import('./criu-realtime.js'),
 };
 
 // Parses argv: --json, --help, and bench names; anything else is an error, not silently ignored.

@@ -28,6 +28,8 @@ export interface SupervisedRun {
   retention: SupervisorSettings['retention'];
   /** The checkpointer's option (default true); false measures what the drop removes. */
   dropChainStartCache?: boolean;
+  /** CRIU at SCHED_FIFO with this priority for the checkpoints `when` picks (default: normal scheduling). */
+  realtime?: { priority: number; when: (seq: number) => boolean };
 }
 
 /** One checkpoint: its record, CRIU's stats and the bytes of its directory as published (what `remusd ship` sends). */
@@ -71,6 +73,8 @@ export async function superviseDirtier(run: SupervisedRun): Promise<RunCheckpoin
       pageSize: size,
       log,
       ...(run.dropChainStartCache === undefined ? {} : { dropChainStartCache: run.dropChainStartCache }),
+      realtimePriority: run.realtime?.priority,
+      realtimeWhen: run.realtime?.when,
     });
     await supervise({
       checkpointer,

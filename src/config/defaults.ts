@@ -1,5 +1,11 @@
 // The default of every config key that has one, in one place (policy options: src/policy/defaults.ts).
 
+/**
+ * criu.realtime_priority: CRIU dumps at SCHED_FIFO 10 (src/criu/realtime.ts says why, with the numbers). Low
+ * among real-time priorities (1–99): above every normal task, below the kernel's and the system's own RT threads.
+ */
+export const DEFAULT_REALTIME_PRIORITY = 10;
+
 /** Defaults of every key that has one (policy options come from src/policy/defaults.ts). */
 export const CONFIG_DEFAULTS = Object.freeze({
   lminBytes: 2 * 2 ** 20,
@@ -26,6 +32,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   compact: true,
   compactAt: 16,
   logLevel: 2,
+  realtimePriority: DEFAULT_REALTIME_PRIORITY,
   maxConsecutive: 5,
   backoffInitialMs: 1000,
   backoffMaxMs: 30_000,

@@ -61,6 +61,20 @@ export function integer(min: number, max = Number.POSITIVE_INFINITY) {
   });
 }
 
+/** A whole number in [min, max], or `none` (null). */
+export function integerOrNone(min: number, max: number) {
+  const allowed = `a whole number from ${min} to ${max}, or none`;
+  return field(allowed, (value): Parsed<number | null> => {
+    if (value === 'none') return { ok: true, value: null };
+    const parsed = numberFrom(value, allowed);
+    if (!parsed.ok) return parsed;
+    if (!Number.isInteger(parsed.value) || parsed.value < min || parsed.value > max) {
+      return { ok: false, error: `is not allowed; use ${allowed}` };
+    }
+    return parsed;
+  });
+}
+
 /** One of a fixed list of words. */
 export function oneOf<const T extends string>(values: readonly T[]) {
   const allowed = `one of ${values.join(', ')}`;

@@ -70,7 +70,14 @@ export const fileSchema = z.strictObject({
         .optional(),
     })
     .optional(),
-  criu: z.strictObject({ path: field.path, extra_args: field.stringList, log_level: field.integer(0, 4) }).optional(),
+  criu: z
+    .strictObject({
+      path: field.path,
+      extra_args: field.stringList,
+      log_level: field.integer(0, 4),
+      realtime_priority: field.integerOrNone(1, 99),
+    })
+    .optional(),
   failures: z
     .strictObject({
       max_consecutive: field.integer(1),
@@ -140,6 +147,8 @@ export interface Config {
     path: string | null;
     extraArgs: string[];
     logLevel: number;
+    /** Dumps run CRIU at SCHED_FIFO with this priority (src/criu/realtime.ts); null: normal scheduling. */
+    realtimePriority: number | null;
   };
   failures: { maxConsecutive: number; backoffInitialMs: number; backoffMaxMs: number };
   records: {
@@ -205,6 +214,7 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
       path: criuPath === undefined ? null : criuPath.includes('/') ? resolveFrom(baseDir, criuPath) : criuPath,
       extraArgs: file.criu?.extra_args?.filter((arg): arg is string => arg !== undefined) ?? [],
       logLevel: file.criu?.log_level ?? d.logLevel,
+      realtimePriority: file.criu?.realtime_priority === undefined ? d.realtimePriority : file.criu.realtime_priority,
     },
     failures: {
       maxConsecutive: file.failures?.max_consecutive ?? d.maxConsecutive,

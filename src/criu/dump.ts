@@ -17,6 +17,8 @@ export interface DumpRequest {
   timeoutMs?: number;
   /** Aborting it stops CRIU (see runCriu). */
   signal?: AbortSignal;
+  /** CRIU at SCHED_FIFO with this priority (src/criu/realtime.ts). */
+  realtimePriority?: number | undefined;
 }
 
 /** The argument vector for one checkpoint (without -o, which runCriu adds). */
@@ -38,5 +40,6 @@ export async function dump(criu: CriuLocation, request: DumpRequest): Promise<Cr
     logFile: join(request.imagesDir, 'criu.log'),
     timeoutMs: request.timeoutMs,
     signal: request.signal,
+    realtimePriority: request.realtimePriority,
   });
 }

@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { killTree } from '../process/tree.js';
+import { CHRT } from './realtime.js';
 import type { CriuLocation } from './locate.js';
 
 export interface CriuRun {
@@ -26,6 +27,8 @@ export interface CriuRunOptions {
   signal?: AbortSignal;
   /** Descriptors CRIU inherits as fd 3, 4, … (for --inherit-fd fd[3]:KEY). */
   extraFds?: readonly number[];
+  /** Run CRIU at SCHED_FIFO with this priority (1–99), through `chrt` (src/criu/realtime.ts says why). */
+  realtimePriority?: number | undefined;
 }
 
 /**
@@ -48,7 +51,11 @@ export async function runCriu(criu: CriuLocation, args: string[], options: CriuR
   const timeoutMs = options.timeoutMs ?? 120_000;
   try {
     const stdio: ('ignore' | number)[] = ['ignore', out, out, ...(options.extraFds ?? [])];
-    const child = spawn(criu.command, [...args, '-o', options.logFile], { stdio, detached: true });
+    const argv = [...args, '-o', options.logFile];
+    const child =
+      options.realtimePriority === undefined
+        ? spawn(criu.command, argv, { stdio, detached: true })
+        : spawn(CHRT, ['--fifo', String(options.realtimePriority), criu.command, ...argv], { stdio, detached: true });
     let killing: Promise<number[]> | undefined;
     const kill = () => {
       if (child.pid !== undefined && killing === undefined) killing = killTree(child.pid);

@@ -54,6 +54,10 @@ export interface CriuCheckpointerOptions {
   };
   /** Aborting it kills the CRIU in progress (the fence: a checkpoint of a fenced workload is worthless). */
   cancel?: AbortSignal;
+  /** Dumps run CRIU at SCHED_FIFO with this priority (src/criu/realtime.ts); undefined: normal scheduling. */
+  realtimePriority?: number | undefined;
+  /** Benches only: which checkpoints get realtimePriority (default all), to measure both ways in one run. */
+  realtimeWhen?: ((seq: number) => boolean) | undefined;
 }
 
 /**
@@ -163,6 +167,7 @@ async function takeCheckpoint(
     extraArgs: request.extraArgs,
     timeoutMs: request.timeoutMs,
     signal: options.cancel,
+    realtimePriority: options.realtimeWhen?.(request.seq) === false ? undefined : options.realtimePriority,
   });
   await request.onDumped?.();
   const fail = async (reason: string, logTail = '') => {

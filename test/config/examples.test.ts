@@ -50,7 +50,12 @@ describe('config/*.yaml', () => {
     });
     expect(config.failures).toEqual({ maxConsecutive: 10, backoffInitialMs: 2000, backoffMaxMs: 60_000 });
     expect(config.metrics.listen).toEqual({ host: '127.0.0.1', port: 9464 });
-    expect(config.criu).toEqual({ path: '/opt/remusd/criu/bin/criu', extraArgs: ['--tcp-established'], logLevel: 2 });
+    expect(config.criu).toEqual({
+      path: '/opt/remusd/criu/bin/criu',
+      extraArgs: ['--tcp-established'],
+      logLevel: 2,
+      realtimePriority: 10,
+    });
   });
 
   it('research-predictive.yaml: every predictive option', async () => {

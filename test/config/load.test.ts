@@ -25,7 +25,7 @@ describe('defaults', () => {
         dir: '/etc/remusd/remusd-images',
         retention: { keep: 5, newChainEvery: 20, maxChainBytes: null, compact: true, compactAt: 16 },
       });
-      expect(result.config.criu).toEqual({ path: null, extraArgs: [], logLevel: 2 });
+      expect(result.config.criu).toEqual({ path: null, extraArgs: [], logLevel: 2, realtimePriority: 10 });
       expect(result.config.failures).toEqual({ maxConsecutive: 5, backoffInitialMs: 1000, backoffMaxMs: 30_000 });
       expect(result.config.records.file).toBe('/etc/remusd/remusd-images/records.jsonl');
       expect(result.config.metrics).toEqual({ listen: null, allowRemote: false });
@@ -263,6 +263,19 @@ describe('rules across keys', () => {
       'config/demo.yaml:2:34: criu.extra_args[2]: "--images-dir=/x" is set by remusd itself; remove it',
       'config/demo.yaml:2:53: criu.extra_args[3]: "-D" is set by remusd itself; remove it',
     ]);
+  });
+
+  it('criu.realtime_priority: 1 to 99, or none', () => {
+    const set = check('criu:\n  realtime_priority: 50\n');
+    expect(set.ok && set.config.criu.realtimePriority).toBe(50);
+    const none = check('criu:\n  realtime_priority: none\n');
+    expect(none.ok && none.config.criu.realtimePriority).toBeNull();
+    expect(errorLines(check('criu:\n  realtime_priority: 0\n'))[0]).toContain(
+      'criu.realtime_priority: 0 is not allowed; use a whole number from 1 to 99, or none',
+    );
+    expect(errorLines(check('criu:\n  realtime_priority: "10"\n'))[0]).toContain(
+      'criu.realtime_priority: "10" is a string; write the number without quotes',
+    );
   });
 
   it('max_chain_bytes must be positive when set', () => {

@@ -2,18 +2,15 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { criuLogTail } from '../../src/criu/exec.js';
 import { decodePagemap, PE_PARENT, readImageBytes } from '../../src/criu/images/index.js';
-import type { CriuLocation } from '../../src/criu/locate.js';
 import { pageSize } from '../../src/criu/probe.js';
-import { restore } from '../../src/criu/restore.js';
 import type { CheckpointRecord } from '../../src/model/record.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
 import { readJsonLines } from '../helpers/records.js';
+import { restoreAndCheck } from '../helpers/restore-check.js';
 import { superviseFor, testSettings } from '../helpers/supervise.js';
-import { waitFor } from '../helpers/wait.js';
-import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
+import { startWorkload, type TestWorkload } from '../helpers/workload.js';
 
 // Compaction on real CRIU (mode delta): old links of a running chain flattened into a base in the background,
 // and what a compaction killed half-way leaves. The workload is the bundled dirtier, which checks every page
@@ -43,28 +40,6 @@ async function usesParent(dir: string): Promise<boolean> {
     if (pagemap.entries.some((e) => (e.flags & PE_PARENT) !== 0)) return true;
   }
   return false;
-}
-
-/** Kills the workload, restores `dir` with CRIU alone and waits for the restored process's reports. */
-async function restoreAndCheck(
-  criu: CriuLocation,
-  dir: string,
-  live: TestWorkload,
-): Promise<{ corrupt: string[]; resumedAt: number }> {
-  await killAndWait(live.pid);
-  const linesBefore = (await live.read()).progress.length;
-  const restored = await restore(criu, { imagesDir: dir });
-  expect(restored.exitCode, await criuLogTail(restored.logFile)).toBe(0);
-  // Either it reports on (with its pages checked at each report) or it finds a wrong page and says CORRUPT.
-  const output = await waitFor(
-    'the restored workload to report',
-    async () => {
-      const now = await live.read();
-      return now.corrupt.length > 0 || now.progress.length >= linesBefore + 3 ? now : undefined;
-    },
-    20_000,
-  );
-  return { corrupt: output.corrupt, resumedAt: output.progress[linesBefore]?.writes ?? -1 };
 }
 
 // 800 ms between checkpoints: compaction runs only while the loop sleeps, and on this shared 2-core machine

@@ -50,6 +50,8 @@ export interface CheckpointingSetup {
   root: string;
   /** The supervisor's clock: its sleeps tell the watchdog that the loop is idle, not stuck. */
   clock: Clock;
+  /** criu.realtime_priority when chrt can use it here (run-workload.ts); undefined: normal scheduling. */
+  realtimePriority: number | undefined;
   service: ServiceManagerLink;
 }
 
@@ -60,7 +62,7 @@ export interface CheckpointingSetup {
 export async function protectUntilStopped(
   request: RunRequest,
   protection: Protection,
-  { criu, capabilities, mode, root, clock, service }: CheckpointingSetup,
+  { criu, capabilities, mode, root, clock, service, realtimePriority }: CheckpointingSetup,
 ): Promise<number> {
   const { log } = request;
   const { records, metrics, guard, network, target } = protection;
@@ -143,6 +145,7 @@ export async function protectUntilStopped(
         pageSize: capabilities.pageSize,
         log: events,
         cancel: cancel.signal,
+        realtimePriority,
       }),
       mode,
       pageSize: capabilities.pageSize,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import { describeLocation, locateCriu } from '../../criu/locate.js';
 import { probeCapabilities } from '../../criu/probe.js';
+import { checkRealtime } from '../../criu/realtime.js';
 import { systemClock } from '../../loop/clock.js';
 import { LOCK_NAME } from '../../loop/dir-lock.js';
 import { watchedClock } from '../../loop/loop-health.js';
@@ -63,6 +64,7 @@ async function lockAndProtect(
       EXIT.criuUnavailable,
     );
   }
+  const realtimePriority = await usableRealtimePriority(config.criu.realtimePriority, log);
   const mode = resolveMode(config.checkpoint.mode, capabilities);
   log.info(
     `checkpoint mode: ${mode}${config.checkpoint.mode === 'auto' ? ` (auto: dirty tracking ${capabilities.dirtyTracking.available ? 'available' : 'unavailable'})` : ''}`,
@@ -87,9 +89,25 @@ async function lockAndProtect(
       capabilities,
       mode,
       root,
+      realtimePriority,
       ...around,
     });
   } finally {
     lock.release();
   }
+}
+
+// criu.realtime_priority when chrt can use it here; otherwise normal scheduling, said once (a container
+// without CAP_SYS_NICE, a host without util-linux chrt): slower freezes, never a failed checkpoint.
+async function usableRealtimePriority(priority: number | null, log: Logger): Promise<number | undefined> {
+  if (priority === null) return undefined;
+  const check = await checkRealtime(priority);
+  if (check.ok) {
+    log.info(`CRIU dumps at SCHED_FIFO ${priority} (criu.realtime_priority)`);
+    return priority;
+  }
+  log.warn(
+    `criu.realtime_priority ${priority} cannot be used here (${check.reason}): CRIU dumps at normal scheduling, which freezes the workload longer on a busy machine`,
+  );
+  return undefined;
 }
