@@ -4,6 +4,7 @@
 import { OutputCommit } from '../../src/gate/commit.js';
 import { Degrade, type ReleasedRecord } from '../../src/gate/degrade.js';
 import type { EpochReleased, OutputGate } from '../../src/gate/gate.js';
+import { waitFor } from '../helpers/wait.js';
 
 const released = (epoch: number): EpochReleased => ({ epoch, packets: 1, bytes: 100, dropped: 0, holds: new Map() });
 
@@ -42,6 +43,11 @@ export function setUpDegrade(recordOk: boolean, onRelease: (epoch: number) => vo
     now: () => now,
   });
   output.degrade = degrade;
+  // For "nothing happens": a moment for anything in flight to show.
   const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
-  return { events, output, degrade, settle, advance: (ms: number) => (now += ms) };
+  // For what must happen: until `count` events are logged. A degraded release waits for a local fsync,
+  // which took longer than a fixed 50 ms with the unit files in parallel at load 10.
+  const logged = (count: number) =>
+    waitFor(`${count} events (so far: ${events.join(', ')})`, () => (events.length >= count ? true : undefined));
+  return { events, output, degrade, settle, logged, advance: (ms: number) => (now += ms) };
 }

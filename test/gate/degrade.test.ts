@@ -23,7 +23,7 @@ async function images(): Promise<{ root: string; dir: (seq: number) => Promise<s
 
 describe('degraded output commit (output_commit.degrade_after)', () => {
   it('releases on local fsync only after etcd recorded it, and goes back to acks once the backup caught up', async () => {
-    const { events, output, degrade, settle, advance } = setUp(true);
+    const { events, output, degrade, settle, logged, advance } = setUp(true);
     const { root, dir } = await images();
     for (const seq of [1, 2]) {
       await output.beforeDump(seq);
@@ -34,6 +34,7 @@ describe('degraded output commit (output_commit.degrade_after)', () => {
     advance(1000);
     await output.beforeDump(3);
     const fields = await output.afterCheckpoint(3, root, await dir(3));
+    await logged(4);
     await settle();
     expect(events).toEqual(['record 00000003', 'warn DEGRADED', 'gauge 1', 'release 3']);
     expect(degrade.degraded).toBe(true);
@@ -43,17 +44,19 @@ describe('degraded output commit (output_commit.degrade_after)', () => {
     await settle();
     expect(events).toEqual([]);
     await output.releaseAcked(3);
+    await logged(3);
     await settle();
     expect(events).toEqual(['clear 00000003', 'gauge 0', 'warn PROTECTED again']);
     expect(degrade.degraded).toBe(false);
   });
 
   it('a record etcd did not take releases nothing: the output stays held', async () => {
-    const { events, output, settle, advance } = setUp(false);
+    const { events, output, settle, logged, advance } = setUp(false);
     const { root, dir } = await images();
     await output.beforeDump(1);
     advance(5000);
     await output.afterCheckpoint(1, root, await dir(1));
+    await logged(2);
     await settle();
     expect(events).toEqual(['record 00000001', 'error no ack from the backup for 5000 ms, but not degrading']);
     expect(output.releasedThrough).toBeUndefined();
