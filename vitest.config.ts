@@ -36,6 +36,7 @@ export const UNIT_TESTS = [
   'test/gate/config.test.ts',
   'test/gate/histogram.test.ts',
   'test/gate/degrade.test.ts',
+  'test/replicate/run-retention.test.ts',
   'test/fence/released.test.ts',
   'test/fence/marker.test.ts',
   'test/delta/persist.test.ts',

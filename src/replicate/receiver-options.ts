@@ -22,11 +22,20 @@ export const DEFAULT_RECEIVER_LIMITS: ReceiverLimits = {
   idleTimeoutMs: 30_000,
 };
 
+/**
+ * `backup --keep-runs`: the current life of the primary and the two before it. A run holds a full base
+ * checkpoint (the workload's memory) plus its deltas, and a primary restarted daily would otherwise add one
+ * such run a day for as long as the backup runs.
+ */
+export const DEFAULT_KEEP_RUNS = 3;
+
 export interface ReceiverOptions {
   /** The backup's own images directory. */
   root: string;
   /** Keep this many newest complete checkpoints (and every ancestor they need). */
   keep: number;
+  /** Keep this many newest runs (run-retention.ts); undefined: every run is kept. */
+  keepRuns?: number | undefined;
   /** Flatten a run's chain at compactAt links (compaction.ts); pageSize is this machine's. Undefined: never. */
   compaction?: { compactAt: number; pageSize: number };
   log: ReplicationLog;
@@ -58,6 +67,8 @@ export interface Intake {
   transfers: InFlight;
   /** Retention in progress: a transfer starts only after it, so its parent cannot vanish under it. */
   pruning: Promise<void>;
+  /** Connected senders per run id: a run is never removed while a sender of it is connected. */
+  receiving: Map<string, number>;
   /** Compactions of the runs' chains (one at a time; transfers go on beside it). */
   compactor: BackupCompactor;
   closed: string | undefined;

@@ -3,7 +3,7 @@ import { removePartials } from '../store/checkpoints.js';
 import type { Endpoint } from '../units/endpoint.js';
 import { Channel } from './channel.js';
 import { BackupCompactor } from './compaction.js';
-import { prune } from './retention.js';
+import { prune, pruneRuns, removeLeftoverRuns } from './retention.js';
 import { listRunDirectories, openBackupRun } from './backup-runs.js';
 import { InFlight } from './in-flight.js';
 import { listenAuthenticated } from './listener.js';
@@ -19,6 +19,7 @@ import {
 } from './receiver-options.js';
 
 export {
+  DEFAULT_KEEP_RUNS,
   DEFAULT_RECEIVER_LIMITS,
   type Receiver,
   type ReceiverLimits,
@@ -37,12 +38,16 @@ export async function startReceiver(listen: Endpoint, options: ReceiverOptions):
   mkdirSync(options.root, { recursive: true });
   const stale = [options.root, ...listRunDirectories(options.root).map((r) => r.dir)].flatMap(removePartials);
   if (stale.length > 0) options.log.warn('removed partial checkpoints left by a dropped transfer', { removed: stale });
+  const halfRemoved = await removeLeftoverRuns(options.root);
+  if (halfRemoved.length > 0)
+    options.log.warn('finished removing runs retention had begun to remove', { removed: halfRemoved });
   const limits: ReceiverLimits = { ...DEFAULT_RECEIVER_LIMITS, ...options.limits };
   const intake: Intake = {
     options,
     limits,
     transfers: new InFlight(),
     pruning: Promise.resolve(),
+    receiving: new Map(),
     compactor: new BackupCompactor(options.compaction, options.log),
     closed: undefined,
   };
@@ -65,8 +70,10 @@ export async function startReceiver(listen: Endpoint, options: ReceiverOptions):
       intake.closed = why;
       if (dropConnections) listener.dropAll();
       await intake.transfers.settled();
-      // A failover verifies and restores the chain next: not while a compaction swaps one of its links.
+      // A failover verifies and restores the chain next: not while a compaction swaps one of its links, nor
+      // while retention removes checkpoints or runs (none starts once intake is closed).
       await intake.compactor.settled();
+      await intake.pruning;
     },
     close: async () => {
       await listener.close();
@@ -102,6 +109,13 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
     throw new ProtocolError(`refused: ${opened.problem}`);
   }
   const sender: Sender = { peer, run: run.id, dir: opened.dir };
+  // Counted before anything is awaited: retention must see this run as receiving from now on.
+  intake.receiving.set(run.id, (intake.receiving.get(run.id) ?? 0) + 1);
+  channel.socket.once('close', () => {
+    const left = (intake.receiving.get(run.id) ?? 1) - 1;
+    if (left > 0) intake.receiving.set(run.id, left);
+    else intake.receiving.delete(run.id);
+  });
   await channel.send(hello('receiver'));
   options.observer?.senders(1);
   channel.socket.once('close', () => options.observer?.senders(-1));
@@ -134,13 +148,21 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
           `${peer} offers ${message.manifest.name} of run ${sender.run} again: closing the older connection that was transferring it`,
         ),
     );
-    if (intake.transfers.size === 0) {
-      await (intake.pruning = prune(sender.dir, options.keep, options.log).catch((error: Error) =>
+    if (intake.transfers.size === 0 && intake.closed === undefined) {
+      await (intake.pruning = retain(sender, intake).catch((error: Error) =>
         options.log.warn(`retention failed: ${error.message}`),
       ));
       if (intake.closed === undefined) intake.compactor.start(sender.dir, sender.run);
     }
   }
+}
+
+// The run's own checkpoints past --keep, then whole runs past --keep-runs (never a run still receiving).
+async function retain(sender: Sender, intake: Intake): Promise<void> {
+  const { options } = intake;
+  await prune(sender.dir, options.keep, options.log);
+  if (options.keepRuns !== undefined)
+    await pruneRuns(options.root, options.keepRuns, new Set(intake.receiving.keys()), options.log);
 }
 
 // Rejects with `message` if the promise has not settled within ms.

@@ -48,8 +48,8 @@ export function chooseRun(runs: readonly RunView[], wanted?: string): RunChoice 
   };
 }
 
-// The newest time a run's checkpoints were taken, -Infinity if none is known.
-function lastTaken(run: RunView): number {
+/** The newest time a run's checkpoints were taken (the primary's clock), -Infinity if none is known. */
+export function lastTaken(run: RunView): number {
   return Math.max(-Infinity, ...run.takenAtMs.values());
 }
 

@@ -8,7 +8,7 @@ import { pageSize } from '../../criu/probe.js';
 import { formatEndpoint, parseEndpoint } from '../../units/endpoint.js';
 import { autoFailover, type AutoFailover } from '../../replicate/auto-failover.js';
 import { previousFailover, type FailoverReport } from '../../replicate/failover-report.js';
-import { DEFAULT_RECEIVER_LIMITS, startReceiver } from '../../replicate/receiver.js';
+import { DEFAULT_KEEP_RUNS, DEFAULT_RECEIVER_LIMITS, startReceiver } from '../../replicate/receiver.js';
 import { loadConfigOrDefaults } from '../config-source.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -38,6 +38,13 @@ export const backupCommand = defineCommand({
         default: '5',
         coerce: countOption('keep'),
         describe: 'Complete checkpoints kept (plus every ancestor they need)',
+      })
+      .option('keep-runs', {
+        type: 'string',
+        default: String(DEFAULT_KEEP_RUNS),
+        coerce: countOption('keep-runs'),
+        describe:
+          "Primary runs kept (each life of the primary's images directory is one): the newest by the primary's clock. A run still receiving and the run a failover would restore are never removed",
       })
       .option('compact-at', {
         type: 'number',
@@ -147,6 +154,7 @@ export const backupCommand = defineCommand({
     const receiver = await startReceiver(listen.value, {
       root: dir,
       keep: args.keep,
+      keepRuns: args.keepRuns,
       compaction,
       log,
       credentials,
@@ -162,6 +170,7 @@ export const backupCommand = defineCommand({
     log.info(`backup listening on ${formatEndpoint(receiver.endpoint)}`, {
       dir,
       keep: args.keep,
+      keep_runs: args.keepRuns,
       ...(failoverAfterMs === undefined ? {} : { failover_after_ms: failoverAfterMs }),
     });
     const stopped = new Promise<undefined>((resolveStop) =>
