@@ -99,7 +99,8 @@ export function removable(checkpoints: readonly StoredCheckpoint[], keep: number
       needed[at] = 1;
       count += 1;
       const parent = sorted[at]?.parentSeq;
-      at = parent === undefined ? -1 : indexOfSeq(sorted, parent);
+      // A parent is usually the checkpoint just before its child: one comparison, a search only when it is not.
+      at = parent === undefined ? -1 : sorted[at - 1]?.seq === parent ? at - 1 : indexOfSeq(sorted, parent);
     }
   }
   return count === sorted.length ? NONE : sorted.filter((_, i) => needed[i] === 0);
