@@ -2,6 +2,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { errorCode, errorMessage, errorText } from '../fs/error-code.js';
+import { LineReplies } from './line-replies.js';
 
 // The gate's control socket: how `remusd ship` tells `remusd run` that the backup acknowledged checkpoint N,
 // so that epoch N's output may go out. A Unix socket in the images directory, mode 0600: only its owner
@@ -81,28 +82,15 @@ function handle(socket: Socket, release: (seq: number) => Promise<{ packets: num
 
 /** The shipper's end: one connection, one release at a time. */
 export class ControlClient {
-  private buffer = '';
-  private waiting: ((line: string | Error) => void)[] = [];
+  private readonly replies = new LineReplies(4096);
 
   private constructor(private readonly socket: Socket) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      let newline: number;
-      while ((newline = this.buffer.indexOf('\n')) >= 0) {
-        const waiter = this.waiting.shift();
-        if (waiter === undefined) break;
-        const line = this.buffer.slice(0, newline);
-        this.buffer = this.buffer.slice(newline + 1);
-        waiter(line);
-      }
-      if (this.buffer.length > 4096) socket.destroy(new Error('gate control socket: answer too long'));
+      if (!this.replies.push(chunk)) socket.destroy(new Error('gate control socket: answer too long'));
     });
-    const fail = (error?: Error) => {
-      for (const waiter of this.waiting.splice(0)) waiter(error ?? new Error('gate control socket closed'));
-    };
-    socket.on('error', fail);
-    socket.on('close', () => fail());
+    socket.on('error', (error) => this.replies.fail(error));
+    socket.on('close', () => this.replies.fail(new Error('gate control socket closed')));
   }
 
   static connect(path: string): Promise<ControlClient> {
@@ -114,16 +102,13 @@ export class ControlClient {
   }
 
   /** Asks the supervisor to release every epoch up to checkpoint `name`; returns what went out. */
-  release(name: string): Promise<{ packets: number; bytes: number }> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push((line) => {
-        if (line instanceof Error) return reject(line);
-        const match = /^ok \d{8} (\d+) (\d+)$/.exec(line);
-        if (match === null) return reject(new Error(`gate: release ${name}: ${line}`));
-        resolve({ packets: Number(match[1]), bytes: Number(match[2]) });
-      });
-      this.socket.write(`release ${name}\n`);
-    });
+  async release(name: string): Promise<{ packets: number; bytes: number }> {
+    const reply = this.replies.next();
+    if (this.replies.failed === undefined) this.socket.write(`release ${name}\n`);
+    const line = await reply;
+    const match = /^ok \d{8} (\d+) (\d+)$/.exec(line);
+    if (match === null) throw new Error(`gate: release ${name}: ${line}`);
+    return { packets: Number(match[1]), bytes: Number(match[2]) };
   }
 
   close(): void {

@@ -5,6 +5,7 @@ import { packageRoot } from '../paths.js';
 import { ensureBundledBinary } from '../process/compile.js';
 import type { EpochClosed, EpochReleased } from './gate.js';
 import { parseHistogram } from './histogram.js';
+import { LineReplies } from './line-replies.js';
 
 /** The answer lines are short except a release's histogram (≤ 544 buckets): anything longer is garbage. */
 const MAX_LINE = 64 << 10;
@@ -35,23 +36,25 @@ export async function ensureGateBinary(): Promise<string> {
  * order. It holds packets in its own memory and dies with us (PR_SET_PDEATHSIG, EOF on its stdin).
  */
 export class GateHelper {
-  private buffer = '';
-  private waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
-  private ended: Error | undefined;
+  private readonly replies = new LineReplies(MAX_LINE);
   private stderr = '';
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => this.onData(chunk));
+    child.stdout.on('data', (chunk: string) => {
+      if (this.replies.push(chunk)) return;
+      this.replies.fail(new Error('remusd-gate: answer line too long'));
+      this.kill();
+    });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => (this.stderr = (this.stderr + chunk).slice(-2000)));
     child.on('close', (code, signal) =>
-      this.fail(
+      this.replies.fail(
         new Error(`remusd-gate exited (${signal ?? `code ${code}`})${this.stderr ? `: ${this.stderr.trim()}` : ''}`),
       ),
     );
-    child.on('error', (error) => this.fail(error));
+    child.on('error', (error) => this.replies.fail(error));
     child.stdin.on('error', () => undefined); // a dead helper is reported by 'exit'
   }
 
@@ -62,7 +65,7 @@ export class GateHelper {
     if (inbound !== undefined) args.push('--inbound-tap', inbound.tap, '--inbound-to', inbound.to);
     const child = spawn(binary, args, { stdio: 'pipe' });
     const helper = new GateHelper(child);
-    const ready = await helper.next();
+    const ready = await helper.replies.next();
     if (ready !== `ready ${tun}`) {
       helper.kill();
       throw new Error(`remusd-gate did not start: ${ready}`);
@@ -144,45 +147,12 @@ export class GateHelper {
   // Commands are serialized: the helper answers in order, one line each.
   private request(command: string): Promise<string> {
     const answer = this.queue.then(() => {
-      if (this.ended !== undefined) throw this.ended;
+      if (this.replies.failed !== undefined) throw this.replies.failed;
+      const reply = this.replies.next();
       this.child.stdin.write(`${command}\n`);
-      return this.next();
+      return reply;
     });
     this.queue = answer.catch(() => undefined);
     return answer;
-  }
-
-  private next(): Promise<string> {
-    return new Promise((resolve, reject) => {
-      if (this.ended !== undefined) return reject(this.ended);
-      this.waiting.push({ resolve, reject });
-      this.drain();
-    });
-  }
-
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    if (this.buffer.length > MAX_LINE && !this.buffer.includes('\n')) {
-      this.fail(new Error('remusd-gate: answer line too long'));
-      this.kill();
-      return;
-    }
-    this.drain();
-  }
-
-  private drain(): void {
-    let newline: number;
-    while ((newline = this.buffer.indexOf('\n')) >= 0) {
-      const waiter = this.waiting.shift();
-      if (waiter === undefined) break;
-      const line = this.buffer.slice(0, newline);
-      this.buffer = this.buffer.slice(newline + 1);
-      waiter.resolve(line);
-    }
-  }
-
-  private fail(error: Error): void {
-    this.ended ??= error;
-    for (const waiter of this.waiting.splice(0)) waiter.reject(this.ended);
   }
 }
