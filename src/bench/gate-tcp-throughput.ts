@@ -3,13 +3,12 @@
 // UDP row, nothing is paced or lost on purpose: TCP's own congestion control finds the rate, and the gate's
 // holds show up as round trips of up to RELEASE_MS (plus the release's own time) in each window.
 import { readFile } from 'node:fs/promises';
-import { execa } from 'execa';
 import type { ServiceNetwork } from '../net/index.js';
 import { ensureTcpStreamBinary } from '../workload/build.js';
 import { REPETITIONS, RELEASE_MS, SECONDS, throughGate } from './gate-throughput.js';
 import { at } from '../at.js';
 import { compareRow, type BenchRow } from './harness.js';
-import { receiverPort } from './receiver-port.js';
+import { streamFromNamespace } from './namespace-stream.js';
 
 /** One row: the median over REPETITIONS of the gated stream's rate over the plain one's, same repetition. */
 export async function gateTcpThroughput(bench: string, network: ServiceNetwork): Promise<BenchRow> {
@@ -42,17 +41,10 @@ export async function gateTcpThroughput(bench: string, network: ServiceNetwork):
 // One stream from inside the namespace to the host for SECONDS; returns the bytes received per second
 // between the first byte and the last.
 async function stream(binary: string, network: ServiceNetwork): Promise<number> {
-  const receiver = execa(binary, ['recv', network.config.hostAddress, '0']);
-  const port = await receiverPort(receiver, 'tcp-stream recv');
-  await execa('nsenter', [
-    `--net=${network.path}`,
-    binary,
-    'send',
-    network.config.hostAddress,
-    port,
-    String(SECONDS * 1000),
-  ]);
-  const last = (await receiver).stdout.trim().split('\n').pop() ?? '';
+  const last = await streamFromNamespace(binary, network, 'tcp-stream', {
+    recv: [],
+    send: [String(SECONDS * 1000)],
+  });
   const match = /^received (\d+) span_us (\d+)/.exec(last);
   if (match?.[1] === undefined || match[2] === undefined)
     throw new Error(`tcp-stream recv ended with ${JSON.stringify(last)}`);

@@ -9,7 +9,6 @@
 // and its own CPU time starved the gate helper: 70-90% loss, which measured the scheduler, not the gate.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { TunGate } from '../gate/tun.js';
 import { gateTunName } from '../gate/start.js';
 import type { ServiceNetwork } from '../net/index.js';
@@ -17,7 +16,7 @@ import { cpuTicks } from '../process/proc.js';
 import { ensureUdpStreamBinary } from '../workload/build.js';
 import { at } from '../at.js';
 import { compareRow, type BenchRow } from './harness.js';
-import { receiverPort } from './receiver-port.js';
+import { streamFromNamespace } from './namespace-stream.js';
 
 export const SECONDS = 2;
 export const REPETITIONS = 5;
@@ -101,19 +100,10 @@ async function stream(
 ): Promise<{ rate: number; loss: number }> {
   // It ends at the sender's end marker; 5 s of silence is only the fallback (a starved gate's release can
   // come a second late at load 20 here, which a 1 s fallback counted as the end of the stream).
-  const receiver = execa(binary, ['recv', network.config.hostAddress, '0', '5000']);
-  const port = await receiverPort(receiver, 'udp-stream recv');
-  await execa('nsenter', [
-    `--net=${network.path}`,
-    binary,
-    'send',
-    network.config.hostAddress,
-    port,
-    String(SECONDS * 1000),
-    String(PAYLOAD),
-    ...(rate === undefined ? [] : [String(Math.round(rate))]),
-  ]);
-  const last = (await receiver).stdout.trim().split('\n').pop() ?? '';
+  const last = await streamFromNamespace(binary, network, 'udp-stream', {
+    recv: ['5000'],
+    send: [String(SECONDS * 1000), String(PAYLOAD), ...(rate === undefined ? [] : [String(Math.round(rate))])],
+  });
   const match = /^received \d+ bytes (\d+) span_us \d+ next (\d+) missing (\d+)/.exec(last);
   if (match === null) throw new Error(`udp-stream recv ended with ${JSON.stringify(last)}`);
   const sent = Number(match[2]);
