@@ -20,7 +20,7 @@ import {
 } from '../store/chain.js';
 import type { CheckpointRequest, CheckpointResult, CompactionOutcome } from './checkpointer.js';
 import { blankFacts, checkpointRecord, round } from './checkpoint-record.js';
-import { step, unmeasured, type LoopState, type StepResult } from './step.js';
+import { step, unmeasured, type CheckpointOutcome, type LoopState, type StepResult } from './step.js';
 import type { SupervisorDeps, SupervisorExit, SupervisorSettings, Target } from './supervisor-deps.js';
 
 /** What the cycle needs from the supervisor's dependencies (no I/O among them). */
@@ -68,6 +68,13 @@ export class LoopCycle {
   // One facts object, rewritten for each checkpoint (SupervisorEvents.facts): its numbers then change in place
   // and a simulated checkpoint allocates nothing for them.
   readonly #facts: CheckpointFacts;
+  // The observation and outcome the step is shown, rewritten likewise (Observation says why a policy may).
+  readonly #checkpoint: CheckpointOutcome = {
+    observation: { seq: 0, intervalMs: 0, elapsedMs: 0, sizeBytes: 0, pagesWritten: 0, frozenUs: 0, pageSize: 0 },
+    unmeasured: undefined,
+    startedAtMs: 0,
+    finishedAtMs: 0,
+  };
 
   constructor(
     private readonly deps: CycleDeps,
@@ -198,25 +205,19 @@ export class LoopCycle {
     const pagesWritten = delta === undefined ? stats.pages_written : delta.changedPages;
     const sizeBytes = pagesSizeBytes(pagesWritten, stats.shpages_written, pageSize);
     const chainStart = mode !== 'full' && result.stored.parentSeq === undefined;
-    this.#outcome = step(
-      settings.policy,
-      state,
-      {
-        observation: {
-          seq: this.#seq,
-          intervalMs: state.intervalMs,
-          elapsedMs: firstOfRun ? state.intervalMs : elapsedMs,
-          sizeBytes,
-          pagesWritten: pagesWritten + (stats.shpages_written ?? 0),
-          frozenUs: stats.frozen_time,
-          pageSize,
-        },
-        unmeasured: unmeasured(mode, chainStart, pagesWritten, firstOfRun),
-        startedAtMs,
-        finishedAtMs: doneAtMs,
-      },
-      settings.band,
-    );
+    const checkpoint = this.#checkpoint;
+    const { observation } = checkpoint;
+    observation.seq = this.#seq;
+    observation.intervalMs = state.intervalMs;
+    observation.elapsedMs = firstOfRun ? state.intervalMs : elapsedMs;
+    observation.sizeBytes = sizeBytes;
+    observation.pagesWritten = pagesWritten + (stats.shpages_written ?? 0);
+    observation.frozenUs = stats.frozen_time;
+    observation.pageSize = pageSize;
+    checkpoint.unmeasured = unmeasured(mode, chainStart, pagesWritten, firstOfRun);
+    checkpoint.startedAtMs = startedAtMs;
+    checkpoint.finishedAtMs = doneAtMs;
+    this.#outcome = step(settings.policy, state, checkpoint, settings.band);
     this.#result = result;
     this.#elapsedMs = elapsedMs;
     this.#pagesWritten = pagesWritten;

@@ -2,7 +2,11 @@
 // may depend on arrives in one Observation object (no clocks, no randomness), and they answer with the
 // next interval and why. Adding a field here never breaks a policy.
 
-/** What was observed about the checkpoint that just finished. */
+/**
+ * What was observed about the checkpoint that just finished. The loop rewrites one observation for every
+ * checkpoint (a simulation makes millions): a policy or a wrapper that keeps one copies it. A decision's
+ * reason may read it, and the loop reads the reason before the next checkpoint.
+ */
 export interface Observation {
   /** Sequence number of the checkpoint (1 for the first). */
   seq: number;

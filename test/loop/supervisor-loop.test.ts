@@ -70,7 +70,11 @@ function counting(): { policy: Policy; seen: Observation[] } {
     policy: {
       kind: 'threshold',
       initialState: () => undefined,
-      decide: (_state, observation, band) => (seen.push(observation), inner.decide(undefined, observation, band)),
+      // A copy: the loop rewrites one observation for every checkpoint.
+      decide: (_state, observation, band) => (
+        seen.push({ ...observation }),
+        inner.decide(undefined, observation, band)
+      ),
     },
   };
 }

@@ -61,7 +61,8 @@ describe('the simulator and the real loop', () => {
     const watched: Policy = {
       kind: inner.kind,
       initialState: () => inner.initialState(),
-      decide: (state, o, b) => (shown.push(o), inner.decide(state, o, b)),
+      // A copy: the loop rewrites one observation for every checkpoint.
+      decide: (state, o, b) => (shown.push({ ...o }), inner.decide(state, o, b)),
     };
     const realSettings = () =>
       testSettings(band, {
