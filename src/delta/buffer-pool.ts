@@ -4,7 +4,8 @@ const freeBuffers: Buffer[] = [];
 /** A buffer of exactly `size` bytes, reused when one was given back. */
 export function takeBuffer(size: number): Buffer {
   const i = freeBuffers.findIndex((b) => b.length === size);
-  return i >= 0 ? freeBuffers.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(size);
+  const [reused] = i >= 0 ? freeBuffers.splice(i, 1) : [];
+  return reused ?? Buffer.allocUnsafeSlow(size);
 }
 
 /** Returns a buffer to the pool (at most 4 are kept). */

@@ -9,6 +9,8 @@
 // even a restore running at the same time finds a whole chain.
 import { mkdir, readdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { at } from '../at.js';
+import { errorCode, errorMessage } from '../fs/error-code.js';
 import { fsyncCheckpoint } from '../fs/fsync.js';
 import { COMPLETE, compactingName } from '../store/checkpoints.js';
 import { exchangeDirectories } from './exchange.js';
@@ -49,7 +51,7 @@ export async function compactCheckpoint(options: CompactOptions): Promise<Compac
   const started = performance.now();
   const { root, name } = options;
   const chain = await chainDirectories(root, name);
-  const target = chain[0]!;
+  const target = at(chain, 0); // chainDirectories returns two links or more
   const files = options.files ?? (await defaultFiles(target));
   const copy = join(root, compactingName(Number(name)));
   await rm(copy, { recursive: true, force: true });
@@ -99,13 +101,13 @@ async function chainDirectories(root: string, name: string): Promise<string[]> {
     try {
       target = await readlink(join(dir, 'parent'));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') break;
-      throw new Error(`${join(dir, 'parent')}: ${(error as Error).message}`);
+      if (errorCode(error) === 'ENOENT') break;
+      throw new Error(`${join(dir, 'parent')}: ${errorMessage(error)}`);
     }
-    const match = /^\.\.\/(\d{8})$/.exec(target);
-    if (match === null || !COMPLETE.test(match[1]!))
+    const parent = /^\.\.\/(\d{8})$/.exec(target)?.[1];
+    if (parent === undefined || !COMPLETE.test(parent))
       throw new Error(`${join(dir, 'parent')} points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN`);
-    current = match[1]!;
+    current = parent;
   }
   if (chain.length < 2) throw new Error(`${chain[0]} has no parent: nothing to compact`);
   return chain;

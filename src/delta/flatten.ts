@@ -17,6 +17,7 @@ import {
   readImageBytes,
   type Pagemap,
 } from '../criu/images/index.js';
+import { at } from '../at.js';
 import { giveBack, takeBuffer } from './buffer-pool.js';
 import { checkOrder } from './dump-images.js';
 import { readFull, writeFull } from './raw-io.js';
@@ -60,7 +61,8 @@ export async function flattenChain(options: FlattenOptions): Promise<FlattenResu
   const { chain, out, pageSize } = options;
   const step = options.step ?? (() => Promise.resolve());
   const chunkBytes = Math.max(pageSize, Math.floor((options.chunkBytes ?? 1 << 20) / pageSize) * pageSize);
-  const target = chain[0]!;
+  const [target] = chain;
+  if (target === undefined) throw new RangeError('flattenChain: the chain has no directory');
   const pids = options.files
     .map((f) => TASK_PAGEMAP.exec(f))
     .filter((m) => m !== null)
@@ -71,7 +73,7 @@ export async function flattenChain(options: FlattenOptions): Promise<FlattenResu
   for (const pid of pids) {
     const links = await openLinks(chain, pid, pageSize);
     try {
-      const head = links[0]!;
+      const head = at(links, 0); // one link per directory of the chain
       rebuilt.add(`pagemap-${pid}.img`).add(`pages-${head.pagemap.pagesId}.img`);
       const written = await writeFlatPages(
         links,
@@ -143,7 +145,8 @@ function entryAt(link: LinkPages, vaddr: number, pageSize: number): number {
   let hi = entries.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const e = entries[mid]!;
+    const e = entries[mid];
+    if (e === undefined) return -1; // never: mid is in lo..hi, inside the array
     if (vaddr < e.vaddr) hi = mid - 1;
     else if (vaddr >= e.vaddr + e.nrPages * pageSize) lo = mid + 1;
     else return mid;
@@ -159,15 +162,19 @@ function locate(
   pageSize: number,
 ): { link: number; page: number; flags: number } {
   for (let l = from; l < links.length; l++) {
-    const link = links[l]!;
+    // Once per page and link: checks inline rather than at(), whose one index site would see every kind of array.
+    const link = links[l];
+    if (link === undefined) break; // never: l < links.length
     const i = entryAt(link, vaddr, pageSize);
-    const entry = i < 0 ? undefined : link.pagemap.entries[i]!;
+    const entry = i < 0 ? undefined : link.pagemap.entries[i];
     if (entry === undefined || (entry.flags & PE_PARENT) === 0) {
       if (entry === undefined || (entry.flags & PE_PRESENT) === 0) break;
-      return { link: l, page: link.firstPage[i]! + (vaddr - entry.vaddr) / pageSize, flags: entry.flags };
+      const firstPage = link.firstPage[i]; // one per entry of the pagemap: set whenever entry is
+      if (firstPage === undefined) break;
+      return { link: l, page: firstPage + (vaddr - entry.vaddr) / pageSize, flags: entry.flags };
     }
   }
-  const where = links[from]?.dir ?? links[0]!.dir;
+  const where = (links[from] ?? at(links, 0)).dir;
   throw new ImageError({
     file: where,
     offset: 0,
@@ -196,10 +203,11 @@ async function writeFlatPages(
   const flushRead = () => {
     if (pending === undefined) return;
     const bytes = pending.count * pageSize;
-    const got = readFull(links[pending.link]!.fd, buffer.subarray(filled), bytes, pending.page * pageSize);
+    const link = at(links, pending.link);
+    const got = readFull(link.fd, buffer.subarray(filled), bytes, pending.page * pageSize);
     if (got !== bytes) {
       throw new ImageError({
-        file: links[pending.link]!.dir,
+        file: link.dir,
         offset: pending.page * pageSize + got,
         expected: `${bytes} bytes of pages`,
         found: 'end of file',
@@ -210,20 +218,20 @@ async function writeFlatPages(
     pending = undefined;
   };
   try {
-    for (const entry of links[0]!.pagemap.entries) {
+    for (const entry of at(links, 0).pagemap.entries) {
       if ((entry.flags & (PE_PRESENT | PE_PARENT)) === 0) {
         runs.copy(entry);
         continue;
       }
       for (let p = 0; p < entry.nrPages; p++) {
         const vaddr = entry.vaddr + p * pageSize;
-        const at = locate(links, 0, vaddr, pageSize);
-        runs.add(vaddr, at.flags);
+        const found = locate(links, 0, vaddr, pageSize);
+        runs.add(vaddr, found.flags);
         pages++;
         if (
           pending !== undefined &&
-          pending.link === at.link &&
-          pending.page + pending.count === at.page &&
+          pending.link === found.link &&
+          pending.page + pending.count === found.page &&
           filled + (pending.count + 1) * pageSize <= chunkBytes
         ) {
           pending.count++;
@@ -236,7 +244,7 @@ async function writeFlatPages(
           filled = 0;
           await step();
         }
-        pending = { link: at.link, page: at.page, count: 1 };
+        pending = { link: found.link, page: found.page, count: 1 };
       }
     }
     flushRead();

@@ -1,6 +1,7 @@
 // Page diffing: one pass over a process's pages image that hashes each page and, against the previous
 // checkpoint's hashes, keeps only the changed pages and builds the new pagemap's runs.
 import { closeSync, openSync } from 'node:fs';
+import { at } from '../at.js';
 import { ImageError, PE_PARENT, PE_PRESENT, type PagemapEntry } from '../criu/images/index.js';
 import { giveBack, takeBuffer } from './buffer-pool.js';
 import type { DumpedProcess } from './dump-images.js';
@@ -14,6 +15,11 @@ export interface StreamedProcess {
   entries: PagemapEntry[];
   /** Pages the process stores in this directory: the changed ones with a previous state, all of them without. */
   changedPages: number;
+}
+
+// Whether an entry's pages are in the pages image (PRESENT, and at least one page).
+function hasPages(entry: PagemapEntry): boolean {
+  return (entry.flags & PE_PRESENT) !== 0 && entry.nrPages !== 0;
 }
 
 // The pass yields to the event loop after this many bytes, so timers and I/O callbacks run during a big pass.
@@ -55,11 +61,9 @@ export async function streamPages(proc: DumpedProcess, options: StreamOptions): 
   let i = 0; // page within that entry
 
   // Moves past entries with no pages in the pages image, copying them to the output as they are.
-  // `!` here and below (hot, once per entry or page): e < entries.length is the loop's own bound, and proc.pages counts
-  // the PRESENT entries' pages, so while bytes of the pages file remain a PRESENT entry remains.
   const skipToPresent = (): void => {
-    while (e < entries.length && ((entries[e]!.flags & PE_PRESENT) === 0 || entries[e]!.nrPages === 0)) {
-      runs.copy(entries[e]!);
+    for (let entry = entries[e]; entry !== undefined && !hasPages(entry); entry = entries[e]) {
+      runs.copy(entry);
       e++;
       i = 0;
     }
@@ -88,26 +92,27 @@ export async function streamPages(proc: DumpedProcess, options: StreamOptions): 
       let kept = 0; // changed pages are compacted to the front of the chunk
       for (let off = 0; off < length;) {
         skipToPresent();
-        const entry = entries[e]!;
+        // proc.pages counts the PRESENT entries' pages, so while bytes of the pages file remain, so does an entry.
+        const entry = at(entries, e);
         // The pages of this entry that are in this chunk: consecutive addresses, consecutive hash slots.
         const count = Math.min(entry.nrPages - i, (length - off) / pageSize);
         const vaddr = entry.vaddr + i * pageSize;
         const first = builder.addRun(vaddr, count);
         for (let p = 0; p < count; p++) {
-          const at = off + p * pageSize;
-          hashes[first + p] = h64(chunk.subarray(at, at + pageSize));
+          const byte = off + p * pageSize;
+          hashes[first + p] = h64(chunk.subarray(byte, byte + pageSize));
         }
-        if (cursor !== undefined) {
+        // oldHalves is set whenever cursor is (both come from previous).
+        if (cursor !== undefined && oldHalves !== undefined) {
           for (let p = 0; p < count; p++) {
             const page = vaddr + p * pageSize;
             const j = cursor.indexOf(page);
             const k = first + p;
-            // oldHalves is set whenever cursor is (both come from previous); `!` keeps the per-page test branch-free.
-            if (j >= 0 && newHalves[2 * k] === oldHalves![2 * j] && newHalves[2 * k + 1] === oldHalves![2 * j + 1]) {
+            if (j >= 0 && newHalves[2 * k] === oldHalves[2 * j] && newHalves[2 * k + 1] === oldHalves[2 * j + 1]) {
               runs.add(page, PE_PARENT);
             } else {
-              const at = off + p * pageSize;
-              if (kept !== at) chunk.copyWithin(kept, at, at + pageSize);
+              const byte = off + p * pageSize;
+              if (kept !== byte) chunk.copyWithin(kept, byte, byte + pageSize);
               kept += pageSize;
               changedPages++;
               runs.add(page, entry.flags);

@@ -127,8 +127,9 @@ export class ProcessHashesBuilder {
     if (this.filled + count > this.hashes.length)
       throw new RangeError(`pid ${this.pid}: more than ${this.hashes.length} pages`);
     // vaddr === nextVaddr only after a first run (nextVaddr starts at -1), so runs - 1 is a filled slot.
-    if (vaddr === this.nextVaddr && this.pages[this.runs - 1]! + count <= 0xffffffff) {
-      this.pages[this.runs - 1]! += count;
+    const lastPages = vaddr === this.nextVaddr ? this.pages[this.runs - 1] : undefined;
+    if (lastPages !== undefined && lastPages + count <= 0xffffffff) {
+      this.pages[this.runs - 1] = lastPages + count;
     } else {
       this.vaddrs[this.runs] = vaddr;
       this.pages[this.runs] = count;
@@ -175,11 +176,14 @@ export class HashCursor {
     const { runVaddr, runPages } = this.state;
     // Hot (once per page of the diff): `!` because this.run < runVaddr.length bounds every read, and the two
     // arrays have one slot per run each.
+    // oxlint-disable-next-line typescript/no-non-null-assertion
     while (this.run < runVaddr.length && runVaddr[this.run]! + runPages[this.run]! * this.pageSize <= vaddr) {
+      // oxlint-disable-next-line typescript/no-non-null-assertion
       this.base += runPages[this.run]!;
       this.run++;
     }
     if (this.run === runVaddr.length) return -1;
+    // oxlint-disable-next-line typescript/no-non-null-assertion
     const start = runVaddr[this.run]!;
     return vaddr < start ? -1 : this.base + (vaddr - start) / this.pageSize;
   }

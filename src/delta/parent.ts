@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PE_PARENT } from '../criu/images/index.js';
+import { errorCode } from '../fs/error-code.js';
 import { exists } from '../fs/exists.js';
 import type { DumpedProcess } from './dump-images.js';
 import type { PageHashes } from './page-hashes.js';
@@ -23,7 +24,7 @@ export async function decideParent(
   options: ParentRequest,
   dumped: readonly DumpedProcess[],
   pageSize: number,
-): Promise<{ ok: true } | { ok: false; reason: string }> {
+): Promise<{ ok: true; parentName: string; previous: PageHashes } | { ok: false; reason: string }> {
   const { dir, parentName, previous } = options;
   if (
     dumped.some((p) => p.pagemap.entries.some((e) => (e.flags & PE_PARENT) !== 0)) ||
@@ -47,7 +48,7 @@ export async function decideParent(
   } catch (err) {
     return {
       ok: false,
-      reason: `previous checkpoint missing: ${parentDir} (${(err as { code?: string }).code ?? String(err)})`,
+      reason: `previous checkpoint missing: ${parentDir} (${errorCode(err) ?? String(err)})`,
     };
   }
   const pids = dumped.map((p) => p.pid);
@@ -57,5 +58,6 @@ export async function decideParent(
       reason: `different pids: [${previous.pids.join(', ')}] in ${parentName}, [${pids.join(', ')}] now`,
     };
   }
-  return checkState(previous, parentDir);
+  const checked = await checkState(previous, parentDir);
+  return checked.ok ? { ok: true, parentName, previous } : checked;
 }

@@ -7,6 +7,9 @@
 //   order: runVaddr (f64 × runs) | runPages (u32 × runs, padded to 8) | hashes (u64 × pages)
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { errorMessage, errorText } from '../fs/error-code.js';
+import { firstIssue } from '../units/zod-issue.js';
 import { PageHashes, type ProcessHashes } from './page-hashes.js';
 
 /** The file name of a checkpoint's saved hash state. */
@@ -14,18 +17,29 @@ export const HASHES_FILE = 'remusd-page-hashes.bin';
 const MAGIC = 'RMSDHASH';
 const VERSION = 1;
 
-interface Header {
-  name: string;
-  pageSize: number;
-  processes: {
-    pid: number;
-    runs: number;
-    pages: number;
-    pagemapDigest: string;
-    pagesId: number;
-    stamp: { dev: string; ino: string; size: string; mtimeNs: string };
-  }[];
-}
+// The JSON header: the checkpoint's name and page size, and per process its sizes and the identity of its files
+// (bigints as decimal strings, the pagemap digest in hex, as encodeHashes writes them).
+const wholeNumber = z.number().int().nonnegative();
+const headerSchema = z.object({
+  name: z.string(),
+  pageSize: z.number().int(),
+  processes: z.array(
+    z.object({
+      pid: wholeNumber,
+      runs: wholeNumber,
+      pages: wholeNumber,
+      pagemapDigest: z.string().regex(/^[0-9a-f]{1,16}$/),
+      pagesId: wholeNumber,
+      stamp: z.object({
+        dev: z.string().regex(/^\d+$/),
+        ino: z.string().regex(/^\d+$/),
+        size: z.string().regex(/^\d+$/),
+        mtimeNs: z.string().regex(/^-?\d+$/),
+      }),
+    }),
+  ),
+});
+type Header = z.infer<typeof headerSchema>;
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
@@ -77,12 +91,18 @@ export function decodeHashes(bytes: Uint8Array, label: string): PageHashes {
   if (buf.readUInt32LE(8) !== VERSION) throw fail(`unknown version ${buf.readUInt32LE(8)} (expected ${VERSION})`);
   const jsonLength = buf.readUInt32LE(12);
   if (16 + jsonLength > buf.length) throw fail('truncated header');
-  let header: Header;
+  let json: unknown;
   try {
-    header = JSON.parse(buf.toString('utf8', 16, 16 + jsonLength)) as Header;
+    json = JSON.parse(buf.toString('utf8', 16, 16 + jsonLength));
   } catch (error) {
-    throw fail(`unreadable header (${(error as Error).message})`);
+    throw fail(`unreadable header (${errorMessage(error)})`);
   }
+  const parsed = headerSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = firstIssue(parsed.error, json);
+    throw fail(`malformed header: ${issue.key === '' ? '' : `${issue.key}: `}${issue.message}`);
+  }
+  const header = parsed.data;
   let at = pad8(16 + jsonLength);
   // Copies out of the file's buffer: typed arrays need aligned offsets, and the state outlives the read.
   const take = <T>(count: number, width: number, make: (b: ArrayBuffer) => T): T => {
@@ -93,38 +113,22 @@ export function decodeHashes(bytes: Uint8Array, label: string): PageHashes {
     at += pad8(bytesWanted);
     return make(copy);
   };
-  if (typeof header?.name !== 'string' || !Number.isInteger(header.pageSize) || !Array.isArray(header.processes)) {
-    throw fail('malformed header (name, pageSize, processes)');
-  }
-  const processes: ProcessHashes[] = header.processes.map((p, i) => {
-    if (![p?.pid, p?.runs, p?.pages, p?.pagesId].every((n) => Number.isInteger(n) && (n as number) >= 0)) {
-      throw fail(`malformed header: process ${i} needs whole numbers pid, runs, pages, pagesId`);
-    }
-    const runVaddr = take(p.runs, 8, (b) => new Float64Array(b));
-    const runPages = take(p.runs, 4, (b) => new Uint32Array(b));
-    const hashes = take(p.pages, 8, (b) => new BigUint64Array(b));
-    try {
-      return {
-        pid: p.pid,
-        runVaddr,
-        runPages,
-        hashes,
-        pagemapDigest: BigInt(`0x${p.pagemapDigest}`),
-        pages: {
-          pagesId: p.pagesId,
-          stamp: {
-            dev: BigInt(p.stamp.dev),
-            ino: BigInt(p.stamp.ino),
-            size: BigInt(p.stamp.size),
-            mtimeNs: BigInt(p.stamp.mtimeNs),
-          },
-        },
-      };
-    } catch (error) {
-      // A digest or stamp that is missing or not a number.
-      throw fail(`malformed header: process ${i}: ${(error as Error).message}`);
-    }
-  });
+  const processes: ProcessHashes[] = header.processes.map((p) => ({
+    pid: p.pid,
+    runVaddr: take(p.runs, 8, (b) => new Float64Array(b)),
+    runPages: take(p.runs, 4, (b) => new Uint32Array(b)),
+    hashes: take(p.pages, 8, (b) => new BigUint64Array(b)),
+    pagemapDigest: BigInt(`0x${p.pagemapDigest}`),
+    pages: {
+      pagesId: p.pagesId,
+      stamp: {
+        dev: BigInt(p.stamp.dev),
+        ino: BigInt(p.stamp.ino),
+        size: BigInt(p.stamp.size),
+        mtimeNs: BigInt(p.stamp.mtimeNs),
+      },
+    },
+  }));
   if (at !== buf.length) throw fail(`${buf.length - at} bytes of trailing data`);
   return new PageHashes(header.name, header.pageSize, processes);
 }
@@ -154,12 +158,12 @@ export async function loadHashes(
   } catch (error) {
     return {
       ok: false,
-      reason: `no saved page hashes in ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      reason: `no saved page hashes in ${dir} (${errorText(error)})`,
     };
   }
   try {
     return { ok: true, state: decodeHashes(bytes, path) };
   } catch (error) {
-    return { ok: false, reason: (error as Error).message };
+    return { ok: false, reason: errorMessage(error) };
   }
 }

@@ -2,6 +2,7 @@
 // the previous checkpoint, by comparing each page's hash with the previous checkpoint's page at that address.
 import { rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { at } from '../at.js';
 import { encodePagemap } from '../criu/images/index.js';
 import { readDump, readShmem, type ShmemReport } from './dump-images.js';
 import { streamPages, type StreamedProcess } from './page-diff.js';
@@ -62,7 +63,7 @@ export async function rewriteAsDelta(options: RewriteOptions): Promise<RewriteRe
   const pagesBytesBefore = totalPages * pageSize;
 
   const decision = await decideParent(options, dumped, pageSize);
-  const previous = decision.ok ? options.previous : undefined;
+  const previous = decision.ok ? decision.previous : undefined;
   const h64 = await loadHasher();
   const temps: string[] = [];
   try {
@@ -75,19 +76,20 @@ export async function rewriteAsDelta(options: RewriteOptions): Promise<RewriteRe
     }
     // = totalPages when there is no parent, or when every page changed (the parent is then dropped below).
     const changedPages = streamed.reduce((sum, s) => sum + s.changedPages, 0);
-    let parentUsed = previous !== undefined;
+    // The parent this checkpoint links to, if it is used.
+    let parentName = decision.ok ? decision.parentName : undefined;
     let reason = decision.ok ? '' : decision.reason;
-    if (parentUsed && changedPages === totalPages) {
-      parentUsed = false;
-      reason = `every page changed since ${options.parentName}: kept as a full checkpoint (new chain)`;
+    if (parentName !== undefined && changedPages === totalPages) {
+      reason = `every page changed since ${parentName}: kept as a full checkpoint (new chain)`;
+      parentName = undefined;
     }
 
     const processes: ProcessHashes[] = [];
-    if (parentUsed) {
+    if (parentName !== undefined) {
       // The link first: a pagemap with PE_PARENT entries must never be visible without it.
-      await symlink(`../${options.parentName!}`, join(options.dir, 'parent'));
+      await symlink(`../${parentName}`, join(options.dir, 'parent'));
       for (const [i, proc] of dumped.entries()) {
-        const s = streamed[i]!;
+        const s = at(streamed, i);
         const bytes = encodePagemap({
           pagesId: proc.pagemap.pagesId,
           entries: s.entries,
@@ -102,11 +104,11 @@ export async function rewriteAsDelta(options: RewriteOptions): Promise<RewriteRe
           s.builder.finish(h64(bytes), { pagesId: proc.pagemap.pagesId, stamp: await fileStamp(proc.pagesPath) }),
         );
       }
-      reason = `parent ${options.parentName}: ${totalPages - changedPages} of ${totalPages} pages unchanged`;
+      reason = `parent ${parentName}: ${totalPages - changedPages} of ${totalPages} pages unchanged`;
     } else {
       for (const [i, proc] of dumped.entries()) {
         processes.push(
-          streamed[i]!.builder.finish(h64(proc.pagemapBytes), {
+          at(streamed, i).builder.finish(h64(proc.pagemapBytes), {
             pagesId: proc.pagemap.pagesId,
             stamp: proc.pagesStamp,
           }),
@@ -117,9 +119,13 @@ export async function rewriteAsDelta(options: RewriteOptions): Promise<RewriteRe
       hashes: new PageHashes(options.name, pageSize, processes),
       totalPages,
       changedPages,
-      parentUsed,
+      parentUsed: parentName !== undefined,
       reason,
-      processes: dumped.map((p, i) => ({ pid: p.pid, totalPages: p.pages, changedPages: streamed[i]!.changedPages })),
+      processes: dumped.map((p, i) => ({
+        pid: p.pid,
+        totalPages: p.pages,
+        changedPages: at(streamed, i).changedPages,
+      })),
       shmem,
       pagesBytesBefore,
       pagesBytesAfter: changedPages * pageSize,

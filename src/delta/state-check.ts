@@ -2,6 +2,7 @@
 // as its parent: a replaced, rewritten or half-deleted checkpoint must never serve as one.
 import { readdir, readlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { at } from '../at.js';
 import {
   PE_PARENT,
   PE_PRESENT,
@@ -51,7 +52,8 @@ export async function checkState(state: PageHashes, dir: string): Promise<StateC
   let hasParentEntries = false;
   for (const file of files) {
     // The state's pids were compared equal to the directory's just above, so every file's pid is in it.
-    const proc = state.process(file.pid)!;
+    const proc = state.process(file.pid);
+    if (proc === undefined) return { ok: false, reason: `previous state has no hashes for pid ${file.pid} of ${dir}` };
     let bytes: Uint8Array;
     let pagemap: Pagemap;
     try {
@@ -99,15 +101,14 @@ export async function checkState(state: PageHashes, dir: string): Promise<StateC
 function firstUncovered(proc: ProcessHashes, pagemap: Pagemap, pageSize: number): number | undefined {
   const covering = pagemap.entries.filter((e) => (e.flags & (PE_PRESENT | PE_PARENT)) !== 0);
   let e = 0;
-  for (let r = 0; r < proc.runVaddr.length; r++) {
-    // r < runVaddr.length (the loop bound; runPages has as many); e < covering.length guards covering[e].
-    let at = proc.runVaddr[r]!;
-    const end = at + proc.runPages[r]! * pageSize;
-    while (at < end) {
-      while (e < covering.length && covering[e]!.vaddr + covering[e]!.nrPages * pageSize <= at) e++;
-      const entry = covering[e];
-      if (entry === undefined || entry.vaddr > at) return at;
-      at = Math.min(end, entry.vaddr + entry.nrPages * pageSize);
+  for (const [r, start] of proc.runVaddr.entries()) {
+    let vaddr = start;
+    const end = start + at(proc.runPages, r) * pageSize; // runPages has one slot per run, as runVaddr
+    while (vaddr < end) {
+      let entry = covering[e];
+      while (entry !== undefined && entry.vaddr + entry.nrPages * pageSize <= vaddr) entry = covering[++e];
+      if (entry === undefined || entry.vaddr > vaddr) return vaddr;
+      vaddr = Math.min(end, entry.vaddr + entry.nrPages * pageSize);
     }
   }
   return undefined;
