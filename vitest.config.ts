@@ -74,6 +74,7 @@ export const UNIT_TESTS = [
   'test/sim/properties.test.ts',
   'test/sim/random.test.ts',
   'test/sim/rate.test.ts',
+  'test/sim/scorecard.test.ts',
   'test/sim/simulate.test.ts',
   'test/sim/trace.test.ts',
   'test/sim/workload.test.ts',

@@ -1,4 +1,5 @@
 import type { RunSummary } from '../loop/summary.js';
+import type { PolicyScore } from '../sim/scorecard.js';
 import { formatBytes, formatMs } from '../units/units.js';
 
 /** Left-aligned two-column text table, for human output. */
@@ -22,4 +23,21 @@ export function runSummaryRows(summary: RunSummary): string[][] {
       `median ${formatBytes(sizeBytes.median)}, p90 ${formatBytes(sizeBytes.p90)}, max ${formatBytes(sizeBytes.max)}`,
     ],
   ];
+}
+
+/**
+ * The "back in band" cell of compare and score: mean and worst number of checkpoints after a step of the
+ * rate until the size was in band again, over the steps that came back; then the steps that did not (still
+ * out at the next step, or when the run ended: "not back: 1 before the end"). "no step" when the workload (or
+ * trace) had no step of ×2 or more that a checkpoint saw.
+ */
+export function backInBandCell(score: PolicyScore): string {
+  const { steps, backInBand: b } = score;
+  if (steps === 0) return 'no step';
+  const missed = [b.never > 0 ? `${b.never} before the next step` : '', b.atEnd > 0 ? `${b.atEnd} before the end` : '']
+    .filter((part) => part !== '')
+    .join(', ');
+  const back = steps - b.never - b.atEnd;
+  if (back === 0) return `not back: ${missed}`;
+  return `${b.mean.toFixed(2)}, max ${b.max}${missed === '' ? '' : `; not back: ${missed}`}`;
 }

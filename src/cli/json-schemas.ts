@@ -143,7 +143,14 @@ const policyScore = z.strictObject({
   measured: count,
   in_band_share: real,
   steps: count,
-  back_in_band: z.strictObject({ mean: real.nullable(), max: real, within_two: count, never: count }),
+  /** Over the steps that came back (mean and max null when none did); never: still out at the next step; at_end: when the run ended. */
+  back_in_band: z.strictObject({
+    mean: real.nullable(),
+    max: real.nullable(),
+    within_two: count,
+    never: count,
+    at_end: count,
+  }),
   decisions: count,
   reversals: count,
   reversal_share: real,

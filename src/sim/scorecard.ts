@@ -5,7 +5,10 @@
 //   in band      share of the measured checkpoints whose size was in their band: chain starts and the
 //                first `warmup` checkpoints of a run are not counted
 //   back in band after each step of the rate: the checkpoints it took, counting those whose window
-//                [start − elapsed, start) began after the step, up to the first in band (1 = at once)
+//                [start − elapsed, start) began after the step, up to the first in band (1 = at once);
+//                a step followed by the next before any checkpoint saw it is not counted, one still out
+//                of band when the next comes is "never", and one still out of band when the run ends
+//                (a trace's last step, say) is "at end": it may have come back later
 //   reversals    moves (shrink/grow) opposite to the previous move, as a share of the decisions; the first
 //                move after a change of the workload's rate (a step, or a burst beginning or ending) is not
 //                counted: the workload changed, not the policy's mind
@@ -26,7 +29,11 @@ export interface PolicyScore {
   inBandShare: number;
   /** Steps of the rate seen, and after how many checkpoints the size was back in band for each. */
   steps: number;
-  backInBand: { mean: number; max: number; withinTwo: number; never: number };
+  /**
+   * mean and max over the steps that came back (NaN when none did), withinTwo of those in ≤ 2 checkpoints;
+   * never: still out of band at the next step; atEnd: still out of band when the run ended.
+   */
+  backInBand: { mean: number; max: number; withinTwo: number; never: number; atEnd: number };
   decisions: number;
   reversals: number;
   reversalShare: number;
@@ -46,6 +53,7 @@ export class Scorecard {
   #recoveredMax = 0;
   #recoveredWithinTwo = 0;
   #never = 0;
+  #atEnd = 0;
   // Per run:
   #nextStep: NextStep = () => undefined;
   #nextChange: NextStep = () => undefined;
@@ -64,7 +72,7 @@ export class Scorecard {
    * nextChange (ms since the run's first checkpoint).
    */
   startRun(nextStep: NextStep, nextChange: NextStep = nextStep): void {
-    this.#closeTracking();
+    this.#endTracking();
     this.#nextStep = nextStep;
     this.#nextChange = nextChange;
     this.#index = 0;
@@ -119,17 +127,18 @@ export class Scorecard {
   }
 
   score(): PolicyScore {
-    this.#closeTracking();
-    const steps = this.#recovered + this.#never;
+    this.#endTracking();
+    const steps = this.#recovered + this.#never + this.#atEnd;
     return {
       measured: this.#measured,
       inBandShare: this.#measured === 0 ? Number.NaN : this.#inBand / this.#measured,
       steps,
       backInBand: {
         mean: this.#recovered === 0 ? Number.NaN : this.#recoveredTotal / this.#recovered,
-        max: this.#recoveredMax,
+        max: this.#recovered === 0 ? Number.NaN : this.#recoveredMax,
         withinTwo: this.#recoveredWithinTwo,
         never: this.#never,
+        atEnd: this.#atEnd,
       },
       decisions: this.#decisions,
       reversals: this.#reversals,
@@ -138,9 +147,16 @@ export class Scorecard {
     };
   }
 
-  // A step still tracked when the next one (or the end of the run) comes was never back in band.
+  // A step still tracked when the next one comes was never back in band, if a checkpoint saw it at all (two
+  // steps inside one checkpoint's window are one change as far as any policy could see).
   #closeTracking(): void {
-    if (this.#tracking !== undefined) this.#never += 1;
+    if (this.#tracking !== undefined && this.#tracking > 0) this.#never += 1;
+    this.#tracking = undefined;
+  }
+
+  // A step still tracked when the run ends was not back in band yet: it may have been later.
+  #endTracking(): void {
+    if (this.#tracking !== undefined && this.#tracking > 0) this.#atEnd += 1;
     this.#tracking = undefined;
   }
 }

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { RECORDS_MAX_BYTES } from '../../src/loop/record-reader.js';
 import { packageRoot } from '../../src/paths.js';
 import { COMPARE_CSV_COLUMNS } from '../../src/cli/commands/compare.js';
+import { compareOutput } from '../../src/cli/json-schemas.js';
 import { SIMULATE_CSV_COLUMNS } from '../../src/cli/commands/simulate.js';
 import { PLOT_CSV_COLUMNS } from '../../src/plot/csv.js';
 import { MEASURES } from '../../src/sim/measures.js';
@@ -90,6 +91,18 @@ describe('remusd compare', () => {
     );
     for (const kind of ['fixed', 'threshold', 'predictive'])
       expect(result.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\.\\d%`, 'm'));
+    // The trace's one step (three within 30 ms, no checkpoint between them) comes ~4 s before its end, and
+    // no policy's size was back in band by then: said as such, not as "NaN, max 0, never 3".
+    expect(result.stdout).not.toMatch(/NaN/);
+    for (const kind of ['fixed', 'threshold', 'predictive'])
+      expect(result.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\.\\d%\\s+not back: 1 before the end\\s`, 'm'));
+    const json = await runCli(['compare', '--trace', fixture('demo-delta-15s.records.jsonl'), '--json']);
+    const parsed = compareOutput.safeParse(JSON.parse(json.stdout));
+    expect(parsed.error?.issues ?? []).toEqual([]);
+    for (const policy of parsed.data?.policies ?? []) {
+      expect(policy.score.steps).toBe(1);
+      expect(policy.score.back_in_band).toEqual({ mean: null, max: null, within_two: 0, never: 0, at_end: 1 });
+    }
   });
 
   it('--json gives one summary per policy, over --seeds runs', async () => {

@@ -7,7 +7,7 @@ import { MEASURES, spreadAcrossSeeds, type MeasureUnit } from '../../sim/measure
 import { jsonAndCsvOptions, refuseBothOnStdout, writeCsv, type CsvTable } from '../csv.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { table } from '../format.js';
+import { backInBandCell, table } from '../format.js';
 import { printJson } from '../json.js';
 import { countOption } from '../options.js';
 import { guardedAsync, policyOfKind, simOptions, simSetup } from '../sim-options.js';
@@ -149,8 +149,8 @@ const HEADER = [
 /**
  * The comparison as a text table, one line per policy (checkpoints and overruns per run). "in band" leaves
  * out chain starts and each run's first 3 checkpoints; "back in band" is the mean and worst number of
- * checkpoints after a step of the rate (×2 or more) until the size was in band again, "never" counting
- * steps it did not get back before the next; reversals are a share of decisions (see src/sim/scorecard.ts).
+ * checkpoints after a step of the rate (×2 or more) until the size was in band again, then the steps that
+ * did not get back before the next step or before the run ended ("not back: …", format.ts); reversals are a share of decisions (see src/sim/scorecard.ts).
  */
 export function comparisonTable(rows: readonly ComparisonRow[]): string {
   return table([
@@ -161,9 +161,7 @@ export function comparisonTable(rows: readonly ComparisonRow[]): string {
         : [
             policy.kind,
             `${(score.inBandShare * 100).toFixed(1)}%`,
-            score.steps === 0
-              ? '-'
-              : `${score.backInBand.mean.toFixed(2)}, max ${score.backInBand.max}${score.backInBand.never > 0 ? `, never ${score.backInBand.never}` : ''}`,
+            backInBandCell(score),
             `${(score.reversalShare * 100).toFixed(1)}%`,
             perRun(s.overruns, s.runs),
             perRun(s.checkpoints, s.runs),

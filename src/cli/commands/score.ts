@@ -8,7 +8,7 @@ import { scheduleOfPhases } from '../../sim/rate.js';
 import { Scorecard, stepsOfSchedule, type NextStep } from '../../sim/scorecard.js';
 import { UserError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { table } from '../format.js';
+import { backInBandCell, table } from '../format.js';
 import { printJson } from '../json.js';
 import { guarded } from '../sim-options.js';
 
@@ -84,9 +84,7 @@ export const scoreCommand = defineCommand({
           file,
           policy,
           `${(s.inBandShare * 100).toFixed(1)}%`,
-          s.steps === 0
-            ? '-'
-            : `${s.backInBand.mean.toFixed(2)}, max ${s.backInBand.max}${s.backInBand.never > 0 ? `, never ${s.backInBand.never}` : ''}`,
+          backInBandCell(s),
           `${(s.reversalShare * 100).toFixed(1)}%`,
           String(s.overruns),
           String(summary?.checkpoints ?? 0),
