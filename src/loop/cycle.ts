@@ -18,21 +18,19 @@ import {
   type ChainRules,
   type StoredCheckpoint,
 } from '../store/chain.js';
-import type { CheckpointRequest, CheckpointResult, CompactionOutcome } from './checkpointer.js';
+import type { CheckpointFailed, CheckpointRequest, CheckpointResult, CompactionOutcome } from './checkpointer.js';
 import { blankFacts, checkpointRecord, round } from './checkpoint-record.js';
 import { step, unmeasured, type CheckpointOutcome, type LoopState, type StepResult } from './step.js';
 import type { SupervisorDeps, SupervisorExit, SupervisorSettings, Target } from './supervisor-deps.js';
 
 /** What the cycle needs from the supervisor's dependencies (no I/O among them). */
-export type CycleDeps = Pick<
-  SupervisorDeps,
-  'mode' | 'pageSize' | 'initialIntervalMs' | 'settings' | 'records' | 'events'
-> & {
+type CycleNeeds = 'mode' | 'pageSize' | 'initialIntervalMs' | 'settings' | 'records' | 'events';
+export interface CycleDeps extends Pick<SupervisorDeps, CycleNeeds> {
   /** Whether a compaction runner is there (its rule then applies to the chain plan). */
   compacting: boolean;
-};
+}
 
-/** A successful checkpoint, as the checkpointer reports it. */
+/** A successful checkpoint, as the loop's checkpointer reports it. */
 export type TakenCheckpoint = Extract<CheckpointResult, { ok: true }>;
 
 /** The state of the loop from one checkpoint to the next, and the decisions that change it. */
@@ -169,7 +167,7 @@ export class LoopCycle {
   }
 
   /** A failed attempt: a new chain after the back-off, or the exit after failures.maxConsecutive in a row. */
-  failed(result: Extract<CheckpointResult, { ok: false }>, nowMs: number): SupervisorExit | undefined {
+  failed(result: CheckpointFailed, nowMs: number): SupervisorExit | undefined {
     const { failures } = this.#settings;
     this.#consecutiveFailures += 1;
     const inARow = this.#consecutiveFailures;
