@@ -3,6 +3,7 @@ import { removePartials } from '../store/checkpoints.js';
 import type { Endpoint } from '../units/endpoint.js';
 import { Channel } from './channel.js';
 import { BackupCompactor } from './compaction.js';
+import { DirLockedError, lockDirectory, type DirLock } from '../loop/dir-lock.js';
 import { prune, pruneRuns, removeLeftoverRuns } from './retention.js';
 import { listRunDirectories, openBackupRun } from './backup-runs.js';
 import { InFlight } from './in-flight.js';
@@ -158,11 +159,25 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
 }
 
 // The run's own checkpoints past --keep, then whole runs past --keep-runs (never a run still receiving).
+// Under the backup directory's lock, which `remusd failover` by hand holds while it verifies and restores:
+// while another process holds it, nothing is removed (retention runs again after the next landing).
 async function retain(sender: Sender, intake: Intake): Promise<void> {
   const { options } = intake;
-  await prune(sender.dir, options.keep, options.log);
-  if (options.keepRuns !== undefined)
-    await pruneRuns(options.root, options.keepRuns, new Set(intake.receiving.keys()), options.log);
+  let lock: DirLock;
+  try {
+    lock = await lockDirectory(options.root);
+  } catch (error) {
+    if (!(error instanceof DirLockedError)) throw error;
+    options.log.info(`retention skipped: a restore is reading ${options.root} (pid ${error.holderPid})`);
+    return;
+  }
+  try {
+    await prune(sender.dir, options.keep, options.log);
+    if (options.keepRuns !== undefined)
+      await pruneRuns(options.root, options.keepRuns, new Set(intake.receiving.keys()), options.log);
+  } finally {
+    lock.release();
+  }
 }
 
 // Rejects with `message` if the promise has not settled within ms.

@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LOCK_NAME } from '../../src/loop/dir-lock.js';
+import { startTime } from '../../src/process/proc.js';
 import { connectToBackup } from '../../src/replicate/backup-connection.js';
 import { RUNS_DIR } from '../../src/replicate/backup-runs.js';
 import type { Channel } from '../../src/replicate/channel.js';
@@ -87,5 +90,31 @@ describe('backup --keep-runs: old primary runs are removed, never one still rece
     const choice = chooseRun(readRuns(backup));
     expect(choice.ok && choice.run.id).toBe(sixth);
     expect(await readdir(join(backup, RUNS_DIR))).not.toContain(leftover.split('/').at(-1));
+  });
+
+  it('while a restore holds the backup directory (remusd failover by hand), retention removes nothing', async () => {
+    const backup = await imagesDir('remusd-backup-');
+    await mkdir(backup, { recursive: true });
+    // A live process as the holder, as `remusd failover --dir BACKUP` is while it verifies and restores.
+    const holder = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const pid = holder.pid!;
+      const started = await waitFor('the holder', () => startTime(pid));
+      await writeFile(join(backup, LOCK_NAME), `${JSON.stringify({ pid, start_time: started })}\n`);
+      const daemon = await startBackup(backup, ['--keep-runs', '1']);
+      const lives = [await primaryLife(daemon.port), await primaryLife(daemon.port), await primaryLife(daemon.port)];
+      await waitFor('retention to be skipped', async () =>
+        /retention skipped: a restore is reading .* \(pid \d+\)/.test(daemon.log()) ? true : undefined,
+      );
+      expect(await runsHeld(backup)).toEqual([...lives].sort());
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('exit', resolve));
+      const next = await primaryLife(daemon.port); // the lock's owner is gone: the next pass removes the rest
+      await waitFor('retention once the restore let go', async () =>
+        JSON.stringify(await runsHeld(backup)) === JSON.stringify([next]) ? true : undefined,
+      );
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 });

@@ -1,7 +1,10 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { defineCommand } from '../command.js';
 import { describeLocation, locateCriu } from '../../criu/locate.js';
+import { DirLockedError, LOCK_NAME, lockDirectory, type DirLock } from '../../loop/dir-lock.js';
+import { RUNS_DIR } from '../../replicate/backup-runs.js';
 import { failover, FailoverError, StaleRestoreError } from '../../replicate/failover.js';
 import { previousFailover, writeFailoverReport, type FailoverReport } from '../../replicate/failover-report.js';
 import { errorMessage } from '../../fs/error-code.js';
@@ -47,12 +50,16 @@ export const failoverCommand = defineCommand({
     const logger = fencing.kind === 'none' ? undefined : await createLogger();
     const guard =
       logger === undefined ? undefined : await acquireGuard(fencing, { dir, role: 'failed-over', log: logger });
+    // On a backup directory, hold its lock while verifying and restoring: a backup receiving there removes
+    // nothing meanwhile (its retention waits for the lock).
+    const lock = existsSync(join(dir, RUNS_DIR)) ? await lockBackup(dir) : undefined;
     let result;
     try {
       const mayRestore =
         guard === undefined || fencing.kind === 'none' ? undefined : await mayRestoreUnder(fencing, guard);
       result = await failover(criu, dir, { network: config?.network ?? undefined, log, run: args.run, mayRestore });
     } catch (error) {
+      lock?.release();
       await guard?.end('release');
       const refused = error instanceof StaleRestoreError;
       await recordFailure(dir, {
@@ -65,6 +72,7 @@ export const failoverCommand = defineCommand({
       if (error instanceof FailoverError) throw new UserError(error.message);
       throw error;
     }
+    lock?.release();
     await report(dir, {
       ok: true,
       ...base,
@@ -124,4 +132,22 @@ async function recordFailure(dir: string, value: FailoverReport): Promise<void> 
     return;
   }
   await report(dir, value);
+}
+
+// The backup directory's lock, waiting (bounded) while a backup's retention pass holds it: a pass removes a
+// few directories, so it is done in well under a second.
+async function lockBackup(dir: string): Promise<DirLock> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await lockDirectory(dir);
+    } catch (error) {
+      if (!(error instanceof DirLockedError)) throw error;
+      if (Date.now() > deadline)
+        throw new UserError(
+          `${dir} stays locked by remusd pid ${error.holderPid} (${join(dir, LOCK_NAME)}) for over 30 s: another restore, or a backup's retention pass that hangs. Stop that process first`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
