@@ -3,6 +3,7 @@
 // killed by its timeout in the middle of a dump leaves the workload running, as at normal scheduling.
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCriu } from '../../src/criu/exec.js';
 import { dump } from '../../src/criu/dump.js';
@@ -20,6 +21,8 @@ afterEach(async () => {
   await workload?.stop();
   workload = undefined;
 });
+
+const schedulingOf = async (pid: number) => (await execa('chrt', ['-p', String(pid)])).stdout;
 
 const log = { info: () => undefined, warn: (message: string) => console.warn(message) };
 
@@ -84,10 +87,15 @@ describe('CRIU at SCHED_FIFO', () => {
       parent = result.stored;
       await workload.waitForProgress(4);
     }
+    // Only CRIU runs at SCHED_FIFO: the parasite runs in the workload's own threads, and the workload must keep
+    // its own policy, while it runs on and in the images (a restored workload at SCHED_FIFO would own a CPU).
+    expect(await schedulingOf(workload.pid)).toMatch(/scheduling policy: SCHED_OTHER/);
     // The dirtier checks every page after the restore (this check's negative control: test/loop/compaction.test.ts).
     const restored = await restoreAndCheck(criu, join(root, '00000003'), workload);
     expect(restored.corrupt).toEqual([]);
     expect(restored.resumedAt).toBeGreaterThanOrEqual(beforeNewest);
+    // CRIU restores with the dumped pid.
+    expect(await schedulingOf(workload.pid)).toMatch(/scheduling policy: SCHED_OTHER/);
   }, 120_000);
 
   it('killed by its timeout in the middle of a dump, leaves the workload running, not stopped', async () => {
