@@ -1,13 +1,15 @@
 // The default cost profile: config/cost-profile.json, the file `remusd calibrate` wrote from real runs on this
 // project's machine, as its `measured` block says (where, when, which CRIU, which records). It is written by
 // calibrate, never by hand (a test fits the same records again and must get the same models):
-//   remusd calibrate test/sim/fixtures/demo-delta-15s.records.jsonl test/sim/fixtures/full-{1,16,64,256}mib.records.jsonl \
-//     --where … --criu-version … --note … --out config/cost-profile.json
-// It is parsed by the same code as a `--cost FILE` (cost-profile.ts), so it is checked like one. Modes full and
-// delta share their CRIU fits (the same `criu dump --leave-running`); the fixtures' full dumps of 1–256 MiB give
-// the per-page slope: frozen ≈ 2.5 ms + 1.60 µs/page (29 ms for a 64 MiB workload), CRIU wall ≈ 41 ms +
-// 1.61 µs/page; the delta rewrite ≈ 24 ms + 3.3 µs per page written. No soft-dirty kernel was at hand, so modes
-// dump and pre-dump have no default: calibrate them.
+//   bash scripts/calibration-runs.sh test/sim/fixtures/criu-4.2.1
+//   remusd calibrate test/sim/fixtures/criu-4.2.1/{full-{1,16,64,256},delta-{16,64,256}}mib.records.jsonl \
+//     --where … --criu-version 4.2.1 --note … --out config/cost-profile.json
+// It is parsed by the same code as a `--cost FILE` (cost-profile.ts), so it is checked like one. Measured with
+// CRIU 4.2.1 at load ~9 (the machine is shared): a 64 MiB dump is charged ~82 ms in mode delta (frozen ≈ 10.6 ms
+// + 4.35 µs per page CRIU wrote; that run's median 60 ms) and ~50 ms in mode full (15.8 ms + 2.10 µs/page); the
+// delta rewrite ≈ 41 ms +
+// 5.3 µs per page hashed + 31 µs per page written. No soft-dirty kernel was at hand, so modes dump and pre-dump
+// have no default: calibrate them.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -10,8 +10,8 @@ import { loadCostProfile } from '../../src/sim/cost-profile.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from './helpers.js';
 
-const FIXTURES = ['demo-delta-15s', 'full-1mib', 'full-16mib', 'full-64mib', 'full-256mib'].map((n) =>
-  fixture(`${n}.records.jsonl`),
+const FIXTURES = ['delta-16mib', 'delta-64mib', 'full-1mib', 'full-16mib', 'full-64mib', 'full-256mib'].map((n) =>
+  fixture(`criu-4.2.1/${n}.records.jsonl`),
 );
 
 describe('remusd calibrate', () => {
@@ -27,7 +27,7 @@ describe('remusd calibrate', () => {
     expect(result.stdout).toMatch(/^full\s+frozen\s+[\d.]+ ms\s+[\d.]+ µs\s+[\d.]+ µs\s+\d+\s+0\.\d{3}/m);
     const profile = await loadCostProfile(out);
     expect(profile.measured.note).toBe('fixtures');
-    expect(profile.measured.at).toMatch(/^2026-11-22T00:25:40.294Z to /);
+    expect(profile.measured.at).toMatch(/^2026-12-01T23:57:34.980Z to /);
 
     const sim = await runCli(['simulate', '--cost', out, '--mode', 'full', '--duration', '10s', '--json']);
     expect(sim.exitCode, sim.stderr).toBe(0);

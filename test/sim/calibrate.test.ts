@@ -22,17 +22,29 @@ describe('calibrate (a cost model per mode from real records)', () => {
     expect(delta!.rewrite.perWrittenPageUs).toBeGreaterThan(0);
   });
 
-  it('pools the CRIU costs of modes full and delta (the same dump), which gives delta a per-page slope', () => {
-    const models = calibrate(
+  it('pools the CRIU costs of modes full and delta (the same dump) for a mode of one memory size only', () => {
+    // CRIU 4.1.1: the demo (mode delta, 64 MiB only) and full dumps of 1–256 MiB. Delta's own records give no
+    // slope; the pooled fit does. Full, of several sizes, is fitted on its own.
+    const old = calibrate(
       ['demo-delta-15s', 'full-1mib', 'full-16mib', 'full-64mib', 'full-256mib'].flatMap((n) =>
         read(`${n}.records.jsonl`),
       ),
     );
-    const delta = models.find((m) => m.mode === 'delta')!;
-    const full = models.find((m) => m.mode === 'full')!;
-    expect(delta.frozen).toEqual(full.frozen);
+    const delta = old.find((m) => m.mode === 'delta')!;
+    const full = old.find((m) => m.mode === 'full')!;
     expect(delta.frozen.perWrittenPageUs).toBeGreaterThan(1);
+    expect(delta.frozen).not.toEqual(full.frozen);
+    expect(calibrate(read('demo-delta-15s.records.jsonl'))[0]!.frozen.perWrittenPageUs).toBe(0);
     expect(full.rewrite).toEqual({ baseMs: 0, perScannedPageUs: 0, perWrittenPageUs: 0 });
+    // CRIU 4.2.1: both modes at several sizes, each fitted alone (a delta dump froze longer than a full one).
+    const sized = calibrate(
+      ['full-1mib', 'full-16mib', 'full-64mib', 'full-256mib', 'delta-16mib', 'delta-64mib', 'delta-256mib'].flatMap(
+        (n) => read(`criu-4.2.1/${n}.records.jsonl`),
+      ),
+    );
+    const [delta421, full421] = (['delta', 'full'] as const).map((mode) => sized.find((m) => m.mode === mode)!);
+    expect(delta421!.frozen.perWrittenPageUs).toBeGreaterThan(full421!.frozen.perWrittenPageUs);
+    expect(full421!.frozen.perWrittenPageUs).toBeGreaterThan(1);
   });
 
   it('refuses simulated records and records without the fields it needs, naming the line', () => {

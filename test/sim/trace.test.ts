@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { median } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
 import { parseRecords } from '../../src/loop/record-reader.js';
+import { calibrate } from '../../src/sim/calibrate.js';
 import { summarizeSim } from '../../src/sim/summary.js';
-import { DEFAULT_COST } from '../../src/sim/default-cost.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { readTrace, traceFromRecords, traceWorkload, TraceError } from '../../src/sim/trace.js';
 import { BAND, fixture, PAGE } from './helpers.js';
@@ -172,7 +172,8 @@ describe('trace replay', () => {
       band: BAND,
       initialIntervalMs: 500,
       workload: traceWorkload(trace),
-      cost: DEFAULT_COST,
+      // The run's own costs (CRIU 4.1.1 on a quiet machine), not the default profile's (4.2.1 at load 9).
+      cost: calibrate(parseRecords(readFileSync(path, 'utf8'), path))[0]!,
       durationMs: trace.durationMs,
       pageSize: PAGE,
     });
