@@ -5,10 +5,10 @@
 //   remusd calibrate test/sim/fixtures/criu-4.2.1/{full-{1,16,64,256},delta-{16,64,256}}mib.records.jsonl \
 //     --where … --criu-version 4.2.1 --note … --out config/cost-profile.json
 // It is parsed by the same code as a `--cost FILE` (cost-profile.ts), so it is checked like one. Measured with
-// CRIU 4.2.1 at load ~9 (the machine is shared): a 64 MiB dump is charged ~82 ms in mode delta (frozen ≈ 10.6 ms
-// + 4.35 µs per page CRIU wrote; that run's median 60 ms) and ~50 ms in mode full (15.8 ms + 2.10 µs/page); the
-// delta rewrite ≈ 41 ms +
-// 5.3 µs per page hashed + 31 µs per page written. No soft-dirty kernel was at hand, so modes dump and pre-dump
+// CRIU 4.2.1 (dumping at SCHED_FIFO) on the machine otherwise idle: a 64 MiB dump is charged ~44 ms frozen in
+// mode delta (15.1 ms + 1.77 µs per page CRIU wrote; that run's median 44.5 ms) and ~47 ms in mode full (12.5 ms
+// + 2.11 µs/page; median 54 ms); CRIU's wall ~131 ms; the delta rewrite ≈ 32 ms + 1.25 µs per page hashed +
+// 3.8 µs per page written. No soft-dirty kernel was at hand, so modes dump and pre-dump
 // have no default: calibrate them.
 
 import { readFileSync } from 'node:fs';

@@ -27,7 +27,7 @@ describe('remusd calibrate', () => {
     expect(result.stdout).toMatch(/^full\s+frozen\s+[\d.]+ ms\s+[\d.]+ µs\s+[\d.]+ µs\s+\d+\s+0\.\d{3}/m);
     const profile = await loadCostProfile(out);
     expect(profile.measured.note).toBe('fixtures');
-    expect(profile.measured.at).toMatch(/^2026-12-01T23:57:34.980Z to /);
+    expect(profile.measured.at).toMatch(/^2026-12-02T00:19:49.965Z to /);
 
     const sim = await runCli(['simulate', '--cost', out, '--mode', 'full', '--duration', '10s', '--json']);
     expect(sim.exitCode, sim.stderr).toBe(0);

@@ -36,14 +36,16 @@ describe('calibrate (a cost model per mode from real records)', () => {
     expect(delta.frozen).not.toEqual(full.frozen);
     expect(calibrate(read('demo-delta-15s.records.jsonl'))[0]!.frozen.perWrittenPageUs).toBe(0);
     expect(full.rewrite).toEqual({ baseMs: 0, perScannedPageUs: 0, perWrittenPageUs: 0 });
-    // CRIU 4.2.1: both modes at several sizes, each fitted alone (a delta dump froze longer than a full one).
+    // CRIU 4.2.1: both modes at several sizes, each fitted alone (their lines differ: on an idle machine a delta
+    // dump froze for 15 ms + 1.77 µs/page, a full one for 12 ms + 2.11 µs/page; at load 9 delta froze longer).
     const sized = calibrate(
       ['full-1mib', 'full-16mib', 'full-64mib', 'full-256mib', 'delta-16mib', 'delta-64mib', 'delta-256mib'].flatMap(
         (n) => read(`criu-4.2.1/${n}.records.jsonl`),
       ),
     );
     const [delta421, full421] = (['delta', 'full'] as const).map((mode) => sized.find((m) => m.mode === mode)!);
-    expect(delta421!.frozen.perWrittenPageUs).toBeGreaterThan(full421!.frozen.perWrittenPageUs);
+    expect(delta421!.frozen).not.toEqual(full421!.frozen);
+    expect(delta421!.frozen.perWrittenPageUs).toBeGreaterThan(1);
     expect(full421!.frozen.perWrittenPageUs).toBeGreaterThan(1);
   });
 
