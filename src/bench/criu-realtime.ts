@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { quantile } from 'simple-statistics';
 import { at } from '../at.js';
-import { type BenchRow } from './harness.js';
+import { compareRow, frozenTailRow, type BenchRow } from './harness.js';
 import { DEFAULT_REALTIME_PRIORITY } from '../config/defaults.js';
 import { superviseDirtier, type RunCheckpoint } from './supervised-run.js';
 
@@ -54,36 +54,29 @@ export async function run(): Promise<BenchRow[]> {
     const what = `${arm.label}, ${arm.checkpoints.length} checkpoints (64 MiB, 1 s, compaction; blocks of ${BLOCK} alternating), ${load}`;
     rows.push(
       { bench: BENCH, name: `${what}: frozen p50`, unit: 'ms', value: arm.frozen.p50 },
-      {
-        bench: BENCH,
-        name: `${what}: frozen p99`,
-        unit: 'ms',
-        value: arm.frozen.p99,
-        baseline: { name: 'its p50', value: arm.frozen.p50 },
-        ratio: arm.frozen.p99 / arm.frozen.p50,
-        target: 'p99 ≤ 1.5× p50',
-        pass: arm.frozen.p99 <= 1.5 * arm.frozen.p50,
-      },
-      ...(['memwrite', 'reading'] as const).map((key) => ({
-        bench: BENCH,
-        name: `${what}: CRIU ${key === 'memwrite' ? 'memwrite_time' : 'memdump_time − memwrite_time (reading)'} p50 / p99`,
-        unit: 'ms',
-        value: arm[key].p99,
-        baseline: { name: 'p50', value: arm[key].p50 },
-        ratio: arm[key].p99 / arm[key].p50,
-      })),
+      frozenTailRow(BENCH, `${what}: frozen p99`, arm.frozen),
+      ...(['memwrite', 'reading'] as const).map((key) =>
+        compareRow({
+          bench: BENCH,
+          name: `${what}: CRIU ${key === 'memwrite' ? 'memwrite_time' : 'memdump_time − memwrite_time (reading)'} p50 / p99`,
+          unit: 'ms',
+          value: arm[key].p99,
+          baseline: { name: 'p50', value: arm[key].p50 },
+        }),
+      ),
     );
   }
   for (const key of ['frozen', 'memwrite', 'reading'] as const) {
     for (const q of ['p50', 'p99'] as const) {
-      rows.push({
-        bench: BENCH,
-        name: `${key} ${q}: CRIU at SCHED_FIFO against normal scheduling, same run, ${load}`,
-        unit: 'ms',
-        value: fifo[key][q],
-        baseline: { name: 'normal scheduling', value: normal[key][q] },
-        ratio: fifo[key][q] / normal[key][q],
-      });
+      rows.push(
+        compareRow({
+          bench: BENCH,
+          name: `${key} ${q}: CRIU at SCHED_FIFO against normal scheduling, same run, ${load}`,
+          unit: 'ms',
+          value: fifo[key][q],
+          baseline: { name: 'normal scheduling', value: normal[key][q] },
+        }),
+      );
     }
   }
   return rows;

@@ -99,6 +99,20 @@ export function compareRow(fields: {
   return row;
 }
 
+/** A frozen-time tail row: p99 against its own p50, with issue 11's goal (p99 ≤ 1.5× p50). */
+export function frozenTailRow(bench: string, name: string, frozen: { p50: number; p99: number }): BenchRow {
+  return {
+    bench,
+    name,
+    unit: 'ms',
+    value: frozen.p99,
+    baseline: { name: 'its p50', value: frozen.p50 },
+    ratio: frozen.p99 / frozen.p50,
+    target: 'p99 ≤ 1.5× p50',
+    pass: frozen.p99 <= 1.5 * frozen.p50,
+  };
+}
+
 // Rounds to 3 significant digits for display.
 function num(n: number): string {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n >= 1 ? n.toFixed(2) : n.toPrecision(3);
