@@ -17,6 +17,15 @@ export function requireVm(): void {
 
 export { readRecords } from './records.js';
 
+// Pages a dump writes besides the dirtier's buffer: its stack, libc's data, the vDSO data... (the first
+// pre-dump in the VM: 12315 pages for a 12288-page buffer).
+export const RUNTIME_PAGES = 64;
+
+/** The longest the freeze can have come after the record's start: CRIU froze the task, then still ran frozen_us. */
+export function freezeDelayMaxMs(record: CheckpointRecord): number {
+  return record.criu_wall_ms + record.supervisor_overhead_ms - record.frozen_us / 1000;
+}
+
 /** Wall-clock start of a record, ms since the epoch. */
 export function startMs(record: CheckpointRecord): number {
   return Date.parse(record.start);

@@ -2,16 +2,17 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatBytes } from '../../src/units/units.js';
-import type { CheckpointRecord } from '../../src/model/record.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';
 import {
   formatTable,
+  freezeDelayMaxMs,
   keepResult,
   median,
   phasesDuring,
   readRecords,
   requireVm,
+  RUNTIME_PAGES,
   startMs,
   writesAt,
 } from '../helpers/vm.js';
@@ -26,9 +27,6 @@ const BUFFER_PAGES = (BUFFER_MIB * MiB) / PAGE;
 // Two phases, cycling: 4000 pages/s (15.6 MiB/s) then 150 pages/s (0.6 MiB/s).
 const HIGH = { index: 0, rate: 4000, seconds: 6 };
 const LOW = { index: 1, rate: 150, seconds: 9 };
-// Pages a pre-dump writes besides the buffer: the dirtier's stack, libc's data, the vDSO data... (the
-// first pre-dump here: 12315 pages for a 12288-page buffer).
-const RUNTIME_PAGES = 64;
 
 let workload: TestWorkload | undefined;
 afterEach(async () => {
@@ -174,11 +172,6 @@ describe('remusd run, mode pre-dump, in the soft-dirty VM', () => {
     expect(decisions(low)).not.toContain('shrink');
   });
 });
-
-/** The longest the freeze can have come after the record's start: CRIU froze the task, then still ran frozen_us. */
-function freezeDelayMaxMs(record: CheckpointRecord): number {
-  return record.criu_wall_ms + record.supervisor_overhead_ms - record.frozen_us / 1000;
-}
 
 /** Anonymous resident pages of a process (RssAnon in /proc/PID/status): what a first pre-dump must write. */
 async function anonResidentPages(pid: number): Promise<number> {
