@@ -99,7 +99,7 @@ export async function run(): Promise<BenchRow[]> {
     const images = join(root, 'images');
     const sizes = writeCheckpoint(join(images, '00000001'));
     const run = newRunIdentity(new Date());
-    writeRunIdentity(images, run);
+    await writeRunIdentity(images, run);
     const bytes = Object.values(sizes).reduce((a, b) => a + b, 0);
 
     const backupDir = join(root, 'backup');

@@ -94,7 +94,8 @@ main(hideBin(process.argv)).catch((error: unknown) => {
     error instanceof UserError ||
     error instanceof CriuNotFoundError ||
     name === 'ImageError' ||
-    name === 'NetError'
+    name === 'NetError' ||
+    name === 'AtomicWriteError'
   ) {
     process.stderr.write(`remusd: error: ${errorMessage(error)}\n`);
     process.exit(error instanceof UserError ? error.exitCode : EXIT.error);

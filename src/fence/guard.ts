@@ -4,16 +4,16 @@
 // stop checkpointing, shipping and releasing output. This is the one case where remusd stops a workload on
 // purpose: a workload that runs on without the lease may run twice.
 
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { leaderKey } from '../config/fencing.js';
+import { writeJsonAtomically } from '../fs/atomic-file.js';
 import { errorMessage } from '../fs/error-code.js';
 import type { Clock } from '../loop/clock.js';
 import type { EtcdFencing, LeaderValue } from './etcd.js';
 import { stopWorkload } from './fence-action.js';
 import { LeaseHolder } from './holder.js';
 import type { Released, ReleasedValue } from './released.js';
-import { clearFenceReport, FENCED_FILE, type FenceReport } from './marker.js';
+import { clearFenceReport, FENCE_REPORT_MAX_BYTES, FENCED_FILE, type FenceReport } from './marker.js';
 import type { FenceMetrics } from './metrics.js';
 import { ensureWatchdogBinary, Watchdog } from './watchdog.js';
 
@@ -255,9 +255,12 @@ export class FenceGuard {
         `FENCED: ${reason}. ${did}. This host no longer runs the workload: another host may take it over. ` +
           (config.onFence === 'freeze' ? 'Do not SIGCONT it; kill it once the other host has taken over.' : ''),
       );
-      await writeFile(join(this.options.dir, `.${FENCED_FILE}.tmp`), `${JSON.stringify(report, null, 2)}\n`)
-        .then(() => rename(join(this.options.dir, `.${FENCED_FILE}.tmp`), join(this.options.dir, FENCED_FILE)))
-        .catch((error: Error) => log.error(`could not write ${FENCED_FILE}: ${error.message}`));
+      // Durable before the lease is given up: a host that crashes after fencing must come back still saying
+      // so (ship reports a fenced workload dead from this file), not with the file gone or empty.
+      await writeJsonAtomically(join(this.options.dir, FENCED_FILE), report, {
+        maxBytes: FENCE_REPORT_MAX_BYTES,
+        indent: 2,
+      }).catch((error: Error) => log.error(`could not write ${FENCED_FILE}: ${error.message}`));
       await this.holder?.stop();
       return report;
     })();

@@ -108,6 +108,21 @@ static void json_string(FILE *out, const char *text) {
   fputc('"', out);
 }
 
+/* fsyncs the directory holding path: the renamed report's name is durable only then (as src/fs/atomic-file.ts). */
+static int fsync_parent(const char *path) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL) snprintf(dir, sizeof dir, ".");
+  else if (slash == dir) slash[1] = 0;
+  else *slash = 0;
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int result = fsync(fd);
+  close(fd);
+  return result;
+}
+
 static struct timespec decided; /* when the fence was decided (the report's "at", as remusd's own fence has it) */
 
 static void write_report(const char *reason, double stop_ms) {
@@ -128,7 +143,8 @@ static void write_report(const char *reason, double stop_ms) {
   fprintf(out, ",\"at\":\"%s.%03ldZ\",\"pids\":[", at, ts.tv_nsec / 1000000);
   for (int i = 0; i < npids; i++) fprintf(out, "%s%d", i ? "," : "", pids[i]);
   fprintf(out, "],\"stop_ms\":%.3f}\n", stop_ms);
-  if (fflush(out) != 0 || fsync(fileno(out)) != 0 || fclose(out) != 0 || rename(tmp, report_path) != 0)
+  if (fflush(out) != 0 || fsync(fileno(out)) != 0 || fclose(out) != 0 || rename(tmp, report_path) != 0 ||
+      fsync_parent(report_path) != 0)
     fprintf(stderr, "remusd-watchdog: cannot write %s: %s\n", report_path, strerror(errno));
 }
 

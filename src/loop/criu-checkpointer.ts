@@ -76,7 +76,7 @@ export function criuCheckpointer(options: CriuCheckpointerOptions): Checkpointer
         options.log.warn(`removed ${leftovers.length} half-written checkpoint(s) left by a crash`, { leftovers });
       const stored = scanCheckpoints(root);
       // The directory's run (run.json): what tells a backup these checkpoints from another life's of the same names.
-      options.log.info(`run: ${openRun(root, stored.length > 0, new Date()).reason}`);
+      options.log.info(`run: ${(await openRun(root, stored.length > 0, new Date())).reason}`);
       // A previous run's checkpoints are kept and numbered after. With soft-dirty (pre-dump, dump) they are never
       // a parent: what happened to the kernel's dirty bits in between is unknown. A delta compares content, so
       // the chain continues from the newest checkpoint's saved hashes (checked against its directory before use).

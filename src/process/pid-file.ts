@@ -3,7 +3,8 @@
 // checkpoint (and later restore over). A process that started after the file was written is not the one
 // the file names.
 
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { writeFileAtomically } from '../fs/atomic-file.js';
 import { errorMessage } from '../fs/error-code.js';
 import { FileReadError, readRegularFile } from '../fs/regular-file.js';
 import { startTime } from './proc.js';
@@ -63,11 +64,9 @@ export async function readPidFile(path: string): Promise<PidFileResult> {
   return { ok: true, pid };
 }
 
-/** Writes "PID STARTTIME" atomically (rename), so that readPidFile can tell the process from a later one with its pid. */
+/** Writes "PID STARTTIME" atomically, so that readPidFile can tell the process from a later one with its pid. */
 export async function writePidFile(path: string, pid: number): Promise<void> {
   const ticks = await startTime(pid);
   if (ticks === undefined) throw new Error(`pid ${pid} is gone`);
-  const partial = `${path}.${process.pid}.partial`;
-  await writeFile(partial, `${pid} ${ticks}\n`);
-  await rename(partial, path);
+  await writeFileAtomically(path, `${pid} ${ticks}\n`, { maxBytes: 64 });
 }

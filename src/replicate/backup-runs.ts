@@ -1,10 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { errorCode } from '../fs/error-code.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { writeJsonAtomically } from '../fs/atomic-file.js';
+import { FileReadError, readRegularFileSync } from '../fs/regular-file.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RUN_FILE, RUN_ID, runIdentitySchema, type RunIdentity } from '../store/run-identity.js';
 import { COMPLETE, scanCheckpoints } from '../store/checkpoints.js';
 import { completeNames } from './completeness.js';
+import { MAX_MESSAGE_BYTES } from './protocol.js';
 import type { RunHoldings } from './intake.js';
 import { describeFirstIssue, MANIFEST_FILE, manifestSchema, type Manifest } from './messages.js';
 
@@ -49,11 +52,15 @@ export function readBackupRun(dir: string): BackupRun {
   return parseJsonFile(join(dir, RUN_FILE), backupRunSchema);
 }
 
-/** Writes a run directory's run.json atomically. */
-export function writeBackupRun(dir: string, run: BackupRun): void {
-  const path = join(dir, RUN_FILE);
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(run)}\n`);
-  renameSync(`${path}.tmp`, path);
+/** A manifest came in one offer message, at most MAX_MESSAGE_BYTES (1 MiB); run.json is ~200 bytes. */
+const JSON_MAX_BYTES = MAX_MESSAGE_BYTES;
+
+/**
+ * Writes a run directory's run.json atomically and durably: its `newest` is what refuses an older checkpoint
+ * name (a replay), so a crash must not bring back an older value once a landing was acknowledged.
+ */
+export async function writeBackupRun(dir: string, run: BackupRun): Promise<void> {
+  await writeJsonAtomically(join(dir, RUN_FILE), run, { maxBytes: JSON_MAX_BYTES });
 }
 
 /**
@@ -61,11 +68,11 @@ export function writeBackupRun(dir: string, run: BackupRun): void {
  * under another start time or host is refused (the reason is returned): one id is one run, and a sender
  * that reuses another's id must not join its chains.
  */
-export function openBackupRun(
+export async function openBackupRun(
   root: string,
   identity: RunIdentity,
   now: Date,
-): { ok: true; dir: string; run: BackupRun } | { ok: false; problem: string } {
+): Promise<{ ok: true; dir: string; run: BackupRun } | { ok: false; problem: string }> {
   const dir = runDirectory(root, identity.id);
   let known: BackupRun | undefined;
   try {
@@ -82,9 +89,9 @@ export function openBackupRun(
     }
     return { ok: true, dir, run: known };
   }
-  mkdirSync(dir, { recursive: true });
+  await mkdir(dir, { recursive: true });
   const run: BackupRun = { ...identity, first_seen_at: now.toISOString(), newest: null };
-  writeBackupRun(dir, run);
+  await writeBackupRun(dir, run);
   return { ok: true, dir, run };
 }
 
@@ -114,10 +121,10 @@ export function manifestDifference(held: Manifest, offered: Manifest): string | 
 function parseJsonFile<T>(path: string, schema: z.ZodType<T>): T {
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
+    value = JSON.parse(readRegularFileSync(path, JSON_MAX_BYTES).toString('utf8'));
   } catch (error) {
-    const code = errorCode(error);
-    throw new Error(`${path}: ${code === 'ENOENT' ? 'missing' : code !== undefined ? code : 'not JSON'}`);
+    if (!(error instanceof FileReadError)) throw new Error(`${path}: not JSON`);
+    throw new Error(error.code === 'ENOENT' ? `${path}: missing` : error.message);
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new Error(`${path}: ${describeFirstIssue(parsed.error)}`);
@@ -125,9 +132,9 @@ function parseJsonFile<T>(path: string, schema: z.ZodType<T>): T {
 }
 
 /** Records that `name` landed in the run directory: the newest name, if it is newer than the one recorded. */
-export function recordLanded(dir: string, name: string): void {
+export async function recordLanded(dir: string, name: string): Promise<void> {
   const run = readBackupRun(dir);
-  if (run.newest === null || name > run.newest) writeBackupRun(dir, { ...run, newest: name });
+  if (run.newest === null || name > run.newest) await writeBackupRun(dir, { ...run, newest: name });
 }
 
 /** What the run directory holds, as far as an offer of `name` is concerned (intake.ts judges it). */

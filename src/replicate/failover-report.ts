@@ -3,9 +3,9 @@
 // restore), so a file that cannot be read is never taken for "no failover yet": that would arm a second
 // restore of a workload that may be running already (a split brain).
 
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeJsonAtomically } from '../fs/atomic-file.js';
 import { errorMessage } from '../fs/error-code.js';
 import { FileReadError, readRegularFile } from '../fs/regular-file.js';
 import { describeFirstIssue } from './messages.js';
@@ -94,9 +94,10 @@ export async function previousFailover(dir: string): Promise<PreviousFailoverSta
   return { state: 'recorded', report: parsed.data };
 }
 
-/** Writes dir's failover.json atomically (a reader sees the old report or the new one, never half of one). */
+/**
+ * Writes dir's failover.json atomically and durably (a reader sees the old report or the new one, never half
+ * of one, also when the automatic failover and one by hand write at once), within the size it is read back with.
+ */
 export async function writeFailoverReport(dir: string, report: FailoverReport): Promise<void> {
-  const path = join(dir, FAILOVER_REPORT);
-  await writeFile(`${path}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
-  await rename(`${path}.tmp`, path);
+  await writeJsonAtomically(join(dir, FAILOVER_REPORT), report, { maxBytes: REPORT_MAX_BYTES, indent: 2 });
 }

@@ -109,7 +109,7 @@ export class Landing {
       await fsyncPath(this.partialDir);
       publish(this.partialDir, join(this.root, this.name));
       if (this.name > ((await currentLatest(this.root)) ?? '')) markLatest(this.root, this.name);
-      recordLanded(this.root, this.name);
+      await recordLanded(this.root, this.name);
       await fsyncPath(this.root);
     } catch (error) {
       await this.abort();

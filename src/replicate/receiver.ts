@@ -104,7 +104,7 @@ async function serve(channel: Channel, peer: string, intake: Intake): Promise<vo
   }
   // The sender's run: every offer on this connection must belong to it, and lands in its own directory.
   const run = helloRun(first);
-  const opened = openBackupRun(options.root, run, new Date());
+  const opened = await openBackupRun(options.root, run, new Date());
   if (!opened.ok) {
     await channel.fail(opened.problem);
     throw new ProtocolError(`refused: ${opened.problem}`);

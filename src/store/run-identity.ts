@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { errorCode } from '../fs/error-code.js';
+import { writeJsonAtomically } from '../fs/atomic-file.js';
+import { FileReadError, readRegularFileSync } from '../fs/regular-file.js';
 
 // A run is one life of an images directory: the checkpoints numbered 00000001, 00000002… by supervisors
 // that continue each other there. Its id, random, is what tells a backup that two checkpoints named
@@ -14,6 +14,9 @@ import { errorCode } from '../fs/error-code.js';
 
 /** The file in the images directory that names its run. */
 export const RUN_FILE = 'run.json';
+
+/** A run.json is ~120 bytes (a host name is at most 255); past this it is not one. */
+const RUN_FILE_MAX_BYTES = 4 << 10;
 
 /** A run id: a random UUID in lowercase, also used as a directory name on the backup. */
 export const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -38,9 +41,9 @@ export function readRunIdentity(root: string): RunIdentity | undefined {
   const path = join(root, RUN_FILE);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFileSync(path, RUN_FILE_MAX_BYTES).toString('utf8');
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
+    if (error instanceof FileReadError && error.code === 'ENOENT') return undefined;
     throw error;
   }
   return parseRunIdentity(text, path);
@@ -63,11 +66,12 @@ export function parseRunIdentity(text: string, where: string): RunIdentity {
   return parsed.data;
 }
 
-/** Writes ROOT/run.json atomically (a reader sees the old run or the new one), readable by its owner only. */
-export function writeRunIdentity(root: string, identity: RunIdentity): void {
-  const path = join(root, RUN_FILE);
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(identity)}\n`, { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+/**
+ * Writes ROOT/run.json atomically and durably (a reader sees the old run or the new one, and a crash after
+ * the first checkpoint cannot bring back no run.json, which would start another run), readable by its owner only.
+ */
+export async function writeRunIdentity(root: string, identity: RunIdentity): Promise<void> {
+  await writeJsonAtomically(join(root, RUN_FILE), identity, { maxBytes: RUN_FILE_MAX_BYTES, mode: 0o600 });
 }
 
 /**
@@ -76,7 +80,11 @@ export function writeRunIdentity(root: string, identity: RunIdentity): void {
  * a new run. A missing or unreadable run.json also starts a new one (the numbering still goes on, so no
  * name repeats within a run).
  */
-export function openRun(root: string, hasCheckpoints: boolean, now: Date): { identity: RunIdentity; reason: string } {
+export async function openRun(
+  root: string,
+  hasCheckpoints: boolean,
+  now: Date,
+): Promise<{ identity: RunIdentity; reason: string }> {
   let why = 'no checkpoints here: a new run';
   if (hasCheckpoints) {
     try {
@@ -89,6 +97,6 @@ export function openRun(root: string, hasCheckpoints: boolean, now: Date): { ide
     }
   }
   const identity = newRunIdentity(now);
-  writeRunIdentity(root, identity);
+  await writeRunIdentity(root, identity);
   return { identity, reason: `${why} ${identity.id}` };
 }

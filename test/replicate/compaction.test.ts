@@ -72,7 +72,7 @@ describe('compaction on the backup (real CRIU, mode delta)', () => {
         credentials: (await testPair()).backup,
       },
     );
-    const identity = primaryRun(images);
+    const identity = await primaryRun(images);
     const channel = await connectToBackup(receiver.endpoint, (await testPair()).primary, identity);
     const shipped: ShipRecord[] = [];
     try {

@@ -33,12 +33,12 @@ export function collectingLog(): ReplicationLog & { lines: string[] } {
 }
 
 /** The run of a primary images directory, made as a starting supervisor would if it has none yet. */
-export function primaryRun(root: string): RunIdentity {
+export async function primaryRun(root: string): Promise<RunIdentity> {
   mkdirSync(root, { recursive: true });
   const existing = readRunIdentity(root);
   if (existing !== undefined) return existing;
   const run = newRunIdentity(new Date());
-  writeRunIdentity(root, run);
+  await writeRunIdentity(root, run);
   return run;
 }
 
@@ -52,7 +52,7 @@ export async function fakeCheckpoint(
   parent: string | null,
   sizes: Record<string, number>,
 ): Promise<void> {
-  primaryRun(root);
+  await primaryRun(root);
   const dir = join(root, name);
   await mkdir(dir, { recursive: true });
   for (const [file, size] of Object.entries(sizes)) {

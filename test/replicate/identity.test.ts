@@ -5,6 +5,7 @@ import type { Channel } from '../../src/replicate/channel.js';
 import { readRuns } from '../../src/replicate/failover.js';
 import type { Receiver } from '../../src/replicate/receiver.js';
 import { readLocalCheckpoint } from '../../src/store/manifest.js';
+import { readRunIdentity } from '../../src/store/run-identity.js';
 import type { Message } from '../../src/replicate/protocol.js';
 import { chooseRun } from '../../src/replicate/run-choice.js';
 import { connectToBackup } from '../../src/replicate/backup-connection.js';
@@ -38,7 +39,7 @@ async function offerByHand(channel: Channel, images: string, name: string, taken
   const local = await readLocalCheckpoint(images, name);
   await channel.send({
     type: 'offer',
-    manifest: manifestOf(primaryRun(images).id, name, local.parent, local.files, takenAt),
+    manifest: manifestOf((await primaryRun(images)).id, name, local.parent, local.files, takenAt),
   });
   return channel.nextMessage();
 }
@@ -59,8 +60,8 @@ describe('checkpoint identity on the backup', () => {
     await fakeCheckpoint(primary, '00000003', '00000002', { 'pages-1.img': 4096, 'inventory.img': 40 });
     const shipped = await ship(primary, receiver);
     expect(shipped.map((r) => r.name)).toEqual(['00000001', '00000002', '00000003']);
-    const real = primaryRun(primary).id;
-    const forged = primaryRun(forger).id;
+    const real = (await primaryRun(primary)).id;
+    const forged = (await primaryRun(forger)).id;
     expect(await held(backup, real)).toEqual(['00000001', '00000002', '00000003']);
     expect((await held(backup, forged)).length).toBeLessThanOrEqual(2); // retention (keep 2) within the forger's own run
     // Failover: names are not compared across runs. The real run's newest was taken after every forged
@@ -77,7 +78,7 @@ describe('checkpoint identity on the backup', () => {
     const receiver = await receiverIn(await imagesDir('remusd-backup-'));
     await fakeCheckpoint(primary, '00000001', null, { 'pages-1.img': 4096 });
     const channel = opened.channel(
-      await connectToBackup(receiver.endpoint, (await testPair()).primary, primaryRun(primary)),
+      await connectToBackup(receiver.endpoint, (await testPair()).primary, await primaryRun(primary)),
     );
     const answer = await offerByHand(channel, primary, '00000001', new Date(Date.now() + 3_600_000));
     expect(answer).toMatchObject({
@@ -99,11 +100,11 @@ describe('checkpoint identity on the backup', () => {
     // The restarted primary's checkpoints have the same names and different bytes (sizes differ too).
     await fakeCheckpoint(restarted, '00000001', null, { 'pages-1.img': 12288, 'pagemap-1.img': 100 });
     await fakeCheckpoint(restarted, '00000002', '00000001', { 'pages-1.img': 8192, 'pagemap-1.img': 100 });
-    const runOf = (images: string) => primaryRun(images).id;
+    const runOf = (images: string) => readRunIdentity(images)!.id; // fakeCheckpoint wrote it
 
     // Its 00000002 first, by hand: the backup holds a 00000001, but of the first run: not a parent.
     const channel = opened.channel(
-      await connectToBackup(receiver.endpoint, (await testPair()).primary, primaryRun(restarted)),
+      await connectToBackup(receiver.endpoint, (await testPair()).primary, await primaryRun(restarted)),
     );
     const answer = await offerByHand(channel, restarted, '00000002');
     expect(answer).toMatchObject({ type: 'refuse', reason: 'missing-parent', have: [] });
@@ -137,7 +138,7 @@ describe('checkpoint identity on the backup', () => {
     await fakeCheckpoint(primary, '00000002', null, { 'pages-1.img': 4096 });
     await ship(primary, receiver);
     const channel = opened.channel(
-      await connectToBackup(receiver.endpoint, (await testPair()).primary, primaryRun(primary)),
+      await connectToBackup(receiver.endpoint, (await testPair()).primary, await primaryRun(primary)),
     );
     expect(await offerByHand(channel, primary, '00000002')).toEqual({ type: 'have', name: '00000002' });
     // Retention (keep 1) removed nothing yet: only 00000002 was shipped. 00000001 now would go backwards.

@@ -36,7 +36,7 @@ async function primaryLife(port: number): Promise<string> {
   const credentials = (await testPair()).primary;
   await shipOnce({ images, log: collectingLog(), to: { host: '127.0.0.1', port }, credentials });
   await sleep(20); // the next life's checkpoints are taken later by the primary's clock
-  return primaryRun(images).id;
+  return (await primaryRun(images)).id;
 }
 
 describe('backup --keep-runs: old primary runs are removed, never one still receiving', () => {
@@ -58,12 +58,12 @@ describe('backup --keep-runs: old primary runs are removed, never one still rece
       to: { host: '127.0.0.1', port: daemon.port },
       credentials: (await testPair()).primary,
     });
-    lives.push(primaryRun(firstImages).id);
+    lives.push((await primaryRun(firstImages)).id);
     // The first life's primary stays connected (as a shipper that is still running would).
     open = await connectToBackup(
       { host: '127.0.0.1', port: daemon.port },
       (await testPair()).primary,
-      primaryRun(firstImages),
+      await primaryRun(firstImages),
     );
     await sleep(20);
     for (let i = 0; i < 4; i++) lives.push(await primaryLife(daemon.port));

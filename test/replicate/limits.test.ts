@@ -141,7 +141,7 @@ describe('transfer limits', () => {
       300_000,
       1_000,
       'heartbeat',
-      primaryRun(images),
+      await primaryRun(images),
     );
     const runDir = join(backup, 'runs', stalled.run.id);
     await waitFor(

@@ -160,7 +160,7 @@ describe('receiver over loopback', () => {
     await fakeCheckpoint(primary, '00000001', null, { 'pages-1.img': 300_000, 'inventory.img': 40 });
     const receiver = await receiverIn(backup);
     const channel = await raw(receiver.endpoint.port);
-    const run = primaryRun(primary);
+    const run = await primaryRun(primary);
     await channel.send(hello('sender', run));
     expect((await channel.nextMessage()).type).toBe('hello');
     const local = await readLocalCheckpoint(primary, '00000001');
@@ -205,7 +205,7 @@ describe('receiver over loopback', () => {
     const receiver = await receiverIn(backup);
     const log = collectingLog();
     // Ship only 00000001 first, then ask for 00000003: the backup must refuse it and get 00000002 first.
-    const run = primaryRun(primary);
+    const run = await primaryRun(primary);
     const channel = await connectToBackup(receiver.endpoint, (await testPair()).primary, run);
     channels.push(channel);
     expect((await shipChain(channel, '00000001', { images: primary, log, run })).map((r) => r.name)).toEqual([
@@ -241,7 +241,7 @@ describe('receiver over loopback', () => {
     await fakeCheckpoint(primary, '00000001', null, { 'pages-1.img': 1_000_000 });
     const receiver = await receiverIn(backup);
     const channel = await raw(receiver.endpoint.port);
-    const run = primaryRun(primary);
+    const run = await primaryRun(primary);
     await channel.send(hello('sender', run));
     await channel.nextMessage();
     const local = await readLocalCheckpoint(primary, '00000001');

@@ -161,7 +161,7 @@ describe('unauthenticated peers (mutual TLS)', () => {
     const { images, events, receiver } = await backupWithOneCheckpoint(pair);
     // The genuine primary ships one checkpoint, then dies without a goodbye (its connection just drops).
     const channel = await rawChannel(receiver.endpoint.port, pair.primary);
-    const run = primaryRun(images);
+    const run = await primaryRun(images);
     await channel.send(hello('sender', run));
     await channel.nextMessage();
     await shipChain(channel, '00000001', { images, log: collectingLog(), run });

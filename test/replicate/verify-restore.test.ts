@@ -44,7 +44,7 @@ beforeAll(async () => {
   expect(supervised.exitCode, supervised.stderr).toBe(0);
   pristine = join(root, 'backup');
   const receiver = await loopbackReceiver(pristine, 10);
-  const identity = primaryRun(images);
+  const identity = await primaryRun(images);
   run = identity.id;
   const channel = await connectToBackup(receiver.endpoint, (await testPair()).primary, identity);
   for (let seq = 1; seq <= 6; seq++)
