@@ -49,6 +49,7 @@ export const UNIT_TESTS = [
   'test/loop/records.test.ts',
   'test/loop/step.test.ts',
   'test/fs/exists.test.ts',
+  'test/fs/parent-link.test.ts',
   'test/fs/page-cache.test.ts',
   'test/policy/fixed.test.ts',
   'test/policy/index.test.ts',

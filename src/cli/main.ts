@@ -95,6 +95,7 @@ main(hideBin(process.argv)).catch((error: unknown) => {
     error instanceof CriuNotFoundError ||
     name === 'ImageError' ||
     name === 'NetError' ||
+    name === 'ParentLinkError' ||
     name === 'AtomicWriteError'
   ) {
     process.stderr.write(`remusd: error: ${errorMessage(error)}\n`);

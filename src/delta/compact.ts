@@ -7,11 +7,11 @@
 // crash after it leaves the flattened link, which restores the same memory. Whatever is left under the dot
 // name is removed at the next start (removePartials). At no moment is NNNNNNNN missing or half-written, so
 // even a restore running at the same time finds a whole chain.
-import { mkdir, readdir, readlink, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { at } from '../at.js';
-import { errorCode, errorMessage } from '../fs/error-code.js';
 import { fsyncCheckpoint } from '../fs/fsync.js';
+import { PARENT_LINK, readParentLink } from '../fs/parent-link.js';
 import { COMPLETE, compactingName } from '../store/checkpoints.js';
 import { exchangeDirectories } from './exchange.js';
 import { flattenChain } from './flatten.js';
@@ -97,16 +97,10 @@ async function chainDirectories(root: string, name: string): Promise<string[]> {
       throw new Error(`${join(root, name)}: its chain has more than ${MAX_LINKS} links (a loop of parent links?)`);
     const dir = join(root, current);
     chain.push(dir);
-    let target: string;
-    try {
-      target = await readlink(join(dir, 'parent'));
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') break;
-      throw new Error(`${join(dir, 'parent')}: ${errorMessage(error)}`);
-    }
-    const parent = /^\.\.\/(\d{8})$/.exec(target)?.[1];
-    if (parent === undefined || !COMPLETE.test(parent))
-      throw new Error(`${join(dir, 'parent')} points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN`);
+    const parent = await readParentLink(dir); // refuses a link out of root
+    if (parent === undefined) break;
+    if (!COMPLETE.test(parent))
+      throw new Error(`${join(dir, PARENT_LINK)} points at "../${parent}": a parent must be ../NNNNNNNN`);
     current = parent;
   }
   if (chain.length < 2) throw new Error(`${chain[0]} has no parent: nothing to compact`);

@@ -1,8 +1,9 @@
 // The check that a directory still is the checkpoint a hash state describes, before the next delta uses it
 // as its parent: a replaced, rewritten or half-deleted checkpoint must never serve as one.
-import { readdir, readlink } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { at } from '../at.js';
+import { readParentLink } from '../fs/parent-link.js';
 import {
   PE_PARENT,
   PE_PRESENT,
@@ -119,13 +120,14 @@ async function brokenAncestor(dir: string, pids: readonly number[]): Promise<str
   const seen = new Set<string>();
   let current = resolve(dir);
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
-    let target: string;
+    let name: string | undefined;
     try {
-      target = await readlink(join(current, 'parent'));
+      name = await readParentLink(current); // a link out of the store is refused, never followed
     } catch (err) {
-      return depth === 0 ? `${current} has entries in its parent but no parent link (${describe(err)})` : undefined;
+      return describe(err);
     }
-    const parent = resolve(current, target);
+    if (name === undefined) return depth === 0 ? `${current} has entries in its parent but no parent link` : undefined;
+    const parent = join(dirname(current), name);
     if (seen.has(parent)) return `${parent} links back into its own chain`;
     seen.add(parent);
     let names: string[];

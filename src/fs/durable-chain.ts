@@ -1,7 +1,7 @@
-import { readlink, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { errorCode } from './error-code.js';
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fsyncDirectory, fsyncPath } from './fsync.js';
+import { readParentLink } from './parent-link.js';
 
 // A delta checkpoint restores only together with its parents (the `parent` link, then its parent's, …), so
 // releasing output on the strength of a local fsync must make the whole chain durable, not only the newest
@@ -59,12 +59,9 @@ async function identity(dir: string): Promise<string> {
   return `${stats.dev}:${stats.ino}:${stats.birthtimeNs}:${stats.ctimeNs}`;
 }
 
-// The directory a checkpoint's `parent` link points at (relative to the checkpoint), or undefined without one.
+// The sibling directory a checkpoint's `parent` link names, or undefined without one. A link out of the
+// directory is refused (parent-link.ts): the walk fsyncs every file of each link it reaches.
 async function parentOf(dir: string): Promise<string | undefined> {
-  try {
-    return resolve(dir, await readlink(join(dir, 'parent')));
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
+  const name = await readParentLink(dir);
+  return name === undefined ? undefined : join(dirname(resolve(dir)), name);
 }

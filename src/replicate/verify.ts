@@ -1,5 +1,5 @@
 import { createReadStream, type Dirent } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodePagemap, PE_PARENT, presentPages, readImageBytes, readInventoryFile } from '../criu/images/index.js';
 import { COMPLETE } from '../store/checkpoints.js';
@@ -8,6 +8,7 @@ import { createFileHasher } from '../store/manifest.js';
 import { DATA_CHUNK_BYTES } from './protocol.js';
 import { MANIFEST_FILE, type Manifest } from './messages.js';
 import { errorMessage } from '../fs/error-code.js';
+import { ParentLinkError, readParentLink } from '../fs/parent-link.js';
 
 // Before a restore, every link of the chain is checked again, on disk, right now: what landed may have
 // been damaged since (a disk, a person, an attacker with write access to the directory), and CRIU trusts
@@ -125,11 +126,15 @@ async function checkParentLink(
     return null;
   }
   if (!link.isSymbolicLink()) fail('parent', 'is not a symbolic link');
-  const target = await readlink(join(dir, 'parent'));
+  // Out of the run directory (../.., an absolute path, …): refused before anything below looks there.
+  const parent = await readParentLink(dir).catch((error: unknown) =>
+    fail('parent', error instanceof ParentLinkError ? error.reason : errorMessage(error)),
+  );
+  if (parent === undefined) return fail('parent', 'vanished while verified');
+  const target = `../${parent}`;
   const expected = manifest === undefined ? undefined : manifest.parent;
   if (expected === null) fail('parent', `points at ${JSON.stringify(target)}, but the manifest names no parent`);
-  const parent = /^\.\.\/(\d{8})$/.exec(target)?.[1];
-  if (parent === undefined || !COMPLETE.test(parent))
+  if (!COMPLETE.test(parent))
     return fail(
       'parent',
       `points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN, a checkpoint of the same run`,

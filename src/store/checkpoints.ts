@@ -1,7 +1,8 @@
-import { mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { errorCode } from '../fs/error-code.js';
+import { ParentLinkError, readParentLinkSync } from '../fs/parent-link.js';
 import { rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { StoredCheckpoint } from './chain.js';
 
 // On-disk layout of the images root:
@@ -52,13 +53,12 @@ export function scanCheckpoints(root: string): StoredCheckpoint[] {
 /** Reads one checkpoint directory's parent link and the size of its pages images. */
 export function describeCheckpoint(root: string, name: string): StoredCheckpoint {
   const dir = join(root, name);
-  let parentSeq: number | undefined;
-  try {
-    const target = basename(readlinkSync(join(dir, 'parent')));
-    parentSeq = COMPLETE.test(target) ? Number(target) : undefined;
-  } catch {
-    parentSeq = undefined;
-  }
+  // A link out of root is refused (it threw nothing before and counted by its last component: a link to
+  // ../../elsewhere/00000005 planned retention and shipping as if 00000005 here were the parent).
+  const parent = readParentLinkSync(dir);
+  if (parent !== undefined && !COMPLETE.test(parent))
+    throw new ParentLinkError(dir, `points at "../${parent}": a parent must be ../NNNNNNNN, a checkpoint beside it`);
+  const parentSeq = parent === undefined ? undefined : Number(parent);
   let sizeBytes = 0;
   for (const file of readdirSync(dir)) {
     if (/^pages-\d+\.img$/.test(file)) sizeBytes += statSync(join(dir, file)).size;

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readlink, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import xxhash from 'xxhash-wasm';
+import { PARENT_LINK, readParentLink } from '../fs/parent-link.js';
 import { COMPLETE } from './checkpoints.js';
 
 // What a checkpoint directory holds, file by file (size and xxh64): what a shipper offers in its manifest,
@@ -57,10 +58,11 @@ export async function readLocalCheckpoint(root: string, name: string): Promise<L
   let parent: string | null = null;
   const files: FileDigest[] = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (entry.name === 'parent') {
-      const target = basename(await readlink(join(dir, 'parent')));
-      if (!COMPLETE.test(target))
-        throw new Error(`${dir}/parent points at ${JSON.stringify(target)}, not a checkpoint of this directory`);
+    if (entry.name === PARENT_LINK) {
+      // Its last component alone was taken before: `../../elsewhere/00000005` was shipped as parent 00000005.
+      const target = await readParentLink(dir);
+      if (target === undefined || !COMPLETE.test(target))
+        throw new Error(`${dir}/parent points at "../${target}", not a checkpoint of this directory`);
       parent = target;
     } else if (entry.isFile() && !entry.name.startsWith('.')) {
       const path = join(dir, entry.name);

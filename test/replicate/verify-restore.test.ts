@@ -219,7 +219,7 @@ describe('failover verifies every link before restoring (real CRIU)', () => {
       const verdict = await verifyChain({ runDir, run, pageSize: size }, '00000006');
       expect(verdict).toEqual({
         ok: false,
-        problem: `${link}: points at ${JSON.stringify(target)}: a parent must be ../NNNNNNNN, a checkpoint of the same run`,
+        problem: `${link}: points at ${JSON.stringify(target)}: a parent must be ../NAME, a directory beside this one (NAME without '/', not '..', at most 255 characters)`,
       });
     }
     // A link of the right form to a checkpoint copied in from another run: its manifest names the other run.

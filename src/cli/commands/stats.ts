@@ -1,7 +1,8 @@
-import { readdir, readlink, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { defineCommand } from '../command.js';
+import { readParentLink } from '../../fs/parent-link.js';
 import { fileKind } from '../../fs/regular-file.js';
 import { readStatsDir } from '../../criu/images/index.js';
 import { pageSize as machinePageSize } from '../../criu/probe.js';
@@ -55,7 +56,7 @@ async function mustBeDirectory(dir: string): Promise<void> {
 export interface StoredPages {
   /** Bytes of page data in pages-*.img (only the changed pages, in a delta or incremental checkpoint). */
   pagesBytes: number;
-  /** The parent checkpoint the rest of the pages come from (the `parent` link), or null for a full one. */
+  /** The parent checkpoint the rest of the pages come from (the `parent` link, ../NAME), or null for a full one. */
   parent: string | null;
 }
 
@@ -64,8 +65,9 @@ async function storedPages(dir: string): Promise<StoredPages | undefined> {
   if (pages.length === 0) return undefined;
   let pagesBytes = 0;
   for (const name of pages) pagesBytes += (await stat(join(dir, name))).size;
-  const parent = await readlink(join(dir, 'parent')).catch(() => null);
-  return { pagesBytes, parent };
+  // A link that leaves the directory's store is refused (ParentLinkError, exit 1), not shown as a parent.
+  const parent = await readParentLink(dir);
+  return { pagesBytes, parent: parent === undefined ? null : `../${parent}` };
 }
 
 function humanStored(stored: StoredPages): string {
