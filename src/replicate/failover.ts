@@ -10,6 +10,7 @@ import { readRunIdentity } from '../store/run-identity.js';
 import { scanCheckpoints } from '../store/checkpoints.js';
 import type { NetworkConfig } from '../model/network.js';
 import type { NetworkLog } from '../net/index.js';
+import { hostPidsNeeded } from '../process/pid-namespace.js';
 import { processPlace, waitWhileZombies } from '../process/proc.js';
 import { listRunDirectories, readBackupRun, readManifest, RUNS_DIR } from './backup-runs.js';
 import { prepareRestoreNetwork, type RestoredNetwork } from './restore-network.js';
@@ -22,6 +23,7 @@ export interface FailoverResult {
   /** Why that run: the newest by the primary's clock, the only one, or the one asked for. */
   runReason: string;
   name: string;
+  /** The restored root's host pid, from CRIU's --pidfile: a new one when the root is a pid namespace's init. */
   pid: number;
   /** Newer checkpoints of the run passed over, each with the check it failed (naming the file). */
   skipped: { name: string; reason: string }[];
@@ -128,7 +130,8 @@ export async function failover(
   const imagesDir = join(run.dir, chosen.name);
   // A primary killed on this very machine may still be a zombie holding the pids CRIU must restore: a dead
   // process, so wait for its pid to be released (bounded) rather than fail the restore as if it lived.
-  const pids = (await listPagemapFiles(imagesDir)).map((file) => file.pid);
+  // (None for a pid namespace's init: CRIU restores that tree into a new pid namespace.)
+  const pids = hostPidsNeeded((await listPagemapFiles(imagesDir)).map((file) => file.pid));
   await waitWhileZombies(pids, ZOMBIE_WAIT_MS);
   const network =
     options.network === undefined
@@ -172,6 +175,8 @@ export async function failover(
 // After a failed restore, which of the checkpoint's pids a process holds now and in what state: a live process
 // or a zombie explains CRIU's "Can't fork for PID: File exists"; none means the pid was free, or freed since.
 async function pidsInUse(pids: readonly number[]): Promise<string> {
+  if (pids.length === 0)
+    return 'its root is the init of a pid namespace, restored into a new one: no host pid needs to be free';
   const held: string[] = [];
   for (const pid of pids) {
     const place = await processPlace(pid);

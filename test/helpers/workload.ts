@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inPidNamespace, pidNamespaceInit } from '../../src/process/pid-namespace.js';
 import { isAlive } from '../../src/process/proc.js';
 import { startSessionLeader } from '../../src/process/session-leader.js';
 import { ensureDirtierBinary } from '../../src/workload/build.js';
@@ -18,14 +19,19 @@ export interface TestWorkload {
   stop(): Promise<void>;
 }
 
-/** Starts the bundled dirtier workload as a session leader in a fresh temp dir. */
-export async function startWorkload(args: string[]): Promise<TestWorkload> {
+/**
+ * Starts the bundled dirtier workload as a session leader in a fresh temp dir; with pidNamespace, as the init
+ * of a pid namespace of its own (`unshare --pid --fork setsid`), and `pid` is that init's host pid.
+ */
+export async function startWorkload(args: string[], options: { pidNamespace?: boolean } = {}): Promise<TestWorkload> {
   const binary = await ensureDirtierBinary();
   const dir = await mkdtemp(join(tmpdir(), 'remusd-test-'));
   const outputPath = join(dir, 'workload.out');
-  const child = startSessionLeader(binary, args, outputPath);
+  const command = options.pidNamespace === true ? inPidNamespace(binary, args) : { command: binary, args };
+  const child = startSessionLeader(command.command, command.args, outputPath);
+  const pid = options.pidNamespace === true ? await pidNamespaceInit(child.pid) : child.pid;
   const workload: TestWorkload = {
-    pid: child.pid,
+    pid,
     dir,
     outputPath,
     read: () => readWorkloadOutput(outputPath),
@@ -35,7 +41,7 @@ export async function startWorkload(args: string[]): Promise<TestWorkload> {
         const output = await workload.read();
         return output.progress.length >= before + count ? output : undefined;
       };
-      return waitFor(`workload ${child.pid} to report ${count} more progress line(s)`, enough, timeoutMs, 50);
+      return waitFor(`workload ${pid} to report ${count} more progress line(s)`, enough, timeoutMs, 50);
     },
     async stop() {
       await killAndWait(workload.pid);
