@@ -51,6 +51,7 @@ export const UNIT_TESTS = [
   'test/fs/exists.test.ts',
   'test/fs/parent-link.test.ts',
   'test/fs/page-cache.test.ts',
+  'test/policy/decider.test.ts',
   'test/policy/fixed.test.ts',
   'test/policy/index.test.ts',
   'test/policy/predictive.test.ts',

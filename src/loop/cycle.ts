@@ -20,7 +20,8 @@ import {
 } from '../store/chain.js';
 import type { CheckpointFailed, CheckpointRequest, CheckpointResult, CompactionOutcome } from './checkpointer.js';
 import { blankFacts, checkpointRecord, round } from './checkpoint-record.js';
-import { step, unmeasured, type CheckpointOutcome, type LoopState, type StepResult } from './step.js';
+import { PolicyInForce } from './policy-in-force.js';
+import { NO_DECISION, stepInPlace, unmeasured, type CheckpointOutcome, type StepDecision } from './step.js';
 import type { SupervisorDeps, SupervisorExit, SupervisorSettings, Target } from './supervisor-deps.js';
 
 /** What the cycle needs from the supervisor's dependencies (no I/O among them). */
@@ -40,8 +41,8 @@ export class LoopCycle {
   #previous: StoredCheckpoint | undefined;
   #seq: number;
   #settings: SupervisorSettings;
-  #policyKey: string;
-  #state: LoopState;
+  readonly #policy: PolicyInForce;
+  #intervalMs: number;
   #nextStartAtMs: number;
   // NaN, not undefined, for "none yet" here and in #elapsedMs: a field that holds only numbers is rewritten in
   // place, where one that may hold undefined boxes each new number (an allocation per checkpoint).
@@ -57,7 +58,8 @@ export class LoopCycle {
   #startedAtMs = 0;
   #startedWallMs = 0;
   #result: TakenCheckpoint | undefined;
-  #outcome: StepResult | undefined;
+  // The step's decision, rewritten for each checkpoint (the decision in it is the decider's, valid until the next).
+  readonly #step: StepDecision = { decision: NO_DECISION, nextStartAtMs: 0, overrun: false };
   #elapsedMs = Number.NaN;
   #pagesWritten = 0;
   #sizeBytes = 0;
@@ -83,8 +85,8 @@ export class LoopCycle {
     this.#previous = opened.previous;
     this.#seq = this.#stored.reduce((max, c) => Math.max(max, c.seq), 0);
     this.#settings = deps.settings();
-    this.#policyKey = this.#settings.policyKey;
-    this.#state = { intervalMs: deps.initialIntervalMs, policyState: this.#settings.policy.initialState() };
+    this.#policy = new PolicyInForce(this.#settings);
+    this.#intervalMs = deps.initialIntervalMs;
     this.#nextStartAtMs = nowMs;
     this.#rules = this.#settings.retention;
     this.#wantRecords = deps.records !== undefined || deps.events.record !== undefined;
@@ -139,11 +141,8 @@ export class LoopCycle {
   begin(startedAtMs: number, startedWallMs: number, onDumped: CheckpointRequest['onDumped']): CheckpointRequest {
     const settings = this.deps.settings();
     this.#settings = settings;
-    if (settings.policyKey !== this.#policyKey) {
+    if (this.#policy.follow(settings))
       this.deps.events.info(`policy changed to ${settings.policyKey}: starting it from a fresh state`);
-      this.#policyKey = settings.policyKey;
-      this.#state = { ...this.#state, policyState: settings.policy.initialState() };
-    }
     this.#startedAtMs = startedAtMs;
     this.#startedWallMs = startedWallMs;
     this.#seq += 1;
@@ -194,7 +193,7 @@ export class LoopCycle {
     const { mode, pageSize } = this.deps;
     const settings = this.#settings;
     const startedAtMs = this.#startedAtMs;
-    const state = this.#state;
+    const intervalMs = this.#intervalMs;
     const elapsedMs = startedAtMs - this.#lastStartAtMs; // NaN for the first checkpoint of the run
     const firstOfRun = Number.isNaN(elapsedMs);
     // What this checkpoint had to store: CRIU's count, or in delta mode the pages that changed (shared
@@ -206,8 +205,8 @@ export class LoopCycle {
     const checkpoint = this.#checkpoint;
     const { observation } = checkpoint;
     observation.seq = this.#seq;
-    observation.intervalMs = state.intervalMs;
-    observation.elapsedMs = firstOfRun ? state.intervalMs : elapsedMs;
+    observation.intervalMs = intervalMs;
+    observation.elapsedMs = firstOfRun ? intervalMs : elapsedMs;
     observation.sizeBytes = sizeBytes;
     observation.pagesWritten = pagesWritten + (stats.shpages_written ?? 0);
     observation.frozenUs = stats.frozen_time;
@@ -215,7 +214,7 @@ export class LoopCycle {
     checkpoint.unmeasured = unmeasured(mode, chainStart, pagesWritten, firstOfRun);
     checkpoint.startedAtMs = startedAtMs;
     checkpoint.finishedAtMs = doneAtMs;
-    this.#outcome = step(settings.policy, state, checkpoint, settings.band);
+    stepInPlace(this.#policy.decider, intervalMs, checkpoint, settings.band, this.#step);
     this.#result = result;
     this.#elapsedMs = elapsedMs;
     this.#pagesWritten = pagesWritten;
@@ -231,8 +230,8 @@ export class LoopCycle {
   /** The checkpoint is safe (fsync, output commit: counted as overhead): its facts and record go out, and on. */
   finish(finishedAtMs: number, outputFields: Record<string, unknown> | undefined): void {
     const result = this.#result;
-    const outcome = this.#outcome;
-    if (result === undefined || outcome === undefined) throw new Error('finish() before taken()');
+    const outcome = this.#step;
+    if (result === undefined) throw new Error('finish() before taken()');
     const { events, records } = this.deps;
     const { band } = this.#settings;
     const startedAtMs = this.#startedAtMs;
@@ -245,7 +244,7 @@ export class LoopCycle {
     facts.startMs = this.#startedWallMs;
     facts.band = band;
     facts.chainStart = this.#chainStart;
-    facts.intervalMs = round(this.#state.intervalMs);
+    facts.intervalMs = round(this.#intervalMs);
     facts.nextIntervalMs = round(outcome.decision.nextIntervalMs);
     facts.elapsedMs = Number.isNaN(elapsedMs) ? null : round(elapsedMs);
     facts.decision = outcome.decision.decision;
@@ -274,10 +273,9 @@ export class LoopCycle {
     this.#compacted = undefined;
     this.#checkpoints += 1;
     this.#lastStartAtMs = startedAtMs;
-    this.#state = outcome.state;
+    this.#intervalMs = outcome.decision.nextIntervalMs;
     this.#nextStartAtMs = outcome.nextStartAtMs;
     this.#result = undefined;
-    this.#outcome = undefined;
   }
 
   // The link to compact now, if the chain is long enough (ask only while no compaction runs). Links retention

@@ -1,6 +1,7 @@
 import type { RecordMode } from '../model/record.js';
-import type { Band, Decision, Observation, Policy } from '../model/policy.js';
+import type { Band, Decision, Observation, Policy, PolicyDecider } from '../model/policy.js';
 import { directionOf, startingInterval } from '../policy/bounds.js';
+import { deciderOf } from '../policy/decider.js';
 
 /** What the loop carries from one checkpoint to the next. */
 export interface LoopState {
@@ -24,13 +25,17 @@ export interface CheckpointOutcome {
   finishedAtMs: number;
 }
 
-export interface StepResult {
+/** What the step decides for one checkpoint. */
+export interface StepDecision {
   decision: Decision;
-  state: LoopState;
   /** When the next checkpoint is due (monotonic ms): start + next interval, or now if that has passed. */
   nextStartAtMs: number;
   /** The checkpoint took longer than the interval in force: the next one starts at once. */
   overrun: boolean;
+}
+
+export interface StepResult extends StepDecision {
+  state: LoopState;
 }
 
 /**
@@ -39,19 +44,45 @@ export interface StepResult {
  * so a missed tick or a slow checkpoint never accumulates drift.
  */
 export function step(policy: Policy, state: LoopState, outcome: CheckpointOutcome, band: Band): StepResult {
-  const { decision, state: policyState } =
-    outcome.unmeasured === undefined
-      ? policy.decide(state.policyState, outcome.observation, band)
-      : { decision: held(state.intervalMs, outcome, band), state: state.policyState };
-  const overrun = outcome.finishedAtMs - outcome.startedAtMs > state.intervalMs;
-  const due = outcome.startedAtMs + decision.nextIntervalMs;
+  const decider = deciderOf(policy, state.policyState);
+  const { decision, nextStartAtMs, overrun } = stepInPlace(decider, state.intervalMs, outcome, band, {
+    decision: NO_DECISION,
+    nextStartAtMs: 0,
+    overrun: false,
+  });
   return {
     decision,
-    state: { intervalMs: decision.nextIntervalMs, policyState },
-    nextStartAtMs: Math.max(due, outcome.finishedAtMs),
+    state: { intervalMs: decision.nextIntervalMs, policyState: decider.state() },
+    nextStartAtMs,
     overrun,
   };
 }
+
+/**
+ * step() for the loop, which keeps its policy's state in a decider (the policy's own when it decides in place)
+ * and one StepDecision that this rewrites: a simulated checkpoint then makes no object for its decision.
+ */
+export function stepInPlace(
+  decider: PolicyDecider,
+  intervalMs: number,
+  outcome: CheckpointOutcome,
+  band: Band,
+  out: StepDecision,
+): StepDecision {
+  const decision =
+    outcome.unmeasured === undefined ? decider.decide(outcome.observation, band) : held(intervalMs, outcome, band);
+  out.decision = decision;
+  out.overrun = outcome.finishedAtMs - outcome.startedAtMs > intervalMs;
+  out.nextStartAtMs = Math.max(outcome.startedAtMs + decision.nextIntervalMs, outcome.finishedAtMs);
+  return out;
+}
+
+/** A StepDecision's decision before the first step. */
+export const NO_DECISION: Decision = Object.freeze({
+  nextIntervalMs: Number.NaN,
+  decision: 'hold',
+  reason: 'none yet',
+});
 
 // The decision for an unmeasured checkpoint: the interval in force, clamped into the band like any policy's.
 function held(intervalMs: number, outcome: CheckpointOutcome, band: Band): Decision {

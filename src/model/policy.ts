@@ -49,4 +49,19 @@ export interface Policy<State = unknown> {
   readonly kind: string;
   initialState(): State;
   decide(state: State, observation: Observation, band: Band): { decision: Decision; state: State };
+  /**
+   * The same rule deciding in place, from `state` on (optional: the loop wraps `decide` when it is missing).
+   * Its decisions are decide's, to the bit; a simulation decides millions of times and allocates nothing then.
+   */
+  decider?(state: State): PolicyDecider<State>;
+}
+
+/**
+ * A policy deciding in place: it keeps its state inside and rewrites one decision per call. The decision it
+ * returns is valid until the next call (the loop reads it, reason included, before deciding again).
+ */
+export interface PolicyDecider<State = unknown> {
+  decide(observation: Observation, band: Band): Decision;
+  /** The state after the decisions so far, as decide() would have returned it (the same object if unchanged). */
+  state(): State;
 }

@@ -23,9 +23,14 @@ export interface Clamped {
 
 /** Clamps into [band.minMs, band.maxMs] (NaN counts as min: when in doubt, checkpoint more often). */
 export function clampToBand(ms: number, band: Band): Clamped {
-  if (Number.isNaN(ms) || ms < band.minMs) return { ms: band.minMs, clampedTo: 'min' };
-  if (ms > band.maxMs) return { ms: band.maxMs, clampedTo: 'max' };
-  return { ms, clampedTo: null };
+  const clampedTo = clampSide(ms, band);
+  return { ms: clampedTo === 'min' ? band.minMs : clampedTo === 'max' ? band.maxMs : ms, clampedTo };
+}
+
+/** Which bound clampToBand stops ms at, if any (no object made: for deciding in place). */
+export function clampSide(ms: number, band: Band): Clamped['clampedTo'] {
+  if (Number.isNaN(ms) || ms < band.minMs) return 'min';
+  return ms > band.maxMs ? 'max' : null;
 }
 
 /** The interval a policy starts from: the one in force, brought into the band, with a note when it was not. */
@@ -37,15 +42,15 @@ export interface Start {
 
 /** The interval in force, brought into the band (NaN counts as min: when in doubt, checkpoint more often). */
 export function startingInterval(observation: Observation, band: Band): Start {
-  const raw = observation.intervalMs;
-  if (Number.isNaN(raw)) return { ms: band.minMs, note: ` (interval in force NaN, using min ${formatMs(band.minMs)})` };
-  if (raw < band.minMs) {
-    return { ms: band.minMs, note: ` (interval in force ${formatMs(raw)} was below min ${formatMs(band.minMs)})` };
-  }
-  if (raw > band.maxMs) {
-    return { ms: band.maxMs, note: ` (interval in force ${formatMs(raw)} was above max ${formatMs(band.maxMs)})` };
-  }
-  return { ms: raw, note: '' };
+  return { ms: startingMs(observation, band), note: startNote(observation.intervalMs, band) };
+}
+
+/** Start.note for an interval in force (raw): empty when it lies in the band. */
+export function startNote(raw: number, band: Band): string {
+  if (Number.isNaN(raw)) return ` (interval in force NaN, using min ${formatMs(band.minMs)})`;
+  if (raw < band.minMs) return ` (interval in force ${formatMs(raw)} was below min ${formatMs(band.minMs)})`;
+  if (raw > band.maxMs) return ` (interval in force ${formatMs(raw)} was above max ${formatMs(band.maxMs)})`;
+  return '';
 }
 
 /** startingInterval's ms alone: what a policy compares against, with no note to write and no object to make. */
@@ -57,7 +62,12 @@ export function startingMs(observation: Observation, band: Band): number {
 
 /** The decision kind is what happens to the interval in force: shorter is shrink, longer is grow. */
 export function directionOf(observation: Observation, start: Start, nextMs: number): DecisionKind {
-  const from = Number.isNaN(observation.intervalMs) ? start.ms : observation.intervalMs;
+  return directionFrom(observation.intervalMs, start.ms, nextMs);
+}
+
+/** directionOf from numbers: the interval in force (raw, maybe NaN), the one started from, the next. */
+export function directionFrom(inForceMs: number, startMs: number, nextMs: number): DecisionKind {
+  const from = Number.isNaN(inForceMs) ? startMs : inForceMs;
   if (nextMs < from) return 'shrink';
   if (nextMs > from) return 'grow';
   return 'hold';

@@ -1,5 +1,15 @@
-// The arithmetic of the predictive rule (predictive.ts): its window of log rates, their mean, the interval
-// that suits two rates at once, and the working set's test. Pure.
+// The arithmetic of the predictive rule (predictive-decider.ts): the size it aims at, its window of log rates
+// and their mean, the interval that suits two rates at once, and the working set's test. Pure, but for the
+// window, which the decider rewrites in place.
+
+import type { Band } from '../model/policy.js';
+import type { TargetRule } from './defaults.js';
+
+/** The size to aim at: geometric middle (arithmetic when lmin is 0, where the geometric one is 0). */
+export function targetBytes(band: Band, rule: TargetRule): number {
+  if (rule === 'geometric' && band.lminBytes > 0) return Math.sqrt(band.lminBytes * band.lmaxBytes);
+  return rule === 'geometric' ? band.lmaxBytes / 2 : (band.lminBytes + band.lmaxBytes) / 2;
+}
 
 /**
  * The interval that keeps the sizes predicted from both rates within [lowBytes, highBytes] (the geometric
@@ -17,26 +27,63 @@ export function hedgeMs(
   return fromMs <= toMs ? { ms: Math.sqrt(fromMs * toMs), lowBytes, highBytes } : undefined;
 }
 
-/** The newest `window` of values followed by value, in one new array. */
-export function appended(values: readonly number[], value: number, window: number): number[] {
-  const from = Math.max(0, values.length + 1 - window);
-  // Made at its size: slice then push made two arrays (push outgrows what slice allocates).
-  const out = new Array<number>(values.length - from + 1);
-  for (let i = from; i < values.length; i++) {
-    // An index loop (i < values.length: in range), run twice per decision: for-of cost an iterator step per value.
-    // oxlint-disable-next-line typescript/no-non-null-assertion
-    out[i - from] = values[i]!;
-  }
-  out[out.length - 1] = value;
-  return out;
-}
+/**
+ * Log rates, oldest first, in a typed array rewritten in place: the estimate's window, or the rates kept
+ * while a rise waits to be confirmed. Sums run oldest first, as a plain array's would: the same bits.
+ */
+export class RateWindow {
+  #values: Float64Array;
+  #count = 0;
 
-export function mean(values: readonly number[]): number {
-  let sum = 0;
-  // As in appended: an index loop, in range by its bound.
-  // oxlint-disable-next-line typescript/no-non-null-assertion
-  for (let i = 0; i < values.length; i++) sum += values[i]!;
-  return sum / values.length;
+  constructor(capacity: number) {
+    this.#values = new Float64Array(Math.max(1, capacity));
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The newest value (NaN when there is none). */
+  get newest(): number {
+    return this.#count === 0 ? Number.NaN : this.#at(this.#count - 1);
+  }
+
+  /** Holds these values (the window's capacity must hold them). */
+  load(values: readonly number[]): void {
+    this.#values.set(values);
+    this.#count = values.length;
+  }
+
+  /** Holds value alone. */
+  only(value: number): void {
+    this.#values[0] = value;
+    this.#count = 1;
+  }
+
+  /** Keeps the newest `window` of the values followed by value (window ≤ capacity). */
+  push(value: number, window: number): void {
+    const from = Math.max(0, this.#count + 1 - window);
+    if (from > 0) this.#values.copyWithin(0, from, this.#count);
+    this.#count -= from;
+    this.#values[this.#count] = value;
+    this.#count += 1;
+  }
+
+  mean(): number {
+    let sum = 0;
+    for (let i = 0; i < this.#count; i++) sum += this.#at(i);
+    return sum / this.#count;
+  }
+
+  toArray(): number[] {
+    return Array.from(this.#values.subarray(0, this.#count));
+  }
+
+  // A value inside the count (i < count ≤ capacity), read in the loops that decide millions of times.
+  #at(i: number): number {
+    // oxlint-disable-next-line typescript/no-non-null-assertion
+    return this.#values[i]!;
+  }
 }
 
 /** Page counts within this ratio of each other are "the same size" for the saturation test. */

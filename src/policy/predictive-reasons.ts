@@ -1,113 +1,143 @@
-// The words of the predictive policy's reasons (the rule is in predictive.ts). Each function returns the
-// reason of one kind of decision as a closure over just the numbers it names, to be called when the reason
-// is read: a simulation takes millions of decisions and reads none, and closures made inside the policy
-// kept every number of the decision alive in one context (a boxed double each, ~1 KB per decision).
-import type { Observation } from '../model/policy.js';
+// The predictive policy's decision and the words of its reasons (the rule is in predictive-decider.ts). A
+// decision keeps the numbers its reason names, and the reason is written from them when it is first read: a
+// simulation takes millions of decisions and reads none. The loop's decider rewrites one such decision for
+// every checkpoint (a closure per decision kept every number of it alive, boxed: ~1 KB a decision).
+import type { Band, Decision, DecisionKind } from '../model/policy.js';
 import { formatBytes, formatMs } from '../units/units.js';
-import type { Clamped } from './bounds.js';
-import type { PredictiveState } from './predictive.js';
+import { startNote, type Clamped } from './bounds.js';
 
 /** What happened to the estimate at a decision (steps 1 and 2), named; its words are in noteText. */
 export type Note = '' | 'confirmed' | 'outlier' | 'again' | 'changed' | 'restarted';
 
-/** What the words about the estimate are made of. */
-export interface Estimate {
-  note: Note;
-  /** The state before this decision. */
-  state: PredictiveState;
-  logRate: number;
-  /** Mean of state.logRates (0 when there are none). */
-  oldMean: number;
-  observation: Observation;
-  ratePerMs: number;
-  /** How many rates the estimate averages. */
-  used: number;
+/** Which rule decided (the class doc of predictive.ts numbers them). */
+export type Rule = 'unusable' | 'awaiting' | 'saturated' | 'deadband' | 'hedged' | 'aimed';
+
+/** One decision of the predictive policy, with the numbers its reason is written from. */
+export class PredictiveDecision implements Decision {
+  nextIntervalMs = 0;
+  decision: DecisionKind = 'hold';
+  rule: Rule = 'unusable';
+  /** The interval the rule chose (nextIntervalMs unless the safety net overruled it). */
+  ruledMs = 0;
+  /** The threshold rule's decision, when the safety net (step 6) overruled the estimate. */
+  fallback: Decision | undefined = undefined;
+  // The interval in force as observed (maybe out of the band, or NaN), the band, and the interval started from.
+  inForceMs = 0;
+  band: Band | undefined = undefined;
+  startMs = 0;
+  // The observation's numbers.
+  elapsedMs = 0;
+  pages = 0;
+  pageSize = 0;
+  sizeBytes = 0;
+  // The estimate (steps 1 and 2): the newest rate, the old estimate, the rate used and of how many rates.
+  note: Note = '';
+  /** The newest rate before this decision (ln pages/ms): after an outlier, the outlier's; NaN when none. */
+  outlierLogRate = Number.NaN;
+  logRate = 0;
+  oldMean = 0;
+  ratePerMs = 0;
+  used = 0;
+  change = 0;
+  // Step 3.
+  workingSetPages = 0;
+  // Steps 4 and 5: the deadband, the goal, the hedge, the aim.
+  predictedBytes = 0;
+  low = 0;
+  high = 0;
+  goalBytes = 0;
+  before = 0;
+  hedgeLowBytes = 0;
+  hedgeHighBytes = 0;
+  side: 'up' | 'down' | undefined = undefined;
+  aimBytes = 0;
+  desiredMs = 0;
+  clampedTo: Clamped['clampedTo'] = null;
+  #reason: string | undefined = undefined;
+
+  /** A new decision: the last one's reason is forgotten, and the safety net has not spoken. */
+  begin(inForceMs: number, band: Band): void {
+    this.inForceMs = inForceMs;
+    this.band = band;
+    this.fallback = undefined;
+    this.#reason = undefined;
+  }
+
+  /** Decided by `rule`: the interval and its direction (the rule's numbers are set beside). */
+  decided(rule: Rule, nextIntervalMs: number, kind: DecisionKind): void {
+    this.rule = rule;
+    this.ruledMs = nextIntervalMs;
+    this.nextIntervalMs = nextIntervalMs;
+    this.decision = kind;
+  }
+
+  /** The safety net's decision replaces the estimate's (whose words stay in the reason). */
+  overruledBy(fallback: Decision): void {
+    this.fallback = fallback;
+    this.nextIntervalMs = fallback.nextIntervalMs;
+    this.decision = fallback.decision;
+  }
+
+  get reason(): string {
+    this.#reason ??= reasonOf(this);
+    return this.#reason;
+  }
+
+  toJSON(): Decision {
+    return { nextIntervalMs: this.nextIntervalMs, decision: this.decision, reason: this.reason };
+  }
 }
 
-/** An observation the policy cannot use: the interval is held. */
-export function unusable(elapsedMs: number, pages: number, pageSize: number, holdMs: number): () => string {
-  return () =>
-    `observation not usable (elapsed ${elapsedMs} ms, ${pages} pages, page size ${pageSize} B): hold at ${formatMs(holdMs)}`;
+function reasonOf(d: PredictiveDecision): string {
+  const own = ruleText(d) + (d.band === undefined ? '' : startNote(d.inForceMs, d.band));
+  if (d.fallback === undefined) return own;
+  return `the estimate pointed against the size (${own}); threshold rule: ${d.fallback.reason}`;
 }
 
-/** A rise seen while in band, waiting for a confirmation. */
-export function awaitingConfirmation(
-  logRate: number,
-  change: number,
-  oldMean: number,
-  sizeBytes: number,
-  holdMs: number,
-): () => string {
-  return () =>
-    `rate ${formatRate(Math.exp(logRate))} is beyond ×${change} of the estimate ${formatRate(Math.exp(oldMean))}, size ${formatBytes(sizeBytes)} in band: hold at ${formatMs(holdMs)} until the next checkpoint confirms`;
-}
-
-/** Step 3: the working set saturates under lmax. */
-export function saturated(workingSetPages: number, pageSize: number, maxMs: number): () => string {
-  return () =>
-    `working set saturates at ${workingSetPages} pages (${formatBytes(workingSetPages * pageSize)} ≤ lmax): ` +
-    `longer intervals no longer raise the size → max ${formatMs(maxMs)}`;
-}
-
-/** Step 4: the predicted size is within the deadband. */
-export function inDeadband(
-  estimate: Estimate,
-  predictedBytes: number,
-  holdMs: number,
-  low: number,
-  high: number,
-  goalBytes: number,
-): () => string {
-  return () =>
-    `${estimateText(estimate)}: ${formatBytes(predictedBytes)} predicted at ${formatMs(holdMs)}, within [${formatBytes(low)}, ${formatBytes(high)}] around target ${formatBytes(goalBytes)}: hold`;
-}
-
-/** Step 5 after a change: an interval that suits both rates. */
-export function hedged(
-  estimate: Estimate,
-  nextMs: number,
-  previous: number,
-  hedge: { lowBytes: number; highBytes: number },
-): () => string {
-  return () =>
-    `${estimateText(estimate)}: ${formatMs(nextMs)} keeps both it and the previous ${formatRate(previous)} within ` +
-    `[${formatBytes(hedge.lowBytes)}, ${formatBytes(hedge.highBytes)}], until the next checkpoint tells which holds`;
-}
-
-/** Step 5: aimed at the goal (or, after a change, towards the deadband's edge). */
-export function aimed(
-  estimate: Estimate,
-  side: 'up' | 'down' | undefined,
-  goalBytes: number,
-  aimBytes: number,
-  desiredMs: number,
-  clamped: Clamped,
-): () => string {
-  return () => {
-    const at =
-      side === undefined
-        ? `target ${formatBytes(goalBytes)}`
-        : `${formatBytes(aimBytes)}, halfway to the deadband's ${side === 'up' ? 'low' : 'high'} edge (the change may have come within the interval)`;
-    const clampNote = clamped.clampedTo === null ? '' : `, clamped to ${clamped.clampedTo} ${formatMs(clamped.ms)}`;
-    return `${estimateText(estimate)} → ${formatMs(desiredMs)} for ${at}${clampNote}`;
-  };
+function ruleText(d: PredictiveDecision): string {
+  switch (d.rule) {
+    case 'unusable':
+      return `observation not usable (elapsed ${d.elapsedMs} ms, ${d.pages} pages, page size ${d.pageSize} B): hold at ${formatMs(d.startMs)}`;
+    case 'awaiting':
+      return `rate ${formatRate(Math.exp(d.logRate))} is beyond ×${d.change} of the estimate ${formatRate(Math.exp(d.oldMean))}, size ${formatBytes(d.sizeBytes)} in band: hold at ${formatMs(d.startMs)} until the next checkpoint confirms`;
+    case 'saturated':
+      return (
+        `working set saturates at ${d.workingSetPages} pages (${formatBytes(d.workingSetPages * d.pageSize)} ≤ lmax): ` +
+        `longer intervals no longer raise the size → max ${formatMs(d.ruledMs)}`
+      );
+    case 'deadband':
+      return `${estimateText(d)}: ${formatBytes(d.predictedBytes)} predicted at ${formatMs(d.startMs)}, within [${formatBytes(d.low)}, ${formatBytes(d.high)}] around target ${formatBytes(d.goalBytes)}: hold`;
+    case 'hedged':
+      return (
+        `${estimateText(d)}: ${formatMs(d.ruledMs)} keeps both it and the previous ${formatRate(d.before)} within ` +
+        `[${formatBytes(d.hedgeLowBytes)}, ${formatBytes(d.hedgeHighBytes)}], until the next checkpoint tells which holds`
+      );
+    case 'aimed': {
+      const at =
+        d.side === undefined
+          ? `target ${formatBytes(d.goalBytes)}`
+          : `${formatBytes(d.aimBytes)}, halfway to the deadband's ${d.side === 'up' ? 'low' : 'high'} edge (the change may have come within the interval)`;
+      const clampNote = d.clampedTo === null ? '' : `, clamped to ${d.clampedTo} ${formatMs(d.ruledMs)}`;
+      return `${estimateText(d)} → ${formatMs(d.desiredMs)} for ${at}${clampNote}`;
+    }
+  }
 }
 
 // What happened to the estimate, and the rate it gives.
-function estimateText(e: Estimate): string {
-  return `${noteText(e)}rate ${formatRate(e.ratePerMs)} (${e.used === 1 ? 'newest observation' : `mean of ${e.used} since the last change`})`;
+function estimateText(d: PredictiveDecision): string {
+  return `${noteText(d)}rate ${formatRate(d.ratePerMs)} (${d.used === 1 ? 'newest observation' : `mean of ${d.used} since the last change`})`;
 }
 
-function noteText({ note, state, logRate, oldMean, observation }: Estimate): string {
+function noteText(d: PredictiveDecision): string {
+  const { note } = d;
   if (note === 'confirmed') return 'change confirmed; ';
   // After a rise the state holds the rise's rate alone (the rule never leaves it empty then).
-  const outlier = state.logRates.at(-1);
-  if (note === 'outlier' && outlier !== undefined)
-    return `the previous rate ${formatRate(Math.exp(outlier))} was an outlier; `;
+  if (note === 'outlier' && !Number.isNaN(d.outlierLogRate))
+    return `the previous rate ${formatRate(Math.exp(d.outlierLogRate))} was an outlier; `;
   if (note === 'again') return 'rate changed again: old rates forgotten; ';
   if (note === 'changed')
-    return `rate changed ${formatRate(Math.exp(oldMean))} → ${formatRate(Math.exp(logRate))}: old rates forgotten; `;
-  if (note === 'restarted') return `size ${formatBytes(observation.sizeBytes)} out of band: estimate restarted; `;
+    return `rate changed ${formatRate(Math.exp(d.oldMean))} → ${formatRate(Math.exp(d.logRate))}: old rates forgotten; `;
+  if (note === 'restarted') return `size ${formatBytes(d.sizeBytes)} out of band: estimate restarted; `;
   return '';
 }
 

@@ -6,50 +6,7 @@ import type { Band, Observation, Policy } from '../../src/model/policy.js';
 import { createPolicy, type PolicySpec } from '../../src/policy/index.js';
 import { ThresholdPolicy } from '../../src/policy/threshold.js';
 import { PredictivePolicy } from '../../src/policy/predictive.js';
-
-const bandArb: fc.Arbitrary<Band> = fc
-  .record({
-    minMs: fc.double({ min: 0.5, max: 1e6, noNaN: true }),
-    spanMs: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1e6, noNaN: true })),
-    lminBytes: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2 ** 40 })),
-    spanBytes: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2 ** 40 })),
-  })
-  .map(({ minMs, spanMs, lminBytes, spanBytes }) => ({
-    minMs,
-    maxMs: minMs + spanMs,
-    lminBytes,
-    lmaxBytes: lminBytes + spanBytes,
-  }));
-
-const anyNumber = fc.oneof(
-  fc.double({ min: -10, max: 1e9, noNaN: true }),
-  fc.integer({ min: 0, max: 2 ** 50 }),
-  fc.constantFrom(0, -1, Number.NaN, Number.POSITIVE_INFINITY),
-);
-
-// Sizes favour the band edges and one byte either side of them.
-const observationFor = (band: Band): fc.Arbitrary<Observation> =>
-  fc.record({
-    seq: fc.nat(),
-    intervalMs: fc.oneof(fc.double({ min: band.minMs, max: band.maxMs, noNaN: true }), anyNumber),
-    elapsedMs: fc.oneof(fc.double({ min: 0, max: 2e6, noNaN: true }), anyNumber),
-    sizeBytes: fc.oneof(
-      fc.constantFrom(
-        band.lminBytes - 1,
-        band.lminBytes,
-        band.lminBytes + 1,
-        band.lmaxBytes - 1,
-        band.lmaxBytes,
-        band.lmaxBytes + 1,
-        0,
-      ),
-      fc.integer({ min: 0, max: 2 ** 45 }),
-      anyNumber,
-    ),
-    pagesWritten: fc.oneof(fc.integer({ min: 0, max: 2 ** 30 }), anyNumber),
-    frozenUs: fc.nat(),
-    pageSize: fc.constantFrom(4096, 16384, 65536, 0, Number.NaN),
-  });
+import { bandArb, observationFor, predictiveSpecArb } from './arbitraries.js';
 
 const specArb: fc.Arbitrary<PolicySpec> = fc.oneof(
   fc.constant({ kind: 'fixed' as const }),
@@ -58,13 +15,7 @@ const specArb: fc.Arbitrary<PolicySpec> = fc.oneof(
     shrink: fc.double({ min: 0.01, max: 0.99, noNaN: true }),
     grow: fc.double({ min: 1.01, max: 10, noNaN: true }),
   }),
-  fc.record({
-    kind: fc.constant('predictive' as const),
-    window: fc.integer({ min: 1, max: 64 }),
-    change: fc.double({ min: 1.01, max: 10, noNaN: true }),
-    deadband: fc.double({ min: 1, max: 10, noNaN: true }),
-    target: fc.constantFrom('geometric' as const, 'arithmetic' as const),
-  }),
+  predictiveSpecArb,
 );
 
 // A band with a sequence of observations in it.
