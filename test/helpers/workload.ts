@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { errorCode, errorMessage } from '../../src/fs/error-code.js';
 import { inPidNamespace, pidNamespaceInit } from '../../src/process/pid-namespace.js';
-import { isAlive } from '../../src/process/proc.js';
 import { startSessionLeader } from '../../src/process/session-leader.js';
 import { ensureDirtierBinary } from '../../src/workload/build.js';
 import { readWorkloadOutput, type WorkloadOutput } from '../../src/workload/progress.js';
@@ -52,15 +52,58 @@ export async function startWorkload(args: string[], options: { pidNamespace?: bo
   return workload;
 }
 
-/** SIGKILLs a process (if alive) and waits until it is gone. */
-export async function killAndWait(pid: number): Promise<void> {
+/**
+ * SIGKILLs a process (if it is there) and waits until its pid is free. Dead is not yet free: an orphan's
+ * zombie keeps its pid until PID 1 reaps it, which took 1-4 s here, and a restore of that pid fails
+ * meanwhile ("Can't fork for PID: File exists"). So this waits until /proc has no trace of it, and past
+ * timeoutMs throws, naming the pid and what still holds it (its state; a zombie's parent, which has not
+ * reaped it), instead of returning as if the pid were free and leaving a later restore to fail.
+ */
+export async function killAndWait(pid: number, timeoutMs = 12_000): Promise<void> {
   try {
     process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
+  } catch (error) {
+    if (errorCode(error) === 'ESRCH') return; // no process at all, not even a zombie
+    throw new Error(`cannot SIGKILL pid ${pid}: ${errorMessage(error)}`, { cause: error });
   }
-  for (let i = 0; i < 200 && (await isAlive(pid)); i++) await sleep(10);
-  // Dead is not yet free: an orphan's zombie keeps its pid until PID 1 reaps it, which took 1-4 s here, and a
-  // restore of that pid fails meanwhile ("Can't fork for PID: File exists"). Wait until /proc has no trace of it.
-  for (let i = 0; i < 1000 && existsSync(`/proc/${pid}`); i++) await sleep(10);
+  const deadline = performance.now() + timeoutMs;
+  while (existsSync(`/proc/${pid}`)) {
+    if (performance.now() > deadline) {
+      const holder = await whatHolds(pid);
+      if (holder !== undefined) throw new Error(`pid ${pid} is still taken ${timeoutMs} ms after SIGKILL: ${holder}`);
+    }
+    await sleep(10);
+  }
+}
+
+// Why pid is still in /proc, in words: its state, and for a zombie the parent that has not reaped it. Undefined
+// once it is gone.
+async function whatHolds(pid: number): Promise<string | undefined> {
+  const status = await procStatus(pid);
+  if (status === undefined) return undefined;
+  const state = status.get('State') ?? '?';
+  const ppid = Number(status.get('PPid'));
+  const parent = await procStatus(ppid);
+  const parentText = `parent pid ${ppid} (${parent?.get('Name') ?? 'gone'}, State ${parent?.get('State') ?? '?'})`;
+  if (state.startsWith('Z'))
+    return `${status.get('Name')} is a zombie (State ${state}) that its ${parentText} has not reaped`;
+  const tracer = Number(status.get('TracerPid'));
+  return (
+    `${status.get('Name')} has not died (State ${state}; ${parentText}${tracer > 0 ? `; traced by pid ${tracer}` : ''}): ` +
+    'a process in uninterruptible sleep (D) or in a frozen cgroup dies only once it wakes'
+  );
+}
+
+/** /proc/PID/status as a map of its fields, or undefined when the process is gone. */
+async function procStatus(pid: number): Promise<Map<string, string> | undefined> {
+  if (!(pid > 0)) return undefined;
+  const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  return new Map(
+    text
+      .split('\n')
+      .map((line) => /^([^:]+):\s*(.*)$/.exec(line))
+      .filter((m) => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
 }
