@@ -5,36 +5,38 @@
 import { readFile } from 'node:fs/promises';
 import type { ServiceNetwork } from '../net/index.js';
 import { ensureTcpStreamBinary } from '../workload/build.js';
-import { REPETITIONS, RELEASE_MS, SECONDS, throughGate } from './gate-throughput.js';
+import { GATE_ARMS, medianRun, REPETITIONS, RELEASE_MS, SECONDS, throughGate } from './gate-throughput.js';
 import { at } from '../at.js';
 import { compareRow, type BenchRow } from './harness.js';
 import { streamFromNamespace } from './namespace-stream.js';
 
-/** One row: the median over REPETITIONS of the gated stream's rate over the plain one's, same repetition. */
-export async function gateTcpThroughput(bench: string, network: ServiceNetwork): Promise<BenchRow> {
+/** One row per gate arm: the median over REPETITIONS of the gated stream's rate over the plain one's, same repetition. */
+export async function gateTcpThroughput(bench: string, network: ServiceNetwork): Promise<BenchRow[]> {
   const binary = await ensureTcpStreamBinary();
   // Named in the row: with BBR (this host's default) the window is ~2 x bandwidth x the smallest RTT seen,
   // which is the unheld sub-millisecond path, while a held segment's RTT is up to an epoch.
   const congestion = (
     await readFile('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').catch(() => 'unknown')
   ).trim();
-  const runs: { plain: number; gated: number; helperUs: number }[] = [];
+  const runs = GATE_ARMS.map(() => [] as { plain: number; gated: number; helperUs: number; helperMsPerMB: number }[]);
   for (let i = 0; i < REPETITIONS; i++) {
     const plain = await stream(binary, network);
-    const { result: gated, helperUs } = await throughGate(network, () => stream(binary, network));
-    runs.push({ plain, gated, helperUs });
+    for (const [arm, { offload }] of GATE_ARMS.entries()) {
+      const { result, ...helper } = await throughGate(network, () => stream(binary, network), offload);
+      at(runs, arm).push({ plain, gated: result, ...helper });
+    }
   }
-  runs.sort((a, b) => a.gated / a.plain - b.gated / b.plain);
-  const median = at(runs, runs.length >> 1);
-  const ratios = runs.map((r) => (r.gated / r.plain).toFixed(2)).join(', ');
-  return compareRow({
-    bench,
-    name:
-      `TUN gate throughput, one ${SECONDS} s TCP stream (${congestion}), releases every ${RELEASE_MS} ms (median of ${REPETITIONS}: ${ratios}×; ` +
-      `helper CPU ${median.helperUs.toFixed(1)} µs/packet)`,
-    unit: 'MB/s',
-    value: median.gated / 1e6,
-    baseline: { name: 'plain veth, same repetition', value: median.plain / 1e6 },
+  return GATE_ARMS.map(({ label }, arm) => {
+    const { median, ratios } = medianRun(at(runs, arm));
+    return compareRow({
+      bench,
+      name:
+        `TUN gate throughput, one ${SECONDS} s TCP stream (${congestion}), ${label}, releases every ${RELEASE_MS} ms (median of ${REPETITIONS}: ${ratios}×; ` +
+        `helper CPU ${median.helperUs.toFixed(1)} µs/packet, ${median.helperMsPerMB.toFixed(2)} ms/MB)`,
+      unit: 'MB/s',
+      value: median.gated / 1e6,
+      baseline: { name: 'plain veth, same repetition', value: median.plain / 1e6 },
+    });
   });
 }
 

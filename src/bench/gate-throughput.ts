@@ -23,43 +23,78 @@ export const REPETITIONS = 5;
 export const RELEASE_MS = 20;
 const PAYLOAD = 1472; // + 28 bytes of IPv4 and UDP headers = 1500-byte packets
 
-/** One row: the median over REPETITIONS of the gate's rate over the plain path's in the same repetition. */
-export async function gateThroughput(bench: string, network: ServiceNetwork): Promise<BenchRow> {
+/** The gate's arms, run in turns in each repetition: with GSO offload (the gate now), and without (before). */
+export const GATE_ARMS = [
+  { offload: true, label: 'GSO offload' },
+  { offload: false, label: 'no offload (the gate before GSO)' },
+] as const;
+
+/**
+ * One row per arm: the median over REPETITIONS of the gate's rate over the plain path's in the same
+ * repetition. Each repetition runs the plain path, then each arm offered the plain path's rate.
+ */
+export async function gateThroughput(bench: string, network: ServiceNetwork): Promise<BenchRow[]> {
   const binary = await ensureUdpStreamBinary();
-  const runs: { plain: number; gated: number; loss: number; helperUs: number }[] = [];
+  const runs = GATE_ARMS.map(
+    () => [] as { plain: number; gated: number; loss: number; helperUs: number; helperMsPerMB: number }[],
+  );
   for (let i = 0; i < REPETITIONS; i++) {
     const plain = await stream(binary, network, undefined);
-    const { result: gated, helperUs } = await throughGate(network, () => stream(binary, network, plain.rate));
-    runs.push({ plain: plain.rate, gated: gated.rate, loss: gated.loss, helperUs });
+    for (const [arm, { offload }] of GATE_ARMS.entries()) {
+      const through = await throughGate(network, () => stream(binary, network, plain.rate), offload);
+      at(runs, arm).push({
+        plain: plain.rate,
+        gated: through.result.rate,
+        loss: through.result.loss,
+        helperUs: through.helperUs,
+        helperMsPerMB: through.helperMsPerMB,
+      });
+    }
   }
-  runs.sort((a, b) => a.gated / a.plain - b.gated / b.plain);
-  const median = at(runs, runs.length >> 1);
-  const ratios = runs.map((r) => (r.gated / r.plain).toFixed(2)).join(', ');
+  return GATE_ARMS.map(({ label }, arm) => {
+    const { median, ratios } = medianRun(at(runs, arm));
+    return {
+      ...compareRow({
+        bench,
+        name:
+          `TUN gate throughput, 1500-byte UDP packets, ${label}, releases every ${RELEASE_MS} ms (median of ${REPETITIONS}: ${ratios}×; ` +
+          `its loss ${(median.loss * 100).toFixed(0)}%, helper CPU ${median.helperUs.toFixed(1)} µs/packet, ${median.helperMsPerMB.toFixed(2)} ms/MB)`,
+        unit: 'MB/s',
+        value: median.gated / 1e6,
+        baseline: { name: 'plain veth, same repetition', value: median.plain / 1e6 },
+      }),
+      target: '≥ 0.5× plain veth',
+      pass: median.gated / median.plain >= 0.5,
+    };
+  });
+}
+
+/** The repetition with the median gated/plain ratio, and every repetition's ratio, lowest first. */
+export function medianRun<T extends { plain: number; gated: number }>(runs: T[]): { median: T; ratios: string } {
+  const sorted = [...runs].sort((a, b) => a.gated / a.plain - b.gated / b.plain);
   return {
-    ...compareRow({
-      bench,
-      name:
-        `TUN gate throughput, 1500-byte UDP packets, releases every ${RELEASE_MS} ms (median of ${REPETITIONS}: ${ratios}×; ` +
-        `its loss ${(median.loss * 100).toFixed(0)}%, helper CPU ${median.helperUs.toFixed(1)} µs/packet)`,
-      unit: 'MB/s',
-      value: median.gated / 1e6,
-      baseline: { name: 'plain veth, same repetition', value: median.plain / 1e6 },
-    }),
-    target: '≥ 0.5× plain veth',
-    pass: median.gated / median.plain >= 0.5,
+    median: at(sorted, sorted.length >> 1),
+    ratios: sorted.map((r) => (r.gated / r.plain).toFixed(2)).join(', '),
   };
 }
 
 /**
  * Runs `body` (a stream from the namespace) through a TUN gate on the network's veth that releases every
- * RELEASE_MS, then opens the gate; returns body's result and the helper's CPU per packet meanwhile.
+ * RELEASE_MS, then opens the gate; returns body's result and the helper's CPU meanwhile, per packet it read
+ * (with GSO offload a packet is up to 64 KiB) and per MB.
  */
 export async function throughGate<T>(
   network: ServiceNetwork,
   body: () => Promise<T>,
-): Promise<{ result: T; helperUs: number }> {
+  offload: boolean,
+): Promise<{ result: T; helperUs: number; helperMsPerMB: number }> {
   const tun = gateTunName(network.config.hostInterface);
-  const gate = await TunGate.start({ hostInterface: network.config.hostInterface, tun, maxHeldBytes: 64 << 20 });
+  const gate = await TunGate.start({
+    hostInterface: network.config.hostInterface,
+    tun,
+    maxHeldBytes: 64 << 20,
+    offload,
+  });
   let stop = false;
   let epoch = 0;
   const releasing = (async () => {
@@ -74,7 +109,12 @@ export async function throughGate<T>(
     const before = await helperWork(gate.helperPid, tun);
     const result = await body();
     const after = await helperWork(gate.helperPid, tun);
-    return { result, helperUs: ((after.ticks - before.ticks) * 10_000) / Math.max(1, after.packets - before.packets) };
+    const cpuUs = (after.ticks - before.ticks) * 10_000;
+    return {
+      result,
+      helperUs: cpuUs / Math.max(1, after.packets - before.packets),
+      helperMsPerMB: cpuUs / 1000 / Math.max(1e-9, (after.bytes - before.bytes) / 1e6),
+    };
   } finally {
     stop = true;
     await releasing;
@@ -82,13 +122,17 @@ export async function throughGate<T>(
   }
 }
 
-// The gate helper's CPU time so far (ticks of 10 ms) and the packets it has read from its TUN device (the
-// device's tx_packets): their ratio over a stream is what the gate costs per packet.
-async function helperWork(pid: number | undefined, tun: string): Promise<{ ticks: number; packets: number }> {
+// The gate helper's CPU time so far (ticks of 10 ms) and the packets and bytes it has read from its TUN
+// device (the device's tx_packets, tx_bytes): their ratio over a stream is what the gate costs per packet.
+async function helperWork(
+  pid: number | undefined,
+  tun: string,
+): Promise<{ ticks: number; packets: number; bytes: number }> {
   const ticks = pid === undefined ? undefined : await cpuTicks(pid);
   if (ticks === undefined) throw new Error('the gate helper is gone');
-  const packets = Number((await readFile(`/sys/class/net/${tun}/statistics/tx_packets`, 'utf8')).trim());
-  return { ticks, packets };
+  const stat = async (name: string) =>
+    Number((await readFile(`/sys/class/net/${tun}/statistics/${name}`, 'utf8')).trim());
+  return { ticks, packets: await stat('tx_packets'), bytes: await stat('tx_bytes') };
 }
 
 // Datagrams from inside the namespace to the host for SECONDS, unpaced or at `rate` (bytes/s); returns what

@@ -100,7 +100,7 @@ async function throughput(): Promise<BenchRow[]> {
   const network = await openServiceNetwork(config, { info: () => undefined });
   try {
     await routeToServiceNetwork(config);
-    return [await gateThroughput(BENCH, network), await gateTcpThroughput(BENCH, network)];
+    return [...(await gateThroughput(BENCH, network)), ...(await gateTcpThroughput(BENCH, network))];
   } finally {
     await closeServiceNetwork(config).catch(() => undefined);
   }

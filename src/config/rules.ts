@@ -250,14 +250,14 @@ function outputCommitRules(config: Config, file: ConfigFile): RuleViolation[] {
     violations.push({
       path: ['output_commit', 'max_held'],
       value: written.max_held,
-      message: `${formatBytes(config.outputCommit.maxHeldBytes)} is below the minimum of ${formatBytes(MIN_HELD_BYTES)} (two maximal packets)`,
+      message: `${formatBytes(config.outputCommit.maxHeldBytes)} is below the minimum of ${formatBytes(MIN_HELD_BYTES)} (two maximal packets held and one being read)`,
     });
   }
   return violations;
 }
 
-/** The TUN gate's smallest bound (src/gate/tun-gate.c: two 64 KiB packets and their headers). */
-export const MIN_HELD_BYTES = 2 * 65536 + 64;
+/** The TUN gate's smallest bound (src/gate/tun-options.h: two 64 KiB packets held, one being read, their headers). */
+export const MIN_HELD_BYTES = 256 * 1024;
 
 /** CRIU options remusd sets itself for a workload with a network section (src/criu/network.ts). */
 export const NETWORK_CRIU_OPTIONS = ['--tcp-established', '--network-lock', '--external', '--inherit-fd'] as const;

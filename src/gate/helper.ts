@@ -40,6 +40,9 @@ export class GateHelper {
   private stderr = '';
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** The offloads the kernel took for the TUN ("csum,tso4,tso6,…"; "none"; "off" when not asked for). */
+  offload = 'none';
+
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -58,18 +61,29 @@ export class GateHelper {
     child.stdin.on('error', () => undefined); // a dead helper is reported by 'exit'
   }
 
-  /** Starts the helper with its TUN device `tun` (and the inbound TAP `inbound.tap`, sending on to `inbound.to`); resolves once the devices exist. */
-  static async start(tun: string, maxBytes: number, inbound?: { tap: string; to: string }): Promise<GateHelper> {
+  /**
+   * Starts the helper with its TUN device `tun` (and the inbound TAP `inbound.tap`, sending on to `inbound.to`);
+   * resolves once the devices exist. `offload: false` leaves GSO off (the kernel segments before the TUN).
+   */
+  static async start(
+    tun: string,
+    maxBytes: number,
+    { inbound, offload = true }: { inbound?: { tap: string; to: string } | undefined; offload?: boolean } = {},
+  ): Promise<GateHelper> {
     const binary = await ensureGateBinary();
     const args = ['--tun', tun, '--parent', String(process.pid), '--max-bytes', String(maxBytes)];
+    if (!offload) args.push('--no-offload');
     if (inbound !== undefined) args.push('--inbound-tap', inbound.tap, '--inbound-to', inbound.to);
     const child = spawn(binary, args, { stdio: 'pipe' });
     const helper = new GateHelper(child);
     const ready = await helper.replies.next();
-    if (ready !== `ready ${tun}`) {
+    const prefix = `ready ${tun} offload `;
+    const offloads = ready.slice(prefix.length);
+    if (!ready.startsWith(prefix) || !/^[\w,]+$/.test(offloads)) {
       helper.kill();
       throw new Error(`remusd-gate did not start: ${ready}`);
     }
+    helper.offload = offloads;
     return helper;
   }
 

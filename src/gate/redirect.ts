@@ -4,9 +4,12 @@ import { errorMessage } from '../fs/error-code.js';
 
 // The tc plumbing of the TUN gate, in the host's network namespace. The workload's packets leave its
 // namespace through its veth and arrive at the host-side end's ingress; a u32 match-all filter with a mirred
-// action redirects every IPv4 and IPv6 packet from there into the gate's TUN device (ARP is left alone: it
-// carries no workload state, and the veth needs it). The filters use a fixed preference so that a restarted
-// remusd replaces a crashed one's filters instead of stacking new ones.
+// action redirects every IPv4 and IPv6 packet from there into the gate's TUN device. ARP is left alone: it
+// carries no workload state, and the veth needs it. IPv6's equivalent, neighbour discovery (ICMPv6 133-137),
+// is IPv6 and would be redirected too, so a filter before the redirect lets it pass: held and then delivered
+// from the TUN, the workload's neighbour advertisements reached the host on the wrong interface, the host
+// never resolved the workload's address, and every IPv6 connection failed (EHOSTUNREACH). The filters use a
+// fixed preference so that a restarted remusd replaces a crashed one's filters instead of stacking new ones.
 //
 // With the inbound hold (remusd's lossless network lock during dumps), the same kind of filter on the veth's
 // EGRESS sends what the host transmits towards the workload into the helper's TAP device; the helper sends
@@ -16,11 +19,16 @@ import { errorMessage } from '../fs/error-code.js';
 export const GATE_FILTER_PREF = { ip: 4901, ipv6: 4902 } as const;
 /** The same for the inbound filters, on the veth's egress. */
 export const INBOUND_FILTER_PREF = { ip: 4903, ipv6: 4904 } as const;
+/** The filters that let the workload's IPv6 neighbour discovery past the gate, before its redirect. */
+export const NDP_PASS_PREF = 4900;
+/** ICMPv6 router solicitation/advertisement, neighbour solicitation/advertisement, redirect (RFC 4861). */
+const NDP_TYPES = [133, 134, 135, 136, 137];
 
 /** Sends the outbound packets arriving on `from` (the host-side veth) into the TUN device `tun`, and with `tap`, the inbound ones leaving through it into that TAP device. */
 export async function installRedirect(from: string, tun: string, tap?: string): Promise<void> {
   // clsact gives the ingress and egress hooks without claiming the root qdisc (which the plug gate or a shaper may use).
   await tc(['qdisc', 'replace', 'dev', from, 'clsact']);
+  await passNeighbourDiscovery(from);
   await redirectHook(from, 'ingress', GATE_FILTER_PREF, tun);
   if (tap !== undefined) await redirectHook(from, 'egress', INBOUND_FILTER_PREF, tap);
   // A crashed run's inbound redirect would point at its vanished TAP and drop all input: gone with it.
@@ -30,6 +38,34 @@ export async function installRedirect(from: string, tun: string, tap?: string): 
 async function removeHook(from: string, hook: 'ingress' | 'egress', prefs: Record<string, number>): Promise<void> {
   for (const pref of Object.values(prefs))
     await tc(['filter', 'del', 'dev', from, hook, 'pref', String(pref)]).catch(() => undefined);
+}
+
+/**
+ * Lets ICMPv6 neighbour discovery arriving on `from` go up the host's stack directly. u32 reads the ICMPv6
+ * type at offset 40, right after the fixed header, where RFC 4861 puts it (hop limit 255, no extension
+ * headers). A match with a class id and no action ends the classification with TC_ACT_OK: the packet goes
+ * on, and the redirect after it never sees it (this kernel has no gact module for `action ok`).
+ */
+async function passNeighbourDiscovery(from: string): Promise<void> {
+  await tc(['filter', 'del', 'dev', from, 'ingress', 'pref', String(NDP_PASS_PREF)]).catch(() => undefined);
+  for (const type of NDP_TYPES)
+    await tc(
+      ['filter', 'add', 'dev', from, 'ingress', 'pref', String(NDP_PASS_PREF), 'protocol', 'ipv6', 'u32'].concat([
+        'match',
+        'ip6',
+        'protocol',
+        '58',
+        '0xff',
+        'match',
+        'u8',
+        String(type),
+        '0xff',
+        'at',
+        '40',
+        'classid',
+        '1:1',
+      ]),
+    );
 }
 
 async function redirectHook(
@@ -68,6 +104,7 @@ async function redirectHook(
 /** Removes the redirects: packets arriving on `from` go up the host's stack directly again, and those for the workload straight to it. */
 export async function removeRedirect(from: string): Promise<void> {
   await removeHook(from, 'ingress', GATE_FILTER_PREF);
+  await removeHook(from, 'ingress', { ndp: NDP_PASS_PREF });
   await removeHook(from, 'egress', INBOUND_FILTER_PREF);
 }
 
@@ -84,12 +121,14 @@ export async function tapDrops(tap: string): Promise<number> {
 }
 
 /**
- * Brings the TUN device up as a pure conduit: no IPv6 (the host would send its own router solicitations
- * into it), and no reverse-path filter (released packets carry the workload's address, whose route points
- * at the veth, not at the TUN: a strict rp_filter would drop every one of them).
+ * Brings the TUN device up as a pure conduit: IPv6 on but without addresses (addr_gen_mode 1: no link-local
+ * address, so the host sends no router solicitations or MLD reports into it; with IPv6 disabled on the TUN,
+ * as before, the host dropped every released IPv6 packet), and no reverse-path filter (released packets
+ * carry the workload's address, whose route points at the veth, not at the TUN: a strict rp_filter would
+ * drop every one of them).
  */
 export async function prepareTun(tun: string): Promise<void> {
-  await writeFile(`/proc/sys/net/ipv6/conf/${tun}/disable_ipv6`, '1').catch(() => undefined); // IPv6 may be off entirely
+  await writeFile(`/proc/sys/net/ipv6/conf/${tun}/addr_gen_mode`, '1').catch(() => undefined); // IPv6 may be off entirely
   await writeFile(`/proc/sys/net/ipv4/conf/${tun}/rp_filter`, '0');
   await execa('ip', ['link', 'set', 'dev', tun, 'up']);
 }

@@ -3,7 +3,8 @@
  * free list and is reused warm (most recently freed first). A single 64 MiB ring walked through all of its
  * memory before wrapping: zeroing fresh pages was 22% of the helper's time in a flood, and its RSS grew to
  * the whole bound however little was ever held at once. Now RSS follows the most ever held, rounded up to
- * chunks: 1 MiB each (a small bound is split in two, each still holding a maximal packet).
+ * chunks: 1 MiB each (a small bound is split in two, each still holding a maximal packet). The chunks'
+ * mappings together, their list headers included, stay within the bound.
  */
 #include "tun-store.h"
 #include <stdio.h>
@@ -14,11 +15,8 @@ struct chunk { struct chunk *next; size_t fill, read; unsigned char data[]; };
 static struct chunk *oldest, *newest, *spare;
 static size_t chunk_size, chunks, max_chunks;
 static uint64_t held_bytes;
-
-void store_init(uint64_t max_bytes) {
-  chunk_size = max_bytes >= (4u << 20) ? (1u << 20) : (size_t)max_bytes / 2;
-  max_chunks = (size_t)(max_bytes / chunk_size);
-}
+/* Bytes at the front of every record that are not the packet's (the virtio_net_hdr): held, not counted. */
+static size_t record_header;
 
 /* A new chunk's pages, all mapped at once: touched one by one, each page cost a fault (11% of the helper's
  * time while the store grew under a 1500-byte flood, perf); MAP_POPULATE maps them in one call. */
@@ -28,6 +26,15 @@ static struct chunk *fresh_chunk(void) {
 }
 
 static size_t aligned(size_t n) { return (n + 7) & ~(size_t)7; }
+
+int store_init(uint64_t max_bytes, size_t header, size_t largest) {
+  size_t mapping = (max_bytes >= (4u << 20) ? (size_t)1 << 20 : (size_t)max_bytes / 2) & ~(size_t)4095;
+  if (mapping <= sizeof(struct chunk)) return -1;
+  chunk_size = mapping - sizeof(struct chunk);
+  max_chunks = (size_t)(max_bytes / mapping);
+  record_header = header;
+  return chunk_size >= aligned(sizeof(struct record) + largest) ? 0 : -1;
+}
 
 /* Space for `need` contiguous bytes at the end of the newest chunk; NULL when the bound is reached. */
 static unsigned char *reserve(size_t need) {
@@ -46,6 +53,7 @@ static unsigned char *reserve(size_t need) {
 }
 
 int store_put(const void *data, size_t len, uint64_t arrival_us) {
+  if (len < record_header) return -1;
   size_t need = aligned(sizeof(struct record) + len);
   unsigned char *slot = reserve(need);
   if (slot == NULL) return -1;
@@ -54,7 +62,7 @@ int store_put(const void *data, size_t len, uint64_t arrival_us) {
   r->arrival_us = arrival_us;
   memcpy(slot + sizeof *r, data, len);
   newest->fill += need;
-  held_bytes += len;
+  held_bytes += len - record_header;
   return 0;
 }
 
@@ -69,7 +77,7 @@ struct record *store_take(void) {
   if (oldest == NULL) return NULL;
   struct record *r = (struct record *)(oldest->data + oldest->read);
   oldest->read += aligned(sizeof *r + r->len);
-  held_bytes -= r->len;
+  held_bytes -= r->len - record_header;
   return r;
 }
 

@@ -11,6 +11,11 @@ export interface TunGateOptions {
   maxHeldBytes: number;
   /** The TAP device for the inbound hold (remusd's lossless network lock); none: inbound is never touched. */
   inboundTap?: string | undefined;
+  /**
+   * GSO through the gate (default true): the TUN takes the workload's 64 KiB TCP packets whole. false: the
+   * kernel segments them into MTU-sized packets before the gate (the gate before GSO; the tests' control).
+   */
+  offload?: boolean;
 }
 
 /**
@@ -44,11 +49,10 @@ export class TunGate implements OutputGate {
     const problem = await rpFilterProblem();
     if (problem !== undefined) throw new Error(`the TUN output gate cannot work here: ${problem}`);
     const tap = options.inboundTap;
-    const helper = await GateHelper.start(
-      options.tun,
-      options.maxHeldBytes,
-      tap === undefined ? undefined : { tap, to: options.hostInterface },
-    );
+    const helper = await GateHelper.start(options.tun, options.maxHeldBytes, {
+      inbound: tap === undefined ? undefined : { tap, to: options.hostInterface },
+      offload: options.offload ?? true,
+    });
     try {
       await prepareTun(options.tun);
       if (tap !== undefined) await prepareTap(tap);
@@ -62,6 +66,11 @@ export class TunGate implements OutputGate {
 
   get helperPid(): number | undefined {
     return this.helper.pid;
+  }
+
+  /** The offloads the kernel took for the TUN: "csum,tso4,tso6,…" means GSO packets are held whole. */
+  get offload(): string {
+    return this.helper.offload;
   }
 
   async barrier(epoch: number): Promise<EpochClosed> {

@@ -33,7 +33,7 @@ describe('output_commit config', () => {
       'config/demo.yaml:6:3: output_commit.plug: is not a known key; allowed keys under output_commit: enabled, release_after, mechanism, interface, max_held, inbound_during_dump, degrade_after',
     ]);
     expect(errorLines(check('output_commit:\n  enabled: true\n  interface: v0\n  max_held: 64KiB\n'))).toEqual([
-      'config/demo.yaml:4:13: output_commit.max_held: 64.0 KiB is below the minimum of 128.1 KiB (two maximal packets)',
+      'config/demo.yaml:4:13: output_commit.max_held: 64.0 KiB is below the minimum of 256.0 KiB (two maximal packets held and one being read)',
     ]);
   });
 

@@ -1,6 +1,7 @@
 // A tiny network peer run inside a test namespace: commands on stdin, one answer line each on stdout.
 //   udp HOST PORT FROM COUNT SIZE   send datagrams numbered FROM.. (a 4-byte big-endian number, padded to SIZE)
-//   listen PORT                     a TCP server: echoes upper-cased; for "bulk N" sends N bytes of a pattern
+//   listen PORT                     a TCP server (PORT 0: any, answered "ok PORT"): echoes upper-cased; for
+//                                   "bulk N" sends N bytes of a pattern
 //   recv-udp PORT                   count datagrams arriving on PORT ("count" prints how many so far)
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
@@ -29,7 +30,8 @@ for await (const line of createInterface({ input: process.stdin })) {
       });
       socket.on('error', () => undefined);
     });
-    server.listen(Number(args[0]), () => say('ok'));
+    // Port 0: any free port, said in the answer ("ok PORT").
+    server.listen(Number(args[0]), () => say(args[0] === '0' ? `ok ${server.address().port}` : 'ok'));
   } else if (word === 'recv-udp') {
     const socket = createSocket('udp4');
     socket.on('message', () => (received += 1));

@@ -51,8 +51,10 @@ export async function startOutputCommit(
   const output = new OutputCommit(gate, settings.releaseAfter, {
     released: (release, ms) => metrics?.released(release, ms),
   });
+  // The TUN gate says which offloads its device took: with tso4/tso6 the workload's GSO packets are held whole.
+  const offload = 'offload' in gate ? `, offload ${String(gate.offload)}` : '';
   log.info(
-    `output commit: ${choice.mechanism} gate on ${hostInterface} (${choice.why}); an epoch is released after ${settings.releaseAfter === 'fsync' ? 'its checkpoint is fsynced here' : "the backup's ack (remusd ship)"}`,
+    `output commit: ${choice.mechanism} gate on ${hostInterface} (${choice.why}${offload}); an epoch is released after ${settings.releaseAfter === 'fsync' ? 'its checkpoint is fsynced here' : "the backup's ack (remusd ship)"}`,
   );
   log.info(
     holdInbound
