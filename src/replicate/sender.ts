@@ -5,7 +5,8 @@ import { PeerError, type Channel } from './channel.js';
 import { checkpointInProgress, currentLatest } from './latest.js';
 import { ProtocolError } from './protocol.js';
 import type { ShipRecord } from './ship-log.js';
-import { imagesRun, shipChain, ShipError, workloadField, type ShipOptions } from './ship-chain.js';
+import { imagesRun, shipChain, ShipError, type ShipOptions } from './ship-chain.js';
+import { DEFAULT_HEARTBEAT_MS, workloadField } from './heartbeats.js';
 import type { ShipObserver } from './events.js';
 import type { WorkloadWatch } from './workload-watch.js';
 import { errorMessage } from '../fs/error-code.js';
@@ -14,8 +15,6 @@ export interface WatchOptions extends ShipOptions, BackupAddress {
   signal: AbortSignal;
   /** How often `latest` is read. */
   pollMs?: number;
-  /** A heartbeat goes out after this long without other traffic. */
-  heartbeatMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   /** When the workload dies, how long to wait for a checkpoint the supervisor is still writing. */
@@ -37,7 +36,7 @@ export interface WatchOptions extends ShipOptions, BackupAddress {
 export async function watchAndShip(options: WatchOptions): Promise<void> {
   const { signal, log, workload } = options;
   const pollMs = options.pollMs ?? 200;
-  const heartbeatMs = options.heartbeatMs ?? 1_000;
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   let backoff = options.backoffInitialMs ?? 100;
   let shipped: string | undefined;
   while (!signal.aborted) {

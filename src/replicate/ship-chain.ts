@@ -9,6 +9,7 @@ import { fileChunks, readLocalCheckpoint, type LocalCheckpoint } from '../store/
 import { ProtocolError, type Manifest, type Message } from './protocol.js';
 import type { ShipRecord } from './ship-log.js';
 import type { WorkloadWatch } from './workload-watch.js';
+import { DEFAULT_HEARTBEAT_MS, heartbeatingWhile, workloadField } from './heartbeats.js';
 
 /** The backup refused or rejected a checkpoint for a reason retrying the same bytes will not fix. */
 export class ShipError extends Error {
@@ -29,6 +30,8 @@ export interface ShipOptions {
   maxBytesPerSecond?: number;
   /** The protected workload (ship --pid): offers and heartbeats carry its state. */
   workload?: WorkloadWatch;
+  /** While a checkpoint is read, hashed, sent and acknowledged, a heartbeat every this long (default 1 s). */
+  heartbeatMs?: number;
 }
 
 /** The run of an images directory (its run.json, written by remusd run); a directory without one cannot be shipped. */
@@ -48,6 +51,11 @@ export type RunShipOptions = ShipOptions & { run: RunIdentity };
  * was sent (empty if the backup had it already).
  */
 export async function shipChain(channel: Channel, name: string, options: RunShipOptions): Promise<ShipRecord[]> {
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  return heartbeatingWhile(channel, heartbeatMs, options.workload, () => shipWithAncestors(channel, name, options));
+}
+
+async function shipWithAncestors(channel: Channel, name: string, options: RunShipOptions): Promise<ShipRecord[]> {
   const first = await offer(channel, name, options);
   if (first.type !== 'refuse') return first.type === 'have' ? [] : [first.record];
   if (first.reason !== 'missing-parent') throw new ShipError(`backup refused ${name}: ${first.message}`);
@@ -124,10 +132,6 @@ async function offer(
   options.log.info(`shipped ${name}`, { checkpoint: checkpointName, ...fields });
   options.onShipped?.(record);
   return { type: 'shipped', record };
-}
-
-export function workloadField(workload: WorkloadWatch | undefined): { workload?: WorkloadWatch['state'] } {
-  return workload === undefined ? {} : { workload: workload.state };
 }
 
 async function streamFiles(
