@@ -4,6 +4,7 @@
 //   workload:
 //     command: [/usr/bin/redis-server, --port, "6379"]   # start this (argv; a relative path: from this file)
 //     log: redis.out                                     # its stdout/stderr (default: workload.out in checkpoint.dir)
+//     pid_namespace: true                                # as the init of its own pid namespace (failover needs no free pid)
 // or
 //   workload:
 //     pid_file: /run/redis.pid                           # attach to the process this names (checked against reuse)
@@ -23,6 +24,7 @@ export const workloadSection = z
       ),
     ),
     log: field.path,
+    pid_namespace: z.boolean(),
     pid_file: field.path,
   })
   .partial()
@@ -32,7 +34,7 @@ type WorkloadFile = z.output<typeof workloadSection>;
 
 /** The workload the config names; null: the command line names it (--pid, --pid-file or -- CMD). */
 export type WorkloadConfig =
-  | { kind: 'command'; command: string; args: string[]; log: string | null }
+  | { kind: 'command'; command: string; args: string[]; log: string | null; pidNamespace: boolean }
   | { kind: 'pid-file'; pidFile: string }
   | null;
 
@@ -47,6 +49,7 @@ export function normalizeWorkload(file: WorkloadFile, baseDir: string): Workload
       command: program.includes('/') ? from(program) : program,
       args,
       log: file?.log === undefined ? null : from(file.log),
+      pidNamespace: file?.pid_namespace === true,
     };
   }
   if (file?.pid_file !== undefined) return { kind: 'pid-file', pidFile: from(file.pid_file) };
@@ -80,6 +83,14 @@ export function workloadRules(file: WorkloadFile): { path: KeyPath; message: str
       {
         path: at('log'),
         message: 'applies to a workload remusd starts (workload.command); a pid_file workload writes its own output',
+      },
+    ];
+  if (file.pid_namespace !== undefined && file.command === undefined)
+    return [
+      {
+        path: at('pid_namespace'),
+        message:
+          'applies to a workload remusd starts (workload.command); start a pid_file workload with `unshare --pid --fork setsid CMD` yourself and name the init',
       },
     ];
   return [];

@@ -52,6 +52,13 @@ describe('remusd run --pid refuses what cannot work, at once (exit 2)', () => {
     );
   });
 
+  it('--pid-namespace with --pid: it starts -- CMD, and says how to attach to a namespace init instead', async () => {
+    await expectRefused(
+      () => runCli(['run', '--config', config, '--pid-namespace', '--pid', String(process.pid)]),
+      /--pid-namespace starts -- CMD in a pid namespace; to attach, start the workload with `unshare --pid --fork setsid CMD` and give --pid the init/,
+    );
+  });
+
   it('a process that is not a session leader, naming setsid and --shell-job', async () => {
     const child = spawn('sleep', ['60'], { stdio: 'ignore' }); // same session as this test: not a leader
     children.push(child.pid!);

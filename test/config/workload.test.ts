@@ -14,6 +14,7 @@ describe('workload section', () => {
       command: '/etc/remusd/bin/server',
       args: ['--port', '6379'],
       log: '/etc/remusd/logs/server.out',
+      pidNamespace: false,
     });
     const onPath = check('workload: { command: [redis-server] }\n');
     expect(onPath.ok && onPath.config.workload).toEqual({
@@ -21,7 +22,10 @@ describe('workload section', () => {
       command: 'redis-server',
       args: [],
       log: null,
+      pidNamespace: false,
     });
+    const namespaced = check('workload: { command: [redis-server], pid_namespace: true }\n');
+    expect(namespaced.ok && namespaced.config.workload).toMatchObject({ kind: 'command', pidNamespace: true });
     const attached = check('workload: { pid_file: /run/redis.pid }\n');
     expect(attached.ok && attached.config.workload).toEqual({ kind: 'pid-file', pidFile: '/run/redis.pid' });
   });
@@ -36,6 +40,12 @@ describe('workload section', () => {
     expect(errorLines(check('workload:\n  pid_file: /run/a.pid\n  log: a.out\n'))).toEqual([
       'f.yaml:3:8: workload.log: applies to a workload remusd starts (workload.command); a pid_file workload writes its own output',
     ]);
+    expect(errorLines(check('workload:\n  pid_file: /run/a.pid\n  pid_namespace: true\n'))).toEqual([
+      'f.yaml:3:18: workload.pid_namespace: applies to a workload remusd starts (workload.command); start a pid_file workload with `unshare --pid --fork setsid CMD` yourself and name the init',
+    ]);
+    expect(errorLines(check('workload:\n  command: [a]\n  pid_namespace: yes\n'))).toEqual([
+      'f.yaml:3:18: workload.pid_namespace: "yes" is not a boolean',
+    ]);
     expect(errorLines(check('workload: {}\n'))).toEqual([
       'f.yaml:1:11: workload: names no workload; give workload.command or workload.pid_file',
     ]);
@@ -43,7 +53,7 @@ describe('workload section', () => {
       'f.yaml:2:21: workload.command[1]: 6379 is not allowed; each argument must be a non-empty string (quote numbers)',
     ]);
     expect(errorLines(check('workload:\n  cmd: [server]\n'))).toEqual([
-      'f.yaml:2:3: workload.cmd: is not a known key; allowed keys under workload: command, log, pid_file',
+      'f.yaml:2:3: workload.cmd: is not a known key; allowed keys under workload: command, log, pid_namespace, pid_file',
     ]);
   });
 });

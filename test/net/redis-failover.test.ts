@@ -5,13 +5,17 @@
 // client saw nothing the restored checkpoint does not cover, so here the client pauses and waits until a
 // checkpoint taken after its last reply is on the backup; then the primary host crashes (link cut, then
 // supervisor, shipper and redis killed with -9), the backup restores redis into its own namespace and
-// moves the route, and the client's SAME connection gets the next value.
+// moves the route, and the client's SAME connection gets the next value. With --pid-namespace, redis runs
+// as the init of its own pid namespace, and its host pid is taken by another process before the backup
+// restores: the restore does not need it.
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { namespaceInode, processNamespaceInode, routeTo } from '../../src/net/index.js';
+import { isAlive } from '../../src/process/proc.js';
 import { imagesDir } from '../helpers/criu.js';
+import { namespacePids, occupyPid, type PidHolder } from '../helpers/pids.js';
 import { cutLink, killNamespaceProcesses, networkPlan, networkYaml } from '../helpers/net.js';
 import { readRecords } from '../helpers/records.js';
 import { redisArgs, redisServer } from '../helpers/redis.js';
@@ -27,10 +31,13 @@ import {
 } from '../replicate/helpers.js';
 
 let client: RespClient | undefined;
+let holder: PidHolder | undefined;
 afterEach(async () => {
   client?.close();
   client = undefined;
   await stopDaemons();
+  await holder?.release();
+  holder = undefined;
 });
 
 /**
@@ -38,9 +45,9 @@ afterEach(async () => {
  * INCRs are sent after the covering checkpoint reached the backup, just before the crash: replies that no
  * checkpoint on the backup covers (0 in the real test; more in the negative control).
  */
-async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number) {
+async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number, pidNamespace = false) {
   const redis = await redisServer();
-  const { primary, backup } = networkPlan('rn', '10.71');
+  const { primary, backup } = pidNamespace ? networkPlan('p7', '10.122') : networkPlan('rn', '10.71');
   const root = await imagesDir();
   const images = join(root, 'images');
   const backupDir = join(root, 'backup');
@@ -53,7 +60,15 @@ async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number) {
   await writeFile(join(root, 'backup.yaml'), networkYaml(backup));
 
   const backupDaemon = await startBackup(backupDir, ['--failover-after', '3s', '--config', join(root, 'backup.yaml')]);
-  const run = daemon(['run', '--config', join(root, 'primary.yaml'), '--', redis, ...redisArgs(address, port, root)]);
+  const run = daemon([
+    'run',
+    '--config',
+    join(root, 'primary.yaml'),
+    ...(pidNamespace ? ['--pid-namespace'] : []),
+    '--',
+    redis,
+    ...redisArgs(address, port, root),
+  ]);
   const pid = await waitFor(
     'redis to be started',
     () => Number(/started \S+ as pid (\d+)/.exec(run.log())?.[1]) || undefined,
@@ -87,6 +102,8 @@ async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number) {
   await cutLink(primary);
   for (const process_ of [run.process, shipper.process]) process_.kill('SIGKILL');
   await killNamespaceProcesses(primary.namespace);
+  // The backup fires after 3 s of silence; by then an unrelated process holds redis's host pid.
+  if (pidNamespace) holder = await occupyPid(pid);
 
   const report = await waitForFailoverReport(backupDir, 30_000);
   expect(report, backupDaemon.log()).toMatchObject({
@@ -97,11 +114,17 @@ async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number) {
   expect(await processNamespaceInode(report.pid!)).toBe(await namespaceInode(backup.namespace));
   expect(await routeTo(address)).toEqual({ dev: backup.hostInterface, prefsrc: backup.hostAddress });
 
-  return { client, connection, lastValue: lastSeen, report };
+  return { client, connection, lastValue: lastSeen, report, pid };
 }
 
-async function failoverKeepsTheConnection(mode: 'full' | 'delta') {
-  const { client, connection, lastValue, report } = await crashAfterCheckpoint(mode, 0);
+async function failoverKeepsTheConnection(mode: 'full' | 'delta', pidNamespace = false) {
+  const { client, connection, lastValue, report, pid } = await crashAfterCheckpoint(mode, 0, pidNamespace);
+  if (pidNamespace) {
+    // Restored into a new pid namespace: pid 1 inside, a new host pid, while the old one is still held.
+    expect(report.pid).not.toBe(pid);
+    expect(await namespacePids(report.pid!)).toEqual([report.pid, 1]);
+    expect(await isAlive(holder!.pid)).toBe(true);
+  }
   // The same connection goes on with the next value: no reset, no reconnect, nothing lost or repeated.
   const resumed = performance.now();
   const next = await client.incr('counter', 30_000);
@@ -112,7 +135,7 @@ async function failoverKeepsTheConnection(mode: 'full' | 'delta') {
   expect(client.events).toEqual([]);
   expect(client.acknowledged).toEqual(Array.from({ length: client.acknowledged.length }, (_, i) => i + 1));
   console.log(
-    `redis ${mode}: ${lastValue} INCRs before the crash, restored ${report.checkpoint} (${report.reason}) in ${report.trigger_to_restored_ms} ms ` +
+    `redis ${mode}${pidNamespace ? ` (pid namespace, host pid ${pid} taken; restored as ${report.pid})` : ''}: ${lastValue} INCRs before the crash, restored ${report.checkpoint} (${report.reason}) in ${report.trigger_to_restored_ms} ms ` +
       `from the trigger (criu restore ${report.restore_ms} ms, route ${report.network?.route_ms} ms); first INCR after it answered in ${resumeMs} ms`,
   );
 }
@@ -120,6 +143,9 @@ async function failoverKeepsTheConnection(mode: 'full' | 'delta') {
 describe('redis under remusd run, failed over to the backup namespace: the client keeps its connection', () => {
   it('mode full', { timeout: 180_000 }, () => failoverKeepsTheConnection('full'));
   it('mode delta', { timeout: 180_000 }, () => failoverKeepsTheConnection('delta'));
+  it('mode delta, redis a pid namespace init whose host pid is taken before the restore', { timeout: 180_000 }, () =>
+    failoverKeepsTheConnection('delta', true),
+  );
 
   // Negative control: the same crash, but the client saw 5 replies that no checkpoint on the backup covers
   // (what output commit exists to prevent). The restored socket is behind what the client acknowledged, so

@@ -12,7 +12,7 @@ import type { CriuLocation } from '../../src/criu/locate.js';
 import { isAlive } from '../../src/process/proc.js';
 import { runCheckpoints, runCli } from '../helpers/cli.js';
 import { imagesDir, testCriu } from '../helpers/criu.js';
-import { occupyPid, type PidHolder } from '../helpers/occupy-pid.js';
+import { namespacePids, occupyPid, type PidHolder } from '../helpers/pids.js';
 import { killAndWait, startWorkload, type TestWorkload } from '../helpers/workload.js';
 
 let criu: CriuLocation;
@@ -53,12 +53,6 @@ async function checkpointedThenPidTaken(
   const holder = await occupyPid(workload.pid);
   cleanups.push(() => holder.release());
   return { workload, images, holder };
-}
-
-/** The NSpid line of /proc/PID/status: the process's pid in each pid namespace it is in, the host's first. */
-async function namespacePids(pid: number): Promise<number[]> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return (/^NSpid:\s+(.*)$/m.exec(status)?.[1] ?? '').split(/\s+/).map(Number);
 }
 
 describe('failover when the workload host pid is held by another process (real CRIU)', () => {

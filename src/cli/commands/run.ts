@@ -24,6 +24,12 @@ const runOptions = (yargs: Argv) =>
       describe:
         'Attach to the process a pidfile names; refused if that process started after the file was written (a reused pid)',
     })
+    .option('pid-namespace', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'Start -- CMD as the init of its own pid namespace, so that a restore needs none of its host pids free (workload.pid_namespace in a config)',
+    })
     .option('criu', { type: 'string', describe: 'criu command to use (overrides criu.path and REMUSD_CRIU)' })
     .option('records', { type: 'string', describe: 'Records file (JSON lines; default: records.file of the config)' })
     .option('workload-log', {
@@ -62,6 +68,10 @@ export const runCommand = defineCommand({
     const command = afterDoubleDash(args);
     const named = [args.pid !== undefined, args.pidFile !== undefined, command.length > 0].filter(Boolean).length;
     if (named > 1) throw usageError('name the workload once: one of --pid PID, --pid-file FILE or -- CMD [ARGS...]');
+    if (args.pidNamespace && command.length === 0)
+      throw usageError(
+        '--pid-namespace starts -- CMD in a pid namespace; to attach, start the workload with `unshare --pid --fork setsid CMD` and give --pid the init (its child), or set workload.pid_namespace',
+      );
     const config = await loadConfigOrDefaults(args.config);
     const workload = await workloadOf(args, command, config, named === 0);
     if ('pid' in workload) {
@@ -104,8 +114,8 @@ async function workloadOf(
     );
   }
   if (config.workload?.kind === 'command') {
-    const { command: program, args: argv, log } = config.workload;
-    return { command: program, args: argv, logFile: log ?? absolute(args.workloadLog), resume: true };
+    const { command: program, args: argv, log, pidNamespace } = config.workload;
+    return { command: program, args: argv, logFile: log ?? absolute(args.workloadLog), resume: true, pidNamespace };
   }
   const pidFile = config.workload?.kind === 'pid-file' ? config.workload.pidFile : args.pidFile;
   if (pidFile !== undefined) {
@@ -118,5 +128,5 @@ async function workloadOf(
   const [program, ...programArgs] = command;
   if (program === undefined)
     throw usageError('name the workload: one of --pid PID, --pid-file FILE or -- CMD [ARGS...]');
-  return { command: program, args: programArgs, logFile: absolute(args.workloadLog) };
+  return { command: program, args: programArgs, logFile: absolute(args.workloadLog), pidNamespace: args.pidNamespace };
 }

@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import type { Target } from '../../loop/supervisor-deps.js';
 import { attachedTarget, startedTarget } from '../../loop/target.js';
 import { readPidFile, writePidFile } from '../../process/pid-file.js';
+import { inPidNamespace, pidNamespaceInit } from '../../process/pid-namespace.js';
 import { isAlive } from '../../process/proc.js';
-import { startSessionLeader } from '../../process/session-leader.js';
+import { startSessionLeader, type SessionProcess } from '../../process/session-leader.js';
 import { UserError } from '../errors.js';
 import type { RunNetwork } from '../run-network.js';
 
@@ -15,7 +16,7 @@ import type { RunNetwork } from '../run-network.js';
  */
 export type WorkloadSpec =
   | { pid: number }
-  | { command: string; args: string[]; logFile: string | undefined; resume?: boolean };
+  | { command: string; args: string[]; logFile: string | undefined; resume?: boolean; pidNamespace?: boolean };
 
 /** Where remusd records the workload it started ("PID STARTTIME"), in the images directory. */
 export const STARTED_WORKLOAD_FILE = 'workload.pid';
@@ -44,7 +45,9 @@ export async function acquireTarget(
     }
   }
   const logFile = workload.logFile ?? join(root, 'workload.out');
-  const { command, args } = network?.wrap(workload.command, workload.args) ?? workload;
+  // In a pid namespace: nsenter --net=… unshare --pid --fork setsid CMD, and the workload is unshare's child.
+  const inner = workload.pidNamespace === true ? inPidNamespace(workload.command, workload.args) : workload;
+  const { command, args } = network?.wrap(inner.command, inner.args) ?? inner;
   const child = startSessionLeader(command, args, logFile);
   if (child.pid < 0) {
     const failure = await child.exited.catch((error: Error) => error);
@@ -52,15 +55,33 @@ export async function acquireTarget(
       `cannot start ${workload.command}: ${failure instanceof Error ? failure.message : 'unknown error'}`,
     );
   }
-  log.info(`started ${workload.command} as pid ${child.pid} (session leader; output in ${logFile})`);
+  const workloadPid = workload.pidNamespace === true ? await namespaceInit(child, workload.command) : child.pid;
+  log.info(
+    `started ${workload.command} as pid ${workloadPid} (${workload.pidNamespace === true ? 'init of its own pid namespace, ' : ''}session leader; output in ${logFile})`,
+  );
   if (workload.resume === true) {
-    await writePidFile(started, child.pid).catch((error: Error) =>
+    await writePidFile(started, workloadPid).catch((error: Error) =>
       log.warn(
         `could not record the workload's pid in ${started} (${error.message}): a restarted remusd would start another copy`,
       ),
     );
   }
-  return startedTarget(child);
+  return startedTarget({ pid: workloadPid, exited: child.exited });
+}
+
+// The init unshare forked (unshare exits with its status, so its exit stands for the init's), or why none came.
+async function namespaceInit(unshare: SessionProcess, command: string): Promise<number> {
+  const exited = unshare.exited.then((exit) => {
+    throw new UserError(
+      `cannot start ${command} in a pid namespace: unshare ${exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`} (see its output in the workload log)`,
+    );
+  });
+  exited.catch(() => undefined); // once the init is found, its exit is the workload's, which startedTarget reports
+  return Promise.race([pidNamespaceInit(unshare.pid), exited]).catch((error: unknown) => {
+    throw error instanceof UserError
+      ? error
+      : new UserError(`cannot start ${command} in a pid namespace: ${String(error)}`);
+  });
 }
 
 // How long --stop-workload waits for the workload to exit before its network namespace is closed (kept if it still runs).

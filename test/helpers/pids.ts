@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { killAndWait } from './workload.js';
 
 /** A process holding a chosen pid, as any unrelated process on a long-running backup may. */
@@ -28,4 +28,10 @@ export async function occupyPid(pid: number): Promise<PidHolder> {
     await killAndWait(child.pid);
   }
   throw new Error(`could not start a process with pid ${pid} in ${ATTEMPTS} forks (got ${got.slice(-5).join(', ')})`);
+}
+
+/** The NSpid line of /proc/PID/status: the process's pid in each pid namespace it is in, the host's first. */
+export async function namespacePids(pid: number): Promise<number[]> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return (/^NSpid:\s+(.*)$/m.exec(status)?.[1] ?? '').split(/\s+/).map(Number);
 }
