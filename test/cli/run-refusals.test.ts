@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 
 const children: number[] = [];
-afterAll(async () => Promise.all(children.map(killAndWait)));
+afterAll(async () => Promise.all(children.map((pid) => killAndWait(pid))));
 
 // Runs a refusal and checks what every refusal shares: exit 2 quickly, the reason, and no CRIU run at all.
 async function expectRefused(

@@ -16,7 +16,7 @@ const pids: number[] = [];
 afterEach(async () => {
   await workload?.stop();
   workload = undefined;
-  await Promise.all(pids.splice(0).map(killAndWait));
+  await Promise.all(pids.splice(0).map((pid) => killAndWait(pid)));
 });
 
 async function writeConfig(dir: string, body: string): Promise<string> {

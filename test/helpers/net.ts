@@ -50,7 +50,7 @@ export function networkYaml(config: NetworkConfig): string {
 export async function killNamespaceProcesses(namespace: string): Promise<void> {
   const inode = await namespaceInode(namespace).catch(() => undefined);
   if (inode === undefined) return;
-  await Promise.all((await processesInNamespace(inode)).map(killAndWait));
+  await Promise.all((await processesInNamespace(inode)).map((pid) => killAndWait(pid)));
 }
 
 /** "The host crashed": its link goes down first, so the dying workload's FIN/RST never reaches a client. */

@@ -13,7 +13,7 @@ import { networkPlan, networkYaml } from '../helpers/net.js';
 import { killAndWait } from '../helpers/workload.js';
 
 const pids: number[] = [];
-afterAll(async () => Promise.all(pids.map(killAndWait)));
+afterAll(async () => Promise.all(pids.map((pid) => killAndWait(pid))));
 
 async function config(network: string): Promise<string> {
   const root = await imagesDir();

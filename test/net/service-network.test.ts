@@ -19,7 +19,7 @@ import { killAndWait } from '../helpers/workload.js';
 const lines: string[] = [];
 const log = { info: (message: string) => void lines.push(message) };
 const pids: number[] = [];
-afterAll(async () => Promise.all(pids.map(killAndWait)));
+afterAll(async () => Promise.all(pids.map((pid) => killAndWait(pid))));
 
 // A one-line TCP reply from ADDRESS:PORT, asked from the host namespace (this process).
 async function ask(address: string, port: number): Promise<string> {
@@ -77,7 +77,7 @@ describe('service networks (real namespaces, veths and routes)', () => {
       removed: false,
       why: expect.stringContaining('processes still run'),
     });
-    await Promise.all(pids.splice(0).map(killAndWait));
+    await Promise.all(pids.splice(0).map((pid) => killAndWait(pid)));
     expect(await closeServiceNetwork(primary)).toEqual({ removed: true, why: 'its workload is gone' });
     expect((await execa('ip', ['link', 'show', primary.hostInterface], { reject: false })).exitCode).not.toBe(0);
     expect((await execa('ip', ['netns', 'list'])).stdout).not.toContain(primary.namespace);
@@ -101,7 +101,7 @@ describe('service networks (real namespaces, veths and routes)', () => {
     // A fresh namespace never reuses: with a process inside it refuses, as a leftover it is replaced.
     await expect(freshServiceNetwork(backup, log)).rejects.toThrow(NetError);
     await expect(freshServiceNetwork(backup, log)).rejects.toThrow(/still has processes/);
-    await Promise.all(pids.splice(0).map(killAndWait));
+    await Promise.all(pids.splice(0).map((pid) => killAndWait(pid)));
     const replaced = await freshServiceNetwork(backup, log);
     expect(replaced.origin).toBe('replaced'); // (its inode may be the old one's: the kernel reuses nsfs inodes)
     expect(lines.at(-1)).toContain('leftover with no process inside: replacing it');
