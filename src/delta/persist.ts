@@ -5,16 +5,23 @@
 // Layout of remusd-page-hashes.bin (little-endian):
 //   "RMSDHASH" | u32 version (1) | u32 header length | header (JSON) | padding to 8 | per process, in header
 //   order: runVaddr (f64 × runs) | runPages (u32 × runs, padded to 8) | hashes (u64 × pages)
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage, errorText } from '../fs/error-code.js';
+import { FileReadError, readRegularFile } from '../fs/regular-file.js';
 import { firstIssue } from '../units/zod-issue.js';
 import { PageHashes, type ProcessHashes } from './page-hashes.js';
 
 /** The file name of a checkpoint's saved hash state. */
 export const HASHES_FILE = 'remusd-page-hashes.bin';
 const MAGIC = 'RMSDHASH';
+/**
+ * The largest state loaded: 8 bytes a page, so 1 GiB covers 512 GiB of workload memory at 4 KiB pages. The
+ * file is in a directory that may have been copied from anywhere: read without a bound, a link to /dev/zero
+ * grew the process by ~100 MiB a second and never returned (1.1 GB after 10 s), and a FIFO never returned.
+ */
+const HASHES_MAX_BYTES = 1 << 30;
 const VERSION = 1;
 
 // The JSON header: the checkpoint's name and page size, and per process its sizes and the identity of its files
@@ -154,11 +161,14 @@ export async function loadHashes(
   const path = join(dir, HASHES_FILE);
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readRegularFile(path, HASHES_MAX_BYTES);
   } catch (error) {
     return {
       ok: false,
-      reason: `no saved page hashes in ${dir} (${errorText(error)})`,
+      reason:
+        error instanceof FileReadError && error.code !== 'ENOENT'
+          ? `saved page hashes unusable: ${error.message}`
+          : `no saved page hashes in ${dir} (${error instanceof FileReadError ? error.code : errorText(error)})`,
     };
   }
   try {

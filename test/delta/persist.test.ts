@@ -1,6 +1,17 @@
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PageHashes, decodeHashes, encodeHashes, type ProcessHashes } from '../../src/delta/index.js';
+import {
+  HASHES_FILE,
+  PageHashes,
+  decodeHashes,
+  encodeHashes,
+  loadHashes,
+  saveHashes,
+  type ProcessHashes,
+} from '../../src/delta/index.js';
 
 const proc = (pid: number, runs: [number, number][], seed: bigint): ProcessHashes => {
   const pages = runs.reduce((sum, [, n]) => sum + n, 0);
@@ -85,5 +96,30 @@ describe('saved delta hash state', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('loading a saved hash state from a directory that may come from anywhere', () => {
+  it('saved and loaded back; a missing file is no state; a link to /dev/zero is refused at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'remusd-hashes-'));
+    try {
+      const state = new PageHashes('00000012', 4096, [proc(11, [[0x7f0000000000, 3]], 5n)]);
+      await saveHashes(state, dir);
+      const loaded = await loadHashes(dir);
+      expect(loaded.ok && Buffer.from(encodeHashes(loaded.state)).equals(encodeHashes(state))).toBe(true);
+      expect(await loadHashes(join(dir, 'none'))).toEqual({
+        ok: false,
+        reason: `no saved page hashes in ${join(dir, 'none')} (ENOENT)`,
+      });
+      // Read without a bound, this grew the process by ~100 MiB a second and never returned (1.1 GB after 10 s).
+      await rm(join(dir, HASHES_FILE));
+      await symlink('/dev/zero', join(dir, HASHES_FILE));
+      expect(await loadHashes(dir)).toEqual({
+        ok: false,
+        reason: `saved page hashes unusable: ${join(dir, HASHES_FILE)}: is a character device, not a regular file`,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
