@@ -14,7 +14,7 @@ import {
   parentFor,
   removable,
   removeInPlace,
-  withCompacted,
+  replaceCompacted,
   type ChainRules,
   type StoredCheckpoint,
 } from '../store/chain.js';
@@ -113,7 +113,7 @@ export class LoopCycle {
       });
       return;
     }
-    this.#stored = withCompacted(this.#stored, finished.compacted);
+    replaceCompacted(this.#stored, finished.compacted);
     const compacted = {
       name: finished.target.name,
       links: finished.links,
@@ -121,7 +121,7 @@ export class LoopCycle {
       ms: round(finished.elapsedMs),
     };
     this.#compacted = compacted;
-    events.info(
+    events.info?.(
       `compacted ${compacted.name}: ${compacted.links} links flattened into a base (${compacted.bytes_written} bytes written, ${compacted.ms} ms)`,
       { checkpoint: compacted.name, links: compacted.links, bytes_written: compacted.bytes_written },
     );
@@ -142,7 +142,7 @@ export class LoopCycle {
     const settings = this.deps.settings();
     this.#settings = settings;
     if (this.#policy.follow(settings))
-      this.deps.events.info(`policy changed to ${settings.policyKey}: starting it from a fresh state`);
+      this.deps.events.info?.(`policy changed to ${settings.policyKey}: starting it from a fresh state`);
     this.#startedAtMs = startedAtMs;
     this.#startedWallMs = startedWallMs;
     this.#seq += 1;

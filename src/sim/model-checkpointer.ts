@@ -9,6 +9,7 @@ import type { Clock } from '../loop/clock.js';
 import type { DumpStats } from '../model/stats.js';
 import { costInto, type CheckpointCost, type CostModel } from './cost.js';
 import { ModelCompactor } from './model-compactor.js';
+import { LiveCheckpoints } from './model-store.js';
 import type { ImmediateCheckpointer } from './model-loop.js';
 import type { Workload } from './workload.js';
 
@@ -45,11 +46,7 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
   const { workload, cost, clock, pageSize, memoryPages } = options;
   let lastStartMs = 0;
   // The checkpoints retention keeps, for the compactor's merges (only kept when compaction is modelled).
-  const live = options.compaction === true && cost.mode === 'delta' ? new Map<number, StoredCheckpoint>() : undefined;
-  const store =
-    live === undefined
-      ? undefined
-      : { find: (seq: number) => live.get(seq), replace: (c: StoredCheckpoint) => void live.set(c.seq, c) };
+  const live = options.compaction === true && cost.mode === 'delta' ? new LiveCheckpoints() : undefined;
   // One result (with its stats, delta and cost), rewritten by each take: the loop is done with a result before it
   // asks for the next, and keeps only `stored`, which is new each time. A simulation makes millions of these.
   const spent: CheckpointCost = { frozenUs: 0, criuWallMs: 0, rewriteMs: 0 };
@@ -75,7 +72,7 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
     delta,
   };
   return {
-    compactor: store === undefined ? undefined : new ModelCompactor({ clock, cost, pageSize, memoryPages, store }),
+    compactor: live === undefined ? undefined : new ModelCompactor({ clock, cost, pageSize, memoryPages, store: live }),
     // Plain values, not promises: the loop then runs a simulation without waiting (src/loop/drive.ts).
     open: () => ({ stored: [], previous: undefined }),
     take(request) {
@@ -95,7 +92,7 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
       if (request.onDumped !== undefined) void request.onDumped();
       clock.advance(rewriteMs);
       const stored = new ModelCheckpoint(request.seq, request.parent?.seq, kept * pageSize);
-      live?.set(stored.seq, stored);
+      live?.replace(stored);
       stats.frozen_time = frozenUs;
       stats.pages_scanned = memory;
       stats.pages_written = criuWritten;
@@ -111,7 +108,7 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
       return result;
     },
     remove(checkpoints) {
-      if (live !== undefined) for (const c of checkpoints) live.delete(c.seq);
+      live?.remove(checkpoints);
     },
   };
 }

@@ -96,7 +96,6 @@ export async function runSimulation(
     settings: () => settings,
     records: undefined,
     events: {
-      info: () => undefined,
       warn: () => undefined,
       failure: () => undefined,
       ...(onRecord === undefined ? {} : { record: (record: CheckpointRecord) => onRecord(record) }),

@@ -51,7 +51,7 @@ export function parentFor(
   rules: ChainRules,
 ): { parent: StoredCheckpoint | undefined; reason: string } {
   if (previous === undefined) return { parent: undefined, reason: 'first checkpoint of this run: new chain' };
-  const { links, bytes } = chainTotals(checkpoints, previous.seq);
+  const { links, bytes } = walkChain(checkpoints, previous.seq);
   if (links >= rules.newChainEvery) {
     const behind = rules.compactAt === undefined ? '' : ', compaction fell behind';
     return {
@@ -106,19 +106,32 @@ export function removable(checkpoints: readonly StoredCheckpoint[], keep: number
   return count === sorted.length ? NONE : sorted.filter((_, i) => needed[i] === 0);
 }
 
-/** Removes the doomed checkpoints from a list, in place (the loop's own list: a new one per checkpoint was garbage). */
+/** Removes the doomed checkpoints from a list (which holds each once), in place (the loop's own list: a new one per checkpoint was garbage). */
 export function removeInPlace(stored: StoredCheckpoint[], doomed: readonly StoredCheckpoint[]): void {
+  // removable() lists them in the list's own order (when it is in seq order, as the loop's is): one pass then,
+  // each doomed checkpoint met in turn; otherwise a search of the doomed for each checkpoint.
+  const inOrder = isSubsequence(doomed, stored);
   let kept = 0;
+  let next = 0;
   for (let i = 0; i < stored.length; i++) {
     const c = stored[i];
-    if (c !== undefined && !doomed.includes(c)) stored[kept++] = c;
+    if (c === undefined) continue;
+    if (inOrder ? doomed[next] === c : doomed.includes(c)) next += 1;
+    else stored[kept++] = c;
   }
   stored.length = kept;
 }
 
-/** The checkpoints with the one of the same seq replaced by its compacted form (a base). */
-export function withCompacted(stored: readonly StoredCheckpoint[], compacted: StoredCheckpoint): StoredCheckpoint[] {
-  return stored.map((c) => (c.seq === compacted.seq ? compacted : c));
+// Whether every item of part appears in whole, in the same order.
+function isSubsequence<T>(part: readonly T[], whole: readonly T[]): boolean {
+  let next = 0;
+  for (let i = 0; i < whole.length && next < part.length; i++) if (whole[i] === part[next]) next += 1;
+  return next === part.length;
+}
+
+/** Replaces the checkpoint of the same seq by its compacted form (a base), in place (the loop's own list). */
+export function replaceCompacted(stored: StoredCheckpoint[], compacted: StoredCheckpoint): void {
+  for (let i = 0; i < stored.length; i++) if (stored[i]?.seq === compacted.seq) stored[i] = compacted;
 }
 
 // What removable() answers most of the time: one frozen empty list, not a new one per checkpoint.
@@ -133,46 +146,60 @@ function scratch(n: number): Uint8Array {
   return flags;
 }
 
-// The links and bytes of the chain ending at seq, as chainOf counts them, without building it when its
-// seqs descend (as the loop's do); otherwise from chainOf, which stops at a loop.
-function chainTotals(checkpoints: readonly StoredCheckpoint[], seq: number): { links: number; bytes: number } {
-  if (isAscending(checkpoints)) return ascendingChainTotals(checkpoints, seq);
-  const find = finder(checkpoints);
-  let links = 0;
-  let bytes = 0;
-  let lastSeq = Number.POSITIVE_INFINITY;
-  for (let c = find(seq); c !== undefined; c = c.parentSeq === undefined ? undefined : find(c.parentSeq)) {
-    if (c.seq >= lastSeq) return chainTotalsOf(chainOf(checkpoints, seq, find));
-    lastSeq = c.seq;
-    links += 1;
-    bytes += c.sizeBytes;
-  }
-  return { links, bytes };
+/** What a walk down one chain found (links as chainOf counts them). */
+interface ChainWalk {
+  links: number;
+  bytes: number;
+  /** Its oldest link is a base (names no parent), rather than one whose parent is missing. */
+  complete: boolean;
+  /** The link COMPACTION_LAG behind the newest, if the chain is that long. */
+  lagged: StoredCheckpoint | undefined;
 }
 
-// chainTotals over checkpoints in seq order (as the loop keeps them): a parent is usually the checkpoint just
-// before its child, so each link costs one comparison (a binary search only when it is not).
-function ascendingChainTotals(sorted: readonly StoredCheckpoint[], seq: number): { links: number; bytes: number } {
+// One walk's result, rewritten by each walk and read at once (the loop walks a chain three times per
+// checkpoint: an object each was garbage). Single-threaded use only, never kept past a call.
+const walked: ChainWalk = { links: 0, bytes: 0, complete: false, lagged: undefined };
+
+// The chain ending at seq, walked without building it when the checkpoints are in seq order (as the loop's
+// are); otherwise, or when a parent is not older than its child, from chainOf (which stops at a loop).
+function walkChain(checkpoints: readonly StoredCheckpoint[], seq: number): Readonly<ChainWalk> {
+  if (!(isAscending(checkpoints) && walkAscending(checkpoints, seq))) {
+    const chain = chainOf(checkpoints, seq);
+    walked.links = chain.length;
+    walked.bytes = chain.reduce((sum, link) => sum + link.sizeBytes, 0);
+    walked.complete = chain.at(-1)?.parentSeq === undefined;
+    walked.lagged = chain[COMPACTION_LAG];
+  }
+  return walked;
+}
+
+// walkChain over checkpoints in seq order: a parent is usually the checkpoint just before its child, so each
+// link costs one comparison (a binary search only when it is not). False, having walked nothing, at a parent
+// not older than its child (a loop may follow).
+function walkAscending(sorted: readonly StoredCheckpoint[], seq: number): boolean {
   let links = 0;
   let bytes = 0;
+  let complete = false;
+  let lagged: StoredCheckpoint | undefined;
   for (let at = indexOfSeq(sorted, seq); at >= 0;) {
     const c = sorted[at];
     if (c === undefined) break;
+    if (links === COMPACTION_LAG) lagged = c;
     links += 1;
     bytes += c.sizeBytes;
     const parent = c.parentSeq;
-    if (parent === undefined || parent >= c.seq) {
-      // A parent that is not older would make a loop: as chainOf does, end the chain at the repeat.
-      if (parent !== undefined) return chainTotalsOf(chainOf(sorted, seq));
+    if (parent === undefined) {
+      complete = true;
       break;
     }
+    if (parent >= c.seq) return false;
     at = at > 0 && sorted[at - 1]?.seq === parent ? at - 1 : indexOfSeq(sorted, parent);
   }
-  return { links, bytes };
-}
-
-function chainTotalsOf(chain: readonly StoredCheckpoint[]): { links: number; bytes: number } {
-  return { links: chain.length, bytes: chain.reduce((sum, link) => sum + link.sizeBytes, 0) };
+  walked.links = links;
+  walked.bytes = bytes;
+  walked.complete = complete;
+  walked.lagged = lagged;
+  return true;
 }
 
 // Finds a checkpoint by seq: a binary search when they are in seq order (as the loop keeps them), else a map.
@@ -230,12 +257,9 @@ export function compactionTarget(
   newestSeq: number,
   compactAt: number,
 ): StoredCheckpoint | undefined {
-  // The loop asks after every checkpoint: while the chain is shorter than compactAt (counted without building
-  // it, as parentFor does), there is nothing to flatten and no array to build.
-  if (chainTotals(checkpoints, newestSeq).links < compactAt) return undefined;
-  const chain = chainOf(checkpoints, newestSeq);
-  if (chain.length < Math.max(compactAt, COMPACTION_LAG + 2)) return undefined;
+  // The loop asks after every checkpoint: one walk, and no array built.
+  const { links, complete, lagged } = walkChain(checkpoints, newestSeq);
+  if (links < Math.max(compactAt, COMPACTION_LAG + 2)) return undefined;
   // A chain whose oldest link still names a parent is incomplete here: nothing to flatten it onto.
-  if (chain.at(-1)?.parentSeq !== undefined) return undefined;
-  return chain[COMPACTION_LAG];
+  return complete ? lagged : undefined;
 }
