@@ -4,6 +4,7 @@ import { freshDirectory, markLatest, publish } from '../store/checkpoints.js';
 import { recordLanded } from './backup-runs.js';
 import { currentLatest } from './latest.js';
 import { errorMessage } from '../fs/error-code.js';
+import { fsyncPath } from '../fs/fsync.js';
 import { createFileHasher, type FileHasher } from '../store/manifest.js';
 import { MANIFEST_FILE, type Manifest, type ManifestFile } from './messages.js';
 
@@ -106,6 +107,7 @@ export class Landing {
       if (this.failure !== undefined) throw new VerifyError(`${this.name}: ${this.failure}`);
       await writeManifest(join(this.partialDir, MANIFEST_FILE), this.manifest);
       if (this.manifest.parent !== null) await symlink(`../${this.manifest.parent}`, join(this.partialDir, 'parent'));
+      // A rename or a new entry is durable only once its directory is fsynced.
       await fsyncPath(this.partialDir);
       publish(this.partialDir, join(this.root, this.name));
       if (this.name > ((await currentLatest(this.root)) ?? '')) markLatest(this.root, this.name);
@@ -155,16 +157,6 @@ export async function writeManifest(path: string, manifest: Manifest): Promise<v
   const handle = await open(path, 'wx');
   try {
     await handle.writeFile(`${JSON.stringify(manifest)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-// A rename or a new entry is durable only once its directory is fsynced.
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
     await handle.sync();
   } finally {
     await handle.close();
