@@ -189,7 +189,7 @@ async function pidsInUse(pids: readonly number[]): Promise<string> {
 export function readRuns(dir: string): RunView[] {
   if (!existsSync(join(dir, RUNS_DIR))) {
     const identity = readRunIdentity(dir);
-    const checkpoints = scanCheckpoints(dir);
+    const checkpoints = scanCheckpoints(dir, 'list-without-parent'); // each chain is verified before use
     const takenAtMs = new Map(checkpoints.map((c) => [c.name, statSync(join(dir, c.name)).mtimeMs]));
     return [
       {
@@ -209,7 +209,9 @@ export function readRuns(dir: string): RunView[] {
     } catch {
       // a run without its run.json still has checkpoints to offer; each is verified on its own
     }
-    const checkpoints = scanCheckpoints(runDir);
+    // A bad parent link must not stop the failover: verification refuses that chain, naming the link, and
+    // an older checkpoint is restored instead.
+    const checkpoints = scanCheckpoints(runDir, 'list-without-parent');
     const takenAtMs = new Map<string, number>();
     for (const c of checkpoints) {
       try {

@@ -42,28 +42,50 @@ export function compactingName(seq: number): string {
   return `.${checkpointName(seq)}.compact`;
 }
 
+/**
+ * What a scan does with a checkpoint whose parent link is refused (ParentLinkError): 'throw' (the default: the
+ * supervisor, retention, the shipper), or 'list-without-parent' for a caller that checks every link itself
+ * before using it (a failover verifies each chain, refuses that link naming it, and falls back to an older
+ * checkpoint rather than restoring nothing).
+ */
+export type BadParentLink = 'throw' | 'list-without-parent';
+
 /** Lists the complete checkpoints under root with their parent links and page sizes, oldest first. */
-export function scanCheckpoints(root: string): StoredCheckpoint[] {
+export function scanCheckpoints(root: string, badParentLink: BadParentLink = 'throw'): StoredCheckpoint[] {
   return readdirSync(root)
     .filter((name) => COMPLETE.test(name))
     .sort()
-    .map((name) => describeCheckpoint(root, name));
+    .map((name) => describeCheckpoint(root, name, badParentLink));
 }
 
 /** Reads one checkpoint directory's parent link and the size of its pages images. */
-export function describeCheckpoint(root: string, name: string): StoredCheckpoint {
+export function describeCheckpoint(
+  root: string,
+  name: string,
+  badParentLink: BadParentLink = 'throw',
+): StoredCheckpoint {
   const dir = join(root, name);
-  // A link out of root is refused (it threw nothing before and counted by its last component: a link to
-  // ../../elsewhere/00000005 planned retention and shipping as if 00000005 here were the parent).
-  const parent = readParentLinkSync(dir);
-  if (parent !== undefined && !COMPLETE.test(parent))
-    throw new ParentLinkError(dir, `points at "../${parent}": a parent must be ../NNNNNNNN, a checkpoint beside it`);
-  const parentSeq = parent === undefined ? undefined : Number(parent);
+  let parentSeq: number | undefined;
+  try {
+    parentSeq = parentSeqOf(dir);
+  } catch (error) {
+    if (badParentLink === 'throw' || !(error instanceof ParentLinkError)) throw error;
+    parentSeq = undefined;
+  }
   let sizeBytes = 0;
   for (const file of readdirSync(dir)) {
     if (/^pages-\d+\.img$/.test(file)) sizeBytes += statSync(join(dir, file)).size;
   }
   return { seq: Number(name), name, parentSeq, sizeBytes };
+}
+
+// A link out of root is refused (it threw nothing before and counted by its last component: a link to
+// ../../elsewhere/00000005 planned retention and shipping as if 00000005 here were the parent).
+function parentSeqOf(dir: string): number | undefined {
+  const parent = readParentLinkSync(dir);
+  if (parent !== undefined && !COMPLETE.test(parent))
+    throw new ParentLinkError(dir, `points at "../${parent}": a parent must be ../NNNNNNNN, a checkpoint beside it`);
+  return parent === undefined ? undefined : Number(parent);
 }
 
 /** Creates an empty directory for a new checkpoint, replacing any stale one of the same name. */

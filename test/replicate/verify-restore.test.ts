@@ -238,6 +238,23 @@ describe('failover verifies every link before restoring (real CRIU)', () => {
     expect(result.name).toBe('00000004');
     await expectIntactAndStop(result.pid);
   });
+
+  it('a parent link out of the run on the newest checkpoint: failover skips it, naming the link, and restores', async () => {
+    const backup = await copyOf(pristine);
+    const runDir = await backupRunDir(backup, run);
+    const link = join(runDir, '00000006', 'parent');
+    await rm(link);
+    await symlink('../../../elsewhere/00000005', link);
+    const result = await failover(criu, backup, { run });
+    expect(result.name).toBe('00000005');
+    expect(result.skipped).toEqual([
+      {
+        name: '00000006',
+        reason: `${link}: points at "../../../elsewhere/00000005": a parent must be ../NAME, a directory beside this one (NAME without '/', not '..', at most 255 characters)`,
+      },
+    ]);
+    await expectIntactAndStop(result.pid);
+  });
 });
 
 describe('failover refuses rather than guess', () => {
