@@ -98,12 +98,18 @@ async function crashAfterCheckpoint(mode: 'full' | 'delta', uncovered: number, p
 
   for (let i = 0; i < uncovered; i++) await client.incr('counter');
   const lastSeen = client.acknowledged.at(-1)!;
+  // With a pid namespace the backup is paused over the crash until an unrelated process holds redis's host
+  // pid: its restore (fired by 3 s of silence) must meet the pid taken. Unpaused, the restore could fork
+  // first, and even get the freed pid back: the holder aims the next fork at it (ns_last_pid).
+  if (pidNamespace) backupDaemon.process.kill('SIGSTOP');
   // The primary host crashes: its link first (the dying kernel's FIN/RST must not reach the client), then everything.
   await cutLink(primary);
   for (const process_ of [run.process, shipper.process]) process_.kill('SIGKILL');
   await killNamespaceProcesses(primary.namespace);
-  // The backup fires after 3 s of silence; by then an unrelated process holds redis's host pid.
-  if (pidNamespace) holder = await occupyPid(pid);
+  if (pidNamespace) {
+    holder = await occupyPid(pid);
+    backupDaemon.process.kill('SIGCONT');
+  }
 
   const report = await waitForFailoverReport(backupDir, 30_000);
   expect(report, backupDaemon.log()).toMatchObject({
