@@ -110,7 +110,9 @@ export class Landing {
       // A rename or a new entry is durable only once its directory is fsynced.
       await fsyncPath(this.partialDir);
       publish(this.partialDir, join(this.root, this.name));
-      if (this.name > ((await currentLatest(this.root)) ?? '')) markLatest(this.root, this.name);
+      // A damaged `latest` (not a checkpoint name) is replaced rather than failing the landing.
+      const latest = await currentLatest(this.root).catch(() => undefined);
+      if (this.name > (latest ?? '')) markLatest(this.root, this.name);
       await recordLanded(this.root, this.name);
       await fsyncPath(this.root);
     } catch (error) {

@@ -9,7 +9,8 @@ import { runCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';
 import { unwrittenPagesProbe } from '../helpers/dirty-pages.js';
 import { startWorkload, type TestWorkload } from '../helpers/workload.js';
-import { takeCheckpoints, writeRunConfig } from '../replicate/helpers.js';
+import { shipOnce } from '../../src/replicate/sender.js';
+import { collectingLog, takeCheckpoints, testPair, writeRunConfig } from '../replicate/helpers.js';
 
 // A copied store (or a backup directory) is not trusted: a checkpoint's `parent -> ../../outside/00000001`
 // must be refused before anything reads or syncs through it. Before, the store's scan and the shipper took
@@ -75,5 +76,23 @@ describe('a parent link out of the store is refused before anything reads throug
     ]);
     await workload.waitForProgress(2); // still running, not frozen
     expect((await workload.read()).progress.length).toBeGreaterThan(before);
+  });
+});
+
+describe('a latest link out of the store', () => {
+  it('the shipper refuses it, naming it, before it reads or connects', async () => {
+    const latest = join(copy, 'latest');
+    await rm(latest);
+    await symlink('../outside/00000001', latest);
+    // Port 9 (discard) on loopback: nothing listens, so a shipper that got as far as connecting fails otherwise.
+    await expect(
+      shipOnce({
+        images: copy,
+        log: collectingLog(),
+        to: { host: '127.0.0.1', port: 9 },
+        credentials: (await testPair()).primary,
+        connectTimeoutMs: 1_000,
+      }),
+    ).rejects.toThrow(`${latest} points at "../outside/00000001": expected NNNNNNNN, a checkpoint beside it`);
   });
 });
