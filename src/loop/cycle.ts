@@ -9,15 +9,8 @@
 
 import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
 import { pagesSizeBytes } from '../model/stats.js';
-import {
-  compactionTarget,
-  parentFor,
-  removable,
-  removeInPlace,
-  replaceCompacted,
-  type ChainRules,
-  type StoredCheckpoint,
-} from '../store/chain.js';
+import type { StoredCheckpoint } from '../store/chain.js';
+import { ChainPlan, type ChainChoice } from './chain-plan.js';
 import type { CheckpointFailed, CheckpointRequest, CheckpointResult, CompactionOutcome } from './checkpointer.js';
 import { blankFacts, checkpointRecord, round } from './checkpoint-record.js';
 import { PolicyInForce } from './policy-in-force.js';
@@ -36,9 +29,8 @@ export type TakenCheckpoint = Extract<CheckpointResult, { ok: true }>;
 
 /** The state of the loop from one checkpoint to the next, and the decisions that change it. */
 export class LoopCycle {
-  /** The checkpoints on disk, oldest first (the loop's own list: retention removes from it in place). */
-  #stored: StoredCheckpoint[];
-  #previous: StoredCheckpoint | undefined;
+  /** The checkpoints on disk and the chain rules. */
+  readonly #chains: ChainPlan;
   #seq: number;
   #settings: SupervisorSettings;
   readonly #policy: PolicyInForce;
@@ -50,11 +42,8 @@ export class LoopCycle {
   #consecutiveFailures = 0;
   #checkpoints = 0;
   #compacted: CheckpointRecord['compacted'];
-  // The chain rules of the settings in force (made again only when a reload changes them).
-  #rulesOf: SupervisorSettings | undefined;
-  #rules: ChainRules;
   // The checkpoint in progress: its plan, start, result and decision.
-  #chain: { parent: StoredCheckpoint | undefined; reason: string } = FULL_DUMP;
+  #chain: ChainChoice = { parent: undefined, reason: '' };
   #startedAtMs = 0;
   #startedWallMs = 0;
   #result: TakenCheckpoint | undefined;
@@ -81,14 +70,12 @@ export class LoopCycle {
     opened: { stored: readonly StoredCheckpoint[]; previous: StoredCheckpoint | undefined },
     nowMs: number,
   ) {
-    this.#stored = [...opened.stored];
-    this.#previous = opened.previous;
-    this.#seq = this.#stored.reduce((max, c) => Math.max(max, c.seq), 0);
     this.#settings = deps.settings();
+    this.#chains = new ChainPlan(opened, this.#settings.retention);
+    this.#seq = this.#chains.highestSeq;
     this.#policy = new PolicyInForce(this.#settings);
     this.#intervalMs = deps.initialIntervalMs;
     this.#nextStartAtMs = nowMs;
-    this.#rules = this.#settings.retention;
     this.#wantRecords = deps.records !== undefined || deps.events.record !== undefined;
     this.#facts = blankFacts(this.#settings.band);
   }
@@ -113,7 +100,7 @@ export class LoopCycle {
       });
       return;
     }
-    replaceCompacted(this.#stored, finished.compacted);
+    this.#chains.compacted(finished.compacted);
     const compacted = {
       name: finished.target.name,
       links: finished.links,
@@ -146,15 +133,7 @@ export class LoopCycle {
     this.#startedAtMs = startedAtMs;
     this.#startedWallMs = startedWallMs;
     this.#seq += 1;
-    if (this.#rulesOf !== settings) {
-      this.#rulesOf = settings;
-      this.#rules = {
-        ...settings.retention,
-        compactAt:
-          this.deps.compacting && settings.retention.compact === true ? settings.retention.compactAt : undefined,
-      };
-    }
-    this.#chain = this.deps.mode === 'full' ? FULL_DUMP : parentFor(this.#stored, this.#previous, this.#rules);
+    this.#chain = this.#chains.plan(settings, this.deps.mode, this.deps.compacting);
     return {
       seq: this.#seq,
       parent: this.#chain.parent,
@@ -170,7 +149,7 @@ export class LoopCycle {
     const { failures } = this.#settings;
     this.#consecutiveFailures += 1;
     const inARow = this.#consecutiveFailures;
-    this.#previous = undefined; // the chain's dirty tracking may be inconsistent now: start a new one
+    this.#chains.failed();
     this.deps.events.failure(
       this.#seq,
       `checkpoint ${this.#seq} failed (${inARow} in a row): ${result.reason}`,
@@ -220,11 +199,7 @@ export class LoopCycle {
     this.#pagesWritten = pagesWritten;
     this.#sizeBytes = sizeBytes;
     this.#chainStart = chainStart;
-    this.#stored.push(result.stored);
-    this.#previous = result.stored;
-    const doomed = removable(this.#stored, settings.retention.keep);
-    if (doomed.length > 0) removeInPlace(this.#stored, doomed);
-    return doomed;
+    return this.#chains.added(result.stored, settings.retention.keep);
   }
 
   /** The checkpoint is safe (fsync, output commit: counted as overhead): its facts and record go out, and on. */
@@ -278,18 +253,11 @@ export class LoopCycle {
     this.#result = undefined;
   }
 
-  // The link to compact now, if the chain is long enough (ask only while no compaction runs). Links retention
-  // deletes are never targets: the target is two links behind the newest, which keep() ≥ 1 keeps through its chain.
+  /** The link to compact now, if the chain is long enough (ask only while no compaction runs). */
   nextCompaction(): StoredCheckpoint | undefined {
-    const { compactAt } = this.#rules;
-    const newest = this.#previous;
-    if (compactAt === undefined || newest === undefined) return undefined;
-    return compactionTarget(this.#stored, newest.seq, compactAt);
+    return this.#chains.nextCompaction();
   }
 }
-
-// Mode full plans no chain.
-const FULL_DUMP = Object.freeze({ parent: undefined, reason: 'full dump: no parent' });
 
 /** The wait after the n-th failure in a row (n ≥ 1): initial × 2^(n−1), at most max. */
 export function backoffMs(failuresInARow: number, failures: SupervisorSettings['failures']): number {

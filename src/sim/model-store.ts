@@ -16,6 +16,7 @@ export class LiveCheckpoints implements ModelStore {
     // Newest last: a new checkpoint is appended at once; a replaced one is found walking back.
     while (at > 0 && (list[at - 1]?.seq ?? Number.NEGATIVE_INFINITY) > seq) at -= 1;
     if (at > 0 && list[at - 1]?.seq === seq) list[at - 1] = checkpoint;
+    else if (at === list.length) list.push(checkpoint);
     else list.splice(at, 0, checkpoint);
   }
 

@@ -1,3 +1,10 @@
+// The chain planner: the links of a chain, whether the next checkpoint continues it, and which link to compact
+// (retention, which deletes, is in chain-retention.ts).
+
+import { indexOfSeq, isAscending } from './chain-order.js';
+
+export { removable, removableAfter, removeInPlace, replaceCompacted } from './chain-retention.js';
+
 /** One checkpoint directory that exists on disk, as the chain planner sees it. */
 export interface StoredCheckpoint {
   seq: number;
@@ -50,8 +57,18 @@ export function parentFor(
   previous: StoredCheckpoint | undefined,
   rules: ChainRules,
 ): { parent: StoredCheckpoint | undefined; reason: string } {
-  if (previous === undefined) return { parent: undefined, reason: 'first checkpoint of this run: new chain' };
-  const { links, bytes } = walkChain(checkpoints, previous.seq);
+  return parentAfter(previous, previous === undefined ? undefined : walkChain(checkpoints, previous.seq), rules);
+}
+
+/** parentFor, given the walk of previous's chain (walkChain: the loop keeps the one of its newest checkpoint). */
+export function parentAfter(
+  previous: StoredCheckpoint | undefined,
+  chain: Readonly<ChainWalk> | undefined,
+  rules: ChainRules,
+): { parent: StoredCheckpoint | undefined; reason: string } {
+  if (previous === undefined || chain === undefined)
+    return { parent: undefined, reason: 'first checkpoint of this run: new chain' };
+  const { links, bytes } = chain;
   if (links >= rules.newChainEvery) {
     const behind = rules.compactAt === undefined ? '' : ', compaction fell behind';
     return {
@@ -81,107 +98,60 @@ class ParentLink {
   }
 }
 
-/**
- * Which checkpoints may be deleted: all but the `keep` newest, except any that a kept checkpoint's parent
- * chain reaches (deleting those would make a kept checkpoint unrestorable). Oldest first.
- */
-export function removable(checkpoints: readonly StoredCheckpoint[], keep: number): readonly StoredCheckpoint[] {
-  const kept = Math.max(1, keep);
-  if (checkpoints.length <= kept) return NONE;
-  // The loop calls this after every checkpoint, the simulator millions of times: checkpoints arrive in seq
-  // order, so there is no sort, no map and no set to build then (they made 30 % of a simulation's time).
-  const sorted = isAscending(checkpoints) ? checkpoints : [...checkpoints].sort((a, b) => a.seq - b.seq);
-  const needed = scratch(sorted.length);
-  let count = 0;
-  for (let newest = sorted.length - 1; newest >= sorted.length - kept; newest--) {
-    // Walks down each kept chain until a link already needed (chains share their older links).
-    for (let at = newest; at >= 0 && needed[at] === 0;) {
-      needed[at] = 1;
-      count += 1;
-      const parent = sorted[at]?.parentSeq;
-      // A parent is usually the checkpoint just before its child: one comparison, a search only when it is not.
-      at = parent === undefined ? -1 : sorted[at - 1]?.seq === parent ? at - 1 : indexOfSeq(sorted, parent);
-    }
-  }
-  return count === sorted.length ? NONE : sorted.filter((_, i) => needed[i] === 0);
-}
-
-/** Removes the doomed checkpoints from a list (which holds each once), in place (the loop's own list: a new one per checkpoint was garbage). */
-export function removeInPlace(stored: StoredCheckpoint[], doomed: readonly StoredCheckpoint[]): void {
-  // removable() lists them in the list's own order (when it is in seq order, as the loop's is): one pass then,
-  // each doomed checkpoint met in turn; otherwise a search of the doomed for each checkpoint.
-  const inOrder = isSubsequence(doomed, stored);
-  let kept = 0;
-  let next = 0;
-  for (let i = 0; i < stored.length; i++) {
-    const c = stored[i];
-    if (c === undefined) continue;
-    if (inOrder ? doomed[next] === c : doomed.includes(c)) next += 1;
-    else stored[kept++] = c;
-  }
-  stored.length = kept;
-}
-
-// Whether every item of part appears in whole, in the same order.
-function isSubsequence<T>(part: readonly T[], whole: readonly T[]): boolean {
-  let next = 0;
-  for (let i = 0; i < whole.length && next < part.length; i++) if (whole[i] === part[next]) next += 1;
-  return next === part.length;
-}
-
-/** Replaces the checkpoint of the same seq by its compacted form (a base), in place (the loop's own list). */
-export function replaceCompacted(stored: StoredCheckpoint[], compacted: StoredCheckpoint): void {
-  for (let i = 0; i < stored.length; i++) if (stored[i]?.seq === compacted.seq) stored[i] = compacted;
-}
-
-// What removable() answers most of the time: one frozen empty list, not a new one per checkpoint.
-const NONE: readonly StoredCheckpoint[] = Object.freeze([]);
-
-// At least n flags, the first n zeroed, reused from call to call: a fresh typed array per checkpoint was one of
-// the costliest allocations of a simulated checkpoint. Single-threaded use only, never kept past a call.
-let flags = new Uint8Array(64);
-function scratch(n: number): Uint8Array {
-  if (flags.length < n) flags = new Uint8Array(Math.max(n, 2 * flags.length));
-  flags.fill(0, 0, n);
-  return flags;
-}
-
 /** What a walk down one chain found (links as chainOf counts them). */
-interface ChainWalk {
+export interface ChainWalk {
   links: number;
   bytes: number;
   /** Its oldest link is a base (names no parent), rather than one whose parent is missing. */
   complete: boolean;
   /** The link COMPACTION_LAG behind the newest, if the chain is that long. */
   lagged: StoredCheckpoint | undefined;
+  /** Where its newest link was in the list walked (-1: not there), and whether each parent was just before. */
+  startIndex: number;
+  contiguous: boolean;
 }
 
-// One walk's result, rewritten by each walk and read at once (the loop walks a chain three times per
-// checkpoint: an object each was garbage). Single-threaded use only, never kept past a call.
-const walked: ChainWalk = { links: 0, bytes: 0, complete: false, lagged: undefined };
+/** A walk to be rewritten by walkChain. */
+export function blankWalk(): ChainWalk {
+  return { links: 0, bytes: 0, complete: false, lagged: undefined, startIndex: -1, contiguous: false };
+}
 
-// The chain ending at seq, walked without building it when the checkpoints are in seq order (as the loop's
-// are); otherwise, or when a parent is not older than its child, from chainOf (which stops at a loop).
-function walkChain(checkpoints: readonly StoredCheckpoint[], seq: number): Readonly<ChainWalk> {
-  if (!(isAscending(checkpoints) && walkAscending(checkpoints, seq))) {
+// The result of walks nobody keeps, rewritten by each (an object per walk was garbage: the loop walks a chain
+// after every checkpoint). Single-threaded use only, never kept past a call.
+const walked = blankWalk();
+
+/**
+ * Walks the chain ending at seq into `into`, without building it when the checkpoints are in seq order (as
+ * the loop's are); otherwise, or when a parent is not older than its child, from chainOf (which stops at a loop).
+ */
+export function walkChain(
+  checkpoints: readonly StoredCheckpoint[],
+  seq: number,
+  into: ChainWalk = walked,
+): Readonly<ChainWalk> {
+  if (!(isAscending(checkpoints) && walkAscending(checkpoints, seq, into))) {
     const chain = chainOf(checkpoints, seq);
-    walked.links = chain.length;
-    walked.bytes = chain.reduce((sum, link) => sum + link.sizeBytes, 0);
-    walked.complete = chain.at(-1)?.parentSeq === undefined;
-    walked.lagged = chain[COMPACTION_LAG];
+    into.links = chain.length;
+    into.bytes = chain.reduce((sum, link) => sum + link.sizeBytes, 0);
+    into.complete = chain.at(-1)?.parentSeq === undefined;
+    into.lagged = chain[COMPACTION_LAG];
+    into.startIndex = -1;
+    into.contiguous = false;
   }
-  return walked;
+  return into;
 }
 
 // walkChain over checkpoints in seq order: a parent is usually the checkpoint just before its child, so each
 // link costs one comparison (a binary search only when it is not). False, having walked nothing, at a parent
 // not older than its child (a loop may follow).
-function walkAscending(sorted: readonly StoredCheckpoint[], seq: number): boolean {
+function walkAscending(sorted: readonly StoredCheckpoint[], seq: number, into: ChainWalk): boolean {
   let links = 0;
   let bytes = 0;
   let complete = false;
+  let contiguous = true;
   let lagged: StoredCheckpoint | undefined;
-  for (let at = indexOfSeq(sorted, seq); at >= 0;) {
+  const startIndex = indexOfSeq(sorted, seq);
+  for (let at = startIndex; at >= 0;) {
     const c = sorted[at];
     if (c === undefined) break;
     if (links === COMPACTION_LAG) lagged = c;
@@ -193,12 +163,18 @@ function walkAscending(sorted: readonly StoredCheckpoint[], seq: number): boolea
       break;
     }
     if (parent >= c.seq) return false;
-    at = at > 0 && sorted[at - 1]?.seq === parent ? at - 1 : indexOfSeq(sorted, parent);
+    if (at > 0 && sorted[at - 1]?.seq === parent) at -= 1;
+    else {
+      contiguous = false;
+      at = indexOfSeq(sorted, parent);
+    }
   }
-  walked.links = links;
-  walked.bytes = bytes;
-  walked.complete = complete;
-  walked.lagged = lagged;
+  into.links = links;
+  into.bytes = bytes;
+  into.complete = complete;
+  into.lagged = lagged;
+  into.startIndex = startIndex;
+  into.contiguous = contiguous && startIndex >= 0;
   return true;
 }
 
@@ -212,30 +188,6 @@ function finder(checkpoints: readonly StoredCheckpoint[]): (seq: number) => Stor
   }
   const bySeq = new Map(checkpoints.map((c) => [c.seq, c]));
   return (seq) => bySeq.get(seq);
-}
-
-function isAscending(checkpoints: readonly StoredCheckpoint[]): boolean {
-  let previous: number | undefined;
-  for (const { seq } of checkpoints) {
-    if (previous !== undefined && !(previous < seq)) return false;
-    previous = seq;
-  }
-  return true;
-}
-
-// The index of seq in checkpoints sorted by ascending seq, or -1.
-function indexOfSeq(sorted: readonly StoredCheckpoint[], seq: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const at = sorted[mid]?.seq;
-    if (at === undefined) return -1; // never: mid is in lo..hi, inside the array
-    if (at === seq) return mid;
-    if (at < seq) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 /**
@@ -257,9 +209,12 @@ export function compactionTarget(
   newestSeq: number,
   compactAt: number,
 ): StoredCheckpoint | undefined {
-  // The loop asks after every checkpoint: one walk, and no array built.
-  const { links, complete, lagged } = walkChain(checkpoints, newestSeq);
-  if (links < Math.max(compactAt, COMPACTION_LAG + 2)) return undefined;
+  return compactionTargetAfter(walkChain(checkpoints, newestSeq), compactAt);
+}
+
+/** compactionTarget, given the walk of the newest checkpoint's chain. */
+export function compactionTargetAfter(newest: Readonly<ChainWalk>, compactAt: number): StoredCheckpoint | undefined {
+  if (newest.links < Math.max(compactAt, COMPACTION_LAG + 2)) return undefined;
   // A chain whose oldest link still names a parent is incomplete here: nothing to flatten it onto.
-  return complete ? lagged : undefined;
+  return newest.complete ? newest.lagged : undefined;
 }

@@ -1,11 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  blankWalk,
   chainOf,
   COMPACTION_LAG,
   compactionTarget,
+  compactionTargetAfter,
+  parentAfter,
   parentFor,
   removable,
+  removableAfter,
+  walkChain,
   type StoredCheckpoint,
 } from '../../src/store/chain.js';
 
@@ -104,5 +109,42 @@ describe('compactionTarget', () => {
     expect(
       parentFor(long, long.at(-1), { newChainEvery: 20, maxChainBytes: undefined, keep: 5, compactAt: 16 }).reason,
     ).toContain('compaction fell behind');
+  });
+});
+
+describe('one walk of the newest chain (what the loop keeps after each checkpoint)', () => {
+  // Lists like the loop's (each parent the checkpoint before, or none: a chain start or a compacted base) and
+  // unlike them (gaps in the seqs, a parent further back, a missing one, one not older than its child).
+  const link = fc.oneof(
+    { weight: 6, arbitrary: fc.constant('previous' as const) },
+    { weight: 2, arbitrary: fc.constant('none' as const) },
+    { weight: 1, arbitrary: fc.nat(40) },
+  );
+  const list = fc.array(fc.record({ gap: fc.integer({ min: 1, max: 3 }), link, size: fc.nat(500) }), {
+    minLength: 1,
+    maxLength: 30,
+  });
+
+  it('answers what removable, parentFor and compactionTarget answer from the whole list (property)', () => {
+    fc.assert(
+      fc.property(list, fc.integer({ min: 1, max: 8 }), fc.integer({ min: 2, max: 20 }), (drawn, keep, compactAt) => {
+        const stored: StoredCheckpoint[] = [];
+        let seq = 0;
+        for (const { gap, link: to, size } of drawn) {
+          const previous = stored.at(-1)?.seq;
+          seq += gap;
+          stored.push(cp(seq, to === 'previous' ? previous : to === 'none' ? undefined : to, size));
+        }
+        const newest = stored.at(-1)!;
+        const walk = walkChain(stored, newest.seq, blankWalk());
+        expect(removableAfter(stored, keep, walk)).toEqual(removable(stored, keep));
+        expect(compactionTargetAfter(walk, compactAt)).toBe(compactionTarget(stored, newest.seq, compactAt));
+        const rules = { newChainEvery: compactAt, maxChainBytes: 2000, keep, compactAt };
+        const planned = parentAfter(newest, walk, rules);
+        const expected = parentFor(stored, newest, rules);
+        expect([planned.parent, planned.reason]).toEqual([expected.parent, expected.reason]);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
