@@ -1,6 +1,7 @@
 // `remusd run --pid P` refuses, before the first dump, a target that CRIU cannot or must not checkpoint:
 // otherwise each attempt fails (or freezes something vital) and remusd gives up only after five failures.
 
+import { nestedPidNamespace, type NestedPidNamespace } from './pid-namespace.js';
 import { ancestry, processPlace, type ProcessPlace } from './proc.js';
 
 /** What the refusal is decided from (gathered from /proc by attachFacts). */
@@ -12,11 +13,13 @@ export interface AttachFacts {
   selfAncestry: readonly number[];
   /** criu.extra_args has --shell-job (CRIU then dumps a process that is not a session leader). */
   shellJob: boolean;
+  /** A process below pid in a pid namespace of its own (CRIU cannot dump it with pid's tree). */
+  nested: NestedPidNamespace | undefined;
 }
 
 /** Why the process cannot be supervised, in a sentence that says what to do; undefined when it can. */
 export function attachRefusal(facts: AttachFacts): string | undefined {
-  const { pid, place, selfAncestry, shellJob } = facts;
+  const { pid, place, selfAncestry, shellJob, nested } = facts;
   if (!Number.isSafeInteger(pid) || pid < 1) return 'is not a process id; give a positive whole number';
   if (pid === 1) return 'is init: CRIU cannot dump it, and freezing it would stall the whole machine';
   if (pid === selfAncestry[0]) return 'is remusd itself: CRIU would freeze the process that runs it';
@@ -27,6 +30,13 @@ export function attachRefusal(facts: AttachFacts): string | undefined {
   if (place.state === 'Z' || place.state === 'X')
     return 'is a zombie: it has exited and only waits for its parent to reap it';
   if (place.kernelThread) return 'is a kernel thread: CRIU checkpoints user processes only';
+  if (nested !== undefined) {
+    const hint =
+      nested.parent === pid
+        ? `if ${pid} is unshare and ${nested.pid} the init it forked, give --pid ${nested.pid}`
+        : `give --pid the namespace's init (${nested.pid} is one of its processes)`;
+    return `has a descendant, ${nested.pid}, in a pid namespace of its own, and CRIU cannot dump a nested pid namespace: ${hint}`;
+  }
   if (place.sessionId !== pid && !shellJob) {
     return (
       `is not a session leader (it belongs to session ${place.sessionId}), and CRIU dumps only whole sessions: ` +
@@ -44,5 +54,6 @@ export async function attachFacts(pid: number, shellJob: boolean): Promise<Attac
     place: valid ? await processPlace(pid) : undefined,
     selfAncestry: await ancestry(process.pid),
     shellJob,
+    nested: valid ? await nestedPidNamespace(pid) : undefined,
   };
 }

@@ -14,7 +14,7 @@
 //   doesn't have a proper root mount"). Without it the workload sees the host's /proc, where /proc/self is its
 //   host pid while getpid() says 1.
 
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { sessionId } from './proc.js';
 
 /** The pid of a pid namespace's init, inside it. */
@@ -55,4 +55,53 @@ export async function pidNamespaceInit(unsharePid: number, timeoutMs = 5000): Pr
       );
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** A process below a root that lives in another pid namespace than the root, and its parent. */
+export interface NestedPidNamespace {
+  pid: number;
+  parent: number;
+}
+
+// How many of the root's descendants nestedPidNamespace looks at: a workload tree is a few processes; a
+// fork bomb under the root must not make `remusd run` walk /proc for ever.
+const MAX_DESCENDANTS = 4096;
+
+/**
+ * The first descendant of root (breadth first, at most MAX_DESCENDANTS looked at) whose pid namespace is not
+ * root's, or undefined. CRIU cannot dump such a tree ("Can't dump nested pid namespace"): it dumps a pid
+ * namespace only from its init. The usual case is `--pid` given unshare's pid instead of the init it forked.
+ */
+export async function nestedPidNamespace(root: number): Promise<NestedPidNamespace | undefined> {
+  const rootNamespace = await pidNamespaceOf(root);
+  if (rootNamespace === undefined) return undefined;
+  const queue = [root];
+  for (let looked = 0; looked < queue.length && looked < MAX_DESCENDANTS; looked++) {
+    const parent = queue[looked] ?? root;
+    for (const child of await childrenOf(parent)) {
+      const namespace = await pidNamespaceOf(child);
+      if (namespace !== undefined && namespace !== rootNamespace) return { pid: child, parent };
+      queue.push(child);
+    }
+  }
+  return undefined;
+}
+
+// The pid namespace a process lives in ("pid:[4026531836]"), or undefined when it is gone.
+async function pidNamespaceOf(pid: number): Promise<string | undefined> {
+  return readlink(`/proc/${pid}/ns/pid`).catch(() => undefined);
+}
+
+// The children of every thread of a process (a thread's children file lists those it forked).
+async function childrenOf(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => []);
+  const lists = await Promise.all(
+    tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')),
+  );
+  return lists.flatMap((list) =>
+    list
+      .split(' ')
+      .filter((word) => word !== '')
+      .map(Number),
+  );
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';
+import { pidNamespaceInit } from '../../src/process/pid-namespace.js';
 import { killAndWait } from '../helpers/workload.js';
 
 const CLI = join(packageRoot(), 'dist', 'cli', 'main.js');
@@ -56,6 +57,18 @@ describe('remusd run --pid refuses what cannot work, at once (exit 2)', () => {
     await expectRefused(
       () => runCli(['run', '--config', config, '--pid-namespace', '--pid', String(process.pid)]),
       /--pid-namespace starts -- CMD in a pid namespace; to attach, start the workload with `unshare --pid --fork setsid CMD` and give --pid the init/,
+    );
+  });
+
+  it('unshare instead of the pid namespace init it forked, naming the init', async () => {
+    // CRIU cannot dump the tree ("Can't dump nested pid namespace"): refused before any dump, with the init to give.
+    const unshare = spawn('unshare', ['--pid', '--fork', 'setsid', 'sleep', '60'], { stdio: 'ignore', detached: true });
+    children.push(unshare.pid!);
+    const init = await pidNamespaceInit(unshare.pid!);
+    children.unshift(init); // killed first: unshare then exits with it
+    await expectRefused(
+      () => runCli(['run', '--config', config, '--pid', String(unshare.pid)]),
+      new RegExp(`--pid ${unshare.pid} has a descendant, ${init}, in a pid namespace of its own.*give --pid ${init}`),
     );
   });
 

@@ -7,6 +7,7 @@ const facts = (overrides: Partial<AttachFacts>): AttachFacts => ({
   place: leader,
   selfAncestry: [5000, 4999, 1],
   shellJob: false,
+  nested: undefined,
   ...overrides,
 });
 
@@ -24,6 +25,12 @@ describe('attachRefusal', () => {
     ['a kernel thread', { place: { ...leader, kernelThread: true } }, 'is a kernel thread'],
     ['a non-leader', { place: { ...leader, sessionId: 77 } }, 'is not a session leader (it belongs to session 77)'],
     ['pid 0', { pid: 0 }, 'is not a process id'],
+    ['unshare above a pid namespace init', { nested: { pid: 4243, parent: 4242 } }, 'give --pid 4243'],
+    [
+      'a tree with a pid namespace deeper down',
+      { nested: { pid: 4300, parent: 4250 } },
+      "give --pid the namespace's init",
+    ],
   ])('refuses %s', (_name, overrides, reason) => {
     expect(attachRefusal(facts(overrides))).toContain(reason);
   });
