@@ -158,7 +158,10 @@ describe('transfer limits', () => {
     });
     expect(shipped.map((r) => r.name)).toEqual(['00000001']);
     expect(performance.now() - started).toBeLessThan(5_000); // not after the stalled transfer's 10 s deadline
-    expect((await stalled.told).message).toMatch(/closed/);
+    // Cut at once (InFlight destroys the older connection): a FIN when the backup had read everything the
+    // stalled sender wrote, a reset when one of its 100 ms heartbeats was still unread (seen once in a batch
+    // run under load): both are the backup closing it.
+    expect((await stalled.told).message).toMatch(/closed|ECONNRESET/);
     expect(receiver.log.lines.join('\n')).toMatch(
       /offers 00000001 of run [0-9a-f-]{36} again: closing the older connection that was transferring it/,
     );
