@@ -46,6 +46,10 @@ export class RateWindow {
     return this.#count;
   }
 
+  get capacity(): number {
+    return this.#values.length;
+  }
+
   /** The newest value (NaN when there is none). */
   get newest(): number {
     return this.#count === 0 ? Number.NaN : this.#at(this.#count - 1);

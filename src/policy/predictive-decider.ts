@@ -20,6 +20,16 @@ const HEDGE_MARGIN = 1.1;
 /** Per decision, the remembered burst shrinks by this factor: it halves in 64 decisions without one. */
 const BURST_DECAY = 2 ** (-1 / 64);
 
+// The memory of a state before any observation (PredictivePolicy.initialState's numbers).
+const MEMORY_BEFORE_ANY: Readonly<Memory> = {
+  workingSetPages: null,
+  olderMs: Number.NaN,
+  olderPages: Number.NaN,
+  newerMs: Number.NaN,
+  newerPages: Number.NaN,
+  burstPages: 0,
+};
+
 /** The predictive policy's parameters, as the decider reads them. */
 export interface PredictiveParameters {
   readonly window: number;
@@ -45,24 +55,43 @@ export class PredictiveDecider implements PolicyDecider<PredictiveState> {
   /** The estimate's rates since the last change; and, while a rise waits for confirmation, the rates before it. */
   #rates: RateWindow;
   #pending: RateWindow;
-  #hasPending: boolean;
+  #hasPending = false;
   readonly #memory: Memory;
-  readonly #decision = new PredictiveDecision();
+  #decision = new PredictiveDecision();
   /** The state as an object, while no decision has changed it since (state() returns it then). */
   #snapshot: PredictiveState | undefined;
 
   constructor(parameters: PredictiveParameters, state: PredictiveState) {
     this.#p = parameters;
     this.#logChange = Math.log(parameters.change);
-    const capacity = Math.max(parameters.window, state.logRates.length, state.pending?.length ?? 0);
-    this.#rates = new RateWindow(capacity);
-    this.#pending = new RateWindow(capacity);
+    this.#rates = new RateWindow(parameters.window);
+    this.#pending = new RateWindow(parameters.window);
+    this.#memory = { ...MEMORY_BEFORE_ANY };
+    this.reset(state);
+  }
+
+  /** Goes on from this state instead (the pure decide() reuses one decider so). */
+  reset(state: PredictiveState): void {
+    const needed = Math.max(state.logRates.length, state.pending?.length ?? 0);
+    if (needed > this.#rates.capacity) this.#rates = new RateWindow(needed);
+    if (needed > this.#pending.capacity) this.#pending = new RateWindow(needed);
     this.#rates.load(state.logRates);
     this.#hasPending = state.pending !== null;
     if (state.pending !== null) this.#pending.load(state.pending);
-    const { workingSetPages, olderMs, olderPages, newerMs, newerPages, burstPages } = state;
-    this.#memory = { workingSetPages, olderMs, olderPages, newerMs, newerPages, burstPages };
+    const memory = this.#memory;
+    memory.workingSetPages = state.workingSetPages;
+    memory.olderMs = state.olderMs;
+    memory.olderPages = state.olderPages;
+    memory.newerMs = state.newerMs;
+    memory.newerPages = state.newerPages;
+    memory.burstPages = state.burstPages;
     this.#snapshot = state;
+  }
+
+  /** decide(), into a decision of its own (a value the caller may keep), not the one rewritten each time. */
+  decideAfresh(observation: Observation, band: Band): Decision {
+    this.#decision = new PredictiveDecision();
+    return this.decide(observation, band);
   }
 
   state(): PredictiveState {

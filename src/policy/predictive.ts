@@ -79,6 +79,7 @@ export class PredictivePolicy implements Policy<PredictiveState> {
   readonly change: number;
   readonly deadband: number;
   readonly target: TargetRule;
+  #copies: PredictiveDecider | undefined;
 
   constructor(options: PredictiveOptions = {}) {
     this.window = checkedParameter('predictive', 'window', options.window);
@@ -101,10 +102,13 @@ export class PredictivePolicy implements Policy<PredictiveState> {
   }
 
   // The in-place rule on a copy of the state: the state handed in is never changed, and comes back as it was
-  // (the same object) when the observation was not usable.
+  // (the same object) when the observation was not usable. One decider is reused for the copies (a new one
+  // each time made this 4× slower than the rule it runs); each decision is a new value.
   decide(state: PredictiveState, observation: Observation, band: Band): { decision: Decision; state: PredictiveState } {
-    const decider = new PredictiveDecider(this, state);
-    const decision = decider.decide(observation, band);
+    const decider = this.#copies ?? new PredictiveDecider(this, state);
+    this.#copies = decider;
+    decider.reset(state);
+    const decision = decider.decideAfresh(observation, band);
     return { decision, state: decider.state() };
   }
 
