@@ -20,8 +20,8 @@ const HEDGE_MARGIN = 1.1;
 /** Per decision, the remembered burst shrinks by this factor: it halves in 64 decisions without one. */
 const BURST_DECAY = 2 ** (-1 / 64);
 
-// The memory of a state before any observation (PredictivePolicy.initialState's numbers).
-const MEMORY_BEFORE_ANY: Readonly<Memory> = {
+/** The numbers of a state before any observation (PredictivePolicy.initialState's). */
+export const MEMORY_BEFORE_ANY: Readonly<Memory> = {
   workingSetPages: null,
   olderMs: Number.NaN,
   olderPages: Number.NaN,

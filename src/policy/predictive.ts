@@ -4,7 +4,7 @@
 
 import type { Band, Decision, Observation, Policy } from '../model/policy.js';
 import { checkedParameter, type TargetRule } from './defaults.js';
-import { PredictiveDecider } from './predictive-decider.js';
+import { MEMORY_BEFORE_ANY, PredictiveDecider } from './predictive-decider.js';
 
 export { targetBytes } from './predictive-arithmetic.js';
 
@@ -89,16 +89,7 @@ export class PredictivePolicy implements Policy<PredictiveState> {
   }
 
   initialState(): PredictiveState {
-    return {
-      logRates: [],
-      pending: null,
-      workingSetPages: null,
-      olderMs: Number.NaN,
-      olderPages: Number.NaN,
-      newerMs: Number.NaN,
-      newerPages: Number.NaN,
-      burstPages: 0,
-    };
+    return { logRates: [], pending: null, ...MEMORY_BEFORE_ANY };
   }
 
   // The in-place rule on a copy of the state: the state handed in is never changed, and comes back as it was
