@@ -21,12 +21,13 @@ describe('kill -9 of CRIU in the middle of a dump', () => {
       const criu = await testCriu();
       const dir = await imagesDir();
       const argv = dumpArgv({ kind: 'full', pid: workload.pid, imagesDir: dir });
-      const child = spawn(criu.command, [...argv, '-o', join(dir, 'criu.log')], { stdio: 'ignore' });
+      const log = join(dir, 'criu.log');
+      const child = spawn(criu.command, [...argv, '-o', log], { stdio: 'ignore' });
       const exited = new Promise((resolve) => child.once('exit', resolve));
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       child.kill('SIGKILL');
       await exited;
-      await expectRunningOn(workload);
+      await expectRunningOn(workload, log);
     },
   );
 });
