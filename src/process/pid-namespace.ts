@@ -46,12 +46,12 @@ export function hostPidsNeeded(dumpedPids: readonly number[]): number[] {
 export async function pidNamespaceInit(unsharePid: number, timeoutMs = 5000): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const children = await readFile(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').catch(() => '');
-    const init = Number(children.trim().split(' ')[0]);
-    if (init > 0 && (await sessionId(init)) === init) return init;
+    const children = await childrenOf(unsharePid);
+    const init = children[0];
+    if (init !== undefined && (await sessionId(init)) === init) return init;
     if (performance.now() >= deadline)
       throw new Error(
-        `unshare (pid ${unsharePid}) has no child leading its own session after ${timeoutMs} ms (children: "${children.trim()}")`,
+        `unshare (pid ${unsharePid}) has no child leading its own session after ${timeoutMs} ms (children: "${children.join(' ')}")`,
       );
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
