@@ -1,15 +1,15 @@
 // flushAndDropCache on a real file: its pages leave the page cache (fincore counts them), and a file that is
 // only written stays cached (the control: without the drop, a chain start's image stayed resident).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flushAndDropCache } from '../../src/fs/page-cache.js';
 import { residentPages } from '../helpers/page-cache.js';
+import { scratchDirSync } from '../helpers/scratch.js';
 
 describe('flushAndDropCache', () => {
   it('flushes a freshly written file and drops its pages from the page cache', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'remusd-page-cache-'));
+    const dir = scratchDirSync('remusd-page-cache-');
     const [kept, dropped] = [join(dir, 'kept.img'), join(dir, 'dropped.img')];
     const bytes = Buffer.alloc(8 * 2 ** 20, 7);
     writeFileSync(kept, bytes);

@@ -1,15 +1,15 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { setUpDegrade as setUp } from './degrade-setup.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 // The degraded release's order of events, on the real OutputCommit over a gate that logs what it is told (the
 // real gates are tested in tun-gate.test.ts and test/vm): nothing is released before etcd has the record, a
 // record that cannot be written releases nothing, and an ack that catches up clears the record.
 
 async function images(): Promise<{ root: string; dir: (seq: number) => Promise<string> }> {
-  const root = await mkdtemp(join(tmpdir(), 'remusd-degrade-'));
+  const root = await scratchDir('remusd-degrade-');
   return {
     root,
     dir: async (seq) => {

@@ -1,14 +1,14 @@
 // `remusd calibrate` and `simulate`/`compare --cost FILE` as a user runs them (the built CLI; no CRIU).
 
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JSON_OUTPUTS } from '../../src/cli/json-schemas.js';
 import { loadCostProfile } from '../../src/sim/cost-profile.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from './helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const FIXTURES = ['delta-16mib', 'delta-64mib', 'full-1mib', 'full-16mib', 'full-64mib', 'full-256mib'].map((n) =>
   fixture(`criu-4.2.1/${n}.records.jsonl`),
@@ -16,7 +16,7 @@ const FIXTURES = ['delta-16mib', 'delta-64mib', 'full-1mib', 'full-16mib', 'full
 
 describe('remusd calibrate', () => {
   it('fits each mode, prints the fits with their error and writes a profile simulate and compare then charge', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'remusd-calibrate-'));
+    const dir = await scratchDir('remusd-calibrate-');
     const out = join(dir, 'cost.json');
     const result = await runCli(['calibrate', ...FIXTURES, '--out', out, '--note', 'fixtures']);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -49,7 +49,7 @@ describe('remusd calibrate', () => {
   });
 
   it('--cost refuses a FIFO, a bad field and a mode the profile lacks, each with a usage error', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'remusd-cost-'));
+    const dir = await scratchDir('remusd-cost-');
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
     const fromFifo = await runCli(['simulate', '--cost', fifo], { timeoutMs: 30_000 });

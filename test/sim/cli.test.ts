@@ -1,8 +1,7 @@
 // `remusd simulate` and `remusd compare` as a user runs them (the built CLI; no CRIU involved).
 
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
@@ -15,10 +14,11 @@ import { PLOT_CSV_COLUMNS } from '../../src/plot/csv.js';
 import { MEASURES } from '../../src/sim/measures.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from './helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 describe('remusd simulate', () => {
   it('simulates the demo workload by default and writes sim records', async () => {
-    const out = join(await mkdtemp(join(tmpdir(), 'remusd-sim-')), 'sim.jsonl');
+    const out = join(await scratchDir('remusd-sim-'), 'sim.jsonl');
     const result = await runCli([
       'simulate',
       '--duration',
@@ -128,7 +128,7 @@ describe('remusd compare', () => {
   });
 
   it('--seeds N: the spread across seeds in the table, the --json and the --csv, the same numbers in each', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'remusd-compare-'));
+    const dir = await scratchDir('remusd-compare-');
     const common = [
       'compare',
       '--workload',
@@ -215,7 +215,7 @@ describe('remusd compare', () => {
 
 describe('remusd score', () => {
   it('scores a simulated run from its records exactly as compare scored it', async () => {
-    const out = join(await mkdtemp(join(tmpdir(), 'remusd-score-')), 'sim.jsonl');
+    const out = join(await scratchDir('remusd-score-'), 'sim.jsonl');
     const common = ['--workload', '2000:20,200:20', '--working-set', '64MiB', '--noise', '0.2', '--duration', '120s'];
     expect((await runCli(['simulate', ...common, '--policy', 'predictive', '--records', out])).exitCode).toBe(0);
     const compared = JSON.parse((await runCli(['compare', ...common, '--policies', 'predictive', '--json'])).stdout);
@@ -241,7 +241,7 @@ describe('remusd score', () => {
 });
 
 describe('remusd plot', () => {
-  const tmp = () => mkdtemp(join(tmpdir(), 'remusd-plot-'));
+  const tmp = () => scratchDir('remusd-plot-');
   const simRecords = async (dir: string) => {
     const records = join(dir, 'records.jsonl');
     const sim = await runCli([
@@ -359,7 +359,7 @@ describe('hostile records files', () => {
   ];
 
   it('a FIFO, /dev/zero, a directory and a file over the size cap are refused at once by plot, score and compare --trace', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'remusd-hostile-records-'));
+    const dir = await scratchDir('remusd-hostile-records-');
     const fifo = join(dir, 'records.jsonl');
     execFileSync('mkfifo', [fifo]);
     const huge = join(dir, 'huge.jsonl');

@@ -1,8 +1,7 @@
 // The cost profile file is untrusted input: each defence here fails without it (a FIFO hangs a plain read,
 // /dev/zero or a huge file fills memory, a typo in a key silently changes nothing).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -14,8 +13,9 @@ import {
   PROFILE_MAX_BYTES,
 } from '../../src/sim/cost-profile.js';
 import { DEFAULT_COST_PROFILE } from '../../src/sim/default-cost.js';
+import { scratchDirSync } from '../helpers/scratch.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'remusd-cost-profile-'));
+const dir = scratchDirSync('remusd-cost-profile-');
 const good = () => JSON.parse(JSON.stringify(costProfileJson(DEFAULT_COST_PROFILE))) as Record<string, any>;
 const write = (name: string, content: string) => {
   const path = join(dir, name);
