@@ -6,6 +6,8 @@
 // xfer_pages inside the TIME_MEMDUMP span), so the reading alone is memdump − memwrite.
 // REMUSD_BENCH_REALTIME_CHECKPOINTS sets the checkpoints in all (default 120; the issue's 10 minutes: 600);
 // REMUSD_BENCH_REALTIME_OUT names a file for one JSON line per checkpoint (to look at the bursts).
+// Right before each dump, copy-reference.c reads and writes the same 64 MiB unfrozen: its p99/p50 is the
+// machine's own spread for that work in the same minutes, the yardstick for the freeze's.
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { quantile } from 'simple-statistics';
@@ -34,6 +36,7 @@ export async function run(): Promise<BenchRow[]> {
     dirtyPagesPerS: 768,
     retention: { keep: 5, newChainEvery: 20, maxChainBytes: undefined, compact: true, compactAt: 16 },
     realtime: { priority: DEFAULT_REALTIME_PRIORITY, when: realtime },
+    copyReference: true,
   });
   loads.push(at(loadavg(), 0));
   const out = process.env.REMUSD_BENCH_REALTIME_OUT;
@@ -64,6 +67,21 @@ export async function run(): Promise<BenchRow[]> {
           baseline: { name: 'p50', value: arm[key].p50 },
         }),
       ),
+      // The yardstick: is a p99 over 1.5× its median the dump's, or the machine's for that work?
+      compareRow({
+        bench: BENCH,
+        name: `${what}: the same reading and writing unfrozen (copy-reference.c, right before each dump) p50 / p99`,
+        unit: 'ms',
+        value: arm.reference.p99,
+        baseline: { name: 'p50', value: arm.reference.p50 },
+      }),
+      compareRow({
+        bench: BENCH,
+        name: `${what}: frozen p99/p50 against the copy's p99/p50 (same checkpoints)`,
+        unit: '×',
+        value: arm.frozen.p99 / arm.frozen.p50,
+        baseline: { name: "the copy's", value: arm.reference.p99 / arm.reference.p50 },
+      }),
     );
   }
   for (const key of ['frozen', 'memwrite', 'reading'] as const) {
@@ -90,11 +108,12 @@ function measure(checkpoints: readonly RunCheckpoint[]) {
     frozen: quantiles(checkpoints.map((r) => r.record.frozen_us / 1000)),
     memwrite: quantiles(stats.map((s) => s.memwrite_time / 1000)),
     reading: quantiles(stats.map((s) => (s.memdump_time - s.memwrite_time) / 1000)),
+    reference: quantiles(checkpoints.flatMap((r) => (r.referenceUs === undefined ? [] : [r.referenceUs / 1000]))),
   };
 }
 
 // One checkpoint's numbers, for REMUSD_BENCH_REALTIME_OUT.
-function line({ record, stats }: RunCheckpoint) {
+function line({ record, stats, referenceUs }: RunCheckpoint) {
   return {
     seq: record.seq,
     start: record.start,
@@ -103,5 +122,6 @@ function line({ record, stats }: RunCheckpoint) {
     memdump_ms: (stats?.memdump_time ?? Number.NaN) / 1000,
     memwrite_ms: (stats?.memwrite_time ?? Number.NaN) / 1000,
     compacted: record.compacted !== undefined,
+    copy_reference_ms: (referenceUs ?? Number.NaN) / 1000,
   };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { locateCriu } from '../criu/locate.js';
 import { readDumpStatsSync } from '../criu/images/index.js';
 import { pageSize } from '../criu/probe.js';
+import type { Checkpointer } from '../loop/checkpointer.js';
 import { systemClock } from '../loop/clock.js';
 import { criuCheckpointer } from '../loop/criu-checkpointer.js';
 import type { SupervisorSettings } from '../loop/supervisor-deps.js';
@@ -17,6 +18,7 @@ import type { DumpStats } from '../model/stats.js';
 import { FixedPolicy } from '../policy/index.js';
 import { startSessionLeader } from '../process/session-leader.js';
 import { ensureDirtierBinary } from '../workload/build.js';
+import { startCopyReference, type CopyReference } from './copy-reference.js';
 
 export interface SupervisedRun {
   /** Names the run in warnings. */
@@ -30,6 +32,11 @@ export interface SupervisedRun {
   dropChainStartCache?: boolean;
   /** CRIU at SCHED_FIFO with this priority for the checkpoints `when` picks (default: normal scheduling). */
   realtime?: { priority: number; when: (seq: number) => boolean };
+  /**
+   * Times copy-reference.c right before each dump (compaction is paused then, as for the dump): the machine's
+   * own spread for a dump's reading and writing, beside the freeze's.
+   */
+  copyReference?: boolean;
 }
 
 /** One checkpoint: its record, CRIU's stats and the bytes of its directory as published (what `remusd ship` sends). */
@@ -37,6 +44,8 @@ export interface RunCheckpoint {
   record: CheckpointRecord;
   stats: DumpStats | undefined;
   dirBytes: number;
+  /** copyReference: µs the copy took right before this checkpoint's dump. */
+  referenceUs?: number;
 }
 
 function directoryBytes(dir: string): number {
@@ -58,13 +67,14 @@ export async function superviseDirtier(run: SupervisedRun): Promise<RunCheckpoin
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const controller = new AbortController();
   const checkpoints: RunCheckpoint[] = [];
+  let reference: CopyReference | undefined;
   const warn = (message: string) => process.stderr.write(`${run.name}: ${message}\n`);
   try {
     const size = await pageSize();
     const images = join(root, 'images');
     await mkdir(images);
     const log = { info: () => undefined, warn };
-    const checkpointer = criuCheckpointer({
+    const criuOnly = criuCheckpointer({
       criu: await locateCriu({}),
       root: images,
       pid: workload.pid,
@@ -76,6 +86,19 @@ export async function superviseDirtier(run: SupervisedRun): Promise<RunCheckpoin
       realtimePriority: run.realtime?.priority,
       realtimeWhen: run.realtime?.when,
     });
+    const referenceUs = new Map<number, number>();
+    reference = run.copyReference === true ? await startCopyReference(root, 64) : undefined;
+    const copy = reference?.copy;
+    const checkpointer: Checkpointer =
+      copy === undefined
+        ? criuOnly
+        : {
+            ...criuOnly,
+            async take(request) {
+              referenceUs.set(request.seq, await copy());
+              return criuOnly.take(request);
+            },
+          };
     await supervise({
       checkpointer,
       mode: 'delta',
@@ -98,12 +121,19 @@ export async function superviseDirtier(run: SupervisedRun): Promise<RunCheckpoin
         failure: (_seq, message) => warn(message),
         record(record) {
           // Measured at once: retention may delete the directory before the next checkpoint.
-          checkpoints.push({ record, stats: readDumpStatsSync(record.dir), dirBytes: directoryBytes(record.dir) });
+          checkpoints.push({
+            record,
+            stats: readDumpStatsSync(record.dir),
+            dirBytes: directoryBytes(record.dir),
+            referenceUs: referenceUs.get(record.seq),
+          });
+          referenceUs.delete(record.seq);
           if (checkpoints.length >= run.checkpoints) controller.abort();
         },
       },
     });
   } finally {
+    await reference?.close();
     try {
       process.kill(workload.pid, 'SIGKILL');
     } catch {
