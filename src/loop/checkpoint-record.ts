@@ -16,6 +16,7 @@ export interface RecordDetails {
   compacted: CheckpointRecord['compacted'];
   /** Output commit's fields, when it is on. */
   outputFields: Record<string, unknown> | undefined;
+  probe: CheckpointRecord['probe'];
 }
 
 /** The records.jsonl line of one checkpoint: its facts (the numbers summaries use too) and the details. */
@@ -58,6 +59,7 @@ export function checkpointRecord(facts: CheckpointFacts, details: RecordDetails)
       ? {}
       : { criu_pages_written: result.stats.pages_written, delta_ms: round(details.deltaMs), shmem: delta.shmem }),
     ...(compacted === undefined ? {} : { compacted }),
+    probe: details.probe,
     ...details.outputFields,
   };
 }
@@ -80,6 +82,7 @@ export function blankFacts(band: CheckpointFacts['band']): CheckpointFacts {
     supervisorOverheadMs: 0,
     overrun: false,
     compactedBytes: null,
+    probeTrigger: null,
   };
 }
 

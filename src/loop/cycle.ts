@@ -2,7 +2,12 @@
 // unmeasured-checkpoint rule and the policy), retention, back-off, compaction's bookkeeping, the facts and
 // the record. Whoever drives it does the I/O around it, in this order for each checkpoint:
 //
-//   compactionEnded → (alive?) → begin → take → failed, or taken → finish → remove doomed, nextCompaction
+//   compactionEnded → (alive?) → [probePlan → probeStart] → begin → take → failed, or taken → finish →
+//   remove doomed, nextCompaction
+//
+// With the dirty-size probe on, the wait before `begin` reads the workload's touched memory at the instants
+// of probePlan's plan (probe-rule.ts) and starts early once the estimate reaches the aim; the cycle learns
+// the ratio of what a checkpoint stored to the reading it started on (reads set the accessed bits too).
 //
 // `supervise()` (supervisor.ts) drives it with CRIU and the real clock, waiting for each promise; the simulator
 // (src/sim/model-loop.ts) with a model and a virtual clock in a plain loop: both decide here, and alike.
@@ -14,6 +19,7 @@ import { ChainPlan, type ChainChoice } from './chain-plan.js';
 import type { CheckpointFailed, CheckpointRequest, CheckpointResult, CompactionOutcome } from './checkpointer.js';
 import { blankFacts, checkpointRecord, round } from './checkpoint-record.js';
 import { PolicyInForce } from './policy-in-force.js';
+import { blankPlan, probeAimBytes, probePeriodMs, type ProbePlan, type ProbeTrigger } from './probe-rule.js';
 import { NO_DECISION, stepInPlace, unmeasured, type CheckpointOutcome, type StepDecision } from './step.js';
 import type { SupervisorDeps, SupervisorExit, SupervisorSettings, Target } from './supervisor-deps.js';
 
@@ -53,6 +59,13 @@ export class LoopCycle {
   #pagesWritten = 0;
   #sizeBytes = 0;
   #chainStart = false;
+  // The probe: the plan of the wait in progress, the learned bytes stored per byte read (a read-heavy
+  // workload touches more than it writes), and the reading, estimate and trigger the checkpoint started on.
+  readonly #plan: ProbePlan = blankPlan();
+  #probeRatio = 1;
+  #probeReading = Number.NaN;
+  #probeEstimate = Number.NaN;
+  #probeTrigger: ProbeTrigger | null = null;
   readonly #wantRecords: boolean;
   // One facts object, rewritten for each checkpoint (SupervisorEvents.facts): its numbers then change in place
   // and a simulated checkpoint allocates nothing for them.
@@ -88,6 +101,38 @@ export class LoopCycle {
   /** Checkpoints taken so far. */
   get checkpoints(): number {
     return this.#checkpoints;
+  }
+
+  /**
+   * The probed wait before the next checkpoint (the same object, rewritten), or undefined when there is none:
+   * the probe is off, no checkpoint was taken yet, the last attempt failed (back-off), or the next is due now.
+   */
+  probePlan(nowMs: number): ProbePlan | undefined {
+    this.#probeReading = Number.NaN;
+    this.#probeEstimate = Number.NaN;
+    this.#probeTrigger = null;
+    const probe = this.#settings.probe;
+    const fromMs = this.#lastStartAtMs;
+    const deadlineMs = this.#nextStartAtMs;
+    if (probe === undefined || Number.isNaN(fromMs) || this.#consecutiveFailures > 0 || !(deadlineMs > nowMs))
+      return undefined;
+    const { band } = this.#settings;
+    const plan = this.#plan;
+    plan.fromMs = fromMs;
+    plan.beganMs = nowMs;
+    plan.periodMs = probePeriodMs(this.#intervalMs, probe);
+    plan.deadlineMs = deadlineMs;
+    plan.latestMs = probe.defer ? Math.max(deadlineMs, fromMs + band.maxMs) : deadlineMs;
+    plan.aimReading = probeAimBytes(band, probe) / this.#probeRatio;
+    plan.floorReading = band.lminBytes / this.#probeRatio;
+    return plan;
+  }
+
+  /** The probed wait ended (probe-rule.ts says when): the checkpoint starts on this reading, for this reason. */
+  probeStart(trigger: ProbeTrigger, readingBytes: number): void {
+    this.#probeTrigger = trigger;
+    this.#probeReading = readingBytes;
+    this.#probeEstimate = readingBytes * this.#probeRatio;
   }
 
   /** A compaction that ended since the last checkpoint (if one did): its link replaces the old one. */
@@ -194,12 +239,22 @@ export class LoopCycle {
     checkpoint.startedAtMs = startedAtMs;
     checkpoint.finishedAtMs = doneAtMs;
     stepInPlace(this.#policy.decider, intervalMs, checkpoint, settings.band, this.#step);
+    if (checkpoint.unmeasured === undefined) this.#learnProbeRatio(sizeBytes);
     this.#result = result;
     this.#elapsedMs = elapsedMs;
     this.#pagesWritten = pagesWritten;
     this.#sizeBytes = sizeBytes;
     this.#chainStart = chainStart;
     return this.#chains.added(result.stored, settings.retention.keep);
+  }
+
+  // Bytes stored per byte read, from each measured checkpoint that started on a reading: the geometric mean of
+  // the old ratio and the new one (within [1/64, 4]), so one odd checkpoint moves the estimate only halfway.
+  #learnProbeRatio(sizeBytes: number): void {
+    const reading = this.#probeReading;
+    if (!(reading > 0) || !(sizeBytes > 0)) return;
+    const seen = Math.min(Math.max(sizeBytes / reading, 1 / 64), 4);
+    this.#probeRatio = Math.sqrt(this.#probeRatio * seen);
   }
 
   /** The checkpoint is safe (fsync, output commit: counted as overhead): its facts and record go out, and on. */
@@ -230,6 +285,7 @@ export class LoopCycle {
     facts.supervisorOverheadMs = round(finishedAtMs - startedAtMs - result.criuWallMs - deltaMs);
     facts.overrun = outcome.overrun;
     facts.compactedBytes = compacted === undefined ? null : compacted.bytes_written;
+    facts.probeTrigger = this.#probeTrigger;
     events.facts?.(facts);
     if (this.#wantRecords) {
       const record = checkpointRecord(facts, {
@@ -241,6 +297,14 @@ export class LoopCycle {
         deltaMs,
         compacted,
         outputFields,
+        probe:
+          this.#probeTrigger === null
+            ? null
+            : {
+                trigger: this.#probeTrigger,
+                reading_bytes: Math.round(this.#probeReading),
+                estimate_bytes: Math.round(this.#probeEstimate),
+              },
       });
       records?.append(record);
       events.record?.(record, band);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { errorMessage } from '../fs/error-code.js';
 import { FileReadError, readRegularFile } from '../fs/regular-file.js';
 import type { DecisionKind } from '../model/policy.js';
-import { RECORD_SCHEMA, type RecordMode } from '../model/record.js';
+import { RECORD_SCHEMA, type ProbeTrigger, type RecordMode } from '../model/record.js';
 import { firstIssue } from '../units/zod-issue.js';
 
 /** A bad records file: the message names the file and, when it is about one line, the line. */
@@ -44,8 +44,11 @@ export interface ReadRecord {
   /** Mode delta: the rewrite's time. */
   deltaMs: number | undefined;
   overrun: boolean;
+  /** Why the dirty-size probe started it (schema 3), or undefined (no probe, or an older record). */
+  probeTrigger: ProbeTrigger | undefined;
 }
 
+const TRIGGERS = ['aim', 'floor', 'deadline', 'max'] as const;
 const MODES = ['pre-dump', 'dump', 'full', 'delta', 'sim'] as const;
 const count = z
   .number({ error: 'is not a whole number ≥ 0' })
@@ -54,8 +57,8 @@ const count = z
 const ms = z.number({ error: 'is not a number of ms ≥ 0' }).min(0, { error: 'is not a number of ms ≥ 0' }).finite();
 const lineSchema = z.object({
   schema: z
-    .union([z.literal(1), z.literal(RECORD_SCHEMA)], {
-      error: `is not a records schema this remusd reads (1 or ${RECORD_SCHEMA})`,
+    .union([z.literal(1), z.literal(2), z.literal(RECORD_SCHEMA)], {
+      error: `is not a records schema this remusd reads (1 to ${RECORD_SCHEMA})`,
     })
     .optional(),
   seq: count,
@@ -89,6 +92,13 @@ const lineSchema = z.object({
   criu_pages_written: count.optional(),
   delta_ms: ms.optional(),
   overrun: z.boolean({ error: 'is not true or false' }).optional(),
+  probe: z
+    .object(
+      { trigger: z.enum(TRIGGERS, { error: `is not one of ${TRIGGERS.join(', ')}` }) },
+      { error: 'is not null or a probe {trigger, reading_bytes, estimate_bytes}' },
+    )
+    .nullable()
+    .optional(),
 });
 
 /** Parses records.jsonl text (named `source` in errors); throws RecordsError. Blank lines are skipped. */
@@ -146,7 +156,7 @@ function parseLine(line: string, where: string): ReadRecord {
     throw new RecordsError(`${where}: ${key} ${found === undefined ? '(missing)' : JSON.stringify(found)} ${message}`);
   }
   const r = parsed.data;
-  if (r.schema === RECORD_SCHEMA && r.chain_start === undefined)
+  if (r.schema !== undefined && r.schema >= 2 && r.chain_start === undefined)
     throw new RecordsError(`${where}: chain_start (missing) is not true or false`);
   return {
     where,
@@ -172,5 +182,6 @@ function parseLine(line: string, where: string): ReadRecord {
     criuPagesWritten: r.criu_pages_written,
     deltaMs: r.delta_ms,
     overrun: r.overrun ?? false,
+    probeTrigger: r.probe?.trigger,
   };
 }

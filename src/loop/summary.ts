@@ -136,6 +136,7 @@ export function factsOfRecord(record: CheckpointRecord): CheckpointFacts {
     supervisorOverheadMs: record.supervisor_overhead_ms,
     overrun: record.overrun,
     compactedBytes: record.compacted?.bytes_written ?? null,
+    probeTrigger: record.probe?.trigger ?? null,
   };
 }
 

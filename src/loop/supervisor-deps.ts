@@ -9,6 +9,7 @@ import type { Checkpointer } from './checkpointer.js';
 import type { Clock } from './clock.js';
 import type { CompactionRunner } from './compactor.js';
 import type { MaybePromise } from './drive.js';
+import type { ProbeSettings } from './probe-rule.js';
 import type { RecordSink } from './records.js';
 
 /** What the supervisor needs from the (hot-reloadable) configuration, already resolved. */
@@ -27,6 +28,19 @@ export interface SupervisorSettings {
   };
   criu: { logLevel: number; extraArgs: readonly string[]; timeoutMs: number };
   failures: { maxConsecutive: number; backoffInitialMs: number; backoffMaxMs: number };
+  /** The dirty-size probe (probe-rule.ts), when on and the loop has a probe (SupervisorDeps.probe). */
+  probe?: ProbeSettings | undefined;
+}
+
+/**
+ * Reads how much memory the workload touched since the last reset, without stopping or freezing it
+ * (src/process/dirty-probe.ts reads the accessed bits). The loop resets it once CRIU lets go of the workload
+ * (CRIU's own walk over the pages sets them all).
+ */
+export interface DirtyProbe {
+  reset(): MaybePromise<void>;
+  /** Bytes touched since the last reset. */
+  read(): MaybePromise<number>;
 }
 
 /** The workload being supervised. */
@@ -83,6 +97,8 @@ export interface SupervisorDeps {
   signal: AbortSignal;
   /** Output commit, when enabled. A failure of the gate ends the loop (the workload's output stays held). */
   output?: OutputFence | undefined;
+  /** The dirty-size probe, used while settings().probe is set; undefined: the loop waits for the interval. */
+  probe?: DirtyProbe | undefined;
   /** False once the workload is fenced (src/fence/): the loop ends after the checkpoint in progress. */
   mayPublish?: () => boolean;
 }

@@ -3,7 +3,9 @@ import { asFailedAttempt, removeQuietly, type CheckpointResult } from './checkpo
 import { Compactor, type CompactionRunner } from './compactor.js';
 import { LoopCycle } from './cycle.js';
 import { drive, isThenable, settled, type MaybePromise, type Steps } from './drive.js';
+import { nextInstant, triggerAt } from './probe-rule.js';
 import type { SupervisorDeps, SupervisorExit } from './supervisor-deps.js';
+import { errorMessage } from '../fs/error-code.js';
 
 /**
  * The adaptive checkpoint loop: wait until due → checkpoint → read stats → ask the policy → record.
@@ -30,16 +32,59 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       ? new Compactor(checkpointer.compact.bind(checkpointer))
       : undefined);
   const cycle = new LoopCycle({ ...deps, compacting: compactor !== undefined }, opened, clock.now());
-  // Once CRIU has let go of the workload: compaction resumes and the inbound hold ends (one closure per run).
+  // The dirty-size probe, until a reading fails (then the loop waits for the interval, with a warning).
+  let probe = deps.probe;
+  // Once CRIU has let go of the workload: compaction resumes, the inbound hold ends, and the probe's accessed
+  // bits are cleared (CRIU's walk over the pages set them all). One closure per run.
   const onDumped = () => {
     compactor?.resume();
-    return deps.output?.afterDump();
+    const resetting = probe === undefined ? undefined : resetProbe(probe);
+    const releasing = deps.output?.afterDump();
+    return isThenable(resetting) ? Promise.all([resetting, releasing]).then(() => undefined) : releasing;
+  };
+  const resetProbe = (p: NonNullable<typeof probe>) => {
+    try {
+      const resetting = p.reset();
+      return isThenable(resetting) ? Promise.resolve(resetting).catch(() => undefined) : resetting;
+    } catch {
+      return undefined; // the next read fails the same way, and says why
+    }
   };
   try {
     while (!signal.aborted) {
       compactor?.resume();
-      const sleeping = clock.sleep(cycle.nextStartAtMs - clock.now(), signal);
-      if (isThenable(sleeping)) yield sleeping;
+      const plan = probe === undefined ? undefined : cycle.probePlan(clock.now());
+      if (plan === undefined || probe === undefined) {
+        const sleeping = clock.sleep(cycle.nextStartAtMs - clock.now(), signal);
+        if (isThenable(sleeping)) yield sleeping;
+      } else {
+        // Read at each instant of the plan until the rule says start (never later than its latest instant).
+        for (let at = plan.beganMs; !signal.aborted;) {
+          at = nextInstant(plan, at);
+          const sleeping = clock.sleep(at - clock.now(), signal);
+          if (isThenable(sleeping)) yield sleeping;
+          let reading: number;
+          try {
+            const read = probe.read();
+            reading = isThenable(read) ? yield* settled(read) : read;
+          } catch (error) {
+            const alive = target.alive();
+            if (!(isThenable(alive) ? yield* settled(alive) : alive)) return cycle.exited(target);
+            events.warn(
+              `dirty-size probe failed, waiting for the policy's interval from now on: ${errorMessage(error)}`,
+            );
+            probe = undefined;
+            const rest = clock.sleep(cycle.nextStartAtMs - clock.now(), signal);
+            if (isThenable(rest)) yield rest;
+            break;
+          }
+          const trigger = triggerAt(plan, clock.now(), reading);
+          if (trigger !== undefined) {
+            cycle.probeStart(trigger, reading);
+            break;
+          }
+        }
+      }
       if (isThenable(retention)) yield retention;
       retention = undefined;
       // Never while the workload is frozen: held from here until CRIU has let go of it.

@@ -7,9 +7,9 @@ export type RecordMode = CheckpointMode | 'sim';
 
 /**
  * The records.jsonl format version. 2 added `schema`, `policy`, `band` and `chain_start`; version 1 lines
- * (no `schema` key) are still read (src/loop/record-reader.ts).
+ * (no `schema` key) are still read; 3 added `probe` (src/loop/record-reader.ts).
  */
-export const RECORD_SCHEMA = 2;
+export const RECORD_SCHEMA = 3;
 
 /** The band a decision was taken against, as a record carries it (a reload can change it mid-run). */
 export interface RecordBand {
@@ -61,6 +61,12 @@ export interface CheckpointRecord {
    * while the workload ran): the link flattened, how many links it replaced, the bytes it wrote and its time.
    */
   compacted?: { name: string; links: number; bytes_written: number; ms: number };
+  /**
+   * The dirty-size probe's word on when this checkpoint started (null: the probe was off, or the start was
+   * due at once): `aim` (the estimate reached the aim before the deadline), `floor` (it reached lmin after
+   * the deadline), `deadline` or `max` (time ran out), with the reading it started on and the estimate.
+   */
+  probe: { trigger: ProbeTrigger; reading_bytes: number; estimate_bytes: number } | null;
   [extra: string]: unknown;
 }
 
@@ -87,4 +93,9 @@ export interface CheckpointFacts {
   overrun: boolean;
   /** Bytes written by the compaction that finished since the previous checkpoint, or null if none did. */
   compactedBytes: number | null;
+  /** Why the probe started this checkpoint, or null (no probe, or the start was due at once). */
+  probeTrigger: ProbeTrigger | null;
 }
+
+/** Why a probed wait ended (src/loop/probe-rule.ts). */
+export type ProbeTrigger = 'aim' | 'floor' | 'deadline' | 'max';

@@ -3,7 +3,7 @@
 import type { Band } from '../model/policy.js';
 import type { PolicySpec } from '../policy/index.js';
 import type { CostModel } from './cost.js';
-import { runSimulation, type SimRetention } from './simulate.js';
+import { runSimulation, type SimRetention, type SimulationInput } from './simulate.js';
 import { Scorecard, type PolicyScore } from './scorecard.js';
 import type { RunResult } from './measures.js';
 import { SimTally, type SimSummary } from './summary.js';
@@ -21,6 +21,8 @@ export interface ComparisonInput {
   durationMs: number;
   pageSize: number;
   retention?: SimRetention;
+  /** The dirty-size probe, for every policy (default off). */
+  probe?: SimulationInput['probe'];
 }
 
 /** One policy's result: its spec, the summary of its runs (undefined if no checkpoint fitted in), its score. */

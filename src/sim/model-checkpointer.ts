@@ -10,7 +10,7 @@ import type { DumpStats } from '../model/stats.js';
 import { costInto, type CheckpointCost, type CostModel } from './cost.js';
 import { ModelCompactor } from './model-compactor.js';
 import { LiveCheckpoints } from './model-store.js';
-import type { ImmediateCheckpointer } from './model-loop.js';
+import type { ImmediateCheckpointer, ModelProbe } from './model-loop.js';
 import type { Workload } from './workload.js';
 
 /** What a modelled checkpoint depends on. */
@@ -27,6 +27,12 @@ export interface ModelCheckpointerOptions {
   memoryPages: number;
   /** Model compaction (mode delta): the checkpointer then comes with a ModelCompactor. */
   compaction?: boolean;
+  /**
+   * Model the dirty-size probe (when the workload can say when its writes reach a level): its reading is
+   * the pages written since the last checkpoint started × (1 + readShare) (default 0): pages the workload
+   * only reads set the accessed bits too.
+   */
+  probe?: { readShare?: number } | undefined;
 }
 
 /**
@@ -72,6 +78,7 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
     delta,
   };
   return {
+    probe: options.probe === undefined ? undefined : modelProbe(workload, pageSize, options.probe.readShare ?? 0),
     compactor: live === undefined ? undefined : new ModelCompactor({ clock, cost, pageSize, memoryPages, store: live }),
     // Plain values, not promises: the loop then runs a simulation without waiting (src/loop/drive.ts).
     open: () => ({ stored: [], previous: undefined }),
@@ -110,6 +117,19 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
     remove(checkpoints) {
       live?.remove(checkpoints);
     },
+  };
+}
+
+/** The probe's model over a workload that can say when its writes reach a level (undefined if it cannot). */
+function modelProbe(workload: Workload, pageSize: number, readShare: number): ModelProbe | undefined {
+  if (!(readShare >= 0) || !Number.isFinite(readShare))
+    throw new RangeError(`probe read share ${readShare} must be a finite number ≥ 0`);
+  const { reachesAt, writesBetween } = workload;
+  if (reachesAt === undefined || writesBetween === undefined) return undefined;
+  const bytesPerPage = pageSize * (1 + readShare);
+  return {
+    readingAt: (fromMs, tMs) => writesBetween(fromMs, tMs) * bytesPerPage,
+    reachesAt: (fromMs, bytes, untilMs) => reachesAt(fromMs, bytes / bytesPerPage, untilMs),
   };
 }
 

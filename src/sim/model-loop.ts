@@ -7,6 +7,7 @@
 import type { CheckpointRequest, CheckpointResult } from '../loop/checkpointer.js';
 import type { Clock } from '../loop/clock.js';
 import { LoopCycle, type CycleDeps } from '../loop/cycle.js';
+import { firstTrigger, type ProbeStart } from '../loop/probe-rule.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import type { ModelCompactor } from './model-compactor.js';
 
@@ -17,6 +18,16 @@ export interface ImmediateCheckpointer {
   remove(checkpoints: readonly StoredCheckpoint[]): void;
   /** Compaction in virtual time, when it is modelled. */
   readonly compactor: ModelCompactor | undefined;
+  /** The dirty-size probe's model, when the workload model can say when its writes reach a level. */
+  readonly probe?: ModelProbe | undefined;
+}
+
+/** What the probe would read, modelled: a reading that never falls between two checkpoint starts. */
+export interface ModelProbe {
+  /** The reading (bytes) at tMs of what the workload touched since fromMs. */
+  readingAt(fromMs: number, tMs: number): number;
+  /** The earliest time, at most untilMs, at which readingAt(fromMs, t) reaches bytes; Infinity if none. */
+  reachesAt(fromMs: number, bytes: number, untilMs: number): number;
 }
 
 /** What the simulated loop runs on. */
@@ -37,10 +48,27 @@ export function runModelLoop(deps: ModelLoopDeps): number {
   const cycle = new LoopCycle({ ...deps, compacting: compactor !== undefined }, checkpointer.open(), clock.now());
   // Once "CRIU" has let go of the workload, compaction runs again.
   const onDumped = () => compactor?.resume();
+  const { probe } = checkpointer;
+  const start: ProbeStart = { atMs: 0, trigger: 'aim' };
   try {
     for (;;) {
       compactor?.resume();
-      clock.sleep(cycle.nextStartAtMs - clock.now());
+      const plan = probe === undefined ? undefined : cycle.probePlan(clock.now());
+      if (plan === undefined || probe === undefined) {
+        clock.sleep(cycle.nextStartAtMs - clock.now());
+      } else {
+        // Where reading at every instant would end the wait (supervise() reads; this computes): no event per tick.
+        const { fromMs, latestMs, deadlineMs } = plan;
+        const aimAtMs = probe.reachesAt(fromMs, plan.aimReading, latestMs);
+        // The floor matters only while deferring past the deadline, and only if the aim is not reached by then.
+        const floorAtMs =
+          latestMs > deadlineMs && aimAtMs > deadlineMs
+            ? probe.reachesAt(fromMs, plan.floorReading, latestMs)
+            : Number.POSITIVE_INFINITY;
+        firstTrigger(plan, aimAtMs, floorAtMs, start);
+        clock.sleep(start.atMs - clock.now());
+        cycle.probeStart(start.trigger, probe.readingAt(fromMs, clock.now()));
+      }
       // Never while the workload is frozen: held from here until the model's dump has let go of it.
       compactor?.pause();
       cycle.compactionEnded(compactor?.takeOutcome());

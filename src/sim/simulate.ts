@@ -8,6 +8,7 @@
 // `remusd run`). A checkpoint that takes longer than the interval in force overruns: the next one starts as
 // soon as it ends. The simulated workload "exits" at durationMs: checkpoints start strictly before it.
 
+import type { ProbeSettings } from '../loop/probe-rule.js';
 import type { SupervisorSettings } from '../loop/supervisor-deps.js';
 import type { Band } from '../model/policy.js';
 import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
@@ -46,6 +47,8 @@ export interface SimulationInput {
   memoryPages?: number;
   /** Wall-clock time of virtual 0, for the records' `start`; default 1970-01-01T00:00:00Z. */
   epoch?: Date;
+  /** The dirty-size probe (src/loop/probe-rule.ts), and the share of touched pages only read; default off. */
+  probe?: (ProbeSettings & { readShare?: number }) | undefined;
 }
 
 /**
@@ -79,6 +82,7 @@ export async function runSimulation(
     retention: input.retention ?? DEFAULT_SIM_RETENTION,
     criu: { logLevel: 0, extraArgs: [], timeoutMs: Number.POSITIVE_INFINITY },
     failures: { maxConsecutive: 1, backoffInitialMs: 0, backoffMaxMs: 0 },
+    probe: input.probe,
   };
   const checkpointer = modelCheckpointer({
     workload,
@@ -87,6 +91,7 @@ export async function runSimulation(
     pageSize,
     memoryPages,
     compaction: settings.retention.compact === true,
+    probe: input.probe,
   });
   return runModelLoop({
     checkpointer,

@@ -6,13 +6,14 @@ import type { CheckpointRecord } from '../../src/model/record.js';
 import { imagesDir } from '../helpers/criu.js';
 
 const record = (seq: number): CheckpointRecord => ({
-  schema: 2,
+  schema: 3,
   seq,
   start: new Date(seq * 1000).toISOString(),
   mode: 'delta',
   policy: 'threshold',
   band: { lmin_bytes: 1, lmax_bytes: 2, min_ms: 100, max_ms: 1000 },
   chain_start: false,
+  probe: null,
   elapsed_ms: 200,
   shpages_written: 0,
   parent: null,

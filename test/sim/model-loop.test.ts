@@ -3,6 +3,7 @@
 // with compaction, retention, chain starts, bursts and noise in play. (test/sim/real-vs-sim.test.ts replays a
 // real CRIU run through runModelLoop; this covers what a real run of 20 checkpoints does not reach.)
 import { describe, expect, it } from 'vitest';
+import type { ProbeSettings } from '../../src/loop/probe-rule.js';
 import type { SupervisorSettings } from '../../src/loop/supervisor-deps.js';
 import { supervise } from '../../src/loop/supervisor.js';
 import type { CheckpointRecord } from '../../src/model/record.js';
@@ -34,7 +35,11 @@ const workload = () =>
   });
 
 // Both drivers on fresh models; newChainEvery 8 without compaction makes chain starts along the way too.
-async function bothDrivers(spec: PolicySpec, retention: SupervisorSettings['retention']) {
+// With `probe`, supervise() reads a per-tick probe (the model's reading at the clock's time) at every instant of
+// its plan, while runModelLoop computes where those readings would end the wait: the same records still.
+const PROBE: ProbeSettings = { minPeriodMs: 25, maxPeriodMs: 100, defer: true, target: 'geometric' };
+
+async function bothDrivers(spec: PolicySpec, retention: SupervisorSettings['retention'], probe?: ProbeSettings) {
   const run = (): { clock: VirtualClock; deps: Parameters<typeof runModelLoop>[0]; records: CheckpointRecord[] } => {
     const clock = new VirtualClock();
     const policy = createPolicy(spec);
@@ -45,6 +50,7 @@ async function bothDrivers(spec: PolicySpec, retention: SupervisorSettings['rete
       retention,
       criu: { logLevel: 0, extraArgs: [], timeoutMs: Number.POSITIVE_INFINITY },
       failures: { maxConsecutive: 1, backoffInitialMs: 0, backoffMaxMs: 0 },
+      probe,
     };
     const records: CheckpointRecord[] = [];
     const checkpointer = modelCheckpointer({
@@ -54,6 +60,7 @@ async function bothDrivers(spec: PolicySpec, retention: SupervisorSettings['rete
       pageSize: PAGE,
       memoryPages: W,
       compaction: retention.compact === true,
+      probe: probe === undefined ? undefined : { readShare: 0.5 },
     });
     const events = {
       info: () => undefined,
@@ -81,8 +88,21 @@ async function bothDrivers(spec: PolicySpec, retention: SupervisorSettings['rete
   const taken = runModelLoop(simulated.deps);
   const supervised = run();
   const { deps, clock } = supervised;
+  // The probe supervise() reads: what the workload touched since the checkpoint in progress last started.
+  const model = deps.checkpointer.probe;
+  let lastStartMs = 0;
+  const take = deps.checkpointer.take.bind(deps.checkpointer);
+  const checkpointer = {
+    ...deps.checkpointer,
+    take: (request: Parameters<typeof take>[0]) => ((lastStartMs = clock.now()), take(request)),
+  };
   const exit = await supervise({
     ...deps,
+    checkpointer,
+    probe:
+      model === undefined
+        ? undefined
+        : { reset: () => undefined, read: () => model.readingAt(lastStartMs, clock.now()) },
     compactor: deps.checkpointer.compactor,
     target: { pid: 0, alive: () => clock.now() < DURATION_MS, exitStatus: () => '', exitCode: () => 0 },
     signal: new AbortController().signal,
@@ -107,5 +127,22 @@ describe('the simulator and supervise() drive one loop', () => {
     expect(simulated.filter((r) => r.decision !== 'hold').length).toBeGreaterThan(20);
     expect(simulated.filter((r) => r.chain_start || r.compacted !== undefined).length).toBeGreaterThan(5);
     expect(simulated.map((r) => JSON.stringify(r))).toEqual(supervised.map((r) => JSON.stringify(r)));
+  });
+
+  it('with the dirty-size probe: the same records and probe triggers, byte for byte', async () => {
+    const { taken, exit, simulated, supervised } = await bothDrivers(
+      { kind: 'predictive' },
+      DEFAULT_SIM_RETENTION,
+      PROBE,
+    );
+    expect(exit.checkpoints).toBe(taken);
+    expect(taken).toBeGreaterThan(500);
+    expect(simulated.map((r) => JSON.stringify(r))).toEqual(supervised.map((r) => JSON.stringify(r)));
+    // The probe did work: it started many checkpoints at the aim and some at lmin past the deadline.
+    const triggers = new Map<string, number>();
+    for (const r of simulated)
+      if (r.probe !== null) triggers.set(r.probe.trigger, (triggers.get(r.probe.trigger) ?? 0) + 1);
+    expect(triggers.get('aim')).toBeGreaterThan(taken / 4);
+    expect(triggers.get('floor')).toBeGreaterThan(0);
   });
 });

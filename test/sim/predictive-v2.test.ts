@@ -8,14 +8,10 @@ import type { PolicySpec } from '../../src/policy/index.js';
 import { Scorecard } from '../../src/sim/scorecard.js';
 import { runSimulation } from '../../src/sim/simulate.js';
 import type { Workload } from '../../src/sim/workload.js';
-import { FREE, MiB, PAGE, phased } from './helpers.js';
+import { FREE, MiB, PAGE, phased, REACHABLE, tenfoldStepsArb } from './helpers.js';
 
 // The band: [1, 4] MiB, interval [200 ms, 8 s]; the target 2 MiB = 512 pages.
 const BAND: Band = { lminBytes: 1 * MiB, lmaxBytes: 4 * MiB, minMs: 200, maxMs: 8000 };
-// Rates whose target interval lies in [min, max] with a margin of ×1.25 at the short end and ×2 at the
-// long one (a phase must hold a few checkpoints): 128..2048 pages/s, target intervals 4 s..250 ms.
-const REACHABLE = { min: 128, max: 2048 };
-
 async function score(policy: PolicySpec, workload: Workload, durationMs: number) {
   const card = new Scorecard();
   card.startRun(workload.nextStep!, workload.nextChange);
@@ -35,31 +31,10 @@ async function score(policy: PolicySpec, workload: Workload, durationMs: number)
   return card.score();
 }
 
-// A piecewise-constant rate stepping ×10 up or down (staying reachable), each phase 20..60 s long (≥ 5
-// target intervals at the slowest rate).
-const stepsArb = fc
-  .record({
-    start: fc.double({ min: Math.log(REACHABLE.min), max: Math.log(REACHABLE.max), noNaN: true }),
-    moves: fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 20, max: 60 })), { minLength: 2, maxLength: 6 }),
-    firstSeconds: fc.integer({ min: 20, max: 60 }),
-  })
-  .map(({ start, moves, firstSeconds }) => {
-    let rate = Math.exp(start);
-    const phases: [number, number][] = [[rate, firstSeconds]];
-    for (const [up, seconds] of moves) {
-      // A step that would leave the reachable range goes the other way.
-      const wantUp = up ? rate * 10 <= REACHABLE.max : rate / 10 < REACHABLE.min;
-      rate = wantUp ? rate * 10 : rate / 10;
-      phases.push([rate, seconds]);
-    }
-    return phases;
-  })
-  .filter((phases) => phases.every(([rate]) => rate >= REACHABLE.min && rate <= REACHABLE.max));
-
 describe('predictive v2 (simulated, scored like remusd compare)', () => {
   it('is back in band within 2 checkpoints after any 10× step inside the reachable range', async () => {
     await fc.assert(
-      fc.asyncProperty(stepsArb, async (phases) => {
+      fc.asyncProperty(tenfoldStepsArb, async (phases) => {
         const durationMs = phases.reduce((sum, [, s]) => sum + s * 1000, 0);
         const workload = phased(phases, { workingSetPages: 16384 });
         const s = await score({ kind: 'predictive' }, workload, durationMs);

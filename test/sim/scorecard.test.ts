@@ -27,6 +27,7 @@ function facts(seq: number, atMs: number, elapsedMs: number, sizeMiB: number): C
     supervisorOverheadMs: 0,
     overrun: false,
     compactedBytes: null,
+    probeTrigger: null,
   };
 }
 

@@ -57,7 +57,8 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
     );
     // The first checkpoint starts with the workload, starts a chain and is not shown to the policy.
     expect(records[0]).toMatchObject({
-      schema: 2,
+      schema: 3,
+      probe: null,
       seq: 1,
       mode: 'sim',
       policy: 'threshold',

@@ -104,8 +104,8 @@ describe('trace replay', () => {
       /^f\.jsonl:1: chain_start \(missing\) is not true or false/,
     ],
     [
-      line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, schema: 3 }),
-      /^f\.jsonl:1: schema 3 is not a records schema this remusd reads/,
+      line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, schema: 4 }),
+      /^f\.jsonl:1: schema 4 is not a records schema this remusd reads/,
     ],
     [
       line({ seq: 1, start: 'yesterday', pages_written: 1, elapsed_ms: 5 }),
