@@ -39,6 +39,9 @@ export interface AtomicWriteOptions {
   mode?: number;
 }
 
+/** What temporaryName makes: `.NAME.PID.RANDOM.tmp`, the writer's pid captured (for removeStaleTemporaries). */
+export const TEMPORARY_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
 /** The temporary name a write of `path` works under (same directory, hidden, unique to this call). */
 export function temporaryName(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);

@@ -16,6 +16,7 @@ import {
 } from '../delta/index.js';
 import { errorMessage } from '../fs/error-code.js';
 import { flushAndDropCache } from '../fs/page-cache.js';
+import { sweepReport } from '../fs/stale-temporaries.js';
 import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import { openRun } from '../store/run-identity.js';
@@ -29,6 +30,7 @@ import {
   publish,
   removeCheckpoints,
   removePartials,
+  removeStaleWrites,
   scanCheckpoints,
 } from '../store/checkpoints.js';
 
@@ -74,6 +76,8 @@ export function criuCheckpointer(options: CriuCheckpointerOptions): Checkpointer
       const leftovers = removePartials(root);
       if (leftovers.length > 0)
         options.log.warn(`removed ${leftovers.length} half-written checkpoint(s) left by a crash`, { leftovers });
+      const stale = sweepReport(root, await removeStaleWrites(root));
+      if (stale !== undefined) options.log.warn(stale.message, stale.fields);
       const stored = scanCheckpoints(root);
       // The directory's run (run.json): what tells a backup these checkpoints from another life's of the same names.
       options.log.info(`run: ${(await openRun(root, stored.length > 0, new Date())).reason}`);

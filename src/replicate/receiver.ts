@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { removePartials } from '../store/checkpoints.js';
+import { sweepReport } from '../fs/stale-temporaries.js';
+import { removePartials, removeStaleWrites } from '../store/checkpoints.js';
 import type { Endpoint } from '../units/endpoint.js';
 import { Channel } from './channel.js';
 import { BackupCompactor } from './compaction.js';
@@ -37,8 +38,13 @@ const HELLO_MAX_BYTES = 4 << 10;
  */
 export async function startReceiver(listen: Endpoint, options: ReceiverOptions): Promise<Receiver> {
   mkdirSync(options.root, { recursive: true });
-  const stale = [options.root, ...listRunDirectories(options.root).map((r) => r.dir)].flatMap(removePartials);
+  const dirs = [options.root, ...listRunDirectories(options.root).map((r) => r.dir)];
+  const stale = dirs.flatMap(removePartials);
   if (stale.length > 0) options.log.warn('removed partial checkpoints left by a dropped transfer', { removed: stale });
+  for (const dir of dirs) {
+    const swept = sweepReport(dir, await removeStaleWrites(dir));
+    if (swept !== undefined) options.log.warn(swept.message, swept.fields);
+  }
   const halfRemoved = await removeLeftoverRuns(options.root);
   if (halfRemoved.length > 0)
     options.log.warn('finished removing runs retention had begun to remove', { removed: halfRemoved });

@@ -1,5 +1,7 @@
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { TEMPORARY_NAME } from '../fs/atomic-file.js';
 import { errorCode } from '../fs/error-code.js';
+import { removeStaleTemporaries, type Sweep } from '../fs/stale-temporaries.js';
 import { ParentLinkError, readParentLinkSync } from '../fs/parent-link.js';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -107,6 +109,17 @@ export function removePartials(root: string): string[] {
   const partials = readdirSync(root).filter((name) => PARTIAL.test(name) || COMPACTING.test(name));
   for (const name of partials) rmSync(join(root, name), { recursive: true, force: true });
   return partials;
+}
+
+/** markLatest's temporary link `.latest.PID`, the writer's pid captured. */
+export const LATEST_TEMPORARY = /^\.latest\.(\d+)$/;
+
+/**
+ * Removes the temporary names of writers that died mid-write (writeFileAtomically's run.json, workload.pid,
+ * fenced.json, a backup's run.json and failover.json; markLatest's link) from dir; see fs/stale-temporaries.ts.
+ */
+export function removeStaleWrites(dir: string): Promise<Sweep> {
+  return removeStaleTemporaries(dir, [TEMPORARY_NAME, LATEST_TEMPORARY]);
 }
 
 /** Renames a finished checkpoint into place. */
