@@ -12,7 +12,14 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   compaction: () => import('./compaction.js'),
   'chain-start': () => import('./chain-start.js'),
   'criu-realtime': () => import('./criu-realtime.js'),
+  soak: () => import('./soak.js'),
+  'soak-quick': async () => {
+    const { soak } = await import('./soak.js');
+    return { run: () => soak(150) };
+  },
 };
+// Benches that run only when named: the soak takes an hour at its default length.
+const ON_REQUEST = new Set(['soak', 'soak-quick']);
 
 // Parses argv: --json, --help, and bench names; anything else is an error, not silently ignored.
 function parseArgs(argv: readonly string[]): { json: boolean; names: string[] } | string {
@@ -25,7 +32,7 @@ function parseArgs(argv: readonly string[]): { json: boolean; names: string[] } 
     else if (arg in BENCHES) names.push(arg);
     else return `unknown argument ${JSON.stringify(arg)}; benches: ${Object.keys(BENCHES).join(', ')}`;
   }
-  return { json, names: names.length > 0 ? names : Object.keys(BENCHES) };
+  return { json, names: names.length > 0 ? names : Object.keys(BENCHES).filter((name) => !ON_REQUEST.has(name)) };
 }
 
 // Runs the chosen benches one after another (never in parallel: they would skew each other).
