@@ -60,6 +60,7 @@ export const UNIT_TESTS = [
   'test/policy/properties.test.ts',
   'test/policy/threshold.test.ts',
   'test/process/attach-check.test.ts',
+  'test/process/criu-leftovers.test.ts',
   'test/process/cpu-ticks.test.ts',
   'test/replicate/run-choice.test.ts',
   'test/replicate/trigger.test.ts',

@@ -41,5 +41,6 @@ export async function dump(criu: CriuLocation, request: DumpRequest): Promise<Cr
     timeoutMs: request.timeoutMs,
     signal: request.signal,
     realtimePriority: request.realtimePriority,
+    workloadPid: request.pid,
   });
 }

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { killTree } from '../process/tree.js';
 import { CHRT } from './realtime.js';
 import type { CriuLocation } from './locate.js';
+import { killCriuSafely, type CriuKill } from './safe-kill.js';
 
 export interface CriuRun {
   exitCode: number | undefined;
@@ -12,6 +13,8 @@ export interface CriuRun {
   timedOut: boolean;
   /** When it timed out: the pids killed with it (CRIU, its helpers, the tasks a restore had forked). */
   killed?: number[];
+  /** When it was killed while dumping a workload: how long it took to reach a safe point, or why none was reached. */
+  safePoint?: Omit<CriuKill, 'killed'>;
   wallMs: number;
   /** Path of the file that holds CRIU's own log (-o) */
   logFile: string;
@@ -29,6 +32,8 @@ export interface CriuRunOptions {
   extraFds?: readonly number[];
   /** Run CRIU at SCHED_FIFO with this priority (1–99), through `chrt` (src/criu/realtime.ts says why). */
   realtimePriority?: number | undefined;
+  /** The process CRIU dumps: a kill waits for a moment that does not kill it too (src/criu/safe-kill.ts). */
+  workloadPid?: number | undefined;
 }
 
 /**
@@ -43,7 +48,9 @@ export interface CriuRunOptions {
  * CRIU runs in its own session and process group (detached), and a timeout kills its whole tree at once
  * with SIGKILL (src/process/tree.ts): CRIU blocks every other signal while it works (SigBlk in
  * /proc/PID/status), and a restore's forked tasks leave its group. A dump's workload is not in the tree
- * (ptrace does not change its parent) and is detached and thawed by the kernel, as after a kill -9.
+ * (ptrace does not change its parent): the kernel detaches it when CRIU dies. But a CRIU killed while the
+ * workload runs a syscall CRIU injected leaves it a SIGTRAP that kills it (seen here: 1 kill in 16 at 80 ms
+ * into a 128 MiB dump), so with `workloadPid` the kill waits for a safe point first (safe-kill.ts).
  */
 export async function runCriu(criu: CriuLocation, args: string[], options: CriuRunOptions): Promise<CriuRun> {
   const out = openSync(`${options.logFile}.out`, 'a');
@@ -56,9 +63,14 @@ export async function runCriu(criu: CriuLocation, args: string[], options: CriuR
       options.realtimePriority === undefined
         ? spawn(criu.command, argv, { stdio, detached: true })
         : spawn(CHRT, ['--fifo', String(options.realtimePriority), criu.command, ...argv], { stdio, detached: true });
-    let killing: Promise<number[]> | undefined;
+    let killing: Promise<CriuKill> | undefined;
     const kill = () => {
-      if (child.pid !== undefined && killing === undefined) killing = killTree(child.pid);
+      if (child.pid === undefined || killing !== undefined) return;
+      const { workloadPid } = options;
+      killing =
+        workloadPid === undefined
+          ? killTree(child.pid).then((killed) => ({ killed, waitedMs: 0, unsafe: [], firstLook: [] }))
+          : killCriuSafely(child.pid, workloadPid);
     };
     const timer = setTimeout(kill, timeoutMs);
     options.signal?.addEventListener('abort', kill, { once: true });
@@ -79,7 +91,10 @@ export async function runCriu(criu: CriuLocation, args: string[], options: CriuR
       exitCode: code ?? undefined,
       signal: signal ?? undefined,
       timedOut: killed !== undefined,
-      ...(killed === undefined ? {} : { killed }),
+      ...(killed === undefined ? {} : { killed: killed.killed }),
+      ...(killed === undefined || options.workloadPid === undefined
+        ? {}
+        : { safePoint: { waitedMs: killed.waitedMs, unsafe: killed.unsafe, firstLook: killed.firstLook } }),
       wallMs: performance.now() - started,
       logFile: options.logFile,
       ...(startError === undefined ? {} : { startError }),
@@ -100,10 +115,19 @@ export function describeCriuEnd(run: CriuRun): string {
   if (run.startError !== undefined) return `could not be started (${run.startError})`;
   if (run.timedOut) {
     const killed = run.killed ?? [];
-    return `timed out after ${Math.round(run.wallMs)} ms; its whole tree was killed (${killed.length} process${killed.length === 1 ? '' : 'es'}: pids ${killed.join(', ')})`;
+    const tree = `its whole tree was killed (${killed.length} process${killed.length === 1 ? '' : 'es'}: pids ${killed.join(', ')})`;
+    return `timed out after ${Math.round(run.wallMs)} ms; ${tree}${safePointText(run.safePoint)}`;
   }
   if (run.signal !== undefined) return `was killed by ${run.signal}`;
   return `exited with ${run.exitCode}`;
+}
+
+// Where the workload was when CRIU was killed, for describeCriuEnd.
+function safePointText(safePoint: CriuRun['safePoint']): string {
+  if (safePoint === undefined) return '';
+  if (safePoint.unsafe.length > 0) return `, at an unsafe point for the workload: ${safePoint.unsafe.join('; ')}`;
+  const moved = safePoint.firstLook.length > 0 ? ` after ${safePoint.firstLook.join('; ')}` : '';
+  return ` at a safe point for the workload (reached in ${Math.round(safePoint.waitedMs)} ms${moved})`;
 }
 
 /**

@@ -3,7 +3,8 @@
 import { copyFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dump, type DumpKind } from '../criu/dump.js';
-import { criuLogTail, describeCriuEnd } from '../criu/exec.js';
+import { criuLogTail, describeCriuEnd, type CriuRun } from '../criu/exec.js';
+import { recoverAfterCriu } from '../criu/recover.js';
 import { readDumpStatsSync } from '../criu/images/index.js';
 import type { CriuLocation } from '../criu/locate.js';
 import {
@@ -17,6 +18,7 @@ import {
 import { errorMessage } from '../fs/error-code.js';
 import { flushAndDropCache } from '../fs/page-cache.js';
 import { sweepReport } from '../fs/stale-temporaries.js';
+import { processState } from '../process/proc.js';
 import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import { openRun } from '../store/run-identity.js';
@@ -53,6 +55,8 @@ export interface CriuCheckpointerOptions {
   log: {
     info(message: string, fields?: Record<string, unknown>): void;
     warn(message: string, fields?: Record<string, unknown>): void;
+    /** What needs the operator (a workload that CRIU's end left dead or held); warn when absent. */
+    error?(message: string, fields?: Record<string, unknown>): void;
   };
   /** Aborting it kills the CRIU in progress (the fence: a checkpoint of a fenced workload is worthless). */
   cancel?: AbortSignal;
@@ -161,6 +165,8 @@ async function takeCheckpoint(
   const partial = join(root, partialName(request.seq));
   const name = checkpointName(request.seq);
   freshDirectory(partial);
+  // A stop of the workload's own (State T before CRIU ran) is not CRIU's to undo.
+  const stoppedBefore = (await processState(options.pid)) === 'T';
   const run = await dump(options.criu, {
     kind: options.kind,
     pid: options.pid,
@@ -181,7 +187,8 @@ async function takeCheckpoint(
   if (run.exitCode !== 0) {
     const logTail = await criuLogTail(run.logFile);
     await copyFile(run.logFile, join(root, 'last-failure.log')).catch(() => undefined);
-    return fail(`criu ${options.kind === 'pre-dump' ? 'pre-dump' : 'dump'} ${describeCriuEnd(run)}`, logTail);
+    const ended = `criu ${options.kind === 'pre-dump' ? 'pre-dump' : 'dump'} ${describeCriuEnd(run)}`;
+    return fail(`${ended}${await afterAbnormalEnd(run, options, stoppedBefore)}`, logTail);
   }
   let stats: DumpStats | undefined;
   try {
@@ -215,6 +222,26 @@ async function takeCheckpoint(
   const dir = join(root, name);
   publish(partial, dir);
   return { ok: true, stored: describeCheckpoint(root, name), dir, stats, criuWallMs: run.wallMs, rewrite };
+}
+
+/**
+ * After a CRIU that did not end by itself (killed, crashed): the workload is looked at and continued if CRIU
+ * left it stopped (src/criu/recover.ts); one that is dead or still held is logged as an error. Returns what
+ * the failure's reason adds ("" after a CRIU that exited: it unseized the workload itself).
+ */
+async function afterAbnormalEnd(
+  run: CriuRun,
+  options: CriuCheckpointerOptions,
+  stoppedBefore: boolean,
+): Promise<string> {
+  if (run.signal === undefined && !run.timedOut) return '';
+  const recovery = await recoverAfterCriu(options.pid, { stoppedBefore });
+  const { found, now, actions } = recovery;
+  const said = [found.summary, ...actions, ...(actions.length > 0 ? [`now ${now.summary}`] : [])].join('; ');
+  const fields = { pid: options.pid, condition: now.condition, remnants: now.remnants, actions };
+  if (now.condition === 'running') options.log.warn(`after CRIU's end, ${said}`, fields);
+  else (options.log.error ?? options.log.warn)(`CRIU's end left the workload ${now.condition}: ${said}`, fields);
+  return `; then ${said}`;
 }
 
 // Flushes and drops the pages images of a checkpoint kept whole. A failure costs only speed: logged, not fatal.

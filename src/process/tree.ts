@@ -59,9 +59,14 @@ export async function treeMembers(
 /**
  * Kills `root`, its process group `pgid` and all their descendants with SIGKILL, and returns the pids it
  * signalled. Every member is stopped (SIGSTOP) first, round after round until no new one appears, so
- * that nothing forks or reparents itself out of reach between the listing and the kill.
+ * that nothing forks or reparents itself out of reach between the listing and the kill. `beforeKill` runs
+ * between the stop and the kill, on the stopped members (src/criu/safe-kill.ts picks the moment there).
  */
-export async function killTree(root: number, pgid = root): Promise<number[]> {
+export async function killTree(
+  root: number,
+  pgid = root,
+  beforeKill?: (members: readonly number[]) => Promise<void>,
+): Promise<number[]> {
   // A group id of 0 or 1, or our own, would signal far more than a CRIU tree: never.
   if (!(root > 1 && pgid > 1 && pgid !== process.pid))
     throw new RangeError(`refusing to kill the tree of pid ${root}, group ${pgid}`);
@@ -74,12 +79,14 @@ export async function killTree(root: number, pgid = root): Promise<number[]> {
       signal(pid, 'SIGSTOP');
     }
   }
+  await beforeKill?.([...seen]);
   for (const pid of seen) signal(pid, 'SIGKILL');
   signal(-pgid, 'SIGKILL');
   return [...seen];
 }
 
-function signal(pid: number, name: NodeJS.Signals): void {
+/** Sends a signal to pid; a process that is already gone is no error. */
+export function signal(pid: number, name: NodeJS.Signals): void {
   try {
     process.kill(pid, name);
   } catch {

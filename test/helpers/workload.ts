@@ -13,6 +13,8 @@ export interface TestWorkload {
   pid: number;
   dir: string;
   outputPath: string;
+  /** How it ended: set when the dirtier is our own child (not in a pid namespace), once it has exited. */
+  ended(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
   read(): Promise<WorkloadOutput>;
   /** Waits until the workload has reported `count` more progress lines. */
   waitForProgress(count?: number, timeoutMs?: number): Promise<WorkloadOutput>;
@@ -30,10 +32,13 @@ export async function startWorkload(args: string[], options: { pidNamespace?: bo
   const command = options.pidNamespace === true ? inPidNamespace(binary, args) : { command: binary, args };
   const child = startSessionLeader(command.command, command.args, outputPath);
   const pid = options.pidNamespace === true ? await pidNamespaceInit(child.pid) : child.pid;
+  let end: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  if (options.pidNamespace !== true) void child.exited.then((how) => (end = how));
   const workload: TestWorkload = {
     pid,
     dir,
     outputPath,
+    ended: () => end,
     read: () => readWorkloadOutput(outputPath),
     async waitForProgress(count = 1, timeoutMs = 10_000) {
       const before = (await workload.read()).progress.length;

@@ -133,6 +133,10 @@ export async function protectUntilStopped(
       report.beforeLogLine();
       log.warn(fields ?? {}, message);
     },
+    error: (message: string, fields?: Record<string, unknown>) => {
+      report.beforeLogLine();
+      log.error(fields ?? {}, message);
+    },
   };
   try {
     exit = await supervise({

@@ -1,0 +1,42 @@
+// After a CRIU run that ended abnormally (killed by a timeout or by anyone, crashed): how the workload was
+// left, and the repair of what can be repaired: a group stop is continued. What cannot be repaired (death,
+// a thread still traced) is returned for the caller to say loudly.
+
+import { judgeLeftovers, type LeftoversVerdict } from '../process/criu-leftovers.js';
+import { snapshotProcess } from '../process/leftovers-snapshot.js';
+
+/** What was found, what was done about it, and how the workload is now. */
+export interface Recovery {
+  found: LeftoversVerdict;
+  /** What was done, in words (empty: nothing needed). */
+  actions: string[];
+  now: LeftoversVerdict;
+}
+
+// A dead tracer's tracees are detached as it exits; give that and a parasite's return a moment.
+const SETTLE_MS = 1000;
+
+/**
+ * Looks at the workload after CRIU ended abnormally and continues it if it was left in a group stop.
+ * `stoppedBefore`: the workload was stopped before CRIU ran (its own stop, then left alone).
+ */
+export async function recoverAfterCriu(pid: number, options: { stoppedBefore: boolean }): Promise<Recovery> {
+  const look = async () => judgeLeftovers(await snapshotProcess(pid), options.stoppedBefore);
+  let found = await look();
+  const deadline = performance.now() + SETTLE_MS;
+  while (found.condition === 'traced' && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    found = await look();
+  }
+  const actions: string[] = [];
+  if (found.stoppedThreads.length > 0) {
+    try {
+      process.kill(pid, 'SIGCONT');
+      actions.push(`sent SIGCONT to ${pid} (threads ${found.stoppedThreads.join(', ')} were stopped)`);
+    } catch (error) {
+      actions.push(`could not send SIGCONT to ${pid}: ${String(error)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { found, actions, now: actions.length > 0 ? await look() : found };
+}
