@@ -16,6 +16,7 @@ import { secondsOption } from '../options.js';
 import { DEMO_MIB, DEMO_PHASES } from '../demo-workload.js';
 import { createLogger } from '../logger.js';
 import { runWorkload } from '../run/run-workload.js';
+import { DEFAULT_STOP_GRACE_MS } from '../run/workload-target.js';
 
 // Against the demo band [1 MiB, 8 MiB] the demo workload's interval has to shrink, then grow, then settle: the
 // adaptation is visible wherever the size is the dirty set (modes dump, pre-dump, delta). In mode full every
@@ -53,7 +54,7 @@ export const demoCommand = defineCommand({
       criuFlag: undefined,
       workload: { command: binary, args: DEMO_WORKLOAD, logFile: undefined },
       recordsFile: undefined,
-      stopWorkload: true,
+      stopWorkload: { graceMs: DEFAULT_STOP_GRACE_MS },
       maxCheckpoints: undefined,
       durationMs: args.seconds, // in ms: secondsOption converts
       printRecords: !args.json && !process.stderr.isTTY, // with --json, stdout is the JSON alone

@@ -8,7 +8,7 @@ import { readPidFile } from '../../process/pid-file.js';
 import { createLogger } from '../logger.js';
 import type { Config } from '../../config/schema.js';
 import { runWorkload } from '../run/run-workload.js';
-import type { WorkloadSpec } from '../run/workload-target.js';
+import { DEFAULT_STOP_GRACE_MS, type WorkloadSpec } from '../run/workload-target.js';
 
 const runOptions = (yargs: Argv) =>
   yargs
@@ -39,7 +39,13 @@ const runOptions = (yargs: Argv) =>
     .option('stop-workload', {
       type: 'boolean',
       default: false,
-      describe: 'Send SIGTERM to the workload when remusd stops',
+      describe:
+        'Send SIGTERM to the workload when remusd stops, and SIGKILL to its tree if it still runs after --stop-grace',
+    })
+    .option('stop-grace', {
+      type: 'string',
+      coerce: durationOption('stop-grace', { minMs: 0, maxMs: 600_000 }),
+      describe: `With --stop-workload: how long the workload has to exit after SIGTERM before SIGKILL (default ${DEFAULT_STOP_GRACE_MS / 1000}s, at most 10m)`,
     })
     .option('max-checkpoints', {
       type: 'string',
@@ -72,6 +78,8 @@ export const runCommand = defineCommand({
       throw usageError(
         '--pid-namespace starts -- CMD in a pid namespace; to attach, start the workload with `unshare --pid --fork setsid CMD` and give --pid the init (its child), or set workload.pid_namespace',
       );
+    if (args.stopGrace !== undefined && !args.stopWorkload)
+      throw usageError('--stop-grace applies to --stop-workload: give --stop-workload too');
     const config = await loadConfigOrDefaults(args.config);
     const workload = await workloadOf(args, command, config, named === 0);
     if ('pid' in workload) {
@@ -86,7 +94,7 @@ export const runCommand = defineCommand({
       criuFlag: args.criu,
       workload,
       recordsFile: absolute(args.records),
-      stopWorkload: args.stopWorkload,
+      stopWorkload: args.stopWorkload ? { graceMs: args.stopGrace ?? DEFAULT_STOP_GRACE_MS } : false,
       maxCheckpoints: args.maxCheckpoints,
       durationMs: args.duration,
       printRecords: args.print,

@@ -33,7 +33,8 @@ export interface RunRequest {
   /** The config file, when there is one: watched for changes and re-read on SIGHUP. */
   configPath: string | undefined;
   recordsFile: string;
-  stopWorkload: boolean;
+  /** --stop-workload: SIGTERM when remusd stops, SIGKILL after graceMs; false: the workload keeps running. */
+  stopWorkload: false | { graceMs: number };
   /** Stop after this many checkpoints (tests, benchmarks, the demo). */
   maxCheckpoints: number | undefined;
   /** Stop after this long (ms). */
@@ -194,7 +195,7 @@ export async function protectUntilStopped(
     // it was and that the workload now runs without checkpoints, rather than an internal error.
     if (errorCode(error) === undefined) throw error;
     const unprotected =
-      (await target.alive()) && !request.stopWorkload
+      (await target.alive()) && request.stopWorkload === false
         ? `; workload ${target.pid} keeps running WITHOUT checkpoints`
         : '';
     await guard?.end('lapse');
@@ -215,9 +216,9 @@ export async function protectUntilStopped(
   if (guard?.fenced === true) return fencedExit(guard);
   // A workload that is gone needs no lease: revoking it lets the backup take over at once.
   await guard?.end(exit.reason === 'workload-exited' ? 'release' : 'lapse');
-  if (request.stopWorkload) await stopWorkload(target, network, log);
+  if (request.stopWorkload !== false) await stopWorkload(target, request.stopWorkload.graceMs, log);
   await network?.close();
-  return runExitCode(exit, target, request.stopWorkload, request.recordsFile, log);
+  return runExitCode(exit, target, request.stopWorkload !== false, request.recordsFile, log);
 }
 
 function stopReason(signal: AbortSignal): string {

@@ -23,7 +23,8 @@ export interface RunOptions {
   criuFlag: string | undefined;
   workload: WorkloadSpec;
   recordsFile: string | undefined;
-  stopWorkload: boolean;
+  /** --stop-workload: SIGTERM when remusd stops, SIGKILL after graceMs; false: the workload keeps running. */
+  stopWorkload: false | { graceMs: number };
   /** Stop after this many checkpoints (tests, benchmarks, the demo). */
   maxCheckpoints: number | undefined;
   /** Stop after this long (ms). */

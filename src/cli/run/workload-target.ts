@@ -5,6 +5,7 @@ import { attachedTarget, startedTarget } from '../../loop/target.js';
 import { readPidFile, writePidFile } from '../../process/pid-file.js';
 import { inPidNamespace, pidNamespaceInit } from '../../process/pid-namespace.js';
 import { isAlive } from '../../process/proc.js';
+import { killTree } from '../../process/tree.js';
 import { startSessionLeader, type SessionProcess } from '../../process/session-leader.js';
 import { UserError } from '../errors.js';
 import type { RunNetwork } from '../run-network.js';
@@ -84,16 +85,54 @@ async function namespaceInit(unshare: SessionProcess, command: string): Promise<
   });
 }
 
-// How long --stop-workload waits for the workload to exit before its network namespace is closed (kept if it still runs).
-const STOP_GRACE_MS = 5000;
+/**
+ * --stop-workload's default grace (--stop-grace): SIGTERM first, SIGKILL of the tree after this long. The init
+ * of a pid namespace (--pid-namespace) without a SIGTERM handler never sees SIGTERM from outside (the kernel
+ * drops it), and a daemon may just be slow: waiting forever would hang remusd's stop, giving up would leave
+ * the workload running although the operator asked for it to stop.
+ */
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+// After SIGKILL: how long to wait for the pid to go (a zombie is reaped by its parent, remusd for a started one).
+const AFTER_KILL_MS = 5000;
 
-/** --stop-workload: SIGTERM, and with a network namespace to close afterwards, a short wait for the exit. */
-export async function stopWorkload(target: Target, network: RunNetwork | undefined, log: Logger): Promise<void> {
-  if (!(await target.alive())) return;
+/** What --stop-workload needed: nothing (gone already), SIGTERM, or SIGKILL after the grace. */
+export type StopOutcome = 'gone' | 'SIGTERM' | 'SIGKILL';
+
+/** --stop-workload: SIGTERM, then, if it still runs after graceMs, SIGKILL of its whole tree; says which it needed. */
+export async function stopWorkload(target: Target, graceMs: number, log: Logger): Promise<StopOutcome> {
+  if (!(await target.alive())) return 'gone';
   log.info(`--stop-workload: sending SIGTERM to ${target.pid}`);
-  process.kill(target.pid, 'SIGTERM');
-  if (network === undefined) return;
-  const deadline = performance.now() + STOP_GRACE_MS;
-  while ((await target.alive()) && performance.now() < deadline)
+  signal(target.pid, 'SIGTERM');
+  const started = performance.now();
+  if (await exitsWithin(target, graceMs)) {
+    log.info(
+      `--stop-workload: workload ${target.pid} exited ${Math.round(performance.now() - started)} ms after SIGTERM`,
+    );
+    return 'SIGTERM';
+  }
+  log.warn(
+    `--stop-workload: workload ${target.pid} still runs ${graceMs} ms after SIGTERM (a pid namespace's init without a SIGTERM handler ignores it): sending SIGKILL to its process tree`,
+  );
+  await killTree(target.pid);
+  if (await exitsWithin(target, AFTER_KILL_MS)) log.warn(`--stop-workload: workload ${target.pid} killed (SIGKILL)`);
+  else log.error(`--stop-workload: workload ${target.pid} still there ${AFTER_KILL_MS} ms after SIGKILL`);
+  return 'SIGKILL';
+}
+
+// Polls target until it is gone (true) or ms have passed (false).
+async function exitsWithin(target: Target, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (await target.alive()) {
+    if (performance.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone meanwhile
+  }
 }
