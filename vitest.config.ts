@@ -53,6 +53,7 @@ export const UNIT_TESTS = [
   'test/fs/exists.test.ts',
   'test/fs/parent-link.test.ts',
   'test/fs/page-cache.test.ts',
+  'test/helpers/slow-disk.test.ts',
   'test/policy/decider.test.ts',
   'test/policy/fixed.test.ts',
   'test/policy/index.test.ts',

@@ -1,14 +1,55 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readlink, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { sleep } from './wait.js';
 
-// A slow disk for chosen processes: a cgroup (v1 blkio) whose members read the block device under a path
-// at most N bytes a second (blkio.throttle.read_bps_device). Only the processes moved into it are slowed;
-// the rest of the machine reads that disk as before. Pages already in the page cache are not read from the
-// disk at all: drop a file's pages first (flushAndDropCache) for its reads to be slow.
+// A slow disk for chosen processes: a cgroup whose members read the block device under a path at most N
+// bytes a second. cgroup v1 (this machine, the CI machines): the blkio controller's
+// blkio.throttle.read_bps_device. cgroup v2 (the qemu VM, most current distributions): the io controller's
+// io.max ("MAJ:MIN rbps=N"), enabled in the root's cgroup.subtree_control first. Only the processes moved into
+// it are slowed; the rest of the machine reads that disk as before. Pages already in the page cache are not
+// read from the disk at all: drop a file's pages first (flushAndDropCache) for its reads to be slow.
 
-const BLKIO = '/sys/fs/cgroup/blkio';
+/** Where and how a read limit is written, per cgroup version. */
+export interface ThrottleLayout {
+  version: 1 | 2;
+  /** The hierarchy's root: the new cgroup is made below it, and members go back to it at the end. */
+  root: string;
+  /** The file in the new cgroup that takes the limit. */
+  file: string;
+  /** Its content for a disk and a rate. */
+  line(device: string, bytesPerSecond: number): string;
+}
+
+const V1: ThrottleLayout = {
+  version: 1,
+  root: '/sys/fs/cgroup/blkio',
+  file: 'blkio.throttle.read_bps_device',
+  line: (device, rate) => `${device} ${rate}\n`,
+};
+const V2: ThrottleLayout = {
+  version: 2,
+  root: '/sys/fs/cgroup',
+  file: 'io.max',
+  line: (device, rate) => `${device} rbps=${rate}\n`,
+};
+
+/**
+ * The layout this machine offers: v1 blkio where it is mounted, else v2 with the io controller available at
+ * the root (cgroup.controllers lists it); undefined, with what was looked at, when neither is.
+ */
+export function throttleLayout(
+  exists: (path: string) => boolean,
+  controllers: () => string | undefined,
+): ThrottleLayout | string {
+  if (exists(join(V1.root, V1.file))) return V1;
+  if ((controllers() ?? '').split(/\s+/).includes('io')) return V2;
+  return (
+    `neither ${join(V1.root, V1.file)} (cgroup v1 blkio) nor the io controller in ${join(V2.root, 'cgroup.controllers')} (cgroup v2) is there: ` +
+    `mount one (v1: mkdir -p ${V1.root} && mount -t cgroup -o blkio cgroup ${V1.root}; v2: mount -t cgroup2 cgroup2 ${V2.root})`
+  );
+}
+
 let made = 0;
 
 export interface SlowDisk {
@@ -20,15 +61,21 @@ export interface SlowDisk {
 
 /** A cgroup named PREFIX-PID-N whose members read the disk holding `path` at most bytesPerSecond. */
 export async function slowDiskFor(prefix: string, path: string, bytesPerSecond: number): Promise<SlowDisk> {
-  if (!existsSync(join(BLKIO, 'blkio.throttle.read_bps_device')))
-    throw new Error(
-      `${BLKIO}/blkio.throttle.read_bps_device is missing: this test needs the cgroup v1 blkio controller (mount it: mkdir -p ${BLKIO} && mount -t cgroup -o blkio cgroup ${BLKIO})`,
-    );
+  const layout = throttleLayout(existsSync, () => {
+    try {
+      return readFileSync(join(V2.root, 'cgroup.controllers'), 'utf8');
+    } catch {
+      return undefined;
+    }
+  });
+  if (typeof layout === 'string') throw new Error(`a slow disk needs a cgroup read limit: ${layout}`);
   const device = await wholeDisk(path);
-  const dir = join(BLKIO, `${prefix}-${process.pid}-${++made}`);
+  // v2: a child gets the io controller only once its parent enables it for its children.
+  if (layout.version === 2) await writeFile(join(layout.root, 'cgroup.subtree_control'), '+io\n');
+  const dir = join(layout.root, `${prefix}-${process.pid}-${++made}`);
   await mkdir(dir);
   try {
-    await writeFile(join(dir, 'blkio.throttle.read_bps_device'), `${device} ${bytesPerSecond}\n`);
+    await writeFile(join(dir, layout.file), layout.line(device, bytesPerSecond));
   } catch (error) {
     await rmdir(dir);
     throw error;
@@ -38,7 +85,7 @@ export async function slowDiskFor(prefix: string, path: string, bytesPerSecond: 
     async remove() {
       for (let i = 0; i < 100; i++) {
         const pids = (await readFile(join(dir, 'cgroup.procs'), 'utf8')).split('\n').filter(Boolean);
-        for (const pid of pids) await writeFile(join(BLKIO, 'cgroup.procs'), `${pid}\n`).catch(() => undefined);
+        for (const pid of pids) await writeFile(join(layout.root, 'cgroup.procs'), `${pid}\n`).catch(() => undefined);
         try {
           await rmdir(dir);
           return;
