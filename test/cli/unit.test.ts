@@ -1,6 +1,7 @@
 // The systemd unit and `run --pid-file` (real CRIU): an instance per workload, attached through its pidfile,
 // never to a process that took over a stale pidfile's pid.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -39,6 +40,30 @@ describe('config/remusd@.service', () => {
     expect(unit).toMatch(/^Type=notify$/m);
     expect(unit).toMatch(/^NotifyAccess=main$/m);
     expect(Number(/^WatchdogSec=(\d+)$/m.exec(unit)?.[1])).toBeGreaterThan(120); // above criu.timeout's default
+  });
+
+  // The script ran with UNIT_DIR by every test run and still made /etc/remusd on the host. Both runs below see
+  // a copy of /etc (bound over /etc in a mount namespace of their own), so the host's /etc is never touched.
+  it('with UNIT_DIR it leaves /etc alone; without, it installs the unit and makes /etc/remusd', async () => {
+    const root = await imagesDir('remusd-unit-etc-');
+    const install = async (env: Record<string, string>) => {
+      const etc = join(root, `etc-${Object.keys(env).length}`);
+      await execa('cp', ['-a', '/etc', etc]);
+      await execa('rm', ['-rf', join(etc, 'remusd'), join(etc, 'systemd', 'system', 'remusd@.service')]);
+      const run = await execa(
+        'unshare',
+        ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /etc && exec bash scripts/install-unit.sh', 'sh', etc],
+        { cwd: packageRoot(), env, extendEnv: false, reject: false },
+      ); // prettier-ignore
+      expect(run.exitCode, run.stderr).toBe(0);
+      return {
+        made: existsSync(join(etc, 'remusd')),
+        unit: existsSync(join(etc, 'systemd', 'system', 'remusd@.service')),
+      };
+    };
+    const path = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    expect(await install({ ...path, UNIT_DIR: join(root, 'units') })).toEqual({ made: false, unit: false });
+    expect(await install(path)).toEqual({ made: true, unit: true }); // the control: the real install makes both
   });
 
   it('systemd-analyze verify catches a broken unit (the check above can fail)', async () => {
