@@ -2,9 +2,6 @@ import { bandOf, type Config } from '../config/schema.js';
 import type { SupervisorSettings } from '../loop/supervisor-deps.js';
 import { createPolicy } from '../policy/index.js';
 
-/** How long one CRIU run may take before it is stopped (a hung CRIU must not stall the loop forever). */
-const CRIU_TIMEOUT_MS = 120_000;
-
 /**
  * Turns a validated config into what the supervisor reads at each checkpoint. The policy object is
  * rebuilt only when its spec changes, so a reload that touches only thresholds keeps the policy's state.
@@ -25,7 +22,7 @@ export function settingsSource(): (config: Config) => SupervisorSettings {
         compact: config.checkpoint.retention.compact,
         compactAt: config.checkpoint.retention.compactAt,
       },
-      criu: { logLevel: config.criu.logLevel, extraArgs: config.criu.extraArgs, timeoutMs: CRIU_TIMEOUT_MS },
+      criu: { logLevel: config.criu.logLevel, extraArgs: config.criu.extraArgs, timeoutMs: config.criu.timeoutMs },
       failures: config.failures,
     };
   };

@@ -32,6 +32,8 @@ export const CONFIG_DEFAULTS = Object.freeze({
   compact: true,
   compactAt: 16,
   logLevel: 2,
+  /** criu.timeout: a hung CRIU must not stall the loop (and hold the workload frozen) forever. */
+  criuTimeoutMs: 120_000,
   realtimePriority: DEFAULT_REALTIME_PRIORITY,
   maxConsecutive: 5,
   backoffInitialMs: 1000,

@@ -29,6 +29,7 @@ export const LIVE_KEYS: readonly string[] = [
   'checkpoint.retention.',
   'criu.extra_args',
   'criu.log_level',
+  'criu.timeout_ms',
   'failures.',
 ];
 

@@ -75,6 +75,7 @@ export const fileSchema = z.strictObject({
       path: field.path,
       extra_args: field.stringList,
       log_level: field.integer(0, 4),
+      timeout: field.duration(1),
       realtime_priority: field.integerOrNone(1, 99),
     })
     .optional(),
@@ -147,6 +148,8 @@ export interface Config {
     path: string | null;
     extraArgs: string[];
     logLevel: number;
+    /** How long one dump may run before remusd kills CRIU (at a safe point for the workload: src/criu/safe-kill.ts). */
+    timeoutMs: number;
     /** Dumps run CRIU at SCHED_FIFO with this priority (src/criu/realtime.ts); null: normal scheduling. */
     realtimePriority: number | null;
   };
@@ -214,6 +217,7 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
       path: criuPath === undefined ? null : criuPath.includes('/') ? resolveFrom(baseDir, criuPath) : criuPath,
       extraArgs: file.criu?.extra_args?.filter((arg): arg is string => arg !== undefined) ?? [],
       logLevel: file.criu?.log_level ?? d.logLevel,
+      timeoutMs: file.criu?.timeout ?? d.criuTimeoutMs,
       realtimePriority: file.criu?.realtime_priority === undefined ? d.realtimePriority : file.criu.realtime_priority,
     },
     failures: {

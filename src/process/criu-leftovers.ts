@@ -75,7 +75,7 @@ export function judgeLeftovers(snapshot: ProcessSnapshot, stoppedBefore = false)
     };
   const live = snapshot.threads.filter((thread) => thread.state !== 'Z' && thread.state !== 'X');
   const remnants = [
-    ...snapshot.parasiteMappings.map((line) => `CRIU's parasite is still mapped: ${line.trim()}`),
+    ...(snapshot.parasiteMappings.length === 0 ? [] : [parasiteRemnant(snapshot.parasiteMappings)]),
     ...(snapshot.pokedText === undefined ? [] : [`CRIU's injected code is left in its text: ${snapshot.pokedText}`]),
   ];
   if (live.length === 0)
@@ -95,6 +95,15 @@ export function judgeLeftovers(snapshot: ProcessSnapshot, stoppedBefore = false)
     parts.push(`traced threads ${tracedThreads.map((t) => `${t.tid} by ${t.tracerPid}`).join(', ')}`);
   parts.push(...remnants);
   return { condition, stoppedThreads, tracedThreads, remnants, summary: parts.join('; ') };
+}
+
+// The parasite's mappings in one phrase: each killed dump leaves two (its code and its data, ~0.6 MiB).
+function parasiteRemnant(lines: readonly string[]): string {
+  const bytes = lines
+    .map((line) => (line.split(' ')[0] ?? '').split('-').map((hex) => Number.parseInt(hex, 16)))
+    .reduce((sum, [start = 0, end = 0]) => sum + (end - start), 0);
+  const first = lines[0]?.split(' ')[0] ?? '?';
+  return `CRIU's parasite is still mapped: ${lines.length} mapping${lines.length === 1 ? '' : 's'}, ${Math.round(bytes / 1024)} KiB, from ${first}`;
 }
 
 /** Whether a /proc/PID/maps line is CRIU's parasite blob: its memfd, or the shared anonymous fallback. */

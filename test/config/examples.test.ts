@@ -54,6 +54,7 @@ describe('config/*.yaml', () => {
       path: '/opt/remusd/criu/bin/criu',
       extraArgs: ['--tcp-established'],
       logLevel: 2,
+      timeoutMs: 120_000,
       realtimePriority: 10,
     });
   });

@@ -25,7 +25,13 @@ describe('defaults', () => {
         dir: '/etc/remusd/remusd-images',
         retention: { keep: 5, newChainEvery: 20, maxChainBytes: null, compact: true, compactAt: 16 },
       });
-      expect(result.config.criu).toEqual({ path: null, extraArgs: [], logLevel: 2, realtimePriority: 10 });
+      expect(result.config.criu).toEqual({
+        path: null,
+        extraArgs: [],
+        logLevel: 2,
+        timeoutMs: 120_000,
+        realtimePriority: 10,
+      });
       expect(result.config.failures).toEqual({ maxConsecutive: 5, backoffInitialMs: 1000, backoffMaxMs: 30_000 });
       expect(result.config.records.file).toBe('/etc/remusd/remusd-images/records.jsonl');
       expect(result.config.metrics).toEqual({ listen: null, allowRemote: false });

@@ -38,14 +38,16 @@ describe('judgeLeftovers', () => {
   it('a traced thread outranks a stop, and remnants are named in the summary', () => {
     const verdict = judgeLeftovers(
       snapshot([thread({ state: 't', tracerPid: 9 }), thread({ tid: 101, state: 'T' })], {
-        parasiteMappings: ['7f00-7f05 r-xs 0 00:01 1 /memfd:CRIUMFD (deleted)'],
+        parasiteMappings: ['7f0000-7f5000 r-xs 0 00:01 1 /memfd:CRIUMFD (deleted)'],
         pokedText: '16 bytes at 0x5555',
       }),
     );
     expect(verdict.condition).toBe('traced');
     expect(verdict.tracedThreads).toEqual([{ tid: 100, tracerPid: 9 }]);
     expect(verdict.remnants).toHaveLength(2);
-    expect(verdict.summary).toMatch(/traced threads 100 by 9.*parasite is still mapped.*injected code/);
+    expect(verdict.summary).toMatch(
+      /traced threads 100 by 9.*parasite is still mapped: 1 mapping, 20 KiB, from 7f0000-7f5000.*injected code/,
+    );
   });
 
   it('recognises the parasite mapping by its memfd name or as a shared rwx /dev/zero', () => {
