@@ -54,6 +54,7 @@ export const UNIT_TESTS = [
   'test/fs/parent-link.test.ts',
   'test/fs/page-cache.test.ts',
   'test/helpers/slow-disk.test.ts',
+  'test/bench/soak-report.test.ts',
   'test/policy/decider.test.ts',
   'test/policy/fixed.test.ts',
   'test/policy/index.test.ts',

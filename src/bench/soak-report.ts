@@ -4,6 +4,7 @@
 // slope near 0 % of its first window whatever the load; a leak has one that does not shrink with a longer run.
 import { linearRegression } from 'simple-statistics';
 import type { BenchRow } from './harness.js';
+import type { DaemonSample, TreeSample } from './soak-sample.js';
 
 /** One quantity at one moment. */
 export interface Point {
@@ -51,4 +52,61 @@ export function trendRow(bench: string, name: string, unit: string, points: read
     baseline: { name: 'first window mean', value: t.first },
     ratio: t.first === 0 ? undefined : t.perThousand / t.first,
   } satisfies BenchRow;
+}
+
+/** What the soak saw at one moment. */
+export interface Sample {
+  /** ms since the first sample. */
+  at: number;
+  checkpoints: number;
+  /** The 1-minute load average. */
+  load: number;
+  run: DaemonSample;
+  ship: DaemonSample;
+  backup: DaemonSample;
+  redisRss: number | undefined;
+  images: TreeSample;
+  backupStore: TreeSample;
+  /** Bytes of the records file and its rotated copies. */
+  records: number;
+  /** remusd_ship_lag_seconds: from the newest acknowledged checkpoint being written to its ack. */
+  shipLagSeconds: number | undefined;
+  /** Median INCR round trip since the previous sample (output commit waits for the backup's ack). */
+  incrMs: number | undefined;
+}
+
+const MIB = 2 ** 20;
+const mib = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / MIB);
+
+// Each quantity the soak reports: its name, its unit, and how to read it from a sample.
+const QUANTITIES: [string, string, (s: Sample) => number | undefined][] = [
+  ...(['run', 'ship', 'backup'] as const).flatMap((role): [string, string, (s: Sample) => number | undefined][] => [
+    [`remusd ${role} RSS`, 'MiB', (s) => mib(s[role].rssBytes)],
+    [`remusd ${role} V8 heap used`, 'MiB', (s) => mib(s[role].heapUsedBytes)],
+    [`remusd ${role} open fds`, 'fds', (s) => s[role].fds],
+    [`remusd ${role} event-loop handles`, 'handles', (s) => s[role].handles],
+    [`remusd ${role} children`, 'processes', (s) => s[role].children],
+    [`remusd ${role} zombie children`, 'processes', (s) => s[role].zombies],
+  ]),
+  ['redis RSS', 'MiB', (s) => mib(s.redisRss)],
+  ['primary store', 'MiB', (s) => mib(s.images.bytes)],
+  ['primary checkpoint directories', 'dirs', (s) => s.images.checkpoints],
+  ['primary leftovers (.tmp, .compact, .partial)', 'entries', (s) => s.images.leftovers],
+  ['backup store', 'MiB', (s) => mib(s.backupStore.bytes)],
+  ['backup checkpoint directories', 'dirs', (s) => s.backupStore.checkpoints],
+  ['backup leftovers (.tmp, .compact, .partial)', 'entries', (s) => s.backupStore.leftovers],
+  ['records files (with rotated copies)', 'KiB', (s) => s.records / 1024],
+  ['ship lag (remusd_ship_lag_seconds)', 's', (s) => s.shipLagSeconds],
+  ['client INCR round trip, median per sample', 'ms', (s) => s.incrMs],
+];
+
+/** A slope row per quantity the samples hold. */
+export function trendRows(bench: string, samples: readonly Sample[]): BenchRow[] {
+  return QUANTITIES.flatMap(([name, unit, read]) => {
+    const points = samples.flatMap((s) => {
+      const value = read(s);
+      return value === undefined ? [] : [{ checkpoints: s.checkpoints, value }];
+    });
+    return trendRow(bench, name, unit, points) ?? [];
+  });
 }

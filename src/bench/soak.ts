@@ -21,15 +21,8 @@ import { packageRoot } from '../paths.js';
 import { REDIS_SERVER, redisArgs } from '../workload/redis.js';
 import { CounterClient, quantile, REDIS_INCR } from './counter-client.js';
 import type { BenchRow } from './harness.js';
-import {
-  metricValue,
-  rotatedBytes,
-  sampleDaemon,
-  sampleTree,
-  type DaemonSample,
-  type TreeSample,
-} from './soak-sample.js';
-import { trendRow, type Point } from './soak-report.js';
+import { metricValue, rotatedBytes, sampleDaemon, sampleTree } from './soak-sample.js';
+import { trendRows, type Sample } from './soak-report.js';
 
 const BENCH = 'soak';
 const CLI = join(packageRoot(), 'dist', 'cli', 'main.js');
@@ -38,23 +31,6 @@ const CLIENT_PAUSE_MS = 200;
 const PORT = 6379; // inside the run's own namespaces
 /** A reply this late means the pair is stuck (a release takes ~interval/2 + CRIU wall, ~1 s at load 10). */
 const REPLY_BOUND_MS = 60_000;
-
-interface Sample {
-  at: number;
-  checkpoints: number;
-  load: number;
-  run: DaemonSample;
-  ship: DaemonSample;
-  backup: DaemonSample;
-  redisRss: number | undefined;
-  images: TreeSample;
-  backupStore: TreeSample;
-  records: number;
-  /** remusd_ship_lag_seconds: how far the backup's newest acknowledged checkpoint trails the primary's. */
-  shipLagSeconds: number | undefined;
-  /** Median INCR round trip since the previous sample (output commit waits for the backup's ack). */
-  incrMs: number | undefined;
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -202,7 +178,7 @@ export async function soak(checkpoints: number): Promise<BenchRow[]> {
     }
     clientRunning = false;
     await clientLoop;
-    const rows = trendRows(samples);
+    const rows = trendRows(BENCH, samples);
     rows.push(await crashAndCheck(acknowledged, connected, { names, address, supervisor, ship, backup }));
     const elapsed = (samples[samples.length - 1]?.at ?? 0) / 1000;
     const load = samples.reduce((sum, s) => sum + s.load, 0) / samples.length;
@@ -301,81 +277,4 @@ async function crashAndCheck(
     target: 'every acknowledged INCR restored',
     pass: next - 1 >= acknowledged,
   };
-}
-
-const MIB = 2 ** 20;
-
-// The slope rows: each daemon's memory, heap, descriptors, handles and children; stores, leftovers, records.
-function trendRows(samples: readonly Sample[]): BenchRow[] {
-  const series = (value: (s: Sample) => number | undefined): Point[] =>
-    samples.flatMap((s) => {
-      const v = value(s);
-      return v === undefined ? [] : [{ checkpoints: s.checkpoints, value: v }];
-    });
-  const rows: (BenchRow | undefined)[] = [];
-  for (const role of ['run', 'ship', 'backup'] as const) {
-    const daemon = (s: Sample) => s[role];
-    rows.push(
-      trendRow(BENCH, `remusd ${role} RSS`, 'MiB', series((s) => mib(daemon(s).rssBytes))),
-      trendRow(BENCH, `remusd ${role} V8 heap used`, 'MiB', series((s) => mib(daemon(s).heapUsedBytes))),
-      trendRow(BENCH, `remusd ${role} open fds`, 'fds', series((s) => daemon(s).fds)),
-      trendRow(BENCH, `remusd ${role} event-loop handles`, 'handles', series((s) => daemon(s).handles)),
-      trendRow(BENCH, `remusd ${role} children (zombies among them at the end: ${samples[samples.length - 1]?.[role].zombies})`, 'processes', series((s) => daemon(s).children)),
-    ); // prettier-ignore
-  }
-  rows.push(
-    trendRow(
-      BENCH,
-      'redis RSS',
-      'MiB',
-      series((s) => mib(s.redisRss)),
-    ),
-    trendRow(
-      BENCH,
-      'primary store',
-      'MiB',
-      series((s) => s.images.bytes / MIB),
-    ),
-    trendRow(
-      BENCH,
-      'primary checkpoint directories',
-      'dirs',
-      series((s) => s.images.checkpoints),
-    ),
-    trendRow(
-      BENCH,
-      'primary leftovers (.tmp, .compact, .partial)',
-      'entries',
-      series((s) => s.images.leftovers),
-    ),
-    trendRow(
-      BENCH,
-      'backup store',
-      'MiB',
-      series((s) => s.backupStore.bytes / MIB),
-    ),
-    trendRow(
-      BENCH,
-      'backup checkpoint directories',
-      'dirs',
-      series((s) => s.backupStore.checkpoints),
-    ),
-    trendRow(
-      BENCH,
-      'backup leftovers (.tmp, .compact, .partial)',
-      'entries',
-      series((s) => s.backupStore.leftovers),
-    ),
-    trendRow(
-      BENCH,
-      'records files (with rotated copies)',
-      'KiB',
-      series((s) => s.records / 1024),
-    ),
-  );
-  return rows.filter((row) => row !== undefined);
-}
-
-function mib(bytes: number | undefined): number | undefined {
-  return bytes === undefined ? undefined : bytes / MIB;
 }
