@@ -4,11 +4,13 @@
 // checkpoint were a fifth of a simulation's time), until a compacted link changes it.
 
 import type { RecordMode } from '../model/record.js';
+import { objectList } from '../object-list.js';
 import {
   blankWalk,
   compactionTargetAfter,
   parentAfter,
   parentFor,
+  ParentLink,
   removableAfter,
   removeInPlace,
   replaceCompacted,
@@ -30,12 +32,16 @@ export class ChainPlan {
   // The chain rules of the settings in force (made again only when a reload changes them).
   #rulesOf: SupervisorSettings | undefined;
   #rules: ChainRules;
+  // The plan that continues the chain, rewritten for each checkpoint (valid until the next plan()).
+  #link: ParentLink | undefined;
+  // What retention deletes after a checkpoint, rewritten likewise.
+  readonly #doomed: StoredCheckpoint[] = objectList();
 
   constructor(
     opened: { stored: readonly StoredCheckpoint[]; previous: StoredCheckpoint | undefined },
     rules: ChainRules,
   ) {
-    this.#stored = [...opened.stored];
+    this.#stored = objectList(opened.stored);
     this.#previous = opened.previous;
     this.#rules = rules;
   }
@@ -61,9 +67,10 @@ export class ChainPlan {
       };
     }
     if (mode === 'full') return FULL_DUMP;
-    return this.#previousChainFresh
-      ? parentAfter(this.#previous, this.#previousChain, this.#rules)
-      : parentFor(this.#stored, this.#previous, this.#rules);
+    if (!this.#previousChainFresh) return parentFor(this.#stored, this.#previous, this.#rules);
+    const choice = parentAfter(this.#previous, this.#previousChain, this.#rules, this.#link);
+    if (choice instanceof ParentLink) this.#link = choice;
+    return choice;
   }
 
   /** A checkpoint failed: the chain's dirty tracking may be inconsistent now, so the next one starts a new one. */
@@ -72,13 +79,16 @@ export class ChainPlan {
     this.#previousChainFresh = false;
   }
 
-  /** A checkpoint was stored: it is the newest; returns what retention deletes (already off the list). */
+  /**
+   * A checkpoint was stored: it is the newest; returns what retention deletes (already off the list), in a list
+   * valid until the next call (both drivers have removed them by then).
+   */
   added(stored: StoredCheckpoint, keep: number): readonly StoredCheckpoint[] {
     this.#stored.push(stored);
     this.#previous = stored;
     walkChain(this.#stored, stored.seq, this.#previousChain);
     this.#previousChainFresh = true;
-    const doomed = removableAfter(this.#stored, keep, this.#previousChain);
+    const doomed = removableAfter(this.#stored, keep, this.#previousChain, this.#doomed);
     if (doomed.length > 0) removeInPlace(this.#stored, doomed);
     return doomed;
   }

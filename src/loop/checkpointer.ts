@@ -6,7 +6,7 @@ import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import { isThenable, type MaybePromise } from './drive.js';
 
-/** One checkpoint the loop asks for. */
+/** What the loop asks of one take: one object, rewritten for each checkpoint (copy what must outlive the take). */
 export interface CheckpointRequest {
   seq: number;
   /** The checkpoint to build on; undefined starts a new chain (a full checkpoint). */

@@ -8,6 +8,7 @@ import { checkpointName } from '../store/checkpoints.js';
 import type { Clock } from '../loop/clock.js';
 import type { DumpStats } from '../model/stats.js';
 import { costInto, type CheckpointCost, type CostModel } from './cost.js';
+import { objectList } from '../object-list.js';
 import { ModelCompactor } from './model-compactor.js';
 import { LiveCheckpoints } from './model-store.js';
 import type { ImmediateCheckpointer, ModelProbe } from './model-loop.js';
@@ -77,6 +78,9 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
     criuWallMs: 0,
     delta,
   };
+  // Checkpoints retention deleted, made new again by the next takes: a checkpoint leaves the loop's lists when it
+  // is deleted, and a new object per simulated checkpoint was garbage.
+  const reused: ModelCheckpoint[] = objectList();
   return {
     probe: options.probe === undefined ? undefined : modelProbe(workload, pageSize, options.probe.readShare ?? 0),
     compactor: live === undefined ? undefined : new ModelCompactor({ clock, cost, pageSize, memoryPages, store: live }),
@@ -98,7 +102,9 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
       clock.advance(criuWallMs);
       if (request.onDumped !== undefined) void request.onDumped();
       clock.advance(rewriteMs);
-      const stored = new ModelCheckpoint(request.seq, request.parent?.seq, kept * pageSize);
+      const stored =
+        reused.pop()?.rewrite(request.seq, request.parent?.seq, kept * pageSize) ??
+        new ModelCheckpoint(request.seq, request.parent?.seq, kept * pageSize);
       live?.replace(stored);
       stats.frozen_time = frozenUs;
       stats.pages_scanned = memory;
@@ -116,6 +122,8 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
     },
     remove(checkpoints) {
       live?.remove(checkpoints);
+      // Deleted, they serve again as new ones (a bounded few: retention deletes about one per checkpoint).
+      for (const c of checkpoints) if (c instanceof ModelCheckpoint && reused.length < 64) reused.push(c);
     },
   };
 }
@@ -136,10 +144,18 @@ function modelProbe(workload: Workload, pageSize: number, readShare: number): Mo
 /** A modelled checkpoint; its directory name is written only when asked for (records and logs ask, summaries do not). */
 class ModelCheckpoint implements StoredCheckpoint {
   constructor(
-    readonly seq: number,
-    readonly parentSeq: number | undefined,
-    readonly sizeBytes: number,
+    public seq: number,
+    public parentSeq: number | undefined,
+    public sizeBytes: number,
   ) {}
+
+  /** This object as another checkpoint (once the loop has deleted the one it was). */
+  rewrite(seq: number, parentSeq: number | undefined, sizeBytes: number): this {
+    this.seq = seq;
+    this.parentSeq = parentSeq;
+    this.sizeBytes = sizeBytes;
+    return this;
+  }
 
   get name(): string {
     return checkpointName(this.seq);

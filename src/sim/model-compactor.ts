@@ -34,8 +34,11 @@ export class ModelCompactor implements CompactionRunner {
   #startedAtMs = 0;
   /** Unfrozen time the merge still needs, ms. */
   #workLeftMs = 0;
-  /** When it last resumed (virtual ms), or undefined while held. */
-  #runningSince: number | undefined;
+  /**
+   * When it last resumed (virtual ms), or NaN while held: a field that holds only numbers is rewritten in place,
+   * where one that may hold undefined boxes each new number (an allocation per checkpoint).
+   */
+  #runningSince = Number.NaN;
   #done: CompactionOutcome | undefined;
 
   constructor(private readonly options: ModelCompactorOptions) {}
@@ -74,10 +77,10 @@ export class ModelCompactor implements CompactionRunner {
   // Counts the time run since the last resume; a merge whose work is done then ends (when it ended, in virtual time).
   pause(): void {
     const target = this.#target;
-    if (target === undefined || this.#runningSince === undefined) return;
+    if (target === undefined || Number.isNaN(this.#runningSince)) return;
     const now = this.options.clock.now();
     const ranMs = now - this.#runningSince;
-    this.#runningSince = undefined;
+    this.#runningSince = Number.NaN;
     if (ranMs < this.#workLeftMs) {
       this.#workLeftMs -= ranMs;
       return;
@@ -104,13 +107,13 @@ export class ModelCompactor implements CompactionRunner {
   }
 
   resume(): void {
-    if (this.#target !== undefined && this.#runningSince === undefined) this.#runningSince = this.options.clock.now();
+    if (this.#target !== undefined && Number.isNaN(this.#runningSince)) this.#runningSince = this.options.clock.now();
   }
 
   stop(): void {
     if (this.#target !== undefined)
       this.#done = { ok: false, target: this.#target, reason: 'stopped before it finished' };
     this.#target = undefined;
-    this.#runningSince = undefined;
+    this.#runningSince = Number.NaN;
   }
 }

@@ -2,11 +2,12 @@
 // in seq order. It was a Map: a set and a delete per simulated checkpoint, hashed, and its table rebuilt as
 // deletions piled up, for a few dozen entries that are always added newest last.
 
+import { objectList } from '../object-list.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import type { ModelStore } from './model-compactor.js';
 
 export class LiveCheckpoints implements ModelStore {
-  readonly #list: StoredCheckpoint[] = [];
+  readonly #list: StoredCheckpoint[] = objectList();
 
   /** Adds a checkpoint, or replaces the one of its seq. */
   replace(checkpoint: StoredCheckpoint): void {

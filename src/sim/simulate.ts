@@ -108,6 +108,9 @@ export async function runSimulation(
     },
     clock,
     endMs: durationMs,
+    // Present, not left out: a property missing from the first run's object made the loop's first optimized code
+    // deoptimize at the next run's start.
+    signal: undefined,
   });
 }
 

@@ -2,6 +2,7 @@
 // list kept up to date in place (removals, compacted links).
 
 import type { ChainWalk, StoredCheckpoint } from './chain.js';
+import { at } from '../at.js';
 import { indexOfSeq, isAscending } from './chain-order.js';
 
 /**
@@ -33,16 +34,25 @@ export function removable(checkpoints: readonly StoredCheckpoint[], keep: number
  * removable, given the walk of the newest checkpoint's chain (the list's last): when that chain is the list's
  * last `links` entries (each link's parent just before it, as the loop's chains are) and holds the kept ones,
  * every kept checkpoint's chain lies inside it, and all before it may go, with no walk of the kept chains.
+ * Those are written into `into` when given.
  */
 export function removableAfter(
   checkpoints: readonly StoredCheckpoint[],
   keep: number,
   newest: Readonly<ChainWalk>,
+  into?: StoredCheckpoint[],
 ): readonly StoredCheckpoint[] {
   const n = checkpoints.length;
   if (!(newest.contiguous && newest.startIndex === n - 1 && newest.links >= Math.max(1, keep)))
     return removable(checkpoints, keep);
-  return newest.links === n ? NONE : checkpoints.slice(0, n - newest.links);
+  if (newest.links === n) return NONE;
+  if (into === undefined) return checkpoints.slice(0, n - newest.links);
+  // The caller's list, rewritten (the loop's: a new one per checkpoint was garbage). Written by index, then cut
+  // to length: emptied first, V8 would drop its storage and allocate it again for the first of them.
+  const count = n - newest.links;
+  for (let i = 0; i < count; i++) into[i] = at(checkpoints, i);
+  into.length = count;
+  return into;
 }
 
 /** Removes the doomed checkpoints from a list (which holds each once), in place (the loop's own list: a new one per checkpoint was garbage). */

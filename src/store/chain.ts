@@ -60,11 +60,15 @@ export function parentFor(
   return parentAfter(previous, previous === undefined ? undefined : walkChain(checkpoints, previous.seq), rules);
 }
 
-/** parentFor, given the walk of previous's chain (walkChain: the loop keeps the one of its newest checkpoint). */
+/**
+ * parentFor, given the walk of previous's chain (walkChain: the loop keeps the one of its newest checkpoint).
+ * A plan that continues the chain is written into `reuse` when given (the loop's own, rewritten per checkpoint).
+ */
 export function parentAfter(
   previous: StoredCheckpoint | undefined,
   chain: Readonly<ChainWalk> | undefined,
   rules: ChainRules,
+  reuse?: ParentLink,
 ): { parent: StoredCheckpoint | undefined; reason: string } {
   if (previous === undefined || chain === undefined)
     return { parent: undefined, reason: 'first checkpoint of this run: new chain' };
@@ -82,15 +86,20 @@ export function parentAfter(
       reason: `chain holds ${bytes} bytes (max_chain_bytes ${rules.maxChainBytes}): new chain`,
     };
   }
-  return new ParentLink(previous, links + 1);
+  if (reuse === undefined) return new ParentLink(previous, links + 1);
+  reuse.parent = previous;
+  reuse.link = links + 1;
+  return reuse;
 }
 
-// The usual plan: continue the chain. Its reason is written when read (a record asks, a simulation does not:
-// the text was a tenth of what a simulated checkpoint allocated).
-class ParentLink {
+/**
+ * The usual plan: continue the chain. Its reason is written when read (a record asks, a simulation does not:
+ * the text was a tenth of what a simulated checkpoint allocated).
+ */
+export class ParentLink {
   constructor(
-    readonly parent: StoredCheckpoint,
-    private readonly link: number,
+    public parent: StoredCheckpoint,
+    public link: number,
   ) {}
 
   get reason(): string {

@@ -32,7 +32,8 @@ function scripted(
   const checkpointer: Checkpointer = {
     open: async () => ({ stored: [...(options.stored ?? [])], previous: options.previous }),
     async take(request): Promise<CheckpointResult> {
-      takes.push({ request, atMs: clock.now() });
+      // A copy: the loop rewrites one request for each checkpoint.
+      takes.push({ request: { ...request }, atMs: clock.now() });
       clock.advance(10);
       const pages = outcome(takes.length, request);
       if (pages === 'fail')
