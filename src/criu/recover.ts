@@ -18,9 +18,14 @@ const SETTLE_MS = 1000;
 
 /**
  * Looks at the workload after CRIU ended abnormally and continues it if it was left in a group stop.
- * `stoppedBefore`: the workload was stopped before CRIU ran (its own stop, then left alone).
+ * `stoppedBefore`: the workload was stopped before CRIU ran (its own stop, then left alone). `stoppedOnPurpose`:
+ * someone meant it to stop during the dump (the fence SIGSTOPs a fenced workload and cancels the dump): a
+ * stop is then reported, never continued.
  */
-export async function recoverAfterCriu(pid: number, options: { stoppedBefore: boolean }): Promise<Recovery> {
+export async function recoverAfterCriu(
+  pid: number,
+  options: { stoppedBefore: boolean; stoppedOnPurpose?: string | undefined },
+): Promise<Recovery> {
   const look = async () => judgeLeftovers(await snapshotProcess(pid), options.stoppedBefore);
   let found = await look();
   const deadline = performance.now() + SETTLE_MS;
@@ -29,7 +34,9 @@ export async function recoverAfterCriu(pid: number, options: { stoppedBefore: bo
     found = await look();
   }
   const actions: string[] = [];
-  if (found.stoppedThreads.length > 0) {
+  if (found.stoppedThreads.length > 0 && options.stoppedOnPurpose !== undefined) {
+    actions.push(`left it stopped: ${options.stoppedOnPurpose}`);
+  } else if (found.stoppedThreads.length > 0) {
     try {
       process.kill(pid, 'SIGCONT');
       actions.push(`sent SIGCONT to ${pid} (threads ${found.stoppedThreads.join(', ')} were stopped)`);

@@ -235,7 +235,9 @@ async function afterAbnormalEnd(
   stoppedBefore: boolean,
 ): Promise<string> {
   if (run.signal === undefined && !run.timedOut) return '';
-  const recovery = await recoverAfterCriu(options.pid, { stoppedBefore });
+  // The fence cancels a dump and stops the workload on purpose: never continue it then.
+  const stoppedOnPurpose = options.cancel?.aborted === true ? 'the dump was cancelled (fenced)' : undefined;
+  const recovery = await recoverAfterCriu(options.pid, { stoppedBefore, stoppedOnPurpose });
   const { found, now, actions } = recovery;
   const said = [found.summary, ...actions, ...(actions.length > 0 ? [`now ${now.summary}`] : [])].join('; ');
   const fields = { pid: options.pid, condition: now.condition, remnants: now.remnants, actions };
