@@ -17,6 +17,7 @@ export const UNIT_TESTS = [
   'test/loop/probe-rule.test.ts',
   'test/sim/probe.test.ts',
   'test/layers.test.ts',
+  'test/object-list.test.ts',
   'test/loop/loop-health.test.ts',
   'test/config/workload.test.ts',
   'test/cli/exit-codes.test.ts',
