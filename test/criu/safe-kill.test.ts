@@ -24,7 +24,7 @@ interface Caught {
 }
 
 // Starts dumps of fresh dirtiers until one is caught in an injected syscall with CRIU stopped there. The
-// watcher caught 8 of 9 dumps here; 12 attempts make a miss in all of them negligible.
+// watcher caught 8 of 10 dumps here; 12 attempts make a miss in all of them negligible.
 async function catchCriuInInjectedSyscall(): Promise<Caught> {
   const criu = await testCriu();
   const misses: string[] = [];
