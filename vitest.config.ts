@@ -14,6 +14,8 @@ import { defineConfig } from 'vitest/config';
 // Not here although they need no root: test/config/watch.test.ts (polls real files against time bounds, kept
 // serial so a busy machine cannot starve it) and test/sim/cli.test.ts (runs the built CLI).
 export const UNIT_TESTS = [
+  'test/config/probe.test.ts',
+  'test/process/smaps.test.ts',
   'test/loop/probe-rule.test.ts',
   'test/sim/probe.test.ts',
   'test/layers.test.ts',

@@ -40,6 +40,8 @@ export const checkOutput = z.strictObject({
   output_commit: z.strictObject({ mechanism: z.enum(['plug', 'tun']).nullable(), detail: z.string() }),
   /** Who keeps a network workload still during its dumps: remusd's lossless hold or CRIU's nftables lock. */
   network_lock: z.strictObject({ method: z.enum(['hold', 'nftables']), detail: z.string() }),
+  /** Whether the dirty-size probe (src/process/dirty-probe.ts) works here, tried on a child process. */
+  dirty_probe: availability('detail'),
 });
 
 /** `remusd stats DIR --json`: podman's --print-stats shape, plus what the directory really stores. */

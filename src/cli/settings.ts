@@ -1,6 +1,6 @@
 import { bandOf, type Config } from '../config/schema.js';
 import type { SupervisorSettings } from '../loop/supervisor-deps.js';
-import { createPolicy } from '../policy/index.js';
+import { aimRuleOf, createPolicy } from '../policy/index.js';
 
 /**
  * Turns a validated config into what the supervisor reads at each checkpoint. The policy object is
@@ -24,6 +24,14 @@ export function settingsSource(): (config: Config) => SupervisorSettings {
       },
       criu: { logLevel: config.criu.logLevel, extraArgs: config.criu.extraArgs, timeoutMs: config.criu.timeoutMs },
       failures: config.failures,
+      probe: config.probe.enabled
+        ? {
+            minPeriodMs: config.probe.minPeriodMs,
+            maxPeriodMs: config.probe.maxPeriodMs,
+            defer: config.probe.defer,
+            target: aimRuleOf(config.policy),
+          }
+        : undefined,
     };
   };
 }

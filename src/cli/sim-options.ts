@@ -15,7 +15,7 @@ import { CostProfileError, loadCostProfile, modelForMode } from '../sim/cost-pro
 import { DEFAULT_COST_PROFILE } from '../sim/default-cost.js';
 import { parseBursts, parsePhases } from '../sim/parse.js';
 import { scheduleOfPhases } from '../sim/rate.js';
-import type { SimRetention } from '../sim/simulate.js';
+import type { SimProbe, SimRetention } from '../sim/simulate.js';
 import { readTrace, TraceError, traceWorkload } from '../sim/trace.js';
 import { createWorkload, type Workload } from '../sim/workload.js';
 import { loadConfigOrDefaults } from './config-source.js';
@@ -78,6 +78,16 @@ export function simOptions<T>(yargs: Argv<T>) {
       type: 'string',
       describe: "Cost profile written by `remusd calibrate` (default: the one measured on this project's machine)",
     })
+    .option('probe', {
+      type: 'boolean',
+      describe:
+        "Model the dirty-size probe (start early at the aim, defer while under lmin). Default: the config's probe.enabled",
+    })
+    .option('read-share', {
+      type: 'string',
+      coerce: numberOption('read-share', 0),
+      describe: 'With --probe: pages the workload only reads, per page it writes (they set the accessed bits too)',
+    })
     .option('mode', {
       type: 'string',
       choices: SIM_MODES,
@@ -99,6 +109,8 @@ export interface SimSetup {
   cost: CostModel;
   /** The config's chain rules: the simulated loop starts chains as `remusd run` would. */
   retention: SimRetention;
+  /** The dirty-size probe (--probe, or the config's probe.enabled), or undefined when off. */
+  probe: SimProbe | undefined;
 }
 
 /** Loads the config and builds the workload the options describe; throws UserError (status 2) on bad input. */
@@ -144,7 +156,12 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
   const cost = await costFor(args.cost, args.mode ?? traceMode ?? configMode ?? 'delta');
   const durationMs = args.duration ?? naturalMs ?? DEFAULT_DURATION_MS;
   const { maxChainBytes, ...retention } = config.checkpoint.retention;
+  const probing = args.probe ?? config.probe.enabled;
+  if (!probing && args.readShare !== undefined)
+    throw new UserError('--read-share applies to the dirty-size probe: add --probe', EXIT.usage);
+  const { minPeriodMs, maxPeriodMs, defer } = config.probe;
   return {
+    probe: probing ? { minPeriodMs, maxPeriodMs, defer, readShare: args.readShare ?? 0 } : undefined,
     config,
     band: bandOf(config),
     workloadFor,

@@ -59,6 +59,28 @@ export function checkConfig(config: Config, file: ConfigFile): RuleViolation[] {
     ...fencingRules(config.fencing, file.fencing),
     ...networkRules(config, file),
     ...workloadRules(file.workload),
+    ...probeRules(config, file),
+  ];
+}
+
+function probeRules(config: Config, file: ConfigFile): RuleViolation[] {
+  const { enabled, minPeriodMs, maxPeriodMs } = config.probe;
+  if (!enabled) {
+    // The probe's other keys do nothing while it is off: an error, as every key that would have no effect.
+    const idle = (['min_period', 'max_period', 'defer'] as const).filter((key) => file.probe?.[key] !== undefined);
+    return idle.map((key) => ({
+      path: ['probe', key],
+      value: file.probe?.[key],
+      message: 'has no effect while probe.enabled is false; remove it or set probe.enabled: true',
+    }));
+  }
+  if (minPeriodMs <= maxPeriodMs) return [];
+  return [
+    misordered(
+      { path: ['probe', 'min_period'], written: file.probe?.min_period, text: formatMs(minPeriodMs) },
+      { path: ['probe', 'max_period'], written: file.probe?.max_period, text: formatMs(maxPeriodMs) },
+      'min_period must be ≤ max_period',
+    ),
   ];
 }
 

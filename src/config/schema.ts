@@ -114,6 +114,14 @@ export const fileSchema = z.strictObject({
       degrade_after: degradeAfterField,
     })
     .optional(),
+  probe: z
+    .strictObject({
+      enabled: field.flag,
+      min_period: field.duration(1),
+      max_period: field.duration(1),
+      defer: field.flag,
+    })
+    .optional(),
   fencing: fencingSection,
   workload: workloadSection,
 });
@@ -179,6 +187,12 @@ export interface Config {
     /** backup-ack: how long without an ack before epochs are released on local fsync (null: never; src/config/degrade.ts). */
     degradeAfterMs: number | null;
   };
+  /**
+   * The dirty-size probe (src/loop/probe-rule.ts): while waiting for the next checkpoint, read the workload's
+   * touched memory every interval/8 within [minPeriodMs, maxPeriodMs] and start once it reaches the aim;
+   * with defer, wait past the interval (up to interval.max) while it is under lmin.
+   */
+  probe: { enabled: boolean; minPeriodMs: number; maxPeriodMs: number; defer: boolean };
   /** The lease that keeps two hosts from both running the workload (src/fence/). */
   fencing: FencingConfig;
   /** The workload `remusd run` protects, when the config names it (src/config/workload.ts). */
@@ -241,6 +255,12 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
       maxHeldBytes: file.output_commit?.max_held ?? d.maxHeldBytes,
       inboundDuringDump: file.output_commit?.inbound_during_dump ?? 'auto',
       degradeAfterMs: normalizeDegradeAfter(file.output_commit?.degrade_after, releaseAfter, fencing),
+    },
+    probe: {
+      enabled: file.probe?.enabled ?? d.probeEnabled,
+      minPeriodMs: file.probe?.min_period ?? d.probeMinPeriodMs,
+      maxPeriodMs: file.probe?.max_period ?? d.probeMaxPeriodMs,
+      defer: file.probe?.defer ?? d.probeDefer,
     },
     fencing,
     workload: normalizeWorkload(file.workload, baseDir),

@@ -64,9 +64,10 @@ export interface CheckpointRecord {
   /**
    * The dirty-size probe's word on when this checkpoint started (null: the probe was off, or the start was
    * due at once): `aim` (the estimate reached the aim before the deadline), `floor` (it reached lmin after
-   * the deadline), `deadline` or `max` (time ran out), with the reading it started on and the estimate.
+   * the deadline), `deadline` or `max` (time ran out), with the reading it started on, the estimate, and the
+   * learned ratio of bytes stored per byte read that made it (a workload that also reads learns < 1).
    */
-  probe: { trigger: ProbeTrigger; reading_bytes: number; estimate_bytes: number } | null;
+  probe: { trigger: ProbeTrigger; reading_bytes: number; estimate_bytes: number; ratio: number } | null;
   [extra: string]: unknown;
 }
 

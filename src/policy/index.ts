@@ -1,7 +1,7 @@
 // Choosing a policy by name: the one place that knows every kind, for the config and the CLI.
 
 import type { Policy } from '../model/policy.js';
-import { POLICY_DEFAULTS, type ParameterName } from './defaults.js';
+import { POLICY_DEFAULTS, type ParameterName, type TargetRule } from './defaults.js';
 import { FixedPolicy } from './fixed.js';
 import { PredictivePolicy, type PredictiveOptions } from './predictive.js';
 import { ThresholdPolicy, type ThresholdOptions } from './threshold.js';
@@ -75,4 +75,9 @@ export function createPolicy(spec: PolicySpec): Policy {
       throw new RangeError(`unknown policy kind ${JSON.stringify(kind)}; use one of ${POLICY_KINDS.join(', ')}`);
     }
   }
+}
+
+/** Where the dirty-size probe aims for a policy: the predictive policy's own target, the geometric middle otherwise. */
+export function aimRuleOf(spec: PolicySpec): TargetRule {
+  return spec.kind === 'predictive' ? (spec.target ?? POLICY_DEFAULTS.target) : 'geometric';
 }

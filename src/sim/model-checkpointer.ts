@@ -135,9 +135,11 @@ function modelProbe(workload: Workload, pageSize: number, readShare: number): Mo
   const { reachesAt, writesBetween } = workload;
   if (reachesAt === undefined || writesBetween === undefined) return undefined;
   const bytesPerPage = pageSize * (1 + readShare);
+  let resetMs = 0;
   return {
-    readingAt: (fromMs, tMs) => writesBetween(fromMs, tMs) * bytesPerPage,
-    reachesAt: (fromMs, bytes, untilMs) => reachesAt(fromMs, bytes / bytesPerPage, untilMs),
+    reset: (nowMs) => void (resetMs = nowMs),
+    readingAt: (tMs) => writesBetween(resetMs, tMs) * bytesPerPage,
+    reachesAt: (bytes, untilMs) => reachesAt(resetMs, bytes / bytesPerPage, untilMs),
   };
 }
 

@@ -22,12 +22,14 @@ export interface ImmediateCheckpointer {
   readonly probe?: ModelProbe | undefined;
 }
 
-/** What the probe would read, modelled: a reading that never falls between two checkpoint starts. */
+/** What the probe would read, modelled: a reading that never falls between two resets. */
 export interface ModelProbe {
-  /** The reading (bytes) at tMs of what the workload touched since fromMs. */
-  readingAt(fromMs: number, tMs: number): number;
-  /** The earliest time, at most untilMs, at which readingAt(fromMs, t) reaches bytes; Infinity if none. */
-  reachesAt(fromMs: number, bytes: number, untilMs: number): number;
+  /** The accessed bits are cleared at nowMs (once the model's dump lets go of the workload). */
+  reset(nowMs: number): void;
+  /** The reading (bytes) at tMs of what the workload touched since the last reset. */
+  readingAt(tMs: number): number;
+  /** The earliest time, at most untilMs, at which readingAt(t) reaches bytes; Infinity if none. */
+  reachesAt(bytes: number, untilMs: number): number;
 }
 
 /** What the simulated loop runs on. */
@@ -63,7 +65,6 @@ class ModelLoopRun {
   readonly #endMs: number;
   readonly #signal: AbortSignal | undefined;
   readonly #cycle: LoopCycle;
-  // Once "CRIU" has let go of the workload, compaction runs again.
   readonly #onDumped: () => void;
   readonly #probe: ModelProbe | undefined;
   // When and why the probed wait ends, rewritten for each checkpoint.
@@ -78,8 +79,17 @@ class ModelLoopRun {
     this.#endMs = deps.endMs;
     this.#signal = deps.signal;
     this.#cycle = new LoopCycle({ ...deps, compacting: compactor !== undefined }, checkpointer.open(), clock.now());
-    this.#onDumped = () => compactor?.resume();
-    this.#probe = checkpointer.probe;
+    const probe = checkpointer.probe;
+    const cycle = this.#cycle;
+    // Once "CRIU" has let go of the workload: compaction runs again, and the probe's bits are cleared.
+    this.#onDumped = () => {
+      compactor?.resume();
+      if (probe !== undefined && cycle.probing) {
+        cycle.probeReset(clock.now());
+        probe.reset(clock.now());
+      }
+    };
+    this.#probe = probe;
   }
 
   get checkpoints(): number {
@@ -100,17 +110,17 @@ class ModelLoopRun {
       clock.sleep(cycle.nextStartAtMs - clock.now());
     } else {
       // Where reading at every instant would end the wait (supervise() reads; this computes): no event per tick.
-      const { fromMs, latestMs, deadlineMs } = plan;
-      const aimAtMs = probe.reachesAt(fromMs, plan.aimReading, latestMs);
+      const { latestMs, deadlineMs } = plan;
+      const aimAtMs = probe.reachesAt(plan.aimReading, latestMs);
       // The floor matters only while deferring past the deadline, and only if the aim is not reached by then.
       const floorAtMs =
         latestMs > deadlineMs && aimAtMs > deadlineMs
-          ? probe.reachesAt(fromMs, plan.floorReading, latestMs)
+          ? probe.reachesAt(plan.floorReading, latestMs)
           : Number.POSITIVE_INFINITY;
       const start = this.#start;
       firstTrigger(plan, aimAtMs, floorAtMs, start);
       clock.sleep(start.atMs - clock.now());
-      cycle.probeStart(start.trigger, probe.readingAt(fromMs, clock.now()));
+      cycle.probeStart(start.trigger, probe.readingAt(clock.now()));
     }
     // Never while the workload is frozen: held from here until the model's dump has let go of it.
     compactor?.pause();

@@ -12,7 +12,7 @@ import type { ProbeSettings } from '../loop/probe-rule.js';
 import type { SupervisorSettings } from '../loop/supervisor-deps.js';
 import type { Band } from '../model/policy.js';
 import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
-import { createPolicy, type PolicySpec } from '../policy/index.js';
+import { aimRuleOf, createPolicy, type PolicySpec } from '../policy/index.js';
 import { VirtualClock } from './clock.js';
 import { validateCost, type CostModel } from './cost.js';
 import { modelCheckpointer } from './model-checkpointer.js';
@@ -31,6 +31,9 @@ export const DEFAULT_SIM_RETENTION: Readonly<SimRetention> = Object.freeze({
   compactAt: 16,
 });
 
+/** The dirty-size probe of a simulation: its settings but the aim (the policy's), and a read share. */
+export type SimProbe = Omit<ProbeSettings, 'target'> & { readShare?: number };
+
 /** Everything a simulation depends on. */
 export interface SimulationInput {
   policy: PolicySpec;
@@ -47,8 +50,11 @@ export interface SimulationInput {
   memoryPages?: number;
   /** Wall-clock time of virtual 0, for the records' `start`; default 1970-01-01T00:00:00Z. */
   epoch?: Date;
-  /** The dirty-size probe (src/loop/probe-rule.ts), and the share of touched pages only read; default off. */
-  probe?: (ProbeSettings & { readShare?: number }) | undefined;
+  /**
+   * The dirty-size probe (src/loop/probe-rule.ts; it aims where the policy does), and the share of touched
+   * pages that are only read; default off.
+   */
+  probe?: SimProbe | undefined;
 }
 
 /**
@@ -82,7 +88,7 @@ export async function runSimulation(
     retention: input.retention ?? DEFAULT_SIM_RETENTION,
     criu: { logLevel: 0, extraArgs: [], timeoutMs: Number.POSITIVE_INFINITY },
     failures: { maxConsecutive: 1, backoffInitialMs: 0, backoffMaxMs: 0 },
-    probe: input.probe,
+    probe: input.probe === undefined ? undefined : { ...input.probe, target: aimRuleOf(input.policy) },
   };
   const checkpointer = modelCheckpointer({
     workload,

@@ -14,8 +14,10 @@
  *   phase index=<i> rate=<pages/s> seconds=<s>
  *   progress ticks=<n> writes=<n> t_ns=<CLOCK_MONOTONIC ns> rt_ns=<CLOCK_REALTIME ns> sum=<hex> phase=<i>
  * Usage: remusd-dirtier [--mib N] [--phases RATE:SECONDS[,RATE:SECONDS...]] [--tick-ms N] [--report-ms N]
- *        [--quit-after-s N]
+ *        [--quit-after-s N] [--read-share F]
  *   RATE is pages per second; phases cycle forever. Default: --mib 64 --phases 256:1000000.
+ *   --read-share F: also read F pages (one word each) per page written, walking the buffer from its middle:
+ *   a reader's accessed bits for the dirty-size probe (src/process/dirty-probe.ts). Default 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -81,7 +83,7 @@ static int parse_phases(const char *spec, struct phase *phases) {
 }
 
 int main(int argc, char **argv) {
-  double mib = 64, tick_ms = 10, report_ms = 100, quit_after_s = 0;
+  double mib = 64, tick_ms = 10, report_ms = 100, quit_after_s = 0, read_share = 0;
   struct phase phases[MAX_PHASES] = {{256, 1e6}};
   int nphases = 1;
   for (int i = 1; i < argc; i++) {
@@ -93,9 +95,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(arg, "--tick-ms")) tick_ms = atof(val);
     else if (!strcmp(arg, "--report-ms")) report_ms = atof(val);
     else if (!strcmp(arg, "--quit-after-s")) quit_after_s = atof(val);
+    else if (!strcmp(arg, "--read-share")) read_share = atof(val);
     else usage_error("unknown option (see the comment at the top of dirtier.c)");
   }
   if (mib <= 0 || tick_ms <= 0 || report_ms <= 0) usage_error("--mib, --tick-ms and --report-ms must be > 0");
+  if (read_share < 0) usage_error("--read-share must be >= 0");
 
   const size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
   const size_t pages = (size_t)(mib * 1024 * 1024) / page_size;
@@ -116,6 +120,9 @@ int main(int argc, char **argv) {
   size_t cursor = 0;
   uint64_t ticks = 0;
   double owed = 0; // page writes due but not yet done (fractional part carried between ticks)
+  size_t read_cursor = pages / 2; // reads walk half a buffer ahead of the writes: other pages than written
+  double read_owed = 0;
+  volatile uint64_t read_sink = 0;
   say("start pid=%d pages=%zu page_size=%zu\n", getpid(), pages, page_size);
 
   const uint64_t start_ns = now_ns(CLOCK_MONOTONIC);
@@ -139,6 +146,10 @@ int main(int argc, char **argv) {
       page[1] = generation; page[2] = mix(cursor, generation);
       writes++;
       cursor = (cursor + 1) % pages;
+      for (read_owed += read_share; read_owed >= 1; read_owed -= 1) {
+        read_sink += buffer[read_cursor * words_per_page];
+        read_cursor = (read_cursor + 1) % pages;
+      }
     }
     ticks++;
     if (now >= next_report) {

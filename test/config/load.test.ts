@@ -204,7 +204,7 @@ describe('unknown keys are errors, at every level', () => {
         ),
       ),
     ).toEqual([
-      'config/demo.yaml:1:1: treshold: is not a known key; allowed sections: thresholds, interval, policy, checkpoint, criu, failures, records, metrics, network, output_commit, fencing, workload (did you mean thresholds?)',
+      'config/demo.yaml:1:1: treshold: is not a known key; allowed sections: thresholds, interval, policy, checkpoint, criu, failures, records, metrics, network, output_commit, probe, fencing, workload (did you mean thresholds?)',
       'config/demo.yaml:4:3: thresholds.lmni: is not a known key; allowed keys under thresholds: lmin, lmax (did you mean lmin?)',
       'config/demo.yaml:7:5: checkpoint.retention.keep_last: is not a known key; allowed keys under checkpoint.retention: keep, new_chain_every, max_chain_bytes, compact, compact_at',
       'config/demo.yaml:9:3: policy.dead-band: is not a known key; allowed keys under policy: kind, shrink, grow, window, change, deadband, target (did you mean deadband?)',

@@ -4,7 +4,7 @@ import type { CriuLocation } from '../../src/criu/locate.js';
 import { systemClock } from '../../src/loop/clock.js';
 import { criuCheckpointer } from '../../src/loop/criu-checkpointer.js';
 import { openRecordsFile } from '../../src/loop/records.js';
-import type { SupervisorExit, SupervisorSettings } from '../../src/loop/supervisor-deps.js';
+import type { DirtyProbe, SupervisorExit, SupervisorSettings } from '../../src/loop/supervisor-deps.js';
 import { supervise } from '../../src/loop/supervisor.js';
 import { attachedTarget } from '../../src/loop/target.js';
 import type { Band } from '../../src/model/policy.js';
@@ -40,8 +40,13 @@ export async function superviseFor(options: {
   pageSize: number;
   mode?: 'full' | 'delta';
   onRecord?: (record: CheckpointRecord) => void;
+  /** The dirty-size probe (used while settings().probe is set). */
+  probe?: DirtyProbe;
+  /** Stop after this long too (after the checkpoint in progress). */
+  durationMs?: number;
 }): Promise<{ exit: SupervisorExit; records: CheckpointRecord[] }> {
   const controller = new AbortController();
+  const timer = options.durationMs === undefined ? undefined : setTimeout(() => controller.abort(), options.durationMs);
   const recordsPath = join(options.root, 'records.jsonl');
   const sink = openRecordsFile(recordsPath);
   let seen = 0;
@@ -60,6 +65,7 @@ export async function superviseFor(options: {
       pageSize: options.pageSize,
       initialIntervalMs: options.initialIntervalMs,
       target: attachedTarget(options.pid),
+      probe: options.probe,
       settings: options.settings,
       records: sink,
       clock: systemClock,
@@ -79,6 +85,7 @@ export async function superviseFor(options: {
       .map((line) => JSON.parse(line) as CheckpointRecord);
     return { exit, records };
   } finally {
+    clearTimeout(timer);
     sink.close();
   }
 }

@@ -30,7 +30,7 @@ const planArb = fc
     periodMs: fc.double({ min: 1, max: 200, noNaN: true }),
     interval: fc.double({ min: 1, max: 4000, noNaN: true }),
     extra: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 8000, noNaN: true })),
-    floorShare: fc.double({ min: 0.1, max: 1, noNaN: true }),
+    floorShare: fc.double({ min: 0.1, max: 0.99, noNaN: true }), // lmin < the aim
   })
   .filter(({ began, interval }) => began < interval)
   .map(({ fromMs, began, periodMs, interval, extra, floorShare }): ProbePlan => ({

@@ -88,21 +88,14 @@ async function bothDrivers(spec: PolicySpec, retention: SupervisorSettings['rete
   const taken = runModelLoop(simulated.deps);
   const supervised = run();
   const { deps, clock } = supervised;
-  // The probe supervise() reads: what the workload touched since the checkpoint in progress last started.
+  // The probe supervise() reads: the model's reading at the clock's time, at every instant of the plan.
   const model = deps.checkpointer.probe;
-  let lastStartMs = 0;
-  const take = deps.checkpointer.take.bind(deps.checkpointer);
-  const checkpointer = {
-    ...deps.checkpointer,
-    take: (request: Parameters<typeof take>[0]) => ((lastStartMs = clock.now()), take(request)),
-  };
   const exit = await supervise({
     ...deps,
-    checkpointer,
     probe:
       model === undefined
         ? undefined
-        : { reset: () => undefined, read: () => model.readingAt(lastStartMs, clock.now()) },
+        : { reset: () => model.reset(clock.now()), read: () => model.readingAt(clock.now()) },
     compactor: deps.checkpointer.compactor,
     target: { pid: 0, alive: () => clock.now() < DURATION_MS, exitStatus: () => '', exitCode: () => 0 },
     signal: new AbortController().signal,

@@ -10,6 +10,7 @@ import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { printJson } from '../json.js';
 import { inboundHold } from '../run/output-commit.js';
+import { checkDirtyProbe, type DirtyProbeCapability } from '../../process/dirty-probe.js';
 
 const MODE_ORDER: CheckpointMode[] = ['pre-dump', 'dump', 'delta', 'full'];
 
@@ -31,8 +32,9 @@ export const checkCommand = defineCommand({
       : { available: false, detail: 'CRIU cannot checkpoint here at all', fix: 'run scripts/install-criu.sh as root' };
     const outputCommit = await probeOutputCommit(capabilities.plugQdisc);
     const networkLock = dumpNetworkLock(outputCommit.mechanism);
-    if (args.json) printJson({ ...capabilities, network, outputCommit, networkLock });
-    else process.stdout.write(`${humanReport(capabilities, network, outputCommit, networkLock)}\n`);
+    const dirtyProbe = await checkDirtyProbe();
+    if (args.json) printJson({ ...capabilities, network, outputCommit, networkLock, dirtyProbe });
+    else process.stdout.write(`${humanReport(capabilities, network, outputCommit, networkLock, dirtyProbe)}\n`);
     if (!capabilities.modes.full.available) {
       throw new UserError(
         `CRIU cannot checkpoint here: ${capabilities.criu.checkOutput.split('\n').slice(-3).join(' / ') || 'criu check failed'}. ` +
@@ -70,6 +72,7 @@ function humanReport(
   network: NetworkCapability,
   outputCommit: OutputCommitCapability,
   lock: NetworkLockReport,
+  probe: DirtyProbeCapability,
 ): string {
   const rows: string[][] = [
     ['CRIU', `${c.criu.source}`],
@@ -77,6 +80,7 @@ function humanReport(
     ['kernel', c.kernel],
     ['page size', `${c.pageSize} bytes`],
     ['dirty tracking', `${c.dirtyTracking.available ? 'available' : 'unavailable'}: ${c.dirtyTracking.detail}`],
+    ['dirty-size probe', `${probe.available ? 'available' : 'unavailable'}: ${probe.detail}`],
     ...MODE_ORDER.map((mode) => [`mode ${mode}`, `${c.modes[mode].available ? 'yes' : 'no '}  ${c.modes[mode].why}`]),
     ['plug qdisc', `${c.plugQdisc.available ? 'available' : 'unavailable'}: ${c.plugQdisc.detail}`],
     ['output commit', `${outputCommit.mechanism ?? 'NONE'}: ${outputCommit.detail}`],

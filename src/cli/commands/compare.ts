@@ -60,6 +60,7 @@ export const compareCommand = defineCommand({
         durationMs: setup.durationMs,
         pageSize: args.pageSize,
         retention: setup.retention,
+        probe: setup.probe,
       }),
     );
     const workload = setup.workloadFor(args.seed).description;

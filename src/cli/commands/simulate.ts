@@ -73,6 +73,7 @@ export const simulateCommand = defineCommand({
             durationMs: setup.durationMs,
             pageSize: args.pageSize,
             retention: setup.retention,
+            probe: setup.probe,
           },
           // Records are built only when --records wants them; the summary and score need only the numbers.
           sink === undefined ? undefined : (record) => sink.append(record),

@@ -8,6 +8,7 @@ import type { Clock } from '../../loop/clock.js';
 import { criuCheckpointer } from '../../loop/criu-checkpointer.js';
 import type { SupervisorExit, SupervisorSettings } from '../../loop/supervisor-deps.js';
 import { supervise } from '../../loop/supervisor.js';
+import { SmapsProbe } from '../../process/dirty-probe.js';
 import type { locateCriu } from '../../criu/locate.js';
 import type { DumpNetworkLock } from '../../criu/network.js';
 import type { CheckpointMode, CheckpointRecord } from '../../model/record.js';
@@ -139,8 +140,10 @@ export async function protectUntilStopped(
       log.error(fields ?? {}, message);
     },
   };
+  const probe = await startProbe(target.pid, config, log);
   try {
     exit = await supervise({
+      probe,
       checkpointer: criuCheckpointer({
         criu,
         root,
@@ -237,4 +240,26 @@ function withNetworkArgs(
     ...settings,
     criu: { ...settings.criu, extraArgs: [...settings.criu.extraArgs, ...network.dumpArgs(lock)] },
   };
+}
+
+/**
+ * The dirty-size probe on the workload, tried once when the config turns it on: a reset and a reading. When
+ * that fails here (no /proc access, a kernel without clear_refs) the loop waits for the policy's intervals,
+ * and a log line says why. Made anyway when off, so that a reload can turn it on.
+ */
+async function startProbe(pid: number, config: Config, log: RunRequest['log']): Promise<SmapsProbe | undefined> {
+  const probe = new SmapsProbe(pid);
+  if (!config.probe.enabled) return probe;
+  try {
+    await probe.reset();
+    await probe.read();
+  } catch (error) {
+    log.warn(`dirty-size probe unavailable, checkpoints follow the policy's intervals: ${errorMessage(error)}`);
+    return undefined;
+  }
+  const { minPeriodMs, maxPeriodMs } = config.probe;
+  log.info(
+    `dirty-size probe on: reading /proc/${pid}/smaps every interval/8 within [${minPeriodMs} ms, ${maxPeriodMs} ms]`,
+  );
+  return probe;
 }

@@ -1,0 +1,31 @@
+// The `probe` section: defaults, strict keys, and the rules that involve more than one key.
+import { describe, expect, it } from 'vitest';
+import { CONFIG_DEFAULTS } from '../../src/config/defaults.js';
+import { configFromText } from '../../src/config/load.js';
+import { errorLines } from './helpers.js';
+
+const check = (text: string) => configFromText(text, 'c.yaml', '/etc/remusd');
+
+describe('config: probe', () => {
+  it('has defaults, and takes its keys', () => {
+    const empty = check('');
+    expect(empty.ok && empty.config.probe).toEqual({
+      enabled: CONFIG_DEFAULTS.probeEnabled,
+      minPeriodMs: 25,
+      maxPeriodMs: 100,
+      defer: true,
+    });
+    const set = check('probe: { enabled: true, min_period: 10ms, max_period: 1s, defer: false }');
+    expect(set.ok && set.config.probe).toEqual({ enabled: true, minPeriodMs: 10, maxPeriodMs: 1000, defer: false });
+  });
+
+  it('refuses unknown keys, min_period > max_period, and keys that do nothing while it is off', () => {
+    expect(errorLines(check('probe: { enabled: true, period: 10ms }')).join('\n')).toMatch(/probe.*period/);
+    expect(errorLines(check('probe: { enabled: true, min_period: 200ms }')).join('\n')).toMatch(
+      /probe\.min_period.*200 ms is greater than probe\.max_period 100 ms \(default\); min_period must be ≤ max_period/,
+    );
+    expect(errorLines(check('probe: { enabled: false, defer: false }')).join('\n')).toMatch(
+      /probe\.defer.*has no effect while probe\.enabled is false/,
+    );
+  });
+});
