@@ -3,6 +3,7 @@
 // a thread still traced) is returned for the caller to say loudly.
 
 import { judgeLeftovers, type LeftoversVerdict } from '../process/criu-leftovers.js';
+import { isFrozen, thaw } from '../process/freezer.js';
 import { snapshotProcess } from '../process/leftovers-snapshot.js';
 
 /** What was found, what was done about it, and how the workload is now. */
@@ -24,7 +25,12 @@ const SETTLE_MS = 1000;
  */
 export async function recoverAfterCriu(
   pid: number,
-  options: { stoppedBefore: boolean; stoppedOnPurpose?: string | undefined },
+  options: {
+    stoppedBefore: boolean;
+    stoppedOnPurpose?: string | undefined;
+    /** CRIU's --freeze-cgroup, and whether it was frozen before CRIU ran (then it is not CRIU's to thaw). */
+    freezer?: { cgroup: string; frozenBefore: boolean } | undefined;
+  },
 ): Promise<Recovery> {
   const look = async () => judgeLeftovers(await snapshotProcess(pid), options.stoppedBefore);
   let found = await look();
@@ -34,6 +40,17 @@ export async function recoverAfterCriu(
     found = await look();
   }
   const actions: string[] = [];
+  const { freezer } = options;
+  if (freezer !== undefined && !freezer.frozenBefore && (await isFrozen(freezer.cgroup)) === true) {
+    if (options.stoppedOnPurpose !== undefined)
+      actions.push(`left the freezer cgroup ${freezer.cgroup} frozen: ${options.stoppedOnPurpose}`);
+    else {
+      await thaw(freezer.cgroup).then(
+        () => actions.push(`thawed the freezer cgroup ${freezer.cgroup}, which CRIU had frozen`),
+        (error: unknown) => actions.push(`could not thaw the freezer cgroup ${freezer.cgroup}: ${String(error)}`),
+      );
+    }
+  }
   if (found.stoppedThreads.length > 0 && options.stoppedOnPurpose !== undefined) {
     actions.push(`left it stopped: ${options.stoppedOnPurpose}`);
   } else if (found.stoppedThreads.length > 0) {

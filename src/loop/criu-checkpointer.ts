@@ -18,6 +18,7 @@ import {
 import { errorMessage } from '../fs/error-code.js';
 import { flushAndDropCache } from '../fs/page-cache.js';
 import { sweepReport } from '../fs/stale-temporaries.js';
+import { freezeCgroupOf, isFrozen } from '../process/freezer.js';
 import { processState } from '../process/proc.js';
 import type { DumpStats } from '../model/stats.js';
 import type { StoredCheckpoint } from '../store/chain.js';
@@ -167,6 +168,12 @@ async function takeCheckpoint(
   freshDirectory(partial);
   // A stop of the workload's own (State T before CRIU ran) is not CRIU's to undo.
   const stoppedBefore = (await processState(options.pid)) === 'T';
+  // Likewise a freezer cgroup frozen before CRIU ran (criu.extra_args: --freeze-cgroup).
+  const freezeCgroup = freezeCgroupOf(request.extraArgs);
+  const freezer =
+    freezeCgroup === undefined
+      ? undefined
+      : { cgroup: freezeCgroup, frozenBefore: (await isFrozen(freezeCgroup)) === true };
   const run = await dump(options.criu, {
     kind: options.kind,
     pid: options.pid,
@@ -188,7 +195,7 @@ async function takeCheckpoint(
     const logTail = await criuLogTail(run.logFile);
     await copyFile(run.logFile, join(root, 'last-failure.log')).catch(() => undefined);
     const ended = `criu ${options.kind === 'pre-dump' ? 'pre-dump' : 'dump'} ${describeCriuEnd(run)}`;
-    return fail(`${ended}${await afterAbnormalEnd(run, options, stoppedBefore)}`, logTail);
+    return fail(`${ended}${await afterAbnormalEnd(run, options, { stoppedBefore, freezer })}`, logTail);
   }
   let stats: DumpStats | undefined;
   try {
@@ -232,12 +239,12 @@ async function takeCheckpoint(
 async function afterAbnormalEnd(
   run: CriuRun,
   options: CriuCheckpointerOptions,
-  stoppedBefore: boolean,
+  before: Pick<Parameters<typeof recoverAfterCriu>[1], 'stoppedBefore' | 'freezer'>,
 ): Promise<string> {
   if (run.signal === undefined && !run.timedOut) return '';
   // The fence cancels a dump and stops the workload on purpose: never continue it then.
   const stoppedOnPurpose = options.cancel?.aborted === true ? 'the dump was cancelled (fenced)' : undefined;
-  const recovery = await recoverAfterCriu(options.pid, { stoppedBefore, stoppedOnPurpose });
+  const recovery = await recoverAfterCriu(options.pid, { ...before, stoppedOnPurpose });
   const { found, now, actions } = recovery;
   const said = [found.summary, ...actions, ...(actions.length > 0 ? [`now ${now.summary}`] : [])].join('; ');
   const fields = { pid: options.pid, condition: now.condition, remnants: now.remnants, actions };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isParasiteMapping, judgeLeftovers, type ThreadSnapshot } from '../../src/process/criu-leftovers.js';
 import { unsafeToKillCriu } from '../../src/process/criu-safe-point.js';
+import { freezeCgroupOf } from '../../src/process/freezer.js';
 
 const SPOT = 0x5555_0000_0000;
 const PARASITE: [number, number] = [0x7f00_0000_0000, 0x7f00_0000_5000];
@@ -83,5 +84,13 @@ describe('unsafeToKillCriu', () => {
     expect(
       unsafeToKillCriu(snapshot([thread({ state: 'R', tracerPid: 9, pc: undefined, syscall: undefined })]))[0],
     ).toMatch(/running/);
+  });
+});
+
+describe('freezeCgroupOf', () => {
+  it('reads --freeze-cgroup in both spellings from CRIU arguments', () => {
+    expect(freezeCgroupOf(['--freeze-cgroup', '/sys/fs/cgroup/freezer/app'])).toBe('/sys/fs/cgroup/freezer/app');
+    expect(freezeCgroupOf(['-v2', '--freeze-cgroup=/sys/fs/cgroup/app'])).toBe('/sys/fs/cgroup/app');
+    expect(freezeCgroupOf(['--tcp-established'])).toBeUndefined();
   });
 });
