@@ -47,9 +47,10 @@ export const CONFIG_DEFAULTS = Object.freeze({
   gateMechanism: 'auto' as const,
   /**
    * The dirty-size probe. In `remusd compare` (issue 11's workload, 20 seeds) it raised v2 from 94.4 % to
-   * 99.1 % in band (README, Policies). A period of interval/8 within [25 ms, 100 ms]: a burst of 4000 pages/s
-   * adds at most 1.6 MiB between two readings at 100 ms. Deferral past the interval while under lmin keeps the
-   * first checkpoint after a fall in band (97.0 % without it).
+   * 97.2 % in band, but on real CRIU v2 with it lost on reversals (9.4 % against the threshold rule's 0.0 %),
+   * so it is off until it wins on all four measures (README, Policies). A period of interval/8 within
+   * [25 ms, 100 ms]: a burst of 4000 pages/s adds at most 1.6 MiB between two readings at 100 ms. Deferral
+   * past the interval while under lmin keeps the first checkpoint after a fall in band.
    */
   probeEnabled: false,
   probeMinPeriodMs: 25,
