@@ -5,6 +5,7 @@
 
 import type { RecordMode } from '../model/record.js';
 import { objectList } from '../object-list.js';
+import { isAscending } from '../store/chain-order.js';
 import {
   blankWalk,
   compactionTargetAfter,
@@ -26,6 +27,9 @@ export type ChainChoice = { parent: StoredCheckpoint | undefined; reason: string
 export class ChainPlan {
   /** The checkpoints on disk, oldest first (retention removes from it in place). */
   readonly #stored: StoredCheckpoint[];
+  // Whether #stored is in seq order, kept as it changes (the walks checked it on every checkpoint): pushes of a
+  // newer checkpoint keep it so, removals and compacted links (same seq) never change the order.
+  #ascending: boolean;
   #previous: StoredCheckpoint | undefined;
   readonly #previousChain = blankWalk();
   #previousChainFresh = false;
@@ -42,6 +46,7 @@ export class ChainPlan {
     rules: ChainRules,
   ) {
     this.#stored = objectList(opened.stored);
+    this.#ascending = isAscending(this.#stored);
     this.#previous = opened.previous;
     this.#rules = rules;
   }
@@ -84,9 +89,11 @@ export class ChainPlan {
    * valid until the next call (both drivers have removed them by then).
    */
   added(stored: StoredCheckpoint, keep: number): readonly StoredCheckpoint[] {
+    const newest = this.#stored.at(-1);
+    if (newest !== undefined && !(newest.seq < stored.seq)) this.#ascending = false;
     this.#stored.push(stored);
     this.#previous = stored;
-    walkChain(this.#stored, stored.seq, this.#previousChain);
+    walkChain(this.#stored, stored.seq, this.#previousChain, this.#ascending);
     this.#previousChainFresh = true;
     const doomed = removableAfter(this.#stored, keep, this.#previousChain, this.#doomed);
     if (doomed.length > 0) removeInPlace(this.#stored, doomed);
@@ -99,7 +106,9 @@ export class ChainPlan {
     const { compactAt } = this.#rules;
     const newest = this.#previous;
     if (compactAt === undefined || newest === undefined) return undefined;
-    const chain = this.#previousChainFresh ? this.#previousChain : walkChain(this.#stored, newest.seq);
+    const chain = this.#previousChainFresh
+      ? this.#previousChain
+      : walkChain(this.#stored, newest.seq, undefined, this.#ascending);
     return compactionTargetAfter(chain, compactAt);
   }
 }

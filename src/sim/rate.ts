@@ -127,7 +127,7 @@ export class RateIntegral {
   #cumulativeOf(t: number): number {
     if (t <= 0) return 0;
     const period = this.#period;
-    if (this.#cycle) return Math.floor(t / period) * this.#whole + this.#within(t % period);
+    if (this.#cycle) return Math.floor(t / period) * this.#whole + this.#within(remainder(t, period));
     return this.#within(Math.min(t, period)) + Math.max(0, t - period) * this.#lastRate;
   }
 
@@ -148,6 +148,21 @@ export class RateIntegral {
     // oxlint-disable-next-line typescript/no-non-null-assertion
     return this.#before[lo]! + this.#rates[lo]! * Math.max(0, x - starts[lo]!);
   }
+}
+
+/**
+ * t % period, to the last bit, without the C call V8 makes for a double `%` (fmod: a tenth of the workload
+ * model's time) when the period is a whole number and 0 ≤ t < 2⁵²: then n·period is exact, and so is t − n·period
+ * whenever it is the remainder (both are multiples of t's last bit, and it is smaller than t). Only n could be
+ * one too many, if t/period rounded up to a whole number (not seen in 5·10⁶ random tries, nor just below
+ * multiples; guarded all the same): then the remainder is t − (n − 1)·period, exact likewise. Any other t or
+ * period: `%` itself.
+ */
+export function remainder(t: number, period: number): number {
+  if (!(t >= 0 && t < 2 ** 52 && Number.isSafeInteger(period) && period > 0)) return t % period;
+  const n = Math.floor(t / period);
+  const r = t - n * period;
+  return r >= 0 ? r : t - (n - 1) * period;
 }
 
 // Writes in [0, x) within one pass of any segments, summed one by one.

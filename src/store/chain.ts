@@ -132,13 +132,15 @@ const walked = blankWalk();
 /**
  * Walks the chain ending at seq into `into`, without building it when the checkpoints are in seq order (as
  * the loop's are); otherwise, or when a parent is not older than its child, from chainOf (which stops at a loop).
+ * knownAscending: the caller knows they are in seq order (the loop keeps track), and they are not checked.
  */
 export function walkChain(
   checkpoints: readonly StoredCheckpoint[],
   seq: number,
   into: ChainWalk = walked,
+  knownAscending = false,
 ): Readonly<ChainWalk> {
-  if (!(isAscending(checkpoints) && walkAscending(checkpoints, seq, into))) {
+  if (!((knownAscending || isAscending(checkpoints)) && walkAscending(checkpoints, seq, into))) {
     const chain = chainOf(checkpoints, seq);
     into.links = chain.length;
     into.bytes = chain.reduce((sum, link) => sum + link.sizeBytes, 0);

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RateIntegral, rateAt, scheduleOfPhases, writesBetween } from '../../src/sim/rate.js';
+import { RateIntegral, rateAt, remainder, scheduleOfPhases, writesBetween } from '../../src/sim/rate.js';
 
 const phases = [
   { pagesPerSecond: 1000, durationMs: 1000 },
@@ -82,4 +83,29 @@ describe('rate schedules', () => {
     expect(writesBetween(gappy, 0, 250)).toBe(200);
     expect(new RateIntegral(gappy).between(0, 300)).toBe(300);
   });
+
+  it('remainder is %, to the last bit: times near and at multiples of whole periods, and any other period', () => {
+    const period = fc.oneof(fc.integer({ min: 1, max: 2 ** 40 }), fc.double({ min: 1e-3, max: 1e9, noNaN: true }));
+    const time = fc.oneof(
+      fc.double({ min: 0, max: 2 ** 53, noNaN: true }),
+      // A multiple of the period, and the doubles just around it (where t / period rounds to a whole number).
+      fc.tuple(fc.integer({ min: 0, max: 2 ** 30 }), fc.integer({ min: -3, max: 3 })).map(([k, ulps]) => [k, ulps]),
+    );
+    fc.assert(
+      fc.property(period, time, (p, t) => {
+        const at = Array.isArray(t) ? nudged(t[0]! * p, t[1]!) : t;
+        expect(Object.is(remainder(at, p), at % p)).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
 });
+
+// x moved by n units in its last place (n < 0: down), through its bits.
+function nudged(x: number, n: number): number {
+  if (x === 0 || n === 0) return Math.max(0, x);
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  view.setBigUint64(0, view.getBigUint64(0) + BigInt(n));
+  return view.getFloat64(0);
+}
