@@ -33,6 +33,8 @@ export async function recoverAfterCriu(
   },
 ): Promise<Recovery> {
   const look = async () => judgeLeftovers(await snapshotProcess(pid), options.stoppedBefore);
+  // A SIGTRAP a dead CRIU left lands as its tracee wakes: look only after that has had time to happen.
+  await new Promise((resolve) => setTimeout(resolve, 100));
   let found = await look();
   const deadline = performance.now() + SETTLE_MS;
   while (found.condition === 'traced' && performance.now() < deadline) {

@@ -1,4 +1,37 @@
 import { readFileSync } from 'node:fs';
+import { unsafeToKillCriu } from '../../src/process/criu-safe-point.js';
+import { snapshotProcess } from '../../src/process/leftovers-snapshot.js';
+import { startWorkload, type TestWorkload } from './workload.js';
+
+/** A dump caught with CRIU stopped (SIGSTOP) while a thread of the workload is in a syscall CRIU injected. */
+export interface Caught<T> {
+  workload: TestWorkload;
+  criuPid: number;
+  /** The dump, as startDump returned it: it ends once CRIU is continued or killed. */
+  dumping: Promise<T>;
+}
+
+/**
+ * Starts dumps (startDump) of fresh 16 MiB dirtiers until one is caught in an injected syscall with CRIU
+ * stopped there, and the snapshot confirms the danger (unsafeToKillCriu). The watcher caught 8 of 10 dumps
+ * here; 12 attempts make a miss in all of them negligible.
+ */
+export async function catchCriuInInjectedSyscall<T>(startDump: (pid: number) => Promise<T>): Promise<Caught<T>> {
+  const misses: string[] = [];
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const workload = await startWorkload(['--mib', '16', '--phases', '2000:1000000', '--report-ms', '20']);
+    const dumping = startDump(workload.pid);
+    const criuPid = await signalTracerInInjectedSyscall(workload.pid, 'SIGSTOP');
+    // Stopped, CRIU holds the workload where it was: the snapshot must show the danger, or the stop came late.
+    const unsafe = criuPid === undefined ? [] : unsafeToKillCriu(await snapshotProcess(workload.pid));
+    if (criuPid !== undefined && unsafe.length > 0) return { workload, criuPid, dumping };
+    misses.push(criuPid === undefined ? 'no moment seen' : 'moved on before the stop');
+    if (criuPid !== undefined) process.kill(criuPid, 'SIGCONT');
+    await dumping;
+    await workload.stop();
+  }
+  throw new Error(`CRIU was never caught in an injected syscall in 12 dumps: ${misses.join(', ')}`);
+}
 
 /**
  * Watches a process that CRIU is dumping until one of its threads is in a syscall CRIU injected (its pc at
