@@ -7,8 +7,9 @@ import type { TestWorkload } from './workload.js';
 export async function expectRunningOn(workload: TestWorkload, criuLog?: string): Promise<void> {
   const before = (await workload.read()).progress.length;
   const output = await workload.waitForProgress(5, 5000).catch(async (error: Error) => {
-    // Say how it was left: CI once saw a kill at 80 ms leave the dirtier silent (session 6), and the
-    // timeout alone could not tell stopped, traced, dead or still held by a parasite apart.
+    // Say how it was left: the timeout alone cannot tell stopped, traced, dead or still held by a parasite
+    // apart. (CI's silent dirtier after a kill at 80 ms, session 6, was dead: a SIGTRAP that CRIU, killed at
+    // a syscall it had injected, left behind; see README "When CRIU dies mid-dump".)
     throw new Error(`${error.message}\n${await howLeft(workload, criuLog)}`);
   });
   expect(['R', 'S']).toContain(await processState(workload.pid));
