@@ -53,7 +53,10 @@ export async function startWorkload(args: string[], options: { pidNamespace?: bo
       await rm(dir, { recursive: true, force: true });
     },
   };
-  await workload.waitForProgress(1);
+  // Its first progress line, counted from the start: waitForProgress counts from the lines already there, and
+  // a dirtier with a long --report-ms that printed its first before the count was read would print no other.
+  const started = async () => ((await workload.read()).progress.length >= 1 ? true : undefined);
+  await waitFor(`workload ${pid} to report its first progress line`, started, 10_000, 50);
   return workload;
 }
 
