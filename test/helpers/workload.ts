@@ -56,7 +56,12 @@ export async function startWorkload(args: string[], options: { pidNamespace?: bo
   // Its first progress line, counted from the start: waitForProgress counts from the lines already there, and
   // a dirtier with a long --report-ms that printed its first before the count was read would print no other.
   const started = async () => ((await workload.read()).progress.length >= 1 ? true : undefined);
-  await waitFor(`workload ${pid} to report its first progress line`, started, 10_000, 50);
+  try {
+    await waitFor(`workload ${pid} to report its first progress line`, started, 10_000, 50);
+  } catch (error) {
+    await workload.stop(); // the caller never gets it to stop: a dirtier left running was seen after a failure
+    throw error;
+  }
   return workload;
 }
 
