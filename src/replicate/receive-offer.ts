@@ -120,7 +120,9 @@ export async function receiveOffer(
       await channel.send({ type: 'reject', name, message: error.message });
       return;
     }
-    await channel.send({ type: 'ack', name, bytes: landing.bytes });
+    // The checkpoint is complete and `latest` names it: the failover trigger learns it before the ack is sent.
+    // A primary that dies right now (the moment failover exists for) leaves the ack unsendable; with the event
+    // after it, the backup held a restorable checkpoint on disk and still said "nothing to restore".
     options.observer?.received(landing.bytes, offer.manifest.taken_at);
     options.onEvent?.({ type: 'holds', peer, run, name, how: 'received' });
     log.info(`received ${name}`, {
@@ -130,6 +132,7 @@ export async function receiveOffer(
       files: offer.manifest.files.length,
       ms: Math.round(performance.now() - started),
     });
+    await channel.send({ type: 'ack', name, bytes: landing.bytes });
   } finally {
     options.onEvent?.({ type: 'busy', peer, run, busy: false });
   }
