@@ -6,8 +6,13 @@
 // its run was 0.0, −0.8, −4.6, +4.1, +1.2, −0.9, −2.8, +6.2, −5.4 and −0.5 points (6 of 10 within 3): one
 // checkpoint is 1.8 points here, and where a rate step falls against the checkpoints, or a CRIU stall, moves
 // a run's share by a few of them either way. So the share is compared over both runs together (~110
-// measured checkpoints): −0.4, −0.3, +0.2, +1.7 and −2.9 points in five test runs (load 9–15), asserted
-// within SHARE_POINTS = 4 rather than 3, a margin for that noise. Before the trace read rate steps inside windows (src/sim/trace.ts) the same runs gave
+// measured checkpoints): −0.4, −0.3, +0.2, +1.7 and −2.9 points in five test runs (load 9–15), and −5.0 in a
+// clean-clone CI run on an idle machine (session 7). The single-run gaps above have a standard deviation of
+// ~3.6 points, so two runs pooled have ~2.5: a bound of 4 points (1.6 sd) fails about one run in ten by
+// chance alone, as it did. SHARE_POINTS = 6 is 2.4 sd: it catches a replay that is grossly off, not one a few
+// points off (the older replay's pooled −4.3 below would pass it; reading steps inside windows is held by
+// test/sim/trace.test.ts). The 3 points is not shown at this sample size.
+// Before the trace read rate steps inside windows (src/sim/trace.ts) the same runs gave
 // −5.8, −2.7, 0.0, −6.1, +0.9, −0.5 (pooled −4.3, −3.0, +0.2): the replay was in band less than the run.
 //
 // The two runs go side by side, so that the machine's load (which multiplied frozen times by 5–10 here at
@@ -36,7 +41,7 @@ const MiB = 2 ** 20;
 const BAND = { lminBytes: 0.5 * MiB, lmaxBytes: 4 * MiB, minMs: 300, maxMs: 5000 };
 const RETENTION = { keep: 1000, newChainEvery: 20, maxChainBytes: undefined };
 const COUNT = 60;
-const SHARE_POINTS = 4;
+const SHARE_POINTS = 6;
 const INITIAL_MS = 1000;
 
 const workloads: TestWorkload[] = [];
