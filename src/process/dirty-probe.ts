@@ -7,9 +7,10 @@
 // A read also sets the bit, so a reader's estimate runs high: the loop learns the ratio (src/loop/cycle.ts).
 
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { errorCode, errorMessage } from '../fs/error-code.js';
 import { readRegularFile } from '../fs/regular-file.js';
+import { childrenOf } from './proc.js';
 
 /** smaps of a process is ~1 kB per mapping: 4 MiB is ~4000 mappings (redis 7 has ~100, the dirtier ~25). */
 export const SMAPS_MAX_BYTES = 4 * 2 ** 20;
@@ -97,18 +98,11 @@ export function referencedBytes(smaps: string): number {
   return total;
 }
 
-// The process and its descendants (by /proc/PID/task/TID/children), at most MAX_PROCESSES.
+// The process and its descendants (children forked by any of their threads), at most MAX_PROCESSES.
 async function descendants(root: number): Promise<number[]> {
   const found = [root];
   for (let i = 0; i < found.length && found.length < MAX_PROCESSES; i++) {
-    const pid = found[i] ?? root;
-    let tasks: string[];
-    try {
-      tasks = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).split(' ');
-    } catch {
-      continue; // gone, or no such file: a reset or read says so for the root
-    }
-    for (const child of tasks) if (/^\d+$/.test(child) && found.length < MAX_PROCESSES) found.push(Number(child));
+    for (const child of await childrenOf(found[i] ?? root)) if (found.length < MAX_PROCESSES) found.push(child);
   }
   return found;
 }

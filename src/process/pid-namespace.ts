@@ -14,8 +14,8 @@
 //   doesn't have a proper root mount"). Without it the workload sees the host's /proc, where /proc/self is its
 //   host pid while getpid() says 1.
 
-import { readdir, readFile, readlink } from 'node:fs/promises';
-import { sessionId } from './proc.js';
+import { readlink } from 'node:fs/promises';
+import { childrenOf, sessionId } from './proc.js';
 
 /** The pid of a pid namespace's init, inside it. */
 export const INIT_PID = 1;
@@ -90,18 +90,4 @@ export async function nestedPidNamespace(root: number): Promise<NestedPidNamespa
 // The pid namespace a process lives in ("pid:[4026531836]"), or undefined when it is gone.
 async function pidNamespaceOf(pid: number): Promise<string | undefined> {
   return readlink(`/proc/${pid}/ns/pid`).catch(() => undefined);
-}
-
-// The children of every thread of a process (a thread's children file lists those it forked).
-async function childrenOf(pid: number): Promise<number[]> {
-  const tasks = await readdir(`/proc/${pid}/task`).catch(() => []);
-  const lists = await Promise.all(
-    tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')),
-  );
-  return lists.flatMap((list) =>
-    list
-      .split(' ')
-      .filter((word) => word !== '')
-      .map(Number),
-  );
 }

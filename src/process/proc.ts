@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 /** The fields of /proc/PID/stat after the command name (state first), or undefined when the process is gone. */
 async function statFields(pid: number): Promise<string[] | undefined> {
@@ -91,4 +91,18 @@ export async function ancestry(pid: number): Promise<number[]> {
     current = place.parent;
   }
   return chain;
+}
+
+/** The children of every thread of a process (a thread's children file lists those it forked); [] when gone. */
+export async function childrenOf(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => []);
+  const lists = await Promise.all(
+    tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')),
+  );
+  return lists.flatMap((list) =>
+    list
+      .split(' ')
+      .filter((word) => word !== '')
+      .map(Number),
+  );
 }
