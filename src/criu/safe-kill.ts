@@ -1,8 +1,9 @@
 // Killing a CRIU that dumps a workload at a moment that does not kill the workload with it.
 
-import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { unsafeToKillCriu } from '../process/criu-safe-point.js';
 import { snapshotProcess } from '../process/leftovers-snapshot.js';
+import { processState } from '../process/proc.js';
 import { killTree, signal } from '../process/tree.js';
 
 /** How a kill of CRIU went: the pids killed, and whether the workload was at a safe point then. */
@@ -57,18 +58,9 @@ export async function killCriuSafely(criuPid: number, workloadPid: number, budge
 async function whileRunning(pids: readonly number[], timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const states = await Promise.all(pids.map((pid) => stateOf(pid)));
+    const states = await Promise.all(pids.map((pid) => processState(pid)));
     if (states.every((state) => state === undefined || state === 'T' || state === 'Z' || state === 'X')) return;
     if (performance.now() > deadline) return;
     await sleep(1);
   }
-}
-
-async function stateOf(pid: number): Promise<string | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  return stat?.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
