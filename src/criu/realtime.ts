@@ -12,17 +12,19 @@
 // (sched_rt_runtime_us, 0.95 s per second by default) bounds a runaway. The workload itself is frozen then.
 // Node cannot set a scheduling policy, so CRIU is started through util-linux `chrt`, which execs it (the
 // same pid: timeouts and the fence kill it as before).
-import { execFile } from 'node:child_process';
+import { execa } from 'execa';
 
 /** util-linux chrt, looked up in PATH. */
 export const CHRT = 'chrt';
 
 /** Whether chrt can start a program at SCHED_FIFO with this priority here, and if not, why. */
-export function checkRealtime(priority: number, chrt = CHRT): Promise<{ ok: true } | { ok: false; reason: string }> {
-  return new Promise((resolve) => {
-    execFile(chrt, ['--fifo', String(priority), 'true'], { timeout: 10_000 }, (error, _stdout, stderr) => {
-      if (error === null) resolve({ ok: true });
-      else resolve({ ok: false, reason: `${chrt} --fifo ${priority} true failed: ${stderr.trim() || error.message}` });
-    });
-  });
+export async function checkRealtime(
+  priority: number,
+  chrt = CHRT,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const result = await execa(chrt, ['--fifo', String(priority), 'true'], { timeout: 10_000, reject: false });
+  if (!result.failed) return { ok: true };
+  const why =
+    typeof result.stderr === 'string' && result.stderr.trim() !== '' ? result.stderr.trim() : result.shortMessage;
+  return { ok: false, reason: `${chrt} --fifo ${priority} true failed: ${why}` };
 }

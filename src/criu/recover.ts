@@ -2,6 +2,8 @@
 // left, and the repair of what can be repaired: a group stop is continued. What cannot be repaired (death,
 // a thread still traced) is returned for the caller to say loudly.
 
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../fs/error-code.js';
 import { judgeLeftovers, type LeftoversVerdict } from '../process/criu-leftovers.js';
 import { isFrozen, thaw } from '../process/freezer.js';
 import { snapshotProcess } from '../process/leftovers-snapshot.js';
@@ -34,11 +36,11 @@ export async function recoverAfterCriu(
 ): Promise<Recovery> {
   const look = async () => judgeLeftovers(await snapshotProcess(pid), options.stoppedBefore);
   // A SIGTRAP a dead CRIU left lands as its tracee wakes: look only after that has had time to happen.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await sleep(100);
   let found = await look();
   const deadline = performance.now() + SETTLE_MS;
   while (found.condition === 'traced' && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     found = await look();
   }
   const actions: string[] = [];
@@ -49,7 +51,7 @@ export async function recoverAfterCriu(
     else {
       await thaw(freezer.cgroup).then(
         () => actions.push(`thawed the freezer cgroup ${freezer.cgroup}, which CRIU had frozen`),
-        (error: unknown) => actions.push(`could not thaw the freezer cgroup ${freezer.cgroup}: ${String(error)}`),
+        (error: unknown) => actions.push(`could not thaw the freezer cgroup ${freezer.cgroup}: ${errorMessage(error)}`),
       );
     }
   }
@@ -60,9 +62,9 @@ export async function recoverAfterCriu(
       process.kill(pid, 'SIGCONT');
       actions.push(`sent SIGCONT to ${pid} (threads ${found.stoppedThreads.join(', ')} were stopped)`);
     } catch (error) {
-      actions.push(`could not send SIGCONT to ${pid}: ${String(error)}`);
+      actions.push(`could not send SIGCONT to ${pid}: ${errorMessage(error)}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   return { found, actions, now: actions.length > 0 ? await look() : found };
 }
