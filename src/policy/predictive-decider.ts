@@ -107,9 +107,17 @@ export class PredictiveDecider implements PolicyDecider<PredictiveState> {
     const d = this.#decision;
     d.begin(observation.intervalMs, band);
     this.#aim(observation, band, d);
-    // Step 6: never against the size just seen.
     const intent = sizeIntent(observation, band);
     const from = startingMs(observation, band);
+    // Step 6: no shorter interval after a checkpoint that started before its interval was up (the dirty-size
+    // probe started it at its aim) with its size in band: the probe keeps the sizes in band at this interval,
+    // and the window was cut where the writes ran fastest, so its rate overstates the workload's.
+    const byEstimate = d.rule === 'aimed' || d.rule === 'hedged';
+    if (byEstimate && intent === 'hold' && observation.elapsedMs < from && d.nextIntervalMs < from) {
+      d.decided('early', from, directionFrom(observation.intervalMs, from, from));
+      return d;
+    }
+    // Step 6: never against the size just seen.
     const next = d.nextIntervalMs;
     if ((intent === 'shrink' && next > from) || (intent === 'grow' && next < from))
       d.overruledBy(SAFETY_NET.evaluate(observation, band));
@@ -162,6 +170,18 @@ export class PredictiveDecider implements PolicyDecider<PredictiveState> {
     if (this.#hasPending) {
       const pending = this.#pending;
       const pendingMean = pending.count > 0 ? pending.mean() : 0;
+      const stillAbove = pending.count > 0 && logRate - pendingMean > this.#logChange;
+      if (inBand && stillAbove && rates.count === 1 && memory.newerMs < startMs) {
+        // The rise was seen on a checkpoint that started before its interval was up: the dirty-size probe
+        // started it as a burst reached the aim, and the rest of that burst is in this window. One more.
+        rates.push(logRate, p.window);
+        d.previousElapsedMs = memory.newerMs;
+        d.before = Math.exp(pendingMean);
+        d.change = p.change;
+        this.#remember(workingSetPages, burstPages, elapsedMs, pages);
+        d.decided('unconfirmed', startMs, directionFrom(observation.intervalMs, startMs, startMs));
+        return;
+      }
       if (!farFromOld) {
         rates.push(logRate, p.window);
         note = 'confirmed';

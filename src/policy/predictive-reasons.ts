@@ -10,7 +10,7 @@ import { startNote, type Clamped } from './bounds.js';
 export type Note = '' | 'confirmed' | 'outlier' | 'again' | 'changed' | 'restarted';
 
 /** Which rule decided (the class doc of predictive.ts numbers them). */
-export type Rule = 'unusable' | 'awaiting' | 'saturated' | 'deadband' | 'hedged' | 'aimed';
+export type Rule = 'unusable' | 'awaiting' | 'saturated' | 'deadband' | 'hedged' | 'aimed' | 'early' | 'unconfirmed';
 
 /** One decision of the predictive policy, with the numbers its reason is written from. */
 export class PredictiveDecision implements Decision {
@@ -39,6 +39,8 @@ export class PredictiveDecision implements Decision {
   ratePerMs = 0;
   used = 0;
   change = 0;
+  /** The elapsed time of the observation that saw the rise (rule 'unconfirmed'). */
+  previousElapsedMs = 0;
   // Step 3.
   workingSetPages = 0;
   // Steps 4 and 5: the deadband, the goal, the hedge, the aim.
@@ -111,6 +113,17 @@ function ruleText(d: PredictiveDecision): string {
       return (
         `${estimateText(d)}: ${formatMs(d.ruledMs)} keeps both it and the previous ${formatRate(d.before)} within ` +
         `[${formatBytes(d.hedgeLowBytes)}, ${formatBytes(d.hedgeHighBytes)}], until the next checkpoint tells which holds`
+      );
+    case 'unconfirmed':
+      return (
+        `rate ${formatRate(Math.exp(d.logRate))} is still beyond ×${d.change} of the estimate before the rise (${formatRate(d.before)}), ` +
+        `but the rise was seen on a checkpoint started early (after ${formatMs(d.previousElapsedMs)} of ${formatMs(d.startMs)}), ` +
+        `whose burst may have run on into this one: hold at ${formatMs(d.startMs)} until one more checkpoint confirms`
+      );
+    case 'early':
+      return (
+        `${estimateText(d)}, but the checkpoint started early (after ${formatMs(d.elapsedMs)} of ${formatMs(d.startMs)}) ` +
+        `with ${formatBytes(d.sizeBytes)}, in band: no shorter interval, hold at ${formatMs(d.startMs)}`
       );
     case 'aimed': {
       const at =

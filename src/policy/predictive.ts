@@ -43,7 +43,10 @@ export interface PredictiveState {
  *    forgotten at once (estimate = r). A rise seen while the size is still in band waits one checkpoint for
  *    confirmation (hold): a lone burst then moves nothing. A fall never waits: a burst adds writes and never
  *    takes any away. After a rise the rates from before it are kept for one more checkpoint: if the next
- *    rate matches them, the rise was an outlier (a burst) and they are restored.
+ *    rate matches them, the rise was an outlier (a burst) and they are restored. A rise first seen on a
+ *    checkpoint that started before its interval was up (elapsed < interval: the dirty-size probe started it
+ *    as the writes reached its aim, often inside a burst) waits one checkpoint more: the rest of that burst
+ *    lands in the next window, which then looks like a confirmation.
  * 2. estimate: r̂ = exp(mean of ln r over the newest `window` rates since the last change). A size out of
  *    band with no change of rate means the estimate failed (it lags a drift, or the size saturated above
  *    lmax): it restarts from r alone.
@@ -64,7 +67,11 @@ export interface PredictiveState {
  *    one regime of rate, so the first decision after a change is already about the new rate.
  * 6. safety: a decision never goes against the size just seen (longer while it is above lmax, shorter while it
  *    is below lmin): the estimate is then wrong (a band too narrow for the ×change tolerance, a working set
- *    just outgrown), and the threshold rule with its default factors decides instead.
+ *    just outgrown), and the threshold rule with its default factors decides instead. And no shorter
+ *    interval after a checkpoint that started before its interval was up with its size in band: the probe
+ *    keeps the sizes in band at the interval in force, and a window it cut ended where the writes ran
+ *    fastest, so its rate overstates the workload's. (Without the probe no checkpoint starts early, and
+ *    neither rule of an early start applies.)
  * 7. burst headroom: an outlier (1) tells how many pages a burst added above the estimate. The largest one
  *    seen (halving every 64 decisions) lowers the goal G from T to lmax − burst, but never below sqrt(lmin·T):
  *    the next burst of that size then stays under lmax where the band allows it. In `remusd compare` (issue

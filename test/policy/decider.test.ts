@@ -62,8 +62,8 @@ const seen = { rules: new Set<string>(), notes: new Set<string>(), fallbacks: 0 
 function noteRule(decision: Decision): void {
   if (!(decision instanceof PredictiveDecision)) return;
   seen.rules.add(decision.rule);
-  if (decision.rule !== 'unusable' && decision.rule !== 'awaiting' && decision.rule !== 'saturated')
-    seen.notes.add(decision.note);
+  const noteless = ['unusable', 'awaiting', 'unconfirmed', 'saturated'];
+  if (!noteless.includes(decision.rule)) seen.notes.add(decision.note);
   if (decision.fallback !== undefined) seen.fallbacks += 1;
 }
 
@@ -127,7 +127,16 @@ describe('the predictive policy in place and pure', () => {
       return observation(interval, pages * PAGE, { pagesWritten: pages });
     });
     // Every rule, every kind of estimate and the safety net were exercised.
-    expect([...seen.rules].sort()).toEqual(['aimed', 'awaiting', 'deadband', 'hedged', 'saturated', 'unusable']);
+    expect([...seen.rules].sort()).toEqual([
+      'aimed',
+      'awaiting',
+      'deadband',
+      'early',
+      'hedged',
+      'saturated',
+      'unconfirmed',
+      'unusable',
+    ]);
     expect([...seen.notes].sort()).toEqual(['', 'again', 'changed', 'confirmed', 'outlier', 'restarted']);
     expect(seen.fallbacks).toBeGreaterThan(0);
   });
