@@ -46,9 +46,11 @@ export const CONFIG_DEFAULTS = Object.freeze({
   releaseAfter: 'fsync' as const,
   gateMechanism: 'auto' as const,
   /**
-   * The dirty-size probe. In `remusd compare` (issue 11's workload, 20 seeds) it raised v2 from 94.4 % to
-   * 97.2 % in band, but on real CRIU v2 with it lost on reversals (9.4 % against the threshold rule's 0.0 %),
-   * so it is off until it wins on all four measures (README, Policies). A period of interval/8 within
+   * The dirty-size probe. In `remusd compare` (issue 11's workload, 20 seeds) it raises v2 from 94.5 % to
+   * 97.1 % in band. On real CRIU (7 runs against the threshold rule's 5) v2 with it wins in band, back in
+   * band and reversals (0.5 % against 5.1 %), but its runs had more overruns at start-up, under higher
+   * load; and on by default it would also defer the epochs of quiet workloads and of mode full, where it
+   * measures nothing (README, Policies and the probe's section). So it is off. A period of interval/8 within
    * [25 ms, 100 ms]: a burst of 4000 pages/s adds at most 1.6 MiB between two readings at 100 ms. Deferral
    * past the interval while under lmin keeps the first checkpoint after a fall in band.
    */
