@@ -48,9 +48,9 @@ export const CONFIG_DEFAULTS = Object.freeze({
   /**
    * The dirty-size probe. In `remusd compare` (issue 11's workload, 20 seeds) it raises v2 from 94.5 % to
    * 97.1 % in band. On real CRIU (7 runs against the threshold rule's 5) v2 with it wins in band, back in
-   * band and reversals (0.5 % against 5.1 %), but its runs had more overruns at start-up, under higher
-   * load; and on by default it would also defer the epochs of quiet workloads and of mode full, where it
-   * measures nothing (README, Policies and the probe's section). So it is off. A period of interval/8 within
+   * band and reversals (0.5 % against 5.1 %) and ties on overruns (README, Policies). It is still off: on
+   * by default it would also defer the epochs of quiet workloads, and of mode full, where it measures
+   * nothing (README, the probe's section). A period of interval/8 within
    * [25 ms, 100 ms]: a burst of 4000 pages/s adds at most 1.6 MiB between two readings at 100 ms. Deferral
    * past the interval while under lmin keeps the first checkpoint after a fall in band.
    */
