@@ -74,6 +74,18 @@ function probeRules(config: Config, file: ConfigFile): RuleViolation[] {
       message: 'has no effect while probe.enabled is false; remove it or set probe.enabled: true',
     }));
   }
+  if (config.checkpoint.mode === 'full') {
+    // Every full checkpoint stores the whole memory: there is no dirty size to aim at, and deferral would only
+    // hold checkpoints back while the touched memory is under lmin.
+    return [
+      {
+        path: ['probe', 'enabled'],
+        value: file.probe?.enabled,
+        message:
+          'has no effect in checkpoint.mode full (every checkpoint stores the whole memory: there is no dirty size to aim at); remove it or use an incremental mode',
+      },
+    ];
+  }
   if (minPeriodMs <= maxPeriodMs) return [];
   return [
     misordered(

@@ -28,4 +28,13 @@ describe('config: probe', () => {
       /probe\.defer.*has no effect while probe\.enabled is false/,
     );
   });
+
+  it('refuses probe.enabled in mode full, where every checkpoint stores the whole memory', () => {
+    expect(errorLines(check('checkpoint: { mode: full }\nprobe: { enabled: true }')).join('\n')).toMatch(
+      /probe\.enabled.*has no effect in checkpoint\.mode full \(every checkpoint stores the whole memory/,
+    );
+    // The control: the same in an incremental mode, and mode full without the probe.
+    expect(check('checkpoint: { mode: delta }\nprobe: { enabled: true }').ok).toBe(true);
+    expect(check('checkpoint: { mode: full }\nprobe: { enabled: false }').ok).toBe(true);
+  });
 });
