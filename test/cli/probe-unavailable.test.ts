@@ -54,6 +54,9 @@ describe('the dirty-size probe when clear_refs cannot be written (real CRIU)', (
     );
     expect(blocked.records).toHaveLength(3);
     expect(blocked.records.every((r) => r.probe === null)).toBe(true);
+    // Each started when the interval in force was up, not before (no reading started one early).
+    for (const r of blocked.records.slice(1))
+      expect(r.elapsed_ms!, `seq ${r.seq}`).toBeGreaterThanOrEqual(r.interval_ms);
     await execa('umount', [mounted!]);
     mounted = undefined;
     await workload?.stop();
