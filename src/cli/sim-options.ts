@@ -81,7 +81,7 @@ export function simOptions<T>(yargs: Argv<T>) {
     .option('probe', {
       type: 'boolean',
       describe:
-        "Model the dirty-size probe (start early at the aim, defer while under lmin). Default: the config's probe.enabled",
+        "Model the dirty-size probe (start early at the aim, defer while under lmin × 1.1). Default: the config's probe.enabled",
     })
     .option('read-share', {
       type: 'string',

@@ -52,7 +52,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
    * by default it would also defer the epochs of quiet workloads, and of mode full, where it measures
    * nothing (README, the probe's section). A period of interval/8 within
    * [25 ms, 100 ms]: a burst of 4000 pages/s adds at most 1.6 MiB between two readings at 100 ms. Deferral
-   * past the interval while under lmin keeps the first checkpoint after a fall in band.
+   * past the interval while under lmin × 1.1 keeps the first checkpoint after a fall in band.
    */
   probeEnabled: false,
   probeMinPeriodMs: 25,

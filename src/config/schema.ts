@@ -190,7 +190,7 @@ export interface Config {
   /**
    * The dirty-size probe (src/loop/probe-rule.ts): while waiting for the next checkpoint, read the workload's
    * touched memory every interval/8 within [minPeriodMs, maxPeriodMs] and start once it reaches the aim;
-   * with defer, wait past the interval (up to interval.max) while it is under lmin.
+   * with defer, wait past the interval (up to interval.max) while it is under lmin × 1.1.
    */
   probe: { enabled: boolean; minPeriodMs: number; maxPeriodMs: number; defer: boolean };
   /** The lease that keeps two hosts from both running the workload (src/fence/). */

@@ -19,7 +19,14 @@ import { ChainPlan, type ChainChoice } from './chain-plan.js';
 import type { CheckpointFailed, CheckpointRequest, CheckpointResult, CompactionOutcome } from './checkpointer.js';
 import { blankFacts, checkpointRecord, round } from './checkpoint-record.js';
 import { PolicyInForce } from './policy-in-force.js';
-import { blankPlan, probeAimBytes, probePeriodMs, type ProbePlan, type ProbeTrigger } from './probe-rule.js';
+import {
+  blankPlan,
+  probeAimBytes,
+  probeFloorBytes,
+  probePeriodMs,
+  type ProbePlan,
+  type ProbeTrigger,
+} from './probe-rule.js';
 import { NO_DECISION, stepInPlace, unmeasured, type CheckpointOutcome, type StepDecision } from './step.js';
 import type { SupervisorDeps, SupervisorExit, SupervisorSettings, Target } from './supervisor-deps.js';
 
@@ -166,7 +173,7 @@ export class LoopCycle {
     const scale = (deadlineMs - fromMs) / (deadlineMs - seenFrom);
     this.#probeScale = scale;
     plan.aimReading = probeAimBytes(band, probe) / (this.#probeRatio * scale);
-    plan.floorReading = band.lminBytes / (this.#probeRatio * scale);
+    plan.floorReading = probeFloorBytes(band, probe) / (this.#probeRatio * scale);
     return plan;
   }
 

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import {
   firstTrigger,
   nextInstant,
+  probeAimBytes,
+  probeFloorBytes,
   probePeriodMs,
   triggerAt,
   type ProbePlan,
@@ -68,7 +70,18 @@ describe('the probe rule', () => {
     );
   });
 
-  it('starts at the aim before the deadline, at lmin past it only when deferring, and never after the latest', () => {
+  it('ends a deferred wait 10 % above lmin (never above the aim): at lmin itself real estimates ran 4-9 % high', () => {
+    const settings = { minPeriodMs: 25, maxPeriodMs: 100, defer: true, target: 'geometric' as const };
+    const band = { lminBytes: 2 ** 20, lmaxBytes: 4 * 2 ** 20, minMs: 200, maxMs: 8000 };
+    // The real starts at the floor whose size fell under lmin had estimates up to 1.09× that size.
+    expect(probeFloorBytes(band, settings) / 1.09).toBeGreaterThanOrEqual(band.lminBytes);
+    expect(probeFloorBytes(band, settings)).toBeLessThan(probeAimBytes(band, settings));
+    // A band too narrow for the margin: the floor is the aim.
+    const narrow = { ...band, lmaxBytes: 1.1 * 2 ** 20 };
+    expect(probeFloorBytes(narrow, settings)).toBe(probeAimBytes(narrow, settings));
+  });
+
+  it('starts at the aim before the deadline, at the floor past it only when deferring, and never after the latest', () => {
     const plan: ProbePlan = {
       fromMs: 0,
       beganMs: 50,
