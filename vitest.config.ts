@@ -78,6 +78,7 @@ export const UNIT_TESTS = [
   'test/sim/fit.test.ts',
   'test/sim/measures.test.ts',
   'test/sim/model-loop.test.ts',
+  'test/sim/model-store.test.ts',
   'test/sim/parse.test.ts',
   'test/sim/plot.test.ts',
   'test/plot/formats.test.ts',

@@ -9,6 +9,7 @@ import { isAscending } from '../store/chain-order.js';
 import {
   blankWalk,
   compactionTargetAfter,
+  extendWalk,
   parentAfter,
   parentFor,
   ParentLink,
@@ -93,10 +94,16 @@ export class ChainPlan {
     if (newest !== undefined && !(newest.seq < stored.seq)) this.#ascending = false;
     this.#stored.push(stored);
     this.#previous = stored;
-    walkChain(this.#stored, stored.seq, this.#previousChain, this.#ascending);
+    // The previous walk and one more link, when it can be (the walk of it, kept since, is still of this list).
+    if (!(this.#previousChainFresh && this.#ascending && extendWalk(this.#previousChain, this.#stored)))
+      walkChain(this.#stored, stored.seq, this.#previousChain, this.#ascending);
     this.#previousChainFresh = true;
     const doomed = removableAfter(this.#stored, keep, this.#previousChain, this.#doomed);
-    if (doomed.length > 0) removeInPlace(this.#stored, doomed);
+    if (doomed.length > 0) {
+      removeInPlace(this.#stored, doomed);
+      // The newest is kept, and last: the walk's index of it moves with the removals (all before it).
+      if (this.#previousChain.startIndex >= 0) this.#previousChain.startIndex = this.#stored.length - 1;
+    }
     return doomed;
   }
 

@@ -21,7 +21,7 @@ const HEDGE_MARGIN = 1.1;
 const BURST_DECAY = 2 ** (-1 / 64);
 
 /** The numbers of a state before any observation (PredictivePolicy.initialState's). */
-export const MEMORY_BEFORE_ANY: Readonly<Memory> = {
+export const MEMORY_BEFORE_ANY: Readonly<Omit<PredictiveState, 'logRates' | 'pending'>> = {
   workingSetPages: null,
   olderMs: Number.NaN,
   olderPages: Number.NaN,
@@ -38,9 +38,14 @@ export interface PredictiveParameters {
   readonly target: TargetRule;
 }
 
-/** PredictiveState's numbers, rewritten in place (the working set and the two previous observations). */
+/**
+ * PredictiveState's numbers, rewritten in place (the working set and the two previous observations). Numbers
+ * only, NaN for none: a field that went from null to a number the first time a run saw the dirty set saturate
+ * changed the object's hidden class, and threw the decider's optimized code away in the middle of a simulation
+ * (one round of 7 in `npm run bench simulator` at 0.7× the others).
+ */
 interface Memory {
-  workingSetPages: number | null;
+  workingSetPages: number;
   olderMs: number;
   olderPages: number;
   newerMs: number;
@@ -66,7 +71,14 @@ export class PredictiveDecider implements PolicyDecider<PredictiveState> {
     this.#logChange = Math.log(parameters.change);
     this.#rates = new RateWindow(parameters.window);
     this.#pending = new RateWindow(parameters.window);
-    this.#memory = { ...MEMORY_BEFORE_ANY };
+    this.#memory = {
+      workingSetPages: Number.NaN,
+      olderMs: Number.NaN,
+      olderPages: Number.NaN,
+      newerMs: Number.NaN,
+      newerPages: Number.NaN,
+      burstPages: 0,
+    };
     this.reset(state);
   }
 
@@ -79,7 +91,7 @@ export class PredictiveDecider implements PolicyDecider<PredictiveState> {
     this.#hasPending = state.pending !== null;
     if (state.pending !== null) this.#pending.load(state.pending);
     const memory = this.#memory;
-    memory.workingSetPages = state.workingSetPages;
+    memory.workingSetPages = state.workingSetPages ?? Number.NaN;
     memory.olderMs = state.olderMs;
     memory.olderPages = state.olderPages;
     memory.newerMs = state.newerMs;
@@ -95,10 +107,16 @@ export class PredictiveDecider implements PolicyDecider<PredictiveState> {
   }
 
   state(): PredictiveState {
+    const memory = this.#memory;
     this.#snapshot ??= {
       logRates: this.#rates.toArray(),
       pending: this.#hasPending ? this.#pending.toArray() : null,
-      ...this.#memory,
+      workingSetPages: Number.isNaN(memory.workingSetPages) ? null : memory.workingSetPages,
+      olderMs: memory.olderMs,
+      olderPages: memory.olderPages,
+      newerMs: memory.newerMs,
+      newerPages: memory.newerPages,
+      burstPages: memory.burstPages,
     };
     return this.#snapshot;
   }
@@ -238,7 +256,7 @@ export class PredictiveDecider implements PolicyDecider<PredictiveState> {
 
     // Step 3: a saturated working set no larger than lmax: the longest interval costs least.
     if (
-      workingSetPages !== null &&
+      !Number.isNaN(workingSetPages) &&
       workingSetPages * pageSize <= band.lmaxBytes &&
       pages * SAME_SIZE >= workingSetPages
     ) {
@@ -299,7 +317,7 @@ export class PredictiveDecider implements PolicyDecider<PredictiveState> {
   }
 
   // The state's numbers after a usable observation, which becomes the newer one (and the newer one the older).
-  #remember(workingSetPages: number | null, burstPages: number, elapsedMs: number, pages: number): void {
+  #remember(workingSetPages: number, burstPages: number, elapsedMs: number, pages: number): void {
     const memory = this.#memory;
     memory.workingSetPages = workingSetPages;
     memory.olderMs = memory.newerMs;

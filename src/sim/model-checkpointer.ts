@@ -51,7 +51,9 @@ export type ModelCheckpointer = ImmediateCheckpointer;
  */
 export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheckpointer {
   const { workload, cost, clock, pageSize, memoryPages } = options;
-  let lastStartMs = 0;
+  // When the previous checkpoint started, in a typed array rewritten in place: a closure's variable holding a
+  // number is a new heap object at every change (and a write barrier to record it).
+  const previousStartMs = new Float64Array(1);
   // The checkpoints retention keeps, for the compactor's merges (only kept when compaction is modelled).
   const live = options.compaction === true && cost.mode === 'delta' ? new LiveCheckpoints() : undefined;
   // One result (with its stats, delta and cost), rewritten by each take: the loop is done with a result before it
@@ -88,8 +90,8 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
     open: () => ({ stored: [], previous: undefined }),
     take(request) {
       const startMs = clock.now();
-      const dirty = workload.pages(lastStartMs, startMs);
-      lastStartMs = startMs;
+      const dirty = workload.pages(previousStartMs[0] ?? 0, startMs);
+      previousStartMs[0] = startMs;
       const chainStart = request.parent === undefined;
       const memory = Math.max(memoryPages, dirty);
       const whole = chainStart || cost.mode === 'full';

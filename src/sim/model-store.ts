@@ -3,6 +3,7 @@
 // deletions piled up, for a few dozen entries that are always added newest last.
 
 import { objectList } from '../object-list.js';
+import { isAscending } from '../store/chain-order.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import type { ModelStore } from './model-compactor.js';
 
@@ -36,11 +37,25 @@ export class LiveCheckpoints implements ModelStore {
     return undefined;
   }
 
-  /** Forgets the checkpoints of these seqs. */
+  /**
+   * Forgets the checkpoints of these seqs. Retention lists them oldest first, as this list is kept: one pass over
+   * both then (a search of them for each checkpoint here was ~500 instructions per simulated checkpoint).
+   */
   remove(checkpoints: readonly StoredCheckpoint[]): void {
     const list = this.#list;
+    const ascending = isAscending(checkpoints);
     let kept = 0;
-    for (const c of list) if (!hasSeq(checkpoints, c.seq)) list[kept++] = c;
+    let next = 0;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      if (c === undefined) continue; // never: i is inside the list
+      if (ascending) {
+        // Skip the doomed seqs below this one (those not here); drop this one if it is the next.
+        while (next < checkpoints.length && (checkpoints[next]?.seq ?? Number.POSITIVE_INFINITY) < c.seq) next += 1;
+        if (checkpoints[next]?.seq === c.seq) continue;
+      } else if (hasSeq(checkpoints, c.seq)) continue;
+      list[kept++] = c;
+    }
     list.length = kept;
   }
 }

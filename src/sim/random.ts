@@ -59,11 +59,14 @@ export class LognormalFactors {
 
   at(index: number): number {
     const slot = index & 63;
-    const cached = this.#factors[slot];
-    if (cached !== undefined && this.#indexes[slot] === index) return cached;
-    const factor = lognormalFactorAt(this.seed, index, this.sigma);
+    if (this.#indexes[slot] !== index) this.#draw(index, slot);
+    return this.#factors[slot] ?? Number.NaN;
+  }
+
+  // Draws the factor of index into its slot. Written there rather than returned: V8 does not inline the draw
+  // into the simulator's loop, and a number returned from a call is a new heap object each time.
+  #draw(index: number, slot: number): void {
     this.#indexes[slot] = index;
-    this.#factors[slot] = factor;
-    return factor;
+    this.#factors[slot] = lognormalFactorAt(this.seed, index, this.sigma);
   }
 }

@@ -152,6 +152,36 @@ export function walkChain(
   return into;
 }
 
+/**
+ * walkChain's answer for the list's newest checkpoint, from the walk of the one before it: when that one was
+ * the list's last, its chain contiguous, and the newest (just pushed) names it as parent, the newest's chain
+ * is that chain and one more link, and `walk` is rewritten so (the loop's list grows so at nearly every
+ * checkpoint: a walk of up to compact_at links each time). Returns false, having changed nothing, otherwise.
+ * Sizes are whole bytes: summed in another order, they give the same total as walkChain's.
+ */
+export function extendWalk(walk: ChainWalk, checkpoints: readonly StoredCheckpoint[]): boolean {
+  const n = checkpoints.length;
+  const newest = checkpoints[n - 1];
+  const parent = checkpoints[n - 2];
+  if (
+    newest === undefined ||
+    parent === undefined ||
+    !(walk.contiguous && walk.startIndex === n - 2) ||
+    newest.parentSeq !== parent.seq ||
+    !(parent.seq < newest.seq)
+  )
+    return false;
+  const bytes = walk.bytes + newest.sizeBytes;
+  if (!(Number.isSafeInteger(walk.bytes) && Number.isSafeInteger(newest.sizeBytes) && Number.isSafeInteger(bytes)))
+    return false;
+  // The link COMPACTION_LAG behind the newest, in a contiguous chain: that many places before it in the list.
+  walk.lagged = walk.links >= COMPACTION_LAG ? checkpoints[n - 1 - COMPACTION_LAG] : undefined;
+  walk.links += 1;
+  walk.bytes = bytes;
+  walk.startIndex = n - 1;
+  return true;
+}
+
 // walkChain over checkpoints in seq order: a parent is usually the checkpoint just before its child, so each
 // link costs one comparison (a binary search only when it is not). False, having walked nothing, at a parent
 // not older than its child (a loop may follow).

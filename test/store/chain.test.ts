@@ -6,6 +6,7 @@ import {
   COMPACTION_LAG,
   compactionTarget,
   compactionTargetAfter,
+  extendWalk,
   parentAfter,
   parentFor,
   removable,
@@ -146,5 +147,41 @@ describe('one walk of the newest chain (what the loop keeps after each checkpoin
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('extending the previous walk by the newest link gives the walk walkChain gives, or declines (property)', () => {
+    let extended = 0;
+    fc.assert(
+      fc.property(list, (drawn) => {
+        const stored: StoredCheckpoint[] = [];
+        const walk = blankWalk();
+        let seq = 0;
+        for (const { gap, link: to, size } of drawn) {
+          const previous = stored.at(-1)?.seq;
+          seq += gap;
+          stored.push(cp(seq, to === 'previous' ? previous : to === 'none' ? undefined : to, size));
+          const before = { ...walk };
+          if (extendWalk(walk, stored)) extended += 1;
+          else {
+            expect(walk).toEqual(before); // declining changes nothing
+            walkChain(stored, seq, walk);
+          }
+          expect(walk).toEqual(walkChain(stored, seq, blankWalk()));
+        }
+      }),
+      { numRuns: 1000 },
+    );
+    expect(extended).toBeGreaterThan(1000); // the loop's usual case was taken, not only the fallback
+  });
+
+  it('extendWalk declines a newest link whose parent is not the one before it, and sizes that are not whole bytes', () => {
+    const stored = [cp(1), cp(2, 1), cp(3, 2)];
+    const walk = walkChain(stored.slice(0, 2), 2, blankWalk());
+    expect(extendWalk({ ...walk }, [...stored.slice(0, 2), cp(3, 1)])).toBe(false);
+    expect(extendWalk({ ...walk }, [...stored.slice(0, 2), cp(3)])).toBe(false);
+    expect(extendWalk({ ...walk }, [...stored.slice(0, 2), cp(3, 2, 0.5)])).toBe(false);
+    const extendedWalk = { ...walk };
+    expect(extendWalk(extendedWalk, stored)).toBe(true);
+    expect(extendedWalk).toEqual(walkChain(stored, 3, blankWalk()));
   });
 });
