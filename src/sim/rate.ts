@@ -134,8 +134,8 @@ export class RateIntegral {
     return writes;
   }
 
-  // Writes in [0, t): whole passes, then the part of one. The passes' count is remainder()'s n, taken once; the
-  // period's test is made once, in the constructor (Number.isSafeInteger was a call, ~9 ns, on every boundary).
+  // Writes in [0, t): whole passes, then the part of one. The passes' count is remainder()'s n, taken once, and
+  // the period's test is made once, in the constructor.
   #cumulativeOf(t: number): number {
     if (t <= 0) return 0;
     const period = this.#period;
