@@ -15,7 +15,7 @@ import { CostProfileError, loadCostProfile, modelForMode } from '../sim/cost-pro
 import { DEFAULT_COST_PROFILE } from '../sim/default-cost.js';
 import { parseBursts, parsePhases } from '../sim/parse.js';
 import { scheduleOfPhases } from '../sim/rate.js';
-import type { SimProbe, SimRetention } from '../sim/simulate.js';
+import type { SimProbe, SimRetention, SimulationInput } from '../sim/simulate.js';
 import { readTrace, TraceError, traceWorkload } from '../sim/trace.js';
 import { createWorkload, type Workload } from '../sim/workload.js';
 import { loadConfigOrDefaults } from './config-source.js';
@@ -111,6 +111,8 @@ export interface SimSetup {
   retention: SimRetention;
   /** The dirty-size probe (--probe, or the config's probe.enabled), or undefined when off. */
   probe: SimProbe | undefined;
+  /** How late checkpoints start for a seed: a trace's late starts, drawn with the seed; none for --workload. */
+  startLateFor(seed: number): SimulationInput['startLate'];
 }
 
 /** Loads the config and builds the workload the options describe; throws UserError (status 2) on bad input. */
@@ -123,6 +125,7 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
     args.workingSet === undefined ? undefined : pagesOf('--working-set', args.workingSet, args.pageSize);
   const bursts = args.bursts === undefined ? undefined : orUsage('--bursts', parseBursts(args.bursts, args.pageSize));
   let workloadFor: (seed: number) => Workload;
+  let startLateFor: SimSetup['startLateFor'] = () => undefined;
   let naturalMs: number | undefined;
   let traceMode: CheckpointMode | undefined;
   if (args.trace !== undefined) {
@@ -134,6 +137,7 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
     naturalMs = trace.durationMs;
     traceMode = trace.mode;
     workloadFor = (seed) => guarded(() => traceWorkload(trace, { workingSetPages, noise: args.noise, seed }));
+    startLateFor = (seed) => ({ samplesMs: trace.lateStartsMs, seed });
   } else {
     const text = args.workload ?? DEMO_PHASES;
     const phases = orUsage('--workload', parsePhases(text, args.pageSize));
@@ -168,6 +172,7 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
     durationMs,
     cost,
     retention: { ...retention, maxChainBytes: maxChainBytes ?? undefined },
+    startLateFor,
   };
 }
 

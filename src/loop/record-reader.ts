@@ -43,6 +43,8 @@ export interface ReadRecord {
   criuPagesWritten: number | undefined;
   /** Mode delta: the rewrite's time. */
   deltaMs: number | undefined;
+  /** The supervisor's own time in the checkpoint (fsync, output), beyond CRIU and the rewrite. */
+  supervisorOverheadMs: number | undefined;
   overrun: boolean;
   /** Why the dirty-size probe started it (schema 3), or undefined (no probe, or an older record). */
   probeTrigger: ProbeTrigger | undefined;
@@ -91,6 +93,7 @@ const lineSchema = z.object({
   criu_wall_ms: ms.optional(),
   criu_pages_written: count.optional(),
   delta_ms: ms.optional(),
+  supervisor_overhead_ms: z.number({ error: 'is not a number of ms' }).finite().optional(),
   overrun: z.boolean({ error: 'is not true or false' }).optional(),
   probe: z
     .object(
@@ -181,6 +184,7 @@ function parseLine(line: string, where: string): ReadRecord {
     criuWallMs: r.criu_wall_ms,
     criuPagesWritten: r.criu_pages_written,
     deltaMs: r.delta_ms,
+    supervisorOverheadMs: r.supervisor_overhead_ms,
     overrun: r.overrun ?? false,
     probeTrigger: r.probe?.trigger,
   };

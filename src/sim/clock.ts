@@ -8,9 +8,12 @@ import type { Clock } from '../loop/clock.js';
 export class VirtualClock implements Clock {
   #nowMs = 0;
   readonly #epochMs: number;
+  readonly #lateMs: (() => number) | undefined;
 
-  constructor(epoch: Date = new Date(0)) {
+  /** lateMs: how late each sleep ends (ms ≥ 0, drawn per sleep), as a real timer under load; default never. */
+  constructor(epoch: Date = new Date(0), lateMs?: () => number) {
     this.#epochMs = epoch.getTime();
+    this.#lateMs = lateMs;
   }
 
   // Monotonic virtual milliseconds since the clock was made.
@@ -23,9 +26,9 @@ export class VirtualClock implements Clock {
     return this.#epochMs + this.#nowMs;
   }
 
-  // Moves time forward by ms (unless aborted first) and returns at once: nothing to wait for.
+  // Moves time forward by ms, and the lateness drawn if any (unless aborted first), and returns at once.
   sleep(ms: number, signal?: AbortSignal): void {
-    if (!signal?.aborted && ms > 0) this.advance(ms);
+    if (!signal?.aborted && ms > 0) this.advance(this.#lateMs === undefined ? ms : ms + this.#lateMs());
   }
 
   /** Moves time forward by ms (≥ 0). */

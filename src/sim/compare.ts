@@ -23,6 +23,8 @@ export interface ComparisonInput {
   retention?: SimRetention;
   /** The dirty-size probe, for every policy (default off). */
   probe?: SimulationInput['probe'];
+  /** How late checkpoints start for a seed (a trace's late starts; default none). */
+  startLateFor?(seed: number): SimulationInput['startLate'];
 }
 
 /** One policy's result: its spec, the summary of its runs (undefined if no checkpoint fitted in), its score. */
@@ -58,7 +60,7 @@ export async function comparePolicies(input: ComparisonInput): Promise<Compariso
       scorecard.startRun(nextStep, workload.nextChange);
       seedScorecard.startRun(nextStep, workload.nextChange);
       // Numbers only: no record is built (src/loop/supervisor.ts), which is what makes long comparisons fast.
-      await runSimulation({ ...input, policy, workload }, undefined, (facts) => {
+      await runSimulation({ ...input, policy, workload, startLate: input.startLateFor?.(seed) }, undefined, (facts) => {
         tally.addFacts(facts);
         scorecard.addFacts(facts);
         seedTally.addFacts(facts);

@@ -17,6 +17,7 @@ import { VirtualClock } from './clock.js';
 import { validateCost, type CostModel } from './cost.js';
 import { modelCheckpointer } from './model-checkpointer.js';
 import { runModelLoop } from './model-loop.js';
+import { mulberry32 } from './random.js';
 import type { Workload } from './workload.js';
 
 /** Chain and retention rules of a simulation (the config's checkpoint.retention). */
@@ -55,6 +56,11 @@ export interface SimulationInput {
    * pages that are only read; default off.
    */
   probe?: SimProbe | undefined;
+  /**
+   * How late each checkpoint starts after its wait, ms: drawn with the seed from these samples (a trace's
+   * lateStartsMs: the real loop's timer and event loop); default none, every start on time.
+   */
+  startLate?: { samplesMs: readonly number[]; seed: number } | undefined;
 }
 
 /**
@@ -79,8 +85,9 @@ export async function runSimulation(
   if (!(memoryPages >= 0) || !Number.isFinite(memoryPages))
     throw new RangeError(`memory ${memoryPages} pages must be a finite number ≥ 0`);
   const cost = validateCost(input.cost);
+  const lateMs = lateDraws(input.startLate);
   const policy = createPolicy(input.policy);
-  const clock = new VirtualClock(input.epoch);
+  const clock = new VirtualClock(input.epoch, lateMs);
   const settings: SupervisorSettings = {
     band,
     policyKey: policy.kind,
@@ -118,6 +125,18 @@ export async function runSimulation(
     // deoptimize at the next run's start.
     signal: undefined,
   });
+}
+
+// Each start's lateness, drawn uniformly from the samples with the seed (undefined: none); RangeError for bad ones.
+function lateDraws(late: SimulationInput['startLate']): (() => number) | undefined {
+  if (late === undefined) return undefined;
+  const { samplesMs, seed } = late;
+  for (const ms of samplesMs)
+    if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`a late start of ${ms} ms must be finite and ≥ 0`);
+  if (!Number.isInteger(seed)) throw new RangeError(`late starts' seed ${seed} must be an integer`);
+  if (samplesMs.length === 0) return undefined;
+  const random = mulberry32(seed);
+  return () => samplesMs[Math.floor(random() * samplesMs.length)] ?? 0;
 }
 
 /** runSimulation, with the records collected (for small runs and tests; long runs should stream). */

@@ -5,9 +5,11 @@
 // of a chain (chain_start) stored the whole memory, not a dirty set, so it gives no rate and is skipped, as
 // is the first of a run (no elapsed_ms); a chain start's pages_written still counts towards the working set,
 // since a full dump is the best bound on it there is. Time 0 is the start of the first window; a gap between
-// windows holds the previous rate, and past the end the last rate holds. A window between two rates far
-// apart holds the step between them (stepInside). Records of mode full are refused: every one of them is the
-// whole memory. The records are read by src/loop/record-reader.ts.
+// windows (a chain start's) holds the previous rate, or steps in its middle when the rates around it are far
+// apart, and past the end the last rate holds. A window between two rates far apart holds the step between
+// them (stepInside). The trace also keeps how late each checkpoint started after its wait (lateStartsMs),
+// which a replay draws from. Records of mode full are refused: every one of them is the whole memory. The
+// records are read by src/loop/record-reader.ts.
 
 import { readRecords, RecordsError, type ReadRecord } from '../loop/record-reader.js';
 import type { CheckpointMode } from '../model/record.js';
@@ -36,6 +38,12 @@ export interface Trace {
   /** Records that gave a rate, and records skipped as chain starts or firsts of a run. */
   windows: number;
   skipped: number;
+  /**
+   * How late each checkpoint started after its wait, ms (elapsed − interval, where the previous checkpoint
+   * ended within its interval and the start was the interval's, not the probe's): the supervisor's timer
+   * and event loop, which the simulator's clock does not have. A replay draws from these (startLate).
+   */
+  lateStartsMs: number[];
 }
 
 interface Window {
@@ -50,6 +58,8 @@ export function traceFromRecords(records: readonly ReadRecord[], source: string)
   let maxPagesWritten = 0;
   let skipped = 0;
   let previousStart: number | undefined;
+  let previous: ReadRecord | undefined;
+  const lateStartsMs: number[] = [];
   for (const record of records) {
     if (record.mode === 'full') {
       throw new TraceError(
@@ -62,6 +72,9 @@ export function traceFromRecords(records: readonly ReadRecord[], source: string)
       );
     }
     previousStart = record.startMs;
+    const late = lateStart(previous, record);
+    if (late !== undefined) lateStartsMs.push(late);
+    previous = record;
     maxPagesWritten = Math.max(maxPagesWritten, record.pagesWritten);
     if (record.elapsedMs === undefined || record.chainStart) {
       skipped += 1;
@@ -80,16 +93,30 @@ export function traceFromRecords(records: readonly ReadRecord[], source: string)
   const origin = firstWindow.beginMs;
   const rateOf = (w: Window) => w.pages / (w.endMs - w.beginMs);
   const rates = windows.map(rateOf);
-  const segments = windows.flatMap((w, i): RateSegment[] => {
-    // A window runs to the next one's start: gaps hold its (last) rate, sub-ms overlaps are trimmed.
-    const endMs = (windows[i + 1]?.beginMs ?? w.endMs) - origin;
+  // Each window's rate, or the step inside it; then each runs to the next one's start (sub-ms overlaps trimmed).
+  const pieces = windows.map((w, i): RateSegment[] => {
     const rate = rateOf(w);
     const step = stepInside(w, rate, rates[i - 1], rates[i + 1]);
-    if (step === undefined) return [{ startMs: w.beginMs - origin, endMs, pagesPerMs: rate }];
+    if (step === undefined) return [{ startMs: w.beginMs - origin, endMs: w.endMs - origin, pagesPerMs: rate }];
     return [
       { startMs: w.beginMs - origin, endMs: step.atMs - origin, pagesPerMs: step.before },
-      { startMs: step.atMs - origin, endMs, pagesPerMs: step.after },
+      { startMs: step.atMs - origin, endMs: w.endMs - origin, pagesPerMs: step.after },
     ];
+  });
+  const segments = pieces.flatMap((piece, i): RateSegment[] => {
+    const last = piece.at(-1);
+    const next = pieces[i + 1]?.[0];
+    if (last === undefined || next === undefined) return piece;
+    // Starts and elapsed times are rounded: windows a millisecond apart or less are back to back.
+    if (!(next.startMs - last.endMs > 1) || !farApart(last.pagesPerMs, next.pagesPerMs)) {
+      last.endMs = next.startMs; // a gap (a chain start's window) holds the rate before it
+      return piece;
+    }
+    // A gap between two rates far apart held the step, at an unknown time: its middle is the unbiased guess
+    // (holding the rate before put it at the gap's end, always late).
+    const middleMs = (last.endMs + next.startMs) / 2;
+    last.endMs = middleMs;
+    return [...piece, { startMs: middleMs, endMs: next.startMs, pagesPerMs: next.pagesPerMs }];
   });
   const mode = firstRecord.mode;
   return {
@@ -100,13 +127,32 @@ export function traceFromRecords(records: readonly ReadRecord[], source: string)
     durationMs: lastWindow.endMs - origin,
     windows: windows.length,
     skipped,
+    lateStartsMs,
   };
+}
+
+/**
+ * How late a record's checkpoint started after the interval's wait, or undefined when it did not start on that
+ * wait: the first of a run, a start the probe chose, or a previous checkpoint that ran (CRIU, the rewrite and
+ * the supervisor's work) into the interval, so that the next started when it ended.
+ */
+function lateStart(previous: ReadRecord | undefined, record: ReadRecord): number | undefined {
+  if (previous === undefined || record.elapsedMs === undefined || record.probeTrigger !== undefined) return undefined;
+  const { criuWallMs, deltaMs, supervisorOverheadMs } = previous;
+  if (criuWallMs === undefined || supervisorOverheadMs === undefined) return undefined;
+  if (!(criuWallMs + (deltaMs ?? 0) + supervisorOverheadMs < record.intervalMs)) return undefined;
+  return Math.max(0, record.elapsedMs - record.intervalMs);
 }
 
 /** Neighbouring windows' rates must differ by this factor for a window between them to hold a step: well
  * below the 10× steps of issue 11's workloads, above most window-to-window noise (in the real runs of
  * test/sim/calibration-real.test.ts, 244 of 448 neighbouring windows' rates differed by less than 1.3×). */
 const STEP_FACTOR = 2;
+
+/** Whether two rates differ by STEP_FACTOR or more. */
+function farApart(a: number, b: number): boolean {
+  return Math.max(a, b) >= STEP_FACTOR * Math.min(a, b);
+}
 
 /**
  * A window whose rate lies strictly between its neighbours' rates (a before, c after), which differ by
@@ -124,7 +170,7 @@ function stepInside(
   c: number | undefined,
 ): { atMs: number; before: number; after: number } | undefined {
   if (a === undefined || c === undefined || !((a < b && b < c) || (a > b && b > c))) return undefined;
-  if (Math.max(a, c) < STEP_FACTOR * Math.min(a, c)) return undefined;
+  if (!farApart(a, c)) return undefined;
   return { atMs: w.beginMs + ((c - b) * (w.endMs - w.beginMs)) / (c - a), before: a, after: c };
 }
 

@@ -92,16 +92,24 @@ describe('remusd compare', () => {
     for (const kind of ['fixed', 'threshold', 'predictive'])
       expect(result.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\.\\d%`, 'm'));
     // The trace's one step (three within 30 ms, no checkpoint between them) comes ~4 s before its end, and
-    // no policy's size was back in band by then: said as such, not as "NaN, max 0, never 3".
+    // the fixed interval's size was not back in band by then: said as such, not as "NaN, max 0, never 3".
+    // (The adaptive policies were not either until the replay drew the run's late starts, 0–1.8 ms each:
+    // now they are back within 2 and 5 checkpoints, which only says where the step fell against them.)
     expect(result.stdout).not.toMatch(/NaN/);
-    for (const kind of ['fixed', 'threshold', 'predictive'])
-      expect(result.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\.\\d%\\s+not back: 1 before the end\\s`, 'm'));
+    expect(result.stdout).toMatch(/^fixed\s+\d+\.\d%\s+not back: 1 before the end\s/m);
+    for (const kind of ['threshold', 'predictive'])
+      expect(result.stdout).toMatch(
+        new RegExp(`^${kind}\\s+\\d+\\.\\d%\\s+(not back: 1 before the end|\\d+\\.\\d\\d, max \\d+)\\s`, 'm'),
+      );
     const json = await runCli(['compare', '--trace', fixture('demo-delta-15s.records.jsonl'), '--json']);
     const parsed = compareOutput.safeParse(JSON.parse(json.stdout));
     expect(parsed.error?.issues ?? []).toEqual([]);
-    for (const policy of parsed.data?.policies ?? []) {
-      expect(policy.score.steps).toBe(1);
-      expect(policy.score.back_in_band).toEqual({ mean: null, max: null, within_two: 0, never: 0, at_end: 1 });
+    for (const { policy, score } of parsed.data?.policies ?? []) {
+      expect(score.steps).toBe(1);
+      const { mean } = score.back_in_band;
+      if (policy.kind === 'fixed' || mean === null)
+        expect(score.back_in_band).toEqual({ mean: null, max: null, within_two: 0, never: 0, at_end: 1 });
+      else expect(score.back_in_band).toMatchObject({ max: mean, never: 0, at_end: 0 }); // one step: mean = max
     }
   });
 

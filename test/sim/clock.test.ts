@@ -22,6 +22,18 @@ describe('VirtualClock', () => {
     expect(clock.now()).toBe(0);
   });
 
+  it('with a lateness, each sleep ends that much later (a sleep of nothing is not late)', () => {
+    const lates = [3, 11];
+    const clock = new VirtualClock(undefined, () => lates.shift() ?? 0);
+    clock.sleep(100);
+    expect(clock.now()).toBe(103);
+    clock.sleep(0); // nothing to wait for: no draw
+    clock.sleep(-5);
+    expect(clock.now()).toBe(103);
+    clock.sleep(100);
+    expect(clock.now()).toBe(214);
+  });
+
   it('refuses to go backwards or by a non-finite amount', () => {
     const clock = new VirtualClock();
     clock.advance(10);

@@ -67,6 +67,29 @@ describe('comparePolicies', async () => {
     expect(JSON.stringify(await comparePolicies(input))).toBe(JSON.stringify(rows));
   });
 
+  it("draws each seed's late starts with that seed, as simulating that seed alone does", async () => {
+    const same = {
+      ...input,
+      workloadFor: () => input.workloadFor(1),
+      policies: [resolvePolicySpec({ kind: 'fixed' })],
+    };
+    const late = (seed: number) => ({ samplesMs: [0, 40, 90], seed });
+    const [row] = await comparePolicies({ ...same, startLateFor: late });
+    const counts = row!.perSeed.map((r) => r.summary!.checkpoints);
+    expect(new Set(counts).size).toBeGreaterThan(1); // the same workload, three draws of late starts
+    for (const [i, seed] of same.seeds.entries()) {
+      const alone = await simulate({
+        ...same,
+        policy: same.policies[0]!,
+        workload: same.workloadFor(),
+        startLate: late(seed),
+      });
+      expect(counts[i]).toBe(alone.length);
+    }
+    const [onTime] = await comparePolicies(same);
+    expect(new Set(onTime!.perSeed.map((r) => r.summary!.checkpoints)).size).toBe(1);
+  });
+
   it('refuses an empty list of seeds or policies', async () => {
     await expect(comparePolicies({ ...input, seeds: [] })).rejects.toThrow(/at least one seed/);
     await expect(comparePolicies({ ...input, policies: [] })).rejects.toThrow(/at least one policy/);

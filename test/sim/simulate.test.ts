@@ -206,6 +206,21 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
     }
   });
 
+  it('starts each checkpoint late by a draw from the late starts given, after a wait only', async () => {
+    const fixed = (startLate: SimulationInput['startLate'], cost = FREE) =>
+      simulate(base({ policy: { kind: 'fixed' }, initialIntervalMs: 500, cost, durationMs: 20_000, startLate }));
+    const lates = (records: readonly CheckpointRecord[]) => records.slice(1).map((r) => r.elapsed_ms! - 500);
+    expect(new Set(lates(await fixed(undefined)))).toEqual(new Set([0]));
+    expect(new Set(lates(await fixed({ samplesMs: [7], seed: 1 })))).toEqual(new Set([7]));
+    const drawn = await fixed({ samplesMs: [0, 5, 20], seed: 3 });
+    expect(new Set(lates(drawn))).toEqual(new Set([0, 5, 20]));
+    expect(await fixed({ samplesMs: [0, 5, 20], seed: 3 })).toEqual(drawn);
+    expect(lates(await fixed({ samplesMs: [0, 5, 20], seed: 4 }))).not.toEqual(lates(drawn));
+    // An overrun starts the next checkpoint when it ends: no wait, nothing late.
+    const overrun = await fixed({ samplesMs: [7], seed: 1 }, constantCost(50, 600));
+    expect(new Set(overrun.slice(1).map((r) => r.elapsed_ms))).toEqual(new Set([600]));
+  });
+
   it('a checkpoint longer than the interval overruns and the next starts when it ends', async () => {
     const records = await simulate(
       base({ policy: { kind: 'fixed' }, initialIntervalMs: 200, cost: constantCost(50, 300), durationMs: 3000 }),
@@ -283,5 +298,7 @@ describe('simulate (the supervisor loop on a workload model and a virtual clock)
       simulate(base({ cost: { ...FREE, criuWall: { ...FREE.criuWall, baseMs: Number.NaN } } })),
     ).rejects.toThrow(/criuWall.baseMs = NaN/);
     await expect(simulate(base({ policy: { kind: 'threshold', shrink: 2 } }))).rejects.toThrow(RangeError);
+    await expect(simulate(base({ startLate: { samplesMs: [3, -1], seed: 1 } }))).rejects.toThrow(/late start of -1 ms/);
+    await expect(simulate(base({ startLate: { samplesMs: [3], seed: 0.5 } }))).rejects.toThrow(/seed 0.5/);
   });
 });

@@ -38,12 +38,14 @@ const HAND = [
 ].join('\n');
 
 describe('trace replay', () => {
-  it('turns records into a piecewise-constant rate, skipping chain starts and holding the rate over gaps', () => {
+  it('turns records into a piecewise-constant rate, skipping chain starts and stepping in the middle of gaps', () => {
     const trace = traceOf(HAND, 'hand.jsonl');
     expect(trace).toMatchObject({ windows: 3, skipped: 2, maxPagesWritten: 16000, durationMs: 2500 });
     expect(trace.schedule.segments).toEqual([
       { startMs: 0, endMs: 500, pagesPerMs: 2 },
-      { startMs: 500, endMs: 1500, pagesPerMs: 0.5 }, // record 4's window held at record 3's rate
+      // Record 4's window (a chain start: no rate) lies between rates 6× apart: the step is in its middle.
+      { startMs: 500, endMs: 1250, pagesPerMs: 0.5 },
+      { startMs: 1250, endMs: 1500, pagesPerMs: 3 },
       { startMs: 1500, endMs: 2500, pagesPerMs: 3 },
     ]);
     const w = traceWorkload(trace);
@@ -92,6 +94,66 @@ describe('trace replay', () => {
     expect(burst.schedule.segments.map((g) => g.pagesPerMs)).toEqual([0.1, 1.8, 1]);
   });
 
+  // Held at the rate before it, a step inside a chain start's window replayed at the window's end: always late.
+  it("holds a chain start's window at the rate before it, unless a step lies between the rates around it", () => {
+    const at = (seq: number, s: number, pages: number, elapsed: number | null, chainStart = elapsed === null) =>
+      line({
+        seq,
+        start: new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString(),
+        chain_start: chainStart,
+        pages_written: pages,
+        elapsed_ms: elapsed,
+      });
+    // 0.1 pages/ms, a chain start's 4 s window, then `pagesAfter` per 1 s window.
+    const around = (pagesAfter: number) =>
+      traceOf(
+        [at(1, 0, 16000, null), at(2, 1, 100, 1000), at(3, 5, 16000, 4000, true), at(4, 6, pagesAfter, 1000)].join(
+          '\n',
+        ),
+        `gap-${pagesAfter}.jsonl`,
+      ).schedule.segments;
+    // Then 1 page/ms, 10× the rate before: the step at 3 s, the window's middle.
+    expect(around(1000)).toEqual([
+      { startMs: 0, endMs: 3000, pagesPerMs: 0.1 },
+      { startMs: 3000, endMs: 5000, pagesPerMs: 1 },
+      { startMs: 5000, endMs: 6000, pagesPerMs: 1 },
+    ]);
+    // Rates less than 2× apart around it: the rate before holds, as it did for every gap.
+    expect(around(150)).toEqual([
+      { startMs: 0, endMs: 5000, pagesPerMs: 0.1 },
+      { startMs: 5000, endMs: 6000, pagesPerMs: 0.15 },
+    ]);
+  });
+
+  it('keeps how late each checkpoint started after its wait, where it started on the wait', () => {
+    const at = (seq: number, ms: number, fields: Record<string, unknown> = {}) =>
+      line({
+        seq,
+        start: new Date(Date.UTC(2026, 0, 1) + ms).toISOString(),
+        pages_written: 100,
+        elapsed_ms: seq === 1 ? null : 500,
+        chain_start: seq === 1,
+        criu_wall_ms: 150,
+        delta_ms: 40,
+        supervisor_overhead_ms: 10,
+        ...fields,
+      });
+    const trace = traceOf(
+      [
+        at(1, 0), // first of the run: no wait before it
+        at(2, 507, { elapsed_ms: 507 }), // 7 ms late
+        at(3, 1019, { elapsed_ms: 512 }), // 12 ms late
+        // The previous took 150 + 40 + 10 ms of a 180 ms interval: this one started when it ended.
+        at(4, 1219, { elapsed_ms: 200, interval_ms: 180 }),
+        at(5, 1720, { elapsed_ms: 501, probe: { trigger: 'aim' } }), // started by the probe, not the wait
+        at(6, 2220, { elapsed_ms: 500 }), // on time
+        at(7, 2700, { elapsed_ms: 480 }), // early by rounding: counted as on time
+      ].join('\n'),
+      'late.jsonl',
+    );
+    expect(trace.lateStartsMs).toEqual([7, 12, 0, 0]);
+  });
+
   it('a malformed file fails with file:line and what is wrong', async () => {
     const path = fixture('malformed.records.jsonl');
     await expect(readTrace(path)).rejects.toThrow(TraceError);
@@ -116,6 +178,10 @@ describe('trace replay', () => {
       /^f\.jsonl:1: pages_written -3 is not a whole number/,
     ],
     [line({ seq: 1, start: '2026-01-01T00:00:00Z', elapsed_ms: 5 }), /^f\.jsonl:1: pages_written \(missing\)/],
+    [
+      line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: 5, supervisor_overhead_ms: 'x' }),
+      /^f\.jsonl:1: supervisor_overhead_ms "x" is not a number of ms/,
+    ],
     [
       line({ seq: 1, start: '2026-01-01T00:00:00Z', pages_written: 1, elapsed_ms: '5' }),
       /^f\.jsonl:1: elapsed_ms "5" is not a number of ms/,

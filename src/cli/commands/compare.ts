@@ -61,6 +61,7 @@ export const compareCommand = defineCommand({
         pageSize: args.pageSize,
         retention: setup.retention,
         probe: setup.probe,
+        startLateFor: setup.startLateFor,
       }),
     );
     const workload = setup.workloadFor(args.seed).description;

@@ -74,6 +74,7 @@ export const simulateCommand = defineCommand({
             pageSize: args.pageSize,
             retention: setup.retention,
             probe: setup.probe,
+            startLate: setup.startLateFor(args.seed),
           },
           // Records are built only when --records wants them; the summary and score need only the numbers.
           sink === undefined ? undefined : (record) => sink.append(record),
