@@ -126,6 +126,12 @@ describe('the predictive policy in place and pure', () => {
       const pages = saturating(2000, 150)(interval);
       return observation(interval, pages * PAGE, { pagesWritten: pages });
     });
+    // A rise seen in band that the next checkpoint confirms: the random scenarios above reach the note
+    // 'confirmed' in only ~95 % of seeds (9 of 200 seeds never did), so it gets a case of its own.
+    agree(new PredictivePolicy(), BAND, 500, 12, (interval, i) => {
+      const pages = Math.round((i < 6 ? 1 : 2) * interval);
+      return observation(interval, pages * PAGE, { pagesWritten: pages });
+    });
     // Every rule, every kind of estimate and the safety net were exercised.
     expect([...seen.rules].sort()).toEqual([
       'aimed',
