@@ -1,5 +1,6 @@
 // Least-squares fit of one checkpoint cost (ms) against the pages scanned and written: y ≈ base +
-// perScanned·scanned + perWritten·written. Pure; the numbers come from records (calibrate.ts).
+// perScanned·scanned + perWritten·written; with neither varying, the median level. Pure; the numbers come
+// from records (calibrate.ts).
 //
 // Which page counts enter the fit depends on the data: a count whose middle 90 % (p5 to p95) spans less
 // than 10 % of its median cannot be told from the base (a delta run scans the same 16,424 pages every time,
@@ -40,8 +41,10 @@ export function fitCost(samples: readonly CostSample[]): FittedCost {
   let cost = solve(samples, used);
   let outliers = 0;
   // Up to three rounds: the first line is pulled by the stalls themselves, so which ones stand out is asked
-  // again of the line fitted without them.
-  for (let round = 0; round < 3 && samples.length >= 8; round++) {
+  // again of the line fitted without them. A level (nothing varies) is the median of every sample: robust to
+  // stalls already, and leaving out the high ones only would pull it under the run's median (−7 to −8 % in a
+  // calibration-real run).
+  for (let round = 0; round < 3 && samples.length >= 8 && predictors.length > 0; round++) {
     // Relative to the fitted value, or to the median cost where the line is below it: a 1 MiB dump 4 ms off
     // a 1.3 ms line is no stall.
     const floor = Math.max(1e-6, median(samples.map((s) => Math.abs(s.ms))));
@@ -91,7 +94,11 @@ function solve(
 ): { baseMs: number; perScannedPageUs: number; perWrittenPageUs: number } {
   const ys = samples.map((s) => s.ms);
   const [key, second] = predictors;
-  if (key === undefined) return { baseMs: mean(ys), perScannedPageUs: 0, perWrittenPageUs: 0 };
+  // A level is the median, not the mean: what the simulator charges every checkpoint is compared with a
+  // run's median, and a freeze's time is skewed right even without its stalls (16 delta runs of 60
+  // checkpoints at load 4–9: the mean of the non-stalls 1.03–1.23× the median, so every replay froze longer
+  // than its run).
+  if (key === undefined) return { baseMs: median(ys), perScannedPageUs: 0, perWrittenPageUs: 0 };
   if (second === undefined) {
     const { m, b } = linearRegression(samples.map((s) => [s[key] / 1000, s.ms]));
     return { baseMs: b, perScannedPageUs: key === 'scanned' ? m : 0, perWrittenPageUs: key === 'written' ? m : 0 };
