@@ -24,6 +24,7 @@ import {
   probeAimBytes,
   probeFloorBytes,
   probePeriodMs,
+  readingScale,
   type ProbePlan,
   type ProbeTrigger,
 } from './probe-rule.js';
@@ -72,9 +73,8 @@ export class LoopCycle {
   #probeRatio = 1;
   // The accessed bits are cleared once CRIU lets go (probeReset): what is written between the previous start
   // and then is in the next checkpoint but not in the readings (on a 16 MiB dirtier at load 13 CRIU's wall
-  // was 0.5-1.0 s: at 4 MB/s, 2-4 MB the readings missed). Readings are scaled by the interval over the part
-  // of it they cover (the rate taken as constant). In `remusd compare` (issue 11's workload) this gave 97.2 %
-  // in band where adding the last window's rate × the unseen time gave 96.3 % and the learned ratio alone 97.0 %.
+  // was 0.5-1.0 s: at 4 MB/s, 2-4 MB the readings missed). Each reading is scaled by the window up to its
+  // instant over the part of it it covers (readingScale in probe-rule.ts: the rate taken as constant).
   #probeResetMs = Number.NaN;
   #probeScale = 1;
   #probeReading = Number.NaN;
@@ -168,12 +168,11 @@ export class LoopCycle {
     plan.deadlineMs = deadlineMs;
     plan.latestMs = probe.defer ? Math.max(deadlineMs, fromMs + band.maxMs) : deadlineMs;
     const resetMs = this.#probeResetMs;
-    // The readings cover [reset, t) of the window [from, t): the scale of the interval over its part after reset.
-    const seenFrom = Number.isNaN(resetMs) ? fromMs : Math.min(Math.max(resetMs, fromMs), deadlineMs - 1);
-    const scale = (deadlineMs - fromMs) / (deadlineMs - seenFrom);
-    this.#probeScale = scale;
-    plan.aimReading = probeAimBytes(band, probe) / (this.#probeRatio * scale);
-    plan.floorReading = probeFloorBytes(band, probe) / (this.#probeRatio * scale);
+    // The readings cover [reset, t) of the window [from, t); a reset not seen (none yet) counts as at from.
+    plan.seenFromMs = Number.isNaN(resetMs) ? fromMs : Math.min(Math.max(resetMs, fromMs), nowMs);
+    const ratio = this.#probeRatio;
+    plan.aimLevel = probeAimBytes(band, probe) / ratio;
+    plan.floorLevel = probeFloorBytes(band, probe) / ratio;
     return plan;
   }
 
@@ -182,11 +181,13 @@ export class LoopCycle {
     this.#probeResetMs = nowMs;
   }
 
-  /** The probed wait ended (probe-rule.ts says when): the checkpoint starts on this reading, for this reason. */
-  probeStart(trigger: ProbeTrigger, readingBytes: number): void {
+  /** The probed wait ended (probe-rule.ts says when): the checkpoint starts on this reading, taken at atMs. */
+  probeStart(trigger: ProbeTrigger, readingBytes: number, atMs: number): void {
+    const scale = readingScale(this.#plan, atMs);
     this.#probeTrigger = trigger;
     this.#probeReading = readingBytes;
-    this.#probeEstimate = readingBytes * this.#probeRatio * this.#probeScale;
+    this.#probeScale = scale;
+    this.#probeEstimate = readingBytes * scale * this.#probeRatio;
   }
 
   /** A compaction that ended since the last checkpoint (if one did): its link replaces the old one. */

@@ -26,8 +26,10 @@ export type { ProbeTrigger } from '../model/record.js';
 
 /** One wait's plan, in the probe's own units (reading bytes): rewritten in place by the loop for each wait. */
 export interface ProbePlan {
-  /** The previous checkpoint's start: the readings cover the writes since (about) then. */
+  /** The previous checkpoint's start: the next checkpoint holds the writes since (about) then. */
   fromMs: number;
+  /** When the accessed bits were cleared (once CRIU let go): the readings hold the writes since then. */
+  seenFromMs: number;
   /** When the wait began: the first reading comes at the first tick after it. */
   beganMs: number;
   periodMs: number;
@@ -35,9 +37,33 @@ export interface ProbePlan {
   deadlineMs: number;
   /** The deadline, or with `defer` the previous start + the band's max interval when that is later. */
   latestMs: number;
-  /** The reading at which the estimate reaches the aim, and the floor (reading × learned ratio = estimate). */
-  aimReading: number;
-  floorReading: number;
+  /**
+   * The aim and the floor over the learned ratio: what a reading scaled to the whole window (readingScale)
+   * must reach (estimate = reading × scale × learned ratio).
+   */
+  aimLevel: number;
+  floorLevel: number;
+}
+
+/**
+ * What a reading taken at atMs is multiplied by to cover the checkpoint that would start on it. That
+ * checkpoint holds the writes from the previous one's freeze to its own, about fromMs to atMs (a start comes
+ * a few ms after its reading, and each freeze as long after its start); the reading holds only those since
+ * the reset, after the previous dump (CRIU's wall: 0.1-1 s here). The rate taken as constant over the window:
+ * (atMs − fromMs) / (atMs − seenFromMs). Taken at the reading's instant, not at the deadline: with v2 resting
+ * at 8 s and the probe starting at 1.7 s, the deadline's 8 / (8 − 0.7) counted 1.1× what 1.7 / 1.0 counts.
+ */
+export function readingScale(plan: ProbePlan, atMs: number): number {
+  const seen = atMs - plan.seenFromMs;
+  const window = atMs - plan.fromMs;
+  return seen > 0 && window > seen ? window / seen : 1;
+}
+
+/** The reading at atMs whose scaled value is `level` (level / readingScale): what the rule compares with. */
+export function readingFor(plan: ProbePlan, level: number, atMs: number): number {
+  const seen = atMs - plan.seenFromMs;
+  const window = atMs - plan.fromMs;
+  return seen > 0 && window > seen ? (level * seen) / window : level;
 }
 
 /** The reading period for an interval: interval / 8, within [minPeriodMs, maxPeriodMs]. */
@@ -65,7 +91,7 @@ export function probeFloorBytes(band: Band, settings: ProbeSettings): number {
 
 /** A blank plan, for the loop to rewrite. */
 export function blankPlan(): ProbePlan {
-  return { fromMs: 0, beganMs: 0, periodMs: 1, deadlineMs: 0, latestMs: 0, aimReading: 0, floorReading: 0 };
+  return { fromMs: 0, seenFromMs: 0, beganMs: 0, periodMs: 1, deadlineMs: 0, latestMs: 0, aimLevel: 0, floorLevel: 0 };
 }
 
 /**
@@ -83,10 +109,10 @@ export function nextInstant(plan: ProbePlan, afterMs: number): number {
 
 /** Whether a reading at nowMs starts the checkpoint, and why; undefined: read again at the next instant. */
 export function triggerAt(plan: ProbePlan, nowMs: number, reading: number): ProbeTrigger | undefined {
-  if (reading >= plan.aimReading) return 'aim';
+  if (reading >= readingFor(plan, plan.aimLevel, nowMs)) return 'aim';
   if (nowMs >= plan.deadlineMs) {
     if (plan.latestMs <= plan.deadlineMs) return 'deadline';
-    if (reading >= plan.floorReading) return 'floor';
+    if (reading >= readingFor(plan, plan.floorLevel, nowMs)) return 'floor';
   }
   return nowMs >= plan.latestMs ? 'max' : undefined;
 }
@@ -97,17 +123,26 @@ export interface ProbeStart {
   trigger: ProbeTrigger;
 }
 
+/** A reading that never falls between two resets (writes only add up), as the simulator models it. */
+export interface RisingReading {
+  /** The earliest time, at most untilMs, at which the reading reaches bytes; Infinity if none. */
+  reachesAt(bytes: number, untilMs: number): number;
+}
+
 /**
- * For a reading that never falls (writes only add up between two dumps): where the instant-by-instant rule
- * ends, from the times the reading first reaches aimReading and floorReading (Infinity: never by the latest).
- * The simulator computes those times from its rate integral instead of reading at every tick; a property
+ * Where the instant-by-instant rule ends for a reading that never falls, from the times it first reaches a
+ * level. The simulator computes those from its rate integral instead of reading at every tick; a property
  * test (test/loop/probe-rule.test.ts) holds the two equal. Rewrites `out`.
  */
-export function firstTrigger(plan: ProbePlan, aimAtMs: number, floorAtMs: number, out: ProbeStart): ProbeStart {
-  const { deadlineMs, latestMs } = plan;
-  const aim = firstInstantFrom(plan, aimAtMs);
+export function firstTrigger(plan: ProbePlan, reading: RisingReading, out: ProbeStart): ProbeStart {
+  const { beganMs, deadlineMs, latestMs } = plan;
+  const aim = firstMeeting(plan, plan.aimLevel, nextInstant(plan, beganMs), reading);
   const deferring = latestMs > deadlineMs;
-  const floor = deferring ? firstInstantFrom(plan, Math.max(floorAtMs, deadlineMs)) : Number.POSITIVE_INFINITY;
+  // The floor counts only past the deadline while deferring, and only if the aim is not met first.
+  const floor =
+    deferring && aim > deadlineMs
+      ? firstMeeting(plan, plan.floorLevel, firstInstantFrom(plan, deadlineMs), reading)
+      : Number.POSITIVE_INFINITY;
   const end = deferring ? latestMs : deadlineMs;
   if (aim <= floor && aim <= end) {
     out.atMs = aim;
@@ -120,6 +155,21 @@ export function firstTrigger(plan: ProbePlan, aimAtMs: number, floorAtMs: number
     out.trigger = deferring ? 'max' : 'deadline';
   }
   return out;
+}
+
+// The first instant from `at` on whose reading reaches readingFor(level) there, or Infinity by the latest. The
+// needed reading rises with time (the unseen share of the window shrinks), so an instant before the reading
+// reaches what the current one needs cannot meet its own, higher need: jump there (a few jumps per wait).
+function firstMeeting(plan: ProbePlan, level: number, at: number, reading: RisingReading): number {
+  const { latestMs } = plan;
+  for (let instant = at; instant <= latestMs;) {
+    const reached = reading.reachesAt(readingFor(plan, level, instant), latestMs);
+    if (reached <= instant) return instant;
+    if (!(reached <= latestMs) || instant >= latestMs) break;
+    const next = firstInstantFrom(plan, reached);
+    instant = next > instant ? next : nextInstant(plan, instant);
+  }
+  return Number.POSITIVE_INFINITY;
 }
 
 // The first reading instant at or after x (after the wait began), or Infinity past the latest.

@@ -83,9 +83,10 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
             if (isThenable(rest)) yield rest;
             break;
           }
-          const trigger = triggerAt(plan, clock.now(), reading);
+          const readMs = clock.now();
+          const trigger = triggerAt(plan, readMs, reading);
           if (trigger !== undefined) {
-            cycle.probeStart(trigger, reading);
+            cycle.probeStart(trigger, reading, readMs);
             break;
           }
           // Bound the probe's cost: no reading in the PROBE_REST_FACTOR× the last one took (smaps walks every

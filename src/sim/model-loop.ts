@@ -110,17 +110,9 @@ class ModelLoopRun {
       clock.sleep(cycle.nextStartAtMs - clock.now());
     } else {
       // Where reading at every instant would end the wait (supervise() reads; this computes): no event per tick.
-      const { latestMs, deadlineMs } = plan;
-      const aimAtMs = probe.reachesAt(plan.aimReading, latestMs);
-      // The floor matters only while deferring past the deadline, and only if the aim is not reached by then.
-      const floorAtMs =
-        latestMs > deadlineMs && aimAtMs > deadlineMs
-          ? probe.reachesAt(plan.floorReading, latestMs)
-          : Number.POSITIVE_INFINITY;
-      const start = this.#start;
-      firstTrigger(plan, aimAtMs, floorAtMs, start);
+      const start = firstTrigger(plan, probe, this.#start);
       clock.sleep(start.atMs - clock.now());
-      cycle.probeStart(start.trigger, probe.readingAt(clock.now()));
+      cycle.probeStart(start.trigger, probe.readingAt(clock.now()), clock.now());
     }
     // Never while the workload is frozen: held from here until the model's dump has let go of it.
     compactor?.pause();
