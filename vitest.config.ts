@@ -17,6 +17,7 @@ export const UNIT_TESTS = [
   'test/config/probe.test.ts',
   'test/process/smaps.test.ts',
   'test/loop/probe-rule.test.ts',
+  'test/loop/probe-ratio.test.ts',
   'test/sim/probe.test.ts',
   'test/layers.test.ts',
   'test/object-list.test.ts',

@@ -19,6 +19,7 @@ import { ChainPlan, type ChainChoice } from './chain-plan.js';
 import type { CheckpointFailed, CheckpointRequest, CheckpointResult, CompactionOutcome } from './checkpointer.js';
 import { blankFacts, checkpointRecord, round } from './checkpoint-record.js';
 import { PolicyInForce } from './policy-in-force.js';
+import { LearnedRatio } from './probe-ratio.js';
 import {
   blankPlan,
   probeAimBytes,
@@ -70,7 +71,7 @@ export class LoopCycle {
   // The probe: the plan of the wait in progress, the learned bytes stored per byte read (a read-heavy
   // workload touches more than it writes), and the reading, estimate and trigger the checkpoint started on.
   readonly #plan: ProbePlan = blankPlan();
-  #probeRatio = 1;
+  readonly #probeRatio = new LearnedRatio();
   // The accessed bits are cleared once CRIU lets go (probeReset): what is written between the previous start
   // and then is in the next checkpoint but not in the readings (on a 16 MiB dirtier at load 13 CRIU's wall
   // was 0.5-1.0 s: at 4 MB/s, 2-4 MB the readings missed). Each reading is scaled by the window up to its
@@ -170,7 +171,7 @@ export class LoopCycle {
     const resetMs = this.#probeResetMs;
     // The readings cover [reset, t) of the window [from, t); a reset not seen (none yet) counts as at from.
     plan.seenFromMs = Number.isNaN(resetMs) ? fromMs : Math.min(Math.max(resetMs, fromMs), nowMs);
-    const ratio = this.#probeRatio;
+    const ratio = this.#probeRatio.value;
     plan.aimLevel = probeAimBytes(band, probe) / ratio;
     plan.floorLevel = probeFloorBytes(band, probe) / ratio;
     return plan;
@@ -187,7 +188,7 @@ export class LoopCycle {
     this.#probeTrigger = trigger;
     this.#probeReading = readingBytes;
     this.#probeScale = scale;
-    this.#probeEstimate = readingBytes * scale * this.#probeRatio;
+    this.#probeEstimate = readingBytes * scale * this.#probeRatio.value;
   }
 
   /** A compaction that ended since the last checkpoint (if one did): its link replaces the old one. */
@@ -298,8 +299,9 @@ export class LoopCycle {
     checkpoint.startedAtMs = startedAtMs;
     checkpoint.finishedAtMs = doneAtMs;
     stepInPlace(this.#policy.decider, intervalMs, checkpoint, settings.band, this.#step);
-    if (checkpoint.unmeasured === undefined) {
-      this.#learnProbeRatio(sizeBytes);
+    // Bytes stored per byte of the scaled reading, from each measured checkpoint that started on a reading.
+    if (checkpoint.unmeasured === undefined && this.#probeTrigger !== null) {
+      this.#probeRatio.observe(sizeBytes, this.#probeReading * this.#probeScale);
     }
     this.#result = result;
     this.#elapsedMs = elapsedMs;
@@ -307,15 +309,6 @@ export class LoopCycle {
     this.#sizeBytes = sizeBytes;
     this.#chainStart = chainStart;
     return this.#chains.added(result.stored, settings.retention.keep);
-  }
-
-  // Bytes stored per (scaled) byte read, from each measured checkpoint that started on a reading: the geometric mean of the old ratio and the new one (within [1/64, 4]), so one odd checkpoint
-  // moves the estimate only halfway.
-  #learnProbeRatio(sizeBytes: number): void {
-    const reading = this.#probeReading;
-    if (!(reading > 0) || !(sizeBytes > 0)) return;
-    const seen = Math.min(Math.max(sizeBytes / (reading * this.#probeScale), 1 / 64), 4);
-    this.#probeRatio = Math.sqrt(this.#probeRatio * seen);
   }
 
   /** The checkpoint is safe (fsync, output commit: counted as overhead): its facts and record go out, and on. */
@@ -366,7 +359,7 @@ export class LoopCycle {
                 trigger: this.#probeTrigger,
                 reading_bytes: Math.round(this.#probeReading),
                 estimate_bytes: Math.round(this.#probeEstimate),
-                ratio: Math.round(this.#probeRatio * 1000) / 1000,
+                ratio: Math.round(this.#probeRatio.value * 1000) / 1000,
               },
       });
       records?.append(record);

@@ -6,13 +6,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ProbeSettings } from '../../src/loop/probe-rule.js';
+import type { SupervisorSettings } from '../../src/loop/supervisor-deps.js';
 import type { Band } from '../../src/model/policy.js';
-import type { PolicySpec } from '../../src/policy/index.js';
+import type { CheckpointRecord } from '../../src/model/record.js';
+import { createPolicy, type PolicySpec } from '../../src/policy/index.js';
+import { VirtualClock } from '../../src/sim/clock.js';
 import { DEFAULT_COST } from '../../src/sim/default-cost.js';
+import { modelCheckpointer } from '../../src/sim/model-checkpointer.js';
+import { runModelLoop, type ModelProbe } from '../../src/sim/model-loop.js';
 import { Scorecard } from '../../src/sim/scorecard.js';
-import { runSimulation, type SimulationInput } from '../../src/sim/simulate.js';
+import { DEFAULT_SIM_RETENTION, runSimulation, type SimulationInput } from '../../src/sim/simulate.js';
 import type { Workload } from '../../src/sim/workload.js';
-import { MiB, PAGE, phased, tenfoldStepsArb } from './helpers.js';
+import { constantCost, MiB, PAGE, phased, tenfoldStepsArb } from './helpers.js';
 
 const BAND: Band = { lminBytes: 1 * MiB, lmaxBytes: 4 * MiB, minMs: 200, maxMs: 8000 };
 const PROBE: ProbeSettings = { minPeriodMs: 25, maxPeriodMs: 100, defer: true, target: 'geometric' };
@@ -94,4 +99,113 @@ describe('the dirty-size probe (simulated)', () => {
     expect(deferring).toBeGreaterThanOrEqual(0.9);
     expect(await inBand({ ...PROBE, defer: false })).toBeLessThan(deferring - 0.2);
   });
+
+  it('one odd reading (a pass over the whole memory in one wait) leaves the next checkpoints in band', () => {
+    // The real run's case: the dirtier's check of its 16 MiB fell into a probed wait; the checkpoint started
+    // at once and stored little, and the rule before took its ratio (1/64) halfway: the learned ratio fell to
+    // 1/8 and the next checkpoint stored 8.6 MiB. The median of five is not moved by it.
+    const records = probedRun(60_000, (inner) => oddReadings(inner, { spikeAtReset: 12 }));
+    const spiked = records.findIndex((r) => r.probe !== null && r.probe.reading_bytes > 16 * MiB);
+    expect(spiked).toBeGreaterThan(8);
+    expect(records[spiked]!.size_bytes).toBeLessThan(BAND.lminBytes); // it did start early and small
+    const after = records.slice(spiked + 1);
+    expect(after.length).toBeGreaterThan(10);
+    for (const r of after) {
+      expect(r.size_bytes, `checkpoint ${r.seq}`).toBeGreaterThanOrEqual(BAND.lminBytes);
+      expect(r.size_bytes, `checkpoint ${r.seq}`).toBeLessThanOrEqual(BAND.lmaxBytes);
+      expect(r.probe!.ratio).toBeGreaterThan(0.9);
+    }
+  });
+
+  it('follows a workload that starts reading as much as it writes, and more, in 3 checkpoints', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 1.5, max: 4, noNaN: true }), fc.integer({ min: 6, max: 16 }), (factor, from) => {
+        const records = probedRun(60_000, (inner) => oddReadings(inner, { factor, factorFromReset: from }));
+        // The reset in checkpoint `from`'s dump is the first whose readings are inflated: checkpoint from + 1
+        // is the first to start on one (early: at aim / factor). Three such checkpoints (the median of five
+        // then moves) and the ratio is the new one: the fourth starts at the aim again, and all after it.
+        const learned = records.filter((r) => r.seq >= from + 3);
+        expect(learned.length).toBeGreaterThan(5);
+        for (const r of learned) {
+          expect(r.probe!.ratio * factor, `checkpoint ${r.seq}`).toBeGreaterThan(1 / 1.1);
+          expect(r.probe!.ratio * factor, `checkpoint ${r.seq}`).toBeLessThan(1.1);
+        }
+        for (const r of records.filter((c) => c.seq > from + 3)) {
+          expect(r.size_bytes, `checkpoint ${r.seq}`).toBeGreaterThanOrEqual(BAND.lminBytes);
+          expect(r.size_bytes, `checkpoint ${r.seq}`).toBeLessThanOrEqual(BAND.lmaxBytes);
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
 });
+
+// A probe whose readings a workload's reads inflate: by `factor` from the given reset on (a read-heavy
+// phase), or by a pass over all 16 MiB 300 ms into the wait after one reset (the dirtier's memory check).
+function oddReadings(
+  inner: ModelProbe,
+  odd: { spikeAtReset?: number; factor?: number; factorFromReset?: number },
+): ModelProbe {
+  const spike = 16 * MiB;
+  let resets = 0;
+  let spikeAtMs = Number.POSITIVE_INFINITY;
+  const factor = () => (resets >= (odd.factorFromReset ?? Number.POSITIVE_INFINITY) ? (odd.factor ?? 1) : 1);
+  return {
+    reset(nowMs) {
+      resets += 1;
+      spikeAtMs = resets === odd.spikeAtReset ? nowMs + 300 : Number.POSITIVE_INFINITY;
+      inner.reset(nowMs);
+    },
+    readingAt: (tMs) => inner.readingAt(tMs) * factor() + (tMs >= spikeAtMs ? spike : 0),
+    reachesAt(bytes, untilMs) {
+      const plain = inner.reachesAt(bytes / factor(), untilMs);
+      if (!(spikeAtMs <= untilMs)) return plain;
+      const withSpike =
+        bytes <= spike ? spikeAtMs : Math.max(spikeAtMs, inner.reachesAt((bytes - spike) / factor(), untilMs));
+      return Math.min(plain, withSpike);
+    },
+  };
+}
+
+// v2 with the probe on the dirtier's steady 300 pages/s (16 MiB), CRIU 150 ms, its probe wrapped by `wrap`.
+function probedRun(durationMs: number, wrap: (inner: ModelProbe) => ModelProbe): CheckpointRecord[] {
+  const clock = new VirtualClock();
+  const policy = createPolicy({ kind: 'predictive' });
+  const settings: SupervisorSettings = {
+    band: BAND,
+    policyKey: policy.kind,
+    policy,
+    retention: DEFAULT_SIM_RETENTION,
+    criu: { logLevel: 0, extraArgs: [], timeoutMs: Number.POSITIVE_INFINITY },
+    failures: { maxConsecutive: 1, backoffInitialMs: 0, backoffMaxMs: 0 },
+    probe: PROBE,
+  };
+  const checkpointer = modelCheckpointer({
+    workload: phased([[300, 1000]], { workingSetPages: 4096, noise: 0.1, seed: 3 }),
+    cost: constantCost(20, 150, 50),
+    clock,
+    pageSize: PAGE,
+    memoryPages: 4096,
+    compaction: true,
+    probe: {},
+  });
+  const records: CheckpointRecord[] = [];
+  runModelLoop({
+    checkpointer: { ...checkpointer, probe: wrap(checkpointer.probe!) },
+    clock,
+    endMs: durationMs,
+    mode: 'sim',
+    pageSize: PAGE,
+    initialIntervalMs: 500,
+    settings: () => settings,
+    records: undefined,
+    events: {
+      info: () => undefined,
+      warn: () => undefined,
+      failure: () => undefined,
+      record: (r) => void records.push(r),
+    },
+  });
+  // The measured ones, as compare scores them: not the first 3, not chain starts.
+  return records.filter((r, i) => i >= 3 && !r.chain_start);
+}
