@@ -66,7 +66,11 @@ describe('the dirty-size probe when clear_refs cannot be written (real CRIU)', (
     expect(control.result.exitCode, control.result.stderr).toBe(0);
     expect(control.result.stderr).toMatch(/dirty-size probe on: reading \/proc\/\d+\/smaps/);
     expect(control.result.stderr).not.toMatch(/dirty-size probe unavailable/);
-    // After the first checkpoint every wait is a probed one: the records say how each started.
-    expect(control.records.slice(1).every((r) => r.probe !== null)).toBe(true);
+    // After the first checkpoint every wait is a probed one (the records say how each started), except
+    // after a checkpoint that overran its interval: the next starts at once, with no wait to probe. The
+    // first, a full dump, overran the 300 ms initial interval in 5 of 6 runs at load 6-7 (with and without the probe changes of this session).
+    const probedWaits = control.records.slice(1).filter((_, i) => control.records[i]?.overrun === false);
+    expect(probedWaits.length).toBeGreaterThan(0);
+    expect(probedWaits.every((r) => r.probe !== null)).toBe(true);
   }, 60_000);
 });
