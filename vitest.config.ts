@@ -15,6 +15,7 @@ import { defineConfig } from 'vitest/config';
 // serial so a busy machine cannot starve it) and test/sim/cli.test.ts (runs the built CLI).
 export const UNIT_TESTS = [
   'test/config/probe.test.ts',
+  'test/config/probe-setting.test.ts',
   'test/process/smaps.test.ts',
   'test/loop/probe-rule.test.ts',
   'test/loop/probe-ratio.test.ts',

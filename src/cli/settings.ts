@@ -1,12 +1,14 @@
 import { bandOf, type Config } from '../config/schema.js';
 import type { SupervisorSettings } from '../loop/supervisor-deps.js';
+import { probeInForce } from '../config/probe-setting.js';
+import type { CheckpointMode } from '../model/record.js';
 import { aimRuleOf, createPolicy } from '../policy/index.js';
 
 /**
- * Turns a validated config into what the supervisor reads at each checkpoint. The policy object is
+ * Turns a validated config into what the supervisor reads at each checkpoint, in the run's resolved mode. The policy object is
  * rebuilt only when its spec changes, so a reload that touches only thresholds keeps the policy's state.
  */
-export function settingsSource(): (config: Config) => SupervisorSettings {
+export function settingsSource(mode: CheckpointMode): (config: Config) => SupervisorSettings {
   let cached: { key: string; policy: SupervisorSettings['policy'] } | undefined;
   return (config) => {
     const key = JSON.stringify(config.policy);
@@ -24,7 +26,8 @@ export function settingsSource(): (config: Config) => SupervisorSettings {
       },
       criu: { logLevel: config.criu.logLevel, extraArgs: config.criu.extraArgs, timeoutMs: config.criu.timeoutMs },
       failures: config.failures,
-      probe: config.probe.enabled
+      // A reload may change the policy's kind, and with it what probe.enabled auto means.
+      probe: probeInForce(config.probe.enabled, mode, config.policy.kind)
         ? {
             minPeriodMs: config.probe.minPeriodMs,
             maxPeriodMs: config.probe.maxPeriodMs,

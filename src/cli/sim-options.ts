@@ -7,7 +7,8 @@ import type { ArgsOf } from './command.js';
 import { bandOf, type Config } from '../config/schema.js';
 import { parseSize } from '../config/units.js';
 import type { Band } from '../model/policy.js';
-import { POLICY_KINDS, resolvePolicySpec, type PolicySpec } from '../policy/index.js';
+import { probeInForce } from '../config/probe-setting.js';
+import { POLICY_KINDS, resolvePolicySpec, type PolicyKind, type PolicySpec } from '../policy/index.js';
 import { packageRoot } from '../paths.js';
 import type { CheckpointMode } from '../model/record.js';
 import type { CostModel } from '../sim/cost.js';
@@ -81,7 +82,7 @@ export function simOptions<T>(yargs: Argv<T>) {
     .option('probe', {
       type: 'boolean',
       describe:
-        "Model the dirty-size probe (start early at the aim, defer while under lmin × 1.1). Default: the config's probe.enabled",
+        "Model the dirty-size probe (start early at the aim, defer while under lmin × 1.1) for every policy; --no-probe: for none. Default: the config's probe.enabled (auto: for the adaptive policies, not in mode full)",
     })
     .option('read-share', {
       type: 'string',
@@ -109,8 +110,8 @@ export interface SimSetup {
   cost: CostModel;
   /** The config's chain rules: the simulated loop starts chains as `remusd run` would. */
   retention: SimRetention;
-  /** The dirty-size probe (--probe, or the config's probe.enabled), or undefined when off. */
-  probe: SimProbe | undefined;
+  /** The dirty-size probe for a policy kind (--probe, --no-probe, or the config's probe.enabled), or undefined when off. */
+  probeFor(kind: PolicyKind): SimProbe | undefined;
   /** How late checkpoints start for a seed: a trace's late starts, drawn with the seed; none for --workload. */
   startLateFor(seed: number): SimulationInput['startLate'];
 }
@@ -157,15 +158,18 @@ export async function simSetup(args: SimArgs, options: { requireWorkload: boolea
   }
   workloadFor(args.seed); // validates the parameters once, before any run
   const configMode = config.checkpoint.mode === 'auto' ? undefined : config.checkpoint.mode;
-  const cost = await costFor(args.cost, args.mode ?? traceMode ?? configMode ?? 'delta');
+  const mode = args.mode ?? traceMode ?? configMode ?? 'delta';
+  const cost = await costFor(args.cost, mode);
   const durationMs = args.duration ?? naturalMs ?? DEFAULT_DURATION_MS;
   const { maxChainBytes, ...retention } = config.checkpoint.retention;
-  const probing = args.probe ?? config.probe.enabled;
-  if (!probing && args.readShare !== undefined)
-    throw new UserError('--read-share applies to the dirty-size probe: add --probe', EXIT.usage);
+  const setting = args.probe ?? config.probe.enabled;
+  const probing = (kind: PolicyKind) => probeInForce(setting, mode, kind);
+  if (!POLICY_KINDS.some(probing) && args.readShare !== undefined)
+    throw new UserError('--read-share applies to the dirty-size probe, which is off here: add --probe', EXIT.usage);
   const { minPeriodMs, maxPeriodMs, defer } = config.probe;
+  const probe: SimProbe = { minPeriodMs, maxPeriodMs, defer, readShare: args.readShare ?? 0 };
   return {
-    probe: probing ? { minPeriodMs, maxPeriodMs, defer, readShare: args.readShare ?? 0 } : undefined,
+    probeFor: (kind) => (probing(kind) ? probe : undefined),
     config,
     band: bandOf(config),
     workloadFor,

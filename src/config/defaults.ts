@@ -46,15 +46,17 @@ export const CONFIG_DEFAULTS = Object.freeze({
   releaseAfter: 'fsync' as const,
   gateMechanism: 'auto' as const,
   /**
-   * The dirty-size probe. In `remusd compare` (issue 11's workload, 20 seeds) it raises v2 from 94.5 % to
-   * 97.1 % in band. On real CRIU (7 runs against the threshold rule's 5) v2 with it wins in band, back in
-   * band and reversals (0.5 % against 5.1 %) and ties on overruns (README, Policies). It is still off: on
-   * by default it would also defer the epochs of quiet workloads, and of mode full, where it measures
-   * nothing (README, the probe's section). A period of interval/8 within
-   * [25 ms, 100 ms]: a burst of 4000 pages/s adds at most 1.6 MiB between two readings at 100 ms. Deferral
-   * past the interval while under lmin × 1.1 keeps the first checkpoint after a fall in band.
+   * The dirty-size probe, on for the adaptive policies in the incremental modes (src/config/probe-setting.ts).
+   * In `remusd compare` (issue 11's workload, 20 seeds) it raises v2 from 94.5 % to 97.2 % in band; on real
+   * CRIU (7 runs against the threshold rule's 5) v2 with it wins in band, back in band and reversals and ties
+   * on overruns (README, Policies). The trade: deferral holds a quiet workload's epochs at interval.max
+   * from its second checkpoint (the adaptive policies get there anyway, ×1.5 per checkpoint), and
+   * clear_refs resets the kernel's reclaim aging of the workload's pages (README, the probe's section). A
+   * period of interval/8 within [25 ms, 100 ms]: a burst of 4000 pages/s adds at most 1.6 MiB between two
+   * readings at 100 ms. Deferral past the interval while under lmin × 1.1 keeps the first checkpoint after
+   * a fall in band.
    */
-  probeEnabled: false,
+  probeEnabled: 'auto' as const,
   probeMinPeriodMs: 25,
   probeMaxPeriodMs: 100,
   probeDefer: true,

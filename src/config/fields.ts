@@ -90,6 +90,13 @@ export const flag = field('true or false', (value): Parsed<boolean> =>
   typeof value === 'boolean' ? { ok: true, value } : { ok: false, error: 'is not allowed; use true or false' },
 );
 
+/** true, false or auto (a setting remusd resolves from the rest of the config). */
+export const flagOrAuto = field('true, false or auto', (value): Parsed<boolean | 'auto'> =>
+  typeof value === 'boolean' || value === 'auto'
+    ? { ok: true, value }
+    : { ok: false, error: 'is not allowed; use true, false or auto' },
+);
+
 /** A network interface name as the kernel allows it (at most 15 characters, no slash or space). */
 export const interfaceName = field('an interface name (e.g. veth-web)', (value): Parsed<string> =>
   typeof value === 'string' && /^[A-Za-z0-9_.:-]{1,15}$/.test(value) && value !== '.' && value !== '..'

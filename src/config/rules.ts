@@ -4,6 +4,7 @@
 import { POLICY_OPTIONS } from '../policy/index.js';
 import { firstHostAddress, isHostInSubnet, subnetOf } from '../units/ipv4.js';
 import { formatPath, type KeyPath } from './errors.js';
+import { autoOffReason } from './probe-setting.js';
 import { fencingRules } from './fencing.js';
 import { workloadRules } from './workload.js';
 import { isLoopback } from '../units/endpoint.js';
@@ -65,24 +66,26 @@ export function checkConfig(config: Config, file: ConfigFile): RuleViolation[] {
 
 function probeRules(config: Config, file: ConfigFile): RuleViolation[] {
   const { enabled, minPeriodMs, maxPeriodMs } = config.probe;
-  if (!enabled) {
+  const { mode } = config.checkpoint;
+  const autoOff = enabled === 'auto' ? autoOffReason(mode, config.policy.kind) : undefined;
+  if (enabled === false || autoOff !== undefined) {
     // The probe's other keys do nothing while it is off: an error, as every key that would have no effect.
     const idle = (['min_period', 'max_period', 'defer'] as const).filter((key) => file.probe?.[key] !== undefined);
-    return idle.map((key) => ({
-      path: ['probe', key],
-      value: file.probe?.[key],
-      message: 'has no effect while probe.enabled is false; remove it or set probe.enabled: true',
-    }));
+    const why =
+      enabled === false
+        ? 'while probe.enabled is false; remove it or set probe.enabled: true or auto'
+        : `here: probe.enabled auto leaves the probe off (${autoOff}); remove it`;
+    return idle.map((key) => ({ path: ['probe', key], value: file.probe?.[key], message: `has no effect ${why}` }));
   }
-  if (config.checkpoint.mode === 'full') {
+  if (enabled === true && config.checkpoint.mode === 'full') {
     // Every full checkpoint stores the whole memory: there is no dirty size to aim at, and deferral would only
-    // hold checkpoints back while the touched memory is under lmin.
+    // hold checkpoints back while the touched memory is under lmin. (auto turns itself off there.)
     return [
       {
         path: ['probe', 'enabled'],
         value: file.probe?.enabled,
         message:
-          'has no effect in checkpoint.mode full (every checkpoint stores the whole memory: there is no dirty size to aim at); remove it or use an incremental mode',
+          'has no effect in checkpoint.mode full (every checkpoint stores the whole memory: there is no dirty size to aim at); remove it (auto, the default, is off in mode full) or use an incremental mode',
       },
     ];
   }

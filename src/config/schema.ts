@@ -16,6 +16,7 @@ import { fencingSection, normalizeFencing, type FencingConfig } from './fencing.
 import { normalizeWorkload, workloadSection, type WorkloadConfig } from './workload.js';
 import { firstHostAddress } from '../units/ipv4.js';
 import { CONFIG_DEFAULTS } from './defaults.js';
+import type { ProbeSetting } from './probe-setting.js';
 import * as field from './fields.js';
 import type { Endpoint } from '../units/endpoint.js';
 
@@ -116,7 +117,7 @@ export const fileSchema = z.strictObject({
     .optional(),
   probe: z
     .strictObject({
-      enabled: field.flag,
+      enabled: field.flagOrAuto,
       min_period: field.duration(1),
       max_period: field.duration(1),
       defer: field.flag,
@@ -190,9 +191,10 @@ export interface Config {
   /**
    * The dirty-size probe (src/loop/probe-rule.ts): while waiting for the next checkpoint, read the workload's
    * touched memory every interval/8 within [minPeriodMs, maxPeriodMs] and start once it reaches the aim;
-   * with defer, wait past the interval (up to interval.max) while it is under lmin × 1.1.
+   * with defer, wait past the interval (up to interval.max) while it is under lmin × 1.1. `auto`: on where it
+   * has something to aim at (src/config/probe-setting.ts).
    */
-  probe: { enabled: boolean; minPeriodMs: number; maxPeriodMs: number; defer: boolean };
+  probe: { enabled: ProbeSetting; minPeriodMs: number; maxPeriodMs: number; defer: boolean };
   /** The lease that keeps two hosts from both running the workload (src/fence/). */
   fencing: FencingConfig;
   /** The workload `remusd run` protects, when the config names it (src/config/workload.ts). */

@@ -21,8 +21,8 @@ export interface ComparisonInput {
   durationMs: number;
   pageSize: number;
   retention?: SimRetention;
-  /** The dirty-size probe, for every policy (default off). */
-  probe?: SimulationInput['probe'];
+  /** The dirty-size probe for a policy (undefined or absent: off). */
+  probeFor?(policy: PolicySpec): SimulationInput['probe'];
   /** How late checkpoints start for a seed (a trace's late starts; default none). */
   startLateFor?(seed: number): SimulationInput['startLate'];
 }
@@ -60,7 +60,14 @@ export async function comparePolicies(input: ComparisonInput): Promise<Compariso
       scorecard.startRun(nextStep, workload.nextChange);
       seedScorecard.startRun(nextStep, workload.nextChange);
       // Numbers only: no record is built (src/loop/supervisor.ts), which is what makes long comparisons fast.
-      await runSimulation({ ...input, policy, workload, startLate: input.startLateFor?.(seed) }, undefined, (facts) => {
+      const run = {
+        ...input,
+        policy,
+        workload,
+        probe: input.probeFor?.(policy),
+        startLate: input.startLateFor?.(seed),
+      };
+      await runSimulation(run, undefined, (facts) => {
         tally.addFacts(facts);
         scorecard.addFacts(facts);
         seedTally.addFacts(facts);

@@ -9,8 +9,9 @@ const check = (text: string) => configFromText(text, 'c.yaml', '/etc/remusd');
 describe('config: probe', () => {
   it('has defaults, and takes its keys', () => {
     const empty = check('');
+    expect(CONFIG_DEFAULTS.probeEnabled).toBe('auto');
     expect(empty.ok && empty.config.probe).toEqual({
-      enabled: CONFIG_DEFAULTS.probeEnabled,
+      enabled: 'auto',
       minPeriodMs: 25,
       maxPeriodMs: 100,
       defer: true,
@@ -33,8 +34,26 @@ describe('config: probe', () => {
     expect(errorLines(check('checkpoint: { mode: full }\nprobe: { enabled: true }')).join('\n')).toMatch(
       /probe\.enabled.*has no effect in checkpoint\.mode full \(every checkpoint stores the whole memory/,
     );
-    // The control: the same in an incremental mode, and mode full without the probe.
+    // The control: the same in an incremental mode, and mode full without the probe or with auto.
     expect(check('checkpoint: { mode: delta }\nprobe: { enabled: true }').ok).toBe(true);
     expect(check('checkpoint: { mode: full }\nprobe: { enabled: false }').ok).toBe(true);
+    expect(check('checkpoint: { mode: full }\nprobe: { enabled: auto }').ok).toBe(true);
+    expect(check('checkpoint: { mode: full }').ok).toBe(true);
+  });
+
+  it('takes auto, and refuses the keys auto leaves without effect (mode full, the fixed policy)', () => {
+    expect(errorLines(check('probe: { enabled: yes }')).join('\n')).toMatch(
+      /probe\.enabled.*"yes" is not allowed; use true, false or auto/,
+    );
+    expect(errorLines(check('checkpoint: { mode: full }\nprobe: { max_period: 50ms }')).join('\n')).toMatch(
+      /probe\.max_period.*has no effect here: probe\.enabled auto leaves the probe off \(mode full stores the whole memory/,
+    );
+    expect(errorLines(check('policy: { kind: fixed }\nprobe: { defer: false }')).join('\n')).toMatch(
+      /probe\.defer.*probe\.enabled auto leaves the probe off \(the fixed policy keeps its interval\)/,
+    );
+    // The controls: the same keys where auto turns the probe on, or where the mode is only known at run time.
+    expect(check('checkpoint: { mode: delta }\nprobe: { max_period: 50ms }').ok).toBe(true);
+    expect(check('policy: { kind: threshold }\nprobe: { defer: false }').ok).toBe(true);
+    expect(check('checkpoint: { mode: auto }\nprobe: { max_period: 50ms }').ok).toBe(true);
   });
 });

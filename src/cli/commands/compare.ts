@@ -60,7 +60,7 @@ export const compareCommand = defineCommand({
         durationMs: setup.durationMs,
         pageSize: args.pageSize,
         retention: setup.retention,
-        probe: setup.probe,
+        probeFor: (policy) => setup.probeFor(policy.kind),
         startLateFor: setup.startLateFor,
       }),
     );

@@ -73,7 +73,7 @@ export const simulateCommand = defineCommand({
             durationMs: setup.durationMs,
             pageSize: args.pageSize,
             retention: setup.retention,
-            probe: setup.probe,
+            probe: setup.probeFor(policy.kind),
             startLate: setup.startLateFor(args.seed),
           },
           // Records are built only when --records wants them; the summary and score need only the numbers.

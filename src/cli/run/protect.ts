@@ -17,6 +17,7 @@ import { EXIT } from '../exit-codes.js';
 import { applyReload } from '../reload.js';
 import type { RunNetwork } from '../run-network.js';
 import { settingsSource } from '../settings.js';
+import { probeInForce, probeSettingText } from '../../config/probe-setting.js';
 import type { ServiceManagerLink } from './service-manager.js';
 import { stopOnSignals } from '../stop-signals.js';
 import { stdoutClosed } from '../stdout.js';
@@ -73,7 +74,7 @@ export async function protectUntilStopped(
   log.info({ pid: target.pid, images: root, mode }, `supervising pid ${target.pid}; images in ${root}`);
   service.starting(target.pid);
 
-  const toSettings = settingsSource();
+  const toSettings = settingsSource(mode);
   let watcher: ConfigWatcher | undefined;
   if (request.configPath !== undefined) {
     // A changed network section is refused like every key read only at the start (src/config/reload.ts).
@@ -140,7 +141,7 @@ export async function protectUntilStopped(
       log.error(fields ?? {}, message);
     },
   };
-  const probe = await startProbe(target.pid, config, log);
+  const probe = await startProbe(target.pid, config, mode, log);
   try {
     exit = await supervise({
       probe,
@@ -243,13 +244,23 @@ function withNetworkArgs(
 }
 
 /**
- * The dirty-size probe on the workload, tried once when the config turns it on: a reset and a reading. When
- * that fails here (no /proc access, a kernel without clear_refs) the loop waits for the policy's intervals,
- * and a log line says why. Made anyway when off, so that a reload can turn it on.
+ * The dirty-size probe on the workload, tried once when the config turns it on in this mode (probe.enabled
+ * true, or auto with an adaptive policy in an incremental mode): a reset and a reading. When that fails here
+ * (no /proc access, a kernel without clear_refs) the loop waits for the policy's intervals, and a log line
+ * says why. Made anyway when off, so that a reload can turn it on.
  */
-async function startProbe(pid: number, config: Config, log: RunRequest['log']): Promise<SmapsProbe | undefined> {
+async function startProbe(
+  pid: number,
+  config: Config,
+  mode: CheckpointMode,
+  log: RunRequest['log'],
+): Promise<SmapsProbe | undefined> {
   const probe = new SmapsProbe(pid);
-  if (!config.probe.enabled) return probe;
+  const setting = probeSettingText(config.probe.enabled, mode, config.policy.kind);
+  if (!probeInForce(config.probe.enabled, mode, config.policy.kind)) {
+    log.info(`dirty-size probe ${setting}`);
+    return probe;
+  }
   try {
     await probe.reset();
     await probe.read();
@@ -259,7 +270,7 @@ async function startProbe(pid: number, config: Config, log: RunRequest['log']): 
   }
   const { minPeriodMs, maxPeriodMs } = config.probe;
   log.info(
-    `dirty-size probe on: reading /proc/${pid}/smaps every interval/8 within [${minPeriodMs} ms, ${maxPeriodMs} ms]`,
+    `dirty-size probe ${setting}: reading /proc/${pid}/smaps every interval/8 within [${minPeriodMs} ms, ${maxPeriodMs} ms]`,
   );
   return probe;
 }
