@@ -1,6 +1,8 @@
 // The dirty-size probe where /proc/PID/clear_refs cannot be written (a read-only file bound over it, as a
 // sandbox or a kernel without it would leave it): `remusd run` degrades gracefully, saying why once, and
-// checkpoints follow the policy's intervals. The control is the same run without the mount.
+// checkpoints follow the policy's intervals. The control is the same run without the mount. The config does
+// not name the probe: probe.enabled auto turns it on for the predictive policy in mode delta, and off in
+// mode full.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -20,12 +22,12 @@ afterEach(async () => {
   workload = undefined;
 });
 
-const CONFIG =
-  'thresholds: { lmin: 1MiB, lmax: 4MiB }\ninterval: { initial: 300ms, min: 200ms, max: 2s }\n' +
-  'checkpoint: { mode: delta, dir: ./images }\nprobe: { enabled: true }\n';
+const config = (mode: string) =>
+  'thresholds: { lmin: 1MiB, lmax: 4MiB }\ninterval: { initial: 1500ms, min: 200ms, max: 3s }\n' +
+  `checkpoint: { mode: ${mode}, dir: ./images }\n`;
 
 // Three checkpoints of a 16 MiB dirtier writing 300 pages/s, with clear_refs read-only or not.
-async function run(readOnlyClearRefs: boolean) {
+async function run(readOnlyClearRefs: boolean, mode = 'delta') {
   requireRoot();
   workload = await startWorkload(['--mib', '16', '--phases', '300:1000000', '--report-ms', '1000000']);
   const root = await imagesDir();
@@ -36,9 +38,9 @@ async function run(readOnlyClearRefs: boolean) {
     await execa('mount', ['--bind', '-o', 'ro', blocker, target]);
     mounted = target;
   }
-  const config = join(root, 'remusd.yaml');
-  await writeFile(config, CONFIG);
-  const result = await runCli(['run', '--config', config, '--pid', String(workload.pid), '--max-checkpoints', '3']);
+  const file = join(root, 'remusd.yaml');
+  await writeFile(file, config(mode));
+  const result = await runCli(['run', '--config', file, '--pid', String(workload.pid), '--max-checkpoints', '3']);
   const records = await readRecords(join(root, 'images', 'records.jsonl'));
   return { result, records };
 }
@@ -64,13 +66,23 @@ describe('the dirty-size probe when clear_refs cannot be written (real CRIU)', (
 
     const control = await run(false);
     expect(control.result.exitCode, control.result.stderr).toBe(0);
-    expect(control.result.stderr).toMatch(/dirty-size probe on: reading \/proc\/\d+\/smaps/);
+    expect(control.result.stderr).toMatch(
+      /dirty-size probe on \(auto: predictive policy, mode delta\): reading \/proc\/\d+\/smaps/,
+    );
     expect(control.result.stderr).not.toMatch(/dirty-size probe unavailable/);
-    // After the first checkpoint every wait is a probed one (the records say how each started), except
-    // after a checkpoint that overran its interval: the next starts at once, with no wait to probe. The
-    // first, a full dump, overran the 300 ms initial interval in 5 of 6 runs at load 6-7 (with and without the probe changes of this session).
+    // After the first checkpoint every wait is a probed one (the records say how each started), except after
+    // a checkpoint that overran its interval: the next starts at once, with no wait to probe. With a 300 ms
+    // initial interval the first, a full dump, overran in 5 of 6 runs at load 6-7; 1.5 s leaves it a wait.
     const probedWaits = control.records.slice(1).filter((_, i) => control.records[i]?.overrun === false);
     expect(probedWaits.length).toBeGreaterThan(0);
     expect(probedWaits.every((r) => r.probe !== null)).toBe(true);
+  }, 60_000);
+
+  it('is off in mode full by default (auto), with no error for the config', async () => {
+    const full = await run(false, 'full');
+    expect(full.result.exitCode, full.result.stderr).toBe(0);
+    expect(full.result.stderr).toMatch(/dirty-size probe off \(auto: mode full stores the whole memory/);
+    expect(full.records).toHaveLength(3);
+    expect(full.records.every((r) => r.probe === null)).toBe(true);
   }, 60_000);
 });
