@@ -30,19 +30,24 @@ const HOST: Omit<CrashScenario, 'outputCommit' | 'mode' | 'tag'> = {
 describe('redis failover with output commit', () => {
   for (const mode of ['full', 'delta'] as const) {
     it(
-      `mode ${mode}: the client's one connection continues across the crash, values strictly consecutive`,
+      `mode ${mode}${mode === 'delta' ? ' (predictive, probe on)' : ' (fixed)'}: the client's one connection continues across the crash, values strictly consecutive`,
       { timeout: 240_000 },
       async () => {
+        // Mode delta runs what an operator gets by default: the predictive policy, and the dirty-size probe
+        // (probe.enabled auto) starting checkpoints early or deferring them up to interval.max.
+        const adaptive = mode === 'delta';
         const outcome = await crashAndFailover({
           ...HOST,
           outputCommit: true,
           mode,
+          adaptive,
           tag: mode === 'full' ? 'rgf' : 'rgd',
         });
         console.log(
-          `output commit ON (${mode}): ${outcome.beforeCrash} INCRs before the crash; continued after ${outcome.continuedAfterMs?.toFixed(0)} ms`,
+          `output commit ON (${mode}): ${outcome.beforeCrash} INCRs before the crash; continued after ${outcome.continuedAfterMs?.toFixed(0)} ms; probe ${outcome.probe}`,
         );
         expectContinued(outcome, CONTINUE_BOUND_MS);
+        expect(outcome.probe).toMatch(adaptive ? /^on \(auto: predictive policy, mode delta\)/ : /^off \(auto:/);
       },
     );
   }

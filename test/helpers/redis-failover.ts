@@ -28,8 +28,13 @@ export interface CrashScenario {
   octets: string;
   /** How long the first INCR sent after the crash may wait for its reply. */
   continueBoundMs: number;
-  /** The fixed checkpoint interval, e.g. "300ms". */
+  /** The fixed checkpoint interval, e.g. "300ms"; with `adaptive`, interval.max (min 100 ms). */
   interval: string;
+  /**
+   * The config's default policy (predictive) between 100 ms and `interval`, with the dirty-size probe as
+   * probe.enabled auto turns it on in mode delta, instead of the fixed policy at `interval`.
+   */
+  adaptive?: boolean;
   /** `remusd backup --failover-after`: how long the backup waits after the primary fell silent. */
   failoverAfter: string;
   /** How long the client sends INCRs before the crash (at least 3 are acknowledged either way). */
@@ -53,6 +58,8 @@ export interface CrashOutcome {
   qdiscsBeforeCrash: string;
   /** The host-side interface of the primary's veth (the gate's devices are named after it). */
   primaryInterface: string;
+  /** How `remusd run` said the dirty-size probe resolved ("on (auto: …)", "off (auto: …)"). */
+  probe: string | undefined;
 }
 
 /** Runs the scenario once and reports what the client saw; throws (with the daemons' logs) when set-up fails. */
@@ -63,9 +70,12 @@ export async function crashAndFailover(scenario: CrashScenario): Promise<CrashOu
   const port = 6379;
   const backupPort = await freePort();
   const interval = scenario.interval;
+  const policy = scenario.adaptive
+    ? `interval: { initial: 100ms, min: 100ms, max: ${interval} }\n`
+    : `interval: { initial: ${interval}, min: ${interval}, max: ${interval} }\npolicy: { kind: fixed }\n`;
   await writeFile(
     join(root, 'primary.yaml'),
-    `interval: { initial: ${interval}, min: ${interval}, max: ${interval} }\npolicy: { kind: fixed }\ncheckpoint: { mode: ${scenario.mode}, dir: ./images }\n` +
+    `${policy}checkpoint: { mode: ${scenario.mode}, dir: ./images }\n` +
       networkYaml(primary) +
       (scenario.outputCommit ? 'output_commit: { enabled: true, release_after: backup-ack }\n' : ''),
   );
@@ -93,11 +103,13 @@ export async function crashAndFailover(scenario: CrashScenario): Promise<CrashOu
   processes.push(run);
   let client: RespClient | undefined;
   let gate: string | undefined;
+  let probe: string | undefined;
   const logs = new Map<string, string>();
   const collect = (name: string, p: ReturnType<typeof spawnCli>) =>
     p.stderr?.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
       gate ??= name === 'run' ? /output commit: (\w+) gate on/.exec(text)?.[1] : undefined;
+      probe ??= name === 'run' ? /dirty-size probe (o[nf]f? \([^)]*\))/.exec(text)?.[1] : undefined;
       logs.set(name, ((logs.get(name) ?? '') + text).slice(-4000));
     });
   collect('backup', processes[0]!);
@@ -159,7 +171,7 @@ export async function crashAndFailover(scenario: CrashScenario): Promise<CrashOu
       continuedAfterMs,
       error,
     };
-    return { ...outcome, gate, qdiscsBeforeCrash, primaryInterface: primary.hostInterface };
+    return { ...outcome, gate, probe, qdiscsBeforeCrash, primaryInterface: primary.hostInterface };
   } catch (error) {
     for (const [name, text] of logs) console.log(`--- ${name}\n${text}`);
     throw error;
