@@ -49,8 +49,11 @@ export class LoopCycle {
   #seq: number;
   #settings: SupervisorSettings;
   readonly #policy: PolicyInForce;
-  #intervalMs: number;
-  #nextStartAtMs: number;
+  // Times start as NaN, a double, before the constructor sets them: a field whose first value is a small integer
+  // (0, 500) holds each later fractional time as a new heap object (measured: an allocation and a write barrier
+  // per simulated checkpoint for #nextStartAtMs).
+  #intervalMs = Number.NaN;
+  #nextStartAtMs = Number.NaN;
   // NaN, not undefined, for "none yet" here and in #elapsedMs: a field that holds only numbers is rewritten in
   // place, where one that may hold undefined boxes each new number (an allocation per checkpoint).
   #lastStartAtMs = Number.NaN;
@@ -59,8 +62,8 @@ export class LoopCycle {
   #compacted: CheckpointRecord['compacted'];
   // The checkpoint in progress: its plan, start, result and decision.
   #chain: ChainChoice = { parent: undefined, reason: '' };
-  #startedAtMs = 0;
-  #startedWallMs = 0;
+  #startedAtMs = Number.NaN;
+  #startedWallMs = Number.NaN;
   #result: TakenCheckpoint | undefined;
   // The step's decision, rewritten for each checkpoint (the decision in it is the decider's, valid until the next).
   readonly #step: StepDecision = { decision: NO_DECISION, nextStartAtMs: 0, overrun: false };
@@ -331,7 +334,7 @@ export class LoopCycle {
     facts.chainStart = this.#chainStart;
     facts.intervalMs = round(this.#intervalMs);
     facts.nextIntervalMs = round(outcome.decision.nextIntervalMs);
-    facts.elapsedMs = Number.isNaN(elapsedMs) ? null : round(elapsedMs);
+    facts.elapsedMs = round(elapsedMs); // NaN stays NaN: the first checkpoint of a run
     facts.decision = outcome.decision.decision;
     facts.pagesWritten = this.#pagesWritten;
     facts.sizeBytes = this.#sizeBytes;

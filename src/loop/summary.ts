@@ -127,7 +127,7 @@ export function factsOfRecord(record: CheckpointRecord): CheckpointFacts {
     chainStart: record.chain_start,
     intervalMs: record.interval_ms,
     nextIntervalMs: record.next_interval_ms,
-    elapsedMs: record.elapsed_ms,
+    elapsedMs: record.elapsed_ms ?? Number.NaN,
     decision: record.decision,
     pagesWritten: record.pages_written,
     sizeBytes: record.size_bytes,

@@ -84,7 +84,12 @@ export interface CheckpointFacts {
   chainStart: boolean;
   intervalMs: number;
   nextIntervalMs: number;
-  elapsedMs: number | null;
+  /**
+   * Time since the previous checkpoint started, ms; NaN for a run's first (the record's null). A number, never
+   * null: the loop rewrites one facts object per checkpoint, and V8 keeps a field that may hold null as a pointer,
+   * each new fractional number a heap object of its own.
+   */
+  elapsedMs: number;
   decision: DecisionKind;
   pagesWritten: number;
   sizeBytes: number;

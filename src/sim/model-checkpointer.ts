@@ -2,13 +2,11 @@
 // The loop (src/loop/supervisor.ts) cannot tell it from CRIU: it plans chains, applies retention, compacts
 // (through the ModelCompactor this comes with, in mode delta) and asks the policy exactly as in `remusd run`.
 
-import type { StoredCheckpoint } from '../store/chain.js';
 import type { CheckpointResult, DeltaSummary } from '../loop/checkpointer.js';
-import { checkpointName } from '../store/checkpoints.js';
 import type { Clock } from '../loop/clock.js';
 import type { DumpStats } from '../model/stats.js';
 import { costInto, type CheckpointCost, type CostModel } from './cost.js';
-import { objectList } from '../object-list.js';
+import { CheckpointPool, ModelCheckpoint } from './model-checkpoint.js';
 import { ModelCompactor } from './model-compactor.js';
 import { LiveCheckpoints } from './model-store.js';
 import type { ImmediateCheckpointer, ModelProbe } from './model-loop.js';
@@ -80,12 +78,14 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
     criuWallMs: 0,
     delta,
   };
-  // Checkpoints retention deleted, made new again by the next takes: a checkpoint leaves the loop's lists when it
-  // is deleted, and a new object per simulated checkpoint was garbage.
-  const reused: ModelCheckpoint[] = objectList();
+  // Checkpoints retention deleted, and links compaction replaced, made new again by the next takes and merges.
+  const pool = new CheckpointPool();
   return {
     probe: options.probe === undefined ? undefined : modelProbe(workload, pageSize, options.probe.readShare ?? 0),
-    compactor: live === undefined ? undefined : new ModelCompactor({ clock, cost, pageSize, memoryPages, store: live }),
+    compactor:
+      live === undefined
+        ? undefined
+        : new ModelCompactor({ clock, cost, pageSize, memoryPages, store: live, checkpoints: pool }),
     // Plain values, not promises: the loop then runs a simulation without waiting (src/loop/drive.ts).
     open: () => ({ stored: [], previous: undefined }),
     take(request) {
@@ -104,9 +104,7 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
       clock.advance(criuWallMs);
       if (request.onDumped !== undefined) void request.onDumped();
       clock.advance(rewriteMs);
-      const stored =
-        reused.pop()?.rewrite(request.seq, request.parent?.seq, kept * pageSize) ??
-        new ModelCheckpoint(request.seq, request.parent?.seq, kept * pageSize);
+      const stored = pool.make(request.seq, request.parent?.seq, kept * pageSize);
       live?.replace(stored);
       stats.frozen_time = frozenUs;
       stats.pages_scanned = memory;
@@ -125,7 +123,7 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
     remove(checkpoints) {
       live?.remove(checkpoints);
       // Deleted, they serve again as new ones (a bounded few: retention deletes about one per checkpoint).
-      for (const c of checkpoints) if (c instanceof ModelCheckpoint && reused.length < 64) reused.push(c);
+      for (const c of checkpoints) pool.release(c);
     },
   };
 }
@@ -143,25 +141,4 @@ function modelProbe(workload: Workload, pageSize: number, readShare: number): Mo
     readingAt: (tMs) => writesBetween(resetMs, tMs) * bytesPerPage,
     reachesAt: (bytes, untilMs) => reachesAt(resetMs, bytes / bytesPerPage, untilMs),
   };
-}
-
-/** A modelled checkpoint; its directory name is written only when asked for (records and logs ask, summaries do not). */
-class ModelCheckpoint implements StoredCheckpoint {
-  constructor(
-    public seq: number,
-    public parentSeq: number | undefined,
-    public sizeBytes: number,
-  ) {}
-
-  /** This object as another checkpoint (once the loop has deleted the one it was). */
-  rewrite(seq: number, parentSeq: number | undefined, sizeBytes: number): this {
-    this.seq = seq;
-    this.parentSeq = parentSeq;
-    this.sizeBytes = sizeBytes;
-    return this;
-  }
-
-  get name(): string {
-    return checkpointName(this.seq);
-  }
 }

@@ -10,11 +10,13 @@ import type { Clock } from '../loop/clock.js';
 import type { CompactionRunner } from '../loop/compactor.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import { linearMs, type CostModel } from './cost.js';
+import type { CheckpointPool } from './model-checkpoint.js';
 
 /** The model's checkpoints on "disk": the links a merge reads, and where the flattened base goes. */
 export interface ModelStore {
   find(seq: number): StoredCheckpoint | undefined;
-  replace(checkpoint: StoredCheckpoint): void;
+  /** Adds a checkpoint, or replaces the one of its seq: returns the one replaced (undefined: none was). */
+  replace(checkpoint: StoredCheckpoint): StoredCheckpoint | undefined;
 }
 
 export interface ModelCompactorOptions {
@@ -24,6 +26,11 @@ export interface ModelCompactorOptions {
   /** The process's memory in pages: what a base holds (0: unknown, then every page the chain holds). */
   memoryPages: number;
   store: ModelStore;
+  /**
+   * Where bases come from and replaced links go back to (the model checkpointer's pool); default none: each
+   * base is a new plain object.
+   */
+  checkpoints?: CheckpointPool | undefined;
 }
 
 /** A CompactionRunner whose merges take modelled time on the virtual clock; every call answers at once. */
@@ -40,6 +47,8 @@ export class ModelCompactor implements CompactionRunner {
    */
   #runningSince = Number.NaN;
   #done: CompactionOutcome | undefined;
+  // The link the last base replaced in the store, until the loop takes the outcome (then it goes to the pool).
+  #replaced: StoredCheckpoint | undefined;
 
   constructor(private readonly options: ModelCompactorOptions) {}
 
@@ -68,9 +77,17 @@ export class ModelCompactor implements CompactionRunner {
     this.#runningSince = this.#startedAtMs;
   }
 
+  /**
+   * The merge that ended, once. The link its base replaced goes back to the pool here: the loop drops it as it
+   * takes the outcome (both drivers do so before their next checkpoint, and only checkpoints and bases take from
+   * the pool).
+   */
   takeOutcome(): CompactionOutcome | undefined {
     const done = this.#done;
     this.#done = undefined;
+    const replaced = this.#replaced;
+    this.#replaced = undefined;
+    if (replaced !== undefined) this.options.checkpoints?.release(replaced);
     return done;
   }
 
@@ -86,15 +103,14 @@ export class ModelCompactor implements CompactionRunner {
       return;
     }
     const endedAtMs = now - (ranMs - this.#workLeftMs);
-    const { pageSize, store } = this.options;
+    const { pageSize, store, checkpoints } = this.options;
     const bytesWritten = this.#basePages * pageSize;
-    const compacted: StoredCheckpoint = {
-      seq: target.seq,
-      name: target.name,
-      parentSeq: undefined,
-      sizeBytes: bytesWritten,
-    };
-    store.replace(compacted);
+    const compacted: StoredCheckpoint =
+      checkpoints === undefined
+        ? { seq: target.seq, name: target.name, parentSeq: undefined, sizeBytes: bytesWritten }
+        : checkpoints.make(target.seq, undefined, bytesWritten);
+    // Only a link the store still held is let go of: one retention deleted during the merge went back already.
+    this.#replaced = store.replace(compacted);
     this.#done = {
       ok: true,
       target,

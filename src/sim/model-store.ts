@@ -10,16 +10,22 @@ import type { ModelStore } from './model-compactor.js';
 export class LiveCheckpoints implements ModelStore {
   readonly #list: StoredCheckpoint[] = objectList();
 
-  /** Adds a checkpoint, or replaces the one of its seq. */
-  replace(checkpoint: StoredCheckpoint): void {
+  /** Adds a checkpoint, or replaces the one of its seq: returns the one replaced (undefined: none was). */
+  replace(checkpoint: StoredCheckpoint): StoredCheckpoint | undefined {
     const list = this.#list;
     const { seq } = checkpoint;
     let at = list.length;
     // Newest last: a new checkpoint is appended at once; a replaced one is found walking back.
     while (at > 0 && (list[at - 1]?.seq ?? Number.NEGATIVE_INFINITY) > seq) at -= 1;
-    if (at > 0 && list[at - 1]?.seq === seq) list[at - 1] = checkpoint;
-    else if (at === list.length) list.push(checkpoint);
+    // Never list[-1]: a negative index is a property name to V8, and one such read made this load megamorphic.
+    const before = at > 0 ? list[at - 1] : undefined;
+    if (before !== undefined && before.seq === seq) {
+      list[at - 1] = checkpoint;
+      return before;
+    }
+    if (at === list.length) list.push(checkpoint);
     else list.splice(at, 0, checkpoint);
+    return undefined;
   }
 
   find(seq: number): StoredCheckpoint | undefined {
@@ -50,9 +56,11 @@ export class LiveCheckpoints implements ModelStore {
       const c = list[i];
       if (c === undefined) continue; // never: i is inside the list
       if (ascending) {
-        // Skip the doomed seqs below this one (those not here); drop this one if it is the next.
-        while (next < checkpoints.length && (checkpoints[next]?.seq ?? Number.POSITIVE_INFINITY) < c.seq) next += 1;
-        if (checkpoints[next]?.seq === c.seq) continue;
+        // Skip the doomed seqs below this one (those not here); drop this one if it is the next. Each seq is
+        // compared as a number, never as number-or-undefined: V8 made that comparison a generic call.
+        let doomed = checkpoints[next];
+        while (doomed !== undefined && doomed.seq < c.seq) doomed = checkpoints[++next];
+        if (doomed !== undefined && doomed.seq === c.seq) continue;
       } else if (hasSeq(checkpoints, c.seq)) continue;
       list[kept++] = c;
     }

@@ -97,7 +97,7 @@ export class Scorecard {
       this.#firstMovePending = true;
       this.#stepForMoves = this.#nextChange(this.#stepForMoves);
     }
-    if (facts.chainStart || facts.elapsedMs === null) return; // no dirty set, no decision of the policy's
+    if (facts.chainStart || Number.isNaN(facts.elapsedMs)) return; // no dirty set, no decision of the policy's
     const windowStart = t - facts.elapsedMs;
     while (this.#stepForRecovery !== undefined && this.#stepForRecovery <= windowStart) {
       this.#closeTracking();

@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckpointRecord } from '../../src/model/record.js';
 import { VirtualClock } from '../../src/sim/clock.js';
+import { CheckpointPool, ModelCheckpoint } from '../../src/sim/model-checkpoint.js';
 import { ModelCompactor } from '../../src/sim/model-compactor.js';
+import { LiveCheckpoints } from '../../src/sim/model-store.js';
 import { DEFAULT_SIM_RETENTION, runSimulation, simulate, type SimulationInput } from '../../src/sim/simulate.js';
 import { SimTally } from '../../src/sim/summary.js';
 import type { StoredCheckpoint } from '../../src/store/chain.js';
@@ -159,5 +161,61 @@ describe('ModelCompactor', () => {
     expect(compactor.busy).toBe(false);
     expect(compactor.takeOutcome()).toMatchObject({ ok: false, reason: expect.stringContaining('stopped') });
     expect(chain.get(2)).toEqual(link(2, 1, 10));
+  });
+});
+
+describe('ModelCompactor with the model checkpointer’s pool', () => {
+  // A chain 1 ← 2 ← 3 in the store, made by the pool, and a compactor of 3 whose merge takes 10 ms.
+  const setUp = () => {
+    const clock = new VirtualClock();
+    const pool = new CheckpointPool();
+    const store = new LiveCheckpoints();
+    const links = [pool.make(1, undefined, 100 * PAGE), pool.make(2, 1, 10 * PAGE), pool.make(3, 2, 10 * PAGE)];
+    for (const c of links) store.replace(c);
+    const compactor = new ModelCompactor({
+      clock,
+      pageSize: PAGE,
+      memoryPages: 100,
+      store,
+      checkpoints: pool,
+      cost: { ...constantCost(0, 0, 0), rewrite: { baseMs: 10, perScannedPageUs: 0, perWrittenPageUs: 0 } },
+    });
+    const merge = () => {
+      compactor.start(links[2]!);
+      clock.advance(10);
+      compactor.pause();
+    };
+    return { clock, pool, store, links, compactor, merge };
+  };
+
+  it('a base comes from the pool, and the link it replaced goes back once the loop has taken the outcome', () => {
+    const { pool, store, links, compactor, merge } = setUp();
+    merge();
+    const base = store.find(3);
+    expect(base).toBeInstanceOf(ModelCheckpoint);
+    expect(base).toMatchObject({ seq: 3, parentSeq: undefined, sizeBytes: 100 * PAGE, name: links[2]!.name });
+    // Not before: the outcome still names the old link.
+    expect(pool.make(4, 3, PAGE)).not.toBe(links[2]);
+    expect(compactor.takeOutcome()).toMatchObject({ ok: true, target: links[2], compacted: base });
+    const again = pool.make(5, 4, PAGE);
+    expect(again).toBe(links[2]);
+    expect(again).toMatchObject({ seq: 5, parentSeq: 4, sizeBytes: PAGE });
+  });
+
+  it('a link retention deleted during the merge went back then, and not again with the outcome', () => {
+    const { clock, pool, store, links, compactor } = setUp();
+    compactor.start(links[2]!);
+    // Retention deletes the target while the merge runs: the checkpointer hands it back to the pool then.
+    store.remove([links[2]!]);
+    pool.release(links[2]!);
+    clock.advance(10);
+    compactor.pause();
+    // The base is that same object, made again: handing the target back now would hand out the base.
+    const base = store.find(3);
+    expect(base).toBe(links[2]);
+    expect(compactor.takeOutcome()).toMatchObject({ ok: true, compacted: base });
+    expect(pool.make(4, 3, PAGE)).not.toBe(base);
+    expect(pool.make(5, 4, PAGE)).not.toBe(base);
+    expect(store.find(3)).toMatchObject({ seq: 3, parentSeq: undefined, sizeBytes: 100 * PAGE });
   });
 });
