@@ -2,6 +2,7 @@
 // the host it came through), the backup's failover.json, the primary's metrics and etcd's keys, read from
 // inside the hosts' namespaces.
 
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { FailoverReport } from '../../src/replicate/auto-failover.js';
@@ -13,12 +14,42 @@ import { METRICS_PORT, readJson, type Pair } from './pair.js';
 
 /** The client: one connection, INCR in a loop, replies attributed to the primary or the backup host. */
 export async function clientOf(p: Pair): Promise<IncrLoop> {
-  const client = await connectThroughGate(p.service!.address, p.service!.port);
+  const client = await connectThroughGate(p.service!.address, p.service!.port).catch(withDiagnosis(p));
   return new IncrLoop(client, {
     primary: () => p.hosts.rxPackets('primary'),
     backup: () => p.hosts.rxPackets('backup'),
   });
 }
+
+/**
+ * What the daemons said and the primary's last checkpoints, for a failure message: a client that never got
+ * its first reply, or lost its connection after a failover, fails rarely and only under load, and the test's
+ * temporary directory is gone by the time anyone looks.
+ */
+export async function pairDiagnosis(p: Pair): Promise<string> {
+  const text = await readFile(join(p.images, 'records.jsonl'), 'utf8').catch((error: Error) => error.message);
+  const records = text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .slice(-20)
+    .map((line) => {
+      const r = JSON.parse(line) as Record<string, unknown> & { probe: { trigger?: string } | null };
+      return [r.seq, r.start, r.interval_ms, r.elapsed_ms, r.size_bytes, r.decision, r.probe?.trigger ?? '-'].join(' ');
+    });
+  return [
+    `RUN:\n${p.run.log().slice(-3000)}`,
+    `SHIP:\n${p.ship.log().slice(-2000)}`,
+    `BACKUP:\n${p.backup.log().slice(-3000)}`,
+    `RECORDS (seq start interval elapsed size decision probe):\n${records.join('\n')}`,
+  ].join('\n');
+}
+
+/** A catch handler that adds pairDiagnosis to the error. */
+export const withDiagnosis =
+  (p: Pair) =>
+  async (error: Error): Promise<never> => {
+    throw new Error(`${error.message}\n${await pairDiagnosis(p)}`);
+  };
 
 /** The backup's failover.json once it is written (a timeout shows the backup's log). */
 export const failoverOf = (p: Pair, timeoutMs = 60_000) =>

@@ -4,7 +4,7 @@ import type { FenceReport } from '../../src/fence/marker.js';
 import { processState } from '../../src/process/proc.js';
 import { killNamespaceProcesses } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
-import { clientOf, failoverOf, seen } from './client.js';
+import { clientOf, failoverOf, seen, withDiagnosis } from './client.js';
 import { FAILOVER_AFTER_MS, pairOfHosts, readJson, routeFollowsLease, TTL_MS, type Pair } from './pair.js';
 
 // The client's view of the partitions: a real redis-server (Debian's 7.0) in its own network namespace behind
@@ -147,7 +147,7 @@ describe("the client's view of partitions (redis behind the primary host, output
   it('kill -9 of the primary host: the backup takes over within ttl + failover-after + restore; the client goes on', async () => {
     const p = await pairOfHosts({ workload: 'redis' });
     const loop = await clientOf(p);
-    await loop.waitForMore(3, 60_000);
+    await loop.waitForMore(3, 60_000).catch(withDiagnosis(p));
     // The host dies: its links go first (no FIN or RST of a dying process reaches anyone), then every process.
     const killedAt = Date.now();
     for (const link of ['cp', 'pb', 'pe'] as const) await p.hosts.link(link, false);
@@ -155,7 +155,7 @@ describe("the client's view of partitions (redis behind the primary host, output
     await killNamespaceProcesses(p.service!.plan.primary.namespace);
     await routeFollowsLease(p);
     const report = await failoverOf(p);
-    await loop.waitForMore(AFTER, CONTINUE_MS);
+    await loop.waitForMore(AFTER, CONTINUE_MS).catch(withDiagnosis(p));
     await loop.stop();
     const tookMs = Date.parse(report.restored_at!) - killedAt;
     expect(loop.error).toBeUndefined();
@@ -181,7 +181,7 @@ describe("the client's view of partitions (redis behind the primary host, output
       async () => {
         const p = await pairOfHosts({ workload: 'redis' });
         const loop = await clientOf(p);
-        await loop.waitForMore(3, 60_000);
+        await loop.waitForMore(3, 60_000).catch(withDiagnosis(p));
         const watchdog = Number(/watchdog (\d+) fences workload/.exec(p.run.log())?.[1]);
         expect(watchdog, p.run.log()).toBeGreaterThan(0);
         const killedAt = Date.now();
@@ -200,7 +200,7 @@ describe("the client's view of partitions (redis behind the primary host, output
           await routeFollowsLease(p);
           const report = await failoverOf(p);
           expect(report).toMatchObject({ ok: true, pid: p.pid });
-          await loop.waitForMore(AFTER, CONTINUE_MS);
+          await loop.waitForMore(AFTER, CONTINUE_MS).catch(withDiagnosis(p));
           await loop.stop();
           expect(loop.error).toBeUndefined();
           expect(loop.consecutive(), seen(loop)).toBe(true);
