@@ -15,7 +15,6 @@ export type ProbeSetting = boolean | 'auto';
  * Mode auto stands for a mode not yet resolved: only the policy decides.
  */
 export function autoOffReason(mode: CheckpointMode | 'auto', policyKind: PolicyKind): string | undefined {
-  // Mode auto (a config not yet run): only the policy is known; the run passes the mode it resolved.
   if (mode === 'full') return 'mode full stores the whole memory at every checkpoint';
   if (policyKind === 'fixed') return 'the fixed policy keeps its interval';
   return undefined;
@@ -26,7 +25,7 @@ export function probeInForce(setting: ProbeSetting, mode: CheckpointMode, policy
   return setting === 'auto' ? autoOffReason(mode, policyKind) === undefined : setting;
 }
 
-/** How a setting resolved, for logs and `remusd check`: e.g. "on (auto: predictive policy, mode delta)". */
+/** How a setting resolved, for the run's log: e.g. "on (auto: predictive policy, mode delta)". */
 export function probeSettingText(setting: ProbeSetting, mode: CheckpointMode, policyKind: PolicyKind): string {
   if (setting !== 'auto') return setting ? 'on (probe.enabled: true)' : 'off (probe.enabled: false)';
   const off = autoOffReason(mode, policyKind);

@@ -77,7 +77,7 @@ function probeRules(config: Config, file: ConfigFile): RuleViolation[] {
         : `here: probe.enabled auto leaves the probe off (${autoOff}); remove it`;
     return idle.map((key) => ({ path: ['probe', key], value: file.probe?.[key], message: `has no effect ${why}` }));
   }
-  if (enabled === true && config.checkpoint.mode === 'full') {
+  if (enabled === true && mode === 'full') {
     // Every full checkpoint stores the whole memory: there is no dirty size to aim at, and deferral would only
     // hold checkpoints back while the touched memory is under lmin. (auto turns itself off there.)
     return [

@@ -47,6 +47,7 @@ export async function comparePolicies(input: ComparisonInput): Promise<Compariso
   if (input.policies.length === 0) throw new RangeError('a comparison needs at least one policy');
   const rows: ComparisonRow[] = [];
   for (const policy of input.policies) {
+    const probe = input.probeFor?.(policy);
     const tally = new SimTally(input.durationMs);
     const scorecard = new Scorecard();
     const perSeed: SeedResult[] = [];
@@ -60,13 +61,7 @@ export async function comparePolicies(input: ComparisonInput): Promise<Compariso
       scorecard.startRun(nextStep, workload.nextChange);
       seedScorecard.startRun(nextStep, workload.nextChange);
       // Numbers only: no record is built (src/loop/supervisor.ts), which is what makes long comparisons fast.
-      const run = {
-        ...input,
-        policy,
-        workload,
-        probe: input.probeFor?.(policy),
-        startLate: input.startLateFor?.(seed),
-      };
+      const run = { ...input, policy, workload, probe, startLate: input.startLateFor?.(seed) };
       await runSimulation(run, undefined, (facts) => {
         tally.addFacts(facts);
         scorecard.addFacts(facts);
