@@ -297,7 +297,13 @@ function outputCommitRules(config: Config, file: ConfigFile): RuleViolation[] {
 export const MIN_HELD_BYTES = 256 * 1024;
 
 /** CRIU options remusd sets itself for a workload with a network section (src/criu/network.ts). */
-export const NETWORK_CRIU_OPTIONS = ['--tcp-established', '--network-lock', '--external', '--inherit-fd'] as const;
+export const NETWORK_CRIU_OPTIONS = [
+  '--tcp-established',
+  '--skip-in-flight',
+  '--network-lock',
+  '--external',
+  '--inherit-fd',
+] as const;
 
 // The host address must be another host of the service's subnet; the default host interface (the
 // namespace's name) must fit an interface name; CRIU's network options come from the section, not extra_args.

@@ -64,14 +64,15 @@ describe('network config section', () => {
   it('refuses CRIU network options in extra_args: the section sets them', () => {
     const lines = errorLines(
       check(
-        'network: { namespace: web, address: 10.88.0.2/24 }\ncriu: { extra_args: [--tcp-established, --shell-job, "--external=net[1]:x"] }\n',
+        'network: { namespace: web, address: 10.88.0.2/24 }\ncriu: { extra_args: [--tcp-established, --shell-job, "--external=net[1]:x", --skip-in-flight] }\n',
       ),
     );
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(3);
     expect(lines[0]).toContain(
       'criu.extra_args[0]: "--tcp-established" is set by remusd itself for the network section',
     );
     expect(lines[1]).toContain('criu.extra_args[2]');
+    expect(lines[2]).toContain('criu.extra_args[3]: "--skip-in-flight" is set by remusd itself');
     // Without a network section they are the operator's business (e.g. a TCP workload in the host's namespace).
     expect(check('criu: { extra_args: [--tcp-established] }\n').ok).toBe(true);
   });

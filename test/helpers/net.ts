@@ -4,8 +4,9 @@
 import { execa } from 'execa';
 import { afterAll } from 'vitest';
 import { plugIfbName } from '../../src/gate/plug.js';
-import { processesInNamespace, namespaceInode, type NetworkConfig } from '../../src/net/index.js';
+import { processesInNamespace, namespaceInode, routeTo, type NetworkConfig } from '../../src/net/index.js';
 import { parseIpv4Cidr } from '../../src/units/ipv4.js';
+import { waitFor } from './wait.js';
 import { killAndWait } from './workload.js';
 
 export interface NetworkPlan {
@@ -51,6 +52,21 @@ export async function killNamespaceProcesses(namespace: string): Promise<void> {
   const inode = await namespaceInode(namespace).catch(() => undefined);
   if (inode === undefined) return;
   await Promise.all((await processesInNamespace(inode)).map((pid) => killAndWait(pid)));
+}
+
+/**
+ * Waits until the host routes the service address into this namespace (`remusd run` sets it up once it has
+ * made the namespace). Send nothing to the address before: until then it follows the default route off this
+ * machine.
+ */
+export async function routedInto(config: NetworkConfig, timeoutMs = 30_000): Promise<void> {
+  const address = config.address.address;
+  await waitFor(
+    `the route to ${address} into ${config.namespace}`,
+    async () => ((await routeTo(address).catch(() => undefined))?.dev === config.hostInterface ? true : undefined),
+    timeoutMs,
+    50,
+  );
 }
 
 /** "The host crashed": its link goes down first, so the dying workload's FIN/RST never reaches a client. */

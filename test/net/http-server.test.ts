@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { namespaceInode, processNamespaceInode, routeTo } from '../../src/net/index.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { imagesDir } from '../helpers/criu.js';
-import { cutLink, killNamespaceProcesses, networkPlan, networkYaml } from '../helpers/net.js';
+import { cutLink, killNamespaceProcesses, networkPlan, networkYaml, routedInto } from '../helpers/net.js';
 import { readRecords } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -77,12 +77,7 @@ describe('python3 -m http.server in a namespace: 20 checkpoints, then restored i
       // Downloads while remusd checkpoints: each one must be whole (the network lock is lifted after each dump).
       // Never a packet before the host routes the service address into the namespace: until then it would follow the
       // default route off this machine.
-      await waitFor(
-        'the route into the namespace',
-        async () => ((await routeTo(address).catch(() => undefined))?.dev === primary.hostInterface ? true : undefined),
-        30_000,
-        50,
-      );
+      await routedInto(primary);
       const first = await waitFor(
         'the server to answer',
         () => download(address, port, 'data.bin').catch(() => undefined),
