@@ -10,6 +10,7 @@
 import { connect, type Socket } from 'node:net';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { dump } from '../../src/criu/dump.js';
 import { networkDumpArgs } from '../../src/criu/network.js';
@@ -105,6 +106,11 @@ describe('a connection waiting in the accept queue while remusd checkpoints', ()
       // Python may start slowly on a busy machine: the first checkpoints can come before the client does.
       const withQueued = records.filter((record) => Date.parse(record.start) > queuedAt);
       expect(withQueued.length, `checkpoints after the client connected, of ${CHECKPOINTS}`).toBeGreaterThanOrEqual(3);
+
+      // The dumps left the live connection alone: still queued on the running listener, the client not reset.
+      const listening = await execa('ip', ['netns', 'exec', primary.namespace, 'ss', '-Hltn', `sport = :${port}`]);
+      expect(listening.stdout.trim().split(/\s+/).slice(0, 2), listening.stdout).toEqual(['LISTEN', '1']);
+      expect(queued.destroyed).toBe(false);
 
       // Negative control: the same process, remusd's dump options without --skip-in-flight: CRIU refuses.
       const criu = await testCriu();
