@@ -42,31 +42,3 @@ export function normalAt(seed: number, index: number): number {
 export function lognormalFactorAt(seed: number, index: number, sigma: number): number {
   return sigma === 0 ? 1 : Math.exp(sigma * normalAt(seed, index) - (sigma * sigma) / 2);
 }
-
-/**
- * lognormalFactorAt for one seed and sigma, remembering the newest factors (64 slots, direct-mapped): a
- * simulated checkpoint asks for the slots its window overlaps, and its neighbour asks again for the slot they
- * share. The same numbers as lognormalFactorAt, at a fraction of the cost (a log, a sqrt, a cos and an exp each).
- */
-export class LognormalFactors {
-  readonly #indexes = new Float64Array(64).fill(Number.NaN);
-  readonly #factors = new Float64Array(64);
-
-  constructor(
-    private readonly seed: number,
-    private readonly sigma: number,
-  ) {}
-
-  at(index: number): number {
-    const slot = index & 63;
-    if (this.#indexes[slot] !== index) this.#draw(index, slot);
-    return this.#factors[slot] ?? Number.NaN;
-  }
-
-  // Draws the factor of index into its slot. Written there rather than returned: V8 does not inline the draw
-  // into the simulator's loop, and a number returned from a call is a new heap object each time.
-  #draw(index: number, slot: number): void {
-    this.#indexes[slot] = index;
-    this.#factors[slot] = lognormalFactorAt(this.seed, index, this.sigma);
-  }
-}

@@ -60,6 +60,19 @@ export function writesBetween(schedule: RateSchedule, t0: number, t1: number): n
 }
 
 /**
+ * A cycling schedule's integral as numbers: cumulative(t) for 0 < t < 2⁵² is n·whole + before[i] + rates[i]·max(0,
+ * r − starts[i]), where n = ⌊t/period⌋, r = t − n·period (t − (n − 1)·period if that is negative), and i is the
+ * last segment with starts[i] ≤ r.
+ */
+export interface InPlaceIntegral {
+  readonly starts: Float64Array;
+  readonly rates: Float64Array;
+  readonly before: Float64Array;
+  readonly whole: number;
+  readonly period: number;
+}
+
+/**
  * A schedule's integral, prepared once: the writes before each segment's start (summed in segment order, as
  * a plain sum over the segments would, so results are the same to the last bit) and a binary search for the
  * segment of a time. A trace replay has one segment per record: summing them all on every call made a
@@ -107,6 +120,15 @@ export class RateIntegral {
     this.#wholePeriod = isWholePeriod(last.endMs);
     this.#cycle = schedule.cycle;
     this.#segments = contiguous ? undefined : segments;
+  }
+
+  /**
+   * The prepared arrays, for a caller that computes cumulative() in place (src/sim/noisy-writes.ts) when the
+   * schedule cycles with a whole-number period over segments laid end to end; undefined for any other.
+   */
+  get inPlace(): InPlaceIntegral | undefined {
+    if (!this.#cycle || !this.#wholePeriod || this.#segments !== undefined) return undefined;
+    return { starts: this.#starts, rates: this.#rates, before: this.#before, whole: this.#whole, period: this.#period };
   }
 
   /** Page writes in [t0, t1). */

@@ -13,7 +13,8 @@
 
 import { integralOf, type RateSchedule } from './rate.js';
 import { stepsOfSchedule, type NextStep } from './scorecard.js';
-import { deriveSeed, LognormalFactors, uniformAt } from './random.js';
+import { NoisyWrites } from './noisy-writes.js';
+import { deriveSeed, uniformAt } from './random.js';
 
 /** A dirty-page model: the simulation asks it what a checkpoint at t1 would find dirty since t0. */
 export interface Workload {
@@ -87,36 +88,12 @@ export function createWorkload(spec: WorkloadSpec): Workload {
   const noiseSeed = deriveSeed(seed, NOISE_STREAM);
   const burstSeed = deriveSeed(seed, BURST_STREAM);
   const integral = integralOf(spec.schedule);
-  const noiseFactors = new LognormalFactors(noiseSeed, sigma);
 
-  // Both sum over the slots that [t0, t1) overlaps, clipped to it, in plain loops: no closure per call (the
-  // simulator asks several times per checkpoint).
-  // A slot's writes are the rate integral's between(a, b), taken as cumulative(b) − cumulative(a) with each end's
-  // value carried to the next slot, and the last one to the next call (a window most often starts where the one
-  // before ended): the same numbers, half the integrals, and no call per slot into between()'s memo (whose stores of
-  // fresh numbers made it a fifth of a simulated checkpoint's instructions). The carried time and value are kept
-  // in a typed array: a number kept in a closure's variable would be a new heap object at every change.
-  const carried = new Float64Array([Number.NaN, 0]);
-  const baseWrites = (t0: number, t1: number): number => {
-    if (sigma === 0) return integral.between(t0, t1);
-    let sum = 0;
-    let from = carried[0] ?? Number.NaN;
-    let before = carried[1] ?? 0;
-    for (let k = Math.floor(t0 / slotMs); k * slotMs < t1; k++) {
-      const a = Math.max(t0, k * slotMs);
-      const b = Math.min(t1, (k + 1) * slotMs);
-      if (b > a) {
-        if (a !== from) before = integral.cumulative(a);
-        const upTo = integral.cumulative(b);
-        sum += (upTo - before) * noiseFactors.at(k);
-        from = b;
-        before = upTo;
-      }
-    }
-    carried[0] = from;
-    carried[1] = before;
-    return sum;
-  };
+  // The noisy part sums over the noise slots that [t0, t1) overlaps, clipped to it, in one method (noisy-writes.ts:
+  // the simulator asks once per checkpoint, and nothing in its walk is a call that returns a boxed number).
+  const noisy = new NoisyWrites(integral, slotMs, noiseSeed, sigma);
+  const baseWrites = (t0: number, t1: number): number =>
+    sigma === 0 ? integral.between(t0, t1) : noisy.between(t0, t1);
   // A slot is a burst with this probability, and adds this many writes per ms then.
   const burstShare = bursts === undefined ? 0 : bursts.durationMs / bursts.everyMs;
   const burstPagesPerMs = bursts === undefined ? 0 : bursts.pagesPerSecond / 1000;
@@ -177,7 +154,7 @@ export function createWorkload(spec: WorkloadSpec): Workload {
       if (sigma > 0) {
         const k = slotOf(a, slotMs);
         b = Math.min(b, (k + 1) * slotMs);
-        factor = noiseFactors.at(k);
+        factor = noisy.factorAt(k);
       }
       if (bursts !== undefined) {
         const k = slotOf(a, bursts.durationMs);
