@@ -43,6 +43,12 @@ export type CheckpointTaken<Extra> = {
   dir: string;
   stats: DumpStats;
   criuWallMs: number;
+  /**
+   * When the workload was frozen, in ms after the checkpoint was asked for, if the checkpointer can tell:
+   * the dirty-size probe learns from it what is written between its reading and the freeze (cycle.ts). The
+   * simulator's model freezes as it starts (undefined: 0).
+   */
+  freezeAfterMs?: number | undefined;
 } & Extra;
 
 /** A checkpoint that failed: nothing was stored. */

@@ -163,6 +163,7 @@ async function takeCheckpoint(
   previous: PageHashes | undefined,
 ): Promise<TakeResult> {
   const { root } = options;
+  const askedAtMs = performance.now();
   const partial = join(root, partialName(request.seq));
   const name = checkpointName(request.seq);
   freshDirectory(partial);
@@ -186,6 +187,7 @@ async function takeCheckpoint(
     signal: options.cancel,
     realtimePriority: options.realtimeWhen?.(request.seq) === false ? undefined : options.realtimePriority,
   });
+  const dumpedAfterMs = performance.now() - askedAtMs;
   await request.onDumped?.();
   const fail = async (reason: string, logTail = '') => {
     await rm(partial, { recursive: true, force: true });
@@ -228,7 +230,17 @@ async function takeCheckpoint(
   }
   const dir = join(root, name);
   publish(partial, dir);
-  return { ok: true, stored: describeCheckpoint(root, name), dir, stats, criuWallMs: run.wallMs, rewrite };
+  // CRIU lets the workload go and exits: it stopped writing when the freezing began, before its frozen time.
+  const freezeAfterMs = Math.max(0, dumpedAfterMs - (stats.freezing_time + stats.frozen_time) / 1000);
+  return {
+    ok: true,
+    stored: describeCheckpoint(root, name),
+    dir,
+    stats,
+    criuWallMs: run.wallMs,
+    freezeAfterMs,
+    rewrite,
+  };
 }
 
 /**

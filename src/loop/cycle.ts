@@ -22,13 +22,17 @@ import { PolicyInForce } from './policy-in-force.js';
 import { LearnedRatio } from './probe-ratio.js';
 import {
   blankPlan,
+  PROBE_LAG_MAX_MS,
+  PROBE_LAG_WINDOW,
+  predictedLevel,
   probeAimBytes,
   probeFloorBytes,
   probePeriodMs,
-  readingScale,
+  readingRate,
   type ProbePlan,
   type ProbeTrigger,
 } from './probe-rule.js';
+import { RecentMedian } from './recent-median.js';
 import { NO_DECISION, stepInPlace, unmeasured, type CheckpointOutcome, type StepDecision } from './step.js';
 import type { SupervisorDeps, SupervisorExit, SupervisorSettings, Target } from './supervisor-deps.js';
 
@@ -75,12 +79,19 @@ export class LoopCycle {
   // workload touches more than it writes), and the reading, estimate and trigger the checkpoint started on.
   readonly #plan: ProbePlan = blankPlan();
   readonly #probeRatio = new LearnedRatio();
-  // The accessed bits are cleared once CRIU lets go (probeReset): what is written between the previous start
-  // and then is in the next checkpoint but not in the readings (on a 16 MiB dirtier at load 13 CRIU's wall
-  // was 0.5-1.0 s: at 4 MB/s, 2-4 MB the readings missed). Each reading is scaled by the window up to its
-  // instant over the part of it it covers (readingScale in probe-rule.ts: the rate taken as constant).
+  // The accessed bits are cleared once CRIU lets go (probeReset): what is written between the previous freeze
+  // and then is in the next checkpoint but not in the readings. Each reading is scaled by the window up to its
+  // instant over the part of it it covers (readingScale in probe-rule.ts: the rate taken as constant), and
+  // what the rate since the previous reading writes in the learned lag to the freeze is added (lagMs there).
   #probeResetMs = Number.NaN;
-  #probeScale = 1;
+  // Milliseconds from the reading a checkpoint started on to its freeze: the median of the newest few.
+  readonly #probeLag = new RecentMedian(0, 0, PROBE_LAG_MAX_MS, PROBE_LAG_WINDOW);
+  // The window of the next checkpoint begins at the previous one's freeze (its start + the checkpointer's
+  // freezeAfterMs; the simulator's model freezes as it starts).
+  #freezeMs = Number.NaN;
+  #lastFreezeMs = Number.NaN;
+  #probeReadMs = Number.NaN;
+  #probeLevel = Number.NaN;
   #probeReading = Number.NaN;
   #probeEstimate = Number.NaN;
   #probeTrigger: ProbeTrigger | null = null;
@@ -166,17 +177,24 @@ export class LoopCycle {
       return undefined;
     const { band } = this.#settings;
     const plan = this.#plan;
-    plan.fromMs = fromMs;
+    const windowFromMs = Number.isNaN(this.#lastFreezeMs) ? fromMs : Math.min(this.#lastFreezeMs, nowMs);
+    plan.fromMs = windowFromMs;
     plan.beganMs = nowMs;
     plan.periodMs = probePeriodMs(this.#intervalMs, probe);
     plan.deadlineMs = deadlineMs;
     plan.latestMs = probe.defer ? Math.max(deadlineMs, fromMs + band.maxMs) : deadlineMs;
     const resetMs = this.#probeResetMs;
     // The readings cover [reset, t) of the window [from, t); a reset not seen (none yet) counts as at from.
-    plan.seenFromMs = Number.isNaN(resetMs) ? fromMs : Math.min(Math.max(resetMs, fromMs), nowMs);
+    plan.seenFromMs = Number.isNaN(resetMs) ? windowFromMs : Math.min(Math.max(resetMs, windowFromMs), nowMs);
     const ratio = this.#probeRatio.value;
     plan.aimLevel = probeAimBytes(band, probe) / ratio;
     plan.floorLevel = probeFloorBytes(band, probe) / ratio;
+    plan.lminLevel = band.lminBytes / ratio;
+    plan.lmaxLevel = band.lmaxBytes / ratio;
+    plan.lagMs = this.#probeLag.value;
+    // The first reading's rate is the one since the reset, which reads 0.
+    plan.lastAtMs = plan.seenFromMs;
+    plan.lastReading = 0;
     return plan;
   }
 
@@ -187,11 +205,13 @@ export class LoopCycle {
 
   /** The probed wait ended (probe-rule.ts says when): the checkpoint starts on this reading, taken at atMs. */
   probeStart(trigger: ProbeTrigger, readingBytes: number, atMs: number): void {
-    const scale = readingScale(this.#plan, atMs);
+    const plan = this.#plan;
+    const level = predictedLevel(plan, atMs, readingBytes, readingRate(plan, atMs, readingBytes));
     this.#probeTrigger = trigger;
     this.#probeReading = readingBytes;
-    this.#probeScale = scale;
-    this.#probeEstimate = readingBytes * scale * this.#probeRatio.value;
+    this.#probeReadMs = atMs;
+    this.#probeLevel = level;
+    this.#probeEstimate = level * this.#probeRatio.value;
   }
 
   /** A compaction that ended since the last checkpoint (if one did): its link replaces the old one. */
@@ -302,9 +322,12 @@ export class LoopCycle {
     checkpoint.startedAtMs = startedAtMs;
     checkpoint.finishedAtMs = doneAtMs;
     stepInPlace(this.#policy.decider, intervalMs, checkpoint, settings.band, this.#step);
-    // Bytes stored per byte of the scaled reading, from each measured checkpoint that started on a reading.
-    if (checkpoint.unmeasured === undefined && this.#probeTrigger !== null) {
-      this.#probeRatio.observe(sizeBytes, this.#probeReading * this.#probeScale);
+    const freezeMs = startedAtMs + (result.freezeAfterMs ?? 0);
+    this.#freezeMs = freezeMs;
+    if (this.#probeTrigger !== null) {
+      this.#probeLag.add(freezeMs - this.#probeReadMs);
+      // Bytes stored per byte predicted from the reading, from each measured checkpoint that started on one.
+      if (checkpoint.unmeasured === undefined) this.#probeRatio.observe(sizeBytes, this.#probeLevel);
     }
     this.#result = result;
     this.#elapsedMs = elapsedMs;
@@ -371,6 +394,7 @@ export class LoopCycle {
     this.#compacted = undefined;
     this.#checkpoints += 1;
     this.#lastStartAtMs = startedAtMs;
+    this.#lastFreezeMs = this.#freezeMs;
     this.#intervalMs = outcome.decision.nextIntervalMs;
     this.#nextStartAtMs = outcome.nextStartAtMs;
     this.#result = undefined;

@@ -5,6 +5,8 @@
 // dirtier's first check of its memory (all 16 MiB read in one wait), and the next checkpoint stored 8.6 MiB
 // against a 2 MiB aim. One odd checkpoint does not move a median of five; a real change moves it after three.
 
+import { RecentMedian } from './recent-median.js';
+
 /** How many of the newest ratios the median is taken over (odd: the median is one of them). */
 export const RATIO_WINDOW = 5;
 
@@ -14,15 +16,11 @@ export const RATIO_MAX = 4;
 
 /** The learned ratio: starts at 1 (the window full of 1s), then the median of the newest RATIO_WINDOW. */
 export class LearnedRatio {
-  // The newest ratios in a ring, and a scratch copy to sort: no allocation per checkpoint (the simulator makes millions).
-  readonly #seen = new Float64Array(RATIO_WINDOW).fill(1);
-  readonly #sorted = new Float64Array(RATIO_WINDOW);
-  #next = 0;
-  #value = 1;
+  readonly #median = new RecentMedian(1, RATIO_MIN, RATIO_MAX, RATIO_WINDOW);
 
   /** Bytes stored per byte of scaled reading, as learned so far. */
   get value(): number {
-    return this.#value;
+    return this.#median.value;
   }
 
   /**
@@ -31,13 +29,6 @@ export class LearnedRatio {
    */
   observe(storedBytes: number, scaledReading: number): void {
     if (!(storedBytes > 0) || !(scaledReading > 0)) return;
-    const ratio = Math.min(Math.max(storedBytes / scaledReading, RATIO_MIN), RATIO_MAX);
-    const seen = this.#seen;
-    seen[this.#next] = ratio;
-    this.#next = (this.#next + 1) % RATIO_WINDOW;
-    const sorted = this.#sorted;
-    sorted.set(seen);
-    sorted.sort();
-    this.#value = sorted[RATIO_WINDOW >> 1] ?? 1;
+    this.#median.add(storedBytes / scaledReading);
   }
 }

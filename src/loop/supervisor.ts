@@ -3,7 +3,7 @@ import { asFailedAttempt, removeQuietly, type CheckpointResult } from './checkpo
 import { Compactor, type CompactionRunner } from './compactor.js';
 import { LoopCycle } from './cycle.js';
 import { drive, isThenable, settled, type MaybePromise, type Steps } from './drive.js';
-import { nextInstant, triggerAt } from './probe-rule.js';
+import { nextInstant, noteReading, triggerAt } from './probe-rule.js';
 import type { SupervisorDeps, SupervisorExit } from './supervisor-deps.js';
 import { errorMessage } from '../fs/error-code.js';
 
@@ -84,14 +84,18 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
             break;
           }
           const readMs = clock.now();
-          const trigger = triggerAt(plan, readMs, reading);
+          // Bound the probe's cost: no reading in the PROBE_REST_FACTOR× the last one took (smaps walks every
+          // page table entry: 4-95 ms for 64 MiB on this loaded machine, ~0 in a simulation). The next reading
+          // then ends about as long after it starts as this one did: the rule compares starting now with then.
+          const readingMs = readMs - readAtMs;
+          const restedMs = Math.max(at, readMs + PROBE_REST_FACTOR * readingMs);
+          const trigger = triggerAt(plan, readMs, reading, nextInstant(plan, restedMs) + readingMs);
           if (trigger !== undefined) {
             cycle.probeStart(trigger, reading, readMs);
             break;
           }
-          // Bound the probe's cost: no reading in the PROBE_REST_FACTOR× the last one took (smaps walks every
-          // page table entry: 4-95 ms for 64 MiB on this loaded machine, ~0 in a simulation).
-          at = Math.max(at, clock.now() + PROBE_REST_FACTOR * (clock.now() - readAtMs));
+          noteReading(plan, readMs, reading);
+          at = restedMs;
         }
       }
       if (isThenable(retention)) yield retention;

@@ -32,6 +32,12 @@ export interface ModelCheckpointerOptions {
    * only reads set the accessed bits too.
    */
   probe?: { readShare?: number } | undefined;
+  /**
+   * The workload is frozen this long after each checkpoint starts (CRIU's start-up; default 0): each
+   * checkpoint holds the writes from the previous freeze to its own, and says when it froze (freezeAfterMs),
+   * as the CRIU checkpointer does. Less than the modelled CRIU wall time, or the freeze comes after the dump.
+   */
+  freezeAfterMs?: number | undefined;
 }
 
 /**
@@ -49,9 +55,12 @@ export type ModelCheckpointer = ImmediateCheckpointer;
  */
 export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheckpointer {
   const { workload, cost, clock, pageSize, memoryPages } = options;
-  // When the previous checkpoint started, in a typed array rewritten in place: a closure's variable holding a
-  // number is a new heap object at every change (and a write barrier to record it).
-  const previousStartMs = new Float64Array(1);
+  const freezeAfterMs = options.freezeAfterMs ?? 0;
+  if (!(freezeAfterMs >= 0) || !Number.isFinite(freezeAfterMs))
+    throw new RangeError(`freeze after ${freezeAfterMs} ms must be a finite number ≥ 0`);
+  // When the previous checkpoint froze the workload, in a typed array rewritten in place: a closure's variable
+  // holding a number is a new heap object at every change (and a write barrier to record it).
+  const previousFreezeMs = new Float64Array(1);
   // The checkpoints retention keeps, for the compactor's merges (only kept when compaction is modelled).
   const live = options.compaction === true && cost.mode === 'delta' ? new LiveCheckpoints() : undefined;
   // One result (with its stats, delta and cost), rewritten by each take: the loop is done with a result before it
@@ -76,6 +85,7 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
     dir: '',
     stats,
     criuWallMs: 0,
+    freezeAfterMs,
     delta,
   };
   // Checkpoints retention deleted, and links compaction replaced, made new again by the next takes and merges.
@@ -89,9 +99,9 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
     // Plain values, not promises: the loop then runs a simulation without waiting (src/loop/drive.ts).
     open: () => ({ stored: [], previous: undefined }),
     take(request) {
-      const startMs = clock.now();
-      const dirty = workload.pages(previousStartMs[0] ?? 0, startMs);
-      previousStartMs[0] = startMs;
+      const freezeMs = clock.now() + freezeAfterMs;
+      const dirty = workload.pages(previousFreezeMs[0] ?? 0, freezeMs);
+      previousFreezeMs[0] = freezeMs;
       const chainStart = request.parent === undefined;
       const memory = Math.max(memoryPages, dirty);
       const whole = chainStart || cost.mode === 'full';
@@ -132,13 +142,31 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
 function modelProbe(workload: Workload, pageSize: number, readShare: number): ModelProbe | undefined {
   if (!(readShare >= 0) || !Number.isFinite(readShare))
     throw new RangeError(`probe read share ${readShare} must be a finite number ≥ 0`);
-  const { reachesAt, writesBetween } = workload;
-  if (reachesAt === undefined || writesBetween === undefined) return undefined;
+  const { writesBetween } = workload;
+  if (writesBetween === undefined) return undefined;
   const bytesPerPage = pageSize * (1 + readShare);
-  let resetMs = 0;
+  // The reset, and the last reading's instant and pages, in a typed array rewritten in place. A wait reads
+  // at rising instants: each reading adds the writes since the one before (a slot or two of the model)
+  // instead of summing again from the reset (every slot since, at each of ~20 readings).
+  const state = new Float64Array(3); // [reset, last instant, pages from the reset to it]
   return {
-    reset: (nowMs) => void (resetMs = nowMs),
-    readingAt: (tMs) => writesBetween(resetMs, tMs) * bytesPerPage,
-    reachesAt: (bytes, untilMs) => reachesAt(resetMs, bytes / bytesPerPage, untilMs),
+    reset(nowMs) {
+      state[0] = nowMs;
+      state[1] = nowMs;
+      state[2] = 0;
+    },
+    readingAt(tMs) {
+      const lastMs = state[1] ?? 0;
+      // Never past the working set, as a single sum from the reset is not (writesBetween caps it).
+      const pages =
+        tMs >= lastMs
+          ? Math.min((state[2] ?? 0) + writesBetween(lastMs, tMs), workload.workingSetPages)
+          : writesBetween(state[0] ?? 0, tMs);
+      if (tMs >= lastMs) {
+        state[1] = tMs;
+        state[2] = pages;
+      }
+      return pages * bytesPerPage;
+    },
   };
 }

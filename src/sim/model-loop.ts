@@ -7,7 +7,7 @@
 import type { CheckpointRequest, CheckpointResult } from '../loop/checkpointer.js';
 import type { Clock } from '../loop/clock.js';
 import { LoopCycle, type CycleDeps } from '../loop/cycle.js';
-import { firstTrigger, type ProbeStart } from '../loop/probe-rule.js';
+import { waitByInstants, type ProbeStart } from '../loop/probe-rule.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import type { ModelCompactor } from './model-compactor.js';
 
@@ -28,8 +28,6 @@ export interface ModelProbe {
   reset(nowMs: number): void;
   /** The reading (bytes) at tMs of what the workload touched since the last reset. */
   readingAt(tMs: number): number;
-  /** The earliest time, at most untilMs, at which readingAt(t) reaches bytes; Infinity if none. */
-  reachesAt(bytes: number, untilMs: number): number;
 }
 
 /** What the simulated loop runs on. */
@@ -66,9 +64,9 @@ class ModelLoopRun {
   readonly #signal: AbortSignal | undefined;
   readonly #cycle: LoopCycle;
   readonly #onDumped: () => void;
-  readonly #probe: ModelProbe | undefined;
   // When and why the probed wait ends, rewritten for each checkpoint.
-  readonly #start: ProbeStart = { atMs: 0, trigger: 'aim' };
+  readonly #start: ProbeStart = { atMs: 0, trigger: 'aim', reading: 0 };
+  readonly #readingAt: ((tMs: number) => number) | undefined;
 
   constructor(deps: ModelLoopDeps) {
     const { checkpointer, clock } = deps;
@@ -89,7 +87,7 @@ class ModelLoopRun {
         probe.reset(clock.now());
       }
     };
-    this.#probe = probe;
+    this.#readingAt = probe === undefined ? undefined : (tMs) => probe.readingAt(tMs);
   }
 
   get checkpoints(): number {
@@ -104,15 +102,17 @@ class ModelLoopRun {
     const cycle = this.#cycle;
     const endMs = this.#endMs;
     compactor?.resume();
-    const probe = this.#probe;
-    const plan = probe === undefined ? undefined : cycle.probePlan(clock.now());
-    if (plan === undefined || probe === undefined) {
+    const readingAt = this.#readingAt;
+    const plan = readingAt === undefined ? undefined : cycle.probePlan(clock.now());
+    if (plan === undefined || readingAt === undefined) {
       clock.sleep(cycle.nextStartAtMs - clock.now());
     } else {
-      // Where reading at every instant would end the wait (supervise() reads; this computes): no event per tick.
-      const start = firstTrigger(plan, probe, this.#start);
+      // Read at every instant as supervise() does, the model's readings taking no time: no event per tick.
+      const start = waitByInstants(plan, readingAt, this.#start);
       clock.sleep(start.atMs - clock.now());
-      cycle.probeStart(start.trigger, probe.readingAt(clock.now()), clock.now());
+      // A trace replay's sleeps end late (startLate): the checkpoint starts on what is read when it wakes.
+      const atMs = clock.now();
+      cycle.probeStart(start.trigger, atMs === start.atMs ? start.reading : readingAt(atMs), atMs);
     }
     // Never while the workload is frozen: held from here until the model's dump has let go of it.
     compactor?.pause();
