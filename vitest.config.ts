@@ -21,6 +21,7 @@ export const UNIT_TESTS = [
   'test/loop/probe-ratio.test.ts',
   'test/sim/probe.test.ts',
   'test/sim/noisy-writes.test.ts',
+  'test/policy/rate-window.test.ts',
   'test/layers.test.ts',
   'test/object-list.test.ts',
   'test/loop/loop-health.test.ts',
