@@ -2,7 +2,7 @@
 // writes in the slot × the slot's lognormal factor, in one method that calls nothing V8 would leave out of line
 // in steady state. A simulated checkpoint's window overlaps ~5 noise slots of 100 ms: walked through calls to
 // RateIntegral.cumulative and a factor cache's at() (neither inlined once the loop's inlining budget was spent,
-// each number they returned a new heap object), that was ~2.4 k instructions of 11.3 k per checkpoint.
+// each number they returned a new heap object), that was ~2.6 k instructions of 11.3 k per checkpoint (now ~1.8 k).
 //
 // The numbers are the same to the last bit as the walk over those calls (a fast-check property in
 // test/sim/noisy-writes.test.ts compares them): the cumulative writes are RateIntegral's formula for a cycling
