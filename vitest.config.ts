@@ -44,6 +44,7 @@ export const UNIT_TESTS = [
   'test/delta/page-hashes.test.ts',
   'test/gate/config.test.ts',
   'test/gate/histogram.test.ts',
+  'test/gate/pacing.test.ts',
   'test/gate/line-replies.test.ts',
   'test/gate/degrade.test.ts',
   'test/replicate/run-retention.test.ts',

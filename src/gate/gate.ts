@@ -78,4 +78,9 @@ export interface OutputFence {
   afterDump(): Promise<void>;
   /** Checkpoint seq is complete in dir: make it safe and release (or leave that to the backup's ack); returns record fields. */
   afterCheckpoint(seq: number, root: string, dir: string): Promise<Record<string, unknown>>;
+  /**
+   * Before a checkpoint starts: resolves once it may (undefined: at once). With the backup's ack releasing the
+   * output, not while more than one checkpoint awaits it, and never later than boundMs from now.
+   */
+  paced?(boundMs: number): Promise<void> | undefined;
 }

@@ -98,6 +98,9 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
           at = restedMs;
         }
       }
+      // Output commit by the backup's ack: not while more than one checkpoint awaits it (Remus' pacing).
+      const pacing = deps.output?.paced?.(deps.settings().band.maxMs);
+      if (isThenable(pacing)) yield pacing;
       if (isThenable(retention)) yield retention;
       retention = undefined;
       // Never while the workload is frozen: held from here until CRIU has let go of it.
