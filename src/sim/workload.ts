@@ -24,11 +24,6 @@ export interface Workload {
   readonly workingSetPages: number;
   /** How long the model has data for (a trace's length); undefined for models that run forever. */
   readonly naturalDurationMs: number | undefined;
-  /**
-   * The earliest time, at most untilMs, at which the writes since t0 reach `pages` (Infinity if they do not,
-   * or never can under the working set): what the dirty-size probe's model asks instead of reading every tick.
-   */
-  reachesAt?(t0: number, pages: number, untilMs: number): number;
   /** The writes in [t0, t1) before rounding to pages (at most W): what the probe's model reads. */
   writesBetween?(t0: number, t1: number): number;
   /** One line for people: what this workload is. */
@@ -131,49 +126,7 @@ export function createWorkload(spec: WorkloadSpec): Workload {
     return undefined;
   };
 
-  // The time within [a, b) at which the writes since a reach `need` (they reach it by b): bisection to 0.1 ns
-  // of a sum that only grows, run once per checkpoint.
-  const within = (a: number, b: number, need: number, factor: number, burstPerMs: number): number => {
-    let lo = a;
-    let hi = b;
-    while (hi - lo > 1e-7) {
-      const mid = (lo + hi) / 2;
-      if (integral.between(a, mid) * factor + burstPerMs * (mid - a) >= need) hi = mid;
-      else lo = mid;
-    }
-    return hi;
-  };
-  // Chunk by chunk (a noise slot and a burst slot each: the rate's factor is constant in a chunk), summing the
-  // writes from t0 until they reach `pages`: as much work as one call of pages() over the same window.
-  const reachesAt = (t0: number, pages: number, untilMs: number): number => {
-    const from = Math.max(0, t0);
-    if (!(pages > 0)) return from;
-    if (pages > cap) return Number.POSITIVE_INFINITY;
-    let sum = 0;
-    for (let a = from; a < untilMs;) {
-      let b = untilMs;
-      let factor = 1;
-      let burstPerMs = 0;
-      if (sigma > 0) {
-        const k = slotOf(a, slotMs);
-        b = Math.min(b, (k + 1) * slotMs);
-        factor = noisy.factorAt(k);
-      }
-      if (bursts !== undefined) {
-        const k = slotOf(a, bursts.durationMs);
-        b = Math.min(b, (k + 1) * bursts.durationMs);
-        if (uniformAt(burstSeed, k) < burstShare) burstPerMs = burstPagesPerMs;
-      }
-      const writes = integral.between(a, b) * factor + burstPerMs * (b - a);
-      if (sum + writes >= pages) return within(a, b, pages - sum, factor, burstPerMs);
-      sum += writes;
-      a = b;
-    }
-    return Number.POSITIVE_INFINITY;
-  };
-
   return {
-    reachesAt,
     writesBetween: (t0, t1) =>
       Math.min(Math.max(0, baseWrites(Math.max(0, t0), t1) + burstWrites(Math.max(0, t0), t1)), cap),
     // Never below +0: the integral's rounding error can make an empty window -1e-12 pages, which rounds to -0.
@@ -185,12 +138,6 @@ export function createWorkload(spec: WorkloadSpec): Workload {
     nextStep,
     nextChange: bursts === undefined ? nextStep : (t) => earliest(nextStep(t), nextBurstEdge(t)),
   };
-}
-
-// The slot of this length that time a lies in (a on a boundary belongs to the slot it begins, despite rounding).
-function slotOf(a: number, length: number): number {
-  const k = Math.floor(a / length);
-  return (k + 1) * length <= a ? k + 1 : k;
 }
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {
