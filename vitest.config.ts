@@ -24,6 +24,8 @@ export const UNIT_TESTS = [
   'test/policy/rate-window.test.ts',
   'test/layers.test.ts',
   'test/object-list.test.ts',
+  'test/store/shipped-compaction.test.ts',
+  'test/store/shipped-mark.test.ts',
   'test/loop/loop-health.test.ts',
   'test/config/workload.test.ts',
   'test/cli/exit-codes.test.ts',

@@ -67,6 +67,7 @@ export const fileSchema = z.strictObject({
           max_chain_bytes: field.size,
           compact: field.flag,
           compact_at: field.integer(4),
+          compact_after_ship: field.flag,
         })
         .optional(),
     })
@@ -150,6 +151,11 @@ export interface Config {
       compact: boolean;
       /** With compact: a chain this long is compacted (new_chain_every is then only the hard bound). */
       compactAt: number;
+      /**
+       * With compact and `remusd ship` beside: flatten only links the backup holds (shipped.json), so that the
+       * backup is never sent a flattened base in full; the usual link once the chain nears new_chain_every.
+       */
+      compactAfterShip: boolean;
     };
   };
   criu: {
@@ -227,6 +233,7 @@ export function normalizeConfig(file: ConfigFile, baseDir: string): Config {
         maxChainBytes: file.checkpoint?.retention?.max_chain_bytes ?? null,
         compact: file.checkpoint?.retention?.compact ?? d.compact,
         compactAt: file.checkpoint?.retention?.compact_at ?? d.compactAt,
+        compactAfterShip: file.checkpoint?.retention?.compact_after_ship ?? d.compactAfterShip,
       },
     },
     criu: {

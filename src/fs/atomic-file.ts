@@ -37,6 +37,11 @@ export interface AtomicWriteOptions {
   maxBytes: number;
   /** The new file's permission bits (default 0o644). */
   mode?: number;
+  /**
+   * false: no fsync of the file nor of the directory (still atomic: the old content or the new one, but a
+   * crash may bring the old one back). For advice rewritten often, such as the shipper's mark. Default true.
+   */
+  durable?: boolean;
 }
 
 /** What temporaryName makes: `.NAME.PID.RANDOM.tmp`, the writer's pid captured (for removeStaleTemporaries). */
@@ -64,12 +69,12 @@ export async function writeFileAtomically(
     const handle = await open(temp, 'wx', options.mode ?? 0o644);
     try {
       await handle.writeFile(bytes);
-      await handle.sync();
+      if (options.durable !== false) await handle.sync();
     } finally {
       await handle.close();
     }
     await rename(temp, path);
-    await fsyncPath(dirname(path));
+    if (options.durable !== false) await fsyncPath(dirname(path));
   } catch (error) {
     await rm(temp, { force: true }).catch(() => undefined);
     throw new AtomicWriteError(path, `cannot be written (${errorText(error)})`, { cause: error });

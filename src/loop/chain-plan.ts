@@ -20,6 +20,7 @@ import {
   type ChainRules,
   type StoredCheckpoint,
 } from '../store/chain.js';
+import { shippedCompactionTarget, type ShippedCompaction } from '../store/shipped-compaction.js';
 import type { SupervisorSettings } from './supervisor-deps.js';
 
 /** A plan for the next checkpoint: its parent (undefined: a new chain), and why. */
@@ -117,6 +118,16 @@ export class ChainPlan {
       ? this.#previousChain
       : walkChain(this.#stored, newest.seq, undefined, this.#ascending);
     return compactionTargetAfter(chain, compactAt);
+  }
+
+  /** nextCompaction's pick `usual`, moved to a link the backup holds when it lacks that one (shipped-compaction.ts). */
+  shippedCompaction(usual: StoredCheckpoint, backupHolds: number): ShippedCompaction {
+    const newest = this.#previous;
+    if (newest === undefined) return { link: usual, why: 'usual' }; // nextCompaction picks nothing then
+    const { links } = this.#previousChainFresh
+      ? this.#previousChain
+      : walkChain(this.#stored, newest.seq, undefined, this.#ascending);
+    return shippedCompactionTarget(this.#stored, newest, links, usual, backupHolds, this.#rules.newChainEvery);
   }
 }
 

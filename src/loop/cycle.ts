@@ -15,6 +15,7 @@
 import type { CheckpointFacts, CheckpointRecord } from '../model/record.js';
 import { pagesSizeBytes } from '../model/stats.js';
 import type { StoredCheckpoint } from '../store/chain.js';
+import type { ShippedCompaction } from '../store/shipped-compaction.js';
 import { ChainPlan, type ChainChoice } from './chain-plan.js';
 import type { CheckpointFailed, CheckpointRequest, CheckpointResult, CompactionOutcome } from './checkpointer.js';
 import { blankFacts, checkpointRecord, round } from './checkpoint-record.js';
@@ -403,6 +404,11 @@ export class LoopCycle {
   /** The link to compact now, if the chain is long enough (ask only while no compaction runs). */
   nextCompaction(): StoredCheckpoint | undefined {
     return this.#chains.nextCompaction();
+  }
+
+  /** nextCompaction's pick, moved to a link the backup holds (seq backupHolds and its chain) when it lacks that one. */
+  compactionForBackup(usual: StoredCheckpoint, backupHolds: number): ShippedCompaction {
+    return this.#chains.shippedCompaction(usual, backupHolds);
   }
 }
 

@@ -101,6 +101,11 @@ export interface SupervisorDeps {
   probe?: DirtyProbe | undefined;
   /** False once the workload is fenced (src/fence/): the loop ends after the checkpoint in progress. */
   mayPublish?: () => boolean;
+  /**
+   * The newest seq whose whole chain the backup holds (`remusd ship`'s mark: src/store/shipped-mark.ts), read
+   * when a compaction is due; undefined: no shipper to wait for, compaction flattens its usual link.
+   */
+  backupHolds?: () => number | undefined;
 }
 
 export type SupervisorExit =

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { asFailedAttempt, removeQuietly, type CheckpointResult } from './checkpointer.js';
+import { CompactionForBackup } from './compaction-for-backup.js';
 import { Compactor, type CompactionRunner } from './compactor.js';
 import { LoopCycle } from './cycle.js';
 import { drive, isThenable, settled, type MaybePromise, type Steps } from './drive.js';
@@ -32,6 +33,8 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       ? new Compactor(checkpointer.compact.bind(checkpointer))
       : undefined);
   const cycle = new LoopCycle({ ...deps, compacting: compactor !== undefined }, opened, clock.now());
+  // While `remusd ship` is behind, compaction flattens only links the backup holds.
+  const forBackup = deps.backupHolds === undefined ? undefined : new CompactionForBackup(deps.backupHolds, events);
   // The dirty-size probe, until a reading fails (then the loop waits for the interval, with a warning).
   let probe = deps.probe;
   // Once CRIU has let go of the workload: compaction resumes, the inbound hold ends, and the probe's accessed
@@ -146,7 +149,8 @@ function* supervisorSteps(deps: SupervisorDeps): Steps<SupervisorExit> {
       cycle.finish(clock.now(), outputFields);
       if (doomed.length > 0) retention = removeQuietly(checkpointer, doomed, events);
       // The next compaction, if the chain is long enough and none runs.
-      const flatten = compactor === undefined || compactor.busy ? undefined : cycle.nextCompaction();
+      const due = compactor === undefined || compactor.busy ? undefined : cycle.nextCompaction();
+      const flatten = due === undefined || forBackup === undefined ? due : forBackup.choose(cycle, due);
       if (flatten !== undefined) compactor?.start(flatten);
     }
     if (isThenable(retention)) yield retention;

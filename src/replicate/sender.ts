@@ -43,6 +43,7 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
     let channel: Channel | undefined;
     try {
       const run = imagesRun(options.images);
+      await options.onRun?.(run.id);
       channel = await connectToBackup(options.to, options.credentials, run);
       log.info(`connected to backup ${formatEndpoint(options.to)}`, { run: run.id });
       options.observer?.connection(true);
@@ -60,7 +61,7 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
           const latest = await currentLatest(options.images);
           if (latest !== undefined && latest !== shipped) {
             await shipChain(channel, latest, { ...options, run });
-            await options.onAcknowledged?.(latest);
+            await options.onAcknowledged?.(latest, run.id);
             shipped = latest;
             quietSince = performance.now();
           }
@@ -139,6 +140,7 @@ export async function shipOnce(
   const latest = await currentLatest(options.images);
   if (latest === undefined) throw new ShipError(`${options.images} has no complete checkpoint yet (no latest link)`);
   const run = imagesRun(options.images);
+  await options.onRun?.(run.id);
   const deadline = Date.now() + (options.connectTimeoutMs ?? 10_000);
   let backoff = 100;
   for (;;) {
@@ -156,7 +158,7 @@ export async function shipOnce(
     }
     try {
       const shipped = await shipChain(channel, latest, { ...options, run });
-      await options.onAcknowledged?.(latest);
+      await options.onAcknowledged?.(latest, run.id);
       return shipped;
     } finally {
       channel.farewell('ship --once is done');

@@ -23,9 +23,12 @@ export interface ShipOptions {
   /** The primary's images directory (the supervisor's checkpoint.dir). */
   images: string;
   log: ReplicationLog;
-  onShipped?: (record: ShipRecord) => void;
-  /** The backup holds checkpoint `name` and its whole chain (just shipped, or it had it): output commit releases on this. */
-  onAcknowledged?: (name: string) => Promise<void>;
+  /** A link was sent and acknowledged (the backup then holds it and its whole chain); `run` is the run it belongs to. */
+  onShipped?: (record: ShipRecord, run: string) => void;
+  /** The backup holds checkpoint `name` of `run` and its whole chain (just shipped, or it had it): output commit releases on this. */
+  onAcknowledged?: (name: string, run: string) => Promise<void>;
+  /** The run this shipper ships, told before its first offer on each connection. */
+  onRun?: (run: string) => Promise<void>;
   /** Bandwidth cap for file bytes, bytes per second (default: none). */
   maxBytesPerSecond?: number;
   /** The protected workload (ship --pid): offers and heartbeats carry its state. */
@@ -130,7 +133,7 @@ async function offer(
   };
   const { name: checkpointName, ...fields } = record;
   options.log.info(`shipped ${name}`, { checkpoint: checkpointName, ...fields });
-  options.onShipped?.(record);
+  options.onShipped?.(record, options.run.id);
   return { type: 'shipped', record };
 }
 

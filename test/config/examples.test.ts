@@ -47,6 +47,7 @@ describe('config/*.yaml', () => {
       maxChainBytes: 2 * 2 ** 30,
       compact: true,
       compactAt: 32,
+      compactAfterShip: true,
     });
     expect(config.failures).toEqual({ maxConsecutive: 10, backoffInitialMs: 2000, backoffMaxMs: 60_000 });
     expect(config.metrics.listen).toEqual({ host: '127.0.0.1', port: 9464 });

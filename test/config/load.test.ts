@@ -23,7 +23,14 @@ describe('defaults', () => {
       expect(result.config.checkpoint).toEqual({
         mode: 'auto',
         dir: '/etc/remusd/remusd-images',
-        retention: { keep: 5, newChainEvery: 20, maxChainBytes: null, compact: true, compactAt: 16 },
+        retention: {
+          keep: 5,
+          newChainEvery: 20,
+          maxChainBytes: null,
+          compact: true,
+          compactAt: 16,
+          compactAfterShip: true,
+        },
       });
       expect(result.config.criu).toEqual({
         path: null,
@@ -206,7 +213,7 @@ describe('unknown keys are errors, at every level', () => {
     ).toEqual([
       'config/demo.yaml:1:1: treshold: is not a known key; allowed sections: thresholds, interval, policy, checkpoint, criu, failures, records, metrics, network, output_commit, probe, fencing, workload (did you mean thresholds?)',
       'config/demo.yaml:4:3: thresholds.lmni: is not a known key; allowed keys under thresholds: lmin, lmax (did you mean lmin?)',
-      'config/demo.yaml:7:5: checkpoint.retention.keep_last: is not a known key; allowed keys under checkpoint.retention: keep, new_chain_every, max_chain_bytes, compact, compact_at',
+      'config/demo.yaml:7:5: checkpoint.retention.keep_last: is not a known key; allowed keys under checkpoint.retention: keep, new_chain_every, max_chain_bytes, compact, compact_at, compact_after_ship',
       'config/demo.yaml:9:3: policy.dead-band: is not a known key; allowed keys under policy: kind, shrink, grow, window, change, deadband, target (did you mean deadband?)',
     ]);
   });

@@ -6,6 +6,7 @@ import { FENCED_FILE } from '../../fence/marker.js';
 import { parseEndpoint } from '../../units/endpoint.js';
 import { isAlive } from '../../process/proc.js';
 import { openShipLog, type ShipRecord } from '../../replicate/ship-log.js';
+import { ShippedMarkWriter } from '../../replicate/shipped-mark-writer.js';
 import { shipOnce, watchAndShip } from '../../replicate/sender.js';
 import { WorkloadWatch } from '../../replicate/workload-watch.js';
 import { controlSocketPath, GateReleaser } from '../../gate/control.js';
@@ -103,20 +104,27 @@ export const shipCommand = defineCommand({
     if (metrics !== undefined) logger.info(`metrics on http://${metrics.address}/metrics`);
     // Output commit with release_after: backup-ack: each acknowledged checkpoint releases its epoch's output.
     const gate = new GateReleaser(controlSocketPath(images), (message) => log.warn(message));
-    const onAcknowledged = async (name: string) => {
+    // The supervisor's compaction flattens only what the backup holds (src/store/shipped-compaction.ts).
+    const mark = new ShippedMarkWriter(images, (message) => log.warn(message));
+    const onAcknowledged = async (name: string, run: string) => {
       const released = await gate.release(name);
       if (released !== undefined)
         log.info(`released the output of epochs up to ${name}`, { packets: released.packets, bytes: released.bytes });
+      await mark.note(run, name); // after the release: held output does not wait for it
     };
-    const onShipped = (record: ShipRecord) => {
+    const onShipped = (record: ShipRecord, run: string) => {
       shipLog.append(record);
       metrics?.shipped(record);
+      // The newest is marked once acknowledged as a whole (above); each ancestor sent on the way is marked
+      // here, so that a long catch-up lets compaction move up behind it.
+      if (record.ancestor_of !== undefined) void mark.note(run, record.name);
     };
     const options = {
       images,
       log,
       onShipped,
       onAcknowledged,
+      onRun: (run: string) => mark.begin(run),
       maxBytesPerSecond: args.maxRate,
       to: to.value,
       credentials,

@@ -22,6 +22,7 @@ import type { ServiceManagerLink } from './service-manager.js';
 import { stopOnSignals } from '../stop-signals.js';
 import { stdoutClosed } from '../stdout.js';
 import { KIND_OF_MODE, type Capabilities } from './checkpoint-mode.js';
+import { backupHoldsReader } from './backup-holds.js';
 import { checkpointReport } from './checkpoint-report.js';
 import { discardOutputCommit, endOutputCommit } from './output-commit.js';
 import { fencedExit, runExitCode } from './run-exit.js';
@@ -142,6 +143,7 @@ export async function protectUntilStopped(
     },
   };
   const probe = await startProbe(target.pid, config, mode, log);
+  const backupHolds = backupHoldsReader(root, (message) => events.warn(message));
   try {
     exit = await supervise({
       probe,
@@ -166,6 +168,8 @@ export async function protectUntilStopped(
       signal: controller.signal,
       output: gate?.output,
       mayPublish: () => guard?.fenced !== true,
+      // `config` is the one in force (a reload replaces it).
+      backupHolds: () => (config.checkpoint.retention.compactAfterShip ? backupHolds() : undefined),
       events: {
         ...events,
         failure: (_seq, message, logTail) => {
