@@ -16,3 +16,12 @@ export function objectList<T extends object>(items: readonly T[] = []): T[] {
 }
 
 const OBJECT = Object.freeze({});
+
+/**
+ * Cuts a list to its first n items (n ≤ its length) by popping: `list.length = n` is a call into V8's runtime
+ * from optimized code (its setter, ~280 instructions), where a pop is a few. The loop's lists lose a handful at
+ * a time, about one cut in four simulated checkpoints (three lists), ~70 instructions of each.
+ */
+export function truncate(list: unknown[], n: number): void {
+  while (list.length > n) list.pop();
+}

@@ -2,7 +2,7 @@
 // V8's own predicates: natives syntax, allowed for functions compiled after the flag is set.
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { objectList } from '../src/object-list.js';
+import { objectList, truncate } from '../src/object-list.js';
 
 setFlagsFromString('--allow-natives-syntax');
 // Functions made from source text: tsc and the linter never see the % syntax (typed by hand, checked here).
@@ -26,6 +26,20 @@ describe('objectList', () => {
     expect(list).not.toBe(items);
     list.push({ seq: 3 });
     expect(items).toHaveLength(2);
+    expect(hasObjectElements(list)).toBe(true);
+  });
+});
+
+describe('truncate', () => {
+  it('cuts a list to its first n items, in place, keeping its elements kind', () => {
+    const items = [{ seq: 1 }, { seq: 2 }, { seq: 3 }, { seq: 4 }];
+    const list = objectList(items);
+    truncate(list, 2);
+    expect(list).toEqual([{ seq: 1 }, { seq: 2 }]);
+    truncate(list, 2);
+    expect(list).toHaveLength(2);
+    truncate(list, 0);
+    expect(list).toEqual([]);
     expect(hasObjectElements(list)).toBe(true);
   });
 });

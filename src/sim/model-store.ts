@@ -2,7 +2,7 @@
 // in seq order. It was a Map: a set and a delete per simulated checkpoint, hashed, and its table rebuilt as
 // deletions piled up, for a few dozen entries that are always added newest last.
 
-import { objectList } from '../object-list.js';
+import { objectList, truncate } from '../object-list.js';
 import { isAscending } from '../store/chain-order.js';
 import type { StoredCheckpoint } from '../store/chain.js';
 import type { ModelStore } from './model-compactor.js';
@@ -64,7 +64,7 @@ export class LiveCheckpoints implements ModelStore {
       } else if (hasSeq(checkpoints, c.seq)) continue;
       list[kept++] = c;
     }
-    list.length = kept;
+    truncate(list, kept);
   }
 }
 
