@@ -2,7 +2,7 @@
 // V8's own predicates: natives syntax, allowed for functions compiled after the flag is set.
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { objectList, truncate } from '../src/object-list.js';
+import { dropPrefix, objectList, truncate } from '../src/object-list.js';
 
 setFlagsFromString('--allow-natives-syntax');
 // Functions made from source text: tsc and the linter never see the % syntax (typed by hand, checked here).
@@ -41,5 +41,29 @@ describe('truncate', () => {
     truncate(list, 0);
     expect(list).toEqual([]);
     expect(hasObjectElements(list)).toBe(true);
+  });
+});
+
+describe('dropPrefix', () => {
+  const a = { seq: 1 };
+  const b = { seq: 2 };
+  const c = { seq: 3 };
+
+  it('removes the list’s first entries when given them, the same objects in order', () => {
+    const list = objectList([a, b, c]);
+    expect(dropPrefix(list, [a, b])).toBe(true);
+    expect(list).toEqual([c]);
+    expect(list[0]).toBe(c);
+    expect(dropPrefix(list, [])).toBe(true);
+    expect(list).toHaveLength(1);
+  });
+
+  it('changes nothing for entries that are not its prefix: another order, equal copies, too many (negative control)', () => {
+    const list = objectList([a, b, c]);
+    expect(dropPrefix(list, [b, a])).toBe(false);
+    expect(dropPrefix(list, [{ seq: 1 }])).toBe(false);
+    expect(dropPrefix(list, [a, b, c, { seq: 4 }])).toBe(false);
+    expect(dropPrefix(list, [b])).toBe(false);
+    expect(list).toEqual([a, b, c]);
   });
 });

@@ -3,7 +3,7 @@
 
 import type { ChainWalk, StoredCheckpoint } from './chain.js';
 import { at } from '../at.js';
-import { truncate } from '../object-list.js';
+import { dropPrefix, truncate } from '../object-list.js';
 import { indexOfSeq, isAscending } from './chain-order.js';
 
 /**
@@ -58,8 +58,10 @@ export function removableAfter(
 
 /** Removes the doomed checkpoints from a list (which holds each once), in place (the loop's own list: a new one per checkpoint was garbage). */
 export function removeInPlace(stored: StoredCheckpoint[], doomed: readonly StoredCheckpoint[]): void {
-  // removable() lists them in the list's own order (when it is in seq order, as the loop's is): one pass then,
-  // each doomed checkpoint met in turn; otherwise a search of the doomed for each checkpoint.
+  // Most often they are the list's first ones (dropPrefix). Else removable() lists them in the list's own order
+  // (when it is in seq order, as the loop's is): one pass then, each doomed checkpoint met in turn; otherwise a
+  // search of the doomed for each checkpoint.
+  if (dropPrefix(stored, doomed)) return;
   const inOrder = isSubsequence(doomed, stored);
   let kept = 0;
   let next = 0;
