@@ -31,9 +31,13 @@ export class RunTally {
   #checkpoints = 0;
   #inBand = 0;
   #overruns = 0;
-  #frozenUsTotal = 0;
+  // These two sums start as -0, a double, and every checkpoint adds to them (-0 + 0 is +0): started as the small
+  // integer 0, each was held as one until it passed 2³¹, and that threw the loop's optimized code away in the
+  // middle of a run (frozen µs pass it after ~8 simulated hours: an "overflow" deopt, then recompiling). Not
+  // #compactionBytes, which stays as it started in a run without compaction (-0 there would be a new answer).
+  #frozenUsTotal = -0;
   #chainStarts = 0;
-  #storedBytes = 0;
+  #storedBytes = -0;
   #compactions = 0;
   #compactionBytes = 0;
   readonly #interval = new QuantileSketch();

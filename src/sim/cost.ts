@@ -115,10 +115,20 @@ export function costInto(
   criuWritten: number,
   rewritten: number,
 ): CheckpointCost {
+  criuCostInto(out, model, scanned, criuWritten);
+  out.rewriteMs = rewriteCostMs(model, scanned, rewritten);
+  return out;
+}
+
+/** costInto's frozen and CRIU wall times alone: they depend on the pages scanned and CRIU wrote, nothing else. */
+export function criuCostInto(out: CheckpointCost, model: CostModel, scanned: number, criuWritten: number): void {
   out.frozenUs = Math.round(linearMs(model.frozen, scanned, criuWritten) * 1000);
   out.criuWallMs = linearMs(model.criuWall, scanned, criuWritten);
-  out.rewriteMs = model.mode === 'delta' ? linearMs(model.rewrite, scanned, rewritten) : 0;
-  return out;
+}
+
+/** costInto's rewrite time alone (0 outside mode delta). */
+export function rewriteCostMs(model: CostModel, scanned: number, rewritten: number): number {
+  return model.mode === 'delta' ? linearMs(model.rewrite, scanned, rewritten) : 0;
 }
 
 /** A cost that is always zero. */

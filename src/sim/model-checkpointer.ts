@@ -5,7 +5,7 @@
 import type { CheckpointResult, DeltaSummary } from '../loop/checkpointer.js';
 import type { Clock } from '../loop/clock.js';
 import type { DumpStats } from '../model/stats.js';
-import { costInto, type CheckpointCost, type CostModel } from './cost.js';
+import { criuCostInto, rewriteCostMs, type CheckpointCost, type CostModel } from './cost.js';
 import { CheckpointPool, ModelCheckpoint } from './model-checkpoint.js';
 import { ModelCompactor } from './model-compactor.js';
 import { LiveCheckpoints } from './model-store.js';
@@ -66,6 +66,10 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
   // One result (with its stats, delta and cost), rewritten by each take: the loop is done with a result before it
   // asks for the next, and keeps only `stored`, which is new each time. A simulation makes millions of these.
   const spent: CheckpointCost = { frozenUs: 0, criuWallMs: 0, rewriteMs: 0 };
+  // The pages scanned and written by CRIU that spent's frozen and CRIU wall times are for. In modes delta and full
+  // both are the whole memory at nearly every checkpoint, and the two affine costs (calls V8 leaves out of line,
+  // each returning a boxed number: ~200 instructions of a simulated checkpoint) are then the same numbers.
+  const criuWork = new Float64Array([Number.NaN, Number.NaN]);
   const stats: DumpStats = {
     freezing_time: 0,
     frozen_time: 0,
@@ -109,7 +113,13 @@ export function modelCheckpointer(options: ModelCheckpointerOptions): ModelCheck
       const kept = whole ? memory : dirty;
       // The rewrite writes the dirty pages; a chain start keeps CRIU's dump as it is (it only hashes it).
       const rewritten = cost.mode === 'delta' && !whole ? dirty : 0;
-      const { criuWallMs, rewriteMs, frozenUs } = costInto(spent, cost, memory, criuWritten, rewritten);
+      if (memory !== criuWork[0] || criuWritten !== criuWork[1]) {
+        criuCostInto(spent, cost, memory, criuWritten);
+        criuWork[0] = memory;
+        criuWork[1] = criuWritten;
+      }
+      spent.rewriteMs = rewriteCostMs(cost, memory, rewritten);
+      const { criuWallMs, rewriteMs, frozenUs } = spent;
       // CRIU lets the workload go before the rewrite: a compaction held during the dump runs on from there.
       clock.advance(criuWallMs);
       if (request.onDumped !== undefined) void request.onDumped();

@@ -14,7 +14,8 @@
 import { integralOf, type RateSchedule } from './rate.js';
 import { stepsOfSchedule, type NextStep } from './scorecard.js';
 import { NoisyWrites } from './noisy-writes.js';
-import { deriveSeed, uniformAt } from './random.js';
+import { BurstSlots } from './burst-slots.js';
+import { deriveSeed } from './random.js';
 
 /** A dirty-page model: the simulation asks it what a checkpoint at t1 would find dirty since t0. */
 export interface Workload {
@@ -89,42 +90,13 @@ export function createWorkload(spec: WorkloadSpec): Workload {
   const noisy = new NoisyWrites(integral, slotMs, noiseSeed, sigma);
   const baseWrites = (t0: number, t1: number): number =>
     sigma === 0 ? integral.between(t0, t1) : noisy.between(t0, t1);
-  // A slot is a burst with this probability, and adds this many writes per ms then.
-  const burstShare = bursts === undefined ? 0 : bursts.durationMs / bursts.everyMs;
-  const burstPagesPerMs = bursts === undefined ? 0 : bursts.pagesPerSecond / 1000;
-  const burstWrites = (t0: number, t1: number): number => {
-    if (bursts === undefined) return 0;
-    const slot = bursts.durationMs;
-    let sum = 0;
-    for (let k = Math.floor(t0 / slot); k * slot < t1; k++) {
-      const a = Math.max(t0, k * slot);
-      const b = Math.min(t1, (k + 1) * slot);
-      if (b > a) sum += uniformAt(burstSeed, k) < burstShare ? burstPagesPerMs * (b - a) : 0;
-    }
-    return sum;
-  };
+  // Bursts: the writes of a window and the next edge, each compiled on its own (burst-slots.ts).
+  const burstSlots = bursts === undefined ? undefined : new BurstSlots(bursts, burstSeed);
+  const burstWrites = (t0: number, t1: number): number => (burstSlots === undefined ? 0 : burstSlots.between(t0, t1));
 
   const nextStep = stepsOfSchedule(spec.schedule);
   // The next start or end of a burst after t (bursts are whole slots of burst.durationMs).
-  const nextBurstEdge = (t: number): number | undefined => {
-    if (bursts === undefined) return undefined;
-    const slot = bursts.durationMs;
-    // Edges are slot boundaries k·slot where burst-ness changes; a burst comes on average every everyMs. Each
-    // slot's burst-ness is drawn once: the one before k is the k − 1 of the step before (k ≥ 1: none before 0).
-    // The scan (~30 slots a call) calls no closure per slot and reads the enclosing numbers once, not per slot
-    // with their checks: 0.31 → 0.24 k instructions per simulated checkpoint.
-    const seed = burstSeed;
-    const share = burstShare;
-    const limit = Math.ceil((bursts.everyMs / slot) * 64);
-    let k = Math.max(1, Math.floor(Math.max(t, 0) / slot) + 1);
-    let before = uniformAt(seed, k - 1) < share;
-    for (let n = 0; n < limit; k++, n++) {
-      const now = uniformAt(seed, k) < share;
-      if (now !== before && k * slot > t) return k * slot;
-      before = now;
-    }
-    return undefined;
-  };
+  const nextBurstEdge = (t: number): number | undefined => burstSlots?.nextEdge(t);
 
   return {
     writesBetween: (t0, t1) =>

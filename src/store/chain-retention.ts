@@ -3,6 +3,7 @@
 
 import type { ChainWalk, StoredCheckpoint } from './chain.js';
 import { at } from '../at.js';
+import { dropPrefix, truncate } from '../object-list.js';
 import { indexOfSeq, isAscending } from './chain-order.js';
 
 /**
@@ -48,17 +49,19 @@ export function removableAfter(
   if (newest.links === n) return NONE;
   if (into === undefined) return checkpoints.slice(0, n - newest.links);
   // The caller's list, rewritten (the loop's: a new one per checkpoint was garbage). Written by index, then cut
-  // to length: emptied first, V8 would drop its storage and allocate it again for the first of them.
+  // to length (by popping: see truncate): emptied first, V8 would drop its storage and allocate it again.
   const count = n - newest.links;
   for (let i = 0; i < count; i++) into[i] = at(checkpoints, i);
-  into.length = count;
+  truncate(into, count);
   return into;
 }
 
 /** Removes the doomed checkpoints from a list (which holds each once), in place (the loop's own list: a new one per checkpoint was garbage). */
 export function removeInPlace(stored: StoredCheckpoint[], doomed: readonly StoredCheckpoint[]): void {
-  // removable() lists them in the list's own order (when it is in seq order, as the loop's is): one pass then,
-  // each doomed checkpoint met in turn; otherwise a search of the doomed for each checkpoint.
+  // Most often they are the list's first ones (dropPrefix). Else removable() lists them in the list's own order
+  // (when it is in seq order, as the loop's is): one pass then, each doomed checkpoint met in turn; otherwise a
+  // search of the doomed for each checkpoint.
+  if (dropPrefix(stored, doomed)) return;
   const inOrder = isSubsequence(doomed, stored);
   let kept = 0;
   let next = 0;
@@ -68,7 +71,7 @@ export function removeInPlace(stored: StoredCheckpoint[], doomed: readonly Store
     if (inOrder ? doomed[next] === c : doomed.includes(c)) next += 1;
     else stored[kept++] = c;
   }
-  stored.length = kept;
+  truncate(stored, kept);
 }
 
 // Whether every item of part appears in whole, in the same order.

@@ -26,4 +26,24 @@ describe('the model checkpointer’s live checkpoints', () => {
       { numRuns: 500 },
     );
   });
+
+  it('remove of its first entries, the same objects (the fast path), keeps the rest in order, each found (property)', () => {
+    fc.assert(
+      fc.property(drawn, fc.nat(30), ({ seqs }, cut) => {
+        const live = new LiveCheckpoints();
+        const stored = seqs.map(cp);
+        for (const c of stored) live.replace(c);
+        const n = Math.min(cut, stored.length);
+        live.remove(stored.slice(0, n));
+        for (const [i, c] of stored.entries()) expect(live.find(c.seq)).toBe(i < n ? undefined : c);
+        // Found again walking down, as a merge does (find's hint), and up.
+        for (const c of [...stored].reverse())
+          expect(live.find(c.seq)?.seq).toBe(stored.indexOf(c) < n ? undefined : c.seq);
+        // New ones still go last, in order.
+        live.replace(cp(100));
+        expect(live.find(100)?.seq).toBe(100);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
