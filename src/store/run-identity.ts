@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomically } from '../fs/atomic-file.js';
-import { FileReadError, readRegularFileSync } from '../fs/regular-file.js';
+import { parseJsonWith, readJsonFileSync } from '../fs/json-file.js';
 
 // A run is one life of an images directory: the checkpoints numbered 00000001, 00000002… by supervisors
 // that continue each other there. Its id, random, is what tells a backup that two checkpoints named
@@ -38,32 +38,12 @@ export function newRunIdentity(now: Date): RunIdentity {
 
 /** The run named in ROOT/run.json; undefined if there is none; throws with the file named if it is not valid. */
 export function readRunIdentity(root: string): RunIdentity | undefined {
-  const path = join(root, RUN_FILE);
-  let text: string;
-  try {
-    text = readRegularFileSync(path, RUN_FILE_MAX_BYTES).toString('utf8');
-  } catch (error) {
-    if (error instanceof FileReadError && error.code === 'ENOENT') return undefined;
-    throw error;
-  }
-  return parseRunIdentity(text, path);
+  return readJsonFileSync(runIdentitySchema, join(root, RUN_FILE), RUN_FILE_MAX_BYTES, 'a run identity');
 }
 
 /** Parses a run.json text; the error names `where`. */
 export function parseRunIdentity(text: string, where: string): RunIdentity {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error(`${where}: not JSON`);
-  }
-  const parsed = runIdentitySchema.safeParse(value);
-  if (!parsed.success) {
-    // zod reports at least one issue on failure; the fallbacks only keep a TypeError out of an error message.
-    const [issue] = parsed.error.issues;
-    throw new Error(`${where}: ${issue?.path.join('.') || '(top)'}: ${issue?.message ?? 'not a run identity'}`);
-  }
-  return parsed.data;
+  return parseJsonWith(runIdentitySchema, text, where, 'a run identity');
 }
 
 /**

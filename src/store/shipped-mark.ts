@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomically } from '../fs/atomic-file.js';
-import { FileReadError, readRegularFileSync } from '../fs/regular-file.js';
+import { readJsonFileSync } from '../fs/json-file.js';
 import { RUN_ID } from './run-identity.js';
 import { COMPLETE } from './checkpoints.js';
 
@@ -39,24 +39,5 @@ export async function writeShippedMark(images: string, run: string, name: string
 
 /** The mark in IMAGES/shipped.json; undefined when there is none; throws naming the file and field when it is not valid. */
 export function readShippedMark(images: string): ShippedMark | undefined {
-  const path = join(images, SHIPPED_FILE);
-  let text: string;
-  try {
-    text = readRegularFileSync(path, SHIPPED_FILE_MAX_BYTES).toString('utf8');
-  } catch (error) {
-    if (error instanceof FileReadError && error.code === 'ENOENT') return undefined;
-    throw error;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error(`${path}: not JSON`);
-  }
-  const parsed = shippedMarkSchema.safeParse(value);
-  if (!parsed.success) {
-    const [issue] = parsed.error.issues;
-    throw new Error(`${path}: ${issue?.path.join('.') || '(top)'}: ${issue?.message ?? 'not a shipped mark'}`);
-  }
-  return parsed.data;
+  return readJsonFileSync(shippedMarkSchema, join(images, SHIPPED_FILE), SHIPPED_FILE_MAX_BYTES, 'a shipped mark');
 }
