@@ -1,7 +1,7 @@
 // Real network namespaces for tests (shared with the output-commit tests): unique names and subnets per
 // run, and a cleanup that kills whatever still runs inside and removes namespaces, veths and routes.
 
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { afterAll } from 'vitest';
 import { plugIfbName } from '../../src/gate/plug.js';
 import { processesInNamespace, namespaceInode, routeTo, type NetworkConfig } from '../../src/net/index.js';
@@ -18,6 +18,21 @@ export interface NetworkPlan {
 
 let counter = 0;
 const created: NetworkConfig[] = [];
+const guardedSubnets: string[] = [];
+
+// Metric of the guard routes: above the /32 service routes remusd adds (metric 0), so those win while they exist.
+const GUARD_METRIC = '4242';
+
+/**
+ * An `unreachable` route for a test /24. Without it, a packet for the service address in the moments it
+ * has no route (the primary host's link cut, before the backup routes it) follows the default route off
+ * this machine: on CI a proxy there answered redis clients with "HTTP/1.1 400 Bad Request". With it such a
+ * connect fails at once with EHOSTUNREACH, as a crashed host's would time out.
+ */
+function guardSubnet(subnet: string): void {
+  execaSync('ip', ['route', 'replace', 'unreachable', subnet, 'metric', GUARD_METRIC]);
+  guardedSubnets.push(subnet);
+}
 
 /**
  * Two namespace configs with one service address, named PREFIX<pid><n>p / …b (≤ 15 characters: they are
@@ -33,6 +48,7 @@ export function networkPlan(prefix: string, octets: string, subnet?: number): Ne
   const cidr = parseIpv4Cidr(`${octets}.${third}.2/24`);
   if (!cidr.ok) throw new Error(`bad test subnet ${octets}: ${cidr.error}`);
   const base = { address: cidr.value, hostAddress: `${octets}.${third}.1` };
+  guardSubnet(`${octets}.${third}.0/24`);
   const primary = { ...base, namespace: `${id}p`, hostInterface: `${id}p` };
   const backup = { ...base, namespace: `${id}b`, hostInterface: `${id}b` };
   created.push(primary, backup);
@@ -87,6 +103,8 @@ export async function removeTestNetworks(): Promise<void> {
     await execa('ip', ['netns', 'delete', config.namespace], { reject: false });
     await execa('rm', ['-f', `/run/remusd/netns/${config.namespace}`], { reject: false });
   }
+  for (const subnet of guardedSubnets.splice(0))
+    await execa('ip', ['route', 'del', 'unreachable', subnet, 'metric', GUARD_METRIC], { reject: false });
 }
 
 afterAll(removeTestNetworks);

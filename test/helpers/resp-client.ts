@@ -32,7 +32,14 @@ export class RespClient {
     socket.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
       for (;;) {
-        const parsed = parseReply(this.buffer, 0);
+        let parsed: ReturnType<typeof parseReply>;
+        try {
+          parsed = parseReply(this.buffer, 0);
+        } catch (error) {
+          // Not redis on the other end: fail this connection (its waiters reject), never the test process.
+          socket.destroy(error as Error);
+          return;
+        }
         if (parsed === undefined) break;
         this.buffer = this.buffer.subarray(parsed.next);
         this.waiting.shift()?.resolve(parsed.reply);
