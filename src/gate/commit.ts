@@ -25,6 +25,8 @@ export type OutputRecordFields = {
   input_held: number | null;
   /** Output released without the backup's ack since the backup went silent, not yet caught up (src/gate/degrade.ts). */
   degraded: boolean;
+  /** How long this checkpoint waited to start for the backup's ack (Remus' pacing; 0: it did not wait). */
+  paced_ms: number;
 };
 
 /** Run-wide totals: what output commit cost the clients. */
@@ -36,6 +38,9 @@ export interface OutputSummary {
   holdP99Ms: number | undefined;
   releaseP50Ms: number | undefined;
   releaseP99Ms: number | undefined;
+  /** Checkpoints that waited for the backup's ack before starting, and how long in all. */
+  pacedCheckpoints: number;
+  pacedMs: number;
 }
 
 export interface OutputCommitEvents {
@@ -57,6 +62,9 @@ export class OutputCommit implements OutputFence {
   private readonly holds: HoldHistogram = new Map();
   private readonly releaseTimes: number[] = [];
   private totals = { packets: 0, bytes: 0, dropped: 0 };
+  /** Pacing: the wait of the checkpoint about to be recorded, and the run's. */
+  private pacedSinceRecordMs = 0;
+  private pacedTotals = { checkpoints: 0, ms: 0 };
   private releasing: Promise<unknown> = Promise.resolve();
   /** The newest barrier, and the newest checkpoint that completed (a failed one never does). */
   private lastBarrier: number | undefined;
@@ -128,10 +136,14 @@ export class OutputCommit implements OutputFence {
    */
   paced(boundMs: number): Promise<void> | undefined {
     if (!awaitsAck(this.releaseAfter, this.degraded, this.unacked.length)) return undefined;
+    const startedMs = this.now();
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.pacing.delete(done);
+        const waitedMs = this.now() - startedMs;
+        this.pacedSinceRecordMs += waitedMs;
+        this.pacedTotals = { checkpoints: this.pacedTotals.checkpoints + 1, ms: this.pacedTotals.ms + waitedMs };
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, boundMs));
@@ -170,6 +182,8 @@ export class OutputCommit implements OutputFence {
       holdP99Ms: quantileMs(this.holds, 0.99),
       releaseP50Ms: at(0.5),
       releaseP99Ms: at(0.99),
+      pacedCheckpoints: this.pacedTotals.checkpoints,
+      pacedMs: this.pacedTotals.ms,
     };
   }
 
@@ -223,8 +237,10 @@ export class OutputCommit implements OutputFence {
       output_dropped: this.droppedSinceRecord,
       input_held: this.lastInput,
       degraded: this.degraded,
+      paced_ms: round(this.pacedSinceRecordMs),
     };
     this.lastInput = null;
+    this.pacedSinceRecordMs = 0;
     if (countOf(this.sinceRecord) > 0) this.sinceRecord.clear();
     this.droppedSinceRecord = 0;
     return fields;

@@ -89,6 +89,17 @@ export async function serveMetrics(
     buckets: SECONDS_BUCKETS,
     registers,
   });
+  // Remus' pacing (output_commit release_after backup-ack): checkpoints held back until the backup caught up.
+  const pacedCheckpoints = new Counter({
+    name: 'remusd_output_paced_checkpoints_total',
+    help: "Checkpoints that waited for the backup's ack before starting (pacing)",
+    registers,
+  });
+  const pacedSeconds = new Counter({
+    name: 'remusd_output_paced_seconds_total',
+    help: "Time checkpoints waited for the backup's ack before starting (pacing)",
+    registers,
+  });
   const lastCheckpoint = new Gauge({
     name: 'remusd_last_checkpoint_timestamp_seconds',
     help: 'When the newest checkpoint was recorded (Unix time); alert on time() minus this',
@@ -150,6 +161,10 @@ export async function serveMetrics(
       frozen.observe(record.frozen_us / 1e6);
       criuDuration.observe(record.criu_wall_ms / 1000);
       if (typeof record.delta_ms === 'number') rewriteDuration.observe(record.delta_ms / 1000);
+      if (typeof record.paced_ms === 'number' && record.paced_ms > 0) {
+        pacedCheckpoints.inc();
+        pacedSeconds.inc(record.paced_ms / 1000);
+      }
       lastCheckpoint.set(Date.now() / 1000);
       checkpoints.inc();
       if (inBand(record.size_bytes, band)) inBandTotal.inc();

@@ -38,5 +38,8 @@ function outputPart(record: CheckpointRecord): string {
       : '';
   // Loud: output is going out without the backup's ack (output_commit.degrade_after).
   const degraded = record.degraded === true ? "  DEGRADED (unprotected: released without the backup's ack)" : '';
-  return `  held ${record.output_packets} pkts${latency}${degraded}`;
+  // Pacing: the checkpoint started late because the backup had not acknowledged the one before last.
+  const paced =
+    typeof record.paced_ms === 'number' && record.paced_ms >= 1 ? `  paced ${record.paced_ms.toFixed(0)} ms` : '';
+  return `  held ${record.output_packets} pkts${latency}${paced}${degraded}`;
 }

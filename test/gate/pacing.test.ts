@@ -23,8 +23,12 @@ function answeringGate(): OutputGate {
 }
 
 /** An OutputCommit with checkpoints 1..completed taken (barrier, dump, completion), none released. */
-async function withCompleted(completed: number, releaseAfter: ReleaseAfter = 'backup-ack') {
-  const output = new OutputCommit(answeringGate(), releaseAfter);
+async function withCompleted(
+  completed: number,
+  releaseAfter: ReleaseAfter = 'backup-ack',
+  now: () => number = () => performance.now(),
+) {
+  const output = new OutputCommit(answeringGate(), releaseAfter, {}, now);
   const root = await mkdtemp(join(tmpdir(), 'remusd-pacing-'));
   for (let seq = 1; seq <= completed; seq++) {
     await output.beforeDump(seq);
@@ -87,5 +91,28 @@ describe('pacing checkpoints by the backup ack', () => {
     const degraded = await withCompleted(3);
     degraded.degraded = true;
     expect(await outcome(degraded.paced(60_000), 50)).toBe('at once');
+  });
+
+  it('records how long each checkpoint waited: paced_ms, and the run totals', async () => {
+    let clockMs = 1000;
+    const output = await withCompleted(2, 'backup-ack', () => clockMs);
+    const root = await mkdtemp(join(tmpdir(), 'remusd-pacing-'));
+    const wait = output.paced(60_000);
+    clockMs += 340; // the backup takes 340 ms to acknowledge checkpoint 1
+    await output.releaseAcked(1);
+    await wait;
+    await output.beforeDump(3);
+    await output.afterDump();
+    const paced = await output.afterCheckpoint(3, root, root);
+    expect(paced.paced_ms).toBe(340);
+    expect(output.summary()).toMatchObject({ pacedCheckpoints: 1, pacedMs: 340 });
+
+    // Checkpoint 4 starts at once (only 3 awaits its ack, with 2): its record says it did not wait.
+    await output.releaseAcked(2);
+    expect(output.paced(60_000)).toBeUndefined();
+    await output.beforeDump(4);
+    await output.afterDump();
+    expect((await output.afterCheckpoint(4, root, root)).paced_ms).toBe(0);
+    expect(output.summary()).toMatchObject({ pacedCheckpoints: 1, pacedMs: 340 });
   });
 });

@@ -149,6 +149,9 @@ function describeOutput(output: OutputCommit): string {
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
   return (
     `output commit: ${s.packets} packets (${s.bytes} bytes) held and released, ${s.dropped} dropped at the bound; ` +
-    `added latency p50 ${ms(s.holdP50Ms)} p99 ${ms(s.holdP99Ms)}; release p50 ${ms(s.releaseP50Ms)} p99 ${ms(s.releaseP99Ms)}`
+    `added latency p50 ${ms(s.holdP50Ms)} p99 ${ms(s.holdP99Ms)}; release p50 ${ms(s.releaseP50Ms)} p99 ${ms(s.releaseP99Ms)}` +
+    (output.releaseAfter === 'backup-ack'
+      ? `; ${s.pacedCheckpoints} checkpoints waited for the backup's ack before starting (pacing), ${(s.pacedMs / 1000).toFixed(1)} s in all`
+      : '')
   );
 }
