@@ -14,9 +14,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testPair } from '../replicate/helpers.js';
 import { spawnCli } from '../helpers/cli.js';
+import type { CheckpointRecord } from '../../src/model/record.js';
 import { imagesDir } from '../helpers/criu.js';
 import { cutLink, killNamespaceProcesses, networkPlan, networkYaml } from '../helpers/net.js';
 import { freePort } from '../helpers/ports.js';
+import { readRecords } from '../helpers/records.js';
 import { redisArgs, redisServer } from '../helpers/redis.js';
 import { connectThroughGate, RespClient } from '../helpers/resp-client.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -38,6 +40,8 @@ interface ChurnOutcome {
   after: number[];
   /** Why connections or requests failed, with counts (resets around the crash are expected). */
   failures: Map<string, number>;
+  /** The primary's records (records.jsonl), as `remusd run` left them at the crash. */
+  records: CheckpointRecord[];
 }
 
 async function churnAcrossCrash(outputCommit: boolean, tag: string): Promise<ChurnOutcome> {
@@ -154,7 +158,7 @@ async function churnAcrossCrash(outputCommit: boolean, tag: string): Promise<Chu
     ).catch(explain);
     stop = true;
     await Promise.all(clients);
-    return { before, after, failures };
+    return { before, after, failures, records: await readRecords(join(root, 'images', 'records.jsonl')) };
   } finally {
     stop = true;
     for (const child of daemons) child.kill('SIGKILL');
@@ -182,6 +186,11 @@ describe('redis with a new connection per request, failed over under output comm
     );
     expect(outcome.before.length).toBeGreaterThanOrEqual(BEFORE);
     expect(lostWrites(outcome), 'values acknowledged twice').toEqual([]);
+    // Each record says how long its checkpoint waited for the backup's ack (Remus' pacing; 0: not at all).
+    const paced = outcome.records.map((record) => record.paced_ms);
+    console.log(`paced_ms of ${paced.length} records: ${paced.join(' ')}`);
+    expect(paced.length).toBeGreaterThan(0);
+    for (const ms of paced) expect(ms).toSatisfy((v) => typeof v === 'number' && v >= 0 && v <= 300 + 1000);
   });
 
   it('negative control, output commit off: the same crash loses acknowledged INCRs', { timeout: 300_000 }, async () => {
@@ -190,5 +199,6 @@ describe('redis with a new connection per request, failed over under output comm
       `output commit OFF: ${outcome.before.length} before (newest ${Math.max(...outcome.before)}), ${outcome.after.length} after (from ${Math.min(...outcome.after)}); lost ${lostWrites(outcome).length}`,
     );
     expect(lostWrites(outcome).length).toBeGreaterThan(0);
+    expect(outcome.records.filter((record) => 'paced_ms' in record)).toEqual([]); // no output commit, no pacing
   });
 });
