@@ -5,7 +5,7 @@ import { PeerError, type Channel } from './channel.js';
 import { checkpointInProgress, currentLatest } from './latest.js';
 import { ProtocolError } from './protocol.js';
 import type { ShipRecord } from './ship-log.js';
-import { imagesRun, shipChain, ShipError, type ShipOptions } from './ship-chain.js';
+import { imagesRun, shipChain, ShipError, VanishedCheckpoint, type ShipOptions } from './ship-chain.js';
 import { DEFAULT_HEARTBEAT_MS, workloadField } from './heartbeats.js';
 import type { ShipObserver } from './events.js';
 import type { WorkloadWatch } from './workload-watch.js';
@@ -39,6 +39,7 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   let backoff = options.backoffInitialMs ?? 100;
   let shipped: string | undefined;
+  let vanished: string | undefined;
   while (!signal.aborted) {
     let channel: Channel | undefined;
     try {
@@ -60,10 +61,22 @@ export async function watchAndShip(options: WatchOptions): Promise<void> {
             await awaitCheckpointInProgress(options.images, options.deathGraceMs ?? 1_000, signal, log);
           const latest = await currentLatest(options.images);
           if (latest !== undefined && latest !== shipped) {
-            await shipChain(channel, latest, { ...options, run });
-            await options.onAcknowledged?.(latest, run.id);
-            shipped = latest;
-            quietSince = performance.now();
+            const outcome = await shipChain(channel, latest, { ...options, run }).catch((error: unknown) => {
+              // Read as latest, removed before its offer went out (retention, a shipper that napped): the
+              // channel is untouched, and the next look at latest finds the newer one.
+              if (error instanceof VanishedCheckpoint && error.checkpoint === latest) return undefined;
+              throw error;
+            });
+            if (outcome === undefined) {
+              // Said once per name, and the nap below still comes: a `latest` left dangling must not spin this loop.
+              if (vanished !== latest)
+                log.info(`${latest} was removed here before it was offered; shipping the newer latest next`);
+              vanished = latest;
+            } else {
+              await options.onAcknowledged?.(latest, run.id);
+              shipped = latest;
+              quietSince = performance.now();
+            }
           }
           if (workload !== undefined && diedAt !== undefined) {
             const at = diedAt.toISOString();

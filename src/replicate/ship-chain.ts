@@ -37,6 +37,23 @@ export interface ShipOptions {
   heartbeatMs?: number;
 }
 
+/**
+ * A checkpoint was removed here before its offer was sent (the channel is untouched): the primary's compaction
+ * or retention took it while the shipper was planning or catching up. Not a failure of the connection.
+ */
+export class VanishedCheckpoint extends Error {
+  constructor(readonly checkpoint: string) {
+    super(`checkpoint ${checkpoint} was removed here before it could be offered`);
+    this.name = 'VanishedCheckpoint';
+  }
+}
+
+/**
+ * How often one shipChain plans a catch-up again after an ancestor vanished. Each time the primary's chain got
+ * shorter (a link flattened, the links behind it removed), so a few suffice; more means something else is wrong.
+ */
+const MAX_REPLANS = 3;
+
 /** The run of an images directory (its run.json, written by remusd run); a directory without one cannot be shipped. */
 export function imagesRun(images: string): RunIdentity {
   const run = readRunIdentity(images);
@@ -55,10 +72,36 @@ export type RunShipOptions = ShipOptions & { run: RunIdentity };
  */
 export async function shipChain(channel: Channel, name: string, options: RunShipOptions): Promise<ShipRecord[]> {
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-  return heartbeatingWhile(channel, heartbeatMs, options.workload, () => shipWithAncestors(channel, name, options));
+  return heartbeatingWhile(channel, heartbeatMs, options.workload, () => shipReplanning(channel, name, options));
 }
 
-async function shipWithAncestors(channel: Channel, name: string, options: RunShipOptions): Promise<ShipRecord[]> {
+// A planned ancestor that vanished (compaction flattened a newer link and retention removed those behind it:
+// while `remusd ship` starts, before the supervisor knows what the backup holds) means the plan is stale, not
+// that the connection failed: plan `name` again from the chain as it is now. Until session 12 this tore the
+// TLS connection down, logged a failure and reconnected after a back-off.
+async function shipReplanning(channel: Channel, name: string, options: RunShipOptions): Promise<ShipRecord[]> {
+  const shipped: ShipRecord[] = [];
+  for (let replans = 0; ; replans++) {
+    try {
+      const newest = await shipWithAncestors(channel, name, options, shipped);
+      return [...shipped, ...newest];
+    } catch (error) {
+      if (!(error instanceof VanishedCheckpoint) || error.checkpoint === name || replans >= MAX_REPLANS) throw error;
+      options.log.info(
+        `ancestor ${error.checkpoint} of ${name} was removed here (compacted) before it was sent; planning ${name} again`,
+        { checkpoint: name, vanished: error.checkpoint },
+      );
+    }
+  }
+}
+
+/** Ships `name` and its missing ancestors; those sent are also pushed to `sent` as they are acknowledged. */
+async function shipWithAncestors(
+  channel: Channel,
+  name: string,
+  options: RunShipOptions,
+  sent: ShipRecord[],
+): Promise<ShipRecord[]> {
   const first = await offer(channel, name, options);
   if (first.type !== 'refuse') return first.type === 'have' ? [] : [first.record];
   if (first.reason !== 'missing-parent') throw new ShipError(`backup refused ${name}: ${first.message}`);
@@ -74,13 +117,14 @@ async function shipWithAncestors(channel: Channel, name: string, options: RunShi
   options.log.info(`backup lacks ${missing.length} ancestor(s) of ${name}; sending them oldest first`, {
     ancestors: missing.map((c) => c.name),
   });
-  const shipped: ShipRecord[] = [];
-  for (const ancestor of [...missing.map((c) => c.name), name]) {
-    const outcome = await offer(channel, ancestor, options, ancestor === name ? undefined : name);
+  for (const ancestor of missing.map((c) => c.name)) {
+    const outcome = await offer(channel, ancestor, options, name);
     if (outcome.type === 'refuse') throw new ShipError(`backup refused ${ancestor}: ${outcome.message}`);
-    if (outcome.type === 'shipped') shipped.push(outcome.record);
+    if (outcome.type === 'shipped') sent.push(outcome.record);
   }
-  return shipped;
+  const outcome = await offer(channel, name, options);
+  if (outcome.type === 'refuse') throw new ShipError(`backup refused ${name}: ${outcome.message}`);
+  return outcome.type === 'shipped' ? [outcome.record] : [];
 }
 
 type OfferOutcome = { type: 'shipped'; record: ShipRecord } | { type: 'have' } | Extract<Message, { type: 'refuse' }>;
@@ -91,7 +135,9 @@ async function offer(
   options: RunShipOptions,
   ancestorOf?: string,
 ): Promise<OfferOutcome> {
-  const checkpoint = await readLocalCheckpoint(options.images, name);
+  const checkpoint = await readLocalCheckpoint(options.images, name).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'ENOENT' ? new VanishedCheckpoint(name) : error;
+  });
   // A supervisor restarted on an emptied directory begins a new run, numbered from 00000001 again: its
   // checkpoints must not go out under the old run's id (the caller reconnects with the new one).
   if (imagesRun(options.images).id !== options.run.id)

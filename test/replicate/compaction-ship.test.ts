@@ -117,6 +117,8 @@ async function stallTheShipper(compactAfterShip: boolean): Promise<Stalled> {
   };
 }
 
+const nextName = (name: string) => String(Number(name) + 1).padStart(name.length, '0');
+
 const failures = (log: string) => log.split('\n').filter((l) => /shipping to .* failed/.test(l));
 
 describe('compaction while the shipper is behind (real CRIU, mode delta, remusd run + ship + backup)', () => {
@@ -133,8 +135,9 @@ describe('compaction while the shipper is behind (real CRIU, mode delta, remusd 
     );
     expect(first!.bytes).toBeGreaterThan(30 * MiB); // the first checkpoint: the whole 32 MiB
     for (const r of later) expect(r.bytes, r.name).toBeLessThan(first!.bytes / 4);
-    // A compaction the supervisor began before the shipper wrote its first mark can remove a link the shipper's
-    // first catch-up reads (one ENOENT, retried at once); after that, and across the stall, none may fail.
+    // Across the stall and after it, no shipment may fail. (Before it, the shipper may find the backup not yet
+    // listening. A link removed under its plan, as by a compaction begun before its first mark, is planned
+    // again on the same connection, not a failure: CI once logged one after the stall, before that was so.)
     const afterStart = failures(s.shipLog).filter((l) => (JSON.parse(l) as { time: number }).time >= s.resumedAt);
     expect(afterStart.join('\n')).toBe('');
     // Compaction went on (the chain stayed short) and took both new paths: it waited, then moved up behind the shipper.
@@ -144,12 +147,13 @@ describe('compaction while the shipper is behind (real CRIU, mode delta, remusd 
 
     // The primary dies; the backup's newest chain brings the workload back with every page intact.
     const newest = s.shipped.at(-1)!.name;
-    const floor = await writesBefore(s.images, newest, workload!);
     const linesAtDeath = (await workload!.read()).progress.length;
     await killAndWait(workload!.pid);
     const result = await failover(criu, s.backup);
-    expect(result.name).toBe(newest);
-    await expectResumed(workload!, linesAtDeath, floor);
+    // The backup may hold one more than ship.jsonl says: the shipper, SIGTERMed, can stop between the backup's
+    // ack and its log line (seen twice in 12 runs here). Never fewer.
+    expect([newest, nextName(newest)]).toContain(result.name);
+    await expectResumed(workload!, linesAtDeath, await writesBefore(s.images, result.name, workload!));
   }, 240_000);
 
   it('control: compact_after_ship false flattens links the backup lacks (a full-size shipment or a failure)', async () => {

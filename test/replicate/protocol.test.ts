@@ -1,3 +1,4 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readlink, rename, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -53,6 +54,11 @@ async function raw(port: number) {
 }
 const names = async (backup: string) =>
   (await readdir(await backupRunDir(backup))).filter((n) => n !== 'latest' && n !== 'run.json').sort();
+/** A base checkpoint written synchronously (inside a shipper's callback, as compaction would swap it in). */
+function fakeCheckpointSync(root: string, name: string, sizes: Record<string, number>): void {
+  mkdirSync(join(root, name));
+  for (const [file, size] of Object.entries(sizes)) writeFileSync(join(root, name, file), Buffer.alloc(size, 0x5a));
+}
 const RUN = newRunIdentity(new Date('2026-01-01T00:00:00Z'));
 
 describe('framing', () => {
@@ -233,6 +239,48 @@ describe('receiver over loopback', () => {
     const second = await receiverIn(empty);
     const all = await shipOnce({ images: primary, log, to: second.endpoint, credentials: (await testPair()).primary });
     expect(all.map((r) => r.name)).toEqual(['00000001', '00000002', '00000003']);
+  });
+
+  it('an ancestor removed here mid catch-up (compaction behind a starting shipper): the sender plans again, on the same connection', async () => {
+    const primary = await imagesDir();
+    const backup = await imagesDir('remusd-backup-');
+    const full = { 'pages-1.img': 200_000, 'pagemap-1.img': 100 };
+    const delta = { 'pages-1.img': 8192, 'pagemap-1.img': 120 };
+    await fakeCheckpoint(primary, '00000001', null, full);
+    for (const [name, parent] of [
+      ['00000002', '00000001'],
+      ['00000003', '00000002'],
+      ['00000004', '00000003'],
+      ['00000005', '00000004'],
+    ] as const)
+      await fakeCheckpoint(primary, name, parent, delta);
+    const receiver = await receiverIn(backup);
+    const log = collectingLog();
+    const run = await primaryRun(primary);
+    const channel = await connectToBackup(receiver.endpoint, (await testPair()).primary, run);
+    channels.push(channel);
+    await shipChain(channel, '00000001', { images: primary, log, run });
+    // Planned: 2, 3, 4, then 5. Once 2 is acknowledged the primary flattens 4 (a base now) and removes 1-3,
+    // as its compaction and retention would: 3, next in the plan, is gone before its offer.
+    const onShipped = (record: { name: string }) => {
+      if (record.name !== '00000002') return;
+      rmSync(join(primary, '00000004'), { recursive: true });
+      for (const name of ['00000001', '00000002', '00000003']) rmSync(join(primary, name), { recursive: true });
+      fakeCheckpointSync(primary, '00000004', full);
+    };
+    const shipped = await shipChain(channel, '00000005', { images: primary, log, run, onShipped });
+    expect(shipped.map((r) => [r.name, r.ancestor_of ?? null])).toEqual([
+      ['00000002', '00000005'],
+      ['00000004', '00000005'], // the flattened base, in full: the backup lacked it
+      ['00000005', null],
+    ]);
+    expect(log.lines.join('\n')).toMatch(/ancestor 00000003 of 00000005 was removed here .*planning 00000005 again/);
+    const runDir = await backupRunDir(backup);
+    expect(await readlink(join(runDir, 'latest'))).toBe('00000005');
+    for (const file of Object.keys(full))
+      expect(await sameBytes(join(primary, '00000004', file), join(runDir, '00000004', file))).toBe(true);
+    // The same connection goes on.
+    expect(await shipChain(channel, '00000005', { images: primary, log, run })).toEqual([]);
   });
 
   it('a connection dropped mid-transfer leaves no checkpoint under a final name; a retry completes', async () => {
