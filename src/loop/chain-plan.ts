@@ -18,6 +18,7 @@ import {
   replaceCompacted,
   walkChain,
   type ChainRules,
+  type ChainWalk,
   type StoredCheckpoint,
 } from '../store/chain.js';
 import { shippedCompactionTarget, type ShippedCompaction } from '../store/shipped-compaction.js';
@@ -114,20 +115,22 @@ export class ChainPlan {
     const { compactAt } = this.#rules;
     const newest = this.#previous;
     if (compactAt === undefined || newest === undefined) return undefined;
-    const chain = this.#previousChainFresh
-      ? this.#previousChain
-      : walkChain(this.#stored, newest.seq, undefined, this.#ascending);
-    return compactionTargetAfter(chain, compactAt);
+    return compactionTargetAfter(this.#chainOf(newest), compactAt);
   }
 
   /** nextCompaction's pick `usual`, moved to a link the backup holds when it lacks that one (shipped-compaction.ts). */
   shippedCompaction(usual: StoredCheckpoint, backupHolds: number): ShippedCompaction {
     const newest = this.#previous;
     if (newest === undefined) return { link: usual, why: 'usual' }; // nextCompaction picks nothing then
-    const { links } = this.#previousChainFresh
+    const { links } = this.#chainOf(newest);
+    return shippedCompactionTarget(this.#stored, newest, links, usual, backupHolds, this.#rules.newChainEvery);
+  }
+
+  // The walk of the newest checkpoint's chain: the one keep() made for it, else a fresh one.
+  #chainOf(newest: StoredCheckpoint): Readonly<ChainWalk> {
+    return this.#previousChainFresh
       ? this.#previousChain
       : walkChain(this.#stored, newest.seq, undefined, this.#ascending);
-    return shippedCompactionTarget(this.#stored, newest, links, usual, backupHolds, this.#rules.newChainEvery);
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { readdir, readlink, rename, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -54,11 +54,6 @@ async function raw(port: number) {
 }
 const names = async (backup: string) =>
   (await readdir(await backupRunDir(backup))).filter((n) => n !== 'latest' && n !== 'run.json').sort();
-/** A base checkpoint written synchronously (inside a shipper's callback, as compaction would swap it in). */
-function fakeCheckpointSync(root: string, name: string, sizes: Record<string, number>): void {
-  mkdirSync(join(root, name));
-  for (const [file, size] of Object.entries(sizes)) writeFileSync(join(root, name, file), Buffer.alloc(size, 0x5a));
-}
 const RUN = newRunIdentity(new Date('2026-01-01T00:00:00Z'));
 
 describe('framing', () => {
@@ -254,19 +249,22 @@ describe('receiver over loopback', () => {
       ['00000005', '00000004'],
     ] as const)
       await fakeCheckpoint(primary, name, parent, delta);
+    // 4 flattened, made beside the chain as compaction makes its copy.
+    const flattened = await imagesDir('remusd-flattened-');
+    await fakeCheckpoint(flattened, '00000004', null, full);
     const receiver = await receiverIn(backup);
     const log = collectingLog();
     const run = await primaryRun(primary);
     const channel = await connectToBackup(receiver.endpoint, (await testPair()).primary, run);
     channels.push(channel);
     await shipChain(channel, '00000001', { images: primary, log, run });
-    // Planned: 2, 3, 4, then 5. Once 2 is acknowledged the primary flattens 4 (a base now) and removes 1-3,
+    // Planned: 2, 3, 4, then 5. Once 2 is acknowledged the primary swaps the flattened 4 in and removes 1-3,
     // as its compaction and retention would: 3, next in the plan, is gone before its offer.
     const onShipped = (record: { name: string }) => {
       if (record.name !== '00000002') return;
-      rmSync(join(primary, '00000004'), { recursive: true });
-      for (const name of ['00000001', '00000002', '00000003']) rmSync(join(primary, name), { recursive: true });
-      fakeCheckpointSync(primary, '00000004', full);
+      for (const name of ['00000001', '00000002', '00000003', '00000004'])
+        rmSync(join(primary, name), { recursive: true });
+      renameSync(join(flattened, '00000004'), join(primary, '00000004'));
     };
     const shipped = await shipChain(channel, '00000005', { images: primary, log, run, onShipped });
     expect(shipped.map((r) => [r.name, r.ancestor_of ?? null])).toEqual([
