@@ -1,5 +1,5 @@
 import { renameSync, rmSync } from 'node:fs';
-import { readdir, readlink, rename, rm } from 'node:fs/promises';
+import { readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import {
 } from '../../src/replicate/protocol.js';
 import type { Receiver } from '../../src/replicate/receiver.js';
 import { connectToBackup } from '../../src/replicate/backup-connection.js';
-import { shipOnce } from '../../src/replicate/sender.js';
+import { shipOnce, watchAndShip } from '../../src/replicate/sender.js';
 import { shipChain, ShipError } from '../../src/replicate/ship-chain.js';
 import { serverTlsOptions } from '../../src/replicate/tls/options.js';
 import { imagesDir } from '../helpers/criu.js';
@@ -279,6 +279,44 @@ describe('receiver over loopback', () => {
       expect(await sameBytes(join(primary, '00000004', file), join(runDir, '00000004', file))).toBe(true);
     // The same connection goes on.
     expect(await shipChain(channel, '00000005', { images: primary, log, run })).toEqual([]);
+  });
+
+  it('a latest left pointing at a removed checkpoint: said once, no failure, no reconnect, no busy loop', async () => {
+    const primary = await imagesDir();
+    const backup = await imagesDir('remusd-backup-');
+    await fakeCheckpoint(primary, '00000001', null, { 'pages-1.img': 4096 });
+    const receiver = await receiverIn(backup);
+    const log = collectingLog();
+    const shipped: string[] = [];
+    const controller = new AbortController();
+    const shipping = watchAndShip({
+      images: primary,
+      to: receiver.endpoint,
+      credentials: (await testPair()).primary,
+      log,
+      signal: controller.signal,
+      pollMs: 20,
+      onShipped: (record) => shipped.push(record.name),
+    });
+    try {
+      await waitFor('00000001 shipped', () => (shipped.includes('00000001') ? true : undefined), 10_000);
+      // `latest` now names a checkpoint that is not there (removed between the supervisor's publish and the read).
+      await rm(join(primary, 'latest'));
+      await symlink('00000002', join(primary, 'latest'));
+      await new Promise((resolve) => setTimeout(resolve, 600)); // ~30 polls
+      const lines = log.lines.join('\n');
+      expect(lines.match(/00000002 was removed here before it was offered/g)).toHaveLength(1);
+      expect(lines).not.toMatch(/shipping to .* failed/);
+      expect(lines.match(/connected to backup/g)).toHaveLength(1);
+      // When it appears, it is shipped on the same connection.
+      await rm(join(primary, 'latest'));
+      await fakeCheckpoint(primary, '00000002', '00000001', { 'pages-1.img': 4096 });
+      await waitFor('00000002 shipped', () => (shipped.includes('00000002') ? true : undefined), 10_000);
+      expect(log.lines.join('\n').match(/connected to backup/g)).toHaveLength(1);
+    } finally {
+      controller.abort();
+      await shipping;
+    }
   });
 
   it('a connection dropped mid-transfer leaves no checkpoint under a final name; a retry completes', async () => {
